@@ -1,0 +1,268 @@
+#include "cli/cli.hpp"
+
+#include "pipeline/engine.hpp"
+#include "tenants/manifest.hpp"
+#include "util/log.hpp"
+
+#include <tezgah/sdk/types.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace tezgah::engine::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engine for small businesses
+
+Usage:
+  tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
+  tezgah check   [DIR] [--plugins DIR]
+  tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
+  tezgah plugins [--plugins DIR]
+  tezgah --help | --version
+
+Commands:
+  serve     Serve the tenants over HTTP (not built yet in this version: see docs/).
+  check     Validate every manifest, data file, Lua script and referenced plugin under DIR
+            (default: tenants/). Prints each problem as `path: field: message`; exits 1 if any.
+  chat      Talk to one tenant in the terminal. When standard input is not a terminal, each line
+            is one customer message and each reply is printed as it comes; with --json, each reply
+            is one line holding the same object as the HTTP chat reply.
+  plugins   List every plugin found: name, kind, version, ABI, config keys; and refused files.
+
+Options:
+  --tenants DIR      tenant folders (env TEZGAH_TENANTS; default tenants/)
+  --db URL           sqlite:PATH or postgresql://user@host:port/db
+                     (env TEZGAH_DB; default sqlite:var/tezgah.db)
+  --listen HOST:PORT (env TEZGAH_LISTEN; default 127.0.0.1:8080)
+  --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
+                     default: lib/tezgah/plugins beside the binary)
+  --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
+                     default info, warn for chat)
+  --user ID          chat: the customer's id (default: terminal)
+  --json             chat: one JSON reply per line
+)";
+
+struct Args {
+    std::string command;
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;
+    std::vector<std::string> flags;
+    std::string error;
+
+    bool flag(const std::string& name) const {
+        return std::find(flags.begin(), flags.end(), name) != flags.end();
+    }
+    std::string option(const std::string& name, const char* env, const std::string& fallback) const {
+        if (auto it = options.find(name); it != options.end()) return it->second;
+        if (env) {
+            if (const char* v = std::getenv(env); v && *v) return v;
+        }
+        return fallback;
+    }
+};
+
+Args parse(int argc, char** argv) {
+    static const std::vector<std::string> kValued = {"--tenants", "--db", "--listen", "--plugins", "--tenant",
+                                                     "--user", "--log-level"};
+    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version"};
+    Args args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) == 0 || a == "-h") {
+            auto eq = a.find('=');
+            std::string name = eq == std::string::npos ? a : a.substr(0, eq);
+            if (std::find(kValued.begin(), kValued.end(), name) != kValued.end()) {
+                if (eq != std::string::npos) {
+                    args.options[name] = a.substr(eq + 1);
+                } else if (i + 1 < argc) {
+                    args.options[name] = argv[++i];
+                } else {
+                    args.error = name + " needs a value";
+                }
+            } else if (std::find(kFlags.begin(), kFlags.end(), name) != kFlags.end()) {
+                args.flags.push_back(name);
+            } else {
+                args.error = "unknown option " + name;
+            }
+        } else if (args.command.empty()) {
+            args.command = a;
+        } else {
+            args.positional.push_back(a);
+        }
+    }
+    return args;
+}
+
+std::vector<fs::path> plugin_path(const Args& args) {
+    auto list = args.option("--plugins", nullptr, "");
+    if (!list.empty()) return split_path_list(list);
+    return default_plugin_path();
+}
+
+EngineOptions engine_options(const Args& args) {
+    EngineOptions o;
+    o.tenants_dir = args.option("--tenants", "TEZGAH_TENANTS", "tenants");
+    o.db_url = args.option("--db", "TEZGAH_DB", "sqlite:var/tezgah.db");
+    o.plugin_path = plugin_path(args);
+    return o;
+}
+
+int cmd_plugins(const Args& args) {
+    PluginRegistry registry;
+    registry.load_directories(plugin_path(args));
+    for (const auto& p : registry.plugins()) {
+        std::cout << p.name << "  kind=" << sdk::to_string(p.kind) << "  version=" << p.version << "  abi=" << p.abi_major
+                  << "." << p.abi_minor << "  file=" << p.path << "\n";
+        if (!p.description.empty()) std::cout << "    " << p.description << "\n";
+        if (p.config.empty()) std::cout << "    config: none\n";
+        for (const auto& k : p.config) {
+            std::cout << "    config " << k.name << " (" << sdk::to_string(k.type) << (k.required ? ", required" : "")
+                      << (k.default_json.empty() ? "" : ", default " + k.default_json) << ")";
+            if (!k.description.empty()) std::cout << ": " << k.description;
+            std::cout << "\n";
+        }
+    }
+    for (const auto& r : registry.refused()) std::cout << "refused " << r.path << ": " << r.reason << "\n";
+    if (registry.plugins().empty()) std::cout << "no plugins found\n";
+    return 0;
+}
+
+int cmd_check(const Args& args) {
+    fs::path root = args.positional.empty() ? fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants"))
+                                            : fs::path(args.positional[0]);
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) {
+        std::cout << root.string() << ": -: not a folder\n";
+        return 1;
+    }
+    PluginRegistry registry;
+    registry.load_directories(plugin_path(args));
+    auto folders = discover_tenants(root);
+    if (folders.empty()) {
+        std::cout << root.string() << ": -: no tenant folders (a folder with a tenant.json) found\n";
+        return 1;
+    }
+    std::size_t problem_count = 0;
+    for (const auto& folder : folders) {
+        auto loaded = load_manifest(folder, &registry);
+        auto problems = loaded.problems;
+        if (loaded.manifest) {
+            load_data(*loaded.manifest, problems);
+            check_scripts(*loaded.manifest, problems);
+        }
+        for (const auto& p : problems) std::cout << p.str() << "\n";
+        problem_count += problems.size();
+        std::cerr << folder.string() << ": " << (problems.empty() ? "ok" : std::to_string(problems.size()) + " problem(s)") << "\n";
+    }
+    std::cerr << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
+    return problem_count ? 1 : 0;
+}
+
+/// Prints reply text as it arrives.
+class PrintSink : public sdk::StreamSink {
+public:
+    void on_text(std::string_view delta) override {
+        std::cout << delta << std::flush;
+        printed_ = true;
+    }
+    bool printed_ = false;
+};
+
+int cmd_chat(const Args& args) {
+    auto tenant_id = args.option("--tenant", nullptr, "");
+    if (tenant_id.empty()) {
+        std::cerr << "tezgah chat: --tenant ID is required\n";
+        return 2;
+    }
+    Engine engine(engine_options(args));
+    if (auto s = engine.start(); !s) {
+        std::cerr << "tezgah chat: " << s.error().message << "\n";
+        return 1;
+    }
+    auto tenant = engine.tenant(tenant_id);
+    if (!tenant) {
+        std::cerr << "tezgah chat: " << tenant.error().message << "\n";
+        return 1;
+    }
+    const bool json_out = args.flag("--json");
+    const bool interactive = ::isatty(STDIN_FILENO) && !json_out;
+    const std::string user = args.option("--user", nullptr, "terminal");
+    std::string session_id;
+    if (interactive) {
+        std::cout << (*tenant)->profile().name << " — type a message, or Ctrl-D to quit.\n";
+    }
+    std::string line;
+    while (true) {
+        if (interactive) std::cout << "> " << std::flush;
+        if (!std::getline(std::cin, line)) break;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        sdk::InboundMessage message;
+        message.tenant_id = tenant_id;
+        message.user_id = user;
+        message.text = line;
+        message.channel = "terminal";
+        message.session_id = session_id;
+        PrintSink sink;
+        auto reply = engine.handle(message, json_out ? nullptr : &sink);
+        if (!reply) {
+            if (json_out) {
+                std::cout << json::serialize(json::object{{"error", json::object{{"code", reply.error().code},
+                                                                                 {"message", reply.error().message}}}})
+                          << std::endl;
+            } else {
+                std::cerr << "error: " << reply.error().message << "\n";
+            }
+            continue;
+        }
+        session_id = reply->session_id;
+        if (json_out) {
+            std::cout << json::serialize(sdk::to_json(*reply)) << std::endl;
+        } else {
+            if (!sink.printed_) std::cout << reply->reply;
+            std::cout << (reply->handoff ? "\n  [handoff: a person will take over]" : "") << std::endl;
+        }
+    }
+    return 0;
+}
+
+int cmd_serve(const Args&) {
+    std::cerr << "tezgah serve: the HTTP server is not part of this version yet; use `tezgah chat` "
+                 "(see docs/architecture.md)\n";
+    return 2;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    auto args = parse(argc, argv);
+    if (args.flag("--version")) {
+        std::cout << "tezgah " << TEZGAH_VERSION << " (plugin ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor << ")\n";
+        return 0;
+    }
+    if (args.flag("--help") || args.flag("-h") || args.command.empty() || args.command == "help") {
+        std::cout << kUsage;
+        return args.command.empty() && !args.flag("--help") && !args.flag("-h") ? 2 : 0;
+    }
+    if (!args.error.empty()) {
+        std::cerr << "tezgah: " << args.error << "\n\n" << kUsage;
+        return 2;
+    }
+    init_logging(args.option("--log-level", "TEZGAH_LOG_LEVEL", args.command == "chat" || args.command == "check" ? "warn" : "info"));
+    if (args.command == "plugins") return cmd_plugins(args);
+    if (args.command == "check") return cmd_check(args);
+    if (args.command == "chat") return cmd_chat(args);
+    if (args.command == "serve") return cmd_serve(args);
+    std::cerr << "tezgah: unknown command \"" << args.command << "\"\n\n" << kUsage;
+    return 2;
+}
+
+}  // namespace tezgah::engine::cli

@@ -1,0 +1,353 @@
+#include "pipeline/engine.hpp"
+
+#include "util/common.hpp"
+#include "util/http_client.hpp"
+#include "util/log.hpp"
+
+#include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/text.hpp>
+
+#include <functional>
+
+namespace tezgah::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::size_t utf8_chars(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+std::string trim(std::string_view s) {
+    auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return {};
+    auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+std::string system_prompt(const sdk::TenantProfile& p, const std::string& language) {
+    std::string out = "You are " + (p.persona.name.empty() ? std::string("the assistant") : p.persona.name) +
+                      ", the customer assistant of " + p.name + ".";
+    if (!p.persona.tone.empty()) out += " Tone: " + p.persona.tone + ".";
+    if (!p.persona.instructions.empty()) out += " " + p.persona.instructions;
+    out += " Answer in the customer's language (" + language +
+           "). Use the tools for prices, stock, policies and business information; never invent them.";
+    return out;
+}
+
+std::string unavailable_text(const sdk::TenantProfile& p, const std::string& language) {
+    if (language == "en")
+        return "Sorry, I can't answer right now. Please try again shortly" +
+               (p.phone.empty() ? std::string(".") : " or call us on " + p.phone + ".");
+    return "Üzgünüm, şu anda yanıt veremiyorum. Lütfen biraz sonra tekrar deneyin" +
+           (p.phone.empty() ? std::string(".") : " ya da bizi " + p.phone + " numarasından arayın.");
+}
+
+/// Passes text on to the client's sink, counting what went through.
+class CountingSink : public sdk::StreamSink {
+public:
+    explicit CountingSink(sdk::StreamSink* next) : next_(next) {}
+    void on_text(std::string_view delta) override {
+        streamed_ += delta;
+        if (next_) next_->on_text(delta);
+    }
+    const std::string& streamed() const { return streamed_; }
+
+private:
+    sdk::StreamSink* next_;
+    std::string streamed_;
+};
+
+template <class F>
+auto guarded(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        return sdk::Error{"plugin_failed", what + " threw: " + e.what()};
+    } catch (...) {
+        return sdk::Error{"plugin_failed", what + " threw an unknown exception"};
+    }
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)), http_(std::make_unique<PocoHttpClient>()) {}
+
+Engine::~Engine() {
+    std::lock_guard lock(tenants_mutex_);
+    tenants_.clear();
+}
+
+sdk::Status Engine::start() {
+    auto db = Database::open(options_.db_url);
+    if (!db) return db.error();
+    db_ = std::move(db).value();
+    registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
+    std::error_code ec;
+    if (!fs::is_directory(options_.tenants_dir, ec))
+        return sdk::Error{"not_found", options_.tenants_dir.string() + ": tenants folder not found"};
+    std::lock_guard lock(tenants_mutex_);
+    for (const auto& folder : discover_tenants(options_.tenants_dir)) {
+        auto id = folder.filename().string();
+        tenants_[id] = Slot{folder, nullptr, {}};
+    }
+    log_event(spdlog::level::info, "engine", "engine started",
+              {{"tenants", std::to_string(tenants_.size())}, {"plugins", std::to_string(registry_.plugins().size())},
+               {"db", redact_url(options_.db_url)}});
+    return {};
+}
+
+sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) {
+    std::lock_guard lock(tenants_mutex_);
+    auto it = tenants_.find(id);
+    if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
+    auto& slot = it->second;
+    if (slot.tenant) return slot.tenant;
+    if (!slot.error.empty()) return sdk::Error{"invalid_tenant", slot.error};
+    auto loaded = load_tenant(slot.folder, registry_, *db_, *clock_, *http_);
+    if (!loaded) {
+        slot.error = loaded.error().message;
+        log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", id}, {"reason", slot.error}});
+        return loaded.error();
+    }
+    slot.tenant = std::move(loaded).value();
+    return slot.tenant;
+}
+
+std::vector<TenantStatus> Engine::tenants() const {
+    std::lock_guard lock(tenants_mutex_);
+    std::vector<TenantStatus> out;
+    for (const auto& [id, slot] : tenants_) {
+        out.push_back({id, slot.folder.string(),
+                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error});
+    }
+    return out;
+}
+
+std::mutex& Engine::conversation_lock(const std::string& tenant, const std::string& user) {
+    return conversation_locks_[std::hash<std::string>{}(tenant + '\x1f' + user) % conversation_locks_.size()];
+}
+
+sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink) {
+    if (message.user_id.empty()) return sdk::Error{"missing_field", "user_id: required"};
+    if (!sdk::text::valid_utf8(message.text)) return sdk::Error{"invalid_value", "text: not valid UTF-8"};
+    if (trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
+    if (utf8_chars(message.text) > options_.max_message_chars)
+        return sdk::Error{"invalid_value", "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
+    auto tenant = this->tenant(message.tenant_id);
+    if (!tenant) return tenant.error();
+    std::lock_guard lock(conversation_lock(message.tenant_id, message.user_id));
+    try {
+        return run_turn(**tenant, message, sink);
+    } catch (const std::exception& e) {
+        log_event(spdlog::level::err, "pipeline", "turn failed", {{"tenant", message.tenant_id}, {"error", e.what()}});
+        return sdk::Error{"internal", "the turn could not be completed"};
+    }
+}
+
+sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink) {
+    const auto started = Clock::now();
+    const auto& profile = tenant.profile();
+    auto& db = *db_;
+    auto conversation = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id,
+                                             clock_->now(), options_.idle_timeout);
+    if (!conversation) return conversation.error();
+    json::object state = conversation->state;
+
+    // The reply's language: what the customer wrote in, if the tenant speaks it.
+    std::string previous_language = profile.language;
+    if (const auto* l = state.if_contains("language"); l && l->is_string()) previous_language = l->get_string();
+    std::string language = sdk::text::detect_language(message.text, previous_language);
+    if (std::find(profile.languages.begin(), profile.languages.end(), language) == profile.languages.end())
+        language = profile.language;
+
+    auto history = db.recent_messages(tenant.id(), conversation->id, options_.history_messages);
+    sdk::TurnReply out;
+    out.session_id = conversation->session_id;
+    out.conversation_id = conversation->id;
+    out.language = language;
+    {
+        StoredMessage inbound{"user", message.text, "", language, clock_->now()};
+        auto stored = db.append_message(tenant.id(), conversation->id, inbound, message.message_id);
+        if (!stored) return stored.error();
+    }
+
+    sdk::TurnContext turn{tenant.id(), message.user_id, conversation->session_id, conversation->id, language,
+                          message.channel, &state};
+    sdk::InboundMessage in = message;
+    in.tenant_id = tenant.id();
+    std::string handoff_reason;
+    std::vector<ToolCallRecord> calls;
+
+    // Rules, before the assistant.
+    for (const auto& rule : tenant.rules()) {
+        if (*rule.disabled) continue;
+        auto decision = guarded("rule " + rule.name + " on_message", [&] { return rule.plugin->on_message(turn, in); });
+        if (!decision) {
+            log_event(spdlog::level::err, "rules", "on_message failed; skipped",
+                      {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", decision.error().message}});
+            if (decision.error().code == "plugin_failed") *rule.disabled = true;
+            continue;
+        }
+        if (decision->handoff) {
+            out.handoff = true;
+            handoff_reason = decision->handoff_reason;
+        }
+        if (decision->reply) {
+            out.reply = *decision->reply;
+            out.method = "rule";
+            break;
+        }
+    }
+
+    // The assistant loop.
+    const bool stream_direct = sink && tenant.rules().empty();
+    CountingSink direct(stream_direct ? sink : nullptr);
+    if (out.method.empty()) {
+        std::vector<sdk::Message> messages;
+        for (const auto& h : history) messages.push_back({h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
+        messages.push_back({sdk::Role::user, message.text, {}, {}});
+        const auto& providers = tenant.providers();
+        for (std::size_t p = 0; p < providers.size() && out.method.empty(); ++p) {
+            const auto& provider = providers[p];
+            if (*provider.disabled) continue;
+            sdk::ProviderRequest request{tenant.id(), language, system_prompt(profile, language), messages,
+                                         tenant.tool_specs(), state, 0};
+            for (int step = 0; step < options_.max_tool_steps; ++step) {
+                request.step = step;
+                request.session = state;
+                if (step == options_.max_tool_steps - 1) request.tools.clear();  // last call: answer in text
+                auto response = guarded("provider " + provider.name, [&] {
+                    return provider.plugin->complete(request, stream_direct ? &direct : nullptr);
+                });
+                if (!response) {
+                    log_event(spdlog::level::err, "assistant", "provider failed",
+                              {{"tenant", tenant.id()}, {"provider", provider.name}, {"error", response.error().message}});
+                    if (response.error().code == "plugin_failed") *provider.disabled = true;
+                    break;  // next provider
+                }
+                for (const auto& [key, value] : response->session_updates) {
+                    if (value.is_null())
+                        state.erase(key);
+                    else
+                        state[key] = value;
+                }
+                out.usage.input_tokens += response->usage.input_tokens;
+                out.usage.output_tokens += response->usage.output_tokens;
+                if (response->tool_calls.empty() || request.tools.empty()) {
+                    out.reply = response->text;
+                    out.method = p == 0 ? response->method : "fallback";
+                    out.confidence = response->confidence;
+                    if (!response->language.empty()) out.language = response->language;
+                    if (response->handoff) {
+                        out.handoff = true;
+                        if (handoff_reason.empty()) handoff_reason = response->handoff_reason;
+                    }
+                    break;
+                }
+                request.messages.push_back({sdk::Role::assistant, response->text, response->tool_calls, {}});
+                for (const auto& call : response->tool_calls) {
+                    const auto call_started = Clock::now();
+                    sdk::ToolResult result{call.id, call.name, false, nullptr, {}, 0};
+                    auto it = tenant.tools().find(call.name);
+                    if (it == tenant.tools().end()) {
+                        result.error = "unknown tool \"" + call.name + "\"";
+                    } else if (*it->second.owner.disabled) {
+                        result.error = "tool \"" + call.name + "\" is disabled after an earlier failure";
+                    } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters); !valid) {
+                        result.error = "invalid arguments: " + valid.error().message;
+                    } else {
+                        auto answer = guarded("tool " + call.name, [&] { return it->second.owner.plugin->invoke(call, turn); });
+                        if (answer) {
+                            result.ok = true;
+                            result.content = std::move(answer).value();
+                        } else {
+                            result.error = answer.error().message;
+                            if (answer.error().code == "plugin_failed") {
+                                *it->second.owner.disabled = true;
+                                log_event(spdlog::level::err, "tools", "tool disabled for this tenant",
+                                          {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
+                            }
+                        }
+                    }
+                    result.duration_ms = ms_since(call_started);
+                    out.tool_calls.push_back({call.name, call.arguments, result.ok});
+                    calls.push_back({tenant.id(), conversation->id, {}, call.name, call.arguments,
+                                     result.ok ? result.content : json::value(nullptr), result.ok, result.duration_ms,
+                                     result.error});
+                    request.messages.push_back({sdk::Role::tool, {}, {}, result});
+                }
+            }
+        }
+        if (out.method.empty()) {
+            out.reply = unavailable_text(profile, language);
+            out.method = "fallback";
+            out.confidence = 0;
+        }
+    }
+
+    // Rules, after the assistant: they may rewrite the reply.
+    for (const auto& rule : tenant.rules()) {
+        if (*rule.disabled) continue;
+        auto rewritten = guarded("rule " + rule.name + " on_reply", [&] { return rule.plugin->on_reply(turn, out.reply); });
+        if (!rewritten) {
+            log_event(spdlog::level::err, "rules", "on_reply failed; skipped",
+                      {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", rewritten.error().message}});
+            if (rewritten.error().code == "plugin_failed") *rule.disabled = true;
+            continue;
+        }
+        out.reply = std::move(rewritten).value();
+    }
+    if (sink && direct.streamed() != out.reply) {
+        // Not streamed by the provider (a rule answered, rules rewrote it, or a fallback text).
+        if (direct.streamed().empty()) sink->on_text(out.reply);
+    }
+
+    // Handoff: the assistant's or a rule's judgement, a handoff topic, or low confidence.
+    if (!out.handoff) {
+        auto folded = " " + sdk::text::fold(message.text) + " ";
+        for (const auto& topic : profile.handoff_topics) {
+            auto t = sdk::text::fold(topic);
+            if (!t.empty() && folded.find(t) != std::string::npos) {
+                out.handoff = true;
+                handoff_reason = "topic: " + topic;
+                break;
+            }
+        }
+    }
+    if (!out.handoff && out.confidence < profile.handoff_confidence_threshold) {
+        out.handoff = true;
+        handoff_reason = "low confidence";
+    }
+
+    // Persist the reply, the function-call log and the session state.
+    state["language"] = out.language;
+    if (out.handoff) state["handoff_reason"] = handoff_reason.empty() ? "requested" : handoff_reason;
+    StoredMessage reply{"assistant", out.reply, out.method, out.language, clock_->now()};
+    auto reply_id = db.append_message(tenant.id(), conversation->id, reply);
+    if (!reply_id) return reply_id.error();
+    for (auto& call : calls) {
+        call.message_id = *reply_id;
+        if (auto s = db.record_tool_call(call); !s)
+            log_event(spdlog::level::err, "store", "tool call not recorded", {{"error", s.error().message}});
+    }
+    if (out.usage.input_tokens || out.usage.output_tokens) {
+        UsageRecord usage{tenant.id(), conversation->id, tenant.manifest().llm.provider, "", out.usage.input_tokens,
+                          out.usage.output_tokens, 0};
+        if (auto s = db.record_usage(usage); !s)
+            log_event(spdlog::level::err, "store", "usage not recorded", {{"error", s.error().message}});
+    }
+    if (auto s = db.save_state(tenant.id(), conversation->id, state); !s) return s.error();
+    out.execution_time_ms = ms_since(started);
+    return out;
+}
+
+}  // namespace tezgah::engine

@@ -1,0 +1,87 @@
+#pragma once
+// The engine: plugins, storage and tenants, and the turn pipeline
+//   intake → rules on_message → assistant loop (provider → tool calls checked against their
+//   schema → tools → provider, bounded steps) → rules on_reply → persist.
+
+#include "plugins/registry.hpp"
+#include "store/database.hpp"
+#include "tenants/tenant.hpp"
+
+#include <tezgah/sdk/plugin.hpp>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace tezgah::engine {
+
+struct EngineOptions {
+    std::filesystem::path tenants_dir = "tenants";
+    std::string db_url = "sqlite:var/tezgah.db";
+    std::vector<std::filesystem::path> plugin_path;       ///< empty: default_plugin_path()
+    int max_tool_steps = 4;                               ///< provider calls per turn
+    std::chrono::seconds idle_timeout{30 * 60};           ///< a session ends after this long idle
+    std::size_t history_messages = 10;                    ///< earlier messages sent to the provider
+    std::size_t max_message_chars = 4000;                 ///< longer customer messages are refused
+};
+
+/// What the engine knows of a discovered tenant.
+struct TenantStatus {
+    std::string id;
+    std::string folder;
+    std::string state;  ///< "not_loaded" | "loaded" | "failed"
+    std::string error;  ///< why it failed, `path: field: message` lines
+};
+
+class SystemClock : public sdk::Clock {
+public:
+    std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
+};
+
+class Engine {
+public:
+    explicit Engine(EngineOptions options);
+    ~Engine();
+
+    /// Opens the database, loads the plugins, discovers the tenants (loaded on first use).
+    sdk::Status start();
+
+    /// The tenant, loading it on first use. Errors: unknown_tenant, invalid_tenant (with reasons).
+    sdk::Result<std::shared_ptr<Tenant>> tenant(const std::string& id);
+
+    /// One customer turn. `sink`, when given, receives the reply text as it is produced (after the
+    /// tenant's on_reply rules when it has any). Errors: unknown_tenant, invalid_value, internal.
+    sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr);
+
+    std::vector<TenantStatus> tenants() const;
+    const PluginRegistry& plugins() const { return registry_; }
+    Database& database() { return *db_; }
+    void set_clock(const sdk::Clock* clock) { clock_ = clock ? clock : &system_clock_; }
+
+private:
+    struct Slot {
+        std::filesystem::path folder;
+        std::shared_ptr<Tenant> tenant;
+        std::string error;
+    };
+    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink);
+    std::mutex& conversation_lock(const std::string& tenant, const std::string& user);
+
+    EngineOptions options_;
+    PluginRegistry registry_;
+    std::unique_ptr<Database> db_;
+    SystemClock system_clock_;
+    const sdk::Clock* clock_ = &system_clock_;
+    std::unique_ptr<sdk::HttpClient> http_;
+    mutable std::mutex tenants_mutex_;
+    std::map<std::string, Slot> tenants_;
+    std::array<std::mutex, 64> conversation_locks_;
+};
+
+}  // namespace tezgah::engine

@@ -1,0 +1,141 @@
+#pragma once
+// Storage: SOCI over SQLite (WAL) or PostgreSQL, versioned migrations, and every query the engine
+// makes. Every query on tenant data filters on tenant_id. Thread-safe: calls may come from any
+// thread (a pool of sessions; SQLite writes serialised).
+
+#include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/result.hpp>
+#include <tezgah/sdk/types.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tezgah::engine {
+
+namespace sdk = tezgah::sdk;
+namespace json = boost::json;
+
+enum class Backend { sqlite, postgresql };
+
+/// How an import changed the stored rows.
+struct ImportStats {
+    int inserted = 0;
+    int updated = 0;
+    int unchanged = 0;
+    int removed = 0;  ///< entries no longer in the file: no longer offered or searched
+};
+
+/// A conversation: one customer with one tenant over one channel, within one session.
+struct Conversation {
+    std::string id;          ///< conversation id (uuid-like text)
+    std::string session_id;  ///< the session id given to the client
+    std::string tenant_id;
+    std::string user_id;
+    std::string channel;
+    json::object state;      ///< session state kept with the conversation (ctx.session, slots)
+    bool is_new = false;     ///< started by this call
+};
+
+/// A stored message of a conversation.
+struct StoredMessage {
+    std::string role;  ///< user | assistant
+    std::string text;
+    std::string method;
+    std::string language;
+    std::chrono::system_clock::time_point at;
+};
+
+/// One row of the function-call log.
+struct ToolCallRecord {
+    std::string tenant_id;
+    std::string conversation_id;
+    std::string message_id;  ///< the assistant message it belongs to (may be empty)
+    std::string tool;
+    json::object arguments;
+    json::value result;
+    bool ok = false;
+    double duration_ms = 0;
+    std::string error;
+};
+
+/// Token usage of one provider call.
+struct UsageRecord {
+    std::string tenant_id;
+    std::string conversation_id;
+    std::string provider;
+    std::string model;
+    std::int64_t input_tokens = 0;
+    std::int64_t output_tokens = 0;
+    double cost_usd = 0;
+};
+
+class Database {
+public:
+    /// Opens `url`: `sqlite:PATH` (folders created, WAL, synchronous=NORMAL) or
+    /// `postgresql://user@host:port/db` (also `postgres://`). Runs pending migrations.
+    /// The error names the URL (without its password) and the reason.
+    static sdk::Result<std::unique_ptr<Database>> open(const std::string& url);
+    virtual ~Database();
+
+    virtual Backend backend() const = 0;
+    /// The schema version after migrations.
+    virtual int schema_version() = 0;
+    /// A cheap round trip (SELECT 1), for health checks.
+    virtual sdk::Status ping() = 0;
+
+    // --- tenants and their data (idempotent imports) ---
+    virtual sdk::Status upsert_tenant(const std::string& tenant_id, const std::string& name) = 0;
+    /// Inserts new entries, updates changed ones, marks entries missing from `offerings` removed.
+    virtual sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
+                                                      const std::vector<sdk::Offering>& offerings) = 0;
+    virtual sdk::Result<ImportStats> import_knowledge(const std::string& tenant_id,
+                                                      const std::vector<sdk::KnowledgeEntry>& entries) = 0;
+    virtual sdk::Result<ImportStats> import_resources(const std::string& tenant_id,
+                                                      const std::vector<sdk::Resource>& resources) = 0;
+    /// Current (not removed) rows, in file order.
+    virtual std::vector<sdk::Offering> offerings(const std::string& tenant_id) = 0;
+    virtual std::vector<sdk::KnowledgeEntry> knowledge(const std::string& tenant_id) = 0;
+    virtual std::vector<sdk::Resource> resources(const std::string& tenant_id) = 0;
+    /// Ranked full-text search (SQLite FTS5 over a Turkish-folded column / PostgreSQL tsvector),
+    /// over question, answer and keywords in every language, best first.
+    virtual std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id,
+                                                            std::string_view query,
+                                                            std::string_view language,
+                                                            std::size_t limit) = 0;
+
+    // --- conversations ---
+    /// The conversation to continue: the one with `session_id` when given and known for this
+    /// tenant and user; else this user's latest one on `channel` when its last message is younger
+    /// than `idle_timeout`; else a new one (with a new session id, or `session_id` when given).
+    virtual sdk::Result<Conversation> open_conversation(const std::string& tenant_id,
+                                                        const std::string& user_id,
+                                                        const std::string& channel,
+                                                        const std::string& session_id,
+                                                        std::chrono::system_clock::time_point now,
+                                                        std::chrono::seconds idle_timeout) = 0;
+    /// Saves the session state of a conversation.
+    virtual sdk::Status save_state(const std::string& tenant_id, const std::string& conversation_id,
+                                   const json::object& state) = 0;
+    /// Stores a message; returns its id. `client_message_id` (may be empty) is kept for idempotency.
+    virtual sdk::Result<std::string> append_message(const std::string& tenant_id,
+                                                    const std::string& conversation_id,
+                                                    const StoredMessage& message,
+                                                    const std::string& client_message_id = {}) = 0;
+    /// The last `limit` messages of a conversation, oldest first.
+    virtual std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
+                                                       const std::string& conversation_id,
+                                                       std::size_t limit) = 0;
+    virtual sdk::Status record_tool_call(const ToolCallRecord& record) = 0;
+    virtual sdk::Status record_usage(const UsageRecord& record) = 0;
+    /// Function-call log of a conversation, oldest first (for tests and operators).
+    virtual std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
+                                                   const std::string& conversation_id) = 0;
+};
+
+/// `url` with any password replaced by "***", for messages and logs.
+std::string redact_url(const std::string& url);
+
+}  // namespace tezgah::engine

@@ -1,0 +1,185 @@
+// The schema, as a list of migrations.
+#include "store/migrations.hpp"
+
+#include "store/sql_support.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace tezgah::engine::store {
+namespace {
+
+enum class Only { both, sqlite, postgresql };
+
+struct Statement {
+    Only only;
+    std::string sql;
+};
+
+struct Migration {
+    int version;
+    const char* description;
+    std::vector<Statement> statements;
+};
+
+// `{ROWID}` is an auto-incrementing primary key on either backend.
+const std::vector<Migration>& all_migrations() {
+    static const std::vector<Migration> list = {
+        {1, "tenants, catalog, knowledge with full-text search, conversations, messages, logs", {
+            {Only::both, R"(CREATE TABLE tenants (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL))"},
+            // Imported data keeps the full record (data) for exact reads, plus what queries need.
+            {Only::both, R"(CREATE TABLE offerings (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                name TEXT NOT NULL,
+                category TEXT NOT NULL,
+                price DOUBLE PRECISION NOT NULL,
+                available INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                removed INTEGER NOT NULL DEFAULT 0,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id)))"},
+            {Only::both, "CREATE INDEX offerings_current ON offerings (tenant_id, removed, position)"},
+            {Only::both, R"(CREATE TABLE knowledge (
+                pk {ROWID},
+                tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                category TEXT NOT NULL,
+                data TEXT NOT NULL,
+                removed INTEGER NOT NULL DEFAULT 0,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, id)))"},
+            {Only::both, "CREATE INDEX knowledge_current ON knowledge (tenant_id, removed, position)"},
+            // SQLite: FTS5 over Turkish-folded, stemmed text (unicode61 alone misses the dotless ı);
+            // rowid = knowledge.pk; `tenant` holds one token per row so a search stays in its tenant.
+            {Only::sqlite, R"(CREATE VIRTUAL TABLE knowledge_fts USING fts5(
+                tenant, question, keywords, answer, tokenize = 'unicode61 remove_diacritics 2'))"},
+            {Only::postgresql, "ALTER TABLE knowledge ADD COLUMN search_vector TSVECTOR"},
+            {Only::postgresql, "CREATE INDEX knowledge_search ON knowledge USING GIN (search_vector)"},
+            {Only::both, R"(CREATE TABLE resources (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                id TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                name TEXT NOT NULL,
+                data TEXT NOT NULL,
+                removed INTEGER NOT NULL DEFAULT 0,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id)))"},
+            {Only::both, R"(CREATE TABLE customers (
+                tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+                id TEXT NOT NULL,
+                first_seen_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                last_channel TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, id)))"},
+            {Only::both, R"(CREATE TABLE conversations (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                session_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_message_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, session_id),
+                FOREIGN KEY (tenant_id, user_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE))"},
+            {Only::both, "CREATE INDEX conversations_latest ON conversations "
+                         "(tenant_id, user_id, channel, last_message_at)"},
+            {Only::both, R"(CREATE TABLE messages (
+                seq {ROWID},
+                id TEXT NOT NULL UNIQUE,
+                tenant_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                text TEXT NOT NULL,
+                method TEXT NOT NULL,
+                language TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                client_message_id TEXT NOT NULL DEFAULT ''))"},
+            {Only::both, "CREATE INDEX messages_conversation ON messages (tenant_id, conversation_id, seq)"},
+            {Only::both, "CREATE UNIQUE INDEX messages_client_id ON messages (tenant_id, client_message_id) "
+                         "WHERE client_message_id <> ''"},
+            // The function-call log.
+            {Only::both, R"(CREATE TABLE tool_calls (
+                seq {ROWID},
+                tenant_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                message_id TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                arguments TEXT NOT NULL,
+                result TEXT NOT NULL,
+                ok INTEGER NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL,
+                error TEXT NOT NULL,
+                at BIGINT NOT NULL))"},
+            {Only::both, "CREATE INDEX tool_calls_conversation ON tool_calls (tenant_id, conversation_id, seq)"},
+            {Only::both, R"(CREATE TABLE usage (
+                seq {ROWID},
+                tenant_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                input_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                cost_usd DOUBLE PRECISION NOT NULL,
+                at BIGINT NOT NULL))"},
+            {Only::both, "CREATE INDEX usage_tenant ON usage (tenant_id, at)"},
+        }},
+    };
+    return list;
+}
+
+std::string for_backend(std::string sql, Backend backend) {
+    const std::string rowid = backend == Backend::sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                                         : "BIGSERIAL PRIMARY KEY";
+    for (auto pos = sql.find("{ROWID}"); pos != std::string::npos; pos = sql.find("{ROWID}", pos))
+        sql.replace(pos, 7, rowid);
+    return sql;
+}
+
+bool applies(Only only, Backend backend) {
+    return only == Only::both || (only == Only::sqlite) == (backend == Backend::sqlite);
+}
+
+}  // namespace
+
+int latest_schema_version() {
+    return all_migrations().back().version;
+}
+
+int migrate(soci::session& sql, Backend backend) {
+    Transaction tx(sql, backend);
+    if (backend == Backend::postgresql) {
+        // Any constant will do, as long as every Tezgah process uses the same one.
+        sql << "SELECT pg_advisory_xact_lock(7405611)";
+    }
+    sql << "CREATE TABLE IF NOT EXISTS schema_migrations ("
+           "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    int current = 0;
+    sql << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(current);
+    int version = current;
+    for (const auto& migration : all_migrations()) {
+        if (migration.version <= current) continue;
+        for (const auto& statement : migration.statements) {
+            if (applies(statement.only, backend)) sql << for_backend(statement.sql, backend);
+        }
+        std::string description = migration.description;
+        long long now = to_millis(std::chrono::system_clock::now());
+        sql << "INSERT INTO schema_migrations (version, description, applied_at) VALUES (:v, :d, :a)",
+            soci::use(migration.version), soci::use(description), soci::use(now);
+        version = migration.version;
+    }
+    tx.commit();
+    return std::max(version, current);
+}
+
+}  // namespace tezgah::engine::store

@@ -1,0 +1,821 @@
+// The Database over SOCI: one implementation for SQLite and PostgreSQL, differing only where the
+// SQL must (full-text search, transactions, a few functions).
+#include "store/connection_url.hpp"
+#include "store/database.hpp"
+#include "store/migrations.hpp"
+#include "store/sql_support.hpp"
+
+#include <tezgah/sdk/text.hpp>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <unordered_set>
+
+namespace tezgah::engine {
+
+Database::~Database() = default;
+
+namespace store {
+namespace {
+
+constexpr std::size_t kPoolSize = 4;
+constexpr int kSqliteBusyTimeoutMs = 15000;
+
+// ---------------------------------------------------------------- ids and JSON
+
+std::string random_hex(std::size_t bytes) {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes * 2);
+    std::uint64_t bits = 0;
+    for (std::size_t i = 0; i < bytes; ++i) {
+        if (i % 8 == 0) bits = engine();
+        auto byte = static_cast<unsigned>(bits & 0xff);
+        bits >>= 8;
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 0xf];
+    }
+    return out;
+}
+
+/// A random (version 4 style) uuid: 8-4-4-4-12 hex digits.
+std::string new_uuid() {
+    std::string hex = random_hex(16);
+    hex[12] = '4';
+    hex[16] = "89ab"[hex[16] % 4];
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+           "-" + hex.substr(20);
+}
+
+json::object parse_object(const std::string& text) {
+    boost::system::error_code ec;
+    auto value = json::parse(text, ec);
+    if (ec || !value.is_object()) return {};
+    return std::move(value.get_object());
+}
+
+json::value parse_value(const std::string& text) {
+    boost::system::error_code ec;
+    auto value = json::parse(text, ec);
+    return ec ? json::value(nullptr) : value;
+}
+
+json::object resource_json(const sdk::Resource& r) {
+    json::object hours;
+    for (const auto& [day, span] : r.hours) hours[day] = span;
+    return {{"id", r.id}, {"name", r.name}, {"type", r.type}, {"capacity", r.capacity}, {"hours", hours}};
+}
+
+// ---------------------------------------------------------------- full-text search text
+
+/// Folded words of each text, each followed by its stem when that differs: what the index holds.
+std::string index_text(const std::vector<std::string_view>& texts) {
+    std::string out;
+    for (auto text : texts) {
+        for (const auto& word : sdk::text::tokens(text)) {
+            out += word;
+            out += ' ';
+            auto stem = sdk::text::stem(word);
+            if (!stem.empty() && stem != word) {
+                out += stem;
+                out += ' ';
+            }
+        }
+    }
+    return out;
+}
+
+bool is_stopword(const std::string& folded) {
+    static const std::unordered_set<std::string> kStopwords = {
+        // Turkish (folded)
+        "ve", "veya", "ile", "mi", "mu", "misiniz", "musunuz", "miyim", "muyum", "ne", "bir", "bu",
+        "su", "o", "da", "de", "ki", "icin", "gibi", "nasil", "var", "ben", "sen", "biz", "siz",
+        "benim", "sizin", "acaba", "lutfen", "merhaba",
+        // English
+        "the", "a", "an", "is", "are", "do", "does", "you", "your", "i", "my", "me", "what", "how",
+        "can", "of", "to", "in", "on", "for", "and", "or", "it", "be", "with", "please", "hello"};
+    return kStopwords.count(folded) > 0;
+}
+
+struct QueryTerm {
+    std::string word;
+    bool prefix;
+};
+
+/// The words a query is searched by: stems (as prefixes) of its non-stop words, plus the word
+/// itself where the stem is not its prefix (geceligin → gecelik).
+std::vector<QueryTerm> query_terms(std::string_view query) {
+    auto words = sdk::text::tokens(query);
+    std::vector<std::string> kept;
+    for (const auto& w : words) {
+        if (!is_stopword(w)) kept.push_back(w);
+    }
+    if (kept.empty()) kept = words;  // a query of stop words only still searches
+    std::vector<QueryTerm> terms;
+    std::set<std::string> seen;
+    auto add = [&](const std::string& word) {
+        if (word.empty() || !seen.insert(word).second) return;
+        terms.push_back({word, word.size() >= 3});
+    };
+    for (const auto& w : kept) {
+        auto stem = sdk::text::stem(w);
+        add(stem.empty() ? w : stem);
+        if (!stem.empty() && !w.starts_with(stem)) add(w);
+    }
+    return terms;
+}
+
+std::string fts5_query(const std::vector<QueryTerm>& terms) {
+    std::string out;
+    for (const auto& term : terms) {
+        if (!out.empty()) out += " OR ";
+        out += '"';
+        for (char c : term.word) {
+            if (c == '"') out += '"';
+            out += c;
+        }
+        out += '"';
+        if (term.prefix) out += '*';
+    }
+    return out;
+}
+
+std::string tsquery(const std::vector<QueryTerm>& terms) {
+    std::string out;
+    for (const auto& term : terms) {
+        if (!out.empty()) out += " | ";
+        out += '\'';
+        for (char c : term.word) {
+            if (c == '\'' || c == '\\') out += c == '\'' ? '\'' : '\\';
+            out += c;
+        }
+        out += '\'';
+        if (term.prefix) out += ":*";
+    }
+    return out;
+}
+
+/// FTS5 token that scopes a knowledge row to its tenant (tenant ids contain '-', which the
+/// tokenizer would split on, so the id is hex-encoded).
+std::string tenant_token(const std::string& tenant_id) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "t";
+    for (unsigned char c : tenant_id) {
+        out += kDigits[c >> 4];
+        out += kDigits[c & 0xf];
+    }
+    return out;
+}
+
+/// The three indexed texts of a knowledge entry, over every language.
+struct KnowledgeText {
+    std::string question, keywords, answer;
+};
+
+KnowledgeText knowledge_text(const sdk::KnowledgeEntry& e) {
+    std::vector<std::string_view> questions{e.question};
+    std::vector<std::string_view> answers{e.answer};
+    std::vector<std::string_view> keywords{e.category};
+    for (const auto& k : e.keywords) keywords.emplace_back(k);
+    for (const auto& [language, t] : e.translations) {
+        questions.emplace_back(t.question);
+        answers.emplace_back(t.answer);
+    }
+    return {index_text(questions), index_text(keywords), index_text(answers)};
+}
+
+// ---------------------------------------------------------------- the database
+
+struct StoredRow {
+    std::string data;
+    int position = 0;
+    bool removed = false;
+};
+
+class SqlDatabase final : public Database {
+public:
+    SqlDatabase(Backend backend, std::string redacted_url, std::size_t pool_size)
+        : backend_(backend), url_(std::move(redacted_url)), pool_size_(pool_size), pool_(pool_size) {}
+
+    /// Opens every pooled session and migrates. Throws soci::soci_error / std::exception.
+    void connect(const ConnectionTarget& target) {
+        for (std::size_t i = 0; i < pool_size_; ++i) {
+            auto& sql = pool_.at(i);
+            if (backend_ == Backend::sqlite) {
+                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path));
+                std::string mode;
+                sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+                sql << "PRAGMA synchronous=NORMAL";
+                sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
+                sql << "PRAGMA foreign_keys=ON";
+            } else {
+                sql.open(soci::postgresql, target.pg_conninfo);
+                sql << "SET client_min_messages TO WARNING";
+            }
+        }
+        soci::session sql(pool_);
+        version_ = migrate(sql, backend_);
+    }
+
+    Backend backend() const override { return backend_; }
+
+    int schema_version() override {
+        try {
+            soci::session sql(pool_);
+            int version = 0;
+            sql << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(version);
+            return version;
+        } catch (const std::exception& e) {
+            spdlog::error("store: schema_version on {}: {}", url_, e.what());
+            return version_;
+        }
+    }
+
+    sdk::Status ping() override {
+        try {
+            soci::session sql(pool_);
+            int one = 0;
+            sql << "SELECT 1", soci::into(one);
+            if (one != 1) return failure("ping", "SELECT 1 answered " + std::to_string(one));
+            return {};
+        } catch (const std::exception& e) {
+            return failure("ping", e.what());
+        }
+    }
+
+    // ------------------------------------------------------------ tenants and imports
+
+    sdk::Status upsert_tenant(const std::string& tenant_id, const std::string& name) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            long long now = now_millis();
+            sql << "INSERT INTO tenants (id, name, created_at, updated_at) VALUES (:id, :name, :c, :u) "
+                   "ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                soci::use(tenant_id), soci::use(name), soci::use(now), soci::use(now);
+            return {};
+        } catch (const std::exception& e) {
+            return failure("upsert_tenant " + tenant_id, e.what());
+        }
+    }
+
+    sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
+                                              const std::vector<sdk::Offering>& offerings) override {
+        std::vector<Record> records;
+        for (const auto& o : offerings) records.push_back({o.id, json::serialize(sdk::to_json(o)), &o, nullptr, nullptr});
+        return import_records(tenant_id, "offerings", records);
+    }
+
+    sdk::Result<ImportStats> import_knowledge(const std::string& tenant_id,
+                                              const std::vector<sdk::KnowledgeEntry>& entries) override {
+        std::vector<Record> records;
+        for (const auto& e : entries) records.push_back({e.id, json::serialize(sdk::to_json(e)), nullptr, &e, nullptr});
+        return import_records(tenant_id, "knowledge", records);
+    }
+
+    sdk::Result<ImportStats> import_resources(const std::string& tenant_id,
+                                              const std::vector<sdk::Resource>& resources) override {
+        std::vector<Record> records;
+        for (const auto& r : resources) records.push_back({r.id, json::serialize(resource_json(r)), nullptr, nullptr, &r});
+        return import_records(tenant_id, "resources", records);
+    }
+
+    std::vector<sdk::Offering> offerings(const std::string& tenant_id) override {
+        return read_records<sdk::Offering>(tenant_id, "offerings", sdk::parse_offering);
+    }
+
+    std::vector<sdk::KnowledgeEntry> knowledge(const std::string& tenant_id) override {
+        return read_records<sdk::KnowledgeEntry>(tenant_id, "knowledge", sdk::parse_knowledge_entry);
+    }
+
+    std::vector<sdk::Resource> resources(const std::string& tenant_id) override {
+        return read_records<sdk::Resource>(tenant_id, "resources", sdk::parse_resource);
+    }
+
+    std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id, std::string_view query,
+                                                    std::string_view /*language: every language is indexed*/,
+                                                    std::size_t limit) override {
+        std::vector<sdk::KnowledgeHit> hits;
+        auto terms = query_terms(query);
+        if (terms.empty() || limit == 0) return hits;
+        try {
+            soci::session sql(pool_);
+            std::string data;
+            double score = 0;
+            long long max_rows = static_cast<long long>(std::min<std::size_t>(limit, 1000));
+            std::string match;
+            std::string sql_text;
+            if (backend_ == Backend::sqlite) {
+                // bm25 is lower for better matches; the tenant column only scopes (weight 0).
+                match = "tenant : " + tenant_token(tenant_id) + " AND {question keywords answer} : (" +
+                        fts5_query(terms) + ")";
+                sql_text =
+                    "SELECT k.data, f.rank FROM (SELECT rowid AS pk, "
+                    "bm25(knowledge_fts, 0.0, 4.0, 2.0, 1.0) AS rank FROM knowledge_fts "
+                    "WHERE knowledge_fts MATCH :match) f JOIN knowledge k ON k.pk = f.pk "
+                    "WHERE k.tenant_id = :tenant AND k.removed = 0 ORDER BY f.rank, k.position LIMIT :n";
+            } else {
+                match = tsquery(terms);
+                sql_text =
+                    "SELECT k.data, ts_rank(k.search_vector, q.query) AS rank FROM knowledge k, "
+                    "(SELECT to_tsquery('simple', CAST(:match AS TEXT)) AS query) q "
+                    "WHERE k.tenant_id = :tenant AND k.removed = 0 AND k.search_vector @@ q.query "
+                    "ORDER BY rank DESC, k.position LIMIT :n";
+            }
+            soci::statement st = (sql.prepare << sql_text, soci::into(data), soci::into(score), soci::use(match),
+                                  soci::use(tenant_id), soci::use(max_rows));
+            st.execute();
+            while (st.fetch()) {
+                auto entry = sdk::parse_knowledge_entry(json::parse(data));
+                if (!entry) continue;
+                hits.push_back({std::move(entry.value()), backend_ == Backend::sqlite ? -score : score});
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("store: search_knowledge [{}] on {}: {}", tenant_id, url_, e.what());
+        }
+        return hits;
+    }
+
+    // ------------------------------------------------------------ conversations
+
+    sdk::Result<Conversation> open_conversation(const std::string& tenant_id, const std::string& user_id,
+                                                const std::string& channel, const std::string& session_id,
+                                                std::chrono::system_clock::time_point now,
+                                                std::chrono::seconds idle_timeout) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            Transaction tx(sql, backend_);
+            if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
+            long long now_ms = to_millis(now);
+            sql << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
+                   "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
+                   "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
+                soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms), soci::use(channel);
+
+            Conversation c;
+            c.tenant_id = tenant_id;
+            c.user_id = user_id;
+            std::string state;
+            soci::indicator found = soci::i_null;
+            std::string session_owner;
+            if (!session_id.empty()) {
+                sql << "SELECT id, user_id, channel, state FROM conversations "
+                       "WHERE tenant_id = :t AND session_id = :s",
+                    soci::into(c.id, found), soci::into(session_owner), soci::into(c.channel), soci::into(state),
+                    soci::use(tenant_id), soci::use(session_id);
+                if (sql.got_data() && found == soci::i_ok && session_owner == user_id) {
+                    c.session_id = session_id;
+                    c.state = parse_object(state);
+                    tx.commit();
+                    return c;
+                }
+            } else {
+                long long since = now_ms - idle_timeout.count() * 1000;
+                sql << "SELECT id, session_id, channel, state FROM conversations "
+                       "WHERE tenant_id = :t AND user_id = :u AND channel = :c AND last_message_at > :since "
+                       "ORDER BY last_message_at DESC LIMIT 1",
+                    soci::into(c.id, found), soci::into(c.session_id), soci::into(c.channel), soci::into(state),
+                    soci::use(tenant_id), soci::use(user_id), soci::use(channel), soci::use(since);
+                if (sql.got_data() && found == soci::i_ok) {
+                    c.state = parse_object(state);
+                    tx.commit();
+                    return c;
+                }
+            }
+
+            // A new conversation. A session id already held by another customer is not taken over.
+            bool session_taken = !session_id.empty() && sql.got_data() && found == soci::i_ok;
+            c.id = new_uuid();
+            c.session_id = session_id.empty() || session_taken ? random_hex(16) : session_id;
+            c.channel = channel;
+            c.state = {};
+            c.is_new = true;
+            std::string empty_state = "{}";
+            sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, created_at, "
+                   "last_message_at) VALUES (:id, :t, :u, :c, :s, :state, :created, :last)",
+                soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
+                soci::use(c.session_id), soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
+            tx.commit();
+            return c;
+        } catch (const std::exception& e) {
+            return failure("open_conversation [" + tenant_id + "] user " + user_id, e.what());
+        }
+    }
+
+    sdk::Status save_state(const std::string& tenant_id, const std::string& conversation_id,
+                           const json::object& state) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            std::string text = json::serialize(state);
+            soci::statement st = (sql.prepare << "UPDATE conversations SET state = :s WHERE tenant_id = :t AND id = :c",
+                                  soci::use(text), soci::use(tenant_id), soci::use(conversation_id));
+            st.execute(true);
+            if (st.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
+            return {};
+        } catch (const std::exception& e) {
+            return failure("save_state [" + tenant_id + "] conversation " + conversation_id, e.what());
+        }
+    }
+
+    sdk::Result<std::string> append_message(const std::string& tenant_id, const std::string& conversation_id,
+                                            const StoredMessage& message,
+                                            const std::string& client_message_id) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            try {
+                Transaction tx(sql, backend_);
+                if (auto existing = message_by_client_id(sql, tenant_id, client_message_id))
+                    return duplicate(client_message_id, *existing);
+                long long at = to_millis(message.at == std::chrono::system_clock::time_point{}
+                                             ? std::chrono::system_clock::now()
+                                             : message.at);
+                const char* greatest = backend_ == Backend::sqlite ? "MAX" : "GREATEST";
+                soci::statement touch =
+                    (sql.prepare << std::string("UPDATE conversations SET last_message_at = ") + greatest +
+                                        "(last_message_at, :at) WHERE tenant_id = :t AND id = :c",
+                     soci::use(at), soci::use(tenant_id), soci::use(conversation_id));
+                touch.execute(true);
+                if (touch.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
+                std::string id = new_uuid();
+                sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, at, "
+                       "client_message_id) VALUES (:id, :t, :c, :role, :text, :method, :language, :at, :cmid)",
+                    soci::use(id), soci::use(tenant_id), soci::use(conversation_id), soci::use(message.role),
+                    soci::use(message.text), soci::use(message.method), soci::use(message.language),
+                    soci::use(at), soci::use(client_message_id);
+                tx.commit();
+                return id;
+            } catch (const soci::soci_error&) {
+                // Another process stored the same client message id between the check and the insert.
+                if (auto existing = message_by_client_id(sql, tenant_id, client_message_id))
+                    return duplicate(client_message_id, *existing);
+                throw;
+            }
+        } catch (const std::exception& e) {
+            return failure("append_message [" + tenant_id + "] conversation " + conversation_id, e.what());
+        }
+    }
+
+    std::vector<StoredMessage> recent_messages(const std::string& tenant_id, const std::string& conversation_id,
+                                               std::size_t limit) override {
+        std::vector<StoredMessage> out;
+        if (limit == 0) return out;
+        try {
+            soci::session sql(pool_);
+            StoredMessage m;
+            long long at = 0;
+            long long max_rows = static_cast<long long>(std::min<std::size_t>(limit, 100000));
+            soci::statement st =
+                (sql.prepare << "SELECT role, text, method, language, at FROM messages "
+                                "WHERE tenant_id = :t AND conversation_id = :c ORDER BY seq DESC LIMIT :n",
+                 soci::into(m.role), soci::into(m.text), soci::into(m.method), soci::into(m.language),
+                 soci::into(at), soci::use(tenant_id), soci::use(conversation_id), soci::use(max_rows));
+            st.execute();
+            while (st.fetch()) {
+                m.at = from_millis(at);
+                out.push_back(m);
+            }
+            std::reverse(out.begin(), out.end());
+        } catch (const std::exception& e) {
+            spdlog::error("store: recent_messages [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+        }
+        return out;
+    }
+
+    sdk::Status record_tool_call(const ToolCallRecord& r) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            std::string arguments = json::serialize(r.arguments);
+            std::string result = json::serialize(r.result);
+            int ok = r.ok ? 1 : 0;
+            long long at = now_millis();
+            sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, ok, "
+                   "duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, :ok, :d, :e, :at)",
+                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.message_id), soci::use(r.tool),
+                soci::use(arguments), soci::use(result), soci::use(ok), soci::use(r.duration_ms),
+                soci::use(r.error), soci::use(at);
+            return {};
+        } catch (const std::exception& e) {
+            return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, e.what());
+        }
+    }
+
+    sdk::Status record_usage(const UsageRecord& r) override {
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            long long input = r.input_tokens;
+            long long output = r.output_tokens;
+            long long at = now_millis();
+            sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, output_tokens, "
+                   "cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
+                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider), soci::use(r.model),
+                soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
+            return {};
+        } catch (const std::exception& e) {
+            return failure("record_usage [" + r.tenant_id + "]", e.what());
+        }
+    }
+
+    std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
+                                           const std::string& conversation_id) override {
+        std::vector<ToolCallRecord> out;
+        try {
+            soci::session sql(pool_);
+            ToolCallRecord r;
+            std::string arguments, result;
+            int ok = 0;
+            soci::statement st =
+                (sql.prepare << "SELECT message_id, tool, arguments, result, ok, duration_ms, error FROM tool_calls "
+                                "WHERE tenant_id = :t AND conversation_id = :c ORDER BY seq",
+                 soci::into(r.message_id), soci::into(r.tool), soci::into(arguments), soci::into(result),
+                 soci::into(ok), soci::into(r.duration_ms), soci::into(r.error), soci::use(tenant_id),
+                 soci::use(conversation_id));
+            st.execute();
+            while (st.fetch()) {
+                r.tenant_id = tenant_id;
+                r.conversation_id = conversation_id;
+                r.arguments = parse_object(arguments);
+                r.result = parse_value(result);
+                r.ok = ok != 0;
+                out.push_back(r);
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("store: tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+        }
+        return out;
+    }
+
+private:
+    /// One record to import: its id, its JSON form, and the record itself (one pointer set).
+    struct Record {
+        std::string id;
+        std::string data;
+        const sdk::Offering* offering;
+        const sdk::KnowledgeEntry* entry;
+        const sdk::Resource* resource;
+    };
+
+    static std::string quoted(const std::string& value) {
+        if (value.find_first_of(" \"") == std::string::npos) return value;
+        return "\"" + value + "\"";
+    }
+
+    static long long now_millis() { return to_millis(std::chrono::system_clock::now()); }
+
+    /// SQLite has one writer at a time: writers queue here rather than on "database is locked".
+    std::unique_lock<std::mutex> write_lock() {
+        return backend_ == Backend::sqlite ? std::unique_lock<std::mutex>(write_mutex_)
+                                           : std::unique_lock<std::mutex>();
+    }
+
+    sdk::Error failure(const std::string& what, const std::string& why) const {
+        spdlog::error("store: {} on {}: {}", what, url_, why);
+        return sdk::make_error("store_error", what + ": " + why);
+    }
+
+    static sdk::Error unknown_tenant(const std::string& tenant_id) {
+        return sdk::make_error("not_found", "tenant \"" + tenant_id + "\" is not in the database");
+    }
+
+    static sdk::Error unknown_conversation(const std::string& tenant_id, const std::string& conversation_id) {
+        return sdk::make_error("not_found",
+                               "conversation \"" + conversation_id + "\" of tenant \"" + tenant_id + "\" not found");
+    }
+
+    static sdk::Error duplicate(const std::string& client_message_id, const std::string& existing_id) {
+        return sdk::make_error("duplicate",
+                               "client message id \"" + client_message_id + "\" already stored as " + existing_id);
+    }
+
+    static bool tenant_exists(soci::session& sql, const std::string& tenant_id) {
+        int count = 0;
+        sql << "SELECT COUNT(*) FROM tenants WHERE id = :t", soci::into(count), soci::use(tenant_id);
+        return count > 0;
+    }
+
+    static std::optional<std::string> message_by_client_id(soci::session& sql, const std::string& tenant_id,
+                                                           const std::string& client_message_id) {
+        if (client_message_id.empty()) return std::nullopt;
+        std::string id;
+        soci::indicator ind = soci::i_null;
+        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m",
+            soci::into(id, ind), soci::use(tenant_id), soci::use(client_message_id);
+        if (!sql.got_data() || ind != soci::i_ok) return std::nullopt;
+        return id;
+    }
+
+    /// `table` is one of our own table names, never user input.
+    sdk::Result<ImportStats> import_records(const std::string& tenant_id, const std::string& table,
+                                            const std::vector<Record>& records) {
+        std::set<std::string> ids;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            const auto& id = records[i].id;
+            std::string where = table + "[" + std::to_string(i) + "].id";
+            if (id.empty()) return sdk::make_error("invalid_value", where + ": required");
+            if (!ids.insert(id).second)
+                return sdk::make_error("invalid_value", where + ": duplicate id \"" + id + "\"");
+        }
+        try {
+            auto lock = write_lock();
+            soci::session sql(pool_);
+            Transaction tx(sql, backend_);
+            if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
+
+            std::map<std::string, StoredRow> existing;
+            {
+                std::string id;
+                StoredRow row;
+                int removed = 0;
+                soci::statement st = (sql.prepare << "SELECT id, data, position, removed FROM " + table +
+                                                         " WHERE tenant_id = :t",
+                                      soci::into(id), soci::into(row.data), soci::into(row.position),
+                                      soci::into(removed), soci::use(tenant_id));
+                st.execute();
+                while (st.fetch()) {
+                    row.removed = removed != 0;
+                    existing[id] = row;
+                }
+            }
+
+            ImportStats stats;
+            long long now = now_millis();
+            for (std::size_t i = 0; i < records.size(); ++i) {
+                const auto& record = records[i];
+                int position = static_cast<int>(i);
+                auto it = existing.find(record.id);
+                if (it == existing.end()) {
+                    ++stats.inserted;
+                } else if (it->second.removed || it->second.data != record.data) {
+                    ++stats.updated;
+                } else {
+                    ++stats.unchanged;
+                    if (it->second.position == position) continue;  // moved in the file: keep the order
+                }
+                write_record(sql, tenant_id, record, position, now);
+            }
+            for (const auto& [id, row] : existing) {
+                if (row.removed || ids.count(id)) continue;
+                remove_record(sql, tenant_id, table, id, now);
+                ++stats.removed;
+            }
+            tx.commit();
+            return stats;
+        } catch (const std::exception& e) {
+            return failure("import " + table + " [" + tenant_id + "]", e.what());
+        }
+    }
+
+    void write_record(soci::session& sql, const std::string& tenant_id, const Record& r, int position,
+                      long long now) {
+        if (r.offering) {
+            const auto& o = *r.offering;
+            int available = o.available ? 1 : 0;
+            sql << "INSERT INTO offerings (tenant_id, id, position, type, name, category, price, available, data, "
+                   "removed, updated_at) VALUES (:t, :id, :pos, :type, :name, :cat, :price, :avail, :data, 0, :now) "
+                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, "
+                   "name = excluded.name, category = excluded.category, price = excluded.price, "
+                   "available = excluded.available, data = excluded.data, removed = 0, "
+                   "updated_at = excluded.updated_at",
+                soci::use(tenant_id), soci::use(o.id), soci::use(position), soci::use(o.type), soci::use(o.name),
+                soci::use(o.category), soci::use(o.price), soci::use(available), soci::use(r.data), soci::use(now);
+        } else if (r.resource) {
+            const auto& res = *r.resource;
+            sql << "INSERT INTO resources (tenant_id, id, position, type, name, data, removed, updated_at) "
+                   "VALUES (:t, :id, :pos, :type, :name, :data, 0, :now) "
+                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, "
+                   "name = excluded.name, data = excluded.data, removed = 0, updated_at = excluded.updated_at",
+                soci::use(tenant_id), soci::use(res.id), soci::use(position), soci::use(res.type),
+                soci::use(res.name), soci::use(r.data), soci::use(now);
+        } else {
+            write_knowledge(sql, tenant_id, r, position, now);
+        }
+    }
+
+    void write_knowledge(soci::session& sql, const std::string& tenant_id, const Record& r, int position,
+                         long long now) {
+        const auto& e = *r.entry;
+        auto text = knowledge_text(e);
+        if (backend_ == Backend::postgresql) {
+            sql << "INSERT INTO knowledge (tenant_id, id, position, category, data, removed, updated_at, "
+                   "search_vector) VALUES (:t, :id, :pos, :cat, :data, 0, :now, "
+                   "setweight(to_tsvector('simple', CAST(:q AS TEXT)), 'A') || "
+                   "setweight(to_tsvector('simple', CAST(:k AS TEXT)), 'B') || "
+                   "setweight(to_tsvector('simple', CAST(:a AS TEXT)), 'C')) "
+                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, "
+                   "category = excluded.category, data = excluded.data, removed = 0, "
+                   "updated_at = excluded.updated_at, search_vector = excluded.search_vector",
+                soci::use(tenant_id), soci::use(e.id), soci::use(position), soci::use(e.category),
+                soci::use(r.data), soci::use(now), soci::use(text.question), soci::use(text.keywords),
+                soci::use(text.answer);
+            return;
+        }
+        sql << "INSERT INTO knowledge (tenant_id, id, position, category, data, removed, updated_at) "
+               "VALUES (:t, :id, :pos, :cat, :data, 0, :now) "
+               "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, "
+               "category = excluded.category, data = excluded.data, removed = 0, updated_at = excluded.updated_at",
+            soci::use(tenant_id), soci::use(e.id), soci::use(position), soci::use(e.category), soci::use(r.data),
+            soci::use(now);
+        long long pk = knowledge_pk(sql, tenant_id, e.id);
+        std::string tenant = tenant_token(tenant_id);
+        sql << "DELETE FROM knowledge_fts WHERE rowid = :pk", soci::use(pk);
+        sql << "INSERT INTO knowledge_fts (rowid, tenant, question, keywords, answer) "
+               "VALUES (:pk, :tenant, :q, :k, :a)",
+            soci::use(pk), soci::use(tenant), soci::use(text.question), soci::use(text.keywords),
+            soci::use(text.answer);
+    }
+
+    static long long knowledge_pk(soci::session& sql, const std::string& tenant_id, const std::string& id) {
+        long long pk = 0;
+        sql << "SELECT pk FROM knowledge WHERE tenant_id = :t AND id = :id", soci::into(pk), soci::use(tenant_id),
+            soci::use(id);
+        return pk;
+    }
+
+    void remove_record(soci::session& sql, const std::string& tenant_id, const std::string& table,
+                       const std::string& id, long long now) {
+        sql << "UPDATE " + table + " SET removed = 1, updated_at = :now WHERE tenant_id = :t AND id = :id",
+            soci::use(now), soci::use(tenant_id), soci::use(id);
+        if (table == "knowledge" && backend_ == Backend::sqlite) {
+            long long pk = knowledge_pk(sql, tenant_id, id);
+            sql << "DELETE FROM knowledge_fts WHERE rowid = :pk", soci::use(pk);
+        }
+    }
+
+    template <class T, class Parse>
+    std::vector<T> read_records(const std::string& tenant_id, const std::string& table, Parse parse) {
+        std::vector<T> out;
+        try {
+            soci::session sql(pool_);
+            std::string id, data;
+            soci::statement st = (sql.prepare << "SELECT id, data FROM " + table +
+                                                     " WHERE tenant_id = :t AND removed = 0 ORDER BY position",
+                                  soci::into(id), soci::into(data), soci::use(tenant_id));
+            st.execute();
+            while (st.fetch()) {
+                boost::system::error_code ec;
+                auto value = json::parse(data, ec);
+                auto record = ec ? sdk::Result<T>(sdk::make_error("invalid_value", ec.message())) : parse(value);
+                if (!record) {
+                    spdlog::error("store: {} [{}] row {}: {}", table, tenant_id, id, record.error().message);
+                    continue;
+                }
+                out.push_back(std::move(record.value()));
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("store: read {} [{}] on {}: {}", table, tenant_id, url_, e.what());
+        }
+        return out;
+    }
+
+    Backend backend_;
+    std::string url_;  ///< redacted, for messages
+    std::size_t pool_size_;
+    soci::connection_pool pool_;
+    std::mutex write_mutex_;
+    int version_ = 0;
+};
+
+}  // namespace
+}  // namespace store
+
+sdk::Result<std::unique_ptr<Database>> Database::open(const std::string& url) {
+    auto target = store::parse_database_url(url);
+    if (!target) return target.error();
+    std::string redacted = redact_url(url);
+    std::size_t pool_size = store::kPoolSize;
+    if (target->backend == Backend::sqlite) {
+        if (target->sqlite_path == ":memory:") {
+            pool_size = 1;  // every connection to :memory: would be another database
+        } else {
+            std::error_code ec;
+            auto parent = std::filesystem::path(target->sqlite_path).parent_path();
+            if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+            if (ec)
+                return sdk::make_error("store_unavailable", "database " + redacted + ": cannot create folder " +
+                                                                parent.string() + ": " + ec.message());
+        }
+    }
+    try {
+        auto db = std::make_unique<store::SqlDatabase>(target->backend, redacted, pool_size);
+        db->connect(*target);
+        return std::unique_ptr<Database>(std::move(db));
+    } catch (const std::exception& e) {
+        return sdk::make_error("store_unavailable", "database " + redacted + ": " + e.what());
+    }
+}
+
+}  // namespace tezgah::engine

@@ -1,0 +1,88 @@
+#pragma once
+// Tenant manifests (tenants/<id>/tenant.json) and their data files: parsing and validation.
+// Every problem is reported as `path: field: message`; validation goes on after a problem so one
+// run names them all.
+
+#include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/host.hpp>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tezgah::engine {
+
+namespace sdk = tezgah::sdk;
+namespace json = boost::json;
+
+class PluginRegistry;
+
+/// One problem found in a tenant's files.
+struct Problem {
+    std::string path;     ///< the file, as the user named the folder
+    std::string field;    ///< e.g. "locale.timezone", "[3].price"; "-" for the whole file
+    std::string message;
+    std::string str() const { return path + ": " + field + ": " + message; }
+};
+
+/// A provider entry of `llm` or `llm.fallback`: the plugin name and the rest as its config.
+struct LlmRef {
+    std::string provider;
+    json::object config;
+};
+
+/// A tool or rule entry: a plugin by name (with config) or a Lua script path.
+struct PluginRef {
+    std::string name;    ///< plugin name; empty for scripts
+    std::string script;  ///< path relative to the tenant folder, e.g. "rules/x.lua"
+    json::object config;
+    std::string field;   ///< where it was declared, e.g. "tools[2]"
+};
+
+struct Manifest {
+    std::filesystem::path folder;
+    std::string manifest_path;  ///< as displayed in problems
+    std::string plan = "free";
+    sdk::TenantProfile profile;  ///< id, name, locale, business, persona, handoff
+    LlmRef llm{"local", {}};
+    std::vector<LlmRef> fallback;
+    std::map<std::string, json::object> channels;
+    std::vector<PluginRef> tools;
+    std::vector<PluginRef> rules;
+    std::string offerings_file;  ///< relative paths from `data`, empty when absent
+    std::string knowledge_file;
+    std::string resources_file;
+};
+
+/// A tenant's data files, parsed.
+struct TenantData {
+    std::vector<sdk::Offering> offerings;
+    std::vector<sdk::KnowledgeEntry> knowledge;
+    std::vector<sdk::Resource> resources;
+};
+
+struct ManifestResult {
+    std::optional<Manifest> manifest;  ///< empty when the file could not be read as a manifest
+    std::vector<Problem> problems;
+};
+
+/// Reads and validates `folder/tenant.json`. `registry` (may be null) checks plugin names and each
+/// plugin's config against the schema it declares. `${NAME}` strings are read from the environment.
+ManifestResult load_manifest(const std::filesystem::path& folder, const PluginRegistry* registry);
+
+/// Reads and validates the data files a manifest names (JSON, records, duplicate ids).
+TenantData load_data(const Manifest& manifest, std::vector<Problem>& problems);
+
+/// Checks the Lua scripts a manifest names (exist, inside the folder, load, declare the right kind).
+void check_scripts(const Manifest& manifest, std::vector<Problem>& problems);
+
+/// Every tenant folder under `root` (folders holding a tenant.json), sorted; or `root` itself when
+/// it holds a tenant.json.
+std::vector<std::filesystem::path> discover_tenants(const std::filesystem::path& root);
+
+/// Parses JSON text, with an error that names the line and column.
+sdk::Result<json::value> parse_json_text(const std::string& text);
+
+}  // namespace tezgah::engine

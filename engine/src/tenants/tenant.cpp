@@ -1,0 +1,160 @@
+#include "tenants/tenant.hpp"
+
+#include "lua/lua_host.hpp"
+#include "util/common.hpp"
+#include "util/log.hpp"
+
+#include <tezgah/sdk/text.hpp>
+
+namespace tezgah::engine {
+namespace fs = std::filesystem;
+
+std::optional<sdk::Offering> TenantCatalog::get(std::string_view id) const {
+    for (const auto& o : offerings_)
+        if (o.id == id) return o;
+    return std::nullopt;
+}
+
+std::vector<sdk::OfferingMatch> TenantCatalog::find(std::string_view query, std::string_view language,
+                                                    std::size_t limit) const {
+    return sdk::text::match_offerings(offerings_, query, language, limit);
+}
+
+std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, std::string_view language,
+                                                       std::size_t limit) const {
+    return db_.search_knowledge(tenant_id_, query, language, limit);
+}
+
+TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
+                               const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock, sdk::HttpClient& http,
+                               std::string logger_kind, std::string logger_name)
+    : profile_(profile), catalog_(catalog), knowledge_(knowledge), clock_(clock), http_(http),
+      logger_(std::move(logger_kind), std::move(logger_name), profile.id) {}
+
+bool TenantServices::is_open_at(std::chrono::system_clock::time_point when) const {
+    return engine::is_open_at(profile_.hours, profile_.timezone, when);
+}
+
+Tenant::Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog, std::unique_ptr<TenantKnowledge> knowledge)
+    : manifest_(std::move(manifest)), catalog_(std::move(catalog)), knowledge_(std::move(knowledge)) {}
+
+Tenant::~Tenant() {
+    // Instances first (they reference the services), then the services.
+    channels_.clear();
+    rules_.clear();
+    tools_.clear();
+    providers_.clear();
+    instances_.clear();
+    services_.clear();
+}
+
+sdk::Channel* Tenant::channel(const std::string& name) const {
+    auto it = channels_.find(name);
+    return it == channels_.end() ? nullptr : it->second;
+}
+
+namespace {
+
+std::string join_problems(const std::vector<Problem>& problems) {
+    std::string out;
+    for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.str();
+    return out;
+}
+
+}  // namespace
+
+sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry, Database& db,
+                                                 const sdk::Clock& clock, sdk::HttpClient& http) {
+    auto loaded = load_manifest(folder, &registry);
+    auto problems = loaded.problems;
+    if (!loaded.manifest) return sdk::Error{"invalid_tenant", join_problems(problems)};
+    auto manifest = std::move(*loaded.manifest);
+    auto data = load_data(manifest, problems);
+    check_scripts(manifest, problems);
+    if (!problems.empty()) return sdk::Error{"invalid_tenant", join_problems(problems)};
+
+    const std::string id = manifest.profile.id;
+    auto fail = [&](const std::string& what, const sdk::Error& e) {
+        return sdk::Error{"invalid_tenant", manifest.manifest_path + ": " + what + ": " + e.message};
+    };
+    if (auto s = db.upsert_tenant(id, manifest.profile.name); !s) return fail("database", s.error());
+    if (auto r = db.import_offerings(id, data.offerings); !r) return fail("data.offerings", r.error());
+    if (auto r = db.import_knowledge(id, data.knowledge); !r) return fail("data.knowledge", r.error());
+    if (auto r = db.import_resources(id, data.resources); !r) return fail("data.resources", r.error());
+
+    auto tenant = std::make_shared<Tenant>(std::move(manifest),
+                                           std::make_unique<TenantCatalog>(db.offerings(id)),
+                                           std::make_unique<TenantKnowledge>(db, id, db.knowledge(id)));
+    const auto& m = tenant->manifest_;
+    auto services_for = [&](const std::string& kind, const std::string& name) -> TenantServices& {
+        tenant->services_.push_back(std::make_unique<TenantServices>(m.profile, *tenant->catalog_, *tenant->knowledge_,
+                                                                     clock, http, kind, name));
+        return *tenant->services_.back();
+    };
+    auto make = [&](sdk::PluginKind kind, const std::string& name, const json::object& config,
+                    const std::string& field) -> sdk::Result<sdk::Plugin*> {
+        const auto* info = registry.find(name, kind);
+        if (!info) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + field + ": plugin \"" + name + "\" is not installed"};
+        auto instance = registry.instantiate(*info, config, services_for(sdk::to_string(kind), name));
+        if (!instance) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + field + ": " + instance.error().message};
+        auto* raw = instance->get();
+        tenant->instances_.push_back(std::move(instance).value());
+        return raw;
+    };
+    auto script = [&](const PluginRef& ref) -> sdk::Result<sdk::Plugin*> {
+        auto path = (m.folder / ref.script).string();
+        auto loaded_script = lua::load_script(path, path, services_for("lua", ref.script));
+        if (!loaded_script) return sdk::Error{"invalid_tenant", loaded_script.error().message};
+        auto* raw = loaded_script->plugin.get();
+        tenant->instances_.emplace_back(nullptr, std::move(loaded_script->plugin));
+        return raw;
+    };
+
+    std::vector<LlmRef> chain{m.llm};
+    chain.insert(chain.end(), m.fallback.begin(), m.fallback.end());
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        auto made = make(sdk::PluginKind::llm, chain[i].provider, chain[i].config,
+                         i == 0 ? "llm" : "llm.fallback[" + std::to_string(i - 1) + "]");
+        if (!made) return made.error();
+        tenant->providers_.push_back({chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())});
+    }
+    for (const auto& ref : m.tools) {
+        auto made = ref.script.empty() ? make(sdk::PluginKind::tool, ref.name, ref.config, ref.field) : script(ref);
+        if (!made) return made.error();
+        auto* tool = dynamic_cast<sdk::Tool*>(made.value());
+        if (!tool) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a tool"};
+        Enabled<sdk::Tool> owner{ref.script.empty() ? ref.name : ref.script, tool};
+        std::vector<sdk::ToolSpec> specs;
+        try {
+            specs = tool->specs();
+        } catch (const std::exception& e) {
+            return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": specs() threw: " + e.what()};
+        }
+        for (auto& spec : specs) {
+            if (tenant->tools_.count(spec.name))
+                return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": tool \"" + spec.name +
+                                                        "\" is already offered by " + tenant->tools_[spec.name].owner.name};
+            tenant->tool_specs_.push_back(spec);
+            tenant->tools_.emplace(spec.name, ToolEntry{spec, owner});
+        }
+    }
+    for (const auto& ref : m.rules) {
+        auto made = ref.script.empty() ? make(sdk::PluginKind::rule, ref.name, ref.config, ref.field) : script(ref);
+        if (!made) return made.error();
+        auto* rule = dynamic_cast<sdk::Rule*>(made.value());
+        if (!rule) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a rule"};
+        tenant->rules_.push_back({ref.script.empty() ? ref.name : ref.script, rule});
+    }
+    for (const auto& [name, config] : m.channels) {
+        auto made = make(sdk::PluginKind::channel, name, config, "channels." + name);
+        if (!made) return made.error();
+        tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made.value());
+    }
+    log_event(spdlog::level::info, "tenants", "tenant loaded",
+              {{"tenant", id}, {"offerings", std::to_string(data.offerings.size())},
+               {"knowledge", std::to_string(data.knowledge.size())}, {"tools", std::to_string(tenant->tool_specs_.size())},
+               {"rules", std::to_string(tenant->rules_.size())}});
+    return tenant;
+}
+
+}  // namespace tezgah::engine

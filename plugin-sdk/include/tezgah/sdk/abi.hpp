@@ -1,0 +1,11 @@
+#pragma once
+/// @file abi.hpp
+/// The plugin ABI version. A plugin records the version it was built against in its descriptor;
+/// the loader refuses another major and a newer minor than the engine's.
+
+namespace tezgah::sdk {
+
+inline constexpr int kAbiMajor = 1;
+inline constexpr int kAbiMinor = 0;
+
+}  // namespace tezgah::sdk
