@@ -657,9 +657,9 @@ private:
                 const auto& record = records[i];
                 int position = static_cast<int>(i);
                 auto it = existing.find(record.id);
-                if (it == existing.end()) {
-                    ++stats.inserted;
-                } else if (it->second.removed || it->second.data != record.data) {
+                if (it == existing.end() || it->second.removed) {
+                    ++stats.inserted;  // new, or back in the file after a removal
+                } else if (it->second.data != record.data) {
                     ++stats.updated;
                 } else {
                     ++stats.unchanged;

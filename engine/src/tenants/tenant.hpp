@@ -5,6 +5,7 @@
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
 #include "tenants/manifest.hpp"
+#include "util/log.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
 

@@ -63,7 +63,7 @@ bool is_open_at(const std::map<std::string, std::string>& hours, const std::stri
     date::local_time<std::chrono::minutes> lt{local.time_since_epoch()};
     try {
         const auto* zone = date::locate_zone(timezone);
-        lt = date::zoned_time<std::chrono::minutes>(zone, local).get_local_time();
+        lt = date::floor<std::chrono::minutes>(date::make_zoned(zone, local).get_local_time());
     } catch (const std::exception&) {
         // unknown zone: UTC
     }

@@ -32,8 +32,8 @@ local DAY_NAMES = {
 
 -- Words that mean "I want a booking" or "I want a person" (compared after Turkish folding).
 local BOOKING_WORDS = {
-  "randevu", "rezervasyon", "yer ayirt", "musait", "bos saat", "yetkili", "gorusmek", "aramak",
-  "appointment", "book", "reservation", "available", "slot", "speak to", "talk to",
+  "randevu", "rezervasyon", "yer ayirt", "musait", "bos saat", "yetkili", "gorusmek",
+  "appointment", "book", "reservation", "free slot", "speak to", "talk to",
 }
 
 local FOLD = {
@@ -88,19 +88,18 @@ end
 
 local function when_text(lang, opening)
   if opening.days_ahead == 0 then
-    return lang == "en" and ("today at " .. opening.time) or ("bugün saat " .. opening.time .. "'da")
+    return lang == "en" and ("today at " .. opening.time) or ("bugün saat " .. opening.time)
   elseif opening.days_ahead == 1 then
-    return lang == "en" and ("tomorrow at " .. opening.time) or ("yarın saat " .. opening.time .. "'da")
+    return lang == "en" and ("tomorrow at " .. opening.time) or ("yarın saat " .. opening.time)
   end
   local day = DAY_NAMES[lang][opening.day]
-  return lang == "en" and ("on " .. day .. " at " .. opening.time) or (day .. " günü saat " .. opening.time .. "'da")
+  return lang == "en" and ("on " .. day .. " at " .. opening.time) or (day .. " günü saat " .. opening.time)
 end
 
--- Identifies one closed period, so the note is not repeated within it but is given again
+-- Identifies one closed period (by the opening that ends it), so the note is not repeated within it but is given again
 -- the next time the salon is closed.
 local function period_key(epoch, opening)
-  local lt = os.date("!*t", epoch + UTC_OFFSET)
-  return string.format("%04d-%02d-%02d+%d", lt.year, lt.month, lt.day, opening.days_ahead)
+  return os.date("!%Y-%m-%d", epoch + UTC_OFFSET + opening.days_ahead * 24 * 3600) .. " " .. opening.time
 end
 
 return tezgah.rule {
@@ -122,7 +121,7 @@ return tezgah.rule {
         ". To book, call +90 232 555 03 03 or leave your name, phone and the service you want " ..
         "here, and we will confirm first thing.")
     end
-    return ctx.reply("Şu an kapalıyız; " .. when_text(lang, opening) .. " açılıyoruz. " ..
+    return ctx.reply("Şu an kapalıyız; yeniden açılışımız " .. when_text(lang, opening) .. ". " ..
       "Randevu için +90 232 555 03 03'ü arayabilir ya da adınızı, telefonunuzu ve istediğiniz " ..
       "hizmeti buraya yazabilirsiniz; açılışta ilk iş dönüş yaparız.")
   end,
@@ -141,6 +140,6 @@ return tezgah.rule {
     if lang == "en" then
       return reply .. "\n\n(We are closed right now and open again " .. when_text(lang, opening) .. ".)"
     end
-    return reply .. "\n\n(Şu an kapalıyız; " .. when_text(lang, opening) .. " açılıyoruz.)"
+    return reply .. "\n\n(Şu an kapalıyız; yeniden açılışımız " .. when_text(lang, opening) .. ".)"
   end,
 }

@@ -1,0 +1,715 @@
+// Rules and tools written in Lua: the `tezgah.rule{}` / `tezgah.tool{}` declarations, the `ctx` and
+// `msg` objects handed to hooks, and the sdk::Rule / sdk::Tool adapters. The sandbox itself is in
+// sandbox.cpp. C functions called by scripts raise Lua errors (longjmp): they raise only where no
+// C++ object with a destructor is alive.
+#include "lua/lua_host.hpp"
+
+#include "lua/convert.hpp"
+#include "lua/sandbox.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+
+namespace tezgah::engine::lua {
+
+namespace {
+
+constexpr const char* kReplyMarker = "tezgah.reply";
+constexpr const char* kDeclarations = "tezgah.declarations";
+constexpr std::size_t kMaxLogLine = 4096;
+constexpr lua_Integer kDefaultFindLimit = 5;
+constexpr lua_Integer kMaxFindLimit = 20;
+
+enum class Hook { on_message, on_reply, run };
+
+const char* hook_name(Hook hook) {
+    switch (hook) {
+        case Hook::on_message: return "on_message";
+        case Hook::on_reply: return "on_reply";
+        case Hook::run: return "run";
+    }
+    return "?";
+}
+
+/// What the C functions of `ctx` reach during one hook call. Lives on the C++ stack of the call;
+/// the script reaches it through a token userdata that is cleared when the call returns.
+struct CallState {
+    sdk::HostServices* host;
+    sdk::TurnContext* turn;
+    Hook hook;
+    std::string language;
+    bool handoff = false;
+    std::string handoff_reason;
+};
+
+CallState* live_call(lua_State* L, const char* function) {
+    auto* slot = static_cast<CallState**>(lua_touserdata(L, lua_upvalueindex(1)));
+    if (slot == nullptr || *slot == nullptr)
+        luaL_error(L, "ctx.%s: this ctx is dead: host objects are valid only during the hook call that received them",
+                   function);
+    return *slot;
+}
+
+// ---- ctx functions ---------------------------------------------------------------------------
+
+int ctx_now(lua_State* L) {
+    CallState* call = live_call(L, "now");
+    auto now = call->host->clock().now();
+    lua_pushinteger(L, std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+    return 1;
+}
+
+int ctx_is_closed(lua_State* L) {
+    CallState* call = live_call(L, "is_closed");
+    int closed = -1;
+    try {
+        closed = call->host->is_open_at(call->host->clock().now()) ? 0 : 1;
+    } catch (...) {
+    }
+    if (closed < 0) return luaL_error(L, "ctx.is_closed: the host could not tell the opening hours");
+    lua_pushboolean(L, closed);
+    return 1;
+}
+
+int ctx_log(lua_State* L) {
+    CallState* call = live_call(L, "log");
+    std::size_t length = 0;
+    const char* text = luaL_tolstring(L, 1, &length);
+    Sandbox& sandbox = Sandbox::of(L);
+    try {
+        call->host->logger().info(sandbox.display_path() + ": " +
+                                  std::string(text, std::min(length, kMaxLogLine)));
+    } catch (...) {
+    }
+    return 0;
+}
+
+int ctx_reply(lua_State* L) {
+    CallState* call = live_call(L, "reply");
+    if (call->hook != Hook::on_message)
+        return luaL_error(L, "ctx.reply: only in on_message (on_reply returns the new text; a tool returns its answer)");
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_newuserdatauv(L, 0, 1);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, kReplyMarker);
+    return 1;
+}
+
+int ctx_handoff(lua_State* L) {
+    CallState* call = live_call(L, "handoff");
+    if (call->hook != Hook::on_message) return luaL_error(L, "ctx.handoff: only in on_message");
+    std::size_t length = 0;
+    const char* reason = luaL_optlstring(L, 1, "", &length);
+    call->handoff = true;
+    call->handoff_reason.assign(reason, std::min(length, kMaxLogLine));
+    return 0;
+}
+
+void set_string(lua_State* L, const char* field, std::string_view value) {
+    lua_pushlstring(L, value.data(), value.size());
+    lua_setfield(L, -2, field);
+}
+
+/// Pushes one catalog match as {id, name, price, currency, stock, available, category}.
+void push_offering(lua_State* L, const sdk::Offering& offering, std::string_view language) {
+    lua_createtable(L, 0, 7);
+    set_string(L, "id", offering.id);
+    set_string(L, "name", offering.name_in(language));
+    lua_pushnumber(L, offering.price);
+    lua_setfield(L, -2, "price");
+    set_string(L, "currency", offering.currency);
+    if (offering.stock) {
+        lua_pushinteger(L, *offering.stock);
+        lua_setfield(L, -2, "stock");
+    }
+    lua_pushboolean(L, offering.available);
+    lua_setfield(L, -2, "available");
+    set_string(L, "category", offering.category);
+}
+
+int catalog_find(lua_State* L) {
+    CallState* call = live_call(L, "catalog.find");
+    std::size_t length = 0;
+    const char* query = luaL_checklstring(L, 1, &length);
+    lua_Integer limit = std::clamp<lua_Integer>(luaL_optinteger(L, 2, kDefaultFindLimit), 1, kMaxFindLimit);
+    bool failed = false;
+    {
+        std::vector<sdk::OfferingMatch> matches;
+        try {
+            matches = call->host->catalog().find(std::string_view(query, length), call->language,
+                                                 static_cast<std::size_t>(limit));
+        } catch (...) {
+            failed = true;
+        }
+        if (!failed) {
+            // Uncapped: nothing below may raise while `matches` is alive.
+            Sandbox::Uncapped uncapped(L);
+            lua_createtable(L, static_cast<int>(matches.size()), 0);
+            lua_Integer i = 1;
+            for (const auto& match : matches) {
+                push_offering(L, match.offering, call->language);
+                lua_rawseti(L, -2, i++);
+            }
+        }
+    }
+    if (failed) return luaL_error(L, "ctx.catalog.find: the catalog failed");
+    return 1;
+}
+
+// ---- declarations ----------------------------------------------------------------------------
+
+bool in_list(const char* name, const char* const* list) {
+    for (; *list; ++list)
+        if (std::strcmp(name, *list) == 0) return true;
+    return false;
+}
+
+/// Raises unless field `name` of the table at 1 is absent or of `type`; returns its type.
+int check_field(lua_State* L, const char* what, const char* name, int type, bool required) {
+    lua_getfield(L, 1, name);
+    int actual = lua_type(L, -1);
+    lua_pop(L, 1);
+    if (actual == LUA_TNIL) {
+        if (required) luaL_error(L, "%s: %s: required", what, name);
+        return actual;
+    }
+    if (actual != type)
+        luaL_error(L, "%s: %s: expected a %s, got a %s", what, name, lua_typename(L, type), lua_typename(L, actual));
+    return actual;
+}
+
+bool valid_tool_name(const char* name) {
+    std::size_t length = std::strlen(name);
+    if (length == 0 || length > 64) return false;
+    for (const char* p = name; *p; ++p)
+        if (!(std::isalnum(static_cast<unsigned char>(*p)) || *p == '_' || *p == '-')) return false;
+    return true;
+}
+
+/// Checks the schema of a tool's parameters (at the top of the stack); writes a problem into
+/// `problem`, or leaves it empty. Holds C++ objects: never raises.
+void check_parameters(lua_State* L, char* problem, std::size_t size) {
+    json::value schema;
+    std::string error = to_json(L, -1, schema, "parameters", true);
+    if (error.empty()) {
+        const json::object* object = schema.if_object();
+        const json::value* type = object ? object->if_contains("type") : nullptr;
+        if (object == nullptr) {
+            error = "parameters: expected a table";
+        } else if (type == nullptr || !type->is_string() || type->get_string() != "object") {
+            error = "parameters.type: must be \"object\"";
+        } else if (const json::value* properties = object->if_contains("properties");
+                   properties && !properties->is_object()) {
+            error = "parameters.properties: expected a table of name = schema";
+        } else if (const json::value* required = object->if_contains("required")) {
+            if (!required->is_array()) {
+                error = "parameters.required: expected a list of property names";
+            } else {
+                const json::value* properties = object->if_contains("properties");
+                std::size_t i = 0;
+                for (const auto& item : required->get_array()) {
+                    ++i;
+                    if (!item.is_string()) {
+                        error = "parameters.required[" + std::to_string(i) + "]: expected a string";
+                        break;
+                    }
+                    if (!properties || !properties->get_object().contains(item.get_string())) {
+                        error = "parameters.required[" + std::to_string(i) + "]: '" +
+                                std::string(item.get_string()) + "' is not in parameters.properties";
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    std::snprintf(problem, size, "%s", error.c_str());
+}
+
+int declare(lua_State* L, ScriptKind kind) {
+    static const char* const kRuleFields[] = {"name", "description", "on_message", "on_reply", nullptr};
+    static const char* const kToolFields[] = {"name", "description", "parameters", "run", nullptr};
+    const char* what = kind == ScriptKind::rule ? "tezgah.rule" : "tezgah.tool";
+    const char* const* fields = kind == ScriptKind::rule ? kRuleFields : kToolFields;
+    const char* expected = kind == ScriptKind::rule ? "name, description, on_message, on_reply"
+                                                    : "name, description, parameters, run";
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return luaL_error(L, "%s: expected a table {name = ..., ...}, got a %s", what, luaL_typename(L, 1));
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "%s: unexpected %s key (fields are %s)", what, luaL_typename(L, -1), expected);
+        if (!in_list(lua_tostring(L, -1), fields))
+            return luaL_error(L, "%s: unknown field '%s' (fields are %s)", what, lua_tostring(L, -1), expected);
+    }
+    check_field(L, what, "name", LUA_TSTRING, true);
+    lua_getfield(L, 1, "name");
+    const char* name = lua_tostring(L, -1);
+    if (*name == '\0') return luaL_error(L, "%s: name: must not be empty", what);
+    if (kind == ScriptKind::tool && !valid_tool_name(name))
+        return luaL_error(L, "%s: name: '%s' must be 1-64 letters, digits, '_' or '-'", what, name);
+    lua_pop(L, 1);
+    check_field(L, what, "description", LUA_TSTRING, kind == ScriptKind::tool);
+    if (kind == ScriptKind::rule) {
+        int on_message = check_field(L, what, "on_message", LUA_TFUNCTION, false);
+        int on_reply = check_field(L, what, "on_reply", LUA_TFUNCTION, false);
+        if (on_message == LUA_TNIL && on_reply == LUA_TNIL)
+            return luaL_error(L, "%s: needs on_message, on_reply or both", what);
+    } else {
+        check_field(L, what, "run", LUA_TFUNCTION, true);
+        if (check_field(L, what, "parameters", LUA_TTABLE, false) == LUA_TTABLE) {
+            char problem[512] = {};
+            lua_getfield(L, 1, "parameters");
+            check_parameters(L, problem, sizeof problem);
+            lua_pop(L, 1);
+            if (problem[0] != '\0') return luaL_error(L, "%s: %s", what, problem);
+        }
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, kDeclarations);
+    lua_pushvalue(L, 1);
+    lua_pushstring(L, kind == ScriptKind::rule ? "rule" : "tool");
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return 1;
+}
+
+int declare_rule(lua_State* L) { return declare(L, ScriptKind::rule); }
+int declare_tool(lua_State* L) { return declare(L, ScriptKind::tool); }
+
+void install_tezgah_api(lua_State* L) {
+    Sandbox::Uncapped uncapped(L);
+    // declaration table -> kind; weak keys so a discarded declaration costs nothing.
+    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, kDeclarations);
+    luaL_newmetatable(L, kReplyMarker);
+    lua_pop(L, 1);
+
+    lua_pushglobaltable(L);
+    lua_pushliteral(L, "tezgah");
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, declare_rule);
+    lua_setfield(L, -2, "rule");
+    lua_pushcfunction(L, declare_tool);
+    lua_setfield(L, -2, "tool");
+    lua_rawset(L, -3);  // raw: the globals refuse new names
+    lua_pop(L, 1);
+}
+
+// ---- the script --------------------------------------------------------------------------------
+
+/// One loaded script: its sandbox and declaration. Calls are serialised by `mutex`.
+class Script {
+public:
+    Script(sdk::HostServices& host, std::string display_path, const Limits& limits)
+        : host_(host), sandbox_(limits, host.logger(), std::move(display_path)) {
+        install_tezgah_api(sandbox_.state());
+    }
+
+    ~Script() {
+        if (declaration_ != LUA_NOREF) luaL_unref(sandbox_.state(), LUA_REGISTRYINDEX, declaration_);
+    }
+
+    Script(const Script&) = delete;
+    Script& operator=(const Script&) = delete;
+
+    const std::string& display_path() const { return sandbox_.display_path(); }
+    ScriptKind kind() const { return kind_; }
+    const std::string& name() const { return name_; }
+    const sdk::ToolSpec& spec() const { return spec_; }
+
+    /// Runs the chunk and reads its declaration.
+    sdk::Status load(std::string_view source) {
+        std::lock_guard lock(mutex_);
+        lua_State* L = sandbox_.state();
+        if (auto status = sandbox_.compile(source); !status) return status;
+        if (auto status = sandbox_.call(0, 1); !status) return status;
+        Sandbox::Uncapped uncapped(L);
+        std::optional<ScriptKind> kind;
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, LUA_REGISTRYINDEX, kDeclarations);
+            lua_pushvalue(L, -2);
+            lua_rawget(L, -2);
+            if (const char* declared = lua_tostring(L, -1))
+                kind = std::strcmp(declared, "rule") == 0 ? ScriptKind::rule : ScriptKind::tool;
+            lua_pop(L, 2);
+        }
+        if (!kind) {
+            std::string got = luaL_typename(L, -1);
+            lua_pop(L, 1);
+            return sdk::make_error(kLuaError, display_path() +
+                                                  ": the script must return tezgah.rule{...} or "
+                                                  "tezgah.tool{...}; it returned a " + got);
+        }
+        kind_ = *kind;
+        lua_getfield(L, -1, "name");
+        name_ = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        if (kind_ == ScriptKind::tool) {
+            spec_.name = name_;
+            lua_getfield(L, -1, "description");
+            spec_.description = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "parameters");
+            json::value parameters;
+            std::string error = lua_isnil(L, -1) ? std::string() : to_json(L, -1, parameters, "parameters", true);
+            lua_pop(L, 1);
+            if (!error.empty()) {
+                lua_pop(L, 1);
+                return sdk::make_error(kLuaError, display_path() + ": " + error);
+            }
+            if (parameters.is_object())
+                spec_.parameters = std::move(parameters.get_object());
+            else
+                spec_.parameters = json::object{{"type", "object"}, {"properties", json::object()}};
+        }
+        declaration_ = luaL_ref(L, LUA_REGISTRYINDEX);
+        return {};
+    }
+
+    bool has_hook(const char* hook) {
+        std::lock_guard lock(mutex_);
+        lua_State* L = sandbox_.state();
+        lua_rawgeti(L, LUA_REGISTRYINDEX, declaration_);
+        lua_getfield(L, -1, hook);
+        bool present = lua_type(L, -1) == LUA_TFUNCTION;
+        lua_pop(L, 2);
+        return present;
+    }
+
+    /// What a hook call produced, read while the state is still locked.
+    struct Outcome {
+        std::optional<std::string> text;  ///< on_message's reply / on_reply's new text
+        bool handoff = false;
+        std::string handoff_reason;
+        json::value result;               ///< run's answer
+    };
+
+    /// Calls `hook` with (ctx, argument) where `push_argument` pushes the second argument.
+    template <class PushArgument>
+    sdk::Result<Outcome> call(Hook hook, sdk::TurnContext& turn, PushArgument push_argument) {
+        std::lock_guard lock(mutex_);
+        lua_State* L = sandbox_.state();
+        int base = lua_gettop(L);
+        CallState state{&host_, &turn, hook, turn.language.empty() ? host_.tenant().language : turn.language};
+        CallState** token = nullptr;
+        try {
+            {
+                Sandbox::Uncapped uncapped(L);
+                token = static_cast<CallState**>(lua_newuserdatauv(L, sizeof(CallState*), 0));
+                *token = &state;
+                push_context(L, base + 1, state, turn);
+                lua_rawgeti(L, LUA_REGISTRYINDEX, declaration_);
+                lua_getfield(L, -1, hook_name(hook));
+                lua_remove(L, -2);
+                lua_pushvalue(L, base + 2);
+                push_argument(L);
+            }
+            auto status = sandbox_.call(2, 1);
+            *token = nullptr;  // the token is still on the stack, so still alive
+            if (!status) {
+                lua_settop(L, base);
+                return fail(hook, status.error());
+            }
+            Sandbox::Uncapped uncapped(L);
+            auto outcome = read_outcome(L, hook, state);
+            if (outcome.ok()) write_back_session(L, base + 2, turn);
+            lua_settop(L, base);
+            if (!outcome.ok()) return fail(hook, outcome.error());
+            return outcome;
+        } catch (const std::exception& e) {
+            if (token) *token = nullptr;
+            lua_settop(L, base);
+            return fail(hook, sdk::make_error(kLuaError, display_path() + ": " + e.what()));
+        }
+    }
+
+private:
+    void push_context(lua_State* L, int token, const CallState& state, const sdk::TurnContext& turn) {
+        lua_createtable(L, 0, 12);
+        set_string(L, "tenant", turn.tenant_id.empty() ? host_.tenant().id : turn.tenant_id);
+        set_string(L, "user_id", turn.user_id);
+        set_string(L, "language", state.language);
+        set_string(L, "channel", turn.channel);
+        static const struct {
+            const char* name;
+            lua_CFunction function;
+        } kFunctions[] = {{"now", ctx_now},         {"is_closed", ctx_is_closed}, {"log", ctx_log},
+                          {"reply", ctx_reply},     {"handoff", ctx_handoff}};
+        for (const auto& [name, function] : kFunctions) {
+            lua_pushvalue(L, token);
+            lua_pushcclosure(L, function, 1);
+            lua_setfield(L, -2, name);
+        }
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, token);
+        lua_pushcclosure(L, catalog_find, 1);
+        lua_setfield(L, -2, "find");
+        lua_setfield(L, -2, "catalog");
+        if (turn.session == nullptr || !push_json(L, *turn.session)) lua_createtable(L, 0, 0);
+        lua_setfield(L, -2, "session");
+    }
+
+    sdk::Result<Outcome> read_outcome(lua_State* L, Hook hook, const CallState& state) {
+        Outcome outcome;
+        outcome.handoff = state.handoff;
+        outcome.handoff_reason = state.handoff_reason;
+        int type = lua_type(L, -1);
+        if (hook == Hook::run) {
+            std::string error = to_json(L, -1, outcome.result, "result");
+            if (!error.empty()) return sdk::make_error(kLuaError, display_path() + ": run returned " + error);
+            return outcome;
+        }
+        if (type == LUA_TNIL) return outcome;
+        if (type == LUA_TSTRING) {
+            outcome.text = lua_tostring(L, -1);
+            return outcome;
+        }
+        if (hook == Hook::on_message && luaL_testudata(L, -1, kReplyMarker) != nullptr) {
+            lua_getiuservalue(L, -1, 1);
+            outcome.text = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            return outcome;
+        }
+        std::string expected = hook == Hook::on_message ? "nil, a string or ctx.reply(text)" : "nil or a string";
+        return sdk::make_error(kLuaError, display_path() + ": " + hook_name(hook) + " returned a " +
+                                              luaL_typename(L, -1) + "; expected " + expected);
+    }
+
+    /// Copies ctx.session back into the turn: JSON-representable entries only.
+    void write_back_session(lua_State* L, int context, sdk::TurnContext& turn) {
+        if (turn.session == nullptr) return;
+        lua_getfield(L, context, "session");
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            host_.logger().warn(display_path() + ": ctx.session is no longer a table; the session is unchanged");
+            lua_pop(L, 1);
+            return;
+        }
+        json::object session;
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            if (lua_type(L, -2) != LUA_TSTRING) {
+                host_.logger().warn(display_path() + ": ctx.session: a " + luaL_typename(L, -2) +
+                                    " key is not kept (keys must be strings)");
+                lua_pop(L, 1);
+                continue;
+            }
+            std::string key = lua_tostring(L, -2);
+            json::value value;
+            std::string error = to_json(L, -1, value, "session." + key);
+            lua_pop(L, 1);
+            if (!error.empty()) {
+                host_.logger().warn(display_path() + ": ctx." + error + "; not kept");
+                continue;
+            }
+            session[key] = std::move(value);
+        }
+        lua_pop(L, 1);
+        *turn.session = std::move(session);
+    }
+
+    sdk::Error fail(Hook hook, sdk::Error error) {
+        try {
+            host_.logger().error(std::string("lua ") + (kind_ == ScriptKind::rule ? "rule '" : "tool '") + name_ +
+                                 "' " + hook_name(hook) + " failed (" + error.code + "): " + error.message);
+        } catch (...) {
+        }
+        return error;
+    }
+
+    sdk::HostServices& host_;
+    std::mutex mutex_;
+    Sandbox sandbox_;
+    int declaration_ = LUA_NOREF;
+    ScriptKind kind_ = ScriptKind::rule;
+    std::string name_;
+    sdk::ToolSpec spec_;
+};
+
+using ScriptPtr = std::unique_ptr<Script>;
+
+class LuaRule final : public sdk::Rule {
+public:
+    explicit LuaRule(ScriptPtr script)
+        : script_(std::move(script)),
+          has_on_message_(script_->has_hook("on_message")),
+          has_on_reply_(script_->has_hook("on_reply")) {}
+
+    std::string name() const override { return script_->name(); }
+
+    sdk::Result<sdk::RuleDecision> on_message(sdk::TurnContext& turn, const sdk::InboundMessage& message) override {
+        if (!has_on_message_) return sdk::RuleDecision{};
+        std::string language = turn.language;
+        auto outcome = script_->call(Hook::on_message, turn, [&](lua_State* L) {
+            lua_createtable(L, 0, 6);
+            set_string(L, "text", message.text);
+            set_string(L, "user_id", message.user_id);
+            set_string(L, "channel", message.channel);
+            set_string(L, "language", language);
+            set_string(L, "session_id", message.session_id);
+            set_string(L, "platform", message.platform);
+        });
+        if (!outcome) return outcome.error();
+        sdk::RuleDecision decision;
+        decision.reply = std::move(outcome->text);
+        decision.handoff = outcome->handoff;
+        decision.handoff_reason = std::move(outcome->handoff_reason);
+        return decision;
+    }
+
+    sdk::Result<std::string> on_reply(sdk::TurnContext& turn, const std::string& reply) override {
+        if (!has_on_reply_) return reply;
+        auto outcome = script_->call(Hook::on_reply, turn, [&](lua_State* L) {
+            lua_pushlstring(L, reply.data(), reply.size());
+        });
+        if (!outcome) return outcome.error();
+        return outcome->text ? std::move(*outcome->text) : reply;
+    }
+
+private:
+    ScriptPtr script_;
+    bool has_on_message_;
+    bool has_on_reply_;
+};
+
+class LuaTool final : public sdk::Tool {
+public:
+    explicit LuaTool(ScriptPtr script) : script_(std::move(script)) {}
+
+    std::vector<sdk::ToolSpec> specs() const override { return {script_->spec()}; }
+
+    sdk::Result<json::value> invoke(const sdk::ToolCall& call, sdk::TurnContext& turn) override {
+        if (call.name != script_->name())
+            return sdk::make_error("unknown_tool", script_->display_path() + ": offers '" + script_->name() +
+                                                       "', not '" + call.name + "'");
+        json::value arguments = call.arguments;
+        auto outcome = script_->call(Hook::run, turn, [&](lua_State* L) {
+            if (!push_json(L, arguments)) lua_createtable(L, 0, 0);
+        });
+        if (!outcome) return outcome.error();
+        return std::move(outcome->result);
+    }
+
+private:
+    ScriptPtr script_;
+};
+
+// ---- a host without a tenant, for `tezgah check` ------------------------------------------------
+
+class NullLogger final : public sdk::Logger {
+public:
+    void log(sdk::LogLevel, std::string_view) override {}
+};
+
+class NullCatalog final : public sdk::CatalogStore {
+public:
+    std::vector<sdk::Offering> all() const override { return {}; }
+    std::optional<sdk::Offering> get(std::string_view) const override { return std::nullopt; }
+    std::vector<sdk::OfferingMatch> find(std::string_view, std::string_view, std::size_t) const override { return {}; }
+};
+
+class NullKnowledge final : public sdk::KnowledgeStore {
+public:
+    std::vector<sdk::KnowledgeEntry> all() const override { return {}; }
+    std::vector<sdk::KnowledgeHit> search(std::string_view, std::string_view, std::size_t) const override { return {}; }
+};
+
+class SystemClock final : public sdk::Clock {
+public:
+    std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
+};
+
+class NoHttp final : public sdk::HttpClient {
+public:
+    sdk::Result<sdk::HttpResponse> send(const sdk::OutboundRequest&) override {
+        return sdk::make_error("unavailable", "no HTTP while checking a script");
+    }
+};
+
+class NullHost final : public sdk::HostServices {
+public:
+    sdk::Logger& logger() override { return logger_; }
+    const sdk::TenantProfile& tenant() const override { return profile_; }
+    const sdk::CatalogStore& catalog() const override { return catalog_; }
+    const sdk::KnowledgeStore& knowledge() const override { return knowledge_; }
+    const sdk::Clock& clock() const override { return clock_; }
+    sdk::HttpClient& http() override { return http_; }
+    bool is_open_at(std::chrono::system_clock::time_point) const override { return true; }
+
+private:
+    NullLogger logger_;
+    sdk::TenantProfile profile_;
+    NullCatalog catalog_;
+    NullKnowledge knowledge_;
+    SystemClock clock_;
+    NoHttp http_;
+};
+
+std::optional<std::string> read_source(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+const char* kind_name(ScriptKind kind) { return kind == ScriptKind::rule ? "rule" : "tool"; }
+
+}  // namespace
+
+sdk::Result<LoadedScript> load_script(const std::string& path, const std::string& display_path,
+                                      sdk::HostServices& host, const Limits& limits) {
+    auto source = read_source(path);
+    if (!source) return sdk::make_error("not_found", display_path + ": cannot read the file");
+    try {
+        auto script = std::make_unique<Script>(host, display_path, limits);
+        if (auto status = script->load(*source); !status) {
+            host.logger().error(status.error().message);
+            return status.error();
+        }
+        LoadedScript loaded{script->kind(), script->name(), nullptr};
+        if (loaded.kind == ScriptKind::rule)
+            loaded.plugin = std::make_unique<LuaRule>(std::move(script));
+        else
+            loaded.plugin = std::make_unique<LuaTool>(std::move(script));
+        return loaded;
+    } catch (const std::exception& e) {
+        return sdk::make_error(kLuaError, display_path + ": " + e.what());
+    }
+}
+
+std::vector<std::string> check_script(const std::string& path, ScriptKind expected) {
+    std::vector<std::string> problems;
+    auto source = read_source(path);
+    if (!source) {
+        problems.push_back("file: cannot read " + path);
+        return problems;
+    }
+    try {
+        NullHost host;
+        Script script(host, path, Limits{});
+        if (auto status = script.load(*source); !status) {
+            problems.push_back("script: " + status.error().message);
+            return problems;
+        }
+        if (script.kind() != expected)
+            problems.push_back(std::string("kind: expected a ") + kind_name(expected) + " (return tezgah." +
+                               kind_name(expected) + "{...}), found a " + kind_name(script.kind()));
+    } catch (const std::exception& e) {
+        problems.push_back(std::string("script: ") + e.what());
+    }
+    return problems;
+}
+
+}  // namespace tezgah::engine::lua

@@ -1,0 +1,128 @@
+#pragma once
+// The offline assistant's parts: what a customer message asks for (understand.cpp), the words it
+// knows (lexicon.cpp) and the replies it writes from tool results (replies.cpp).
+
+#include <tezgah/sdk/plugin.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tezgah::plugins::local {
+
+namespace sdk = tezgah::sdk;
+namespace json = boost::json;
+
+// ---- lexicon.cpp: vocabulary on folded text (sdk::text::fold) ----
+
+/// True when `folded` contains `phrase` as whole words ("ne kadar" in "bu ne kadar").
+bool has_phrase(std::string_view folded, std::string_view phrase);
+/// True when any word of `folded` starts with one of `prefixes`.
+bool has_prefix_word(const std::vector<std::string>& words, std::initializer_list<std::string_view> prefixes);
+
+/// Filler and question words that say nothing about which product is meant.
+bool is_stop_word(std::string_view folded_word);
+
+/// What a question asks about a product.
+struct Cues {
+    bool price = false;    ///< ne kadar, fiyat, how much
+    bool stock = false;    ///< stokta var mı, in stock
+    bool details = false;  ///< beden, renk, kumaş, size, colour
+    bool duration = false; ///< kaç dakika, how long
+    bool have = false;     ///< var mı, satıyor musunuz, do you have / sell
+    bool list = false;     ///< hangi, neler, çeşitler, what ... do you have
+    bool any_product() const { return price || stock || details || duration || have; }
+};
+Cues detect_cues(std::string_view folded);
+/// Words that carry a cue and so are not part of a product's name ("beden", "renk", "size").
+bool is_cue_word(std::string_view folded_word);
+
+enum class SmallTalk { none, greeting, thanks, ack, farewell, greeting_or_farewell };
+/// Small talk at the start or end of a message; `rest` receives the message without it.
+SmallTalk detect_small_talk(std::string_view folded, std::string& rest);
+
+/// A request for a person or a complaint: the reason ("human" or "complaint"), or empty.
+std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics);
+
+/// Business facts the host knows: hours, address, phone, email, contact; empty when none.
+std::vector<std::string> detect_business_topics(std::string_view folded, bool only_place_words);
+/// Words that point at a business.info key (its own name plus a few synonyms).
+std::vector<std::string> info_key_synonyms(std::string_view folded_key);
+/// English words for some Turkish category names ("nightgown" → "gecelik").
+std::vector<std::string> category_synonyms(std::string_view folded_category);
+/// Words asking for services or products in general ("dersler", "services", "ürünler").
+std::string general_type_word(const std::vector<std::string>& words);
+
+/// How well a customer's word matches a catalogue word, 0..1 (stems, suffixes, typos).
+double word_match(std::string_view customer, std::string_view known);
+
+// ---- understand.cpp ----
+
+enum class IntentKind {
+    product,          ///< get_product_info with the customer's words or an id
+    list,             ///< list_offerings
+    info,             ///< get_general_info
+    knowledge,        ///< search_knowledge_base
+    text,             ///< answered without a tool
+};
+
+struct Intent {
+    IntentKind kind = IntentKind::text;
+    std::string tool;                 ///< the tool to call; empty for text
+    json::object arguments;
+    std::string text;                 ///< the answer for IntentKind::text
+    std::vector<std::string> picked;  ///< the offerings this assistant itself matched, best first
+    std::string words;                ///< the customer's words naming what they ask about
+    std::string knowledge_id;         ///< this assistant's own pick among knowledge entries
+    std::string day;                  ///< hours: a day asked about ("sun"), or empty
+    bool asks_now = false;            ///< hours: "şu an açık mısınız"
+    bool follow_up = false;           ///< resolved from the conversation's earlier turns
+    double confidence = 0.9;
+};
+
+struct Plan {
+    std::string language;             ///< the reply's language
+    SmallTalk small_talk = SmallTalk::none;
+    bool earlier_turns = false;       ///< the conversation had messages before this one
+    std::string handoff_reason;       ///< non-empty: hand over to a person
+    std::vector<Intent> intents;
+};
+
+struct Settings {
+    std::size_t max_list_items = 8;
+};
+
+/// Reads the last user message of `request` into intents; deterministic for the same request.
+Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host);
+
+/// How well `words` name `offering`: share of the customer's words explained (0..1) and the share
+/// of the offering's name or one alias they cover.
+struct OfferingFit {
+    double coverage = 0;
+    double specificity = 0;
+    double score() const { return coverage * (0.5 + 0.5 * specificity); }
+};
+OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offering& offering);
+
+// ---- replies.cpp ----
+
+/// "299,99 TL" (tr) or "299.99 TL" (en).
+std::string format_price(double amount, std::string_view currency, std::string_view language);
+
+/// Writes the reply for one intent from its tool result (nullptr for text intents or a missing
+/// result).
+std::string render_intent(const Intent& intent, const sdk::ToolResult* result, const Plan& plan,
+                          sdk::HostServices& host, const Settings& settings, json::object& session);
+
+/// The greeting, thanks, farewell or "what I can help with" answers, and the handoff answer.
+std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_view language,
+                              const sdk::TenantProfile& tenant);
+std::string render_help(std::string_view language, sdk::HostServices& host);
+std::string render_handoff(std::string_view reason, std::string_view language,
+                           const sdk::TenantProfile& tenant);
+/// A business fact straight from the tenant profile (when get_general_info is not enabled).
+std::string render_business_fact(const Intent& intent, std::string_view language,
+                                 sdk::HostServices& host);
+
+}  // namespace tezgah::plugins::local

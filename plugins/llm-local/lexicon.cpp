@@ -1,0 +1,390 @@
+// The words the offline assistant knows, in folded form (lower case, Turkish letters folded to
+// ASCII: "fiyatı" → "fiyati"). Product and business words come from the tenant's data instead.
+#include "assistant.hpp"
+
+#include <tezgah/sdk/text.hpp>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+namespace tezgah::plugins::local {
+namespace text = sdk::text;
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+bool any_phrase(std::string_view folded, std::initializer_list<std::string_view> phrases) {
+    return std::any_of(phrases.begin(), phrases.end(),
+                       [&](std::string_view p) { return has_phrase(folded, p); });
+}
+
+const std::set<std::string, std::less<>>& stop_words() {
+    static const std::set<std::string, std::less<>> words = {
+        // Turkish
+        "ve", "veya", "ya", "ile", "de", "da", "mi", "mu", "ne", "nedir", "neler", "nelerdir",
+        "nasil", "kac", "kaca", "kadar", "para", "tl", "lira", "bir", "bu", "su", "o", "icin",
+        "var", "yok", "mevcut", "peki", "acaba", "sizde", "sizin", "size", "sizden", "bana", "ben",
+        "biz", "siz", "hangi", "hangisi", "hangileri", "olan", "olani", "olanin", "olanlar",
+        "olanlari", "olanlarin", "fiyat", "fiyati", "fiyatlari", "fiyatlar", "fiyatiniz",
+        "fiyatlariniz", "fiyatini", "ucret", "ucreti", "ucretler", "ucretleri", "ucretiniz",
+        "ucretli", "stok", "stokta", "stoklarda", "stokda", "stoklar", "kaldi", "kalmis", "lutfen",
+        "istiyorum", "isterim", "istiyordum", "almak", "alabilir", "alabilirmiyim", "miyim",
+        "misiniz", "musunuz", "misin", "musun", "mudur", "midir", "dir", "dur", "satiyor",
+        "satiyormusunuz", "satiyorsunuz", "bulunuyor", "bulunur", "elinizde", "hakkinda", "bilgi",
+        "verir", "verebilir", "misiniz", "ogrenmek", "soyler", "soyleyebilir", "detay", "detayli",
+        "detaylari", "ozellik", "ozellikleri", "cesit", "cesitleri", "cesitler", "cesitleriniz",
+        "model", "modeller", "modelleri", "modelleriniz", "secenek", "secenekleri", "urun",
+        "urunler", "urunleri", "urunleriniz", "urunu", "urununuz", "tane", "en", "cok", "daha",
+        "gibi", "ama", "fakat", "yani", "simdi", "hem", "ise", "ki", "varmi", "yokmu", "kacta",
+        "neymis", "hani", "iste", "abi", "hocam", "efendim", "var mi", "mevcutmu", "ayrica",
+        "yalnizca", "sadece", "peki", "onun", "bunun", "sunun", "onu", "bunu", "ona", "buna",
+        "kac", "kactir", "kacadir", "olur", "olurmu", "oluyor", "mudur", "nedir", "hepsi",
+        "tum", "butun", "listesi", "liste", "listele", "goster", "gosterir", "gosterebilir",
+        "bakiyorum", "ariyorum", "arıyorum", "lazim", "gerek", "gerekiyor", "mi", "mu", "hala",
+        "nelerdir", "neleriniz", "ne var", "sey", "seyler", "zaman", "acil", "sahip", "bakabilir",
+        "yardimci", "olabilir", "musunuz", "acaba", "tesekkurler", "merhaba", "selam",
+        // English
+        "the", "a", "an", "is", "are", "was", "do", "does", "did", "you", "your", "yours", "have",
+        "has", "any", "some", "of", "for", "to", "in", "on", "at", "it", "its", "this", "that",
+        "these", "those", "what", "which", "how", "much", "many", "price", "prices", "cost",
+        "costs", "sell", "selling", "stock", "available", "availability", "please", "hi", "hello",
+        "hey", "i", "me", "my", "we", "our", "us", "can", "could", "would", "like", "want",
+        "need", "get", "buy", "there", "about", "tell", "show", "list", "and", "or", "also",
+        "one", "ones", "kind", "kinds", "type", "types", "options", "details", "info",
+        "information", "more", "left", "still", "with", "from", "by", "just", "looking", "look",
+        "else", "got", "whats", "be", "will", "so", "then", "ok", "okay", "thanks", "too",
+        "them", "they", "offer", "carry", "much", "currently", "right", "now", "if", "item",
+        "items", "product", "products", "range", "all", "please", "know", "id", "im", "am",
+        // small talk said alongside a question
+        "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
+        "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
+        "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
+    };
+    return words;
+}
+
+// Words that carry a question about a product rather than name it.
+const std::set<std::string, std::less<>>& cue_words() {
+    static const std::set<std::string, std::less<>> words = {
+        "beden", "bedeni", "bedenleri", "bedenler", "bedenler", "bedenlerin", "bedeniniz",
+        "bedenleriniz", "renk", "rengi", "renkleri", "renkler", "renkte", "renkleriniz", "kumas",
+        "kumasi", "kumaslari", "olcu", "olculeri", "malzeme", "malzemesi", "size", "sizes",
+        "color", "colors", "colour", "colours", "fabric", "material", "made", "sure", "suruyor",
+        "surer", "dakika", "dk", "long", "minutes", "duration", "ozellikleri", "numara",
+        "numarasi", "numaralari",
+    };
+    return words;
+}
+
+}  // namespace
+
+bool has_phrase(std::string_view folded, std::string_view phrase) {
+    std::size_t pos = 0;
+    while ((pos = folded.find(phrase, pos)) != std::string_view::npos) {
+        bool left = pos == 0 || folded[pos - 1] == ' ';
+        std::size_t end = pos + phrase.size();
+        bool right = end == folded.size() || folded[end] == ' ';
+        if (left && right) return true;
+        ++pos;
+    }
+    return false;
+}
+
+bool has_prefix_word(const std::vector<std::string>& words,
+                     std::initializer_list<std::string_view> prefixes) {
+    for (const auto& w : words)
+        for (auto p : prefixes)
+            if (starts_with(w, p)) return true;
+    return false;
+}
+
+bool is_stop_word(std::string_view w) { return w.size() < 2 || stop_words().count(w) > 0; }
+
+bool is_cue_word(std::string_view w) { return cue_words().count(w) > 0; }
+
+Cues detect_cues(std::string_view folded) {
+    const auto words = text::tokens(folded);
+    Cues c;
+    c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
+                 any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes",
+                                     "ne kadar surer", "ne kadar suruyor", "duration"});
+    c.price = !c.duration &&
+              (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
+               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
+                                   "price", "prices", "cost", "costs", "pricing", "fee", "fees",
+                                   "rate", "rates", "what does it cost"}));
+    c.stock = has_prefix_word(words, {"stok"}) ||
+              any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu",
+                                  "mevcut", "elinizde", "in stock", "available", "availability",
+                                  "sold out", "any left", "out of stock", "tukendi", "tukenmis"});
+    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik",
+                                        "detay", "numara"}) ||
+                any_phrase(folded, {"size", "sizes", "color", "colors", "colour", "colours",
+                                    "fabric", "material", "made of", "details", "detail",
+                                    "tell me about", "what is it", "nasil bir", "neyden"});
+    c.have = any_phrase(folded, {"var mi", "varmi", "var midir", "yok mu", "satiyor musunuz",
+                                 "satiyormusunuz", "satiyor musun", "bulunur mu", "do you have",
+                                 "do you sell", "do you carry", "have you got", "is there",
+                                 "are there", "got any", "can i buy", "can i get", "i want",
+                                 "i need", "i am looking for", "im looking for", "looking for",
+                                 "istiyorum", "ariyorum", "almak istiyorum", "lazim",
+                                 "alabilir miyim", "bakiyorum"});
+    c.list = has_prefix_word(words, {"cesit", "model", "secenek", "listele"}) ||
+             any_phrase(folded, {"hangi", "hangileri", "neler", "nelerdir", "ne var", "neleriniz",
+                                 "ne tur", "ne cesit", "which", "what kind", "what kinds",
+                                 "what types", "what type", "options", "list", "show me",
+                                 "what do you have", "what do you sell", "what do you offer",
+                                 "what are your", "range", "menu", "fiyat listesi",
+                                 "price list", "neler satiyorsunuz"});
+    return c;
+}
+
+SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
+    struct Phrase {
+        std::string_view words;
+        SmallTalk kind;
+    };
+    static constexpr std::array<Phrase, 55> kPhrases{{
+        {"iyi gunler", SmallTalk::greeting_or_farewell},
+        {"iyi aksamlar", SmallTalk::greeting_or_farewell},
+        {"tunaydin", SmallTalk::greeting},
+        {"merhabalar", SmallTalk::greeting},
+        {"merhaba", SmallTalk::greeting},
+        {"selamlar", SmallTalk::greeting},
+        {"selamun aleykum", SmallTalk::greeting},
+        {"selam", SmallTalk::greeting},
+        {"slm", SmallTalk::greeting},
+        {"mrb", SmallTalk::greeting},
+        {"mrhaba", SmallTalk::greeting},
+        {"gunaydin", SmallTalk::greeting},
+        {"kolay gelsin", SmallTalk::greeting},
+        {"hello there", SmallTalk::greeting},
+        {"hello", SmallTalk::greeting},
+        {"hi there", SmallTalk::greeting},
+        {"hi", SmallTalk::greeting},
+        {"hey", SmallTalk::greeting},
+        {"good morning", SmallTalk::greeting},
+        {"good afternoon", SmallTalk::greeting},
+        {"good evening", SmallTalk::greeting},
+        {"cok tesekkur ederim", SmallTalk::thanks},
+        {"tesekkur ederim", SmallTalk::thanks},
+        {"tesekkur ederiz", SmallTalk::thanks},
+        {"tesekkurler", SmallTalk::thanks},
+        {"tesekkur", SmallTalk::thanks},
+        {"tsk", SmallTalk::thanks},
+        {"tskler", SmallTalk::thanks},
+        {"sagolun", SmallTalk::thanks},
+        {"sagol", SmallTalk::thanks},
+        {"sag olun", SmallTalk::thanks},
+        {"eyvallah", SmallTalk::thanks},
+        {"thank you very much", SmallTalk::thanks},
+        {"thank you", SmallTalk::thanks},
+        {"thanks a lot", SmallTalk::thanks},
+        {"thanks", SmallTalk::thanks},
+        {"thx", SmallTalk::thanks},
+        {"gorusuruz", SmallTalk::farewell},
+        {"hosca kalin", SmallTalk::farewell},
+        {"hoscakalin", SmallTalk::farewell},
+        {"hosca kal", SmallTalk::farewell},
+        {"iyi geceler", SmallTalk::farewell},
+        {"goodbye", SmallTalk::farewell},
+        {"good bye", SmallTalk::farewell},
+        {"bye", SmallTalk::farewell},
+        {"see you", SmallTalk::farewell},
+        {"have a nice day", SmallTalk::farewell},
+        {"tamamdir", SmallTalk::ack},
+        {"tamam", SmallTalk::ack},
+        {"anladim", SmallTalk::ack},
+        {"okay", SmallTalk::ack},
+        {"ok", SmallTalk::ack},
+        {"got it", SmallTalk::ack},
+        {"super", SmallTalk::ack},
+        {"harika", SmallTalk::ack},
+    }};
+    std::string remaining(folded);
+    SmallTalk found = SmallTalk::none;
+    // Thanks or a farewell outranks a greeting said in the same breath ("merhaba, teşekkürler").
+    auto rank = [](SmallTalk k) {
+        switch (k) {
+            case SmallTalk::farewell: return 5;
+            case SmallTalk::thanks: return 4;
+            case SmallTalk::greeting_or_farewell: return 3;
+            case SmallTalk::greeting: return 2;
+            case SmallTalk::ack: return 1;
+            default: return 0;
+        }
+    };
+    for (const auto& p : kPhrases) {
+        while (has_phrase(remaining, p.words)) {
+            auto padded = " " + remaining + " ";
+            auto pos = padded.find(" " + std::string(p.words) + " ");
+            padded.replace(pos, p.words.size() + 2, " ");
+            remaining = std::string(padded.substr(1, padded.size() - 2));
+            if (rank(p.kind) > rank(found)) found = p.kind;
+        }
+    }
+    // Leftover politeness and pronouns do not make a question.
+    std::string kept;
+    bool meaningful = false;
+    for (const auto& w : text::tokens(remaining)) {
+        if (!kept.empty()) kept += ' ';
+        kept += w;
+        static const std::set<std::string, std::less<>> kPolite = {
+            "cok", "size", "sizlere", "ederim", "very", "much", "you", "a", "lot", "and", "ve",
+            "de", "da", "ben", "efendim", "hanim", "bey", "hocam", "abi", "abla", "canim",
+            "tekrar", "again", "there", "for", "all", "everything", "herkese", "o", "zaman",
+            "peki", "yardiminiz", "icin", "help", "your", "the", "oldu", "ederiz", "kendine",
+            "iyi", "dilerim", "gun", "day", "nice", "great", "have"};
+        if (kPolite.count(w) == 0) meaningful = true;
+    }
+    rest = meaningful ? kept : std::string();
+    return found;
+}
+
+std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics) {
+    const auto words = text::tokens(folded);
+    if (any_phrase(folded, {"yetkili", "yetkiliyle", "yetkili biriyle", "canli destek",
+                            "musteri temsilcisi", "musteri hizmetleri", "temsilci", "temsilciyle",
+                            "insanla", "bir insan", "gercek biri", "gercek bir kisi", "operator",
+                            "operatore", "biriyle gorus", "birine bagla", "birine baglar",
+                            "mudurle", "mudurunuzle", "sorumlu kisi", "talk to a person",
+                            "talk to a human", "speak to a person", "speak to a human",
+                            "speak to someone", "talk to someone", "real person", "human agent",
+                            "live agent", "live support", "live chat", "representative",
+                            "customer service", "manager", "a human", "an agent"}))
+        return "human";
+    if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl",
+                                "awful", "disgust", "unacceptabl", "dolandir", "magdur"}) ||
+        any_phrase(folded, {"cok kotu", "kotu bir", "memnun degilim", "memnun kalmadim",
+                            "hic memnun", "beni kandirdiniz", "kandirildim", "paramı", "worst",
+                            "very bad", "not happy", "disappointed", "scam", "ripped off",
+                            "hala gelmedi", "still not arrived", "never arrived", "yirtik geldi",
+                            "bozuk geldi", "kusurlu", "defective", "damaged"}))
+        return "complaint";
+    for (const auto& topic : topics) {
+        auto topic_words = text::tokens(topic);
+        if (topic_words.empty()) continue;
+        bool all = std::all_of(topic_words.begin(), topic_words.end(), [&](const auto& t) {
+            return std::any_of(words.begin(), words.end(),
+                               [&](const auto& w) { return word_match(w, t) >= 0.85; });
+        });
+        if (all) return "topic:" + topic;
+    }
+    return {};
+}
+
+std::vector<std::string> detect_business_topics(std::string_view folded, bool only_place_words) {
+    const auto words = text::tokens(folded);
+    std::vector<std::string> topics;
+    if (has_prefix_word(words, {"saat", "mesai", "acilis", "kapanis", "acik", "kapali", "acilir",
+                                "aciliyor", "kapan", "acar", "acik", "hours"}) ||
+        any_phrase(folded, {"kacta", "kaca kadar", "calisiyor musunuz", "calisiyormusunuz",
+                            "calisma saat", "open", "opening", "close", "closing", "closed",
+                            "when are you", "what time", "acmis", "acarsiniz"}))
+        topics.emplace_back("hours");
+    if (has_prefix_word(words, {"adres", "konum", "lokasyon", "address", "location", "locat"}) ||
+        any_phrase(folded, {"yol tarifi", "directions", "how do i get", "nasil gelirim",
+                            "nasil gelebilirim", "nasil ulasabilirim", "harita"}) ||
+        (only_place_words && any_phrase(folded, {"nerede", "neredesiniz", "nerdesiniz", "nerde",
+                                                 "where", "hangi semt", "neresi"})))
+        topics.emplace_back("address");
+    bool contact = has_prefix_word(words, {"iletisim", "contact"});
+    if (contact) {
+        topics.emplace_back("contact");
+        return topics;
+    }
+    if (has_prefix_word(words, {"telefon", "phone", "whatsapp"}) ||
+        any_phrase(folded, {"tel no", "numaraniz", "numaraniz nedir", "numaranizi",
+                            "call you", "arayabilir", "sizi arayabilir", "nasil ulasirim",
+                            "ulasabilir miyim", "reach you", "number"}))
+        topics.emplace_back("phone");
+    if (has_prefix_word(words, {"mail", "eposta", "email"}) || any_phrase(folded, {"e posta"}))
+        topics.emplace_back("email");
+    return topics;
+}
+
+std::vector<std::string> info_key_synonyms(std::string_view key) {
+    std::vector<std::string> words{std::string(key)};
+    struct Entry {
+        std::string_view key;
+        std::initializer_list<std::string_view> words;
+    };
+    static const Entry kSynonyms[] = {
+        {"iade", {"iade", "geri gonder", "geri ver", "return", "returns", "refund"}},
+        {"kargo", {"kargo", "gonderim", "shipping", "ship", "postage"}},
+        {"odeme", {"odeme", "taksit", "kredi", "havale", "eft", "kapida", "payment", "pay",
+                   "card", "installment", "instalment", "cash"}},
+        {"iptal", {"iptal", "cancel", "cancellation", "erteleme", "ertele"}},
+        {"otopark", {"otopark", "park", "parking", "arabayla", "car"}},
+        {"degisim", {"degisim", "exchange"}},
+        {"teslimat", {"teslimat", "delivery"}},
+    };
+    for (const auto& e : kSynonyms)
+        if (e.key == key)
+            for (auto w : e.words) words.emplace_back(w);
+    return words;
+}
+
+std::vector<std::string> category_synonyms(std::string_view category) {
+    struct Entry {
+        std::string_view category;
+        std::initializer_list<std::string_view> words;
+    };
+    static const Entry kSynonyms[] = {
+        {"gecelik", {"nightgown", "nightgowns", "nightdress", "nightie", "nighties"}},
+        {"pijama", {"pyjama", "pyjamas", "pajama", "pajamas", "pjs"}},
+        {"sabahlik", {"robe", "robes", "dressing gown"}},
+        {"bornoz", {"bathrobe", "bathrobes"}},
+        {"ic giyim", {"underwear", "lingerie", "icgiyim", "camasir"}},
+        {"corap", {"socks", "sock", "hosiery"}},
+        {"termal", {"thermal", "thermals"}},
+        {"aksesuar", {"accessory", "accessories"}},
+        {"yoga", {"yoga"}},
+        {"pilates", {"pilates"}},
+        {"nefes", {"breathwork", "breathing"}},
+        {"saglik", {"health", "therapy"}},
+        {"paket", {"package", "packages", "pass", "passes", "membership"}},
+        {"hizmet", {"service"}},
+    };
+    std::vector<std::string> words;
+    for (const auto& e : kSynonyms)
+        if (e.category == category)
+            for (auto w : e.words) words.emplace_back(w);
+    return words;
+}
+
+std::string general_type_word(const std::vector<std::string>& words) {
+    for (const auto& w : words) {
+        if (starts_with(w, "ders") || starts_with(w, "hizmet") || starts_with(w, "service") ||
+            starts_with(w, "class") || starts_with(w, "lesson") || starts_with(w, "seans") ||
+            starts_with(w, "session"))
+            return "SERVICE";
+        if (starts_with(w, "urun") || w == "products" || w == "product")
+            return "PRODUCT";
+    }
+    return {};
+}
+
+double word_match(std::string_view q, std::string_view t) {
+    if (q.empty() || t.empty()) return 0;
+    if (q == t) return 1;
+    const std::string sq = text::stem(q), st = text::stem(t);
+    if (sq == st) return 0.95;
+    // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
+    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 6 && starts_with(q, t))
+        return 0.9;
+    if (t.size() >= 4 && t.back() == 'k' && q.size() >= t.size() &&
+        starts_with(q, std::string(t.substr(0, t.size() - 1)) + "g"))
+        return 0.9;
+    if (t.size() >= 4 && t.back() == 'p' && q.size() >= t.size() &&
+        starts_with(q, std::string(t.substr(0, t.size() - 1)) + "b"))
+        return 0.9;
+    if (q.size() < 4 || t.size() < 4 || q[0] != t[0]) return 0;
+    double sim = std::max(text::similarity(q, t), text::similarity(sq, st));
+    std::size_t shorter = std::min(q.size(), t.size());
+    double needed = shorter >= 6 ? 0.78 : shorter == 5 ? 0.79 : 0.74;
+    return sim >= needed ? 0.8 * sim : 0;
+}
+
+}  // namespace tezgah::plugins::local

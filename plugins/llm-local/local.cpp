@@ -1,0 +1,161 @@
+// llm-local: the offline assistant. Step 0 reads the customer's message into intents and asks for
+// the tools that answer them; the next step writes the reply from the tools' results with
+// per-language templates. No network, no model: every answer comes from the tenant's own data.
+#include "assistant.hpp"
+
+#include <tezgah/sdk/plugin.hpp>
+
+#include <algorithm>
+
+namespace tezgah::plugins::local {
+namespace {
+
+const sdk::ConfigKey kConfig[] = {
+    {"max_list_items", sdk::ConfigType::integer, false, "8",
+     "How many offerings a list answer names before saying how many more there are."},
+};
+
+std::int64_t estimate_tokens(std::size_t chars) { return static_cast<std::int64_t>((chars + 3) / 4); }
+
+class LocalProvider final : public sdk::LlmProvider {
+public:
+    LocalProvider(sdk::HostServices& host, Settings settings) : host_(host), settings_(settings) {}
+
+    sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                                sdk::StreamSink* sink) override {
+        try {
+            return answer(request, sink);
+        } catch (const std::exception& e) {
+            return sdk::make_error("internal", std::string("llm-local: ") + e.what());
+        }
+    }
+
+private:
+    sdk::ProviderResponse answer(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
+        sdk::ProviderResponse response;
+        response.method = "intent";
+        const Plan plan = understand(request, host_);
+        response.language = plan.language;
+        response.session_updates["language"] = plan.language;
+
+        // The calls this turn already made, with their results, in order.
+        std::vector<sdk::ToolCall> made;
+        std::map<std::string, const sdk::ToolResult*> results;
+        for (const auto& m : request.messages) {
+            if (m.role == sdk::Role::assistant && !m.tool_calls.empty()) made = m.tool_calls;
+            if (m.role == sdk::Role::tool && m.tool_result) results[m.tool_result->call_id] = &*m.tool_result;
+        }
+
+        if (!plan.handoff_reason.empty()) {
+            response.handoff = true;
+            response.handoff_reason = plan.handoff_reason;
+            response.confidence = 0.9;
+            response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
+        } else if (request.step == 0 && needs_tools(plan)) {
+            int n = 0;
+            for (const auto& intent : plan.intents)
+                if (!intent.tool.empty() && has_tool(request, intent.tool))
+                    response.tool_calls.push_back(
+                        {"call_" + std::to_string(++n), intent.tool, intent.arguments});
+            response.confidence = confidence_of(plan);
+        } else {
+            response.text = write_reply(plan, request, made, results, response.session_updates);
+            response.confidence = confidence_of(plan);
+        }
+
+        std::size_t input_chars = request.system_prompt.size();
+        for (const auto& m : request.messages) input_chars += m.text.size();
+        response.usage.input_tokens = estimate_tokens(input_chars);
+        std::size_t output_chars = response.text.size();
+        for (const auto& c : response.tool_calls) output_chars += json::serialize(c.arguments).size();
+        response.usage.output_tokens = estimate_tokens(output_chars);
+        response.usage.estimated = true;
+        if (sink && !response.text.empty()) sink->on_text(response.text);
+        return response;
+    }
+
+    static bool has_tool(const sdk::ProviderRequest& request, std::string_view name) {
+        return std::any_of(request.tools.begin(), request.tools.end(),
+                           [&](const auto& t) { return t.name == name; });
+    }
+
+    static bool needs_tools(const Plan& plan) {
+        return std::any_of(plan.intents.begin(), plan.intents.end(),
+                           [](const Intent& i) { return !i.tool.empty(); });
+    }
+
+    static double confidence_of(const Plan& plan) {
+        if (plan.intents.empty()) return plan.small_talk == SmallTalk::none ? 0.5 : 0.95;
+        double c = 1;
+        for (const auto& i : plan.intents) c = std::min(c, i.confidence);
+        return c;
+    }
+
+    std::string write_reply(const Plan& plan, const sdk::ProviderRequest& request,
+                            const std::vector<sdk::ToolCall>& made,
+                            const std::map<std::string, const sdk::ToolResult*>& results,
+                            json::object& session) {
+        const auto& language = plan.language;
+        std::vector<std::string> parts;
+        bool greeted = false;
+        if (plan.small_talk == SmallTalk::greeting ||
+            (plan.small_talk == SmallTalk::greeting_or_farewell && !plan.earlier_turns)) {
+            if (!plan.intents.empty()) {
+                parts.push_back(language == "en" ? "Hello!" : "Merhaba!");
+                greeted = true;
+            }
+        }
+        if (plan.intents.empty()) {
+            if (plan.small_talk != SmallTalk::none)
+                return render_small_talk(plan.small_talk, plan.earlier_turns, language, host_.tenant());
+            return render_help(language, host_);
+        }
+        // Pair each intent that needed a tool with the call made for it: same tool and arguments.
+        std::vector<bool> used(made.size(), false);
+        for (const auto& intent : plan.intents) {
+            const sdk::ToolResult* result = nullptr;
+            bool tool_missing = !intent.tool.empty() && !has_tool(request, intent.tool);
+            for (std::size_t k = 0; k < made.size() && !intent.tool.empty(); ++k) {
+                if (used[k] || made[k].name != intent.tool || made[k].arguments != intent.arguments) continue;
+                used[k] = true;
+                if (auto it = results.find(made[k].id); it != results.end()) result = it->second;
+                break;
+            }
+            std::string part;
+            if (tool_missing && intent.kind == IntentKind::info) {
+                part = render_business_fact(intent, language, host_);
+            } else if (tool_missing) {
+                continue;
+            } else {
+                part = render_intent(intent, result, plan, host_, settings_, session);
+            }
+            if (!part.empty()) parts.push_back(std::move(part));
+        }
+        if (parts.size() == (greeted ? 1u : 0u)) parts.push_back(render_help(language, host_));
+        if (plan.small_talk == SmallTalk::thanks)
+            parts.push_back(language == "en" ? "You're welcome!" : "Rica ederim!");
+        std::string reply;
+        for (const auto& p : parts) reply += (reply.empty() ? "" : " ") + p;
+        return reply;
+    }
+
+    sdk::HostServices& host_;
+    Settings settings_;
+};
+
+sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {
+    Settings settings;
+    if (const auto* v = config.if_contains("max_list_items"); v && !v->is_null()) {
+        if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 50)
+            return sdk::make_error("invalid_value", "max_list_items: expected an integer from 1 to 50");
+        settings.max_list_items = static_cast<std::size_t>(v->get_int64());
+    }
+    return sdk::PluginPtr(std::make_unique<LocalProvider>(host, settings));
+}
+
+}  // namespace
+}  // namespace tezgah::plugins::local
+
+TEZGAH_PLUGIN("local", llm, "1.0.0",
+              "The offline assistant: intent detection and Turkish-aware matching, no API key",
+              tezgah::plugins::local::kConfig, &tezgah::plugins::local::make_local);

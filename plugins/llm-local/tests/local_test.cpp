@@ -1,0 +1,298 @@
+// The offline assistant, end to end: each case in cases.json is a conversation with one of the
+// fixture tenants, run through a loop equal to the engine's (provider → tools → provider, at most
+// four steps, session updates merged, history kept) with the REAL catalog and knowledge tool
+// plugins loaded from the build's plugin folder. Every case is its own test, so a failure names
+// the message that was answered wrong.
+#include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/plugin.hpp>
+#include <tezgah/sdk/testing/fakes.hpp>
+#include <tezgah/sdk/text.hpp>
+
+#include <boost/dll/shared_library.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+
+extern "C" const tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor;  // llm-local's own
+
+namespace {
+
+namespace sdk = tezgah::sdk;
+namespace json = boost::json;
+using sdk::testing::FakeHost;
+
+json::object defaults_of(const sdk::PluginDescriptor& d) {
+    json::object config;
+    for (std::size_t i = 0; i < d.config_key_count; ++i)
+        if (d.config_keys[i].default_json) config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
+    return config;
+}
+
+/// A tool plugin shared library, loaded once for the whole test run.
+struct ToolLibrary {
+    boost::dll::shared_library library;
+    const sdk::PluginDescriptor* descriptor = nullptr;
+};
+
+const std::vector<std::unique_ptr<ToolLibrary>>& tool_libraries() {
+    static const auto libraries = [] {
+        std::vector<std::unique_ptr<ToolLibrary>> out;
+        for (const char* name : {"tool-catalog.so", "tool-knowledge.so"}) {
+            auto lib = std::make_unique<ToolLibrary>();
+            lib->library.load(std::string(TEZGAH_TEST_PLUGIN_DIR) + "/" + name);
+            lib->descriptor = &lib->library.get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
+            out.push_back(std::move(lib));
+        }
+        return out;
+    }();
+    return libraries;
+}
+
+/// One fixture tenant with its host, tools and the assistant under test.
+struct Tenant {
+    FakeHost host;
+    std::vector<sdk::ToolPtr> tools;
+    std::unique_ptr<sdk::LlmProvider> provider;
+};
+
+Tenant& tenant(const std::string& id) {
+    static std::map<std::string, std::unique_ptr<Tenant>> tenants;
+    auto& slot = tenants[id];
+    if (slot) return *slot;
+    slot = std::make_unique<Tenant>();
+    const std::string dir = std::string(TEZGAH_FIXTURES_DIR) + "/" + id;
+    slot->host.load_manifest_file(dir + "/tenant.json");
+    slot->host.load_offerings_file(dir + "/data/offerings.json");
+    slot->host.load_knowledge_file(dir + "/data/knowledge.json");
+    for (const auto& lib : tool_libraries()) {
+        auto made = lib->descriptor->create(defaults_of(*lib->descriptor), slot->host);
+        if (!made.ok()) throw std::runtime_error(std::string(lib->descriptor->name) + ": " + made.error().message);
+        slot->tools.emplace_back(dynamic_cast<sdk::Tool*>(made.value().release()));
+    }
+    auto made = tezgah_plugin_descriptor.create(defaults_of(tezgah_plugin_descriptor), slot->host);
+    if (!made.ok()) throw std::runtime_error("llm-local: " + made.error().message);
+    slot->provider.reset(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    return *slot;
+}
+
+struct Collect : sdk::StreamSink {
+    void on_text(std::string_view delta) override { text += delta; }
+    std::string text;
+};
+
+/// What one turn produced, as a customer and the engine see it.
+struct TurnOutcome {
+    std::string reply;
+    std::string streamed;
+    std::string language;
+    bool handoff = false;
+    double confidence = 0;
+    std::vector<std::string> tools_called;
+    std::string method;
+    bool estimated_usage = false;
+};
+
+/// The engine's assistant loop, reduced to what the provider can observe.
+class Conversation {
+public:
+    Conversation(Tenant& t, std::vector<std::string> enabled_tools) : t_(t) {
+        for (const auto& tool : t_.tools)
+            for (auto& spec : tool->specs())
+                if (enabled_tools.empty() ||
+                    std::find(enabled_tools.begin(), enabled_tools.end(), spec.name) != enabled_tools.end())
+                    specs_.push_back({std::move(spec), tool.get()});
+    }
+
+    TurnOutcome say(const std::string& text) {
+        TurnOutcome out;
+        history_.push_back({sdk::Role::user, text, {}, std::nullopt});
+        std::vector<sdk::Message> messages = history_;
+        sdk::ProviderRequest request;
+        request.tenant_id = t_.host.profile.id;
+        request.language = sdk::text::detect_language(text, t_.host.profile.language);
+        for (const auto& s : specs_) request.tools.push_back(s.first);
+        Collect sink;
+        for (int step = 0; step < 4; ++step) {
+            request.messages = messages;
+            request.session = session_;
+            request.step = step;
+            auto response = t_.provider->complete(request, &sink);
+            if (!response.ok()) throw std::runtime_error("complete: " + response.error().message);
+            for (const auto& [k, v] : response->session_updates) session_[k] = v;
+            out.language = response->language;
+            out.handoff = out.handoff || response->handoff;
+            out.confidence = response->confidence;
+            out.method = response->method;
+            out.estimated_usage = response->usage.estimated;
+            if (response->tool_calls.empty()) {
+                out.reply = response->text;
+                break;
+            }
+            messages.push_back({sdk::Role::assistant, response->text, response->tool_calls, std::nullopt});
+            for (const auto& call : response->tool_calls) {
+                out.tools_called.push_back(call.name);
+                messages.push_back({sdk::Role::tool, "", {}, run(call, request.language)});
+            }
+        }
+        out.streamed = sink.text;
+        history_.push_back({sdk::Role::assistant, out.reply, {}, std::nullopt});
+        return out;
+    }
+
+private:
+    sdk::ToolResult run(const sdk::ToolCall& call, const std::string& language) {
+        sdk::ToolResult result{call.id, call.name, false, nullptr, "", 0};
+        auto it = std::find_if(specs_.begin(), specs_.end(), [&](const auto& s) { return s.first.name == call.name; });
+        if (it == specs_.end()) {
+            result.error = "unknown tool " + call.name;
+            return result;
+        }
+        if (auto status = sdk::validate_json(call.arguments, it->first.parameters); !status.ok()) {
+            result.error = status.error().message;
+            return result;
+        }
+        sdk::TurnContext turn{t_.host.profile.id, "u1", "s1", "c1", language, "test", &session_};
+        auto answer = it->second->invoke(call, turn);
+        if (answer.ok()) {
+            result.ok = true;
+            result.content = answer.value();
+        } else {
+            result.error = answer.error().message;
+        }
+        return result;
+    }
+
+    Tenant& t_;
+    std::vector<std::pair<sdk::ToolSpec, sdk::Tool*>> specs_;
+    std::vector<sdk::Message> history_;
+    json::object session_;
+};
+
+// ---- the conversation cases ----
+
+struct Case {
+    std::string name;
+    json::object spec;
+};
+
+std::vector<Case> load_cases() {
+    std::vector<Case> cases;
+    auto value = json::parse(sdk::testing::read_file(LLM_LOCAL_CASES));
+    for (const auto& c : value.as_array()) {
+        std::string name;
+        for (char ch : std::string(c.as_object().at("name").as_string()))
+            name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+        cases.push_back({name, c.as_object()});
+    }
+    return cases;
+}
+
+bool mentions(const std::string& reply, const std::string& needle) {
+    if (reply.find(needle) != std::string::npos) return true;
+    return sdk::text::lower_tr(reply).find(sdk::text::lower_tr(needle)) != std::string::npos;
+}
+
+std::vector<std::string> strings(const json::object& o, const char* key) {
+    std::vector<std::string> out;
+    if (const auto* v = o.if_contains(key))
+        for (const auto& s : v->as_array()) out.emplace_back(s.as_string());
+    return out;
+}
+
+struct Tally {
+    int passed = 0, total = 0, untuned_passed = 0, untuned_total = 0;
+    ~Tally() {
+        if (total == 0) return;
+        std::cout << "[llm-local] conversation cases passed: " << passed << "/" << total;
+        if (untuned_total) std::cout << " (not tuned on: " << untuned_passed << "/" << untuned_total << ")";
+        std::cout << "\n";
+    }
+};
+Tally tally;
+
+class ConversationCase : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ConversationCase, AnswersLikeTheShopWould) {
+    const auto& spec = GetParam().spec;
+    auto& t = tenant(std::string(spec.at("tenant").as_string()));
+    Conversation conversation(t, strings(spec, "tools"));
+    int n = 0;
+    for (const auto& turn_value : spec.at("turns").as_array()) {
+        const auto& turn = turn_value.as_object();
+        const std::string said(turn.at("user").as_string());
+        auto out = conversation.say(said);
+        SCOPED_TRACE("turn " + std::to_string(++n) + ": \"" + said + "\" -> \"" + out.reply + "\"");
+        EXPECT_FALSE(out.reply.empty());
+        EXPECT_EQ(out.streamed, out.reply) << "the streamed text is the reply";
+        EXPECT_EQ(out.method, "intent");
+        EXPECT_TRUE(out.estimated_usage);
+        for (const auto& s : strings(turn, "contains")) EXPECT_TRUE(mentions(out.reply, s)) << "missing: " << s;
+        for (const auto& s : strings(turn, "not_contains")) EXPECT_FALSE(mentions(out.reply, s)) << "must not say: " << s;
+        if (auto any = strings(turn, "any"); !any.empty())
+            EXPECT_TRUE(std::any_of(any.begin(), any.end(), [&](const auto& s) { return mentions(out.reply, s); }))
+                << "none of the expected phrasings";
+        bool handoff = turn.contains("handoff") && turn.at("handoff").as_bool();
+        EXPECT_EQ(out.handoff, handoff);
+        if (turn.contains("language")) EXPECT_EQ(out.language, std::string(turn.at("language").as_string()));
+        for (const auto& tool : strings(turn, "tools"))
+            EXPECT_NE(std::find(out.tools_called.begin(), out.tools_called.end(), tool), out.tools_called.end())
+                << "expected a call to " << tool;
+        for (const auto& tool : strings(turn, "no_tools"))
+            EXPECT_EQ(std::find(out.tools_called.begin(), out.tools_called.end(), tool), out.tools_called.end())
+                << "did not expect a call to " << tool;
+        if (turn.contains("max_confidence"))
+            EXPECT_LE(out.confidence, turn.at("max_confidence").to_number<double>());
+        if (turn.contains("min_confidence"))
+            EXPECT_GE(out.confidence, turn.at("min_confidence").to_number<double>());
+    }
+    bool untuned = spec.contains("untuned") && spec.at("untuned").as_bool();
+    ++tally.total;
+    tally.untuned_total += untuned;
+    if (!HasFailure()) {
+        ++tally.passed;
+        tally.untuned_passed += untuned;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ConversationCase, ::testing::ValuesIn(load_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// ---- the plugin's own contract ----
+
+TEST(LocalProvider, FormatsPricesTheLocalWay) {
+    // format_price is internal; the replies show it. A price asked in each language:
+    Conversation tr(tenant("nefes-studyo"), {});
+    EXPECT_NE(tr.say("8 derslik aylık paket ne kadar?").reply.find("2.800 TL"), std::string::npos);
+    Conversation en(tenant("nefes-studyo"), {});
+    EXPECT_NE(en.say("How much is the monthly pass?").reply.find("2,800 TL"), std::string::npos);
+}
+
+TEST(LocalProvider, RejectsABadListSize) {
+    FakeHost host;
+    auto made = tezgah_plugin_descriptor.create(json::object{{"max_list_items", 0}}, host);
+    ASSERT_FALSE(made.ok());
+    EXPECT_NE(made.error().message.find("max_list_items"), std::string::npos);
+}
+
+TEST(LocalProvider, ListsNoMoreThanConfigured) {
+    auto& t = tenant("nefes-studyo");
+    auto made = tezgah_plugin_descriptor.create(json::object{{"max_list_items", 2}}, t.host);
+    ASSERT_TRUE(made.ok());
+    std::unique_ptr<sdk::LlmProvider> small(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    std::swap(small, t.provider);
+    Conversation c(t, {});
+    auto reply = c.say("Hangi dersleriniz var?").reply;
+    std::swap(small, t.provider);
+    EXPECT_NE(reply.find("daha"), std::string::npos) << reply;
+    EXPECT_EQ(std::count(reply.begin(), reply.end(), '('), 2) << reply;
+}
+
+TEST(LocalProvider, DeclaresItselfAsTheLocalLlm) {
+    EXPECT_STREQ(tezgah_plugin_descriptor.name, "local");
+    EXPECT_EQ(tezgah_plugin_descriptor.kind, sdk::PluginKind::llm);
+}
+
+}  // namespace

@@ -1,0 +1,604 @@
+// Reading a customer message: split it into questions, and for each decide what it asks about
+// (a product, a category, a business fact, a knowledge-base topic) using the tenant's own data,
+// with follow-ups resolved from the conversation's session ("peki bordo olanı?").
+#include "assistant.hpp"
+
+#include <tezgah/sdk/text.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace tezgah::plugins::local {
+namespace text = sdk::text;
+namespace {
+
+/// One word of a message: folded for matching, as written (lower case) for replies.
+struct Word {
+    std::string folded;
+    std::string shown;
+};
+using Words = std::vector<Word>;
+
+std::string join(const Words& words, bool shown) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty()) out += ' ';
+        out += shown ? w.shown : w.folded;
+    }
+    return out;
+}
+
+std::vector<std::string> folded_of(const Words& words) {
+    std::vector<std::string> out;
+    for (const auto& w : words) out.push_back(w.folded);
+    return out;
+}
+
+bool is_ascii_punct(char c) {
+    return c == '?' || c == '!' || c == '.' || c == ',' || c == ';' || c == ':' || c == '"' ||
+           c == '(' || c == ')' || c == '\'' || c == '*' || c == '-';
+}
+
+Words split_words(std::string_view segment) {
+    Words out;
+    std::size_t i = 0;
+    while (i < segment.size()) {
+        while (i < segment.size() && (segment[i] == ' ' || segment[i] == '\t')) ++i;
+        std::size_t start = i;
+        while (i < segment.size() && segment[i] != ' ' && segment[i] != '\t') ++i;
+        std::string_view chunk = segment.substr(start, i - start);
+        while (!chunk.empty() && is_ascii_punct(chunk.front())) chunk.remove_prefix(1);
+        while (!chunk.empty() && is_ascii_punct(chunk.back())) chunk.remove_suffix(1);
+        if (chunk.empty()) continue;
+        auto pieces = text::tokens(chunk);
+        // "Gecelik'in" folds to two tokens; show the word without its suffix.
+        std::string shown = text::lower_tr(chunk);
+        if (auto apostrophe = shown.find('\''); apostrophe != std::string::npos)
+            shown.resize(apostrophe);
+        for (std::size_t k = 0; k < pieces.size(); ++k)
+            out.push_back({pieces[k], k == 0 ? shown : pieces[k]});
+    }
+    return out;
+}
+
+/// Questions in a message: sentences, then clauses joined by "ve", "and", "bir de", "ayrıca".
+std::vector<Words> split_questions(std::string_view message) {
+    std::vector<std::string> sentences{""};
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        char c = message[i];
+        bool boundary = c == '?' || c == '!' || c == ';' || c == '\n' || c == ',' ||
+                        (c == '.' && (i + 1 == message.size() || message[i + 1] == ' '));
+        if (boundary) {
+            sentences.emplace_back();
+        } else {
+            sentences.back() += c;
+        }
+    }
+    std::vector<Words> out;
+    for (const auto& s : sentences) {
+        Words words = split_words(s);
+        Words current;
+        for (std::size_t k = 0; k < words.size(); ++k) {
+            const auto& f = words[k].folded;
+            bool conj = f == "ve" || f == "and" || f == "ayrica" || f == "also" ||
+                        (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
+            if (conj) {
+                if (f == "bir") ++k;
+                if (!current.empty()) out.push_back(std::move(current));
+                current.clear();
+                continue;
+            }
+            current.push_back(words[k]);
+        }
+        if (!current.empty()) out.push_back(std::move(current));
+    }
+    return out;
+}
+
+std::set<std::string> folded_set(std::string_view s) {
+    auto t = text::tokens(s);
+    return {t.begin(), t.end()};
+}
+
+/// Words of an offering, weighted by where they come from.
+struct OfferingWords {
+    std::vector<std::vector<std::string>> names;    ///< the name in every language
+    std::vector<std::vector<std::string>> aliases;  ///< every alias in every language
+    std::vector<std::string> category;
+    std::vector<std::string> attributes;            ///< string attribute values
+};
+
+OfferingWords words_of(const sdk::Offering& o) {
+    OfferingWords w;
+    w.names.push_back(text::tokens(o.name));
+    for (const auto& a : o.aliases) w.aliases.push_back(text::tokens(a));
+    for (const auto& [lang, t] : o.translations) {
+        if (!t.name.empty()) w.names.push_back(text::tokens(t.name));
+        for (const auto& a : t.aliases) w.aliases.push_back(text::tokens(a));
+    }
+    w.category = text::tokens(o.category);
+    for (const auto& [key, value] : o.attributes) {
+        if (value.is_string()) {
+            for (auto& t : text::tokens(value.get_string())) w.attributes.push_back(t);
+        } else if (value.is_array()) {
+            for (const auto& item : value.get_array())
+                if (item.is_string())
+                    for (auto& t : text::tokens(item.get_string())) w.attributes.push_back(t);
+        }
+    }
+    return w;
+}
+
+double best_in(std::string_view q, const std::vector<std::string>& words) {
+    double best = 0;
+    for (const auto& w : words) best = std::max(best, word_match(q, w));
+    return best;
+}
+
+double covered_share(const std::vector<std::string>& target, const std::vector<std::string>& query) {
+    if (target.empty()) return 0;
+    int covered = 0;
+    for (const auto& t : target)
+        if (std::any_of(query.begin(), query.end(),
+                        [&](const auto& q) { return word_match(q, t) >= 0.75; }))
+            ++covered;
+    return static_cast<double>(covered) / static_cast<double>(target.size());
+}
+
+struct Category {
+    std::string name;
+    std::vector<std::string> words;  ///< folded words naming it, both languages
+};
+
+/// Categories with the words that name them: their own name, known English synonyms, and words
+/// most of their offerings' translated names share ("nightgown") that no other category uses.
+std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings) {
+    std::map<std::string, std::vector<const sdk::Offering*>> by_category;
+    for (const auto& o : offerings)
+        if (o.available) by_category[o.category].push_back(&o);
+    std::map<std::string, std::set<std::string>> word_categories;
+    std::map<std::string, std::map<std::string, int>> word_counts;
+    for (const auto& [cat, items] : by_category)
+        for (const auto* o : items)
+            for (const auto& [lang, t] : o->translations) {
+                std::set<std::string> seen;
+                for (auto& w : text::tokens(t.name)) seen.insert(text::stem(w));
+                for (const auto& w : seen) {
+                    word_categories[w].insert(cat);
+                    ++word_counts[cat][w];
+                }
+            }
+    std::vector<Category> out;
+    for (const auto& [cat, items] : by_category) {
+        Category c{cat, text::tokens(cat)};
+        for (auto& s : category_synonyms(text::fold(cat))) c.words.push_back(s);
+        for (const auto& [w, n] : word_counts[cat])
+            if (n >= 2 && n * 10 >= static_cast<int>(items.size()) * 6 &&
+                word_categories[w].size() == 1 && w.size() >= 4)
+                c.words.push_back(w);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+/// Everything needed to read one message.
+class Reader {
+public:
+    Reader(const sdk::ProviderRequest& request, sdk::HostServices& host)
+        : request_(request), host_(host), offerings_(host.catalog().all()),
+          knowledge_(host.knowledge().all()), categories_(categories_of(offerings_)) {
+        for (const auto& w : text::tokens(host.tenant().name)) tenant_words_.insert(w);
+        read_session();
+    }
+
+    Plan read();
+
+private:
+    bool has_tool(std::string_view name) const {
+        return std::any_of(request_.tools.begin(), request_.tools.end(),
+                           [&](const auto& t) { return t.name == name; });
+    }
+    void read_session();
+    std::vector<Intent> read_question(const Words& question);
+    Words content_of(const Words& words) const;
+    std::optional<Category> category_naming(const Words& content) const;
+    std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(
+        const Words& content, std::string_view only_category) const;
+    std::pair<std::string, double> best_knowledge(const Words& words) const;
+    std::string info_key_in(const Words& words, std::string_view folded) const;
+
+    Intent product_intent(const Words& content, const std::vector<std::string>& picked,
+                          std::string query_type, double confidence) const;
+    Intent product_by_id(const std::string& id, std::string query_type) const;
+    Intent list_intent(std::string category, std::string type) const;
+    Intent info_intent(std::string info_type, const Words& words) const;
+    Intent knowledge_intent(const Words& words, std::string id) const;
+    std::vector<Intent> info_or_knowledge(const std::string& key, const Words& words,
+                                          const std::pair<std::string, double>& kb) const;
+
+    const sdk::ProviderRequest& request_;
+    sdk::HostServices& host_;
+    std::vector<sdk::Offering> offerings_;
+    std::vector<sdk::KnowledgeEntry> knowledge_;
+    std::vector<Category> categories_;
+    std::set<std::string> tenant_words_;
+    std::string language_ = "tr";
+    std::vector<std::string> last_products_;
+    std::string last_category_;
+    std::string last_query_type_;
+};
+
+void Reader::read_session() {
+    const auto& s = request_.session;
+    if (const auto* v = s.if_contains("last_product_ids"); v && v->is_array())
+        for (const auto& id : v->get_array())
+            if (id.is_string()) last_products_.emplace_back(id.get_string());
+    if (const auto* v = s.if_contains("last_category"); v && v->is_string())
+        last_category_ = std::string(v->get_string());
+    if (const auto* v = s.if_contains("last_query_type"); v && v->is_string())
+        last_query_type_ = std::string(v->get_string());
+}
+
+Words Reader::content_of(const Words& words) const {
+    Words out;
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const auto& f = words[k].folded;
+        if (is_stop_word(f) || is_cue_word(f)) continue;
+        if (!general_type_word({f}).empty()) continue;
+        // The business's own name ("Nefes stüdyosu") is not a product.
+        bool next_is_name = k + 1 < words.size() && tenant_words_.count(words[k + 1].folded);
+        bool prev_is_name = k > 0 && tenant_words_.count(words[k - 1].folded);
+        if (tenant_words_.count(f) && (next_is_name || prev_is_name)) continue;
+        if (f == "studyo" || f == "studyosu" || f == "studio" || f == "magaza" ||
+            f == "magazaniz" || f == "butik" || f == "store" || f == "shop")
+            continue;
+        // Sizes and numbers ("M beden", "38") narrow a product down, they do not name one.
+        if (f.size() <= 3 && (f == "xs" || f == "xl" || f == "xxl" || f == "m" || f == "l" ||
+                              f == "s" || std::isdigit(static_cast<unsigned char>(f[0]))))
+            continue;
+        out.push_back(words[k]);
+    }
+    return out;
+}
+
+std::optional<Category> Reader::category_naming(const Words& content) const {
+    if (content.empty()) return std::nullopt;
+    for (const auto& c : categories_) {
+        bool all = std::all_of(content.begin(), content.end(), [&](const Word& w) {
+            return best_in(w.folded, c.words) >= 0.85;
+        });
+        if (all) return c;
+    }
+    return std::nullopt;
+}
+
+std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(
+    const Words& content, std::string_view only_category) const {
+    std::vector<std::pair<const sdk::Offering*, OfferingFit>> out;
+    auto words = folded_of(content);
+    for (const auto& o : offerings_) {
+        if (!only_category.empty() && o.category != only_category) continue;
+        auto fit = fit_offering(words, o);
+        if (fit.coverage > 0) out.emplace_back(&o, fit);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second.score() > b.second.score();
+    });
+    return out;
+}
+
+std::pair<std::string, double> Reader::best_knowledge(const Words& words) const {
+    std::vector<std::string> query;
+    for (const auto& w : words)
+        if (!is_stop_word(w.folded)) query.push_back(w.folded);
+    if (query.empty()) return {"", 0};
+    std::string best_id;
+    double best = 0;
+    const std::string folded_query = join(words, false);
+    for (const auto& e : knowledge_) {
+        std::vector<std::string> strong = text::tokens(e.question);
+        for (const auto& [lang, t] : e.translations)
+            for (auto& w : text::tokens(t.question)) strong.push_back(w);
+        bool keyword_phrase = false;
+        for (const auto& k : e.keywords) {
+            auto kw = text::fold(k);
+            for (auto& w : text::tokens(kw)) strong.push_back(w);
+            if (kw.find(' ') != std::string::npos && has_phrase(folded_query, kw))
+                keyword_phrase = true;
+        }
+        std::erase_if(strong, [](const auto& w) { return is_stop_word(w); });
+        auto category = text::tokens(e.category);
+        double sum = 0;
+        for (const auto& q : query)
+            sum += std::max(best_in(q, strong), 0.8 * best_in(q, category));
+        double score = sum / static_cast<double>(query.size());
+        if (keyword_phrase) score = std::max(score, 0.75);
+        if (score > best) {
+            best = score;
+            best_id = e.id;
+        }
+    }
+    return {best_id, best};
+}
+
+std::string Reader::info_key_in(const Words& words, std::string_view folded) const {
+    for (const auto& [key, value] : host_.tenant().info) {
+        for (const auto& synonym : info_key_synonyms(text::fold(key))) {
+            if (synonym.find(' ') != std::string::npos) {
+                if (has_phrase(folded, synonym)) return key;
+                continue;
+            }
+            for (const auto& w : words)
+                if (word_match(w.folded, synonym) >= (synonym.size() <= 4 ? 0.95 : 0.85))
+                    return key;
+        }
+    }
+    return {};
+}
+
+Intent Reader::product_intent(const Words& content, const std::vector<std::string>& picked,
+                              std::string query_type, double confidence) const {
+    Intent i;
+    i.kind = IntentKind::product;
+    i.tool = "get_product_info";
+    i.words = join(content, true);
+    i.arguments = {{"product", i.words}, {"query_type", query_type}};
+    i.picked = picked;
+    i.confidence = confidence;
+    return i;
+}
+
+Intent Reader::product_by_id(const std::string& id, std::string query_type) const {
+    Intent i;
+    i.kind = IntentKind::product;
+    i.tool = "get_product_info";
+    i.arguments = {{"product", id}, {"query_type", query_type}};
+    i.picked = {id};
+    i.follow_up = true;
+    i.confidence = 0.8;
+    return i;
+}
+
+Intent Reader::list_intent(std::string category, std::string type) const {
+    Intent i;
+    i.kind = IntentKind::list;
+    i.tool = "list_offerings";
+    if (!category.empty()) i.arguments["category"] = category;
+    if (!type.empty()) i.arguments["type"] = type;
+    i.words = category;
+    i.confidence = 0.85;
+    return i;
+}
+
+Intent Reader::info_intent(std::string info_type, const Words& words) const {
+    Intent i;
+    i.kind = IntentKind::info;
+    i.tool = has_tool("get_general_info") ? "get_general_info" : "";
+    i.arguments = {{"info_type", info_type}};
+    i.words = info_type;
+    static const std::pair<const char*, const char*> kDays[] = {
+        {"pazartesi", "mon"}, {"sali", "tue"},      {"carsamba", "wed"}, {"persembe", "thu"},
+        {"cuma", "fri"},      {"cumartesi", "sat"}, {"pazar", "sun"},    {"monday", "mon"},
+        {"tuesday", "tue"},   {"wednesday", "wed"}, {"thursday", "thu"}, {"friday", "fri"},
+        {"saturday", "sat"},  {"sunday", "sun"},    {"sundays", "sun"},  {"saturdays", "sat"}};
+    for (const auto& w : words) {
+        for (const auto& [name, day] : kDays)
+            if (w.folded == name || (w.folded.size() > std::strlen(name) &&
+                                     w.folded.rfind(name, 0) == 0 && std::strlen(name) >= 5))
+                i.day = day;
+        if (w.folded == "simdi" || w.folded == "now" || w.folded == "bugun" ||
+            w.folded == "today" || w.folded == "su" || w.folded == "an")
+            i.asks_now = true;
+    }
+    if (i.tool.empty()) i.kind = IntentKind::text;
+    return i;
+}
+
+Intent Reader::knowledge_intent(const Words& words, std::string id) const {
+    Intent i;
+    i.kind = IntentKind::knowledge;
+    i.tool = "search_knowledge_base";
+    i.words = join(words, true);
+    i.arguments = {{"query", i.words}, {"limit", 5}};
+    i.knowledge_id = std::move(id);
+    return i;
+}
+
+std::vector<Intent> Reader::info_or_knowledge(const std::string& key, const Words& words,
+                                              const std::pair<std::string, double>& kb) const {
+    bool knowledge_fits = has_tool("search_knowledge_base") && !kb.first.empty() &&
+                          (kb.second >= 0.6 || (language_ == "en" && kb.second >= 0.4));
+    if (knowledge_fits) return {knowledge_intent(words, kb.first)};
+    return {info_intent(key, words)};
+}
+
+std::vector<Intent> Reader::read_question(const Words& question) {
+    const std::string folded = join(question, false);
+    const Cues cues = detect_cues(folded);
+    const Words content = content_of(question);
+
+    static const std::set<std::string> kPlaceWords = {"nerede", "neredesiniz", "nerde", "where",
+                                                      "located", "neresi", "hangi", "semt"};
+    bool only_place = std::all_of(content.begin(), content.end(), [&](const Word& w) {
+        return kPlaceWords.count(w.folded) > 0;
+    });
+    auto topics = detect_business_topics(folded, only_place);
+    if (!topics.empty()) {
+        std::vector<Intent> out;
+        for (const auto& t : topics) out.push_back(info_intent(t, question));
+        return out;
+    }
+
+    const std::string info_key = info_key_in(question, folded);
+    const auto kb = best_knowledge(question);
+    const bool has_kb = has_tool("search_knowledge_base");
+    const auto category = category_naming(content);
+    const auto ranked = rank(content, "");
+    const std::string type_word = general_type_word(text::tokens(folded));
+
+    std::vector<std::string> strong;  // offerings the words name, best first
+    if (!ranked.empty()) {
+        const auto& best = ranked.front().second;
+        bool clear = best.coverage >= 0.99 || (content.size() >= 3 && best.coverage >= 0.66);
+        if (clear && best.score() >= 0.5) {
+            for (const auto& [o, fit] : ranked)
+                if (fit.coverage >= best.coverage - 0.01 && fit.score() >= best.score() - 0.01)
+                    strong.push_back(o->id);
+        }
+    }
+    // "peki bordo olanı?": a word that picks one offering of the category just talked about.
+    std::vector<std::string> follow;
+    std::string context_category = last_category_;
+    if (context_category.empty() && !last_products_.empty())
+        if (auto o = host_.catalog().get(last_products_.front())) context_category = o->category;
+    if (!context_category.empty() && !content.empty() && content.size() <= 2) {
+        auto in_category = rank(content, context_category);
+        if (!in_category.empty() && in_category.front().second.coverage >= 0.99) {
+            const auto& best = in_category.front().second;
+            for (const auto& [o, fit] : in_category)
+                if (fit.coverage >= 0.99 && fit.score() >= best.score() - 0.01)
+                    follow.push_back(o->id);
+        }
+    }
+
+    std::string query_type = cues.stock || (cues.have && !cues.price) ? "stock"
+                             : cues.price                             ? "price"
+                             : cues.details || cues.duration          ? "details"
+                                                                      : "price";
+    auto products_from = [&](const std::vector<std::string>& ids, double confidence,
+                             bool is_follow_up) {
+        std::string qt = query_type;
+        if (is_follow_up && !cues.any_product() && !last_query_type_.empty()) qt = last_query_type_;
+        if (is_follow_up) {
+            auto i = product_by_id(ids.front(), qt);
+            i.picked = ids;
+            return std::vector<Intent>{i};
+        }
+        return std::vector<Intent>{product_intent(content, ids, qt, confidence)};
+    };
+    const bool kb_strong = has_kb && kb.second >= 0.6;
+    const bool kb_ok = has_kb && kb.second >= 0.45;
+
+    if (cues.any_product() || cues.list) {
+        if (category) return {list_intent(category->name, "")};
+        if (!follow.empty()) return products_from(follow, 0.8, true);
+        if (!strong.empty()) return products_from(strong, 0.9, false);
+        if (!info_key.empty()) return info_or_knowledge(info_key, question, kb);
+        if (kb_ok) return {knowledge_intent(question, kb.first)};
+        if (content.empty()) {
+            bool about_product = cues.price || cues.stock || cues.details || cues.duration;
+            if (about_product && !last_products_.empty() && type_word.empty()) {
+                std::vector<Intent> out;
+                for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
+                    auto i = product_by_id(last_products_[k], query_type);
+                    i.picked = {last_products_[k]};
+                    out.push_back(std::move(i));
+                }
+                return out;
+            }
+            if (!type_word.empty() || cues.list || cues.have) return {list_intent("", type_word)};
+            if (cues.price && !context_category.empty()) return {list_intent(context_category, "")};
+            if (cues.price) return {list_intent("", "")};
+            return {};
+        }
+        if (cues.any_product() || cues.list) {
+            auto i = product_intent(content, {}, query_type, 0.6);
+            return {i};
+        }
+        return {};
+    }
+    if (!info_key.empty()) return info_or_knowledge(info_key, question, kb);
+    if (kb_strong && (strong.empty() || kb.second >= 0.9)) return {knowledge_intent(question, kb.first)};
+    if (category) return {list_intent(category->name, "")};
+    if (!follow.empty()) return products_from(follow, 0.75, true);
+    if (!strong.empty()) return products_from(strong, 0.85, false);
+    if (!type_word.empty() && content.empty()) return {list_intent("", type_word)};
+    if (kb_ok) {
+        auto i = knowledge_intent(question, kb.first);
+        i.confidence = 0.7;
+        return {i};
+    }
+    return {};
+}
+
+Plan Reader::read() {
+    Plan plan;
+    const sdk::Message* current = nullptr;
+    for (auto it = request_.messages.rbegin(); it != request_.messages.rend(); ++it)
+        if (it->role == sdk::Role::user) {
+            current = &*it;
+            break;
+        }
+    for (const auto& m : request_.messages) {
+        if (&m == current) break;
+        if (m.role == sdk::Role::user || m.role == sdk::Role::assistant) plan.earlier_turns = true;
+    }
+    std::string fallback = request_.language.empty() ? host_.tenant().language : request_.language;
+    if (const auto* v = request_.session.if_contains("language"); v && v->is_string())
+        fallback = std::string(v->get_string());
+    const std::string message = current ? current->text : std::string();
+    language_ = text::detect_language(message, fallback);
+    if (language_ != "tr" && language_ != "en") language_ = "tr";
+    plan.language = language_;
+
+    const std::string folded = text::fold(message);
+    plan.handoff_reason = detect_handoff(folded, host_.tenant().handoff_topics);
+    if (!plan.handoff_reason.empty()) return plan;
+
+    std::string rest;
+    plan.small_talk = detect_small_talk(folded, rest);
+    if (rest.empty() && plan.small_talk != SmallTalk::none) return plan;
+
+    // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
+    // read together with the clause after them.
+    Words carry;
+    for (const auto& q : split_questions(message)) {
+        Words question = carry;
+        question.insert(question.end(), q.begin(), q.end());
+        auto intents = read_question(question);
+        const auto cues = detect_cues(join(q, false));
+        if (intents.empty() && !cues.any_product() && !cues.list) {
+            carry = question;
+            continue;
+        }
+        carry.clear();
+        for (auto& i : intents) {
+            bool duplicate = std::any_of(plan.intents.begin(), plan.intents.end(), [&](const Intent& p) {
+                return p.tool == i.tool && p.arguments == i.arguments && p.kind == i.kind;
+            });
+            if (!duplicate) plan.intents.push_back(std::move(i));
+        }
+    }
+    return plan;
+}
+
+}  // namespace
+
+OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offering& offering) {
+    OfferingFit fit;
+    if (words.empty()) return fit;
+    const OfferingWords ow = words_of(offering);
+    double sum = 0;
+    for (const auto& q : words) {
+        double best = 0;
+        for (const auto& n : ow.names) best = std::max(best, best_in(q, n));
+        for (const auto& a : ow.aliases) best = std::max(best, best_in(q, a));
+        best = std::max(best, 0.9 * best_in(q, ow.category));
+        best = std::max(best, 0.7 * best_in(q, ow.attributes));
+        sum += best >= 0.6 ? best : 0;
+    }
+    fit.coverage = sum / static_cast<double>(words.size());
+    for (const auto& n : ow.names) fit.specificity = std::max(fit.specificity, covered_share(n, words));
+    for (const auto& a : ow.aliases) fit.specificity = std::max(fit.specificity, covered_share(a, words));
+    return fit;
+}
+
+Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host) {
+    return Reader(request, host).read();
+}
+
+}  // namespace tezgah::plugins::local

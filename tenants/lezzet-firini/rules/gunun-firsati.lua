@@ -1,0 +1,89 @@
+-- Lezzet Fırını: the morning's special.
+--
+-- Between opening and 11:00, the first reply of the day in a conversation ends with that day's
+-- special offer, but only while the product is in stock (checked in the catalog) and not when the
+-- customer is complaining or asking about allergies. Remembered per day in ctx.session.
+-- Times are computed in Europe/Istanbul, which is UTC+3 all year since 2016.
+
+local UTC_OFFSET = 3 * 3600
+local UNTIL_HOUR = 11
+
+-- By os.date wday (1 = Sunday). `id` is the offering that must be in stock.
+local SPECIALS = {
+  [2] = { id = "simit", query = "simit",
+          tr = "Pazartesi fırsatı: simit + çay 25 TL.", en = "Monday special: simit and tea for 25 TL." },
+  [3] = { id = "peynirli-pogaca", query = "peynirli poğaça",
+          tr = "Salı fırsatı: 3 peynirli poğaça 60 TL.", en = "Tuesday special: 3 cheese pogacas for 60 TL." },
+  [4] = { id = "su-boregi", query = "su böreği",
+          tr = "Çarşamba fırsatı: su böreği + çay 90 TL.", en = "Wednesday special: water borek and tea for 90 TL." },
+  [5] = { id = "tahinli-corek", query = "tahinli çörek",
+          tr = "Perşembe fırsatı: 2 tahinli çörek 60 TL.", en = "Thursday special: 2 tahini buns for 60 TL." },
+  [6] = { id = "eksi-mayali-ekmek", query = "ekşi mayalı köy ekmeği",
+          tr = "Cuma fırsatı: ekşi mayalı köy ekmeği 80 TL.", en = "Friday special: sourdough country loaf for 80 TL." },
+  [7] = { id = "cevizli-kurabiye", query = "cevizli kurabiye",
+          tr = "Cumartesi fırsatı: 250 g cevizli kurabiye 100 TL.", en = "Saturday special: 250 g walnut cookies for 100 TL." },
+}
+
+local QUIET_WORDS = {
+  "sikayet", "zehirlen", "bozuk", "kotu", "iade", "alerji",
+  "complain", "poison", "spoiled", "refund", "allerg",
+}
+
+local FOLD = {
+  ["İ"] = "i", ["ı"] = "i", ["Ş"] = "s", ["ş"] = "s", ["Ğ"] = "g", ["ğ"] = "g",
+  ["Ü"] = "u", ["ü"] = "u", ["Ö"] = "o", ["ö"] = "o", ["Ç"] = "c", ["ç"] = "c",
+}
+
+local function fold(text)
+  local s = string.sub(text or "", 1, 2000)
+  s = string.gsub(s, "[\195\196\197][\128-\191]", FOLD)
+  return string.lower(s)
+end
+
+local function mentions_any(text, words)
+  for _, w in ipairs(words) do
+    if string.find(text, w, 1, true) then return true end
+  end
+  return false
+end
+
+local function in_stock(ctx, special)
+  for _, item in ipairs(ctx.catalog.find(special.query, 10) or {}) do
+    if item.id == special.id then
+      return item.available ~= false and (item.stock == nil or item.stock > 0)
+    end
+  end
+  return false
+end
+
+return tezgah.rule {
+  name = "gunun-firsati",
+
+  on_message = function(ctx, msg)
+    local session = ctx.session or {}
+    session.firsat_sessiz = mentions_any(fold(msg.text), QUIET_WORDS)
+    return nil
+  end,
+
+  on_reply = function(ctx, reply)
+    local session = ctx.session or {}
+    local quiet = session.firsat_sessiz == true
+    session.firsat_sessiz = nil
+    if quiet or ctx.is_closed() then return nil end
+
+    local now = ctx.now()
+    if type(now) ~= "number" then now = os.time() end
+    local lt = os.date("!*t", now + UTC_OFFSET)
+    if lt.hour >= UNTIL_HOUR then return nil end
+    local special = SPECIALS[lt.wday]
+    if not special then return nil end
+
+    local today = string.format("%04d-%02d-%02d", lt.year, lt.month, lt.day)
+    if session.gunun_firsati == today then return nil end
+    if not in_stock(ctx, special) then return nil end
+    session.gunun_firsati = today
+
+    local lang = ctx.language == "en" and "en" or "tr"
+    return reply .. "\n\n" .. special[lang]
+  end,
+}

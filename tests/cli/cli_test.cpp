@@ -1,0 +1,102 @@
+// The `tezgah` binary as users and scripts run it.
+#include "support/temp_tenants.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sys/wait.h>
+
+using namespace tezgah::testing;
+
+namespace {
+
+struct Run {
+    int status = -1;
+    std::string out;
+};
+
+Run run(const std::string& args, const std::string& input = {}) {
+    TempDir tmp;
+    auto in = tmp.path() / "stdin";
+    write(in, input);
+    std::string cmd = std::string(TEZGAH_BINARY_DIR) + "/bin/tezgah " + args + " < " + in.string() + " 2>/dev/null";
+    Run r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    std::array<char, 4096> buf{};
+    while (auto n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
+    int status = ::pclose(p);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+TEST(Cli, CheckAcceptsTheFixtures) {
+    auto r = run("check " + fixtures_dir().string());
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, CheckAcceptsTheShippedExampleTenants) {
+    auto r = run("check " + std::string(TEZGAH_SOURCE_DIR) + "/tenants");
+    EXPECT_EQ(r.status, 0) << r.out;
+}
+
+TEST(Cli, CheckNamesEveryProblemOfABrokenCopyAndExitsOne) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    edit_json(dir.path() / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["plan"] = "platinum";
+        v.as_object()["locale"].as_object()["currency"] = "lira";
+    });
+    write(dir.path() / "nefes-studyo" / "data" / "knowledge.json", "[{\"id\": 1}]");
+    auto r = run("check " + dir.path().string());
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("gece-butik/tenant.json: plan: \"platinum\" is not one of"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gece-butik/tenant.json: locale.currency: \"lira\" is not an ISO 4217 code"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nefes-studyo/data/knowledge.json: [0].id: expected string"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
+    TempDir dir;
+    auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + " --db sqlite:" +
+                     (dir.path() / "t.db").string(),
+                 "merhaba\nsaten gecelik ne kadar?\npeki bordo olanı?\n");
+    EXPECT_EQ(r.status, 0);
+    std::vector<json::object> replies;
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+        auto end = r.out.find('\n', start);
+        auto line = r.out.substr(start, end - start);
+        if (!line.empty()) replies.push_back(json::parse(line).as_object());
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    ASSERT_EQ(replies.size(), 3u) << r.out;
+    for (const char* key : {"reply", "session_id", "conversation_id", "method", "confidence", "language", "tool_calls",
+                            "handoff", "usage", "execution_time_ms"})
+        EXPECT_TRUE(replies[1].contains(key)) << key;
+    EXPECT_NE(std::string(replies[1].at("reply").as_string()).find("299,99"), std::string::npos) << r.out;
+    EXPECT_EQ(replies[0].at("session_id"), replies[2].at("session_id"));
+}
+
+TEST(Cli, ChatRefusesAnUnknownTenant) {
+    TempDir dir;
+    auto r = run("chat --tenant nope --tenants " + fixtures_dir().string() + " --db sqlite:" + (dir.path() / "t.db").string(), "hi\n");
+    EXPECT_EQ(r.status, 1);
+}
+
+TEST(Cli, PluginsListsTheBuiltInPlugins) {
+    auto r = run("plugins");
+    EXPECT_EQ(r.status, 0);
+    for (const char* name : {"local  kind=llm", "catalog  kind=tool", "knowledge  kind=tool", "webhook  kind=channel"})
+        EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
+}
+
+TEST(Cli, HelpAndUnknownCommands) {
+    EXPECT_EQ(run("--help").status, 0);
+    EXPECT_NE(run("--help").out.find("tezgah check"), std::string::npos);
+    EXPECT_EQ(run("frobnicate").status, 2);
+}
+
+}  // namespace

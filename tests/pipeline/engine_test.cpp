@@ -1,0 +1,215 @@
+// The turn pipeline end to end, in process: real plugins from the build, SQLite, the fixtures.
+#include "pipeline/engine.hpp"
+
+#include "support/temp_tenants.hpp"
+
+#include <tezgah/sdk/testing/fakes.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace tezgah::engine;
+using namespace tezgah::testing;
+namespace sdk = tezgah::sdk;
+
+namespace {
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override { copy_fixtures(dir.path() / "tenants"); }
+
+    std::unique_ptr<Engine> start() {
+        EngineOptions o;
+        o.tenants_dir = dir.path() / "tenants";
+        o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
+        o.plugin_path = {plugin_dir()};
+        auto engine = std::make_unique<Engine>(o);
+        auto s = engine->start();
+        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+        engine->set_clock(&clock);
+        return engine;
+    }
+
+    static sdk::InboundMessage msg(const std::string& tenant, const std::string& user, const std::string& text) {
+        sdk::InboundMessage m;
+        m.tenant_id = tenant;
+        m.user_id = user;
+        m.text = text;
+        m.channel = "test";
+        return m;
+    }
+
+    sdk::TurnReply ask(Engine& e, const std::string& tenant, const std::string& user, const std::string& text) {
+        auto r = e.handle(msg(tenant, user, text));
+        EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message);
+        return r.ok() ? r.value() : sdk::TurnReply{};
+    }
+
+    TempDir dir;
+    sdk::testing::FakeClock clock;
+};
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+TEST_F(EngineTest, AnswersAPriceQuestionThroughTheCatalogToolAndPersistsTheTurn) {
+    auto e = start();
+    auto r = ask(*e, "gece-butik", "u1", "saten gecelik ne kadar, stokta var mı?");
+    EXPECT_TRUE(contains(r.reply, "299,99")) << r.reply;
+    EXPECT_EQ(r.method, "intent");
+    EXPECT_EQ(r.language, "tr");
+    ASSERT_FALSE(r.tool_calls.empty());
+    EXPECT_EQ(r.tool_calls[0].name, "get_product_info");
+    EXPECT_TRUE(r.tool_calls[0].ok);
+    EXPECT_FALSE(r.session_id.empty());
+    EXPECT_FALSE(r.conversation_id.empty());
+    // The function-call log and both messages are stored.
+    auto calls = e->database().tool_calls("gece-butik", r.conversation_id);
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls[0].tool, "get_product_info");
+    EXPECT_TRUE(calls[0].ok);
+    auto messages = e->database().recent_messages("gece-butik", r.conversation_id, 10);
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].role, "user");
+    EXPECT_EQ(messages[1].text, r.reply);
+}
+
+TEST_F(EngineTest, FollowUpsCarryAcrossTurnsAndSessionsEndAfterThirtyIdleMinutes) {
+    auto e = start();
+    auto first = ask(*e, "gece-butik", "u2", "saten gecelik siyah ne kadar?");
+    auto second = ask(*e, "gece-butik", "u2", "peki bordo olanı?");
+    EXPECT_EQ(first.session_id, second.session_id);
+    EXPECT_TRUE(contains(second.reply, "Bordo") || contains(second.reply, "bordo")) << second.reply;
+    clock.advance(std::chrono::minutes(31));
+    auto third = ask(*e, "gece-butik", "u2", "merhaba");
+    EXPECT_NE(third.session_id, second.session_id);
+}
+
+TEST_F(EngineTest, TenantsAndUsersNeverSeeEachOthersState) {
+    auto e = start();
+    ask(*e, "gece-butik", "same-user", "saten gecelik siyah ne kadar?");
+    auto other = ask(*e, "nefes-studyo", "same-user", "fiyatı ne kadar?");
+    EXPECT_FALSE(contains(other.reply, "299,99")) << other.reply;
+    EXPECT_FALSE(contains(other.reply, "Gecelik")) << other.reply;
+    auto r = ask(*e, "nefes-studyo", "someone", "reformer pilates ne kadar?");
+    EXPECT_TRUE(contains(r.reply, "900")) << r.reply;
+}
+
+TEST_F(EngineTest, EnglishQuestionsGetEnglishAnswers) {
+    auto e = start();
+    auto r = ask(*e, "gece-butik", "en1", "How much is the velvet robe?");
+    EXPECT_EQ(r.language, "en");
+    EXPECT_TRUE(contains(r.reply, "599")) << r.reply;
+}
+
+TEST_F(EngineTest, BadInputIsRefusedWithACode) {
+    auto e = start();
+    auto empty = e->handle(msg("gece-butik", "u", "   "));
+    ASSERT_FALSE(empty.ok());
+    EXPECT_EQ(empty.error().code, "invalid_value");
+    auto unknown = e->handle(msg("no-such-shop", "u", "merhaba"));
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, "unknown_tenant");
+    auto bad = e->handle(msg("gece-butik", "u", std::string("caf\xC3", 4)));
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, "invalid_value");
+    auto huge = e->handle(msg("gece-butik", "u", std::string(20000, 'a')));
+    ASSERT_FALSE(huge.ok());
+    EXPECT_EQ(huge.error().code, "invalid_value");
+}
+
+TEST_F(EngineTest, OneBrokenTenantNeverStopsTheOthers) {
+    write(dir.path() / "tenants" / "gece-butik" / "tenant.json", "{ not json");
+    auto e = start();
+    auto broken = e->handle(msg("gece-butik", "u", "merhaba"));
+    ASSERT_FALSE(broken.ok());
+    EXPECT_EQ(broken.error().code, "invalid_tenant");
+    EXPECT_TRUE(contains(broken.error().message, "tenant.json: -: malformed JSON")) << broken.error().message;
+    auto fine = ask(*e, "nefes-studyo", "u", "hatha yoga ne kadar?");
+    EXPECT_TRUE(contains(fine.reply, "450")) << fine.reply;
+    bool failed_listed = false;
+    for (const auto& t : e->tenants()) failed_listed |= t.id == "gece-butik" && t.state == "failed";
+    EXPECT_TRUE(failed_listed);
+}
+
+TEST_F(EngineTest, LuaRulesAnswerRewriteAndFailWithoutStoppingTheConversation) {
+    auto folder = dir.path() / "tenants" / "gece-butik";
+    write(folder / "rules" / "vip.lua", R"(
+return tezgah.rule {
+  name = "vip",
+  on_message = function(ctx, msg)
+    if msg.text:find("VIP") then return ctx.reply("Hoş geldiniz, değerli müşterimiz!") end
+  end,
+  on_reply = function(ctx, reply) return reply .. " 🌙" end,
+})");
+    write(folder / "rules" / "broken.lua", R"(
+return tezgah.rule {
+  name = "broken",
+  on_message = function(ctx, msg) error("database of loyalty points is down") end,
+})");
+    write(folder / "rules" / "loop.lua", R"(
+return tezgah.rule {
+  name = "loop",
+  on_reply = function(ctx, reply) while true do end end,
+})");
+    edit_json(folder / "tenant.json", [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/broken.lua", "rules/loop.lua", "rules/vip.lua"};
+    });
+    auto e = start();
+    auto vip = ask(*e, "gece-butik", "v", "VIP müşteriyim");
+    EXPECT_EQ(vip.method, "rule");
+    EXPECT_TRUE(contains(vip.reply, "değerli müşterimiz")) << vip.reply;
+    EXPECT_TRUE(contains(vip.reply, "🌙")) << vip.reply;
+    auto normal = ask(*e, "gece-butik", "w", "saten gecelik ne kadar?");
+    EXPECT_EQ(normal.method, "intent");
+    EXPECT_TRUE(contains(normal.reply, "299,99")) << normal.reply;
+    EXPECT_TRUE(contains(normal.reply, "🌙")) << normal.reply;
+}
+
+TEST_F(EngineTest, ReimportingEditedDataUpdatesPricesAndDropsRemovedEntries) {
+    {
+        auto e = start();
+        auto r = ask(*e, "gece-butik", "p", "kadife sabahlık ne kadar?");
+        EXPECT_TRUE(contains(r.reply, "599")) << r.reply;
+    }
+    edit_json(dir.path() / "tenants" / "gece-butik" / "data" / "offerings.json", [](json::value& v) {
+        auto& a = v.as_array();
+        for (auto& o : a)
+            if (o.as_object()["id"] == "kadife-sabahlik") o.as_object()["price"] = 649.0;
+        a.erase(std::remove_if(a.begin(), a.end(), [](const json::value& o) { return o.at("id") == "pike-sabahlik"; }),
+                a.end());
+    });
+    auto e = start();
+    auto r = ask(*e, "gece-butik", "p2", "kadife sabahlık ne kadar?");
+    EXPECT_TRUE(contains(r.reply, "649")) << r.reply;
+    auto tenant = e->tenant("gece-butik");
+    ASSERT_TRUE(tenant.ok());
+    EXPECT_FALSE((*tenant)->catalog().get("pike-sabahlik").has_value());
+    EXPECT_EQ((*tenant)->catalog().all().size(), 26u);
+}
+
+TEST_F(EngineTest, HandoffOnRequestForAPersonAndOnTopics) {
+    auto e = start();
+    auto human = ask(*e, "gece-butik", "h", "bir yetkiliyle görüşmek istiyorum");
+    EXPECT_TRUE(human.handoff);
+    auto topic = ask(*e, "gece-butik", "h2", "tüketici hakem heyetine başvuracağım");
+    EXPECT_TRUE(topic.handoff);
+    auto price = ask(*e, "gece-butik", "h3", "çocuk pijama fiyatı?");
+    EXPECT_FALSE(price.handoff);
+}
+
+class CollectingSink : public sdk::StreamSink {
+public:
+    void on_text(std::string_view d) override { text += d; ++pieces; }
+    std::string text;
+    int pieces = 0;
+};
+
+TEST_F(EngineTest, StreamsTheReplyText) {
+    auto e = start();
+    CollectingSink sink;
+    auto r = e->handle(msg("gece-butik", "s", "merhaba"), &sink);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(sink.text, r->reply);
+    EXPECT_GE(sink.pieces, 1);
+}
+
+}  // namespace

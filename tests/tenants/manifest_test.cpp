@@ -1,0 +1,174 @@
+#include "plugins/registry.hpp"
+#include "tenants/manifest.hpp"
+
+#include "support/temp_tenants.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace tezgah::engine;
+using namespace tezgah::testing;
+
+namespace {
+
+class ManifestTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        registry.load_directories({plugin_dir()});
+        copy_fixtures(dir.path());
+    }
+
+    std::vector<std::string> problems_of(const std::string& tenant) {
+        auto loaded = load_manifest(dir.path() / tenant, &registry);
+        auto problems = loaded.problems;
+        if (loaded.manifest) {
+            load_data(*loaded.manifest, problems);
+            check_scripts(*loaded.manifest, problems);
+        }
+        std::vector<std::string> out;
+        for (const auto& p : problems) out.push_back(p.str());
+        return out;
+    }
+
+    static bool has(const std::vector<std::string>& problems, const std::string& needle) {
+        for (const auto& p : problems)
+            if (p.find(needle) != std::string::npos) return true;
+        return false;
+    }
+
+    static std::string all(const std::vector<std::string>& problems) {
+        std::string out;
+        for (const auto& p : problems) out += p + "\n";
+        return out;
+    }
+
+    TempDir dir;
+    PluginRegistry registry;
+};
+
+TEST_F(ManifestTest, TheFixturesAreValid) {
+    for (const char* tenant : {"gece-butik", "nefes-studyo"}) {
+        auto problems = problems_of(tenant);
+        EXPECT_TRUE(problems.empty()) << all(problems);
+        auto loaded = load_manifest(dir.path() / tenant, &registry);
+        ASSERT_TRUE(loaded.manifest);
+        EXPECT_EQ(loaded.manifest->profile.id, tenant);
+    }
+    auto m = *load_manifest(dir.path() / "gece-butik", &registry).manifest;
+    EXPECT_EQ(m.profile.hours.at("sun"), "closed");
+    EXPECT_EQ(m.profile.info.size(), 3u);
+    EXPECT_EQ(m.profile.info[0].first, "iade");
+    EXPECT_EQ(m.tools.size(), 2u);
+    std::vector<tezgah::engine::Problem> problems;
+    auto data = load_data(m, problems);
+    EXPECT_EQ(data.offerings.size(), 27u);
+}
+
+TEST_F(ManifestTest, EveryProblemIsNamedWithPathFieldAndMessage) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    edit_json(file, [](json::value& v) {
+        auto& o = v.as_object();
+        o["colour"] = "blue";                                  // unknown top-level key
+        o["plan"] = "gold";                                    // not an allowed plan
+        o["locale"].as_object()["timezone"] = "Mars/Olympus";  // unknown zone
+        o["business"].as_object()["hours"].as_object()["mon"] = "20:00-10:00";
+        o["business"].as_object()["hours"].as_object()["fun"] = "10:00-11:00";
+        o["handoff"].as_object()["confidence_threshold"] = 1.5;
+        o["tools"].as_array().push_back("weather");            // no such plugin
+        o["channels"].as_object()["webhook"] = json::object{{"colour", 1}};
+        o["llm"].as_object()["provider"] = "nonexistent";
+    });
+    auto problems = problems_of("gece-butik");
+    const std::string f = file.string() + ": ";
+    EXPECT_TRUE(has(problems, f + "colour: unknown key")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "plan: \"gold\" is not one of")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "locale.timezone: \"Mars/Olympus\" is not a known time zone")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "business.hours.mon: expected \"HH:MM-HH:MM\"")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "business.hours.fun: unknown day")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "handoff.confidence_threshold: must be between 0 and 1")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "tools[2]: unknown tool plugin \"weather\"")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "channels.webhook.colour: unknown key")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm: unknown llm plugin \"nonexistent\"")) << all(problems);
+}
+
+TEST_F(ManifestTest, IdMustMatchTheFolderAndThePattern) {
+    auto file = dir.path() / "nefes-studyo" / "tenant.json";
+    edit_json(file, [](json::value& v) { v.as_object()["id"] = "Nefes_Studyo"; });
+    EXPECT_TRUE(has(problems_of("nefes-studyo"), "id: \"Nefes_Studyo\" must match [a-z0-9-]{2,63}"));
+    edit_json(file, [](json::value& v) { v.as_object()["id"] = "gece-butik"; });
+    EXPECT_TRUE(has(problems_of("nefes-studyo"), "id: \"gece-butik\" must equal the folder name \"nefes-studyo\""));
+}
+
+TEST_F(ManifestTest, MalformedAndTruncatedJsonNameTheLine) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    auto text = slurp(file);
+    write(file, text.substr(0, text.size() / 2));
+    auto problems = problems_of("gece-butik");
+    ASSERT_EQ(problems.size(), 1u) << all(problems);
+    EXPECT_NE(problems[0].find(file.string() + ": -: truncated JSON at line"), std::string::npos) << problems[0];
+    write(file, "{\"id\": \"gece-butik\",\n  \"name\": oops}");
+    problems = problems_of("gece-butik");
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_NE(problems[0].find("malformed JSON at line 2"), std::string::npos) << problems[0];
+}
+
+TEST_F(ManifestTest, SecretsComeFromTheEnvironment) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    edit_json(file, [](json::value& v) { v.as_object()["persona"].as_object()["name"] = "${TEZGAH_TEST_PERSONA}"; });
+    ::unsetenv("TEZGAH_TEST_PERSONA");
+    EXPECT_TRUE(has(problems_of("gece-butik"), "persona.name: environment variable TEZGAH_TEST_PERSONA is not set"));
+    ::setenv("TEZGAH_TEST_PERSONA", "Ayla", 1);
+    EXPECT_TRUE(problems_of("gece-butik").empty());
+    auto loaded = load_manifest(dir.path() / "gece-butik", &registry);
+    EXPECT_EQ(loaded.manifest->profile.persona.name, "Ayla");
+    ::unsetenv("TEZGAH_TEST_PERSONA");
+}
+
+TEST_F(ManifestTest, DataFileProblemsNameTheRecordAndField) {
+    auto offerings = dir.path() / "gece-butik" / "data" / "offerings.json";
+    edit_json(offerings, [](json::value& v) {
+        auto& a = v.as_array();
+        a[3].as_object()["price"] = "cheap";
+        a[5].as_object()["id"] = a[0].as_object()["id"];
+        a[7].as_object()["type"] = "THING";
+    });
+    auto knowledge = dir.path() / "gece-butik" / "data" / "knowledge.json";
+    write(knowledge, "[{\"id\": \"x\"}");
+    auto problems = problems_of("gece-butik");
+    EXPECT_TRUE(has(problems, offerings.string() + ": [3].price: expected number")) << all(problems);
+    EXPECT_TRUE(has(problems, offerings.string() + ": [5].id: duplicate id \"saten-gecelik-siyah\"")) << all(problems);
+    EXPECT_TRUE(has(problems, offerings.string() + ": [7].type: expected PRODUCT or SERVICE")) << all(problems);
+    EXPECT_TRUE(has(problems, knowledge.string() + ": -: truncated JSON")) << all(problems);
+}
+
+TEST_F(ManifestTest, MissingDataFilesAndScriptsAreNamed) {
+    std::filesystem::remove(dir.path() / "nefes-studyo" / "data" / "resources.json");
+    auto file = dir.path() / "nefes-studyo" / "tenant.json";
+    edit_json(file, [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/missing.lua", "../../etc/passwd.lua"};
+    });
+    auto problems = problems_of("nefes-studyo");
+    EXPECT_TRUE(has(problems, file.string() + ": data.resources: cannot read \"data/resources.json\"")) << all(problems);
+    EXPECT_TRUE(has(problems, file.string() + ": rules[0]: script \"rules/missing.lua\" not found")) << all(problems);
+    EXPECT_TRUE(has(problems, file.string() + ": rules[1]: \"../../etc/passwd.lua\" must be a path inside the tenant folder"))
+        << all(problems);
+}
+
+TEST_F(ManifestTest, BrokenLuaIsReportedByCheck) {
+    auto folder = dir.path() / "gece-butik";
+    write(folder / "rules" / "broken.lua", "return tezgah.rule { name = 'x', on_message = function(ctx, msg) if then end }\n");
+    edit_json(folder / "tenant.json", [](json::value& v) { v.as_object()["rules"] = json::array{"rules/broken.lua"}; });
+    auto problems = problems_of("gece-butik");
+    EXPECT_TRUE(has(problems, (folder / "rules" / "broken.lua").string())) << all(problems);
+}
+
+TEST_F(ManifestTest, DiscoverFindsEveryTenantFolderOrASingleOne) {
+    auto found = discover_tenants(dir.path());
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0].filename(), "gece-butik");
+    auto single = discover_tenants(dir.path() / "nefes-studyo");
+    ASSERT_EQ(single.size(), 1u);
+}
+
+}  // namespace
