@@ -141,19 +141,19 @@ bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c
 const std::unordered_set<std::string>& stop_words() {
     static const std::unordered_set<std::string> words = {
         // Turkish
-        "ne", "kadar", "var", "mi", "mu", "mısın", "misin", "musun", "fiyat", "fiyati", "fiyatı",
+        "ne", "kadar", "var", "mi", "mu", "misin", "musun", "fiyat", "fiyati",
         "fiyatlari", "fiyatlar", "stok", "stokta", "stoklarda", "stogu", "stokda", "bir", "bu", "su",
         "o", "ve", "ile", "icin", "da", "de", "ki", "acaba", "merhaba", "selam", "iyi", "gunler",
         "lutfen", "tesekkurler", "tesekkur", "ederim", "sey", "ben", "bana", "sizde", "sizin",
         "hangi", "nedir", "nasil", "kac", "tl", "lira", "ucret", "ucreti", "istiyorum", "alabilir",
-        "miyim", "mevcut", "kaldi", "hala", "hakkinda", "bilgi", "almak", "olur", "olarak", "mısınız",
-        "misiniz", "musunuz", "var mi", "yok", "en", "cok",
+        "miyim", "mevcut", "kaldi", "hala", "hakkinda", "bilgi", "almak", "olur", "olarak", "misiniz",
+        "musunuz", "yok", "en", "cok",
         // English
         "how", "much", "is", "the", "a", "an", "price", "prices", "cost", "costs", "do", "does", "you",
         "have", "has", "in", "stock", "of", "for", "to", "i", "me", "my", "we", "your", "what", "whats",
         "are", "there", "any", "it", "this", "that", "please", "hi", "hello", "thanks", "can", "get",
         "want", "would", "like", "some", "about", "available", "still", "on", "at", "and", "or",
-        "with", "many", "left", "tell", "much", "sell", "buy", "info", "which",
+        "with", "many", "left", "tell", "sell", "buy", "info", "which",
     };
     return words;
 }
@@ -200,11 +200,14 @@ double word_match(const Word& query, const Word& target) {
     }
     const std::size_t shortest = std::min(query.raw.size(), target.raw.size());
     if (shortest <= 3 || has_digit(query.raw) || has_digit(target.raw)) return 0.0;
-    double best = 0;
-    for (const auto* a : {&query.raw, &query.stemmed}) {
-        for (const auto* b : {&target.raw, &target.stemmed}) {
-            best = std::max(best, similarity(*a, *b));
-        }
+    // Typos are compared raw to raw, and stem to stem only where a real suffix (two letters or
+    // more) came off both: a lone stripped vowel ("kadif(e)") would otherwise look like "kadin".
+    double best = similarity(query.raw, target.raw);
+    const auto suffix_stripped = [](const Word& w) { return w.raw.size() >= w.stemmed.size() + 2; };
+    if (suffix_stripped(query) || suffix_stripped(target)) {
+        const std::string& a = suffix_stripped(query) ? query.stemmed : query.raw;
+        const std::string& b = suffix_stripped(target) ? target.stemmed : target.raw;
+        best = std::max(best, similarity(a, b));
     }
     // One typo in a short word is tolerated only from five letters up.
     const double threshold = shortest <= 4 ? 0.99 : 0.75;
@@ -429,7 +432,7 @@ std::string detect_language(std::string_view utf8, std::string_view fallback) {
         "how", "much", "is", "the", "do", "you", "have", "price", "stock", "what", "are", "your", "can",
         "i", "a", "an", "of", "for", "to", "in", "it", "does", "there", "any", "please", "hello", "hi",
         "thanks", "thank", "where", "when", "open", "hours", "shipping", "return", "policy", "want",
-        "buy", "order", "my", "is", "this", "that", "and", "with", "available", "cost", "would", "like",
+        "buy", "order", "my", "this", "that", "and", "with", "available", "cost", "would", "like",
         "size", "color", "delivery", "book", "appointment", "which", "tomorrow", "today", "yes", "no",
         "ok", "okay", "cheap", "how's", "did", "will", "sell", "still", "left", "many", "need", "get",
     };
