@@ -177,6 +177,14 @@ TEST_F(CatalogMatch, ToleratesTypos) {
     const auto pyjama = match("pijma");
     ASSERT_FALSE(pyjama.empty());
     EXPECT_EQ(pyjama.front().offering.category, "Pijama");
+    const auto inflected_typo = match("pijmalar");
+    ASSERT_FALSE(inflected_typo.empty());
+    EXPECT_EQ(inflected_typo.front().offering.category, "Pijama");
+}
+
+TEST_F(CatalogMatch, AStrippedVowelDoesNotMakeATypoMatch) {
+    // "kadife" (velvet) must not pass for "kadın" (women's) once its final vowel is stripped.
+    for (const auto& found : match("kadife")) EXPECT_EQ(found.offering.category, "Sabahlık") << found.offering.id;
 }
 
 TEST_F(CatalogMatch, MatchesEnglishTranslations) {

@@ -131,7 +131,11 @@ void PostgresServer::SetUp() {
 
 void PostgresServer::TearDown() {
     if (started_dir_.empty()) return;
-    run("'" + source_dir() + "/scripts/pg-test-server' stop '" + started_dir_ + "'");
+    std::string command = "'" + source_dir();
+    command += "/scripts/pg-test-server' stop '";
+    command += started_dir_;
+    command += "'";
+    run(command);
     started_dir_.clear();
 }
 

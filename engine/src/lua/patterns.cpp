@@ -556,9 +556,7 @@ int bounded_rep(lua_State* L) {
     std::size_t cap = Sandbox::of(L).limits().memory_bytes;
     double total = static_cast<double>(n) * static_cast<double>(length) +
                    static_cast<double>(n - 1) * static_cast<double>(separator_length);
-    if (total > static_cast<double>(cap))
-        return luaL_error(L, "string.rep: a result of %f bytes is over the memory limit of %d bytes", total,
-                          static_cast<int>(cap));
+    if (total > static_cast<double>(cap)) Sandbox::memory_exceeded(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, 1);

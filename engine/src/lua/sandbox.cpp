@@ -294,6 +294,17 @@ void Sandbox::charge(lua_State* L, long long steps) {
     lua_error(L);
 }
 
+void Sandbox::memory_exceeded(lua_State* L) {
+    Sandbox& self = of(L);
+    if (!self.timed_out_ && !self.out_of_memory_) {
+        self.out_of_memory_ = true;
+        where_into(L, self.memory_where_, sizeof self.memory_where_);
+        self.make_sticky(L);
+    }
+    lua_pushstring(L, self.sticky_message());
+    lua_error(L);
+}
+
 int Sandbox::message_handler(lua_State* L) {
     Sandbox& self = of(L);
     if (self.timed_out_ || self.out_of_memory_) return 1;  // classified by call()

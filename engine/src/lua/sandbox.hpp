@@ -42,6 +42,10 @@ public:
     /// raises the budget error when it is spent. Only from a C function called by the script.
     static void charge(lua_State* L, long long steps);
 
+    /// Refuses an allocation a C function knows would pass the memory cap (string.rep): counts as
+    /// running out of memory, sticky like the budget. Raises; never returns.
+    static void memory_exceeded(lua_State* L);
+
     static Sandbox& of(lua_State* L);
 
     /// While alive, allocations are not capped: the host builds bounded values (arguments, catalog

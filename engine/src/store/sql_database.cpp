@@ -212,11 +212,13 @@ public:
         for (std::size_t i = 0; i < pool_size_; ++i) {
             auto& sql = pool_.at(i);
             if (backend_ == Backend::sqlite) {
-                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path));
+                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path) + " timeout=" +
+                                            std::to_string(kSqliteBusyTimeoutMs / 1000));
+                // busy_timeout first: switching to WAL waits for other connections opening now.
+                sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
                 std::string mode;
                 sql << "PRAGMA journal_mode=WAL", soci::into(mode);
                 sql << "PRAGMA synchronous=NORMAL";
-                sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
                 sql << "PRAGMA foreign_keys=ON";
             } else {
                 sql.open(soci::postgresql, target.pg_conninfo);

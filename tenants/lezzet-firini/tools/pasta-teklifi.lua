@@ -83,16 +83,16 @@ local function earliest_pickup(epoch)
   return day, pickup_min
 end
 
+-- The best-matching cake (matches come best first), or nil and the discontinued cake that
+-- matched best ("kestaneli" must not quietly become a chocolate cake).
 local function find_cake(ctx, query)
-  local found = ctx.catalog.find(query, 10) or {}
-  local discontinued = nil
-  for _, item in ipairs(found) do
+  for _, item in ipairs(ctx.catalog.find(query, 10) or {}) do
     if item.category == CAKE_CATEGORY then
-      if item.available ~= false then return item, nil end
-      discontinued = discontinued or item
+      if item.available == false then return nil, item end
+      return item, nil
     end
   end
-  return nil, discontinued
+  return nil, nil
 end
 
 -- "Çikolatalı Yaş Pasta (kg)" -> "Çikolatalı Yaş Pasta": the weight is said separately.
