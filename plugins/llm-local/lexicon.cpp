@@ -60,6 +60,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
         "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
+        "yapiyor", "yapiyormusunuz", "yapiyorsunuz", "yapilir", "yapilabilir", "ediyor",
+        "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun",
     };
     return words;
 }
@@ -217,10 +219,16 @@ SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
     };
     for (const auto& p : kPhrases) {
         while (has_phrase(remaining, p.words)) {
-            auto padded = " " + remaining + " ";
-            auto pos = padded.find(" " + std::string(p.words) + " ");
-            padded.replace(pos, p.words.size() + 2, " ");
-            remaining = std::string(padded.substr(1, padded.size() - 2));
+            // Cut the phrase out of " remaining " (GCC 12 misreads string::replace here).
+            std::string padded(1, ' ');
+            padded.append(remaining).push_back(' ');
+            std::string needle(1, ' ');
+            needle.append(p.words).push_back(' ');
+            const auto pos = padded.find(needle);
+            std::string cut = padded.substr(0, pos);
+            cut.push_back(' ');
+            cut.append(padded, pos + needle.size());
+            remaining = text::fold(cut);
             if (rank(p.kind) > rank(found)) found = p.kind;
         }
     }
@@ -294,7 +302,7 @@ std::vector<std::string> detect_business_topics(std::string_view folded, bool on
         topics.emplace_back("contact");
         return topics;
     }
-    if (has_prefix_word(words, {"telefon", "phone", "whatsapp"}) ||
+    if (has_prefix_word(words, {"telefon", "phone", "whatsapp", "arayabilir", "numaran", "numarad"}) ||
         any_phrase(folded, {"tel no", "numaraniz", "numaraniz nedir", "numaranizi",
                             "call you", "arayabilir", "sizi arayabilir", "nasil ulasirim",
                             "ulasabilir miyim", "reach you", "number"}))
@@ -372,7 +380,7 @@ double word_match(std::string_view q, std::string_view t) {
     const std::string sq = text::stem(q), st = text::stem(t);
     if (sq == st) return 0.95;
     // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
-    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 6 && starts_with(q, t))
+    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t))
         return 0.9;
     if (t.size() >= 4 && t.back() == 'k' && q.size() >= t.size() &&
         starts_with(q, std::string(t.substr(0, t.size() - 1)) + "g"))
@@ -381,6 +389,10 @@ double word_match(std::string_view q, std::string_view t) {
         starts_with(q, std::string(t.substr(0, t.size() - 1)) + "b"))
         return 0.9;
     if (q.size() < 4 || t.size() < 4 || q[0] != t[0]) return 0;
+    // Same root, different suffixes: "tablonuz" and "tablosu".
+    std::size_t common = 0;
+    while (common < q.size() && common < t.size() && q[common] == t[common]) ++common;
+    if (common >= 5 && common * 10 >= std::min(q.size(), t.size()) * 7) return 0.8;
     double sim = std::max(text::similarity(q, t), text::similarity(sq, st));
     std::size_t shorter = std::min(q.size(), t.size());
     double needed = shorter >= 6 ? 0.78 : shorter == 5 ? 0.79 : 0.74;

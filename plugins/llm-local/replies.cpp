@@ -294,6 +294,10 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
     if (items.empty())
         return tr(language) ? "Şu an bu kategoride sunabileceğimiz bir şey yok."
                             : "We have nothing to offer in that category right now.";
+    if (items.size() == 1) {
+        remember_products(session, {str(items.front(), "id")}, str(items.front(), "category"), "price");
+        return one_product(items.front(), {}, "price", language, host);
+    }
     // In-stock first; out-of-stock ones are marked.
     std::stable_partition(items.begin(), items.end(),
                           [](const auto& b) { return flag(b, "in_stock", true); });

@@ -99,11 +99,6 @@ std::vector<Words> split_questions(std::string_view message) {
     return out;
 }
 
-std::set<std::string> folded_set(std::string_view s) {
-    auto t = text::tokens(s);
-    return {t.begin(), t.end()};
-}
-
 /// Words of an offering, weighted by where they come from.
 struct OfferingWords {
     std::vector<std::vector<std::string>> names;    ///< the name in every language
@@ -205,6 +200,7 @@ private:
     void read_session();
     std::vector<Intent> read_question(const Words& question);
     Words content_of(const Words& words) const;
+    bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(
         const Words& content, std::string_view only_category) const;
@@ -243,6 +239,13 @@ void Reader::read_session() {
         last_query_type_ = std::string(v->get_string());
 }
 
+bool Reader::names_business(std::string_view w) const {
+    static const std::set<std::string, std::less<>> kPlaces = {
+        "studyo", "studyosu", "studyonuz", "studio", "magaza", "magazaniz", "magazasi", "butik",
+        "butiginiz", "store", "shop"};
+    return tenant_words_.count(std::string(w)) > 0 || kPlaces.count(w) > 0;
+}
+
 Words Reader::content_of(const Words& words) const {
     Words out;
     for (std::size_t k = 0; k < words.size(); ++k) {
@@ -250,12 +253,10 @@ Words Reader::content_of(const Words& words) const {
         if (is_stop_word(f) || is_cue_word(f)) continue;
         if (!general_type_word({f}).empty()) continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
-        bool next_is_name = k + 1 < words.size() && tenant_words_.count(words[k + 1].folded);
-        bool prev_is_name = k > 0 && tenant_words_.count(words[k - 1].folded);
+        bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
+        bool prev_is_name = k > 0 && names_business(words[k - 1].folded);
         if (tenant_words_.count(f) && (next_is_name || prev_is_name)) continue;
-        if (f == "studyo" || f == "studyosu" || f == "studio" || f == "magaza" ||
-            f == "magazaniz" || f == "butik" || f == "store" || f == "shop")
-            continue;
+        if (names_business(f) && !tenant_words_.count(f)) continue;
         // Sizes and numbers ("M beden", "38") narrow a product down, they do not name one.
         if (f.size() <= 3 && (f == "xs" || f == "xl" || f == "xxl" || f == "m" || f == "l" ||
                               f == "s" || std::isdigit(static_cast<unsigned char>(f[0]))))
@@ -332,9 +333,14 @@ std::string Reader::info_key_in(const Words& words, std::string_view folded) con
                 if (has_phrase(folded, synonym)) return key;
                 continue;
             }
-            for (const auto& w : words)
-                if (word_match(w.folded, synonym) >= (synonym.size() <= 4 ? 0.95 : 0.85))
+            // Stricter than product matching: "hava" (weather) must not read as "havale".
+            for (const auto& w : words) {
+                const auto& f = w.folded;
+                if (f == synonym || (synonym.size() >= 4 && f.rfind(synonym, 0) == 0 &&
+                                     f.size() - synonym.size() <= 8) ||
+                    (synonym.size() >= 6 && f.size() >= 6 && text::similarity(f, synonym) >= 0.85))
                     return key;
+            }
         }
     }
     return {};
@@ -411,7 +417,7 @@ Intent Reader::knowledge_intent(const Words& words, std::string id) const {
 std::vector<Intent> Reader::info_or_knowledge(const std::string& key, const Words& words,
                                               const std::pair<std::string, double>& kb) const {
     bool knowledge_fits = has_tool("search_knowledge_base") && !kb.first.empty() &&
-                          (kb.second >= 0.6 || (language_ == "en" && kb.second >= 0.4));
+                          kb.second >= (language_ == "en" ? 0.4 : 0.45);
     if (knowledge_fits) return {knowledge_intent(words, kb.first)};
     return {info_intent(key, words)};
 }
@@ -445,8 +451,10 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         const auto& best = ranked.front().second;
         bool clear = best.coverage >= 0.99 || (content.size() >= 3 && best.coverage >= 0.66);
         if (clear && best.score() >= 0.5) {
+            // Every offering the words name as fully as the best ("saten gecelik": both colours).
             for (const auto& [o, fit] : ranked)
-                if (fit.coverage >= best.coverage - 0.01 && fit.score() >= best.score() - 0.01)
+                if (fit.coverage >= best.coverage - 0.01 &&
+                    fit.score() >= best.score() - (best.coverage >= 0.99 ? 0.2 : 0.01))
                     strong.push_back(o->id);
         }
     }
@@ -487,19 +495,20 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         if (category) return {list_intent(category->name, "")};
         if (!follow.empty()) return products_from(follow, 0.8, true);
         if (!strong.empty()) return products_from(strong, 0.9, false);
+        const bool about_product = cues.price || cues.stock || cues.details || cues.duration;
+        if (content.empty() && about_product && !last_products_.empty() && type_word.empty()) {
+            std::vector<Intent> out;
+            for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
+                auto i = product_by_id(last_products_[k], query_type);
+                i.picked = {last_products_[k]};
+                out.push_back(std::move(i));
+            }
+            return out;
+        }
+        if (content.empty() && !type_word.empty()) return {list_intent("", type_word)};
         if (!info_key.empty()) return info_or_knowledge(info_key, question, kb);
         if (kb_ok) return {knowledge_intent(question, kb.first)};
         if (content.empty()) {
-            bool about_product = cues.price || cues.stock || cues.details || cues.duration;
-            if (about_product && !last_products_.empty() && type_word.empty()) {
-                std::vector<Intent> out;
-                for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
-                    auto i = product_by_id(last_products_[k], query_type);
-                    i.picked = {last_products_[k]};
-                    out.push_back(std::move(i));
-                }
-                return out;
-            }
             if (!type_word.empty() || cues.list || cues.have) return {list_intent("", type_word)};
             if (cues.price && !context_category.empty()) return {list_intent(context_category, "")};
             if (cues.price) return {list_intent("", "")};
@@ -582,16 +591,18 @@ OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offer
     OfferingFit fit;
     if (words.empty()) return fit;
     const OfferingWords ow = words_of(offering);
-    double sum = 0;
+    // A word is explained by the name, an alias or the category; an attribute ("pamuk",
+    // "siyah") explains it only half, so it narrows down but does not name an offering.
+    double explained = 0;
     for (const auto& q : words) {
         double best = 0;
         for (const auto& n : ow.names) best = std::max(best, best_in(q, n));
         for (const auto& a : ow.aliases) best = std::max(best, best_in(q, a));
         best = std::max(best, 0.9 * best_in(q, ow.category));
         best = std::max(best, 0.7 * best_in(q, ow.attributes));
-        sum += best >= 0.6 ? best : 0;
+        explained += best >= 0.72 ? 1 : best >= 0.55 ? 0.5 : 0;
     }
-    fit.coverage = sum / static_cast<double>(words.size());
+    fit.coverage = explained / static_cast<double>(words.size());
     for (const auto& n : ow.names) fit.specificity = std::max(fit.specificity, covered_share(n, words));
     for (const auto& a : ow.aliases) fit.specificity = std::max(fit.specificity, covered_share(a, words));
     return fit;

@@ -16,6 +16,7 @@
 namespace tezgah::engine::lua::testing {
 
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 class ScriptTest : public ::testing::Test {
 protected:

@@ -88,7 +88,8 @@ TEST_P(ImportTest, ReimportCountsInsertedUpdatedUnchangedRemoved) {
     auto stored = db->offerings("gece-butik");
     EXPECT_EQ(ids_of(stored), ids_of(edited));
     EXPECT_DOUBLE_EQ(stored.front().price, offerings.front().price + 10);
-    EXPECT_EQ(std::count(ids_of(stored).begin(), ids_of(stored).end(), dropped), 0);
+    auto stored_ids = ids_of(stored);
+    EXPECT_EQ(std::count(stored_ids.begin(), stored_ids.end(), dropped), 0);
 
     // The dropped one coming back counts as inserted.
     auto back = db->import_offerings("gece-butik", offerings);

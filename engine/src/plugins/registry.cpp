@@ -60,7 +60,7 @@ std::vector<fs::path> split_path_list(const std::string& list) {
 
 std::vector<fs::path> default_plugin_path() {
     if (const char* env = std::getenv("TEZGAH_PLUGIN_PATH"); env && *env) return split_path_list(env);
-    return {executable_dir() / ".." / "lib" / "tezgah" / "plugins"};
+    return {(executable_dir() / ".." / "lib" / "tezgah" / "plugins").lexically_normal()};
 }
 
 void PluginRegistry::refuse(const fs::path& path, std::string reason) {

@@ -59,8 +59,9 @@ std::string conninfo_pair(std::string_view key, std::string_view value) {
 
 std::string redact_url(const std::string& url) {
     std::string out = url;
-    if (auto rest = strip_postgres_scheme(url)) {
-        std::size_t start = url.size() - rest->size();
+    // Any scheme://user:password@host form, not only the ones we accept.
+    if (auto scheme_end = url.find("://"); scheme_end != std::string::npos) {
+        std::size_t start = scheme_end + 3;
         std::size_t end = url.find_first_of("/?", start);
         if (end == std::string::npos) end = url.size();
         std::size_t at = url.rfind('@', end);

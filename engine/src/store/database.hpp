@@ -88,7 +88,9 @@ public:
 
     // --- tenants and their data (idempotent imports) ---
     virtual sdk::Status upsert_tenant(const std::string& tenant_id, const std::string& name) = 0;
-    /// Inserts new entries, updates changed ones, marks entries missing from `offerings` removed.
+    /// Inserts new entries, updates changed ones, marks entries missing from `offerings` removed
+    /// (soft delete; an entry coming back counts as inserted). One transaction per import.
+    /// Errors: "not_found" for a tenant not upserted first, "invalid_value" for empty or duplicate ids.
     virtual sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
                                                       const std::vector<sdk::Offering>& offerings) = 0;
     virtual sdk::Result<ImportStats> import_knowledge(const std::string& tenant_id,
@@ -110,6 +112,9 @@ public:
     /// The conversation to continue: the one with `session_id` when given and known for this
     /// tenant and user; else this user's latest one on `channel` when its last message is younger
     /// than `idle_timeout`; else a new one (with a new session id, or `session_id` when given).
+    /// A given `session_id` is the client's choice: when it is not known, a new conversation starts
+    /// with that id (the idle rule applies only without one); when another user of the tenant holds
+    /// it, the new conversation gets a fresh session id instead. "not_found" for an unknown tenant.
     virtual sdk::Result<Conversation> open_conversation(const std::string& tenant_id,
                                                         const std::string& user_id,
                                                         const std::string& channel,
@@ -119,7 +124,10 @@ public:
     /// Saves the session state of a conversation.
     virtual sdk::Status save_state(const std::string& tenant_id, const std::string& conversation_id,
                                    const json::object& state) = 0;
-    /// Stores a message; returns its id. `client_message_id` (may be empty) is kept for idempotency.
+    /// Stores a message; returns its id. `client_message_id` (may be empty) is kept for idempotency:
+    /// unique per tenant, so a retried delivery with the same id stores nothing and fails with
+    /// code "duplicate" (the message names the stored message's id) — the caller then knows the
+    /// turn was already handled. "not_found" when the conversation is not this tenant's.
     virtual sdk::Result<std::string> append_message(const std::string& tenant_id,
                                                     const std::string& conversation_id,
                                                     const StoredMessage& message,

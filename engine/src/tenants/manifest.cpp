@@ -433,10 +433,17 @@ std::optional<fs::path> inside_folder(const fs::path& folder, const std::string&
     return folder / normal;
 }
 
+/// Records of one data file, with the position each had in the file (for messages).
+template <class Record>
+struct Records {
+    std::vector<Record> items;
+    std::vector<std::size_t> positions;
+};
+
 template <class Record, class Parse>
-std::vector<Record> load_records(const Manifest& m, const std::string& relative, const char* field, Parse parse,
-                                 std::vector<Problem>& problems) {
-    std::vector<Record> out;
+Records<Record> load_records(const Manifest& m, const std::string& relative, const char* field, Parse parse,
+                             std::vector<Problem>& problems) {
+    Records<Record> out;
     if (relative.empty()) return out;
     auto file = inside_folder(m.folder, relative);
     if (!file) {
@@ -476,7 +483,8 @@ std::vector<Record> load_records(const Manifest& m, const std::string& relative,
             problems.push_back({path, where + ".id", "duplicate id \"" + record->id + "\""});
             continue;
         }
-        out.push_back(std::move(record).value());
+        out.items.push_back(std::move(record).value());
+        out.positions.push_back(i);
     }
     return out;
 }
@@ -485,21 +493,23 @@ std::vector<Record> load_records(const Manifest& m, const std::string& relative,
 
 TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
     TenantData data;
-    data.offerings = load_records<sdk::Offering>(m, m.offerings_file, "offerings", sdk::parse_offering, problems);
-    data.knowledge = load_records<sdk::KnowledgeEntry>(m, m.knowledge_file, "knowledge", sdk::parse_knowledge_entry, problems);
-    data.resources = load_records<sdk::Resource>(m, m.resources_file, "resources", sdk::parse_resource, problems);
+    auto offerings = load_records<sdk::Offering>(m, m.offerings_file, "offerings", sdk::parse_offering, problems);
+    data.knowledge = load_records<sdk::KnowledgeEntry>(m, m.knowledge_file, "knowledge", sdk::parse_knowledge_entry, problems).items;
+    data.resources = load_records<sdk::Resource>(m, m.resources_file, "resources", sdk::parse_resource, problems).items;
     // Services name the resource that provides them.
     if (!data.resources.empty()) {
         std::set<std::string> resource_ids;
         for (const auto& r : data.resources) resource_ids.insert(r.id);
         auto file = inside_folder(m.folder, m.offerings_file);
-        for (std::size_t i = 0; i < data.offerings.size(); ++i) {
-            const auto& o = data.offerings[i];
+        for (std::size_t i = 0; i < offerings.items.size(); ++i) {
+            const auto& o = offerings.items[i];
             if (!o.provider.empty() && !resource_ids.count(o.provider))
-                problems.push_back({file ? file->string() : m.offerings_file, "[" + std::to_string(i) + "].provider",
+                problems.push_back({file ? file->string() : m.offerings_file,
+                                    "[" + std::to_string(offerings.positions[i]) + "].provider",
                                     "unknown resource \"" + o.provider + "\""});
         }
     }
+    data.offerings = std::move(offerings.items);
     return data;
 }
 

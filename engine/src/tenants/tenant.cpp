@@ -6,6 +6,8 @@
 
 #include <tezgah/sdk/text.hpp>
 
+#include <algorithm>
+
 namespace tezgah::engine {
 namespace fs = std::filesystem;
 
@@ -112,9 +114,12 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
 
     std::vector<LlmRef> chain{m.llm};
     chain.insert(chain.end(), m.fallback.begin(), m.fallback.end());
+    // The offline assistant is always the last resort when it is installed.
+    bool has_local = std::any_of(chain.begin(), chain.end(), [](const LlmRef& r) { return r.provider == "local"; });
+    if (!has_local && registry.find("local", sdk::PluginKind::llm)) chain.push_back(LlmRef{"local", {}});
     for (std::size_t i = 0; i < chain.size(); ++i) {
         auto made = make(sdk::PluginKind::llm, chain[i].provider, chain[i].config,
-                         i == 0 ? "llm" : "llm.fallback[" + std::to_string(i - 1) + "]");
+                         i == 0 ? "llm" : i <= m.fallback.size() ? "llm.fallback[" + std::to_string(i - 1) + "]" : "llm (offline last resort)");
         if (!made) return made.error();
         tenant->providers_.push_back({chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())});
     }
