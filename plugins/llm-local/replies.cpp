@@ -282,7 +282,7 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
     session["last_product_ids"] = json::array();
     if (!category.empty()) session["last_category"] = category;
     auto categories = objects(answer, "categories");
-    if (category.empty() && str(intent.arguments, "type").empty() && categories.size() > 1 &&
+    if (category.empty() && str(intent.arguments, "type") != "SERVICE" && categories.size() > 1 &&
         items.size() > settings.max_list_items) {
         std::vector<std::string> names;
         for (const auto& c : categories) names.push_back(str(c, "name"));

@@ -311,3 +311,33 @@ end })lua");
 
 }  // namespace
 }  // namespace tezgah::engine::lua::testing
+
+namespace tezgah::engine::lua::testing {
+namespace {
+
+// Metatables on the tables the host reads cannot make host code run script code.
+TEST_F(ScriptTest, MetatablesOnHostReadTablesAreIgnored) {
+    auto sneaky = load("rules/sneaky.lua", R"(
+return tezgah.rule(setmetatable({ on_message = function() end }, { __index = { name = "hidden" } })))");
+    ASSERT_FALSE(sneaky.ok());
+    EXPECT_NE(sneaky.error().message.find("tezgah.rule: name: required"), std::string::npos) << sneaky.error().message;
+
+    auto* rule = load_rule("rules/trap.lua", R"(
+return tezgah.rule { name = "trap", on_message = function(ctx, msg)
+  ctx.session = nil
+  setmetatable(ctx, { __index = function() while true do end end })
+  pcall(function() getmetatable(ctx.reply("x")).__gc = function() while true do end end end)
+  return ctx.reply("still here")
+end })");
+    ASSERT_NE(rule, nullptr);
+    json::object session{{"kept", 1}};
+    auto context = turn(&session);
+    auto decision = rule->on_message(context, message("hi"));
+    ASSERT_TRUE(decision.ok()) << decision.error().message;
+    EXPECT_EQ(*decision->reply, "still here");
+    EXPECT_EQ(session.at("kept"), json::value(1));
+    EXPECT_TRUE(host.log.contains("ctx.session is no longer a table"));
+}
+
+}  // namespace
+}  // namespace tezgah::engine::lua::testing

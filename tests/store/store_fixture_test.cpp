@@ -33,6 +33,16 @@ std::string source_dir() {
     return from_env.empty() ? TEZGAH_SOURCE_DIR : from_env;
 }
 
+/// `text` in single quotes for sh (our paths and SQL hold no single quotes).
+std::string shell_quoted(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '\'';
+    out += text;
+    out += '\'';
+    return out;
+}
+
 /// Runs a command, returning its exit status and standard output.
 std::pair<int, std::string> run(const std::string& command) {
     std::string out;
@@ -58,7 +68,7 @@ bool postgres_tests_selected() {
 
 /// Runs one SQL command with psql on the server's own database (the test URL has no quotes).
 std::pair<int, std::string> psql(const std::string& url, const std::string& command) {
-    return run("psql -X -q -v ON_ERROR_STOP=1 -d '" + url + "' -c '" + command + "' 2>&1");
+    return run("psql -X -q -v ON_ERROR_STOP=1 -d " + shell_quoted(url) + " -c " + shell_quoted(command) + " 2>&1");
 }
 
 /// `url` with its database name replaced by `name`.
@@ -118,7 +128,7 @@ void PostgresServer::SetUp() {
         return;
     }
     std::string script = source_dir() + "/scripts/pg-test-server";
-    auto [status, out] = run("'" + script + "' start '" + dir.data() + "'");
+    auto [status, out] = run(shell_quoted(script) + " start " + shell_quoted(dir.data()));
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     if (status != 0 || !out.starts_with("postgresql://")) {
         error_ = script + " failed (status " + std::to_string(status) + "): " + out;
@@ -131,11 +141,7 @@ void PostgresServer::SetUp() {
 
 void PostgresServer::TearDown() {
     if (started_dir_.empty()) return;
-    std::string command = "'" + source_dir();
-    command += "/scripts/pg-test-server' stop '";
-    command += started_dir_;
-    command += "'";
-    run(command);
+    run(shell_quoted(source_dir() + "/scripts/pg-test-server") + " stop " + shell_quoted(started_dir_));
     started_dir_.clear();
 }
 

@@ -112,6 +112,13 @@ int ctx_handoff(lua_State* L) {
     return 0;
 }
 
+/// Pushes table[name] without metamethods: the host reads script tables outside protected calls.
+void raw_field(lua_State* L, int index, const char* name) {
+    index = lua_absindex(L, index);
+    lua_pushstring(L, name);
+    lua_rawget(L, index);
+}
+
 void set_string(lua_State* L, const char* field, std::string_view value) {
     lua_pushlstring(L, value.data(), value.size());
     lua_setfield(L, -2, field);
@@ -173,7 +180,7 @@ bool in_list(const char* name, const char* const* list) {
 
 /// Raises unless field `name` of the table at 1 is absent or of `type`; returns its type.
 int check_field(lua_State* L, const char* what, const char* name, int type, bool required) {
-    lua_getfield(L, 1, name);
+    raw_field(L, 1, name);
     int actual = lua_type(L, -1);
     lua_pop(L, 1);
     if (actual == LUA_TNIL) {
@@ -251,7 +258,7 @@ int declare(lua_State* L, ScriptKind kind) {
             return luaL_error(L, "%s: unknown field '%s' (fields are %s)", what, lua_tostring(L, -1), expected);
     }
     check_field(L, what, "name", LUA_TSTRING, true);
-    lua_getfield(L, 1, "name");
+    raw_field(L, 1, "name");
     const char* name = lua_tostring(L, -1);
     if (*name == '\0') return luaL_error(L, "%s: name: must not be empty", what);
     if (kind == ScriptKind::tool && !valid_tool_name(name))
@@ -267,7 +274,7 @@ int declare(lua_State* L, ScriptKind kind) {
         check_field(L, what, "run", LUA_TFUNCTION, true);
         if (check_field(L, what, "parameters", LUA_TTABLE, false) == LUA_TTABLE) {
             char problem[512] = {};
-            lua_getfield(L, 1, "parameters");
+            raw_field(L, 1, "parameters");
             check_parameters(L, problem, sizeof problem);
             lua_pop(L, 1);
             if (problem[0] != '\0') return luaL_error(L, "%s: %s", what, problem);
@@ -294,6 +301,8 @@ void install_tezgah_api(lua_State* L) {
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, kDeclarations);
     luaL_newmetatable(L, kReplyMarker);
+    lua_pushstring(L, kReplyMarker);
+    lua_setfield(L, -2, "__metatable");  // scripts cannot reach it to add a finalizer
     lua_pop(L, 1);
 
     lua_pushglobaltable(L);
@@ -317,9 +326,7 @@ public:
         install_tezgah_api(sandbox_.state());
     }
 
-    ~Script() {
-        if (declaration_ != LUA_NOREF) luaL_unref(sandbox_.state(), LUA_REGISTRYINDEX, declaration_);
-    }
+    ~Script() = default;  // closing the state releases the declaration too
 
     Script(const Script&) = delete;
     Script& operator=(const Script&) = delete;
@@ -353,15 +360,15 @@ public:
                                                   "tezgah.tool{...}; it returned a " + got);
         }
         kind_ = *kind;
-        lua_getfield(L, -1, "name");
+        raw_field(L, -1, "name");
         name_ = lua_tostring(L, -1);
         lua_pop(L, 1);
         if (kind_ == ScriptKind::tool) {
             spec_.name = name_;
-            lua_getfield(L, -1, "description");
+            raw_field(L, -1, "description");
             spec_.description = lua_tostring(L, -1);
             lua_pop(L, 1);
-            lua_getfield(L, -1, "parameters");
+            raw_field(L, -1, "parameters");
             json::value parameters;
             std::string error = lua_isnil(L, -1) ? std::string() : to_json(L, -1, parameters, "parameters", true);
             lua_pop(L, 1);
@@ -382,7 +389,7 @@ public:
         std::lock_guard lock(mutex_);
         lua_State* L = sandbox_.state();
         lua_rawgeti(L, LUA_REGISTRYINDEX, declaration_);
-        lua_getfield(L, -1, hook);
+        raw_field(L, -1, hook);
         bool present = lua_type(L, -1) == LUA_TFUNCTION;
         lua_pop(L, 2);
         return present;
@@ -411,7 +418,7 @@ public:
                 *token = &state;
                 push_context(L, base + 1, state, turn);
                 lua_rawgeti(L, LUA_REGISTRYINDEX, declaration_);
-                lua_getfield(L, -1, hook_name(hook));
+                raw_field(L, -1, hook_name(hook));
                 lua_remove(L, -2);
                 lua_pushvalue(L, base + 2);
                 push_argument(L);
@@ -490,7 +497,7 @@ private:
     /// Copies ctx.session back into the turn: JSON-representable entries only.
     void write_back_session(lua_State* L, int context, sdk::TurnContext& turn) {
         if (turn.session == nullptr) return;
-        lua_getfield(L, context, "session");
+        raw_field(L, context, "session");
         if (lua_type(L, -1) != LUA_TTABLE) {
             host_.logger().warn(display_path() + ": ctx.session is no longer a table; the session is unchanged");
             lua_pop(L, 1);

@@ -60,6 +60,9 @@ struct Tenant {
 };
 
 Tenant& tenant(const std::string& id) {
+    // Load the libraries before the tenants exist, so that at exit the tenants' tools are
+    // destroyed while their code is still loaded (statics die in reverse order).
+    const auto& libraries = tool_libraries();
     static std::map<std::string, std::unique_ptr<Tenant>> tenants;
     auto& slot = tenants[id];
     if (slot) return *slot;
@@ -68,7 +71,7 @@ Tenant& tenant(const std::string& id) {
     slot->host.load_manifest_file(dir + "/tenant.json");
     slot->host.load_offerings_file(dir + "/data/offerings.json");
     slot->host.load_knowledge_file(dir + "/data/knowledge.json");
-    for (const auto& lib : tool_libraries()) {
+    for (const auto& lib : libraries) {
         auto made = lib->descriptor->create(defaults_of(*lib->descriptor), slot->host);
         if (!made.ok()) throw std::runtime_error(std::string(lib->descriptor->name) + ": " + made.error().message);
         slot->tools.emplace_back(dynamic_cast<sdk::Tool*>(made.value().release()));
@@ -205,16 +208,16 @@ std::vector<std::string> strings(const json::object& o, const char* key) {
     return out;
 }
 
-struct Tally {
+struct Tally : ::testing::Environment {
     int passed = 0, total = 0, untuned_passed = 0, untuned_total = 0;
-    ~Tally() {
+    void TearDown() override {
         if (total == 0) return;
         std::cout << "[llm-local] conversation cases passed: " << passed << "/" << total;
         if (untuned_total) std::cout << " (not tuned on: " << untuned_passed << "/" << untuned_total << ")";
         std::cout << "\n";
     }
 };
-Tally tally;
+Tally& tally = *static_cast<Tally*>(::testing::AddGlobalTestEnvironment(new Tally));
 
 class ConversationCase : public ::testing::TestWithParam<Case> {};
 
