@@ -1,8 +1,8 @@
 // Many threads writing at once: no "database is locked", nothing lost, on both backends.
-#include "store_fixture.hpp"
-
 #include <atomic>
 #include <thread>
+
+#include "store_fixture.hpp"
 
 namespace tezgah::engine::testing {
 namespace {
@@ -30,16 +30,19 @@ TEST_P(ConcurrencyTest, EightThreadsWriteWithoutErrors) {
             auto now = std::chrono::system_clock::now();
             std::string user = "user-" + std::to_string(t);
             for (int turn = 0; turn < kTurns; ++turn) {
-                auto c = db->open_conversation("gece-butik", user, "webhook", "", now, std::chrono::minutes(30));
+                auto c =
+                    db->open_conversation("gece-butik", user, "webhook", "", now, std::chrono::minutes(30));
                 if (!c) return fail(t, c.error().message);
                 conversation_ids[t] = c->id;
-                auto id = db->append_message("gece-butik", c->id, StoredMessage{"user", "soru", "", "tr", now},
-                                             user + "-" + std::to_string(turn));
+                auto id =
+                    db->append_message("gece-butik", c->id, StoredMessage{"user", "soru", "", "tr", now},
+                                       user + "-" + std::to_string(turn));
                 if (!id) return fail(t, id.error().message);
                 auto call = db->record_tool_call(ToolCallRecord{"gece-butik", c->id, *id, "list_offerings",
                                                                 json::object{}, json::array{}, true, 1, ""});
                 if (!call.ok()) return fail(t, call.error().message);
-                if (!db->append_message("gece-butik", c->id, StoredMessage{"assistant", "cevap", "intent", "tr", now}))
+                if (!db->append_message("gece-butik", c->id,
+                                        StoredMessage{"assistant", "cevap", "intent", "tr", now}))
                     return fail(t, "append reply");
                 auto state = db->save_state("gece-butik", c->id, json::object{{"turn", turn}});
                 if (!state.ok()) return fail(t, state.error().message);
@@ -59,11 +62,13 @@ TEST_P(ConcurrencyTest, EightThreadsWriteWithoutErrors) {
     }
     for (auto& thread : threads) thread.join();
 
-    for (int t = 0; t < kThreads; ++t) EXPECT_TRUE(first_errors[t].empty()) << "thread " << t << ": " << first_errors[t];
+    for (int t = 0; t < kThreads; ++t)
+        EXPECT_TRUE(first_errors[t].empty()) << "thread " << t << ": " << first_errors[t];
     EXPECT_EQ(failures.load(), 0);
     for (int t = 0; t < kThreads; ++t) {
         EXPECT_EQ(db->recent_messages("gece-butik", conversation_ids[t], 1000).size(), 2u * kTurns) << t;
-        EXPECT_EQ(db->tool_calls("gece-butik", conversation_ids[t]).size(), static_cast<std::size_t>(kTurns)) << t;
+        EXPECT_EQ(db->tool_calls("gece-butik", conversation_ids[t]).size(), static_cast<std::size_t>(kTurns))
+            << t;
     }
     EXPECT_EQ(db->offerings("gece-butik").size(), offerings.size());
 }

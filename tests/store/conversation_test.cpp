@@ -125,17 +125,20 @@ TEST_P(ConversationTest, MessagesComeBackOldestFirst) {
     EXPECT_EQ(recent[2].at, t0 + 4s);
     EXPECT_EQ(db->recent_messages("gece-butik", c.id, 50).size(), 5u);
 
-    auto orphan = db->append_message("gece-butik", "no-such-conversation", StoredMessage{"user", "x", "", "tr", t0});
+    auto orphan =
+        db->append_message("gece-butik", "no-such-conversation", StoredMessage{"user", "x", "", "tr", t0});
     ASSERT_FALSE(orphan.ok());
     EXPECT_EQ(orphan.error().code, "not_found");
 }
 
 TEST_P(ConversationTest, ClientMessageIdMakesAppendIdempotent) {
     auto c = open("905551112233", t0);
-    auto first = db->append_message("gece-butik", c.id, StoredMessage{"user", "merhaba", "", "tr", t0}, "wamid.1");
+    auto first =
+        db->append_message("gece-butik", c.id, StoredMessage{"user", "merhaba", "", "tr", t0}, "wamid.1");
     ASSERT_TRUE(first.ok()) << first.error().message;
 
-    auto retry = db->append_message("gece-butik", c.id, StoredMessage{"user", "merhaba", "", "tr", t0 + 1s}, "wamid.1");
+    auto retry = db->append_message("gece-butik", c.id, StoredMessage{"user", "merhaba", "", "tr", t0 + 1s},
+                                    "wamid.1");
     ASSERT_FALSE(retry.ok());
     EXPECT_EQ(retry.error().code, "duplicate");
     EXPECT_NE(retry.error().message.find(first.value()), std::string::npos);
@@ -143,7 +146,9 @@ TEST_P(ConversationTest, ClientMessageIdMakesAppendIdempotent) {
 
     // Unique per tenant: another tenant may use the same client id; empty ids never collide.
     auto other = open("905551112233", t0, {}, "nefes-studyo");
-    EXPECT_TRUE(db->append_message("nefes-studyo", other.id, StoredMessage{"user", "selam", "", "tr", t0}, "wamid.1").ok());
+    EXPECT_TRUE(
+        db->append_message("nefes-studyo", other.id, StoredMessage{"user", "selam", "", "tr", t0}, "wamid.1")
+            .ok());
     EXPECT_TRUE(db->append_message("gece-butik", c.id, StoredMessage{"assistant", "a", "", "tr", t0}).ok());
     EXPECT_TRUE(db->append_message("gece-butik", c.id, StoredMessage{"assistant", "b", "", "tr", t0}).ok());
     EXPECT_EQ(db->recent_messages("gece-butik", c.id, 10).size(), 3u);
@@ -152,12 +157,19 @@ TEST_P(ConversationTest, ClientMessageIdMakesAppendIdempotent) {
 TEST_P(ConversationTest, ToolCallsAndUsageRoundTrip) {
     auto c = open("905551112233", t0);
     auto message_id = say(c, "siyah gecelik ne kadar", t0);
-    ToolCallRecord call{"gece-butik", c.id, message_id, "get_product_info",
+    ToolCallRecord call{"gece-butik",
+                        c.id,
+                        message_id,
+                        "get_product_info",
                         json::object{{"product", "siyah gecelik"}, {"query_type", "price"}},
-                        json::value{{"price", 299.99}, {"currency", "TRY"}}, true, 3.5, ""};
+                        json::value{{"price", 299.99}, {"currency", "TRY"}},
+                        true,
+                        3.5,
+                        ""};
     ASSERT_TRUE(db->record_tool_call(call).ok());
-    ToolCallRecord failed{"gece-butik", c.id, "", "check_availability", json::object{{"date", "yarın"}},
-                          nullptr, false, 0.25, "date: expected YYYY-MM-DD"};
+    ToolCallRecord failed{
+        "gece-butik", c.id,  "",   "check_availability",       json::object{{"date", "yarın"}},
+        nullptr,      false, 0.25, "date: expected YYYY-MM-DD"};
     ASSERT_TRUE(db->record_tool_call(failed).ok());
 
     auto log = db->tool_calls("gece-butik", c.id);
@@ -173,7 +185,9 @@ TEST_P(ConversationTest, ToolCallsAndUsageRoundTrip) {
     EXPECT_TRUE(log[1].result.is_null());
     EXPECT_TRUE(db->tool_calls("nefes-studyo", c.id).empty());
 
-    EXPECT_TRUE(db->record_usage(UsageRecord{"gece-butik", c.id, "gemini", "gemini-2.0-flash", 120, 45, 0.0004}).ok());
+    EXPECT_TRUE(
+        db->record_usage(UsageRecord{"gece-butik", c.id, "gemini", "gemini-2.0-flash", 120, 45, 0.0004})
+            .ok());
 }
 
 TEST_P(ConversationTest, ConversationsAreInvisibleToOtherTenants) {

@@ -1,8 +1,8 @@
 // Migrations, idempotent imports and exact reads, on both backends.
-#include "store_fixture.hpp"
-
 #include <algorithm>
 #include <thread>
+
+#include "store_fixture.hpp"
 
 namespace tezgah::engine::testing {
 namespace {
@@ -131,7 +131,8 @@ TEST_P(ImportTest, FixtureRecordsReadBackExactlyInFileOrder) {
     auto stored_knowledge = db->knowledge("nefes-studyo");
     ASSERT_EQ(stored_knowledge.size(), knowledge.size());
     for (std::size_t i = 0; i < knowledge.size(); ++i) {
-        EXPECT_EQ(json::serialize(sdk::to_json(stored_knowledge[i])), json::serialize(sdk::to_json(knowledge[i])));
+        EXPECT_EQ(json::serialize(sdk::to_json(stored_knowledge[i])),
+                  json::serialize(sdk::to_json(knowledge[i])));
     }
 
     auto resources = fixture_resources("nefes-studyo");

@@ -15,7 +15,8 @@ protected:
         ASSERT_TRUE(stats.ok()) << stats.error().message;
     }
 
-    std::string first_hit(const std::string& tenant, const std::string& query, const std::string& language = "tr") {
+    std::string first_hit(const std::string& tenant, const std::string& query,
+                          const std::string& language = "tr") {
         auto hits = db->search_knowledge(tenant, query, language, 5);
         return hits.empty() ? std::string("(no hit)") : hits.front().entry.id;
     }

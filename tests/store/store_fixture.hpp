@@ -4,14 +4,14 @@
 // stops at the end). Each test gets a fresh database. Without PostgreSQL the PG cases fail, unless
 // TEZGAH_SKIP_PG=1.
 
-#include "store/database.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "store/database.hpp"
 
 namespace tezgah::engine::testing {
 
@@ -72,11 +72,11 @@ protected:
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 
-#define TEZGAH_STORE_BACKENDS(Suite)                                                                   \
-    INSTANTIATE_TEST_SUITE_P(Backends, Suite,                                                          \
-                             ::testing::Values(::tezgah::engine::Backend::sqlite,                      \
-                                               ::tezgah::engine::Backend::postgresql),                 \
-                             ::tezgah::engine::testing::backend_name)
+#define TEZGAH_STORE_BACKENDS(Suite)                                                                 \
+    INSTANTIATE_TEST_SUITE_P(                                                                        \
+        Backends, Suite,                                                                             \
+        ::testing::Values(::tezgah::engine::Backend::sqlite, ::tezgah::engine::Backend::postgresql), \
+        ::tezgah::engine::testing::backend_name)
 
 // Fixture data (shared/fixtures/tenants/<tenant>/data/*.json), parsed with the SDK's parsers.
 std::vector<sdk::Offering> fixture_offerings(const std::string& tenant);

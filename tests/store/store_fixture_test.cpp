@@ -2,14 +2,13 @@
 // glob compiles it into store_tests.
 #include "store_fixture.hpp"
 
-#include <tezgah/sdk/catalog.hpp>
-
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tezgah/sdk/catalog.hpp>
 
 namespace tezgah::engine::testing {
 namespace {
@@ -68,7 +67,8 @@ bool postgres_tests_selected() {
 
 /// Runs one SQL command with psql on the server's own database (the test URL has no quotes).
 std::pair<int, std::string> psql(const std::string& url, const std::string& command) {
-    return run("psql -X -q -v ON_ERROR_STOP=1 -d " + shell_quoted(url) + " -c " + shell_quoted(command) + " 2>&1");
+    return run("psql -X -q -v ON_ERROR_STOP=1 -d " + shell_quoted(url) + " -c " + shell_quoted(command) +
+               " 2>&1");
 }
 
 /// `url` with its database name replaced by `name`.
@@ -103,7 +103,8 @@ std::vector<T> fixture_file(const std::string& tenant, const std::string& file, 
     return out;
 }
 
-[[maybe_unused]] auto* const registered_server = ::testing::AddGlobalTestEnvironment(&PostgresServer::instance());
+[[maybe_unused]] auto* const registered_server =
+    ::testing::AddGlobalTestEnvironment(&PostgresServer::instance());
 
 }  // namespace
 

@@ -1,17 +1,19 @@
 // Database URLs: parsing into what the backends want, redaction, and errors that name the URL
 // without its password.
-#include "store/connection_url.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
+
+#include "store/connection_url.hpp"
 
 namespace tezgah::engine {
 namespace {
 
 TEST(DatabaseUrl, PasswordsAreRedacted) {
-    EXPECT_EQ(redact_url("postgresql://tezgah:s3cret@db.local:5432/tezgah"), "postgresql://tezgah:***@db.local:5432/tezgah");
-    EXPECT_EQ(redact_url("postgres://u:p%40ss@h/db?sslmode=require"), "postgres://u:***@h/db?sslmode=require");
+    EXPECT_EQ(redact_url("postgresql://tezgah:s3cret@db.local:5432/tezgah"),
+              "postgresql://tezgah:***@db.local:5432/tezgah");
+    EXPECT_EQ(redact_url("postgres://u:p%40ss@h/db?sslmode=require"),
+              "postgres://u:***@h/db?sslmode=require");
     EXPECT_EQ(redact_url("postgresql://u@h/db?password=hunter2&sslmode=disable"),
               "postgresql://u@h/db?password=***&sslmode=disable");
     EXPECT_EQ(redact_url("postgresql://u@h:5432/db"), "postgresql://u@h:5432/db");
@@ -19,11 +21,13 @@ TEST(DatabaseUrl, PasswordsAreRedacted) {
 }
 
 TEST(DatabaseUrl, PostgresUrlBecomesLibpqKeywords) {
-    auto target = store::parse_database_url("postgresql://tez%20gah:p'w@127.0.0.1:6543/tezgah_db?sslmode=disable");
+    auto target =
+        store::parse_database_url("postgresql://tez%20gah:p'w@127.0.0.1:6543/tezgah_db?sslmode=disable");
     ASSERT_TRUE(target.ok()) << target.error().message;
     EXPECT_EQ(target->backend, Backend::postgresql);
-    EXPECT_EQ(target->pg_conninfo,
-              "user='tez gah' password='p\\'w' host='127.0.0.1' port='6543' dbname='tezgah_db' sslmode='disable'");
+    EXPECT_EQ(
+        target->pg_conninfo,
+        "user='tez gah' password='p\\'w' host='127.0.0.1' port='6543' dbname='tezgah_db' sslmode='disable'");
 
     auto short_form = store::parse_database_url("postgres://postgres@[::1]/x");
     ASSERT_TRUE(short_form.ok()) << short_form.error().message;

@@ -67,11 +67,13 @@ std::string redact_url(const std::string& url) {
         std::size_t at = url.rfind('@', end);
         if (at != std::string::npos && at >= start) {
             std::size_t colon = url.find(':', start);
-            if (colon != std::string::npos && colon < at) out = url.substr(0, colon + 1) + "***" + url.substr(at);
+            if (colon != std::string::npos && colon < at)
+                out = url.substr(0, colon + 1) + "***" + url.substr(at);
         }
     }
     // A password given as a query parameter.
-    for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+    for (std::size_t pos = out.find("password="); pos != std::string::npos;
+         pos = out.find("password=", pos + 1)) {
         if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&') continue;
         std::size_t value = pos + 9;
         std::size_t end = out.find('&', value);

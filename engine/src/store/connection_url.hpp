@@ -2,9 +2,9 @@
 // Database URLs: `sqlite:PATH` and `postgresql://user[:pass]@host[:port]/db[?key=value&...]`
 // (also `postgres://`), turned into what SOCI's backends want.
 
-#include "store/database.hpp"
-
 #include <string>
+
+#include "store/database.hpp"
 
 namespace tezgah::engine::store {
 

@@ -1,11 +1,11 @@
 // The schema, as a list of migrations.
 #include "store/migrations.hpp"
 
-#include "store/sql_support.hpp"
-
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "store/sql_support.hpp"
 
 namespace tezgah::engine::store {
 namespace {
@@ -26,14 +26,16 @@ struct Migration {
 // `{ROWID}` is an auto-incrementing primary key on either backend.
 const std::vector<Migration>& all_migrations() {
     static const std::vector<Migration> list = {
-        {1, "tenants, catalog, knowledge with full-text search, conversations, messages, logs", {
-            {Only::both, R"(CREATE TABLE tenants (
+        {1,
+         "tenants, catalog, knowledge with full-text search, conversations, messages, logs",
+         {
+             {Only::both, R"(CREATE TABLE tenants (
                 id TEXT PRIMARY KEY,
                 name TEXT NOT NULL,
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL))"},
-            // Imported data keeps the full record (data) for exact reads, plus what queries need.
-            {Only::both, R"(CREATE TABLE offerings (
+             // Imported data keeps the full record (data) for exact reads, plus what queries need.
+             {Only::both, R"(CREATE TABLE offerings (
                 tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
                 id TEXT NOT NULL,
                 position INTEGER NOT NULL,
@@ -46,8 +48,8 @@ const std::vector<Migration>& all_migrations() {
                 removed INTEGER NOT NULL DEFAULT 0,
                 updated_at BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, id)))"},
-            {Only::both, "CREATE INDEX offerings_current ON offerings (tenant_id, removed, position)"},
-            {Only::both, R"(CREATE TABLE knowledge (
+             {Only::both, "CREATE INDEX offerings_current ON offerings (tenant_id, removed, position)"},
+             {Only::both, R"(CREATE TABLE knowledge (
                 pk {ROWID},
                 tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
                 id TEXT NOT NULL,
@@ -57,14 +59,14 @@ const std::vector<Migration>& all_migrations() {
                 removed INTEGER NOT NULL DEFAULT 0,
                 updated_at BIGINT NOT NULL,
                 UNIQUE (tenant_id, id)))"},
-            {Only::both, "CREATE INDEX knowledge_current ON knowledge (tenant_id, removed, position)"},
-            // SQLite: FTS5 over Turkish-folded, stemmed text (unicode61 alone misses the dotless ı);
-            // rowid = knowledge.pk; `tenant` holds one token per row so a search stays in its tenant.
-            {Only::sqlite, R"(CREATE VIRTUAL TABLE knowledge_fts USING fts5(
+             {Only::both, "CREATE INDEX knowledge_current ON knowledge (tenant_id, removed, position)"},
+             // SQLite: FTS5 over Turkish-folded, stemmed text (unicode61 alone misses the dotless ı);
+             // rowid = knowledge.pk; `tenant` holds one token per row so a search stays in its tenant.
+             {Only::sqlite, R"(CREATE VIRTUAL TABLE knowledge_fts USING fts5(
                 tenant, question, keywords, answer, tokenize = 'unicode61 remove_diacritics 2'))"},
-            {Only::postgresql, "ALTER TABLE knowledge ADD COLUMN search_vector TSVECTOR"},
-            {Only::postgresql, "CREATE INDEX knowledge_search ON knowledge USING GIN (search_vector)"},
-            {Only::both, R"(CREATE TABLE resources (
+             {Only::postgresql, "ALTER TABLE knowledge ADD COLUMN search_vector TSVECTOR"},
+             {Only::postgresql, "CREATE INDEX knowledge_search ON knowledge USING GIN (search_vector)"},
+             {Only::both, R"(CREATE TABLE resources (
                 tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
                 id TEXT NOT NULL,
                 position INTEGER NOT NULL,
@@ -74,14 +76,14 @@ const std::vector<Migration>& all_migrations() {
                 removed INTEGER NOT NULL DEFAULT 0,
                 updated_at BIGINT NOT NULL,
                 PRIMARY KEY (tenant_id, id)))"},
-            {Only::both, R"(CREATE TABLE customers (
+             {Only::both, R"(CREATE TABLE customers (
                 tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
                 id TEXT NOT NULL,
                 first_seen_at BIGINT NOT NULL,
                 last_seen_at BIGINT NOT NULL,
                 last_channel TEXT NOT NULL,
                 PRIMARY KEY (tenant_id, id)))"},
-            {Only::both, R"(CREATE TABLE conversations (
+             {Only::both, R"(CREATE TABLE conversations (
                 id TEXT PRIMARY KEY,
                 tenant_id TEXT NOT NULL,
                 user_id TEXT NOT NULL,
@@ -92,9 +94,10 @@ const std::vector<Migration>& all_migrations() {
                 last_message_at BIGINT NOT NULL,
                 UNIQUE (tenant_id, session_id),
                 FOREIGN KEY (tenant_id, user_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE))"},
-            {Only::both, "CREATE INDEX conversations_latest ON conversations "
-                         "(tenant_id, user_id, channel, last_message_at)"},
-            {Only::both, R"(CREATE TABLE messages (
+             {Only::both,
+              "CREATE INDEX conversations_latest ON conversations "
+              "(tenant_id, user_id, channel, last_message_at)"},
+             {Only::both, R"(CREATE TABLE messages (
                 seq {ROWID},
                 id TEXT NOT NULL UNIQUE,
                 tenant_id TEXT NOT NULL,
@@ -105,11 +108,12 @@ const std::vector<Migration>& all_migrations() {
                 language TEXT NOT NULL,
                 at BIGINT NOT NULL,
                 client_message_id TEXT NOT NULL DEFAULT ''))"},
-            {Only::both, "CREATE INDEX messages_conversation ON messages (tenant_id, conversation_id, seq)"},
-            {Only::both, "CREATE UNIQUE INDEX messages_client_id ON messages (tenant_id, client_message_id) "
-                         "WHERE client_message_id <> ''"},
-            // The function-call log.
-            {Only::both, R"(CREATE TABLE tool_calls (
+             {Only::both, "CREATE INDEX messages_conversation ON messages (tenant_id, conversation_id, seq)"},
+             {Only::both,
+              "CREATE UNIQUE INDEX messages_client_id ON messages (tenant_id, client_message_id) "
+              "WHERE client_message_id <> ''"},
+             // The function-call log.
+             {Only::both, R"(CREATE TABLE tool_calls (
                 seq {ROWID},
                 tenant_id TEXT NOT NULL,
                 conversation_id TEXT NOT NULL,
@@ -121,8 +125,9 @@ const std::vector<Migration>& all_migrations() {
                 duration_ms DOUBLE PRECISION NOT NULL,
                 error TEXT NOT NULL,
                 at BIGINT NOT NULL))"},
-            {Only::both, "CREATE INDEX tool_calls_conversation ON tool_calls (tenant_id, conversation_id, seq)"},
-            {Only::both, R"(CREATE TABLE usage (
+             {Only::both,
+              "CREATE INDEX tool_calls_conversation ON tool_calls (tenant_id, conversation_id, seq)"},
+             {Only::both, R"(CREATE TABLE usage (
                 seq {ROWID},
                 tenant_id TEXT NOT NULL,
                 conversation_id TEXT NOT NULL,
@@ -132,15 +137,15 @@ const std::vector<Migration>& all_migrations() {
                 output_tokens BIGINT NOT NULL,
                 cost_usd DOUBLE PRECISION NOT NULL,
                 at BIGINT NOT NULL))"},
-            {Only::both, "CREATE INDEX usage_tenant ON usage (tenant_id, at)"},
-        }},
+             {Only::both, "CREATE INDEX usage_tenant ON usage (tenant_id, at)"},
+         }},
     };
     return list;
 }
 
 std::string for_backend(std::string sql, Backend backend) {
-    const std::string rowid = backend == Backend::sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
-                                                         : "BIGSERIAL PRIMARY KEY";
+    const std::string rowid =
+        backend == Backend::sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY";
     for (auto pos = sql.find("{ROWID}"); pos != std::string::npos; pos = sql.find("{ROWID}", pos))
         sql.replace(pos, 7, rowid);
     return sql;
@@ -152,9 +157,7 @@ bool applies(Only only, Backend backend) {
 
 }  // namespace
 
-int latest_schema_version() {
-    return all_migrations().back().version;
-}
+int latest_schema_version() { return all_migrations().back().version; }
 
 int migrate(soci::session& sql, Backend backend) {
     Transaction tx(sql, backend);

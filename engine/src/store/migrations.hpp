@@ -2,9 +2,9 @@
 // Versioned schema migrations. Migration N is applied once, in order, recorded in
 // schema_migrations. Never edit a released migration: add the next one.
 
-#include "store/database.hpp"
-
 #include <soci/soci.h>
+
+#include "store/database.hpp"
 
 namespace tezgah::engine::store {
 

@@ -1,12 +1,5 @@
 // The Database over SOCI: one implementation for SQLite and PostgreSQL, differing only where the
 // SQL must (full-text search, transactions, a few functions).
-#include "store/connection_url.hpp"
-#include "store/database.hpp"
-#include "store/migrations.hpp"
-#include "store/sql_support.hpp"
-
-#include <tezgah/sdk/text.hpp>
-
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -18,7 +11,13 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <tezgah/sdk/text.hpp>
 #include <unordered_set>
+
+#include "store/connection_url.hpp"
+#include "store/database.hpp"
+#include "store/migrations.hpp"
+#include "store/sql_support.hpp"
 
 namespace tezgah::engine {
 
@@ -98,12 +97,12 @@ std::string index_text(const std::vector<std::string_view>& texts) {
 bool is_stopword(const std::string& folded) {
     static const std::unordered_set<std::string> kStopwords = {
         // Turkish (folded)
-        "ve", "veya", "ile", "mi", "mu", "misiniz", "musunuz", "miyim", "muyum", "ne", "bir", "bu",
-        "su", "o", "da", "de", "ki", "icin", "gibi", "nasil", "var", "ben", "sen", "biz", "siz",
-        "benim", "sizin", "acaba", "lutfen", "merhaba",
+        "ve", "veya", "ile", "mi", "mu", "misiniz", "musunuz", "miyim", "muyum", "ne", "bir", "bu", "su", "o",
+        "da", "de", "ki", "icin", "gibi", "nasil", "var", "ben", "sen", "biz", "siz", "benim", "sizin",
+        "acaba", "lutfen", "merhaba",
         // English
-        "the", "a", "an", "is", "are", "do", "does", "you", "your", "i", "my", "me", "what", "how",
-        "can", "of", "to", "in", "on", "for", "and", "or", "it", "be", "with", "please", "hello"};
+        "the", "a", "an", "is", "are", "do", "does", "you", "your", "i", "my", "me", "what", "how", "can",
+        "of", "to", "in", "on", "for", "and", "or", "it", "be", "with", "please", "hello"};
     return kStopwords.count(folded) > 0;
 }
 
@@ -212,8 +211,8 @@ public:
         for (std::size_t i = 0; i < pool_size_; ++i) {
             auto& sql = pool_.at(i);
             if (backend_ == Backend::sqlite) {
-                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path) + " timeout=" +
-                                            std::to_string(kSqliteBusyTimeoutMs / 1000));
+                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path) +
+                                            " timeout=" + std::to_string(kSqliteBusyTimeoutMs / 1000));
                 // busy_timeout first: switching to WAL waits for other connections opening now.
                 sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
                 std::string mode;
@@ -274,21 +273,24 @@ public:
     sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
                                               const std::vector<sdk::Offering>& offerings) override {
         std::vector<Record> records;
-        for (const auto& o : offerings) records.push_back({o.id, json::serialize(sdk::to_json(o)), &o, nullptr, nullptr});
+        for (const auto& o : offerings)
+            records.push_back({o.id, json::serialize(sdk::to_json(o)), &o, nullptr, nullptr});
         return import_records(tenant_id, "offerings", records);
     }
 
     sdk::Result<ImportStats> import_knowledge(const std::string& tenant_id,
                                               const std::vector<sdk::KnowledgeEntry>& entries) override {
         std::vector<Record> records;
-        for (const auto& e : entries) records.push_back({e.id, json::serialize(sdk::to_json(e)), nullptr, &e, nullptr});
+        for (const auto& e : entries)
+            records.push_back({e.id, json::serialize(sdk::to_json(e)), nullptr, &e, nullptr});
         return import_records(tenant_id, "knowledge", records);
     }
 
     sdk::Result<ImportStats> import_resources(const std::string& tenant_id,
                                               const std::vector<sdk::Resource>& resources) override {
         std::vector<Record> records;
-        for (const auto& r : resources) records.push_back({r.id, json::serialize(resource_json(r)), nullptr, nullptr, &r});
+        for (const auto& r : resources)
+            records.push_back({r.id, json::serialize(resource_json(r)), nullptr, nullptr, &r});
         return import_records(tenant_id, "resources", records);
     }
 
@@ -334,8 +336,8 @@ public:
                     "WHERE k.tenant_id = :tenant AND k.removed = 0 AND k.search_vector @@ q.query "
                     "ORDER BY rank DESC, k.position LIMIT :n";
             }
-            soci::statement st = (sql.prepare << sql_text, soci::into(data), soci::into(score), soci::use(match),
-                                  soci::use(tenant_id), soci::use(max_rows));
+            soci::statement st = (sql.prepare << sql_text, soci::into(data), soci::into(score),
+                                  soci::use(match), soci::use(tenant_id), soci::use(max_rows));
             st.execute();
             while (st.fetch()) {
                 auto entry = sdk::parse_knowledge_entry(json::parse(data));
@@ -363,7 +365,8 @@ public:
             sql << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
                    "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
                    "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
-                soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms), soci::use(channel);
+                soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms),
+                soci::use(channel);
 
             Conversation c;
             c.tenant_id = tenant_id;
@@ -374,8 +377,8 @@ public:
             if (!session_id.empty()) {
                 sql << "SELECT id, user_id, channel, state FROM conversations "
                        "WHERE tenant_id = :t AND session_id = :s",
-                    soci::into(c.id, found), soci::into(session_owner), soci::into(c.channel), soci::into(state),
-                    soci::use(tenant_id), soci::use(session_id);
+                    soci::into(c.id, found), soci::into(session_owner), soci::into(c.channel),
+                    soci::into(state), soci::use(tenant_id), soci::use(session_id);
                 if (sql.got_data() && found == soci::i_ok && session_owner == user_id) {
                     c.session_id = session_id;
                     c.state = parse_object(state);
@@ -387,8 +390,9 @@ public:
                 sql << "SELECT id, session_id, channel, state FROM conversations "
                        "WHERE tenant_id = :t AND user_id = :u AND channel = :c AND last_message_at > :since "
                        "ORDER BY last_message_at DESC LIMIT 1",
-                    soci::into(c.id, found), soci::into(c.session_id), soci::into(c.channel), soci::into(state),
-                    soci::use(tenant_id), soci::use(user_id), soci::use(channel), soci::use(since);
+                    soci::into(c.id, found), soci::into(c.session_id), soci::into(c.channel),
+                    soci::into(state), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
+                    soci::use(since);
                 if (sql.got_data() && found == soci::i_ok) {
                     c.state = parse_object(state);
                     tx.commit();
@@ -404,7 +408,8 @@ public:
             c.state = {};
             c.is_new = true;
             std::string empty_state = "{}";
-            sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, created_at, "
+            sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, "
+                   "created_at, "
                    "last_message_at) VALUES (:id, :t, :u, :c, :s, :state, :created, :last)",
                 soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
                 soci::use(c.session_id), soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
@@ -421,8 +426,9 @@ public:
             auto lock = write_lock();
             soci::session sql(pool_);
             std::string text = json::serialize(state);
-            soci::statement st = (sql.prepare << "UPDATE conversations SET state = :s WHERE tenant_id = :t AND id = :c",
-                                  soci::use(text), soci::use(tenant_id), soci::use(conversation_id));
+            soci::statement st =
+                (sql.prepare << "UPDATE conversations SET state = :s WHERE tenant_id = :t AND id = :c",
+                 soci::use(text), soci::use(tenant_id), soci::use(conversation_id));
             st.execute(true);
             if (st.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
             return {};
@@ -452,8 +458,10 @@ public:
                 touch.execute(true);
                 if (touch.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
                 std::string id = new_uuid();
-                sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, at, "
-                       "client_message_id) VALUES (:id, :t, :c, :role, :text, :method, :language, :at, :cmid)",
+                sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, "
+                       "at, "
+                       "client_message_id) VALUES (:id, :t, :c, :role, :text, :method, :language, :at, "
+                       ":cmid)",
                     soci::use(id), soci::use(tenant_id), soci::use(conversation_id), soci::use(message.role),
                     soci::use(message.text), soci::use(message.method), soci::use(message.language),
                     soci::use(at), soci::use(client_message_id);
@@ -470,7 +478,8 @@ public:
         }
     }
 
-    std::vector<StoredMessage> recent_messages(const std::string& tenant_id, const std::string& conversation_id,
+    std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
+                                               const std::string& conversation_id,
                                                std::size_t limit) override {
         std::vector<StoredMessage> out;
         if (limit == 0) return out;
@@ -491,7 +500,8 @@ public:
             }
             std::reverse(out.begin(), out.end());
         } catch (const std::exception& e) {
-            spdlog::error("store: recent_messages [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            spdlog::error("store: recent_messages [{}] conversation {}: {}", tenant_id, conversation_id,
+                          e.what());
         }
         return out;
     }
@@ -504,11 +514,12 @@ public:
             std::string result = json::serialize(r.result);
             int ok = r.ok ? 1 : 0;
             long long at = now_millis();
-            sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, ok, "
+            sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, "
+                   "ok, "
                    "duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, :ok, :d, :e, :at)",
-                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.message_id), soci::use(r.tool),
-                soci::use(arguments), soci::use(result), soci::use(ok), soci::use(r.duration_ms),
-                soci::use(r.error), soci::use(at);
+                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.message_id),
+                soci::use(r.tool), soci::use(arguments), soci::use(result), soci::use(ok),
+                soci::use(r.duration_ms), soci::use(r.error), soci::use(at);
             return {};
         } catch (const std::exception& e) {
             return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, e.what());
@@ -522,10 +533,11 @@ public:
             long long input = r.input_tokens;
             long long output = r.output_tokens;
             long long at = now_millis();
-            sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, output_tokens, "
+            sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
+                   "output_tokens, "
                    "cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
-                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider), soci::use(r.model),
-                soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
+                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider),
+                soci::use(r.model), soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
             return {};
         } catch (const std::exception& e) {
             return failure("record_usage [" + r.tenant_id + "]", e.what());
@@ -541,8 +553,9 @@ public:
             std::string arguments, result;
             int ok = 0;
             soci::statement st =
-                (sql.prepare << "SELECT message_id, tool, arguments, result, ok, duration_ms, error FROM tool_calls "
-                                "WHERE tenant_id = :t AND conversation_id = :c ORDER BY seq",
+                (sql.prepare
+                     << "SELECT message_id, tool, arguments, result, ok, duration_ms, error FROM tool_calls "
+                        "WHERE tenant_id = :t AND conversation_id = :c ORDER BY seq",
                  soci::into(r.message_id), soci::into(r.tool), soci::into(arguments), soci::into(result),
                  soci::into(ok), soci::into(r.duration_ms), soci::into(r.error), soci::use(tenant_id),
                  soci::use(conversation_id));
@@ -594,13 +607,13 @@ private:
     }
 
     static sdk::Error unknown_conversation(const std::string& tenant_id, const std::string& conversation_id) {
-        return sdk::make_error("not_found",
-                               "conversation \"" + conversation_id + "\" of tenant \"" + tenant_id + "\" not found");
+        return sdk::make_error("not_found", "conversation \"" + conversation_id + "\" of tenant \"" +
+                                                tenant_id + "\" not found");
     }
 
     static sdk::Error duplicate(const std::string& client_message_id, const std::string& existing_id) {
-        return sdk::make_error("duplicate",
-                               "client message id \"" + client_message_id + "\" already stored as " + existing_id);
+        return sdk::make_error(
+            "duplicate", "client message id \"" + client_message_id + "\" already stored as " + existing_id);
     }
 
     static bool tenant_exists(soci::session& sql, const std::string& tenant_id) {
@@ -614,8 +627,8 @@ private:
         if (client_message_id.empty()) return std::nullopt;
         std::string id;
         soci::indicator ind = soci::i_null;
-        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m",
-            soci::into(id, ind), soci::use(tenant_id), soci::use(client_message_id);
+        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m", soci::into(id, ind),
+            soci::use(tenant_id), soci::use(client_message_id);
         if (!sql.got_data() || ind != soci::i_ok) return std::nullopt;
         return id;
     }
@@ -686,20 +699,26 @@ private:
         if (r.offering) {
             const auto& o = *r.offering;
             int available = o.available ? 1 : 0;
-            sql << "INSERT INTO offerings (tenant_id, id, position, type, name, category, price, available, data, "
-                   "removed, updated_at) VALUES (:t, :id, :pos, :type, :name, :cat, :price, :avail, :data, 0, :now) "
-                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, "
+            sql << "INSERT INTO offerings (tenant_id, id, position, type, name, category, price, available, "
+                   "data, "
+                   "removed, updated_at) VALUES (:t, :id, :pos, :type, :name, :cat, :price, :avail, :data, "
+                   "0, :now) "
+                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = "
+                   "excluded.type, "
                    "name = excluded.name, category = excluded.category, price = excluded.price, "
                    "available = excluded.available, data = excluded.data, removed = 0, "
                    "updated_at = excluded.updated_at",
-                soci::use(tenant_id), soci::use(o.id), soci::use(position), soci::use(o.type), soci::use(o.name),
-                soci::use(o.category), soci::use(o.price), soci::use(available), soci::use(r.data), soci::use(now);
+                soci::use(tenant_id), soci::use(o.id), soci::use(position), soci::use(o.type),
+                soci::use(o.name), soci::use(o.category), soci::use(o.price), soci::use(available),
+                soci::use(r.data), soci::use(now);
         } else if (r.resource) {
             const auto& res = *r.resource;
             sql << "INSERT INTO resources (tenant_id, id, position, type, name, data, removed, updated_at) "
                    "VALUES (:t, :id, :pos, :type, :name, :data, 0, :now) "
-                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, "
-                   "name = excluded.name, data = excluded.data, removed = 0, updated_at = excluded.updated_at",
+                   "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, type = "
+                   "excluded.type, "
+                   "name = excluded.name, data = excluded.data, removed = 0, updated_at = "
+                   "excluded.updated_at",
                 soci::use(tenant_id), soci::use(res.id), soci::use(position), soci::use(res.type),
                 soci::use(res.name), soci::use(r.data), soci::use(now);
         } else {
@@ -728,9 +747,10 @@ private:
         sql << "INSERT INTO knowledge (tenant_id, id, position, category, data, removed, updated_at) "
                "VALUES (:t, :id, :pos, :cat, :data, 0, :now) "
                "ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, "
-               "category = excluded.category, data = excluded.data, removed = 0, updated_at = excluded.updated_at",
-            soci::use(tenant_id), soci::use(e.id), soci::use(position), soci::use(e.category), soci::use(r.data),
-            soci::use(now);
+               "category = excluded.category, data = excluded.data, removed = 0, updated_at = "
+               "excluded.updated_at",
+            soci::use(tenant_id), soci::use(e.id), soci::use(position), soci::use(e.category),
+            soci::use(r.data), soci::use(now);
         long long pk = knowledge_pk(sql, tenant_id, e.id);
         std::string tenant = tenant_token(tenant_id);
         sql << "DELETE FROM knowledge_fts WHERE rowid = :pk", soci::use(pk);
@@ -742,8 +762,8 @@ private:
 
     static long long knowledge_pk(soci::session& sql, const std::string& tenant_id, const std::string& id) {
         long long pk = 0;
-        sql << "SELECT pk FROM knowledge WHERE tenant_id = :t AND id = :id", soci::into(pk), soci::use(tenant_id),
-            soci::use(id);
+        sql << "SELECT pk FROM knowledge WHERE tenant_id = :t AND id = :id", soci::into(pk),
+            soci::use(tenant_id), soci::use(id);
         return pk;
     }
 
@@ -763,14 +783,16 @@ private:
         try {
             soci::session sql(pool_);
             std::string id, data;
-            soci::statement st = (sql.prepare << "SELECT id, data FROM " + table +
-                                                     " WHERE tenant_id = :t AND removed = 0 ORDER BY position",
-                                  soci::into(id), soci::into(data), soci::use(tenant_id));
+            soci::statement st =
+                (sql.prepare << "SELECT id, data FROM " + table +
+                                    " WHERE tenant_id = :t AND removed = 0 ORDER BY position",
+                 soci::into(id), soci::into(data), soci::use(tenant_id));
             st.execute();
             while (st.fetch()) {
                 boost::system::error_code ec;
                 auto value = json::parse(data, ec);
-                auto record = ec ? sdk::Result<T>(sdk::make_error("invalid_value", ec.message())) : parse(value);
+                auto record =
+                    ec ? sdk::Result<T>(sdk::make_error("invalid_value", ec.message())) : parse(value);
                 if (!record) {
                     spdlog::error("store: {} [{}] row {}: {}", table, tenant_id, id, record.error().message);
                     continue;
@@ -807,8 +829,9 @@ sdk::Result<std::unique_ptr<Database>> Database::open(const std::string& url) {
             auto parent = std::filesystem::path(target->sqlite_path).parent_path();
             if (!parent.empty()) std::filesystem::create_directories(parent, ec);
             if (ec)
-                return sdk::make_error("store_unavailable", "database " + redacted + ": cannot create folder " +
-                                                                parent.string() + ": " + ec.message());
+                return sdk::make_error("store_unavailable", "database " + redacted +
+                                                                ": cannot create folder " + parent.string() +
+                                                                ": " + ec.message());
         }
     }
     try {

@@ -1,11 +1,11 @@
 #pragma once
 // Small pieces shared by the store's SQL code: transactions that fit each backend, and clocks.
 
-#include "store/database.hpp"
-
 #include <soci/soci.h>
 
 #include <chrono>
+
+#include "store/database.hpp"
 
 namespace tezgah::engine::store {
 
