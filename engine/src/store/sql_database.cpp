@@ -16,10 +16,20 @@
 
 #include "store/connection_url.hpp"
 #include "store/database.hpp"
+#include "util/log.hpp"
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
 
 namespace tezgah::engine {
+
+
+namespace {
+/// Store failures go to the engine's JSON log (stderr), never to standard output.
+template <class... Args>
+void store_error(fmt::format_string<Args...> format, Args&&... args) {
+    log_event(spdlog::level::err, "store", fmt::format(format, std::forward<Args>(args)...));
+}
+}  // namespace
 
 Database::~Database() = default;
 
@@ -237,7 +247,7 @@ public:
             sql << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(version);
             return version;
         } catch (const std::exception& e) {
-            spdlog::error("store: schema_version on {}: {}", url_, e.what());
+            store_error("schema_version on {}: {}", url_, e.what());
             return version_;
         }
     }
@@ -345,7 +355,7 @@ public:
                 hits.push_back({std::move(entry.value()), backend_ == Backend::sqlite ? -score : score});
             }
         } catch (const std::exception& e) {
-            spdlog::error("store: search_knowledge [{}] on {}: {}", tenant_id, url_, e.what());
+            store_error("search_knowledge [{}] on {}: {}", tenant_id, url_, e.what());
         }
         return hits;
     }
@@ -500,7 +510,7 @@ public:
             }
             std::reverse(out.begin(), out.end());
         } catch (const std::exception& e) {
-            spdlog::error("store: recent_messages [{}] conversation {}: {}", tenant_id, conversation_id,
+            store_error("recent_messages [{}] conversation {}: {}", tenant_id, conversation_id,
                           e.what());
         }
         return out;
@@ -569,7 +579,7 @@ public:
                 out.push_back(r);
             }
         } catch (const std::exception& e) {
-            spdlog::error("store: tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            store_error("tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
         }
         return out;
     }
@@ -598,7 +608,7 @@ private:
     }
 
     sdk::Error failure(const std::string& what, const std::string& why) const {
-        spdlog::error("store: {} on {}: {}", what, url_, why);
+        store_error("{} on {}: {}", what, url_, why);
         return sdk::make_error("store_error", what + ": " + why);
     }
 
@@ -794,13 +804,13 @@ private:
                 auto record =
                     ec ? sdk::Result<T>(sdk::make_error("invalid_value", ec.message())) : parse(value);
                 if (!record) {
-                    spdlog::error("store: {} [{}] row {}: {}", table, tenant_id, id, record.error().message);
+                    store_error("{} [{}] row {}: {}", table, tenant_id, id, record.error().message);
                     continue;
                 }
                 out.push_back(std::move(record.value()));
             }
         } catch (const std::exception& e) {
-            spdlog::error("store: read {} [{}] on {}: {}", table, tenant_id, url_, e.what());
+            store_error("read {} [{}] on {}: {}", table, tenant_id, url_, e.what());
         }
         return out;
     }
