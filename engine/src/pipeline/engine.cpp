@@ -7,6 +7,7 @@
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/text.hpp>
 
+#include <algorithm>
 #include <functional>
 
 namespace tezgah::engine {
@@ -82,9 +83,39 @@ auto guarded(const std::string& what, F&& f) -> decltype(f()) {
 Engine::Engine(EngineOptions options) : options_(std::move(options)), http_(std::make_unique<PocoHttpClient>()) {}
 
 Engine::~Engine() {
+    stop_watching();
     std::lock_guard lock(tenants_mutex_);
     tenants_.clear();
 }
+
+namespace {
+
+/// A hash of every file under a tenant folder (path, size, modification time): changes when any
+/// manifest, data file or script is edited, added or removed.
+std::size_t folder_fingerprint(const fs::path& folder) {
+    std::size_t h = 0;
+    auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().starts_with(".")) {
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        mix(std::hash<std::string>{}(file.string()));
+        mix(static_cast<std::size_t>(fs::file_size(file, ec)));
+        mix(static_cast<std::size_t>(fs::last_write_time(file, ec).time_since_epoch().count()));
+    }
+    if (files.empty()) mix(1);
+    return h;
+}
+
+}  // namespace
 
 sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
@@ -96,8 +127,9 @@ sdk::Status Engine::start() {
         return sdk::Error{"not_found", options_.tenants_dir.string() + ": tenants folder not found"};
     std::lock_guard lock(tenants_mutex_);
     for (const auto& folder : discover_tenants(options_.tenants_dir)) {
-        auto id = folder.filename().string();
-        tenants_[id] = Slot{folder, nullptr, {}};
+        Slot slot;
+        slot.folder = folder;
+        tenants_.emplace(folder.filename().string(), std::move(slot));
     }
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_.size())}, {"plugins", std::to_string(registry_.plugins().size())},
@@ -106,20 +138,39 @@ sdk::Status Engine::start() {
 }
 
 sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) {
+    fs::path folder;
+    std::shared_ptr<std::mutex> load_mutex;
+    {
+        std::lock_guard lock(tenants_mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
+        if (it->second.tenant) return it->second.tenant;
+        if (!it->second.error.empty()) return sdk::Error{"invalid_tenant", it->second.error};
+        folder = it->second.folder;
+        load_mutex = it->second.load_mutex;
+    }
+    // Load outside the map's lock, one loader per tenant: other tenants keep being served.
+    std::lock_guard loading(*load_mutex);
+    {
+        std::lock_guard lock(tenants_mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
+        if (it->second.tenant) return it->second.tenant;
+        if (!it->second.error.empty()) return sdk::Error{"invalid_tenant", it->second.error};
+    }
+    auto fingerprint = folder_fingerprint(folder);
+    auto loaded = load_tenant(folder, registry_, *db_, *clock_, *http_);
     std::lock_guard lock(tenants_mutex_);
     auto it = tenants_.find(id);
     if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
-    auto& slot = it->second;
-    if (slot.tenant) return slot.tenant;
-    if (!slot.error.empty()) return sdk::Error{"invalid_tenant", slot.error};
-    auto loaded = load_tenant(slot.folder, registry_, *db_, *clock_, *http_);
+    it->second.fingerprint = fingerprint;
     if (!loaded) {
-        slot.error = loaded.error().message;
-        log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", id}, {"reason", slot.error}});
+        it->second.error = loaded.error().message;
+        log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", id}, {"reason", it->second.error}});
         return loaded.error();
     }
-    slot.tenant = std::move(loaded).value();
-    return slot.tenant;
+    it->second.tenant = std::move(loaded).value();
+    return it->second.tenant;
 }
 
 std::vector<TenantStatus> Engine::tenants() const {
@@ -127,9 +178,111 @@ std::vector<TenantStatus> Engine::tenants() const {
     std::vector<TenantStatus> out;
     for (const auto& [id, slot] : tenants_) {
         out.push_back({id, slot.folder.string(),
-                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error});
+                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
+                       slot.reload_error});
     }
     return out;
+}
+
+ReloadSummary Engine::reload_all() {
+    std::lock_guard reloading(reload_mutex_);
+    ReloadSummary summary;
+    std::map<std::string, fs::path> on_disk;
+    for (const auto& folder : discover_tenants(options_.tenants_dir)) on_disk.emplace(folder.filename().string(), folder);
+
+    // Which tenants to look at, taken under the lock; loading happens outside it.
+    struct Candidate {
+        std::string id;
+        fs::path folder;
+        bool loaded = false;
+        std::size_t fingerprint = 0;
+        std::shared_ptr<std::mutex> load_mutex;
+    };
+    std::vector<Candidate> candidates;
+    {
+        std::lock_guard lock(tenants_mutex_);
+        for (auto it = tenants_.begin(); it != tenants_.end();) {
+            if (!on_disk.count(it->first)) {
+                summary.removed.push_back(it->first);
+                it = tenants_.erase(it);  // turns in flight keep their shared_ptr
+            } else {
+                ++it;
+            }
+        }
+        for (const auto& [id, folder] : on_disk) {
+            auto it = tenants_.find(id);
+            if (it == tenants_.end()) {
+                Slot slot;
+                slot.folder = folder;
+                tenants_.emplace(id, std::move(slot));
+                summary.added.push_back(id);
+                continue;
+            }
+            if (it->second.tenant || !it->second.error.empty())
+                candidates.push_back({id, folder, static_cast<bool>(it->second.tenant), it->second.fingerprint,
+                                      it->second.load_mutex});
+        }
+    }
+    for (const auto& c : candidates) {
+        auto fingerprint = folder_fingerprint(c.folder);
+        if (fingerprint == c.fingerprint) continue;
+        std::lock_guard loading(*c.load_mutex);
+        auto loaded = load_tenant(c.folder, registry_, *db_, *clock_, *http_);
+        std::lock_guard lock(tenants_mutex_);
+        auto it = tenants_.find(c.id);
+        if (it == tenants_.end()) continue;
+        auto& slot = it->second;
+        slot.fingerprint = fingerprint;
+        if (loaded) {
+            slot.tenant = std::move(loaded).value();
+            slot.error.clear();
+            slot.reload_error.clear();
+            summary.reloaded.push_back(c.id);
+            log_event(spdlog::level::info, "tenants", "tenant reloaded", {{"tenant", c.id}});
+        } else if (slot.tenant) {
+            slot.reload_error = loaded.error().message;
+            summary.failed.push_back(c.id);
+            log_event(spdlog::level::err, "tenants", "reload refused; the last good version keeps serving",
+                      {{"tenant", c.id}, {"reason", slot.reload_error}});
+        } else {
+            slot.error = loaded.error().message;
+            summary.failed.push_back(c.id);
+            log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", c.id}, {"reason", slot.error}});
+        }
+    }
+    for (const auto& id : summary.added) log_event(spdlog::level::info, "tenants", "tenant discovered", {{"tenant", id}});
+    for (const auto& id : summary.removed) log_event(spdlog::level::info, "tenants", "tenant removed", {{"tenant", id}});
+    return summary;
+}
+
+void Engine::start_watching(std::chrono::milliseconds interval) {
+    std::lock_guard lock(watcher_mutex_);
+    if (watching_) return;
+    watching_ = true;
+    watcher_ = std::thread([this, interval] {
+        std::unique_lock lock(watcher_mutex_);
+        while (watching_) {
+            watcher_wake_.wait_for(lock, interval, [this] { return !watching_; });
+            if (!watching_) break;
+            lock.unlock();
+            try {
+                reload_all();
+            } catch (const std::exception& e) {
+                log_event(spdlog::level::err, "tenants", "reload pass failed", {{"error", e.what()}});
+            }
+            lock.lock();
+        }
+    });
+}
+
+void Engine::stop_watching() {
+    {
+        std::lock_guard lock(watcher_mutex_);
+        if (!watching_) return;
+        watching_ = false;
+    }
+    watcher_wake_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
 }
 
 std::mutex& Engine::conversation_lock(const std::string& tenant, const std::string& user) {

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
+#include <condition_variable>
 #include <vector>
 
 namespace tezgah::engine {
@@ -35,8 +37,17 @@ struct EngineOptions {
 struct TenantStatus {
     std::string id;
     std::string folder;
-    std::string state;  ///< "not_loaded" | "loaded" | "failed"
-    std::string error;  ///< why it failed, `path: field: message` lines
+    std::string state;         ///< "not_loaded" | "loaded" | "failed"
+    std::string error;         ///< why it failed, `path: field: message` lines
+    std::string reload_error;  ///< loaded, but the last edit failed: the last good version serves
+};
+
+/// What a reload pass changed.
+struct ReloadSummary {
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    std::vector<std::string> reloaded;
+    std::vector<std::string> failed;  ///< an edit that failed validation: the last good version stays
 };
 
 class SystemClock : public sdk::Clock {
@@ -60,6 +71,15 @@ public:
     sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr);
 
     std::vector<TenantStatus> tenants() const;
+
+    /// Looks at the tenants folder again: new folders appear, removed ones disappear, and loaded
+    /// tenants whose files changed are loaded anew. A tenant whose edit fails validation keeps
+    /// serving its last good version, and the reason is logged. Turns in flight finish on the
+    /// version they started with. Safe to call from any thread (SIGHUP, the watcher).
+    ReloadSummary reload_all();
+    /// Calls reload_all() every `interval` on a background thread until stop_watching().
+    void start_watching(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
+    void stop_watching();
     const PluginRegistry& plugins() const { return registry_; }
     Database& database() { return *db_; }
     void set_clock(const sdk::Clock* clock) { clock_ = clock ? clock : &system_clock_; }
@@ -68,7 +88,10 @@ private:
     struct Slot {
         std::filesystem::path folder;
         std::shared_ptr<Tenant> tenant;
-        std::string error;
+        std::string error;         ///< the last load failed (not loaded)
+        std::string reload_error;  ///< loaded, but the last reload failed
+        std::size_t fingerprint = 0;  ///< of the files the current state was built from
+        std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
     };
     sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink);
     std::mutex& conversation_lock(const std::string& tenant, const std::string& user);
@@ -82,6 +105,11 @@ private:
     mutable std::mutex tenants_mutex_;
     std::map<std::string, Slot> tenants_;
     std::array<std::mutex, 64> conversation_locks_;
+    std::mutex reload_mutex_;  // one reload pass at a time
+    std::thread watcher_;
+    std::mutex watcher_mutex_;
+    std::condition_variable watcher_wake_;
+    bool watching_ = false;
 };
 
 }  // namespace tezgah::engine
