@@ -250,18 +250,63 @@ SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
     return found;
 }
 
+namespace {
+
+/// A request for a person: a word for staff ("temsilcinize", "yetkiliyle", "operatöre"), a
+/// person with a verb of reaching them ("gerçek bir kişiyle konuşmak", "birine bağlar mısınız"),
+/// or a call back ("beni arayın", "call me back"). "sizi arayabilir miyim" asks for our number.
+bool asks_for_person(std::string_view folded, const std::vector<std::string>& words) {
+    if (has_prefix_word(words, {"temsilci", "yetkili", "operator", "personel", "calisaniniz",
+                                "calisanla", "calisana", "mudurle", "mudure", "mudurunuz",
+                                "mudurunuze", "sorumlusu", "sorumluyla", "sorumluya"}))
+        return true;
+    if (any_phrase(folded, {"musteri hizmet", "musteri hizmetleri", "musteri hizmetlerine",
+                            "musteri hizmetleriyle", "sorumlu kisi", "sorumlu biri"}))
+        return true;
+    // "canlı destek", "canlı desteğe bağlanmak".
+    for (std::size_t k = 0; k + 1 < words.size(); ++k)
+        if (words[k] == "canli" && (starts_with(words[k + 1], "destek") ||
+                                    starts_with(words[k + 1], "temsil") ||
+                                    starts_with(words[k + 1], "yardim")))
+            return true;
+    // A person ("insanla", "gerçek bir kişi", "biriyle") with a verb of reaching them.
+    const bool person = has_prefix_word(words, {"insanla", "insana", "insanin", "kisiyle",
+                                                "kisiye", "biriyle", "birine", "birisiyle",
+                                                "birisine", "birini"}) ||
+                        any_phrase(folded, {"bir insan", "gercek insan", "gercek kisi",
+                                            "gercek bir kisi", "gercek biri"});
+    const bool reach = has_prefix_word(words, {"gorus", "konus", "bagla", "bagli", "aktar",
+                                               "yonlendir", "ulas", "yaz"});
+    if (person && (reach || any_phrase(folded, {"gercek insan", "gercek kisi", "gercek bir kisi",
+                                                 "gercek biri"})))
+        return true;
+    // Call me back: "beni arayın", "arar mısınız", "geri arama", "bana dönüş yapın".
+    if (any_phrase(folded, {"beni arayin", "beni arar misiniz", "beni arayabilir misiniz",
+                            "beni arayabilirmisiniz", "beni ara", "beni geri", "bizi arayin",
+                            "arar misiniz", "ararmisiniz", "arayabilir misiniz",
+                            "arayabilirmisiniz", "arayin beni", "geri arama", "geri arayin",
+                            "geri arar", "beni aramanizi", "bana donus", "bana geri donus",
+                            "donus yapar misiniz", "donus yapabilir misiniz"}))
+        return true;
+    // English.
+    return any_phrase(folded, {"talk to a person", "talk to a human", "speak to a person",
+                               "speak to a human", "speak to someone", "talk to someone",
+                               "speak with someone", "talk with someone", "speak with a person",
+                               "talk with a person", "real person", "real human", "human agent",
+                               "live agent", "live support", "live chat", "live person",
+                               "representative", "representatives", "customer service",
+                               "customer support", "manager", "a human", "an agent", "agent",
+                               "agents", "human", "operator", "someone from",
+                               "call me", "call me back", "callback", "call back", "ring me",
+                               "phone me", "staff member", "member of staff",
+                               "someone from the store", "a real one"});
+}
+
+}  // namespace
+
 std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics) {
     const auto words = text::tokens(folded);
-    if (any_phrase(folded, {"yetkili", "yetkiliyle", "yetkili biriyle", "canli destek",
-                            "musteri temsilcisi", "musteri hizmetleri", "temsilci", "temsilciyle",
-                            "insanla", "bir insan", "gercek biri", "gercek bir kisi", "operator",
-                            "operatore", "biriyle gorus", "birine bagla", "birine baglar",
-                            "mudurle", "mudurunuzle", "sorumlu kisi", "talk to a person",
-                            "talk to a human", "speak to a person", "speak to a human",
-                            "speak to someone", "talk to someone", "real person", "human agent",
-                            "live agent", "live support", "live chat", "representative",
-                            "customer service", "manager", "a human", "an agent"}))
-        return "human";
+    if (asks_for_person(folded, words)) return "human";
     if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl",
                                 "awful", "disgust", "unacceptabl", "dolandir", "magdur"}) ||
         any_phrase(folded, {"cok kotu", "kotu bir", "memnun degilim", "memnun kalmadim",

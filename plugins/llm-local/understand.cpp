@@ -266,6 +266,17 @@ Words Reader::content_of(const Words& words) const {
     return out;
 }
 
+/// One slip of the keyboard between two words of five letters or more ("pijma", "gecelk"),
+/// compared as written and by stem ("pijmalar" → "pijma").
+bool one_typo(std::string_view a, std::string_view b) {
+    auto close = [](std::string_view x, std::string_view y) {
+        if (x.size() < 5 || y.size() < 5 || x[0] != y[0]) return false;
+        const double longest = static_cast<double>(std::max(x.size(), y.size()));
+        return std::lround((1.0 - text::similarity(x, y)) * longest) <= 1;
+    };
+    return close(a, b) || close(text::stem(a), text::stem(b));
+}
+
 std::optional<Category> Reader::category_naming(const Words& content) const {
     if (content.empty()) return std::nullopt;
     for (const auto& c : categories_) {
@@ -273,6 +284,21 @@ std::optional<Category> Reader::category_naming(const Words& content) const {
             return best_in(w.folded, c.words) >= 0.85;
         });
         if (all) return c;
+    }
+    // A misspelt category word ("pijma var mı") reads as the category when it is the only
+    // word and no offering's own name is a closer fit.
+    if (content.size() == 1) {
+        const auto& w = content.front().folded;
+        if (auto ranked = rank(content, ""); !ranked.empty() && ranked.front().second.coverage >= 0.99)
+            return std::nullopt;
+        std::optional<Category> found;
+        for (const auto& c : categories_)
+            if (std::any_of(c.words.begin(), c.words.end(),
+                            [&](const auto& k) { return one_typo(w, k); })) {
+                if (found) return std::nullopt;  // two categories: not clear
+                found = c;
+            }
+        return found;
     }
     return std::nullopt;
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Storage: SOCI over SQLite (WAL) or PostgreSQL, versioned migrations, and every query the engine
 // makes. Every query on tenant data filters on tenant_id. Thread-safe: calls may come from any
-// thread (a pool of sessions; SQLite writes serialised).
+// thread. Reads use a pool of sessions; every write goes through one writer thread that commits
+// whatever is queued in one transaction (group commit, store/group_commit.hpp), and a write call
+// returns once its transaction has committed.
 
 #include <tezgah/sdk/catalog.hpp>
 #include <tezgah/sdk/result.hpp>
@@ -72,6 +74,20 @@ struct UsageRecord {
     double cost_usd = 0;
 };
 
+/// Everything a finished turn stores, written in one transaction by Database::finish_turn.
+struct TurnRecord {
+    std::string tenant_id;
+    std::string conversation_id;
+    std::string user_id;                ///< the customer (last seen and channel are updated)
+    std::string channel;
+    std::string in_reply_to;            ///< id of the stored inbound message
+    StoredMessage reply;                ///< role "assistant"
+    std::string reply_json;             ///< the reply as the client got it (sdk::to_json), for retries
+    std::vector<ToolCallRecord> tool_calls;  ///< message_id is set to the reply's id
+    std::optional<UsageRecord> usage;
+    json::object state;                 ///< the conversation's session state after the turn
+};
+
 class Database {
 public:
     /// Opens `url`: `sqlite:PATH` (folders created, WAL, synchronous=NORMAL) or
@@ -138,6 +154,15 @@ public:
                                                        std::size_t limit) = 0;
     virtual sdk::Status record_tool_call(const ToolCallRecord& record) = 0;
     virtual sdk::Status record_usage(const UsageRecord& record) = 0;
+    /// Stores a finished turn at once: the reply message, its tool calls, the usage, the session
+    /// state and the customer's last activity. Returns the reply message's id. "not_found" (and
+    /// nothing stored) when the conversation is not this tenant's.
+    virtual sdk::Result<std::string> finish_turn(const TurnRecord& turn) = 0;
+    /// For a client message id already stored (append_message answered "duplicate"): the stored
+    /// reply JSON of that turn, or nullopt when the turn has no reply yet (still running, or it
+    /// failed after storing the message). "not_found" when no message has that id.
+    virtual sdk::Result<std::optional<std::string>> stored_reply(const std::string& tenant_id,
+                                                                 const std::string& client_message_id) = 0;
     /// Function-call log of a conversation, oldest first (for tests and operators).
     virtual std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
                                                    const std::string& conversation_id) = 0;

@@ -139,6 +139,13 @@ const std::vector<Migration>& all_migrations() {
                 at BIGINT NOT NULL))"},
              {Only::both, "CREATE INDEX usage_tenant ON usage (tenant_id, at)"},
          }},
+        {2,
+         "idempotent turns: a reply keeps its JSON and the inbound message it answers",
+         {
+             // Set on assistant messages stored by finish_turn; '' on everything else.
+             {Only::both, "ALTER TABLE messages ADD COLUMN reply_json TEXT NOT NULL DEFAULT ''"},
+             {Only::both, "ALTER TABLE messages ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT ''"},
+         }},
     };
     return list;
 }

@@ -1,0 +1,75 @@
+#pragma once
+// Group commit: every write of a Database goes through one writer thread, which applies all the
+// work queued so far (up to a batch limit) in ONE transaction, commits, then wakes each waiter.
+// SQLite has one writer at a time and each commit costs a WAL write; PostgreSQL pays a round trip
+// per commit: batching turns N commits into one without making any caller wait for a timer.
+//
+// A unit of work runs on the writer's session inside the batch's transaction and throws
+// (soci::soci_error, std::exception) on failure. When one throws, the batch is rolled back and
+// every unit of it is run again on its own, so a bad unit fails alone and the others still commit.
+// Work must therefore be repeatable: it computes its outcome afresh each run (assigns, never
+// appends, to what it captures), and chooses its ids before it is queued.
+
+#include <soci/soci.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "store/database.hpp"
+
+namespace tezgah::engine::store {
+
+class GroupCommitWriter {
+public:
+    using Work = std::function<void(soci::session&)>;
+    /// Runs its argument with the session the writer writes on (held for one batch).
+    using WithSession = std::function<void(const std::function<void(soci::session&)>&)>;
+
+    struct Stats {
+        std::uint64_t batches = 0;     ///< transactions committed or attempted
+        std::uint64_t units = 0;       ///< units of work completed (committed or failed)
+        std::uint64_t isolated = 0;    ///< batches that failed and were retried one unit at a time
+    };
+
+    /// `name` (the redacted URL) is for log lines. `max_batch` bounds one transaction.
+    GroupCommitWriter(Backend backend, std::string name, WithSession with_session, std::size_t max_batch = 512);
+    /// Finishes everything queued, then stops the thread.
+    ~GroupCommitWriter();
+    GroupCommitWriter(const GroupCommitWriter&) = delete;
+    GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+    /// Queues `work` and waits until its transaction committed. Empty when committed; otherwise
+    /// why it failed (the unit's own exception text).
+    std::string run(Work work);
+
+    Stats stats() const;
+
+private:
+    struct Unit {
+        Work work;
+        std::promise<std::string> done;
+    };
+
+    void loop();
+    void apply(std::deque<Unit>& batch, soci::session& sql);
+
+    Backend backend_;
+    std::string name_;
+    WithSession with_session_;
+    std::size_t max_batch_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Unit> queue_;
+    bool stopping_ = false;
+    Stats stats_;
+    std::thread thread_;  ///< last: starts once everything above is ready
+};
+
+}  // namespace tezgah::engine::store
