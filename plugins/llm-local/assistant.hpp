@@ -32,6 +32,8 @@ struct Cues {
     bool duration = false; ///< kaç dakika, how long
     bool have = false;     ///< var mı, satıyor musunuz, do you have / sell
     bool list = false;     ///< hangi, neler, çeşitler, what ... do you have
+    bool restock = false;  ///< ne zaman gelir, stoğa girer mi, back in stock
+    std::string extreme;   ///< "min" for en ucuz / cheapest, "max" for en pahalı; else empty
     bool any_product() const { return price || stock || details || duration || have; }
 };
 Cues detect_cues(std::string_view folded);
@@ -78,6 +80,9 @@ struct Intent {
     std::string day;                  ///< hours: a day asked about ("sun"), or empty
     bool asks_now = false;            ///< hours: "şu an açık mısınız"
     bool follow_up = false;           ///< resolved from the conversation's earlier turns
+    std::string size;                 ///< a size asked about ("S", "XL", "38"), or empty
+    bool restock = false;             ///< "ne zaman gelir": when it is back in stock
+    std::string extreme;              ///< list: "min" (en ucuz) or "max" (en pahalı), or empty
     double confidence = 0.9;
 };
 

@@ -62,6 +62,16 @@ const std::set<std::string, std::less<>>& stop_words() {
         "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
         "yapiyor", "yapiyormusunuz", "yapiyorsunuz", "yapilir", "yapilabilir", "ediyor",
         "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun",
+        // superlatives and restock questions ("en ucuz pijama", "ne zaman gelir")
+        "ucuz", "ucuzu", "ucuzlari", "uygun", "uygunu", "hesapli", "hesaplisi", "ekonomik",
+        "dusuk", "yuksek", "pahali", "pahalisi", "fiyatli", "cheapest", "cheap", "least",
+        "expensive", "most", "priciest", "lowest", "highest", "gelir", "gelecek", "gelecektir",
+        "girer", "girecek", "tekrar", "yeniden", "stoga", "stoklara", "when", "back", "restock",
+        "restocked", "come", "stokta", "tukendi", "tukenmis", "tukendimi", "bitti", "bitmis",
+        "sold", "out", "acaba", "hala", "halen",
+        // booking words around a service's name ("fizyoterapi randevusu ücretli mi")
+        "randevu", "randevusu", "randevum", "randevumu", "randevular", "rezervasyon",
+        "appointment", "booking",
     };
     return words;
 }
@@ -116,7 +126,13 @@ Cues detect_cues(std::string_view folded) {
                any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
                                    "price", "prices", "cost", "costs", "pricing", "fee", "fees",
                                    "rate", "rates", "what does it cost"}));
-    c.stock = has_prefix_word(words, {"stok"}) ||
+    c.restock = any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir",
+                                    "tekrar gelir", "tekrar gelecek", "yeniden gelir",
+                                    "yeniden gelecek", "stoga girer", "stoga girecek",
+                                    "stoklara girer", "stoga ne zaman", "ne zaman stoga",
+                                    "back in stock", "restock", "restocked", "when will",
+                                    "come back", "be back"});
+    c.stock = c.restock || has_prefix_word(words, {"stok", "stog"}) ||
               any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu",
                                   "mevcut", "elinizde", "in stock", "available", "availability",
                                   "sold out", "any left", "out of stock", "tukendi", "tukenmis"});
@@ -132,13 +148,23 @@ Cues detect_cues(std::string_view folded) {
                                  "i need", "i am looking for", "im looking for", "looking for",
                                  "istiyorum", "ariyorum", "almak istiyorum", "lazim",
                                  "alabilir miyim", "bakiyorum"});
+    if (any_phrase(folded, {"en ucuz", "en ucuzu", "en ucuzlari", "en uygun", "en uygunu",
+                            "en hesapli", "en hesaplisi", "en ekonomik", "en dusuk fiyat",
+                            "en dusuk fiyatli", "cheapest", "least expensive", "lowest price"}))
+        c.extreme = "min";
+    else if (any_phrase(folded, {"en pahali", "en pahalisi", "en yuksek fiyat",
+                                 "en yuksek fiyatli", "most expensive", "priciest",
+                                 "highest price"}))
+        c.extreme = "max";
+    if (!c.extreme.empty()) c.price = true;
     c.list = has_prefix_word(words, {"cesit", "model", "secenek", "listele"}) ||
              any_phrase(folded, {"hangi", "hangileri", "neler", "nelerdir", "ne var", "neleriniz",
                                  "ne tur", "ne cesit", "which", "what kind", "what kinds",
                                  "what types", "what type", "options", "list", "show me",
                                  "what do you have", "what do you sell", "what do you offer",
                                  "what are your", "range", "menu", "fiyat listesi",
-                                 "price list", "neler satiyorsunuz"});
+                                 "price list", "neler satiyorsunuz", "ne satiyorsunuz",
+                                 "neler satiyorsun", "ne satiyorsun"});
     return c;
 }
 
@@ -265,7 +291,7 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
         return true;
     // "canlı destek", "canlı desteğe bağlanmak".
     for (std::size_t k = 0; k + 1 < words.size(); ++k)
-        if (words[k] == "canli" && (starts_with(words[k + 1], "destek") ||
+        if (words[k] == "canli" && (starts_with(words[k + 1], "deste") ||
                                     starts_with(words[k + 1], "temsil") ||
                                     starts_with(words[k + 1], "yardim")))
             return true;
@@ -286,7 +312,8 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
                             "arar misiniz", "ararmisiniz", "arayabilir misiniz",
                             "arayabilirmisiniz", "arayin beni", "geri arama", "geri arayin",
                             "geri arar", "beni aramanizi", "bana donus", "bana geri donus",
-                            "donus yapar misiniz", "donus yapabilir misiniz"}))
+                            "donus yapar misiniz", "donus yapabilir misiniz", "kimse yok mu",
+                            "kimse var mi", "biri var mi", "birisi var mi"}))
         return true;
     // English.
     return any_phrase(folded, {"talk to a person", "talk to a human", "speak to a person",
@@ -299,7 +326,8 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
                                "agents", "human", "operator", "someone from",
                                "call me", "call me back", "callback", "call back", "ring me",
                                "phone me", "staff member", "member of staff",
-                               "someone from the store", "a real one"});
+                               "someone from the store", "a real one", "anyone there",
+                               "anybody there"});
 }
 
 }  // namespace

@@ -81,14 +81,21 @@ std::string join_list(const std::vector<std::string>& items, std::string_view la
 }
 
 /// "Saten Gecelik Siyah (299,99 TL)", with the duration for a service.
+std::string stock_phrase(const json::object& product, std::string_view language);
+
+/// "Saten Gecelik Siyah (299,99 TL)", with the duration for a service; out of stock marked, and
+/// with `say_stock` in stock said too ("299,99 TL, stokta var").
 std::string brief_line(const json::object& brief, std::string_view language,
-                       sdk::HostServices& host, bool mark_out_of_stock) {
+                       sdk::HostServices& host, bool mark_out_of_stock, bool say_stock = false) {
     std::string line = name_of(brief, language, host) + " (";
     if (auto d = opt_int(brief, "duration_min"))
         line += std::to_string(*d) + (tr(language) ? " dk, " : " min, ");
     line += price_of(brief, language);
+    const bool product = str(brief, "type") != "SERVICE" && !opt_int(brief, "duration_min");
     if (mark_out_of_stock && !flag(brief, "in_stock", true))
         line += tr(language) ? ", şu an stokta yok" : ", out of stock";
+    else if (say_stock && product)
+        line += ", " + stock_phrase(brief, language);
     return line + ")";
 }
 
@@ -181,8 +188,60 @@ std::string not_found(const Intent& intent, std::vector<json::object> suggestion
 }
 
 /// One product: price, stock, details; out of stock or discontinued with alternatives.
+/// The sizes an offering comes in ("beden" or "numara"), as the shop writes them.
+std::vector<std::string> sizes_of(const json::object& product) {
+    std::vector<std::string> out;
+    const auto& attributes = obj(product, "attributes");
+    for (const char* key : {"beden", "numara"}) {
+        const auto* v = attributes.if_contains(key);
+        if (!v) continue;
+        if (v->is_string()) out.emplace_back(v->get_string());
+        if (v->is_array())
+            for (const auto& item : v->get_array())
+                if (item.is_string()) out.emplace_back(item.get_string());
+    }
+    return out;
+}
+
+/// Whether `size` is one of `sizes`: "S" in "S/M", "38" in "38-39".
+bool has_size(const std::vector<std::string>& sizes, std::string_view size) {
+    const std::string wanted = text::fold(size);
+    for (const auto& s : sizes)
+        for (const auto& part : text::tokens(s))
+            if (part == wanted) return true;
+    return false;
+}
+
+/// The answer to "S beden var mı" for one in-stock product.
+std::string size_answer(const json::object& p, const std::string& name, const std::string& price,
+                        const std::string& size, std::string_view language) {
+    const auto sizes = sizes_of(p);
+    if (sizes.empty())
+        return tr(language) ? name + " için beden seçeneği bilgisi yok; fiyatı " + price + ", " +
+                                  stock_phrase(p, language) + "."
+                            : "I have no size information for the " + name + "; it costs " + price +
+                                  " and is " + stock_phrase(p, language) + ".";
+    if (sizes.size() == 1 && (has_size(sizes, "standart") || has_size(sizes, "standard")))
+        return tr(language) ? name + " tek beden (standart) olarak satılıyor; fiyatı " + price + ", " +
+                                  stock_phrase(p, language) + "."
+                            : "The " + name + " comes in one standard size; it costs " + price +
+                                  " and is " + stock_phrase(p, language) + ".";
+    const bool numbers = obj(p, "attributes").contains("numara");
+    const std::string unit = numbers ? " numarası" : " bedeni";
+    if (has_size(sizes, size))
+        return tr(language) ? "Evet, " + name + " ürününün " + size + unit + " var (" + price + ", " +
+                                  stock_phrase(p, language) + ")."
+                            : "Yes, the " + name + " comes in size " + size + " (" + price + ", " +
+                                  stock_phrase(p, language) + ").";
+    return tr(language) ? name + " ürününde " + size + (numbers ? " numara yok; numaralar: " : " beden yok; bedenler: ") +
+                              join_list(sizes, language) + "."
+                        : "The " + name + " does not come in size " + size + "; sizes: " +
+                              join_list(sizes, language) + ".";
+}
+
 std::string one_product(const json::object& p, const json::object& answer, const std::string& qt,
-                        std::string_view language, sdk::HostServices& host) {
+                        std::string_view language, sdk::HostServices& host,
+                        const std::string& size = {}, bool restock = false) {
     const std::string name = name_of(p, language, host);
     const std::string price = price_of(p, language);
     const bool service = str(p, "type") == "SERVICE";
@@ -208,11 +267,18 @@ std::string one_product(const json::object& p, const json::object& answer, const
         return out + price + ".";
     }
     if (!in_stock) {
+        std::string when;
+        if (restock)
+            when = tr(language) ? " Ne zaman tekrar geleceğine dair elimde bir tarih yok; " +
+                                      host.tenant().phone + " numarasından sorabilirsiniz."
+                                : " I don't have a date for when it will be back; you can ask us on " +
+                                      host.tenant().phone + ".";
         return (tr(language) ? name + " (" + price + ") şu an stokta yok."
-                             : name + " (" + price + ") is out of stock right now.") +
+                             : name + " (" + price + ") is out of stock right now.") + when +
                suggestions_text(alternatives, "Stokta olan benzerleri:", "Similar items in stock:",
                                 language, host);
     }
+    if (!size.empty()) return size_answer(p, name, price, size, language);
     if (qt == "stock") {
         return tr(language) ? "Evet, " + name + " " + stock_phrase(p, language) + ". Fiyatı " + price + "."
                             : "Yes, " + name + " is " + stock_phrase(p, language) + ". It costs " + price + ".";
@@ -261,7 +327,7 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         std::vector<std::string> lines, ids;
         for (const auto& b : same) {
             if (auto o = host.catalog().get(str(b, "id")); o && !o->available) continue;
-            lines.push_back(brief_line(b, language, host, true));
+            lines.push_back(brief_line(b, language, host, true, true));
             ids.push_back(str(b, "id"));
         }
         remember_products(session, ids, str(product, "category"), qt);
@@ -270,7 +336,33 @@ std::string render_product(const Intent& intent, const json::object& answer, con
                join_list(lines, language) + ".";
     }
     remember_products(session, {id}, str(product, "category"), qt);
-    return one_product(product, answer, qt, language, host);
+    return one_product(product, answer, qt, language, host, intent.size, intent.restock);
+}
+
+/// "En uygun fiyatlı pijamamız ...": the cheapest (or dearest) of a list, in stock ones first.
+std::string extreme_of(const std::vector<json::object>& items, const std::string& extreme,
+                       const std::string& category, std::string_view language,
+                       sdk::HostServices& host, json::object& session) {
+    const json::object* pick = nullptr;
+    for (int pass = 0; pass < 2 && !pick; ++pass)
+        for (const auto& b : items) {
+            if (pass == 0 && !flag(b, "in_stock", true)) continue;
+            if (num(b, "price", -1) < 0) continue;
+            const double price = num(b, "price"), best = pick ? num(*pick, "price") : 0;
+            if (!pick || (extreme == "max" ? price > best : price < best)) pick = &b;
+        }
+    if (!pick)
+        return tr(language) ? "Bu seçeneklerin fiyat bilgisi elimde yok."
+                            : "I don't have prices for these.";
+    remember_products(session, {str(*pick, "id")}, str(*pick, "category"), "price");
+    const std::string line = brief_line(*pick, language, host, true, true);
+    const bool min = extreme != "max";
+    if (tr(language)) {
+        std::string what = min ? "en uygun fiyatlı seçeneğimiz " : "en yüksek fiyatlı seçeneğimiz ";
+        if (category.empty()) return "E" + what.substr(1) + line + ".";
+        return category + " kategorisinde " + what + line + ".";
+    }
+    return std::string(min ? "Our cheapest option is " : "Our most expensive option is ") + line + ".";
 }
 
 std::string render_list(const Intent& intent, const json::object& answer, const Plan& plan,
@@ -281,6 +373,8 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
     session["last_topic"] = "list";
     session["last_product_ids"] = json::array();
     if (!category.empty()) session["last_category"] = category;
+    if (!intent.extreme.empty() && !items.empty())
+        return extreme_of(items, intent.extreme, category, language, host, session);
     auto categories = objects(answer, "categories");
     if (category.empty() && str(intent.arguments, "type") != "SERVICE" && categories.size() > 1 &&
         items.size() > settings.max_list_items) {

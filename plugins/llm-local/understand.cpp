@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -199,12 +200,15 @@ private:
     }
     void read_session();
     std::vector<Intent> read_question(const Words& question);
+    std::vector<Intent> read_clause(const Words& question);
+    bool attach_to_previous(const Words& clause, std::vector<Intent>& previous) const;
     Words content_of(const Words& words) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(
         const Words& content, std::string_view only_category) const;
-    std::pair<std::string, double> best_knowledge(const Words& words) const;
+    std::pair<std::string, double> best_knowledge(
+        const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only = {}) const;
     std::string info_key_in(const Words& words, std::string_view folded) const;
 
     Intent product_intent(const Words& content, const std::vector<std::string>& picked,
@@ -277,6 +281,27 @@ bool one_typo(std::string_view a, std::string_view b) {
     return close(a, b) || close(text::stem(a), text::stem(b));
 }
 
+/// A size the question asks about ("S beden var mı", "XL var mı", "38 numara"), as the shop
+/// writes it ("S", "XL", "38"); empty when none. A lone letter counts only next to a size word.
+std::string asked_size(const Words& words) {
+    static const std::set<std::string> kLetters = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"};
+    const bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
+        return w.folded.rfind("beden", 0) == 0 || w.folded.rfind("numara", 0) == 0 ||
+               w.folded == "size" || w.folded == "sizes";
+    });
+    for (const auto& w : words) {
+        const auto& f = w.folded;
+        const bool letters = kLetters.count(f) > 0 && (size_word || f.size() >= 2);
+        const bool number = size_word && !f.empty() && f.size() <= 4 &&
+                            std::isdigit(static_cast<unsigned char>(f[0]));
+        if (!letters && !number) continue;
+        std::string out;
+        for (char c : f) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return out;
+    }
+    return {};
+}
+
 std::optional<Category> Reader::category_naming(const Words& content) const {
     if (content.empty()) return std::nullopt;
     for (const auto& c : categories_) {
@@ -289,8 +314,6 @@ std::optional<Category> Reader::category_naming(const Words& content) const {
     // word and no offering's own name is a closer fit.
     if (content.size() == 1) {
         const auto& w = content.front().folded;
-        if (auto ranked = rank(content, ""); !ranked.empty() && ranked.front().second.coverage >= 0.99)
-            return std::nullopt;
         std::optional<Category> found;
         for (const auto& c : categories_)
             if (std::any_of(c.words.begin(), c.words.end(),
@@ -298,6 +321,11 @@ std::optional<Category> Reader::category_naming(const Words& content) const {
                 if (found) return std::nullopt;  // two categories: not clear
                 found = c;
             }
+        if (!found) return found;
+        auto ranked = rank(content, "");
+        if (!ranked.empty() && ranked.front().second.coverage >= 0.99 &&
+            ranked.front().first->category != found->name)
+            return std::nullopt;
         return found;
     }
     return std::nullopt;
@@ -318,15 +346,23 @@ std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(
     return out;
 }
 
-std::pair<std::string, double> Reader::best_knowledge(const Words& words) const {
+std::pair<std::string, double> Reader::best_knowledge(
+    const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only) const {
     std::vector<std::string> query;
     for (const auto& w : words)
         if (!is_stop_word(w.folded)) query.push_back(w.folded);
+    // "online ders var mı": a general word ("ders", "ürün") beside others does not pick an entry
+    // ("Derse gelirken ne giymeliyim?") on its own.
+    std::vector<std::string> specific;
+    for (const auto& q : query)
+        if (general_type_word({q}).empty()) specific.push_back(q);
+    if (!specific.empty()) query = std::move(specific);
     if (query.empty()) return {"", 0};
     std::string best_id;
     double best = 0;
     const std::string folded_query = join(words, false);
     for (const auto& e : knowledge_) {
+        if (only && !only(e)) continue;
         std::vector<std::string> strong = text::tokens(e.question);
         for (const auto& [lang, t] : e.translations)
             for (auto& w : text::tokens(t.question)) strong.push_back(w);
@@ -445,10 +481,46 @@ std::vector<Intent> Reader::info_or_knowledge(const std::string& key, const Word
     bool knowledge_fits = has_tool("search_knowledge_base") && !kb.first.empty() &&
                           kb.second >= (language_ == "en" ? 0.4 : 0.45);
     if (knowledge_fits) return {knowledge_intent(words, kb.first)};
+    if (language_ == "en" && has_tool("search_knowledge_base")) {
+        // The business's own notes are written in one language; an English question about the
+        // same topic is better answered by the knowledge entry on it, which has a translation.
+        const std::string folded_key = text::fold(key);
+        auto on_topic = [&](const sdk::KnowledgeEntry& e) {
+            if (!e.translations.count("en")) return false;
+            if (text::fold(e.id) == folded_key || text::fold(e.category) == folded_key) return true;
+            return std::any_of(e.keywords.begin(), e.keywords.end(),
+                               [&](const auto& k) { return text::fold(k) == folded_key; });
+        };
+        auto topic = best_knowledge(words, on_topic);
+        if (topic.first.empty())
+            for (const auto& e : knowledge_)
+                if (on_topic(e)) {
+                    topic.first = e.id;
+                    break;
+                }
+        if (!topic.first.empty()) {
+            auto i = knowledge_intent(words, topic.first);
+            i.confidence = 0.8;
+            return {i};
+        }
+    }
     return {info_intent(key, words)};
 }
 
 std::vector<Intent> Reader::read_question(const Words& question) {
+    auto intents = read_clause(question);
+    const Cues cues = detect_cues(join(question, false));
+    const std::string size = asked_size(question);
+    for (auto& i : intents) {
+        if (i.kind != IntentKind::product) continue;
+        i.size = size;
+        i.restock = cues.restock;
+        if (!size.empty()) i.arguments["query_type"] = "details";
+    }
+    return intents;
+}
+
+std::vector<Intent> Reader::read_clause(const Words& question) {
     const std::string folded = join(question, false);
     const Cues cues = detect_cues(folded);
     const Words content = content_of(question);
@@ -517,11 +589,18 @@ std::vector<Intent> Reader::read_question(const Words& question) {
     const bool kb_strong = has_kb && kb.second >= 0.6;
     const bool kb_ok = has_kb && kb.second >= 0.45;
 
+    if (!cues.extreme.empty() && (category || content.empty())) {
+        // "en ucuz pijama hangisi": the cheapest of a category (or of everything) from its list.
+        auto i = category ? list_intent(category->name, "") : list_intent("", type_word);
+        i.extreme = cues.extreme;
+        return {i};
+    }
     if (cues.any_product() || cues.list) {
         if (category) return {list_intent(category->name, "")};
         if (!follow.empty()) return products_from(follow, 0.8, true);
         if (!strong.empty()) return products_from(strong, 0.9, false);
-        const bool about_product = cues.price || cues.stock || cues.details || cues.duration;
+        const bool about_product = cues.price || cues.stock || cues.details || cues.duration ||
+                                   !asked_size(question).empty();
         if (content.empty() && about_product && !last_products_.empty() && type_word.empty()) {
             std::vector<Intent> out;
             for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
@@ -560,6 +639,25 @@ std::vector<Intent> Reader::read_question(const Words& question) {
     return {};
 }
 
+bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previous) const {
+    const std::string folded = join(clause, false);
+    const Cues cues = detect_cues(folded);
+    if (!cues.any_product() || !cues.extreme.empty() || !content_of(clause).empty()) return false;
+    if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty())
+        return false;
+    if (previous.empty()) return false;
+    // The earlier clause's answer already gives price and stock (or the fact asked about); a size
+    // or details question asks for more of the same products.
+    const std::string size = asked_size(clause);
+    for (auto& i : previous) {
+        if (i.kind != IntentKind::product) continue;
+        if (cues.details || cues.duration || !size.empty()) i.arguments["query_type"] = "details";
+        if (!size.empty()) i.size = size;
+        if (cues.restock) i.restock = true;
+    }
+    return true;
+}
+
 Plan Reader::read() {
     Plan plan;
     const sdk::Message* current = nullptr;
@@ -591,21 +689,46 @@ Plan Reader::read() {
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
     // read together with the clause after them.
     Words carry;
+    std::size_t previous_clause = 0;  // where the intents of the previous clause begin
+    Words previous_words;             // what the previous clause named
     for (const auto& q : split_questions(message)) {
         Words question = carry;
         question.insert(question.end(), q.begin(), q.end());
+        // "saten gecelik ne kadar, stokta var mı?": a clause naming nothing of its own asks
+        // about what the clause before it named.
+        if (previous_clause < plan.intents.size()) {
+            std::vector<Intent> previous(plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause),
+                                         plan.intents.end());
+            if (attach_to_previous(question, previous)) {
+                std::copy(previous.begin(), previous.end(),
+                          plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause));
+                carry.clear();
+                continue;
+            }
+        }
         auto intents = read_question(question);
+        if (intents.empty() && !previous_words.empty()) {
+            // "aylık paket kaç para ve kaç gün geçerli": read with what the clause before named.
+            Words with_previous = previous_words;
+            with_previous.insert(with_previous.end(), question.begin(), question.end());
+            intents = read_question(with_previous);
+        }
         const auto cues = detect_cues(join(q, false));
         if (intents.empty() && !cues.any_product() && !cues.list) {
             carry = question;
             continue;
         }
         carry.clear();
+        const std::size_t before = plan.intents.size();
         for (auto& i : intents) {
             bool duplicate = std::any_of(plan.intents.begin(), plan.intents.end(), [&](const Intent& p) {
                 return p.tool == i.tool && p.arguments == i.arguments && p.kind == i.kind;
             });
             if (!duplicate) plan.intents.push_back(std::move(i));
+        }
+        if (plan.intents.size() > before) {
+            previous_clause = before;
+            previous_words = content_of(question);
         }
     }
     return plan;
@@ -619,15 +742,22 @@ OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offer
     const OfferingWords ow = words_of(offering);
     // A word is explained by the name, an alias or the category; an attribute ("pamuk",
     // "siyah") explains it only half, so it narrows down but does not name an offering.
+    // An attribute said exactly ("pembe terlik") explains its word fully once another word names
+    // the offering.
     double explained = 0;
+    int named = 0, exact_attributes = 0;
     for (const auto& q : words) {
         double best = 0;
         for (const auto& n : ow.names) best = std::max(best, best_in(q, n));
         for (const auto& a : ow.aliases) best = std::max(best, best_in(q, a));
         best = std::max(best, 0.9 * best_in(q, ow.category));
-        best = std::max(best, 0.7 * best_in(q, ow.attributes));
+        if (best >= 0.72) ++named;
+        const double attribute = best_in(q, ow.attributes);
+        if (best < 0.72 && attribute >= 0.99) ++exact_attributes;
+        best = std::max(best, 0.7 * attribute);
         explained += best >= 0.72 ? 1 : best >= 0.55 ? 0.5 : 0;
     }
+    if (named > 0) explained += 0.5 * exact_attributes;
     fit.coverage = explained / static_cast<double>(words.size());
     for (const auto& n : ow.names) fit.specificity = std::max(fit.specificity, covered_share(n, words));
     for (const auto& a : ow.aliases) fit.specificity = std::max(fit.specificity, covered_share(a, words));
