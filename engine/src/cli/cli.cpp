@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "http/server.hpp"
 #include "pipeline/engine.hpp"
 #include "tenants/manifest.hpp"
 #include "util/log.hpp"
@@ -10,6 +11,8 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <pthread.h>
+#include <signal.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -23,13 +26,16 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
+                 [--threads N] [--queue N] [--max-body BYTES]
   tezgah check   [DIR] [--plugins DIR]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
   tezgah plugins [--plugins DIR]
   tezgah --help | --version
 
 Commands:
-  serve     Serve the tenants over HTTP (not built yet in this version: see docs/).
+  serve     Serve the tenants over HTTP (docs/http-api.md). Prints one line,
+            `tezgah listening on http://HOST:PORT`, once ready. SIGHUP reloads the tenants;
+            SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.
   check     Validate every manifest, data file, Lua script and referenced plugin under DIR
             (default: tenants/). Prints each problem as `path: field: message`; exits 1 if any.
   chat      Talk to one tenant in the terminal. When standard input is not a terminal, each line
@@ -41,7 +47,10 @@ Options:
   --tenants DIR      tenant folders (env TEZGAH_TENANTS; default tenants/)
   --db URL           sqlite:PATH or postgresql://user@host:port/db
                      (env TEZGAH_DB; default sqlite:var/tezgah.db)
-  --listen HOST:PORT (env TEZGAH_LISTEN; default 127.0.0.1:8080)
+  --listen HOST:PORT (env TEZGAH_LISTEN; default 127.0.0.1:8080; port 0: any free port)
+  --threads N        serve: connections served at once (default 128)
+  --queue N          serve: connections waiting for a thread; beyond it 503 (default 256)
+  --max-body BYTES   serve: request body limit, 413 above it (default 1048576)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -71,7 +80,8 @@ struct Args {
 
 Args parse(int argc, char** argv) {
     static const std::vector<std::string> kValued = {"--tenants", "--db", "--listen", "--plugins", "--tenant",
-                                                     "--user", "--log-level"};
+                                                     "--user", "--log-level", "--threads", "--queue",
+                                                     "--max-body"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -234,10 +244,78 @@ int cmd_chat(const Args& args) {
     return 0;
 }
 
-int cmd_serve(const Args&) {
-    std::cerr << "tezgah serve: the HTTP server is not part of this version yet; use `tezgah chat` "
-                 "(see docs/architecture.md)\n";
-    return 2;
+/// Reads a whole-number option into `value` (left alone when absent); false when malformed.
+bool number_option(const Args& args, const std::string& name, long long minimum, long long& value) {
+    auto it = args.options.find(name);
+    if (it == args.options.end()) return true;
+    char* end = nullptr;
+    const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || parsed < minimum) {
+        std::cerr << "tezgah serve: " << name << " " << it->second << ": expected a whole number >= " << minimum
+                  << "\n";
+        return false;
+    }
+    value = parsed;
+    return true;
+}
+
+int cmd_serve(const Args& args) {
+    http::ServerOptions server_options;
+    std::string error;
+    if (!http::parse_listen(args.option("--listen", "TEZGAH_LISTEN", "127.0.0.1:8080"), server_options, error)) {
+        std::cerr << "tezgah serve: " << error << "\n";
+        return 2;
+    }
+    long long threads = server_options.threads;
+    long long queue = server_options.queue;
+    long long max_body = static_cast<long long>(server_options.max_body_bytes);
+    if (!number_option(args, "--threads", 1, threads) || !number_option(args, "--queue", 0, queue) ||
+        !number_option(args, "--max-body", 1, max_body))
+        return 2;
+    server_options.threads = static_cast<int>(threads);
+    server_options.queue = static_cast<int>(queue);
+    server_options.max_body_bytes = static_cast<std::size_t>(max_body);
+
+    // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    Engine engine(engine_options(args));
+    if (auto s = engine.start(); !s) {
+        std::cerr << "tezgah serve: " << s.error().message << "\n";
+        return 1;
+    }
+    engine.start_watching();
+    http::HttpServer server(engine, server_options);
+    if (auto s = server.start(); !s) {
+        std::cerr << "tezgah serve: " << s.error().message << "\n";
+        return 1;
+    }
+    std::cout << "tezgah listening on http://" << server_options.host << ":" << server.port() << std::endl;
+
+    while (true) {
+        int signal_number = 0;
+        if (sigwait(&signals, &signal_number) != 0) continue;
+        if (signal_number == SIGHUP) {
+            auto summary = engine.reload_all();
+            log_event(spdlog::level::info, "cli", "reloaded on SIGHUP",
+                      {{"reloaded", std::to_string(summary.reloaded.size())},
+                       {"added", std::to_string(summary.added.size())},
+                       {"removed", std::to_string(summary.removed.size())},
+                       {"failed", std::to_string(summary.failed.size())}});
+            continue;
+        }
+        log_event(spdlog::level::info, "cli", "stopping: finishing requests in flight",
+                  {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        break;
+    }
+    const bool finished = server.stop(std::chrono::seconds(30));
+    engine.stop_watching();
+    return finished ? 0 : 1;
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <array>
 #include <atomic>
-#include <cstdio>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <string>
@@ -59,9 +59,9 @@ std::string labels(std::initializer_list<std::pair<std::string_view, std::string
 }
 
 std::string format_number(double value) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.17g", value);
-    return buffer;
+    char buffer[400];  // fixed notation of any double fits
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);  // shortest exact
+    return std::string(buffer, result.ptr);
 }
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {

@@ -1,0 +1,375 @@
+// The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
+#include "http/exchange.hpp"
+
+#include "ops/metrics.hpp"
+#include "tenants/tenant.hpp"
+#include "util/log.hpp"
+
+#include <Poco/Net/HTTPResponse.h>
+
+#include <fstream>
+
+namespace tezgah::engine::http {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+/// Answers 405 with Allow unless the request's method is `method`.
+bool require_method(Exchange& ex, std::string_view method) {
+    if (ex.request.getMethod() == method) return true;
+    ex.response.set("Allow", std::string(method));
+    ex.send_error(405, "method_not_allowed",
+                  ex.request.getMethod() + " " + ex.path + ": only " + std::string(method) + " is allowed");
+    return false;
+}
+
+/// Writes server-sent events, starting the stream on the first event so errors found before any
+/// text can still be ordinary JSON errors. Write failures (the client left) end the writing, not
+/// the turn: it completes and is stored.
+class EventStream : public sdk::StreamSink {
+public:
+    explicit EventStream(Exchange& ex) : ex_(ex) {}
+
+    void on_text(std::string_view delta) override {
+        if (delta.empty()) return;
+        event("delta", json::serialize(json::object{{"text", delta}}));
+    }
+
+    void event(std::string_view name, const std::string& data) {
+        if (broken_) return;
+        try {
+            if (out_ == nullptr) {
+                ex_.status = 200;
+                ex_.response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+                ex_.response.setContentType("text/event-stream");
+                ex_.response.set("Cache-Control", "no-cache");
+                ex_.response.setChunkedTransferEncoding(true);
+                out_ = &ex_.response.send();
+            }
+            std::string frame;
+            frame.reserve(data.size() + name.size() + 16);
+            frame += "event: ";
+            frame += name;
+            frame += "\ndata: ";
+            frame += data;  // serialized JSON holds no raw newline
+            frame += "\n\n";
+            out_->write(frame.data(), static_cast<std::streamsize>(frame.size()));
+            out_->flush();
+            if (!out_->good()) broken_ = true;
+        } catch (const std::exception&) {
+            broken_ = true;
+        }
+        if (broken_) ex_.response.setKeepAlive(false);
+    }
+
+    bool started() const { return out_ != nullptr; }
+    bool broken() const { return broken_; }
+
+private:
+    Exchange& ex_;
+    std::ostream* out_ = nullptr;
+    bool broken_ = false;
+};
+
+bool wants_event_stream(const Poco::Net::HTTPServerRequest& request) {
+    return request.get("Accept", "").find("text/event-stream") != std::string::npos;
+}
+
+/// The request as a channel plugin sees it; header names lower case.
+sdk::HttpRequest channel_request(Exchange& ex, std::string body, std::string path) {
+    sdk::HttpRequest out;
+    out.method = ex.request.getMethod();
+    out.path = std::move(path);
+    out.query = ex.query;
+    for (const auto& [name, value] : ex.request) {
+        std::string lower = name;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out.headers.emplace_back(std::move(lower), value);
+    }
+    out.body = std::move(body);
+    out.remote_address = ex.request.clientAddress().host().toString();
+    return out;
+}
+
+template <class F>
+auto guarded(std::string_view what, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        return sdk::Error{"internal", std::string(what) + " threw: " + e.what()};
+    } catch (...) {
+        return sdk::Error{"internal", std::string(what) + " threw an unknown exception"};
+    }
+}
+
+/// The channel's reply, sent as it is (status, headers, content type and body).
+void send_channel_response(Exchange& ex, const sdk::HttpResponse& reply) {
+    for (const auto& [name, value] : reply.headers) ex.response.set(name, value);
+    ex.send(reply.status, reply.content_type, reply.body);
+}
+
+/// Runs a turn for a message a channel parsed, then lets the channel render it. `tenant` is the
+/// tenant's own instance of the channel (checks per-tenant settings such as a secret).
+void channel_turn(Exchange& ex, Engine& engine, sdk::Channel& channel, const std::string& plugin,
+                  const sdk::HttpRequest& request, const std::string& tenant_id) {
+    auto message = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
+    if (!message) return ex.send_error(message.error());
+    message->tenant_id = tenant_id;
+    if (message->channel.empty()) message->channel = plugin;
+    if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
+    auto reply = engine.handle(*message);
+    if (!reply) return ex.send_error(reply.error());
+    auto rendered = guarded("channel " + plugin + " render",
+                            [&]() -> sdk::Result<sdk::HttpResponse> { return channel.render(*message, *reply); });
+    if (!rendered) return ex.send_error(rendered.error());
+    send_channel_response(ex, *rendered);
+}
+
+long long resident_memory_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+    }
+    return 0;
+}
+
+struct DatabaseCheck {
+    bool ok = false;
+    double latency_ms = 0;
+    std::string error;
+};
+
+DatabaseCheck check_database(Engine& engine) {
+    DatabaseCheck out;
+    const auto begun = SteadyClock::now();
+    sdk::Status status = sdk::Status::success();
+    try {
+        status = engine.database().ping();
+    } catch (const std::exception& e) {
+        status = sdk::Error{"internal", e.what()};
+    }
+    const double seconds = std::chrono::duration<double>(SteadyClock::now() - begun).count();
+    Metrics::global().db_operation("ping", seconds);
+    out.ok = status.ok();
+    out.latency_ms = seconds * 1000;
+    if (!status.ok()) out.error = status.error().message;
+    return out;
+}
+
+std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStatus>& tenants, const Engine& engine) {
+    if (!db.ok) return "down";
+    if (!engine.plugins().refused().empty()) return "degraded";
+    for (const auto& t : tenants) {
+        if (t.state == "failed" || !t.reload_error.empty()) return "degraded";
+    }
+    return "ok";
+}
+
+}  // namespace
+
+void Routes::dispatch(Exchange& ex) {
+    const std::string& path = ex.path;
+    if (path == "/health") {
+        ex.route = "/health";
+        if (require_method(ex, "GET")) health(ex);
+        return;
+    }
+    if (path == "/health/detailed") {
+        ex.route = "/health/detailed";
+        if (require_method(ex, "GET")) health_detailed(ex);
+        return;
+    }
+    if (path == "/metrics") {
+        ex.route = "/metrics";
+        if (require_method(ex, "GET")) metrics(ex);
+        return;
+    }
+    constexpr std::string_view kTenants = "/v1/tenants/";
+    if (path.starts_with(kTenants)) {
+        const auto tenant_end = path.find('/', kTenants.size());
+        if (tenant_end != std::string::npos && tenant_end > kTenants.size()) {
+            std::string tenant = path.substr(kTenants.size(), tenant_end - kTenants.size());
+            std::string_view rest = std::string_view(path).substr(tenant_end);
+            if (rest == "/chat") {
+                ex.route = "/v1/tenants/{tenant}/chat";
+                ex.tenant = tenant;
+                if (require_method(ex, "POST")) chat(ex, tenant);
+                return;
+            }
+            constexpr std::string_view kChannels = "/channels/";
+            if (rest.starts_with(kChannels)) {
+                rest.remove_prefix(kChannels.size());
+                const auto plugin_end = rest.find('/');
+                std::string plugin(rest.substr(0, plugin_end));
+                std::string subpath(plugin_end == std::string_view::npos ? std::string_view("/") : rest.substr(plugin_end));
+                if (!plugin.empty() && engine.plugins().find(plugin, sdk::PluginKind::channel) != nullptr) {
+                    ex.route = "/v1/tenants/{tenant}/channels/" + plugin;
+                    ex.tenant = tenant;
+                    tenant_channel(ex, tenant, plugin, subpath);
+                    return;
+                }
+            }
+        }
+    } else if (const auto* mounts = channels.find(path)) {
+        ex.route = path;
+        for (const auto& mount : *mounts) {
+            if (mount.method == ex.request.getMethod()) return process_channel(ex, mount);
+        }
+        std::string allow;
+        for (const auto& mount : *mounts) allow += (allow.empty() ? "" : ", ") + mount.method;
+        ex.response.set("Allow", allow);
+        return ex.send_error(405, "method_not_allowed", ex.request.getMethod() + " " + path + ": allowed: " + allow);
+    }
+    ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + path);
+}
+
+void Routes::chat(Exchange& ex, const std::string& tenant) {
+    std::string body;
+    if (!ex.read_body(body)) return;
+    const std::string& content_type = ex.request.getContentType();
+    if (!is_json_content_type(content_type)) {
+        return ex.send_error(415, "unsupported_media_type",
+                             "Content-Type: expected application/json, got '" + content_type + "'");
+    }
+    auto parsed = parse_chat_body(body);
+    if (!parsed) return ex.send_error(parsed.error());
+
+    sdk::InboundMessage message;
+    message.tenant_id = tenant;
+    message.user_id = std::move(parsed->user_id);
+    message.text = std::move(parsed->text);
+    message.channel = "api";
+    message.platform = "api";
+    message.session_id = std::move(parsed->session_id);
+    message.message_id = std::move(parsed->message_id);
+    if (message.message_id.empty()) {
+        const auto& key = ex.request.get("Idempotency-Key", "");
+        if (sane_request_id(key)) message.message_id = key;
+    }
+
+    if (!wants_event_stream(ex.request)) {
+        auto reply = engine.handle(message);
+        if (!reply) return ex.send_error(reply.error());
+        return ex.send_json(200, sdk::to_json(*reply));
+    }
+
+    EventStream stream(ex);
+    auto reply = engine.handle(message, &stream);
+    if (!reply) {
+        if (!stream.started()) return ex.send_error(reply.error());
+        // Text was already streamed; the failure comes as the last event.
+        const auto& error = reply.error();
+        stream.event("error", json::serialize(json::object{
+                                  {"error", json::object{{"code", error.code == "internal" ? "internal" : error.code},
+                                                         {"message", error.message},
+                                                         {"request_id", ex.request_id}}}}));
+    } else {
+        for (const auto& call : reply->tool_calls) {
+            stream.event("tool_call", json::serialize(json::object{
+                                          {"name", call.name}, {"arguments", call.arguments}, {"ok", call.ok}}));
+        }
+        stream.event("done", json::serialize(sdk::to_json(*reply)));
+    }
+    if (stream.broken()) {
+        log_event(spdlog::level::info, "http", "client left during the stream; the turn was completed",
+                  {{"request_id", ex.request_id}, {"tenant", tenant}});
+    }
+}
+
+void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) {
+    std::string body;
+    if (!ex.read_body(body)) return;
+    const auto request = channel_request(ex, std::move(body), ex.path);
+    auto first = guarded("channel " + mount.plugin + " parse", [&] { return mount.channel->parse(request); });
+    if (!first) return ex.send_error(first.error());
+    const std::string tenant_id = first->tenant_id;
+    ex.tenant = tenant_id;
+    auto tenant = engine.tenant(tenant_id);
+    if (!tenant) return ex.send_error(tenant.error());
+    sdk::Channel* own = (*tenant)->channel(mount.plugin);
+    if (own == nullptr) {
+        return ex.send_error(404, "unknown_tenant",
+                             "tenant \"" + tenant_id + "\" does not enable the " + mount.plugin + " channel");
+    }
+    channel_turn(ex, engine, *own, mount.plugin, request, tenant_id);
+}
+
+void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const std::string& plugin,
+                            const std::string& subpath) {
+    std::string body;
+    if (!ex.read_body(body)) return;
+    auto tenant = engine.tenant(tenant_id);
+    if (!tenant) return ex.send_error(tenant.error());
+    sdk::Channel* channel = (*tenant)->channel(plugin);
+    if (channel == nullptr) {
+        return ex.send_error(404, "not_found", "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");
+    }
+    auto routes = guarded("channel " + plugin + " routes",
+                          [&]() -> sdk::Result<std::vector<sdk::Route>> { return channel->routes(); });
+    if (!routes) return ex.send_error(routes.error());
+    std::string allow;
+    for (const auto& route : *routes) {
+        if (route.scope != sdk::RouteScope::tenant || route.path != subpath) continue;
+        if (route.method == ex.request.getMethod()) {
+            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, std::move(body), subpath), tenant_id);
+        }
+        allow += (allow.empty() ? "" : ", ") + route.method;
+    }
+    if (!allow.empty()) {
+        ex.response.set("Allow", allow);
+        return ex.send_error(405, "method_not_allowed", ex.request.getMethod() + " " + ex.path + ": allowed: " + allow);
+    }
+    ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + ex.path);
+}
+
+void Routes::health(Exchange& ex) {
+    const auto db = check_database(engine);
+    const auto status = overall_status(db, engine.tenants(), engine);
+    ex.send_json(status == "down" ? 503 : 200, json::object{{"status", status}});
+}
+
+void Routes::health_detailed(Exchange& ex) {
+    const auto db = check_database(engine);
+    const auto tenants = engine.tenants();
+    json::object database{{"ok", db.ok}, {"latency_ms", db.latency_ms}};
+    if (!db.ok) database["error"] = db.error;
+
+    json::array loaded;
+    for (const auto& plugin : engine.plugins().plugins()) {
+        loaded.push_back(json::object{{"name", plugin.name},
+                                      {"kind", sdk::to_string(plugin.kind)},
+                                      {"version", plugin.version}});
+    }
+    json::array refused;
+    for (const auto& refusal : engine.plugins().refused()) {
+        refused.push_back(json::object{{"path", refusal.path}, {"reason", refusal.reason}});
+    }
+    json::array tenant_list;
+    for (const auto& t : tenants) {
+        json::object entry{{"id", t.id}, {"state", t.state}};
+        if (!t.error.empty()) entry["error"] = t.error;
+        if (!t.reload_error.empty()) entry["reload_error"] = t.reload_error;
+        tenant_list.push_back(std::move(entry));
+    }
+    const double uptime = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    const auto status = overall_status(db, tenants, engine);
+    ex.send_json(status == "down" ? 503 : 200,
+                 json::object{{"status", status},
+                              {"version", TEZGAH_VERSION},
+                              {"uptime_seconds", uptime},
+                              {"memory_rss_bytes", resident_memory_bytes()},
+                              {"database", std::move(database)},
+                              {"http", json::object{{"in_flight", in_flight.load()}}},
+                              {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
+                              {"tenants", std::move(tenant_list)}});
+}
+
+void Routes::metrics(Exchange& ex) {
+    int loaded = 0;
+    for (const auto& t : engine.tenants()) loaded += t.state == "loaded";
+    Metrics::global().tenants_loaded(loaded);
+    ex.send(200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render());
+}
+
+}  // namespace tezgah::engine::http

@@ -1,0 +1,71 @@
+// The metrics registry: what it counts, and the Prometheus text it renders.
+#include "ops/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using tezgah::engine::Metrics;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+class MetricsTest : public ::testing::Test {
+protected:
+    void SetUp() override { Metrics::global().reset(); }
+    void TearDown() override { Metrics::global().reset(); }
+};
+
+TEST_F(MetricsTest, CountsRequestsByRouteMethodAndStatusWithCumulativeBuckets) {
+    auto& m = Metrics::global();
+    m.http_request("/health", "GET", 200, 0.0004);
+    m.http_request("/health", "GET", 200, 0.003);
+    m.http_request("/health", "GET", 503, 2.0);
+    const auto text = m.render();
+    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="200"} 2)")) << text;
+    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="503"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.0005"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.005"} 2)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="+Inf"} 3)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_count{route="/health"} 3)"));
+    EXPECT_TRUE(contains(text, "# TYPE tezgah_http_request_duration_seconds histogram"));
+}
+
+TEST_F(MetricsTest, CountsMessagesToolCallsTokensAndTheTenantGauge) {
+    auto& m = Metrics::global();
+    m.message("gece-butik", "intent");
+    m.message("gece-butik", "intent");
+    m.tool_call("get_product_info", true);
+    m.tool_call("get_product_info", false);
+    m.tokens("gece-butik", 120, 30);
+    m.db_operation("append_message", 0.002);
+    m.tenants_loaded(2);
+    const auto text = m.render();
+    EXPECT_TRUE(contains(text, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 2)")) << text;
+    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="ok"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="error"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",direction="input"} 120)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_db_operation_duration_seconds_count{operation="append_message"} 1)"));
+    EXPECT_TRUE(contains(text, "tezgah_tenants_loaded 2"));
+}
+
+TEST_F(MetricsTest, EscapesLabelValues) {
+    Metrics::global().tool_call("a\"b\\c\nd", true);
+    EXPECT_TRUE(contains(Metrics::global().render(), R"(tool="a\"b\\c\nd")"));
+}
+
+TEST_F(MetricsTest, CountsEveryUpdateFromManyThreads) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([] {
+            for (int i = 0; i < 1000; ++i) Metrics::global().http_request("/x", "POST", 200, 0.001);
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_TRUE(contains(Metrics::global().render(), R"(tezgah_http_requests_total{route="/x",method="POST",status="200"} 8000)"));
+}
+
+}  // namespace
