@@ -61,7 +61,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
         "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
         "yapiyor", "yapiyormusunuz", "yapiyorsunuz", "yapilir", "yapilabilir", "ediyor",
-        "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun",
+        "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun", "edebilir", "edebilirim",
+        "edebilirmiyim", "edebilirsiniz", "verebilirmiyim", "vermek", "verebilirim",
         // superlatives and restock questions ("en ucuz pijama", "ne zaman gelir")
         "ucuz", "ucuzu", "ucuzlari", "uygun", "uygunu", "hesapli", "hesaplisi", "ekonomik",
         "dusuk", "yuksek", "pahali", "pahalisi", "fiyatli", "cheapest", "cheap", "least",
@@ -84,7 +85,11 @@ const std::set<std::string, std::less<>>& cue_words() {
         "kumasi", "kumaslari", "olcu", "olculeri", "malzeme", "malzemesi", "size", "sizes",
         "color", "colors", "colour", "colours", "fabric", "material", "made", "sure", "suruyor",
         "surer", "dakika", "dk", "long", "minutes", "duration", "ozellikleri", "numara",
+        "take", "takes", "last", "lasts",
         "numarasi", "numaralari",
+        // units a price or amount is asked by ("kilosu kaç para", "dilimi ne kadar")
+        "kilo", "kilosu", "kilogram", "kg", "gram", "grami", "gramaj", "gramaji", "porsiyon",
+        "porsiyonu", "dilim", "dilimi", "tanesi", "adedi",
     };
     return words;
 }
@@ -111,7 +116,14 @@ bool has_prefix_word(const std::vector<std::string>& words,
     return false;
 }
 
-bool is_stop_word(std::string_view w) { return w.size() < 2 || stop_words().count(w) > 0; }
+bool is_stop_word(std::string_view w) {
+    if (w.size() < 2 || stop_words().count(w) > 0) return true;
+    // "kaş aldırmak", "manikür yaptırmak istiyorum": the verb of having a service done; the
+    // service's own name says what is asked for.
+    for (std::string_view verb : {"yaptir", "aldir", "ettir"})
+        if (starts_with(w, verb)) return true;
+    return false;
+}
 
 bool is_cue_word(std::string_view w) { return cue_words().count(w) > 0; }
 
@@ -137,7 +149,7 @@ Cues detect_cues(std::string_view folded) {
                                   "mevcut", "elinizde", "in stock", "available", "availability",
                                   "sold out", "any left", "out of stock", "tukendi", "tukenmis"});
     c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik",
-                                        "detay", "numara"}) ||
+                                        "detay", "numara", "gram"}) ||
                 any_phrase(folded, {"size", "sizes", "color", "colors", "colour", "colours",
                                     "fabric", "material", "made of", "details", "detail",
                                     "tell me about", "what is it", "nasil bir", "neyden"});
@@ -461,6 +473,9 @@ double word_match(std::string_view q, std::string_view t) {
     if (t.size() >= 4 && t.back() == 'p' && q.size() >= t.size() &&
         starts_with(q, std::string(t.substr(0, t.size() - 1)) + "b"))
         return 0.9;
+    if (t.size() >= 4 && t.back() == 't' && q.size() > t.size() &&
+        starts_with(q, std::string(t.substr(0, t.size() - 1)) + "d"))
+        return 0.9;  // "simidin" on "simit"
     if (q.size() < 4 || t.size() < 4 || q[0] != t[0]) return 0;
     // Same root, different suffixes: "tablonuz" and "tablosu".
     std::size_t common = 0;

@@ -88,10 +88,14 @@ std::string stock_phrase(const json::object& product, std::string_view language)
 std::string brief_line(const json::object& brief, std::string_view language,
                        sdk::HostServices& host, bool mark_out_of_stock, bool say_stock = false) {
     std::string line = name_of(brief, language, host) + " (";
-    if (auto d = opt_int(brief, "duration_min"))
-        line += std::to_string(*d) + (tr(language) ? " dk, " : " min, ");
+    // A list's brief entries carry no type or duration; the catalogue knows them.
+    const auto offering = host.catalog().get(str(brief, "id"));
+    auto duration = opt_int(brief, "duration_min");
+    if (!duration && offering && offering->duration_min) duration = *offering->duration_min;
+    if (duration) line += std::to_string(*duration) + (tr(language) ? " dk, " : " min, ");
     line += price_of(brief, language);
-    const bool product = str(brief, "type") != "SERVICE" && !opt_int(brief, "duration_min");
+    const std::string type = brief.contains("type") ? str(brief, "type") : offering ? offering->type : "";
+    const bool product = type != "SERVICE" && !duration;
     if (mark_out_of_stock && !flag(brief, "in_stock", true))
         line += tr(language) ? ", şu an stokta yok" : ", out of stock";
     else if (say_stock && product)
@@ -127,6 +131,10 @@ std::string attributes_text(const json::object& attributes, std::string_view lan
                 if (!v.empty()) v += ", ";
                 v += item.is_string() ? std::string(item.get_string()) : json::serialize(item);
             }
+        } else if (value.is_bool()) {
+            // "vegan": true says itself by its name; a false flag says nothing to a customer.
+            if (value.get_bool()) parts.push_back(attribute_label(key, language));
+            continue;
         } else if (!value.is_null()) {
             v = json::serialize(value);
         }

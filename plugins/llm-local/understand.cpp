@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -188,6 +187,7 @@ public:
         : request_(request), host_(host), offerings_(host.catalog().all()),
           knowledge_(host.knowledge().all()), categories_(categories_of(offerings_)) {
         for (const auto& w : text::tokens(host.tenant().name)) tenant_words_.insert(w);
+        read_detail_words();
         read_session();
     }
 
@@ -199,6 +199,8 @@ private:
                            [&](const auto& t) { return t.name == name; });
     }
     void read_session();
+    void read_detail_words();
+    bool is_detail_word(std::string_view folded_word) const;
     std::vector<Intent> read_question(const Words& question);
     std::vector<Intent> read_clause(const Words& question);
     bool attach_to_previous(const Words& clause, std::vector<Intent>& previous) const;
@@ -219,6 +221,9 @@ private:
     Intent knowledge_intent(const Words& words, std::string id) const;
     std::vector<Intent> info_or_knowledge(const std::string& key, const Words& words,
                                           const std::pair<std::string, double>& kb) const;
+    std::vector<Intent> with_named_offering(const std::string& key, const Words& content,
+                                            const Words& words,
+                                            const std::pair<std::string, double>& kb) const;
 
     const sdk::ProviderRequest& request_;
     sdk::HostServices& host_;
@@ -226,11 +231,41 @@ private:
     std::vector<sdk::KnowledgeEntry> knowledge_;
     std::vector<Category> categories_;
     std::set<std::string> tenant_words_;
+    std::set<std::string> detail_words_;  ///< attribute names ("alerjenler", "gramaj") no name uses
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
     std::string last_category_;
     std::string last_query_type_;
 };
+
+/// The names of the catalogue's attributes ("alerjenler", "gramaj", "hacim") ask about an
+/// offering's details ("simidin alerjenleri neler?") unless some offering is called by them
+/// ("vegan" in "Vegan Çikolatalı Pasta").
+void Reader::read_detail_words() {
+    std::set<std::string> naming;
+    for (const auto& o : offerings_) {
+        const auto ow = words_of(o);
+        for (const auto& n : ow.names) naming.insert(n.begin(), n.end());
+        for (const auto& a : ow.aliases) naming.insert(a.begin(), a.end());
+        naming.insert(ow.category.begin(), ow.category.end());
+    }
+    for (const auto& o : offerings_)
+        for (const auto& [key, value] : o.attributes) {
+            std::string spaced(key);
+            std::replace(spaced.begin(), spaced.end(), '_', ' ');
+            for (auto& w : text::tokens(spaced)) {
+                if (w.size() < 5) continue;  // "kg", "ml", "saat": units, not questions
+                const bool names = std::any_of(naming.begin(), naming.end(),
+                                               [&](const auto& n) { return word_match(w, n) >= 0.85; });
+                if (!names) detail_words_.insert(w);
+            }
+        }
+}
+
+bool Reader::is_detail_word(std::string_view w) const {
+    return std::any_of(detail_words_.begin(), detail_words_.end(),
+                       [&](const auto& d) { return word_match(w, d) >= 0.85; });
+}
 
 void Reader::read_session() {
     const auto& s = request_.session;
@@ -254,7 +289,7 @@ Words Reader::content_of(const Words& words) const {
     Words out;
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
-        if (is_stop_word(f) || is_cue_word(f)) continue;
+        if (is_stop_word(f) || is_cue_word(f) || is_detail_word(f)) continue;
         if (!general_type_word({f}).empty()) continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
         bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
@@ -279,6 +314,33 @@ bool one_typo(std::string_view a, std::string_view b) {
         return std::lround((1.0 - text::similarity(x, y)) * longest) <= 1;
     };
     return close(a, b) || close(text::stem(a), text::stem(b));
+}
+
+/// The day a word names ("mon" for "pazartesi", "pazartesileri", "monday"), or empty. The longest
+/// day name the word starts with wins, followed by at most a case suffix, so "pazartesi" is
+/// Monday and not "pazar" (Sunday), "cumartesi" Saturday and not "cuma".
+std::string day_named(std::string_view folded) {
+    static const std::pair<std::string_view, const char*> kDays[] = {
+        {"pazartesi", "mon"}, {"sali", "tue"},      {"carsamba", "wed"}, {"persembe", "thu"},
+        {"cuma", "fri"},      {"cumartesi", "sat"}, {"pazar", "sun"},    {"monday", "mon"},
+        {"tuesday", "tue"},   {"wednesday", "wed"}, {"thursday", "thu"}, {"friday", "fri"},
+        {"saturday", "sat"},  {"sunday", "sun"}};
+    std::string_view best_name;
+    const char* best_day = "";
+    for (const auto& [name, day] : kDays) {
+        if (folded.rfind(name, 0) != 0 || name.size() <= best_name.size()) continue;
+        best_name = name;
+        best_day = day;
+    }
+    if (best_name.empty()) return {};
+    // "pazara", "cumaya", "pazartesileri", "sundays"; not a longer word that merely starts so.
+    const std::string_view rest = folded.substr(best_name.size());
+    static const std::set<std::string_view> kSuffixes = {
+        "",     "s",     "ya",    "ye",    "a",     "e",     "da",    "de",    "ta",   "te",
+        "dan",  "den",   "tan",   "ten",   "n",     "nin",   "nun",   "in",    "un",   "leri",
+        "lari", "ler",   "lar",   "ki",    "yi",    "yu",    "i",     "u",     "ndan", "nden",
+        "sidir", "dir",  "dur"};
+    return kSuffixes.count(rest) ? best_day : std::string();
 }
 
 /// A size the question asks about ("S beden var mı", "XL var mı", "38 numara"), as the shop
@@ -448,16 +510,8 @@ Intent Reader::info_intent(std::string info_type, const Words& words) const {
     i.tool = has_tool("get_general_info") ? "get_general_info" : "";
     i.arguments = {{"info_type", info_type}};
     i.words = info_type;
-    static const std::pair<const char*, const char*> kDays[] = {
-        {"pazartesi", "mon"}, {"sali", "tue"},      {"carsamba", "wed"}, {"persembe", "thu"},
-        {"cuma", "fri"},      {"cumartesi", "sat"}, {"pazar", "sun"},    {"monday", "mon"},
-        {"tuesday", "tue"},   {"wednesday", "wed"}, {"thursday", "thu"}, {"friday", "fri"},
-        {"saturday", "sat"},  {"sunday", "sun"},    {"sundays", "sun"},  {"saturdays", "sat"}};
     for (const auto& w : words) {
-        for (const auto& [name, day] : kDays)
-            if (w.folded == name || (w.folded.size() > std::strlen(name) &&
-                                     w.folded.rfind(name, 0) == 0 && std::strlen(name) >= 5))
-                i.day = day;
+        if (auto day = day_named(w.folded); !day.empty()) i.day = day;
         if (w.folded == "simdi" || w.folded == "now" || w.folded == "bugun" ||
             w.folded == "today" || w.folded == "su" || w.folded == "an")
             i.asks_now = true;
@@ -507,6 +561,27 @@ std::vector<Intent> Reader::info_or_knowledge(const std::string& key, const Word
     return {info_intent(key, words)};
 }
 
+/// A business topic asked about together with an offering named exactly ("kestaneli pasta
+/// sipariş edebilir miyim", "simit teslimat var mı"): the offering's own answer (its price and
+/// stock, or that it is no longer sold) first, then the topic's.
+std::vector<Intent> Reader::with_named_offering(const std::string& key, const Words& content,
+                                                const Words& words,
+                                                const std::pair<std::string, double>& kb) const {
+    auto out = info_or_knowledge(key, words, kb);
+    Words rest;
+    for (const auto& w : content)
+        if (info_key_in({w}, w.folded) != key) rest.push_back(w);
+    if (rest.empty()) return out;
+    const auto ranked = rank(rest, "");
+    if (ranked.empty() || ranked.front().second.coverage < 0.99 || ranked.front().second.specificity < 0.99)
+        return out;
+    std::vector<std::string> ids;
+    for (const auto& [o, fit] : ranked)
+        if (fit.coverage >= 0.99 && fit.specificity >= 0.99) ids.push_back(o->id);
+    out.insert(out.begin(), product_intent(rest, ids, "stock", 0.85));
+    return out;
+}
+
 std::vector<Intent> Reader::read_question(const Words& question) {
     auto intents = read_clause(question);
     const Cues cues = detect_cues(join(question, false));
@@ -522,7 +597,10 @@ std::vector<Intent> Reader::read_question(const Words& question) {
 
 std::vector<Intent> Reader::read_clause(const Words& question) {
     const std::string folded = join(question, false);
-    const Cues cues = detect_cues(folded);
+    Cues cues = detect_cues(folded);
+    const bool names_detail = std::any_of(question.begin(), question.end(),
+                                          [&](const Word& w) { return is_detail_word(w.folded); });
+    if (names_detail) cues.details = true;
     const Words content = content_of(question);
 
     static const std::set<std::string> kPlaceWords = {"nerede", "neredesiniz", "nerde", "where",
@@ -540,8 +618,16 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     const std::string info_key = info_key_in(question, folded);
     const auto kb = best_knowledge(question);
     const bool has_kb = has_tool("search_knowledge_base");
-    const auto category = category_naming(content);
     const auto ranked = rank(content, "");
+    auto category = category_naming(content);
+    if (category && (!cues.list || cues.details) && !ranked.empty() && ranked.front().second.coverage >= 0.99 &&
+        ranked.front().second.specificity >= 0.99 &&
+        covered_share(text::tokens(category->name), folded_of(content)) < 0.99) {
+        // "simit ne kadar": an offering named exactly so wins over a category ("Simit & Poğaça")
+        // whose name merely contains the word; "hangi simitleriniz var" still lists it, but
+        // "simidin alerjenleri neler" asks about the one.
+        category.reset();
+    }
     const std::string type_word = general_type_word(text::tokens(folded));
 
     std::vector<std::string> strong;  // offerings the words name, best first
@@ -571,9 +657,12 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         }
     }
 
-    std::string query_type = cues.stock || (cues.have && !cues.price) ? "stock"
+    // A detail named ("brownie gramajı ne kadar") is what "ne kadar" asks; the answer has the
+    // price too.
+    std::string query_type = names_detail                              ? "details"
+                             : cues.stock || (cues.have && !cues.price) ? "stock"
                              : cues.price                             ? "price"
-                             : cues.details || cues.duration          ? "details"
+                             : cues.details                           ? "details"
                                                                       : "price";
     auto products_from = [&](const std::vector<std::string>& ids, double confidence,
                              bool is_follow_up) {
@@ -595,9 +684,17 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         i.extreme = cues.extreme;
         return {i};
     }
+    // The question is a knowledge entry's own ("Uzun saçta boya fiyatı değişir mi?", "Vegan
+    // ürünleriniz neler?"): an offering that explains only some of its words ("boya"), or that
+    // merely carries a word of a question about products in general ("vegan"), does not answer it.
+    const bool kb_exact = has_kb && kb.second >= 0.9 && !category && follow.empty() &&
+                          !ranked.empty() &&
+                          (ranked.front().second.coverage < 0.99 ||
+                           (cues.list && !type_word.empty() && ranked.front().second.specificity < 0.99));
     if (cues.any_product() || cues.list) {
         if (category) return {list_intent(category->name, "")};
         if (!follow.empty()) return products_from(follow, 0.8, true);
+        if (kb_exact) return {knowledge_intent(question, kb.first)};
         if (!strong.empty()) return products_from(strong, 0.9, false);
         const bool about_product = cues.price || cues.stock || cues.details || cues.duration ||
                                    !asked_size(question).empty();
@@ -611,7 +708,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
             return out;
         }
         if (content.empty() && !type_word.empty()) return {list_intent("", type_word)};
-        if (!info_key.empty()) return info_or_knowledge(info_key, question, kb);
+        if (!info_key.empty()) return with_named_offering(info_key, content, question, kb);
         if (kb_ok) return {knowledge_intent(question, kb.first)};
         if (content.empty()) {
             if (!type_word.empty() || cues.list || cues.have) return {list_intent("", type_word)};
@@ -625,7 +722,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         }
         return {};
     }
-    if (!info_key.empty()) return info_or_knowledge(info_key, question, kb);
+    if (!info_key.empty()) return with_named_offering(info_key, content, question, kb);
     if (kb_strong && (strong.empty() || kb.second >= 0.9)) return {knowledge_intent(question, kb.first)};
     if (category) return {list_intent(category->name, "")};
     if (!follow.empty()) return products_from(follow, 0.75, true);

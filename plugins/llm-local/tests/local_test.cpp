@@ -1,14 +1,15 @@
 // The offline assistant, end to end: each case in cases.json is a conversation with one of the
-// fixture tenants, run through a loop equal to the engine's (provider → tools → provider, at most
-// four steps, session updates merged, history kept) with the REAL catalog and knowledge tool
-// plugins loaded from the build's plugin folder. Every case is its own test, so a failure names
-// the message that was answered wrong.
+// fixture tenants or the example tenants in tenants/, run through a loop equal to the engine's
+// (provider → tools → provider, at most four steps, session updates merged, history kept) with
+// the REAL catalog and knowledge tool plugins loaded from the build's plugin folder. Every case
+// is its own test, so a failure names the message that was answered wrong.
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/testing/fakes.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <boost/dll/shared_library.hpp>
+#include <boost/filesystem/operations.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,6 +60,16 @@ struct Tenant {
     std::unique_ptr<sdk::LlmProvider> provider;
 };
 
+/// A fixture tenant, or else one of the example tenants shipped in the repository's tenants/
+/// folder (their Lua tools and rules are not run here: only the catalog and knowledge tools).
+std::string tenant_dir(const std::string& id) {
+    for (const std::string& root : {std::string(TEZGAH_FIXTURES_DIR), std::string(TEZGAH_SOURCE_DIR) + "/tenants"}) {
+        const std::string dir = root + "/" + id;
+        if (boost::filesystem::exists(dir + "/tenant.json")) return dir;
+    }
+    throw std::runtime_error("no tenant " + id + " in " TEZGAH_FIXTURES_DIR " or " TEZGAH_SOURCE_DIR "/tenants");
+}
+
 Tenant& tenant(const std::string& id) {
     // Load the libraries before the tenants exist, so that at exit the tenants' tools are
     // destroyed while their code is still loaded (statics die in reverse order).
@@ -67,7 +78,7 @@ Tenant& tenant(const std::string& id) {
     auto& slot = tenants[id];
     if (slot) return *slot;
     slot = std::make_unique<Tenant>();
-    const std::string dir = std::string(TEZGAH_FIXTURES_DIR) + "/" + id;
+    const std::string dir = tenant_dir(id);
     slot->host.load_manifest_file(dir + "/tenant.json");
     slot->host.load_offerings_file(dir + "/data/offerings.json");
     slot->host.load_knowledge_file(dir + "/data/knowledge.json");
