@@ -71,6 +71,16 @@ int error_status(std::string_view code) noexcept {
     return 500;
 }
 
+bool is_json_content_type(std::string_view value) noexcept {
+    value = value.substr(0, value.find(';'));
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    constexpr std::string_view kJson = "application/json";
+    return value.size() == kJson.size() &&
+           std::equal(value.begin(), value.end(), kJson.begin(),
+                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
 std::string_view HttpRequest::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
         if (key.size() == name.size() &&

@@ -1,5 +1,6 @@
 // A deliberately small JSON Schema checker: enough for tool arguments.
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/text.hpp>
 
 namespace tezgah::sdk {
 namespace {
@@ -26,12 +27,6 @@ double as_number(const json::value& v) {
     if (v.is_int64()) return static_cast<double>(v.get_int64());
     if (v.is_uint64()) return static_cast<double>(v.get_uint64());
     return v.get_double();
-}
-
-std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
 }
 
 Status check(const json::value& value, const json::object& schema, const std::string& path) {
@@ -69,7 +64,7 @@ Status check(const json::value& value, const json::object& schema, const std::st
             return Error{"invalid_arguments", where(path) + ": must be at most " + json::serialize(*m)};
     }
     if (value.is_string()) {
-        auto length = utf8_length(value.get_string());
+        auto length = text::length(value.get_string());
         if (const auto* m = schema.if_contains("minLength"); m && m->is_number() && length < as_number(*m))
             return Error{"invalid_arguments", where(path) + ": must have at least " + json::serialize(*m) + " characters"};
         if (const auto* m = schema.if_contains("maxLength"); m && m->is_number() && length > as_number(*m))

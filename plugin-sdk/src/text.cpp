@@ -560,4 +560,17 @@ std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entr
     return out;
 }
 
+std::size_t length(std::string_view utf8) noexcept {
+    std::size_t count = 0;
+    for (const char c : utf8) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return count;
+}
+
+std::string_view trim(std::string_view text) noexcept {
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+    while (!text.empty() && space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && space(text.back())) text.remove_suffix(1);
+    return text;
+}
+
 }  // namespace tezgah::sdk::text

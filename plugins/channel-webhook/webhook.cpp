@@ -17,31 +17,6 @@ using sdk::Result;
 constexpr std::size_t kMaxTextCharacters = 4000;
 constexpr std::string_view kSecretHeader = "x-webhook-secret";
 
-std::string_view trim(std::string_view s) {
-    const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::size_t code_points(std::string_view utf8) {
-    std::size_t count = 0;
-    for (const char c : utf8) {
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-    }
-    return count;
-}
-
-bool is_json_content_type(std::string_view value) {
-    value = trim(value.substr(0, value.find(';')));
-    constexpr std::string_view kJson = "application/json";
-    if (value.size() != kJson.size()) return false;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(value[i])) != kJson[i]) return false;
-    }
-    return true;
-}
-
 /// Compares without stopping at the first difference, so timing tells nothing about the secret.
 bool equal_secret(std::string_view a, std::string_view b) {
     unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -78,7 +53,7 @@ Result<std::string> string_field(const json::object& body, std::string_view fiel
     if (!value->is_string()) return invalid(field, numbers_ok ? "expected a string or an integer" : "expected a string");
     const std::string_view text = value->get_string();
     if (!sdk::text::valid_utf8(text)) return invalid(field, "invalid UTF-8");
-    const std::string_view trimmed = trim(text);
+    const std::string_view trimmed = sdk::text::trim(text);
     if (trimmed.empty() && required) return Error{"missing_field", "webhook body: " + std::string(field) + ": empty"};
     return std::string(trimmed);
 }
@@ -103,7 +78,7 @@ public:
         if (!secret_.empty() && !equal_secret(request.header(kSecretHeader), secret_)) {
             return Error{"unauthorized", "webhook: header x-webhook-secret: missing or wrong"};
         }
-        if (!is_json_content_type(request.header("content-type"))) {
+        if (!sdk::is_json_content_type(request.header("content-type"))) {
             return Error{"unsupported_media_type",
                          "webhook: Content-Type: expected application/json, got '" +
                              std::string(request.header("content-type")) + "'"};
@@ -118,7 +93,7 @@ public:
 
         auto text = string_field(body, "mesaj_metni", true, false);
         if (!text) return text.error();
-        if (code_points(*text) > kMaxTextCharacters) {
+        if (sdk::text::length(*text) > kMaxTextCharacters) {
             return invalid("mesaj_metni", "longer than " + std::to_string(kMaxTextCharacters) + " characters");
         }
         auto user = string_field(body, "kullanici_id", true, true);

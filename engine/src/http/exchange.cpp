@@ -15,12 +15,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 sdk::Result<std::string> optional_string(const json::object& body, std::string_view field, std::size_t max_length) {
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) return std::string();
@@ -60,16 +54,6 @@ bool sane_request_id(std::string_view id) {
 std::string error_body(std::string_view code, std::string_view message, std::string_view request_id) {
     return json::serialize(json::object{
         {"error", json::object{{"code", code}, {"message", message}, {"request_id", request_id}}}});
-}
-
-bool is_json_content_type(std::string_view value) {
-    value = trim(value.substr(0, value.find(';')));
-    constexpr std::string_view kJson = "application/json";
-    if (value.size() != kJson.size()) return false;
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(value[i])) != kJson[i]) return false;
-    }
-    return true;
 }
 
 sdk::Result<ChatBody> parse_chat_body(std::string_view body) {

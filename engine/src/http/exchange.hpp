@@ -111,7 +111,4 @@ struct ChatBody {
 /// too long an id). The text's own checks (empty, length, UTF-8) are the engine's.
 sdk::Result<ChatBody> parse_chat_body(std::string_view body);
 
-/// Whether a Content-Type header names application/json (parameters allowed).
-bool is_json_content_type(std::string_view value);
-
 }  // namespace tezgah::engine::http

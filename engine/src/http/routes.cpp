@@ -228,7 +228,7 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
     std::string body;
     if (!ex.read_body(body)) return;
     const std::string& content_type = ex.request.getContentType();
-    if (!is_json_content_type(content_type)) {
+    if (!sdk::is_json_content_type(content_type)) {
         return ex.send_error(415, "unsupported_media_type",
                              "Content-Type: expected application/json, got '" + content_type + "'");
     }

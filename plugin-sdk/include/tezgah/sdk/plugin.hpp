@@ -112,6 +112,9 @@ using ChannelPtr = std::unique_ptr<Channel>;
 /// overloaded 503; anything else 500.
 int error_status(std::string_view code) noexcept;
 
+/// True for `application/json`, with any parameters (`; charset=utf-8`), in any letter case.
+bool is_json_content_type(std::string_view content_type) noexcept;
+
 /// The type of a configuration value.
 enum class ConfigType : std::int32_t { string = 1, integer, number, boolean, object, array, string_list };
 

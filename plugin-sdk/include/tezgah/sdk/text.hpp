@@ -46,4 +46,10 @@ std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entr
 /// True when `utf8` is valid UTF-8.
 bool valid_utf8(std::string_view utf8) noexcept;
 
+/// The number of code points (characters) of valid UTF-8 text.
+std::size_t length(std::string_view utf8) noexcept;
+
+/// `text` without leading and trailing ASCII white space.
+std::string_view trim(std::string_view text) noexcept;
+
 }  // namespace tezgah::sdk::text
