@@ -6,6 +6,7 @@
 
 #include "lua/convert.hpp"
 #include "lua/sandbox.hpp"
+#include "util/common.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -64,16 +65,123 @@ int ctx_now(lua_State* L) {
     return 1;
 }
 
+/// The instant a time function was asked about: its optional epoch-seconds argument, or now.
+std::chrono::system_clock::time_point instant_argument(lua_State* L, const CallState& call) {
+    if (lua_isnoneornil(L, 1)) return call.host->clock().now();
+    lua_Integer epoch = luaL_checkinteger(L, 1);
+    return std::chrono::system_clock::time_point{std::chrono::seconds{epoch}};
+}
+
+lua_Integer epoch_of(std::chrono::system_clock::time_point when) {
+    return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
+}
+
 int ctx_is_closed(lua_State* L) {
     CallState* call = live_call(L, "is_closed");
+    auto when = instant_argument(L, *call);
     int closed = -1;
     try {
-        closed = call->host->is_open_at(call->host->clock().now()) ? 0 : 1;
+        closed = call->host->is_open_at(when) ? 0 : 1;
     } catch (...) {
     }
     if (closed < 0) return luaL_error(L, "ctx.is_closed: the host could not tell the opening hours");
     lua_pushboolean(L, closed);
     return 1;
+}
+
+// ---- the tenant's calendar -------------------------------------------------------------------
+// Computed from the manifest's business.hours and locale.timezone (host.tenant()), so a script
+// never keeps its own copy of the hours or a UTC offset.
+
+constexpr const char* kDayNamesTr[] = {"Pazar", "Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumartesi"};
+constexpr const char* kDayNamesEn[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+
+void set_integer(lua_State* L, const char* field, lua_Integer value) {
+    lua_pushinteger(L, value);
+    lua_setfield(L, -2, field);
+}
+
+/// The weekday's key ("mon") and its names in Turkish and English.
+void set_weekday(lua_State* L, int weekday) {
+    lua_pushstring(L, weekday_key(weekday));
+    lua_setfield(L, -2, "wday");
+    lua_pushstring(L, kDayNamesTr[weekday]);
+    lua_setfield(L, -2, "day_name_tr");
+    lua_pushstring(L, kDayNamesEn[weekday]);
+    lua_setfield(L, -2, "day_name_en");
+}
+
+/// Pushes {year, month, day, hour, min, sec, yday, wday, day_name_tr, day_name_en, date, time}.
+void push_local_time(lua_State* L, const LocalTime& local) {
+    char date[16];
+    char time[8];
+    std::snprintf(date, sizeof date, "%04d-%02d-%02d", local.year, local.month, local.day);
+    std::snprintf(time, sizeof time, "%02d:%02d", local.hour, local.minute);
+    lua_createtable(L, 0, 12);
+    set_integer(L, "year", local.year);
+    set_integer(L, "month", local.month);
+    set_integer(L, "day", local.day);
+    set_integer(L, "hour", local.hour);
+    set_integer(L, "min", local.minute);
+    set_integer(L, "sec", local.second);
+    set_integer(L, "yday", local.yday);
+    set_weekday(L, local.weekday);
+    lua_pushstring(L, date);
+    lua_setfield(L, -2, "date");
+    lua_pushstring(L, time);
+    lua_setfield(L, -2, "time");
+}
+
+int ctx_local_time(lua_State* L) {
+    CallState* call = live_call(L, "local_time");
+    auto when = instant_argument(L, *call);
+    std::optional<LocalTime> local;  // trivially destructible: safe to raise past
+    try {
+        local = local_time_at(call->host->tenant().timezone, when);
+    } catch (...) {
+    }
+    if (!local) return luaL_error(L, "ctx.local_time: the host could not tell the local time");
+    push_local_time(L, *local);
+    return 1;
+}
+
+int ctx_next_opening(lua_State* L) {
+    CallState* call = live_call(L, "next_opening");
+    auto when = instant_argument(L, *call);
+    std::optional<Opening> opening;  // trivially destructible: safe to raise past
+    bool failed = false;
+    try {
+        const sdk::TenantProfile& tenant = call->host->tenant();
+        opening = next_opening(tenant.hours, tenant.timezone, when);
+    } catch (...) {
+        failed = true;
+    }
+    if (failed) return luaL_error(L, "ctx.next_opening: the host could not tell the opening hours");
+    if (!opening) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_local_time(L, opening->local);
+    set_integer(L, "epoch", epoch_of(opening->at));
+    set_integer(L, "in_minutes",
+                std::chrono::ceil<std::chrono::minutes>(opening->at - when).count());
+    set_integer(L, "days_ahead", opening->days_ahead);
+    lua_pushboolean(L, opening->days_ahead == 0);
+    lua_setfield(L, -2, "today");
+    lua_pushboolean(L, opening->days_ahead == 1);
+    lua_setfield(L, -2, "tomorrow");
+    return 1;
+}
+
+/// Pushes ctx.hours: {mon = "10:00-20:00", ..., sun = "closed"}, every day present.
+void push_hours(lua_State* L, const std::map<std::string, std::string>& hours) {
+    lua_createtable(L, 0, 7);
+    for (int weekday = 0; weekday < 7; ++weekday) {
+        auto it = hours.find(weekday_key(weekday));
+        bool closed = it == hours.end() || it->second.empty();
+        lua_pushstring(L, closed ? "closed" : it->second.c_str());
+        lua_setfield(L, -2, weekday_key(weekday));
+    }
 }
 
 int ctx_log(lua_State* L) {
@@ -444,7 +552,7 @@ public:
 
 private:
     void push_context(lua_State* L, int token, const CallState& state, const sdk::TurnContext& turn) {
-        lua_createtable(L, 0, 12);
+        lua_createtable(L, 0, 16);
         set_string(L, "tenant", turn.tenant_id.empty() ? host_.tenant().id : turn.tenant_id);
         set_string(L, "user_id", turn.user_id);
         set_string(L, "language", state.language);
@@ -452,8 +560,13 @@ private:
         static const struct {
             const char* name;
             lua_CFunction function;
-        } kFunctions[] = {{"now", ctx_now},         {"is_closed", ctx_is_closed}, {"log", ctx_log},
-                          {"reply", ctx_reply},     {"handoff", ctx_handoff}};
+        } kFunctions[] = {{"now", ctx_now},
+                          {"is_closed", ctx_is_closed},
+                          {"local_time", ctx_local_time},
+                          {"next_opening", ctx_next_opening},
+                          {"log", ctx_log},
+                          {"reply", ctx_reply},
+                          {"handoff", ctx_handoff}};
         for (const auto& [name, function] : kFunctions) {
             lua_pushvalue(L, token);
             lua_pushcclosure(L, function, 1);
@@ -464,6 +577,8 @@ private:
         lua_pushcclosure(L, catalog_find, 1);
         lua_setfield(L, -2, "find");
         lua_setfield(L, -2, "catalog");
+        push_hours(L, host_.tenant().hours);
+        lua_setfield(L, -2, "hours");
         if (turn.session == nullptr || !push_json(L, *turn.session)) lua_createtable(L, 0, 0);
         lua_setfield(L, -2, "session");
     }

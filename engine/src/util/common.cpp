@@ -56,27 +56,98 @@ bool valid_timezone(const std::string& name) {
     }
 }
 
+namespace {
+
+constexpr const char* kWeekdayKeys[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+/// The zone, or nullptr (UTC) when the tz database does not know it.
+const date::time_zone* find_zone(const std::string& timezone) {
+    try {
+        return date::locate_zone(timezone);
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
+date::local_seconds to_local(const date::time_zone* zone, std::chrono::system_clock::time_point when) {
+    auto utc = date::floor<std::chrono::seconds>(when);
+    if (zone == nullptr) return date::local_seconds{utc.time_since_epoch()};
+    return zone->to_local(utc);
+}
+
+std::chrono::system_clock::time_point to_sys(const date::time_zone* zone, date::local_seconds local) {
+    if (zone == nullptr) return date::sys_seconds{local.time_since_epoch()};
+    // A time skipped by a clock change maps to the change; a repeated one to its first occurrence.
+    return zone->to_sys(local, date::choose::earliest);
+}
+
+/// Opening and closing minute of `day` (a weekday 0..6) by `hours`, or nullopt when closed.
+std::optional<std::pair<int, int>> opening_minutes(const std::map<std::string, std::string>& hours, int weekday) {
+    auto it = hours.find(kWeekdayKeys[weekday]);
+    if (it == hours.end() || it->second == "closed") return std::nullopt;
+    std::string_view range = it->second;
+    auto dash = range.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto from = parse_hhmm(range.substr(0, dash));
+    auto to = parse_hhmm(range.substr(dash + 1));
+    if (!from || !to || *from >= *to) return std::nullopt;
+    return std::pair{*from, *to};
+}
+
+LocalTime breakdown(date::local_seconds local) {
+    auto day = date::floor<date::days>(local);
+    date::year_month_day ymd{day};
+    date::hh_mm_ss clock{local - day};
+    LocalTime out;
+    out.year = static_cast<int>(ymd.year());
+    out.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+    out.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+    out.hour = static_cast<int>(clock.hours().count());
+    out.minute = static_cast<int>(clock.minutes().count());
+    out.second = static_cast<int>(clock.seconds().count());
+    out.weekday = static_cast<int>(date::weekday{day}.c_encoding());
+    out.yday = static_cast<int>((day - date::local_days{ymd.year() / date::January / 1}).count()) + 1;
+    return out;
+}
+
+}  // namespace
+
 bool is_open_at(const std::map<std::string, std::string>& hours, const std::string& timezone,
                 std::chrono::system_clock::time_point when) {
-    static const char* kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-    auto local = std::chrono::floor<std::chrono::minutes>(when);
-    date::local_time<std::chrono::minutes> lt{local.time_since_epoch()};
-    try {
-        const auto* zone = date::locate_zone(timezone);
-        lt = date::floor<std::chrono::minutes>(date::make_zoned(zone, local).get_local_time());
-    } catch (const std::exception&) {
-        // unknown zone: UTC
+    auto local = to_local(find_zone(timezone), when);
+    auto day = date::floor<date::days>(local);
+    auto range = opening_minutes(hours, static_cast<int>(date::weekday{day}.c_encoding()));
+    if (!range) return false;
+    int minute = static_cast<int>(date::floor<std::chrono::minutes>(local - day).count());
+    return minute >= range->first && minute < range->second;
+}
+
+LocalTime local_time_at(const std::string& timezone, std::chrono::system_clock::time_point when) {
+    return breakdown(to_local(find_zone(timezone), when));
+}
+
+const char* weekday_key(int weekday) {
+    if (weekday < 0 || weekday > 6) return "";
+    return kWeekdayKeys[weekday];
+}
+
+std::optional<Opening> next_opening(const std::map<std::string, std::string>& hours,
+                                    const std::string& timezone, std::chrono::system_clock::time_point when) {
+    const auto* zone = find_zone(timezone);
+    auto local = to_local(zone, when);
+    auto today = date::floor<date::days>(local);
+    // Eight days: today's later opening, the next six days, and today's weekday a week on.
+    for (int ahead = 0; ahead <= 7; ++ahead) {
+        auto day = today + date::days{ahead};
+        auto range = opening_minutes(hours, static_cast<int>(date::weekday{day}.c_encoding()));
+        if (!range) continue;
+        date::local_seconds opens = day + std::chrono::minutes{range->first};
+        if (opens <= local) continue;
+        auto at = to_sys(zone, opens);
+        if (at <= when) continue;
+        return Opening{at, breakdown(opens), ahead};
     }
-    auto day = date::floor<date::days>(lt);
-    date::weekday wd{day};
-    int minute = static_cast<int>((lt - day).count());
-    auto it = hours.find(kDays[wd.c_encoding()]);
-    if (it == hours.end() || it->second == "closed") return false;
-    auto dash = it->second.find('-');
-    if (dash == std::string::npos) return false;
-    auto from = parse_hhmm(std::string_view(it->second).substr(0, dash));
-    auto to = parse_hhmm(std::string_view(it->second).substr(dash + 1));
-    return from && to && minute >= *from && minute < *to;
+    return std::nullopt;
 }
 
 std::filesystem::path executable_dir() {

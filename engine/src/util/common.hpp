@@ -29,6 +29,37 @@ bool valid_timezone(const std::string& name);
 bool is_open_at(const std::map<std::string, std::string>& hours, const std::string& timezone,
                 std::chrono::system_clock::time_point when);
 
+/// A moment as the clock on the business's wall shows it.
+struct LocalTime {
+    int year = 1970;
+    int month = 1;    ///< 1..12
+    int day = 1;      ///< 1..31
+    int hour = 0;
+    int minute = 0;
+    int second = 0;
+    int weekday = 4;  ///< 0 = Sunday .. 6 = Saturday (as std::tm and date::weekday::c_encoding)
+    int yday = 1;     ///< 1..366
+};
+
+/// `when` in time zone `timezone` (UTC when unknown).
+LocalTime local_time_at(const std::string& timezone, std::chrono::system_clock::time_point when);
+
+/// "sun", "mon", .. "sat" for weekday 0..6 (the keys of business.hours); "" out of range.
+const char* weekday_key(int weekday);
+
+/// When a business next opens.
+struct Opening {
+    std::chrono::system_clock::time_point at;
+    LocalTime local;  ///< `at` on the business's wall clock
+    int days_ahead;   ///< calendar days from the local day of the moment asked about (0 = same day)
+};
+
+/// The first opening strictly after `when` by `hours` (as in is_open_at) in `timezone`, looking a
+/// week ahead; nullopt when every day is closed. Being open at `when` does not count: the answer
+/// is the opening after that.
+std::optional<Opening> next_opening(const std::map<std::string, std::string>& hours,
+                                    const std::string& timezone, std::chrono::system_clock::time_point when);
+
 /// The folder holding the running executable.
 std::filesystem::path executable_dir();
 

@@ -3,24 +3,24 @@
 -- Between opening and 11:00, the first reply of the day in a conversation ends with that day's
 -- special offer, but only while the product is in stock (checked in the catalog) and not when the
 -- customer is complaining or asking about allergies. Remembered per day in ctx.session.
--- Times are computed in Europe/Istanbul, which is UTC+3 all year since 2016.
+-- "11:00" and "the day" are the bakery's local time (ctx.local_time(), in the manifest's time zone).
 
-local UTC_OFFSET = 3 * 3600
 local UNTIL_HOUR = 11
 
--- By os.date wday (1 = Sunday). `id` is the offering that must be in stock.
+-- By weekday (ctx.local_time().wday); none on Sunday, when the bakery is closed. `id` is the
+-- offering that must be in stock.
 local SPECIALS = {
-  [2] = { id = "simit", query = "simit",
+  mon = { id = "simit", query = "simit",
           tr = "Pazartesi fırsatı: simit + çay 25 TL.", en = "Monday special: simit and tea for 25 TL." },
-  [3] = { id = "peynirli-pogaca", query = "peynirli poğaça",
+  tue = { id = "peynirli-pogaca", query = "peynirli poğaça",
           tr = "Salı fırsatı: 3 peynirli poğaça 60 TL.", en = "Tuesday special: 3 cheese pogacas for 60 TL." },
-  [4] = { id = "su-boregi", query = "su böreği",
+  wed = { id = "su-boregi", query = "su böreği",
           tr = "Çarşamba fırsatı: su böreği + çay 90 TL.", en = "Wednesday special: water borek and tea for 90 TL." },
-  [5] = { id = "tahinli-corek", query = "tahinli çörek",
+  thu = { id = "tahinli-corek", query = "tahinli çörek",
           tr = "Perşembe fırsatı: 2 tahinli çörek 60 TL.", en = "Thursday special: 2 tahini buns for 60 TL." },
-  [6] = { id = "eksi-mayali-ekmek", query = "ekşi mayalı köy ekmeği",
+  fri = { id = "eksi-mayali-ekmek", query = "ekşi mayalı köy ekmeği",
           tr = "Cuma fırsatı: ekşi mayalı köy ekmeği 80 TL.", en = "Friday special: sourdough country loaf for 80 TL." },
-  [7] = { id = "cevizli-kurabiye", query = "cevizli kurabiye",
+  sat = { id = "cevizli-kurabiye", query = "cevizli kurabiye",
           tr = "Cumartesi fırsatı: 250 g cevizli kurabiye 100 TL.", en = "Saturday special: 250 g walnut cookies for 100 TL." },
 }
 
@@ -71,14 +71,12 @@ return tezgah.rule {
     session.firsat_sessiz = nil
     if quiet or ctx.is_closed() then return nil end
 
-    local now = ctx.now()
-    if type(now) ~= "number" then now = os.time() end
-    local lt = os.date("!*t", now + UTC_OFFSET)
-    if lt.hour >= UNTIL_HOUR then return nil end
-    local special = SPECIALS[lt.wday]
+    local now = ctx.local_time()
+    if now.hour >= UNTIL_HOUR then return nil end
+    local special = SPECIALS[now.wday]
     if not special then return nil end
 
-    local today = string.format("%04d-%02d-%02d", lt.year, lt.month, lt.day)
+    local today = now.date
     if session.gunun_firsati == today then return nil end
     if not in_stock(ctx, special) then return nil end
     session.gunun_firsati = today

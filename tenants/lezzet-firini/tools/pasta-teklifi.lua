@@ -6,81 +6,34 @@
 -- bakery is open (an order sent at night or on Sunday starts the next morning), the closed day
 -- (Sunday) does not count, and the pickup falls within opening hours.
 --
--- HOURS mirrors business.hours in tenant.json (a tool cannot read the manifest); keep them equal.
--- Times are computed in Europe/Istanbul, which is UTC+3 all year since 2016.
+-- The hours and time zone are the manifest's (business.hours, locale.timezone), read through
+-- ctx.hours, ctx.is_closed, ctx.local_time and ctx.next_opening.
 
-local UTC_OFFSET = 3 * 3600
 local DAY = 24 * 3600
 local WORKING_DAYS = 2
 local PHOTO_PRINT_PRICE = 250
 local CAKE_CATEGORY = "Sipariş Pasta"
 
-local HOURS = {
-  mon = { "07:00", "20:00" },
-  tue = { "07:00", "20:00" },
-  wed = { "07:00", "20:00" },
-  thu = { "07:00", "20:00" },
-  fri = { "07:00", "20:00" },
-  sat = { "07:30", "20:00" },
-  sun = nil,  -- closed
-}
-
-local DAY_KEYS = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" }  -- os.date wday order
-local DAY_NAMES = {
-  tr = { sun = "Pazar", mon = "Pazartesi", tue = "Salı", wed = "Çarşamba", thu = "Perşembe",
-         fri = "Cuma", sat = "Cumartesi" },
-  en = { sun = "Sunday", mon = "Monday", tue = "Tuesday", wed = "Wednesday", thu = "Thursday",
-         fri = "Friday", sat = "Saturday" },
-}
-
-local function minutes(hhmm)
-  local h, m = string.match(hhmm, "^(%d%d):(%d%d)$")
-  return tonumber(h) * 60 + tonumber(m)
-end
-
-local function hhmm(mins)
-  return string.format("%02d:%02d", mins // 60, mins % 60)
-end
-
--- Opening and closing minute of the local day starting at `midnight`, or nil when closed.
-local function hours_of(midnight)
-  local h = HOURS[DAY_KEYS[os.date("!*t", midnight).wday]]
-  if not h then return nil end
-  return minutes(h[1]), minutes(h[2])
-end
-
--- The earliest pickup, as (local midnight of the day, minute of the day). `epoch` is UTC.
-local function earliest_pickup(epoch)
-  local lt = os.date("!*t", epoch + UTC_OFFSET)
-  local now_min = lt.hour * 60 + lt.min
-  local midnight = epoch + UTC_OFFSET - (lt.hour * 3600 + lt.min * 60 + lt.sec)
-
+-- The earliest pickup, as the bakery's local time (a ctx.local_time() table).
+local function earliest_pickup(ctx)
   -- Work starts now if open, else at the next opening.
-  local start_day, start_min = midnight, now_min
-  local open, close = hours_of(start_day)
-  if not open or now_min >= close then
-    repeat start_day = start_day + DAY until hours_of(start_day)
-    start_min = (hours_of(start_day))
-  elseif now_min < open then
-    start_min = open
+  local start = ctx.now()
+  if ctx.is_closed(start) then
+    local opening = ctx.next_opening(start)
+    if not opening then error("business.hours: every day is closed, so no pickup can be given") end
+    start = opening.epoch
   end
 
-  -- Count the working days, skipping closed ones.
-  local day, counted = start_day, 0
+  -- Count the working days, skipping closed ones; the pickup keeps the start's time of day.
+  local pickup, counted = start, 0
   while counted < WORKING_DAYS do
-    day = day + DAY
-    if hours_of(day) then counted = counted + 1 end
+    pickup = pickup + DAY
+    if ctx.hours[ctx.local_time(pickup).wday] ~= "closed" then counted = counted + 1 end
   end
 
-  -- Keep the time of day, within that day's hours.
-  local o, c = hours_of(day)
-  local pickup_min = start_min
-  if pickup_min < o then pickup_min = o end
-  if pickup_min >= c then
-    repeat day = day + DAY until hours_of(day)
-    pickup_min = (hours_of(day))
-  end
-  return day, pickup_min
+  -- Within that day's hours: before opening waits for it, after closing moves to the next one.
+  if ctx.is_closed(pickup) then return ctx.next_opening(pickup) end
+  return ctx.local_time(pickup)
 end
 
 -- The best-matching cake (matches come best first), or nil and the discontinued cake that
@@ -149,12 +102,9 @@ return tezgah.tool {
     price = math.floor(price + 0.5)
     local deposit = math.floor(price / 2 + 0.5)
 
-    local now = ctx.now()
-    if type(now) ~= "number" then now = os.time() end
-    local day, pickup_min = earliest_pickup(now)
-    local date = os.date("!%Y-%m-%d", day)
-    local day_name = DAY_NAMES[lang][DAY_KEYS[os.date("!*t", day).wday]]
-    local time = hhmm(pickup_min)
+    local pickup = earliest_pickup(ctx)
+    local date, time = pickup.date, pickup.time
+    local day_name = lang == "en" and pickup.day_name_en or pickup.day_name_tr
     local kg_text = (kg == math.floor(kg)) and string.format("%d", math.floor(kg)) or string.format("%.1f", kg)
 
     local msg

@@ -7,28 +7,8 @@
 --     one-line note saying when we open again.
 -- The note is given once per closed period and conversation (remembered in ctx.session).
 --
--- HOURS mirrors business.hours in tenant.json (a rule cannot read the manifest); keep them equal.
--- Times are computed in Europe/Istanbul, which is UTC+3 all year since 2016.
-
-local UTC_OFFSET = 3 * 3600
-
-local HOURS = {
-  mon = nil,  -- closed
-  tue = { "09:30", "19:30" },
-  wed = { "09:30", "19:30" },
-  thu = { "09:30", "19:30" },
-  fri = { "09:30", "19:30" },
-  sat = { "09:30", "19:30" },
-  sun = { "11:00", "17:00" },
-}
-
-local DAY_KEYS = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" }  -- os.date wday order
-local DAY_NAMES = {
-  tr = { sun = "Pazar", mon = "Pazartesi", tue = "Salı", wed = "Çarşamba", thu = "Perşembe",
-         fri = "Cuma", sat = "Cumartesi" },
-  en = { sun = "Sunday", mon = "Monday", tue = "Tuesday", wed = "Wednesday", thu = "Thursday",
-         fri = "Friday", sat = "Saturday" },
-}
+-- The hours and time zone are the manifest's (business.hours, locale.timezone), through
+-- ctx.next_opening(); nothing here needs changing when the hours do.
 
 -- Words that mean "I want a booking" or "I want a person" (compared after Turkish folding).
 local BOOKING_WORDS = {
@@ -56,50 +36,26 @@ local function mentions_any(text, words)
   return false
 end
 
-local function minutes(hhmm)
-  local h, m = string.match(hhmm, "^(%d%d):(%d%d)$")
-  return tonumber(h) * 60 + tonumber(m)
-end
-
 local function language(ctx)
   if ctx.language == "en" then return "en" end
   return "tr"
 end
 
-local function now_epoch(ctx)
-  local t = ctx.now()
-  if type(t) == "number" then return t end
-  return os.time()
-end
-
--- The next opening as {days_ahead, day_key, time}, searching from the local time `epoch`.
-local function next_opening(epoch)
-  local lt = os.date("!*t", epoch + UTC_OFFSET)
-  local now_min = lt.hour * 60 + lt.min
-  for ahead = 0, 7 do
-    local key = DAY_KEYS[(lt.wday - 1 + ahead) % 7 + 1]
-    local h = HOURS[key]
-    if h and (ahead > 0 or now_min < minutes(h[1])) then
-      return { days_ahead = ahead, day = key, time = h[1] }
-    end
-  end
-  return nil
-end
-
+-- "yarın saat 09:30", "on Tuesday at 09:30" for an opening from ctx.next_opening().
 local function when_text(lang, opening)
-  if opening.days_ahead == 0 then
+  if opening.today then
     return lang == "en" and ("today at " .. opening.time) or ("bugün saat " .. opening.time)
-  elseif opening.days_ahead == 1 then
+  elseif opening.tomorrow then
     return lang == "en" and ("tomorrow at " .. opening.time) or ("yarın saat " .. opening.time)
   end
-  local day = DAY_NAMES[lang][opening.day]
-  return lang == "en" and ("on " .. day .. " at " .. opening.time) or (day .. " günü saat " .. opening.time)
+  return lang == "en" and ("on " .. opening.day_name_en .. " at " .. opening.time)
+    or (opening.day_name_tr .. " günü saat " .. opening.time)
 end
 
 -- Identifies one closed period (by the opening that ends it), so the note is not repeated within it but is given again
 -- the next time the salon is closed.
-local function period_key(epoch, opening)
-  return os.date("!%Y-%m-%d", epoch + UTC_OFFSET + opening.days_ahead * 24 * 3600) .. " " .. opening.time
+local function period_key(opening)
+  return opening.date .. " " .. opening.time
 end
 
 return tezgah.rule {
@@ -107,15 +63,14 @@ return tezgah.rule {
 
   on_message = function(ctx, msg)
     if not ctx.is_closed() then return nil end
-    local epoch = now_epoch(ctx)
-    local opening = next_opening(epoch)
+    local opening = ctx.next_opening()
     if not opening then return nil end
     if not mentions_any(fold(msg.text), BOOKING_WORDS) then return nil end
 
     local session = ctx.session or {}
-    session.mesai_disi_notu = period_key(epoch, opening)
+    session.mesai_disi_notu = period_key(opening)
     local lang = language(ctx)
-    ctx.log("out-of-hours booking request; next opening " .. opening.day .. " " .. opening.time)
+    ctx.log("out-of-hours booking request; next opening " .. opening.wday .. " " .. opening.time)
     if lang == "en" then
       return ctx.reply("We are closed right now; we open again " .. when_text(lang, opening) ..
         ". To book, call +90 232 555 03 03 or leave your name, phone and the service you want " ..
@@ -128,11 +83,10 @@ return tezgah.rule {
 
   on_reply = function(ctx, reply)
     if not ctx.is_closed() then return nil end
-    local epoch = now_epoch(ctx)
-    local opening = next_opening(epoch)
+    local opening = ctx.next_opening()
     if not opening then return nil end
     local session = ctx.session or {}
-    local key = period_key(epoch, opening)
+    local key = period_key(opening)
     if session.mesai_disi_notu == key then return nil end
     session.mesai_disi_notu = key
 
