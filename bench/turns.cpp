@@ -3,7 +3,10 @@
 // plugins of this build. Prints turns/s and p50/p95/p99 latency, then checks that every turn was
 // persisted (two message rows per turn).
 //
-//   turns [--turns N] [--threads T] [--users U] [--tenant ID]
+//   turns [--turns N] [--threads T] [--users U] [--tenant ID] [--rule-only 1]
+//
+// --rule-only 1 adds a Lua rule answering every message, so the offline assistant never runs:
+// what remains is the engine's own path (intake, conversation, rules, persistence).
 //
 // Each thread talks as its own U customers in turn, so conversations continue (cache hits) and
 // the history grows as it would with real customers. Built with -DTEZGAH_BUILD_BENCH=ON.
@@ -15,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,6 +36,7 @@ struct Options {
     int threads = 64;
     int users = 8;  ///< customers per thread
     std::string tenant = "gece-butik";
+    bool rule_only = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -42,6 +48,7 @@ Options parse(int argc, char** argv) {
         else if (flag == "--threads") o.threads = std::stoi(value);
         else if (flag == "--users") o.users = std::stoi(value);
         else if (flag == "--tenant") o.tenant = value;
+        else if (flag == "--rule-only") o.rule_only = value == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", flag.c_str());
             std::exit(2);
@@ -79,6 +86,18 @@ int main(int argc, char** argv) {
 
     TempDir dir;
     fs::copy(TEZGAH_FIXTURES_DIR, dir.path / "tenants", fs::copy_options::recursive);
+    if (options.rule_only) {
+        fs::create_directories(dir.path / "tenants" / options.tenant / "rules");
+        std::ofstream(dir.path / "tenants" / options.tenant / "rules" / "bench.lua")
+            << "return tezgah.rule { name = \"bench\", on_message = function(ctx, msg) "
+               "return ctx.reply(\"Merhaba, nasıl yardımcı olabilirim?\") end }\n";
+        auto manifest_path = dir.path / "tenants" / options.tenant / "tenant.json";
+        std::ifstream in(manifest_path);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto manifest = boost::json::parse(text);
+        manifest.as_object()["rules"] = boost::json::array{"rules/bench.lua"};
+        std::ofstream(manifest_path) << boost::json::serialize(manifest);
+    }
     EngineOptions eo;
     eo.tenants_dir = dir.path / "tenants";
     eo.db_url = "sqlite:" + (dir.path / "var" / "tezgah.db").string();

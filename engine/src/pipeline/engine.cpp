@@ -1,5 +1,6 @@
 #include "pipeline/engine.hpp"
 
+#include "pipeline/turn_json.hpp"
 #include "util/common.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
@@ -310,9 +311,43 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     const auto started = Clock::now();
     const auto& profile = tenant.profile();
     auto& db = *db_;
-    auto conversation = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id,
-                                             clock_->now(), options_.idle_timeout);
-    if (!conversation) return conversation.error();
+    // The open conversation: from memory when this process holds it and Database::open_conversation
+    // would pick it too (the same session id given; or none given and not idle); else from the
+    // database, which applies the rules itself.
+    const auto now = clock_->now();
+    std::optional<CachedConversation> conversation =
+        conversations_.get(ConversationCache::key(tenant.id(), message.user_id, message.channel));
+    if (conversation) {
+        auto millis = [](std::chrono::system_clock::time_point t) {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+        };
+        bool current = message.session_id.empty()
+                           ? millis(conversation->last_activity) >
+                                 millis(now) - std::chrono::milliseconds(options_.idle_timeout).count()
+                           : conversation->session_id == message.session_id;
+        if (!current) conversation.reset();
+    }
+    if (!conversation) {
+        auto opened = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id, now,
+                                           options_.idle_timeout);
+        if (!opened) return opened.error();
+        conversation = CachedConversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
+        if (!opened->is_new) {
+            for (auto& m : db.recent_messages(tenant.id(), opened->id, options_.history_messages))
+                conversation->history.push_back(std::move(m));
+        }
+    }
+    // Until the turn is stored, the cached entry may no longer match the database: any way out
+    // before then (an error, an exception) drops it, and the next turn reads the database.
+    const std::string cache_key = ConversationCache::key(tenant.id(), message.user_id, conversation->channel);
+    struct ForgetUnlessStored {
+        ConversationCache& cache;
+        const std::string& key;
+        bool stored = false;
+        ~ForgetUnlessStored() {
+            if (!stored) cache.erase(key);
+        }
+    } forget{conversations_, cache_key};
     json::object state = conversation->state;
 
     // The reply's language: what the customer wrote in, if the tenant speaks it.
@@ -322,15 +357,18 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     if (std::find(profile.languages.begin(), profile.languages.end(), language) == profile.languages.end())
         language = profile.language;
 
-    auto history = db.recent_messages(tenant.id(), conversation->id, options_.history_messages);
+    const auto& history = conversation->history;
     sdk::TurnReply out;
     out.session_id = conversation->session_id;
     out.conversation_id = conversation->id;
     out.language = language;
-    {
-        StoredMessage inbound{"user", message.text, "", language, clock_->now()};
-        auto stored = db.append_message(tenant.id(), conversation->id, inbound, message.message_id);
-        if (!stored) return stored.error();
+    // The customer's message is committed before the turn runs. A message id seen before (a
+    // retried request) gets the reply it already got; nothing runs twice.
+    StoredMessage inbound{"user", message.text, "", language, clock_->now()};
+    auto inbound_id = db.append_message(tenant.id(), conversation->id, inbound, message.message_id);
+    if (!inbound_id) {
+        if (inbound_id.error().code == "duplicate") return replay_turn(tenant, message, sink);
+        return inbound_id.error();
     }
 
     sdk::TurnContext turn{tenant.id(), message.user_id, conversation->session_id, conversation->id, language,
@@ -484,23 +522,50 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // Persist the reply, the function-call log and the session state.
     state["language"] = out.language;
     if (out.handoff) state["handoff_reason"] = handoff_reason.empty() ? "requested" : handoff_reason;
+    // One write, committed before the reply goes back: the reply (with its JSON, for a retried
+    // message id), the function-call log, the usage and the session state.
     StoredMessage reply{"assistant", out.reply, out.method, out.language, clock_->now()};
-    auto reply_id = db.append_message(tenant.id(), conversation->id, reply);
-    if (!reply_id) return reply_id.error();
-    for (auto& call : calls) {
-        call.message_id = *reply_id;
-        if (auto s = db.record_tool_call(call); !s)
-            log_event(spdlog::level::err, "store", "tool call not recorded", {{"error", s.error().message}});
-    }
-    if (out.usage.input_tokens || out.usage.output_tokens) {
-        UsageRecord usage{tenant.id(), conversation->id, tenant.manifest().llm.provider, "", out.usage.input_tokens,
-                          out.usage.output_tokens, 0};
-        if (auto s = db.record_usage(usage); !s)
-            log_event(spdlog::level::err, "store", "usage not recorded", {{"error", s.error().message}});
-    }
-    if (auto s = db.save_state(tenant.id(), conversation->id, state); !s) return s.error();
+    out.execution_time_ms = ms_since(started);
+    TurnRecord record{tenant.id(), conversation->id, message.user_id, message.channel, *inbound_id, reply,
+                      json::serialize(sdk::to_json(out)), std::move(calls), std::nullopt, state};
+    if (out.usage.input_tokens || out.usage.output_tokens)
+        record.usage = UsageRecord{tenant.id(), conversation->id, tenant.manifest().llm.provider, "",
+                                   out.usage.input_tokens, out.usage.output_tokens, 0};
+    if (auto reply_id = db.finish_turn(record); !reply_id) return reply_id.error();
+
+    conversation->state = std::move(state);
+    conversation->history.push_back(std::move(inbound));
+    conversation->history.push_back(std::move(reply));
+    while (conversation->history.size() > options_.history_messages) conversation->history.pop_front();
+    conversation->last_activity = std::max({conversation->last_activity, now, record.reply.at});
+    conversations_.put(cache_key, std::move(*conversation));
+    forget.stored = true;
     out.execution_time_ms = ms_since(started);
     return out;
+}
+
+sdk::Result<sdk::TurnReply> Engine::replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                                sdk::StreamSink* sink) {
+    const auto& id = message.message_id;
+    auto stored = db_->stored_reply(tenant.id(), id);
+    if (!stored) return stored.error();
+    if (stored->user_id != message.user_id)
+        return sdk::Error{"duplicate", "message_id \"" + id + "\" was already used by another customer of tenant \"" +
+                                           tenant.id() + "\""};
+    if (!stored->reply_json)
+        return sdk::Error{"duplicate_in_flight", "message_id \"" + id +
+                                                     "\" is being answered, or its first attempt failed; "
+                                                     "retry later, or send a new message id"};
+    auto reply = turn_reply_from_json(*stored->reply_json);
+    if (!reply) {
+        log_event(spdlog::level::err, "pipeline", "stored reply unreadable",
+                  {{"tenant", tenant.id()}, {"message_id", id}, {"error", reply.error().message}});
+        return sdk::Error{"internal", "the stored reply of message_id \"" + id + "\" could not be read"};
+    }
+    log_event(spdlog::level::info, "pipeline", "repeated message id answered with the stored reply",
+              {{"tenant", tenant.id()}, {"message_id", id}});
+    if (sink) sink->on_text(reply->reply);
+    return reply;
 }
 
 }  // namespace tezgah::engine

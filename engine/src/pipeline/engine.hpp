@@ -3,6 +3,7 @@
 //   intake → rules on_message → assistant loop (provider → tool calls checked against their
 //   schema → tools → provider, bounded steps) → rules on_reply → persist.
 
+#include "pipeline/conversation_cache.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
 #include "tenants/tenant.hpp"
@@ -31,6 +32,7 @@ struct EngineOptions {
     std::chrono::seconds idle_timeout{30 * 60};           ///< a session ends after this long idle
     std::size_t history_messages = 10;                    ///< earlier messages sent to the provider
     std::size_t max_message_chars = 4000;                 ///< longer customer messages are refused
+    std::size_t conversation_cache_entries = 100000;      ///< open conversations kept in memory (LRU)
 };
 
 /// What the engine knows of a discovered tenant.
@@ -110,6 +112,13 @@ private:
     std::mutex watcher_mutex_;
     std::condition_variable watcher_wake_;
     bool watching_ = false;
+
+    // --- the write path (run_turn): open conversations in memory, idempotent message ids ---
+    /// The reply already given to `message.message_id`, for a retried request. Errors:
+    /// "duplicate_in_flight" (the first attempt has no reply yet, or failed), "duplicate" (the id
+    /// belongs to another customer of the tenant).
+    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink);
+    ConversationCache conversations_{options_.conversation_cache_entries};
 };
 
 }  // namespace tezgah::engine

@@ -88,6 +88,13 @@ struct TurnRecord {
     json::object state;                 ///< the conversation's session state after the turn
 };
 
+/// The turn of a client message id, as stored.
+struct StoredReply {
+    std::string user_id;                    ///< the customer who sent the message
+    std::string conversation_id;
+    std::optional<std::string> reply_json;  ///< none yet: still running, or it failed after storing the message
+};
+
 class Database {
 public:
     /// Opens `url`: `sqlite:PATH` (folders created, WAL, synchronous=NORMAL) or
@@ -158,11 +165,10 @@ public:
     /// state and the customer's last activity. Returns the reply message's id. "not_found" (and
     /// nothing stored) when the conversation is not this tenant's.
     virtual sdk::Result<std::string> finish_turn(const TurnRecord& turn) = 0;
-    /// For a client message id already stored (append_message answered "duplicate"): the stored
-    /// reply JSON of that turn, or nullopt when the turn has no reply yet (still running, or it
-    /// failed after storing the message). "not_found" when no message has that id.
-    virtual sdk::Result<std::optional<std::string>> stored_reply(const std::string& tenant_id,
-                                                                 const std::string& client_message_id) = 0;
+    /// For a client message id already stored (append_message answered "duplicate"): who sent it
+    /// and the stored reply JSON of that turn. "not_found" when no message has that id.
+    virtual sdk::Result<StoredReply> stored_reply(const std::string& tenant_id,
+                                                  const std::string& client_message_id) = 0;
     /// Function-call log of a conversation, oldest first (for tests and operators).
     virtual std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
                                                    const std::string& conversation_id) = 0;

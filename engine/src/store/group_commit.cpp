@@ -44,6 +44,11 @@ GroupCommitWriter::Stats GroupCommitWriter::stats() const {
     return stats_;
 }
 
+std::size_t GroupCommitWriter::queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
 void GroupCommitWriter::loop() {
     std::deque<Unit> batch;
     for (;;) {

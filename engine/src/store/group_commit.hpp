@@ -49,6 +49,8 @@ public:
     std::string run(Work work);
 
     Stats stats() const;
+    /// Units waiting for the next batch (not counting the one being written).
+    std::size_t queued() const;
 
 private:
     struct Unit {

@@ -16,6 +16,7 @@
 
 #include "store/connection_url.hpp"
 #include "store/database.hpp"
+#include "store/group_commit.hpp"
 #include "util/log.hpp"
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
@@ -216,29 +217,47 @@ public:
     SqlDatabase(Backend backend, std::string redacted_url, std::size_t pool_size)
         : backend_(backend), url_(std::move(redacted_url)), pool_size_(pool_size), pool_(pool_size) {}
 
-    /// Opens every pooled session and migrates. Throws soci::soci_error / std::exception.
+    ~SqlDatabase() override { writer_.reset(); }  // everything queued is written first
+
+    /// Opens every pooled session and the writer's, migrates, and starts the writer thread.
+    /// Throws soci::soci_error / std::exception.
     void connect(const ConnectionTarget& target) {
-        for (std::size_t i = 0; i < pool_size_; ++i) {
-            auto& sql = pool_.at(i);
-            if (backend_ == Backend::sqlite) {
-                sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path) +
-                                            " timeout=" + std::to_string(kSqliteBusyTimeoutMs / 1000));
-                // busy_timeout first: switching to WAL waits for other connections opening now.
-                sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
-                std::string mode;
-                sql << "PRAGMA journal_mode=WAL", soci::into(mode);
-                sql << "PRAGMA synchronous=NORMAL";
-                sql << "PRAGMA foreign_keys=ON";
-            } else {
-                sql.open(soci::postgresql, target.pg_conninfo);
-                sql << "SET client_min_messages TO WARNING";
-            }
+        for (std::size_t i = 0; i < pool_size_; ++i) open_session(pool_.at(i), target);
+        {
+            soci::session sql(pool_);
+            version_ = migrate(sql, backend_);
         }
-        soci::session sql(pool_);
-        version_ = migrate(sql, backend_);
+        GroupCommitWriter::WithSession with_session;
+        if (target.backend == Backend::sqlite && target.sqlite_path == ":memory:") {
+            // One database per connection: the writer borrows the only one, batch by batch.
+            with_session = [this](const std::function<void(soci::session&)>& f) {
+                soci::session sql(pool_);
+                f(sql);
+            };
+        } else {
+            open_session(writer_session_, target);
+            with_session = [this](const std::function<void(soci::session&)>& f) { f(writer_session_); };
+        }
+        writer_ = std::make_unique<GroupCommitWriter>(backend_, url_, std::move(with_session));
     }
 
     Backend backend() const override { return backend_; }
+
+    void open_session(soci::session& sql, const ConnectionTarget& target) {
+        if (backend_ == Backend::sqlite) {
+            sql.open(soci::sqlite3, "db=" + quoted(target.sqlite_path) +
+                                        " timeout=" + std::to_string(kSqliteBusyTimeoutMs / 1000));
+            // busy_timeout first: switching to WAL waits for other connections opening now.
+            sql << "PRAGMA busy_timeout=" + std::to_string(kSqliteBusyTimeoutMs);
+            std::string mode;
+            sql << "PRAGMA journal_mode=WAL", soci::into(mode);
+            sql << "PRAGMA synchronous=NORMAL";
+            sql << "PRAGMA foreign_keys=ON";
+        } else {
+            sql.open(soci::postgresql, target.pg_conninfo);
+            sql << "SET client_min_messages TO WARNING";
+        }
+    }
 
     int schema_version() override {
         try {
@@ -267,17 +286,14 @@ public:
     // ------------------------------------------------------------ tenants and imports
 
     sdk::Status upsert_tenant(const std::string& tenant_id, const std::string& name) override {
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            long long now = now_millis();
+        long long now = now_millis();
+        auto error = write([&](soci::session& sql) {
             sql << "INSERT INTO tenants (id, name, created_at, updated_at) VALUES (:id, :name, :c, :u) "
                    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
                 soci::use(tenant_id), soci::use(name), soci::use(now), soci::use(now);
-            return {};
-        } catch (const std::exception& e) {
-            return failure("upsert_tenant " + tenant_id, e.what());
-        }
+        });
+        if (!error.empty()) return failure("upsert_tenant " + tenant_id, error);
+        return {};
     }
 
     sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
@@ -366,126 +382,56 @@ public:
                                                 const std::string& channel, const std::string& session_id,
                                                 std::chrono::system_clock::time_point now,
                                                 std::chrono::seconds idle_timeout) override {
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            Transaction tx(sql, backend_);
-            if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
-            long long now_ms = to_millis(now);
-            sql << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
-                   "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
-                   "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
-                soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms),
-                soci::use(channel);
-
-            Conversation c;
-            c.tenant_id = tenant_id;
-            c.user_id = user_id;
-            std::string state;
-            soci::indicator found = soci::i_null;
-            std::string session_owner;
-            if (!session_id.empty()) {
-                sql << "SELECT id, user_id, channel, state FROM conversations "
-                       "WHERE tenant_id = :t AND session_id = :s",
-                    soci::into(c.id, found), soci::into(session_owner), soci::into(c.channel),
-                    soci::into(state), soci::use(tenant_id), soci::use(session_id);
-                if (sql.got_data() && found == soci::i_ok && session_owner == user_id) {
-                    c.session_id = session_id;
-                    c.state = parse_object(state);
-                    tx.commit();
-                    return c;
-                }
-            } else {
-                long long since = now_ms - idle_timeout.count() * 1000;
-                sql << "SELECT id, session_id, channel, state FROM conversations "
-                       "WHERE tenant_id = :t AND user_id = :u AND channel = :c AND last_message_at > :since "
-                       "ORDER BY last_message_at DESC LIMIT 1",
-                    soci::into(c.id, found), soci::into(c.session_id), soci::into(c.channel),
-                    soci::into(state), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
-                    soci::use(since);
-                if (sql.got_data() && found == soci::i_ok) {
-                    c.state = parse_object(state);
-                    tx.commit();
-                    return c;
-                }
-            }
-
-            // A new conversation. A session id already held by another customer is not taken over.
-            bool session_taken = !session_id.empty() && sql.got_data() && found == soci::i_ok;
-            c.id = new_uuid();
-            c.session_id = session_id.empty() || session_taken ? random_hex(16) : session_id;
-            c.channel = channel;
-            c.state = {};
-            c.is_new = true;
-            std::string empty_state = "{}";
-            sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, "
-                   "created_at, "
-                   "last_message_at) VALUES (:id, :t, :u, :c, :s, :state, :created, :last)",
-                soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
-                soci::use(c.session_id), soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
-            tx.commit();
-            return c;
-        } catch (const std::exception& e) {
-            return failure("open_conversation [" + tenant_id + "] user " + user_id, e.what());
-        }
+        // Chosen before queuing: a retried unit of work must not make other ids.
+        const std::string new_id = new_uuid();
+        const std::string new_session = random_hex(16);
+        sdk::Result<Conversation> out = unknown_tenant(tenant_id);
+        auto error = write([&](soci::session& sql) {
+            out = open_conversation_in(sql, tenant_id, user_id, channel, session_id, now, idle_timeout, new_id,
+                                       new_session);
+        });
+        if (!error.empty()) return failure("open_conversation [" + tenant_id + "] user " + user_id, error);
+        return out;
     }
 
     sdk::Status save_state(const std::string& tenant_id, const std::string& conversation_id,
                            const json::object& state) override {
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            std::string text = json::serialize(state);
+        std::string text = json::serialize(state);
+        sdk::Status out;
+        auto error = write([&](soci::session& sql) {
             soci::statement st =
                 (sql.prepare << "UPDATE conversations SET state = :s WHERE tenant_id = :t AND id = :c",
                  soci::use(text), soci::use(tenant_id), soci::use(conversation_id));
             st.execute(true);
-            if (st.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
-            return {};
-        } catch (const std::exception& e) {
-            return failure("save_state [" + tenant_id + "] conversation " + conversation_id, e.what());
-        }
+            out = st.get_affected_rows() == 0 ? sdk::Status(unknown_conversation(tenant_id, conversation_id))
+                                              : sdk::Status();
+        });
+        if (!error.empty()) return failure("save_state [" + tenant_id + "] conversation " + conversation_id, error);
+        return out;
     }
 
     sdk::Result<std::string> append_message(const std::string& tenant_id, const std::string& conversation_id,
                                             const StoredMessage& message,
                                             const std::string& client_message_id) override {
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            try {
-                Transaction tx(sql, backend_);
-                if (auto existing = message_by_client_id(sql, tenant_id, client_message_id))
-                    return duplicate(client_message_id, *existing);
-                long long at = to_millis(message.at == std::chrono::system_clock::time_point{}
-                                             ? std::chrono::system_clock::now()
-                                             : message.at);
-                const char* greatest = backend_ == Backend::sqlite ? "MAX" : "GREATEST";
-                soci::statement touch =
-                    (sql.prepare << std::string("UPDATE conversations SET last_message_at = ") + greatest +
-                                        "(last_message_at, :at) WHERE tenant_id = :t AND id = :c",
-                     soci::use(at), soci::use(tenant_id), soci::use(conversation_id));
-                touch.execute(true);
-                if (touch.get_affected_rows() == 0) return unknown_conversation(tenant_id, conversation_id);
-                std::string id = new_uuid();
-                sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, "
-                       "at, "
-                       "client_message_id) VALUES (:id, :t, :c, :role, :text, :method, :language, :at, "
-                       ":cmid)",
-                    soci::use(id), soci::use(tenant_id), soci::use(conversation_id), soci::use(message.role),
-                    soci::use(message.text), soci::use(message.method), soci::use(message.language),
-                    soci::use(at), soci::use(client_message_id);
-                tx.commit();
-                return id;
-            } catch (const soci::soci_error&) {
-                // Another process stored the same client message id between the check and the insert.
-                if (auto existing = message_by_client_id(sql, tenant_id, client_message_id))
-                    return duplicate(client_message_id, *existing);
-                throw;
+        const std::string id = new_uuid();
+        sdk::Result<std::string> out = id;
+        // A unique-index violation (another process stored the same client id between the check and
+        // the insert) fails the batch; on the retry alone the check finds the stored row.
+        auto error = write([&](soci::session& sql) {
+            if (auto existing = message_by_client_id(sql, tenant_id, client_message_id)) {
+                out = duplicate(client_message_id, *existing);
+                return;
             }
-        } catch (const std::exception& e) {
-            return failure("append_message [" + tenant_id + "] conversation " + conversation_id, e.what());
-        }
+            if (!touch_conversation(sql, tenant_id, conversation_id, message.at, nullptr)) {
+                out = unknown_conversation(tenant_id, conversation_id);
+                return;
+            }
+            insert_message(sql, id, tenant_id, conversation_id, message, client_message_id, {}, {});
+            out = id;
+        });
+        if (!error.empty())
+            return failure("append_message [" + tenant_id + "] conversation " + conversation_id, error);
+        return out;
     }
 
     std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
@@ -517,40 +463,75 @@ public:
     }
 
     sdk::Status record_tool_call(const ToolCallRecord& r) override {
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            std::string arguments = json::serialize(r.arguments);
-            std::string result = json::serialize(r.result);
-            int ok = r.ok ? 1 : 0;
-            long long at = now_millis();
-            sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, "
-                   "ok, "
-                   "duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, :ok, :d, :e, :at)",
-                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.message_id),
-                soci::use(r.tool), soci::use(arguments), soci::use(result), soci::use(ok),
-                soci::use(r.duration_ms), soci::use(r.error), soci::use(at);
-            return {};
-        } catch (const std::exception& e) {
-            return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, e.what());
-        }
+        long long at = now_millis();
+        auto error = write([&](soci::session& sql) { insert_tool_call(sql, r, r.message_id, at); });
+        if (!error.empty()) return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, error);
+        return {};
     }
 
     sdk::Status record_usage(const UsageRecord& r) override {
+        long long at = now_millis();
+        auto error = write([&](soci::session& sql) { insert_usage(sql, r, at); });
+        if (!error.empty()) return failure("record_usage [" + r.tenant_id + "]", error);
+        return {};
+    }
+
+    sdk::Result<std::string> finish_turn(const TurnRecord& turn) override {
+        const std::string id = new_uuid();
+        const long long now = now_millis();
+        const std::string state = json::serialize(turn.state);
+        sdk::Result<std::string> out = id;
+        auto error = write([&](soci::session& sql) {
+            // The conversation first: when it is not this tenant's, nothing is written.
+            if (!touch_conversation(sql, turn.tenant_id, turn.conversation_id, turn.reply.at, &state)) {
+                out = unknown_conversation(turn.tenant_id, turn.conversation_id);
+                return;
+            }
+            insert_message(sql, id, turn.tenant_id, turn.conversation_id, turn.reply, {}, turn.reply_json,
+                           turn.in_reply_to);
+            for (const auto& call : turn.tool_calls) insert_tool_call(sql, call, id, now);
+            if (turn.usage) insert_usage(sql, *turn.usage, now);
+            if (!turn.user_id.empty()) {
+                long long seen = to_millis(turn.reply.at == std::chrono::system_clock::time_point{}
+                                               ? std::chrono::system_clock::now()
+                                               : turn.reply.at);
+                sql << "UPDATE customers SET last_seen_at = :l, last_channel = :c WHERE tenant_id = :t AND id = :u",
+                    soci::use(seen), soci::use(turn.channel), soci::use(turn.tenant_id), soci::use(turn.user_id);
+            }
+            out = id;
+        });
+        if (!error.empty())
+            return failure("finish_turn [" + turn.tenant_id + "] conversation " + turn.conversation_id, error);
+        return out;
+    }
+
+    sdk::Result<StoredReply> stored_reply(const std::string& tenant_id,
+                                          const std::string& client_message_id) override {
         try {
-            auto lock = write_lock();
             soci::session sql(pool_);
-            long long input = r.input_tokens;
-            long long output = r.output_tokens;
-            long long at = now_millis();
-            sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
-                   "output_tokens, "
-                   "cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
-                soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider),
-                soci::use(r.model), soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
-            return {};
+            std::string message_id;
+            StoredReply out;
+            soci::indicator found = soci::i_null;
+            if (!client_message_id.empty()) {
+                sql << "SELECT m.id, m.conversation_id, c.user_id FROM messages m JOIN conversations c "
+                       "ON c.id = m.conversation_id AND c.tenant_id = m.tenant_id "
+                       "WHERE m.tenant_id = :t AND m.client_message_id = :m AND m.client_message_id <> ''",
+                    soci::into(message_id, found), soci::into(out.conversation_id), soci::into(out.user_id),
+                    soci::use(tenant_id), soci::use(client_message_id);
+            }
+            if (client_message_id.empty() || !sql.got_data() || found != soci::i_ok)
+                return sdk::make_error("not_found", "no message with client message id \"" + client_message_id +
+                                                        "\" for tenant \"" + tenant_id + "\"");
+            std::string reply;
+            soci::indicator has_reply = soci::i_null;
+            sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
+                   "AND in_reply_to = :m AND reply_json <> '' ORDER BY seq LIMIT 1",
+                soci::into(reply, has_reply), soci::use(tenant_id), soci::use(out.conversation_id),
+                soci::use(message_id);
+            if (sql.got_data() && has_reply == soci::i_ok) out.reply_json = std::move(reply);
+            return out;
         } catch (const std::exception& e) {
-            return failure("record_usage [" + r.tenant_id + "]", e.what());
+            return failure("stored_reply [" + tenant_id + "] " + client_message_id, e.what());
         }
     }
 
@@ -601,10 +582,121 @@ private:
 
     static long long now_millis() { return to_millis(std::chrono::system_clock::now()); }
 
-    /// SQLite has one writer at a time: writers queue here rather than on "database is locked".
-    std::unique_lock<std::mutex> write_lock() {
-        return backend_ == Backend::sqlite ? std::unique_lock<std::mutex>(write_mutex_)
-                                           : std::unique_lock<std::mutex>();
+    /// Runs `work` in the writer's next transaction; empty when committed, else why not.
+    std::string write(const GroupCommitWriter::Work& work) { return writer_->run(work); }
+
+    /// The body of open_conversation, inside the writer's transaction.
+    sdk::Result<Conversation> open_conversation_in(soci::session& sql, const std::string& tenant_id,
+                                                   const std::string& user_id, const std::string& channel,
+                                                   const std::string& session_id,
+                                                   std::chrono::system_clock::time_point now,
+                                                   std::chrono::seconds idle_timeout, const std::string& new_id,
+                                                   const std::string& new_session) {
+        if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
+        long long now_ms = to_millis(now);
+        sql << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
+               "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
+               "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
+            soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms), soci::use(channel);
+
+        Conversation c;
+        c.tenant_id = tenant_id;
+        c.user_id = user_id;
+        std::string state;
+        soci::indicator found = soci::i_null;
+        std::string session_owner;
+        if (!session_id.empty()) {
+            sql << "SELECT id, user_id, channel, state FROM conversations "
+                   "WHERE tenant_id = :t AND session_id = :s",
+                soci::into(c.id, found), soci::into(session_owner), soci::into(c.channel), soci::into(state),
+                soci::use(tenant_id), soci::use(session_id);
+            if (sql.got_data() && found == soci::i_ok && session_owner == user_id) {
+                c.session_id = session_id;
+                c.state = parse_object(state);
+                return c;
+            }
+        } else {
+            long long since = now_ms - idle_timeout.count() * 1000;
+            sql << "SELECT id, session_id, channel, state FROM conversations "
+                   "WHERE tenant_id = :t AND user_id = :u AND channel = :c AND last_message_at > :since "
+                   "ORDER BY last_message_at DESC LIMIT 1",
+                soci::into(c.id, found), soci::into(c.session_id), soci::into(c.channel), soci::into(state),
+                soci::use(tenant_id), soci::use(user_id), soci::use(channel), soci::use(since);
+            if (sql.got_data() && found == soci::i_ok) {
+                c.state = parse_object(state);
+                return c;
+            }
+        }
+
+        // A new conversation. A session id already held by another customer is not taken over.
+        bool session_taken = !session_id.empty() && sql.got_data() && found == soci::i_ok;
+        c.id = new_id;
+        c.session_id = session_id.empty() || session_taken ? new_session : session_id;
+        c.channel = channel;
+        c.state = {};
+        c.is_new = true;
+        std::string empty_state = "{}";
+        sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, created_at, "
+               "last_message_at) VALUES (:id, :t, :u, :c, :s, :state, :created, :last)",
+            soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel), soci::use(c.session_id),
+            soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
+        return c;
+    }
+
+    /// Moves the conversation's last activity to `at` (never back), and sets its state when given.
+    /// False when the conversation is not this tenant's.
+    bool touch_conversation(soci::session& sql, const std::string& tenant_id, const std::string& conversation_id,
+                            std::chrono::system_clock::time_point at_time, const std::string* state) {
+        long long at = to_millis(at_time == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                                    : at_time);
+        const char* greatest = backend_ == Backend::sqlite ? "MAX" : "GREATEST";
+        std::string text = std::string("UPDATE conversations SET last_message_at = ") + greatest +
+                           "(last_message_at, :at)" + (state ? ", state = :s" : "") +
+                           " WHERE tenant_id = :t AND id = :c";
+        if (state) {
+            soci::statement st = (sql.prepare << text, soci::use(at), soci::use(*state), soci::use(tenant_id),
+                                  soci::use(conversation_id));
+            st.execute(true);
+            return st.get_affected_rows() > 0;
+        }
+        soci::statement st = (sql.prepare << text, soci::use(at), soci::use(tenant_id), soci::use(conversation_id));
+        st.execute(true);
+        return st.get_affected_rows() > 0;
+    }
+
+    static void insert_message(soci::session& sql, const std::string& id, const std::string& tenant_id,
+                               const std::string& conversation_id, const StoredMessage& message,
+                               const std::string& client_message_id, const std::string& reply_json,
+                               const std::string& in_reply_to) {
+        long long at = to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                                       : message.at);
+        sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, at, "
+               "client_message_id, reply_json, in_reply_to) VALUES (:id, :t, :c, :role, :text, :method, "
+               ":language, :at, :cmid, :reply, :to)",
+            soci::use(id), soci::use(tenant_id), soci::use(conversation_id), soci::use(message.role),
+            soci::use(message.text), soci::use(message.method), soci::use(message.language), soci::use(at),
+            soci::use(client_message_id), soci::use(reply_json), soci::use(in_reply_to);
+    }
+
+    static void insert_tool_call(soci::session& sql, const ToolCallRecord& r, const std::string& message_id,
+                                 long long at) {
+        std::string arguments = json::serialize(r.arguments);
+        std::string result = json::serialize(r.result);
+        int ok = r.ok ? 1 : 0;
+        sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, ok, "
+               "duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, :ok, :d, :e, :at)",
+            soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(message_id), soci::use(r.tool),
+            soci::use(arguments), soci::use(result), soci::use(ok), soci::use(r.duration_ms), soci::use(r.error),
+            soci::use(at);
+    }
+
+    static void insert_usage(soci::session& sql, const UsageRecord& r, long long at) {
+        long long input = r.input_tokens;
+        long long output = r.output_tokens;
+        sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, output_tokens, "
+               "cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
+            soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider), soci::use(r.model),
+            soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
     }
 
     sdk::Error failure(const std::string& what, const std::string& why) const {
@@ -637,7 +729,9 @@ private:
         if (client_message_id.empty()) return std::nullopt;
         std::string id;
         soci::indicator ind = soci::i_null;
-        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m", soci::into(id, ind),
+        // `<> ''` lets the partial unique index answer (without it SQLite scans the tenant's messages).
+        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m AND client_message_id <> ''",
+            soci::into(id, ind),
             soci::use(tenant_id), soci::use(client_message_id);
         if (!sql.got_data() || ind != soci::i_ok) return std::nullopt;
         return id;
@@ -654,11 +748,12 @@ private:
             if (!ids.insert(id).second)
                 return sdk::make_error("invalid_value", where + ": duplicate id \"" + id + "\"");
         }
-        try {
-            auto lock = write_lock();
-            soci::session sql(pool_);
-            Transaction tx(sql, backend_);
-            if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
+        sdk::Result<ImportStats> out = unknown_tenant(tenant_id);
+        auto error = write([&](soci::session& sql) {
+            if (!tenant_exists(sql, tenant_id)) {
+                out = unknown_tenant(tenant_id);
+                return;
+            }
 
             std::map<std::string, StoredRow> existing;
             {
@@ -697,11 +792,10 @@ private:
                 remove_record(sql, tenant_id, table, id, now);
                 ++stats.removed;
             }
-            tx.commit();
-            return stats;
-        } catch (const std::exception& e) {
-            return failure("import " + table + " [" + tenant_id + "]", e.what());
-        }
+            out = stats;
+        });
+        if (!error.empty()) return failure("import " + table + " [" + tenant_id + "]", error);
+        return out;
     }
 
     void write_record(soci::session& sql, const std::string& tenant_id, const Record& r, int position,
@@ -819,8 +913,9 @@ private:
     std::string url_;  ///< redacted, for messages
     std::size_t pool_size_;
     soci::connection_pool pool_;
-    std::mutex write_mutex_;
+    soci::session writer_session_;  ///< the writer's own connection (unused for sqlite::memory:)
     int version_ = 0;
+    std::unique_ptr<GroupCommitWriter> writer_;  ///< last: stopped before the sessions close
 };
 
 }  // namespace
