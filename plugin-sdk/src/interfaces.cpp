@@ -63,6 +63,7 @@ int error_status(std::string_view code) noexcept {
     if (code == "forbidden") return 403;
     if (code == "not_found" || code == "unknown_tenant") return 404;
     if (code == "method_not_allowed") return 405;
+    if (code == "duplicate_in_flight" || code == "duplicate") return 409;
     if (code == "payload_too_large") return 413;
     if (code == "unsupported_media_type") return 415;
     if (code == "invalid_value") return 422;

@@ -4,6 +4,7 @@
 
 #include <tezgah/sdk/plugin.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,7 +99,14 @@ struct Settings {
     std::size_t max_list_items = 8;
 };
 
+/// The tenant's catalogue and knowledge base with their folded words, built once per plugin
+/// instance so that reading a message compares against ready words (understand.cpp).
+struct TenantIndex;
+std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host);
+
 /// Reads the last user message of `request` into intents; deterministic for the same request.
+Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host, const TenantIndex& index);
+/// The same, indexing the tenant's data for this one call.
 Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host);
 
 /// How well `words` name `offering`: share of the customer's words explained (0..1) and the share

@@ -19,7 +19,8 @@ std::int64_t estimate_tokens(std::size_t chars) { return static_cast<std::int64_
 
 class LocalProvider final : public sdk::LlmProvider {
 public:
-    LocalProvider(sdk::HostServices& host, Settings settings) : host_(host), settings_(settings) {}
+    LocalProvider(sdk::HostServices& host, Settings settings)
+        : host_(host), settings_(settings), index_(index_tenant(host)) {}
 
     sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
                                                 sdk::StreamSink* sink) override {
@@ -34,7 +35,7 @@ private:
     sdk::ProviderResponse answer(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
         sdk::ProviderResponse response;
         response.method = "intent";
-        const Plan plan = understand(request, host_);
+        const Plan plan = understand(request, host_, *index_);
         response.language = plan.language;
         response.session_updates["language"] = plan.language;
 
@@ -141,6 +142,7 @@ private:
 
     sdk::HostServices& host_;
     Settings settings_;
+    std::shared_ptr<const TenantIndex> index_;  ///< the tenant's data as of this instance's build
 };
 
 sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {

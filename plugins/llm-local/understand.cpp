@@ -180,14 +180,53 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
     return out;
 }
 
+/// Words of a knowledge entry as best_knowledge compares them.
+struct KnowledgeWords {
+    std::vector<std::string> strong;    ///< question (every language) and keyword words, no stop words
+    std::vector<std::string> category;
+    std::vector<std::string> phrases;   ///< folded keywords of more than one word
+};
+
+KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
+    KnowledgeWords kw;
+    kw.strong = text::tokens(e.question);
+    for (const auto& [lang, t] : e.translations)
+        for (auto& w : text::tokens(t.question)) kw.strong.push_back(w);
+    for (const auto& k : e.keywords) {
+        auto folded = text::fold(k);
+        for (auto& w : text::tokens(folded)) kw.strong.push_back(w);
+        if (folded.find(' ') != std::string::npos) kw.phrases.push_back(std::move(folded));
+    }
+    std::erase_if(kw.strong, [](const auto& w) { return is_stop_word(w); });
+    kw.category = text::tokens(e.category);
+    return kw;
+}
+
+OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow);
+
+}  // namespace
+
+/// What the assistant reads a tenant's messages against, built once per plugin instance (a
+/// tenant reload builds a new instance): the catalogue and knowledge base with their words.
+struct TenantIndex {
+    std::vector<sdk::Offering> offerings;
+    std::vector<OfferingWords> offering_words;    ///< one per offering, same order
+    std::vector<sdk::KnowledgeEntry> knowledge;
+    std::vector<KnowledgeWords> knowledge_words;  ///< one per entry, same order
+    std::vector<Category> categories;
+    std::set<std::string> tenant_words;
+    std::set<std::string> detail_words;           ///< attribute names no offering is called by
+};
+
+namespace {
+
 /// Everything needed to read one message.
 class Reader {
 public:
-    Reader(const sdk::ProviderRequest& request, sdk::HostServices& host)
-        : request_(request), host_(host), offerings_(host.catalog().all()),
-          knowledge_(host.knowledge().all()), categories_(categories_of(offerings_)) {
-        for (const auto& w : text::tokens(host.tenant().name)) tenant_words_.insert(w);
-        read_detail_words();
+    Reader(const sdk::ProviderRequest& request, sdk::HostServices& host, const TenantIndex& index)
+        : request_(request), host_(host), index_(index), offerings_(index.offerings),
+          knowledge_(index.knowledge), categories_(index.categories), tenant_words_(index.tenant_words),
+          detail_words_(index.detail_words) {
         read_session();
     }
 
@@ -199,7 +238,6 @@ private:
                            [&](const auto& t) { return t.name == name; });
     }
     void read_session();
-    void read_detail_words();
     bool is_detail_word(std::string_view folded_word) const;
     std::vector<Intent> read_question(const Words& question);
     std::vector<Intent> read_clause(const Words& question);
@@ -227,11 +265,12 @@ private:
 
     const sdk::ProviderRequest& request_;
     sdk::HostServices& host_;
-    std::vector<sdk::Offering> offerings_;
-    std::vector<sdk::KnowledgeEntry> knowledge_;
-    std::vector<Category> categories_;
-    std::set<std::string> tenant_words_;
-    std::set<std::string> detail_words_;  ///< attribute names ("alerjenler", "gramaj") no name uses
+    const TenantIndex& index_;
+    const std::vector<sdk::Offering>& offerings_;
+    const std::vector<sdk::KnowledgeEntry>& knowledge_;
+    const std::vector<Category>& categories_;
+    const std::set<std::string>& tenant_words_;
+    const std::set<std::string>& detail_words_;  ///< attribute names ("alerjenler", "gramaj") no name uses
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
     std::string last_category_;
@@ -241,15 +280,16 @@ private:
 /// The names of the catalogue's attributes ("alerjenler", "gramaj", "hacim") ask about an
 /// offering's details ("simidin alerjenleri neler?") unless some offering is called by them
 /// ("vegan" in "Vegan Çikolatalı Pasta").
-void Reader::read_detail_words() {
+std::set<std::string> detail_words_of(const std::vector<sdk::Offering>& offerings,
+                                      const std::vector<OfferingWords>& offering_words) {
+    std::set<std::string> detail_words;
     std::set<std::string> naming;
-    for (const auto& o : offerings_) {
-        const auto ow = words_of(o);
+    for (const auto& ow : offering_words) {
         for (const auto& n : ow.names) naming.insert(n.begin(), n.end());
         for (const auto& a : ow.aliases) naming.insert(a.begin(), a.end());
         naming.insert(ow.category.begin(), ow.category.end());
     }
-    for (const auto& o : offerings_)
+    for (const auto& o : offerings)
         for (const auto& [key, value] : o.attributes) {
             std::string spaced(key);
             std::replace(spaced.begin(), spaced.end(), '_', ' ');
@@ -257,9 +297,10 @@ void Reader::read_detail_words() {
                 if (w.size() < 5) continue;  // "kg", "ml", "saat": units, not questions
                 const bool names = std::any_of(naming.begin(), naming.end(),
                                                [&](const auto& n) { return word_match(w, n) >= 0.85; });
-                if (!names) detail_words_.insert(w);
+                if (!names) detail_words.insert(w);
             }
         }
+    return detail_words;
 }
 
 bool Reader::is_detail_word(std::string_view w) const {
@@ -397,9 +438,10 @@ std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(
     const Words& content, std::string_view only_category) const {
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> out;
     auto words = folded_of(content);
-    for (const auto& o : offerings_) {
+    for (std::size_t k = 0; k < offerings_.size(); ++k) {
+        const auto& o = offerings_[k];
         if (!only_category.empty() && o.category != only_category) continue;
-        auto fit = fit_offering(words, o);
+        auto fit = fit_words(words, index_.offering_words[k]);
         if (fit.coverage > 0) out.emplace_back(&o, fit);
     }
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -423,20 +465,14 @@ std::pair<std::string, double> Reader::best_knowledge(
     std::string best_id;
     double best = 0;
     const std::string folded_query = join(words, false);
-    for (const auto& e : knowledge_) {
+    for (std::size_t k = 0; k < knowledge_.size(); ++k) {
+        const auto& e = knowledge_[k];
         if (only && !only(e)) continue;
-        std::vector<std::string> strong = text::tokens(e.question);
-        for (const auto& [lang, t] : e.translations)
-            for (auto& w : text::tokens(t.question)) strong.push_back(w);
-        bool keyword_phrase = false;
-        for (const auto& k : e.keywords) {
-            auto kw = text::fold(k);
-            for (auto& w : text::tokens(kw)) strong.push_back(w);
-            if (kw.find(' ') != std::string::npos && has_phrase(folded_query, kw))
-                keyword_phrase = true;
-        }
-        std::erase_if(strong, [](const auto& w) { return is_stop_word(w); });
-        auto category = text::tokens(e.category);
+        const auto& strong = index_.knowledge_words[k].strong;
+        const auto& category = index_.knowledge_words[k].category;
+        const bool keyword_phrase =
+            std::any_of(index_.knowledge_words[k].phrases.begin(), index_.knowledge_words[k].phrases.end(),
+                        [&](const auto& kw) { return has_phrase(folded_query, kw); });
         double sum = 0;
         for (const auto& q : query)
             sum += std::max(best_in(q, strong), 0.8 * best_in(q, category));
@@ -834,9 +870,31 @@ Plan Reader::read() {
 }  // namespace
 
 OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offering& offering) {
+    if (words.empty()) return {};
+    return fit_words(words, words_of(offering));
+}
+
+std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
+    auto index = std::make_shared<TenantIndex>();
+    index->offerings = host.catalog().all();
+    index->knowledge = host.knowledge().all();
+    for (const auto& o : index->offerings) index->offering_words.push_back(words_of(o));
+    for (const auto& e : index->knowledge) index->knowledge_words.push_back(knowledge_words_of(e));
+    index->categories = categories_of(index->offerings);
+    for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
+    index->detail_words = detail_words_of(index->offerings, index->offering_words);
+    return index;
+}
+
+Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host, const TenantIndex& index) {
+    return Reader(request, host, index).read();
+}
+
+namespace {
+
+OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow) {
     OfferingFit fit;
     if (words.empty()) return fit;
-    const OfferingWords ow = words_of(offering);
     // A word is explained by the name, an alias or the category; an attribute ("pamuk",
     // "siyah") explains it only half, so it narrows down but does not name an offering.
     // An attribute said exactly ("pembe terlik") explains its word fully once another word names
@@ -861,8 +919,10 @@ OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offer
     return fit;
 }
 
+}  // namespace
+
 Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host) {
-    return Reader(request, host).read();
+    return understand(request, host, *index_tenant(host));
 }
 
 }  // namespace tezgah::plugins::local

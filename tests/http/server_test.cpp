@@ -440,6 +440,7 @@ TEST_F(HttpServerTest, MetricsPassPromtoolAndCountTheRequestsMade) {
     EXPECT_TRUE(contains(metrics.body, R"(tezgah_http_requests_total{route="not_found",method="GET",status="404"} 1)"));
     EXPECT_TRUE(contains(metrics.body, R"(tezgah_http_request_duration_seconds_count{route="/v1/tenants/{tenant}/chat"} 3)"));
     EXPECT_TRUE(contains(metrics.body, "tezgah_tenants_loaded 1"));
+    EXPECT_TRUE(contains(metrics.body, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 3)")) << metrics.body;
 
     TempDir scratch;
     const auto file = scratch.path() / "metrics.txt";
@@ -448,6 +449,24 @@ TEST_F(HttpServerTest, MetricsPassPromtoolAndCountTheRequestsMade) {
         << "promtool is missing: install the Debian package prometheus (scripts/setup)";
     const auto command = "promtool check metrics < " + file.string() + " > " + (scratch.path() / "out").string() + " 2>&1";
     EXPECT_EQ(std::system(command.c_str()), 0) << slurp(scratch.path() / "out");
+}
+
+TEST_F(HttpServerTest, ARetriedMessageIdGetsTheStoredReplyNotASecondAnswer) {
+    start();
+    auto body = [](const std::string& user) {
+        return boost::json::serialize(boost::json::object{
+            {"text", "kadife sabahlık ne kadar?"}, {"user_id", user}, {"message_id", "msg-42"}});
+    };
+    auto first = chat("gece-butik", body("retry-user"));
+    ASSERT_EQ(first.status, 200) << first.body;
+    auto second = chat("gece-butik", body("retry-user"));
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(second.json().at("reply"), first.json().at("reply"));
+    EXPECT_EQ(second.json().at("conversation_id"), first.json().at("conversation_id"));
+    // Another customer may not reuse the id.
+    auto other = chat("gece-butik", body("someone-else"));
+    EXPECT_EQ(other.status, 409) << other.body;
+    EXPECT_EQ(other.json().at("error").at("code"), "duplicate");
 }
 
 TEST(ParseListen, AcceptsHostPortForms) {

@@ -1,6 +1,7 @@
 #include "pipeline/engine.hpp"
 
 #include "pipeline/turn_json.hpp"
+#include "ops/metrics.hpp"
 #include "util/common.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
@@ -532,6 +533,11 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         record.usage = UsageRecord{tenant.id(), conversation->id, tenant.manifest().llm.provider, "",
                                    out.usage.input_tokens, out.usage.output_tokens, 0};
     if (auto reply_id = db.finish_turn(record); !reply_id) return reply_id.error();
+    auto& metrics = Metrics::global();
+    metrics.message(tenant.id(), out.method);
+    for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);
+    if (out.usage.input_tokens || out.usage.output_tokens)
+        metrics.tokens(tenant.id(), out.usage.input_tokens, out.usage.output_tokens);
 
     conversation->state = std::move(state);
     conversation->history.push_back(std::move(inbound));

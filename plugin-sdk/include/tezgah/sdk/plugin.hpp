@@ -108,7 +108,7 @@ using ChannelPtr = std::unique_ptr<Channel>;
 
 /// The HTTP status for an error code a channel or the engine returns:
 /// invalid_json/bad_request/missing_field 400, unauthorized 401, forbidden 403, not_found 404,
-/// payload_too_large 413, unsupported_media_type 415, invalid_value 422, rate_limited 429,
+/// duplicate and duplicate_in_flight 409, payload_too_large 413, unsupported_media_type 415, invalid_value 422, rate_limited 429,
 /// overloaded 503; anything else 500.
 int error_status(std::string_view code) noexcept;
 
