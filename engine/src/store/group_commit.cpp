@@ -11,11 +11,12 @@
 namespace tezgah::engine::store {
 
 GroupCommitWriter::GroupCommitWriter(Backend backend, std::string name, WithSession with_session,
-                                     std::size_t max_batch)
+                                     std::size_t max_batch, std::function<void()> after_failure)
     : backend_(backend),
       name_(std::move(name)),
       with_session_(std::move(with_session)),
       max_batch_(max_batch == 0 ? 1 : max_batch),
+      after_failure_(std::move(after_failure)),
       thread_([this] { loop(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() {
@@ -27,16 +28,19 @@ GroupCommitWriter::~GroupCommitWriter() {
     thread_.join();
 }
 
-std::string GroupCommitWriter::run(Work work) {
-    std::future<std::string> result;
+std::string GroupCommitWriter::run(const Work& work) {
+    Unit unit{&work, {}};
+    bool was_idle = false;
     {
         std::lock_guard lock(mutex_);
         if (stopping_) return "the database is closing";
-        auto& unit = queue_.emplace_back(Unit{std::move(work), {}});
-        result = unit.done.get_future();
+        was_idle = queue_.empty();
+        queue_.push_back(&unit);
     }
-    wake_.notify_one();
-    return result.get();
+    // The writer sleeps only on an empty queue: a second unit finds it awake already.
+    if (was_idle) wake_.notify_one();
+    unit.done.acquire();
+    return std::move(unit.error);
 }
 
 GroupCommitWriter::Stats GroupCommitWriter::stats() const {
@@ -50,7 +54,7 @@ std::size_t GroupCommitWriter::queued() const {
 }
 
 void GroupCommitWriter::loop() {
-    std::deque<Unit> batch;
+    std::vector<Unit*> batch;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
@@ -58,10 +62,12 @@ void GroupCommitWriter::loop() {
             // a batch commits is the next batch.
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and everything is written
-            auto n = std::min(queue_.size(), max_batch_);
-            for (std::size_t i = 0; i < n; ++i) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
+            if (queue_.size() <= max_batch_) {
+                batch.swap(queue_);  // both keep their capacity: no allocation once warmed up
+            } else {
+                auto end = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+                batch.assign(queue_.begin(), end);
+                queue_.erase(queue_.begin(), end);
             }
         }
         const auto started = std::chrono::steady_clock::now();
@@ -69,7 +75,7 @@ void GroupCommitWriter::loop() {
             with_session_([&](soci::session& sql) { apply(batch, sql); });
         } catch (const std::exception& e) {
             // No session to write on (a pool that could not lend one): every waiter hears why.
-            for (auto& unit : batch) unit.done.set_value(std::string("no database session: ") + e.what());
+            for (auto* unit : batch) unit->finish(std::string("no database session: ") + e.what());
         }
         Metrics::global().db_operation(
             "write_batch", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -82,19 +88,21 @@ void GroupCommitWriter::loop() {
     }
 }
 
-void GroupCommitWriter::apply(std::deque<Unit>& batch, soci::session& sql) {
+void GroupCommitWriter::apply(std::vector<Unit*>& batch, soci::session& sql) {
     std::string batch_error;
     try {
         Transaction tx(sql, backend_);
-        for (auto& unit : batch) unit.work(sql);
+        for (auto* unit : batch) (*unit->work)(sql);
         tx.commit();
     } catch (const std::exception& e) {
         batch_error = e.what();
     }
     if (batch_error.empty()) {
-        for (auto& unit : batch) unit.done.set_value({});
+        // A waiter may return (and its Unit go) as soon as it is released: nothing touches it after.
+        for (auto* unit : batch) unit->finish({});
         return;
     }
+    if (after_failure_) after_failure_();
     if (batch.size() > 1) {
         log_event(spdlog::level::warn, "store", "write batch failed; retrying its writes one by one",
                   {{"db", name_}, {"writes", std::to_string(batch.size())}, {"error", batch_error}});
@@ -113,19 +121,21 @@ void GroupCommitWriter::apply(std::deque<Unit>& batch, soci::session& sql) {
             }
         }
     }
-    for (auto& unit : batch) {
+    for (auto* unit : batch) {
         if (batch.size() == 1) {
-            unit.done.set_value(batch_error);
+            unit->finish(batch_error);
             continue;
         }
+        std::string error;
         try {
             Transaction tx(sql, backend_);
-            unit.work(sql);
+            (*unit->work)(sql);
             tx.commit();
-            unit.done.set_value({});
         } catch (const std::exception& e) {
-            unit.done.set_value(e.what());
+            error = e.what();
         }
+        if (!error.empty() && after_failure_) after_failure_();
+        unit->finish(std::move(error));
     }
 }
 

@@ -14,12 +14,12 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <future>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "store/database.hpp"
 
@@ -38,37 +38,49 @@ public:
     };
 
     /// `name` (the redacted URL) is for log lines. `max_batch` bounds one transaction.
-    GroupCommitWriter(Backend backend, std::string name, WithSession with_session, std::size_t max_batch = 512);
+    /// `after_failure` (may be empty) runs on the writer thread after a batch failed and was rolled
+    /// back, before any reconnect and the one-by-one retries: the place to drop what was prepared
+    /// on the session (statements of a broken or reconnected connection).
+    GroupCommitWriter(Backend backend, std::string name, WithSession with_session, std::size_t max_batch = 512,
+                      std::function<void()> after_failure = {});
     /// Finishes everything queued, then stops the thread.
     ~GroupCommitWriter();
     GroupCommitWriter(const GroupCommitWriter&) = delete;
     GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
     /// Queues `work` and waits until its transaction committed. Empty when committed; otherwise
-    /// why it failed (the unit's own exception text).
-    std::string run(Work work);
+    /// why it failed (the unit's own exception text). `work` is used in place (the caller waits),
+    /// never copied.
+    std::string run(const Work& work);
 
     Stats stats() const;
     /// Units waiting for the next batch (not counting the one being written).
     std::size_t queued() const;
 
 private:
+    /// Lives on the waiting caller's stack: queuing allocates nothing.
     struct Unit {
-        Work work;
-        std::promise<std::string> done;
+        const Work* work;
+        std::string error;
+        std::binary_semaphore done{0};
+        void finish(std::string why) {
+            error = std::move(why);
+            done.release();
+        }
     };
 
     void loop();
-    void apply(std::deque<Unit>& batch, soci::session& sql);
+    void apply(std::vector<Unit*>& batch, soci::session& sql);
 
     Backend backend_;
     std::string name_;
     WithSession with_session_;
     std::size_t max_batch_;
+    std::function<void()> after_failure_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<Unit> queue_;
+    std::vector<Unit*> queue_;
     bool stopping_ = false;
     Stats stats_;
     std::thread thread_;  ///< last: starts once everything above is ready

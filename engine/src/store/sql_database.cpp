@@ -58,10 +58,17 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
-/// A random (version 4 style) uuid: 8-4-4-4-12 hex digits.
+/// A time-ordered (version 7 style) uuid: 8-4-4-4-12 hex digits, the first 12 the milliseconds
+/// since the epoch, the rest random. Ids made one after the other sort together, so each insert
+/// lands on the same last page of an id index instead of a random one: fewer pages per commit.
 std::string new_uuid() {
+    static constexpr char kDigits[] = "0123456789abcdef";
     std::string hex = random_hex(16);
-    hex[12] = '4';
+    auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    for (int i = 11; i >= 0; --i, ms >>= 4) hex[static_cast<std::size_t>(i)] = kDigits[ms & 0xf];
+    hex[12] = '7';
     hex[16] = "89ab"[hex[16] % 4];
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
            "-" + hex.substr(20);
@@ -204,6 +211,139 @@ KnowledgeText knowledge_text(const sdk::KnowledgeEntry& e) {
     return {index_text(questions), index_text(keywords), index_text(answers)};
 }
 
+// ---------------------------------------------------------------- the writer's prepared statements
+
+/// The statements every turn runs, prepared once on the writer's session and executed again with
+/// new values: parsing and planning SQL cost more than running it. Each statement is bound to the
+/// members of its own struct (soci::use by reference): assign them, then execute(true). Only the
+/// writer thread uses them. Dropped after a failed batch (SqlDatabase::drop_statements), so a
+/// broken or reconnected session never runs a statement of its former connection.
+struct WriterStatements {
+    struct MessageByClientId {
+        std::string tenant, client_id, id;
+        soci::indicator found = soci::i_null;
+        soci::statement st;
+        explicit MessageByClientId(soci::session& sql)
+            // `<> ''` lets the partial unique index answer (without it SQLite scans the tenant's messages).
+            : st((sql.prepare << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m "
+                                 "AND client_message_id <> ''",
+                  soci::into(id, found), soci::use(tenant), soci::use(client_id))) {}
+    };
+    struct TenantExists {
+        std::string tenant;
+        int count = 0;
+        soci::statement st;
+        explicit TenantExists(soci::session& sql)
+            : st((sql.prepare << "SELECT COUNT(*) FROM tenants WHERE id = :t", soci::into(count),
+                  soci::use(tenant))) {}
+    };
+    struct TouchConversation {
+        long long at = 0;
+        std::string state, tenant, conversation;
+        soci::statement plain, with_state;
+        TouchConversation(soci::session& sql, Backend backend)
+            : plain((sql.prepare << text(backend, false), soci::use(at), soci::use(tenant), soci::use(conversation))),
+              with_state((sql.prepare << text(backend, true), soci::use(at), soci::use(state), soci::use(tenant),
+                          soci::use(conversation))) {}
+        static std::string text(Backend backend, bool state) {
+            return std::string("UPDATE conversations SET last_message_at = ") +
+                   (backend == Backend::sqlite ? "MAX" : "GREATEST") + "(last_message_at, :at)" +
+                   (state ? ", state = :s" : "") + " WHERE tenant_id = :t AND id = :c";
+        }
+    };
+    struct InsertMessage {
+        std::string id, tenant, conversation, role, text, method, language, client_id, reply_json, in_reply_to;
+        long long at = 0;
+        soci::statement st;
+        explicit InsertMessage(soci::session& sql)
+            : st((sql.prepare << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
+                                 "language, at, client_message_id, reply_json, in_reply_to) VALUES (:id, :t, :c, "
+                                 ":role, :text, :method, :language, :at, :cmid, :reply, :to)",
+                  soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(role), soci::use(text),
+                  soci::use(method), soci::use(language), soci::use(at), soci::use(client_id),
+                  soci::use(reply_json), soci::use(in_reply_to))) {}
+    };
+    struct InsertToolCall {
+        std::string tenant, conversation, message, tool, arguments, result, error;
+        int ok = 0;
+        double duration_ms = 0;
+        long long at = 0;
+        soci::statement st;
+        explicit InsertToolCall(soci::session& sql)
+            : st((sql.prepare << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, "
+                                 "result, ok, duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, "
+                                 ":ok, :d, :e, :at)",
+                  soci::use(tenant), soci::use(conversation), soci::use(message), soci::use(tool),
+                  soci::use(arguments), soci::use(result), soci::use(ok), soci::use(duration_ms), soci::use(error),
+                  soci::use(at))) {}
+    };
+    struct InsertUsage {
+        std::string tenant, conversation, provider, model;
+        long long input = 0, output = 0, at = 0;
+        double cost = 0;
+        soci::statement st;
+        explicit InsertUsage(soci::session& sql)
+            : st((sql.prepare << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
+                                 "output_tokens, cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
+                  soci::use(tenant), soci::use(conversation), soci::use(provider), soci::use(model),
+                  soci::use(input), soci::use(output), soci::use(cost), soci::use(at))) {}
+    };
+    struct UpsertCustomer {
+        std::string tenant, user, channel;
+        long long at = 0;
+        soci::statement st;
+        explicit UpsertCustomer(soci::session& sql)
+            : st((sql.prepare << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
+                                 "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
+                                 "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
+                  soci::use(tenant), soci::use(user), soci::use(at), soci::use(at), soci::use(channel))) {}
+    };
+    struct CustomerSeen {
+        long long at = 0;
+        std::string channel, tenant, user;
+        soci::statement st;
+        explicit CustomerSeen(soci::session& sql)
+            : st((sql.prepare << "UPDATE customers SET last_seen_at = :l, last_channel = :c "
+                                 "WHERE tenant_id = :t AND id = :u",
+                  soci::use(at), soci::use(channel), soci::use(tenant), soci::use(user))) {}
+    };
+
+    WriterStatements(soci::session& sql, Backend backend)
+        : session(&sql),
+          message_by_client_id(sql),
+          tenant_exists(sql),
+          touch_conversation(sql, backend),
+          insert_message(sql),
+          insert_tool_call(sql),
+          insert_usage(sql),
+          upsert_customer(sql),
+          customer_seen(sql) {}
+
+    soci::session* session;  ///< what they were prepared on
+    MessageByClientId message_by_client_id;
+    TenantExists tenant_exists;
+    TouchConversation touch_conversation;
+    InsertMessage insert_message;
+    InsertToolCall insert_tool_call;
+    InsertUsage insert_usage;
+    UpsertCustomer upsert_customer;
+    CustomerSeen customer_seen;
+};
+
+/// Executes a prepared SELECT of at most one row and steps it to its end: a statement left on a
+/// row would keep its read snapshot (SQLite) after the transaction. True when it found a row.
+bool select_one(soci::statement& st) {
+    bool found = st.execute(true);
+    if (found) st.fetch();  // no second row: this only finishes the statement
+    return found;
+}
+
+/// A tool call as the writer stores it: its JSON serialized by the caller, not the writer thread.
+struct ToolCallRow {
+    const ToolCallRecord* record;
+    std::string arguments, result;
+};
+
 // ---------------------------------------------------------------- the database
 
 struct StoredRow {
@@ -217,7 +357,10 @@ public:
     SqlDatabase(Backend backend, std::string redacted_url, std::size_t pool_size)
         : backend_(backend), url_(std::move(redacted_url)), pool_size_(pool_size), pool_(pool_size) {}
 
-    ~SqlDatabase() override { writer_.reset(); }  // everything queued is written first
+    ~SqlDatabase() override {
+        writer_.reset();  // everything queued is written first
+        statements_.reset();  // before the sessions they were prepared on close
+    }
 
     /// Opens every pooled session and the writer's, migrates, and starts the writer thread.
     /// Throws soci::soci_error / std::exception.
@@ -230,15 +373,21 @@ public:
         GroupCommitWriter::WithSession with_session;
         if (target.backend == Backend::sqlite && target.sqlite_path == ":memory:") {
             // One database per connection: the writer borrows the only one, batch by batch.
+            // The pooled session itself (not a borrowing wrapper): the prepared statements keep it.
             with_session = [this](const std::function<void(soci::session&)>& f) {
-                soci::session sql(pool_);
-                f(sql);
+                struct Lease {
+                    soci::connection_pool& pool;
+                    std::size_t position;
+                    ~Lease() { pool.give_back(position); }
+                } lease{pool_, pool_.lease()};
+                f(pool_.at(lease.position));
             };
         } else {
             open_session(writer_session_, target);
             with_session = [this](const std::function<void(soci::session&)>& f) { f(writer_session_); };
         }
-        writer_ = std::make_unique<GroupCommitWriter>(backend_, url_, std::move(with_session));
+        writer_ = std::make_unique<GroupCommitWriter>(backend_, url_, std::move(with_session), 512,
+                                                      [this] { statements_.reset(); });
     }
 
     Backend backend() const override { return backend_; }
@@ -253,6 +402,11 @@ public:
             sql << "PRAGMA journal_mode=WAL", soci::into(mode);
             sql << "PRAGMA synchronous=NORMAL";
             sql << "PRAGMA foreign_keys=ON";
+            // Checkpoint every ~40 MB of WAL rather than every 4 MB: fewer, larger checkpoints on the
+            // writer; the WAL file is reset once a checkpoint catches up, so it does not grow for good.
+            sql << "PRAGMA wal_autocheckpoint=10000";
+            sql << "PRAGMA temp_store=MEMORY";
+            sql << "PRAGMA cache_size=-16384";  // 16 MB of pages per connection
         } else {
             sql.open(soci::postgresql, target.pg_conninfo);
             sql << "SET client_min_messages TO WARNING";
@@ -418,15 +572,16 @@ public:
         // A unique-index violation (another process stored the same client id between the check and
         // the insert) fails the batch; on the retry alone the check finds the stored row.
         auto error = write([&](soci::session& sql) {
-            if (auto existing = message_by_client_id(sql, tenant_id, client_message_id)) {
+            auto& st = statements(sql);
+            if (auto existing = message_by_client_id(st, tenant_id, client_message_id)) {
                 out = duplicate(client_message_id, *existing);
                 return;
             }
-            if (!touch_conversation(sql, tenant_id, conversation_id, message.at, nullptr)) {
+            if (!touch_conversation(st, tenant_id, conversation_id, message.at, nullptr)) {
                 out = unknown_conversation(tenant_id, conversation_id);
                 return;
             }
-            insert_message(sql, id, tenant_id, conversation_id, message, client_message_id, {}, {});
+            insert_message(st, id, tenant_id, conversation_id, message, client_message_id, {}, {});
             out = id;
         });
         if (!error.empty())
@@ -464,14 +619,15 @@ public:
 
     sdk::Status record_tool_call(const ToolCallRecord& r) override {
         long long at = now_millis();
-        auto error = write([&](soci::session& sql) { insert_tool_call(sql, r, r.message_id, at); });
+        ToolCallRow row{&r, json::serialize(r.arguments), json::serialize(r.result)};
+        auto error = write([&](soci::session& sql) { insert_tool_call(statements(sql), row, r.message_id, at); });
         if (!error.empty()) return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, error);
         return {};
     }
 
     sdk::Status record_usage(const UsageRecord& r) override {
         long long at = now_millis();
-        auto error = write([&](soci::session& sql) { insert_usage(sql, r, at); });
+        auto error = write([&](soci::session& sql) { insert_usage(statements(sql), r, at); });
         if (!error.empty()) return failure("record_usage [" + r.tenant_id + "]", error);
         return {};
     }
@@ -480,23 +636,33 @@ public:
         const std::string id = new_uuid();
         const long long now = now_millis();
         const std::string state = json::serialize(turn.state);
+        // Serialized here, on the caller's thread: the writer thread is the one every turn waits on.
+        std::vector<ToolCallRow> calls;
+        calls.reserve(turn.tool_calls.size());
+        for (const auto& call : turn.tool_calls)
+            calls.push_back({&call, json::serialize(call.arguments), json::serialize(call.result)});
+        const long long seen = to_millis(turn.reply.at == std::chrono::system_clock::time_point{}
+                                             ? std::chrono::system_clock::now()
+                                             : turn.reply.at);
         sdk::Result<std::string> out = id;
         auto error = write([&](soci::session& sql) {
+            auto& st = statements(sql);
             // The conversation first: when it is not this tenant's, nothing is written.
-            if (!touch_conversation(sql, turn.tenant_id, turn.conversation_id, turn.reply.at, &state)) {
+            if (!touch_conversation(st, turn.tenant_id, turn.conversation_id, turn.reply.at, &state)) {
                 out = unknown_conversation(turn.tenant_id, turn.conversation_id);
                 return;
             }
-            insert_message(sql, id, turn.tenant_id, turn.conversation_id, turn.reply, {}, turn.reply_json,
+            insert_message(st, id, turn.tenant_id, turn.conversation_id, turn.reply, {}, turn.reply_json,
                            turn.in_reply_to);
-            for (const auto& call : turn.tool_calls) insert_tool_call(sql, call, id, now);
-            if (turn.usage) insert_usage(sql, *turn.usage, now);
+            for (const auto& call : calls) insert_tool_call(st, call, id, now);
+            if (turn.usage) insert_usage(st, *turn.usage, now);
             if (!turn.user_id.empty()) {
-                long long seen = to_millis(turn.reply.at == std::chrono::system_clock::time_point{}
-                                               ? std::chrono::system_clock::now()
-                                               : turn.reply.at);
-                sql << "UPDATE customers SET last_seen_at = :l, last_channel = :c WHERE tenant_id = :t AND id = :u",
-                    soci::use(seen), soci::use(turn.channel), soci::use(turn.tenant_id), soci::use(turn.user_id);
+                auto& c = st.customer_seen;
+                c.at = seen;
+                c.channel = turn.channel;
+                c.tenant = turn.tenant_id;
+                c.user = turn.user_id;
+                c.st.execute(true);
             }
             out = id;
         });
@@ -592,12 +758,23 @@ private:
                                                    std::chrono::system_clock::time_point now,
                                                    std::chrono::seconds idle_timeout, const std::string& new_id,
                                                    const std::string& new_session) {
-        if (!tenant_exists(sql, tenant_id)) return unknown_tenant(tenant_id);
+        auto& prepared = statements(sql);
+        {
+            auto& t = prepared.tenant_exists;
+            t.tenant = tenant_id;
+            t.count = 0;
+            select_one(t.st);
+            if (t.count == 0) return unknown_tenant(tenant_id);
+        }
         long long now_ms = to_millis(now);
-        sql << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
-               "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
-               "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
-            soci::use(tenant_id), soci::use(user_id), soci::use(now_ms), soci::use(now_ms), soci::use(channel);
+        {
+            auto& u = prepared.upsert_customer;
+            u.tenant = tenant_id;
+            u.user = user_id;
+            u.at = now_ms;
+            u.channel = channel;
+            u.st.execute(true);
+        }
 
         Conversation c;
         c.tenant_id = tenant_id;
@@ -643,60 +820,79 @@ private:
         return c;
     }
 
+    /// The writer's prepared statements for `sql`, prepared on first use (again after a failed batch).
+    WriterStatements& statements(soci::session& sql) {
+        if (!statements_ || statements_->session != &sql) {
+            statements_.reset();
+            statements_ = std::make_unique<WriterStatements>(sql, backend_);
+        }
+        return *statements_;
+    }
+
     /// Moves the conversation's last activity to `at` (never back), and sets its state when given.
     /// False when the conversation is not this tenant's.
-    bool touch_conversation(soci::session& sql, const std::string& tenant_id, const std::string& conversation_id,
-                            std::chrono::system_clock::time_point at_time, const std::string* state) {
-        long long at = to_millis(at_time == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
-                                                                                    : at_time);
-        const char* greatest = backend_ == Backend::sqlite ? "MAX" : "GREATEST";
-        std::string text = std::string("UPDATE conversations SET last_message_at = ") + greatest +
-                           "(last_message_at, :at)" + (state ? ", state = :s" : "") +
-                           " WHERE tenant_id = :t AND id = :c";
-        if (state) {
-            soci::statement st = (sql.prepare << text, soci::use(at), soci::use(*state), soci::use(tenant_id),
-                                  soci::use(conversation_id));
-            st.execute(true);
-            return st.get_affected_rows() > 0;
-        }
-        soci::statement st = (sql.prepare << text, soci::use(at), soci::use(tenant_id), soci::use(conversation_id));
+    static bool touch_conversation(WriterStatements& prepared, const std::string& tenant_id,
+                                   const std::string& conversation_id, std::chrono::system_clock::time_point at_time,
+                                   const std::string* state) {
+        auto& t = prepared.touch_conversation;
+        t.at = to_millis(at_time == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                          : at_time);
+        t.tenant = tenant_id;
+        t.conversation = conversation_id;
+        if (state) t.state = *state;
+        auto& st = state ? t.with_state : t.plain;
         st.execute(true);
         return st.get_affected_rows() > 0;
     }
 
-    static void insert_message(soci::session& sql, const std::string& id, const std::string& tenant_id,
+    static void insert_message(WriterStatements& prepared, const std::string& id, const std::string& tenant_id,
                                const std::string& conversation_id, const StoredMessage& message,
                                const std::string& client_message_id, const std::string& reply_json,
                                const std::string& in_reply_to) {
-        long long at = to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
-                                                                                       : message.at);
-        sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, at, "
-               "client_message_id, reply_json, in_reply_to) VALUES (:id, :t, :c, :role, :text, :method, "
-               ":language, :at, :cmid, :reply, :to)",
-            soci::use(id), soci::use(tenant_id), soci::use(conversation_id), soci::use(message.role),
-            soci::use(message.text), soci::use(message.method), soci::use(message.language), soci::use(at),
-            soci::use(client_message_id), soci::use(reply_json), soci::use(in_reply_to);
+        auto& m = prepared.insert_message;
+        m.at = to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                              : message.at);
+        m.id = id;
+        m.tenant = tenant_id;
+        m.conversation = conversation_id;
+        m.role = message.role;
+        m.text = message.text;
+        m.method = message.method;
+        m.language = message.language;
+        m.client_id = client_message_id;
+        m.reply_json = reply_json;
+        m.in_reply_to = in_reply_to;
+        m.st.execute(true);
     }
 
-    static void insert_tool_call(soci::session& sql, const ToolCallRecord& r, const std::string& message_id,
+    static void insert_tool_call(WriterStatements& prepared, const ToolCallRow& row, const std::string& message_id,
                                  long long at) {
-        std::string arguments = json::serialize(r.arguments);
-        std::string result = json::serialize(r.result);
-        int ok = r.ok ? 1 : 0;
-        sql << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, ok, "
-               "duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, :ok, :d, :e, :at)",
-            soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(message_id), soci::use(r.tool),
-            soci::use(arguments), soci::use(result), soci::use(ok), soci::use(r.duration_ms), soci::use(r.error),
-            soci::use(at);
+        const auto& r = *row.record;
+        auto& c = prepared.insert_tool_call;
+        c.tenant = r.tenant_id;
+        c.conversation = r.conversation_id;
+        c.message = message_id;
+        c.tool = r.tool;
+        c.arguments = row.arguments;
+        c.result = row.result;
+        c.ok = r.ok ? 1 : 0;
+        c.duration_ms = r.duration_ms;
+        c.error = r.error;
+        c.at = at;
+        c.st.execute(true);
     }
 
-    static void insert_usage(soci::session& sql, const UsageRecord& r, long long at) {
-        long long input = r.input_tokens;
-        long long output = r.output_tokens;
-        sql << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, output_tokens, "
-               "cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
-            soci::use(r.tenant_id), soci::use(r.conversation_id), soci::use(r.provider), soci::use(r.model),
-            soci::use(input), soci::use(output), soci::use(r.cost_usd), soci::use(at);
+    static void insert_usage(WriterStatements& prepared, const UsageRecord& r, long long at) {
+        auto& u = prepared.insert_usage;
+        u.tenant = r.tenant_id;
+        u.conversation = r.conversation_id;
+        u.provider = r.provider;
+        u.model = r.model;
+        u.input = r.input_tokens;
+        u.output = r.output_tokens;
+        u.cost = r.cost_usd;
+        u.at = at;
+        u.st.execute(true);
     }
 
     sdk::Error failure(const std::string& what, const std::string& why) const {
@@ -724,17 +920,16 @@ private:
         return count > 0;
     }
 
-    static std::optional<std::string> message_by_client_id(soci::session& sql, const std::string& tenant_id,
+    static std::optional<std::string> message_by_client_id(WriterStatements& prepared,
+                                                           const std::string& tenant_id,
                                                            const std::string& client_message_id) {
         if (client_message_id.empty()) return std::nullopt;
-        std::string id;
-        soci::indicator ind = soci::i_null;
-        // `<> ''` lets the partial unique index answer (without it SQLite scans the tenant's messages).
-        sql << "SELECT id FROM messages WHERE tenant_id = :t AND client_message_id = :m AND client_message_id <> ''",
-            soci::into(id, ind),
-            soci::use(tenant_id), soci::use(client_message_id);
-        if (!sql.got_data() || ind != soci::i_ok) return std::nullopt;
-        return id;
+        auto& q = prepared.message_by_client_id;
+        q.tenant = tenant_id;
+        q.client_id = client_message_id;
+        q.found = soci::i_null;
+        if (!select_one(q.st) || q.found != soci::i_ok) return std::nullopt;
+        return q.id;
     }
 
     /// `table` is one of our own table names, never user input.
@@ -915,6 +1110,7 @@ private:
     soci::connection_pool pool_;
     soci::session writer_session_;  ///< the writer's own connection (unused for sqlite::memory:)
     int version_ = 0;
+    std::unique_ptr<WriterStatements> statements_;  ///< the writer thread's only
     std::unique_ptr<GroupCommitWriter> writer_;  ///< last: stopped before the sessions close
 };
 
