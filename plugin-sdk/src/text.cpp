@@ -281,19 +281,35 @@ std::vector<Phrase> phrases_of(const Offering& offering, std::string_view langua
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     const std::size_t n = a.size();
     const std::size_t m = b.size();
-    std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1, 0));
-    for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+    // Three rolling rows (a transposition looks two rows back) instead of the whole table: words
+    // are short, so the rows usually live on the stack and a comparison allocates nothing.
+    constexpr std::size_t kStackColumns = 48;
+    std::array<std::size_t, 3 * kStackColumns> stack_rows;
+    std::vector<std::size_t> heap_rows;
+    std::size_t* rows = stack_rows.data();
+    if (m + 1 > kStackColumns) {
+        heap_rows.resize(3 * (m + 1));
+        rows = heap_rows.data();
+    }
+    std::size_t* two_back = rows;
+    std::size_t* back = rows + (m + 1);
+    std::size_t* row = rows + 2 * (m + 1);
+    for (std::size_t j = 0; j <= m; ++j) back[j] = j;
     for (std::size_t i = 1; i <= n; ++i) {
+        row[0] = i;
         for (std::size_t j = 1; j <= m; ++j) {
             const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            row[j] = std::min({back[j] + 1, row[j - 1] + 1, back[j - 1] + cost});
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+                row[j] = std::min(row[j], two_back[j - 2] + 1);
             }
         }
+        std::size_t* oldest = two_back;
+        two_back = back;
+        back = row;
+        row = oldest;
     }
-    return d[n][m];
+    return back[m];
 }
 
 /// Strips the longest of `suffixes` that leaves at least `min_left` characters; true if stripped.

@@ -24,7 +24,22 @@ std::vector<sdk::OfferingMatch> TenantCatalog::find(std::string_view query, std:
 
 std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, std::string_view language,
                                                        std::size_t limit) const {
-    return db_.search_knowledge(tenant_id_, query, language, limit);
+    std::string key = std::to_string(limit);
+    key += '\x1f';
+    key += language;
+    key += '\x1f';
+    key += query;
+    {
+        std::lock_guard lock(searches_mutex_);
+        if (auto it = searches_.find(key); it != searches_.end()) return it->second;
+    }
+    auto hits = db_.search_knowledge(tenant_id_, query, language, limit);
+    if (!hits.empty()) {
+        std::lock_guard lock(searches_mutex_);
+        if (searches_.size() >= kMaxRemembered) searches_.clear();
+        searches_.emplace(std::move(key), hits);
+    }
+    return hits;
 }
 
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,

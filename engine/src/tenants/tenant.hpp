@@ -32,7 +32,9 @@ private:
     std::vector<sdk::Offering> offerings_;
 };
 
-/// The tenant's knowledge base, searched with the database's full-text index.
+/// The tenant's knowledge base, searched with the database's full-text index. The entries are
+/// imported once per load (a reload builds a new TenantKnowledge), so the hits for a query do not
+/// change while this object lives: the last answered searches are remembered, bounded.
 class TenantKnowledge : public sdk::KnowledgeStore {
 public:
     TenantKnowledge(Database& db, std::string tenant_id, std::vector<sdk::KnowledgeEntry> entries)
@@ -42,9 +44,14 @@ public:
                                           std::size_t limit) const override;
 
 private:
+    static constexpr std::size_t kMaxRemembered = 1024;
     Database& db_;
     std::string tenant_id_;
     std::vector<sdk::KnowledgeEntry> entries_;
+    mutable std::mutex searches_mutex_;
+    /// "limit \x1f language \x1f query" → hits; only searches that found something (an empty
+    /// answer may be a database error, which must not be remembered).
+    mutable std::map<std::string, std::vector<sdk::KnowledgeHit>, std::less<>> searches_;
 };
 
 /// What one plugin instance of one tenant is lent: shared stores, its own logger.
