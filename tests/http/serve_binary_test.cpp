@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <thread>
 
 using namespace tezgah::testing;
 
@@ -105,6 +106,71 @@ TEST(ServeBinary, PrintsItsAddressWhenReadyAndFinishesARequestInFlightOnSigterm)
     }
     EXPECT_EQ(raw_status(answer), 200) << answer;
     EXPECT_NE(answer.find("\"reply\""), std::string::npos) << answer;
+    EXPECT_EQ(serve.wait(), 0) << slurp(dir.path() / "serve.log");
+}
+
+/// The reply text to a price question, over HTTP.
+std::string price_reply(std::uint16_t port, const std::string& user) {
+    auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat", chat_body("kadife sabahlık ne kadar?", user));
+    return reply.status == 200 ? std::string(reply.json().at("reply").as_string()) : reply.body;
+}
+
+void set_robe_price(const fs::path& tenants, double price) {
+    edit_json(tenants / "gece-butik" / "data" / "offerings.json", [&](json::value& v) {
+        for (auto& o : v.as_array())
+            if (o.at("id").as_string() == "kadife-sabahlik") o.as_object()["price"] = price;
+    });
+}
+
+/// Asks until the reply contains `needle` or `limit` passes.
+bool answers_within(std::uint16_t port, const std::string& needle, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+        if (price_reply(port, "reload-" + std::to_string(i)).find(needle) != std::string::npos) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+TEST(ServeBinary, EditsAreLiveWithinTwoSecondsAndABadEditKeepsTheLastGoodVersion) {
+    TempDir dir;
+    copy_fixtures(dir.path() / "tenants");
+    ServeProcess serve(dir.path());
+    const std::string line = serve.ready_line();
+    const std::string prefix = "tezgah listening on http://127.0.0.1:";
+    ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+    const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())));
+    ASSERT_NE(price_reply(port, "before").find("599"), std::string::npos);
+
+    // A valid edit, no signal: the watcher makes it live.
+    set_robe_price(dir.path() / "tenants", 649);
+    EXPECT_TRUE(answers_within(port, "649", std::chrono::seconds(2))) << "the edit was not live within 2 s";
+
+    // An edit that fails validation: the last good version keeps answering, and health says why.
+    write(dir.path() / "tenants" / "gece-butik" / "tenant.json", "{\"id\": \"gece-butik\", \"name\": ");
+    bool reported = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!reported && std::chrono::steady_clock::now() < deadline) {
+        auto detailed = http_request(port, "GET", "/health/detailed");
+        reported = detailed.body.find("reload_error") != std::string::npos &&
+                   detailed.body.find("truncated JSON") != std::string::npos;
+        if (!reported) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(reported) << http_request(port, "GET", "/health/detailed").body;
+    EXPECT_NE(price_reply(port, "after-bad-edit").find("649"), std::string::npos);
+    EXPECT_EQ(http_request(port, "GET", "/health").json().at("status"), "degraded");
+
+    // A new tenant folder appears; SIGHUP reloads at once.
+    fs::copy(dir.path() / "tenants" / "nefes-studyo", dir.path() / "tenants" / "nefes-moda", fs::copy_options::recursive);
+    edit_json(dir.path() / "tenants" / "nefes-moda" / "tenant.json", [](json::value& v) { v.as_object()["id"] = "nefes-moda"; });
+    serve.signal(SIGHUP);
+    bool added = false;
+    for (int i = 0; i < 40 && !added; ++i) {
+        added = http_request(port, "POST", "/v1/tenants/nefes-moda/chat", chat_body("merhaba", "hup")).status == 200;
+        if (!added) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(added);
+    serve.signal(SIGTERM);
     EXPECT_EQ(serve.wait(), 0) << slurp(dir.path() / "serve.log");
 }
 
