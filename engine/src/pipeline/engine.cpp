@@ -405,6 +405,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     CountingSink direct(stream_direct ? sink : nullptr);
     if (out.method.empty()) {
         std::vector<sdk::Message> messages;
+        messages.reserve(history.size() + 1);
         for (const auto& h : history) messages.push_back({h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
         messages.push_back({sdk::Role::user, message.text, {}, {}});
         const auto& providers = tenant.providers();
