@@ -53,6 +53,42 @@ TEST_F(ScriptTest, RuleRepliesOnlyWhenTheShopIsClosed) {
     EXPECT_FALSE(open->reply.has_value());
 }
 
+TEST_F(ScriptTest, FoldAndMentionsUseTheEnginesTurkishFolding) {
+    auto* rule = load_rule("rules/words.lua", R"(
+return tezgah.rule {
+  name = "words",
+  on_message = function(ctx, msg)
+    if tezgah.mentions(msg.text, {"randevu", "fistik"}) then
+      return ctx.reply("evet: " .. tezgah.fold(msg.text))
+    end
+  end,
+}
+)");
+    ASSERT_NE(rule, nullptr);
+    auto context = turn();
+    auto yes = rule->on_message(context, message("FISTIKLI Baklava var mı?"));
+    ASSERT_TRUE(yes.ok()) << yes.error().message;
+    ASSERT_TRUE(yes->reply.has_value());
+    EXPECT_EQ(*yes->reply, "evet: fistikli baklava var mi");
+    auto booking = rule->on_message(context, message("RANDEVU almak istiyorum"));
+    ASSERT_TRUE(booking.ok());
+    EXPECT_TRUE(booking->reply.has_value());
+    auto no = rule->on_message(context, message("simit ne kadar"));
+    ASSERT_TRUE(no.ok());
+    EXPECT_FALSE(no->reply.has_value());
+
+    auto* bad = load_rule("rules/bad-words.lua", R"(
+return tezgah.rule {
+  name = "bad-words",
+  on_message = function(ctx, msg) return tezgah.mentions(msg.text, {"ok", 42}) and ctx.reply("x") end,
+}
+)");
+    ASSERT_NE(bad, nullptr);
+    auto failed = bad->on_message(context, message("hello"));
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find("words[2] is not a string"), std::string::npos) << failed.error().message;
+}
+
 TEST_F(ScriptTest, MessageAndContextCarryTheTurn) {
     auto* rule = load_rule("rules/echo.lua", R"(
 return tezgah.rule {

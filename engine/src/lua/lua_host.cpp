@@ -8,6 +8,8 @@
 #include "lua/sandbox.hpp"
 #include "util/common.hpp"
 
+#include <tezgah/sdk/text.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +27,7 @@ constexpr const char* kDeclarations = "tezgah.declarations";
 constexpr std::size_t kMaxLogLine = 4096;
 constexpr lua_Integer kDefaultFindLimit = 5;
 constexpr lua_Integer kMaxFindLimit = 20;
+constexpr std::size_t kMaxFoldBytes = 64 * 1024;  // tezgah.fold / tezgah.mentions input
 
 enum class Hook { on_message, on_reply, run };
 
@@ -396,6 +399,49 @@ int declare(lua_State* L, ScriptKind kind) {
     return 1;
 }
 
+/// tezgah.fold(text): the engine's Turkish folding (sdk::text::fold): lower case, ASCII letters
+/// (ı→i, ş→s, ...), punctuation as spaces. Scripts compare customer words with it.
+int text_fold(lua_State* L) {
+    std::size_t length = 0;
+    const char* text = luaL_checklstring(L, 1, &length);
+    luaL_argcheck(L, length <= kMaxFoldBytes, 1, "text longer than 65536 bytes");
+    {
+        std::string folded = sdk::text::fold(std::string_view(text, length));
+        Sandbox::Uncapped uncapped(L);  // nothing below may raise while `folded` is alive
+        lua_pushlstring(L, folded.data(), folded.size());
+    }
+    return 1;
+}
+
+/// tezgah.mentions(text, words): true when the folded text contains any of the folded words.
+int text_mentions(lua_State* L) {
+    std::size_t length = 0;
+    const char* text = luaL_checklstring(L, 1, &length);
+    luaL_argcheck(L, length <= kMaxFoldBytes, 1, "text longer than 65536 bytes");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const auto count = static_cast<lua_Integer>(lua_rawlen(L, 2));
+    bool found = false;
+    lua_Integer bad_word = 0;
+    {
+        const std::string folded = sdk::text::fold(std::string_view(text, length));
+        Sandbox::Uncapped uncapped(L);
+        for (lua_Integer i = 1; i <= count && !found && !bad_word; ++i) {
+            if (lua_rawgeti(L, 2, i) != LUA_TSTRING) {
+                bad_word = i;
+            } else {
+                std::size_t word_length = 0;
+                const char* word = lua_tolstring(L, -1, &word_length);
+                const std::string needle = sdk::text::fold(std::string_view(word, word_length));
+                found = !needle.empty() && folded.find(needle) != std::string::npos;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    if (bad_word) return luaL_error(L, "tezgah.mentions: words[%d] is not a string", static_cast<int>(bad_word));
+    lua_pushboolean(L, found);
+    return 1;
+}
+
 int declare_rule(lua_State* L) { return declare(L, ScriptKind::rule); }
 int declare_tool(lua_State* L) { return declare(L, ScriptKind::tool); }
 
@@ -415,11 +461,15 @@ void install_tezgah_api(lua_State* L) {
 
     lua_pushglobaltable(L);
     lua_pushliteral(L, "tezgah");
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 4);
     lua_pushcfunction(L, declare_rule);
     lua_setfield(L, -2, "rule");
     lua_pushcfunction(L, declare_tool);
     lua_setfield(L, -2, "tool");
+    lua_pushcfunction(L, text_fold);
+    lua_setfield(L, -2, "fold");
+    lua_pushcfunction(L, text_mentions);
+    lua_setfield(L, -2, "mentions");
     lua_rawset(L, -3);  // raw: the globals refuse new names
     lua_pop(L, 1);
 }

@@ -23,19 +23,6 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::size_t utf8_chars(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
-std::string trim(std::string_view s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 std::string system_prompt(const sdk::TenantProfile& p, const std::string& language) {
     std::string out = "You are " + (p.persona.name.empty() ? std::string("the assistant") : p.persona.name) +
                       ", the customer assistant of " + p.name + ".";
@@ -294,8 +281,8 @@ std::mutex& Engine::conversation_lock(const std::string& tenant, const std::stri
 sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink) {
     if (message.user_id.empty()) return sdk::Error{"missing_field", "user_id: required"};
     if (!sdk::text::valid_utf8(message.text)) return sdk::Error{"invalid_value", "text: not valid UTF-8"};
-    if (trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
-    if (utf8_chars(message.text) > options_.max_message_chars)
+    if (sdk::text::trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
+    if (sdk::text::length(message.text) > options_.max_message_chars)
         return sdk::Error{"invalid_value", "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();

@@ -34,33 +34,12 @@ local GENERAL_NOTICE = {
     .. "sesame and tree nuts, so we cannot guarantee any product to be free of traces.",
 }
 
-local FOLD = {
-  ["İ"] = "i", ["ı"] = "i", ["Ş"] = "s", ["ş"] = "s", ["Ğ"] = "g", ["ğ"] = "g",
-  ["Ü"] = "u", ["ü"] = "u", ["Ö"] = "o", ["ö"] = "o", ["Ç"] = "c", ["ç"] = "c",
-  ["Â"] = "a", ["â"] = "a", ["Î"] = "i", ["î"] = "i", ["Û"] = "u", ["û"] = "u",
-}
-
--- Lower-case ASCII without Turkish letters, so "FISTIKLI" and "Fıstıklı" both match "fistik".
--- Only the first 4000 bytes are looked at: the sandbox bounds pattern subjects.
-local function fold(text)
-  local s = string.sub(text or "", 1, 4000)
-  s = string.gsub(s, "[\195\196\197][\128-\191]", FOLD)
-  return string.lower(s)
-end
-
-local function mentions_any(text, words)
-  for _, w in ipairs(words) do
-    if string.find(text, w, 1, true) then return true end
-  end
-  return false
-end
-
 return tezgah.rule {
   name = "alerjen-uyarisi",
 
   on_message = function(ctx, msg)
     local session = ctx.session or {}
-    session.alerji_soruldu = mentions_any(fold(msg.text), ALLERGY_WORDS)
+    session.alerji_soruldu = tezgah.mentions(msg.text, ALLERGY_WORDS)
     return nil
   end,
 
@@ -69,12 +48,12 @@ return tezgah.rule {
     local asked = session.alerji_soruldu == true
     session.alerji_soruldu = nil
 
-    local folded = fold(reply)
+    local folded = tezgah.fold(reply)
     if string.find(folded, "alerjen uyarisi", 1, true) or string.find(folded, "allergen notice", 1, true) then
       return nil  -- already there
     end
     local lang = ctx.language == "en" and "en" or "tr"
-    if mentions_any(folded, NUT_WORDS) then
+    if tezgah.mentions(folded, NUT_WORDS) then
       return reply .. "\n\n" .. NOTICE[lang]
     end
     if asked then

@@ -29,24 +29,6 @@ local QUIET_WORDS = {
   "complain", "poison", "spoiled", "refund", "allerg",
 }
 
-local FOLD = {
-  ["İ"] = "i", ["ı"] = "i", ["Ş"] = "s", ["ş"] = "s", ["Ğ"] = "g", ["ğ"] = "g",
-  ["Ü"] = "u", ["ü"] = "u", ["Ö"] = "o", ["ö"] = "o", ["Ç"] = "c", ["ç"] = "c",
-}
-
-local function fold(text)
-  local s = string.sub(text or "", 1, 2000)
-  s = string.gsub(s, "[\195\196\197][\128-\191]", FOLD)
-  return string.lower(s)
-end
-
-local function mentions_any(text, words)
-  for _, w in ipairs(words) do
-    if string.find(text, w, 1, true) then return true end
-  end
-  return false
-end
-
 local function in_stock(ctx, special)
   for _, item in ipairs(ctx.catalog.find(special.query, 10) or {}) do
     if item.id == special.id then
@@ -61,7 +43,7 @@ return tezgah.rule {
 
   on_message = function(ctx, msg)
     local session = ctx.session or {}
-    session.firsat_sessiz = mentions_any(fold(msg.text), QUIET_WORDS)
+    session.firsat_sessiz = tezgah.mentions(msg.text, QUIET_WORDS)
     return nil
   end,
 

@@ -16,26 +16,6 @@ local BOOKING_WORDS = {
   "appointment", "book", "reservation", "free slot", "speak to", "talk to",
 }
 
-local FOLD = {
-  ["İ"] = "i", ["ı"] = "i", ["Ş"] = "s", ["ş"] = "s", ["Ğ"] = "g", ["ğ"] = "g",
-  ["Ü"] = "u", ["ü"] = "u", ["Ö"] = "o", ["ö"] = "o", ["Ç"] = "c", ["ç"] = "c",
-  ["Â"] = "a", ["â"] = "a", ["Î"] = "i", ["î"] = "i", ["Û"] = "u", ["û"] = "u",
-}
-
--- Lower-case ASCII without Turkish letters, so "RANDEVU" and "Müsait" match the words above.
-local function fold(text)
-  local s = string.sub(text or "", 1, 2000)
-  s = string.gsub(s, "[\195\196\197][\128-\191]", FOLD)
-  return string.lower(s)
-end
-
-local function mentions_any(text, words)
-  for _, w in ipairs(words) do
-    if string.find(text, w, 1, true) then return true end
-  end
-  return false
-end
-
 local function language(ctx)
   if ctx.language == "en" then return "en" end
   return "tr"
@@ -65,7 +45,7 @@ return tezgah.rule {
     if not ctx.is_closed() then return nil end
     local opening = ctx.next_opening()
     if not opening then return nil end
-    if not mentions_any(fold(msg.text), BOOKING_WORDS) then return nil end
+    if not tezgah.mentions(msg.text, BOOKING_WORDS) then return nil end
 
     local session = ctx.session or {}
     session.mesai_disi_notu = period_key(opening)
