@@ -1,11 +1,7 @@
 // The turn pipeline end to end, in process: real plugins from the build, SQLite, the fixtures.
 #include "pipeline/engine.hpp"
 
-#include "support/temp_tenants.hpp"
-
-#include <tezgah/sdk/testing/fakes.hpp>
-
-#include <gtest/gtest.h>
+#include "support/engine_fixture.hpp"
 
 using namespace tezgah::engine;
 using namespace tezgah::testing;
@@ -13,40 +9,7 @@ namespace sdk = tezgah::sdk;
 
 namespace {
 
-class EngineTest : public ::testing::Test {
-protected:
-    void SetUp() override { copy_fixtures(dir.path() / "tenants"); }
-
-    std::unique_ptr<Engine> start() {
-        EngineOptions o;
-        o.tenants_dir = dir.path() / "tenants";
-        o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
-        o.plugin_path = {plugin_dir()};
-        auto engine = std::make_unique<Engine>(o);
-        auto s = engine->start();
-        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-        engine->set_clock(&clock);
-        return engine;
-    }
-
-    static sdk::InboundMessage msg(const std::string& tenant, const std::string& user, const std::string& text) {
-        sdk::InboundMessage m;
-        m.tenant_id = tenant;
-        m.user_id = user;
-        m.text = text;
-        m.channel = "test";
-        return m;
-    }
-
-    sdk::TurnReply ask(Engine& e, const std::string& tenant, const std::string& user, const std::string& text) {
-        auto r = e.handle(msg(tenant, user, text));
-        EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message);
-        return r.ok() ? r.value() : sdk::TurnReply{};
-    }
-
-    TempDir dir;
-    sdk::testing::FakeClock clock;
-};
+using EngineTest = EngineFixture;
 
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 

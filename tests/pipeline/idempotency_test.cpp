@@ -3,11 +3,7 @@
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/engine.hpp"
 
-#include "support/temp_tenants.hpp"
-
-#include <tezgah/sdk/testing/fakes.hpp>
-
-#include <gtest/gtest.h>
+#include "support/engine_fixture.hpp"
 
 #include <atomic>
 #include <thread>
@@ -18,43 +14,7 @@ namespace sdk = tezgah::sdk;
 
 namespace {
 
-class TurnStoreTest : public ::testing::Test {
-protected:
-    void SetUp() override { copy_fixtures(dir.path() / "tenants"); }
-
-    std::unique_ptr<Engine> start() {
-        EngineOptions o;
-        o.tenants_dir = dir.path() / "tenants";
-        o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
-        o.plugin_path = {plugin_dir()};
-        auto engine = std::make_unique<Engine>(o);
-        auto s = engine->start();
-        EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-        engine->set_clock(&clock);
-        return engine;
-    }
-
-    static sdk::InboundMessage msg(const std::string& tenant, const std::string& user, const std::string& text,
-                                   const std::string& message_id = {}, const std::string& session_id = {}) {
-        sdk::InboundMessage m;
-        m.tenant_id = tenant;
-        m.user_id = user;
-        m.text = text;
-        m.channel = "test";
-        m.message_id = message_id;
-        m.session_id = session_id;
-        return m;
-    }
-
-    sdk::TurnReply ask(Engine& e, const sdk::InboundMessage& m) {
-        auto r = e.handle(m);
-        EXPECT_TRUE(r.ok()) << m.text << ": " << (r.ok() ? "" : r.error().code + " " + r.error().message);
-        return r.ok() ? r.value() : sdk::TurnReply{};
-    }
-
-    TempDir dir;
-    sdk::testing::FakeClock clock;
-};
+using TurnStoreTest = EngineFixture;
 
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
