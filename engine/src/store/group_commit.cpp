@@ -69,6 +69,9 @@ void GroupCommitWriter::loop() {
                 batch.assign(queue_.begin(), end);
                 queue_.erase(queue_.begin(), end);
             }
+            // Counted before any waiter is released: a caller that returns sees its batch counted.
+            ++stats_.batches;
+            stats_.units += batch.size();
         }
         const auto started = std::chrono::steady_clock::now();
         try {
@@ -79,11 +82,6 @@ void GroupCommitWriter::loop() {
         }
         Metrics::global().db_operation(
             "write_batch", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        {
-            std::lock_guard lock(mutex_);
-            ++stats_.batches;
-            stats_.units += batch.size();
-        }
         batch.clear();
     }
 }
