@@ -6,6 +6,6 @@
 namespace tezgah::sdk {
 
 inline constexpr int kAbiMajor = 1;
-inline constexpr int kAbiMinor = 0;
+inline constexpr int kAbiMinor = 1;  // 1.1: ProviderRequest::deadline
 
 }  // namespace tezgah::sdk

@@ -61,7 +61,8 @@ struct OutboundRequest {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     int timeout_ms = 20000;
-    /// When set, the body is delivered in pieces as it arrives (server-sent events).
+    /// When set, the body of a successful (2xx) response is delivered in pieces as it arrives
+    /// (server-sent events); an error's body comes back whole in HttpResponse::body only.
     std::function<void(std::string_view chunk)> on_chunk;
 };
 

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -82,6 +83,10 @@ struct ProviderRequest {
     std::vector<ToolSpec> tools;
     json::object session;                  ///< the conversation's session state (read only here)
     int step = 0;                          ///< 0 on the first call of a turn, +1 after each tool round
+    /// ABI 1.1: when the answer is needed by (the turn's deadline, minus time kept for the
+    /// fallback). Zero: no deadline. A provider must not wait past it; the host's HTTP client
+    /// clamps its timeouts to it as well.
+    std::chrono::steady_clock::time_point deadline{};
 };
 
 /// What a language model answered: text, or tool calls to run before asking again.

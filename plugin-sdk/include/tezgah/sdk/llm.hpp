@@ -1,0 +1,131 @@
+#pragma once
+/// @file llm.hpp
+/// What every remote language-model provider needs besides its own wire format: server-sent
+/// events, retries with backoff that honour the server's delay and the turn's deadline, a circuit
+/// breaker per provider and credential, token estimates and a confidence estimate.
+
+#include <tezgah/sdk/host.hpp>
+#include <tezgah/sdk/result.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tezgah::sdk::llm {
+
+using Millis = std::chrono::milliseconds;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+/// A provider whose model sent tool-call arguments that are not a JSON object (OpenAI sends them as
+/// a string to parse) passes the call on with arguments `{kInvalidArguments: "<the raw text>"}`:
+/// the host answers the model with the error instead of running the tool.
+inline constexpr const char* kInvalidArguments = "__invalid_arguments__";
+
+/// One server-sent event: its `event:` name (empty when none) and its `data:` lines joined by "\n".
+struct SseEvent {
+    std::string event;
+    std::string data;
+};
+
+/// Parses a text/event-stream fed in arbitrary pieces (LF or CRLF line ends; comments ignored).
+class SseParser {
+public:
+    using Handler = std::function<void(const SseEvent&)>;
+    /// Feeds bytes; calls `on_event` for every event completed by a blank line.
+    void feed(std::string_view bytes, const Handler& on_event);
+    /// The stream ended: delivers a last event that had no blank line after it.
+    void finish(const Handler& on_event);
+
+private:
+    void line(std::string_view line, const Handler& on_event);
+    std::string pending_;
+    SseEvent event_;
+    bool has_data_ = false;
+};
+
+/// How a provider call is retried.
+struct RetryPolicy {
+    int max_attempts = 3;            ///< attempts in all, the first included
+    Millis base_delay{300};          ///< backoff before attempt n is random in [0, base * 2^(n-1)]
+    Millis max_delay{5000};          ///< cap of one backoff, and of a server-requested delay
+};
+
+/// True for the statuses worth another attempt: 408, 429, 500, 502, 503, 504.
+bool retryable_status(int status) noexcept;
+
+/// `Retry-After` as seconds ("19") or as an HTTP date; none when absent or unreadable.
+std::optional<Millis> retry_after(const HttpResponse& response);
+
+/// A Google-style duration such as "19s", "0.5s" or "1.500s"; none when unreadable.
+std::optional<Millis> parse_duration(std::string_view text);
+
+/// What send_with_retries did, for logs and metrics.
+struct RetryReport {
+    int attempts = 0;
+    int last_status = 0;             ///< 0 when the last attempt failed in transport
+};
+
+/// Sends `request`, retrying transport failures ("timeout", "unavailable") and retryable statuses
+/// with exponential backoff and full jitter. A delay the server asks for (`server_delay`, else
+/// `Retry-After`) replaces the backoff. Never waits past `deadline`: each attempt's timeout is
+/// clamped to it, and a wait that would cross it ends the call at once. A streaming request
+/// (`on_chunk` set) is not retried once a chunk has been delivered.
+/// Returns the last HTTP response (whatever its status) or the transport error; "deadline_exceeded"
+/// when no time was left for an attempt.
+Result<HttpResponse> send_with_retries(
+    HttpClient& http, OutboundRequest request, const RetryPolicy& policy, SteadyTime deadline,
+    const std::function<std::optional<Millis>(const HttpResponse&)>& server_delay = {},
+    RetryReport* report = nullptr);
+
+/// Closed → open after `failure_threshold` consecutive failures; open refuses calls for
+/// `cool_down`, then lets one trial call through (half-open): its success closes the breaker, its
+/// failure opens it again. Thread-safe.
+class CircuitBreaker {
+public:
+    enum class State { closed, open, half_open };
+    explicit CircuitBreaker(int failure_threshold = 5, Millis cool_down = Millis(30000));
+    /// Whether a call may go out now.
+    bool allow();
+    void record_success();
+    void record_failure();
+    State state() const;
+
+private:
+    mutable std::mutex mutex_;
+    int threshold_;
+    Millis cool_down_;
+    int failures_ = 0;
+    State state_ = State::closed;
+    bool trial_in_flight_ = false;
+    SteadyTime opened_at_{};
+};
+
+const char* to_string(CircuitBreaker::State state) noexcept;
+
+/// The process-wide breaker of one provider and credential (e.g. "gemini|<key fingerprint>|<base>"):
+/// tenants sharing a key share its breaker. The first call fixes the threshold and cool-down.
+std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int failure_threshold = 5,
+                                                Millis cool_down = Millis(30000));
+
+/// A short, stable, non-reversible fingerprint of a secret, for keys and logs.
+std::string fingerprint(std::string_view secret);
+
+/// Tokens in `text`, estimated (about four bytes of UTF-8 a token, never 0 for non-empty text).
+std::int64_t estimate_tokens(std::string_view text);
+
+/// Tokens of a whole request as a provider would count them, estimated.
+std::int64_t estimate_tokens(const ProviderRequest& request);
+
+/// A confidence for a model's answer: high for a complete answer, lower when it was cut off
+/// (`finish_reason` "length"/"MAX_TOKENS"), refused ("SAFETY", "content_filter"), empty, or hedges
+/// ("emin değilim", "I'm not sure"...). `used_tools` (the answer rests on tool results) raises it.
+double estimate_confidence(std::string_view text, std::string_view finish_reason, bool used_tools);
+
+/// The deadline of a request: `request.deadline` when set, else now + `fallback`.
+SteadyTime deadline_of(const ProviderRequest& request, Millis fallback);
+
+}  // namespace tezgah::sdk::llm
