@@ -16,11 +16,13 @@ struct Run {
     std::string out;
 };
 
-Run run(const std::string& args, const std::string& input = {}) {
+/// Runs the binary; standard error is dropped, or with `with_errors` read along with standard output.
+Run run(const std::string& args, const std::string& input = {}, bool with_errors = false) {
     TempDir tmp;
     auto in = tmp.path() / "stdin";
     write(in, input);
-    std::string cmd = std::string(TEZGAH_BINARY_DIR) + "/bin/tezgah " + args + " < " + in.string() + " 2>/dev/null";
+    std::string cmd = std::string(TEZGAH_BINARY_DIR) + "/bin/tezgah " + args + " < " + in.string() +
+                      (with_errors ? " 2>&1" : " 2>/dev/null");
     Run r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -96,7 +98,35 @@ TEST(Cli, PluginsListsTheBuiltInPlugins) {
 TEST(Cli, HelpAndUnknownCommands) {
     EXPECT_EQ(run("--help").status, 0);
     EXPECT_NE(run("--help").out.find("tezgah check"), std::string::npos);
+    EXPECT_NE(run("--help").out.find("tezgah usage"), std::string::npos);
+    EXPECT_NE(run("--help").out.find("--prices FILE"), std::string::npos);
     EXPECT_EQ(run("frobnicate").status, 2);
+    auto usage_help = run("usage --help");
+    EXPECT_EQ(usage_help.status, 0);
+    EXPECT_NE(usage_help.out.find("--since DATE"), std::string::npos) << usage_help.out;
+}
+
+TEST(Cli, ABadPricesFileStopsChatAndServeWithExitTwo) {
+    TempDir dir;
+    write(dir.path() / "prices.json", R"({"models": {"gpt-4o": {"input_per_mtok_usd": "cheap"}}})");
+    const std::string db = " --db sqlite:" + (dir.path() / "t.db").string();
+    auto chat = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db + " --prices " +
+                        (dir.path() / "prices.json").string(),
+                    "merhaba\n", true);
+    EXPECT_EQ(chat.status, 2);
+    EXPECT_NE(chat.out.find("prices.json: models.gpt-4o.input_per_mtok_usd: expected a number"), std::string::npos)
+        << chat.out;
+    auto serve = run("serve --listen 127.0.0.1:0 --tenants " + fixtures_dir().string() + db + " --prices " +
+                         (dir.path() / "missing.json").string(),
+                     {}, true);
+    EXPECT_EQ(serve.status, 2);
+    EXPECT_NE(serve.out.find("missing.json"), std::string::npos) << serve.out;
+
+    write(dir.path() / "good.json", R"({"models": {"acme-large": {"input_per_mtok_usd": 1, "output_per_mtok_usd": 2}}})");
+    auto good = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db + " --prices " +
+                        (dir.path() / "good.json").string(),
+                    "merhaba\n");
+    EXPECT_EQ(good.status, 0) << good.out;
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // The metrics registry: what it counts, and the Prometheus text it renders.
 #include "ops/metrics.hpp"
+#include "support/temp_tenants.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +52,64 @@ TEST_F(MetricsTest, CountsMessagesToolCallsTokensAndTheTenantGauge) {
     EXPECT_TRUE(contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",direction="input"} 120)"));
     EXPECT_TRUE(contains(text, R"(tezgah_db_operation_duration_seconds_count{operation="append_message"} 1)"));
     EXPECT_TRUE(contains(text, "tezgah_tenants_loaded 2"));
+}
+
+TEST_F(MetricsTest, CountsModelCallsCostsCacheBudgetsAndRetries) {
+    auto& m = Metrics::global();
+    m.llm_call("gece-butik", "gemini", "gemini-2.0-flash", true);
+    m.llm_call("gece-butik", "gemini", "gemini-2.0-flash", true);
+    m.llm_call("gece-butik", "openai", "gpt-4o-mini", false);
+    m.llm_cost("gece-butik", "gemini-2.0-flash", 0.0004);
+    m.llm_cost("gece-butik", "gemini-2.0-flash", 0.0002);
+    m.llm_cost("gece-butik", "local", 0);  // free: no series
+    m.tokens("gece-butik", "gemini-2.0-flash", 2000, 500);
+    m.response_cache("gece-butik", "hit");
+    m.response_cache("gece-butik", "miss");
+    m.response_cache("gece-butik", "miss");
+    m.response_cache("gece-butik", "negative_hit");
+    m.budget_exceeded("gece-butik", "day");
+    m.provider_retry("openai");
+    m.provider_retry("openai");
+    const auto text = m.render();
+    EXPECT_TRUE(contains(
+        text, R"(tezgah_llm_calls_total{tenant="gece-butik",provider="gemini",model="gemini-2.0-flash",outcome="ok"} 2)"))
+        << text;
+    EXPECT_TRUE(contains(
+        text, R"(tezgah_llm_calls_total{tenant="gece-butik",provider="openai",model="gpt-4o-mini",outcome="error"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="gemini-2.0-flash"} 0.0006)"))
+        << text;
+    EXPECT_FALSE(contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="local"})"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",model="gemini-2.0-flash",direction="input"} 2000)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="miss"} 2)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="negative_hit"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_budget_exceeded_total{tenant="gece-butik",period="day"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_provider_retries_total{provider="openai"} 2)"));
+    EXPECT_TRUE(contains(text, "# TYPE tezgah_llm_cost_usd_total counter"));
+}
+
+TEST_F(MetricsTest, TheExpositionPassesPromtool) {
+    auto& m = Metrics::global();
+    m.http_request("/health", "GET", 200, 0.001);
+    m.message("gece-butik", "llm");
+    m.tool_call("search_catalog", true);
+    m.db_operation("write_batch", 0.002);
+    m.tokens("gece-butik", 10, 5);
+    m.tokens("gece-butik", "gpt-4o-mini", 100, 50);
+    m.llm_call("gece-butik", "openai", "gpt-4o-mini", true);
+    m.llm_cost("gece-butik", "gpt-4o-mini", 0.000045);
+    m.response_cache("gece-butik", "hit");
+    m.budget_exceeded("nefes-studyo", "month");
+    m.provider_retry("gemini");
+    m.tenants_loaded(2);
+    tezgah::testing::TempDir scratch;
+    const auto file = scratch.path() / "metrics.txt";
+    tezgah::testing::write(file, m.render());
+    ASSERT_EQ(std::system("command -v promtool > /dev/null"), 0)
+        << "promtool is missing: install the Debian package prometheus (scripts/setup)";
+    const auto out = scratch.path() / "out";
+    const auto command = "promtool check metrics < " + file.string() + " > " + out.string() + " 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << tezgah::testing::slurp(out) << "\n" << m.render();
 }
 
 TEST_F(MetricsTest, EscapesLabelValues) {

@@ -42,7 +42,7 @@ TEST_P(GroupCommitTest, SixteenThreadsStoreEveryTurnExactlyOnce) {
                                   "{\"reply\":\"cevap\"}",
                                   {ToolCallRecord{"gece-butik", c->id, {}, "list_offerings", json::object{},
                                                   json::array{}, true, 1, ""}},
-                                  UsageRecord{"gece-butik", c->id, "local", "", 1, 1, 0},
+                                  {UsageRecord{"gece-butik", c->id, "local", "", 1, 1, 0}},
                                   json::object{{"turn", turn}}};
                 auto reply = db->finish_turn(record);
                 if (!reply) return void(errors[t] = reply.error().message);

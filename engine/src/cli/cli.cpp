@@ -1,8 +1,12 @@
 #include "cli/cli.hpp"
 
+#include "cli/usage_report.hpp"
 #include "http/server.hpp"
+#include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
+#include "store/connection_url.hpp"
 #include "tenants/manifest.hpp"
+#include "util/common.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/types.hpp>
@@ -26,9 +30,12 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
-                 [--threads N] [--queue N] [--max-body BYTES]
+                 [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
   tezgah check   [DIR] [--plugins DIR]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
+                 [--prices FILE]
+  tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
+                 [--tenants DIR] [--db URL]
   tezgah plugins [--plugins DIR]
   tezgah --help | --version
 
@@ -41,6 +48,8 @@ Commands:
   chat      Talk to one tenant in the terminal. When standard input is not a terminal, each line
             is one customer message and each reply is printed as it comes; with --json, each reply
             is one line holding the same object as the HTTP chat reply.
+  usage     A tenant's language-model calls, tokens and cost by day and model, then totals
+            (`tezgah usage --help`; docs/operations.md).
   plugins   List every plugin found: name, kind, version, ABI, config keys; and refused files.
 
 Options:
@@ -55,8 +64,35 @@ Options:
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
                      default info, warn for chat)
+  --prices FILE      serve, chat: model prices, merged over the built-in ones (env TEZGAH_PRICES;
+                     docs/operations.md)
   --user ID          chat: the customer's id (default: terminal)
-  --json             chat: one JSON reply per line
+  --json             chat: one JSON reply per line; usage: the report as JSON
+)";
+
+constexpr const char* kUsageHelp = R"(tezgah usage — what a tenant's language-model calls cost
+
+Usage:
+  tezgah usage --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
+               [--tenants DIR] [--db URL]
+
+Prints, for each day from --since to --until (both included; default until today), the provider
+calls, input tokens, output tokens and cost in US dollars per provider and model, then the totals.
+Costs are as stored with each call, by the price table in force then (docs/operations.md).
+
+Days are in the tenant's time zone (locale.timezone) when its folder is found under --tenants,
+else in UTC; the first line says which. A tenant with no usage in the range prints "no usage".
+
+Options:
+  --tenant ID        the tenant (required)
+  --since DATE       first day, YYYY-MM-DD (required)
+  --until DATE       last day, YYYY-MM-DD (default: today)
+  --json             one JSON object: {tenant, timezone, since, until, days: [...], totals: {...}}
+  --tenants DIR      tenant folders, for the time zone (env TEZGAH_TENANTS; default tenants/)
+  --db URL           sqlite:PATH or postgresql://user@host:port/db
+                     (env TEZGAH_DB; default sqlite:var/tezgah.db)
+
+Exit status: 0 printed; 1 the database could not be read; 2 a bad or missing option.
 )";
 
 struct Args {
@@ -81,7 +117,7 @@ struct Args {
 Args parse(int argc, char** argv) {
     static const std::vector<std::string> kValued = {"--tenants", "--db", "--listen", "--plugins", "--tenant",
                                                      "--user", "--log-level", "--threads", "--queue",
-                                                     "--max-body"};
+                                                     "--max-body", "--prices", "--since", "--until"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -176,6 +212,15 @@ int cmd_check(const Args& args) {
     return problem_count ? 1 : 0;
 }
 
+/// Loads --prices FILE (else TEZGAH_PRICES) into the process's price table; false (reported) on a bad file.
+bool load_prices(const Args& args, const char* command) {
+    if (auto loaded = configure_prices(args.option("--prices", nullptr, "")); !loaded) {
+        std::cerr << "tezgah " << command << ": " << loaded.error().message << "\n";
+        return false;
+    }
+    return true;
+}
+
 /// Prints reply text as it arrives.
 class PrintSink : public sdk::StreamSink {
 public:
@@ -192,6 +237,7 @@ int cmd_chat(const Args& args) {
         std::cerr << "tezgah chat: --tenant ID is required\n";
         return 2;
     }
+    if (!load_prices(args, "chat")) return 2;
     Engine engine(engine_options(args));
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah chat: " << s.error().message << "\n";
@@ -275,6 +321,7 @@ int cmd_serve(const Args& args) {
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
+    if (!load_prices(args, "serve")) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;
@@ -318,12 +365,94 @@ int cmd_serve(const Args& args) {
     return finished ? 0 : 1;
 }
 
+int cmd_usage(const Args& args) {
+    const auto tenant_id = args.option("--tenant", nullptr, "");
+    if (tenant_id.empty()) {
+        std::cerr << "tezgah usage: --tenant ID is required\n";
+        return 2;
+    }
+    const auto since_text = args.option("--since", nullptr, "");
+    if (since_text.empty()) {
+        std::cerr << "tezgah usage: --since YYYY-MM-DD is required\n";
+        return 2;
+    }
+    auto since = parse_day(since_text);
+    if (!since) {
+        std::cerr << "tezgah usage: --since " << since_text << ": expected a date YYYY-MM-DD\n";
+        return 2;
+    }
+    std::optional<Day> until;
+    if (auto it = args.options.find("--until"); it != args.options.end()) {
+        until = parse_day(it->second);
+        if (!until) {
+            std::cerr << "tezgah usage: --until " << it->second << ": expected a date YYYY-MM-DD\n";
+            return 2;
+        }
+    }
+
+    UsageReport report;
+    report.tenant = tenant_id;
+    report.timezone = "UTC";
+    const fs::path folder = fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants")) / tenant_id;
+    std::error_code ec;
+    if (fs::is_regular_file(folder / "tenant.json", ec)) {
+        auto loaded = load_manifest(folder, nullptr);
+        if (loaded.manifest && valid_timezone(loaded.manifest->profile.timezone)) {
+            report.timezone = loaded.manifest->profile.timezone;
+            report.timezone_source = "from " + (folder / "tenant.json").string();
+        } else {
+            report.timezone_source = (folder / "tenant.json").string() + " has no usable locale.timezone";
+        }
+    } else {
+        report.timezone_source = "no tenant folder at " + folder.string();
+    }
+    report.since = *since;
+    report.until = until ? *until : day_at(std::chrono::system_clock::now(), report.timezone);
+    if (report.until.str() < report.since.str()) {
+        std::cerr << "tezgah usage: --until " << report.until.str() << " is before --since " << report.since.str()
+                  << "\n";
+        return 2;
+    }
+
+    const auto url = args.option("--db", "TEZGAH_DB", "sqlite:var/tezgah.db");
+    if (auto target = store::parse_database_url(url); !target) {
+        std::cerr << "tezgah usage: " << target.error().message << "\n";
+        return 2;
+    } else if (target->backend == Backend::sqlite && target->sqlite_path != ":memory:" &&
+               !fs::exists(target->sqlite_path, ec)) {
+        // Opening would create an empty database: say what is missing instead.
+        std::cerr << "tezgah usage: database " << redact_url(url) << ": no such file\n";
+        return 1;
+    }
+    auto db = Database::open(url);
+    if (!db) {
+        std::cerr << "tezgah usage: " << db.error().message << "\n";
+        return 1;
+    }
+    auto slices = (*db)->usage_slices(tenant_id, day_start(report.since, report.timezone),
+                                      day_start(next_day(report.until), report.timezone));
+    if (!slices) {
+        std::cerr << "tezgah usage: " << slices.error().message << "\n";
+        return 1;
+    }
+    add_slices(report, *slices);
+    if (args.flag("--json"))
+        std::cout << json::serialize(usage_json(report)) << "\n";
+    else
+        std::cout << usage_text(report);
+    return 0;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
     auto args = parse(argc, argv);
     if (args.flag("--version")) {
         std::cout << "tezgah " << TEZGAH_VERSION << " (plugin ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor << ")\n";
+        return 0;
+    }
+    if (args.command == "usage" && (args.flag("--help") || args.flag("-h"))) {
+        std::cout << kUsageHelp;
         return 0;
     }
     if (args.flag("--help") || args.flag("-h") || args.command.empty() || args.command == "help") {
@@ -334,11 +463,14 @@ int run(int argc, char** argv) {
         std::cerr << "tezgah: " << args.error << "\n\n" << kUsage;
         return 2;
     }
-    init_logging(args.option("--log-level", "TEZGAH_LOG_LEVEL", args.command == "chat" || args.command == "check" ? "warn" : "info"));
+    init_logging(args.option("--log-level", "TEZGAH_LOG_LEVEL",
+                             args.command == "chat" || args.command == "check" || args.command == "usage" ? "warn"
+                                                                                                          : "info"));
     if (args.command == "plugins") return cmd_plugins(args);
     if (args.command == "check") return cmd_check(args);
     if (args.command == "chat") return cmd_chat(args);
     if (args.command == "serve") return cmd_serve(args);
+    if (args.command == "usage") return cmd_usage(args);
     std::cerr << "tezgah: unknown command \"" << args.command << "\"\n\n" << kUsage;
     return 2;
 }

@@ -89,6 +89,19 @@ void render_counters(std::string& out, std::string_view name, std::string_view h
     }
 }
 
+void render_float_counters(std::string& out, std::string_view name, std::string_view help,
+                           const std::map<std::string, double>& values) {
+    header(out, name, "counter", help);
+    for (const auto& [label_text, value] : values) {
+        out += name;
+        out += '{';
+        out += label_text;
+        out += "} ";
+        out += format_number(value);
+        out += '\n';
+    }
+}
+
 void render_histograms(std::string& out, std::string_view name, std::string_view help,
                        const std::map<std::string, Histogram>& values) {
     header(out, name, "histogram", help);
@@ -136,6 +149,11 @@ struct Registry {
     std::map<std::string, unsigned long long> tool_calls;
     std::map<std::string, Histogram> db_durations;
     std::map<std::string, unsigned long long> tokens;
+    std::map<std::string, unsigned long long> llm_calls;
+    std::map<std::string, double> llm_cost;
+    std::map<std::string, unsigned long long> response_cache;
+    std::map<std::string, unsigned long long> budget_exceeded;
+    std::map<std::string, unsigned long long> provider_retries;
     std::atomic<int> tenants_loaded{0};
 };
 
@@ -193,6 +211,56 @@ void Metrics::tokens(std::string_view tenant, long long input, long long output)
     if (output > 0) r.tokens[std::move(output_key)] += static_cast<unsigned long long>(output);
 }
 
+void Metrics::tokens(std::string_view tenant, std::string_view model, long long input, long long output) {
+    if (model.empty()) {
+        tokens(tenant, input, output);
+        return;
+    }
+    std::string input_key = labels({{"tenant", tenant}, {"model", model}, {"direction", "input"}});
+    std::string output_key = labels({{"tenant", tenant}, {"model", model}, {"direction", "output"}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    if (input > 0) r.tokens[std::move(input_key)] += static_cast<unsigned long long>(input);
+    if (output > 0) r.tokens[std::move(output_key)] += static_cast<unsigned long long>(output);
+}
+
+void Metrics::llm_call(std::string_view tenant, std::string_view provider, std::string_view model, bool ok) {
+    std::string key =
+        labels({{"tenant", tenant}, {"provider", provider}, {"model", model}, {"outcome", ok ? "ok" : "error"}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    ++r.llm_calls[std::move(key)];
+}
+
+void Metrics::llm_cost(std::string_view tenant, std::string_view model, double usd) {
+    if (!(usd > 0)) return;  // a counter never goes down; free calls add nothing
+    std::string key = labels({{"tenant", tenant}, {"model", model}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    r.llm_cost[std::move(key)] += usd;
+}
+
+void Metrics::response_cache(std::string_view tenant, std::string_view result) {
+    std::string key = labels({{"tenant", tenant}, {"result", result}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    ++r.response_cache[std::move(key)];
+}
+
+void Metrics::budget_exceeded(std::string_view tenant, std::string_view period) {
+    std::string key = labels({{"tenant", tenant}, {"period", period}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    ++r.budget_exceeded[std::move(key)];
+}
+
+void Metrics::provider_retry(std::string_view provider) {
+    std::string key = labels({{"provider", provider}});
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    ++r.provider_retries[std::move(key)];
+}
+
 std::string Metrics::render() const {
     auto& r = registry();
     std::string out;
@@ -208,7 +276,20 @@ std::string Metrics::render() const {
                     r.tool_calls);
     render_histograms(out, "tezgah_db_operation_duration_seconds", "Database operation latency, by operation.",
                       r.db_durations);
-    render_counters(out, "tezgah_llm_tokens_total", "Language model tokens, by tenant and direction.", r.tokens);
+    render_counters(out, "tezgah_llm_tokens_total", "Language model tokens, by tenant, model and direction.",
+                    r.tokens);
+    render_counters(out, "tezgah_llm_calls_total", "Language model provider calls, by tenant, provider, model and outcome.",
+                    r.llm_calls);
+    render_float_counters(out, "tezgah_llm_cost_usd_total",
+                          "What language model calls cost in US dollars by the price table, by tenant and model.",
+                          r.llm_cost);
+    render_counters(out, "tezgah_response_cache_requests_total",
+                    "Response cache lookups, by tenant and result (hit, miss, negative_hit).", r.response_cache);
+    render_counters(out, "tezgah_budget_exceeded_total",
+                    "Turns that found a tenant's daily or monthly model budget spent, by tenant and period.",
+                    r.budget_exceeded);
+    render_counters(out, "tezgah_provider_retries_total", "Provider calls tried again, by provider.",
+                    r.provider_retries);
     header(out, "tezgah_tenants_loaded", "gauge", "Tenants currently loaded and serving.");
     out += "tezgah_tenants_loaded ";
     out += std::to_string(r.tenants_loaded.load());
@@ -225,6 +306,11 @@ void Metrics::reset() {
     r.tool_calls.clear();
     r.db_durations.clear();
     r.tokens.clear();
+    r.llm_calls.clear();
+    r.llm_cost.clear();
+    r.response_cache.clear();
+    r.budget_exceeded.clear();
+    r.provider_retries.clear();
     r.tenants_loaded.store(0);
 }
 

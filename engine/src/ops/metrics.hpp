@@ -25,6 +25,21 @@ public:
     void tenants_loaded(int count);
     /// tezgah_llm_tokens_total{tenant,direction="input"|"output"}.
     void tokens(std::string_view tenant, long long input, long long output);
+    /// tezgah_llm_tokens_total{tenant,model,direction}: the same counter with the model named
+    /// (an empty model leaves the label out).
+    void tokens(std::string_view tenant, std::string_view model, long long input, long long output);
+    /// One provider call: tezgah_llm_calls_total{tenant,provider,model,outcome="ok"|"error"}.
+    void llm_call(std::string_view tenant, std::string_view provider, std::string_view model, bool ok);
+    /// What a provider call cost: tezgah_llm_cost_usd_total{tenant,model} (a float counter).
+    void llm_cost(std::string_view tenant, std::string_view model, double usd);
+
+    /// One response-cache lookup: tezgah_response_cache_requests_total{tenant,result}, result
+    /// "hit", "miss" or "negative_hit" (a failure remembered briefly).
+    void response_cache(std::string_view tenant, std::string_view result);
+    /// A turn that found a budget spent: tezgah_budget_exceeded_total{tenant,period="day"|"month"}.
+    void budget_exceeded(std::string_view tenant, std::string_view period);
+    /// A provider call tried again: tezgah_provider_retries_total{provider}.
+    void provider_retry(std::string_view provider);
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     std::string render() const;

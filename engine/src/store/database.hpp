@@ -72,6 +72,23 @@ struct UsageRecord {
     std::int64_t input_tokens = 0;
     std::int64_t output_tokens = 0;
     double cost_usd = 0;
+    int step = 0;            ///< the call's place in its turn: 0, then one more per tool-calling round
+    bool estimated = false;  ///< the tokens were estimated (the provider reported none)
+    std::string message_id;  ///< the reply it belongs to (finish_turn sets it; empty otherwise)
+    std::chrono::system_clock::time_point at{};  ///< when; the epoch means "when stored"
+};
+
+/// Usage summed over one quarter hour (UTC) and one provider and model: fine enough to regroup by
+/// day in any time zone (every zone's offset is a whole number of quarter hours).
+struct UsageSlice {
+    std::chrono::system_clock::time_point start;  ///< the quarter hour's start
+    std::string provider;
+    std::string model;
+    std::int64_t calls = 0;
+    std::int64_t input_tokens = 0;
+    std::int64_t output_tokens = 0;
+    double cost_usd = 0;
+    std::int64_t estimated_calls = 0;  ///< calls whose tokens were estimated
 };
 
 /// Everything a finished turn stores, written in one transaction by Database::finish_turn.
@@ -84,7 +101,7 @@ struct TurnRecord {
     StoredMessage reply;                ///< role "assistant"
     std::string reply_json;             ///< the reply as the client got it (sdk::to_json), for retries
     std::vector<ToolCallRecord> tool_calls;  ///< message_id is set to the reply's id
-    std::optional<UsageRecord> usage;
+    std::vector<UsageRecord> usage;     ///< one per provider call; message_id is set to the reply's id
     json::object state;                 ///< the conversation's session state after the turn
 };
 
@@ -161,8 +178,9 @@ public:
                                                        std::size_t limit) = 0;
     virtual sdk::Status record_tool_call(const ToolCallRecord& record) = 0;
     virtual sdk::Status record_usage(const UsageRecord& record) = 0;
-    /// Stores a finished turn at once: the reply message, its tool calls, the usage, the session
-    /// state and the customer's last activity. Returns the reply message's id. "not_found" (and
+    /// Stores a finished turn at once: the reply message (with the turn's cost: the sum of its usage
+    /// rows' cost_usd), its tool calls, the usage rows, the session state and the customer's last
+    /// activity. Returns the reply message's id. "not_found" (and
     /// nothing stored) when the conversation is not this tenant's.
     virtual sdk::Result<std::string> finish_turn(const TurnRecord& turn) = 0;
     /// For a client message id already stored (append_message answered "duplicate"): who sent it
@@ -172,6 +190,20 @@ public:
     /// Function-call log of a conversation, oldest first (for tests and operators).
     virtual std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
                                                    const std::string& conversation_id) = 0;
+
+    // --- usage and costs ---
+    /// Usage rows of a conversation, in the order stored (for tests and operators).
+    virtual std::vector<UsageRecord> usage(const std::string& tenant_id, const std::string& conversation_id) = 0;
+    /// What the turn that stored reply `message_id` cost (its cost_usd); "not_found" for no such reply.
+    virtual sdk::Result<double> message_cost(const std::string& tenant_id, const std::string& message_id) = 0;
+    /// The sum of cost_usd of the tenant's usage rows with `at` in [from, to); 0 when none.
+    virtual sdk::Result<double> spent_usd(const std::string& tenant_id, std::chrono::system_clock::time_point from,
+                                          std::chrono::system_clock::time_point to) = 0;
+    /// The tenant's usage with `at` in [from, to), summed per quarter hour, provider and model,
+    /// oldest first (what `tezgah usage` regroups by local day).
+    virtual sdk::Result<std::vector<UsageSlice>> usage_slices(const std::string& tenant_id,
+                                                              std::chrono::system_clock::time_point from,
+                                                              std::chrono::system_clock::time_point to) = 0;
 };
 
 /// `url` with any password replaced by "***", for messages and logs.

@@ -146,6 +146,19 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "ALTER TABLE messages ADD COLUMN reply_json TEXT NOT NULL DEFAULT ''"},
              {Only::both, "ALTER TABLE messages ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT ''"},
          }},
+        {3,
+         "costs: one usage row per provider call, tied to its reply; a reply keeps its turn's cost",
+         {
+             {Only::both, "ALTER TABLE usage ADD COLUMN message_id TEXT NOT NULL DEFAULT ''"},
+             {Only::both, "ALTER TABLE usage ADD COLUMN step INTEGER NOT NULL DEFAULT 0"},
+             {Only::both, "ALTER TABLE usage ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0"},
+             {Only::both, "ALTER TABLE messages ADD COLUMN cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0"},
+             // Spend (budgets) and `tezgah usage` read a tenant's rows by time. Migration 1's
+             // usage_tenant (tenant_id, at) becomes a covering index: a day's spend is summed
+             // from the index alone.
+             {Only::both, "DROP INDEX usage_tenant"},
+             {Only::both, "CREATE INDEX usage_tenant_at ON usage (tenant_id, at, cost_usd)"},
+         }},
     };
     return list;
 }

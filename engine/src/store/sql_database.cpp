@@ -254,14 +254,15 @@ struct WriterStatements {
     struct InsertMessage {
         std::string id, tenant, conversation, role, text, method, language, client_id, reply_json, in_reply_to;
         long long at = 0;
+        double cost = 0;
         soci::statement st;
         explicit InsertMessage(soci::session& sql)
             : st((sql.prepare << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
-                                 "language, at, client_message_id, reply_json, in_reply_to) VALUES (:id, :t, :c, "
-                                 ":role, :text, :method, :language, :at, :cmid, :reply, :to)",
+                                 "language, at, client_message_id, reply_json, in_reply_to, cost_usd) VALUES (:id, "
+                                 ":t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, :cost)",
                   soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(role), soci::use(text),
                   soci::use(method), soci::use(language), soci::use(at), soci::use(client_id),
-                  soci::use(reply_json), soci::use(in_reply_to))) {}
+                  soci::use(reply_json), soci::use(in_reply_to), soci::use(cost))) {}
     };
     struct InsertToolCall {
         std::string tenant, conversation, message, tool, arguments, result, error;
@@ -278,15 +279,18 @@ struct WriterStatements {
                   soci::use(at))) {}
     };
     struct InsertUsage {
-        std::string tenant, conversation, provider, model;
+        std::string tenant, conversation, provider, model, message;
         long long input = 0, output = 0, at = 0;
         double cost = 0;
+        int step = 0, estimated = 0;
         soci::statement st;
         explicit InsertUsage(soci::session& sql)
             : st((sql.prepare << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
-                                 "output_tokens, cost_usd, at) VALUES (:t, :c, :p, :m, :i, :o, :cost, :at)",
+                                 "output_tokens, cost_usd, at, message_id, step, estimated) VALUES (:t, :c, :p, :m, "
+                                 ":i, :o, :cost, :at, :msg, :step, :est)",
                   soci::use(tenant), soci::use(conversation), soci::use(provider), soci::use(model),
-                  soci::use(input), soci::use(output), soci::use(cost), soci::use(at))) {}
+                  soci::use(input), soci::use(output), soci::use(cost), soci::use(at), soci::use(message),
+                  soci::use(step), soci::use(estimated))) {}
     };
     struct UpsertCustomer {
         std::string tenant, user, channel;
@@ -627,7 +631,7 @@ public:
 
     sdk::Status record_usage(const UsageRecord& r) override {
         long long at = now_millis();
-        auto error = write([&](soci::session& sql) { insert_usage(statements(sql), r, at); });
+        auto error = write([&](soci::session& sql) { insert_usage(statements(sql), r, r.message_id, at); });
         if (!error.empty()) return failure("record_usage [" + r.tenant_id + "]", error);
         return {};
     }
@@ -644,6 +648,8 @@ public:
         const long long seen = to_millis(turn.reply.at == std::chrono::system_clock::time_point{}
                                              ? std::chrono::system_clock::now()
                                              : turn.reply.at);
+        double cost = 0;
+        for (const auto& usage : turn.usage) cost += usage.cost_usd;
         sdk::Result<std::string> out = id;
         auto error = write([&](soci::session& sql) {
             auto& st = statements(sql);
@@ -653,9 +659,9 @@ public:
                 return;
             }
             insert_message(st, id, turn.tenant_id, turn.conversation_id, turn.reply, {}, turn.reply_json,
-                           turn.in_reply_to);
+                           turn.in_reply_to, cost);
             for (const auto& call : calls) insert_tool_call(st, call, id, now);
-            if (turn.usage) insert_usage(st, *turn.usage, now);
+            for (const auto& usage : turn.usage) insert_usage(st, usage, id, now);
             if (!turn.user_id.empty()) {
                 auto& c = st.customer_seen;
                 c.at = seen;
@@ -727,6 +733,105 @@ public:
             }
         } catch (const std::exception& e) {
             store_error("tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------ usage and costs
+
+    std::vector<UsageRecord> usage(const std::string& tenant_id, const std::string& conversation_id) override {
+        std::vector<UsageRecord> out;
+        try {
+            soci::session sql(pool_);
+            UsageRecord r;
+            long long input = 0, output = 0, at = 0;
+            int estimated = 0;
+            soci::statement st =
+                (sql.prepare << "SELECT provider, model, input_tokens, output_tokens, cost_usd, step, estimated, "
+                                "message_id, at FROM usage WHERE tenant_id = :t AND conversation_id = :c "
+                                "ORDER BY seq",
+                 soci::into(r.provider), soci::into(r.model), soci::into(input), soci::into(output),
+                 soci::into(r.cost_usd), soci::into(r.step), soci::into(estimated), soci::into(r.message_id),
+                 soci::into(at), soci::use(tenant_id), soci::use(conversation_id));
+            st.execute();
+            while (st.fetch()) {
+                r.tenant_id = tenant_id;
+                r.conversation_id = conversation_id;
+                r.input_tokens = input;
+                r.output_tokens = output;
+                r.estimated = estimated != 0;
+                r.at = from_millis(at);
+                out.push_back(r);
+            }
+        } catch (const std::exception& e) {
+            store_error("usage [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+        }
+        return out;
+    }
+
+    sdk::Result<double> message_cost(const std::string& tenant_id, const std::string& message_id) override {
+        try {
+            soci::session sql(pool_);
+            double cost = 0;
+            soci::indicator found = soci::i_null;
+            sql << "SELECT cost_usd FROM messages WHERE tenant_id = :t AND id = :m", soci::into(cost, found),
+                soci::use(tenant_id), soci::use(message_id);
+            if (!sql.got_data() || found != soci::i_ok)
+                return sdk::make_error("not_found", "no message \"" + message_id + "\" for tenant \"" + tenant_id + "\"");
+            return cost;
+        } catch (const std::exception& e) {
+            return failure("message_cost [" + tenant_id + "] " + message_id, e.what());
+        }
+    }
+
+    sdk::Result<double> spent_usd(const std::string& tenant_id, std::chrono::system_clock::time_point from,
+                                  std::chrono::system_clock::time_point to) override {
+        try {
+            soci::session sql(pool_);
+            const long long from_ms = to_millis(from);
+            const long long to_ms = to_millis(to);
+            double spent = 0;
+            sql << "SELECT COALESCE(SUM(cost_usd), 0.0) FROM usage WHERE tenant_id = :t AND at >= :f AND at < :u",
+                soci::into(spent), soci::use(tenant_id), soci::use(from_ms), soci::use(to_ms);
+            return spent;
+        } catch (const std::exception& e) {
+            return failure("spent_usd [" + tenant_id + "]", e.what());
+        }
+    }
+
+    sdk::Result<std::vector<UsageSlice>> usage_slices(const std::string& tenant_id,
+                                                      std::chrono::system_clock::time_point from,
+                                                      std::chrono::system_clock::time_point to) override {
+        constexpr long long kSliceMs = 15 * 60 * 1000;
+        std::vector<UsageSlice> out;
+        try {
+            soci::session sql(pool_);
+            const long long from_ms = to_millis(from);
+            const long long to_ms = to_millis(to);
+            const std::string slice_of = "at / " + std::to_string(kSliceMs);  // a literal: PostgreSQL groups by it
+            UsageSlice s;
+            long long slice = 0, calls = 0, input = 0, output = 0, estimated = 0;
+            // Sums cast to BIGINT: PostgreSQL sums BIGINT into NUMERIC.
+            soci::statement st =
+                (sql.prepare << "SELECT " + slice_of + ", provider, model, COUNT(*), "
+                                "CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), "
+                                "SUM(cost_usd), CAST(SUM(estimated) AS BIGINT) "
+                                "FROM usage WHERE tenant_id = :t AND at >= :f AND at < :u "
+                                "GROUP BY " + slice_of + ", provider, model ORDER BY 1, 2, 3",
+                 soci::into(slice), soci::into(s.provider), soci::into(s.model), soci::into(calls), soci::into(input),
+                 soci::into(output), soci::into(s.cost_usd), soci::into(estimated), soci::use(tenant_id),
+                 soci::use(from_ms), soci::use(to_ms));
+            st.execute();
+            while (st.fetch()) {
+                s.start = from_millis(slice * kSliceMs);
+                s.calls = calls;
+                s.input_tokens = input;
+                s.output_tokens = output;
+                s.estimated_calls = estimated;
+                out.push_back(s);
+            }
+        } catch (const std::exception& e) {
+            return failure("usage_slices [" + tenant_id + "]", e.what());
         }
         return out;
     }
@@ -848,7 +953,7 @@ private:
     static void insert_message(WriterStatements& prepared, const std::string& id, const std::string& tenant_id,
                                const std::string& conversation_id, const StoredMessage& message,
                                const std::string& client_message_id, const std::string& reply_json,
-                               const std::string& in_reply_to) {
+                               const std::string& in_reply_to, double cost_usd = 0) {
         auto& m = prepared.insert_message;
         m.at = to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
                                                                               : message.at);
@@ -862,6 +967,7 @@ private:
         m.client_id = client_message_id;
         m.reply_json = reply_json;
         m.in_reply_to = in_reply_to;
+        m.cost = cost_usd;
         m.st.execute(true);
     }
 
@@ -882,7 +988,9 @@ private:
         c.st.execute(true);
     }
 
-    static void insert_usage(WriterStatements& prepared, const UsageRecord& r, long long at) {
+    /// `at` is used when the record has no time of its own.
+    static void insert_usage(WriterStatements& prepared, const UsageRecord& r, const std::string& message_id,
+                             long long at) {
         auto& u = prepared.insert_usage;
         u.tenant = r.tenant_id;
         u.conversation = r.conversation_id;
@@ -891,7 +999,10 @@ private:
         u.input = r.input_tokens;
         u.output = r.output_tokens;
         u.cost = r.cost_usd;
-        u.at = at;
+        u.at = r.at == std::chrono::system_clock::time_point{} ? at : to_millis(r.at);
+        u.message = message_id;
+        u.step = r.step;
+        u.estimated = r.estimated ? 1 : 0;
         u.st.execute(true);
     }
 
