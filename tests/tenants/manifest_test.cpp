@@ -172,3 +172,53 @@ TEST_F(ManifestTest, DiscoverFindsEveryTenantFolderOrASingleOne) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ManifestTest, TheEnginesLlmSettingsAreReadAndChecked) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    edit_json(file, [](json::value& v) {
+        auto& llm = v.as_object()["llm"].as_object();
+        llm["deadline_ms"] = 8000;
+        llm["budget"] = json::object{{"daily_usd", 2.5}, {"monthly_usd", 40}, {"on_exceed", "refuse"},
+                                     {"message", "Bugünlük bu kadar."}};
+        llm["cache"] = json::object{{"ttl_s", 120}, {"negative_ttl_s", 5}};
+        v.as_object()["handoff"].as_object()["low_confidence_turns"] = 2;
+    });
+    auto loaded = load_manifest(dir.path() / "gece-butik", &registry);
+    ASSERT_TRUE(loaded.problems.empty()) << loaded.problems.front().str();
+    const auto& m = *loaded.manifest;
+    EXPECT_EQ(m.llm_policy.deadline_ms, 8000);
+    EXPECT_EQ(m.llm_policy.daily_usd, 2.5);
+    EXPECT_EQ(m.llm_policy.monthly_usd, 40.0);
+    EXPECT_TRUE(m.llm_policy.refuse_on_exceed);
+    EXPECT_EQ(m.llm_policy.refuse_message, "Bugünlük bu kadar.");
+    EXPECT_EQ(m.llm_policy.cache_ttl_s, 120);
+    EXPECT_EQ(m.llm_policy.cache_negative_ttl_s, 5);
+    EXPECT_EQ(m.handoff_low_confidence_turns, 2);
+    // The engine's settings are not handed to the provider plugin as its config.
+    EXPECT_FALSE(m.llm.config.contains("deadline_ms"));
+    EXPECT_FALSE(m.llm.config.contains("budget"));
+}
+
+TEST_F(ManifestTest, BadLlmSettingsNameTheField) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    edit_json(file, [](json::value& v) {
+        auto& llm = v.as_object()["llm"].as_object();
+        llm["deadline_ms"] = 50;
+        llm["budget"] = json::object{{"daily_usd", -1}, {"monthly_usd", "lots"}, {"on_exceed", "panic"}, {"weekly_usd", 1}};
+        llm["cache"] = json::object{{"ttl_s", "long"}};
+        llm["fallback"] = json::array{json::object{{"provider", "local"}, {"deadline_ms", 1000}}};
+    });
+    auto problems = problems_of("gece-butik");
+    const std::string f = file.string() + ": ";
+    EXPECT_TRUE(has(problems, f + "llm.deadline_ms: must be between 1000 and 300000")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.budget.daily_usd: must not be negative")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.budget.monthly_usd: expected number")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.budget.on_exceed: \"panic\"")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.budget.weekly_usd: unknown key")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.cache.ttl_s: expected integer")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "llm.fallback[0].deadline_ms: set on \"llm\" itself")) << all(problems);
+}
+
+}  // namespace

@@ -26,9 +26,14 @@ bool require_method(Exchange& ex, std::string_view method) {
 /// Writes server-sent events, starting the stream on the first event so errors found before any
 /// text can still be ordinary JSON errors. Write failures (the client left) end the writing, not
 /// the turn: it completes and is stored.
-class EventStream : public sdk::StreamSink {
+class EventStream : public TurnStream {
 public:
     explicit EventStream(Exchange& ex) : ex_(ex) {}
+
+    /// The text sent so far is withdrawn: a provider failed part-way and the next one answers.
+    void on_reset() override { event("reset", "{}"); }
+    /// Set once the client has gone (a write failed): provider calls in flight are cancelled.
+    const std::atomic<bool>* gone() const { return &gone_; }
 
     void on_text(std::string_view delta) override {
         if (delta.empty()) return;
@@ -59,7 +64,10 @@ public:
         } catch (const std::exception&) {
             broken_ = true;
         }
-        if (broken_) ex_.response.setKeepAlive(false);
+        if (broken_) {
+            ex_.response.setKeepAlive(false);
+            gone_ = true;
+        }
     }
 
     bool started() const { return out_ != nullptr; }
@@ -69,6 +77,7 @@ private:
     Exchange& ex_;
     std::ostream* out_ = nullptr;
     bool broken_ = false;
+    std::atomic<bool> gone_{false};
 };
 
 bool wants_event_stream(const Poco::Net::HTTPServerRequest& request) {
@@ -255,7 +264,7 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
     }
 
     EventStream stream(ex);
-    auto reply = engine.handle(message, &stream);
+    auto reply = engine.handle(message, &stream, stream.gone());
     if (!reply) {
         if (!stream.started()) return ex.send_error(reply.error());
         // Text was already streamed; the failure comes as the last event.

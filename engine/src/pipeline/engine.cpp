@@ -1,5 +1,8 @@
 #include "pipeline/engine.hpp"
 
+#include "ops/costs.hpp"
+#include "pipeline/assistant.hpp"
+#include "pipeline/prompt.hpp"
 #include "pipeline/turn_json.hpp"
 #include "ops/metrics.hpp"
 #include "util/common.hpp"
@@ -23,53 +26,19 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string system_prompt(const sdk::TenantProfile& p, const std::string& language) {
-    std::string out = "You are " + (p.persona.name.empty() ? std::string("the assistant") : p.persona.name) +
-                      ", the customer assistant of " + p.name + ".";
-    if (!p.persona.tone.empty()) out += " Tone: " + p.persona.tone + ".";
-    if (!p.persona.instructions.empty()) out += " " + p.persona.instructions;
-    out += " Answer in the customer's language (" + language +
-           "). Use the tools for prices, stock, policies and business information; never invent them.";
-    return out;
-}
-
-std::string unavailable_text(const sdk::TenantProfile& p, const std::string& language) {
-    if (language == "en")
-        return "Sorry, I can't answer right now. Please try again shortly" +
-               (p.phone.empty() ? std::string(".") : " or call us on " + p.phone + ".");
-    return "Üzgünüm, şu anda yanıt veremiyorum. Lütfen biraz sonra tekrar deneyin" +
-           (p.phone.empty() ? std::string(".") : " ya da bizi " + p.phone + " numarasından arayın.");
-}
-
-/// Passes text on to the client's sink, counting what went through.
-class CountingSink : public sdk::StreamSink {
-public:
-    explicit CountingSink(sdk::StreamSink* next) : next_(next) {}
-    void on_text(std::string_view delta) override {
-        streamed_ += delta;
-        if (next_) next_->on_text(delta);
-    }
-    const std::string& streamed() const { return streamed_; }
-
-private:
-    sdk::StreamSink* next_;
-    std::string streamed_;
-};
-
-template <class F>
-auto guarded(const std::string& what, F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const std::exception& e) {
-        return sdk::Error{"plugin_failed", what + " threw: " + e.what()};
-    } catch (...) {
-        return sdk::Error{"plugin_failed", what + " threw an unknown exception"};
-    }
-}
-
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(std::move(options)), http_(std::make_unique<PocoHttpClient>()) {}
+namespace {
+std::unique_ptr<sdk::HttpClient> make_http_client() {
+    PocoHttpClient::Options o;
+    // Many conversations wait on one provider at once: keep their connections for reuse rather
+    // than opening (and leaving in TIME_WAIT) a new one per call.
+    o.max_idle_per_origin = 1024;
+    return std::make_unique<PocoHttpClient>(o);
+}
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)), http_(make_http_client()) {}
 
 Engine::~Engine() {
     stop_watching();
@@ -110,6 +79,7 @@ sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
     if (!db) return db.error();
     db_ = std::move(db).value();
+    spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     std::error_code ec;
     if (!fs::is_directory(options_.tenants_dir, ec))
@@ -274,11 +244,27 @@ void Engine::stop_watching() {
     if (watcher_.joinable()) watcher_.join();
 }
 
-std::mutex& Engine::conversation_lock(const std::string& tenant, const std::string& user) {
-    return conversation_locks_[std::hash<std::string>{}(tenant + '\x1f' + user) % conversation_locks_.size()];
+Engine::ConversationLocks::Guard::Guard(ConversationLocks& locks, std::string key)
+    : locks_(locks), key_(std::move(key)) {
+    {
+        std::lock_guard table(locks_.table_mutex_);
+        auto& entry = locks_.table_[key_];
+        if (!entry) entry = std::make_unique<Entry>();
+        ++entry->users;
+        mutex_ = &entry->mutex;
+    }
+    mutex_->lock();
 }
 
-sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink) {
+Engine::ConversationLocks::Guard::~Guard() {
+    mutex_->unlock();
+    std::lock_guard table(locks_.table_mutex_);
+    auto it = locks_.table_.find(key_);
+    if (it != locks_.table_.end() && --it->second->users == 0) locks_.table_.erase(it);
+}
+
+sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
+                                           const std::atomic<bool>* cancelled) {
     if (message.user_id.empty()) return sdk::Error{"missing_field", "user_id: required"};
     if (!sdk::text::valid_utf8(message.text)) return sdk::Error{"invalid_value", "text: not valid UTF-8"};
     if (sdk::text::trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
@@ -286,16 +272,17 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
         return sdk::Error{"invalid_value", "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
-    std::lock_guard lock(conversation_lock(message.tenant_id, message.user_id));
+    ConversationLocks::Guard lock(conversation_locks_, message.tenant_id + '\x1f' + message.user_id);
     try {
-        return run_turn(**tenant, message, sink);
+        return run_turn(**tenant, message, sink, cancelled);
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed", {{"tenant", message.tenant_id}, {"error", e.what()}});
         return sdk::Error{"internal", "the turn could not be completed"};
     }
 }
 
-sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink) {
+sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink,
+                                             const std::atomic<bool>* cancelled) {
     const auto started = Clock::now();
     const auto& profile = tenant.profile();
     auto& db = *db_;
@@ -387,91 +374,15 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         }
     }
 
-    // The assistant loop.
+    // The assistant: from the response cache, within the budget, or through the provider chain.
     const bool stream_direct = sink && tenant.rules().empty();
     CountingSink direct(stream_direct ? sink : nullptr);
+    std::vector<UsageRecord> usage;
     if (out.method.empty()) {
-        std::vector<sdk::Message> messages;
-        messages.reserve(history.size() + 1);
-        for (const auto& h : history) messages.push_back({h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
-        messages.push_back({sdk::Role::user, message.text, {}, {}});
-        const auto& providers = tenant.providers();
-        for (std::size_t p = 0; p < providers.size() && out.method.empty(); ++p) {
-            const auto& provider = providers[p];
-            if (*provider.disabled) continue;
-            sdk::ProviderRequest request{tenant.id(), language, system_prompt(profile, language), messages,
-                                         tenant.tool_specs(), state, 0};
-            for (int step = 0; step < options_.max_tool_steps; ++step) {
-                request.step = step;
-                request.session = state;
-                if (step == options_.max_tool_steps - 1) request.tools.clear();  // last call: answer in text
-                auto response = guarded("provider " + provider.name, [&] {
-                    return provider.plugin->complete(request, stream_direct ? &direct : nullptr);
-                });
-                if (!response) {
-                    log_event(spdlog::level::err, "assistant", "provider failed",
-                              {{"tenant", tenant.id()}, {"provider", provider.name}, {"error", response.error().message}});
-                    if (response.error().code == "plugin_failed") *provider.disabled = true;
-                    break;  // next provider
-                }
-                for (const auto& [key, value] : response->session_updates) {
-                    if (value.is_null())
-                        state.erase(key);
-                    else
-                        state[key] = value;
-                }
-                out.usage.input_tokens += response->usage.input_tokens;
-                out.usage.output_tokens += response->usage.output_tokens;
-                if (response->tool_calls.empty() || request.tools.empty()) {
-                    out.reply = response->text;
-                    out.method = p == 0 ? response->method : "fallback";
-                    out.confidence = response->confidence;
-                    if (!response->language.empty()) out.language = response->language;
-                    if (response->handoff) {
-                        out.handoff = true;
-                        if (handoff_reason.empty()) handoff_reason = response->handoff_reason;
-                    }
-                    break;
-                }
-                request.messages.push_back({sdk::Role::assistant, response->text, response->tool_calls, {}});
-                for (const auto& call : response->tool_calls) {
-                    const auto call_started = Clock::now();
-                    sdk::ToolResult result{call.id, call.name, false, nullptr, {}, 0};
-                    auto it = tenant.tools().find(call.name);
-                    if (it == tenant.tools().end()) {
-                        result.error = "unknown tool \"" + call.name + "\"";
-                    } else if (*it->second.owner.disabled) {
-                        result.error = "tool \"" + call.name + "\" is disabled after an earlier failure";
-                    } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters); !valid) {
-                        result.error = "invalid arguments: " + valid.error().message;
-                    } else {
-                        auto answer = guarded("tool " + call.name, [&] { return it->second.owner.plugin->invoke(call, turn); });
-                        if (answer) {
-                            result.ok = true;
-                            result.content = std::move(answer).value();
-                        } else {
-                            result.error = answer.error().message;
-                            if (answer.error().code == "plugin_failed") {
-                                *it->second.owner.disabled = true;
-                                log_event(spdlog::level::err, "tools", "tool disabled for this tenant",
-                                          {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
-                            }
-                        }
-                    }
-                    result.duration_ms = ms_since(call_started);
-                    out.tool_calls.push_back({call.name, call.arguments, result.ok});
-                    calls.push_back({tenant.id(), conversation->id, {}, call.name, call.arguments,
-                                     result.ok ? result.content : json::value(nullptr), result.ok, result.duration_ms,
-                                     result.error});
-                    request.messages.push_back({sdk::Role::tool, {}, {}, result});
-                }
-            }
-        }
-        if (out.method.empty()) {
-            out.reply = unavailable_text(profile, language);
-            out.method = "fallback";
-            out.confidence = 0;
-        }
+        AssistantTurn assistant{tenant, message, language, history, state, turn, started, cancelled,
+                                stream_direct ? &direct : nullptr, dynamic_cast<TurnStream*>(sink), out,
+                                handoff_reason, calls, usage};
+        run_assistant(assistant);
     }
 
     // Rules, after the assistant: they may rewrite the reply.
@@ -507,20 +418,44 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         out.handoff = true;
         handoff_reason = "low confidence";
     }
+    // Doubtful answers in a row (below 0.6, or the threshold + 0.2 when that is higher): after
+    // `handoff.low_confidence_turns` of them, a person takes over.
+    if (out.method != "rule") {
+        const double doubtful = std::max(0.6, profile.handoff_confidence_threshold + 0.2);
+        std::int64_t streak = 0;
+        if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64()) streak = v->get_int64();
+        streak = out.confidence < doubtful ? streak + 1 : 0;
+        if (streak > 0)
+            state["low_confidence_turns"] = streak;
+        else
+            state.erase("low_confidence_turns");
+        const int limit = tenant.manifest().handoff_low_confidence_turns;
+        if (!out.handoff && limit > 0 && streak >= limit) {
+            out.handoff = true;
+            handoff_reason = "low confidence in " + std::to_string(streak) + " answers in a row";
+        }
+    }
 
     // Persist the reply, the function-call log and the session state.
     state["language"] = out.language;
+    // What falls out of the history window joins the rolling summary a remote model is given.
+    if (tenant.manifest().llm.provider != "local" && history.size() + 2 > options_.history_messages) {
+        std::vector<StoredMessage> leaving(history.begin(),
+                                           history.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                 history.size(), history.size() + 2 - options_.history_messages)));
+        std::string summary;
+        if (const auto* v = state.if_contains("summary"); v && v->is_string()) summary = v->get_string();
+        state["summary"] = roll_summary(std::move(summary), leaving);
+    }
     if (out.handoff) state["handoff_reason"] = handoff_reason.empty() ? "requested" : handoff_reason;
     // One write, committed before the reply goes back: the reply (with its JSON, for a retried
     // message id), the function-call log, the usage and the session state.
     StoredMessage reply{"assistant", out.reply, out.method, out.language, clock_->now()};
     out.execution_time_ms = ms_since(started);
     TurnRecord record{tenant.id(), conversation->id, message.user_id, message.channel, *inbound_id, reply,
-                      json::serialize(sdk::to_json(out)), std::move(calls), std::nullopt, state};
-    if (out.usage.input_tokens || out.usage.output_tokens)
-        record.usage = UsageRecord{tenant.id(), conversation->id, tenant.manifest().llm.provider, "",
-                                   out.usage.input_tokens, out.usage.output_tokens, 0};
+                      json::serialize(sdk::to_json(out)), std::move(calls), std::move(usage), state};
     if (auto reply_id = db.finish_turn(record); !reply_id) return reply_id.error();
+    if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
     for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);

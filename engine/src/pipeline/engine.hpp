@@ -11,6 +11,7 @@
 #include <tezgah/sdk/plugin.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -19,6 +20,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <condition_variable>
 #include <vector>
 
@@ -52,6 +54,16 @@ struct ReloadSummary {
     std::vector<std::string> failed;  ///< an edit that failed validation: the last good version stays
 };
 
+/// A client stream that can withdraw the text sent so far: a provider failed after streaming part
+/// of its answer, and the next one in the chain answers instead (SSE clients get a `reset` event).
+class TurnStream : public sdk::StreamSink {
+public:
+    virtual void on_reset() = 0;
+};
+
+struct AssistantTurn;
+class SpendTracker;
+
 class SystemClock : public sdk::Clock {
 public:
     std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
@@ -70,7 +82,10 @@ public:
 
     /// One customer turn. `sink`, when given, receives the reply text as it is produced (after the
     /// tenant's on_reply rules when it has any). Errors: unknown_tenant, invalid_value, internal.
-    sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr);
+    /// `cancelled`, when given and set (the customer left), ends the provider calls in flight; the
+    /// turn still completes, from the fallback, and is stored.
+    sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr,
+                                       const std::atomic<bool>* cancelled = nullptr);
 
     std::vector<TenantStatus> tenants() const;
 
@@ -95,8 +110,35 @@ private:
         std::size_t fingerprint = 0;  ///< of the files the current state was built from
         std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
     };
-    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink);
-    std::mutex& conversation_lock(const std::string& tenant, const std::string& user);
+    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink,
+                                         const std::atomic<bool>* cancelled);
+    /// The response cache, the budget, then the provider chain (pipeline/assistant.cpp).
+    void run_assistant(AssistantTurn& turn);
+    /// One customer's turns run one at a time; different customers never wait for each other
+    /// (a turn may wait seconds on a remote model).
+    class ConversationLocks {
+    public:
+        class Guard {
+        public:
+            Guard(ConversationLocks& locks, std::string key);
+            ~Guard();
+            Guard(const Guard&) = delete;
+            Guard& operator=(const Guard&) = delete;
+
+        private:
+            ConversationLocks& locks_;
+            std::string key_;
+            std::mutex* mutex_;
+        };
+
+    private:
+        struct Entry {
+            std::mutex mutex;
+            std::size_t users = 0;
+        };
+        std::mutex table_mutex_;
+        std::unordered_map<std::string, std::unique_ptr<Entry>> table_;
+    };
 
     EngineOptions options_;
     PluginRegistry registry_;
@@ -104,9 +146,10 @@ private:
     SystemClock system_clock_;
     const sdk::Clock* clock_ = &system_clock_;
     std::unique_ptr<sdk::HttpClient> http_;
+    std::unique_ptr<SpendTracker> spend_;  ///< per-tenant spend for budgets (after start())
     mutable std::mutex tenants_mutex_;
     std::map<std::string, Slot> tenants_;
-    std::array<std::mutex, 64> conversation_locks_;
+    ConversationLocks conversation_locks_;
     std::mutex reload_mutex_;  // one reload pass at a time
     std::thread watcher_;
     std::mutex watcher_mutex_;

@@ -153,12 +153,69 @@ LlmRef read_llm_entry(const json::object& o, const std::string& field, const std
                 ref.provider = value.get_string();
         } else if (key == "fallback") {
             if (!allow_fallback) problems.push_back({path, field + ".fallback", "a fallback entry cannot have its own fallback"});
+        } else if (key == "deadline_ms" || key == "budget" || key == "cache") {
+            // The engine's own settings (read_llm_policy): for the whole chain, not one provider.
+            if (!allow_fallback)
+                problems.push_back({path, field + "." + std::string(key),
+                                    "set on \"llm\" itself: it applies to the whole provider chain"});
         } else if (!value.is_null()) {
             ref.config[key] = value;
         }
     }
     if (ref.provider.empty() && !o.contains("provider")) problems.push_back({path, field + ".provider", "required"});
     return ref;
+}
+
+/// `llm.deadline_ms`, `llm.budget` and `llm.cache`: the engine's settings for the provider chain.
+LlmPolicy read_llm_policy(Reader& llm) {
+    LlmPolicy policy;
+    auto integer = [](Reader& r, const char* key, long long lo, long long hi, int& out) {
+        const auto* v = r.get(key);
+        if (!v) return;
+        if (!v->is_int64() && !v->is_uint64()) {
+            r.problem(key, "expected integer, got " + Reader::kind(*v));
+            return;
+        }
+        auto n = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
+        if (n < lo || n > hi) {
+            r.problem(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            return;
+        }
+        out = static_cast<int>(n);
+    };
+    integer(llm, "deadline_ms", 1000, 300000, policy.deadline_ms);
+    if (const auto* budget = llm.object("budget")) {
+        auto b = llm.sub(*budget, "budget");
+        b.allow_only({"daily_usd", "monthly_usd", "on_exceed", "message"});
+        auto amount = [&](const char* key, std::optional<double>& out) {
+            const auto* v = b.get(key);
+            if (!v) return;
+            if (!v->is_number()) {
+                b.problem(key, "expected number (US dollars), got " + Reader::kind(*v));
+                return;
+            }
+            double usd = v->to_number<double>();
+            if (usd < 0) {
+                b.problem(key, "must not be negative");
+                return;
+            }
+            out = usd;
+        };
+        amount("daily_usd", policy.daily_usd);
+        amount("monthly_usd", policy.monthly_usd);
+        auto on_exceed = b.string("on_exceed", false, "fallback");
+        if (on_exceed != "fallback" && on_exceed != "refuse")
+            b.problem("on_exceed", "\"" + on_exceed + "\": expected \"fallback\" (answer with local) or \"refuse\"");
+        policy.refuse_on_exceed = on_exceed == "refuse";
+        policy.refuse_message = b.string("message", false);
+    }
+    if (const auto* cache = llm.object("cache")) {
+        auto c = llm.sub(*cache, "cache");
+        c.allow_only({"ttl_s", "negative_ttl_s"});
+        integer(c, "ttl_s", 0, 7 * 24 * 3600, policy.cache_ttl_s);
+        integer(c, "negative_ttl_s", 0, 3600, policy.cache_negative_ttl_s);
+    }
+    return policy;
 }
 
 void check_plugin(const PluginRegistry* registry, sdk::PluginKind kind, const std::string& name,
@@ -363,6 +420,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     }
     if (const auto* llm = r.object("llm")) {
         m.llm = read_llm_entry(*llm, "llm", path, problems, true);
+        auto policy_reader = r.sub(*llm, "llm");
+        m.llm_policy = read_llm_policy(policy_reader);
         check_plugin(registry, sdk::PluginKind::llm, m.llm.provider, m.llm.config, "llm", path, problems);
         if (const auto* fb = llm->if_contains("fallback"); fb && !fb->is_null()) {
             if (!fb->is_array()) {
@@ -400,7 +459,13 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     m.rules = read_plugin_list(r, "rules", sdk::PluginKind::rule, registry, path, problems);
     if (const auto* handoff = r.object("handoff")) {
         auto h = r.sub(*handoff, "handoff");
-        h.allow_only({"confidence_threshold", "topics"});
+        h.allow_only({"confidence_threshold", "topics", "low_confidence_turns"});
+        if (const auto* n = h.get("low_confidence_turns")) {
+            if (!n->is_int64() || n->get_int64() < 0 || n->get_int64() > 100)
+                h.problem("low_confidence_turns", "expected an integer from 0 (never) to 100");
+            else
+                m.handoff_low_confidence_turns = static_cast<int>(n->get_int64());
+        }
         if (const auto* t = h.get("confidence_threshold")) {
             if (!t->is_number())
                 h.problem("confidence_threshold", "expected number");

@@ -41,6 +41,17 @@ struct PluginRef {
     std::string field;   ///< where it was declared, e.g. "tools[2]"
 };
 
+/// What the engine (not the provider plugin) reads from the `llm` block.
+struct LlmPolicy {
+    int deadline_ms = 20000;                 ///< `llm.deadline_ms`: the whole turn, fallbacks included
+    std::optional<double> daily_usd;         ///< `llm.budget.daily_usd`
+    std::optional<double> monthly_usd;       ///< `llm.budget.monthly_usd`
+    bool refuse_on_exceed = false;           ///< `llm.budget.on_exceed`: "refuse" (else "fallback")
+    std::string refuse_message;              ///< `llm.budget.message`: the polite refusal, when set
+    int cache_ttl_s = 600;                   ///< `llm.cache.ttl_s`; 0 turns the response cache off
+    int cache_negative_ttl_s = 30;           ///< `llm.cache.negative_ttl_s`: failures, briefly
+};
+
 struct Manifest {
     std::filesystem::path folder;
     std::string manifest_path;  ///< as displayed in problems
@@ -48,6 +59,8 @@ struct Manifest {
     sdk::TenantProfile profile;  ///< id, name, locale, business, persona, handoff
     LlmRef llm{"local", {}};
     std::vector<LlmRef> fallback;
+    LlmPolicy llm_policy;
+    int handoff_low_confidence_turns = 3;  ///< `handoff.low_confidence_turns`: doubtful turns in a row
     std::map<std::string, json::object> channels;
     std::vector<PluginRef> tools;
     std::vector<PluginRef> rules;

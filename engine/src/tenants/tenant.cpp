@@ -136,7 +136,15 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         auto made = make(sdk::PluginKind::llm, chain[i].provider, chain[i].config,
                          i == 0 ? "llm" : i <= m.fallback.size() ? "llm.fallback[" + std::to_string(i - 1) + "]" : "llm (offline last resort)");
         if (!made) return made.error();
-        tenant->providers_.push_back({chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())});
+        Enabled<sdk::LlmProvider> provider{chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())};
+        if (const auto* info = registry.find(chain[i].provider, sdk::PluginKind::llm)) {
+            json::object config = chain[i].config;
+            PluginRegistry::validate_config(*info, config);  // fills the defaults
+            if (const auto* model = config.if_contains("model"); model && model->is_string())
+                provider.model = model->get_string();
+        }
+        if (provider.model.empty()) provider.model = chain[i].provider;
+        tenant->providers_.push_back(std::move(provider));
     }
     for (const auto& ref : m.tools) {
         auto made = ref.script.empty() ? make(sdk::PluginKind::tool, ref.name, ref.config, ref.field) : script(ref);

@@ -5,6 +5,7 @@
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
 #include "tenants/manifest.hpp"
+#include "tenants/response_cache.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
@@ -84,6 +85,7 @@ struct Enabled {
     std::string name;  ///< plugin name or script path
     Interface* plugin = nullptr;
     std::shared_ptr<std::atomic<bool>> disabled = std::make_shared<std::atomic<bool>>(false);
+    std::string model;  ///< providers: the `model` of their config (defaults filled), for costs
 };
 
 struct ToolEntry {
@@ -111,6 +113,8 @@ public:
     const std::vector<Enabled<sdk::Rule>>& rules() const { return rules_; }
     sdk::Channel* channel(const std::string& name) const;
     bool has_on_reply_rules() const { return !rules_.empty(); }
+    /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
+    ResponseCache& response_cache() const { return response_cache_; }
 
 private:
     friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&, const PluginRegistry&,
@@ -126,6 +130,7 @@ private:
     std::vector<sdk::ToolSpec> tool_specs_;
     std::vector<Enabled<sdk::Rule>> rules_;
     std::map<std::string, sdk::Channel*> channels_;
+    mutable ResponseCache response_cache_;
 };
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin

@@ -1,0 +1,50 @@
+#pragma once
+// Answers to the same question, for a while: a tenant's customers ask "kargo ücreti ne kadar?"
+// many times a day, and a remote model need not be paid for each. One cache per loaded tenant, so
+// an edit of its catalog or knowledge (which loads the tenant anew) starts it empty. Bounded (least
+// recently used entries go); failures are remembered briefly (negative entries), so a question that
+// makes the provider fail goes straight to the fallback for a while.
+
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tezgah::engine {
+
+struct CachedAnswer {
+    std::string reply;
+    double confidence = 1;
+    std::string language;
+    bool negative = false;  ///< the provider failed on this question; `reply` is the fallback's
+};
+
+class ResponseCache {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit ResponseCache(std::size_t max_entries = 5000) : max_entries_(max_entries) {}
+
+    /// The key of a question: its language and its folded words (case, accents, punctuation and
+    /// spacing do not matter).
+    static std::string key(std::string_view language, std::string_view question);
+
+    std::optional<CachedAnswer> get(const std::string& key, Clock::time_point now = Clock::now());
+    void put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl, Clock::time_point now = Clock::now());
+    std::size_t size() const;
+
+private:
+    struct Entry {
+        CachedAnswer answer;
+        Clock::time_point expires;
+        std::list<std::string>::iterator lru;
+    };
+    mutable std::mutex mutex_;
+    std::size_t max_entries_;
+    std::unordered_map<std::string, Entry> entries_;
+    std::list<std::string> lru_;  // most recent first
+};
+
+}  // namespace tezgah::engine
