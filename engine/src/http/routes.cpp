@@ -1,4 +1,5 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
+#include "http/departures.hpp"
 #include "http/exchange.hpp"
 
 #include "ops/metrics.hpp"
@@ -6,6 +7,8 @@
 #include "util/log.hpp"
 
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include <fstream>
 
@@ -28,12 +31,10 @@ bool require_method(Exchange& ex, std::string_view method) {
 /// the turn: it completes and is stored.
 class EventStream : public TurnStream {
 public:
-    explicit EventStream(Exchange& ex) : ex_(ex) {}
+    EventStream(Exchange& ex, std::atomic<bool>& gone) : ex_(ex), gone_(gone) {}
 
     /// The text sent so far is withdrawn: a provider failed part-way and the next one answers.
     void on_reset() override { event("reset", "{}"); }
-    /// Set once the client has gone (a write failed): provider calls in flight are cancelled.
-    const std::atomic<bool>* gone() const { return &gone_; }
 
     void on_text(std::string_view delta) override {
         if (delta.empty()) return;
@@ -77,8 +78,17 @@ private:
     Exchange& ex_;
     std::ostream* out_ = nullptr;
     bool broken_ = false;
-    std::atomic<bool> gone_{false};
+    std::atomic<bool>& gone_;  ///< set when a write fails: the client has gone
 };
+
+/// The file descriptor of the request's connection, for Departures; -1 when unknown.
+int client_socket(Exchange& ex) {
+    try {
+        return static_cast<Poco::Net::HTTPServerRequestImpl&>(ex.request).socket().impl()->sockfd();
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
 
 bool wants_event_stream(const Poco::Net::HTTPServerRequest& request) {
     return request.get("Accept", "").find("text/event-stream") != std::string::npos;
@@ -257,14 +267,17 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
         if (sane_request_id(key)) message.message_id = key;
     }
 
+    // A customer who hangs up while the model is still thinking cancels the call in flight.
+    std::atomic<bool> gone{false};
+    auto departure = Departures::global().watch(client_socket(ex), &gone);
     if (!wants_event_stream(ex.request)) {
-        auto reply = engine.handle(message);
+        auto reply = engine.handle(message, nullptr, &gone);
         if (!reply) return ex.send_error(reply.error());
         return ex.send_json(200, sdk::to_json(*reply));
     }
 
-    EventStream stream(ex);
-    auto reply = engine.handle(message, &stream, stream.gone());
+    EventStream stream(ex, gone);
+    auto reply = engine.handle(message, &stream, &gone);
     if (!reply) {
         if (!stream.started()) return ex.send_error(reply.error());
         // Text was already streamed; the failure comes as the last event.

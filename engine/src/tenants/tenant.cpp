@@ -19,7 +19,20 @@ std::optional<sdk::Offering> TenantCatalog::get(std::string_view id) const {
 
 std::vector<sdk::OfferingMatch> TenantCatalog::find(std::string_view query, std::string_view language,
                                                     std::size_t limit) const {
-    return sdk::text::match_offerings(offerings_, query, language, limit);
+    std::string key = std::to_string(limit);
+    key += '\x1f';
+    key += language;
+    key += '\x1f';
+    key += query;
+    {
+        std::lock_guard lock(matches_mutex_);
+        if (auto it = matches_.find(key); it != matches_.end()) return it->second;
+    }
+    auto matches = sdk::text::match_offerings(offerings_, query, language, limit);
+    std::lock_guard lock(matches_mutex_);
+    if (matches_.size() >= kMaxRemembered) matches_.clear();
+    matches_.emplace(std::move(key), matches);
+    return matches;
 }
 
 std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, std::string_view language,

@@ -20,7 +20,10 @@
 
 namespace tezgah::engine {
 
-/// The tenant's offerings, read from the database once per load and matched in memory.
+/// The tenant's offerings, read from the database once per load and matched in memory. They do not
+/// change while this object lives (a reload builds a new one), so the last answered matches are
+/// remembered, bounded: the same question (every remote-model turn retrieves for its prompt, and
+/// the tools look up the same words) is not matched twice.
 class TenantCatalog : public sdk::CatalogStore {
 public:
     explicit TenantCatalog(std::vector<sdk::Offering> offerings) : offerings_(std::move(offerings)) {}
@@ -30,7 +33,11 @@ public:
                                          std::size_t limit) const override;
 
 private:
+    static constexpr std::size_t kMaxRemembered = 1024;
     std::vector<sdk::Offering> offerings_;
+    mutable std::mutex matches_mutex_;
+    /// "limit \x1f language \x1f query" → matches.
+    mutable std::map<std::string, std::vector<sdk::OfferingMatch>, std::less<>> matches_;
 };
 
 /// The tenant's knowledge base, searched with the database's full-text index. The entries are

@@ -1,0 +1,93 @@
+// The chat API over a remote model (the openai plugin against the fake server): a stream that
+// breaks part-way is withdrawn with a `reset` event; a customer who hangs up cancels the call in
+// flight; the model's calls and the cache show in /metrics.
+#include "http_fixture.hpp"
+#include "support/fake_openai.hpp"
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace tezgah::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RemoteModelTest : public ServerFixture {
+protected:
+    void use(const FakeOpenAi& fake, json::object extra = {}) {
+        json::object llm{{"provider", "openai"}, {"api_key", "k"}, {"base_url", fake.base_url()},
+                         {"model", "gpt-4o-mini"}, {"max_retries", 0}};
+        for (auto& [k, v] : extra) llm[k] = v;
+        edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json",
+                  [&](json::value& v) { v.as_object()["llm"] = llm; });
+    }
+};
+
+TEST_F(RemoteModelTest, AStreamBrokenPartWayIsWithdrawnAndTheFallbacksAnswerFollows) {
+    FakeOpenAi fake;
+    fake.push_back(FakeOpenAiBehaviour::drop("Saten gecelik şu anda"));
+    use(fake);
+    start();
+    auto reply = chat("gece-butik", chat_body("saten gecelik ne kadar?", "u1"), {{"Accept", "text/event-stream"}});
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto events = parse_events(reply.body);
+    ASSERT_FALSE(events.empty());
+    std::string shown;  // what a client shows: the deltas since the last reset
+    bool reset = false;
+    for (const auto& e : events) {
+        if (e.name == "reset") {
+            reset = true;
+            shown.clear();
+        } else if (e.name == "delta") {
+            shown += json::parse(e.data).at("text").as_string();
+        }
+    }
+    EXPECT_TRUE(reset) << reply.body;
+    ASSERT_EQ(events.back().name, "done");
+    auto done = json::parse(events.back().data).as_object();
+    EXPECT_EQ(done.at("method").as_string(), "fallback");
+    EXPECT_EQ(shown, std::string(done.at("reply").as_string()));
+}
+
+TEST_F(RemoteModelTest, ACustomerWhoHangsUpCancelsTheModelCall) {
+    FakeOpenAi fake;
+    fake.push_back(FakeOpenAiBehaviour::stall(10s));
+    use(fake, {{"deadline_ms", 30000}, {"timeout_ms", 30000}});
+    start();
+    {
+        Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
+        const std::string body = chat_body("saten gecelik ne kadar?", "leaver");
+        const std::string request = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                    "application/json\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body;
+        socket.sendBytes(request.data(), static_cast<int>(request.size()));
+        std::this_thread::sleep_for(500ms);
+        socket.close();  // the customer leaves while the model "thinks"
+    }
+    // The same customer's next message waits for the first turn: it comes back long before the
+    // stalled model would have answered, because that call was cancelled.
+    const auto started = std::chrono::steady_clock::now();
+    auto next = chat("gece-butik", chat_body("kargo ücreti ne kadar?", "leaver"));
+    EXPECT_EQ(next.status, 200) << next.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+TEST_F(RemoteModelTest, ModelCallsCostsAndTheCacheShowInMetrics) {
+    FakeOpenAi fake;
+    use(fake);
+    start();
+    EXPECT_EQ(chat("gece-butik", chat_body("iade koşulları neler?", "m1")).status, 200);
+    auto cached = chat("gece-butik", chat_body("iade koşulları neler?", "m2"));
+    EXPECT_EQ(json::parse(cached.body).at("method").as_string(), "cache") << cached.body;
+    auto metrics = http_request(port, "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("tezgah_llm_calls_total{"), std::string::npos);
+    EXPECT_NE(metrics.find("tezgah_llm_cost_usd_total{"), std::string::npos);
+    EXPECT_NE(metrics.find("tezgah_response_cache_requests_total{"), std::string::npos);
+    EXPECT_NE(metrics.find("result=\"hit\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tezgah::testing
