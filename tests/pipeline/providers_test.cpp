@@ -5,6 +5,8 @@
 #include "support/fake_gemini.hpp"
 #include "support/fake_openai.hpp"
 
+#include "ops/metrics.hpp"
+
 #include <tezgah/sdk/llm.hpp>
 
 #include <gtest/gtest.h>
@@ -223,6 +225,23 @@ TEST_F(ProvidersTest, AStalledProviderIsAbandonedAtItsShareOfTheDeadline) {
     EXPECT_EQ(reply.method, "fallback");
     EXPECT_TRUE(quotes(reply.reply, saten_price(*e))) << reply.reply;
     EXPECT_LT(took, 5s);  // the deadline is 2 s; the fake would answer after 6 s
+}
+
+TEST_F(ProvidersTest, RetriesAreCountedInTheMetrics) {
+    FakeOpenAi fake;
+    fake.push_back(FakeOpenAiBehaviour::error(503, "server_error", "busy"));
+    set_llm("gece-butik", openai_llm(fake));
+    auto e = start();
+    auto count = [] {
+        auto text = engine::Metrics::global().render();
+        const std::string series = "tezgah_provider_retries_total{provider=\"openai\"} ";
+        auto at = text.find(series);
+        return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size()));
+    };
+    const double before = count();
+    auto reply = ask(*e, "gece-butik", "u1", "saten gecelik ne kadar?");
+    EXPECT_EQ(reply.method, "llm");  // the second attempt answered
+    EXPECT_EQ(count(), before + 1);
 }
 
 TEST_F(ProvidersTest, TheFallbackChainGoesGeminiThenOpenAiThenLocal) {

@@ -222,11 +222,16 @@ bool load_prices(const Args& args, const char* command) {
 }
 
 /// Prints reply text as it arrives.
-class PrintSink : public sdk::StreamSink {
+class PrintSink : public TurnStream {
 public:
     void on_text(std::string_view delta) override {
         std::cout << delta << std::flush;
         printed_ = true;
+    }
+    /// The model broke off part-way and another provider answers: say so, then its answer follows.
+    void on_reset() override {
+        if (printed_) std::cout << " […]\n" << std::flush;
+        printed_ = false;
     }
     bool printed_ = false;
 };

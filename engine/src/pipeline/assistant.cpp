@@ -186,8 +186,12 @@ void Engine::run_assistant(AssistantTurn& t) {
             sdk::Result<sdk::ProviderResponse> response = sdk::Error{"internal", "not called"};
             {
                 ScopedCallLimits limits({deadline, t.cancelled});
+                const auto sent_before = requests_sent_on_this_thread();
                 response = guarded("provider " + provider.name,
                                    [&] { return provider.plugin->complete(request, t.direct); });
+                // A provider call is one request; more were its retries.
+                for (auto n = requests_sent_on_this_thread() - sent_before; n > 1; --n)
+                    metrics.provider_retry(provider.name);
             }
             if (!response) {
                 log_event(spdlog::level::err, "assistant", "provider failed",

@@ -32,6 +32,12 @@ ScopedCallLimits::~ScopedCallLimits() { t_limits = previous_; }
 const CallLimits& current_call_limits() { return t_limits; }
 
 namespace {
+thread_local std::uint64_t t_sent = 0;
+}  // namespace
+
+std::uint64_t requests_sent_on_this_thread() { return t_sent; }
+
+namespace {
 
 // ---- The URL ---------------------------------------------------------------------------------
 
@@ -400,6 +406,7 @@ PocoHttpClient::~PocoHttpClient() = default;
 std::size_t PocoHttpClient::idle_connections() const { return pool_->idle(); }
 
 sdk::Result<sdk::HttpResponse> PocoHttpClient::send(const sdk::OutboundRequest& request) {
+    ++t_sent;
     const std::string shown = url_for_messages(request.url);
     try {
         const CallLimits limits = t_limits;

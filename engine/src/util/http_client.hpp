@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <tezgah/sdk/host.hpp>
@@ -37,6 +38,10 @@ private:
 
 /// The limits installed on this thread (none by default).
 const CallLimits& current_call_limits();
+
+/// How many requests send() was asked for on this thread so far (the engine counts a provider
+/// call's retries with it).
+std::uint64_t requests_sent_on_this_thread();
 
 class PocoHttpClient : public tezgah::sdk::HttpClient {
 public:
