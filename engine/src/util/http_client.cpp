@@ -41,12 +41,7 @@ namespace {
 
 // ---- The URL ---------------------------------------------------------------------------------
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+using http::lower;
 
 /// The URL as messages show it: no query, fragment or credentials (keys sometimes live there).
 std::string url_for_messages(std::string_view url) {

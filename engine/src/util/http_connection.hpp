@@ -11,6 +11,7 @@
 #include <Poco/Timespan.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -27,6 +28,13 @@
 #include "util/http_proxy.hpp"
 
 namespace tezgah::engine::http {
+
+/// ASCII lower case: schemes, host names, header names and tokens.
+inline std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
 
 /// A failure inside the client; send() turns it into sdk::Error{code, "<url>: " + detail}.
 struct Failure {
