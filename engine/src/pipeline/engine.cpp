@@ -459,8 +459,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
     for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);
-    if (out.usage.input_tokens || out.usage.output_tokens)
-        metrics.tokens(tenant.id(), out.usage.input_tokens, out.usage.output_tokens);
+    for (const auto& used : record.usage) metrics.tokens(tenant.id(), used.model, used.input_tokens, used.output_tokens);
 
     conversation->state = std::move(state);
     conversation->history.push_back(std::move(inbound));
