@@ -204,6 +204,11 @@ void CircuitBreaker::record_failure() {
     }
 }
 
+void CircuitBreaker::record_abandoned() {
+    std::lock_guard lock(mutex_);
+    trial_in_flight_ = false;
+}
+
 CircuitBreaker::State CircuitBreaker::state() const {
     std::lock_guard lock(mutex_);
     if (state_ == State::open && std::chrono::steady_clock::now() - opened_at_ >= cool_down_) return State::half_open;

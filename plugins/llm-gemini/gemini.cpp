@@ -217,7 +217,10 @@ private:
             const auto& error = result.error();
             // Running out of the turn's time, or the customer leaving, says nothing about Gemini.
             const bool says_nothing = error.code == "deadline_exceeded" || error.code == "cancelled";
-            if (!says_nothing || trial) breaker_->record_failure();
+            if (says_nothing)
+                breaker_->record_abandoned();  // frees a half-open breaker's trial, counts nothing
+            else
+                breaker_->record_failure();
             return fail(sdk::Error{error.code, "gemini: " + error.message + attempts(report)});
         }
         const sdk::HttpResponse& response = *result;

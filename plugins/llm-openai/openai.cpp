@@ -151,7 +151,12 @@ private:
         if (!result) {
             // Some servers close the connection without ending the chunked body after [DONE].
             if (!(streamed && assembler.complete() && !assembler.error())) {
-                breaker_->record_failure();
+                // The customer leaving, or the turn's deadline, says nothing about the server.
+                const auto& code = result.error().code;
+                if (code == "cancelled" || code == "deadline_exceeded")
+                    breaker_->record_abandoned();
+                else
+                    breaker_->record_failure();
                 auto error = result.error();
                 if (streamed && assembler.started())
                     error.message = "openai: stream ended early, after " +

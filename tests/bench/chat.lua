@@ -24,6 +24,7 @@ end
 function init(args)
   counter = 0
   failures = 0
+  fallbacks = 0
   users = tonumber(args[1]) or 500
 end
 
@@ -38,14 +39,21 @@ end
 
 function response(status, headers, body)
   if status ~= 200 then failures = failures + 1 end
+  -- Answered by the tenant's model (llm), or by a fallback (its model failed or was skipped).
+  if body and body:find('"method":"fallback"', 1, true) then fallbacks = fallbacks + 1 end
 end
 
 function done(summary, latency, requests)
   local failed = 0
-  for _, t in ipairs(threads) do failed = failed + (t:get("failures") or 0) end
+  local fell_back = 0
+  for _, t in ipairs(threads) do
+    failed = failed + (t:get("failures") or 0)
+    fell_back = fell_back + (t:get("fallbacks") or 0)
+  end
   io.write(string.format(
-    'RESULT {"requests": %d, "non_2xx_or_errors": %d, "seconds": %.3f, "rps": %.1f, "p50_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}\n',
+    'RESULT {"requests": %d, "non_2xx_or_errors": %d, "fallbacks": %d, "seconds": %.3f, "rps": %.1f, "p50_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}\n',
     summary.requests, failed + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout + summary.errors.status,
+    fell_back,
     summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end

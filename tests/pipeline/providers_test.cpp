@@ -425,5 +425,30 @@ TEST_F(ProvidersTest, ACustomerWhoLeavesCancelsTheProviderCall) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
 }
 
+TEST_F(ProvidersTest, CustomersWhoLeaveDoNotOpenTheCircuitBreaker) {
+    FakeOpenAi fake;
+    for (int i = 0; i < 3; ++i) fake.push_back(FakeOpenAiBehaviour::stall(5s));
+    auto llm = openai_llm(fake);
+    llm["max_retries"] = 0;
+    llm["breaker_failures"] = 2;
+    llm["cache"] = json::object{{"ttl_s", 0}};
+    set_llm("gece-butik", llm);
+    auto e = start();
+    for (int i = 0; i < 3; ++i) {
+        std::atomic<bool> gone{false};
+        std::thread leave([&] {
+            std::this_thread::sleep_for(200ms);
+            gone = true;
+        });
+        auto r = e->handle(msg("gece-butik", "leaver-" + std::to_string(i), "saten gecelik ne kadar?"), nullptr, &gone);
+        leave.join();
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r->method, "fallback");
+    }
+    // The model never failed: the next customer still gets it.
+    auto reply = ask(*e, "gece-butik", "stayer", "saten gecelik ne kadar?");
+    EXPECT_EQ(reply.method, "llm");
+}
+
 }  // namespace
 }  // namespace tezgah::testing

@@ -92,6 +92,10 @@ public:
     bool allow();
     void record_success();
     void record_failure();
+    /// The call ended for a reason that says nothing about the server (the customer left, the
+    /// turn's deadline came first): nothing is counted, and a half-open breaker's trial slot is
+    /// freed for the next call.
+    void record_abandoned();
     State state() const;
 
 private:
