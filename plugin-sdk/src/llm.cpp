@@ -233,6 +233,13 @@ std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int fail
     return slot;
 }
 
+std::string redact(std::string text, std::string_view secret) {
+    if (secret.size() < 4) return text;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+        text.replace(at, secret.size(), "[redacted]");
+    return text;
+}
+
 std::string fingerprint(std::string_view secret) {
     // FNV-1a, 64 bits: enough to tell credentials apart in keys and logs; not a secret hash.
     std::uint64_t h = 1469598103934665603ULL;

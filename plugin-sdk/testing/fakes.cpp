@@ -22,7 +22,9 @@ Result<HttpResponse> FakeHttpClient::send(const OutboundRequest& request) {
     if (responses.empty()) return Error{"unavailable", "FakeHttpClient: no scripted response left"};
     auto response = std::move(responses.front());
     responses.pop_front();
-    if (response.ok() && request.on_chunk) request.on_chunk(response->body);
+    // As the host does: only a successful body streams; an error's comes back whole.
+    if (response.ok() && request.on_chunk && response->status >= 200 && response->status < 300)
+        request.on_chunk(response->body);
     return response;
 }
 

@@ -102,37 +102,6 @@ Result<Settings> read_settings(const json::object& config) {
     return s;
 }
 
-/// Holds back a response body that is not an event stream (an error's JSON): only server-sent
-/// events reach the handler, so an error answer to a streaming call is still retried.
-class EventStreamGate final : public sdk::HttpClient {
-public:
-    explicit EventStreamGate(sdk::HttpClient& inner) : inner_(inner) {}
-
-    Result<sdk::HttpResponse> send(const sdk::OutboundRequest& request) override {
-        if (!request.on_chunk) return inner_.send(request);
-        enum class Mode { undecided, pass, hold } mode = Mode::undecided;
-        std::string head;
-        sdk::OutboundRequest gated = request;
-        gated.on_chunk = [&](std::string_view chunk) {
-            if (mode == Mode::pass) return request.on_chunk(chunk);
-            if (mode == Mode::hold) return;
-            head.append(chunk);
-            auto first = head.find_first_not_of(" \t\r\n");
-            if (first == std::string::npos) return;
-            if (head[first] == '{' || head[first] == '[') {
-                mode = Mode::hold;  // the whole body comes back in the response anyway
-                return;
-            }
-            mode = Mode::pass;
-            request.on_chunk(head);
-        };
-        return inner_.send(gated);
-    }
-
-private:
-    sdk::HttpClient& inner_;
-};
-
 class GeminiProvider final : public sdk::LlmProvider {
 public:
     GeminiProvider(sdk::HostServices& host, Settings settings)
@@ -146,7 +115,7 @@ public:
         try {
             return call(request, sink);
         } catch (const std::exception& e) {
-            return sdk::Error{"internal", redact(std::string("gemini: ") + e.what())};
+            return sdk::Error{"internal", llm::redact(std::string("gemini: ") + e.what(), settings_.api_key)};
         } catch (...) {
             return sdk::Error{"internal", "gemini: unknown failure"};
         }
@@ -210,8 +179,9 @@ private:
             return error ? error->retry_delay : std::nullopt;
         };
         llm::RetryReport report;
-        EventStreamGate gate(host_.http());
-        auto result = llm::send_with_retries(gate, out, policy, deadline, server_delay, &report);
+        // The host streams only a successful body to on_chunk: an error's JSON comes back whole,
+        // and a 429 or 503 on a streamed call is still retried.
+        auto result = llm::send_with_retries(host_.http(), out, policy, deadline, server_delay, &report);
 
         if (!result) {
             const auto& error = result.error();
@@ -326,17 +296,9 @@ private:
     }
 
     sdk::Error fail(sdk::Error error) {
-        error.message = redact(std::move(error.message));
+        error.message = llm::redact(std::move(error.message), settings_.api_key);
         host_.logger().warn(error.code + ": " + error.message);
         return error;
-    }
-
-    /// Whatever a server or a library puts in a message, the key never reaches a log or a reply.
-    std::string redact(std::string text) const {
-        const auto& key = settings_.api_key;
-        if (key.size() < 4) return text;
-        for (std::size_t at = 0; (at = text.find(key, at)) != std::string::npos;) text.replace(at, key.size(), "[key]");
-        return text;
     }
 
     std::string new_call_id() {

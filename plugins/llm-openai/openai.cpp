@@ -44,9 +44,9 @@ const sdk::ConfigKey kConfig[] = {
      "How long an open breaker refuses calls before letting one trial call through."},
 };
 
-/// Hands a streamed body to the caller only once it is server-sent events. A JSON body (an error
-/// status, or a server that ignored `stream: true`) is kept whole instead: the retry loop treats
-/// a delivered chunk as a started answer and would not retry a 429 whose body it had seen.
+/// Hands a streamed body to the caller only once it is server-sent events. A server that ignored
+/// `stream: true` answers one JSON object: it is kept whole and read as a plain answer (`passed()`
+/// says which). The host never streams an error's body, so errors need no gate.
 class EventStreamGate final : public sdk::HttpClient {
 public:
     explicit EventStreamGate(sdk::HttpClient& inner) : inner_(inner) {}

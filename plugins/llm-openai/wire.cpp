@@ -94,12 +94,6 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; 
 
 }  // namespace
 
-std::string redact(std::string text, std::string_view api_key) {
-    if (api_key.empty()) return text;
-    for (auto at = text.find(api_key); at != std::string::npos; at = text.find(api_key, at))
-        text.replace(at, api_key.size(), "[redacted]");
-    return text;
-}
 
 // --- the request ---
 

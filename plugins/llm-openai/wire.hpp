@@ -116,7 +116,6 @@ std::optional<sdk::Error> error_from_envelope(const json::value& body, int statu
 /// `retry-after-ms` (OpenAI's own header, milliseconds); none when absent or unreadable.
 std::optional<sdk::llm::Millis> retry_after_ms(const sdk::HttpResponse& response);
 
-/// `text` with every occurrence of the api key replaced, so no message can leak it.
-std::string redact(std::string text, std::string_view api_key);
+using sdk::llm::redact;  // the API key never reaches a message or a log
 
 }  // namespace tezgah::plugins::openai

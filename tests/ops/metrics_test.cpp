@@ -42,7 +42,7 @@ TEST_F(MetricsTest, CountsMessagesToolCallsTokensAndTheTenantGauge) {
     m.message("gece-butik", "intent");
     m.tool_call("get_product_info", true);
     m.tool_call("get_product_info", false);
-    m.tokens("gece-butik", 120, 30);
+    m.tokens("gece-butik", "", 120, 30);
     m.db_operation("append_message", 0.002);
     m.tenants_loaded(2);
     const auto text = m.render();
@@ -94,7 +94,7 @@ TEST_F(MetricsTest, TheExpositionPassesPromtool) {
     m.message("gece-butik", "llm");
     m.tool_call("search_catalog", true);
     m.db_operation("write_batch", 0.002);
-    m.tokens("gece-butik", 10, 5);
+    m.tokens("gece-butik", "", 10, 5);
     m.tokens("gece-butik", "gpt-4o-mini", 100, 50);
     m.llm_call("gece-butik", "openai", "gpt-4o-mini", true);
     m.llm_cost("gece-butik", "gpt-4o-mini", 0.000045);

@@ -49,7 +49,6 @@ public:
     void pause(std::chrono::milliseconds how_long);
     /// Closes the connection at once: no end of the chunked body, no more bytes.
     void drop();
-    bool sent() const { return stream_ != nullptr || done_; }
 
 private:
     Poco::Net::HTTPServerRequest& request_;

@@ -209,6 +209,7 @@ TEST_F(ManifestTest, BadLlmSettingsNameTheField) {
         llm["budget"] = json::object{{"daily_usd", -1}, {"monthly_usd", "lots"}, {"on_exceed", "panic"}, {"weekly_usd", 1}};
         llm["cache"] = json::object{{"ttl_s", "long"}};
         llm["fallback"] = json::array{json::object{{"provider", "local"}, {"deadline_ms", 1000}}};
+        v.as_object()["handoff"].as_object()["low_confidence_turns"] = 500;
     });
     auto problems = problems_of("gece-butik");
     const std::string f = file.string() + ": ";
@@ -219,6 +220,7 @@ TEST_F(ManifestTest, BadLlmSettingsNameTheField) {
     EXPECT_TRUE(has(problems, f + "llm.budget.weekly_usd: unknown key")) << all(problems);
     EXPECT_TRUE(has(problems, f + "llm.cache.ttl_s: expected integer")) << all(problems);
     EXPECT_TRUE(has(problems, f + "llm.fallback[0].deadline_ms: set on \"llm\" itself")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "handoff.low_confidence_turns: must be between 0 and 100")) << all(problems);
 }
 
 }  // namespace

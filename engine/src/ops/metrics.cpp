@@ -76,21 +76,12 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
     out += '\n';
 }
 
-void render_counters(std::string& out, std::string_view name, std::string_view help,
-                     const std::map<std::string, unsigned long long>& values) {
-    header(out, name, "counter", help);
-    for (const auto& [label_text, value] : values) {
-        out += name;
-        out += '{';
-        out += label_text;
-        out += "} ";
-        out += std::to_string(value);
-        out += '\n';
-    }
-}
+std::string format_number(unsigned long long value) { return std::to_string(value); }
 
-void render_float_counters(std::string& out, std::string_view name, std::string_view help,
-                           const std::map<std::string, double>& values) {
+/// A counter's samples: whole counts, or US dollars.
+template <class Value>
+void render_counters(std::string& out, std::string_view name, std::string_view help,
+                     const std::map<std::string, Value>& values) {
     header(out, name, "counter", help);
     for (const auto& [label_text, value] : values) {
         out += name;
@@ -162,6 +153,13 @@ Registry& registry() {
     return instance;
 }
 
+/// One more in the counter `member` of the registry, under `key`.
+void increment(std::map<std::string, unsigned long long> Registry::*member, std::string key) {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    ++(r.*member)[std::move(key)];
+}
+
 }  // namespace
 
 Metrics& Metrics::global() {
@@ -180,17 +178,11 @@ void Metrics::http_request(std::string_view route, std::string_view method, int 
 }
 
 void Metrics::message(std::string_view tenant, std::string_view method) {
-    std::string key = labels({{"tenant", tenant}, {"method", method}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.messages[std::move(key)];
+    increment(&Registry::messages, labels({{"tenant", tenant}, {"method", method}}));
 }
 
 void Metrics::tool_call(std::string_view tool, bool ok) {
-    std::string key = labels({{"tool", tool}, {"outcome", ok ? "ok" : "error"}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.tool_calls[std::move(key)];
+    increment(&Registry::tool_calls, labels({{"tool", tool}, {"outcome", ok ? "ok" : "error"}}));
 }
 
 void Metrics::db_operation(std::string_view operation, double seconds) {
@@ -202,22 +194,13 @@ void Metrics::db_operation(std::string_view operation, double seconds) {
 
 void Metrics::tenants_loaded(int count) { registry().tenants_loaded.store(count); }
 
-void Metrics::tokens(std::string_view tenant, long long input, long long output) {
-    std::string input_key = labels({{"tenant", tenant}, {"direction", "input"}});
-    std::string output_key = labels({{"tenant", tenant}, {"direction", "output"}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    if (input > 0) r.tokens[std::move(input_key)] += static_cast<unsigned long long>(input);
-    if (output > 0) r.tokens[std::move(output_key)] += static_cast<unsigned long long>(output);
-}
-
 void Metrics::tokens(std::string_view tenant, std::string_view model, long long input, long long output) {
-    if (model.empty()) {
-        tokens(tenant, input, output);
-        return;
-    }
-    std::string input_key = labels({{"tenant", tenant}, {"model", model}, {"direction", "input"}});
-    std::string output_key = labels({{"tenant", tenant}, {"model", model}, {"direction", "output"}});
+    auto key = [&](std::string_view direction) {
+        return model.empty() ? labels({{"tenant", tenant}, {"direction", direction}})
+                             : labels({{"tenant", tenant}, {"model", model}, {"direction", direction}});
+    };
+    std::string input_key = key("input");
+    std::string output_key = key("output");
     auto& r = registry();
     std::lock_guard lock(r.mutex);
     if (input > 0) r.tokens[std::move(input_key)] += static_cast<unsigned long long>(input);
@@ -225,11 +208,8 @@ void Metrics::tokens(std::string_view tenant, std::string_view model, long long 
 }
 
 void Metrics::llm_call(std::string_view tenant, std::string_view provider, std::string_view model, bool ok) {
-    std::string key =
-        labels({{"tenant", tenant}, {"provider", provider}, {"model", model}, {"outcome", ok ? "ok" : "error"}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.llm_calls[std::move(key)];
+    increment(&Registry::llm_calls,
+              labels({{"tenant", tenant}, {"provider", provider}, {"model", model}, {"outcome", ok ? "ok" : "error"}}));
 }
 
 void Metrics::llm_cost(std::string_view tenant, std::string_view model, double usd) {
@@ -241,24 +221,15 @@ void Metrics::llm_cost(std::string_view tenant, std::string_view model, double u
 }
 
 void Metrics::response_cache(std::string_view tenant, std::string_view result) {
-    std::string key = labels({{"tenant", tenant}, {"result", result}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.response_cache[std::move(key)];
+    increment(&Registry::response_cache, labels({{"tenant", tenant}, {"result", result}}));
 }
 
 void Metrics::budget_exceeded(std::string_view tenant, std::string_view period) {
-    std::string key = labels({{"tenant", tenant}, {"period", period}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.budget_exceeded[std::move(key)];
+    increment(&Registry::budget_exceeded, labels({{"tenant", tenant}, {"period", period}}));
 }
 
 void Metrics::provider_retry(std::string_view provider) {
-    std::string key = labels({{"provider", provider}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.provider_retries[std::move(key)];
+    increment(&Registry::provider_retries, labels({{"provider", provider}}));
 }
 
 std::string Metrics::render() const {
@@ -280,7 +251,7 @@ std::string Metrics::render() const {
                     r.tokens);
     render_counters(out, "tezgah_llm_calls_total", "Language model provider calls, by tenant, provider, model and outcome.",
                     r.llm_calls);
-    render_float_counters(out, "tezgah_llm_cost_usd_total",
+    render_counters(out, "tezgah_llm_cost_usd_total",
                           "What language model calls cost in US dollars by the price table, by tenant and model.",
                           r.llm_cost);
     render_counters(out, "tezgah_response_cache_requests_total",

@@ -23,9 +23,7 @@ public:
     void db_operation(std::string_view operation, double seconds);
     /// tezgah_tenants_loaded (gauge).
     void tenants_loaded(int count);
-    /// tezgah_llm_tokens_total{tenant,direction="input"|"output"}.
-    void tokens(std::string_view tenant, long long input, long long output);
-    /// tezgah_llm_tokens_total{tenant,model,direction}: the same counter with the model named
+    /// Tokens of one model call: tezgah_llm_tokens_total{tenant,model,direction="input"|"output"}
     /// (an empty model leaves the label out).
     void tokens(std::string_view tenant, std::string_view model, long long input, long long output);
     /// One provider call: tezgah_llm_calls_total{tenant,provider,model,outcome="ok"|"error"}.

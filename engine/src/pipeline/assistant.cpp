@@ -161,6 +161,8 @@ void Engine::run_assistant(AssistantTurn& t) {
             if (!prompt) {
                 PromptInput input{&profile, &tenant.catalog(), &tenant.knowledge(), t.language, &t.history,
                                   t.message.text, summary(), clock_->now()};
+                input.preamble = &tenant.fixed_text("prompt|" + t.language,
+                                                    [&] { return prompt_preamble(profile, t.language); });
                 prompt = build_prompt(input);
             }
             request.system_prompt = prompt->system;
@@ -172,7 +174,8 @@ void Engine::run_assistant(AssistantTurn& t) {
                     local_messages.push_back({h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
                 local_messages.push_back({sdk::Role::user, t.message.text, {}, {}});
             }
-            request.system_prompt = local_system_prompt(profile, t.language);
+            request.system_prompt = tenant.fixed_text("local|" + t.language,
+                                                      [&] { return local_system_prompt(profile, t.language); });
             request.messages = local_messages;
         }
 

@@ -10,7 +10,6 @@
 
 #include <tezgah/sdk/plugin.hpp>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>

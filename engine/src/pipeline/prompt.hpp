@@ -34,6 +34,9 @@ struct PromptInput {
     std::string customer_text;                     ///< the current message
     std::string summary;                           ///< the rolling summary of earlier messages, if any
     std::chrono::system_clock::time_point now{};
+    /// prompt_preamble(*profile, language, budget), made once per tenant version and language;
+    /// null: made here.
+    const std::string* preamble = nullptr;
 };
 
 struct Prompt {
@@ -43,6 +46,11 @@ struct Prompt {
     std::size_t knowledge = 0;           ///< knowledge entries included
     std::size_t history_dropped = 0;     ///< earlier messages left out for the budget
 };
+
+/// The part of the system prompt that depends only on the tenant and the reply's language: the
+/// persona, the rules, the business, its hours and short business.info texts.
+std::string prompt_preamble(const sdk::TenantProfile& profile, const std::string& language,
+                            const PromptBudget& budget = {});
 
 /// The prompt for a remote model.
 Prompt build_prompt(const PromptInput& input, const PromptBudget& budget = {});

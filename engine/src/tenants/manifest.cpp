@@ -102,6 +102,22 @@ public:
         return &v->get_array();
     }
 
+    /// An integer field in [lo, hi] into `out`; absent leaves `out` as it is.
+    void integer(const char* key, long long lo, long long hi, int& out) {
+        const auto* v = get(key);
+        if (!v) return;
+        if (!v->is_int64() && !v->is_uint64()) {
+            problem(key, "expected integer, got " + kind(*v));
+            return;
+        }
+        auto n = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
+        if (n < lo || n > hi) {
+            problem(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            return;
+        }
+        out = static_cast<int>(n);
+    }
+
     std::vector<std::string> strings(const char* key) {
         std::vector<std::string> out;
         const auto* a = array(key);
@@ -169,21 +185,7 @@ LlmRef read_llm_entry(const json::object& o, const std::string& field, const std
 /// `llm.deadline_ms`, `llm.budget` and `llm.cache`: the engine's settings for the provider chain.
 LlmPolicy read_llm_policy(Reader& llm) {
     LlmPolicy policy;
-    auto integer = [](Reader& r, const char* key, long long lo, long long hi, int& out) {
-        const auto* v = r.get(key);
-        if (!v) return;
-        if (!v->is_int64() && !v->is_uint64()) {
-            r.problem(key, "expected integer, got " + Reader::kind(*v));
-            return;
-        }
-        auto n = v->is_int64() ? v->get_int64() : static_cast<long long>(v->get_uint64());
-        if (n < lo || n > hi) {
-            r.problem(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-            return;
-        }
-        out = static_cast<int>(n);
-    };
-    integer(llm, "deadline_ms", 1000, 300000, policy.deadline_ms);
+    llm.integer("deadline_ms", 1000, 300000, policy.deadline_ms);
     if (const auto* budget = llm.object("budget")) {
         auto b = llm.sub(*budget, "budget");
         b.allow_only({"daily_usd", "monthly_usd", "on_exceed", "message"});
@@ -212,8 +214,8 @@ LlmPolicy read_llm_policy(Reader& llm) {
     if (const auto* cache = llm.object("cache")) {
         auto c = llm.sub(*cache, "cache");
         c.allow_only({"ttl_s", "negative_ttl_s"});
-        integer(c, "ttl_s", 0, 7 * 24 * 3600, policy.cache_ttl_s);
-        integer(c, "negative_ttl_s", 0, 3600, policy.cache_negative_ttl_s);
+        c.integer("ttl_s", 0, 7 * 24 * 3600, policy.cache_ttl_s);
+        c.integer("negative_ttl_s", 0, 3600, policy.cache_negative_ttl_s);
     }
     return policy;
 }
@@ -460,12 +462,7 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     if (const auto* handoff = r.object("handoff")) {
         auto h = r.sub(*handoff, "handoff");
         h.allow_only({"confidence_threshold", "topics", "low_confidence_turns"});
-        if (const auto* n = h.get("low_confidence_turns")) {
-            if (!n->is_int64() || n->get_int64() < 0 || n->get_int64() > 100)
-                h.problem("low_confidence_turns", "expected an integer from 0 (never) to 100");
-            else
-                m.handoff_low_confidence_turns = static_cast<int>(n->get_int64());
-        }
+        h.integer("low_confidence_turns", 0, 100, m.handoff_low_confidence_turns);
         if (const auto* t = h.get("confidence_threshold")) {
             if (!t->is_number())
                 h.problem("confidence_threshold", "expected number");

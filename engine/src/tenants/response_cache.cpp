@@ -39,9 +39,4 @@ void ResponseCache::put(const std::string& key, CachedAnswer answer, std::chrono
     entries_.emplace(key, Entry{std::move(answer), now + ttl, lru_.begin()});
 }
 
-std::size_t ResponseCache::size() const {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
-}
-
 }  // namespace tezgah::engine

@@ -33,7 +33,6 @@ public:
 
     std::optional<CachedAnswer> get(const std::string& key, Clock::time_point now = Clock::now());
     void put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl, Clock::time_point now = Clock::now());
-    std::size_t size() const;
 
 private:
     struct Entry {

@@ -19,40 +19,14 @@ std::optional<sdk::Offering> TenantCatalog::get(std::string_view id) const {
 
 std::vector<sdk::OfferingMatch> TenantCatalog::find(std::string_view query, std::string_view language,
                                                     std::size_t limit) const {
-    std::string key = std::to_string(limit);
-    key += '\x1f';
-    key += language;
-    key += '\x1f';
-    key += query;
-    {
-        std::lock_guard lock(matches_mutex_);
-        if (auto it = matches_.find(key); it != matches_.end()) return it->second;
-    }
-    auto matches = sdk::text::match_offerings(offerings_, query, language, limit);
-    std::lock_guard lock(matches_mutex_);
-    if (matches_.size() >= kMaxRemembered) matches_.clear();
-    matches_.emplace(std::move(key), matches);
-    return matches;
+    return matches_.get(query, language, limit,
+                        [&] { return sdk::text::match_offerings(offerings_, query, language, limit); });
 }
 
 std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, std::string_view language,
                                                        std::size_t limit) const {
-    std::string key = std::to_string(limit);
-    key += '\x1f';
-    key += language;
-    key += '\x1f';
-    key += query;
-    {
-        std::lock_guard lock(searches_mutex_);
-        if (auto it = searches_.find(key); it != searches_.end()) return it->second;
-    }
-    auto hits = db_.search_knowledge(tenant_id_, query, language, limit);
-    if (!hits.empty()) {
-        std::lock_guard lock(searches_mutex_);
-        if (searches_.size() >= kMaxRemembered) searches_.clear();
-        searches_.emplace(std::move(key), hits);
-    }
-    return hits;
+    return searches_.get(query, language, limit,
+                         [&] { return db_.search_knowledge(tenant_id_, query, language, limit); });
 }
 
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,

@@ -16,14 +16,51 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tezgah::engine {
 
-/// The tenant's offerings, read from the database once per load and matched in memory. They do not
-/// change while this object lives (a reload builds a new one), so the last answered matches are
-/// remembered, bounded: the same question (every remote-model turn retrieves for its prompt, and
-/// the tools look up the same words) is not matched twice.
+/// The last answers to searches over data that does not change while its owner lives (a reload
+/// builds a new owner): the same question — every remote-model turn retrieves for its prompt, and
+/// the tools look up the same words — is not searched twice. Bounded; thread-safe.
+template <class Hit>
+class RememberedSearches {
+public:
+    /// `remember_empty`: false where an empty answer may be a failure (a database search).
+    explicit RememberedSearches(bool remember_empty) : remember_empty_(remember_empty) {}
+
+    /// The answer to `query` in `language` with at most `limit` hits: remembered, or from
+    /// `search()`.
+    template <class Search>
+    std::vector<Hit> get(std::string_view query, std::string_view language, std::size_t limit,
+                         Search&& search) const {
+        std::string key = std::to_string(limit);
+        key += '\x1f';
+        key += language;
+        key += '\x1f';
+        key += query;
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = hits_.find(key); it != hits_.end()) return it->second;
+        }
+        std::vector<Hit> hits = search();
+        if (remember_empty_ || !hits.empty()) {
+            std::lock_guard lock(mutex_);
+            if (hits_.size() >= kMaxRemembered) hits_.clear();
+            hits_.emplace(std::move(key), hits);
+        }
+        return hits;
+    }
+
+private:
+    static constexpr std::size_t kMaxRemembered = 1024;
+    bool remember_empty_;
+    mutable std::mutex mutex_;
+    mutable std::map<std::string, std::vector<Hit>, std::less<>> hits_;
+};
+
+/// The tenant's offerings, read from the database once per load and matched in memory.
 class TenantCatalog : public sdk::CatalogStore {
 public:
     explicit TenantCatalog(std::vector<sdk::Offering> offerings) : offerings_(std::move(offerings)) {}
@@ -33,16 +70,13 @@ public:
                                          std::size_t limit) const override;
 
 private:
-    static constexpr std::size_t kMaxRemembered = 1024;
     std::vector<sdk::Offering> offerings_;
-    mutable std::mutex matches_mutex_;
-    /// "limit \x1f language \x1f query" → matches.
-    mutable std::map<std::string, std::vector<sdk::OfferingMatch>, std::less<>> matches_;
+    RememberedSearches<sdk::OfferingMatch> matches_{true};  // matching is pure: "none" is an answer too
 };
 
 /// The tenant's knowledge base, searched with the database's full-text index. The entries are
 /// imported once per load (a reload builds a new TenantKnowledge), so the hits for a query do not
-/// change while this object lives: the last answered searches are remembered, bounded.
+/// change while this object lives.
 class TenantKnowledge : public sdk::KnowledgeStore {
 public:
     TenantKnowledge(Database& db, std::string tenant_id, std::vector<sdk::KnowledgeEntry> entries)
@@ -52,14 +86,10 @@ public:
                                           std::size_t limit) const override;
 
 private:
-    static constexpr std::size_t kMaxRemembered = 1024;
     Database& db_;
     std::string tenant_id_;
     std::vector<sdk::KnowledgeEntry> entries_;
-    mutable std::mutex searches_mutex_;
-    /// "limit \x1f language \x1f query" → hits; only searches that found something (an empty
-    /// answer may be a database error, which must not be remembered).
-    mutable std::map<std::string, std::vector<sdk::KnowledgeHit>, std::less<>> searches_;
+    RememberedSearches<sdk::KnowledgeHit> searches_{false};
 };
 
 /// What one plugin instance of one tenant is lent: shared stores, its own logger.
@@ -122,6 +152,18 @@ public:
     bool has_on_reply_rules() const { return !rules_.empty(); }
     /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
     ResponseCache& response_cache() const { return response_cache_; }
+    /// Text that depends only on this version of the tenant and `key` (the fixed part of a model's
+    /// system prompt, per language): made by `make()` on first use, then kept. Few keys.
+    template <class Make>
+    const std::string& fixed_text(const std::string& key, Make&& make) const {
+        {
+            std::lock_guard lock(fixed_texts_mutex_);
+            if (auto it = fixed_texts_.find(key); it != fixed_texts_.end()) return it->second;
+        }
+        std::string text = make();
+        std::lock_guard lock(fixed_texts_mutex_);
+        return fixed_texts_.emplace(key, std::move(text)).first->second;  // a node's text never moves
+    }
 
 private:
     friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&, const PluginRegistry&,
@@ -138,6 +180,8 @@ private:
     std::vector<Enabled<sdk::Rule>> rules_;
     std::map<std::string, sdk::Channel*> channels_;
     mutable ResponseCache response_cache_;
+    mutable std::mutex fixed_texts_mutex_;
+    mutable std::map<std::string, std::string> fixed_texts_;
 };
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin

@@ -115,6 +115,11 @@ const char* to_string(CircuitBreaker::State state) noexcept;
 std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int failure_threshold = 5,
                                                 Millis cool_down = Millis(30000));
 
+/// `text` with every occurrence of `secret` (an API key a server or library echoed back)
+/// replaced by "[redacted]", so that no message or log line carries it. Secrets shorter than four
+/// characters are left alone: replacing them would garble the text and hide nothing.
+std::string redact(std::string text, std::string_view secret);
+
 /// A short, stable, non-reversible fingerprint of a secret, for keys and logs.
 std::string fingerprint(std::string_view secret);
 
