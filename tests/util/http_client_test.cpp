@@ -325,6 +325,25 @@ TEST_F(HttpClientTest, PostBodyArrivesWhole) {
     EXPECT_EQ(r.body, body);
 }
 
+TEST_F(HttpClientTest, AnErrorsBodyComesBackWholeAndNeverReachesOnChunk) {
+    FakeHttpServer server([](const RecordedRequest&, FakeReply& reply) {
+        reply.status(429);
+        reply.content_type("application/json");
+        reply.header("Retry-After", "1");
+        reply.chunk(R"({"error": {"message": "slow down",)");
+        reply.chunk(R"( "type": "rate_limit_exceeded"}})");
+    });
+    PocoHttpClient client;
+    auto request = get(server.url() + "/stream", 30000);
+    std::size_t delivered = 0;
+    request.on_chunk = [&](std::string_view piece) { delivered += piece.size(); };
+    auto response = client.send(request);
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->status, 429);
+    EXPECT_EQ(delivered, 0u);  // so a retry loop does not take the error for a started answer
+    EXPECT_EQ(response->body, R"({"error": {"message": "slow down", "type": "rate_limit_exceeded"}})");
+}
+
 TEST_F(HttpClientTest, StreamedChunksReachOnChunkBeforeTheResponseEnds) {
     auto first_seen = std::make_shared<Gate>();
     auto last_sent = std::make_shared<std::atomic<bool>>(false);
