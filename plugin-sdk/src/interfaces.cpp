@@ -24,40 +24,54 @@ Channel::~Channel() = default;
 
 const char* to_string(Role role) noexcept {
     switch (role) {
-        case Role::system: return "system";
-        case Role::user: return "user";
-        case Role::assistant: return "assistant";
-        case Role::tool: return "tool";
+        case Role::system:
+            return "system";
+        case Role::user:
+            return "user";
+        case Role::assistant:
+            return "assistant";
+        case Role::tool:
+            return "tool";
     }
     return "user";
 }
 
 const char* to_string(PluginKind kind) noexcept {
     switch (kind) {
-        case PluginKind::llm: return "llm";
-        case PluginKind::channel: return "channel";
-        case PluginKind::tool: return "tool";
-        case PluginKind::rule: return "rule";
+        case PluginKind::llm:
+            return "llm";
+        case PluginKind::channel:
+            return "channel";
+        case PluginKind::tool:
+            return "tool";
+        case PluginKind::rule:
+            return "rule";
     }
     return "unknown";
 }
 
 const char* to_string(ConfigType type) noexcept {
     switch (type) {
-        case ConfigType::string: return "string";
-        case ConfigType::integer: return "integer";
-        case ConfigType::number: return "number";
-        case ConfigType::boolean: return "boolean";
-        case ConfigType::object: return "object";
-        case ConfigType::array: return "array";
-        case ConfigType::string_list: return "string list";
+        case ConfigType::string:
+            return "string";
+        case ConfigType::integer:
+            return "integer";
+        case ConfigType::number:
+            return "number";
+        case ConfigType::boolean:
+            return "boolean";
+        case ConfigType::object:
+            return "object";
+        case ConfigType::array:
+            return "array";
+        case ConfigType::string_list:
+            return "string list";
     }
     return "unknown";
 }
 
 int error_status(std::string_view code) noexcept {
-    if (code == "invalid_json" || code == "bad_request" || code == "missing_field" ||
-        code == "invalid_field")
+    if (code == "invalid_json" || code == "bad_request" || code == "missing_field" || code == "invalid_field")
         return 400;
     if (code == "unauthorized") return 401;
     if (code == "forbidden") return 403;
@@ -84,8 +98,7 @@ bool is_json_content_type(std::string_view value) noexcept {
 
 std::string_view HttpRequest::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
-        if (key.size() == name.size() &&
-            std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+        if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
                 return std::tolower(static_cast<unsigned char>(a)) ==
                        std::tolower(static_cast<unsigned char>(b));
             }))

@@ -8,7 +8,9 @@ namespace {
 bool has_type(const json::value& v, std::string_view type) {
     if (type == "string") return v.is_string();
     if (type == "integer")
-        return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
+        return v.is_int64() || v.is_uint64() ||
+               (v.is_double() &&
+                v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
     if (type == "number") return v.is_number();
     if (type == "boolean") return v.is_bool();
     if (type == "object") return v.is_object();
@@ -58,22 +60,27 @@ Status check(const json::value& value, const json::object& schema, const std::st
         }
     }
     if (value.is_number()) {
-        if (const auto* m = schema.if_contains("minimum"); m && m->is_number() && as_number(value) < as_number(*m))
+        if (const auto* m = schema.if_contains("minimum");
+            m && m->is_number() && as_number(value) < as_number(*m))
             return Error{"invalid_arguments", where(path) + ": must be at least " + json::serialize(*m)};
-        if (const auto* m = schema.if_contains("maximum"); m && m->is_number() && as_number(value) > as_number(*m))
+        if (const auto* m = schema.if_contains("maximum");
+            m && m->is_number() && as_number(value) > as_number(*m))
             return Error{"invalid_arguments", where(path) + ": must be at most " + json::serialize(*m)};
     }
     if (value.is_string()) {
         auto length = text::length(value.get_string());
         if (const auto* m = schema.if_contains("minLength"); m && m->is_number() && length < as_number(*m))
-            return Error{"invalid_arguments", where(path) + ": must have at least " + json::serialize(*m) + " characters"};
+            return Error{"invalid_arguments",
+                         where(path) + ": must have at least " + json::serialize(*m) + " characters"};
         if (const auto* m = schema.if_contains("maxLength"); m && m->is_number() && length > as_number(*m))
-            return Error{"invalid_arguments", where(path) + ": must have at most " + json::serialize(*m) + " characters"};
+            return Error{"invalid_arguments",
+                         where(path) + ": must have at most " + json::serialize(*m) + " characters"};
     }
     if (value.is_object()) {
         const auto& object = value.get_object();
         const json::object* properties = nullptr;
-        if (const auto* p = schema.if_contains("properties"); p && p->is_object()) properties = &p->get_object();
+        if (const auto* p = schema.if_contains("properties"); p && p->is_object())
+            properties = &p->get_object();
         if (const auto* required = schema.if_contains("required"); required && required->is_array()) {
             for (const auto& key : required->get_array()) {
                 if (key.is_string() && !object.contains(key.get_string()))
@@ -81,7 +88,8 @@ Status check(const json::value& value, const json::object& schema, const std::st
             }
         }
         bool closed = false;
-        if (const auto* a = schema.if_contains("additionalProperties"); a && a->is_bool()) closed = !a->get_bool();
+        if (const auto* a = schema.if_contains("additionalProperties"); a && a->is_bool())
+            closed = !a->get_bool();
         for (const auto& [key, item] : object) {
             const json::value* sub = properties ? properties->if_contains(key) : nullptr;
             if (!sub) {
@@ -96,7 +104,8 @@ Status check(const json::value& value, const json::object& schema, const std::st
         if (const auto* items = schema.if_contains("items"); items && items->is_object()) {
             std::size_t i = 0;
             for (const auto& item : value.get_array()) {
-                if (auto s = check(item, items->get_object(), path + "[" + std::to_string(i++) + "]"); !s) return s;
+                if (auto s = check(item, items->get_object(), path + "[" + std::to_string(i++) + "]"); !s)
+                    return s;
             }
         }
     }

@@ -120,10 +120,9 @@ Millis jittered_backoff(const RetryPolicy& policy, int attempt) {
 
 }  // namespace
 
-Result<HttpResponse> send_with_retries(HttpClient& http, OutboundRequest request, const RetryPolicy& policy,
-                                       SteadyTime deadline,
-                                       const std::function<std::optional<Millis>(const HttpResponse&)>& server_delay,
-                                       RetryReport* report) {
+Result<HttpResponse> send_with_retries(
+    HttpClient& http, OutboundRequest request, const RetryPolicy& policy, SteadyTime deadline,
+    const std::function<std::optional<Millis>(const HttpResponse&)>& server_delay, RetryReport* report) {
     RetryReport local;
     RetryReport& r = report ? *report : local;
     r = {};
@@ -211,20 +210,25 @@ void CircuitBreaker::record_abandoned() {
 
 CircuitBreaker::State CircuitBreaker::state() const {
     std::lock_guard lock(mutex_);
-    if (state_ == State::open && std::chrono::steady_clock::now() - opened_at_ >= cool_down_) return State::half_open;
+    if (state_ == State::open && std::chrono::steady_clock::now() - opened_at_ >= cool_down_)
+        return State::half_open;
     return state_;
 }
 
 const char* to_string(CircuitBreaker::State state) noexcept {
     switch (state) {
-        case CircuitBreaker::State::closed: return "closed";
-        case CircuitBreaker::State::open: return "open";
-        case CircuitBreaker::State::half_open: return "half_open";
+        case CircuitBreaker::State::closed:
+            return "closed";
+        case CircuitBreaker::State::open:
+            return "open";
+        case CircuitBreaker::State::half_open:
+            return "half_open";
     }
     return "closed";
 }
 
-std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int failure_threshold, Millis cool_down) {
+std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int failure_threshold,
+                                                Millis cool_down) {
     static std::mutex mutex;
     static std::map<std::string, std::shared_ptr<CircuitBreaker>> breakers;
     std::lock_guard lock(mutex);
@@ -264,11 +268,15 @@ std::int64_t estimate_tokens(const ProviderRequest& request) {
     std::int64_t n = estimate_tokens(request.system_prompt);
     for (const auto& m : request.messages) {
         n += 4 + estimate_tokens(m.text);
-        for (const auto& c : m.tool_calls) n += estimate_tokens(c.name) + estimate_tokens(json::serialize(c.arguments));
-        if (m.tool_result) n += estimate_tokens(json::serialize(m.tool_result->content)) + estimate_tokens(m.tool_result->error);
+        for (const auto& c : m.tool_calls)
+            n += estimate_tokens(c.name) + estimate_tokens(json::serialize(c.arguments));
+        if (m.tool_result)
+            n += estimate_tokens(json::serialize(m.tool_result->content)) +
+                 estimate_tokens(m.tool_result->error);
     }
     for (const auto& t : request.tools)
-        n += estimate_tokens(t.name) + estimate_tokens(t.description) + estimate_tokens(json::serialize(t.parameters));
+        n += estimate_tokens(t.name) + estimate_tokens(t.description) +
+             estimate_tokens(json::serialize(t.parameters));
     return n;
 }
 
@@ -280,10 +288,10 @@ double estimate_confidence(std::string_view text, std::string_view finish_reason
         return 0.2;
     double c = 0.8;
     if (finish == "length" || finish == "max_tokens") c = 0.5;
-    static const char* hedges[] = {"emin degilim", "bilmiyorum", "bilgim yok", "bilgiye sahip degilim",
-                                   "yardimci olamiyorum", "maalesef bu konuda", "not sure", "i don t know",
-                                   "i do not know", "i m unable", "i am unable", "i cannot help", "i can t help",
-                                   "no information"};
+    static const char* hedges[] = {
+        "emin degilim",       "bilmiyorum",    "bilgim yok",   "bilgiye sahip degilim", "yardimci olamiyorum",
+        "maalesef bu konuda", "not sure",      "i don t know", "i do not know",         "i m unable",
+        "i am unable",        "i cannot help", "i can t help", "no information"};
     std::string folded = text::fold(text);
     for (const char* h : hedges) {
         if (folded.find(h) != std::string::npos) {

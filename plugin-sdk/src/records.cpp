@@ -231,9 +231,9 @@ Result<Resource> parse_resource(const json::value& value) {
 }
 
 json::object to_json(const Offering& o) {
-    json::object out{{"id", o.id},       {"type", o.type},         {"name", o.name},
-                     {"category", o.category}, {"price", o.price}, {"currency", o.currency},
-                     {"available", o.available}};
+    json::object out{
+        {"id", o.id},       {"type", o.type},         {"name", o.name},          {"category", o.category},
+        {"price", o.price}, {"currency", o.currency}, {"available", o.available}};
     out["stock"] = o.stock ? json::value(*o.stock) : json::value(nullptr);
     if (o.duration_min) out["duration_min"] = *o.duration_min;
     if (!o.provider.empty()) out["provider"] = o.provider;
@@ -246,8 +246,11 @@ json::object to_json(const Offering& o) {
 }
 
 json::object to_json(const KnowledgeEntry& e) {
-    json::object out{{"id", e.id}, {"question", e.question}, {"answer", e.answer},
-                     {"category", e.category}, {"keywords", string_array(e.keywords)}};
+    json::object out{{"id", e.id},
+                     {"question", e.question},
+                     {"answer", e.answer},
+                     {"category", e.category},
+                     {"keywords", string_array(e.keywords)}};
     if (!e.translations.empty()) out["translations"] = translations_json(e.translations);
     return out;
 }

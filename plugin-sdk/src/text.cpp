@@ -82,7 +82,7 @@ char32_t lower_cp(char32_t cp) {
     if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177)) return (cp % 2 == 0) ? cp + 1 : cp;
     if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) return (cp % 2 == 1) ? cp + 1 : cp;
     if (cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) return cp + 32;  // Greek
-    if (cp >= 0x410 && cp <= 0x42F) return cp + 32;                  // Cyrillic
+    if (cp >= 0x410 && cp <= 0x42F) return cp + 32;                 // Cyrillic
     if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
     return cp;
 }
@@ -93,18 +93,18 @@ constexpr std::string_view kLatinExtA =
     "lnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 static_assert(kLatinExtA.size() == 0x80);
 // ASCII of U+00C0..U+00FF (Latin-1 letters); '\0' marks symbols (× ÷) and multi-letter ones.
-constexpr std::string_view kLatin1(
-    "aaaaaa\0ceeeeiiiidnooooo\0ouuuuyt\0aaaaaa\0ceeeeiiiidnooooo\0ouuuuyty", 64);
+constexpr std::string_view kLatin1("aaaaaa\0ceeeeiiiidnooooo\0ouuuuyt\0aaaaaa\0ceeeeiiiidnooooo\0ouuuuyty",
+                                   64);
 static_assert(kLatin1[0x3F] == 'y' && kLatin1[0x17] == '\0');
 
 bool is_separator(char32_t cp) {
     if (cp < 0x80) return !((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9'));
-    if (cp <= 0xBF) return true;                     // Latin-1 punctuation and symbols
-    if (cp == 0xD7 || cp == 0xF7) return true;       // × ÷
-    if (cp >= 0x2000 && cp <= 0x2BFF) return true;   // punctuation, arrows, symbols
-    if (cp >= 0x3000 && cp <= 0x303F) return true;   // CJK punctuation
-    if (cp >= 0xFE00 && cp <= 0xFE0F) return true;   // variation selectors
-    if (cp >= 0x1F000) return true;                  // emoji and pictographs
+    if (cp <= 0xBF) return true;                    // Latin-1 punctuation and symbols
+    if (cp == 0xD7 || cp == 0xF7) return true;      // × ÷
+    if (cp >= 0x2000 && cp <= 0x2BFF) return true;  // punctuation, arrows, symbols
+    if (cp >= 0x3000 && cp <= 0x303F) return true;  // CJK punctuation
+    if (cp >= 0xFE00 && cp <= 0xFE0F) return true;  // variation selectors
+    if (cp >= 0x1F000) return true;                 // emoji and pictographs
     return false;
 }
 
@@ -139,6 +139,7 @@ bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c
 
 /// Words that carry no product meaning in a customer's question, in both languages (folded).
 const std::unordered_set<std::string>& stop_words() {
+    // clang-format off
     static const std::unordered_set<std::string> words = {
         // Turkish
         "ne", "kadar", "var", "mi", "mu", "misin", "musun", "fiyat", "fiyati",
@@ -155,6 +156,7 @@ const std::unordered_set<std::string>& stop_words() {
         "want", "would", "like", "some", "about", "available", "still", "on", "at", "and", "or",
         "with", "many", "left", "tell", "sell", "buy", "info", "which",
     };
+    // clang-format on
     return words;
 }
 
@@ -316,7 +318,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 bool strip_one(std::string& word, std::initializer_list<std::string_view> suffixes, std::size_t min_left) {
     std::string_view best;
     for (const auto suffix : suffixes) {
-        if (suffix.size() > best.size() && ends_with(word, suffix) && word.size() - suffix.size() >= min_left) {
+        if (suffix.size() > best.size() && ends_with(word, suffix) &&
+            word.size() - suffix.size() >= min_left) {
             best = suffix;
         }
     }
@@ -387,14 +390,14 @@ std::string stem(std::string_view folded_word) {
     const std::size_t original = word.size();
 
     // Case endings (outermost): ablative, locative, genitive, instrumental, dative, accusative.
-    bool stripped_case = strip_one(word,
-                                   {"ndan", "nden", "ntan", "nten", "dan", "den", "tan", "ten", "nda", "nde",
-                                    "da", "de", "ta", "te", "nin", "nun", "in", "un", "yla", "yle", "la",
-                                    "le", "ya", "ye", "yi", "yu", "na", "ne", "ni", "nu"},
-                                   3);
+    bool stripped_case =
+        strip_one(word, {"ndan", "nden", "ntan", "nten", "dan", "den", "tan", "ten", "nda", "nde",
+                         "da",   "de",   "ta",   "te",   "nin", "nun", "in",  "un",  "yla", "yle",
+                         "la",   "le",   "ya",   "ye",   "yi",  "yu",  "na",  "ne",  "ni",  "nu"},
+                  3);
     // A bare vowel (dative -a/-e, accusative -i/-u) only after a consonant, leaving four letters.
-    const bool ends_possessive = ends_with(word, "si") || ends_with(word, "su") || ends_with(word, "lari") ||
-                                 ends_with(word, "leri");
+    const bool ends_possessive =
+        ends_with(word, "si") || ends_with(word, "su") || ends_with(word, "lari") || ends_with(word, "leri");
     if (!stripped_case && !ends_possessive && word.size() >= 5 && is_vowel(word.back()) &&
         !is_vowel(word[word.size() - 2])) {
         word.pop_back();
@@ -402,8 +405,8 @@ std::string stem(std::string_view folded_word) {
     }
     // Possessive: -leri/-lari, -si/-su, -i/-u (after a consonant).
     bool stripped_possessive = strip_one(word, {"lari", "leri", "si", "su"}, 3);
-    if (!stripped_possessive && stripped_case && word.size() >= 5 && (word.back() == 'i' || word.back() == 'u') &&
-        !is_vowel(word[word.size() - 2])) {
+    if (!stripped_possessive && stripped_case && word.size() >= 5 &&
+        (word.back() == 'i' || word.back() == 'u') && !is_vowel(word[word.size() - 2])) {
         word.pop_back();
         stripped_possessive = true;
     }
@@ -414,8 +417,10 @@ std::string stem(std::string_view folded_word) {
         // Consonant softening before a vowel ending: gecelig(i) → gecelik, kitab(ı) → kitap.
         const bool vowel_suffix = stripped_case || stripped_possessive;
         if (vowel_suffix && !stripped_plural && word.size() >= 4 && is_vowel(word[word.size() - 2])) {
-            if (word.back() == 'g') word.back() = 'k';
-            else if (word.back() == 'b') word.back() = 'p';
+            if (word.back() == 'g')
+                word.back() = 'k';
+            else if (word.back() == 'b')
+                word.back() = 'p';
         } else if (vowel_suffix && !stripped_plural && ends_with(word, "ng") && word.size() >= 4) {
             word.back() = 'k';  // renk → rengi
         }
@@ -444,6 +449,7 @@ double similarity(std::string_view a, std::string_view b) {
 }
 
 std::string detect_language(std::string_view utf8, std::string_view fallback) {
+    // clang-format off
     static const std::unordered_set<std::string> english = {
         "how", "much", "is", "the", "do", "you", "have", "price", "stock", "what", "are", "your", "can",
         "i", "a", "an", "of", "for", "to", "in", "it", "does", "there", "any", "please", "hello", "hi",
@@ -452,6 +458,8 @@ std::string detect_language(std::string_view utf8, std::string_view fallback) {
         "size", "color", "delivery", "book", "appointment", "which", "tomorrow", "today", "yes", "no",
         "ok", "okay", "cheap", "how's", "did", "will", "sell", "still", "left", "many", "need", "get",
     };
+    // clang-format on
+    // clang-format off
     static const std::unordered_set<std::string> turkish = {
         "ne", "kadar", "var", "mi", "mu", "fiyat", "fiyati", "stok", "stokta", "merhaba", "selam",
         "nedir", "nasil", "nerede", "neden", "hangi", "kac", "bir", "ve", "ile", "icin", "bu", "su",
@@ -461,8 +469,10 @@ std::string detect_language(std::string_view utf8, std::string_view fallback) {
         "aksamlar", "kapida", "odeme", "indirim", "gecelik", "pijama", "sabahlik", "ben", "sizde",
         "olur", "acaba", "de", "da", "ki", "daha", "cok", "kadin", "erkek", "cocuk", "hala", "nasilsiniz",
     };
+    // clang-format on
     static const std::array<std::string_view, 14> turkish_suffixes = {
-        "lar", "ler", "mi", "misiniz", "iyor", "yor", "nin", "dan", "den", "sini", "lik", "lari", "leri", "miyim"};
+        "lar", "ler", "mi",   "misiniz", "iyor", "yor",  "nin",
+        "dan", "den", "sini", "lik",     "lari", "leri", "miyim"};
 
     // Turkish letters are the strongest sign.
     const std::string lowered = lower_tr(utf8);
@@ -534,7 +544,8 @@ std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entr
     // Unique query words.
     std::vector<std::string> unique;
     for (auto& token : query_tokens) {
-        if (std::find(unique.begin(), unique.end(), token) == unique.end()) unique.push_back(std::move(token));
+        if (std::find(unique.begin(), unique.end(), token) == unique.end())
+            unique.push_back(std::move(token));
     }
     const auto query_words = make_words(unique);
 
@@ -583,7 +594,9 @@ std::size_t length(std::string_view utf8) noexcept {
 }
 
 std::string_view trim(std::string_view text) noexcept {
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+    const auto space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    };
     while (!text.empty() && space(text.front())) text.remove_prefix(1);
     while (!text.empty() && space(text.back())) text.remove_suffix(1);
     return text;

@@ -81,7 +81,8 @@ void FakeHost::load_offerings_file(const std::string& path) {
     std::size_t i = 0;
     for (const auto& item : read_array(path)) {
         auto parsed = parse_offering(item);
-        if (!parsed) throw std::runtime_error(path + ": [" + std::to_string(i) + "]." + parsed.error().message);
+        if (!parsed)
+            throw std::runtime_error(path + ": [" + std::to_string(i) + "]." + parsed.error().message);
         offerings.offerings.push_back(std::move(parsed).value());
         ++i;
     }
@@ -91,7 +92,8 @@ void FakeHost::load_knowledge_file(const std::string& path) {
     std::size_t i = 0;
     for (const auto& item : read_array(path)) {
         auto parsed = parse_knowledge_entry(item);
-        if (!parsed) throw std::runtime_error(path + ": [" + std::to_string(i) + "]." + parsed.error().message);
+        if (!parsed)
+            throw std::runtime_error(path + ": [" + std::to_string(i) + "]." + parsed.error().message);
         knowledge_base.entries.push_back(std::move(parsed).value());
         ++i;
     }
@@ -116,7 +118,8 @@ void FakeHost::load_manifest_file(const std::string& path) {
         profile.email = str(b, "email");
         profile.address = str(b, "address");
         if (const auto* hours = b.if_contains("hours"); hours && hours->is_object())
-            for (const auto& [day, h] : hours->get_object()) profile.hours[std::string(day)] = std::string(h.as_string());
+            for (const auto& [day, h] : hours->get_object())
+                profile.hours[std::string(day)] = std::string(h.as_string());
         if (const auto* info = b.if_contains("info"); info && info->is_object())
             for (const auto& [key, text] : info->get_object())
                 profile.info.emplace_back(std::string(key), std::string(text.as_string()));

@@ -34,7 +34,8 @@ Error invalid(std::string_view field, std::string_view why) {
 }
 
 /// A required or optional string field; numbers become their decimal text when `numbers_ok`.
-Result<std::string> string_field(const json::object& body, std::string_view field, bool required, bool numbers_ok) {
+Result<std::string> string_field(const json::object& body, std::string_view field, bool required,
+                                 bool numbers_ok) {
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) {
         if (required) return missing(field);
@@ -50,11 +51,13 @@ Result<std::string> string_field(const json::object& body, std::string_view fiel
         }
         return invalid(field, "expected a string or an integer");
     }
-    if (!value->is_string()) return invalid(field, numbers_ok ? "expected a string or an integer" : "expected a string");
+    if (!value->is_string())
+        return invalid(field, numbers_ok ? "expected a string or an integer" : "expected a string");
     const std::string_view text = value->get_string();
     if (!sdk::text::valid_utf8(text)) return invalid(field, "invalid UTF-8");
     const std::string_view trimmed = sdk::text::trim(text);
-    if (trimmed.empty() && required) return Error{"missing_field", "webhook body: " + std::string(field) + ": empty"};
+    if (trimmed.empty() && required)
+        return Error{"missing_field", "webhook body: " + std::string(field) + ": empty"};
     return std::string(trimmed);
 }
 
@@ -79,9 +82,8 @@ public:
             return Error{"unauthorized", "webhook: header x-webhook-secret: missing or wrong"};
         }
         if (!sdk::is_json_content_type(request.header("content-type"))) {
-            return Error{"unsupported_media_type",
-                         "webhook: Content-Type: expected application/json, got '" +
-                             std::string(request.header("content-type")) + "'"};
+            return Error{"unsupported_media_type", "webhook: Content-Type: expected application/json, got '" +
+                                                       std::string(request.header("content-type")) + "'"};
         }
         json::parse_options options;
         options.allow_invalid_utf8 = true;  // reported per field below, naming the field
@@ -94,7 +96,8 @@ public:
         auto text = string_field(body, "mesaj_metni", true, false);
         if (!text) return text.error();
         if (sdk::text::length(*text) > kMaxTextCharacters) {
-            return invalid("mesaj_metni", "longer than " + std::to_string(kMaxTextCharacters) + " characters");
+            return invalid("mesaj_metni",
+                           "longer than " + std::to_string(kMaxTextCharacters) + " characters");
         }
         auto user = string_field(body, "kullanici_id", true, true);
         if (!user) return user.error();
@@ -120,11 +123,12 @@ public:
     }
 
     sdk::HttpResponse render(const sdk::InboundMessage& /*message*/, const sdk::TurnReply& reply) override {
-        const json::object body{{"success", true},
-                                {"message", reply.reply},
-                                {"session_id", reply.session_id},
-                                {"response_time_ms", static_cast<std::int64_t>(std::llround(reply.execution_time_ms))},
-                                {"handoff", reply.handoff}};
+        const json::object body{
+            {"success", true},
+            {"message", reply.reply},
+            {"session_id", reply.session_id},
+            {"response_time_ms", static_cast<std::int64_t>(std::llround(reply.execution_time_ms))},
+            {"handoff", reply.handoff}};
         sdk::HttpResponse response;
         response.status = 200;
         response.content_type = "application/json";

@@ -21,16 +21,20 @@ using sdk::Result;
 
 const sdk::ConfigKey kConfig[] = {
     {"api_key", sdk::ConfigType::string, true, nullptr,
-     "The Gemini API key, sent in the x-goog-api-key header. Use \"${GEMINI_API_KEY}\" to read it from the environment."},
-    {"model", sdk::ConfigType::string, false, "\"gemini-2.0-flash\"", "The model, e.g. gemini-2.0-flash or gemini-2.5-flash."},
+     "The Gemini API key, sent in the x-goog-api-key header. Use \"${GEMINI_API_KEY}\" to read it from the "
+     "environment."},
+    {"model", sdk::ConfigType::string, false, "\"gemini-2.0-flash\"",
+     "The model, e.g. gemini-2.0-flash or gemini-2.5-flash."},
     {"base_url", sdk::ConfigType::string, false, "\"https://generativelanguage.googleapis.com\"",
      "Where the API lives; /v1beta/models/... is appended."},
     {"timeout_ms", sdk::ConfigType::integer, false, "15000",
      "Time for one call, retries included, when the turn sets no deadline; also each attempt's timeout."},
     {"max_retries", sdk::ConfigType::integer, false, "2",
      "Retries after the first attempt on timeouts, 429 and 5xx (0 to 10)."},
-    {"temperature", sdk::ConfigType::number, false, nullptr, "Sampling temperature, 0 to 2; the model's default when absent."},
-    {"max_output_tokens", sdk::ConfigType::integer, false, nullptr, "Cap on the tokens of one answer; the model's default when absent."},
+    {"temperature", sdk::ConfigType::number, false, nullptr,
+     "Sampling temperature, 0 to 2; the model's default when absent."},
+    {"max_output_tokens", sdk::ConfigType::integer, false, nullptr,
+     "Cap on the tokens of one answer; the model's default when absent."},
     {"breaker_failures", sdk::ConfigType::integer, false, "5",
      "Consecutive failures that open the circuit breaker (calls refused at once, so the fallback answers)."},
     {"breaker_cooldown_ms", sdk::ConfigType::integer, false, "30000",
@@ -49,16 +53,18 @@ struct Settings {
 };
 
 /// Reads `key` as an integer in [low, high] when present.
-std::optional<sdk::Error> read_int(const json::object& config, const char* key, std::int64_t low, std::int64_t high,
-                                   const std::function<void(std::int64_t)>& set) {
+std::optional<sdk::Error> read_int(const json::object& config, const char* key, std::int64_t low,
+                                   std::int64_t high, const std::function<void(std::int64_t)>& set) {
     const auto* v = config.if_contains(key);
     if (!v || v->is_null()) return std::nullopt;
     std::optional<std::int64_t> n;
-    if (v->is_int64()) n = v->get_int64();
-    else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(high)) n = static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_int64())
+        n = v->get_int64();
+    else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(high))
+        n = static_cast<std::int64_t>(v->get_uint64());
     if (!n || *n < low || *n > high)
-        return sdk::Error{"invalid_value", std::string(key) + ": expected an integer from " + std::to_string(low) +
-                                               " to " + std::to_string(high)};
+        return sdk::Error{"invalid_value", std::string(key) + ": expected an integer from " +
+                                               std::to_string(low) + " to " + std::to_string(high)};
     set(*n);
     return std::nullopt;
 }
@@ -75,7 +81,8 @@ Result<Settings> read_settings(const json::object& config) {
     Settings s;
     if (auto e = read_string(config, "api_key", s.api_key)) return *e;
     if (s.api_key.empty())
-        return sdk::Error{"missing_field", "api_key: required (e.g. \"${GEMINI_API_KEY}\", with that variable set)"};
+        return sdk::Error{"missing_field",
+                          "api_key: required (e.g. \"${GEMINI_API_KEY}\", with that variable set)"};
     if (auto e = read_string(config, "model", s.model)) return *e;
     if (s.model.rfind("models/", 0) == 0) s.model.erase(0, 7);
     if (s.model.empty() || s.model.find_first_of("/?#: ") != std::string::npos)
@@ -84,8 +91,11 @@ Result<Settings> read_settings(const json::object& config) {
     while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
     if (s.base_url.rfind("http://", 0) != 0 && s.base_url.rfind("https://", 0) != 0)
         return sdk::Error{"invalid_value", "base_url: expected an http:// or https:// URL"};
-    if (auto e = read_int(config, "timeout_ms", 1, 600000, [&](auto n) { s.timeout_ms = static_cast<int>(n); })) return *e;
-    if (auto e = read_int(config, "max_retries", 0, 10, [&](auto n) { s.max_retries = static_cast<int>(n); })) return *e;
+    if (auto e =
+            read_int(config, "timeout_ms", 1, 600000, [&](auto n) { s.timeout_ms = static_cast<int>(n); }))
+        return *e;
+    if (auto e = read_int(config, "max_retries", 0, 10, [&](auto n) { s.max_retries = static_cast<int>(n); }))
+        return *e;
     if (const auto* t = config.if_contains("temperature"); t && !t->is_null()) {
         if (!t->is_number() || t->to_number<double>() < 0 || t->to_number<double>() > 2)
             return sdk::Error{"invalid_value", "temperature: expected a number from 0 to 2"};
@@ -94,7 +104,8 @@ Result<Settings> read_settings(const json::object& config) {
     if (auto e = read_int(config, "max_output_tokens", 1, 1000000,
                           [&](auto n) { s.generation.max_output_tokens = n; }))
         return *e;
-    if (auto e = read_int(config, "breaker_failures", 1, 1000, [&](auto n) { s.breaker_failures = static_cast<int>(n); }))
+    if (auto e = read_int(config, "breaker_failures", 1, 1000,
+                          [&](auto n) { s.breaker_failures = static_cast<int>(n); }))
         return *e;
     if (auto e = read_int(config, "breaker_cooldown_ms", 0, 86400000,
                           [&](auto n) { s.breaker_cooldown_ms = static_cast<int>(n); }))
@@ -107,11 +118,13 @@ public:
     GeminiProvider(sdk::HostServices& host, Settings settings)
         : host_(host),
           settings_(std::move(settings)),
-          breaker_(llm::circuit_breaker("gemini|" + settings_.base_url + "|" + llm::fingerprint(settings_.api_key),
-                                        settings_.breaker_failures, llm::Millis(settings_.breaker_cooldown_ms))),
+          breaker_(
+              llm::circuit_breaker("gemini|" + settings_.base_url + "|" + llm::fingerprint(settings_.api_key),
+                                   settings_.breaker_failures, llm::Millis(settings_.breaker_cooldown_ms))),
           instance_tag_(random_hex(4)) {}
 
-    Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request, sdk::StreamSink* sink) override {
+    Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                           sdk::StreamSink* sink) override {
         try {
             return call(request, sink);
         } catch (const std::exception& e) {
@@ -130,8 +143,8 @@ private:
         // The call that finds a half-open breaker is its one trial: it must settle the breaker.
         const bool trial = breaker_->state() == llm::CircuitBreaker::State::half_open;
         if (!breaker_->allow())
-            return sdk::Error{"circuit_open", "gemini: circuit open after repeated failures at " + settings_.base_url +
-                                                  "; not calling it for now"};
+            return sdk::Error{"circuit_open", "gemini: circuit open after repeated failures at " +
+                                                  settings_.base_url + "; not calling it for now"};
 
         sdk::OutboundRequest out;
         out.method = "POST";
@@ -158,8 +171,9 @@ private:
             }
             if (chunk.is_object() && chunk.get_object().contains("error")) {
                 auto google = parse_google_error(event.data);
-                stream_error = sdk::Error{"unavailable", "gemini: error in the stream: " +
-                                                             (google ? google->status + ": " + google->message : event.data)};
+                stream_error = sdk::Error{
+                    "unavailable", "gemini: error in the stream: " +
+                                       (google ? google->status + ": " + google->message : event.data)};
                 return;
             }
             auto delta = reader.add(chunk);
@@ -213,8 +227,9 @@ private:
                 json::value whole = json::parse(response.body, ec);
                 if (ec) {
                     breaker_->record_success();
-                    return fail(sdk::Error{"bad_response", "gemini: " + std::to_string(response.status) +
-                                                               " with a body that is not JSON: " + ec.message()});
+                    return fail(
+                        sdk::Error{"bad_response", "gemini: " + std::to_string(response.status) +
+                                                       " with a body that is not JSON: " + ec.message()});
                 }
                 if (auto added = reader.add(whole); !added) {
                     breaker_->record_success();
@@ -222,7 +237,8 @@ private:
                 }
             }
             breaker_->record_success();
-            auto answer = reader.finish(request, [this] { return new_call_id(); }, memory_);
+            auto answer = reader.finish(
+                request, [this] { return new_call_id(); }, memory_);
             if (!answer) return fail(answer.error());
             return answer;
         }
@@ -286,8 +302,10 @@ private:
         } else {
             code = "bad_response";
         }
-        if (failure) breaker_->record_failure();
-        else if (trial) breaker_->record_success();  // the server answered: it is up
+        if (failure)
+            breaker_->record_failure();
+        else if (trial)
+            breaker_->record_success();  // the server answered: it is up
         return sdk::Error{code, message};
     }
 
@@ -332,6 +350,7 @@ Result<sdk::PluginPtr> make_gemini(const json::object& config, sdk::HostServices
 
 }  // namespace tezgah::plugins::gemini
 
-TEZGAH_PLUGIN("gemini", llm, "1.0.0",
-              "Google Gemini (generativelanguage v1beta): function calling, streaming, retries, circuit breaker",
-              tezgah::plugins::gemini::kConfig, &tezgah::plugins::gemini::make_gemini);
+TEZGAH_PLUGIN(
+    "gemini", llm, "1.0.0",
+    "Google Gemini (generativelanguage v1beta): function calling, streaming, retries, circuit breaker",
+    tezgah::plugins::gemini::kConfig, &tezgah::plugins::gemini::make_gemini);

@@ -26,7 +26,8 @@ std::string lower(std::string_view s) {
 }
 
 bool is_known_type(std::string_view t) {
-    return t == "string" || t == "number" || t == "integer" || t == "boolean" || t == "array" || t == "object";
+    return t == "string" || t == "number" || t == "integer" || t == "boolean" || t == "array" ||
+           t == "object";
 }
 
 std::optional<std::int64_t> whole_number(const json::value& v) {
@@ -50,8 +51,10 @@ const json::object* resolve_pointer(const json::object& root, std::string_view r
         auto slash = ref.find('/');
         std::string token(ref.substr(0, slash));
         for (std::size_t at = 0; (at = token.find('~', at)) != std::string::npos; ++at) {
-            if (at + 1 < token.size() && token[at + 1] == '1') token.replace(at, 2, "/");
-            else if (at + 1 < token.size() && token[at + 1] == '0') token.replace(at, 2, "~");
+            if (at + 1 < token.size() && token[at + 1] == '1')
+                token.replace(at, 2, "/");
+            else if (at + 1 < token.size() && token[at + 1] == '0')
+                token.replace(at, 2, "~");
         }
         if (object) {
             current = object->if_contains(token);
@@ -82,8 +85,10 @@ public:
         bool nullable = false;
         if (const auto* n = s.if_contains("nullable"); n && n->is_bool()) nullable = n->get_bool();
         std::string description;
-        if (const auto* d = s.if_contains("description"); d && d->is_string()) description = d->get_string();
-        else if (const auto* t = s.if_contains("title"); t && t->is_string()) description = t->get_string();
+        if (const auto* d = s.if_contains("description"); d && d->is_string())
+            description = d->get_string();
+        else if (const auto* t = s.if_contains("title"); t && t->is_string())
+            description = t->get_string();
 
         // anyOf / oneOf: alternatives. Branches that only add constraints to a node that has a shape
         // of its own (e.g. anyOf: [{required: [a]}, {required: [b]}]) are dropped.
@@ -94,9 +99,8 @@ public:
                     if (b.is_object()) raw_branches.push_back(&b.get_object());
         bool own_shape = s.contains("type") || s.contains("properties") || s.contains("items") ||
                          s.contains("enum") || s.contains("const");
-        bool branches_shaped = std::any_of(raw_branches.begin(), raw_branches.end(), [](const json::object* b) {
-            return has_shape(*b);
-        });
+        bool branches_shaped = std::any_of(raw_branches.begin(), raw_branches.end(),
+                                           [](const json::object* b) { return has_shape(*b); });
         if (!raw_branches.empty() && (branches_shaped || !own_shape)) {
             json::array branches;
             for (const auto* b : raw_branches) {
@@ -126,7 +130,8 @@ public:
             auto add = [&](const json::value& v) {
                 if (!v.is_string()) return;
                 std::string name = lower(v.get_string());
-                if (name == "null") nullable = true;
+                if (name == "null")
+                    nullable = true;
                 else if (is_known_type(name) && std::find(types.begin(), types.end(), name) == types.end())
                     types.push_back(name);
             };
@@ -182,11 +187,16 @@ public:
         }
 
         std::string type;
-        if (!types.empty()) type = types.front();
-        else if (s.contains("properties")) type = "object";
-        else if (s.contains("items")) type = "array";
-        else if (s.contains("minimum") || s.contains("maximum")) type = "number";
-        else type = "string";  // "any value": the one type every value can be written as
+        if (!types.empty())
+            type = types.front();
+        else if (s.contains("properties"))
+            type = "object";
+        else if (s.contains("items"))
+            type = "array";
+        else if (s.contains("minimum") || s.contains("maximum"))
+            type = "number";
+        else
+            type = "string";  // "any value": the one type every value can be written as
         out["type"] = type;
 
         if (const auto* f = s.if_contains("format"); f && f->is_string()) {
@@ -203,8 +213,10 @@ public:
             json::object properties;
             if (const auto* p = s.if_contains("properties"); p && p->is_object()) {
                 for (const auto& [name, value] : p->get_object()) {
-                    if (value.is_object()) properties[name] = convert(value.get_object(), depth + 1, refs);
-                    else properties[name] = json::object{{"type", "string"}};  // `true`: any value
+                    if (value.is_object())
+                        properties[name] = convert(value.get_object(), depth + 1, refs);
+                    else
+                        properties[name] = json::object{{"type", "string"}};  // `true`: any value
                 }
             }
             if (!properties.empty()) {
@@ -242,9 +254,12 @@ public:
             for (const char* key : {"minimum", "maximum"})
                 if (const auto* v = s.if_contains(key); v && v->is_number()) {
                     if (type == "integer") {
-                        if (auto n = whole_number(*v)) out[key] = *n;
-                        else out[key] = key == std::string_view("minimum") ? std::ceil(v->to_number<double>())
-                                                                           : std::floor(v->to_number<double>());
+                        if (auto n = whole_number(*v))
+                            out[key] = *n;
+                        else
+                            out[key] = key == std::string_view("minimum")
+                                           ? std::ceil(v->to_number<double>())
+                                           : std::floor(v->to_number<double>());
                     } else {
                         out[key] = *v;
                     }
@@ -255,7 +270,8 @@ public:
 
 private:
     static bool has_shape(const json::object& s) {
-        for (const char* key : {"type", "properties", "items", "enum", "const", "$ref", "anyOf", "oneOf", "allOf"})
+        for (const char* key :
+             {"type", "properties", "items", "enum", "const", "$ref", "anyOf", "oneOf", "allOf"})
             if (s.contains(key)) return true;
         return false;
     }
@@ -335,8 +351,8 @@ json::object to_gemini_schema(const json::object& schema) {
 bool has_properties(const json::object& converted) {
     const auto* type = converted.if_contains("type");
     const auto* properties = converted.if_contains("properties");
-    return type && type->is_string() && type->get_string() == "object" && properties && properties->is_object() &&
-           !properties->get_object().empty();
+    return type && type->is_string() && type->get_string() == "object" && properties &&
+           properties->is_object() && !properties->get_object().empty();
 }
 
 }  // namespace tezgah::plugins::gemini

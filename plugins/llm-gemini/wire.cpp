@@ -85,10 +85,12 @@ json::object build_request_body(const sdk::ProviderRequest& request, const Gener
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const auto& m = messages[i];
         switch (m.role) {
-            case sdk::Role::system: break;
+            case sdk::Role::system:
+                break;
             case sdk::Role::user:
                 if (!m.text.empty())
-                    contents.push_back(json::object{{"role", "user"}, {"parts", json::array{text_part(m.text)}}});
+                    contents.push_back(
+                        json::object{{"role", "user"}, {"parts", json::array{text_part(m.text)}}});
                 break;
             case sdk::Role::assistant: {
                 if (!m.tool_calls.empty()) {
@@ -104,7 +106,8 @@ json::object build_request_body(const sdk::ProviderRequest& request, const Gener
                 for (const auto& call : m.tool_calls)
                     parts.push_back(json::object{
                         {"functionCall", json::object{{"name", call.name}, {"args", call.arguments}}}});
-                if (!parts.empty()) contents.push_back(json::object{{"role", "model"}, {"parts", std::move(parts)}});
+                if (!parts.empty())
+                    contents.push_back(json::object{{"role", "model"}, {"parts", std::move(parts)}});
                 break;
             }
             case sdk::Role::tool: {
@@ -142,8 +145,8 @@ json::object build_request_body(const sdk::ProviderRequest& request, const Gener
                     if (model_calls.empty()) {
                         // No function call turn to answer (a history cut short): Gemini would refuse
                         // a functionResponse here, so the result goes as text.
-                        parts.push_back(text_part("Result of " + name + ": " +
-                                                  json::serialize(response_object(result))));
+                        parts.push_back(
+                            text_part("Result of " + name + ": " + json::serialize(response_object(result))));
                         continue;
                     }
                     json::object response{{"name", name}, {"response", response_object(result)}};
@@ -155,7 +158,8 @@ json::object build_request_body(const sdk::ProviderRequest& request, const Gener
                         }
                     parts.push_back(json::object{{"functionResponse", std::move(response)}});
                 }
-                if (!parts.empty()) contents.push_back(json::object{{"role", "user"}, {"parts", std::move(parts)}});
+                if (!parts.empty())
+                    contents.push_back(json::object{{"role", "user"}, {"parts", std::move(parts)}});
                 i = end - 1;
                 break;
             }
@@ -207,7 +211,8 @@ sdk::Result<std::string> ResponseReader::add(const json::value& chunk) {
     ++chunks_;
     std::string added;
     if (const auto* feedback = o.if_contains("promptFeedback"); feedback && feedback->is_object())
-        if (const auto* reason = feedback->get_object().if_contains("blockReason"); reason && reason->is_string())
+        if (const auto* reason = feedback->get_object().if_contains("blockReason");
+            reason && reason->is_string())
             block_reason_ = reason->get_string();
     if (const auto* usage = o.if_contains("usageMetadata")) {
         if (!usage->is_object()) return shape_error("usageMetadata is not an object");
@@ -227,10 +232,13 @@ sdk::Result<std::string> ResponseReader::add(const json::value& chunk) {
     if (!content || content->is_null()) return added;
     if (!content->is_object()) return shape_error("candidates[0].content is not an object");
     const auto* parts = content->get_object().if_contains("parts");
-    if (parts && !parts->is_null() && !parts->is_array()) return shape_error("candidates[0].content.parts is not an array");
+    if (parts && !parts->is_null() && !parts->is_array())
+        return shape_error("candidates[0].content.parts is not an array");
     // Kept whole when the turn came in one piece, so it goes back exactly as it was sent.
-    if (++content_chunks_ == 1) content_ = content->get_object();
-    else content_.reset();
+    if (++content_chunks_ == 1)
+        content_ = content->get_object();
+    else
+        content_.reset();
     if (!parts || parts->is_null()) return added;
     for (const auto& part : parts->get_array()) {
         if (!part.is_object()) return shape_error("a part is not an object");
@@ -273,9 +281,12 @@ sdk::Result<sdk::ProviderResponse> ResponseReader::finish(const sdk::ProviderReq
         else
             tc.id = new_id();
         const auto* args = c.if_contains("args");
-        if (!args || args->is_null()) tc.arguments = {};
-        else if (args->is_object()) tc.arguments = args->get_object();
-        else tc.arguments = json::object{{sdk::llm::kInvalidArguments, json::serialize(*args)}};
+        if (!args || args->is_null())
+            tc.arguments = {};
+        else if (args->is_object())
+            tc.arguments = args->get_object();
+        else
+            tc.arguments = json::object{{sdk::llm::kInvalidArguments, json::serialize(*args)}};
         out.tool_calls.push_back(std::move(tc));
     }
     if (!out.tool_calls.empty()) {
@@ -307,7 +318,8 @@ sdk::Result<sdk::ProviderResponse> ResponseReader::finish(const sdk::ProviderReq
     } else {
         std::int64_t n = sdk::llm::estimate_tokens(text_);
         for (const auto& call : out.tool_calls)
-            n += sdk::llm::estimate_tokens(call.name) + sdk::llm::estimate_tokens(json::serialize(call.arguments));
+            n += sdk::llm::estimate_tokens(call.name) +
+                 sdk::llm::estimate_tokens(json::serialize(call.arguments));
         out.usage.output_tokens = n;
         out.usage.estimated = true;
     }
@@ -328,7 +340,8 @@ std::optional<GoogleError> parse_google_error(std::string_view body) {
     if (!e || !e->is_object()) return std::nullopt;
     const auto& error = e->get_object();
     GoogleError out;
-    if (const auto* c = error.if_contains("code"); c && c->is_int64()) out.code = static_cast<int>(c->get_int64());
+    if (const auto* c = error.if_contains("code"); c && c->is_int64())
+        out.code = static_cast<int>(c->get_int64());
     if (const auto* s = error.if_contains("status"); s && s->is_string()) out.status = s->get_string();
     if (const auto* m = error.if_contains("message"); m && m->is_string()) out.message = m->get_string();
     if (const auto* details = error.if_contains("details"); details && details->is_array()) {
@@ -336,8 +349,9 @@ std::optional<GoogleError> parse_google_error(std::string_view body) {
             if (!d.is_object()) continue;
             const auto* type = d.get_object().if_contains("@type");
             const auto* delay = d.get_object().if_contains("retryDelay");
-            if (type && type->is_string() && type->get_string() == "type.googleapis.com/google.rpc.RetryInfo" &&
-                delay && delay->is_string())
+            if (type && type->is_string() &&
+                type->get_string() == "type.googleapis.com/google.rpc.RetryInfo" && delay &&
+                delay->is_string())
                 out.retry_delay = sdk::llm::parse_duration(delay->get_string());
         }
     }

@@ -49,7 +49,7 @@ struct GenerationSettings {
 /// The body of generateContent / streamGenerateContent for `request`. Assistant messages whose
 /// first call id is in `memory` are sent as the model's own content, unchanged.
 json::object build_request_body(const sdk::ProviderRequest& request, const GenerationSettings& settings,
-                                 const TurnMemory& memory);
+                                const TurnMemory& memory);
 
 /// Reads one GenerateContentResponse, or the chunks of a streamed one in order.
 class ResponseReader {
@@ -63,11 +63,12 @@ public:
     /// The provider's answer. Function calls get ids (Gemini's own, else `new_id()`); the model
     /// turn that carried them is remembered in `memory` under the first call's id.
     sdk::Result<sdk::ProviderResponse> finish(const sdk::ProviderRequest& request,
-                                              const std::function<std::string()>& new_id, TurnMemory& memory) const;
+                                              const std::function<std::string()>& new_id,
+                                              TurnMemory& memory) const;
 
 private:
     std::string text_;
-    json::array parts_;              // every part of the model turn, in order, as sent
+    json::array parts_;                    // every part of the model turn, in order, as sent
     std::optional<json::object> content_;  // the candidate's content when it came whole
     std::string finish_reason_;
     std::string block_reason_;
@@ -80,7 +81,7 @@ private:
 /// Google's error envelope: {"error": {"code", "message", "status", "details": [...]}}.
 struct GoogleError {
     int code = 0;
-    std::string status;   ///< e.g. "RESOURCE_EXHAUSTED"
+    std::string status;  ///< e.g. "RESOURCE_EXHAUSTED"
     std::string message;
     std::optional<sdk::llm::Millis> retry_delay;  ///< from a google.rpc.RetryInfo detail
 };

@@ -27,14 +27,14 @@ bool is_stop_word(std::string_view folded_word);
 
 /// What a question asks about a product.
 struct Cues {
-    bool price = false;    ///< ne kadar, fiyat, how much
-    bool stock = false;    ///< stokta var mı, in stock
-    bool details = false;  ///< beden, renk, kumaş, size, colour
-    bool duration = false; ///< kaç dakika, how long
-    bool have = false;     ///< var mı, satıyor musunuz, do you have / sell
-    bool list = false;     ///< hangi, neler, çeşitler, what ... do you have
-    bool restock = false;  ///< ne zaman gelir, stoğa girer mi, back in stock
-    std::string extreme;   ///< "min" for en ucuz / cheapest, "max" for en pahalı; else empty
+    bool price = false;     ///< ne kadar, fiyat, how much
+    bool stock = false;     ///< stokta var mı, in stock
+    bool details = false;   ///< beden, renk, kumaş, size, colour
+    bool duration = false;  ///< kaç dakika, how long
+    bool have = false;      ///< var mı, satıyor musunuz, do you have / sell
+    bool list = false;      ///< hangi, neler, çeşitler, what ... do you have
+    bool restock = false;   ///< ne zaman gelir, stoğa girer mi, back in stock
+    std::string extreme;    ///< "min" for en ucuz / cheapest, "max" for en pahalı; else empty
     bool any_product() const { return price || stock || details || duration || have; }
 };
 Cues detect_cues(std::string_view folded);
@@ -63,16 +63,16 @@ double word_match(std::string_view customer, std::string_view known);
 // ---- understand.cpp ----
 
 enum class IntentKind {
-    product,          ///< get_product_info with the customer's words or an id
-    list,             ///< list_offerings
-    info,             ///< get_general_info
-    knowledge,        ///< search_knowledge_base
-    text,             ///< answered without a tool
+    product,    ///< get_product_info with the customer's words or an id
+    list,       ///< list_offerings
+    info,       ///< get_general_info
+    knowledge,  ///< search_knowledge_base
+    text,       ///< answered without a tool
 };
 
 struct Intent {
     IntentKind kind = IntentKind::text;
-    std::string tool;                 ///< the tool to call; empty for text
+    std::string tool;  ///< the tool to call; empty for text
     json::object arguments;
     std::string text;                 ///< the answer for IntentKind::text
     std::vector<std::string> picked;  ///< the offerings this assistant itself matched, best first
@@ -88,10 +88,10 @@ struct Intent {
 };
 
 struct Plan {
-    std::string language;             ///< the reply's language
+    std::string language;  ///< the reply's language
     SmallTalk small_talk = SmallTalk::none;
-    bool earlier_turns = false;       ///< the conversation had messages before this one
-    std::string handoff_reason;       ///< non-empty: hand over to a person
+    bool earlier_turns = false;  ///< the conversation had messages before this one
+    std::string handoff_reason;  ///< non-empty: hand over to a person
     std::vector<Intent> intents;
 };
 
@@ -135,7 +135,6 @@ std::string render_help(std::string_view language, sdk::HostServices& host);
 std::string render_handoff(std::string_view reason, std::string_view language,
                            const sdk::TenantProfile& tenant);
 /// A business fact straight from the tenant profile (when get_general_info is not enabled).
-std::string render_business_fact(const Intent& intent, std::string_view language,
-                                 sdk::HostServices& host);
+std::string render_business_fact(const Intent& intent, std::string_view language, sdk::HostServices& host);
 
 }  // namespace tezgah::plugins::local

@@ -22,6 +22,7 @@ bool any_phrase(std::string_view folded, std::initializer_list<std::string_view>
 }
 
 const std::set<std::string, std::less<>>& stop_words() {
+    // clang-format off
     static const std::set<std::string, std::less<>> words = {
         // Turkish
         "ve", "veya", "ya", "ile", "de", "da", "mi", "mu", "ne", "nedir", "neler", "nelerdir",
@@ -76,11 +77,13 @@ const std::set<std::string, std::less<>>& stop_words() {
         "randevu", "randevusu", "randevum", "randevumu", "randevular", "rezervasyon",
         "appointment", "booking",
     };
+    // clang-format on
     return words;
 }
 
 // Words that carry a question about a product rather than name it.
 const std::set<std::string, std::less<>>& cue_words() {
+    // clang-format off
     static const std::set<std::string, std::less<>> words = {
         "beden", "bedeni", "bedenleri", "bedenler", "bedenler", "bedenlerin", "bedeniniz",
         "bedenleriniz", "renk", "rengi", "renkleri", "renkler", "renkte", "renkleriniz", "kumas",
@@ -93,6 +96,7 @@ const std::set<std::string, std::less<>>& cue_words() {
         "kilo", "kilosu", "kilogram", "kg", "gram", "grami", "gramaj", "gramaji", "porsiyon",
         "porsiyonu", "dilim", "dilimi", "tanesi", "adedi",
     };
+    // clang-format on
     return words;
 }
 
@@ -133,52 +137,70 @@ Cues detect_cues(std::string_view folded) {
     const auto words = text::tokens(folded);
     Cues c;
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
-                 any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes",
-                                     "ne kadar surer", "ne kadar suruyor", "duration"});
-    c.price = !c.duration &&
-              (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
-               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
-                                   "price", "prices", "cost", "costs", "pricing", "fee", "fees",
-                                   "rate", "rates", "what does it cost"}));
-    c.restock = any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir",
-                                    "tekrar gelir", "tekrar gelecek", "yeniden gelir",
-                                    "yeniden gelecek", "stoga girer", "stoga girecek",
-                                    "stoklara girer", "stoga ne zaman", "ne zaman stoga",
-                                    "back in stock", "restock", "restocked", "when will",
-                                    "come back", "be back"});
+                 any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "ne kadar surer",
+                                     "ne kadar suruyor", "duration"});
+    c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
+                              any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
+                                                  "price", "prices", "cost", "costs", "pricing", "fee",
+                                                  "fees", "rate", "rates", "what does it cost"}));
+    c.restock =
+        any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir", "tekrar gelir",
+                            "tekrar gelecek", "yeniden gelir", "yeniden gelecek", "stoga girer",
+                            "stoga girecek", "stoklara girer", "stoga ne zaman", "ne zaman stoga",
+                            "back in stock", "restock", "restocked", "when will", "come back", "be back"});
     c.stock = c.restock || has_prefix_word(words, {"stok", "stog"}) ||
-              any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu",
-                                  "mevcut", "elinizde", "in stock", "available", "availability",
-                                  "sold out", "any left", "out of stock", "tukendi", "tukenmis"});
-    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik",
-                                        "detay", "numara", "gram"}) ||
-                any_phrase(folded, {"size", "sizes", "color", "colors", "colour", "colours",
-                                    "fabric", "material", "made of", "details", "detail",
-                                    "tell me about", "what is it", "nasil bir", "neyden"});
-    c.have = any_phrase(folded, {"var mi", "varmi", "var midir", "yok mu", "satiyor musunuz",
-                                 "satiyormusunuz", "satiyor musun", "bulunur mu", "do you have",
-                                 "do you sell", "do you carry", "have you got", "is there",
-                                 "are there", "got any", "can i buy", "can i get", "i want",
-                                 "i need", "i am looking for", "im looking for", "looking for",
-                                 "istiyorum", "ariyorum", "almak istiyorum", "lazim",
-                                 "alabilir miyim", "bakiyorum"});
-    if (any_phrase(folded, {"en ucuz", "en ucuzu", "en ucuzlari", "en uygun", "en uygunu",
-                            "en hesapli", "en hesaplisi", "en ekonomik", "en dusuk fiyat",
-                            "en dusuk fiyatli", "cheapest", "least expensive", "lowest price"}))
+              any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu", "mevcut", "elinizde",
+                                  "in stock", "available", "availability", "sold out", "any left",
+                                  "out of stock", "tukendi", "tukenmis"});
+    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay",
+                                        "numara", "gram"}) ||
+                any_phrase(folded, {"size", "sizes", "color", "colors", "colour", "colours", "fabric",
+                                    "material", "made of", "details", "detail", "tell me about", "what is it",
+                                    "nasil bir", "neyden"});
+    c.have = any_phrase(folded,
+                        {"var mi",         "varmi",          "var midir",  "yok mu",      "satiyor musunuz",
+                         "satiyormusunuz", "satiyor musun",  "bulunur mu", "do you have", "do you sell",
+                         "do you carry",   "have you got",   "is there",   "are there",   "got any",
+                         "can i buy",      "can i get",      "i want",     "i need",      "i am looking for",
+                         "im looking for", "looking for",    "istiyorum",  "ariyorum",    "almak istiyorum",
+                         "lazim",          "alabilir miyim", "bakiyorum"});
+    if (any_phrase(folded, {"en ucuz", "en ucuzu", "en ucuzlari", "en uygun", "en uygunu", "en hesapli",
+                            "en hesaplisi", "en ekonomik", "en dusuk fiyat", "en dusuk fiyatli", "cheapest",
+                            "least expensive", "lowest price"}))
         c.extreme = "min";
-    else if (any_phrase(folded, {"en pahali", "en pahalisi", "en yuksek fiyat",
-                                 "en yuksek fiyatli", "most expensive", "priciest",
-                                 "highest price"}))
+    else if (any_phrase(folded, {"en pahali", "en pahalisi", "en yuksek fiyat", "en yuksek fiyatli",
+                                 "most expensive", "priciest", "highest price"}))
         c.extreme = "max";
     if (!c.extreme.empty()) c.price = true;
     c.list = has_prefix_word(words, {"cesit", "model", "secenek", "listele"}) ||
-             any_phrase(folded, {"hangi", "hangileri", "neler", "nelerdir", "ne var", "neleriniz",
-                                 "ne tur", "ne cesit", "which", "what kind", "what kinds",
-                                 "what types", "what type", "options", "list", "show me",
-                                 "what do you have", "what do you sell", "what do you offer",
-                                 "what are your", "range", "menu", "fiyat listesi",
-                                 "price list", "neler satiyorsunuz", "ne satiyorsunuz",
-                                 "neler satiyorsun", "ne satiyorsun"});
+             any_phrase(folded, {"hangi",
+                                 "hangileri",
+                                 "neler",
+                                 "nelerdir",
+                                 "ne var",
+                                 "neleriniz",
+                                 "ne tur",
+                                 "ne cesit",
+                                 "which",
+                                 "what kind",
+                                 "what kinds",
+                                 "what types",
+                                 "what type",
+                                 "options",
+                                 "list",
+                                 "show me",
+                                 "what do you have",
+                                 "what do you sell",
+                                 "what do you offer",
+                                 "what are your",
+                                 "range",
+                                 "menu",
+                                 "fiyat listesi",
+                                 "price list",
+                                 "neler satiyorsunuz",
+                                 "ne satiyorsunuz",
+                                 "neler satiyorsun",
+                                 "ne satiyorsun"});
     return c;
 }
 
@@ -187,6 +209,7 @@ SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
         std::string_view words;
         SmallTalk kind;
     };
+    // clang-format off
     static constexpr std::array<Phrase, 55> kPhrases{{
         {"iyi gunler", SmallTalk::greeting_or_farewell},
         {"iyi aksamlar", SmallTalk::greeting_or_farewell},
@@ -244,17 +267,24 @@ SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
         {"super", SmallTalk::ack},
         {"harika", SmallTalk::ack},
     }};
+    // clang-format on
     std::string remaining(folded);
     SmallTalk found = SmallTalk::none;
     // Thanks or a farewell outranks a greeting said in the same breath ("merhaba, teşekkürler").
     auto rank = [](SmallTalk k) {
         switch (k) {
-            case SmallTalk::farewell: return 5;
-            case SmallTalk::thanks: return 4;
-            case SmallTalk::greeting_or_farewell: return 3;
-            case SmallTalk::greeting: return 2;
-            case SmallTalk::ack: return 1;
-            default: return 0;
+            case SmallTalk::farewell:
+                return 5;
+            case SmallTalk::thanks:
+                return 4;
+            case SmallTalk::greeting_or_farewell:
+                return 3;
+            case SmallTalk::greeting:
+                return 2;
+            case SmallTalk::ack:
+                return 1;
+            default:
+                return 0;
         }
     };
     for (const auto& p : kPhrases) {
@@ -279,11 +309,12 @@ SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
         if (!kept.empty()) kept += ' ';
         kept += w;
         static const std::set<std::string, std::less<>> kPolite = {
-            "cok", "size", "sizlere", "ederim", "very", "much", "you", "a", "lot", "and", "ve",
-            "de", "da", "ben", "efendim", "hanim", "bey", "hocam", "abi", "abla", "canim",
-            "tekrar", "again", "there", "for", "all", "everything", "herkese", "o", "zaman",
-            "peki", "yardiminiz", "icin", "help", "your", "the", "oldu", "ederiz", "kendine",
-            "iyi", "dilerim", "gun", "day", "nice", "great", "have"};
+            "cok",     "size",  "sizlere",    "ederim",  "very",  "much",   "you",     "a",
+            "lot",     "and",   "ve",         "de",      "da",    "ben",    "efendim", "hanim",
+            "bey",     "hocam", "abi",        "abla",    "canim", "tekrar", "again",   "there",
+            "for",     "all",   "everything", "herkese", "o",     "zaman",  "peki",    "yardiminiz",
+            "icin",    "help",  "your",       "the",     "oldu",  "ederiz", "kendine", "iyi",
+            "dilerim", "gun",   "day",        "nice",    "great", "have"};
         if (kPolite.count(w) == 0) meaningful = true;
     }
     rest = meaningful ? kept : std::string();
@@ -296,51 +327,96 @@ namespace {
 /// person with a verb of reaching them ("gerçek bir kişiyle konuşmak", "birine bağlar mısınız"),
 /// or a call back ("beni arayın", "call me back"). "sizi arayabilir miyim" asks for our number.
 bool asks_for_person(std::string_view folded, const std::vector<std::string>& words) {
-    if (has_prefix_word(words, {"temsilci", "yetkili", "operator", "personel", "calisaniniz",
-                                "calisanla", "calisana", "mudurle", "mudure", "mudurunuz",
-                                "mudurunuze", "sorumlusu", "sorumluyla", "sorumluya"}))
+    if (has_prefix_word(
+            words, {"temsilci", "yetkili", "operator", "personel", "calisaniniz", "calisanla", "calisana",
+                    "mudurle", "mudure", "mudurunuz", "mudurunuze", "sorumlusu", "sorumluyla", "sorumluya"}))
         return true;
     if (any_phrase(folded, {"musteri hizmet", "musteri hizmetleri", "musteri hizmetlerine",
                             "musteri hizmetleriyle", "sorumlu kisi", "sorumlu biri"}))
         return true;
     // "canlı destek", "canlı desteğe bağlanmak".
     for (std::size_t k = 0; k + 1 < words.size(); ++k)
-        if (words[k] == "canli" && (starts_with(words[k + 1], "deste") ||
-                                    starts_with(words[k + 1], "temsil") ||
-                                    starts_with(words[k + 1], "yardim")))
+        if (words[k] == "canli" &&
+            (starts_with(words[k + 1], "deste") || starts_with(words[k + 1], "temsil") ||
+             starts_with(words[k + 1], "yardim")))
             return true;
     // A person ("insanla", "gerçek bir kişi", "biriyle") with a verb of reaching them.
-    const bool person = has_prefix_word(words, {"insanla", "insana", "insanin", "kisiyle",
-                                                "kisiye", "biriyle", "birine", "birisiyle",
-                                                "birisine", "birini"}) ||
-                        any_phrase(folded, {"bir insan", "gercek insan", "gercek kisi",
-                                            "gercek bir kisi", "gercek biri"});
-    const bool reach = has_prefix_word(words, {"gorus", "konus", "bagla", "bagli", "aktar",
-                                               "yonlendir", "ulas", "yaz"});
-    if (person && (reach || any_phrase(folded, {"gercek insan", "gercek kisi", "gercek bir kisi",
-                                                 "gercek biri"})))
+    const bool person =
+        has_prefix_word(words, {"insanla", "insana", "insanin", "kisiyle", "kisiye", "biriyle", "birine",
+                                "birisiyle", "birisine", "birini"}) ||
+        any_phrase(folded, {"bir insan", "gercek insan", "gercek kisi", "gercek bir kisi", "gercek biri"});
+    const bool reach =
+        has_prefix_word(words, {"gorus", "konus", "bagla", "bagli", "aktar", "yonlendir", "ulas", "yaz"});
+    if (person &&
+        (reach || any_phrase(folded, {"gercek insan", "gercek kisi", "gercek bir kisi", "gercek biri"})))
         return true;
     // Call me back: "beni arayın", "arar mısınız", "geri arama", "bana dönüş yapın".
-    if (any_phrase(folded, {"beni arayin", "beni arar misiniz", "beni arayabilir misiniz",
-                            "beni arayabilirmisiniz", "beni ara", "beni geri", "bizi arayin",
-                            "arar misiniz", "ararmisiniz", "arayabilir misiniz",
-                            "arayabilirmisiniz", "arayin beni", "geri arama", "geri arayin",
-                            "geri arar", "beni aramanizi", "bana donus", "bana geri donus",
-                            "donus yapar misiniz", "donus yapabilir misiniz", "kimse yok mu",
-                            "kimse var mi", "biri var mi", "birisi var mi"}))
+    if (any_phrase(folded, {"beni arayin",
+                            "beni arar misiniz",
+                            "beni arayabilir misiniz",
+                            "beni arayabilirmisiniz",
+                            "beni ara",
+                            "beni geri",
+                            "bizi arayin",
+                            "arar misiniz",
+                            "ararmisiniz",
+                            "arayabilir misiniz",
+                            "arayabilirmisiniz",
+                            "arayin beni",
+                            "geri arama",
+                            "geri arayin",
+                            "geri arar",
+                            "beni aramanizi",
+                            "bana donus",
+                            "bana geri donus",
+                            "donus yapar misiniz",
+                            "donus yapabilir misiniz",
+                            "kimse yok mu",
+                            "kimse var mi",
+                            "biri var mi",
+                            "birisi var mi"}))
         return true;
     // English.
-    return any_phrase(folded, {"talk to a person", "talk to a human", "speak to a person",
-                               "speak to a human", "speak to someone", "talk to someone",
-                               "speak with someone", "talk with someone", "speak with a person",
-                               "talk with a person", "real person", "real human", "human agent",
-                               "live agent", "live support", "live chat", "live person",
-                               "representative", "representatives", "customer service",
-                               "customer support", "manager", "a human", "an agent", "agent",
-                               "agents", "human", "operator", "someone from",
-                               "call me", "call me back", "callback", "call back", "ring me",
-                               "phone me", "staff member", "member of staff",
-                               "someone from the store", "a real one", "anyone there",
+    return any_phrase(folded, {"talk to a person",
+                               "talk to a human",
+                               "speak to a person",
+                               "speak to a human",
+                               "speak to someone",
+                               "talk to someone",
+                               "speak with someone",
+                               "talk with someone",
+                               "speak with a person",
+                               "talk with a person",
+                               "real person",
+                               "real human",
+                               "human agent",
+                               "live agent",
+                               "live support",
+                               "live chat",
+                               "live person",
+                               "representative",
+                               "representatives",
+                               "customer service",
+                               "customer support",
+                               "manager",
+                               "a human",
+                               "an agent",
+                               "agent",
+                               "agents",
+                               "human",
+                               "operator",
+                               "someone from",
+                               "call me",
+                               "call me back",
+                               "callback",
+                               "call back",
+                               "ring me",
+                               "phone me",
+                               "staff member",
+                               "member of staff",
+                               "someone from the store",
+                               "a real one",
+                               "anyone there",
                                "anybody there"});
 }
 
@@ -349,13 +425,14 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
 std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics) {
     const auto words = text::tokens(folded);
     if (asks_for_person(folded, words)) return "human";
-    if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl",
-                                "awful", "disgust", "unacceptabl", "dolandir", "magdur"}) ||
-        any_phrase(folded, {"cok kotu", "kotu bir", "memnun degilim", "memnun kalmadim",
-                            "hic memnun", "beni kandirdiniz", "kandirildim", "paramı", "worst",
-                            "very bad", "not happy", "disappointed", "scam", "ripped off",
-                            "hala gelmedi", "still not arrived", "never arrived", "yirtik geldi",
-                            "bozuk geldi", "kusurlu", "defective", "damaged"}))
+    if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl", "awful",
+                                "disgust", "unacceptabl", "dolandir", "magdur"}) ||
+        any_phrase(folded,
+                   {"cok kotu",          "kotu bir",      "memnun degilim", "memnun kalmadim", "hic memnun",
+                    "beni kandirdiniz",  "kandirildim",   "paramı",         "worst",           "very bad",
+                    "not happy",         "disappointed",  "scam",           "ripped off",      "hala gelmedi",
+                    "still not arrived", "never arrived", "yirtik geldi",   "bozuk geldi",     "kusurlu",
+                    "defective",         "damaged"}))
         return "complaint";
     for (const auto& topic : topics) {
         auto topic_words = text::tokens(topic);
@@ -372,17 +449,17 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
 std::vector<std::string> detect_business_topics(std::string_view folded, bool only_place_words) {
     const auto words = text::tokens(folded);
     std::vector<std::string> topics;
-    if (has_prefix_word(words, {"saat", "mesai", "acilis", "kapanis", "acik", "kapali", "acilir",
-                                "aciliyor", "kapan", "acar", "acik", "hours"}) ||
-        any_phrase(folded, {"kacta", "kaca kadar", "calisiyor musunuz", "calisiyormusunuz",
-                            "calisma saat", "open", "opening", "close", "closing", "closed",
-                            "when are you", "what time", "acmis", "acarsiniz"}))
+    if (has_prefix_word(words, {"saat", "mesai", "acilis", "kapanis", "acik", "kapali", "acilir", "aciliyor",
+                                "kapan", "acar", "acik", "hours"}) ||
+        any_phrase(folded, {"kacta", "kaca kadar", "calisiyor musunuz", "calisiyormusunuz", "calisma saat",
+                            "open", "opening", "close", "closing", "closed", "when are you", "what time",
+                            "acmis", "acarsiniz"}))
         topics.emplace_back("hours");
     if (has_prefix_word(words, {"adres", "konum", "lokasyon", "address", "location", "locat"}) ||
-        any_phrase(folded, {"yol tarifi", "directions", "how do i get", "nasil gelirim",
-                            "nasil gelebilirim", "nasil ulasabilirim", "harita"}) ||
-        (only_place_words && any_phrase(folded, {"nerede", "neredesiniz", "nerdesiniz", "nerde",
-                                                 "where", "hangi semt", "neresi"})))
+        any_phrase(folded, {"yol tarifi", "directions", "how do i get", "nasil gelirim", "nasil gelebilirim",
+                            "nasil ulasabilirim", "harita"}) ||
+        (only_place_words && any_phrase(folded, {"nerede", "neredesiniz", "nerdesiniz", "nerde", "where",
+                                                 "hangi semt", "neresi"})))
         topics.emplace_back("address");
     bool contact = has_prefix_word(words, {"iletisim", "contact"});
     if (contact) {
@@ -390,9 +467,8 @@ std::vector<std::string> detect_business_topics(std::string_view folded, bool on
         return topics;
     }
     if (has_prefix_word(words, {"telefon", "phone", "whatsapp", "arayabilir", "numaran", "numarad"}) ||
-        any_phrase(folded, {"tel no", "numaraniz", "numaraniz nedir", "numaranizi",
-                            "call you", "arayabilir", "sizi arayabilir", "nasil ulasirim",
-                            "ulasabilir miyim", "reach you", "number"}))
+        any_phrase(folded, {"tel no", "numaraniz", "numaraniz nedir", "numaranizi", "call you", "arayabilir",
+                            "sizi arayabilir", "nasil ulasirim", "ulasabilir miyim", "reach you", "number"}))
         topics.emplace_back("phone");
     if (has_prefix_word(words, {"mail", "eposta", "email"}) || any_phrase(folded, {"e posta"}))
         topics.emplace_back("email");
@@ -405,6 +481,7 @@ std::vector<std::string> info_key_synonyms(std::string_view key) {
         std::string_view key;
         std::initializer_list<std::string_view> words;
     };
+    // clang-format off
     static const Entry kSynonyms[] = {
         {"iade", {"iade", "geri gonder", "geri ver", "return", "returns", "refund"}},
         {"kargo", {"kargo", "gonderim", "shipping", "ship", "postage"}},
@@ -415,6 +492,7 @@ std::vector<std::string> info_key_synonyms(std::string_view key) {
         {"degisim", {"degisim", "exchange"}},
         {"teslimat", {"teslimat", "delivery"}},
     };
+    // clang-format on
     for (const auto& e : kSynonyms)
         if (e.key == key)
             for (auto w : e.words) words.emplace_back(w);
@@ -426,6 +504,7 @@ std::vector<std::string> category_synonyms(std::string_view category) {
         std::string_view category;
         std::initializer_list<std::string_view> words;
     };
+    // clang-format off
     static const Entry kSynonyms[] = {
         {"gecelik", {"nightgown", "nightgowns", "nightdress", "nightie", "nighties"}},
         {"pijama", {"pyjama", "pyjamas", "pajama", "pajamas", "pjs"}},
@@ -442,6 +521,7 @@ std::vector<std::string> category_synonyms(std::string_view category) {
         {"paket", {"package", "packages", "pass", "passes", "membership"}},
         {"hizmet", {"service"}},
     };
+    // clang-format on
     std::vector<std::string> words;
     for (const auto& e : kSynonyms)
         if (e.category == category)
@@ -455,8 +535,7 @@ std::string general_type_word(const std::vector<std::string>& words) {
             starts_with(w, "class") || starts_with(w, "lesson") || starts_with(w, "seans") ||
             starts_with(w, "session"))
             return "SERVICE";
-        if (starts_with(w, "urun") || w == "products" || w == "product")
-            return "PRODUCT";
+        if (starts_with(w, "urun") || w == "products" || w == "product") return "PRODUCT";
     }
     return {};
 }
@@ -507,8 +586,7 @@ double word_match(std::string_view q, std::string_view t) {
     const std::string& st = stem(t);
     if (sq == st) return 0.95;
     // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
-    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t))
-        return 0.9;
+    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t)) return 0.9;
     if (t.size() >= 4 && t.back() == 'k' && starts_with_softened(q, t, 'g')) return 0.9;
     if (t.size() >= 4 && t.back() == 'p' && starts_with_softened(q, t, 'b')) return 0.9;
     if (t.size() >= 4 && t.back() == 't' && q.size() > t.size() && starts_with_softened(q, t, 'd'))

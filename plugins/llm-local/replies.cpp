@@ -85,8 +85,8 @@ std::string stock_phrase(const json::object& product, std::string_view language)
 
 /// "Saten Gecelik Siyah (299,99 TL)", with the duration for a service; out of stock marked, and
 /// with `say_stock` in stock said too ("299,99 TL, stokta var").
-std::string brief_line(const json::object& brief, std::string_view language,
-                       sdk::HostServices& host, bool mark_out_of_stock, bool say_stock = false) {
+std::string brief_line(const json::object& brief, std::string_view language, sdk::HostServices& host,
+                       bool mark_out_of_stock, bool say_stock = false) {
     std::string line = name_of(brief, language, host) + " (";
     // A list's brief entries carry no type or duration; the catalogue knows them.
     const auto offering = host.catalog().get(str(brief, "id"));
@@ -108,10 +108,10 @@ std::string attribute_label(std::string_view key, std::string_view language) {
         std::string_view key, tr, en;
     };
     static const Label kLabels[] = {
-        {"renk", "renk", "colour"},       {"kumas", "kumaş", "fabric"},
-        {"beden", "bedenler", "sizes"},   {"yas", "yaş", "age"},
-        {"adet", "adet", "pieces"},       {"numara", "numaralar", "sizes"},
-        {"denye", "denye", "denier"},     {"gecerlilik_gun", "geçerlilik (gün)", "valid (days)"},
+        {"renk", "renk", "colour"},     {"kumas", "kumaş", "fabric"},
+        {"beden", "bedenler", "sizes"}, {"yas", "yaş", "age"},
+        {"adet", "adet", "pieces"},     {"numara", "numaralar", "sizes"},
+        {"denye", "denye", "denier"},   {"gecerlilik_gun", "geçerlilik (gün)", "valid (days)"},
     };
     for (const auto& l : kLabels)
         if (l.key == key) return std::string(tr(language) ? l.tr : l.en);
@@ -158,8 +158,7 @@ std::string stock_phrase(const json::object& product, std::string_view language)
 }
 
 std::string suggestions_text(const std::vector<json::object>& items, std::string_view intro_tr,
-                             std::string_view intro_en, std::string_view language,
-                             sdk::HostServices& host) {
+                             std::string_view intro_en, std::string_view language, sdk::HostServices& host) {
     std::vector<std::string> lines;
     for (const auto& b : items) {
         if (!flag(b, "in_stock", true)) continue;
@@ -181,14 +180,14 @@ void remember_products(json::object& session, const std::vector<std::string>& id
     session["last_topic"] = "product";
 }
 
-std::string not_found(const Intent& intent, std::vector<json::object> suggestions,
-                      std::string_view language, sdk::HostServices& host) {
-    std::string words = intent.words.empty() ? std::string(tr(language) ? "bu ürün" : "that")
-                                             : "\"" + intent.words + "\"";
+std::string not_found(const Intent& intent, std::vector<json::object> suggestions, std::string_view language,
+                      sdk::HostServices& host) {
+    std::string words =
+        intent.words.empty() ? std::string(tr(language) ? "bu ürün" : "that") : "\"" + intent.words + "\"";
     std::string out = tr(language) ? "Maalesef " + words + " ile eşleşen bir ürünümüz ya da hizmetimiz yok."
                                    : "Sorry, we don't have anything matching " + words + ".";
-    auto more = suggestions_text(suggestions, "Şunlar ilginizi çekebilir:", "You might like:",
-                                 language, host);
+    auto more =
+        suggestions_text(suggestions, "Şunlar ilginizi çekebilir:", "You might like:", language, host);
     if (more.empty())
         more = tr(language) ? " Ürünlerimizi görmek isterseniz \"neler var?\" diye sorabilirsiniz."
                             : " Ask \"what do you have?\" to see what we offer.";
@@ -232,8 +231,8 @@ std::string size_answer(const json::object& p, const std::string& name, const st
     if (sizes.size() == 1 && (has_size(sizes, "standart") || has_size(sizes, "standard")))
         return tr(language) ? name + " tek beden (standart) olarak satılıyor; fiyatı " + price + ", " +
                                   stock_phrase(p, language) + "."
-                            : "The " + name + " comes in one standard size; it costs " + price +
-                                  " and is " + stock_phrase(p, language) + ".";
+                            : "The " + name + " comes in one standard size; it costs " + price + " and is " +
+                                  stock_phrase(p, language) + ".";
     const bool numbers = obj(p, "attributes").contains("numara");
     const std::string unit = numbers ? " numarası" : " bedeni";
     if (has_size(sizes, size))
@@ -241,15 +240,16 @@ std::string size_answer(const json::object& p, const std::string& name, const st
                                   stock_phrase(p, language) + ")."
                             : "Yes, the " + name + " comes in size " + size + " (" + price + ", " +
                                   stock_phrase(p, language) + ").";
-    return tr(language) ? name + " ürününde " + size + (numbers ? " numara yok; numaralar: " : " beden yok; bedenler: ") +
+    return tr(language) ? name + " ürününde " + size +
+                              (numbers ? " numara yok; numaralar: " : " beden yok; bedenler: ") +
                               join_list(sizes, language) + "."
-                        : "The " + name + " does not come in size " + size + "; sizes: " +
-                              join_list(sizes, language) + ".";
+                        : "The " + name + " does not come in size " + size +
+                              "; sizes: " + join_list(sizes, language) + ".";
 }
 
 std::string one_product(const json::object& p, const json::object& answer, const std::string& qt,
-                        std::string_view language, sdk::HostServices& host,
-                        const std::string& size = {}, bool restock = false) {
+                        std::string_view language, sdk::HostServices& host, const std::string& size = {},
+                        bool restock = false) {
     const std::string name = name_of(p, language, host);
     const std::string price = price_of(p, language);
     const bool service = str(p, "type") == "SERVICE";
@@ -282,14 +282,16 @@ std::string one_product(const json::object& p, const json::object& answer, const
                                 : " I don't have a date for when it will be back; you can ask us on " +
                                       host.tenant().phone + ".";
         return (tr(language) ? name + " (" + price + ") şu an stokta yok."
-                             : name + " (" + price + ") is out of stock right now.") + when +
-               suggestions_text(alternatives, "Stokta olan benzerleri:", "Similar items in stock:",
-                                language, host);
+                             : name + " (" + price + ") is out of stock right now.") +
+               when +
+               suggestions_text(alternatives, "Stokta olan benzerleri:", "Similar items in stock:", language,
+                                host);
     }
     if (!size.empty()) return size_answer(p, name, price, size, language);
     if (qt == "stock") {
-        return tr(language) ? "Evet, " + name + " " + stock_phrase(p, language) + ". Fiyatı " + price + "."
-                            : "Yes, " + name + " is " + stock_phrase(p, language) + ". It costs " + price + ".";
+        return tr(language)
+                   ? "Evet, " + name + " " + stock_phrase(p, language) + ". Fiyatı " + price + "."
+                   : "Yes, " + name + " is " + stock_phrase(p, language) + ". It costs " + price + ".";
     }
     if (qt == "details") {
         return tr(language) ? name + details + ": " + price + ", " + stock_phrase(p, language) + "."
@@ -311,8 +313,8 @@ std::string render_product(const Intent& intent, const json::object& answer, con
     const std::string id = str(product, "id");
     // The tool matched something this assistant would not call by those words ("yoga matı" is
     // not Hatha Yoga): say so and offer it rather than answer as if it were asked for.
-    if (!intent.follow_up && (intent.picked.empty() ||
-                              std::find(intent.picked.begin(), intent.picked.end(), id) == intent.picked.end())) {
+    if (!intent.follow_up && (intent.picked.empty() || std::find(intent.picked.begin(), intent.picked.end(),
+                                                                 id) == intent.picked.end())) {
         auto words = text::tokens(intent.words);
         std::erase_if(words, [](const auto& w) { return is_stop_word(w) || is_cue_word(w); });
         auto offering = host.catalog().get(id);
@@ -328,7 +330,8 @@ std::string render_product(const Intent& intent, const json::object& answer, con
     std::vector<json::object> same{product};
     for (const auto& b : objects(answer, "also_matching")) {
         const std::string other = str(b, "id");
-        if (other != id && std::find(intent.picked.begin(), intent.picked.end(), other) != intent.picked.end())
+        if (other != id &&
+            std::find(intent.picked.begin(), intent.picked.end(), other) != intent.picked.end())
             same.push_back(b);
     }
     if (same.size() > 1 && !intent.follow_up) {
@@ -349,8 +352,8 @@ std::string render_product(const Intent& intent, const json::object& answer, con
 
 /// "En uygun fiyatlı pijamamız ...": the cheapest (or dearest) of a list, in stock ones first.
 std::string extreme_of(const std::vector<json::object>& items, const std::string& extreme,
-                       const std::string& category, std::string_view language,
-                       sdk::HostServices& host, json::object& session) {
+                       const std::string& category, std::string_view language, sdk::HostServices& host,
+                       json::object& session) {
     const json::object* pick = nullptr;
     for (int pass = 0; pass < 2 && !pick; ++pass)
         for (const auto& b : items) {
@@ -360,8 +363,7 @@ std::string extreme_of(const std::vector<json::object>& items, const std::string
             if (!pick || (extreme == "max" ? price > best : price < best)) pick = &b;
         }
     if (!pick)
-        return tr(language) ? "Bu seçeneklerin fiyat bilgisi elimde yok."
-                            : "I don't have prices for these.";
+        return tr(language) ? "Bu seçeneklerin fiyat bilgisi elimde yok." : "I don't have prices for these.";
     remember_products(session, {str(*pick, "id")}, str(*pick, "category"), "price");
     const std::string line = brief_line(*pick, language, host, true, true);
     const bool min = extreme != "max";
@@ -388,10 +390,9 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
         items.size() > settings.max_list_items) {
         std::vector<std::string> names;
         for (const auto& c : categories) names.push_back(str(c, "name"));
-        return tr(language) ? "Kategorilerimiz: " + join_list(names, language) +
-                                  ". Hangisine bakmak istersiniz?"
-                            : "Our categories: " + join_list(names, language) +
-                                  ". Which one would you like to see?";
+        return tr(language)
+                   ? "Kategorilerimiz: " + join_list(names, language) + ". Hangisine bakmak istersiniz?"
+                   : "Our categories: " + join_list(names, language) + ". Which one would you like to see?";
     }
     if (items.empty())
         return tr(language) ? "Şu an bu kategoride sunabileceğimiz bir şey yok."
@@ -407,9 +408,9 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
     for (std::size_t i = 0; i < items.size() && i < settings.max_list_items; ++i)
         lines.push_back(brief_line(items[i], language, host, true));
     std::string head;
-    bool services = str(intent.arguments, "type") == "SERVICE" ||
-                    std::all_of(items.begin(), items.end(),
-                                [](const auto& b) { return str(b, "type") == "SERVICE"; });
+    bool services =
+        str(intent.arguments, "type") == "SERVICE" ||
+        std::all_of(items.begin(), items.end(), [](const auto& b) { return str(b, "type") == "SERVICE"; });
     if (!category.empty())
         head = tr(language) ? category + " seçeneklerimiz: " : "Here is what we have in " + category + ": ";
     else if (services)
@@ -426,9 +427,8 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
 
 const char* day_name(std::string_view day, std::string_view language) {
     static const std::pair<const char*, std::pair<const char*, const char*>> kNames[] = {
-        {"mon", {"Pazartesi", "Monday"}}, {"tue", {"Salı", "Tuesday"}},
-        {"wed", {"Çarşamba", "Wednesday"}}, {"thu", {"Perşembe", "Thursday"}},
-        {"fri", {"Cuma", "Friday"}},      {"sat", {"Cumartesi", "Saturday"}},
+        {"mon", {"Pazartesi", "Monday"}},  {"tue", {"Salı", "Tuesday"}}, {"wed", {"Çarşamba", "Wednesday"}},
+        {"thu", {"Perşembe", "Thursday"}}, {"fri", {"Cuma", "Friday"}},  {"sat", {"Cumartesi", "Saturday"}},
         {"sun", {"Pazar", "Sunday"}}};
     for (const auto& [key, names] : kNames)
         if (day == key) return tr(language) ? names.first : names.second;
@@ -446,9 +446,10 @@ std::string hours_text(const std::map<std::string, std::string>& hours, const In
     if (!intent.day.empty()) {
         auto h = hours_of(intent.day.c_str());
         std::string day = day_name(intent.day, language);
-        out = h == "closed" ? (tr(language) ? day + " günleri kapalıyız. " : "We are closed on " + day + "s. ")
-                            : (tr(language) ? day + " günleri " + h + " arası açığız. "
-                                            : "On " + day + "s we are open " + h + ". ");
+        out = h == "closed"
+                  ? (tr(language) ? day + " günleri kapalıyız. " : "We are closed on " + day + "s. ")
+                  : (tr(language) ? day + " günleri " + h + " arası açığız. "
+                                  : "On " + day + "s we are open " + h + ". ");
     }
     std::vector<std::string> groups;
     for (int i = 0; i < 7;) {
@@ -461,7 +462,8 @@ std::string hours_text(const std::map<std::string, std::string>& hours, const In
         groups.push_back(days + " " + (h == "closed" ? (tr(language) ? "kapalı" : "closed") : h));
         i = j + 1;
     }
-    out += (tr(language) ? "Çalışma saatlerimiz: " : "Our opening hours: ") + join_list(groups, language) + ".";
+    out +=
+        (tr(language) ? "Çalışma saatlerimiz: " : "Our opening hours: ") + join_list(groups, language) + ".";
     if (intent.asks_now && open_now)
         out += *open_now ? (tr(language) ? " Şu an açığız." : " We are open now.")
                          : (tr(language) ? " Şu an kapalıyız." : " We are closed right now.");
@@ -479,14 +481,16 @@ std::string fact_text(const std::string& type, const std::string& value, const I
     if (type == "email")
         return tr(language) ? "E-posta adresimiz: " + value + "." : "Our email address is " + value + ".";
     if (type == "contact") {
-        std::string out = tr(language) ? "Bize " + tenant.phone + " numarasından" : "You can call us on " + tenant.phone;
+        std::string out =
+            tr(language) ? "Bize " + tenant.phone + " numarasından" : "You can call us on " + tenant.phone;
         if (!tenant.email.empty())
             out += tr(language) ? " ya da " + tenant.email + " adresinden ulaşabilirsiniz."
                                 : " or write to " + tenant.email + ".";
         else
             out += tr(language) ? " ulaşabilirsiniz." : ".";
         if (!tenant.address.empty())
-            out += tr(language) ? " Adresimiz: " + tenant.address + "." : " Our address is " + tenant.address + ".";
+            out += tr(language) ? " Adresimiz: " + tenant.address + "."
+                                : " Our address is " + tenant.address + ".";
         return out;
     }
     return value;
@@ -505,8 +509,9 @@ std::string render_knowledge(const Intent& intent, const json::object& answer, c
         for (const auto& e : host.knowledge().all())
             if (e.id == intent.knowledge_id) return e.answer_in(plan.language);
         const auto& t = host.tenant();
-        return tr(plan.language) ? "Bu konuda elimde bilgi yok; " + t.phone + " numarasından bize sorabilirsiniz."
-                                 : "I don't have that information; please call us on " + t.phone + ".";
+        return tr(plan.language)
+                   ? "Bu konuda elimde bilgi yok; " + t.phone + " numarasından bize sorabilirsiniz."
+                   : "I don't have that information; please call us on " + t.phone + ".";
     }
     for (const auto& e : host.knowledge().all())
         if (e.id == str(*chosen, "id")) return e.answer_in(plan.language);
@@ -541,16 +546,19 @@ std::string render_intent(const Intent& intent, const sdk::ToolResult* result, c
     if (intent.tool.empty()) return render_business_fact(intent, plan.language, host);
     if (!result || !result->ok || !result->content.is_object()) {
         if (intent.kind == IntentKind::info) return render_business_fact(intent, plan.language, host);
-        return tr(plan.language) ? "Bu bilgiye şu an ulaşamıyorum; " + host.tenant().phone +
-                                       " numarasından bize sorabilirsiniz."
-                                 : "I can't look that up right now; please call us on " +
-                                       host.tenant().phone + ".";
+        return tr(plan.language)
+                   ? "Bu bilgiye şu an ulaşamıyorum; " + host.tenant().phone +
+                         " numarasından bize sorabilirsiniz."
+                   : "I can't look that up right now; please call us on " + host.tenant().phone + ".";
     }
     const auto& answer = result->content.get_object();
     switch (intent.kind) {
-        case IntentKind::product: return render_product(intent, answer, plan, host, session);
-        case IntentKind::list: return render_list(intent, answer, plan, host, settings, session);
-        case IntentKind::knowledge: return render_knowledge(intent, answer, plan, host, session);
+        case IntentKind::product:
+            return render_product(intent, answer, plan, host, session);
+        case IntentKind::list:
+            return render_list(intent, answer, plan, host, settings, session);
+        case IntentKind::knowledge:
+            return render_knowledge(intent, answer, plan, host, session);
         case IntentKind::info: {
             session["last_topic"] = str(intent.arguments, "info_type");
             std::map<std::string, std::string> hours;
@@ -564,7 +572,8 @@ std::string render_intent(const Intent& intent, const sdk::ToolResult* result, c
             return fact_text(type, str(answer, "value"), intent, hours, open_now, plan.language,
                              host.tenant());
         }
-        case IntentKind::text: break;
+        case IntentKind::text:
+            break;
     }
     return intent.text;
 }
@@ -573,9 +582,12 @@ std::string render_business_fact(const Intent& intent, std::string_view language
     const auto& t = host.tenant();
     const std::string type = str(intent.arguments, "info_type");
     std::string value;
-    if (type == "address") value = t.address;
-    else if (type == "phone") value = t.phone;
-    else if (type == "email") value = t.email;
+    if (type == "address")
+        value = t.address;
+    else if (type == "phone")
+        value = t.phone;
+    else if (type == "email")
+        value = t.email;
     for (const auto& [key, text] : t.info)
         if (key == type) value = text;
     bool open = host.is_open_at(host.clock().now());
@@ -604,14 +616,16 @@ std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_vi
         case SmallTalk::ack:
             return tr(language) ? "Tamam. Başka bir konuda yardımcı olabilir miyim?"
                                 : "All right. Is there anything else I can help with?";
-        default: return {};
+        default:
+            return {};
     }
 }
 
 std::string render_help(std::string_view language, sdk::HostServices& host) {
     const auto& t = host.tenant();
     auto all = host.catalog().all();
-    std::size_t services = std::count_if(all.begin(), all.end(), [](const auto& o) { return o.type == "SERVICE"; });
+    std::size_t services =
+        std::count_if(all.begin(), all.end(), [](const auto& o) { return o.type == "SERVICE"; });
     bool mostly_services = services * 2 > all.size();
     std::vector<std::string> topics;
     if (tr(language)) {
@@ -628,8 +642,10 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
     std::vector<std::string> keys;
     for (const auto& [key, value] : t.info) {
         static const std::pair<const char*, std::pair<const char*, const char*>> kNames[] = {
-            {"iade", {"iade", "returns"}}, {"kargo", {"kargo", "shipping"}},
-            {"odeme", {"ödeme", "payment"}}, {"iptal", {"iptal", "cancellation"}},
+            {"iade", {"iade", "returns"}},
+            {"kargo", {"kargo", "shipping"}},
+            {"odeme", {"ödeme", "payment"}},
+            {"iptal", {"iptal", "cancellation"}},
             {"otopark", {"otopark", "parking"}}};
         std::string name = key;
         for (const auto& [k, names] : kNames)
@@ -643,12 +659,14 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
                         : "I can't help with that. I can help with " + join_list(topics, language) + ".";
 }
 
-std::string render_handoff(std::string_view reason, std::string_view language, const sdk::TenantProfile& tenant) {
+std::string render_handoff(std::string_view reason, std::string_view language,
+                           const sdk::TenantProfile& tenant) {
     bool complaint = reason == "complaint" || reason.substr(0, 6) == "topic:";
     if (tr(language)) {
         std::string out = complaint ? "Yaşadığınız sorun için çok üzgünüz. " : "Elbette. ";
         out += "Sizi bir yetkilimize aktarıyorum; en kısa sürede size dönüş yapılacak.";
-        if (!tenant.phone.empty()) out += " Dilerseniz " + tenant.phone + " numarasından da bize ulaşabilirsiniz.";
+        if (!tenant.phone.empty())
+            out += " Dilerseniz " + tenant.phone + " numarasından da bize ulaşabilirsiniz.";
         return out;
     }
     std::string out = complaint ? "We are very sorry about this. " : "Of course. ";

@@ -39,8 +39,8 @@ std::vector<std::string> folded_of(const Words& words) {
 }
 
 bool is_ascii_punct(char c) {
-    return c == '?' || c == '!' || c == '.' || c == ',' || c == ';' || c == ':' || c == '"' ||
-           c == '(' || c == ')' || c == '\'' || c == '*' || c == '-';
+    return c == '?' || c == '!' || c == '.' || c == ',' || c == ';' || c == ':' || c == '"' || c == '(' ||
+           c == ')' || c == '\'' || c == '*' || c == '-';
 }
 
 Words split_words(std::string_view segment) {
@@ -57,8 +57,7 @@ Words split_words(std::string_view segment) {
         auto pieces = text::tokens(chunk);
         // "Gecelik'in" folds to two tokens; show the word without its suffix.
         std::string shown = text::lower_tr(chunk);
-        if (auto apostrophe = shown.find('\''); apostrophe != std::string::npos)
-            shown.resize(apostrophe);
+        if (auto apostrophe = shown.find('\''); apostrophe != std::string::npos) shown.resize(apostrophe);
         for (std::size_t k = 0; k < pieces.size(); ++k)
             out.push_back({pieces[k], k == 0 ? shown : pieces[k]});
     }
@@ -104,7 +103,7 @@ struct OfferingWords {
     std::vector<std::vector<std::string>> names;    ///< the name in every language
     std::vector<std::vector<std::string>> aliases;  ///< every alias in every language
     std::vector<std::string> category;
-    std::vector<std::string> attributes;            ///< string attribute values
+    std::vector<std::string> attributes;  ///< string attribute values
 };
 
 OfferingWords words_of(const sdk::Offering& o) {
@@ -138,8 +137,7 @@ double covered_share(const std::vector<std::string>& target, const std::vector<s
     if (target.empty()) return 0;
     int covered = 0;
     for (const auto& t : target)
-        if (std::any_of(query.begin(), query.end(),
-                        [&](const auto& q) { return word_match(q, t) >= 0.75; }))
+        if (std::any_of(query.begin(), query.end(), [&](const auto& q) { return word_match(q, t) >= 0.75; }))
             ++covered;
     return static_cast<double>(covered) / static_cast<double>(target.size());
 }
@@ -172,8 +170,8 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
         Category c{cat, text::tokens(cat)};
         for (auto& s : category_synonyms(text::fold(cat))) c.words.push_back(s);
         for (const auto& [w, n] : word_counts[cat])
-            if (n >= 2 && n * 10 >= static_cast<int>(items.size()) * 6 &&
-                word_categories[w].size() == 1 && w.size() >= 4)
+            if (n >= 2 && n * 10 >= static_cast<int>(items.size()) * 6 && word_categories[w].size() == 1 &&
+                w.size() >= 4)
                 c.words.push_back(w);
         out.push_back(std::move(c));
     }
@@ -182,9 +180,9 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
 
 /// Words of a knowledge entry as best_knowledge compares them.
 struct KnowledgeWords {
-    std::vector<std::string> strong;    ///< question (every language) and keyword words, no stop words
+    std::vector<std::string> strong;  ///< question (every language) and keyword words, no stop words
     std::vector<std::string> category;
-    std::vector<std::string> phrases;   ///< folded keywords of more than one word
+    std::vector<std::string> phrases;  ///< folded keywords of more than one word
 };
 
 KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
@@ -210,12 +208,12 @@ OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords
 /// tenant reload builds a new instance): the catalogue and knowledge base with their words.
 struct TenantIndex {
     std::vector<sdk::Offering> offerings;
-    std::vector<OfferingWords> offering_words;    ///< one per offering, same order
+    std::vector<OfferingWords> offering_words;  ///< one per offering, same order
     std::vector<sdk::KnowledgeEntry> knowledge;
     std::vector<KnowledgeWords> knowledge_words;  ///< one per entry, same order
     std::vector<Category> categories;
     std::set<std::string> tenant_words;
-    std::set<std::string> detail_words;           ///< attribute names no offering is called by
+    std::set<std::string> detail_words;  ///< attribute names no offering is called by
 };
 
 namespace {
@@ -224,8 +222,13 @@ namespace {
 class Reader {
 public:
     Reader(const sdk::ProviderRequest& request, sdk::HostServices& host, const TenantIndex& index)
-        : request_(request), host_(host), index_(index), offerings_(index.offerings),
-          knowledge_(index.knowledge), categories_(index.categories), tenant_words_(index.tenant_words),
+        : request_(request),
+          host_(host),
+          index_(index),
+          offerings_(index.offerings),
+          knowledge_(index.knowledge),
+          categories_(index.categories),
+          tenant_words_(index.tenant_words),
           detail_words_(index.detail_words) {
         read_session();
     }
@@ -245,8 +248,8 @@ private:
     Words content_of(const Words& words) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
-    std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(
-        const Words& content, std::string_view only_category) const;
+    std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(const Words& content,
+                                                                   std::string_view only_category) const;
     std::pair<std::string, double> best_knowledge(
         const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only = {}) const;
     std::string info_key_in(const Words& words, std::string_view folded) const;
@@ -259,8 +262,7 @@ private:
     Intent knowledge_intent(const Words& words, std::string id) const;
     std::vector<Intent> info_or_knowledge(const std::string& key, const Words& words,
                                           const std::pair<std::string, double>& kb) const;
-    std::vector<Intent> with_named_offering(const std::string& key, const Words& content,
-                                            const Words& words,
+    std::vector<Intent> with_named_offering(const std::string& key, const Words& content, const Words& words,
                                             const std::pair<std::string, double>& kb) const;
 
     const sdk::ProviderRequest& request_;
@@ -321,8 +323,8 @@ void Reader::read_session() {
 
 bool Reader::names_business(std::string_view w) const {
     static const std::set<std::string, std::less<>> kPlaces = {
-        "studyo", "studyosu", "studyonuz", "studio", "magaza", "magazaniz", "magazasi", "butik",
-        "butiginiz", "store", "shop"};
+        "studyo",   "studyosu", "studyonuz", "studio", "magaza", "magazaniz",
+        "magazasi", "butik",    "butiginiz", "store",  "shop"};
     return tenant_words_.count(std::string(w)) > 0 || kPlaces.count(w) > 0;
 }
 
@@ -338,8 +340,8 @@ Words Reader::content_of(const Words& words) const {
         if (tenant_words_.count(f) && (next_is_name || prev_is_name)) continue;
         if (names_business(f) && !tenant_words_.count(f)) continue;
         // Sizes and numbers ("M beden", "38") narrow a product down, they do not name one.
-        if (f.size() <= 3 && (f == "xs" || f == "xl" || f == "xxl" || f == "m" || f == "l" ||
-                              f == "s" || std::isdigit(static_cast<unsigned char>(f[0]))))
+        if (f.size() <= 3 && (f == "xs" || f == "xl" || f == "xxl" || f == "m" || f == "l" || f == "s" ||
+                              std::isdigit(static_cast<unsigned char>(f[0]))))
             continue;
         out.push_back(words[k]);
     }
@@ -377,10 +379,9 @@ std::string day_named(std::string_view folded) {
     // "pazara", "cumaya", "pazartesileri", "sundays"; not a longer word that merely starts so.
     const std::string_view rest = folded.substr(best_name.size());
     static const std::set<std::string_view> kSuffixes = {
-        "",     "s",     "ya",    "ye",    "a",     "e",     "da",    "de",    "ta",   "te",
-        "dan",  "den",   "tan",   "ten",   "n",     "nin",   "nun",   "in",    "un",   "leri",
-        "lari", "ler",   "lar",   "ki",    "yi",    "yu",    "i",     "u",     "ndan", "nden",
-        "sidir", "dir",  "dur"};
+        "",    "s",   "ya",  "ye", "a",   "e",   "da",   "de",   "ta",    "te",   "dan",
+        "den", "tan", "ten", "n",  "nin", "nun", "in",   "un",   "leri",  "lari", "ler",
+        "lar", "ki",  "yi",  "yu", "i",   "u",   "ndan", "nden", "sidir", "dir",  "dur"};
     return kSuffixes.count(rest) ? best_day : std::string();
 }
 
@@ -389,14 +390,14 @@ std::string day_named(std::string_view folded) {
 std::string asked_size(const Words& words) {
     static const std::set<std::string> kLetters = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"};
     const bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
-        return w.folded.rfind("beden", 0) == 0 || w.folded.rfind("numara", 0) == 0 ||
-               w.folded == "size" || w.folded == "sizes";
+        return w.folded.rfind("beden", 0) == 0 || w.folded.rfind("numara", 0) == 0 || w.folded == "size" ||
+               w.folded == "sizes";
     });
     for (const auto& w : words) {
         const auto& f = w.folded;
         const bool letters = kLetters.count(f) > 0 && (size_word || f.size() >= 2);
-        const bool number = size_word && !f.empty() && f.size() <= 4 &&
-                            std::isdigit(static_cast<unsigned char>(f[0]));
+        const bool number =
+            size_word && !f.empty() && f.size() <= 4 && std::isdigit(static_cast<unsigned char>(f[0]));
         if (!letters && !number) continue;
         std::string out;
         for (char c : f) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -408,9 +409,8 @@ std::string asked_size(const Words& words) {
 std::optional<Category> Reader::category_naming(const Words& content) const {
     if (content.empty()) return std::nullopt;
     for (const auto& c : categories_) {
-        bool all = std::all_of(content.begin(), content.end(), [&](const Word& w) {
-            return best_in(w.folded, c.words) >= 0.85;
-        });
+        bool all = std::all_of(content.begin(), content.end(),
+                               [&](const Word& w) { return best_in(w.folded, c.words) >= 0.85; });
         if (all) return c;
     }
     // A misspelt category word ("pijma var mı") reads as the category when it is the only
@@ -419,8 +419,7 @@ std::optional<Category> Reader::category_naming(const Words& content) const {
         const auto& w = content.front().folded;
         std::optional<Category> found;
         for (const auto& c : categories_)
-            if (std::any_of(c.words.begin(), c.words.end(),
-                            [&](const auto& k) { return one_typo(w, k); })) {
+            if (std::any_of(c.words.begin(), c.words.end(), [&](const auto& k) { return one_typo(w, k); })) {
                 if (found) return std::nullopt;  // two categories: not clear
                 found = c;
             }
@@ -434,8 +433,8 @@ std::optional<Category> Reader::category_naming(const Words& content) const {
     return std::nullopt;
 }
 
-std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(
-    const Words& content, std::string_view only_category) const {
+std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(const Words& content,
+                                                                       std::string_view only_category) const {
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> out;
     auto words = folded_of(content);
     for (std::size_t k = 0; k < offerings_.size(); ++k) {
@@ -444,9 +443,8 @@ std::vector<std::pair<const sdk::Offering*, OfferingFit>> Reader::rank(
         auto fit = fit_words(words, index_.offering_words[k]);
         if (fit.coverage > 0) out.emplace_back(&o, fit);
     }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        return a.second.score() > b.second.score();
-    });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.second.score() > b.second.score(); });
     return out;
 }
 
@@ -474,8 +472,7 @@ std::pair<std::string, double> Reader::best_knowledge(
             std::any_of(index_.knowledge_words[k].phrases.begin(), index_.knowledge_words[k].phrases.end(),
                         [&](const auto& kw) { return has_phrase(folded_query, kw); });
         double sum = 0;
-        for (const auto& q : query)
-            sum += std::max(best_in(q, strong), 0.8 * best_in(q, category));
+        for (const auto& q : query) sum += std::max(best_in(q, strong), 0.8 * best_in(q, category));
         double score = sum / static_cast<double>(query.size());
         if (keyword_phrase) score = std::max(score, 0.75);
         if (score > best) {
@@ -496,8 +493,8 @@ std::string Reader::info_key_in(const Words& words, std::string_view folded) con
             // Stricter than product matching: "hava" (weather) must not read as "havale".
             for (const auto& w : words) {
                 const auto& f = w.folded;
-                if (f == synonym || (synonym.size() >= 4 && f.rfind(synonym, 0) == 0 &&
-                                     f.size() - synonym.size() <= 8) ||
+                if (f == synonym ||
+                    (synonym.size() >= 4 && f.rfind(synonym, 0) == 0 && f.size() - synonym.size() <= 8) ||
                     (synonym.size() >= 6 && f.size() >= 6 && text::similarity(f, synonym) >= 0.85))
                     return key;
             }
@@ -548,8 +545,8 @@ Intent Reader::info_intent(std::string info_type, const Words& words) const {
     i.words = info_type;
     for (const auto& w : words) {
         if (auto day = day_named(w.folded); !day.empty()) i.day = day;
-        if (w.folded == "simdi" || w.folded == "now" || w.folded == "bugun" ||
-            w.folded == "today" || w.folded == "su" || w.folded == "an")
+        if (w.folded == "simdi" || w.folded == "now" || w.folded == "bugun" || w.folded == "today" ||
+            w.folded == "su" || w.folded == "an")
             i.asks_now = true;
     }
     if (i.tool.empty()) i.kind = IntentKind::text;
@@ -639,11 +636,10 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     if (names_detail) cues.details = true;
     const Words content = content_of(question);
 
-    static const std::set<std::string> kPlaceWords = {"nerede", "neredesiniz", "nerde", "where",
-                                                      "located", "neresi", "hangi", "semt"};
-    bool only_place = std::all_of(content.begin(), content.end(), [&](const Word& w) {
-        return kPlaceWords.count(w.folded) > 0;
-    });
+    static const std::set<std::string> kPlaceWords = {"nerede",  "neredesiniz", "nerde", "where",
+                                                      "located", "neresi",      "hangi", "semt"};
+    bool only_place = std::all_of(content.begin(), content.end(),
+                                  [&](const Word& w) { return kPlaceWords.count(w.folded) > 0; });
     auto topics = detect_business_topics(folded, only_place);
     if (!topics.empty()) {
         std::vector<Intent> out;
@@ -656,8 +652,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     const bool has_kb = has_tool("search_knowledge_base");
     const auto ranked = rank(content, "");
     auto category = category_naming(content);
-    if (category && (!cues.list || cues.details) && !ranked.empty() && ranked.front().second.coverage >= 0.99 &&
-        ranked.front().second.specificity >= 0.99 &&
+    if (category && (!cues.list || cues.details) && !ranked.empty() &&
+        ranked.front().second.coverage >= 0.99 && ranked.front().second.specificity >= 0.99 &&
         covered_share(text::tokens(category->name), folded_of(content)) < 0.99) {
         // "simit ne kadar": an offering named exactly so wins over a category ("Simit & Poğaça")
         // whose name merely contains the word; "hangi simitleriniz var" still lists it, but
@@ -688,20 +684,18 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         if (!in_category.empty() && in_category.front().second.coverage >= 0.99) {
             const auto& best = in_category.front().second;
             for (const auto& [o, fit] : in_category)
-                if (fit.coverage >= 0.99 && fit.score() >= best.score() - 0.01)
-                    follow.push_back(o->id);
+                if (fit.coverage >= 0.99 && fit.score() >= best.score() - 0.01) follow.push_back(o->id);
         }
     }
 
     // A detail named ("brownie gramajı ne kadar") is what "ne kadar" asks; the answer has the
     // price too.
-    std::string query_type = names_detail                              ? "details"
+    std::string query_type = names_detail                               ? "details"
                              : cues.stock || (cues.have && !cues.price) ? "stock"
-                             : cues.price                             ? "price"
-                             : cues.details                           ? "details"
-                                                                      : "price";
-    auto products_from = [&](const std::vector<std::string>& ids, double confidence,
-                             bool is_follow_up) {
+                             : cues.price                               ? "price"
+                             : cues.details                             ? "details"
+                                                                        : "price";
+    auto products_from = [&](const std::vector<std::string>& ids, double confidence, bool is_follow_up) {
         std::string qt = query_type;
         if (is_follow_up && !cues.any_product() && !last_query_type_.empty()) qt = last_query_type_;
         if (is_follow_up) {
@@ -723,8 +717,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     // The question is a knowledge entry's own ("Uzun saçta boya fiyatı değişir mi?", "Vegan
     // ürünleriniz neler?"): an offering that explains only some of its words ("boya"), or that
     // merely carries a word of a question about products in general ("vegan"), does not answer it.
-    const bool kb_exact = has_kb && kb.second >= 0.9 && !category && follow.empty() &&
-                          !ranked.empty() &&
+    const bool kb_exact = has_kb && kb.second >= 0.9 && !category && follow.empty() && !ranked.empty() &&
                           (ranked.front().second.coverage < 0.99 ||
                            (cues.list && !type_word.empty() && ranked.front().second.specificity < 0.99));
     if (cues.any_product() || cues.list) {
@@ -732,8 +725,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         if (!follow.empty()) return products_from(follow, 0.8, true);
         if (kb_exact) return {knowledge_intent(question, kb.first)};
         if (!strong.empty()) return products_from(strong, 0.9, false);
-        const bool about_product = cues.price || cues.stock || cues.details || cues.duration ||
-                                   !asked_size(question).empty();
+        const bool about_product =
+            cues.price || cues.stock || cues.details || cues.duration || !asked_size(question).empty();
         if (content.empty() && about_product && !last_products_.empty() && type_word.empty()) {
             std::vector<Intent> out;
             for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
@@ -776,8 +769,7 @@ bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previo
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
     if (!cues.any_product() || !cues.extreme.empty() || !content_of(clause).empty()) return false;
-    if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty())
-        return false;
+    if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty()) return false;
     if (previous.empty()) return false;
     // The earlier clause's answer already gives price and stock (or the fact asked about); a size
     // or details question asks for more of the same products.

@@ -94,7 +94,6 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; 
 
 }  // namespace
 
-
 // --- the request ---
 
 json::object request_body(const Settings& settings, const sdk::ProviderRequest& request, bool stream) {

@@ -107,24 +107,24 @@ json::object details(const Offering& offering, std::string_view language) {
 
 /// Days in the order people read them.
 constexpr std::array<std::pair<const char*, const char*>, 7> kDays = {{{"mon", "Monday"},
-                                                                      {"tue", "Tuesday"},
-                                                                      {"wed", "Wednesday"},
-                                                                      {"thu", "Thursday"},
-                                                                      {"fri", "Friday"},
-                                                                      {"sat", "Saturday"},
-                                                                      {"sun", "Sunday"}}};
+                                                                       {"tue", "Tuesday"},
+                                                                       {"wed", "Wednesday"},
+                                                                       {"thu", "Thursday"},
+                                                                       {"fri", "Friday"},
+                                                                       {"sat", "Saturday"},
+                                                                       {"sun", "Sunday"}}};
 
 /// Words customers use for the fixed topics, folded (both languages).
 const std::map<std::string, std::string>& fixed_synonyms() {
     static const std::map<std::string, std::string> words = {
-        {"hours", "hours"},     {"hour", "hours"},       {"open", "hours"},      {"opening", "hours"},
-        {"saat", "hours"},      {"saatler", "hours"},    {"calisma", "hours"},   {"acik", "hours"},
-        {"mesai", "hours"},     {"address", "address"},  {"adres", "address"},   {"location", "address"},
-        {"konum", "address"},   {"nerede", "address"},   {"where", "address"},   {"magaza", "address"},
-        {"phone", "phone"},     {"telefon", "phone"},    {"tel", "phone"},       {"numara", "phone"},
-        {"number", "phone"},    {"call", "phone"},       {"email", "email"},     {"mail", "email"},
-        {"eposta", "email"},    {"contact", "contact"},  {"iletisim", "contact"}, {"all", "all"},
-        {"hepsi", "all"},       {"tum", "all"},          {"everything", "all"},
+        {"hours", "hours"},   {"hour", "hours"},      {"open", "hours"},       {"opening", "hours"},
+        {"saat", "hours"},    {"saatler", "hours"},   {"calisma", "hours"},    {"acik", "hours"},
+        {"mesai", "hours"},   {"address", "address"}, {"adres", "address"},    {"location", "address"},
+        {"konum", "address"}, {"nerede", "address"},  {"where", "address"},    {"magaza", "address"},
+        {"phone", "phone"},   {"telefon", "phone"},   {"tel", "phone"},        {"numara", "phone"},
+        {"number", "phone"},  {"call", "phone"},      {"email", "email"},      {"mail", "email"},
+        {"eposta", "email"},  {"contact", "contact"}, {"iletisim", "contact"}, {"all", "all"},
+        {"hepsi", "all"},     {"tum", "all"},         {"everything", "all"},
     };
     return words;
 }
@@ -132,9 +132,9 @@ const std::map<std::string, std::string>& fixed_synonyms() {
 /// English words for common business.info keys; used only when the tenant has that key.
 const std::map<std::string, std::string>& info_synonyms() {
     static const std::map<std::string, std::string> words = {
-        {"return", "iade"},      {"returns", "iade"},   {"refund", "iade"},     {"shipping", "kargo"},
-        {"delivery", "kargo"},   {"cargo", "kargo"},    {"payment", "odeme"},   {"pay", "odeme"},
-        {"cancel", "iptal"},     {"cancellation", "iptal"}, {"parking", "otopark"},
+        {"return", "iade"},    {"returns", "iade"},       {"refund", "iade"},     {"shipping", "kargo"},
+        {"delivery", "kargo"}, {"cargo", "kargo"},        {"payment", "odeme"},   {"pay", "odeme"},
+        {"cancel", "iptal"},   {"cancellation", "iptal"}, {"parking", "otopark"},
     };
     return words;
 }
@@ -149,11 +149,13 @@ public:
              "Looks up one product or service by id or by the customer's words: price, stock and details, "
              "similar matches, and in-stock alternatives when it is sold out or discontinued.",
              parse_schema(kProductInfoSchema)},
-            {"list_offerings", "Lists the available products and services, optionally of one category or type, "
-                               "with every category and its count.",
+            {"list_offerings",
+             "Lists the available products and services, optionally of one category or type, "
+             "with every category and its count.",
              parse_schema(kListSchema)},
             {"get_general_info",
-             "The business's general information: opening hours (and whether it is open now), address, phone, "
+             "The business's general information: opening hours (and whether it is open now), address, "
+             "phone, "
              "email, contact, or a topic such as returns, shipping or payment.",
              parse_schema(kGeneralInfoSchema)},
         };
@@ -194,7 +196,9 @@ private:
                 also_matching.push_back(brief(other.offering, language));
             }
         }
-        json::object out{{"found", true}, {"query_type", query_type}, {"product", details(best, language)},
+        json::object out{{"found", true},
+                         {"query_type", query_type},
+                         {"product", details(best, language)},
                          {"also_matching", std::move(also_matching)}};
         json::array alternatives;
         if (!best.in_stock()) alternatives = alternatives_for(best, matches, language);
@@ -207,7 +211,8 @@ private:
                                  const std::string& language) const {
         std::vector<std::pair<double, Offering>> candidates;
         for (auto& offering : host_.catalog().all()) {
-            if (offering.id == missing.id || !offering.in_stock() || offering.category != missing.category) continue;
+            if (offering.id == missing.id || !offering.in_stock() || offering.category != missing.category)
+                continue;
             double score = 0;
             for (const auto& match : matches) {
                 if (match.offering.id == offering.id) score = match.score;
@@ -234,7 +239,8 @@ private:
             double closeness = 0;
             for (const auto& name_word : text::tokens(offering.name_in(language))) {
                 for (const auto& word : words) {
-                    closeness = std::max(closeness, text::similarity(text::stem(word), text::stem(name_word)));
+                    closeness =
+                        std::max(closeness, text::similarity(text::stem(word), text::stem(name_word)));
                 }
             }
             const double stock = offering.stock ? static_cast<double>(*offering.stock) : 0.0;
@@ -261,7 +267,8 @@ private:
             const std::string category = text::fold(offering.category);
             double score = category == folded ? 1.0 : 0.0;
             if (score == 0 && text::stem(category) == text::stem(folded)) score = 0.95;
-            if (score == 0) score = text::similarity(category, folded) >= 0.8 ? text::similarity(category, folded) : 0;
+            if (score == 0)
+                score = text::similarity(category, folded) >= 0.8 ? text::similarity(category, folded) : 0;
             if (score > best_score) best_score = score, best = offering.category;
         }
         if (!best.empty()) return best;
@@ -273,7 +280,8 @@ private:
     Result<json::value> list_offerings(const json::object& args, const std::string& language) const {
         const std::string wanted_category = string_arg(args, "category");
         std::string type = string_arg(args, "type");
-        std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::toupper(c); });
+        std::transform(type.begin(), type.end(), type.begin(),
+                       [](unsigned char c) { return std::toupper(c); });
 
         const auto offerings = host_.catalog().all();
         std::string category;
@@ -286,8 +294,10 @@ private:
             if (!offering.available) continue;
             auto counted = std::find_if(counts.begin(), counts.end(),
                                         [&](const auto& entry) { return entry.first == offering.category; });
-            if (counted == counts.end()) counts.emplace_back(offering.category, 1);
-            else ++counted->second;
+            if (counted == counts.end())
+                counts.emplace_back(offering.category, 1);
+            else
+                ++counted->second;
 
             if (!wanted_category.empty() && offering.category != category) continue;
             if (!type.empty() && offering.type != type) continue;
@@ -297,11 +307,14 @@ private:
             items.push_back(std::move(item));
         }
         json::array categories;
-        for (const auto& [name, count] : counts) categories.push_back(json::object{{"name", name}, {"count", count}});
+        for (const auto& [name, count] : counts)
+            categories.push_back(json::object{{"name", name}, {"count", count}});
 
         json::object out;
-        if (wanted_category.empty()) out["category"] = nullptr;
-        else out["category"] = category.empty() ? wanted_category : category;
+        if (wanted_category.empty())
+            out["category"] = nullptr;
+        else
+            out["category"] = category.empty() ? wanted_category : category;
         out["type"] = type.empty() ? json::value(nullptr) : json::value(type);
         out["items"] = std::move(items);
         out["categories"] = std::move(categories);
@@ -320,10 +333,12 @@ private:
         for (const auto& word : words) {
             for (const auto& form : {word, text::stem(word)}) {
                 if (has_info(form)) return form;
-                if (const auto it = info_synonyms().find(form); it != info_synonyms().end() && has_info(it->second)) {
+                if (const auto it = info_synonyms().find(form);
+                    it != info_synonyms().end() && has_info(it->second)) {
                     return it->second;
                 }
-                if (const auto it = fixed_synonyms().find(form); it != fixed_synonyms().end()) return it->second;
+                if (const auto it = fixed_synonyms().find(form); it != fixed_synonyms().end())
+                    return it->second;
             }
         }
         // Then typos against the business.info keys.
@@ -373,13 +388,16 @@ private:
             out["hours"] = hours_json();
             out["open_now"] = host_.is_open_at(host_.clock().now());
         } else if (key == "address" || key == "phone" || key == "email") {
-            const std::string& value = key == "address" ? tenant.address : key == "phone" ? tenant.phone : tenant.email;
+            const std::string& value = key == "address" ? tenant.address
+                                       : key == "phone" ? tenant.phone
+                                                        : tenant.email;
             if (value.empty()) return missing(key);
             out["value"] = value;
         } else if (key == "contact" || key == "all") {
             std::string value;
-            for (const auto& [name, field] : {std::pair{"phone", &tenant.phone}, std::pair{"email", &tenant.email},
-                                              std::pair{"address", &tenant.address}}) {
+            for (const auto& [name, field] :
+                 {std::pair{"phone", &tenant.phone}, std::pair{"email", &tenant.email},
+                  std::pair{"address", &tenant.address}}) {
                 if (field->empty()) continue;
                 if (!value.empty()) value += "; ";
                 value += std::string(name) + ": " + *field;
@@ -398,12 +416,14 @@ private:
             if (value.empty()) return missing(key);
             out["value"] = value;
         } else {
-            const auto it = std::find_if(tenant.info.begin(), tenant.info.end(),
-                                         [&](const auto& entry) { return !key.empty() && text::fold(entry.first) == key; });
+            const auto it = std::find_if(tenant.info.begin(), tenant.info.end(), [&](const auto& entry) {
+                return !key.empty() && text::fold(entry.first) == key;
+            });
             if (it == tenant.info.end()) {
                 std::string known = "hours, address, phone, email, contact, all";
                 for (const auto& [name, text] : tenant.info) known += ", " + name;
-                return Error{"not_found", "get_general_info: no information about '" + info_type + "'; known: " + known};
+                return Error{"not_found",
+                             "get_general_info: no information about '" + info_type + "'; known: " + known};
             }
             out["info_type"] = it->first;
             out["value"] = it->second;
@@ -428,7 +448,8 @@ Result<sdk::PluginPtr> make_catalog(const json::object& config, sdk::HostService
         }
         max_results = value->to_number<std::int64_t>();
         if (max_results < 1 || max_results > 50) {
-            return Error{"invalid_value", "catalog: max_results: expected 1..50, got " + std::to_string(max_results)};
+            return Error{"invalid_value",
+                         "catalog: max_results: expected 1..50, got " + std::to_string(max_results)};
         }
     }
     return sdk::PluginPtr(std::make_unique<CatalogTool>(host, static_cast<std::size_t>(max_results)));

@@ -55,8 +55,8 @@ public:
         if (language.empty()) language = host_.tenant().language.empty() ? "tr" : host_.tenant().language;
 
         json::array results;
-        for (const auto& hit : host_.knowledge().search(query->get_string(), language,
-                                                        static_cast<std::size_t>(limit))) {
+        for (const auto& hit :
+             host_.knowledge().search(query->get_string(), language, static_cast<std::size_t>(limit))) {
             results.push_back(json::object{{"id", hit.entry.id},
                                            {"question", hit.entry.question_in(language)},
                                            {"answer", hit.entry.answer_in(language)},

@@ -1,7 +1,7 @@
 // tezgah-fake-llm: an OpenAI-compatible chat-completions server on loopback for benchmarks. It
 // answers every POST /v1/chat/completions with a short text after --delay-ms, and reports what it
-// was sent at GET /stats (POST /stats/reset starts over): requests, and the prompt size in estimated tokens (bytes of the
-// request body / 4, as the engine estimates) — mean and max.
+// was sent at GET /stats (POST /stats/reset starts over): requests, and the prompt size in estimated tokens
+// (bytes of the request body / 4, as the engine estimates) — mean and max.
 //   tezgah-fake-llm [--delay-ms 500] [--threads 1200] [--port 0]
 #include "support/fake_http_server.hpp"
 
@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
     int threads = 1200;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--delay-ms" && i + 1 < argc) delay_ms = std::atoi(argv[++i]);
-        else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+        if (a == "--delay-ms" && i + 1 < argc)
+            delay_ms = std::atoi(argv[++i]);
+        else if (a == "--threads" && i + 1 < argc)
+            threads = std::atoi(argv[++i]);
         else if (a == "-h" || a == "--help") {
             std::cout << "tezgah-fake-llm [--delay-ms 500] [--threads 1200]\n"
                          "An OpenAI-compatible server for benchmarks: answers after the delay; GET /stats.\n";
@@ -49,10 +51,10 @@ int main(int argc, char** argv) {
             if (r.method == "GET" && r.path == "/stats") {
                 std::lock_guard lock(mutex);
                 reply.content_type("application/json");
-                reply.body(json::serialize(json::object{
-                    {"requests", requests},
-                    {"prompt_tokens_mean", requests ? tokens_sum / requests : 0},
-                    {"prompt_tokens_max", tokens_max}}));
+                reply.body(
+                    json::serialize(json::object{{"requests", requests},
+                                                 {"prompt_tokens_mean", requests ? tokens_sum / requests : 0},
+                                                 {"prompt_tokens_max", tokens_max}}));
                 return;
             }
             if (r.method == "POST" && r.path == "/stats/reset") {
@@ -71,10 +73,12 @@ int main(int argc, char** argv) {
             // is the request body's bytes / 4 (the engine's own estimate); the body is checked to
             // be a chat-completions request, not parsed whole.
             const long long prompt_tokens = static_cast<long long>((r.body.size() + 3) / 4);
-            if (r.body.find("\"messages\"") == std::string::npos || r.body.find("\"model\"") == std::string::npos) {
+            if (r.body.find("\"messages\"") == std::string::npos ||
+                r.body.find("\"model\"") == std::string::npos) {
                 reply.status(400);
                 reply.content_type("application/json");
-                reply.body(R"({"error":{"message":"bad request: expected model and messages","type":"invalid_request_error"}})");
+                reply.body(
+                    R"({"error":{"message":"bad request: expected model and messages","type":"invalid_request_error"}})");
                 return;
             }
             {
@@ -89,12 +93,14 @@ int main(int argc, char** argv) {
                 {"object", "chat.completion"},
                 {"created", 1764000000},
                 {"model", "bench"},
-                {"choices", json::array{json::object{
-                                {"index", 0},
-                                {"message", json::object{{"role", "assistant"},
-                                                         {"content", "Merhaba! Size nasıl yardımcı olabilirim?"}}},
-                                {"finish_reason", "stop"}}}},
-                {"usage", json::object{{"prompt_tokens", prompt_tokens}, {"completion_tokens", 12},
+                {"choices",
+                 json::array{json::object{
+                     {"index", 0},
+                     {"message", json::object{{"role", "assistant"},
+                                              {"content", "Merhaba! Size nasıl yardımcı olabilirim?"}}},
+                     {"finish_reason", "stop"}}}},
+                {"usage", json::object{{"prompt_tokens", prompt_tokens},
+                                       {"completion_tokens", 12},
                                        {"total_tokens", prompt_tokens + 12}}}};
             reply.content_type("application/json");
             reply.body(json::serialize(answer));

@@ -44,11 +44,16 @@ Options parse(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         std::string value = argv[i + 1];
-        if (flag == "--turns") o.turns = std::stol(value);
-        else if (flag == "--threads") o.threads = std::stoi(value);
-        else if (flag == "--users") o.users = std::stoi(value);
-        else if (flag == "--tenant") o.tenant = value;
-        else if (flag == "--rule-only") o.rule_only = value == "1";
+        if (flag == "--turns")
+            o.turns = std::stol(value);
+        else if (flag == "--threads")
+            o.threads = std::stoi(value);
+        else if (flag == "--users")
+            o.users = std::stoi(value);
+        else if (flag == "--tenant")
+            o.tenant = value;
+        else if (flag == "--rule-only")
+            o.rule_only = value == "1";
         else {
             std::fprintf(stderr, "unknown option %s\n", flag.c_str());
             std::exit(2);
@@ -109,9 +114,14 @@ int main(int argc, char** argv) {
     }
 
     const std::vector<std::string> texts = {
-        "saten gecelik ne kadar, stokta var mı?", "peki bordo olanı?",        "kargo ne kadar sürer?",
-        "How much is the velvet robe?",           "iade koşullarınız nedir?", "kapıda ödeme var mı?",
-        "merhaba",                                "pazar günü açık mısınız?",
+        "saten gecelik ne kadar, stokta var mı?",
+        "peki bordo olanı?",
+        "kargo ne kadar sürer?",
+        "How much is the velvet robe?",
+        "iade koşullarınız nedir?",
+        "kapıda ödeme var mı?",
+        "merhaba",
+        "pazar günü açık mısınız?",
     };
     // Warm up: load the tenant before the clock starts.
     {
@@ -140,8 +150,10 @@ int main(int argc, char** argv) {
                 m.message_id = "m-" + std::to_string(i);
                 const auto t0 = std::chrono::steady_clock::now();
                 auto r = engine.handle(m);
-                mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-                if (!r && failures++ == 0) std::fprintf(stderr, "turn %ld: %s\n", i, r.error().message.c_str());
+                mine.push_back(
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                if (!r && failures++ == 0)
+                    std::fprintf(stderr, "turn %ld: %s\n", i, r.error().message.c_str());
             }
         });
     }
@@ -154,8 +166,8 @@ int main(int argc, char** argv) {
     std::printf("turns %zu  threads %d  users %d  failures %ld\n", all.size(), options.threads,
                 options.threads * options.users, failures.load());
     std::printf("throughput %.0f turns/s  (%.2f s)\n", static_cast<double>(all.size()) / seconds, seconds);
-    std::printf("latency ms  p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", percentile(all, 0.50), percentile(all, 0.95),
-                percentile(all, 0.99), all.empty() ? 0 : all.back());
+    std::printf("latency ms  p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", percentile(all, 0.50),
+                percentile(all, 0.95), percentile(all, 0.99), all.empty() ? 0 : all.back());
 
     // Everything persisted: every turn stored its message and its reply.
     long stored = 0;
@@ -163,9 +175,11 @@ int main(int argc, char** argv) {
         for (int u = 0; u < options.users; ++u) {
             sdk::InboundMessage probe;
             auto user = "bench-" + std::to_string(t) + "-" + std::to_string(u);
-            auto c = engine.database().open_conversation(options.tenant, user, "bench", "",
-                                                         std::chrono::system_clock::now(), std::chrono::hours(1));
-            if (c && !c->is_new) stored += static_cast<long>(engine.database().recent_messages(options.tenant, c->id, 1000000).size());
+            auto c = engine.database().open_conversation(
+                options.tenant, user, "bench", "", std::chrono::system_clock::now(), std::chrono::hours(1));
+            if (c && !c->is_new)
+                stored += static_cast<long>(
+                    engine.database().recent_messages(options.tenant, c->id, 1000000).size());
         }
     }
     std::printf("stored messages %ld (expected %ld)\n", stored, 2 * (options.turns - failures.load()));

@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
-#include <sys/wait.h>
 
 using namespace tezgah::testing;
 
@@ -54,15 +54,19 @@ TEST(Cli, CheckNamesEveryProblemOfABrokenCopyAndExitsOne) {
     write(dir.path() / "nefes-studyo" / "data" / "knowledge.json", "[{\"id\": 1}]");
     auto r = run("check " + dir.path().string());
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.out.find("gece-butik/tenant.json: plan: \"platinum\" is not one of"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("gece-butik/tenant.json: locale.currency: \"lira\" is not an ISO 4217 code"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("nefes-studyo/data/knowledge.json: [0].id: expected string"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gece-butik/tenant.json: plan: \"platinum\" is not one of"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("gece-butik/tenant.json: locale.currency: \"lira\" is not an ISO 4217 code"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("nefes-studyo/data/knowledge.json: [0].id: expected string"), std::string::npos)
+        << r.out;
 }
 
 TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
     TempDir dir;
-    auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + " --db sqlite:" +
-                     (dir.path() / "t.db").string(),
+    auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() +
+                     " --db sqlite:" + (dir.path() / "t.db").string(),
                  "merhaba\nsaten gecelik ne kadar?\npeki bordo olanı?\n");
     EXPECT_EQ(r.status, 0);
     std::vector<json::object> replies;
@@ -75,8 +79,8 @@ TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
         start = end + 1;
     }
     ASSERT_EQ(replies.size(), 3u) << r.out;
-    for (const char* key : {"reply", "session_id", "conversation_id", "method", "confidence", "language", "tool_calls",
-                            "handoff", "usage", "execution_time_ms"})
+    for (const char* key : {"reply", "session_id", "conversation_id", "method", "confidence", "language",
+                            "tool_calls", "handoff", "usage", "execution_time_ms"})
         EXPECT_TRUE(replies[1].contains(key)) << key;
     EXPECT_NE(std::string(replies[1].at("reply").as_string()).find("299,99"), std::string::npos) << r.out;
     EXPECT_EQ(replies[0].at("session_id"), replies[2].at("session_id"));
@@ -84,14 +88,17 @@ TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
 
 TEST(Cli, ChatRefusesAnUnknownTenant) {
     TempDir dir;
-    auto r = run("chat --tenant nope --tenants " + fixtures_dir().string() + " --db sqlite:" + (dir.path() / "t.db").string(), "hi\n");
+    auto r = run("chat --tenant nope --tenants " + fixtures_dir().string() +
+                     " --db sqlite:" + (dir.path() / "t.db").string(),
+                 "hi\n");
     EXPECT_EQ(r.status, 1);
 }
 
 TEST(Cli, PluginsListsTheBuiltInPlugins) {
     auto r = run("plugins");
     EXPECT_EQ(r.status, 0);
-    for (const char* name : {"local  kind=llm", "catalog  kind=tool", "knowledge  kind=tool", "webhook  kind=channel"})
+    for (const char* name :
+         {"local  kind=llm", "catalog  kind=tool", "knowledge  kind=tool", "webhook  kind=channel"})
         EXPECT_NE(r.out.find(name), std::string::npos) << name << "\n" << r.out;
 }
 
@@ -110,11 +117,12 @@ TEST(Cli, ABadPricesFileStopsChatAndServeWithExitTwo) {
     TempDir dir;
     write(dir.path() / "prices.json", R"({"models": {"gpt-4o": {"input_per_mtok_usd": "cheap"}}})");
     const std::string db = " --db sqlite:" + (dir.path() / "t.db").string();
-    auto chat = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db + " --prices " +
-                        (dir.path() / "prices.json").string(),
+    auto chat = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db +
+                        " --prices " + (dir.path() / "prices.json").string(),
                     "merhaba\n", true);
     EXPECT_EQ(chat.status, 2);
-    EXPECT_NE(chat.out.find("prices.json: models.gpt-4o.input_per_mtok_usd: expected a number"), std::string::npos)
+    EXPECT_NE(chat.out.find("prices.json: models.gpt-4o.input_per_mtok_usd: expected a number"),
+              std::string::npos)
         << chat.out;
     auto serve = run("serve --listen 127.0.0.1:0 --tenants " + fixtures_dir().string() + db + " --prices " +
                          (dir.path() / "missing.json").string(),
@@ -122,9 +130,10 @@ TEST(Cli, ABadPricesFileStopsChatAndServeWithExitTwo) {
     EXPECT_EQ(serve.status, 2);
     EXPECT_NE(serve.out.find("missing.json"), std::string::npos) << serve.out;
 
-    write(dir.path() / "good.json", R"({"models": {"acme-large": {"input_per_mtok_usd": 1, "output_per_mtok_usd": 2}}})");
-    auto good = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db + " --prices " +
-                        (dir.path() / "good.json").string(),
+    write(dir.path() / "good.json",
+          R"({"models": {"acme-large": {"input_per_mtok_usd": 1, "output_per_mtok_usd": 2}}})");
+    auto good = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() + db +
+                        " --prices " + (dir.path() / "good.json").string(),
                     "merhaba\n");
     EXPECT_EQ(good.status, 0) << good.out;
 }

@@ -6,10 +6,10 @@
 #include <date/date.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <sstream>
-#include <sys/wait.h>
 
 namespace tezgah::engine {
 namespace {
@@ -20,7 +20,8 @@ using tezgah::testing::TempDir;
 using Clock = std::chrono::system_clock;
 
 Clock::time_point utc(int year, unsigned month, unsigned day, int hour = 0, int minute = 0) {
-    return date::sys_days{date::year{year} / month / day} + std::chrono::hours{hour} + std::chrono::minutes{minute};
+    return date::sys_days{date::year{year} / month / day} + std::chrono::hours{hour} +
+           std::chrono::minutes{minute};
 }
 
 struct Run {
@@ -42,7 +43,8 @@ Run run_tezgah(const std::string& args) {
 }
 
 /// The whitespace-separated fields of the first line starting with `prefix` and holding `needle`.
-std::vector<std::string> line_fields(const std::string& text, const std::string& prefix, const std::string& needle) {
+std::vector<std::string> line_fields(const std::string& text, const std::string& prefix,
+                                     const std::string& needle) {
     std::istringstream lines(text);
     std::string line;
     while (std::getline(lines, line)) {
@@ -90,38 +92,45 @@ protected:
 };
 
 TEST_F(UsageCommand, PrintsDaysInTheTenantsTimeZoneByModelWithTotals) {
-    auto r = run_tezgah(common() + " --since 2024-06-09 --until 2024-06-12 --tenants " + fixtures_dir().string());
+    auto r =
+        run_tezgah(common() + " --since 2024-06-09 --until 2024-06-12 --tenants " + fixtures_dir().string());
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("Usage of gece-butik from 2024-06-09 to 2024-06-12, days in Europe/Istanbul"),
               std::string::npos)
         << r.out;
     // Both gpt-4o-mini calls fall on 10 June in Istanbul.
     EXPECT_TRUE(line_fields(r.out, "2024-06-09", "").empty()) << r.out;
-    EXPECT_EQ(line_fields(r.out, "2024-06-10", "gpt-4o-mini"),
-              (std::vector<std::string>{"2024-06-10", "openai", "gpt-4o-mini", "2", "3000", "400", "0.000690"}))
+    EXPECT_EQ(
+        line_fields(r.out, "2024-06-10", "gpt-4o-mini"),
+        (std::vector<std::string>{"2024-06-10", "openai", "gpt-4o-mini", "2", "3000", "400", "0.000690"}))
         << r.out;
     EXPECT_EQ(line_fields(r.out, "2024-06-10", "gemini-2.0-flash"),
-              (std::vector<std::string>{"2024-06-10", "gemini", "gemini-2.0-flash", "1", "4000", "500", "0.000600"}));
-    EXPECT_EQ(line_fields(r.out, "2024-06-12", "gpt-4o-mini"),
-              (std::vector<std::string>{"2024-06-12", "openai", "gpt-4o-mini", "1", "500", "50", "0.000105"}));
+              (std::vector<std::string>{"2024-06-10", "gemini", "gemini-2.0-flash", "1", "4000", "500",
+                                        "0.000600"}));
+    EXPECT_EQ(
+        line_fields(r.out, "2024-06-12", "gpt-4o-mini"),
+        (std::vector<std::string>{"2024-06-12", "openai", "gpt-4o-mini", "1", "500", "50", "0.000105"}));
     EXPECT_EQ(line_fields(r.out, "total", ""),
               (std::vector<std::string>{"total", "4", "7500", "950", "0.001395"}));
     EXPECT_NE(r.out.find("1 call(s) had estimated token counts"), std::string::npos) << r.out;
 }
 
 TEST_F(UsageCommand, WithoutTheTenantFolderDaysAreInUtc) {
-    auto r = run_tezgah(common() + " --since 2024-06-09 --until 2024-06-10 --tenants " + no_tenants.path().string());
+    auto r = run_tezgah(common() + " --since 2024-06-09 --until 2024-06-10 --tenants " +
+                        no_tenants.path().string());
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("days in UTC (no tenant folder at "), std::string::npos) << r.out;
-    EXPECT_EQ(line_fields(r.out, "2024-06-09", "gpt-4o-mini"),
-              (std::vector<std::string>{"2024-06-09", "openai", "gpt-4o-mini", "1", "1000", "100", "0.000210"}))
+    EXPECT_EQ(
+        line_fields(r.out, "2024-06-09", "gpt-4o-mini"),
+        (std::vector<std::string>{"2024-06-09", "openai", "gpt-4o-mini", "1", "1000", "100", "0.000210"}))
         << r.out;
     EXPECT_EQ(line_fields(r.out, "2024-06-10", "gpt-4o-mini")[3], "1");
     EXPECT_EQ(line_fields(r.out, "total", "")[1], "3");
 }
 
 TEST_F(UsageCommand, JsonHoldsTheSameReport) {
-    auto r = run_tezgah(common() + " --since 2024-06-10 --until 2024-06-12 --json --tenants " + fixtures_dir().string());
+    auto r = run_tezgah(common() + " --since 2024-06-10 --until 2024-06-12 --json --tenants " +
+                        fixtures_dir().string());
     ASSERT_EQ(r.status, 0) << r.out;
     boost::system::error_code ec;
     auto value = boost::json::parse(r.out, ec);
@@ -161,7 +170,8 @@ TEST_F(UsageCommand, ATenantWithoutRowsHasNoUsage) {
 TEST_F(UsageCommand, BadOptionsExitTwoNamingTheOption) {
     auto bad_since = run_tezgah(common() + " --since 2024-13-01");
     EXPECT_EQ(bad_since.status, 2);
-    EXPECT_NE(bad_since.out.find("--since 2024-13-01: expected a date YYYY-MM-DD"), std::string::npos) << bad_since.out;
+    EXPECT_NE(bad_since.out.find("--since 2024-13-01: expected a date YYYY-MM-DD"), std::string::npos)
+        << bad_since.out;
     auto bad_until = run_tezgah(common() + " --since 2024-06-01 --until 1.7.2024");
     EXPECT_EQ(bad_until.status, 2);
     EXPECT_NE(bad_until.out.find("--until 1.7.2024"), std::string::npos) << bad_until.out;
@@ -203,7 +213,7 @@ TEST(UsageReport, SlicesRegroupIntoLocalDays) {
     cli::UsageReport report;
     report.timezone = "Asia/Kolkata";  // UTC+5:30: a day starts on a half hour
     std::vector<UsageSlice> slices = {
-        {utc(2024, 6, 9, 18, 15), "openai", "gpt-4o", 1, 10, 1, 0.5, 0},  // 23:45 on 9 June
+        {utc(2024, 6, 9, 18, 15), "openai", "gpt-4o", 1, 10, 1, 0.5, 0},   // 23:45 on 9 June
         {utc(2024, 6, 9, 18, 30), "openai", "gpt-4o", 2, 20, 2, 0.25, 1},  // 00:00 on 10 June
         {utc(2024, 6, 10, 3), "openai", "gpt-4o", 1, 5, 1, 0.25, 0},
     };

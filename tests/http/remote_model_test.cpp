@@ -18,8 +18,11 @@ using namespace std::chrono_literals;
 class RemoteModelTest : public ServerFixture {
 protected:
     void use(const FakeOpenAi& fake, json::object extra = {}) {
-        json::object llm{{"provider", "openai"}, {"api_key", "k"}, {"base_url", fake.base_url()},
-                         {"model", "gpt-4o-mini"}, {"max_retries", 0}};
+        json::object llm{{"provider", "openai"},
+                         {"api_key", "k"},
+                         {"base_url", fake.base_url()},
+                         {"model", "gpt-4o-mini"},
+                         {"max_retries", 0}};
         for (auto& [k, v] : extra) llm[k] = v;
         edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json",
                   [&](json::value& v) { v.as_object()["llm"] = llm; });
@@ -31,7 +34,8 @@ TEST_F(RemoteModelTest, AStreamBrokenPartWayIsWithdrawnAndTheFallbacksAnswerFoll
     fake.push_back(FakeOpenAiBehaviour::drop("Saten gecelik şu anda"));
     use(fake);
     start();
-    auto reply = chat("gece-butik", chat_body("saten gecelik ne kadar?", "u1"), {{"Accept", "text/event-stream"}});
+    auto reply =
+        chat("gece-butik", chat_body("saten gecelik ne kadar?", "u1"), {{"Accept", "text/event-stream"}});
     ASSERT_EQ(reply.status, 200) << reply.body;
     auto events = parse_events(reply.body);
     ASSERT_FALSE(events.empty());
@@ -60,9 +64,10 @@ TEST_F(RemoteModelTest, ACustomerWhoHangsUpCancelsTheModelCall) {
     {
         Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
         const std::string body = chat_body("saten gecelik ne kadar?", "leaver");
-        const std::string request = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                    "application/json\r\nContent-Length: " +
-                                    std::to_string(body.size()) + "\r\n\r\n" + body;
+        const std::string request =
+            "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            "application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
         socket.sendBytes(request.data(), static_cast<int>(request.size()));
         std::this_thread::sleep_for(500ms);
         socket.close();  // the customer leaves while the model "thinks"

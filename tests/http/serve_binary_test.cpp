@@ -83,8 +83,10 @@ TEST(ServeBinary, PrintsItsAddressWhenReadyAndFinishesARequestInFlightOnSigterm)
     // A request in flight: its headers and half its body are sent.
     const std::string body = chat_body("merhaba", "sigterm-user");
     Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
-    const std::string head = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10);
+    const std::string head =
+        "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10);
     socket.sendBytes(head.data(), static_cast<int>(head.size()));
     // Wait until the server is handling it (this request plus the health request itself).
     bool handling = false;
@@ -101,7 +103,8 @@ TEST(ServeBinary, PrintsItsAddressWhenReadyAndFinishesARequestInFlightOnSigterm)
     std::string answer;
     char buffer[4096];
     try {
-        for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+        for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
     } catch (const std::exception&) {
     }
     EXPECT_EQ(raw_status(answer), 200) << answer;
@@ -111,7 +114,8 @@ TEST(ServeBinary, PrintsItsAddressWhenReadyAndFinishesARequestInFlightOnSigterm)
 
 /// The reply text to a price question, over HTTP.
 std::string price_reply(std::uint16_t port, const std::string& user) {
-    auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat", chat_body("kadife sabahlık ne kadar?", user));
+    auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat",
+                              chat_body("kadife sabahlık ne kadar?", user));
     return reply.status == 200 ? std::string(reply.json().at("reply").as_string()) : reply.body;
 }
 
@@ -161,12 +165,16 @@ TEST(ServeBinary, EditsAreLiveWithinTwoSecondsAndABadEditKeepsTheLastGoodVersion
     EXPECT_EQ(http_request(port, "GET", "/health").json().at("status"), "degraded");
 
     // A new tenant folder appears; SIGHUP reloads at once.
-    fs::copy(dir.path() / "tenants" / "nefes-studyo", dir.path() / "tenants" / "nefes-moda", fs::copy_options::recursive);
-    edit_json(dir.path() / "tenants" / "nefes-moda" / "tenant.json", [](json::value& v) { v.as_object()["id"] = "nefes-moda"; });
+    fs::copy(dir.path() / "tenants" / "nefes-studyo", dir.path() / "tenants" / "nefes-moda",
+             fs::copy_options::recursive);
+    edit_json(dir.path() / "tenants" / "nefes-moda" / "tenant.json",
+              [](json::value& v) { v.as_object()["id"] = "nefes-moda"; });
     serve.signal(SIGHUP);
     bool added = false;
     for (int i = 0; i < 40 && !added; ++i) {
-        added = http_request(port, "POST", "/v1/tenants/nefes-moda/chat", chat_body("merhaba", "hup")).status == 200;
+        added =
+            http_request(port, "POST", "/v1/tenants/nefes-moda/chat", chat_body("merhaba", "hup")).status ==
+            200;
         if (!added) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_TRUE(added);

@@ -75,22 +75,65 @@ TEST_F(HttpServerTest, EveryBadRequestGetsTheContractsErrorWithTheFittingStatus)
     std::string invalid_utf8 = R"({"text": "fiyat )" + std::string("\xC3\x28\xFF") + R"(", "user_id": "u1"})";
     const std::vector<ErrorCase> cases = {
         {"malformed JSON", "/v1/tenants/gece-butik/chat", "POST", "{text: nope}", {}, 400, "invalid_json"},
-        {"truncated JSON", "/v1/tenants/gece-butik/chat", "POST", R"({"text": "merhaba", "user_id": "u)", {}, 400,
+        {"truncated JSON",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         R"({"text": "merhaba", "user_id": "u)",
+         {},
+         400,
          "invalid_json"},
         {"not an object", "/v1/tenants/gece-butik/chat", "POST", R"(["merhaba"])", {}, 400, "invalid_json"},
-        {"missing text", "/v1/tenants/gece-butik/chat", "POST", R"({"user_id": "u1"})", {}, 400, "missing_field"},
-        {"missing user", "/v1/tenants/gece-butik/chat", "POST", R"({"text": "merhaba"})", {}, 400, "missing_field"},
-        {"text a number", "/v1/tenants/gece-butik/chat", "POST", R"({"text": 5, "user_id": "u1"})", {}, 400,
+        {"missing text",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         R"({"user_id": "u1"})",
+         {},
+         400,
+         "missing_field"},
+        {"missing user",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         R"({"text": "merhaba"})",
+         {},
+         400,
+         "missing_field"},
+        {"text a number",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         R"({"text": 5, "user_id": "u1"})",
+         {},
+         400,
          "invalid_field"},
-        {"unknown tenant", "/v1/tenants/yok-boyle-biri/chat", "POST", chat_body("merhaba", "u1"), {}, 404,
+        {"unknown tenant",
+         "/v1/tenants/yok-boyle-biri/chat",
+         "POST",
+         chat_body("merhaba", "u1"),
+         {},
+         404,
          "unknown_tenant"},
         {"unknown route", "/v2/everything", "GET", "", {}, 404, "not_found"},
         {"wrong method", "/v1/tenants/gece-butik/chat", "GET", "", {}, 405, "method_not_allowed"},
-        {"wrong content type", "/v1/tenants/gece-butik/chat", "POST", chat_body("merhaba", "u1"),
-         {{"Content-Type", "text/plain"}}, 415, "unsupported_media_type"},
-        {"empty text", "/v1/tenants/gece-butik/chat", "POST", chat_body("   ", "u1"), {}, 422, "invalid_value"},
-        {"20,000 characters", "/v1/tenants/gece-butik/chat", "POST", chat_body(std::string(20000, 'a'), "u1"), {},
-         422, "invalid_value"},
+        {"wrong content type",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         chat_body("merhaba", "u1"),
+         {{"Content-Type", "text/plain"}},
+         415,
+         "unsupported_media_type"},
+        {"empty text",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         chat_body("   ", "u1"),
+         {},
+         422,
+         "invalid_value"},
+        {"20,000 characters",
+         "/v1/tenants/gece-butik/chat",
+         "POST",
+         chat_body(std::string(20000, 'a'), "u1"),
+         {},
+         422,
+         "invalid_value"},
         {"invalid UTF-8", "/v1/tenants/gece-butik/chat", "POST", invalid_utf8, {}, 422, "invalid_value"},
     };
     for (const auto& c : cases) {
@@ -101,7 +144,8 @@ TEST_F(HttpServerTest, EveryBadRequestGetsTheContractsErrorWithTheFittingStatus)
         auto json = reply.json();
         ASSERT_TRUE(json.is_object()) << c.name << ": " << reply.body;
         EXPECT_FALSE(json.at("error").at("message").as_string().empty()) << c.name;
-        EXPECT_EQ(std::string(json.at("error").at("request_id").as_string()), reply.header("x-request-id")) << c.name;
+        EXPECT_EQ(std::string(json.at("error").at("request_id").as_string()), reply.header("x-request-id"))
+            << c.name;
         if (c.status == 405) {
             EXPECT_EQ(reply.header("allow"), "POST") << c.name;
         }
@@ -115,17 +159,19 @@ TEST_F(HttpServerTest, RefusesABodyOverTheLimitByContentLengthAndByChunkedBody) 
     options.max_body_bytes = 4096;
     start(options);
     // Declared too large: refused from the headers, before the body is sent.
-    auto declared = raw_exchange(port, "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\n"
-                                       "Content-Type: application/json\r\nContent-Length: 100000\r\n"
-                                       "Expect: 100-continue\r\n\r\n");
+    auto declared = raw_exchange(port,
+                                 "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\n"
+                                 "Content-Type: application/json\r\nContent-Length: 100000\r\n"
+                                 "Expect: 100-continue\r\n\r\n");
     EXPECT_EQ(raw_status(declared), 413) << declared;
     EXPECT_TRUE(contains(declared, "payload_too_large")) << declared;
     EXPECT_TRUE(contains(lower(declared), "x-request-id:")) << declared;
     EXPECT_FALSE(contains(declared, "100 Continue")) << declared;
 
     // Chunked: counted while it is read.
-    std::string chunked = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n";
+    std::string chunked =
+        "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
     const std::string piece(1000, 'x');
     for (int i = 0; i < 8; ++i) chunked += "3e8\r\n" + piece + "\r\n";
     chunked += "0\r\n\r\n";
@@ -140,7 +186,8 @@ TEST_F(HttpServerTest, RefusesABodyOverTheLimitByContentLengthAndByChunkedBody) 
 TEST_F(HttpServerTest, StreamsDeltasToolCallsAndDoneLast) {
     start();
     const auto product = first_offering_name("gece-butik");
-    auto reply = chat("gece-butik", chat_body(product + " ne kadar?", "sse-user"), {{"Accept", "text/event-stream"}});
+    auto reply =
+        chat("gece-butik", chat_body(product + " ne kadar?", "sse-user"), {{"Accept", "text/event-stream"}});
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_TRUE(contains(reply.header("content-type"), "text/event-stream"));
     EXPECT_FALSE(reply.header("x-request-id").empty());
@@ -174,14 +221,15 @@ TEST_F(HttpServerTest, AClientLeavingMidStreamDoesNotStopTheTurnOrTheServer) {
     const std::string body = chat_body("merhaba, iade koşullarınız neler?", "leaver");
     {
         Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
-        std::string request = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
-                              "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+        std::string request =
+            "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
         socket.sendBytes(request.data(), static_cast<int>(request.size()));
         char buffer[64];
         socket.setReceiveTimeout(Poco::Timespan(10, 0));
         ASSERT_GT(socket.receiveBytes(buffer, sizeof buffer), 0);  // the stream started
-        socket.setLinger(true, 0);  // leave with a reset
+        socket.setLinger(true, 0);                                 // leave with a reset
         socket.close();
     }
     // The next message of the same customer continues the conversation, and the message sent by
@@ -197,7 +245,8 @@ TEST_F(HttpServerTest, AClientLeavingMidStreamDoesNotStopTheTurnOrTheServer) {
 
 TEST_F(HttpServerTest, WebhookAnswersInTheOrchestratorsShapeAndKeepsTheSession) {
     start();
-    const std::string body = R"({"mesaj_metni": "merhaba", "kullanici_id": "905551112233", "isletme_id": "gece-butik", "platform": "whatsapp"})";
+    const std::string body =
+        R"({"mesaj_metni": "merhaba", "kullanici_id": "905551112233", "isletme_id": "gece-butik", "platform": "whatsapp"})";
     auto first = http_request(port, "POST", "/webhook", body);
     ASSERT_EQ(first.status, 200) << first.body;
     EXPECT_FALSE(first.header("x-request-id").empty());
@@ -211,11 +260,13 @@ TEST_F(HttpServerTest, WebhookAnswersInTheOrchestratorsShapeAndKeepsTheSession) 
     ASSERT_EQ(second.status, 200) << second.body;
     EXPECT_EQ(second.json().at("session_id"), reply.at("session_id"));
 
-    auto unknown = http_request(port, "POST", "/webhook",
-                                R"({"mesaj_metni": "merhaba", "kullanici_id": "1", "isletme_id": "yok-boyle"})");
+    auto unknown =
+        http_request(port, "POST", "/webhook",
+                     R"({"mesaj_metni": "merhaba", "kullanici_id": "1", "isletme_id": "yok-boyle"})");
     EXPECT_EQ(unknown.status, 404);
     EXPECT_EQ(unknown.error_code(), "unknown_tenant");
-    auto missing = http_request(port, "POST", "/webhook", R"({"kullanici_id": "1", "isletme_id": "gece-butik"})");
+    auto missing =
+        http_request(port, "POST", "/webhook", R"({"kullanici_id": "1", "isletme_id": "gece-butik"})");
     EXPECT_EQ(missing.status, 400);
     EXPECT_EQ(missing.error_code(), "missing_field");
     auto wrong_method = http_request(port, "GET", "/webhook");
@@ -227,8 +278,9 @@ TEST_F(HttpServerTest, WebhookRefusesATenantThatDoesNotEnableTheChannel) {
     edit_json(dir.path() / "tenants" / "nefes-studyo" / "tenant.json",
               [](boost::json::value& v) { v.as_object().erase("channels"); });
     start();
-    auto reply = http_request(port, "POST", "/webhook",
-                              R"({"mesaj_metni": "merhaba", "kullanici_id": "1", "isletme_id": "nefes-studyo"})");
+    auto reply =
+        http_request(port, "POST", "/webhook",
+                     R"({"mesaj_metni": "merhaba", "kullanici_id": "1", "isletme_id": "nefes-studyo"})");
     EXPECT_EQ(reply.status, 404) << reply.body;
     EXPECT_EQ(reply.error_code(), "unknown_tenant");
     // The tenant's own chat route is unaffected.
@@ -237,7 +289,8 @@ TEST_F(HttpServerTest, WebhookRefusesATenantThatDoesNotEnableTheChannel) {
 
 TEST_F(HttpServerTest, WebhookChecksTheTenantsOwnSecret) {
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](boost::json::value& v) {
-        v.as_object()["channels"] = boost::json::object{{"webhook", boost::json::object{{"secret", "s3cret"}}}};
+        v.as_object()["channels"] =
+            boost::json::object{{"webhook", boost::json::object{{"secret", "s3cret"}}}};
     });
     start();
     const std::string body = R"({"mesaj_metni": "merhaba", "kullanici_id": "1", "isletme_id": "gece-butik"})";
@@ -265,10 +318,11 @@ TEST_F(HttpServerTest, ConcurrentSessionsAcrossTenantsNeverSeeTheOtherTenantsPro
             Poco::Net::HTTPClientSession session("127.0.0.1", port);  // keep-alive across the turns
             std::string session_id;
             for (int turn = 0; turn < 4; ++turn) {
-                const auto& product = names[tenant][static_cast<std::size_t>(turn + i) % names[tenant].size()];
+                const auto& product =
+                    names[tenant][static_cast<std::size_t>(turn + i) % names[tenant].size()];
                 auto reply = http_request(port, "POST", "/v1/tenants/" + tenant + "/chat",
-                                          chat_body(product + " fiyatı nedir?", "user-" + std::to_string(i)), {},
-                                          &session);
+                                          chat_body(product + " fiyatı nedir?", "user-" + std::to_string(i)),
+                                          {}, &session);
                 if (reply.status != 200) {
                     ++failures;
                     problems[static_cast<std::size_t>(i)] = std::to_string(reply.status) + " " + reply.body;
@@ -279,7 +333,8 @@ TEST_F(HttpServerTest, ConcurrentSessionsAcrossTenantsNeverSeeTheOtherTenantsPro
                 for (const auto& foreign : names[other]) {
                     if (contains(text, foreign)) {
                         ++failures;
-                        problems[static_cast<std::size_t>(i)] = tenant + " mentioned " + foreign + ": " + text;
+                        problems[static_cast<std::size_t>(i)] =
+                            tenant + " mentioned " + foreign + ": " + text;
                     }
                 }
                 const std::string sid(body.at("session_id").as_string());
@@ -308,8 +363,9 @@ TEST_F(HttpServerTest, ASlowClientDribblingItsBodyIsCutOffWithoutBlockingOthers)
     std::thread slow([&] {
         const auto begun = std::chrono::steady_clock::now();
         Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
-        const std::string head = "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\n"
-                                 "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n";
+        const std::string head =
+            "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: t\r\n"
+            "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n";
         socket.sendBytes(head.data(), static_cast<int>(head.size()));
         socket.setReceiveTimeout(Poco::Timespan(0, 100 * 1000));
         char buffer[4096];
@@ -375,7 +431,8 @@ TEST_F(HttpServerTest, AnswersOverloadedWith503WhenThePoolAndQueueAreFull) {
     std::string answer;
     char buffer[4096];
     try {
-        for (int n; (n = queued.receiveBytes(buffer, sizeof buffer)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+        for (int n; (n = queued.receiveBytes(buffer, sizeof buffer)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
     } catch (const std::exception&) {
     }
     EXPECT_EQ(raw_status(answer), 200) << answer;
@@ -398,8 +455,10 @@ TEST_F(HttpServerTest, HealthReportsStatusAndTheDetailedViewEveryTenant) {
     EXPECT_GT(body.at("memory_rss_bytes").as_int64(), 0);
     EXPECT_FALSE(body.at("version").as_string().empty());
     std::set<std::string> plugins;
-    for (const auto& p : body.at("plugins").at("loaded").as_array()) plugins.insert(std::string(p.at("name").as_string()));
-    EXPECT_TRUE(plugins.count("webhook") && plugins.count("local") && plugins.count("catalog")) << detailed.body;
+    for (const auto& p : body.at("plugins").at("loaded").as_array())
+        plugins.insert(std::string(p.at("name").as_string()));
+    EXPECT_TRUE(plugins.count("webhook") && plugins.count("local") && plugins.count("catalog"))
+        << detailed.body;
     std::map<std::string, std::string> states;
     for (const auto& t : body.at("tenants").as_array())
         states[std::string(t.at("id").as_string())] = std::string(t.at("state").as_string());
@@ -429,25 +488,31 @@ TEST_F(HttpServerTest, HealthIsDegradedWhenATenantFailedToLoad) {
 TEST_F(HttpServerTest, MetricsPassPromtoolAndCountTheRequestsMade) {
     tezgah::engine::Metrics::global().reset();
     start();
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(chat("gece-butik", chat_body("merhaba", "m" + std::to_string(i))).status, 200);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(chat("gece-butik", chat_body("merhaba", "m" + std::to_string(i))).status, 200);
     ASSERT_EQ(http_request(port, "GET", "/no/such/route").status, 404);
     auto metrics = http_request(port, "GET", "/metrics");
     ASSERT_EQ(metrics.status, 200);
     EXPECT_TRUE(contains(metrics.header("content-type"), "text/plain"));
-    EXPECT_TRUE(contains(metrics.body,
-                         R"(tezgah_http_requests_total{route="/v1/tenants/{tenant}/chat",method="POST",status="200"} 3)"))
+    EXPECT_TRUE(contains(
+        metrics.body,
+        R"(tezgah_http_requests_total{route="/v1/tenants/{tenant}/chat",method="POST",status="200"} 3)"))
         << metrics.body;
-    EXPECT_TRUE(contains(metrics.body, R"(tezgah_http_requests_total{route="not_found",method="GET",status="404"} 1)"));
-    EXPECT_TRUE(contains(metrics.body, R"(tezgah_http_request_duration_seconds_count{route="/v1/tenants/{tenant}/chat"} 3)"));
+    EXPECT_TRUE(contains(metrics.body,
+                         R"(tezgah_http_requests_total{route="not_found",method="GET",status="404"} 1)"));
+    EXPECT_TRUE(contains(
+        metrics.body, R"(tezgah_http_request_duration_seconds_count{route="/v1/tenants/{tenant}/chat"} 3)"));
     EXPECT_TRUE(contains(metrics.body, "tezgah_tenants_loaded 1"));
-    EXPECT_TRUE(contains(metrics.body, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 3)")) << metrics.body;
+    EXPECT_TRUE(contains(metrics.body, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 3)"))
+        << metrics.body;
 
     TempDir scratch;
     const auto file = scratch.path() / "metrics.txt";
     write(file, metrics.body);
     ASSERT_EQ(std::system("command -v promtool > /dev/null"), 0)
         << "promtool is missing: install the Debian package prometheus (scripts/setup)";
-    const auto command = "promtool check metrics < " + file.string() + " > " + (scratch.path() / "out").string() + " 2>&1";
+    const auto command =
+        "promtool check metrics < " + file.string() + " > " + (scratch.path() / "out").string() + " 2>&1";
     EXPECT_EQ(std::system(command.c_str()), 0) << slurp(scratch.path() / "out");
 }
 

@@ -14,14 +14,14 @@ class CalendarTest : public ScriptTest {
 protected:
     CalendarTest() {
         host.profile.timezone = "Europe/Istanbul";
-        host.profile.hours = {{"mon", "10:00-20:00"}, {"tue", "10:00-20:00"}, {"wed", "closed"},
-                              {"sat", "09:30-14:00"}};
+        host.profile.hours = {
+            {"mon", "10:00-20:00"}, {"tue", "10:00-20:00"}, {"wed", "closed"}, {"sat", "09:30-14:00"}};
     }
 
     std::string run(const std::string& body) {
-        auto* rule = load_rule("rules/calendar.lua",
-                               "return tezgah.rule { name = 'calendar', on_message = function(ctx, msg)\n" + body +
-                                   "\nend }");
+        auto* rule = load_rule(
+            "rules/calendar.lua",
+            "return tezgah.rule { name = 'calendar', on_message = function(ctx, msg)\n" + body + "\nend }");
         if (rule == nullptr) return "(not loaded)";
         auto context = turn();
         auto decision = rule->on_message(context, message("?"));
@@ -30,7 +30,8 @@ protected:
     }
 
     void set_local(int year, unsigned month, unsigned day, int hour, int minute) {
-        date::local_seconds local = date::local_days{date::year{year} / month / day} + hours{hour} + minutes{minute};
+        date::local_seconds local =
+            date::local_days{date::year{year} / month / day} + hours{hour} + minutes{minute};
         host.time.set(date::locate_zone(host.profile.timezone)->to_sys(local));
     }
 };
@@ -52,22 +53,25 @@ TEST_F(CalendarTest, LocalTimeIsTheTenantsWallClock) {
 TEST_F(CalendarTest, LocalTimeOfAnotherInstant) {
     set_local(2024, 6, 3, 12, 0);
     EXPECT_EQ(run("return ctx.local_time(ctx.now() + 2 * 86400).wday"), "wed");
-    EXPECT_NE(run("return ctx.local_time('soon')").find("bad argument #1 to 'local_time'"), std::string::npos);
+    EXPECT_NE(run("return ctx.local_time('soon')").find("bad argument #1 to 'local_time'"),
+              std::string::npos);
 }
 
 TEST_F(CalendarTest, NextOpeningLaterToday) {
     set_local(2024, 6, 3, 8, 45);  // Monday, before 10:00
-    EXPECT_EQ(run("local o = ctx.next_opening()\n"
-                  "return string.format('%s %s %s %s %d %s %s %s', o.wday, o.day_name_tr, o.day_name_en, o.time,"
-                  " o.in_minutes, tostring(o.today), tostring(o.tomorrow), o.date)"),
-              "mon Pazartesi Monday 10:00 75 true false 2024-06-03");
+    EXPECT_EQ(
+        run("local o = ctx.next_opening()\n"
+            "return string.format('%s %s %s %s %d %s %s %s', o.wday, o.day_name_tr, o.day_name_en, o.time,"
+            " o.in_minutes, tostring(o.today), tostring(o.tomorrow), o.date)"),
+        "mon Pazartesi Monday 10:00 75 true false 2024-06-03");
     EXPECT_EQ(run("return tostring(ctx.next_opening().epoch - ctx.now())"), "4500");
 }
 
 TEST_F(CalendarTest, NextOpeningWhileOpenIsTheFollowingDay) {
     set_local(2024, 6, 3, 12, 0);  // Monday, open
-    EXPECT_EQ(run("local o = ctx.next_opening(); return o.wday .. ' ' .. o.time .. ' ' .. tostring(o.tomorrow)"),
-              "tue 10:00 true");
+    EXPECT_EQ(
+        run("local o = ctx.next_opening(); return o.wday .. ' ' .. o.time .. ' ' .. tostring(o.tomorrow)"),
+        "tue 10:00 true");
 }
 
 TEST_F(CalendarTest, NextOpeningSkipsClosedDays) {

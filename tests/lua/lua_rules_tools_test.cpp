@@ -86,7 +86,8 @@ return tezgah.rule {
     ASSERT_NE(bad, nullptr);
     auto failed = bad->on_message(context, message("hello"));
     ASSERT_FALSE(failed.ok());
-    EXPECT_NE(failed.error().message.find("words[2] is not a string"), std::string::npos) << failed.error().message;
+    EXPECT_NE(failed.error().message.find("words[2] is not a string"), std::string::npos)
+        << failed.error().message;
 }
 
 TEST_F(ScriptTest, MessageAndContextCarryTheTurn) {
@@ -104,7 +105,8 @@ return tezgah.rule {
     auto decision = rule->on_message(context, message("do you have robes?"));
     ASSERT_TRUE(decision.ok()) << decision.error().message;
     auto now = duration_cast<seconds>(host.time.now().time_since_epoch()).count();
-    EXPECT_EQ(*decision->reply, "do you have robes?|u-42|webhook|en|gece-butik|u-42|en|" + std::to_string(now));
+    EXPECT_EQ(*decision->reply,
+              "do you have robes?|u-42|webhook|en|gece-butik|u-42|en|" + std::to_string(now));
 }
 
 TEST_F(ScriptTest, RuleHandsOffWithAReason) {
@@ -204,8 +206,9 @@ return tezgah.rule {
     char price[32];
     std::snprintf(price, sizeof price, "%.2f", wanted.price);
     std::string stock = wanted.stock ? std::to_string(*wanted.stock) : "nil";
-    EXPECT_EQ(*decision->reply, wanted.id + "|" + wanted.name + "|" + price + "|" + wanted.currency + "|" + stock +
-                                    "|" + (wanted.available ? "true" : "false") + "|" + wanted.category);
+    EXPECT_EQ(*decision->reply, wanted.id + "|" + wanted.name + "|" + price + "|" + wanted.currency + "|" +
+                                    stock + "|" + (wanted.available ? "true" : "false") + "|" +
+                                    wanted.category);
     auto nothing = rule->on_message(context, message("zzzzqqqq xxyyzz"));
     ASSERT_TRUE(nothing.ok()) << nothing.error().message;
     EXPECT_EQ(*nothing->reply, "yok");
@@ -292,7 +295,8 @@ return tezgah.tool { name = "replier", description = "misuses ctx.reply",
     auto context = turn();
     auto result = tool->invoke(sdk::ToolCall{"c", "replier", {}}, context);
     ASSERT_FALSE(result.ok());
-    EXPECT_NE(result.error().message.find("tools/replier.lua:3: ctx.reply: only in on_message"), std::string::npos)
+    EXPECT_NE(result.error().message.find("tools/replier.lua:3: ctx.reply: only in on_message"),
+              std::string::npos)
         << result.error().message;
 }
 
@@ -303,12 +307,14 @@ struct BadDeclaration {
 
 TEST_F(ScriptTest, DeclarationsAreCheckedStrictly) {
     const BadDeclaration cases[] = {
-        {"return tezgah.rule { name = 'x', on_mesage = function() end }", ":1: tezgah.rule: unknown field 'on_mesage'"},
+        {"return tezgah.rule { name = 'x', on_mesage = function() end }",
+         ":1: tezgah.rule: unknown field 'on_mesage'"},
         {"return tezgah.rule { on_message = function() end }", ":1: tezgah.rule: name: required"},
         {"return tezgah.rule { name = 42, on_message = function() end }",
          "tezgah.rule: name: expected a string, got a number"},
         {"return tezgah.rule { name = 'x' }", "tezgah.rule: needs on_message, on_reply or both"},
-        {"return tezgah.rule { name = 'x', on_reply = 'text' }", "on_reply: expected a function, got a string"},
+        {"return tezgah.rule { name = 'x', on_reply = 'text' }",
+         "on_reply: expected a function, got a string"},
         {"return tezgah.rule 'x'", "tezgah.rule: expected a table"},
         {"return tezgah.tool { name = 'x', run = function() end }", "tezgah.tool: description: required"},
         {"return tezgah.tool { name = 'has space', description = 'd', run = function() end }",
@@ -317,9 +323,11 @@ TEST_F(ScriptTest, DeclarationsAreCheckedStrictly) {
         {"return tezgah.tool { name = 'x', description = 'd', run = function() end,\n"
          "  parameters = { type = 'object', properties = { a = {} }, required = { 'b' } } }",
          ":1: tezgah.tool: parameters.required[1]: 'b' is not in parameters.properties"},
-        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, parameters = { type = 'string' } }",
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, parameters = { type = "
+         "'string' } }",
          "parameters.type: must be \"object\""},
-        {"return { name = 'x', on_message = function() end }", "must return tezgah.rule{...} or tezgah.tool{...}"},
+        {"return { name = 'x', on_message = function() end }",
+         "must return tezgah.rule{...} or tezgah.tool{...}"},
         {"local x = 1", "must return tezgah.rule{...} or tezgah.tool{...}; it returned a nil"},
     };
     int i = 0;
@@ -343,8 +351,8 @@ TEST_F(ScriptTest, CheckScriptReportsProblemsWithoutATenant) {
     ASSERT_EQ(wrong_kind.size(), 1u);
     EXPECT_EQ(wrong_kind[0], "kind: expected a rule (return tezgah.rule{...}), found a tool");
 
-    auto syntax = check_script(write("rules/broken.lua", "return tezgah.rule {\n name = 'x'\n on_message = 1 }"),
-                               ScriptKind::rule);
+    auto syntax = check_script(
+        write("rules/broken.lua", "return tezgah.rule {\n name = 'x'\n on_message = 1 }"), ScriptKind::rule);
     ASSERT_EQ(syntax.size(), 1u);
     EXPECT_NE(syntax[0].find("script: "), std::string::npos);
     EXPECT_NE(syntax[0].find("broken.lua:3:"), std::string::npos) << syntax[0];
@@ -423,7 +431,8 @@ TEST_F(ScriptTest, TheDocumentedExamplesWork) {
     auto* tool = load_tool("tools/gift-set.lua", scripts[1]);
     ASSERT_NE(tool, nullptr);
     auto result = tool->invoke(
-        sdk::ToolCall{"c", "suggest_gift_set", json::object{{"budget", 100000}, {"query", "gecelik"}}}, context);
+        sdk::ToolCall{"c", "suggest_gift_set", json::object{{"budget", 100000}, {"query", "gecelik"}}},
+        context);
     ASSERT_TRUE(result.ok()) << result.error().message;
     ASSERT_TRUE(result->is_object()) << json::serialize(*result);
     EXPECT_FALSE(result->at("items").as_array().empty());

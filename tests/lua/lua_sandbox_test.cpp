@@ -116,7 +116,8 @@ protected:
     void expect_contained(const std::string& name, const std::string& code, const std::string& expected) {
         SCOPED_TRACE(name);
         auto result = attack(name);
-        ASSERT_FALSE(result.ok()) << "the attack succeeded: " << (result->reply ? *result->reply : "(no reply)");
+        ASSERT_FALSE(result.ok()) << "the attack succeeded: "
+                                  << (result->reply ? *result->reply : "(no reply)");
         EXPECT_EQ(result.error().code, code) << result.error().message;
         EXPECT_TRUE(std::regex_search(result.error().message, std::regex(R"(rules/attacker\.lua:\d+: )")))
             << result.error().message;
@@ -185,7 +186,8 @@ TEST_F(SandboxTest, TheBudgetErrorNamesTheLoopLine) {
     // The `while true do end` of `endless` is on line 39 of kAttacker (which starts with a newline).
     std::string source = kAttacker;
     auto line = std::count(source.begin(), source.begin() + source.find("    while true do end"), '\n') + 1;
-    EXPECT_NE(result.error().message.find("rules/attacker.lua:" + std::to_string(line) + ":"), std::string::npos)
+    EXPECT_NE(result.error().message.find("rules/attacker.lua:" + std::to_string(line) + ":"),
+              std::string::npos)
         << result.error().message;
 }
 
@@ -203,8 +205,10 @@ TEST_F(SandboxTest, MemoryBombsHitTheCap) {
 TEST_F(SandboxTest, PatternFunctionsAreBounded) {
     expect_contained("pattern_bomb", "lua_timeout", "CPU budget exhausted");
     expect_contained("gsub_bomb", "lua_timeout", "CPU budget exhausted");
-    expect_contained("long_subject", "lua_error", "string.find: subject of 5000 bytes is over the sandbox limit of 4096");
-    expect_contained("long_pattern", "lua_error", "string.find: pattern of 400 bytes is over the sandbox limit of 256");
+    expect_contained("long_subject", "lua_error",
+                     "string.find: subject of 5000 bytes is over the sandbox limit of 4096");
+    expect_contained("long_pattern", "lua_error",
+                     "string.find: pattern of 400 bytes is over the sandbox limit of 256");
 }
 
 TEST_F(SandboxTest, ErrorsNameTheFileAndLine) {
@@ -222,19 +226,23 @@ TEST_F(SandboxTest, HostObjectsAreDeadAfterTheCall) {
 }
 
 TEST_F(ScriptTest, SyntaxErrorsNameTheLine) {
-    auto loaded = load("rules/syntax.lua", "return tezgah.rule {\n  name = 'x',\n  on_message = function(ctx, msg)\n"
-                                           "    if msg.text = 'a' then end\n  end,\n}\n");
+    auto loaded = load("rules/syntax.lua",
+                       "return tezgah.rule {\n  name = 'x',\n  on_message = function(ctx, msg)\n"
+                       "    if msg.text = 'a' then end\n  end,\n}\n");
     ASSERT_FALSE(loaded.ok());
     EXPECT_EQ(loaded.error().code, "lua_error");
-    EXPECT_NE(loaded.error().message.find("rules/syntax.lua:4:"), std::string::npos) << loaded.error().message;
+    EXPECT_NE(loaded.error().message.find("rules/syntax.lua:4:"), std::string::npos)
+        << loaded.error().message;
     EXPECT_TRUE(host.log.contains("rules/syntax.lua:4:"));
 }
 
 TEST_F(ScriptTest, TopLevelCodeIsBudgetedAndCapped) {
-    auto looping = load("rules/loop.lua", "while true do end\nreturn tezgah.rule { name = 'x', on_reply = print }");
+    auto looping =
+        load("rules/loop.lua", "while true do end\nreturn tezgah.rule { name = 'x', on_reply = print }");
     ASSERT_FALSE(looping.ok());
     EXPECT_EQ(looping.error().code, "lua_timeout");
-    EXPECT_NE(looping.error().message.find("rules/loop.lua:1:"), std::string::npos) << looping.error().message;
+    EXPECT_NE(looping.error().message.find("rules/loop.lua:1:"), std::string::npos)
+        << looping.error().message;
 
     Limits small;
     small.memory_bytes = 1 << 20;
@@ -255,7 +263,8 @@ return tezgah.rule { name = "tight", on_message = function(ctx, msg)
   local s = 0
   for i = 1, n do s = s + i end
   return ctx.reply(tostring(s))
-end })", tight);
+end })",
+                           tight);
     ASSERT_NE(rule, nullptr);
     auto context = turn();
     for (int round = 0; round < 3; ++round) {  // the budget is per call, not per script
@@ -320,7 +329,8 @@ TEST_F(ScriptTest, MetatablesOnHostReadTablesAreIgnored) {
     auto sneaky = load("rules/sneaky.lua", R"(
 return tezgah.rule(setmetatable({ on_message = function() end }, { __index = { name = "hidden" } })))");
     ASSERT_FALSE(sneaky.ok());
-    EXPECT_NE(sneaky.error().message.find("tezgah.rule: name: required"), std::string::npos) << sneaky.error().message;
+    EXPECT_NE(sneaky.error().message.find("tezgah.rule: name: required"), std::string::npos)
+        << sneaky.error().message;
 
     auto* rule = load_rule("rules/trap.lua", R"(
 return tezgah.rule { name = "trap", on_message = function(ctx, msg)

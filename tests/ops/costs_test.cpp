@@ -51,9 +51,10 @@ std::size_t count(const std::string& text, const std::string& needle) {
 
 TEST(PriceTable, KnowsTheCommonModelsByDefault) {
     PriceTable table;
-    for (const char* model : {"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash",
-                              "gemini-2.0-flash-lite", "gemini-1.5-flash", "gemini-1.5-pro", "gpt-4o", "gpt-4o-mini",
-                              "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini", "o4-mini", "local"})
+    for (const char* model :
+         {"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash",
+          "gemini-2.0-flash-lite", "gemini-1.5-flash", "gemini-1.5-pro", "gpt-4o", "gpt-4o-mini", "gpt-4.1",
+          "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini", "o4-mini", "local"})
         EXPECT_TRUE(table.find(model)) << model;
     auto mini = table.cost("gpt-4o-mini", 1'000'000, 1'000'000);
     EXPECT_TRUE(mini.known);
@@ -69,7 +70,8 @@ TEST(PriceTable, DatedAndPathNamesCostWhatTheirModelCosts) {
     PriceTable table;
     auto price_of = [&](const char* model) { return table.find(model); };
     ASSERT_TRUE(price_of("gpt-4o-mini-2024-07-18"));
-    EXPECT_EQ(price_of("gpt-4o-mini-2024-07-18")->input_per_mtok_usd, table.find("gpt-4o-mini")->input_per_mtok_usd);
+    EXPECT_EQ(price_of("gpt-4o-mini-2024-07-18")->input_per_mtok_usd,
+              table.find("gpt-4o-mini")->input_per_mtok_usd);
     ASSERT_TRUE(price_of("gpt-4o-2024-08-06"));
     EXPECT_EQ(price_of("gpt-4o-2024-08-06")->output_per_mtok_usd, table.find("gpt-4o")->output_per_mtok_usd);
     ASSERT_TRUE(price_of("models/gemini-2.0-flash-001"));
@@ -80,7 +82,8 @@ TEST(PriceTable, DatedAndPathNamesCostWhatTheirModelCosts) {
     EXPECT_EQ(price_of("gemini-2.5-flash-lite-preview-06-17")->output_per_mtok_usd,
               table.find("gemini-2.5-flash-lite")->output_per_mtok_usd);
     ASSERT_TRUE(price_of("gpt-4.1-nano-2025-04-14"));
-    EXPECT_EQ(price_of("gpt-4.1-nano-2025-04-14")->input_per_mtok_usd, table.find("gpt-4.1-nano")->input_per_mtok_usd);
+    EXPECT_EQ(price_of("gpt-4.1-nano-2025-04-14")->input_per_mtok_usd,
+              table.find("gpt-4.1-nano")->input_per_mtok_usd);
     // A prefix that stops inside a word is another model.
     EXPECT_FALSE(price_of("gpt-4omni"));
     EXPECT_FALSE(price_of("gpt-4"));
@@ -113,7 +116,8 @@ TEST(PriceTable, AFileOverridesAndAddsModels) {
     EXPECT_EQ(table.find("gpt-4o-2024-08-06")->output_per_mtok_usd, 8);
     EXPECT_NEAR(table.cost("acme-large", 1'000'000, 500'000).usd, 3.5 + 7, 1e-12);
     // The defaults not named stay.
-    EXPECT_EQ(table.find("gpt-4o-mini")->input_per_mtok_usd, PriceTable::defaults().at("gpt-4o-mini").input_per_mtok_usd);
+    EXPECT_EQ(table.find("gpt-4o-mini")->input_per_mtok_usd,
+              PriceTable::defaults().at("gpt-4o-mini").input_per_mtok_usd);
 }
 
 TEST(PriceTable, ABadFileIsRefusedNamingFileModelAndFieldAndChangesNothing) {
@@ -146,7 +150,8 @@ TEST(PriceTable, ABadFileIsRefusedNamingFileModelAndFieldAndChangesNothing) {
         write(file, c.text);
         auto loaded = table.load(path);
         ASSERT_FALSE(loaded.ok()) << c.text;
-        EXPECT_TRUE(contains(loaded.error().message, c.expected)) << loaded.error().message << "\nexpected: " << c.expected;
+        EXPECT_TRUE(contains(loaded.error().message, c.expected))
+            << loaded.error().message << "\nexpected: " << c.expected;
         EXPECT_EQ(table.find("gpt-4o")->input_per_mtok_usd, before) << c.text;  // all or nothing
         EXPECT_FALSE(table.find("acme")) << c.text;
     }
@@ -157,8 +162,10 @@ TEST(PriceTable, ABadFileIsRefusedNamingFileModelAndFieldAndChangesNothing) {
 
 TEST(PriceTable, TheProcessTableLoadsTheFileNamedAtStartOrByTheEnvironment) {
     TempDir dir;
-    write(dir.path() / "given.json", R"({"models": {"given-model": {"input_per_mtok_usd": 1, "output_per_mtok_usd": 1}}})");
-    write(dir.path() / "env.json", R"({"models": {"env-model": {"input_per_mtok_usd": 2, "output_per_mtok_usd": 2}}})");
+    write(dir.path() / "given.json",
+          R"({"models": {"given-model": {"input_per_mtok_usd": 1, "output_per_mtok_usd": 1}}})");
+    write(dir.path() / "env.json",
+          R"({"models": {"env-model": {"input_per_mtok_usd": 2, "output_per_mtok_usd": 2}}})");
     write(dir.path() / "bad.json", R"({"models": {"bad-model": {}}})");
     ASSERT_TRUE(configure_prices((dir.path() / "given.json").string()).ok());
     EXPECT_TRUE(prices().find("given-model"));

@@ -27,11 +27,15 @@ TEST_F(MetricsTest, CountsRequestsByRouteMethodAndStatusWithCumulativeBuckets) {
     m.http_request("/health", "GET", 200, 0.003);
     m.http_request("/health", "GET", 503, 2.0);
     const auto text = m.render();
-    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="200"} 2)")) << text;
+    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="200"} 2)"))
+        << text;
     EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="503"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.0005"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.005"} 2)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="+Inf"} 3)"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.0005"} 1)"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.005"} 2)"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="+Inf"} 3)"));
     EXPECT_TRUE(contains(text, R"(tezgah_http_request_duration_seconds_count{route="/health"} 3)"));
     EXPECT_TRUE(contains(text, "# TYPE tezgah_http_request_duration_seconds histogram"));
 }
@@ -50,7 +54,8 @@ TEST_F(MetricsTest, CountsMessagesToolCallsTokensAndTheTenantGauge) {
     EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="ok"} 1)"));
     EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="error"} 1)"));
     EXPECT_TRUE(contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",direction="input"} 120)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_db_operation_duration_seconds_count{operation="append_message"} 1)"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_db_operation_duration_seconds_count{operation="append_message"} 1)"));
     EXPECT_TRUE(contains(text, "tezgah_tenants_loaded 2"));
 }
 
@@ -72,17 +77,23 @@ TEST_F(MetricsTest, CountsModelCallsCostsCacheBudgetsAndRetries) {
     m.provider_retry("openai");
     const auto text = m.render();
     EXPECT_TRUE(contains(
-        text, R"(tezgah_llm_calls_total{tenant="gece-butik",provider="gemini",model="gemini-2.0-flash",outcome="ok"} 2)"))
+        text,
+        R"(tezgah_llm_calls_total{tenant="gece-butik",provider="gemini",model="gemini-2.0-flash",outcome="ok"} 2)"))
         << text;
     EXPECT_TRUE(contains(
-        text, R"(tezgah_llm_calls_total{tenant="gece-butik",provider="openai",model="gpt-4o-mini",outcome="error"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="gemini-2.0-flash"} 0.0006)"))
+        text,
+        R"(tezgah_llm_calls_total{tenant="gece-butik",provider="openai",model="gpt-4o-mini",outcome="error"} 1)"));
+    EXPECT_TRUE(
+        contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="gemini-2.0-flash"} 0.0006)"))
         << text;
     EXPECT_FALSE(contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="local"})"));
+    EXPECT_TRUE(contains(
+        text,
+        R"(tezgah_llm_tokens_total{tenant="gece-butik",model="gemini-2.0-flash",direction="input"} 2000)"));
     EXPECT_TRUE(
-        contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",model="gemini-2.0-flash",direction="input"} 2000)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="miss"} 2)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="negative_hit"} 1)"));
+        contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="miss"} 2)"));
+    EXPECT_TRUE(contains(
+        text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="negative_hit"} 1)"));
     EXPECT_TRUE(contains(text, R"(tezgah_budget_exceeded_total{tenant="gece-butik",period="day"} 1)"));
     EXPECT_TRUE(contains(text, R"(tezgah_provider_retries_total{provider="openai"} 2)"));
     EXPECT_TRUE(contains(text, "# TYPE tezgah_llm_cost_usd_total counter"));
@@ -125,7 +136,8 @@ TEST_F(MetricsTest, CountsEveryUpdateFromManyThreads) {
         });
     }
     for (auto& t : threads) t.join();
-    EXPECT_TRUE(contains(Metrics::global().render(), R"(tezgah_http_requests_total{route="/x",method="POST",status="200"} 8000)"));
+    EXPECT_TRUE(contains(Metrics::global().render(),
+                         R"(tezgah_http_requests_total{route="/x",method="POST",status="200"} 8000)"));
 }
 
 }  // namespace

@@ -137,7 +137,8 @@ TEST_F(EngineTest, ReimportingEditedDataUpdatesPricesAndDropsRemovedEntries) {
         auto& a = v.as_array();
         for (auto& o : a)
             if (o.as_object()["id"] == "kadife-sabahlik") o.as_object()["price"] = 649.0;
-        a.erase(std::remove_if(a.begin(), a.end(), [](const json::value& o) { return o.at("id") == "pike-sabahlik"; }),
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [](const json::value& o) { return o.at("id") == "pike-sabahlik"; }),
                 a.end());
     });
     auto e = start();
@@ -161,7 +162,10 @@ TEST_F(EngineTest, HandoffOnRequestForAPersonAndOnTopics) {
 
 class CollectingSink : public sdk::StreamSink {
 public:
-    void on_text(std::string_view d) override { text += d; ++pieces; }
+    void on_text(std::string_view d) override {
+        text += d;
+        ++pieces;
+    }
     std::string text;
     int pieces = 0;
 };

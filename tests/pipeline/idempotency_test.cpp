@@ -82,10 +82,13 @@ TEST_F(TurnStoreTest, MessageIdWhoseFirstAttemptHasNoReplyIsInFlight) {
     auto e = start();
     ask(*e, msg("gece-butik", "u9", "merhaba"));
     // A first attempt that stored the customer's message and then died before its reply.
-    auto c = e->database().open_conversation("gece-butik", "u9", "test", "", clock.now(), std::chrono::minutes(30));
+    auto c = e->database().open_conversation("gece-butik", "u9", "test", "", clock.now(),
+                                             std::chrono::minutes(30));
     ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(e->database().append_message("gece-butik", c->id, StoredMessage{"user", "iade?", "", "tr", clock.now()},
-                                             "half-done").ok());
+    ASSERT_TRUE(e->database()
+                    .append_message("gece-butik", c->id,
+                                    StoredMessage{"user", "iade?", "", "tr", clock.now()}, "half-done")
+                    .ok());
     auto retry = e->handle(msg("gece-butik", "u9", "iade?", "half-done"));
     ASSERT_FALSE(retry.ok());
     EXPECT_EQ(retry.error().code, "duplicate_in_flight");

@@ -54,12 +54,18 @@ protected:
                   [&](json::value& v) { v.as_object()["llm"] = std::move(llm); });
     }
     json::object gemini_llm(const FakeGemini& fake) {
-        return {{"provider", "gemini"}, {"api_key", "test-key"}, {"base_url", fake.base_url()},
-                {"model", "gemini-2.0-flash"}, {"max_retries", 1}};
+        return {{"provider", "gemini"},
+                {"api_key", "test-key"},
+                {"base_url", fake.base_url()},
+                {"model", "gemini-2.0-flash"},
+                {"max_retries", 1}};
     }
     json::object openai_llm(const FakeOpenAi& fake) {
-        return {{"provider", "openai"}, {"api_key", "test-key"}, {"base_url", fake.base_url()},
-                {"model", "gpt-4o-mini"}, {"max_retries", 1}};
+        return {{"provider", "openai"},
+                {"api_key", "test-key"},
+                {"base_url", fake.base_url()},
+                {"model", "gpt-4o-mini"},
+                {"max_retries", 1}};
     }
     /// The price of "saten gecelik" in the catalog, as a number (answers quote it as 299,99 or 299.99).
     double saten_price(engine::Engine& e) {
@@ -76,7 +82,8 @@ protected:
         comma[comma.find('.')] = ',';
         auto whole = std::to_string(static_cast<long long>(price));
         if (price == static_cast<double>(static_cast<long long>(price)) && contains(text, whole)) return true;
-        return contains(text, dot) || contains(text, comma) || contains(text, json::serialize(json::value(price)));
+        return contains(text, dot) || contains(text, comma) ||
+               contains(text, json::serialize(json::value(price)));
     }
 
     sdk::TurnReply ask_streamed(engine::Engine& e, const std::string& tenant, const std::string& user,
@@ -179,16 +186,20 @@ TEST_F(ProvidersTest, EveryOpenAiFailureEndsInTheOfflineAssistantsAnswer) {
         std::function<void(FakeOpenAi&)> script;
     };
     const std::vector<Case> cases = {
-        {"500 twice", [](FakeOpenAi& f) {
+        {"500 twice",
+         [](FakeOpenAi& f) {
              f.push_back(FakeOpenAiBehaviour::error(500, "server_error", "boom"));
              f.push_back(FakeOpenAiBehaviour::error(500, "server_error", "boom"));
          }},
-        {"400", [](FakeOpenAi& f) { f.push_back(FakeOpenAiBehaviour::error(400, "invalid_request_error", "bad")); }},
-        {"401", [](FakeOpenAi& f) { f.push_back(FakeOpenAiBehaviour::error(401, "invalid_request_error", "key")); }},
+        {"400",
+         [](FakeOpenAi& f) { f.push_back(FakeOpenAiBehaviour::error(400, "invalid_request_error", "bad")); }},
+        {"401",
+         [](FakeOpenAi& f) { f.push_back(FakeOpenAiBehaviour::error(401, "invalid_request_error", "key")); }},
         {"malformed", [](FakeOpenAi& f) { f.push_back(FakeOpenAiBehaviour::malformed()); }},
         {"429 for a minute",
          [](FakeOpenAi& f) {
-             f.push_back(FakeOpenAiBehaviour::error(429, "rate_limit_exceeded", "slow down").retry_after("60"));
+             f.push_back(
+                 FakeOpenAiBehaviour::error(429, "rate_limit_exceeded", "slow down").retry_after("60"));
          }},
         {"dropped every time",
          [](FakeOpenAi& f) {
@@ -205,7 +216,7 @@ TEST_F(ProvidersTest, EveryOpenAiFailureEndsInTheOfflineAssistantsAnswer) {
         auto reply = ask(*e, "gece-butik", std::string("u-") + c.name, "saten gecelik ne kadar?");
         EXPECT_EQ(reply.method, "fallback");
         EXPECT_TRUE(quotes(reply.reply, saten_price(*e))) << reply.reply;  // the offline assistant's answer
-        EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);          // the 429 was not waited out
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);        // the 429 was not waited out
     }
 }
 
@@ -278,8 +289,10 @@ TEST_F(ProvidersTest, AStreamThatDropsMidwayIsWithdrawnAndTheFallbackAnswers) {
 TEST_F(ProvidersTest, AnInvalidToolCallGoesBackOnceThenTheTurnFallsBack) {
     {
         FakeOpenAi fake;
-        fake.push_back(FakeOpenAiBehaviour::tool_calls({{"get_product_info", R"({"colour": "red"})", "call_1"}}));
-        fake.push_back(FakeOpenAiBehaviour::tool_calls({{"get_product_info", R"({"product": "saten gecelik"})", "call_2"}}));
+        fake.push_back(
+            FakeOpenAiBehaviour::tool_calls({{"get_product_info", R"({"colour": "red"})", "call_1"}}));
+        fake.push_back(FakeOpenAiBehaviour::tool_calls(
+            {{"get_product_info", R"({"product": "saten gecelik"})", "call_2"}}));
         set_llm("gece-butik", openai_llm(fake));
         auto e = start();
         auto reply = ask(*e, "gece-butik", "u1", "saten gecelik ne kadar?");
@@ -293,7 +306,8 @@ TEST_F(ProvidersTest, AnInvalidToolCallGoesBackOnceThenTheTurnFallsBack) {
     }
     {
         FakeOpenAi fake;
-        fake.push_back(FakeOpenAiBehaviour::tool_calls({{"get_product_info", R"({"colour": "red"})", "call_1"}}));
+        fake.push_back(
+            FakeOpenAiBehaviour::tool_calls({{"get_product_info", R"({"colour": "red"})", "call_1"}}));
         fake.push_back(FakeOpenAiBehaviour::tool_calls({{"get_product_info", "not json", "call_2"}}));
         set_llm("gece-butik", openai_llm(fake));
         auto e = start();
@@ -328,8 +342,9 @@ TEST_F(ProvidersTest, ABudgetStopsSpendingAtTheLimit) {
         const char* phone;
     };
     // One tenant each: spending is per tenant, and both engines share the database.
-    for (const auto& c : {Case{"fallback", "gece-butik", "saten gecelik ne kadar?", ""},
-                          Case{"refuse", "nefes-studyo", "reformer pilates ne kadar?", "+90 212 444 02 02"}}) {
+    for (const auto& c :
+         {Case{"fallback", "gece-butik", "saten gecelik ne kadar?", ""},
+          Case{"refuse", "nefes-studyo", "reformer pilates ne kadar?", "+90 212 444 02 02"}}) {
         SCOPED_TRACE(c.on_exceed);
         FakeOpenAi fake;
         auto llm = openai_llm(fake);
@@ -391,7 +406,8 @@ TEST_F(ProvidersTest, AFailureIsRememberedBriefly) {
 TEST_F(ProvidersTest, RepeatedDoubtfulAnswersHandTheConversationToAPerson) {
     FakeOpenAi fake;
     // Cut short by the token limit: doubtful (0.5), though not below the tenant's threshold (0.5).
-    for (int i = 0; i < 3; ++i) fake.push_back(FakeOpenAiBehaviour::answer("Özel dikim için").finish("length"));
+    for (int i = 0; i < 3; ++i)
+        fake.push_back(FakeOpenAiBehaviour::answer("Özel dikim için").finish("length"));
     auto llm = openai_llm(fake);
     llm["cache"] = json::object{{"ttl_s", 0}};
     set_llm("gece-butik", llm);
@@ -440,7 +456,8 @@ TEST_F(ProvidersTest, CustomersWhoLeaveDoNotOpenTheCircuitBreaker) {
             std::this_thread::sleep_for(200ms);
             gone = true;
         });
-        auto r = e->handle(msg("gece-butik", "leaver-" + std::to_string(i), "saten gecelik ne kadar?"), nullptr, &gone);
+        auto r = e->handle(msg("gece-butik", "leaver-" + std::to_string(i), "saten gecelik ne kadar?"),
+                           nullptr, &gone);
         leave.join();
         ASSERT_TRUE(r.ok());
         EXPECT_EQ(r->method, "fallback");

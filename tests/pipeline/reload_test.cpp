@@ -75,7 +75,8 @@ TEST_F(ReloadTest, AnInvalidEditKeepsTheLastGoodVersionAndSaysWhy) {
     const auto* s = status("gece-butik");
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->state, "loaded");
-    EXPECT_NE(s->reload_error.find("tenant.json: plan: \"galactic\" is not one of"), std::string::npos) << s->reload_error;
+    EXPECT_NE(s->reload_error.find("tenant.json: plan: \"galactic\" is not one of"), std::string::npos)
+        << s->reload_error;
     // Fixing it makes the next reload take it, and clears the error.
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json",
               [](json::value& v) { v.as_object()["plan"] = "premium"; });

@@ -13,14 +13,16 @@ std::vector<SseEvent> parse_in_pieces(const std::string& stream, std::size_t pie
     SseParser parser;
     std::vector<SseEvent> events;
     auto keep = [&](const SseEvent& e) { events.push_back(e); };
-    for (std::size_t i = 0; i < stream.size(); i += piece) parser.feed(std::string_view(stream).substr(i, piece), keep);
+    for (std::size_t i = 0; i < stream.size(); i += piece)
+        parser.feed(std::string_view(stream).substr(i, piece), keep);
     parser.finish(keep);
     return events;
 }
 
 TEST(SseParser, EventsArriveWhateverTheChunkingAndLineEnds) {
     const std::string stream =
-        ": keep-alive\r\n\r\ndata: {\"a\":1}\r\n\r\nevent: delta\ndata: line one\ndata: line two\n\ndata: [DONE]\n\n";
+        ": keep-alive\r\n\r\ndata: {\"a\":1}\r\n\r\nevent: delta\ndata: line one\ndata: line two\n\ndata: "
+        "[DONE]\n\n";
     for (std::size_t piece : {1u, 3u, 7u, 1000u}) {
         auto events = parse_in_pieces(stream, piece);
         ASSERT_EQ(events.size(), 3u) << "piece " << piece;
@@ -51,8 +53,8 @@ TEST(SendWithRetries, RetriesServerErrorsAndTimeoutsThenReturnsTheAnswer) {
     http.responses.push_back(Error{"timeout", "http://x: timed out"});
     http.responses.push_back(status(200));
     RetryReport report;
-    auto r = send_with_retries(http, OutboundRequest{}, RetryPolicy{3, 1ms, 5ms}, std::chrono::steady_clock::now() + 10s,
-                               {}, &report);
+    auto r = send_with_retries(http, OutboundRequest{}, RetryPolicy{3, 1ms, 5ms},
+                               std::chrono::steady_clock::now() + 10s, {}, &report);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(report.attempts, 3);
@@ -63,7 +65,8 @@ TEST(SendWithRetries, ClientErrorsAreNotRetried) {
     testing::FakeHttpClient http;
     http.responses.push_back(status(400));
     http.responses.push_back(status(200));
-    auto r = send_with_retries(http, OutboundRequest{}, RetryPolicy{3, 1ms, 5ms}, std::chrono::steady_clock::now() + 10s);
+    auto r = send_with_retries(http, OutboundRequest{}, RetryPolicy{3, 1ms, 5ms},
+                               std::chrono::steady_clock::now() + 10s);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 400);
     EXPECT_EQ(http.sent.size(), 1u);
@@ -108,7 +111,8 @@ TEST(SendWithRetries, EachAttemptsTimeoutIsClampedToTheDeadline) {
 TEST(SendWithRetries, APastDeadlineSendsNothing) {
     testing::FakeHttpClient http;
     http.responses.push_back(status(200));
-    auto r = send_with_retries(http, OutboundRequest{}, RetryPolicy{}, std::chrono::steady_clock::now() - 1ms);
+    auto r =
+        send_with_retries(http, OutboundRequest{}, RetryPolicy{}, std::chrono::steady_clock::now() - 1ms);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, "deadline_exceeded");
     EXPECT_TRUE(http.sent.empty());

@@ -184,7 +184,8 @@ TEST_F(CatalogMatch, ToleratesTypos) {
 
 TEST_F(CatalogMatch, AStrippedVowelDoesNotMakeATypoMatch) {
     // "kadife" (velvet) must not pass for "kadın" (women's) once its final vowel is stripped.
-    for (const auto& found : match("kadife")) EXPECT_EQ(found.offering.category, "Sabahlık") << found.offering.id;
+    for (const auto& found : match("kadife"))
+        EXPECT_EQ(found.offering.category, "Sabahlık") << found.offering.id;
 }
 
 TEST_F(CatalogMatch, MatchesEnglishTranslations) {

@@ -59,7 +59,8 @@ TEST_P(ConcurrencyTest, EightThreadsWriteWithoutErrors) {
                                        : db->import_knowledge("gece-butik", knowledge);
                     if (!stats) return fail(t, stats.error().message);
                 }
-                if (db->offerings("gece-butik").size() != offerings.size()) return fail(t, "offerings vanished");
+                if (db->offerings("gece-butik").size() != offerings.size())
+                    return fail(t, "offerings vanished");
             }
         });
     }

@@ -34,16 +34,29 @@ TEST_P(GroupCommitTest, SixteenThreadsStoreEveryTurnExactlyOnce) {
             if (!c) return void(errors[t] = c.error().message);
             conversation_ids[t] = c->id;
             for (int turn = 0; turn < kTurns; ++turn) {
-                auto in = db->append_message("gece-butik", c->id, StoredMessage{"user", "soru", "", "tr", now},
-                                             user + "-" + std::to_string(turn));
+                auto in =
+                    db->append_message("gece-butik", c->id, StoredMessage{"user", "soru", "", "tr", now},
+                                       user + "-" + std::to_string(turn));
                 if (!in) return void(errors[t] = in.error().message);
-                TurnRecord record{"gece-butik", c->id, user, "webhook", *in,
-                                  StoredMessage{"assistant", "cevap " + std::to_string(turn), "intent", "tr", now},
-                                  "{\"reply\":\"cevap\"}",
-                                  {ToolCallRecord{"gece-butik", c->id, {}, "list_offerings", json::object{},
-                                                  json::array{}, true, 1, ""}},
-                                  {UsageRecord{"gece-butik", c->id, "local", "", 1, 1, 0}},
-                                  json::object{{"turn", turn}}};
+                TurnRecord record{
+                    "gece-butik",
+                    c->id,
+                    user,
+                    "webhook",
+                    *in,
+                    StoredMessage{"assistant", "cevap " + std::to_string(turn), "intent", "tr", now},
+                    "{\"reply\":\"cevap\"}",
+                    {ToolCallRecord{"gece-butik",
+                                    c->id,
+                                    {},
+                                    "list_offerings",
+                                    json::object{},
+                                    json::array{},
+                                    true,
+                                    1,
+                                    ""}},
+                    {UsageRecord{"gece-butik", c->id, "local", "", 1, 1, 0}},
+                    json::object{{"turn", turn}}};
                 auto reply = db->finish_turn(record);
                 if (!reply) return void(errors[t] = reply.error().message);
                 // Interleaved with the good writes: one that must fail alone, storing nothing.
@@ -85,9 +98,12 @@ TEST_P(GroupCommitTest, RetriedClientMessageIdIsRefusedEvenWithinOneBatch) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
-            auto id = db->append_message("gece-butik", c->id, StoredMessage{"user", "bir kez", "", "tr", now}, "same-id");
-            if (id) ++stored;
-            else if (id.error().code == "duplicate") ++duplicates;
+            auto id = db->append_message("gece-butik", c->id, StoredMessage{"user", "bir kez", "", "tr", now},
+                                         "same-id");
+            if (id)
+                ++stored;
+            else if (id.error().code == "duplicate")
+                ++duplicates;
         });
     }
     for (auto& thread : threads) thread.join();

@@ -13,7 +13,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
 
 Clock::time_point utc(int year, unsigned month, unsigned day, int hour = 0, int minute = 0) {
-    return date::sys_days{date::year{year} / month / day} + std::chrono::hours{hour} + std::chrono::minutes{minute};
+    return date::sys_days{date::year{year} / month / day} + std::chrono::hours{hour} +
+           std::chrono::minutes{minute};
 }
 
 class UsageTest : public StoreTest {
@@ -32,8 +33,8 @@ protected:
     }
 
     /// A usage row of `tenant` at `at` costing `usd`.
-    void spend(const std::string& tenant, Clock::time_point at, double usd, const std::string& model = "gpt-4o-mini",
-               bool estimated = false) {
+    void spend(const std::string& tenant, Clock::time_point at, double usd,
+               const std::string& model = "gpt-4o-mini", bool estimated = false) {
         UsageRecord r{tenant, "c-" + tenant, "openai", model, 1000, 200, usd};
         r.at = at;
         r.estimated = estimated;
@@ -47,11 +48,20 @@ TEZGAH_STORE_BACKENDS(UsageTest);
 
 TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
     auto c = open("gece-butik", "905551112233");
-    auto in = db->append_message("gece-butik", c.id, StoredMessage{"user", "siyah gecelik var mı", "", "tr", t0});
+    auto in =
+        db->append_message("gece-butik", c.id, StoredMessage{"user", "siyah gecelik var mı", "", "tr", t0});
     ASSERT_TRUE(in.ok()) << in.error().message;
 
-    TurnRecord turn{"gece-butik", c.id, "905551112233", "webhook", *in,
-                    StoredMessage{"assistant", "Var, 299,99 TL.", "llm", "tr", t0 + 2s}, "{}", {}, {}, {}};
+    TurnRecord turn{"gece-butik",
+                    c.id,
+                    "905551112233",
+                    "webhook",
+                    *in,
+                    StoredMessage{"assistant", "Var, 299,99 TL.", "llm", "tr", t0 + 2s},
+                    "{}",
+                    {},
+                    {},
+                    {}};
     UsageRecord first{"gece-butik", c.id, "openai", "gpt-4o-mini", 1200, 40, 0.000204};
     first.step = 0;
     UsageRecord second{"gece-butik", c.id, "openai", "gpt-4o-mini", 1500, 80, 0.000273};
@@ -91,8 +101,16 @@ TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
     EXPECT_TRUE(db->usage("nefes-studyo", c.id).empty());
 
     // A turn without model calls stores no usage and costs 0.
-    TurnRecord quiet{"gece-butik", c.id, "905551112233", "webhook", *in,
-                     StoredMessage{"assistant", "Rica ederim.", "rule", "tr", t0 + 3s}, "{}", {}, {}, {}};
+    TurnRecord quiet{"gece-butik",
+                     c.id,
+                     "905551112233",
+                     "webhook",
+                     *in,
+                     StoredMessage{"assistant", "Rica ederim.", "rule", "tr", t0 + 3s},
+                     "{}",
+                     {},
+                     {},
+                     {}};
     auto quiet_id = db->finish_turn(quiet);
     ASSERT_TRUE(quiet_id.ok());
     EXPECT_EQ(db->usage("gece-butik", c.id).size(), 3u);
@@ -102,12 +120,12 @@ TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
 TEST_P(UsageTest, SpentIsTheSumOverAHalfOpenRange) {
     const auto from = utc(2024, 6, 10);
     const auto to = utc(2024, 6, 11);
-    spend("gece-butik", from - 1ms, 100);         // before
-    spend("gece-butik", from, 0.25);              // the first moment counts
+    spend("gece-butik", from - 1ms, 100);  // before
+    spend("gece-butik", from, 0.25);       // the first moment counts
     spend("gece-butik", from + 12h, 0.5);
     spend("gece-butik", to - 1ms, 0.125);
-    spend("gece-butik", to, 100);                 // the end does not
-    spend("nefes-studyo", from + 1h, 100);        // another tenant
+    spend("gece-butik", to, 100);           // the end does not
+    spend("nefes-studyo", from + 1h, 100);  // another tenant
 
     auto spent = db->spent_usd("gece-butik", from, to);
     ASSERT_TRUE(spent.ok()) << spent.error().message;
@@ -121,9 +139,9 @@ TEST_P(UsageTest, SlicesSumEachQuarterHourPerModel) {
     const auto day = utc(2024, 6, 10);
     spend("gece-butik", day + 10h + 1min, 0.25);
     spend("gece-butik", day + 10h + 14min, 0.25, "gpt-4o-mini", true);
-    spend("gece-butik", day + 10h + 15min, 0.5);                       // the next quarter
-    spend("gece-butik", day + 10h + 5min, 1.0, "gemini-2.0-flash");   // another model
-    spend("gece-butik", day + 30h, 2.0);                              // outside
+    spend("gece-butik", day + 10h + 15min, 0.5);                     // the next quarter
+    spend("gece-butik", day + 10h + 5min, 1.0, "gemini-2.0-flash");  // another model
+    spend("gece-butik", day + 30h, 2.0);                             // outside
 
     auto slices = db->usage_slices("gece-butik", day, day + 24h);
     ASSERT_TRUE(slices.ok()) << slices.error().message;

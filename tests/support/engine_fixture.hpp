@@ -31,8 +31,9 @@ protected:
         return e;
     }
 
-    static sdk::InboundMessage msg(const std::string& tenant, const std::string& user, const std::string& text,
-                                   const std::string& message_id = {}, const std::string& session_id = {}) {
+    static sdk::InboundMessage msg(const std::string& tenant, const std::string& user,
+                                   const std::string& text, const std::string& message_id = {},
+                                   const std::string& session_id = {}) {
         sdk::InboundMessage m;
         m.tenant_id = tenant;
         m.user_id = user;

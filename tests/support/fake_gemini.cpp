@@ -73,11 +73,13 @@ json::object error_body(int status, const std::string& google_status, const std:
     if (google_status == "RESOURCE_EXHAUSTED")
         details.push_back(json::object{
             {"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
-            {"violations", json::array{json::object{
-                               {"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
-                               {"quotaId", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}}}}});
+            {"violations",
+             json::array{json::object{
+                 {"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                 {"quotaId", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}}}}});
     if (!retry_delay.empty())
-        details.push_back(json::object{{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", retry_delay}});
+        details.push_back(
+            json::object{{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", retry_delay}});
     json::object error{{"code", status}, {"message", message}, {"status", google_status}};
     if (!details.empty()) error["details"] = std::move(details);
     return json::object{{"error", std::move(error)}};
@@ -118,14 +120,16 @@ json::object usage_of(const FakeGeminiScript& s, std::size_t request_bytes) {
     std::size_t answer_bytes = s.text.size();
     for (const auto& c : s.calls) answer_bytes += c.name.size() + json::serialize(c.args).size();
     int candidates = s.candidates_tokens >= 0 ? s.candidates_tokens : estimate(answer_bytes);
-    json::object u{{"promptTokenCount", prompt}, {"candidatesTokenCount", candidates},
+    json::object u{{"promptTokenCount", prompt},
+                   {"candidatesTokenCount", candidates},
                    {"totalTokenCount", prompt + candidates + s.thoughts_tokens}};
     if (s.thoughts_tokens > 0) u["thoughtsTokenCount"] = s.thoughts_tokens;
     return u;
 }
 
 json::object chunk_of(json::array parts, const std::string& finish_reason) {
-    json::object candidate{{"content", json::object{{"parts", std::move(parts)}, {"role", "model"}}}, {"index", 0}};
+    json::object candidate{{"content", json::object{{"parts", std::move(parts)}, {"role", "model"}}},
+                           {"index", 0}};
     if (!finish_reason.empty()) candidate["finishReason"] = finish_reason;
     return json::object{{"candidates", json::array{std::move(candidate)}}, {"modelVersion", "fake-gemini"}};
 }
@@ -153,7 +157,8 @@ std::vector<json::object> stream_chunks(const FakeGeminiScript& s, std::size_t r
         out.push_back(whole_response(s, request_bytes));
         return out;
     }
-    for (const auto& piece : split_text(s)) out.push_back(chunk_of(json::array{json::object{{"text", piece}}}, ""));
+    for (const auto& piece : split_text(s))
+        out.push_back(chunk_of(json::array{json::object{{"text", piece}}}, ""));
     if (!s.calls.empty()) {
         json::array parts;
         for (const auto& c : s.calls) parts.push_back(call_part(c));
@@ -178,18 +183,24 @@ std::string check(const json::value& v, const std::string& path, bool top) {
     for (const auto& [key, value] : s) {
         (void)value;
         std::string k(key);
-        if (!allowed(k, {"type", "format", "description", "nullable", "enum", "properties", "required", "items",
-                         "minItems", "min_items", "maxItems", "max_items", "minimum", "maximum", "anyOf", "any_of",
-                         "propertyOrdering", "property_ordering"}))
+        if (!allowed(k, {"type", "format", "description", "nullable", "enum", "properties", "required",
+                         "items", "minItems", "min_items", "maxItems", "max_items", "minimum", "maximum",
+                         "anyOf", "any_of", "propertyOrdering", "property_ordering"}))
             return unknown_name(k, path);
     }
     std::string type;
     if (const auto* t = s.if_contains("type")) {
-        if (t->is_array()) return "Invalid JSON payload received. Proto field is not repeating, cannot start list. at '" + path + ".type'";
-        if (!t->is_string()) return "Invalid value at '" + path + ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), " + json::serialize(*t);
+        if (t->is_array())
+            return "Invalid JSON payload received. Proto field is not repeating, cannot start list. at '" +
+                   path + ".type'";
+        if (!t->is_string())
+            return "Invalid value at '" + path +
+                   ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), " +
+                   json::serialize(*t);
         type = lower(t->get_string());
         if (!allowed(type, {"string", "number", "integer", "boolean", "array", "object", "null"}))
-            return "Invalid value at '" + path + ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), \"" +
+            return "Invalid value at '" + path +
+                   ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), \"" +
                    std::string(t->get_string()) + "\"";
     }
     const auto* any_of = field(s, "anyOf", "any_of");
@@ -199,7 +210,8 @@ std::string check(const json::value& v, const std::string& path, bool top) {
     if (const auto* n = s.if_contains("nullable"); n && !n->is_bool())
         return "Invalid value at '" + path + ".nullable' (TYPE_BOOL), " + json::serialize(*n);
     if (const auto* f = s.if_contains("format")) {
-        if (!f->is_string()) return "Invalid value at '" + path + ".format' (TYPE_STRING), " + json::serialize(*f);
+        if (!f->is_string())
+            return "Invalid value at '" + path + ".format' (TYPE_STRING), " + json::serialize(*f);
         std::string_view format = f->get_string();
         bool ok = (type == "string" && (format == "enum" || format == "date-time")) ||
                   (type == "integer" && (format == "int32" || format == "int64")) ||
@@ -209,8 +221,10 @@ std::string check(const json::value& v, const std::string& path, bool top) {
                    "\" is not supported for type " + (type.empty() ? "unspecified" : type);
     }
     if (const auto* e = s.if_contains("enum")) {
-        if (!e->is_array()) return "Invalid value at '" + path + ".enum' (TYPE_STRING), " + json::serialize(*e);
-        if (type != "string") return "* GenerateContentRequest." + path + ".enum: only allowed for STRING type";
+        if (!e->is_array())
+            return "Invalid value at '" + path + ".enum' (TYPE_STRING), " + json::serialize(*e);
+        if (type != "string")
+            return "* GenerateContentRequest." + path + ".enum: only allowed for STRING type";
         for (std::size_t i = 0; i < e->get_array().size(); ++i)
             if (!e->get_array()[i].is_string())
                 return "Invalid value at '" + path + ".enum[" + std::to_string(i) + "]' (TYPE_STRING), " +
@@ -219,24 +233,29 @@ std::string check(const json::value& v, const std::string& path, bool top) {
     std::set<std::string> names;
     if (const auto* p = s.if_contains("properties")) {
         if (!p->is_object()) return "Invalid value at '" + path + ".properties' " + json::serialize(*p);
-        if (type != "object") return "* GenerateContentRequest." + path + ".properties: only allowed for OBJECT type";
+        if (type != "object")
+            return "* GenerateContentRequest." + path + ".properties: only allowed for OBJECT type";
         if (p->get_object().empty())
             return "* GenerateContentRequest." + path + ".properties: should be non-empty for OBJECT type";
         for (const auto& [name, sub] : p->get_object()) {
             names.insert(std::string(name));
-            if (auto problem = check(sub, path + ".properties[" + std::string(name) + "].value", false); !problem.empty())
+            if (auto problem = check(sub, path + ".properties[" + std::string(name) + "].value", false);
+                !problem.empty())
                 return problem;
         }
     } else if (top && type == "object") {
         return "* GenerateContentRequest." + path + ".properties: should be non-empty for OBJECT type";
     }
     if (const auto* r = s.if_contains("required")) {
-        if (!r->is_array()) return "Invalid value at '" + path + ".required' (TYPE_STRING), " + json::serialize(*r);
+        if (!r->is_array())
+            return "Invalid value at '" + path + ".required' (TYPE_STRING), " + json::serialize(*r);
         for (std::size_t i = 0; i < r->get_array().size(); ++i) {
             const auto& name = r->get_array()[i];
-            if (!name.is_string()) return "Invalid value at '" + path + ".required[" + std::to_string(i) + "]' (TYPE_STRING)";
+            if (!name.is_string())
+                return "Invalid value at '" + path + ".required[" + std::to_string(i) + "]' (TYPE_STRING)";
             if (!names.count(std::string(name.get_string())))
-                return "* GenerateContentRequest." + path + ".required[" + std::to_string(i) + "]: property is not defined";
+                return "* GenerateContentRequest." + path + ".required[" + std::to_string(i) +
+                       "]: property is not defined";
         }
     }
     if (const auto* o = field(s, "propertyOrdering", "property_ordering")) {
@@ -247,17 +266,20 @@ std::string check(const json::value& v, const std::string& path, bool top) {
                        " is not a property";
     }
     if (const auto* i = s.if_contains("items")) {
-        if (type != "array") return "* GenerateContentRequest." + path + ".items: only allowed for ARRAY type";
+        if (type != "array")
+            return "* GenerateContentRequest." + path + ".items: only allowed for ARRAY type";
         if (auto problem = check(*i, path + ".items", false); !problem.empty()) return problem;
     } else if (type == "array") {
         return "* GenerateContentRequest." + path + ".items: missing field.";
     }
-    for (const auto& [camel, snake] : {std::pair{"minItems", "min_items"}, std::pair{"maxItems", "max_items"}}) {
+    for (const auto& [camel, snake] :
+         {std::pair{"minItems", "min_items"}, std::pair{"maxItems", "max_items"}}) {
         const auto* n = field(s, camel, snake);
         if (!n) continue;
         bool ok = (n->is_int64() && n->get_int64() >= 0) || n->is_uint64() ||
                   (n->is_string() && !n->get_string().empty() &&
-                   std::all_of(n->get_string().begin(), n->get_string().end(), [](char c) { return c >= '0' && c <= '9'; }));
+                   std::all_of(n->get_string().begin(), n->get_string().end(),
+                               [](char c) { return c >= '0' && c <= '9'; }));
         if (!ok) return "Invalid value at '" + path + "." + snake + "' (TYPE_INT64), " + json::serialize(*n);
     }
     for (const char* key : {"minimum", "maximum"})
@@ -267,7 +289,8 @@ std::string check(const json::value& v, const std::string& path, bool top) {
         if (!any_of->is_array() || any_of->get_array().empty())
             return "* GenerateContentRequest." + path + ".any_of: must be a non-empty list of schemas";
         for (std::size_t i = 0; i < any_of->get_array().size(); ++i)
-            if (auto problem = check(any_of->get_array()[i], path + ".any_of[" + std::to_string(i) + "]", false);
+            if (auto problem =
+                    check(any_of->get_array()[i], path + ".any_of[" + std::to_string(i) + "]", false);
                 !problem.empty())
                 return problem;
     }
@@ -283,7 +306,8 @@ std::string FakeGemini::check_schema(const json::value& schema, const std::strin
 // --- the server ---
 
 FakeGemini::FakeGemini()
-    : server_(std::make_unique<FakeHttpServer>([this](const RecordedRequest& r, FakeReply& reply) { handle(r, reply); })) {}
+    : server_(std::make_unique<FakeHttpServer>(
+          [this](const RecordedRequest& r, FakeReply& reply) { handle(r, reply); })) {}
 
 FakeGemini::~FakeGemini() { server_.reset(); }
 
@@ -336,26 +360,32 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
     for (const auto& [key, value] : body) {
         (void)value;
         std::string k(key);
-        if (!allowed(k, {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig", "tool_config",
-                         "generationConfig", "generation_config", "safetySettings", "safety_settings",
-                         "cachedContent", "cached_content", "labels"}))
+        if (!allowed(k, {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig",
+                         "tool_config", "generationConfig", "generation_config", "safetySettings",
+                         "safety_settings", "cachedContent", "cached_content", "labels"}))
             return invalid(unknown_name(k, ""));
     }
 
     if (const auto* system = field(body, "systemInstruction", "system_instruction")) {
-        if (!system->is_object()) return invalid("Invalid value at 'system_instruction' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)");
+        if (!system->is_object())
+            return invalid(
+                "Invalid value at 'system_instruction' "
+                "(type.googleapis.com/google.ai.generativelanguage.v1beta.Content)");
         const auto* parts = system->get_object().if_contains("parts");
         if (!parts || !parts->is_array() || parts->get_array().empty())
             return invalid("* GenerateContentRequest.system_instruction.parts: must not be empty");
         for (const auto& p : parts->get_array())
             if (!p.is_object() || !p.get_object().contains("text") || !p.get_object().at("text").is_string())
-                return invalid("* GenerateContentRequest.system_instruction.parts: only text parts are allowed");
+                return invalid(
+                    "* GenerateContentRequest.system_instruction.parts: only text parts are allowed");
     }
 
     // Tools and their schemas.
     std::set<std::string> declared;
     if (const auto* tools = body.if_contains("tools")) {
-        if (!tools->is_array()) return invalid("Invalid value at 'tools' (type.googleapis.com/google.ai.generativelanguage.v1beta.Tool)");
+        if (!tools->is_array())
+            return invalid(
+                "Invalid value at 'tools' (type.googleapis.com/google.ai.generativelanguage.v1beta.Tool)");
         static const std::regex name_pattern("[A-Za-z_][A-Za-z0-9_.:-]{0,63}");
         for (std::size_t t = 0; t < tools->get_array().size(); ++t) {
             const auto& tool = tools->get_array()[t];
@@ -363,8 +393,9 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
             if (!tool.is_object()) return invalid("Invalid value at '" + tpath + "'");
             for (const auto& [key, value] : tool.get_object()) {
                 (void)value;
-                if (!allowed(std::string(key), {"functionDeclarations", "function_declarations", "googleSearch",
-                                                "google_search", "codeExecution", "code_execution", "urlContext"}))
+                if (!allowed(std::string(key),
+                             {"functionDeclarations", "function_declarations", "googleSearch",
+                              "google_search", "codeExecution", "code_execution", "urlContext"}))
                     return invalid(unknown_name(std::string(key), tpath));
             }
             const auto* decls = field(tool.get_object(), "functionDeclarations", "function_declarations");
@@ -376,14 +407,18 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
                 if (!decl.is_object()) return invalid("Invalid value at '" + dpath + "'");
                 for (const auto& [key, value] : decl.get_object()) {
                     (void)value;
-                    if (!allowed(std::string(key), {"name", "description", "parameters", "response", "behavior"}))
+                    if (!allowed(std::string(key),
+                                 {"name", "description", "parameters", "response", "behavior"}))
                         return invalid(unknown_name(std::string(key), dpath));
                 }
                 const auto* name = decl.get_object().if_contains("name");
-                if (!name || !name->is_string() || !std::regex_match(std::string(name->get_string()), name_pattern))
-                    return invalid("* GenerateContentRequest." + dpath +
-                                   ".name: Invalid function name. Must start with a letter or an underscore. Must be "
-                                   "a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 64.");
+                if (!name || !name->is_string() ||
+                    !std::regex_match(std::string(name->get_string()), name_pattern))
+                    return invalid(
+                        "* GenerateContentRequest." + dpath +
+                        ".name: Invalid function name. Must start with a letter or an underscore. Must be "
+                        "a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum "
+                        "length of 64.");
                 declared.insert(std::string(name->get_string()));
                 if (const auto* parameters = decl.get_object().if_contains("parameters"))
                     if (auto problem = check(*parameters, dpath + ".parameters", true); !problem.empty())
@@ -393,31 +428,57 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
     }
     if (const auto* config = field(body, "toolConfig", "tool_config")) {
         if (!config->is_object()) return invalid("Invalid value at 'tool_config'");
-        if (const auto* fc = field(config->get_object(), "functionCallingConfig", "function_calling_config")) {
+        if (const auto* fc =
+                field(config->get_object(), "functionCallingConfig", "function_calling_config")) {
             if (!fc->is_object()) return invalid("Invalid value at 'tool_config.function_calling_config'");
             std::string mode;
-            if (const auto* m = fc->get_object().if_contains("mode"); m && m->is_string()) mode = m->get_string();
+            if (const auto* m = fc->get_object().if_contains("mode"); m && m->is_string())
+                mode = m->get_string();
             if (!mode.empty() && !allowed(mode, {"AUTO", "ANY", "NONE", "VALIDATED", "MODE_UNSPECIFIED"}))
-                return invalid("Invalid value at 'tool_config.function_calling_config.mode' "
-                               "(type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), \"" + mode + "\"");
+                return invalid(
+                    "Invalid value at 'tool_config.function_calling_config.mode' "
+                    "(type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), "
+                    "\"" +
+                    mode + "\"");
             if (field(fc->get_object(), "allowedFunctionNames", "allowed_function_names") && mode != "ANY")
-                return invalid("* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: "
-                               "allowed_function_names should only be set when the mode is ANY.");
+                return invalid(
+                    "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: "
+                    "allowed_function_names should only be set when the mode is ANY.");
         }
     }
     if (const auto* generation = field(body, "generationConfig", "generation_config")) {
         if (!generation->is_object()) return invalid("Invalid value at 'generation_config'");
         for (const auto& [key, value] : generation->get_object()) {
             std::string k(key);
-            if (!allowed(k, {"temperature", "maxOutputTokens", "max_output_tokens", "topP", "top_p", "topK", "top_k",
-                             "candidateCount", "candidate_count", "stopSequences", "stop_sequences", "responseMimeType",
-                             "response_mime_type", "responseSchema", "response_schema", "thinkingConfig",
-                             "thinking_config", "seed", "presencePenalty", "frequencyPenalty"}))
+            if (!allowed(k, {"temperature",
+                             "maxOutputTokens",
+                             "max_output_tokens",
+                             "topP",
+                             "top_p",
+                             "topK",
+                             "top_k",
+                             "candidateCount",
+                             "candidate_count",
+                             "stopSequences",
+                             "stop_sequences",
+                             "responseMimeType",
+                             "response_mime_type",
+                             "responseSchema",
+                             "response_schema",
+                             "thinkingConfig",
+                             "thinking_config",
+                             "seed",
+                             "presencePenalty",
+                             "frequencyPenalty"}))
                 return invalid(unknown_name(k, "generation_config"));
-            if (k == "temperature" && (!value.is_number() || value.to_number<double>() < 0 || value.to_number<double>() > 2))
-                return invalid("* GenerateContentRequest.generation_config.temperature: must be between 0 and 2");
-            if ((k == "maxOutputTokens" || k == "max_output_tokens") && !(value.is_int64() && value.get_int64() > 0))
-                return invalid("* GenerateContentRequest.generation_config.max_output_tokens: must be positive");
+            if (k == "temperature" &&
+                (!value.is_number() || value.to_number<double>() < 0 || value.to_number<double>() > 2))
+                return invalid(
+                    "* GenerateContentRequest.generation_config.temperature: must be between 0 and 2");
+            if ((k == "maxOutputTokens" || k == "max_output_tokens") &&
+                !(value.is_int64() && value.get_int64() > 0))
+                return invalid(
+                    "* GenerateContentRequest.generation_config.max_output_tokens: must be positive");
         }
     }
 
@@ -441,11 +502,14 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
     bool previous_was_call_turn = false;
     for (std::size_t i = 0; i < turns.size(); ++i) {
         const std::string cpath = "contents[" + std::to_string(i) + "]";
-        if (!turns[i].is_object()) return invalid("Invalid value at '" + cpath + "' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)");
+        if (!turns[i].is_object())
+            return invalid("Invalid value at '" + cpath +
+                           "' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)");
         const auto& turn = turns[i].get_object();
         for (const auto& [key, value] : turn) {
             (void)value;
-            if (!allowed(std::string(key), {"role", "parts"})) return invalid(unknown_name(std::string(key), cpath));
+            if (!allowed(std::string(key), {"role", "parts"}))
+                return invalid(unknown_name(std::string(key), cpath));
         }
         std::string role;
         if (const auto* r = turn.if_contains("role"); r && r->is_string()) role = r->get_string();
@@ -463,27 +527,34 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
             int data_fields = 0;
             for (const auto& [key, value] : part) {
                 std::string k(key);
-                if (!allowed(k, {"text", "functionCall", "function_call", "functionResponse", "function_response",
-                                 "inlineData", "inline_data", "fileData", "file_data", "thought", "thoughtSignature",
-                                 "thought_signature", "executableCode", "codeExecutionResult", "videoMetadata"}))
+                if (!allowed(k, {"text", "functionCall", "function_call", "functionResponse",
+                                 "function_response", "inlineData", "inline_data", "fileData", "file_data",
+                                 "thought", "thoughtSignature", "thought_signature", "executableCode",
+                                 "codeExecutionResult", "videoMetadata"}))
                     return invalid(unknown_name(k, ppath));
-                if (k != "thought" && k != "thoughtSignature" && k != "thought_signature" && k != "videoMetadata")
+                if (k != "thought" && k != "thoughtSignature" && k != "thought_signature" &&
+                    k != "videoMetadata")
                     ++data_fields;
                 if (k == "text" && !value.is_string())
-                    return invalid("Invalid value at '" + ppath + ".text' (TYPE_STRING), " + json::serialize(value));
+                    return invalid("Invalid value at '" + ppath + ".text' (TYPE_STRING), " +
+                                   json::serialize(value));
             }
             if (data_fields != 1)
-                return invalid("* GenerateContentRequest." + ppath + ".data: required oneof field 'data' must have one initialized field");
+                return invalid("* GenerateContentRequest." + ppath +
+                               ".data: required oneof field 'data' must have one initialized field");
             if (const auto* call = field(part, "functionCall", "function_call")) {
                 if (role != "model")
-                    return invalid("* GenerateContentRequest." + ppath + ".function_call: only allowed in a model turn");
+                    return invalid("* GenerateContentRequest." + ppath +
+                                   ".function_call: only allowed in a model turn");
                 if (!call->is_object()) return invalid("Invalid value at '" + ppath + ".function_call'");
                 const auto& c = call->get_object();
                 const auto* name = c.if_contains("name");
                 if (!name || !name->is_string() || name->get_string().empty())
-                    return invalid("* GenerateContentRequest." + ppath + ".function_call.name: Name cannot be empty.");
+                    return invalid("* GenerateContentRequest." + ppath +
+                                   ".function_call.name: Name cannot be empty.");
                 if (const auto* args = c.if_contains("args"); args && !args->is_object())
-                    return invalid("Invalid value at '" + ppath + ".function_call.args' (type.googleapis.com/google.protobuf.Struct), " +
+                    return invalid("Invalid value at '" + ppath +
+                                   ".function_call.args' (type.googleapis.com/google.protobuf.Struct), " +
                                    json::serialize(*args));
                 std::string id;
                 if (const auto* v = c.if_contains("id"); v && v->is_string()) id = v->get_string();
@@ -493,12 +564,15 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
                 const auto* sig = field(part, "thoughtSignature", "thought_signature");
                 std::lock_guard lock(mutex_);
                 if (sig) {
-                    auto it = sig->is_string() ? signed_parts_.find(std::string(sig->get_string())) : signed_parts_.end();
+                    auto it = sig->is_string() ? signed_parts_.find(std::string(sig->get_string()))
+                                               : signed_parts_.end();
                     if (it == signed_parts_.end())
-                        return invalid("Unable to submit request because Thought signature is not valid. (" + ppath + ")");
+                        return invalid("Unable to submit request because Thought signature is not valid. (" +
+                                       ppath + ")");
                     if (json::value(it->second) != pv)
-                        return invalid("Unable to submit request because the model turn at " + cpath +
-                                       " was changed: a part with a thought signature must be sent back unchanged.");
+                        return invalid(
+                            "Unable to submit request because the model turn at " + cpath +
+                            " was changed: a part with a thought signature must be sent back unchanged.");
                 } else if (i > current_turn) {
                     for (const auto& [signature, sent] : signed_parts_) {
                         const auto& sent_call = sent.at("functionCall").get_object();
@@ -507,23 +581,31 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
                         json::value a = args ? *args : json::value(json::object{});
                         json::value b = sent_args ? *sent_args : json::value(json::object{});
                         if (sent_call.at("name") == *name && a == b)
-                            return invalid("Function call is missing a thought_signature in functionCall parts. This is "
-                                           "required for tools to work correctly, and missing thought_signature may lead "
-                                           "to degraded model performance. Additional data, function call `default_api:" +
-                                           std::string(name->get_string()) + "` , position " + std::to_string(i + 1) +
-                                           ". Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.");
+                            return invalid(
+                                "Function call is missing a thought_signature in functionCall parts. This is "
+                                "required for tools to work correctly, and missing thought_signature may "
+                                "lead "
+                                "to degraded model performance. Additional data, function call "
+                                "`default_api:" +
+                                std::string(name->get_string()) + "` , position " + std::to_string(i + 1) +
+                                ". Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures "
+                                "for more details.");
                     }
                 }
             } else if (const auto* sig = field(part, "thoughtSignature", "thought_signature")) {
                 std::lock_guard lock(mutex_);
-                auto it = sig->is_string() ? signed_parts_.find(std::string(sig->get_string())) : signed_parts_.end();
+                auto it = sig->is_string() ? signed_parts_.find(std::string(sig->get_string()))
+                                           : signed_parts_.end();
                 if (it == signed_parts_.end() || json::value(it->second) != pv)
-                    return invalid("Unable to submit request because Thought signature is not valid. (" + ppath + ")");
+                    return invalid("Unable to submit request because Thought signature is not valid. (" +
+                                   ppath + ")");
             }
             if (const auto* response = field(part, "functionResponse", "function_response")) {
                 if (role != "user")
-                    return invalid("* GenerateContentRequest." + ppath + ".function_response: only allowed in a user turn");
-                if (!response->is_object()) return invalid("Invalid value at '" + ppath + ".function_response'");
+                    return invalid("* GenerateContentRequest." + ppath +
+                                   ".function_response: only allowed in a user turn");
+                if (!response->is_object())
+                    return invalid("Invalid value at '" + ppath + ".function_response'");
                 const auto& r = response->get_object();
                 for (const auto& [key, value] : r) {
                     (void)value;
@@ -532,10 +614,12 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
                 }
                 const auto* name = r.if_contains("name");
                 if (!name || !name->is_string() || name->get_string().empty())
-                    return invalid("* GenerateContentRequest." + ppath + ".function_response.name: Name cannot be empty.");
+                    return invalid("* GenerateContentRequest." + ppath +
+                                   ".function_response.name: Name cannot be empty.");
                 const auto* body_value = r.if_contains("response");
                 if (!body_value || !body_value->is_object())
-                    return invalid("Invalid value at '" + ppath + ".function_response.response' "
+                    return invalid("Invalid value at '" + ppath +
+                                   ".function_response.response' "
                                    "(type.googleapis.com/google.protobuf.Struct)");
                 std::string id;
                 if (const auto* v = r.if_contains("id"); v && v->is_string()) id = v->get_string();
@@ -544,24 +628,29 @@ std::optional<FakeGemini::Refusal> FakeGemini::validate(const json::object& body
         }
         if (!responses.empty()) {
             if (!previous_was_call_turn)
-                return invalid("Please ensure that function response turn comes immediately after a function call turn.");
+                return invalid(
+                    "Please ensure that function response turn comes immediately after a function call "
+                    "turn.");
             if (responses.size() != previous_calls.size())
-                return invalid("Please ensure that the number of function response parts is equal to the number of "
-                               "function call parts of the function call turn.");
+                return invalid(
+                    "Please ensure that the number of function response parts is equal to the number of "
+                    "function call parts of the function call turn.");
             std::multiset<std::string> call_names, response_names;
             for (const auto& c : previous_calls) call_names.insert(c.first);
             for (const auto& r : responses) response_names.insert(r.first);
             if (call_names != response_names)
                 return invalid("* GenerateContentRequest." + cpath +
-                               ": the names of the function responses do not match the function calls of the previous turn.");
+                               ": the names of the function responses do not match the function calls of the "
+                               "previous turn.");
             for (const auto& r : responses)
-                if (!r.second.empty() &&
-                    std::none_of(previous_calls.begin(), previous_calls.end(), [&](const auto& c) { return c.second == r.second; }))
-                    return invalid("* GenerateContentRequest." + cpath + ": function response id \"" + r.second +
-                                   "\" answers no function call of the previous turn.");
+                if (!r.second.empty() && std::none_of(previous_calls.begin(), previous_calls.end(),
+                                                      [&](const auto& c) { return c.second == r.second; }))
+                    return invalid("* GenerateContentRequest." + cpath + ": function response id \"" +
+                                   r.second + "\" answers no function call of the previous turn.");
         } else if (previous_was_call_turn) {
-            return invalid("Please ensure that function call turn comes immediately after a user turn or after a "
-                           "function response turn, and is followed by a function response turn.");
+            return invalid(
+                "Please ensure that function call turn comes immediately after a user turn or after a "
+                "function response turn, and is followed by a function response turn.");
         }
         previous_was_call_turn = !calls.empty();
         previous_calls = std::move(calls);
@@ -579,7 +668,8 @@ FakeGeminiScript FakeGemini::automatic(const json::object& body) const {
         std::string text;
         for (const auto& p : turn.at("parts").get_array()) {
             const auto& part = p.get_object();
-            if (const auto* s = part.if_contains("text"); s && !(part.contains("thought") && part.at("thought") == true))
+            if (const auto* s = part.if_contains("text");
+                s && !(part.contains("thought") && part.at("thought") == true))
                 text += s->get_string();
             if (const auto* r = field(part, "functionResponse", "function_response")) {
                 FakeTurnMessage m;
@@ -595,7 +685,8 @@ FakeGeminiScript FakeGemini::automatic(const json::object& body) const {
     if (const auto* tools = body.if_contains("tools"))
         for (const auto& tool : tools->get_array())
             if (const auto* decls = field(tool.get_object(), "functionDeclarations", "function_declarations"))
-                for (const auto& d : decls->get_array()) tool_names.emplace_back(d.get_object().at("name").get_string());
+                for (const auto& d : decls->get_array())
+                    tool_names.emplace_back(d.get_object().at("name").get_string());
     auto decision = fake_model_decide(conversation, tool_names);
     FakeGeminiScript script;
     script.text = decision.text;
@@ -613,7 +704,9 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
     static const std::regex route("/v1beta/models/([A-Za-z0-9._-]+):(generateContent|streamGenerateContent)");
     std::smatch match;
     if (!std::regex_match(request.path, match, route))
-        return refuse(reply, {404, "NOT_FOUND", "Requested entity was not found. (" + request.method + " " + request.path + ")"});
+        return refuse(reply,
+                      {404, "NOT_FOUND",
+                       "Requested entity was not found. (" + request.method + " " + request.path + ")"});
     if (request.method != "POST")
         return refuse(reply, {404, "NOT_FOUND", "Method not found: " + request.method + " " + request.path});
     const bool streaming = match[2] == "streamGenerateContent";
@@ -626,19 +719,22 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
         if (std::regex_search(request.query, k, key_param)) key = k[2];
     }
     if (key.empty())
-        return refuse(reply, {403, "PERMISSION_DENIED",
-                              "Method doesn't allow unregistered callers (callers without established identity). "
-                              "Please use API Key or other form of API consumer identity to call this API."});
+        return refuse(reply,
+                      {403, "PERMISSION_DENIED",
+                       "Method doesn't allow unregistered callers (callers without established identity). "
+                       "Please use API Key or other form of API consumer identity to call this API."});
     {
         std::lock_guard lock(mutex_);
         if (!required_key_.empty() && key != required_key_) {
             refusals_.push_back("400 API key not valid");
             reply.status(400);
             reply.content_type("application/json; charset=UTF-8");
-            auto body = error_body(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
-            body["error"].as_object()["details"] = json::array{json::object{
-                {"@type", "type.googleapis.com/google.rpc.ErrorInfo"}, {"reason", "API_KEY_INVALID"},
-                {"domain", "googleapis.com"}}};
+            auto body =
+                error_body(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
+            body["error"].as_object()["details"] =
+                json::array{json::object{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                                         {"reason", "API_KEY_INVALID"},
+                                         {"domain", "googleapis.com"}}};
             return reply.body(json::serialize(body));
         }
     }
@@ -647,7 +743,8 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
     json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object())
         return refuse(reply, {400, "INVALID_ARGUMENT",
-                              "Invalid JSON payload received. Unexpected token." + (ec ? " (" + ec.message() + ")" : std::string())});
+                              "Invalid JSON payload received. Unexpected token." +
+                                  (ec ? " (" + ec.message() + ")" : std::string())});
     if (auto refusal = validate(parsed.get_object())) return refuse(reply, *refusal);
 
     FakeGeminiScript script;
@@ -674,13 +771,15 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
         reply.status(script.status);
         reply.content_type("application/json; charset=UTF-8");
         if (!script.raw_body.empty()) return reply.body(script.raw_body);
-        return reply.body(json::serialize(error_body(script.status, script.error_status, script.error_message, script.retry_delay)));
+        return reply.body(json::serialize(
+            error_body(script.status, script.error_status, script.error_message, script.retry_delay)));
     }
 
     if (!streaming) {
         reply.content_type("application/json; charset=UTF-8");
-        std::string body = script.raw_body.empty() ? json::serialize(whole_response(script, request.body.size()))
-                                                   : script.raw_body;
+        std::string body = script.raw_body.empty()
+                               ? json::serialize(whole_response(script, request.body.size()))
+                               : script.raw_body;
         if (script.drop_mid_stream) {
             reply.chunk(body.substr(0, body.size() / 2));
             return reply.drop();
@@ -692,7 +791,8 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
     if (!script.raw_body.empty()) {
         events.push_back(script.raw_body);
     } else {
-        for (const auto& chunk : stream_chunks(script, request.body.size())) events.push_back(json::serialize(chunk));
+        for (const auto& chunk : stream_chunks(script, request.body.size()))
+            events.push_back(json::serialize(chunk));
     }
     if (!sse) {  // without alt=sse Google streams one JSON array
         reply.content_type("application/json; charset=UTF-8");
@@ -706,7 +806,8 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
         std::lock_guard lock(mutex_);
         released_before = released_;
     }
-    const std::size_t send = script.drop_mid_stream ? std::max<std::size_t>(1, events.size() - 1) : events.size();
+    const std::size_t send =
+        script.drop_mid_stream ? std::max<std::size_t>(1, events.size() - 1) : events.size();
     for (std::size_t i = 0; i < send; ++i) {
         if (i > 0 && script.event_gap.count() > 0) reply.pause(script.event_gap);
         if (i > 0 && script.lockstep) {

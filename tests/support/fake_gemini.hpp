@@ -28,34 +28,34 @@ namespace tezgah::testing {
 struct FakeGeminiCall {
     std::string name;
     boost::json::value args = boost::json::object{};  ///< any JSON; null leaves "args" out
-    std::string id;                                  ///< Gemini's own call id; empty: none (the usual)
-    std::string thought_signature;                   ///< empty: none
+    std::string id;                                   ///< Gemini's own call id; empty: none (the usual)
+    std::string thought_signature;                    ///< empty: none
 };
 
 /// One scripted answer, used for one request (whole, or streamed when the request asked to stream).
 struct FakeGeminiScript {
-    std::string text;                    ///< the answer's text
-    std::vector<std::string> pieces;     ///< streamed: the text in these events; empty: `text` split in three
-    std::vector<FakeGeminiCall> calls;   ///< functionCall parts, after the text
+    std::string text;                   ///< the answer's text
+    std::vector<std::string> pieces;    ///< streamed: the text in these events; empty: `text` split in three
+    std::vector<FakeGeminiCall> calls;  ///< functionCall parts, after the text
     std::string finish_reason = "STOP";
-    bool usage = true;                   ///< false: no usageMetadata at all
-    int prompt_tokens = -1;              ///< -1: the body's size / 4
-    int candidates_tokens = -1;          ///< -1: the answer's size / 4
-    int thoughts_tokens = 0;             ///< > 0: thoughtsTokenCount reported too
-    std::string block_reason;            ///< set: promptFeedback.blockReason and no candidates
+    bool usage = true;           ///< false: no usageMetadata at all
+    int prompt_tokens = -1;      ///< -1: the body's size / 4
+    int candidates_tokens = -1;  ///< -1: the answer's size / 4
+    int thoughts_tokens = 0;     ///< > 0: thoughtsTokenCount reported too
+    std::string block_reason;    ///< set: promptFeedback.blockReason and no candidates
 
-    int status = 200;                    ///< not 2xx: an error in Google's envelope
-    std::string error_status;            ///< e.g. "RESOURCE_EXHAUSTED"
+    int status = 200;          ///< not 2xx: an error in Google's envelope
+    std::string error_status;  ///< e.g. "RESOURCE_EXHAUSTED"
     std::string error_message;
-    std::string retry_delay;             ///< e.g. "1s": a google.rpc.RetryInfo detail
+    std::string retry_delay;  ///< e.g. "1s": a google.rpc.RetryInfo detail
 
-    std::string raw_body;                ///< set: answered as is (streamed: as one event's data)
-    std::chrono::milliseconds stall{0};  ///< wait this long before answering
+    std::string raw_body;                    ///< set: answered as is (streamed: as one event's data)
+    std::chrono::milliseconds stall{0};      ///< wait this long before answering
     std::chrono::milliseconds event_gap{0};  ///< streamed: pause between events
     /// Streamed: each event after the first waits (up to 10 s) for a release() from the client's
     /// side, so a test can prove that text reached it before the rest of the stream was sent.
     bool lockstep = false;
-    bool drop_mid_stream = false;        ///< send part of the answer, then close the connection
+    bool drop_mid_stream = false;  ///< send part of the answer, then close the connection
 
     static FakeGeminiScript answer(std::string text);
     static FakeGeminiScript function_calls(std::vector<FakeGeminiCall> calls);

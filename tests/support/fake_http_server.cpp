@@ -31,7 +31,9 @@ FakeReply::~FakeReply() {
     if (!stream_ && !done_) body("");
 }
 
-void FakeReply::status(int code) { response_.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(code)); }
+void FakeReply::status(int code) {
+    response_.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(code));
+}
 
 void FakeReply::header(const std::string& name, const std::string& value) { response_.set(name, value); }
 
@@ -73,7 +75,8 @@ namespace {
 class Handler : public Poco::Net::HTTPRequestHandler {
 public:
     explicit Handler(FakeHttpServer& server) : server_(server) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override {
         server_.serve(request, response);
     }
 
@@ -144,7 +147,8 @@ void FakeHttpServer::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTT
     if (q != std::string::npos) r.query = uri.substr(q + 1);
     for (const auto& [name, value] : request) {
         std::string lower = name;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         r.headers.emplace_back(lower, value);
     }
     Poco::StreamCopier::copyToString(request.stream(), r.body);

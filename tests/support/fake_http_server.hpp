@@ -25,8 +25,8 @@ namespace tezgah::testing {
 
 struct RecordedRequest {
     std::string method;
-    std::string path;   ///< without the query
-    std::string query;  ///< after '?', raw
+    std::string path;                                          ///< without the query
+    std::string query;                                         ///< after '?', raw
     std::vector<std::pair<std::string, std::string>> headers;  ///< names lower case
     std::string body;
     int remote_port = 0;  ///< the client's port: tells connections apart

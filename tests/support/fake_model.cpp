@@ -32,7 +32,8 @@ std::string render(const json::value& result) {
         const auto& o = result.get_object();
         if (const auto* p = o.if_contains("product"); p && p->is_object()) {
             const auto& product = p->get_object();
-            std::string out = str(product, "name") + ": " + str(product, "price") + " " + str(product, "currency");
+            std::string out =
+                str(product, "name") + ": " + str(product, "price") + " " + str(product, "currency");
             if (product.contains("stock")) out += ", stok: " + str(product, "stock");
             return out;
         }
@@ -80,10 +81,10 @@ FakeDecision fake_model_decide(const std::vector<FakeTurnMessage>& conversation,
     }
     const std::string folded = " " + sdk::text::fold(question) + " ";
     static const std::pair<const char*, const char*> policies[] = {
-        {"iade", "iade"},     {"return", "iade"}, {"kargo", "kargo"}, {"shipping", "kargo"},
-        {"odeme", "odeme"},   {"payment", "odeme"}, {"iptal", "iptal"}, {"cancel", "iptal"},
-        {"otopark", "otopark"}, {"parking", "otopark"}, {"saat", "hours"}, {"hours", "hours"},
-        {"adres", "address"}, {"address", "address"}};
+        {"iade", "iade"},       {"return", "iade"},     {"kargo", "kargo"}, {"shipping", "kargo"},
+        {"odeme", "odeme"},     {"payment", "odeme"},   {"iptal", "iptal"}, {"cancel", "iptal"},
+        {"otopark", "otopark"}, {"parking", "otopark"}, {"saat", "hours"},  {"hours", "hours"},
+        {"adres", "address"},   {"address", "address"}};
     for (const auto& [word, topic] : policies) {
         if (folded.find(word) == std::string::npos) continue;
         if (has(tool_names, "get_general_info")) {

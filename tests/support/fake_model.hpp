@@ -12,14 +12,14 @@
 namespace tezgah::testing {
 
 struct FakeTurnMessage {
-    std::string role;               ///< "user", "assistant" or "tool"
-    std::string text;               ///< user or assistant text
-    std::string tool_name;          ///< role "tool": which function answered
-    boost::json::value tool_result; ///< role "tool": what it answered
+    std::string role;                ///< "user", "assistant" or "tool"
+    std::string text;                ///< user or assistant text
+    std::string tool_name;           ///< role "tool": which function answered
+    boost::json::value tool_result;  ///< role "tool": what it answered
 };
 
 struct FakeDecision {
-    std::string text;                                                 ///< the answer, when no calls
+    std::string text;                                                ///< the answer, when no calls
     std::vector<std::pair<std::string, boost::json::object>> calls;  ///< functions to call first
 };
 

@@ -1,5 +1,5 @@
-#include "plugins/registry.hpp"
 #include "tenants/manifest.hpp"
+#include "plugins/registry.hpp"
 
 #include "support/temp_tenants.hpp"
 
@@ -75,7 +75,7 @@ TEST_F(ManifestTest, EveryProblemIsNamedWithPathFieldAndMessage) {
         o["business"].as_object()["hours"].as_object()["mon"] = "20:00-10:00";
         o["business"].as_object()["hours"].as_object()["fun"] = "10:00-11:00";
         o["handoff"].as_object()["confidence_threshold"] = 1.5;
-        o["tools"].as_array().push_back("weather");            // no such plugin
+        o["tools"].as_array().push_back("weather");  // no such plugin
         o["channels"].as_object()["webhook"] = json::object{{"colour", 1}};
         o["llm"].as_object()["provider"] = "nonexistent";
     });
@@ -83,7 +83,8 @@ TEST_F(ManifestTest, EveryProblemIsNamedWithPathFieldAndMessage) {
     const std::string f = file.string() + ": ";
     EXPECT_TRUE(has(problems, f + "colour: unknown key")) << all(problems);
     EXPECT_TRUE(has(problems, f + "plan: \"gold\" is not one of")) << all(problems);
-    EXPECT_TRUE(has(problems, f + "locale.timezone: \"Mars/Olympus\" is not a known time zone")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "locale.timezone: \"Mars/Olympus\" is not a known time zone"))
+        << all(problems);
     EXPECT_TRUE(has(problems, f + "business.hours.mon: expected \"HH:MM-HH:MM\"")) << all(problems);
     EXPECT_TRUE(has(problems, f + "business.hours.fun: unknown day")) << all(problems);
     EXPECT_TRUE(has(problems, f + "handoff.confidence_threshold: must be between 0 and 1")) << all(problems);
@@ -97,7 +98,8 @@ TEST_F(ManifestTest, IdMustMatchTheFolderAndThePattern) {
     edit_json(file, [](json::value& v) { v.as_object()["id"] = "Nefes_Studyo"; });
     EXPECT_TRUE(has(problems_of("nefes-studyo"), "id: \"Nefes_Studyo\" must match [a-z0-9-]{2,63}"));
     edit_json(file, [](json::value& v) { v.as_object()["id"] = "gece-butik"; });
-    EXPECT_TRUE(has(problems_of("nefes-studyo"), "id: \"gece-butik\" must equal the folder name \"nefes-studyo\""));
+    EXPECT_TRUE(
+        has(problems_of("nefes-studyo"), "id: \"gece-butik\" must equal the folder name \"nefes-studyo\""));
 }
 
 TEST_F(ManifestTest, MalformedAndTruncatedJsonNameTheLine) {
@@ -106,7 +108,8 @@ TEST_F(ManifestTest, MalformedAndTruncatedJsonNameTheLine) {
     write(file, text.substr(0, text.size() / 2));
     auto problems = problems_of("gece-butik");
     ASSERT_EQ(problems.size(), 1u) << all(problems);
-    EXPECT_NE(problems[0].find(file.string() + ": -: truncated JSON at line"), std::string::npos) << problems[0];
+    EXPECT_NE(problems[0].find(file.string() + ": -: truncated JSON at line"), std::string::npos)
+        << problems[0];
     write(file, "{\"id\": \"gece-butik\",\n  \"name\": oops}");
     problems = problems_of("gece-butik");
     ASSERT_EQ(problems.size(), 1u);
@@ -115,9 +118,12 @@ TEST_F(ManifestTest, MalformedAndTruncatedJsonNameTheLine) {
 
 TEST_F(ManifestTest, SecretsComeFromTheEnvironment) {
     auto file = dir.path() / "gece-butik" / "tenant.json";
-    edit_json(file, [](json::value& v) { v.as_object()["persona"].as_object()["name"] = "${TEZGAH_TEST_PERSONA}"; });
+    edit_json(file, [](json::value& v) {
+        v.as_object()["persona"].as_object()["name"] = "${TEZGAH_TEST_PERSONA}";
+    });
     ::unsetenv("TEZGAH_TEST_PERSONA");
-    EXPECT_TRUE(has(problems_of("gece-butik"), "persona.name: environment variable TEZGAH_TEST_PERSONA is not set"));
+    EXPECT_TRUE(
+        has(problems_of("gece-butik"), "persona.name: environment variable TEZGAH_TEST_PERSONA is not set"));
     ::setenv("TEZGAH_TEST_PERSONA", "Ayla", 1);
     EXPECT_TRUE(problems_of("gece-butik").empty());
     auto loaded = load_manifest(dir.path() / "gece-butik", &registry);
@@ -137,8 +143,10 @@ TEST_F(ManifestTest, DataFileProblemsNameTheRecordAndField) {
     write(knowledge, "[{\"id\": \"x\"}");
     auto problems = problems_of("gece-butik");
     EXPECT_TRUE(has(problems, offerings.string() + ": [3].price: expected number")) << all(problems);
-    EXPECT_TRUE(has(problems, offerings.string() + ": [5].id: duplicate id \"saten-gecelik-siyah\"")) << all(problems);
-    EXPECT_TRUE(has(problems, offerings.string() + ": [7].type: expected PRODUCT or SERVICE")) << all(problems);
+    EXPECT_TRUE(has(problems, offerings.string() + ": [5].id: duplicate id \"saten-gecelik-siyah\""))
+        << all(problems);
+    EXPECT_TRUE(has(problems, offerings.string() + ": [7].type: expected PRODUCT or SERVICE"))
+        << all(problems);
     EXPECT_TRUE(has(problems, knowledge.string() + ": -: truncated JSON")) << all(problems);
 }
 
@@ -149,16 +157,22 @@ TEST_F(ManifestTest, MissingDataFilesAndScriptsAreNamed) {
         v.as_object()["rules"] = json::array{"rules/missing.lua", "../../etc/passwd.lua"};
     });
     auto problems = problems_of("nefes-studyo");
-    EXPECT_TRUE(has(problems, file.string() + ": data.resources: cannot read \"data/resources.json\"")) << all(problems);
-    EXPECT_TRUE(has(problems, file.string() + ": rules[0]: script \"rules/missing.lua\" not found")) << all(problems);
-    EXPECT_TRUE(has(problems, file.string() + ": rules[1]: \"../../etc/passwd.lua\" must be a path inside the tenant folder"))
+    EXPECT_TRUE(has(problems, file.string() + ": data.resources: cannot read \"data/resources.json\""))
+        << all(problems);
+    EXPECT_TRUE(has(problems, file.string() + ": rules[0]: script \"rules/missing.lua\" not found"))
+        << all(problems);
+    EXPECT_TRUE(
+        has(problems,
+            file.string() + ": rules[1]: \"../../etc/passwd.lua\" must be a path inside the tenant folder"))
         << all(problems);
 }
 
 TEST_F(ManifestTest, BrokenLuaIsReportedByCheck) {
     auto folder = dir.path() / "gece-butik";
-    write(folder / "rules" / "broken.lua", "return tezgah.rule { name = 'x', on_message = function(ctx, msg) if then end }\n");
-    edit_json(folder / "tenant.json", [](json::value& v) { v.as_object()["rules"] = json::array{"rules/broken.lua"}; });
+    write(folder / "rules" / "broken.lua",
+          "return tezgah.rule { name = 'x', on_message = function(ctx, msg) if then end }\n");
+    edit_json(folder / "tenant.json",
+              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/broken.lua"}; });
     auto problems = problems_of("gece-butik");
     EXPECT_TRUE(has(problems, (folder / "rules" / "broken.lua").string())) << all(problems);
 }
@@ -180,7 +194,9 @@ TEST_F(ManifestTest, TheEnginesLlmSettingsAreReadAndChecked) {
     edit_json(file, [](json::value& v) {
         auto& llm = v.as_object()["llm"].as_object();
         llm["deadline_ms"] = 8000;
-        llm["budget"] = json::object{{"daily_usd", 2.5}, {"monthly_usd", 40}, {"on_exceed", "refuse"},
+        llm["budget"] = json::object{{"daily_usd", 2.5},
+                                     {"monthly_usd", 40},
+                                     {"on_exceed", "refuse"},
                                      {"message", "Bugünlük bu kadar."}};
         llm["cache"] = json::object{{"ttl_s", 120}, {"negative_ttl_s", 5}};
         v.as_object()["handoff"].as_object()["low_confidence_turns"] = 2;
@@ -206,7 +222,8 @@ TEST_F(ManifestTest, BadLlmSettingsNameTheField) {
     edit_json(file, [](json::value& v) {
         auto& llm = v.as_object()["llm"].as_object();
         llm["deadline_ms"] = 50;
-        llm["budget"] = json::object{{"daily_usd", -1}, {"monthly_usd", "lots"}, {"on_exceed", "panic"}, {"weekly_usd", 1}};
+        llm["budget"] = json::object{
+            {"daily_usd", -1}, {"monthly_usd", "lots"}, {"on_exceed", "panic"}, {"weekly_usd", 1}};
         llm["cache"] = json::object{{"ttl_s", "long"}};
         llm["fallback"] = json::array{json::object{{"provider", "local"}, {"deadline_ms", 1000}}};
         v.as_object()["handoff"].as_object()["low_confidence_turns"] = 500;
@@ -220,7 +237,8 @@ TEST_F(ManifestTest, BadLlmSettingsNameTheField) {
     EXPECT_TRUE(has(problems, f + "llm.budget.weekly_usd: unknown key")) << all(problems);
     EXPECT_TRUE(has(problems, f + "llm.cache.ttl_s: expected integer")) << all(problems);
     EXPECT_TRUE(has(problems, f + "llm.fallback[0].deadline_ms: set on \"llm\" itself")) << all(problems);
-    EXPECT_TRUE(has(problems, f + "handoff.low_confidence_turns: must be between 0 and 100")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "handoff.low_confidence_turns: must be between 0 and 100"))
+        << all(problems);
 }
 
 }  // namespace

@@ -10,12 +10,13 @@ namespace {
 using namespace std::chrono;
 
 const std::map<std::string, std::string> kSalon = {
-    {"mon", "closed"}, {"tue", "09:30-19:30"}, {"wed", "09:30-19:30"}, {"thu", "09:30-19:30"},
+    {"mon", "closed"},      {"tue", "09:30-19:30"}, {"wed", "09:30-19:30"}, {"thu", "09:30-19:30"},
     {"fri", "09:30-19:30"}, {"sat", "09:30-19:30"}, {"sun", "11:00-17:00"}};
 
 system_clock::time_point at_local(const std::string& zone, int year, unsigned month, unsigned day, int hour,
                                   int minute) {
-    date::local_seconds local = date::local_days{date::year{year} / month / day} + hours{hour} + minutes{minute};
+    date::local_seconds local =
+        date::local_days{date::year{year} / month / day} + hours{hour} + minutes{minute};
     return date::locate_zone(zone)->to_sys(local);
 }
 

@@ -11,14 +11,14 @@
 
 #include <tezgah/sdk/types.hpp>
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <pthread.h>
-#include <signal.h>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace tezgah::engine::cli {
@@ -115,9 +115,9 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-    static const std::vector<std::string> kValued = {"--tenants", "--db", "--listen", "--plugins", "--tenant",
-                                                     "--user", "--log-level", "--threads", "--queue",
-                                                     "--max-body", "--prices", "--since", "--until"};
+    static const std::vector<std::string> kValued = {
+        "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user", "--log-level",
+        "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -165,12 +165,13 @@ int cmd_plugins(const Args& args) {
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     for (const auto& p : registry.plugins()) {
-        std::cout << p.name << "  kind=" << sdk::to_string(p.kind) << "  version=" << p.version << "  abi=" << p.abi_major
-                  << "." << p.abi_minor << "  file=" << p.path << "\n";
+        std::cout << p.name << "  kind=" << sdk::to_string(p.kind) << "  version=" << p.version
+                  << "  abi=" << p.abi_major << "." << p.abi_minor << "  file=" << p.path << "\n";
         if (!p.description.empty()) std::cout << "    " << p.description << "\n";
         if (p.config.empty()) std::cout << "    config: none\n";
         for (const auto& k : p.config) {
-            std::cout << "    config " << k.name << " (" << sdk::to_string(k.type) << (k.required ? ", required" : "")
+            std::cout << "    config " << k.name << " (" << sdk::to_string(k.type)
+                      << (k.required ? ", required" : "")
                       << (k.default_json.empty() ? "" : ", default " + k.default_json) << ")";
             if (!k.description.empty()) std::cout << ": " << k.description;
             std::cout << "\n";
@@ -206,7 +207,8 @@ int cmd_check(const Args& args) {
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
-        std::cerr << folder.string() << ": " << (problems.empty() ? "ok" : std::to_string(problems.size()) + " problem(s)") << "\n";
+        std::cerr << folder.string() << ": "
+                  << (problems.empty() ? "ok" : std::to_string(problems.size()) + " problem(s)") << "\n";
     }
     std::cerr << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
     return problem_count ? 1 : 0;
@@ -276,8 +278,9 @@ int cmd_chat(const Args& args) {
         auto reply = engine.handle(message, json_out ? nullptr : &sink);
         if (!reply) {
             if (json_out) {
-                std::cout << json::serialize(json::object{{"error", json::object{{"code", reply.error().code},
-                                                                                 {"message", reply.error().message}}}})
+                std::cout << json::serialize(
+                                 json::object{{"error", json::object{{"code", reply.error().code},
+                                                                     {"message", reply.error().message}}}})
                           << std::endl;
             } else {
                 std::cerr << "error: " << reply.error().message << "\n";
@@ -302,8 +305,8 @@ bool number_option(const Args& args, const std::string& name, long long minimum,
     char* end = nullptr;
     const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
     if (it->second.empty() || *end != '\0' || parsed < minimum) {
-        std::cerr << "tezgah serve: " << name << " " << it->second << ": expected a whole number >= " << minimum
-                  << "\n";
+        std::cerr << "tezgah serve: " << name << " " << it->second
+                  << ": expected a whole number >= " << minimum << "\n";
         return false;
     }
     value = parsed;
@@ -313,7 +316,8 @@ bool number_option(const Args& args, const std::string& name, long long minimum,
 int cmd_serve(const Args& args) {
     http::ServerOptions server_options;
     std::string error;
-    if (!http::parse_listen(args.option("--listen", "TEZGAH_LISTEN", "127.0.0.1:8080"), server_options, error)) {
+    if (!http::parse_listen(args.option("--listen", "TEZGAH_LISTEN", "127.0.0.1:8080"), server_options,
+                            error)) {
         std::cerr << "tezgah serve: " << error << "\n";
         return 2;
     }
@@ -414,8 +418,8 @@ int cmd_usage(const Args& args) {
     report.since = *since;
     report.until = until ? *until : day_at(std::chrono::system_clock::now(), report.timezone);
     if (report.until.str() < report.since.str()) {
-        std::cerr << "tezgah usage: --until " << report.until.str() << " is before --since " << report.since.str()
-                  << "\n";
+        std::cerr << "tezgah usage: --until " << report.until.str() << " is before --since "
+                  << report.since.str() << "\n";
         return 2;
     }
 
@@ -453,7 +457,8 @@ int cmd_usage(const Args& args) {
 int run(int argc, char** argv) {
     auto args = parse(argc, argv);
     if (args.flag("--version")) {
-        std::cout << "tezgah " << TEZGAH_VERSION << " (plugin ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor << ")\n";
+        std::cout << "tezgah " << TEZGAH_VERSION << " (plugin ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor
+                  << ")\n";
         return 0;
     }
     if (args.command == "usage" && (args.flag("--help") || args.flag("-h"))) {
@@ -468,9 +473,9 @@ int run(int argc, char** argv) {
         std::cerr << "tezgah: " << args.error << "\n\n" << kUsage;
         return 2;
     }
-    init_logging(args.option("--log-level", "TEZGAH_LOG_LEVEL",
-                             args.command == "chat" || args.command == "check" || args.command == "usage" ? "warn"
-                                                                                                          : "info"));
+    init_logging(args.option(
+        "--log-level", "TEZGAH_LOG_LEVEL",
+        args.command == "chat" || args.command == "check" || args.command == "usage" ? "warn" : "info"));
     if (args.command == "plugins") return cmd_plugins(args);
     if (args.command == "check") return cmd_check(args);
     if (args.command == "chat") return cmd_chat(args);

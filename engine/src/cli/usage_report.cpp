@@ -20,7 +20,8 @@ const date::time_zone* find_zone(const std::string& timezone) {
 
 Day from_local_days(date::local_days day) {
     const date::year_month_day ymd{day};
-    return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day())};
+    return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+            static_cast<unsigned>(ymd.day())};
 }
 
 date::local_days to_local_days(const Day& day) {
@@ -51,7 +52,8 @@ std::optional<Day> parse_day(std::string_view text) {
 Day day_at(std::chrono::system_clock::time_point when, const std::string& timezone) {
     const auto utc = date::floor<std::chrono::seconds>(when);
     const auto* zone = find_zone(timezone);
-    const date::local_seconds local = zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
+    const date::local_seconds local =
+        zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
     return from_local_days(date::floor<date::days>(local));
 }
 
@@ -86,29 +88,33 @@ void add_slices(UsageReport& report, const std::vector<UsageSlice>& slices) {
 }
 
 std::string usage_text(const UsageReport& report) {
-    std::string out = fmt::format("Usage of {} from {} to {}, days in {} ({})\n", report.tenant, report.since.str(),
-                                  report.until.str(), report.timezone, report.timezone_source);
+    std::string out =
+        fmt::format("Usage of {} from {} to {}, days in {} ({})\n", report.tenant, report.since.str(),
+                    report.until.str(), report.timezone, report.timezone_source);
     if (report.lines.empty()) return out + "no usage\n";
     std::size_t provider_width = 8, model_width = 5;
     for (const auto& line : report.lines) {
         provider_width = std::max(provider_width, line.provider.size());
         model_width = std::max(model_width, line.model.empty() ? 1 : line.model.size());
     }
-    auto row = [&](std::string_view date, std::string_view provider, std::string_view model, std::string_view calls,
-                   std::string_view input, std::string_view output, std::string_view cost) {
-        return fmt::format("{:<10}  {:<{}}  {:<{}}  {:>7}  {:>13}  {:>13}  {:>12}\n", date, provider, provider_width,
-                           model, model_width, calls, input, output, cost);
+    auto row = [&](std::string_view date, std::string_view provider, std::string_view model,
+                   std::string_view calls, std::string_view input, std::string_view output,
+                   std::string_view cost) {
+        return fmt::format("{:<10}  {:<{}}  {:<{}}  {:>7}  {:>13}  {:>13}  {:>12}\n", date, provider,
+                           provider_width, model, model_width, calls, input, output, cost);
     };
     out += row("day", "provider", "model", "calls", "input tokens", "output tokens", "cost (USD)");
     for (const auto& l : report.lines) {
         out += row(l.date, l.provider, l.model.empty() ? "-" : l.model, std::to_string(l.calls),
-                   std::to_string(l.input_tokens), std::to_string(l.output_tokens), fmt::format("{:.6f}", l.cost_usd));
+                   std::to_string(l.input_tokens), std::to_string(l.output_tokens),
+                   fmt::format("{:.6f}", l.cost_usd));
     }
     const auto& t = report.totals;
-    out += row("total", "", "", std::to_string(t.calls), std::to_string(t.input_tokens), std::to_string(t.output_tokens),
-               fmt::format("{:.6f}", t.cost_usd));
+    out += row("total", "", "", std::to_string(t.calls), std::to_string(t.input_tokens),
+               std::to_string(t.output_tokens), fmt::format("{:.6f}", t.cost_usd));
     if (t.estimated_calls > 0)
-        out += fmt::format("{} call(s) had estimated token counts (the provider reported none)\n", t.estimated_calls);
+        out += fmt::format("{} call(s) had estimated token counts (the provider reported none)\n",
+                           t.estimated_calls);
     return out;
 }
 
@@ -124,12 +130,9 @@ boost::json::object usage_json(const UsageReport& report) {
     boost::json::array days;
     for (const auto& l : report.lines)
         days.push_back(counts({{"date", l.date}, {"provider", l.provider}, {"model", l.model}}, l));
-    return {{"tenant", report.tenant},
-            {"timezone", report.timezone},
-            {"since", report.since.str()},
-            {"until", report.until.str()},
-            {"days", std::move(days)},
-            {"totals", counts({}, report.totals)}};
+    return {{"tenant", report.tenant},     {"timezone", report.timezone},
+            {"since", report.since.str()}, {"until", report.until.str()},
+            {"days", std::move(days)},     {"totals", counts({}, report.totals)}};
 }
 
 }  // namespace tezgah::engine::cli

@@ -45,10 +45,10 @@ struct UsageLine {
 
 struct UsageReport {
     std::string tenant;
-    std::string timezone;         ///< the zone the days are in
-    std::string timezone_source;  ///< where the zone came from, for the header
-    Day since, until;             ///< both included
-    std::vector<UsageLine> lines; ///< by date, then provider and model
+    std::string timezone;          ///< the zone the days are in
+    std::string timezone_source;   ///< where the zone came from, for the header
+    Day since, until;              ///< both included
+    std::vector<UsageLine> lines;  ///< by date, then provider and model
     UsageLine totals;
 };
 

@@ -20,8 +20,8 @@ struct ProcessChannels::Holder {
     TenantKnowledge knowledge;
     SystemClock clock;
     PocoHttpClient http_client;
-    TenantServices services;     // references the members above: declared after them
-    PluginInstance instance;     // destroyed first
+    TenantServices services;  // references the members above: declared after them
+    PluginInstance instance;  // destroyed first
 };
 
 ProcessChannels::ProcessChannels(const PluginRegistry& registry, Database& db) {

@@ -15,7 +15,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-sdk::Result<std::string> optional_string(const json::object& body, std::string_view field, std::size_t max_length) {
+sdk::Result<std::string> optional_string(const json::object& body, std::string_view field,
+                                         std::size_t max_length) {
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) return std::string();
     if (!value->is_string())
@@ -24,8 +25,8 @@ sdk::Result<std::string> optional_string(const json::object& body, std::string_v
     if (!sdk::text::valid_utf8(text))
         return sdk::Error{"invalid_value", "body: " + std::string(field) + ": not valid UTF-8"};
     if (text.size() > max_length)
-        return sdk::Error{"invalid_value",
-                          "body: " + std::string(field) + ": longer than " + std::to_string(max_length) + " bytes"};
+        return sdk::Error{"invalid_value", "body: " + std::string(field) + ": longer than " +
+                                               std::to_string(max_length) + " bytes"};
     return std::string(text);
 }
 
@@ -46,7 +47,8 @@ std::string new_request_id() {
 bool sane_request_id(std::string_view id) {
     if (id.empty() || id.size() > 128) return false;
     for (char c : id) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':')) return false;
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == ':'))
+            return false;
     }
     return true;
 }
@@ -174,13 +176,15 @@ void Exchange::send_error(int status_code, std::string_view code, std::string_vi
 
 void Exchange::send_error(const sdk::Error& error) {
     if (error.code == "invalid_tenant") {
-        send_error(503, "tenant_unavailable", "tenant \"" + tenant + "\" is not available: its configuration failed to load");
+        send_error(503, "tenant_unavailable",
+                   "tenant \"" + tenant + "\" is not available: its configuration failed to load");
         return;
     }
     const int code_status = sdk::error_status(error.code);
     if (code_status == 500) {
-        log_event(spdlog::level::err, "http", "request failed",
-                  {{"request_id", request_id}, {"tenant", tenant}, {"code", error.code}, {"error", error.message}});
+        log_event(
+            spdlog::level::err, "http", "request failed",
+            {{"request_id", request_id}, {"tenant", tenant}, {"code", error.code}, {"error", error.message}});
         send_error(500, "internal", "the request could not be completed");
         return;
     }

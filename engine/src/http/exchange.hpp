@@ -40,11 +40,11 @@ public:
     Poco::Net::HTTPServerResponse& response;
     const ServerOptions& options;
     std::string request_id;
-    std::string path;   ///< the URI's path (no query)
+    std::string path;  ///< the URI's path (no query)
     std::string query;
     std::string route = "not_found";  ///< a route template, for logs and metrics
     std::string tenant;
-    int status = 0;     ///< set once the response started
+    int status = 0;  ///< set once the response started
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     /// Reads the whole body within the size limit and the body deadline. On false the error
@@ -94,7 +94,8 @@ struct Routes {
     void dispatch(Exchange& ex);
     void chat(Exchange& ex, const std::string& tenant);
     void process_channel(Exchange& ex, const ProcessChannels::Mount& mount);
-    void tenant_channel(Exchange& ex, const std::string& tenant, const std::string& plugin, const std::string& subpath);
+    void tenant_channel(Exchange& ex, const std::string& tenant, const std::string& plugin,
+                        const std::string& subpath);
     void health(Exchange& ex);
     void health_detailed(Exchange& ex);
     void metrics(Exchange& ex);

@@ -138,8 +138,9 @@ void channel_turn(Exchange& ex, Engine& engine, sdk::Channel& channel, const std
     if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
     auto reply = engine.handle(*message);
     if (!reply) return ex.send_error(reply.error());
-    auto rendered = guarded("channel " + plugin + " render",
-                            [&]() -> sdk::Result<sdk::HttpResponse> { return channel.render(*message, *reply); });
+    auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
+        return channel.render(*message, *reply);
+    });
     if (!rendered) return ex.send_error(rendered.error());
     send_channel_response(ex, *rendered);
 }
@@ -176,7 +177,8 @@ DatabaseCheck check_database(Engine& engine) {
     return out;
 }
 
-std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStatus>& tenants, const Engine& engine) {
+std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStatus>& tenants,
+                           const Engine& engine) {
     if (!db.ok) return "down";
     if (!engine.plugins().refused().empty()) return "degraded";
     for (const auto& t : tenants) {
@@ -221,7 +223,8 @@ void Routes::dispatch(Exchange& ex) {
                 rest.remove_prefix(kChannels.size());
                 const auto plugin_end = rest.find('/');
                 std::string plugin(rest.substr(0, plugin_end));
-                std::string subpath(plugin_end == std::string_view::npos ? std::string_view("/") : rest.substr(plugin_end));
+                std::string subpath(plugin_end == std::string_view::npos ? std::string_view("/")
+                                                                         : rest.substr(plugin_end));
                 if (!plugin.empty() && engine.plugins().find(plugin, sdk::PluginKind::channel) != nullptr) {
                     ex.route = "/v1/tenants/{tenant}/channels/" + plugin;
                     ex.tenant = tenant;
@@ -238,7 +241,8 @@ void Routes::dispatch(Exchange& ex) {
         std::string allow;
         for (const auto& mount : *mounts) allow += (allow.empty() ? "" : ", ") + mount.method;
         ex.response.set("Allow", allow);
-        return ex.send_error(405, "method_not_allowed", ex.request.getMethod() + " " + path + ": allowed: " + allow);
+        return ex.send_error(405, "method_not_allowed",
+                             ex.request.getMethod() + " " + path + ": allowed: " + allow);
     }
     ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + path);
 }
@@ -282,14 +286,16 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
         if (!stream.started()) return ex.send_error(reply.error());
         // Text was already streamed; the failure comes as the last event.
         const auto& error = reply.error();
-        stream.event("error", json::serialize(json::object{
-                                  {"error", json::object{{"code", error.code == "internal" ? "internal" : error.code},
-                                                         {"message", error.message},
-                                                         {"request_id", ex.request_id}}}}));
+        stream.event("error",
+                     json::serialize(json::object{
+                         {"error", json::object{{"code", error.code == "internal" ? "internal" : error.code},
+                                                {"message", error.message},
+                                                {"request_id", ex.request_id}}}}));
     } else {
         for (const auto& call : reply->tool_calls) {
-            stream.event("tool_call", json::serialize(json::object{
-                                          {"name", call.name}, {"arguments", call.arguments}, {"ok", call.ok}}));
+            stream.event("tool_call",
+                         json::serialize(json::object{
+                             {"name", call.name}, {"arguments", call.arguments}, {"ok", call.ok}}));
         }
         stream.event("done", json::serialize(sdk::to_json(*reply)));
     }
@@ -325,7 +331,8 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     if (!tenant) return ex.send_error(tenant.error());
     sdk::Channel* channel = (*tenant)->channel(plugin);
     if (channel == nullptr) {
-        return ex.send_error(404, "not_found", "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");
+        return ex.send_error(404, "not_found",
+                             "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");
     }
     auto routes = guarded("channel " + plugin + " routes",
                           [&]() -> sdk::Result<std::vector<sdk::Route>> { return channel->routes(); });
@@ -334,13 +341,15 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     for (const auto& route : *routes) {
         if (route.scope != sdk::RouteScope::tenant || route.path != subpath) continue;
         if (route.method == ex.request.getMethod()) {
-            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, std::move(body), subpath), tenant_id);
+            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, std::move(body), subpath),
+                                tenant_id);
         }
         allow += (allow.empty() ? "" : ", ") + route.method;
     }
     if (!allow.empty()) {
         ex.response.set("Allow", allow);
-        return ex.send_error(405, "method_not_allowed", ex.request.getMethod() + " " + ex.path + ": allowed: " + allow);
+        return ex.send_error(405, "method_not_allowed",
+                             ex.request.getMethod() + " " + ex.path + ": allowed: " + allow);
     }
     ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + ex.path);
 }
@@ -359,9 +368,8 @@ void Routes::health_detailed(Exchange& ex) {
 
     json::array loaded;
     for (const auto& plugin : engine.plugins().plugins()) {
-        loaded.push_back(json::object{{"name", plugin.name},
-                                      {"kind", sdk::to_string(plugin.kind)},
-                                      {"version", plugin.version}});
+        loaded.push_back(json::object{
+            {"name", plugin.name}, {"kind", sdk::to_string(plugin.kind)}, {"version", plugin.version}});
     }
     json::array refused;
     for (const auto& refusal : engine.plugins().refused()) {
@@ -383,7 +391,8 @@ void Routes::health_detailed(Exchange& ex) {
                               {"memory_rss_bytes", resident_memory_bytes()},
                               {"database", std::move(database)},
                               {"http", json::object{{"in_flight", in_flight.load()}}},
-                              {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
+                              {"plugins",
+                               json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
                               {"tenants", std::move(tenant_list)}});
 }
 

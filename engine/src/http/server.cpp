@@ -58,14 +58,16 @@ public:
     void reject(const Poco::Net::StreamSocket& socket) {
         const std::string id = new_request_id();
         const std::string body = error_body("overloaded", "the server is at capacity; retry shortly", id);
-        std::string reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                            "Connection: close\r\nX-Request-Id: " + id +
-                            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        std::string reply =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+            "Connection: close\r\nX-Request-Id: " +
+            id + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         const int fd = socket.impl()->sockfd();
         (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         ::shutdown(fd, SHUT_WR);
         Metrics::global().http_request("overloaded", "OTHER", 503, 0);
-        log_event(spdlog::level::warn, "http", "request", {{"request_id", id}, {"route", "overloaded"}, {"status", "503"}});
+        log_event(spdlog::level::warn, "http", "request",
+                  {{"request_id", id}, {"route", "overloaded"}, {"status", "503"}});
         std::lock_guard lock(mutex_);
         if (incoming_.size() + lingering_ >= kMaxLingering) return;  // closes now
         incoming_.push_back({socket, SteadyClock::now() + std::chrono::seconds(1)});
@@ -146,7 +148,8 @@ public:
     RequestHandler(Routes& routes, const ServerOptions& options, bool too_large)
         : routes_(routes), options_(options), too_large_(too_large) {}
 
-    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override {
         Exchange ex(request, response, options_);
         ++routes_.in_flight;
         try {
@@ -190,10 +193,12 @@ class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
     HandlerFactory(Routes& routes, const ServerOptions& options) : routes_(routes), options_(options) {}
 
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override {
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest& request) override {
         // A status other than 200 here keeps Poco from sending "100 Continue": an oversized body
         // is refused before the client sends it.
-        const bool too_large = request.getContentLength64() > static_cast<Poco::Int64>(options_.max_body_bytes);
+        const bool too_large =
+            request.getContentLength64() > static_cast<Poco::Int64>(options_.max_body_bytes);
         if (too_large) request.response().setStatus(Poco::Net::HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE);
         return new RequestHandler(routes_, options_, too_large);
     }
@@ -268,7 +273,8 @@ sdk::Status HttpServer::start() {
         socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
         socket.listen(std::max(64, o.queue + o.threads));
 
-        impl_->channels = std::make_unique<ProcessChannels>(impl_->engine.plugins(), impl_->engine.database());
+        impl_->channels =
+            std::make_unique<ProcessChannels>(impl_->engine.plugins(), impl_->engine.database());
         impl_->routes = std::make_unique<Routes>(impl_->engine, *impl_->channels);
         impl_->rejecter = std::make_unique<OverloadRejecter>();
         impl_->pool = std::make_unique<Poco::ThreadPool>(std::min(2, o.threads), o.threads, 60);
@@ -283,25 +289,28 @@ sdk::Status HttpServer::start() {
         params->setServerName("tezgah");
 
         Poco::AutoPtr<OverloadFilter> filter = new OverloadFilter(o.threads + o.queue, *impl_->rejecter);
-        impl_->server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_->routes, o), *impl_->pool,
-                                                                socket, params);
+        impl_->server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(*impl_->routes, o),
+                                                                *impl_->pool, socket, params);
         filter->attach(impl_->server.get());
         impl_->server->setConnectionFilter(filter);
         impl_->server->start();
     } catch (const Poco::Exception& e) {
-        return sdk::Error{"unavailable", "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.displayText()};
+        return sdk::Error{"unavailable",
+                          "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.displayText()};
     } catch (const std::exception& e) {
-        return sdk::Error{"unavailable", "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what()};
+        return sdk::Error{"unavailable",
+                          "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what()};
     }
     log_event(spdlog::level::info, "http", "listening",
-              {{"host", o.host}, {"port", std::to_string(port())}, {"threads", std::to_string(o.threads)},
-               {"queue", std::to_string(o.queue)}, {"max_body_bytes", std::to_string(o.max_body_bytes)}});
+              {{"host", o.host},
+               {"port", std::to_string(port())},
+               {"threads", std::to_string(o.threads)},
+               {"queue", std::to_string(o.queue)},
+               {"max_body_bytes", std::to_string(o.max_body_bytes)}});
     return {};
 }
 
-std::uint16_t HttpServer::port() const {
-    return impl_->server ? impl_->server->port() : impl_->options.port;
-}
+std::uint16_t HttpServer::port() const { return impl_->server ? impl_->server->port() : impl_->options.port; }
 
 bool HttpServer::stop(std::chrono::milliseconds grace) {
     if (!impl_->server || impl_->stopped) return true;
@@ -317,7 +326,8 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     });
     bool in_time = done.wait_for(grace) == std::future_status::ready;
     if (!in_time) {
-        log_event(spdlog::level::warn, "http", "requests still running after the grace period; cutting them off",
+        log_event(spdlog::level::warn, "http",
+                  "requests still running after the grace period; cutting them off",
                   {{"grace_ms", std::to_string(grace.count())}});
         impl_->server->stopAll(true);
         done.wait();

@@ -17,12 +17,12 @@ namespace tezgah::engine::http {
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;                         ///< 0: any free port (see HttpServer::port())
-    int threads = 128;                                 ///< connections served at once (keep-alive holds one)
-    int queue = 256;                                   ///< accepted connections waiting for a thread; beyond: 503
-    std::size_t max_body_bytes = 1024 * 1024;          ///< larger bodies: 413
-    std::chrono::milliseconds io_timeout{15000};       ///< per read or write on a connection
-    std::chrono::milliseconds body_deadline{10000};    ///< to read one whole request body
+    std::uint16_t port = 8080;                    ///< 0: any free port (see HttpServer::port())
+    int threads = 128;                            ///< connections served at once (keep-alive holds one)
+    int queue = 256;                              ///< accepted connections waiting for a thread; beyond: 503
+    std::size_t max_body_bytes = 1024 * 1024;     ///< larger bodies: 413
+    std::chrono::milliseconds io_timeout{15000};  ///< per read or write on a connection
+    std::chrono::milliseconds body_deadline{10000};       ///< to read one whole request body
     std::chrono::milliseconds keep_alive_timeout{10000};  ///< an idle keep-alive connection is closed after
 };
 

@@ -13,9 +13,15 @@ constexpr int kMaxDepth = 64;
 bool push_value(lua_State* L, const json::value& value, int depth) {
     if (depth > kMaxDepth || !lua_checkstack(L, 3)) return false;
     switch (value.kind()) {
-        case json::kind::null: lua_pushnil(L); return true;
-        case json::kind::bool_: lua_pushboolean(L, value.get_bool()); return true;
-        case json::kind::int64: lua_pushinteger(L, value.get_int64()); return true;
+        case json::kind::null:
+            lua_pushnil(L);
+            return true;
+        case json::kind::bool_:
+            lua_pushboolean(L, value.get_bool());
+            return true;
+        case json::kind::int64:
+            lua_pushinteger(L, value.get_int64());
+            return true;
         case json::kind::uint64: {
             auto number = value.get_uint64();
             if (number <= static_cast<std::uint64_t>(std::numeric_limits<lua_Integer>::max()))
@@ -24,7 +30,9 @@ bool push_value(lua_State* L, const json::value& value, int depth) {
                 lua_pushnumber(L, static_cast<lua_Number>(number));
             return true;
         }
-        case json::kind::double_: lua_pushnumber(L, value.get_double()); return true;
+        case json::kind::double_:
+            lua_pushnumber(L, value.get_double());
+            return true;
         case json::kind::string: {
             const auto& text = value.get_string();
             lua_pushlstring(L, text.data(), text.size());
@@ -64,16 +72,20 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
                     EmptyTable empty, int depth) {
     index = lua_absindex(L, index);
     switch (lua_type(L, index)) {
-        case LUA_TNIL: out = nullptr; return {};
-        case LUA_TBOOLEAN: out = static_cast<bool>(lua_toboolean(L, index)); return {};
+        case LUA_TNIL:
+            out = nullptr;
+            return {};
+        case LUA_TBOOLEAN:
+            out = static_cast<bool>(lua_toboolean(L, index));
+            return {};
         case LUA_TNUMBER: {
             if (lua_isinteger(L, index)) {
                 out = static_cast<std::int64_t>(lua_tointeger(L, index));
                 return {};
             }
             double number = lua_tonumber(L, index);
-            if (!std::isfinite(number)) return path + ": " + (std::isnan(number) ? "nan" : "inf") +
-                                              " is not representable in JSON";
+            if (!std::isfinite(number))
+                return path + ": " + (std::isnan(number) ? "nan" : "inf") + " is not representable in JSON";
             // 10/2 is 5.0 in Lua; send it as 5.
             if (std::trunc(number) == number && std::fabs(number) < 9.0e15)
                 out = static_cast<std::int64_t>(number);
@@ -87,8 +99,10 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
             out = json::string(text, length);
             return {};
         }
-        case LUA_TTABLE: break;
-        default: return path + ": a " + luaL_typename(L, index) + " is not representable in JSON";
+        case LUA_TTABLE:
+            break;
+        default:
+            return path + ": a " + luaL_typename(L, index) + " is not representable in JSON";
     }
     if (depth >= kMaxDepth) return path + ": nested more than 64 levels deep (or a cycle)";
     if (!lua_checkstack(L, 4)) return path + ": nested too deeply";
@@ -113,8 +127,10 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
         lua_pop(L, 1);
     }
     if (entries == 0) {
-        if (empty == EmptyTable::array) out = json::array();
-        else out = json::object();
+        if (empty == EmptyTable::array)
+            out = json::array();
+        else
+            out = json::object();
         return {};
     }
     if (all_positive_integers && static_cast<std::size_t>(largest) == entries) {
@@ -133,8 +149,9 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
         return {};
     }
     if (!all_strings)
-        return path + ": a table mixing keys that are not strings, or a sequence with holes, is not "
-                      "representable in JSON";
+        return path +
+               ": a table mixing keys that are not strings, or a sequence with holes, is not "
+               "representable in JSON";
     json::object object;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {

@@ -33,9 +33,12 @@ enum class Hook { on_message, on_reply, run };
 
 const char* hook_name(Hook hook) {
     switch (hook) {
-        case Hook::on_message: return "on_message";
-        case Hook::on_reply: return "on_reply";
-        case Hook::run: return "run";
+        case Hook::on_message:
+            return "on_message";
+        case Hook::on_reply:
+            return "on_reply";
+        case Hook::run:
+            return "run";
     }
     return "?";
 }
@@ -54,8 +57,10 @@ struct CallState {
 CallState* live_call(lua_State* L, const char* function) {
     auto* slot = static_cast<CallState**>(lua_touserdata(L, lua_upvalueindex(1)));
     if (slot == nullptr || *slot == nullptr)
-        luaL_error(L, "ctx.%s: this ctx is dead: host objects are valid only during the hook call that received them",
-                   function);
+        luaL_error(
+            L,
+            "ctx.%s: this ctx is dead: host objects are valid only during the hook call that received them",
+            function);
     return *slot;
 }
 
@@ -96,8 +101,10 @@ int ctx_is_closed(lua_State* L) {
 // Computed from the manifest's business.hours and locale.timezone (host.tenant()), so a script
 // never keeps its own copy of the hours or a UTC offset.
 
-constexpr const char* kDayNamesTr[] = {"Pazar", "Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumartesi"};
-constexpr const char* kDayNamesEn[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+constexpr const char* kDayNamesTr[] = {"Pazar",    "Pazartesi", "Salı",     "Çarşamba",
+                                       "Perşembe", "Cuma",      "Cumartesi"};
+constexpr const char* kDayNamesEn[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
 
 void set_integer(lua_State* L, const char* field, lua_Integer value) {
     lua_pushinteger(L, value);
@@ -166,8 +173,7 @@ int ctx_next_opening(lua_State* L) {
     }
     push_local_time(L, opening->local);
     set_integer(L, "epoch", epoch_of(opening->at));
-    set_integer(L, "in_minutes",
-                std::chrono::ceil<std::chrono::minutes>(opening->at - when).count());
+    set_integer(L, "in_minutes", std::chrono::ceil<std::chrono::minutes>(opening->at - when).count());
     set_integer(L, "days_ahead", opening->days_ahead);
     lua_pushboolean(L, opening->days_ahead == 0);
     lua_setfield(L, -2, "today");
@@ -203,7 +209,8 @@ int ctx_log(lua_State* L) {
 int ctx_reply(lua_State* L) {
     CallState* call = live_call(L, "reply");
     if (call->hook != Hook::on_message)
-        return luaL_error(L, "ctx.reply: only in on_message (on_reply returns the new text; a tool returns its answer)");
+        return luaL_error(
+            L, "ctx.reply: only in on_message (on_reply returns the new text; a tool returns its answer)");
     luaL_checkstring(L, 1);
     lua_settop(L, 1);
     lua_newuserdatauv(L, 0, 1);
@@ -299,7 +306,8 @@ int check_field(lua_State* L, const char* what, const char* name, int type, bool
         return actual;
     }
     if (actual != type)
-        luaL_error(L, "%s: %s: expected a %s, got a %s", what, name, lua_typename(L, type), lua_typename(L, actual));
+        luaL_error(L, "%s: %s: expected a %s, got a %s", what, name, lua_typename(L, type),
+                   lua_typename(L, actual));
     return actual;
 }
 
@@ -364,9 +372,11 @@ int declare(lua_State* L, ScriptKind kind) {
     while (lua_next(L, 1) != 0) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING)
-            return luaL_error(L, "%s: unexpected %s key (fields are %s)", what, luaL_typename(L, -1), expected);
+            return luaL_error(L, "%s: unexpected %s key (fields are %s)", what, luaL_typename(L, -1),
+                              expected);
         if (!in_list(lua_tostring(L, -1), fields))
-            return luaL_error(L, "%s: unknown field '%s' (fields are %s)", what, lua_tostring(L, -1), expected);
+            return luaL_error(L, "%s: unknown field '%s' (fields are %s)", what, lua_tostring(L, -1),
+                              expected);
     }
     check_field(L, what, "name", LUA_TSTRING, true);
     raw_field(L, 1, "name");
@@ -437,7 +447,8 @@ int text_mentions(lua_State* L) {
             lua_pop(L, 1);
         }
     }
-    if (bad_word) return luaL_error(L, "tezgah.mentions: words[%d] is not a string", static_cast<int>(bad_word));
+    if (bad_word)
+        return luaL_error(L, "tezgah.mentions: words[%d] is not a string", static_cast<int>(bad_word));
     lua_pushboolean(L, found);
     return 1;
 }
@@ -515,7 +526,8 @@ public:
             lua_pop(L, 1);
             return sdk::make_error(kLuaError, display_path() +
                                                   ": the script must return tezgah.rule{...} or "
-                                                  "tezgah.tool{...}; it returned a " + got);
+                                                  "tezgah.tool{...}; it returned a " +
+                                                  got);
         }
         kind_ = *kind;
         raw_field(L, -1, "name");
@@ -528,7 +540,8 @@ public:
             lua_pop(L, 1);
             raw_field(L, -1, "parameters");
             json::value parameters;
-            std::string error = lua_isnil(L, -1) ? std::string() : to_json(L, -1, parameters, "parameters", true);
+            std::string error =
+                lua_isnil(L, -1) ? std::string() : to_json(L, -1, parameters, "parameters", true);
             lua_pop(L, 1);
             if (!error.empty()) {
                 lua_pop(L, 1);
@@ -558,7 +571,7 @@ public:
         std::optional<std::string> text;  ///< on_message's reply / on_reply's new text
         bool handoff = false;
         std::string handoff_reason;
-        json::value result;               ///< run's answer
+        json::value result;  ///< run's answer
     };
 
     /// Calls `hook` with (ctx, argument) where `push_argument` pushes the second argument.
@@ -654,7 +667,8 @@ private:
             lua_pop(L, 1);
             return outcome;
         }
-        std::string expected = hook == Hook::on_message ? "nil, a string or ctx.reply(text)" : "nil or a string";
+        std::string expected =
+            hook == Hook::on_message ? "nil, a string or ctx.reply(text)" : "nil or a string";
         return sdk::make_error(kLuaError, display_path() + ": " + hook_name(hook) + " returned a " +
                                               luaL_typename(L, -1) + "; expected " + expected);
     }
@@ -664,7 +678,8 @@ private:
         if (turn.session == nullptr) return;
         raw_field(L, context, "session");
         if (lua_type(L, -1) != LUA_TTABLE) {
-            host_.logger().warn(display_path() + ": ctx.session is no longer a table; the session is unchanged");
+            host_.logger().warn(display_path() +
+                                ": ctx.session is no longer a table; the session is unchanged");
             lua_pop(L, 1);
             return;
         }
@@ -693,8 +708,9 @@ private:
 
     sdk::Error fail(Hook hook, sdk::Error error) {
         try {
-            host_.logger().error(std::string("lua ") + (kind_ == ScriptKind::rule ? "rule '" : "tool '") + name_ +
-                                 "' " + hook_name(hook) + " failed (" + error.code + "): " + error.message);
+            host_.logger().error(std::string("lua ") + (kind_ == ScriptKind::rule ? "rule '" : "tool '") +
+                                 name_ + "' " + hook_name(hook) + " failed (" + error.code +
+                                 "): " + error.message);
         } catch (...) {
         }
         return error;
@@ -720,7 +736,8 @@ public:
 
     std::string name() const override { return script_->name(); }
 
-    sdk::Result<sdk::RuleDecision> on_message(sdk::TurnContext& turn, const sdk::InboundMessage& message) override {
+    sdk::Result<sdk::RuleDecision> on_message(sdk::TurnContext& turn,
+                                              const sdk::InboundMessage& message) override {
         if (!has_on_message_) return sdk::RuleDecision{};
         std::string language = turn.language;
         auto outcome = script_->call(Hook::on_message, turn, [&](lua_State* L) {
@@ -742,9 +759,8 @@ public:
 
     sdk::Result<std::string> on_reply(sdk::TurnContext& turn, const std::string& reply) override {
         if (!has_on_reply_) return reply;
-        auto outcome = script_->call(Hook::on_reply, turn, [&](lua_State* L) {
-            lua_pushlstring(L, reply.data(), reply.size());
-        });
+        auto outcome = script_->call(Hook::on_reply, turn,
+                                     [&](lua_State* L) { lua_pushlstring(L, reply.data(), reply.size()); });
         if (!outcome) return outcome.error();
         return outcome->text ? std::move(*outcome->text) : reply;
     }
@@ -788,13 +804,17 @@ class NullCatalog final : public sdk::CatalogStore {
 public:
     std::vector<sdk::Offering> all() const override { return {}; }
     std::optional<sdk::Offering> get(std::string_view) const override { return std::nullopt; }
-    std::vector<sdk::OfferingMatch> find(std::string_view, std::string_view, std::size_t) const override { return {}; }
+    std::vector<sdk::OfferingMatch> find(std::string_view, std::string_view, std::size_t) const override {
+        return {};
+    }
 };
 
 class NullKnowledge final : public sdk::KnowledgeStore {
 public:
     std::vector<sdk::KnowledgeEntry> all() const override { return {}; }
-    std::vector<sdk::KnowledgeHit> search(std::string_view, std::string_view, std::size_t) const override { return {}; }
+    std::vector<sdk::KnowledgeHit> search(std::string_view, std::string_view, std::size_t) const override {
+        return {};
+    }
 };
 
 class SystemClock final : public sdk::Clock {

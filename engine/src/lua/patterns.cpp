@@ -52,17 +52,38 @@ void finish(MatchState* ms) {
 bool class_matches(int c, int class_char) {
     bool result;
     switch (std::tolower(class_char)) {
-        case 'a': result = std::isalpha(c); break;
-        case 'c': result = std::iscntrl(c); break;
-        case 'd': result = std::isdigit(c); break;
-        case 'g': result = std::isgraph(c); break;
-        case 'l': result = std::islower(c); break;
-        case 'p': result = std::ispunct(c); break;
-        case 's': result = std::isspace(c); break;
-        case 'u': result = std::isupper(c); break;
-        case 'w': result = std::isalnum(c); break;
-        case 'x': result = std::isxdigit(c); break;
-        default: return class_char == c;
+        case 'a':
+            result = std::isalpha(c);
+            break;
+        case 'c':
+            result = std::iscntrl(c);
+            break;
+        case 'd':
+            result = std::isdigit(c);
+            break;
+        case 'g':
+            result = std::isgraph(c);
+            break;
+        case 'l':
+            result = std::islower(c);
+            break;
+        case 'p':
+            result = std::ispunct(c);
+            break;
+        case 's':
+            result = std::isspace(c);
+            break;
+        case 'u':
+            result = std::isupper(c);
+            break;
+        case 'w':
+            result = std::isalnum(c);
+            break;
+        case 'x':
+            result = std::isxdigit(c);
+            break;
+        default:
+            return class_char == c;
     }
     return std::isupper(class_char) ? !result : result;
 }
@@ -80,7 +101,8 @@ bool set_matches(int c, const char* p, const char* last) {
             if (class_matches(c, static_cast<unsigned char>(*p))) return positive;
         } else if (*(p + 1) == '-' && p + 2 < last) {
             p += 2;
-            if (static_cast<unsigned char>(*(p - 2)) <= c && c <= static_cast<unsigned char>(*p)) return positive;
+            if (static_cast<unsigned char>(*(p - 2)) <= c && c <= static_cast<unsigned char>(*p))
+                return positive;
         } else if (static_cast<unsigned char>(*p) == c) {
             return positive;
         }
@@ -109,10 +131,14 @@ bool single_match(MatchState* ms, const char* s, const char* p, const char* ep) 
     if (s >= ms->subject_end) return false;
     int c = static_cast<unsigned char>(*s);
     switch (*p) {
-        case '.': return true;
-        case kEscape: return class_matches(c, static_cast<unsigned char>(*(p + 1)));
-        case '[': return set_matches(c, p, ep - 1);
-        default: return static_cast<unsigned char>(*p) == c;
+        case '.':
+            return true;
+        case kEscape:
+            return class_matches(c, static_cast<unsigned char>(*(p + 1)));
+        case '[':
+            return set_matches(c, p, ep - 1);
+        default:
+            return static_cast<unsigned char>(*p) == c;
     }
 }
 
@@ -240,8 +266,16 @@ const char* match(MatchState* ms, const char* s, const char* p) {
                         s = nullptr;
                         break;
                     }
-                    case '0': case '1': case '2': case '3': case '4':
-                    case '5': case '6': case '7': case '8': case '9':
+                    case '0':
+                    case '1':
+                    case '2':
+                    case '3':
+                    case '4':
+                    case '5':
+                    case '6':
+                    case '7':
+                    case '8':
+                    case '9':
                         s = match_capture(ms, s, static_cast<unsigned char>(*(p + 1)));
                         if (s != nullptr) {
                             p += 2;
@@ -275,9 +309,15 @@ const char* match(MatchState* ms, const char* s, const char* p) {
                     continue;
                 }
                 break;
-            case '+': s = max_expand(ms, s + 1, p, ep); break;
-            case '*': s = max_expand(ms, s, p, ep); break;
-            case '-': s = min_expand(ms, s, p, ep); break;
+            case '+':
+                s = max_expand(ms, s + 1, p, ep);
+                break;
+            case '*':
+                s = max_expand(ms, s, p, ep);
+                break;
+            case '-':
+                s = min_expand(ms, s, p, ep);
+                break;
             default:
                 ++s;
                 p = ep;
@@ -506,8 +546,9 @@ int bounded_gsub(lua_State* L) {
     const char* p = luaL_checklstring(L, 2, &lp);
     check_sizes(L, "gsub", ls, lp);
     int type = lua_type(L, 3);
-    luaL_argexpected(L, type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TFUNCTION || type == LUA_TTABLE,
-                     3, "string/function/table");
+    luaL_argexpected(
+        L, type == LUA_TNUMBER || type == LUA_TSTRING || type == LUA_TFUNCTION || type == LUA_TTABLE, 3,
+        "string/function/table");
     lua_Integer max_replacements = luaL_optinteger(L, 4, static_cast<lua_Integer>(ls) + 1);
     bool anchored = *p == '^';
     if (anchored) {

@@ -103,7 +103,8 @@ int print_to_log(lua_State* L) {
     const char* text = lua_tolstring(L, -1, &length);
     Sandbox& sandbox = Sandbox::of(L);
     try {
-        sandbox.logger().info(sandbox.display_path() + ": " + std::string(text, std::min<std::size_t>(length, 4096)));
+        sandbox.logger().info(sandbox.display_path() + ": " +
+                              std::string(text, std::min<std::size_t>(length, 4096)));
     } catch (...) {
         // A failing logger must not take the script down.
     }
@@ -147,9 +148,8 @@ void Sandbox::open_libraries() {
     };
     // Coroutines are safe: new threads inherit the count hook, and errors propagate to resume.
     static const Library kLibraries[] = {
-        {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8},   {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string}, {LUA_TABLIBNAME, luaopen_table},
+        {LUA_MATHLIBNAME, luaopen_math}, {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
     };
     for (const auto& library : kLibraries) {
         luaL_requiref(L, library.name, library.open, 1);
@@ -257,16 +257,15 @@ void Sandbox::note_timeout(lua_State* L, lua_Debug*) {
     char where[256];
     where_into(L, where, sizeof where);
     timeout_message_ = std::string(where[0] ? where : display_path_.c_str()) +
-                       ": CPU budget exhausted (more than " +
-                       std::to_string(limits_.instructions_per_call) + " instructions in one call)";
+                       ": CPU budget exhausted (more than " + std::to_string(limits_.instructions_per_call) +
+                       " instructions in one call)";
     make_sticky(L);
 }
 
 const char* Sandbox::sticky_message() {
     if (timed_out_) return timeout_message_.c_str();
     sticky_message_ = std::string(memory_where_[0] ? memory_where_ : display_path_.c_str()) +
-                      ": memory limit of " + std::to_string(limits_.memory_bytes) +
-                      " bytes exceeded";
+                      ": memory limit of " + std::to_string(limits_.memory_bytes) + " bytes exceeded";
     return sticky_message_.c_str();
 }
 

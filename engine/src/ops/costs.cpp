@@ -1,7 +1,7 @@
 #include "ops/costs.hpp"
 
-#include <boost/json.hpp>
 #include <date/tz.h>
+#include <boost/json.hpp>
 
 #include <cctype>
 #include <cstdlib>
@@ -73,7 +73,8 @@ sdk::Status PriceTable::load(const std::string& path) {
         const std::string where = "models." + std::string(name);
         if (name.empty()) return price_error(path, where, "empty model name");
         if (!entry.is_object())
-            return price_error(path, where, "expected {\"input_per_mtok_usd\": x, \"output_per_mtok_usd\": y}");
+            return price_error(path, where,
+                               "expected {\"input_per_mtok_usd\": x, \"output_per_mtok_usd\": y}");
         for (const auto& [key, value] : entry.as_object()) {
             if (key != "input_per_mtok_usd" && key != "output_per_mtok_usd")
                 return price_error(path, where + "." + std::string(key), "unknown key");
@@ -189,7 +190,8 @@ std::pair<TimePoint, TimePoint> period_bounds(Period period, TimePoint now, cons
         zone = nullptr;  // unknown: UTC
     }
     const auto utc = date::floor<std::chrono::seconds>(now);
-    const date::local_seconds local = zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
+    const date::local_seconds local =
+        zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
     const auto today = date::floor<date::days>(local);
     date::local_days start, end;
     if (period == Period::day) {
@@ -213,7 +215,8 @@ std::pair<TimePoint, TimePoint> period_bounds(Period period, TimePoint now, cons
 
 SpendTracker::SpendTracker(SpendSource source) : source_(std::move(source)) {}
 
-double SpendTracker::spent(const std::string& tenant, Period period, TimePoint now, const std::string& timezone) {
+double SpendTracker::spent(const std::string& tenant, Period period, TimePoint now,
+                           const std::string& timezone) {
     const auto [from, to] = period_bounds(period, now, timezone);
     const Key key{tenant, period};
     {
@@ -229,7 +232,8 @@ double SpendTracker::spent(const std::string& tenant, Period period, TimePoint n
     if (window.from != from || window.to != to) return stored ? *stored : 0;  // moved on meanwhile
     if (window.seeded) return window.usd;
     if (!stored) {
-        log_event(spdlog::level::err, "costs", "spend not read from the database; counting this process's only",
+        log_event(spdlog::level::err, "costs",
+                  "spend not read from the database; counting this process's only",
                   {{"tenant", tenant}, {"period", to_string(period)}, {"error", stored.error().message}});
         return window.usd;
     }
@@ -253,7 +257,8 @@ void SpendTracker::add(const std::string& tenant, double usd, TimePoint at) {
 BudgetCheck SpendTracker::check(const Budget& budget, const std::string& tenant, TimePoint now,
                                 const std::string& timezone) {
     // The month first: when both are spent, the longer wait is the one to report.
-    for (auto [period, limit] : {std::pair{Period::month, budget.monthly_usd}, std::pair{Period::day, budget.daily_usd}}) {
+    for (auto [period, limit] :
+         {std::pair{Period::month, budget.monthly_usd}, std::pair{Period::day, budget.daily_usd}}) {
         if (!limit) continue;
         const double used = spent(tenant, period, now, timezone);
         if (used >= *limit) return BudgetCheck{false, to_string(period), *limit, used};

@@ -131,7 +131,8 @@ public:
     /// Counts `usd` spent by `tenant` at `at` (after each turn, with its total cost).
     void add(const std::string& tenant, double usd, TimePoint at);
     /// Checks `budget` at `now`: not allowed once the month's or the day's spend reached its limit.
-    BudgetCheck check(const Budget& budget, const std::string& tenant, TimePoint now, const std::string& timezone);
+    BudgetCheck check(const Budget& budget, const std::string& tenant, TimePoint now,
+                      const std::string& timezone);
     /// Forgets what is tracked for `tenant` (every tenant when empty): the next question asks the database.
     void forget(const std::string& tenant = {});
 

@@ -14,7 +14,7 @@ namespace {
 // Upper bounds in seconds. Chat turns are expected in the low milliseconds, so the
 // buckets are dense there; the tail still shows requests that wait on a remote LLM.
 constexpr std::array<double, 14> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                    0.1,    0.25,  0.5,    1.0,   2.5,   5.0,  10.0};
+                                                    0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
 struct Histogram {
     std::array<unsigned long long, kLatencyBuckets.size()> buckets{};  // not cumulative
@@ -37,10 +37,17 @@ struct Histogram {
 void append_escaped(std::string& out, std::string_view value) {
     for (char c : value) {
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '"': out += "\\\""; break;
-            case '\n': out += "\\n"; break;
-            default: out += c;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -60,7 +67,8 @@ std::string labels(std::initializer_list<std::pair<std::string_view, std::string
 
 std::string format_number(double value) {
     char buffer[400];  // fixed notation of any double fits
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);  // shortest exact
+    auto result =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);  // shortest exact
     return std::string(buffer, result.ptr);
 }
 
@@ -208,8 +216,10 @@ void Metrics::tokens(std::string_view tenant, std::string_view model, long long 
 }
 
 void Metrics::llm_call(std::string_view tenant, std::string_view provider, std::string_view model, bool ok) {
-    increment(&Registry::llm_calls,
-              labels({{"tenant", tenant}, {"provider", provider}, {"model", model}, {"outcome", ok ? "ok" : "error"}}));
+    increment(&Registry::llm_calls, labels({{"tenant", tenant},
+                                            {"provider", provider},
+                                            {"model", model},
+                                            {"outcome", ok ? "ok" : "error"}}));
 }
 
 void Metrics::llm_cost(std::string_view tenant, std::string_view model, double usd) {
@@ -240,22 +250,24 @@ std::string Metrics::render() const {
     render_counters(out, "tezgah_http_requests_total", "HTTP requests answered, by route, method and status.",
                     r.http_requests);
     render_histograms(out, "tezgah_http_request_duration_seconds",
-                      "Time from reading the request to the last byte of the reply, by route.", r.http_durations);
+                      "Time from reading the request to the last byte of the reply, by route.",
+                      r.http_durations);
     render_counters(out, "tezgah_messages_total", "Chat turns answered, by tenant and answering method.",
                     r.messages);
     render_counters(out, "tezgah_tool_calls_total", "Tool calls made during turns, by tool and outcome.",
                     r.tool_calls);
-    render_histograms(out, "tezgah_db_operation_duration_seconds", "Database operation latency, by operation.",
-                      r.db_durations);
+    render_histograms(out, "tezgah_db_operation_duration_seconds",
+                      "Database operation latency, by operation.", r.db_durations);
     render_counters(out, "tezgah_llm_tokens_total", "Language model tokens, by tenant, model and direction.",
                     r.tokens);
-    render_counters(out, "tezgah_llm_calls_total", "Language model provider calls, by tenant, provider, model and outcome.",
-                    r.llm_calls);
+    render_counters(out, "tezgah_llm_calls_total",
+                    "Language model provider calls, by tenant, provider, model and outcome.", r.llm_calls);
     render_counters(out, "tezgah_llm_cost_usd_total",
-                          "What language model calls cost in US dollars by the price table, by tenant and model.",
-                          r.llm_cost);
+                    "What language model calls cost in US dollars by the price table, by tenant and model.",
+                    r.llm_cost);
     render_counters(out, "tezgah_response_cache_requests_total",
-                    "Response cache lookups, by tenant and result (hit, miss, negative_hit).", r.response_cache);
+                    "Response cache lookups, by tenant and result (hit, miss, negative_hit).",
+                    r.response_cache);
     render_counters(out, "tezgah_budget_exceeded_total",
                     "Turns that found a tenant's daily or monthly model budget spent, by tenant and period.",
                     r.budget_exceeded);

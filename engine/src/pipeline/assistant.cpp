@@ -49,11 +49,13 @@ std::string unavailable_text(const sdk::TenantProfile& p, const std::string& lan
            (p.phone.empty() ? std::string(".") : " ya da bizi " + p.phone + " numarasından arayın.");
 }
 
-std::string budget_refusal(const sdk::TenantProfile& p, const std::string& language, const std::string& custom) {
+std::string budget_refusal(const sdk::TenantProfile& p, const std::string& language,
+                           const std::string& custom) {
     if (!custom.empty()) return custom;
     if (language == "en")
         return "Sorry, our online assistant can't take more questions today." +
-               (p.phone.empty() ? std::string(" Please try again tomorrow.") : " Please call us on " + p.phone + ".");
+               (p.phone.empty() ? std::string(" Please try again tomorrow.")
+                                : " Please call us on " + p.phone + ".");
     return "Üzgünüz, çevrim içi asistanımız bugün daha fazla soru yanıtlayamıyor." +
            (p.phone.empty() ? std::string(" Lütfen yarın tekrar deneyin.")
                             : " Bize " + p.phone + " numarasından ulaşabilirsiniz.");
@@ -108,7 +110,9 @@ void Engine::run_assistant(AssistantTurn& t) {
         if (!check.allowed) {
             metrics.budget_exceeded(tenant.id(), check.period);
             log_event(spdlog::level::warn, "assistant", "budget reached; the remote model is not called",
-                      {{"tenant", tenant.id()}, {"period", check.period}, {"limit_usd", std::to_string(check.limit_usd)},
+                      {{"tenant", tenant.id()},
+                       {"period", check.period},
+                       {"limit_usd", std::to_string(check.limit_usd)},
                        {"spent_usd", std::to_string(check.spent_usd)},
                        {"on_exceed", policy.refuse_on_exceed ? "refuse" : "fallback"}});
             if (policy.refuse_on_exceed) {
@@ -126,7 +130,8 @@ void Engine::run_assistant(AssistantTurn& t) {
     std::vector<sdk::Message> local_messages;
     std::optional<Prompt> prompt;
     auto summary = [&]() -> std::string {
-        if (const auto* s = t.state.if_contains("summary"); s && s->is_string()) return std::string(s->get_string());
+        if (const auto* s = t.state.if_contains("summary"); s && s->is_string())
+            return std::string(s->get_string());
         return {};
     };
 
@@ -159,8 +164,8 @@ void Engine::run_assistant(AssistantTurn& t) {
         request.deadline = deadline;
         if (remote) {
             if (!prompt) {
-                PromptInput input{&profile, &tenant.catalog(), &tenant.knowledge(), t.language, &t.history,
-                                  t.message.text, summary(), clock_->now()};
+                PromptInput input{&profile,   &tenant.catalog(), &tenant.knowledge(), t.language,
+                                  &t.history, t.message.text,    summary(),           clock_->now()};
                 input.preamble = &tenant.fixed_text("prompt|" + t.language,
                                                     [&] { return prompt_preamble(profile, t.language); });
                 prompt = build_prompt(input);
@@ -171,11 +176,12 @@ void Engine::run_assistant(AssistantTurn& t) {
             if (local_messages.empty()) {
                 local_messages.reserve(t.history.size() + 1);
                 for (const auto& h : t.history)
-                    local_messages.push_back({h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
+                    local_messages.push_back(
+                        {h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
                 local_messages.push_back({sdk::Role::user, t.message.text, {}, {}});
             }
-            request.system_prompt = tenant.fixed_text("local|" + t.language,
-                                                      [&] { return local_system_prompt(profile, t.language); });
+            request.system_prompt = tenant.fixed_text(
+                "local|" + t.language, [&] { return local_system_prompt(profile, t.language); });
             request.messages = local_messages;
         }
 
@@ -198,8 +204,11 @@ void Engine::run_assistant(AssistantTurn& t) {
             }
             if (!response) {
                 log_event(spdlog::level::err, "assistant", "provider failed",
-                          {{"tenant", tenant.id()}, {"provider", provider.name}, {"step", std::to_string(step)},
-                           {"code", response.error().code}, {"error", response.error().message},
+                          {{"tenant", tenant.id()},
+                           {"provider", provider.name},
+                           {"step", std::to_string(step)},
+                           {"code", response.error().code},
+                           {"error", response.error().message},
                            {"ms", std::to_string(static_cast<long>(ms_since(call_started)))}});
                 if (response.error().code == "plugin_failed") *provider.disabled = true;
                 if (remote) metrics.llm_call(tenant.id(), provider.name, provider.model, false);
@@ -215,8 +224,8 @@ void Engine::run_assistant(AssistantTurn& t) {
             }
             if (used.input_tokens || used.output_tokens) {
                 auto cost = prices().cost(provider.model, used.input_tokens, used.output_tokens);
-                UsageRecord record{tenant.id(), t.turn.conversation_id, provider.name, provider.model,
-                                   used.input_tokens, used.output_tokens, cost.usd};
+                UsageRecord record{tenant.id(),       t.turn.conversation_id, provider.name, provider.model,
+                                   used.input_tokens, used.output_tokens,     cost.usd};
                 record.step = step;
                 record.estimated = used.estimated;
                 t.usage.push_back(std::move(record));
@@ -260,18 +269,21 @@ void Engine::run_assistant(AssistantTurn& t) {
                 bool invalid = false;
                 if (const auto* raw = call.arguments.if_contains(sdk::llm::kInvalidArguments)) {
                     invalid = true;
-                    result.error = "invalid arguments: not a JSON object: " +
-                                   (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
+                    result.error =
+                        "invalid arguments: not a JSON object: " +
+                        (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
                 } else if (it == tenant.tools().end()) {
                     invalid = true;
                     result.error = "unknown tool \"" + call.name + "\"";
                 } else if (*it->second.owner.disabled) {
                     result.error = "tool \"" + call.name + "\" is disabled after an earlier failure";
-                } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters); !valid) {
+                } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters);
+                           !valid) {
                     invalid = true;
                     result.error = "invalid arguments: " + valid.error().message;
                 } else {
-                    auto answer = guarded("tool " + call.name, [&] { return it->second.owner.plugin->invoke(call, t.turn); });
+                    auto answer = guarded("tool " + call.name,
+                                          [&] { return it->second.owner.plugin->invoke(call, t.turn); });
                     if (answer) {
                         result.ok = true;
                         result.content = std::move(answer).value();
@@ -279,8 +291,9 @@ void Engine::run_assistant(AssistantTurn& t) {
                         result.error = answer.error().message;
                         if (answer.error().code == "plugin_failed") {
                             *it->second.owner.disabled = true;
-                            log_event(spdlog::level::err, "tools", "tool disabled for this tenant",
-                                      {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
+                            log_event(
+                                spdlog::level::err, "tools", "tool disabled for this tenant",
+                                {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
                         }
                     }
                 }
@@ -289,20 +302,28 @@ void Engine::run_assistant(AssistantTurn& t) {
                 json::object arguments = call.arguments;
                 arguments.erase(sdk::llm::kInvalidArguments);
                 out.tool_calls.push_back({call.name, arguments, result.ok});
-                t.calls.push_back({tenant.id(), t.turn.conversation_id, {}, call.name, std::move(arguments),
-                                   result.ok ? result.content : json::value(nullptr), result.ok, result.duration_ms,
+                t.calls.push_back({tenant.id(),
+                                   t.turn.conversation_id,
+                                   {},
+                                   call.name,
+                                   std::move(arguments),
+                                   result.ok ? result.content : json::value(nullptr),
+                                   result.ok,
+                                   result.duration_ms,
                                    result.error});
                 request.messages.push_back({sdk::Role::tool, {}, {}, result});
             }
             // An invalid call goes back to the model once, with the error; a second one ends
             // this provider's part of the turn.
             if (invalid_calls > 1) {
-                log_event(spdlog::level::warn, "assistant", "invalid tool calls again; the next provider answers",
+                log_event(spdlog::level::warn, "assistant",
+                          "invalid tool calls again; the next provider answers",
                           {{"tenant", tenant.id()}, {"provider", provider.name}});
                 failed = true;
             }
             if (remote && Clock::now() >= deadline) {
-                log_event(spdlog::level::warn, "assistant", "provider's share of the turn deadline is used up",
+                log_event(spdlog::level::warn, "assistant",
+                          "provider's share of the turn deadline is used up",
                           {{"tenant", tenant.id()}, {"provider", provider.name}});
                 failed = true;
             }

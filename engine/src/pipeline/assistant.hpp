@@ -54,9 +54,9 @@ struct AssistantTurn {
     json::object& state;
     sdk::TurnContext& turn;
     std::chrono::steady_clock::time_point started;
-    const std::atomic<bool>* cancelled;   ///< the customer left (may be null)
-    CountingSink* direct;                 ///< text streamed straight to the client, or null
-    TurnStream* events;                   ///< the client's stream, when it can withdraw text
+    const std::atomic<bool>* cancelled;  ///< the customer left (may be null)
+    CountingSink* direct;                ///< text streamed straight to the client, or null
+    TurnStream* events;                  ///< the client's stream, when it can withdraw text
     sdk::TurnReply& out;
     std::string& handoff_reason;
     std::vector<ToolCallRecord>& calls;

@@ -11,7 +11,8 @@ ConversationCache::ConversationCache(std::size_t capacity, std::size_t shards) {
     for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
-std::string ConversationCache::key(const std::string& tenant, const std::string& user, const std::string& channel) {
+std::string ConversationCache::key(const std::string& tenant, const std::string& user,
+                                   const std::string& channel) {
     std::string out;
     out.reserve(tenant.size() + user.size() + channel.size() + 2);
     out += tenant;

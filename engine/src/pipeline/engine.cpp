@@ -1,10 +1,10 @@
 #include "pipeline/engine.hpp"
 
 #include "ops/costs.hpp"
+#include "ops/metrics.hpp"
 #include "pipeline/assistant.hpp"
 #include "pipeline/prompt.hpp"
 #include "pipeline/turn_json.hpp"
-#include "ops/metrics.hpp"
 #include "util/common.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
@@ -91,7 +91,8 @@ sdk::Status Engine::start() {
         tenants_.emplace(folder.filename().string(), std::move(slot));
     }
     log_event(spdlog::level::info, "engine", "engine started",
-              {{"tenants", std::to_string(tenants_.size())}, {"plugins", std::to_string(registry_.plugins().size())},
+              {{"tenants", std::to_string(tenants_.size())},
+               {"plugins", std::to_string(registry_.plugins().size())},
                {"db", redact_url(options_.db_url)}});
     return {};
 }
@@ -125,7 +126,8 @@ sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) {
     it->second.fingerprint = fingerprint;
     if (!loaded) {
         it->second.error = loaded.error().message;
-        log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", id}, {"reason", it->second.error}});
+        log_event(spdlog::level::err, "tenants", "tenant failed to load",
+                  {{"tenant", id}, {"reason", it->second.error}});
         return loaded.error();
     }
     it->second.tenant = std::move(loaded).value();
@@ -147,7 +149,8 @@ ReloadSummary Engine::reload_all() {
     std::lock_guard reloading(reload_mutex_);
     ReloadSummary summary;
     std::map<std::string, fs::path> on_disk;
-    for (const auto& folder : discover_tenants(options_.tenants_dir)) on_disk.emplace(folder.filename().string(), folder);
+    for (const auto& folder : discover_tenants(options_.tenants_dir))
+        on_disk.emplace(folder.filename().string(), folder);
 
     // Which tenants to look at, taken under the lock; loading happens outside it.
     struct Candidate {
@@ -178,8 +181,8 @@ ReloadSummary Engine::reload_all() {
                 continue;
             }
             if (it->second.tenant || !it->second.error.empty())
-                candidates.push_back({id, folder, static_cast<bool>(it->second.tenant), it->second.fingerprint,
-                                      it->second.load_mutex});
+                candidates.push_back({id, folder, static_cast<bool>(it->second.tenant),
+                                      it->second.fingerprint, it->second.load_mutex});
         }
     }
     for (const auto& c : candidates) {
@@ -206,11 +209,14 @@ ReloadSummary Engine::reload_all() {
         } else {
             slot.error = loaded.error().message;
             summary.failed.push_back(c.id);
-            log_event(spdlog::level::err, "tenants", "tenant failed to load", {{"tenant", c.id}, {"reason", slot.error}});
+            log_event(spdlog::level::err, "tenants", "tenant failed to load",
+                      {{"tenant", c.id}, {"reason", slot.error}});
         }
     }
-    for (const auto& id : summary.added) log_event(spdlog::level::info, "tenants", "tenant discovered", {{"tenant", id}});
-    for (const auto& id : summary.removed) log_event(spdlog::level::info, "tenants", "tenant removed", {{"tenant", id}});
+    for (const auto& id : summary.added)
+        log_event(spdlog::level::info, "tenants", "tenant discovered", {{"tenant", id}});
+    for (const auto& id : summary.removed)
+        log_event(spdlog::level::info, "tenants", "tenant removed", {{"tenant", id}});
     return summary;
 }
 
@@ -269,20 +275,22 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     if (!sdk::text::valid_utf8(message.text)) return sdk::Error{"invalid_value", "text: not valid UTF-8"};
     if (sdk::text::trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
     if (sdk::text::length(message.text) > options_.max_message_chars)
-        return sdk::Error{"invalid_value", "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
+        return sdk::Error{"invalid_value",
+                          "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
     ConversationLocks::Guard lock(conversation_locks_, message.tenant_id + '\x1f' + message.user_id);
     try {
         return run_turn(**tenant, message, sink, cancelled);
     } catch (const std::exception& e) {
-        log_event(spdlog::level::err, "pipeline", "turn failed", {{"tenant", message.tenant_id}, {"error", e.what()}});
+        log_event(spdlog::level::err, "pipeline", "turn failed",
+                  {{"tenant", message.tenant_id}, {"error", e.what()}});
         return sdk::Error{"internal", "the turn could not be completed"};
     }
 }
 
-sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink,
-                                             const std::atomic<bool>* cancelled) {
+sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                             sdk::StreamSink* sink, const std::atomic<bool>* cancelled) {
     const auto started = Clock::now();
     const auto& profile = tenant.profile();
     auto& db = *db_;
@@ -303,10 +311,11 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         if (!current) conversation.reset();
     }
     if (!conversation) {
-        auto opened = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id, now,
-                                           options_.idle_timeout);
+        auto opened = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id,
+                                           now, options_.idle_timeout);
         if (!opened) return opened.error();
-        conversation = CachedConversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
+        conversation =
+            CachedConversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
         if (!opened->is_new) {
             for (auto& m : db.recent_messages(tenant.id(), opened->id, options_.history_messages))
                 conversation->history.push_back(std::move(m));
@@ -327,7 +336,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
 
     // The reply's language: what the customer wrote in, if the tenant speaks it.
     std::string previous_language = profile.language;
-    if (const auto* l = state.if_contains("language"); l && l->is_string()) previous_language = l->get_string();
+    if (const auto* l = state.if_contains("language"); l && l->is_string())
+        previous_language = l->get_string();
     std::string language = sdk::text::detect_language(message.text, previous_language);
     if (std::find(profile.languages.begin(), profile.languages.end(), language) == profile.languages.end())
         language = profile.language;
@@ -346,8 +356,9 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         return inbound_id.error();
     }
 
-    sdk::TurnContext turn{tenant.id(), message.user_id, conversation->session_id, conversation->id, language,
-                          message.channel, &state};
+    sdk::TurnContext turn{
+        tenant.id(),     message.user_id, conversation->session_id, conversation->id, language,
+        message.channel, &state};
     sdk::InboundMessage in = message;
     in.tenant_id = tenant.id();
     std::string handoff_reason;
@@ -356,7 +367,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // Rules, before the assistant.
     for (const auto& rule : tenant.rules()) {
         if (*rule.disabled) continue;
-        auto decision = guarded("rule " + rule.name + " on_message", [&] { return rule.plugin->on_message(turn, in); });
+        auto decision =
+            guarded("rule " + rule.name + " on_message", [&] { return rule.plugin->on_message(turn, in); });
         if (!decision) {
             log_event(spdlog::level::err, "rules", "on_message failed; skipped",
                       {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", decision.error().message}});
@@ -379,16 +391,28 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     CountingSink direct(stream_direct ? sink : nullptr);
     std::vector<UsageRecord> usage;
     if (out.method.empty()) {
-        AssistantTurn assistant{tenant, message, language, history, state, turn, started, cancelled,
-                                stream_direct ? &direct : nullptr, dynamic_cast<TurnStream*>(sink), out,
-                                handoff_reason, calls, usage};
+        AssistantTurn assistant{tenant,
+                                message,
+                                language,
+                                history,
+                                state,
+                                turn,
+                                started,
+                                cancelled,
+                                stream_direct ? &direct : nullptr,
+                                dynamic_cast<TurnStream*>(sink),
+                                out,
+                                handoff_reason,
+                                calls,
+                                usage};
         run_assistant(assistant);
     }
 
     // Rules, after the assistant: they may rewrite the reply.
     for (const auto& rule : tenant.rules()) {
         if (*rule.disabled) continue;
-        auto rewritten = guarded("rule " + rule.name + " on_reply", [&] { return rule.plugin->on_reply(turn, out.reply); });
+        auto rewritten = guarded("rule " + rule.name + " on_reply",
+                                 [&] { return rule.plugin->on_reply(turn, out.reply); });
         if (!rewritten) {
             log_event(spdlog::level::err, "rules", "on_reply failed; skipped",
                       {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", rewritten.error().message}});
@@ -423,7 +447,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     if (out.method != "rule") {
         const double doubtful = std::max(0.6, profile.handoff_confidence_threshold + 0.2);
         std::int64_t streak = 0;
-        if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64()) streak = v->get_int64();
+        if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64())
+            streak = v->get_int64();
         streak = out.confidence < doubtful ? streak + 1 : 0;
         if (streak > 0)
             state["low_confidence_turns"] = streak;
@@ -440,9 +465,10 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     state["language"] = out.language;
     // What falls out of the history window joins the rolling summary a remote model is given.
     if (tenant.manifest().llm.provider != "local" && history.size() + 2 > options_.history_messages) {
-        std::vector<StoredMessage> leaving(history.begin(),
-                                           history.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                                 history.size(), history.size() + 2 - options_.history_messages)));
+        std::vector<StoredMessage> leaving(
+            history.begin(),
+            history.begin() + static_cast<std::ptrdiff_t>(
+                                  std::min(history.size(), history.size() + 2 - options_.history_messages)));
         std::string summary;
         if (const auto* v = state.if_contains("summary"); v && v->is_string()) summary = v->get_string();
         state["summary"] = roll_summary(std::move(summary), leaving);
@@ -452,14 +478,23 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // message id), the function-call log, the usage and the session state.
     StoredMessage reply{"assistant", out.reply, out.method, out.language, clock_->now()};
     out.execution_time_ms = ms_since(started);
-    TurnRecord record{tenant.id(), conversation->id, message.user_id, message.channel, *inbound_id, reply,
-                      json::serialize(sdk::to_json(out)), std::move(calls), std::move(usage), state};
+    TurnRecord record{tenant.id(),
+                      conversation->id,
+                      message.user_id,
+                      message.channel,
+                      *inbound_id,
+                      reply,
+                      json::serialize(sdk::to_json(out)),
+                      std::move(calls),
+                      std::move(usage),
+                      state};
     if (auto reply_id = db.finish_turn(record); !reply_id) return reply_id.error();
     if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
     for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);
-    for (const auto& used : record.usage) metrics.tokens(tenant.id(), used.model, used.input_tokens, used.output_tokens);
+    for (const auto& used : record.usage)
+        metrics.tokens(tenant.id(), used.model, used.input_tokens, used.output_tokens);
 
     conversation->state = std::move(state);
     conversation->history.push_back(std::move(inbound));
@@ -478,7 +513,8 @@ sdk::Result<sdk::TurnReply> Engine::replay_turn(Tenant& tenant, const sdk::Inbou
     auto stored = db_->stored_reply(tenant.id(), id);
     if (!stored) return stored.error();
     if (stored->user_id != message.user_id)
-        return sdk::Error{"duplicate", "message_id \"" + id + "\" was already used by another customer of tenant \"" +
+        return sdk::Error{"duplicate", "message_id \"" + id +
+                                           "\" was already used by another customer of tenant \"" +
                                            tenant.id() + "\""};
     if (!stored->reply_json)
         return sdk::Error{"duplicate_in_flight", "message_id \"" + id +

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,7 +21,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <condition_variable>
 #include <vector>
 
 namespace tezgah::engine {
@@ -28,12 +28,12 @@ namespace tezgah::engine {
 struct EngineOptions {
     std::filesystem::path tenants_dir = "tenants";
     std::string db_url = "sqlite:var/tezgah.db";
-    std::vector<std::filesystem::path> plugin_path;       ///< empty: default_plugin_path()
-    int max_tool_steps = 4;                               ///< provider calls per turn
-    std::chrono::seconds idle_timeout{30 * 60};           ///< a session ends after this long idle
-    std::size_t history_messages = 10;                    ///< earlier messages sent to the provider
-    std::size_t max_message_chars = 4000;                 ///< longer customer messages are refused
-    std::size_t conversation_cache_entries = 100000;      ///< open conversations kept in memory (LRU)
+    std::vector<std::filesystem::path> plugin_path;   ///< empty: default_plugin_path()
+    int max_tool_steps = 4;                           ///< provider calls per turn
+    std::chrono::seconds idle_timeout{30 * 60};       ///< a session ends after this long idle
+    std::size_t history_messages = 10;                ///< earlier messages sent to the provider
+    std::size_t max_message_chars = 4000;             ///< longer customer messages are refused
+    std::size_t conversation_cache_entries = 100000;  ///< open conversations kept in memory (LRU)
 };
 
 /// What the engine knows of a discovered tenant.
@@ -104,13 +104,13 @@ private:
     struct Slot {
         std::filesystem::path folder;
         std::shared_ptr<Tenant> tenant;
-        std::string error;         ///< the last load failed (not loaded)
-        std::string reload_error;  ///< loaded, but the last reload failed
+        std::string error;            ///< the last load failed (not loaded)
+        std::string reload_error;     ///< loaded, but the last reload failed
         std::size_t fingerprint = 0;  ///< of the files the current state was built from
         std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
     };
-    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink,
-                                         const std::atomic<bool>* cancelled);
+    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                         sdk::StreamSink* sink, const std::atomic<bool>* cancelled);
     /// The response cache, the budget, then the provider chain (pipeline/assistant.cpp).
     void run_assistant(AssistantTurn& turn);
     /// One customer's turns run one at a time; different customers never wait for each other
@@ -159,7 +159,8 @@ private:
     /// The reply already given to `message.message_id`, for a retried request. Errors:
     /// "duplicate_in_flight" (the first attempt has no reply yet, or failed), "duplicate" (the id
     /// belongs to another customer of the tenant).
-    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message, sdk::StreamSink* sink);
+    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                            sdk::StreamSink* sink);
     ConversationCache conversations_{options_.conversation_cache_entries};
 };
 

@@ -18,9 +18,9 @@
 namespace tezgah::engine {
 
 struct PromptBudget {
-    std::int64_t context_tokens = 650;   ///< catalog and knowledge entries
-    std::int64_t info_tokens = 300;      ///< business.info texts (the rest are named, for get_general_info)
-    std::int64_t history_tokens = 500;   ///< earlier messages of the conversation
+    std::int64_t context_tokens = 650;  ///< catalog and knowledge entries
+    std::int64_t info_tokens = 300;     ///< business.info texts (the rest are named, for get_general_info)
+    std::int64_t history_tokens = 500;  ///< earlier messages of the conversation
     std::size_t max_offerings = 8;
     std::size_t max_knowledge = 3;
 };
@@ -29,10 +29,10 @@ struct PromptInput {
     const sdk::TenantProfile* profile = nullptr;
     const sdk::CatalogStore* catalog = nullptr;
     const sdk::KnowledgeStore* knowledge = nullptr;
-    std::string language;                          ///< the reply's language
+    std::string language;                                ///< the reply's language
     const std::deque<StoredMessage>* history = nullptr;  ///< oldest first, the current message excluded
-    std::string customer_text;                     ///< the current message
-    std::string summary;                           ///< the rolling summary of earlier messages, if any
+    std::string customer_text;                           ///< the current message
+    std::string summary;                                 ///< the rolling summary of earlier messages, if any
     std::chrono::system_clock::time_point now{};
     /// prompt_preamble(*profile, language, budget), made once per tenant version and language;
     /// null: made here.
@@ -60,7 +60,8 @@ std::string delimit_customer_text(std::string_view text);
 
 /// `summary` extended with the gist of `dropped` messages (oldest first), at most `max_chars`:
 /// the oldest gists go first when it grows too long.
-std::string roll_summary(std::string summary, const std::vector<StoredMessage>& dropped, std::size_t max_chars = 800);
+std::string roll_summary(std::string summary, const std::vector<StoredMessage>& dropped,
+                         std::size_t max_chars = 800);
 
 /// The whole catalog as a prompt would list it (for comparing prompt sizes in benchmarks).
 std::string whole_catalog_text(const std::vector<sdk::Offering>& offerings, const std::string& language);

@@ -30,7 +30,8 @@ sdk::Result<sdk::TurnReply> turn_reply_from_json(std::string_view text) {
     boost::system::error_code ec;
     auto value = json::parse(text, ec);
     if (ec || !value.is_object())
-        return sdk::make_error("invalid_value", "stored reply: not a JSON object" + (ec ? ": " + ec.message() : ""));
+        return sdk::make_error("invalid_value",
+                               "stored reply: not a JSON object" + (ec ? ": " + ec.message() : ""));
     const auto& o = value.get_object();
     sdk::TurnReply r;
     r.reply = text_of(o, "reply");
@@ -46,7 +47,8 @@ sdk::Result<sdk::TurnReply> turn_reply_from_json(std::string_view text) {
             if (!c.is_object()) continue;
             const auto& call = c.get_object();
             sdk::ToolCallSummary summary{text_of(call, "name"), {}, flag_of(call, "ok")};
-            if (const auto* a = call.if_contains("arguments"); a && a->is_object()) summary.arguments = a->get_object();
+            if (const auto* a = call.if_contains("arguments"); a && a->is_object())
+                summary.arguments = a->get_object();
             r.tool_calls.push_back(std::move(summary));
         }
     }

@@ -23,19 +23,26 @@ bool valid_kind(sdk::PluginKind kind) {
         case sdk::PluginKind::llm:
         case sdk::PluginKind::channel:
         case sdk::PluginKind::tool:
-        case sdk::PluginKind::rule: return true;
+        case sdk::PluginKind::rule:
+            return true;
     }
     return false;
 }
 
 bool type_matches(const json::value& v, sdk::ConfigType type) {
     switch (type) {
-        case sdk::ConfigType::string: return v.is_string();
-        case sdk::ConfigType::integer: return v.is_int64() || v.is_uint64();
-        case sdk::ConfigType::number: return v.is_number();
-        case sdk::ConfigType::boolean: return v.is_bool();
-        case sdk::ConfigType::object: return v.is_object();
-        case sdk::ConfigType::array: return v.is_array();
+        case sdk::ConfigType::string:
+            return v.is_string();
+        case sdk::ConfigType::integer:
+            return v.is_int64() || v.is_uint64();
+        case sdk::ConfigType::number:
+            return v.is_number();
+        case sdk::ConfigType::boolean:
+            return v.is_bool();
+        case sdk::ConfigType::object:
+            return v.is_object();
+        case sdk::ConfigType::array:
+            return v.is_array();
         case sdk::ConfigType::string_list:
             return v.is_array() && std::all_of(v.get_array().begin(), v.get_array().end(),
                                                [](const json::value& x) { return x.is_string(); });
@@ -64,7 +71,8 @@ std::vector<fs::path> default_plugin_path() {
 }
 
 void PluginRegistry::refuse(const fs::path& path, std::string reason) {
-    log_event(spdlog::level::warn, "plugins", "plugin refused", {{"file", path.string()}, {"reason", reason}});
+    log_event(spdlog::level::warn, "plugins", "plugin refused",
+              {{"file", path.string()}, {"reason", reason}});
     refused_.push_back({path.string(), std::move(reason)});
 }
 
@@ -90,7 +98,8 @@ bool PluginRegistry::load_file(const fs::path& path) {
     }
     auto library = std::make_shared<boost::dll::shared_library>();
     boost::system::error_code ec;
-    library->load(boost::dll::fs::path(path.string()), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    library->load(boost::dll::fs::path(path.string()),
+                  boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
     if (ec) {
         refuse(path, "cannot be loaded: " + ec.message());
         return false;
@@ -103,15 +112,17 @@ bool PluginRegistry::load_file(const fs::path& path) {
     const auto& d = library->get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
     // The ABI fields sit at fixed offsets before anything else: check them first.
     if (d.abi_major != sdk::kAbiMajor) {
-        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor) +
-                         ", this engine speaks ABI " + std::to_string(sdk::kAbiMajor) + "." +
-                         std::to_string(sdk::kAbiMinor) + " (another major version)");
+        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." +
+                         std::to_string(d.abi_minor) + ", this engine speaks ABI " +
+                         std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor) +
+                         " (another major version)");
         return false;
     }
     if (d.abi_minor > sdk::kAbiMinor) {
-        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor) +
-                         ", newer than this engine's " + std::to_string(sdk::kAbiMajor) + "." +
-                         std::to_string(sdk::kAbiMinor) + "; upgrade the engine");
+        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." +
+                         std::to_string(d.abi_minor) + ", newer than this engine's " +
+                         std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor) +
+                         "; upgrade the engine");
         return false;
     }
     if (d.struct_size < sizeof(sdk::PluginDescriptor)) {
@@ -167,8 +178,9 @@ std::vector<std::string> PluginRegistry::validate_config(const PluginInfo& plugi
         if (it == plugin.config.end()) {
             std::string known;
             for (const auto& k : plugin.config) known += (known.empty() ? "" : ", ") + k.name;
-            problems.push_back(std::string(key) + ": unknown key" +
-                               (known.empty() ? " (this plugin takes no configuration)" : " (known: " + known + ")"));
+            problems.push_back(
+                std::string(key) + ": unknown key" +
+                (known.empty() ? " (this plugin takes no configuration)" : " (known: " + known + ")"));
             continue;
         }
         if (!type_matches(value, it->type))
@@ -201,10 +213,18 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
         if (!made.value()) return sdk::Error{"plugin_failed", plugin.name + ": factory returned nothing"};
         bool right_kind = false;
         switch (plugin.kind) {
-            case sdk::PluginKind::llm: right_kind = dynamic_cast<sdk::LlmProvider*>(made.value().get()); break;
-            case sdk::PluginKind::tool: right_kind = dynamic_cast<sdk::Tool*>(made.value().get()); break;
-            case sdk::PluginKind::rule: right_kind = dynamic_cast<sdk::Rule*>(made.value().get()); break;
-            case sdk::PluginKind::channel: right_kind = dynamic_cast<sdk::Channel*>(made.value().get()); break;
+            case sdk::PluginKind::llm:
+                right_kind = dynamic_cast<sdk::LlmProvider*>(made.value().get());
+                break;
+            case sdk::PluginKind::tool:
+                right_kind = dynamic_cast<sdk::Tool*>(made.value().get());
+                break;
+            case sdk::PluginKind::rule:
+                right_kind = dynamic_cast<sdk::Rule*>(made.value().get());
+                break;
+            case sdk::PluginKind::channel:
+                right_kind = dynamic_cast<sdk::Channel*>(made.value().get());
+                break;
         }
         if (!right_kind)
             return sdk::Error{"plugin_failed", plugin.name + ": factory built an object that is not a " +

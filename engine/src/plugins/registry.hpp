@@ -61,7 +61,9 @@ public:
 
     sdk::Plugin* get() const { return plugin_.get(); }
     template <class T>
-    T* as() const { return dynamic_cast<T*>(plugin_.get()); }
+    T* as() const {
+        return dynamic_cast<T*>(plugin_.get());
+    }
     explicit operator bool() const { return static_cast<bool>(plugin_); }
 
 private:

@@ -37,8 +37,8 @@ struct Conversation {
     std::string tenant_id;
     std::string user_id;
     std::string channel;
-    json::object state;      ///< session state kept with the conversation (ctx.session, slots)
-    bool is_new = false;     ///< started by this call
+    json::object state;   ///< session state kept with the conversation (ctx.session, slots)
+    bool is_new = false;  ///< started by this call
 };
 
 /// A stored message of a conversation.
@@ -95,21 +95,22 @@ struct UsageSlice {
 struct TurnRecord {
     std::string tenant_id;
     std::string conversation_id;
-    std::string user_id;                ///< the customer (last seen and channel are updated)
+    std::string user_id;  ///< the customer (last seen and channel are updated)
     std::string channel;
-    std::string in_reply_to;            ///< id of the stored inbound message
-    StoredMessage reply;                ///< role "assistant"
-    std::string reply_json;             ///< the reply as the client got it (sdk::to_json), for retries
+    std::string in_reply_to;                 ///< id of the stored inbound message
+    StoredMessage reply;                     ///< role "assistant"
+    std::string reply_json;                  ///< the reply as the client got it (sdk::to_json), for retries
     std::vector<ToolCallRecord> tool_calls;  ///< message_id is set to the reply's id
-    std::vector<UsageRecord> usage;     ///< one per provider call; message_id is set to the reply's id
-    json::object state;                 ///< the conversation's session state after the turn
+    std::vector<UsageRecord> usage;          ///< one per provider call; message_id is set to the reply's id
+    json::object state;                      ///< the conversation's session state after the turn
 };
 
 /// The turn of a client message id, as stored.
 struct StoredReply {
-    std::string user_id;                    ///< the customer who sent the message
+    std::string user_id;  ///< the customer who sent the message
     std::string conversation_id;
-    std::optional<std::string> reply_json;  ///< none yet: still running, or it failed after storing the message
+    std::optional<std::string>
+        reply_json;  ///< none yet: still running, or it failed after storing the message
 };
 
 class Database {
@@ -144,8 +145,7 @@ public:
     /// Ranked full-text search (SQLite FTS5 over a Turkish-folded column / PostgreSQL tsvector),
     /// over question, answer and keywords in every language, best first.
     virtual std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id,
-                                                            std::string_view query,
-                                                            std::string_view language,
+                                                            std::string_view query, std::string_view language,
                                                             std::size_t limit) = 0;
 
     // --- conversations ---
@@ -193,11 +193,13 @@ public:
 
     // --- usage and costs ---
     /// Usage rows of a conversation, in the order stored (for tests and operators).
-    virtual std::vector<UsageRecord> usage(const std::string& tenant_id, const std::string& conversation_id) = 0;
+    virtual std::vector<UsageRecord> usage(const std::string& tenant_id,
+                                           const std::string& conversation_id) = 0;
     /// What the turn that stored reply `message_id` cost (its cost_usd); "not_found" for no such reply.
     virtual sdk::Result<double> message_cost(const std::string& tenant_id, const std::string& message_id) = 0;
     /// The sum of cost_usd of the tenant's usage rows with `at` in [from, to); 0 when none.
-    virtual sdk::Result<double> spent_usd(const std::string& tenant_id, std::chrono::system_clock::time_point from,
+    virtual sdk::Result<double> spent_usd(const std::string& tenant_id,
+                                          std::chrono::system_clock::time_point from,
                                           std::chrono::system_clock::time_point to) = 0;
     /// The tenant's usage with `at` in [from, to), summed per quarter hour, provider and model,
     /// oldest first (what `tezgah usage` regroups by local day).

@@ -115,7 +115,8 @@ void GroupCommitWriter::apply(std::vector<Unit*>& batch, soci::session& sql) {
             try {
                 sql.reconnect();
             } catch (const std::exception& e) {
-                log_event(spdlog::level::err, "store", "reconnect failed", {{"db", name_}, {"error", e.what()}});
+                log_event(spdlog::level::err, "store", "reconnect failed",
+                          {{"db", name_}, {"error", e.what()}});
             }
         }
     }

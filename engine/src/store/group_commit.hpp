@@ -32,17 +32,17 @@ public:
     using WithSession = std::function<void(const std::function<void(soci::session&)>&)>;
 
     struct Stats {
-        std::uint64_t batches = 0;     ///< transactions committed or attempted
-        std::uint64_t units = 0;       ///< units of work completed (committed or failed)
-        std::uint64_t isolated = 0;    ///< batches that failed and were retried one unit at a time
+        std::uint64_t batches = 0;   ///< transactions committed or attempted
+        std::uint64_t units = 0;     ///< units of work completed (committed or failed)
+        std::uint64_t isolated = 0;  ///< batches that failed and were retried one unit at a time
     };
 
     /// `name` (the redacted URL) is for log lines. `max_batch` bounds one transaction.
     /// `after_failure` (may be empty) runs on the writer thread after a batch failed and was rolled
     /// back, before any reconnect and the one-by-one retries: the place to drop what was prepared
     /// on the session (statements of a broken or reconnected connection).
-    GroupCommitWriter(Backend backend, std::string name, WithSession with_session, std::size_t max_batch = 512,
-                      std::function<void()> after_failure = {});
+    GroupCommitWriter(Backend backend, std::string name, WithSession with_session,
+                      std::size_t max_batch = 512, std::function<void()> after_failure = {});
     /// Finishes everything queued, then stops the thread.
     ~GroupCommitWriter();
     GroupCommitWriter(const GroupCommitWriter&) = delete;

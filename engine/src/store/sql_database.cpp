@@ -17,12 +17,11 @@
 #include "store/connection_url.hpp"
 #include "store/database.hpp"
 #include "store/group_commit.hpp"
-#include "util/log.hpp"
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
+#include "util/log.hpp"
 
 namespace tezgah::engine {
-
 
 namespace {
 /// Store failures go to the engine's JSON log (stderr), never to standard output.
@@ -64,9 +63,9 @@ std::string random_hex(std::size_t bytes) {
 std::string new_uuid() {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string hex = random_hex(16);
-    auto ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
     for (int i = 11; i >= 0; --i, ms >>= 4) hex[static_cast<std::size_t>(i)] = kDigits[ms & 0xf];
     hex[12] = '7';
     hex[16] = "89ab"[hex[16] % 4];
@@ -242,9 +241,10 @@ struct WriterStatements {
         std::string state, tenant, conversation;
         soci::statement plain, with_state;
         TouchConversation(soci::session& sql, Backend backend)
-            : plain((sql.prepare << text(backend, false), soci::use(at), soci::use(tenant), soci::use(conversation))),
-              with_state((sql.prepare << text(backend, true), soci::use(at), soci::use(state), soci::use(tenant),
-                          soci::use(conversation))) {}
+            : plain((sql.prepare << text(backend, false), soci::use(at), soci::use(tenant),
+                     soci::use(conversation))),
+              with_state((sql.prepare << text(backend, true), soci::use(at), soci::use(state),
+                          soci::use(tenant), soci::use(conversation))) {}
         static std::string text(Backend backend, bool state) {
             return std::string("UPDATE conversations SET last_message_at = ") +
                    (backend == Backend::sqlite ? "MAX" : "GREATEST") + "(last_message_at, :at)" +
@@ -252,14 +252,16 @@ struct WriterStatements {
         }
     };
     struct InsertMessage {
-        std::string id, tenant, conversation, role, text, method, language, client_id, reply_json, in_reply_to;
+        std::string id, tenant, conversation, role, text, method, language, client_id, reply_json,
+            in_reply_to;
         long long at = 0;
         double cost = 0;
         soci::statement st;
         explicit InsertMessage(soci::session& sql)
-            : st((sql.prepare << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
-                                 "language, at, client_message_id, reply_json, in_reply_to, cost_usd) VALUES (:id, "
-                                 ":t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, :cost)",
+            : st((sql.prepare
+                      << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
+                         "language, at, client_message_id, reply_json, in_reply_to, cost_usd) VALUES (:id, "
+                         ":t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, :cost)",
                   soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(role), soci::use(text),
                   soci::use(method), soci::use(language), soci::use(at), soci::use(client_id),
                   soci::use(reply_json), soci::use(in_reply_to), soci::use(cost))) {}
@@ -271,12 +273,13 @@ struct WriterStatements {
         long long at = 0;
         soci::statement st;
         explicit InsertToolCall(soci::session& sql)
-            : st((sql.prepare << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, "
-                                 "result, ok, duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, "
-                                 ":ok, :d, :e, :at)",
+            : st((sql.prepare
+                      << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, "
+                         "result, ok, duration_ms, error, at) VALUES (:t, :c, :m, :tool, :args, :result, "
+                         ":ok, :d, :e, :at)",
                   soci::use(tenant), soci::use(conversation), soci::use(message), soci::use(tool),
-                  soci::use(arguments), soci::use(result), soci::use(ok), soci::use(duration_ms), soci::use(error),
-                  soci::use(at))) {}
+                  soci::use(arguments), soci::use(result), soci::use(ok), soci::use(duration_ms),
+                  soci::use(error), soci::use(at))) {}
     };
     struct InsertUsage {
         std::string tenant, conversation, provider, model, message;
@@ -285,9 +288,10 @@ struct WriterStatements {
         int step = 0, estimated = 0;
         soci::statement st;
         explicit InsertUsage(soci::session& sql)
-            : st((sql.prepare << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
-                                 "output_tokens, cost_usd, at, message_id, step, estimated) VALUES (:t, :c, :p, :m, "
-                                 ":i, :o, :cost, :at, :msg, :step, :est)",
+            : st((sql.prepare
+                      << "INSERT INTO usage (tenant_id, conversation_id, provider, model, input_tokens, "
+                         "output_tokens, cost_usd, at, message_id, step, estimated) VALUES (:t, :c, :p, :m, "
+                         ":i, :o, :cost, :at, :msg, :step, :est)",
                   soci::use(tenant), soci::use(conversation), soci::use(provider), soci::use(model),
                   soci::use(input), soci::use(output), soci::use(cost), soci::use(at), soci::use(message),
                   soci::use(step), soci::use(estimated))) {}
@@ -297,9 +301,10 @@ struct WriterStatements {
         long long at = 0;
         soci::statement st;
         explicit UpsertCustomer(soci::session& sql)
-            : st((sql.prepare << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
-                                 "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
-                                 "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
+            : st((sql.prepare
+                      << "INSERT INTO customers (tenant_id, id, first_seen_at, last_seen_at, last_channel) "
+                         "VALUES (:t, :id, :f, :l, :c) ON CONFLICT (tenant_id, id) DO UPDATE SET "
+                         "last_seen_at = excluded.last_seen_at, last_channel = excluded.last_channel",
                   soci::use(tenant), soci::use(user), soci::use(at), soci::use(at), soci::use(channel))) {}
     };
     struct CustomerSeen {
@@ -362,7 +367,7 @@ public:
         : backend_(backend), url_(std::move(redacted_url)), pool_size_(pool_size), pool_(pool_size) {}
 
     ~SqlDatabase() override {
-        writer_.reset();  // everything queued is written first
+        writer_.reset();      // everything queued is written first
         statements_.reset();  // before the sessions they were prepared on close
     }
 
@@ -545,8 +550,8 @@ public:
         const std::string new_session = random_hex(16);
         sdk::Result<Conversation> out = unknown_tenant(tenant_id);
         auto error = write([&](soci::session& sql) {
-            out = open_conversation_in(sql, tenant_id, user_id, channel, session_id, now, idle_timeout, new_id,
-                                       new_session);
+            out = open_conversation_in(sql, tenant_id, user_id, channel, session_id, now, idle_timeout,
+                                       new_id, new_session);
         });
         if (!error.empty()) return failure("open_conversation [" + tenant_id + "] user " + user_id, error);
         return out;
@@ -564,7 +569,8 @@ public:
             out = st.get_affected_rows() == 0 ? sdk::Status(unknown_conversation(tenant_id, conversation_id))
                                               : sdk::Status();
         });
-        if (!error.empty()) return failure("save_state [" + tenant_id + "] conversation " + conversation_id, error);
+        if (!error.empty())
+            return failure("save_state [" + tenant_id + "] conversation " + conversation_id, error);
         return out;
     }
 
@@ -615,8 +621,7 @@ public:
             }
             std::reverse(out.begin(), out.end());
         } catch (const std::exception& e) {
-            store_error("recent_messages [{}] conversation {}: {}", tenant_id, conversation_id,
-                          e.what());
+            store_error("recent_messages [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
         }
         return out;
     }
@@ -624,7 +629,8 @@ public:
     sdk::Status record_tool_call(const ToolCallRecord& r) override {
         long long at = now_millis();
         ToolCallRow row{&r, json::serialize(r.arguments), json::serialize(r.result)};
-        auto error = write([&](soci::session& sql) { insert_tool_call(statements(sql), row, r.message_id, at); });
+        auto error =
+            write([&](soci::session& sql) { insert_tool_call(statements(sql), row, r.message_id, at); });
         if (!error.empty()) return failure("record_tool_call [" + r.tenant_id + "] " + r.tool, error);
         return {};
     }
@@ -673,7 +679,8 @@ public:
             out = id;
         });
         if (!error.empty())
-            return failure("finish_turn [" + turn.tenant_id + "] conversation " + turn.conversation_id, error);
+            return failure("finish_turn [" + turn.tenant_id + "] conversation " + turn.conversation_id,
+                           error);
         return out;
     }
 
@@ -692,8 +699,9 @@ public:
                     soci::use(tenant_id), soci::use(client_message_id);
             }
             if (client_message_id.empty() || !sql.got_data() || found != soci::i_ok)
-                return sdk::make_error("not_found", "no message with client message id \"" + client_message_id +
-                                                        "\" for tenant \"" + tenant_id + "\"");
+                return sdk::make_error("not_found", "no message with client message id \"" +
+                                                        client_message_id + "\" for tenant \"" + tenant_id +
+                                                        "\"");
             std::string reply;
             soci::indicator has_reply = soci::i_null;
             sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
@@ -739,7 +747,8 @@ public:
 
     // ------------------------------------------------------------ usage and costs
 
-    std::vector<UsageRecord> usage(const std::string& tenant_id, const std::string& conversation_id) override {
+    std::vector<UsageRecord> usage(const std::string& tenant_id,
+                                   const std::string& conversation_id) override {
         std::vector<UsageRecord> out;
         try {
             soci::session sql(pool_);
@@ -747,9 +756,10 @@ public:
             long long input = 0, output = 0, at = 0;
             int estimated = 0;
             soci::statement st =
-                (sql.prepare << "SELECT provider, model, input_tokens, output_tokens, cost_usd, step, estimated, "
-                                "message_id, at FROM usage WHERE tenant_id = :t AND conversation_id = :c "
-                                "ORDER BY seq",
+                (sql.prepare
+                     << "SELECT provider, model, input_tokens, output_tokens, cost_usd, step, estimated, "
+                        "message_id, at FROM usage WHERE tenant_id = :t AND conversation_id = :c "
+                        "ORDER BY seq",
                  soci::into(r.provider), soci::into(r.model), soci::into(input), soci::into(output),
                  soci::into(r.cost_usd), soci::into(r.step), soci::into(estimated), soci::into(r.message_id),
                  soci::into(at), soci::use(tenant_id), soci::use(conversation_id));
@@ -777,7 +787,8 @@ public:
             sql << "SELECT cost_usd FROM messages WHERE tenant_id = :t AND id = :m", soci::into(cost, found),
                 soci::use(tenant_id), soci::use(message_id);
             if (!sql.got_data() || found != soci::i_ok)
-                return sdk::make_error("not_found", "no message \"" + message_id + "\" for tenant \"" + tenant_id + "\"");
+                return sdk::make_error("not_found",
+                                       "no message \"" + message_id + "\" for tenant \"" + tenant_id + "\"");
             return cost;
         } catch (const std::exception& e) {
             return failure("message_cost [" + tenant_id + "] " + message_id, e.what());
@@ -791,7 +802,8 @@ public:
             const long long from_ms = to_millis(from);
             const long long to_ms = to_millis(to);
             double spent = 0;
-            sql << "SELECT COALESCE(SUM(cost_usd), 0.0) FROM usage WHERE tenant_id = :t AND at >= :f AND at < :u",
+            sql << "SELECT COALESCE(SUM(cost_usd), 0.0) FROM usage WHERE tenant_id = :t AND at >= :f AND at "
+                   "< :u",
                 soci::into(spent), soci::use(tenant_id), soci::use(from_ms), soci::use(to_ms);
             return spent;
         } catch (const std::exception& e) {
@@ -808,19 +820,22 @@ public:
             soci::session sql(pool_);
             const long long from_ms = to_millis(from);
             const long long to_ms = to_millis(to);
-            const std::string slice_of = "at / " + std::to_string(kSliceMs);  // a literal: PostgreSQL groups by it
+            const std::string slice_of =
+                "at / " + std::to_string(kSliceMs);  // a literal: PostgreSQL groups by it
             UsageSlice s;
             long long slice = 0, calls = 0, input = 0, output = 0, estimated = 0;
             // Sums cast to BIGINT: PostgreSQL sums BIGINT into NUMERIC.
             soci::statement st =
-                (sql.prepare << "SELECT " + slice_of + ", provider, model, COUNT(*), "
-                                "CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), "
-                                "SUM(cost_usd), CAST(SUM(estimated) AS BIGINT) "
-                                "FROM usage WHERE tenant_id = :t AND at >= :f AND at < :u "
-                                "GROUP BY " + slice_of + ", provider, model ORDER BY 1, 2, 3",
-                 soci::into(slice), soci::into(s.provider), soci::into(s.model), soci::into(calls), soci::into(input),
-                 soci::into(output), soci::into(s.cost_usd), soci::into(estimated), soci::use(tenant_id),
-                 soci::use(from_ms), soci::use(to_ms));
+                (sql.prepare << "SELECT " + slice_of +
+                                    ", provider, model, COUNT(*), "
+                                    "CAST(SUM(input_tokens) AS BIGINT), CAST(SUM(output_tokens) AS BIGINT), "
+                                    "SUM(cost_usd), CAST(SUM(estimated) AS BIGINT) "
+                                    "FROM usage WHERE tenant_id = :t AND at >= :f AND at < :u "
+                                    "GROUP BY " +
+                                    slice_of + ", provider, model ORDER BY 1, 2, 3",
+                 soci::into(slice), soci::into(s.provider), soci::into(s.model), soci::into(calls),
+                 soci::into(input), soci::into(output), soci::into(s.cost_usd), soci::into(estimated),
+                 soci::use(tenant_id), soci::use(from_ms), soci::use(to_ms));
             st.execute();
             while (st.fetch()) {
                 s.start = from_millis(slice * kSliceMs);
@@ -857,12 +872,10 @@ private:
     std::string write(const GroupCommitWriter::Work& work) { return writer_->run(work); }
 
     /// The body of open_conversation, inside the writer's transaction.
-    sdk::Result<Conversation> open_conversation_in(soci::session& sql, const std::string& tenant_id,
-                                                   const std::string& user_id, const std::string& channel,
-                                                   const std::string& session_id,
-                                                   std::chrono::system_clock::time_point now,
-                                                   std::chrono::seconds idle_timeout, const std::string& new_id,
-                                                   const std::string& new_session) {
+    sdk::Result<Conversation> open_conversation_in(
+        soci::session& sql, const std::string& tenant_id, const std::string& user_id,
+        const std::string& channel, const std::string& session_id, std::chrono::system_clock::time_point now,
+        std::chrono::seconds idle_timeout, const std::string& new_id, const std::string& new_session) {
         auto& prepared = statements(sql);
         {
             auto& t = prepared.tenant_exists;
@@ -920,8 +933,8 @@ private:
         std::string empty_state = "{}";
         sql << "INSERT INTO conversations (id, tenant_id, user_id, channel, session_id, state, created_at, "
                "last_message_at) VALUES (:id, :t, :u, :c, :s, :state, :created, :last)",
-            soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel), soci::use(c.session_id),
-            soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
+            soci::use(c.id), soci::use(tenant_id), soci::use(user_id), soci::use(channel),
+            soci::use(c.session_id), soci::use(empty_state), soci::use(now_ms), soci::use(now_ms);
         return c;
     }
 
@@ -937,11 +950,11 @@ private:
     /// Moves the conversation's last activity to `at` (never back), and sets its state when given.
     /// False when the conversation is not this tenant's.
     static bool touch_conversation(WriterStatements& prepared, const std::string& tenant_id,
-                                   const std::string& conversation_id, std::chrono::system_clock::time_point at_time,
-                                   const std::string* state) {
+                                   const std::string& conversation_id,
+                                   std::chrono::system_clock::time_point at_time, const std::string* state) {
         auto& t = prepared.touch_conversation;
         t.at = to_millis(at_time == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
-                                                                          : at_time);
+                                                                            : at_time);
         t.tenant = tenant_id;
         t.conversation = conversation_id;
         if (state) t.state = *state;
@@ -950,13 +963,15 @@ private:
         return st.get_affected_rows() > 0;
     }
 
-    static void insert_message(WriterStatements& prepared, const std::string& id, const std::string& tenant_id,
-                               const std::string& conversation_id, const StoredMessage& message,
-                               const std::string& client_message_id, const std::string& reply_json,
-                               const std::string& in_reply_to, double cost_usd = 0) {
+    static void insert_message(WriterStatements& prepared, const std::string& id,
+                               const std::string& tenant_id, const std::string& conversation_id,
+                               const StoredMessage& message, const std::string& client_message_id,
+                               const std::string& reply_json, const std::string& in_reply_to,
+                               double cost_usd = 0) {
         auto& m = prepared.insert_message;
-        m.at = to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
-                                                                              : message.at);
+        m.at =
+            to_millis(message.at == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                            : message.at);
         m.id = id;
         m.tenant = tenant_id;
         m.conversation = conversation_id;
@@ -971,8 +986,8 @@ private:
         m.st.execute(true);
     }
 
-    static void insert_tool_call(WriterStatements& prepared, const ToolCallRow& row, const std::string& message_id,
-                                 long long at) {
+    static void insert_tool_call(WriterStatements& prepared, const ToolCallRow& row,
+                                 const std::string& message_id, long long at) {
         const auto& r = *row.record;
         auto& c = prepared.insert_tool_call;
         c.tenant = r.tenant_id;
@@ -1222,7 +1237,7 @@ private:
     soci::session writer_session_;  ///< the writer's own connection (unused for sqlite::memory:)
     int version_ = 0;
     std::unique_ptr<WriterStatements> statements_;  ///< the writer thread's only
-    std::unique_ptr<GroupCommitWriter> writer_;  ///< last: stopped before the sessions close
+    std::unique_ptr<GroupCommitWriter> writer_;     ///< last: stopped before the sessions close
 };
 
 }  // namespace

@@ -37,10 +37,12 @@ void substitute_env(json::value& value, const std::string& field, const std::str
             }
         }
     } else if (value.is_object()) {
-        for (auto& [key, item] : value.get_object()) substitute_env(item, join_field(field, key), path, problems);
+        for (auto& [key, item] : value.get_object())
+            substitute_env(item, join_field(field, key), path, problems);
     } else if (value.is_array()) {
         std::size_t i = 0;
-        for (auto& item : value.get_array()) substitute_env(item, field + "[" + std::to_string(i++) + "]", path, problems);
+        for (auto& item : value.get_array())
+            substitute_env(item, field + "[" + std::to_string(i++) + "]", path, problems);
     }
 }
 
@@ -132,20 +134,28 @@ public:
         return out;
     }
 
-    Reader sub(const json::object& o, const char* key) { return Reader(o, join_field(field_, key), path_, problems_); }
+    Reader sub(const json::object& o, const char* key) {
+        return Reader(o, join_field(field_, key), path_, problems_);
+    }
     void problem(std::string_view key, std::string message) {
         problems_.push_back({path_, join_field(field_, key), std::move(message)});
     }
     static std::string kind(const json::value& v) {
         switch (v.kind()) {
-            case json::kind::null: return "null";
-            case json::kind::bool_: return "boolean";
+            case json::kind::null:
+                return "null";
+            case json::kind::bool_:
+                return "boolean";
             case json::kind::int64:
             case json::kind::uint64:
-            case json::kind::double_: return "number";
-            case json::kind::string: return "string";
-            case json::kind::array: return "array";
-            case json::kind::object: return "object";
+            case json::kind::double_:
+                return "number";
+            case json::kind::string:
+                return "string";
+            case json::kind::array:
+                return "array";
+            case json::kind::object:
+                return "object";
         }
         return "value";
     }
@@ -168,7 +178,9 @@ LlmRef read_llm_entry(const json::object& o, const std::string& field, const std
             else
                 ref.provider = value.get_string();
         } else if (key == "fallback") {
-            if (!allow_fallback) problems.push_back({path, field + ".fallback", "a fallback entry cannot have its own fallback"});
+            if (!allow_fallback)
+                problems.push_back(
+                    {path, field + ".fallback", "a fallback entry cannot have its own fallback"});
         } else if (key == "deadline_ms" || key == "budget" || key == "cache") {
             // The engine's own settings (read_llm_policy): for the whole chain, not one provider.
             if (!allow_fallback)
@@ -178,7 +190,8 @@ LlmRef read_llm_entry(const json::object& o, const std::string& field, const std
             ref.config[key] = value;
         }
     }
-    if (ref.provider.empty() && !o.contains("provider")) problems.push_back({path, field + ".provider", "required"});
+    if (ref.provider.empty() && !o.contains("provider"))
+        problems.push_back({path, field + ".provider", "required"});
     return ref;
 }
 
@@ -207,7 +220,8 @@ LlmPolicy read_llm_policy(Reader& llm) {
         amount("monthly_usd", policy.monthly_usd);
         auto on_exceed = b.string("on_exceed", false, "fallback");
         if (on_exceed != "fallback" && on_exceed != "refuse")
-            b.problem("on_exceed", "\"" + on_exceed + "\": expected \"fallback\" (answer with local) or \"refuse\"");
+            b.problem("on_exceed",
+                      "\"" + on_exceed + "\": expected \"fallback\" (answer with local) or \"refuse\"");
         policy.refuse_on_exceed = on_exceed == "refuse";
         policy.refuse_message = b.string("message", false);
     }
@@ -229,8 +243,9 @@ void check_plugin(const PluginRegistry* registry, sdk::PluginKind kind, const st
         std::string known;
         for (const auto& p : registry->plugins())
             if (p.kind == kind) known += (known.empty() ? "" : ", ") + p.name;
-        problems.push_back({path, field, std::string("unknown ") + sdk::to_string(kind) + " plugin \"" + name +
-                                             "\" (installed: " + (known.empty() ? "none" : known) + ")"});
+        problems.push_back({path, field,
+                            std::string("unknown ") + sdk::to_string(kind) + " plugin \"" + name +
+                                "\" (installed: " + (known.empty() ? "none" : known) + ")"});
         return;
     }
     for (const auto& p : PluginRegistry::validate_config(*info, config)) {
@@ -301,7 +316,8 @@ sdk::Result<json::value> parse_json_text(const std::string& text) {
                 ++column;
             }
         }
-        std::string what = ec == json::error::incomplete || consumed >= text.size() ? "truncated JSON" : "malformed JSON";
+        std::string what =
+            ec == json::error::incomplete || consumed >= text.size() ? "truncated JSON" : "malformed JSON";
         return sdk::Error{"invalid_json", what + " at line " + std::to_string(line) + ", column " +
                                               std::to_string(column) + " (" + ec.message() + ")"};
     }
@@ -313,7 +329,8 @@ std::vector<fs::path> discover_tenants(const fs::path& root) {
     std::error_code ec;
     if (fs::exists(root / "tenant.json", ec)) return {root};
     for (const auto& entry : fs::directory_iterator(root, ec)) {
-        if (entry.is_directory(ec) && fs::exists(entry.path() / "tenant.json", ec)) out.push_back(entry.path());
+        if (entry.is_directory(ec) && fs::exists(entry.path() / "tenant.json", ec))
+            out.push_back(entry.path());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -351,7 +368,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     p.id = r.string("id", true);
     static const std::regex kId("^[a-z0-9-]{2,63}$");
     std::string folder_name = fs::absolute(folder).lexically_normal().filename().string();
-    if (folder_name.empty()) folder_name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
+    if (folder_name.empty())
+        folder_name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
     if (!p.id.empty()) {
         if (!std::regex_match(p.id, kId))
             r.problem("id", "\"" + p.id + "\" must match [a-z0-9-]{2,63}");
@@ -361,7 +379,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     p.name = r.string("name", true);
     m.plan = r.string("plan", false, "free");
     static const std::set<std::string> kPlans = {"free", "basic", "premium", "enterprise"};
-    if (!kPlans.count(m.plan)) r.problem("plan", "\"" + m.plan + "\" is not one of free, basic, premium, enterprise");
+    if (!kPlans.count(m.plan))
+        r.problem("plan", "\"" + m.plan + "\" is not one of free, basic, premium, enterprise");
 
     if (const auto* locale = r.object("locale")) {
         auto l = r.sub(*locale, "locale");
@@ -371,12 +390,16 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         p.timezone = l.string("timezone", false, "UTC");
         p.currency = l.string("currency", false, "TRY");
         static const std::regex kLang("^[a-z]{2}$");
-        if (!std::regex_match(p.language, kLang)) l.problem("language", "\"" + p.language + "\" is not a two-letter language code");
+        if (!std::regex_match(p.language, kLang))
+            l.problem("language", "\"" + p.language + "\" is not a two-letter language code");
         for (const auto& lang : p.languages)
-            if (!std::regex_match(lang, kLang)) l.problem("languages", "\"" + lang + "\" is not a two-letter language code");
-        if (!valid_timezone(p.timezone)) l.problem("timezone", "\"" + p.timezone + "\" is not a known time zone");
+            if (!std::regex_match(lang, kLang))
+                l.problem("languages", "\"" + lang + "\" is not a two-letter language code");
+        if (!valid_timezone(p.timezone))
+            l.problem("timezone", "\"" + p.timezone + "\" is not a known time zone");
         static const std::regex kCurrency("^[A-Z]{3}$");
-        if (!std::regex_match(p.currency, kCurrency)) l.problem("currency", "\"" + p.currency + "\" is not an ISO 4217 code");
+        if (!std::regex_match(p.currency, kCurrency))
+            l.problem("currency", "\"" + p.currency + "\" is not an ISO 4217 code");
     }
     if (p.languages.empty()) p.languages = {p.language};
     if (std::find(p.languages.begin(), p.languages.end(), p.language) == p.languages.end())
@@ -388,7 +411,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         p.phone = b.string("phone", false);
         p.email = b.string("email", false);
         p.address = b.string("address", false);
-        if (!p.email.empty() && p.email.find('@') == std::string::npos) b.problem("email", "\"" + p.email + "\" is not an e-mail address");
+        if (!p.email.empty() && p.email.find('@') == std::string::npos)
+            b.problem("email", "\"" + p.email + "\" is not an e-mail address");
         if (const auto* hours = b.object("hours")) {
             auto h = b.sub(*hours, "hours");
             for (const auto& [day, range] : *hours) {
@@ -418,7 +442,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     if (const auto* persona = r.object("persona")) {
         auto ps = r.sub(*persona, "persona");
         ps.allow_only({"name", "tone", "instructions"});
-        p.persona = sdk::Persona{ps.string("name", false), ps.string("tone", false), ps.string("instructions", false)};
+        p.persona = sdk::Persona{ps.string("name", false), ps.string("tone", false),
+                                 ps.string("instructions", false)};
     }
     if (const auto* llm = r.object("llm")) {
         m.llm = read_llm_entry(*llm, "llm", path, problems, true);
@@ -437,7 +462,8 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
                         continue;
                     }
                     auto ref = read_llm_entry(e.get_object(), field, path, problems, false);
-                    check_plugin(registry, sdk::PluginKind::llm, ref.provider, ref.config, field, path, problems);
+                    check_plugin(registry, sdk::PluginKind::llm, ref.provider, ref.config, field, path,
+                                 problems);
                     m.fallback.push_back(std::move(ref));
                 }
             }
@@ -509,13 +535,15 @@ Records<Record> load_records(const Manifest& m, const std::string& relative, con
     if (relative.empty()) return out;
     auto file = inside_folder(m.folder, relative);
     if (!file) {
-        problems.push_back({m.manifest_path, std::string("data.") + field, "\"" + relative + "\" must be a path inside the tenant folder"});
+        problems.push_back({m.manifest_path, std::string("data.") + field,
+                            "\"" + relative + "\" must be a path inside the tenant folder"});
         return out;
     }
     const std::string path = file->string();
     auto text = read_file(*file);
     if (!text) {
-        problems.push_back({m.manifest_path, std::string("data.") + field, "cannot read \"" + relative + "\""});
+        problems.push_back(
+            {m.manifest_path, std::string("data.") + field, "cannot read \"" + relative + "\""});
         return out;
     }
     auto value = parse_json_text(*text);
@@ -555,9 +583,13 @@ Records<Record> load_records(const Manifest& m, const std::string& relative, con
 
 TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
     TenantData data;
-    auto offerings = load_records<sdk::Offering>(m, m.offerings_file, "offerings", sdk::parse_offering, problems);
-    data.knowledge = load_records<sdk::KnowledgeEntry>(m, m.knowledge_file, "knowledge", sdk::parse_knowledge_entry, problems).items;
-    data.resources = load_records<sdk::Resource>(m, m.resources_file, "resources", sdk::parse_resource, problems).items;
+    auto offerings =
+        load_records<sdk::Offering>(m, m.offerings_file, "offerings", sdk::parse_offering, problems);
+    data.knowledge = load_records<sdk::KnowledgeEntry>(m, m.knowledge_file, "knowledge",
+                                                       sdk::parse_knowledge_entry, problems)
+                         .items;
+    data.resources =
+        load_records<sdk::Resource>(m, m.resources_file, "resources", sdk::parse_resource, problems).items;
     // Services name the resource that provides them.
     if (!data.resources.empty()) {
         std::set<std::string> resource_ids;
@@ -581,7 +613,8 @@ void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
             if (ref.script.empty()) continue;
             auto file = inside_folder(m.folder, ref.script);
             if (!file) {
-                problems.push_back({m.manifest_path, ref.field, "\"" + ref.script + "\" must be a path inside the tenant folder"});
+                problems.push_back({m.manifest_path, ref.field,
+                                    "\"" + ref.script + "\" must be a path inside the tenant folder"});
                 continue;
             }
             std::error_code ec;

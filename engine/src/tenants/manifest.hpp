@@ -21,8 +21,8 @@ class PluginRegistry;
 
 /// One problem found in a tenant's files.
 struct Problem {
-    std::string path;     ///< the file, as the user named the folder
-    std::string field;    ///< e.g. "locale.timezone", "[3].price"; "-" for the whole file
+    std::string path;   ///< the file, as the user named the folder
+    std::string field;  ///< e.g. "locale.timezone", "[3].price"; "-" for the whole file
     std::string message;
     std::string str() const { return path + ": " + field + ": " + message; }
 };
@@ -38,18 +38,18 @@ struct PluginRef {
     std::string name;    ///< plugin name; empty for scripts
     std::string script;  ///< path relative to the tenant folder, e.g. "rules/x.lua"
     json::object config;
-    std::string field;   ///< where it was declared, e.g. "tools[2]"
+    std::string field;  ///< where it was declared, e.g. "tools[2]"
 };
 
 /// What the engine (not the provider plugin) reads from the `llm` block.
 struct LlmPolicy {
-    int deadline_ms = 20000;                 ///< `llm.deadline_ms`: the whole turn, fallbacks included
-    std::optional<double> daily_usd;         ///< `llm.budget.daily_usd`
-    std::optional<double> monthly_usd;       ///< `llm.budget.monthly_usd`
-    bool refuse_on_exceed = false;           ///< `llm.budget.on_exceed`: "refuse" (else "fallback")
-    std::string refuse_message;              ///< `llm.budget.message`: the polite refusal, when set
-    int cache_ttl_s = 600;                   ///< `llm.cache.ttl_s`; 0 turns the response cache off
-    int cache_negative_ttl_s = 30;           ///< `llm.cache.negative_ttl_s`: failures, briefly
+    int deadline_ms = 20000;            ///< `llm.deadline_ms`: the whole turn, fallbacks included
+    std::optional<double> daily_usd;    ///< `llm.budget.daily_usd`
+    std::optional<double> monthly_usd;  ///< `llm.budget.monthly_usd`
+    bool refuse_on_exceed = false;      ///< `llm.budget.on_exceed`: "refuse" (else "fallback")
+    std::string refuse_message;         ///< `llm.budget.message`: the polite refusal, when set
+    int cache_ttl_s = 600;              ///< `llm.cache.ttl_s`; 0 turns the response cache off
+    int cache_negative_ttl_s = 30;      ///< `llm.cache.negative_ttl_s`: failures, briefly
 };
 
 struct Manifest {

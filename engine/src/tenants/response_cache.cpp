@@ -21,7 +21,8 @@ std::optional<CachedAnswer> ResponseCache::get(const std::string& key, Clock::ti
     return it->second.answer;
 }
 
-void ResponseCache::put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl, Clock::time_point now) {
+void ResponseCache::put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl,
+                        Clock::time_point now) {
     if (ttl.count() <= 0 || max_entries_ == 0) return;
     std::lock_guard lock(mutex_);
     auto it = entries_.find(key);

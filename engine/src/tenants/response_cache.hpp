@@ -32,7 +32,8 @@ public:
     static std::string key(std::string_view language, std::string_view question);
 
     std::optional<CachedAnswer> get(const std::string& key, Clock::time_point now = Clock::now());
-    void put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl, Clock::time_point now = Clock::now());
+    void put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl,
+             Clock::time_point now = Clock::now());
 
 private:
     struct Entry {

@@ -30,16 +30,21 @@ std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, s
 }
 
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
-                               const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock, sdk::HttpClient& http,
-                               std::string logger_kind, std::string logger_name)
-    : profile_(profile), catalog_(catalog), knowledge_(knowledge), clock_(clock), http_(http),
+                               const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock,
+                               sdk::HttpClient& http, std::string logger_kind, std::string logger_name)
+    : profile_(profile),
+      catalog_(catalog),
+      knowledge_(knowledge),
+      clock_(clock),
+      http_(http),
       logger_(std::move(logger_kind), std::move(logger_name), profile.id) {}
 
 bool TenantServices::is_open_at(std::chrono::system_clock::time_point when) const {
     return engine::is_open_at(profile_.hours, profile_.timezone, when);
 }
 
-Tenant::Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog, std::unique_ptr<TenantKnowledge> knowledge)
+Tenant::Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog,
+               std::unique_ptr<TenantKnowledge> knowledge)
     : manifest_(std::move(manifest)), catalog_(std::move(catalog)), knowledge_(std::move(knowledge)) {}
 
 Tenant::~Tenant() {
@@ -67,8 +72,9 @@ std::string join_problems(const std::vector<Problem>& problems) {
 
 }  // namespace
 
-sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry, Database& db,
-                                                 const sdk::Clock& clock, sdk::HttpClient& http) {
+sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry,
+                                                 Database& db, const sdk::Clock& clock,
+                                                 sdk::HttpClient& http) {
     auto loaded = load_manifest(folder, &registry);
     auto problems = loaded.problems;
     if (!loaded.manifest) return sdk::Error{"invalid_tenant", join_problems(problems)};
@@ -86,21 +92,25 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     if (auto r = db.import_knowledge(id, data.knowledge); !r) return fail("data.knowledge", r.error());
     if (auto r = db.import_resources(id, data.resources); !r) return fail("data.resources", r.error());
 
-    auto tenant = std::make_shared<Tenant>(std::move(manifest),
-                                           std::make_unique<TenantCatalog>(db.offerings(id)),
-                                           std::make_unique<TenantKnowledge>(db, id, db.knowledge(id)));
+    auto tenant =
+        std::make_shared<Tenant>(std::move(manifest), std::make_unique<TenantCatalog>(db.offerings(id)),
+                                 std::make_unique<TenantKnowledge>(db, id, db.knowledge(id)));
     const auto& m = tenant->manifest_;
     auto services_for = [&](const std::string& kind, const std::string& name) -> TenantServices& {
-        tenant->services_.push_back(std::make_unique<TenantServices>(m.profile, *tenant->catalog_, *tenant->knowledge_,
-                                                                     clock, http, kind, name));
+        tenant->services_.push_back(std::make_unique<TenantServices>(
+            m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http, kind, name));
         return *tenant->services_.back();
     };
     auto make = [&](sdk::PluginKind kind, const std::string& name, const json::object& config,
                     const std::string& field) -> sdk::Result<sdk::Plugin*> {
         const auto* info = registry.find(name, kind);
-        if (!info) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + field + ": plugin \"" + name + "\" is not installed"};
+        if (!info)
+            return sdk::Error{"invalid_tenant",
+                              m.manifest_path + ": " + field + ": plugin \"" + name + "\" is not installed"};
         auto instance = registry.instantiate(*info, config, services_for(sdk::to_string(kind), name));
-        if (!instance) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + field + ": " + instance.error().message};
+        if (!instance)
+            return sdk::Error{"invalid_tenant",
+                              m.manifest_path + ": " + field + ": " + instance.error().message};
         auto* raw = instance->get();
         tenant->instances_.push_back(std::move(instance).value());
         return raw;
@@ -117,11 +127,14 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     std::vector<LlmRef> chain{m.llm};
     chain.insert(chain.end(), m.fallback.begin(), m.fallback.end());
     // The offline assistant is always the last resort when it is installed.
-    bool has_local = std::any_of(chain.begin(), chain.end(), [](const LlmRef& r) { return r.provider == "local"; });
+    bool has_local =
+        std::any_of(chain.begin(), chain.end(), [](const LlmRef& r) { return r.provider == "local"; });
     if (!has_local && registry.find("local", sdk::PluginKind::llm)) chain.push_back(LlmRef{"local", {}});
     for (std::size_t i = 0; i < chain.size(); ++i) {
         auto made = make(sdk::PluginKind::llm, chain[i].provider, chain[i].config,
-                         i == 0 ? "llm" : i <= m.fallback.size() ? "llm.fallback[" + std::to_string(i - 1) + "]" : "llm (offline last resort)");
+                         i == 0                   ? "llm"
+                         : i <= m.fallback.size() ? "llm.fallback[" + std::to_string(i - 1) + "]"
+                                                  : "llm (offline last resort)");
         if (!made) return made.error();
         Enabled<sdk::LlmProvider> provider{chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())};
         if (const auto* info = registry.find(chain[i].provider, sdk::PluginKind::llm)) {
@@ -134,30 +147,38 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         tenant->providers_.push_back(std::move(provider));
     }
     for (const auto& ref : m.tools) {
-        auto made = ref.script.empty() ? make(sdk::PluginKind::tool, ref.name, ref.config, ref.field) : script(ref);
+        auto made =
+            ref.script.empty() ? make(sdk::PluginKind::tool, ref.name, ref.config, ref.field) : script(ref);
         if (!made) return made.error();
         auto* tool = dynamic_cast<sdk::Tool*>(made.value());
-        if (!tool) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a tool"};
+        if (!tool)
+            return sdk::Error{"invalid_tenant",
+                              m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a tool"};
         Enabled<sdk::Tool> owner{ref.script.empty() ? ref.name : ref.script, tool};
         std::vector<sdk::ToolSpec> specs;
         try {
             specs = tool->specs();
         } catch (const std::exception& e) {
-            return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": specs() threw: " + e.what()};
+            return sdk::Error{"invalid_tenant",
+                              m.manifest_path + ": " + ref.field + ": specs() threw: " + e.what()};
         }
         for (auto& spec : specs) {
             if (tenant->tools_.count(spec.name))
-                return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": tool \"" + spec.name +
-                                                        "\" is already offered by " + tenant->tools_[spec.name].owner.name};
+                return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": tool \"" +
+                                                        spec.name + "\" is already offered by " +
+                                                        tenant->tools_[spec.name].owner.name};
             tenant->tool_specs_.push_back(spec);
             tenant->tools_.emplace(spec.name, ToolEntry{spec, owner});
         }
     }
     for (const auto& ref : m.rules) {
-        auto made = ref.script.empty() ? make(sdk::PluginKind::rule, ref.name, ref.config, ref.field) : script(ref);
+        auto made =
+            ref.script.empty() ? make(sdk::PluginKind::rule, ref.name, ref.config, ref.field) : script(ref);
         if (!made) return made.error();
         auto* rule = dynamic_cast<sdk::Rule*>(made.value());
-        if (!rule) return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a rule"};
+        if (!rule)
+            return sdk::Error{"invalid_tenant",
+                              m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a rule"};
         tenant->rules_.push_back({ref.script.empty() ? ref.name : ref.script, rule});
     }
     for (const auto& [name, config] : m.channels) {
@@ -166,8 +187,10 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made.value());
     }
     log_event(spdlog::level::info, "tenants", "tenant loaded",
-              {{"tenant", id}, {"offerings", std::to_string(data.offerings.size())},
-               {"knowledge", std::to_string(data.knowledge.size())}, {"tools", std::to_string(tenant->tool_specs_.size())},
+              {{"tenant", id},
+               {"offerings", std::to_string(data.offerings.size())},
+               {"knowledge", std::to_string(data.knowledge.size())},
+               {"tools", std::to_string(tenant->tool_specs_.size())},
                {"rules", std::to_string(tenant->rules_.size())}});
     return tenant;
 }

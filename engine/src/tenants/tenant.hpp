@@ -132,7 +132,8 @@ struct ToolEntry {
 
 class Tenant {
 public:
-    Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog, std::unique_ptr<TenantKnowledge> knowledge);
+    Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog,
+           std::unique_ptr<TenantKnowledge> knowledge);
     ~Tenant();
     Tenant(const Tenant&) = delete;
     Tenant& operator=(const Tenant&) = delete;
@@ -166,8 +167,9 @@ public:
     }
 
 private:
-    friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&, const PluginRegistry&,
-                                                             Database&, const sdk::Clock&, sdk::HttpClient&);
+    friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&,
+                                                            const PluginRegistry&, Database&,
+                                                            const sdk::Clock&, sdk::HttpClient&);
     Manifest manifest_;
     std::unique_ptr<TenantCatalog> catalog_;
     std::unique_ptr<TenantKnowledge> knowledge_;
@@ -186,7 +188,8 @@ private:
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin
 /// instances. The error lists every problem, one per line, as `path: field: message`.
-sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder, const PluginRegistry& registry,
-                                                 Database& db, const sdk::Clock& clock, sdk::HttpClient& http);
+sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder,
+                                                 const PluginRegistry& registry, Database& db,
+                                                 const sdk::Clock& clock, sdk::HttpClient& http);
 
 }  // namespace tezgah::engine

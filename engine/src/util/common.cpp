@@ -2,10 +2,10 @@
 
 #include <date/tz.h>
 
+#include <unistd.h>
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <unistd.h>
 
 namespace tezgah::engine {
 
@@ -82,7 +82,8 @@ std::chrono::system_clock::time_point to_sys(const date::time_zone* zone, date::
 }
 
 /// Opening and closing minute of `day` (a weekday 0..6) by `hours`, or nullopt when closed.
-std::optional<std::pair<int, int>> opening_minutes(const std::map<std::string, std::string>& hours, int weekday) {
+std::optional<std::pair<int, int>> opening_minutes(const std::map<std::string, std::string>& hours,
+                                                   int weekday) {
     auto it = hours.find(kWeekdayKeys[weekday]);
     if (it == hours.end() || it->second == "closed") return std::nullopt;
     std::string_view range = it->second;

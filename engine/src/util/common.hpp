@@ -32,8 +32,8 @@ bool is_open_at(const std::map<std::string, std::string>& hours, const std::stri
 /// A moment as the clock on the business's wall shows it.
 struct LocalTime {
     int year = 1970;
-    int month = 1;    ///< 1..12
-    int day = 1;      ///< 1..31
+    int month = 1;  ///< 1..12
+    int day = 1;    ///< 1..31
     int hour = 0;
     int minute = 0;
     int second = 0;

@@ -181,7 +181,12 @@ class BodyReader {
 public:
     BodyReader(http::Connection& connection, const http::Budget& budget, const sdk::OutboundRequest& request,
                std::string& body, std::size_t limit, bool stream)
-        : connection_(connection), budget_(budget), request_(request), body_(body), limit_(limit), stream_(stream) {}
+        : connection_(connection),
+          budget_(budget),
+          request_(request),
+          body_(body),
+          limit_(limit),
+          stream_(stream) {}
 
     /// Waits for bytes; a stream that ends here ends before the response does.
     void need_more() {

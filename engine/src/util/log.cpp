@@ -1,7 +1,7 @@
 #include "util/log.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 
@@ -10,7 +10,8 @@ namespace {
 
 std::shared_ptr<spdlog::logger>& process_logger() {
     static std::shared_ptr<spdlog::logger> logger = [] {
-        auto l = std::make_shared<spdlog::logger>("tezgah", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        auto l =
+            std::make_shared<spdlog::logger>("tezgah", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         l->set_pattern("%v");
         l->set_level(spdlog::level::info);
         return l;
@@ -20,13 +21,20 @@ std::shared_ptr<spdlog::logger>& process_logger() {
 
 const char* level_name(spdlog::level::level_enum level) {
     switch (level) {
-        case spdlog::level::trace: return "trace";
-        case spdlog::level::debug: return "debug";
-        case spdlog::level::info: return "info";
-        case spdlog::level::warn: return "warn";
-        case spdlog::level::err: return "error";
-        case spdlog::level::critical: return "critical";
-        default: return "info";
+        case spdlog::level::trace:
+            return "trace";
+        case spdlog::level::debug:
+            return "debug";
+        case spdlog::level::info:
+            return "info";
+        case spdlog::level::warn:
+            return "warn";
+        case spdlog::level::err:
+            return "error";
+        case spdlog::level::critical:
+            return "critical";
+        default:
+            return "info";
     }
 }
 
@@ -56,8 +64,8 @@ void log_event(spdlog::level::level_enum level, std::string_view logger, std::st
                std::initializer_list<std::pair<std::string_view, std::string>> fields) {
     auto& l = log();
     if (!l.should_log(level)) return;
-    boost::json::object line{{"time", iso_now()}, {"level", level_name(level)}, {"logger", logger},
-                             {"message", message}};
+    boost::json::object line{
+        {"time", iso_now()}, {"level", level_name(level)}, {"logger", logger}, {"message", message}};
     for (const auto& [key, value] : fields) line[key] = value;
     l.log(level, boost::json::serialize(line));
 }
@@ -68,11 +76,21 @@ PluginLogger::PluginLogger(std::string kind, std::string name, std::string tenan
 void PluginLogger::log(sdk::LogLevel level, std::string_view message) {
     spdlog::level::level_enum l = spdlog::level::info;
     switch (level) {
-        case sdk::LogLevel::trace: l = spdlog::level::trace; break;
-        case sdk::LogLevel::debug: l = spdlog::level::debug; break;
-        case sdk::LogLevel::info: l = spdlog::level::info; break;
-        case sdk::LogLevel::warn: l = spdlog::level::warn; break;
-        case sdk::LogLevel::error: l = spdlog::level::err; break;
+        case sdk::LogLevel::trace:
+            l = spdlog::level::trace;
+            break;
+        case sdk::LogLevel::debug:
+            l = spdlog::level::debug;
+            break;
+        case sdk::LogLevel::info:
+            l = spdlog::level::info;
+            break;
+        case sdk::LogLevel::warn:
+            l = spdlog::level::warn;
+            break;
+        case sdk::LogLevel::error:
+            l = spdlog::level::err;
+            break;
     }
     if (tenant_.empty())
         log_event(l, name_, message);

@@ -44,8 +44,10 @@ protected:
     /// The error code of parsing `fields` with one field replaced (or removed when null).
     std::string error_with(std::string_view field, const json::value& value) {
         json::object fields = kValid;
-        if (value.is_null()) fields.erase(field);
-        else fields[field] = value;
+        if (value.is_null())
+            fields.erase(field);
+        else
+            fields[field] = value;
         auto parsed = channel_->parse(post(body(fields)));
         if (parsed.ok()) return "ok";
         EXPECT_NE(parsed.error().message.find(field), std::string::npos) << parsed.error().message;
@@ -105,8 +107,8 @@ TEST_F(WebhookChannel, RequiresJsonContentType) {
 
 TEST_F(WebhookChannel, RejectsBadAndTruncatedJson) {
     const std::string whole = body(kValid);
-    for (const std::string& bad : {std::string("{not json"), whole.substr(0, whole.size() / 2), std::string(""),
-                                   std::string("[1,2]"), std::string("\"text\"")}) {
+    for (const std::string& bad : {std::string("{not json"), whole.substr(0, whole.size() / 2),
+                                   std::string(""), std::string("[1,2]"), std::string("\"text\"")}) {
         auto parsed = channel_->parse(post(bad));
         ASSERT_FALSE(parsed.ok()) << bad;
         EXPECT_EQ(parsed.error().code, "invalid_json") << bad;
@@ -119,7 +121,9 @@ TEST_F(WebhookChannel, MessageTextErrors) {
     EXPECT_EQ(error_with("mesaj_metni", "   \n "), "missing_field");
     EXPECT_EQ(error_with("mesaj_metni", 12), "invalid_value");
     EXPECT_EQ(error_with("mesaj_metni", json::value(std::string(4001, 'a'))), "invalid_value");
-    EXPECT_EQ(error_with("mesaj_metni", json::value("gece\xff\xfe" "lik")), "invalid_value");
+    EXPECT_EQ(error_with("mesaj_metni", json::value("gece\xff\xfe"
+                                                    "lik")),
+              "invalid_value");
     // 4000 characters of two bytes each are within the limit.
     std::string turkish;
     for (int i = 0; i < 4000; ++i) turkish += "ş";

@@ -10,8 +10,8 @@
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/testing/fakes.hpp>
 
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
+#include <boost/dll/shared_library.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -57,7 +57,8 @@ struct Gemini {
         provider.reset(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
     }
 
-    sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request, sdk::StreamSink* sink = nullptr) {
+    sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                                sdk::StreamSink* sink = nullptr) {
         return provider->complete(request, sink);
     }
 
@@ -101,14 +102,16 @@ const char* const kProductSchema = R"({
 })";
 
 sdk::ToolSpec product_tool() {
-    return {"get_product_info", "Price, stock and details of a product", json::parse(kProductSchema).as_object()};
+    return {"get_product_info", "Price, stock and details of a product",
+            json::parse(kProductSchema).as_object()};
 }
 
 sdk::ToolSpec general_info_tool() {
-    return {"get_general_info", "Business information",
-            json::parse(R"({"type":"object","properties":{"info_type":{"type":"string"}},"required":["info_type"],
+    return {
+        "get_general_info", "Business information",
+        json::parse(R"({"type":"object","properties":{"info_type":{"type":"string"}},"required":["info_type"],
                             "additionalProperties":false})")
-                .as_object()};
+            .as_object()};
 }
 
 sdk::ProviderRequest question(const std::string& text, std::vector<sdk::ToolSpec> tools = {}) {
@@ -121,7 +124,8 @@ sdk::ProviderRequest question(const std::string& text, std::vector<sdk::ToolSpec
     return r;
 }
 
-sdk::Message tool_message(const sdk::ToolCall& call, json::value content, bool ok = true, std::string error = {}) {
+sdk::Message tool_message(const sdk::ToolCall& call, json::value content, bool ok = true,
+                          std::string error = {}) {
     sdk::ToolResult result{call.id, call.name, ok, std::move(content), std::move(error), 1.0};
     return {sdk::Role::tool, "", {}, result};
 }
@@ -135,9 +139,11 @@ long long millis_since(Clock::time_point start) {
 TEST(GeminiRequest, BodyHeadersAndUrlFollowTheWireFormat) {
     Gemini g(json::object{{"temperature", 0.3}, {"max_output_tokens", 512}});
     g.server.push_back(FakeGeminiScript::answer("Merhaba!"));
-    auto request = question("saten gecelik ne kadar?", {product_tool(), {"list_my_appointments", "Your appointments",
-                                                                           json::object{{"type", "object"}}}});
-    request.messages.insert(request.messages.begin(), {sdk::Role::assistant, "Hoş geldiniz!", {}, std::nullopt});
+    auto request = question(
+        "saten gecelik ne kadar?",
+        {product_tool(), {"list_my_appointments", "Your appointments", json::object{{"type", "object"}}}});
+    request.messages.insert(request.messages.begin(),
+                            {sdk::Role::assistant, "Hoş geldiniz!", {}, std::nullopt});
     request.messages.insert(request.messages.begin(), {sdk::Role::user, "merhaba", {}, std::nullopt});
     auto response = g.complete(request);
     ASSERT_TRUE(response) << response.error().message;
@@ -169,8 +175,10 @@ TEST(GeminiRequest, BodyHeadersAndUrlFollowTheWireFormat) {
     EXPECT_FALSE(parameters.contains("additionalProperties"));
     EXPECT_FALSE(parameters.at("properties").at("product").as_object().contains("minLength"));
     EXPECT_EQ(parameters.at("required"), json::array{"product"});
-    EXPECT_EQ(parameters.at("properties").at("query_type").at("enum"), (json::array{"price", "stock", "details"}));
-    EXPECT_FALSE(declarations[1].as_object().contains("parameters")) << "an object without properties is left out";
+    EXPECT_EQ(parameters.at("properties").at("query_type").at("enum"),
+              (json::array{"price", "stock", "details"}));
+    EXPECT_FALSE(declarations[1].as_object().contains("parameters"))
+        << "an object without properties is left out";
     EXPECT_EQ(body.at("toolConfig").at("functionCallingConfig").at("mode"), "AUTO");
     EXPECT_EQ(body.at("generationConfig").at("temperature").to_number<double>(), 0.3);
     EXPECT_EQ(body.at("generationConfig").at("maxOutputTokens"), 512);
@@ -237,7 +245,8 @@ TEST(GeminiAnswer, ThoughtPartsAreNotShownToTheCustomer) {
 
 TEST(GeminiAnswer, OneFunctionCallBecomesAToolCallWithAnId) {
     Gemini g;
-    g.server.push_back(FakeGeminiScript::function_calls({{"get_product_info", json::object{{"product", "saten gecelik"}}}}));
+    g.server.push_back(
+        FakeGeminiScript::function_calls({{"get_product_info", json::object{{"product", "saten gecelik"}}}}));
     auto response = g.complete(question("saten gecelik ne kadar?", {product_tool()}));
     ASSERT_TRUE(response) << response.error().message;
     ASSERT_EQ(response->tool_calls.size(), 1u);
@@ -254,7 +263,8 @@ TEST(GeminiAnswer, ParallelFunctionCallsKeepOrderAndGeminiIds) {
         {"get_general_info", json::object{{"info_type", "kargo"}}, "call-b", ""},
         {"get_general_info", nullptr, "", ""},  // no args at all
     }));
-    auto response = g.complete(question("gecelik ne kadar, kargo ücretli mi?", {product_tool(), general_info_tool()}));
+    auto response =
+        g.complete(question("gecelik ne kadar, kargo ücretli mi?", {product_tool(), general_info_tool()}));
     ASSERT_TRUE(response) << response.error().message;
     ASSERT_EQ(response->tool_calls.size(), 3u);
     EXPECT_EQ(response->tool_calls[0].id, "call-a");
@@ -312,10 +322,14 @@ TEST(GeminiToolRound, ResultsGoBackAsFunctionResponsesWithTheSignedTurnUnchanged
 
     request.messages.push_back({sdk::Role::assistant, first->text, first->tool_calls, std::nullopt});
     request.messages.push_back(tool_message(
-        call, json::object{{"product", json::object{{"name", "Saten Gecelik"}, {"price", 1299}, {"currency", "TRY"}, {"stock", 4}}}}));
+        call,
+        json::object{
+            {"product",
+             json::object{{"name", "Saten Gecelik"}, {"price", 1299}, {"currency", "TRY"}, {"stock", 4}}}}));
     request.step = 1;
     auto second = g.complete(request);
-    ASSERT_TRUE(second) << second.error().message << "\nrefusals: " << (g.server.refusals().empty() ? "" : g.server.refusals().back());
+    ASSERT_TRUE(second) << second.error().message
+                        << "\nrefusals: " << (g.server.refusals().empty() ? "" : g.server.refusals().back());
     EXPECT_TRUE(second->tool_calls.empty());
     EXPECT_NE(second->text.find("Saten Gecelik: 1299 TRY"), std::string::npos) << second->text;
     EXPECT_TRUE(g.server.refusals().empty());
@@ -402,7 +416,8 @@ TEST(GeminiStream, TextDeltasArriveInOrderAndMakeTheFinalText) {
     auto response = g.complete(question("saten gecelik ne kadar?"), &sink);
     ASSERT_TRUE(response) << response.error().message;
     EXPECT_EQ(sink.pieces, (std::vector<std::string>{"Saten gecelik ", "1.299 TL, ", "stokta 4 adet var."}));
-    EXPECT_EQ(g.server.lockstep_timeouts(), 0) << "each piece reached the sink while the stream was still open";
+    EXPECT_EQ(g.server.lockstep_timeouts(), 0)
+        << "each piece reached the sink while the stream was still open";
     EXPECT_EQ(sink.joined(), "Saten gecelik 1.299 TL, stokta 4 adet var.");
     EXPECT_EQ(response->text, sink.joined());
     EXPECT_EQ(response->usage.input_tokens, 50);
@@ -416,7 +431,8 @@ TEST(GeminiStream, TextDeltasArriveInOrderAndMakeTheFinalText) {
 
 TEST(GeminiStream, FunctionCallInAStreamAndTheRoundAfterIt) {
     Gemini g;
-    auto script = FakeGeminiScript::function_calls({{"get_product_info", json::object{{"product", "kadife sabahlık"}}, "", "sig-stream"}});
+    auto script = FakeGeminiScript::function_calls(
+        {{"get_product_info", json::object{{"product", "kadife sabahlık"}}, "", "sig-stream"}});
     script.text = "Hemen bakıyorum.";
     g.server.push_back(script);
     Deltas sink;
@@ -430,7 +446,8 @@ TEST(GeminiStream, FunctionCallInAStreamAndTheRoundAfterIt) {
     // The next call of the turn, streamed too: the model's turn (text and the signed call, from
     // several events) goes back whole, and the fake model answers from the result.
     request.messages.push_back({sdk::Role::assistant, first->text, first->tool_calls, std::nullopt});
-    request.messages.push_back(tool_message(first->tool_calls[0], json::object{{"text", "Kadife sabahlık: 899 TRY"}}));
+    request.messages.push_back(
+        tool_message(first->tool_calls[0], json::object{{"text", "Kadife sabahlık: 899 TRY"}}));
     Deltas second_sink;
     auto second = g.complete(request, &second_sink);
     ASSERT_TRUE(second) << second.error().message;
@@ -464,7 +481,8 @@ TEST(GeminiStream, MalformedEventIsABadResponse) {
 
 TEST(GeminiStream, ErrorStatusBeforeTheStreamIsRetried) {
     Gemini g;
-    g.server.push_back(FakeGeminiScript::error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."));
+    g.server.push_back(
+        FakeGeminiScript::error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."));
     g.server.push_back(FakeGeminiScript::answer("Merhaba!"));
     Deltas sink;
     auto response = g.complete(question("merhaba"), &sink);
@@ -477,7 +495,8 @@ TEST(GeminiStream, ErrorStatusBeforeTheStreamIsRetried) {
 
 TEST(GeminiErrors, RateLimitedWithRetryDelayWaitsThenSucceeds) {
     Gemini g;
-    g.server.push_back(FakeGeminiScript::error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for metric: requests per minute", "1s"));
+    g.server.push_back(FakeGeminiScript::error(429, "RESOURCE_EXHAUSTED",
+                                               "Quota exceeded for metric: requests per minute", "1s"));
     g.server.push_back(FakeGeminiScript::answer("Merhaba!"));
     const auto start = Clock::now();
     auto response = g.complete(question("merhaba"));
@@ -494,7 +513,8 @@ TEST(GeminiErrors, RetryDelayBeyondTheDeadlineFailsAtOnce) {
     auto response = g.complete(question("merhaba"));
     ASSERT_FALSE(response);
     EXPECT_EQ(response.error().code, "rate_limited");
-    EXPECT_NE(response.error().message.find("gemini: 429 RESOURCE_EXHAUSTED: Quota exceeded"), std::string::npos)
+    EXPECT_NE(response.error().message.find("gemini: 429 RESOURCE_EXHAUSTED: Quota exceeded"),
+              std::string::npos)
         << response.error().message;
     EXPECT_EQ(g.server.request_count(), 1u);
     EXPECT_LT(millis_since(start), 30000) << "it must not wait the 60 s it was asked to";
@@ -518,23 +538,27 @@ TEST(GeminiErrors, ServerErrorOnEveryAttemptIsUnavailable) {
     auto response = g.complete(question("merhaba"));
     ASSERT_FALSE(response);
     EXPECT_EQ(response.error().code, "unavailable");
-    EXPECT_NE(response.error().message.find("gemini: 503 UNAVAILABLE: The model is overloaded."), std::string::npos);
+    EXPECT_NE(response.error().message.find("gemini: 503 UNAVAILABLE: The model is overloaded."),
+              std::string::npos);
     EXPECT_EQ(g.server.request_count(), 2u);
 }
 
 TEST(GeminiErrors, BadRequestIsNotRetried) {
     Gemini g;
-    g.server.push_back(FakeGeminiScript::error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."));
+    g.server.push_back(
+        FakeGeminiScript::error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."));
     auto response = g.complete(question("merhaba"));
     ASSERT_FALSE(response);
     EXPECT_EQ(response.error().code, "bad_request");
-    EXPECT_EQ(response.error().message, "gemini: 400 INVALID_ARGUMENT: Request contains an invalid argument.");
+    EXPECT_EQ(response.error().message,
+              "gemini: 400 INVALID_ARGUMENT: Request contains an invalid argument.");
     EXPECT_EQ(g.server.request_count(), 1u);
 }
 
 TEST(GeminiErrors, PermissionDeniedIsUnauthorized) {
     Gemini g;
-    g.server.push_back(FakeGeminiScript::error(403, "PERMISSION_DENIED", "Your API key was reported as leaked."));
+    g.server.push_back(
+        FakeGeminiScript::error(403, "PERMISSION_DENIED", "Your API key was reported as leaked."));
     auto response = g.complete(question("merhaba"));
     ASSERT_FALSE(response);
     EXPECT_EQ(response.error().code, "unauthorized");
@@ -606,7 +630,8 @@ TEST(GeminiErrors, BreakerOpensAfterRepeatedFailuresAndRefusesWithoutARequest) {
 TEST(GeminiErrors, BadRequestsDoNotOpenTheBreaker) {
     Gemini g(json::object{{"max_retries", 0}, {"breaker_failures", 2}});
     for (int i = 0; i < 3; ++i) {
-        g.server.push_back(FakeGeminiScript::error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."));
+        g.server.push_back(
+            FakeGeminiScript::error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."));
         auto response = g.complete(question("merhaba"));
         ASSERT_FALSE(response);
         EXPECT_EQ(response.error().code, "bad_request");
@@ -647,19 +672,21 @@ TEST(GeminiConfig, DescriptorDeclaresEveryKeyWithItsDefault) {
 
 // --- schema conversion ---
 
-const std::set<std::string> kAllowedKeywords = {"type",     "format",   "description", "nullable", "enum",
-                                                "properties", "required", "items",     "minItems", "maxItems",
-                                                "minimum",  "maximum",  "anyOf",       "propertyOrdering"};
+const std::set<std::string> kAllowedKeywords = {
+    "type",  "format",   "description", "nullable", "enum",    "properties", "required",
+    "items", "minItems", "maxItems",    "minimum",  "maximum", "anyOf",      "propertyOrdering"};
 
 /// Every keyword anywhere in a converted schema is one Gemini knows.
 void expect_only_allowed_keywords(const json::object& schema, const std::string& path = "$") {
     for (const auto& [key, value] : schema) {
         EXPECT_TRUE(kAllowedKeywords.count(std::string(key))) << path << ": " << key;
         if (key == "properties")
-            for (const auto& [name, sub] : value.as_object()) expect_only_allowed_keywords(sub.as_object(), path + "." + std::string(name));
+            for (const auto& [name, sub] : value.as_object())
+                expect_only_allowed_keywords(sub.as_object(), path + "." + std::string(name));
         if (key == "items") expect_only_allowed_keywords(value.as_object(), path + "[]");
         if (key == "anyOf")
-            for (const auto& sub : value.as_array()) expect_only_allowed_keywords(sub.as_object(), path + "|");
+            for (const auto& sub : value.as_array())
+                expect_only_allowed_keywords(sub.as_object(), path + "|");
     }
 }
 
@@ -673,7 +700,8 @@ std::vector<sdk::ToolSpec> builtin_tool_specs() {
         const auto& d = libraries.back().get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
         json::object config;
         for (std::size_t i = 0; i < d.config_key_count; ++i)
-            if (d.config_keys[i].default_json) config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
+            if (d.config_keys[i].default_json)
+                config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
         auto made = d.create(config, host);
         if (!made) throw std::runtime_error(std::string(name) + ": " + made.error().message);
         auto* tool = dynamic_cast<sdk::Tool*>(made.value().get());
@@ -759,7 +787,8 @@ const char* const kNastySchema = R"({
 
 TEST(GeminiSchema, NastySchemaIsRewrittenIntoTheSubset) {
     const auto raw = json::parse(kNastySchema).as_object();
-    EXPECT_NE(FakeGemini::check_schema(raw).find("Unknown name"), std::string::npos) << "the fake refuses the raw schema";
+    EXPECT_NE(FakeGemini::check_schema(raw).find("Unknown name"), std::string::npos)
+        << "the fake refuses the raw schema";
     const auto s = to_gemini_schema(raw);
     SCOPED_TRACE(json::serialize(s));
     expect_only_allowed_keywords(s);
@@ -798,10 +827,14 @@ TEST(GeminiSchema, NastySchemaIsRewrittenIntoTheSubset) {
               (json::object{{"type", "integer"}, {"format", "int32"}, {"nullable", true}, {"minimum", 1}}));
     EXPECT_EQ(p.at("when"), (json::object{{"type", "string"}, {"format", "date-time"}}));
     EXPECT_EQ(p.at("email"), (json::object{{"type", "string"}}));
-    EXPECT_EQ(p.at("mixed").at("anyOf"), (json::array{json::object{{"type", "integer"}}, json::object{{"type", "string"}}}));
-    EXPECT_EQ(p.at("tags"), (json::object{{"type", "array"}, {"items", json::object{{"type", "string"}}},
-                                          {"minItems", 1}, {"maxItems", 5}}));
-    EXPECT_EQ(p.at("bare_list"), (json::object{{"type", "array"}, {"items", json::object{{"type", "string"}}}}));
+    EXPECT_EQ(p.at("mixed").at("anyOf"),
+              (json::array{json::object{{"type", "integer"}}, json::object{{"type", "string"}}}));
+    EXPECT_EQ(p.at("tags"), (json::object{{"type", "array"},
+                                          {"items", json::object{{"type", "string"}}},
+                                          {"minItems", 1},
+                                          {"maxItems", 5}}));
+    EXPECT_EQ(p.at("bare_list"),
+              (json::object{{"type", "array"}, {"items", json::object{{"type", "string"}}}}));
     EXPECT_EQ(p.at("anything"), (json::object{{"type", "string"}}));
     EXPECT_EQ(p.at("extra"), (json::object{{"type", "object"}}));
     const auto& merged = p.at("merged").as_object();
@@ -818,11 +851,13 @@ TEST(GeminiSchema, NastySchemaIsRewrittenIntoTheSubset) {
 }
 
 TEST(GeminiSchema, OddInputsStillGiveAValidSchema) {
-    for (const char* text : {R"({})", R"({"type": "object"})", R"({"type": "object", "properties": {}})",
-                             R"({"$ref": "#"})", R"({"type": "null"})", R"({"enum": [null]})", R"({"type": 7})",
-                             R"({"type": "object", "properties": {"x": true, "y": {"type": "any"}}})",
-                             R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0.5, "maximum": "9"}}})",
-                             R"({"anyOf": [{"required": ["a"]}, {"required": ["b"]}], "type": "object", "properties": {"a": {"type": "string"}}})"}) {
+    for (
+        const char* text :
+        {R"({})", R"({"type": "object"})", R"({"type": "object", "properties": {}})", R"({"$ref": "#"})",
+         R"({"type": "null"})", R"({"enum": [null]})", R"({"type": 7})",
+         R"({"type": "object", "properties": {"x": true, "y": {"type": "any"}}})",
+         R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0.5, "maximum": "9"}}})",
+         R"({"anyOf": [{"required": ["a"]}, {"required": ["b"]}], "type": "object", "properties": {"a": {"type": "string"}}})"}) {
         auto converted = to_gemini_schema(json::parse(text).as_object());
         SCOPED_TRACE(std::string(text) + " -> " + json::serialize(converted));
         expect_only_allowed_keywords(converted);

@@ -8,9 +8,9 @@
 #include <tezgah/sdk/testing/fakes.hpp>
 #include <tezgah/sdk/text.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem/operations.hpp>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -29,7 +29,8 @@ using sdk::testing::FakeHost;
 json::object defaults_of(const sdk::PluginDescriptor& d) {
     json::object config;
     for (std::size_t i = 0; i < d.config_key_count; ++i)
-        if (d.config_keys[i].default_json) config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
+        if (d.config_keys[i].default_json)
+            config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
     return config;
 }
 
@@ -63,11 +64,13 @@ struct Tenant {
 /// A fixture tenant, or else one of the example tenants shipped in the repository's tenants/
 /// folder (their Lua tools and rules are not run here: only the catalog and knowledge tools).
 std::string tenant_dir(const std::string& id) {
-    for (const std::string& root : {std::string(TEZGAH_FIXTURES_DIR), std::string(TEZGAH_SOURCE_DIR) + "/tenants"}) {
+    for (const std::string& root :
+         {std::string(TEZGAH_FIXTURES_DIR), std::string(TEZGAH_SOURCE_DIR) + "/tenants"}) {
         const std::string dir = root + "/" + id;
         if (boost::filesystem::exists(dir + "/tenant.json")) return dir;
     }
-    throw std::runtime_error("no tenant " + id + " in " TEZGAH_FIXTURES_DIR " or " TEZGAH_SOURCE_DIR "/tenants");
+    throw std::runtime_error("no tenant " + id +
+                             " in " TEZGAH_FIXTURES_DIR " or " TEZGAH_SOURCE_DIR "/tenants");
 }
 
 Tenant& tenant(const std::string& id) {
@@ -84,7 +87,8 @@ Tenant& tenant(const std::string& id) {
     slot->host.load_knowledge_file(dir + "/data/knowledge.json");
     for (const auto& lib : libraries) {
         auto made = lib->descriptor->create(defaults_of(*lib->descriptor), slot->host);
-        if (!made.ok()) throw std::runtime_error(std::string(lib->descriptor->name) + ": " + made.error().message);
+        if (!made.ok())
+            throw std::runtime_error(std::string(lib->descriptor->name) + ": " + made.error().message);
         slot->tools.emplace_back(dynamic_cast<sdk::Tool*>(made.value().release()));
     }
     auto made = tezgah_plugin_descriptor.create(defaults_of(tezgah_plugin_descriptor), slot->host);
@@ -160,7 +164,8 @@ public:
 private:
     sdk::ToolResult run(const sdk::ToolCall& call, const std::string& language) {
         sdk::ToolResult result{call.id, call.name, false, nullptr, "", 0};
-        auto it = std::find_if(specs_.begin(), specs_.end(), [&](const auto& s) { return s.first.name == call.name; });
+        auto it = std::find_if(specs_.begin(), specs_.end(),
+                               [&](const auto& s) { return s.first.name == call.name; });
         if (it == specs_.end()) {
             result.error = "unknown tool " + call.name;
             return result;
@@ -246,11 +251,14 @@ TEST_P(ConversationCase, AnswersLikeTheShopWould) {
         EXPECT_EQ(out.streamed, out.reply) << "the streamed text is the reply";
         EXPECT_EQ(out.method, "intent");
         EXPECT_TRUE(out.estimated_usage);
-        for (const auto& s : strings(turn, "contains")) EXPECT_TRUE(mentions(out.reply, s)) << "missing: " << s;
-        for (const auto& s : strings(turn, "not_contains")) EXPECT_FALSE(mentions(out.reply, s)) << "must not say: " << s;
+        for (const auto& s : strings(turn, "contains"))
+            EXPECT_TRUE(mentions(out.reply, s)) << "missing: " << s;
+        for (const auto& s : strings(turn, "not_contains"))
+            EXPECT_FALSE(mentions(out.reply, s)) << "must not say: " << s;
         if (auto any = strings(turn, "any"); !any.empty()) {
-            EXPECT_TRUE(std::any_of(any.begin(), any.end(), [&](const auto& s) { return mentions(out.reply, s); }))
-                << "none of the expected phrasings";
+            EXPECT_TRUE(std::any_of(any.begin(), any.end(), [&](const auto& s) {
+                return mentions(out.reply, s);
+            })) << "none of the expected phrasings";
         }
         bool handoff = turn.contains("handoff") && turn.at("handoff").as_bool();
         EXPECT_EQ(out.handoff, handoff);
@@ -258,10 +266,12 @@ TEST_P(ConversationCase, AnswersLikeTheShopWould) {
             EXPECT_EQ(out.language, std::string(turn.at("language").as_string()));
         }
         for (const auto& tool : strings(turn, "tools"))
-            EXPECT_NE(std::find(out.tools_called.begin(), out.tools_called.end(), tool), out.tools_called.end())
+            EXPECT_NE(std::find(out.tools_called.begin(), out.tools_called.end(), tool),
+                      out.tools_called.end())
                 << "expected a call to " << tool;
         for (const auto& tool : strings(turn, "no_tools"))
-            EXPECT_EQ(std::find(out.tools_called.begin(), out.tools_called.end(), tool), out.tools_called.end())
+            EXPECT_EQ(std::find(out.tools_called.begin(), out.tools_called.end(), tool),
+                      out.tools_called.end())
                 << "did not expect a call to " << tool;
         if (turn.contains("max_confidence")) {
             EXPECT_LE(out.confidence, turn.at("max_confidence").to_number<double>());

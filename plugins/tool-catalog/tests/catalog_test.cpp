@@ -34,7 +34,8 @@ protected:
     }
 
     /// Runs a tool after checking the arguments against its schema, as the engine does.
-    sdk::Result<json::value> call(const std::string& name, json::object args, const std::string& language = "tr") {
+    sdk::Result<json::value> call(const std::string& name, json::object args,
+                                  const std::string& language = "tr") {
         for (const auto& spec : tool_->specs()) {
             if (spec.name != name) continue;
             if (auto checked = sdk::validate_json(args, spec.parameters); !checked) return checked.error();
@@ -135,7 +136,8 @@ TEST_F(CatalogTool, DiscontinuedProductIsNeverInStock) {
     const auto& alternatives = answer.at("alternatives").as_array();
     ASSERT_FALSE(alternatives.empty());
     for (const auto& alternative : alternatives) EXPECT_EQ(alternative.at("in_stock"), json::value(true));
-    for (const auto& also : answer.at("also_matching").as_array()) EXPECT_NE(also.at("id"), json::value("ipek-gecelik"));
+    for (const auto& also : answer.at("also_matching").as_array())
+        EXPECT_NE(also.at("id"), json::value("ipek-gecelik"));
 }
 
 TEST_F(CatalogTool, AnswersInEnglishWithEnglishNames) {
@@ -201,12 +203,14 @@ TEST_F(CatalogTool, ListsEverythingAvailableOrOneType) {
     auto all = call("list_offerings", {});
     ASSERT_TRUE(all.ok());
     EXPECT_TRUE(all->at("category").is_null());
-    for (const auto& item : all->at("items").as_array()) EXPECT_NE(item.at("id"), json::value("ipek-gecelik"));
+    for (const auto& item : all->at("items").as_array())
+        EXPECT_NE(item.at("id"), json::value("ipek-gecelik"));
     EXPECT_EQ(all->at("items").as_array().size(), host_.offerings.offerings.size() - 1);
 
     auto services = call("list_offerings", {{"type", "SERVICE"}});
     ASSERT_TRUE(services.ok());
-    for (const auto& item : services->at("items").as_array()) EXPECT_EQ(item.at("type"), json::value("SERVICE"));
+    for (const auto& item : services->at("items").as_array())
+        EXPECT_EQ(item.at("type"), json::value("SERVICE"));
 
     auto english = call("list_offerings", {{"category", "pyjamas"}}, "en");
     ASSERT_TRUE(english.ok());

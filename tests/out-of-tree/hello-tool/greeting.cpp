@@ -6,7 +6,8 @@ using namespace tezgah::sdk;
 
 class GreetingTool : public Tool {
 public:
-    GreetingTool(std::string salutation, HostServices& host) : salutation_(std::move(salutation)), host_(host) {}
+    GreetingTool(std::string salutation, HostServices& host)
+        : salutation_(std::move(salutation)), host_(host) {}
 
     std::vector<ToolSpec> specs() const override {
         return {{"greet_customer", "Greets a customer by name",

@@ -25,18 +25,18 @@ struct Translation {
 /// One product or service a tenant offers (`data/offerings.json`).
 struct Offering {
     std::string id;
-    std::string type;                  ///< "PRODUCT" or "SERVICE"
+    std::string type;  ///< "PRODUCT" or "SERVICE"
     std::string name;
     std::string category;
     double price = 0;
     std::string currency;
-    std::optional<long long> stock;    ///< empty: not tracked
+    std::optional<long long> stock;  ///< empty: not tracked
     std::optional<int> duration_min;
-    std::string provider;              ///< resource id for services
+    std::string provider;  ///< resource id for services
     int buffer_minutes = 0;
     std::vector<std::string> aliases;
     json::object attributes;
-    bool available = true;             ///< false: discontinued, never offered
+    bool available = true;  ///< false: discontinued, never offered
     std::string description;
     std::map<std::string, Translation> translations;
 
@@ -63,7 +63,7 @@ struct KnowledgeEntry {
 struct Resource {
     std::string id;
     std::string name;
-    std::string type;                        ///< person | room | equipment
+    std::string type;  ///< person | room | equipment
     int capacity = 1;
     std::map<std::string, std::string> hours;  ///< "mon" -> "09:00-18:00"
 };

@@ -40,14 +40,14 @@ public:
 struct TenantProfile {
     std::string id;
     std::string name;
-    std::string language = "tr";               ///< default language
-    std::vector<std::string> languages;        ///< languages it answers in
+    std::string language = "tr";         ///< default language
+    std::vector<std::string> languages;  ///< languages it answers in
     std::string timezone = "UTC";
     std::string currency = "TRY";
     std::string phone;
     std::string email;
     std::string address;
-    std::map<std::string, std::string> hours;  ///< "mon".."sun" -> "HH:MM-HH:MM" | "closed"
+    std::map<std::string, std::string> hours;               ///< "mon".."sun" -> "HH:MM-HH:MM" | "closed"
     std::vector<std::pair<std::string, std::string>> info;  ///< business.info, in manifest order
     Persona persona;
     double handoff_confidence_threshold = 0;

@@ -49,9 +49,9 @@ private:
 
 /// How a provider call is retried.
 struct RetryPolicy {
-    int max_attempts = 3;            ///< attempts in all, the first included
-    Millis base_delay{300};          ///< backoff before attempt n is random in [0, base * 2^(n-1)]
-    Millis max_delay{5000};          ///< cap of one backoff, and of a server-requested delay
+    int max_attempts = 3;    ///< attempts in all, the first included
+    Millis base_delay{300};  ///< backoff before attempt n is random in [0, base * 2^(n-1)]
+    Millis max_delay{5000};  ///< cap of one backoff, and of a server-requested delay
 };
 
 /// True for the statuses worth another attempt: 408, 429, 500, 502, 503, 504.
@@ -66,7 +66,7 @@ std::optional<Millis> parse_duration(std::string_view text);
 /// What send_with_retries did, for logs and metrics.
 struct RetryReport {
     int attempts = 0;
-    int last_status = 0;             ///< 0 when the last attempt failed in transport
+    int last_status = 0;  ///< 0 when the last attempt failed in transport
 };
 
 /// Sends `request`, retrying transport failures ("timeout", "unavailable") and retryable statuses

@@ -108,8 +108,8 @@ using ChannelPtr = std::unique_ptr<Channel>;
 
 /// The HTTP status for an error code a channel or the engine returns:
 /// invalid_json/bad_request/missing_field 400, unauthorized 401, forbidden 403, not_found 404,
-/// duplicate and duplicate_in_flight 409, payload_too_large 413, unsupported_media_type 415, invalid_value 422, rate_limited 429,
-/// overloaded 503; anything else 500.
+/// duplicate and duplicate_in_flight 409, payload_too_large 413, unsupported_media_type 415, invalid_value
+/// 422, rate_limited 429, overloaded 503; anything else 500.
 int error_status(std::string_view code) noexcept;
 
 /// True for `application/json`, with any parameters (`; charset=utf-8`), in any letter case.
@@ -156,15 +156,30 @@ inline constexpr const char* kDescriptorSymbol = "tezgah_plugin_descriptor";
 ///   TEZGAH_PLUGIN("catalog", tool, "1.0.0", "Catalog lookups", kConfig, &make_catalog);
 /// where kConfig is a `static const tezgah::sdk::ConfigKey kConfig[]` (or use
 /// TEZGAH_PLUGIN_NO_CONFIG) and the factory matches tezgah::sdk::PluginFactory.
-#define TEZGAH_PLUGIN(NAME, KIND, VERSION, DESCRIPTION, CONFIG_KEYS, FACTORY)                      \
-    extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor; \
+#define TEZGAH_PLUGIN(NAME, KIND, VERSION, DESCRIPTION, CONFIG_KEYS, FACTORY)                         \
+    extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor;    \
     extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor = { \
-        sizeof(::tezgah::sdk::PluginDescriptor), ::tezgah::sdk::kAbiMajor, ::tezgah::sdk::kAbiMinor,  \
-        NAME, ::tezgah::sdk::PluginKind::KIND, VERSION, DESCRIPTION, CONFIG_KEYS,                     \
-        sizeof(CONFIG_KEYS) / sizeof(::tezgah::sdk::ConfigKey), FACTORY}
+        sizeof(::tezgah::sdk::PluginDescriptor),                                                      \
+        ::tezgah::sdk::kAbiMajor,                                                                     \
+        ::tezgah::sdk::kAbiMinor,                                                                     \
+        NAME,                                                                                         \
+        ::tezgah::sdk::PluginKind::KIND,                                                              \
+        VERSION,                                                                                      \
+        DESCRIPTION,                                                                                  \
+        CONFIG_KEYS,                                                                                  \
+        sizeof(CONFIG_KEYS) / sizeof(::tezgah::sdk::ConfigKey),                                       \
+        FACTORY}
 
-#define TEZGAH_PLUGIN_NO_CONFIG(NAME, KIND, VERSION, DESCRIPTION, FACTORY)                          \
-    extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor; \
+#define TEZGAH_PLUGIN_NO_CONFIG(NAME, KIND, VERSION, DESCRIPTION, FACTORY)                            \
+    extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor;    \
     extern "C" BOOST_SYMBOL_EXPORT const ::tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor = { \
-        sizeof(::tezgah::sdk::PluginDescriptor), ::tezgah::sdk::kAbiMajor, ::tezgah::sdk::kAbiMinor,  \
-        NAME, ::tezgah::sdk::PluginKind::KIND, VERSION, DESCRIPTION, nullptr, 0, FACTORY}
+        sizeof(::tezgah::sdk::PluginDescriptor),                                                      \
+        ::tezgah::sdk::kAbiMajor,                                                                     \
+        ::tezgah::sdk::kAbiMinor,                                                                     \
+        NAME,                                                                                         \
+        ::tezgah::sdk::PluginKind::KIND,                                                              \
+        VERSION,                                                                                      \
+        DESCRIPTION,                                                                                  \
+        nullptr,                                                                                      \
+        0,                                                                                            \
+        FACTORY}

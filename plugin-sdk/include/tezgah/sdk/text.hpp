@@ -33,15 +33,13 @@ std::string detect_language(std::string_view utf8, std::string_view fallback = "
 
 /// Ranks offerings against a customer's words (names, aliases, category, translations; stems and
 /// typos), best first, at most `limit`, dropping weak matches.
-std::vector<OfferingMatch> match_offerings(const std::vector<Offering>& offerings,
-                                           std::string_view query, std::string_view language,
-                                           std::size_t limit);
+std::vector<OfferingMatch> match_offerings(const std::vector<Offering>& offerings, std::string_view query,
+                                           std::string_view language, std::size_t limit);
 
 /// Ranks knowledge entries against a question by folded, stemmed word overlap with question,
 /// keywords and answer (a fallback where full-text search is not at hand, e.g. in fakes).
-std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entries,
-                                         std::string_view query, std::string_view language,
-                                         std::size_t limit);
+std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entries, std::string_view query,
+                                         std::string_view language, std::size_t limit);
 
 /// True when `utf8` is valid UTF-8.
 bool valid_utf8(std::string_view utf8) noexcept;

@@ -23,9 +23,9 @@ const char* to_string(Role role) noexcept;
 
 /// One call of a tool, as the assistant asked for it.
 struct ToolCall {
-    std::string id;            ///< unique within the turn; providers' own ids are kept
-    std::string name;          ///< the tool's name, e.g. "get_product_info"
-    json::object arguments;    ///< checked against the tool's schema before it runs
+    std::string id;          ///< unique within the turn; providers' own ids are kept
+    std::string name;        ///< the tool's name, e.g. "get_product_info"
+    json::object arguments;  ///< checked against the tool's schema before it runs
 };
 
 /// What a tool answered.
@@ -33,8 +33,8 @@ struct ToolResult {
     std::string call_id;
     std::string name;
     bool ok = false;
-    json::value content;       ///< the tool's answer when ok
-    std::string error;         ///< why it failed when !ok
+    json::value content;  ///< the tool's answer when ok
+    std::string error;    ///< why it failed when !ok
     double duration_ms = 0;
 };
 
@@ -77,12 +77,12 @@ struct Persona {
 /// A request to a language model: the conversation so far and the tools it may call.
 struct ProviderRequest {
     std::string tenant_id;
-    std::string language;                  ///< the language the customer wrote in ("tr", "en")
-    std::string system_prompt;             ///< built by the host from the persona and the tenant
-    std::vector<Message> messages;         ///< oldest first; the last user message is the question
+    std::string language;           ///< the language the customer wrote in ("tr", "en")
+    std::string system_prompt;      ///< built by the host from the persona and the tenant
+    std::vector<Message> messages;  ///< oldest first; the last user message is the question
     std::vector<ToolSpec> tools;
-    json::object session;                  ///< the conversation's session state (read only here)
-    int step = 0;                          ///< 0 on the first call of a turn, +1 after each tool round
+    json::object session;  ///< the conversation's session state (read only here)
+    int step = 0;          ///< 0 on the first call of a turn, +1 after each tool round
     /// ABI 1.1: when the answer is needed by (the turn's deadline, minus time kept for the
     /// fallback). Zero: no deadline. A provider must not wait past it; the host's HTTP client
     /// clamps its timeouts to it as well.
@@ -94,24 +94,24 @@ struct ProviderResponse {
     std::string text;
     std::vector<ToolCall> tool_calls;
     Usage usage;
-    double confidence = 1.0;               ///< 0..1, the provider's own estimate
-    std::string language;                  ///< the reply's language when the provider knows it
-    bool handoff = false;                  ///< the provider judged that a person should take over
+    double confidence = 1.0;  ///< 0..1, the provider's own estimate
+    std::string language;     ///< the reply's language when the provider knows it
+    bool handoff = false;     ///< the provider judged that a person should take over
     std::string handoff_reason;
-    json::object session_updates;          ///< keys to merge into the session state
-    std::string method = "llm";            ///< how it was answered: "llm", or "intent" (local)
+    json::object session_updates;  ///< keys to merge into the session state
+    std::string method = "llm";    ///< how it was answered: "llm", or "intent" (local)
 };
 
 /// An inbound customer message, after a channel parsed it.
 struct InboundMessage {
-    std::string tenant_id;                 ///< may be empty when the route is tenant-scoped
+    std::string tenant_id;  ///< may be empty when the route is tenant-scoped
     std::string user_id;
     std::string text;
-    std::string channel;                   ///< the channel plugin's name, e.g. "webhook"
-    std::string session_id;                ///< optional: the client's own session id
-    std::string message_id;                ///< optional: the client's id, used for idempotency
-    std::string platform;                  ///< optional: where the channel got it from
-    json::object metadata;                 ///< anything else the channel wants to keep
+    std::string channel;     ///< the channel plugin's name, e.g. "webhook"
+    std::string session_id;  ///< optional: the client's own session id
+    std::string message_id;  ///< optional: the client's id, used for idempotency
+    std::string platform;    ///< optional: where the channel got it from
+    json::object metadata;   ///< anything else the channel wants to keep
 };
 
 /// One tool call as reported in a reply.
@@ -126,7 +126,7 @@ struct TurnReply {
     std::string reply;
     std::string session_id;
     std::string conversation_id;
-    std::string method;                    ///< llm | intent | rule | cache | fallback
+    std::string method;  ///< llm | intent | rule | cache | fallback
     double confidence = 1.0;
     std::string language;
     std::vector<ToolCallSummary> tool_calls;
