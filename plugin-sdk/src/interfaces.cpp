@@ -1,13 +1,20 @@
 // Out-of-line destructors give each interface one home for its vtable and type info, so that
 // dynamic_cast works across the engine and every plugin library.
 #include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/host.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 
 namespace tezgah::sdk {
+
+// Layouts that plugins built for older minor versions have: the loader reads them with these sizes.
+static_assert(offsetof(ConfigKey, secret) == kConfigKeySize_1_0, "ConfigKey may only grow at its end");
+static_assert(offsetof(PluginDescriptor, config_key_size) == kDescriptorSize_1_0,
+              "PluginDescriptor may only grow at its end");
 
 StreamSink::~StreamSink() = default;
 CatalogStore::~CatalogStore() = default;
@@ -71,18 +78,30 @@ const char* to_string(ConfigType type) noexcept {
 }
 
 int error_status(std::string_view code) noexcept {
-    if (code == "invalid_json" || code == "bad_request" || code == "missing_field" || code == "invalid_field")
-        return 400;
-    if (code == "unauthorized") return 401;
-    if (code == "forbidden") return 403;
-    if (code == "not_found" || code == "unknown_tenant") return 404;
-    if (code == "method_not_allowed") return 405;
-    if (code == "duplicate_in_flight" || code == "duplicate") return 409;
-    if (code == "payload_too_large") return 413;
-    if (code == "unsupported_media_type") return 415;
-    if (code == "invalid_value") return 422;
-    if (code == "rate_limited") return 429;
-    if (code == "overloaded") return 503;
+    struct Entry {
+        const char* code;
+        int status;
+    };
+    static constexpr Entry kStatuses[] = {
+        {errc::invalid_json, 400},
+        {errc::bad_request, 400},
+        {errc::missing_field, 400},
+        {errc::invalid_field, 400},
+        {errc::unauthorized, 401},
+        {errc::forbidden, 403},
+        {errc::not_found, 404},
+        {errc::unknown_tenant, 404},
+        {errc::method_not_allowed, 405},
+        {errc::duplicate, 409},
+        {errc::duplicate_in_flight, 409},
+        {errc::payload_too_large, 413},
+        {errc::unsupported_media_type, 415},
+        {errc::invalid_value, 422},
+        {errc::rate_limited, 429},
+        {errc::overloaded, 503},
+    };
+    for (const auto& entry : kStatuses)
+        if (code == entry.code) return entry.status;
     return 500;
 }
 

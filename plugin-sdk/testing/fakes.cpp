@@ -138,7 +138,14 @@ void FakeHost::load_manifest_file(const std::string& path) {
 }
 
 PluginPtr instantiate(const PluginDescriptor& descriptor, HostServices& host, const json::object& config) {
-    auto made = descriptor.create(config, host);
+    json::object checked = config;
+    auto problems = validate_config(config_keys(descriptor), checked);
+    if (!problems.empty()) {
+        for (const auto& p : problems)
+            host.logger().error(std::string(descriptor.name) + ": " + p.key + ": " + p.message);
+        return nullptr;
+    }
+    auto made = descriptor.create(checked, host);
     if (!made) {
         host.logger().error(std::string(descriptor.name) + ": " + made.error().message);
         return nullptr;

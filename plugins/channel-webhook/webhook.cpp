@@ -141,18 +141,15 @@ private:
 };
 
 const sdk::ConfigKey kConfig[] = {
-    {"secret", sdk::ConfigType::string, false, nullptr,
-     "When set, requests must carry the header x-webhook-secret with this value (else 401). "
-     "Use \"${ENV_NAME}\" to read it from the environment."},
+    {.name = "secret",
+     .type = sdk::ConfigType::string,
+     .description = "When set, requests must carry the header x-webhook-secret with this value (else 401). "
+                    "Use \"${TEZGAH_<TENANT>__WEBHOOK_SECRET}\" to read it from the environment.",
+     .secret = true},
 };
 
 Result<sdk::PluginPtr> make_webhook(const json::object& config, sdk::HostServices& /*host*/) {
-    std::string secret;
-    if (const auto* value = config.if_contains("secret"); value && !value->is_null()) {
-        if (!value->is_string()) return Error{"invalid_value", "webhook: secret: expected a string"};
-        secret = std::string(value->get_string());
-    }
-    return sdk::PluginPtr(std::make_unique<WebhookChannel>(std::move(secret)));
+    return sdk::PluginPtr(std::make_unique<WebhookChannel>(sdk::ConfigView(config).string("secret")));
 }
 
 }  // namespace

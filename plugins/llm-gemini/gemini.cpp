@@ -4,6 +4,7 @@
 #include "schema.hpp"
 #include "wire.hpp"
 
+#include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
@@ -20,31 +21,63 @@ namespace llm = sdk::llm;
 using sdk::Result;
 
 const sdk::ConfigKey kConfig[] = {
-    {"api_key", sdk::ConfigType::string, true, nullptr,
-     "The Gemini API key, sent in the x-goog-api-key header. Use \"${GEMINI_API_KEY}\" to read it from the "
-     "environment."},
-    {"model", sdk::ConfigType::string, false, "\"gemini-2.0-flash\"",
-     "The model, e.g. gemini-2.0-flash or gemini-2.5-flash."},
-    {"base_url", sdk::ConfigType::string, false, "\"https://generativelanguage.googleapis.com\"",
-     "Where the API lives; /v1beta/models/... is appended."},
-    {"timeout_ms", sdk::ConfigType::integer, false, "15000",
-     "Time for one call, retries included, when the turn sets no deadline; also each attempt's timeout."},
-    {"max_retries", sdk::ConfigType::integer, false, "2",
-     "Retries after the first attempt on timeouts, 429 and 5xx (0 to 10)."},
-    {"temperature", sdk::ConfigType::number, false, nullptr,
-     "Sampling temperature, 0 to 2; the model's default when absent."},
-    {"max_output_tokens", sdk::ConfigType::integer, false, nullptr,
-     "Cap on the tokens of one answer; the model's default when absent."},
-    {"breaker_failures", sdk::ConfigType::integer, false, "5",
-     "Consecutive failures that open the circuit breaker (calls refused at once, so the fallback answers)."},
-    {"breaker_cooldown_ms", sdk::ConfigType::integer, false, "30000",
-     "How long an open breaker refuses calls before it lets one trial call through."},
+    {.name = "api_key",
+     .type = sdk::ConfigType::string,
+     .required = true,
+     .description =
+         "The Gemini API key, sent in the x-goog-api-key header. Use \"${TEZGAH_<TENANT>__GEMINI_API_KEY}\" "
+         "to read it from the environment.",
+     .secret = true},
+    {.name = "model",
+     .type = sdk::ConfigType::string,
+     .default_json = "\"gemini-2.0-flash\"",
+     .description = "The model, e.g. gemini-2.0-flash or gemini-2.5-flash (a leading models/ is dropped)."},
+    {.name = "base_url",
+     .type = sdk::ConfigType::url,
+     .default_json = "\"https://generativelanguage.googleapis.com\"",
+     .description = "Where the API lives; /v1beta/models/... is appended."},
+    {.name = "timeout_ms",
+     .type = sdk::ConfigType::integer,
+     .default_json = "15000",
+     .description =
+         "Time for one call, retries included, when the turn sets no deadline; also each attempt's timeout.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(600000)},
+    {.name = "max_retries",
+     .type = sdk::ConfigType::integer,
+     .default_json = "2",
+     .description = "Retries after the first attempt on timeouts, 429 and 5xx.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(10)},
+    {.name = "temperature",
+     .type = sdk::ConfigType::number,
+     .description = "Sampling temperature; the model's default when absent.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(2)},
+    {.name = "max_output_tokens",
+     .type = sdk::ConfigType::integer,
+     .description = "Cap on the tokens of one answer; the model's default when absent.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(1000000)},
+    {.name = "breaker_failures",
+     .type = sdk::ConfigType::integer,
+     .default_json = "5",
+     .description = "Consecutive failures that open the circuit breaker (calls refused at once, so the "
+                    "fallback answers).",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(1000)},
+    {.name = "breaker_cooldown_ms",
+     .type = sdk::ConfigType::integer,
+     .default_json = "30000",
+     .description = "How long an open breaker refuses calls before it lets one trial call through.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(86400000)},
 };
 
 struct Settings {
     std::string api_key;
-    std::string model = "gemini-2.0-flash";
-    std::string base_url = "https://generativelanguage.googleapis.com";
+    std::string model;
+    std::string base_url;
     int timeout_ms = 15000;
     int max_retries = 2;
     GenerationSettings generation;
@@ -52,64 +85,25 @@ struct Settings {
     int breaker_cooldown_ms = 30000;
 };
 
-/// Reads `key` as an integer in [low, high] when present.
-std::optional<sdk::Error> read_int(const json::object& config, const char* key, std::int64_t low,
-                                   std::int64_t high, const std::function<void(std::int64_t)>& set) {
-    const auto* v = config.if_contains(key);
-    if (!v || v->is_null()) return std::nullopt;
-    std::optional<std::int64_t> n;
-    if (v->is_int64())
-        n = v->get_int64();
-    else if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(high))
-        n = static_cast<std::int64_t>(v->get_uint64());
-    if (!n || *n < low || *n > high)
-        return sdk::Error{"invalid_value", std::string(key) + ": expected an integer from " +
-                                               std::to_string(low) + " to " + std::to_string(high)};
-    set(*n);
-    return std::nullopt;
-}
-
-std::optional<sdk::Error> read_string(const json::object& config, const char* key, std::string& out) {
-    const auto* v = config.if_contains(key);
-    if (!v || v->is_null()) return std::nullopt;
-    if (!v->is_string()) return sdk::Error{"invalid_value", std::string(key) + ": expected a string"};
-    out = v->get_string();
-    return std::nullopt;
-}
-
+/// The settings of a config the host checked against kConfig (defaults filled); only what the
+/// key table cannot say is checked here.
 Result<Settings> read_settings(const json::object& config) {
+    const sdk::ConfigView c(config);
     Settings s;
-    if (auto e = read_string(config, "api_key", s.api_key)) return *e;
-    if (s.api_key.empty())
-        return sdk::Error{"missing_field",
-                          "api_key: required (e.g. \"${GEMINI_API_KEY}\", with that variable set)"};
-    if (auto e = read_string(config, "model", s.model)) return *e;
+    s.api_key = c.string("api_key");
+    s.model = c.string("model");
     if (s.model.rfind("models/", 0) == 0) s.model.erase(0, 7);
     if (s.model.empty() || s.model.find_first_of("/?#: ") != std::string::npos)
-        return sdk::Error{"invalid_value", "model: expected a model name such as gemini-2.0-flash"};
-    if (auto e = read_string(config, "base_url", s.base_url)) return *e;
+        return sdk::Error{"invalid_value", "model: expected a model name such as gemini-2.0-flash, got \"" +
+                                               c.string("model") + "\""};
+    s.base_url = c.string("base_url");
     while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
-    if (s.base_url.rfind("http://", 0) != 0 && s.base_url.rfind("https://", 0) != 0)
-        return sdk::Error{"invalid_value", "base_url: expected an http:// or https:// URL"};
-    if (auto e =
-            read_int(config, "timeout_ms", 1, 600000, [&](auto n) { s.timeout_ms = static_cast<int>(n); }))
-        return *e;
-    if (auto e = read_int(config, "max_retries", 0, 10, [&](auto n) { s.max_retries = static_cast<int>(n); }))
-        return *e;
-    if (const auto* t = config.if_contains("temperature"); t && !t->is_null()) {
-        if (!t->is_number() || t->to_number<double>() < 0 || t->to_number<double>() > 2)
-            return sdk::Error{"invalid_value", "temperature: expected a number from 0 to 2"};
-        s.generation.temperature = t->to_number<double>();
-    }
-    if (auto e = read_int(config, "max_output_tokens", 1, 1000000,
-                          [&](auto n) { s.generation.max_output_tokens = n; }))
-        return *e;
-    if (auto e = read_int(config, "breaker_failures", 1, 1000,
-                          [&](auto n) { s.breaker_failures = static_cast<int>(n); }))
-        return *e;
-    if (auto e = read_int(config, "breaker_cooldown_ms", 0, 86400000,
-                          [&](auto n) { s.breaker_cooldown_ms = static_cast<int>(n); }))
-        return *e;
+    s.timeout_ms = static_cast<int>(c.integer("timeout_ms"));
+    s.max_retries = static_cast<int>(c.integer("max_retries"));
+    s.generation.temperature = c.optional_number("temperature");
+    s.generation.max_output_tokens = c.optional_integer("max_output_tokens");
+    s.breaker_failures = static_cast<int>(c.integer("breaker_failures"));
+    s.breaker_cooldown_ms = static_cast<int>(c.integer("breaker_cooldown_ms"));
     return s;
 }
 
@@ -133,6 +127,8 @@ public:
             return sdk::Error{"internal", "gemini: unknown failure"};
         }
     }
+
+    std::string model() const override { return settings_.model; }
 
 private:
     Result<sdk::ProviderResponse> call(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
@@ -350,7 +346,7 @@ Result<sdk::PluginPtr> make_gemini(const json::object& config, sdk::HostServices
 
 }  // namespace tezgah::plugins::gemini
 
-TEZGAH_PLUGIN(
-    "gemini", llm, "1.0.0",
+TEZGAH_LLM_PLUGIN(
+    "gemini", "1.0.0",
     "Google Gemini (generativelanguage v1beta): function calling, streaming, retries, circuit breaker",
-    tezgah::plugins::gemini::kConfig, &tezgah::plugins::gemini::make_gemini);
+    tezgah::plugins::gemini::kConfig, &tezgah::plugins::gemini::make_gemini, tezgah::sdk::kProviderStreams);

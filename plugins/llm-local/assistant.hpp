@@ -3,6 +3,7 @@
 // knows (lexicon.cpp) and the replies it writes from tool results (replies.cpp).
 
 #include <tezgah/sdk/plugin.hpp>
+#include <tezgah/sdk/text.hpp>
 
 #include <memory>
 #include <optional>
@@ -58,7 +59,7 @@ std::vector<std::string> category_synonyms(std::string_view folded_category);
 std::string general_type_word(const std::vector<std::string>& words);
 
 /// How well a customer's word matches a catalogue word, 0..1 (stems, suffixes, typos).
-double word_match(std::string_view customer, std::string_view known);
+using sdk::text::word_match;
 
 // ---- understand.cpp ----
 

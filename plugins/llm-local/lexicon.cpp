@@ -434,15 +434,7 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
                     "still not arrived", "never arrived", "yirtik geldi",   "bozuk geldi",     "kusurlu",
                     "defective",         "damaged"}))
         return "complaint";
-    for (const auto& topic : topics) {
-        auto topic_words = text::tokens(topic);
-        if (topic_words.empty()) continue;
-        bool all = std::all_of(topic_words.begin(), topic_words.end(), [&](const auto& t) {
-            return std::any_of(words.begin(), words.end(),
-                               [&](const auto& w) { return word_match(w, t) >= 0.85; });
-        });
-        if (all) return "topic:" + topic;
-    }
+    if (auto topic = text::matching_topic(folded, topics)) return "topic: " + *topic;
     return {};
 }
 
@@ -538,68 +530,6 @@ std::string general_type_word(const std::vector<std::string>& words) {
         if (starts_with(w, "urun") || w == "products" || w == "product") return "PRODUCT";
     }
     return {};
-}
-
-namespace {
-
-struct StemHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
-/// The stems of the words this thread compared lately: word_match runs for every pair of a
-/// message word and a catalogue word, and stemming is most of its cost. Bounded, so that a stream
-/// of made-up words cannot grow it without end.
-class StemMemo {
-public:
-    /// Makes room for two look-ups whose results stay valid until the next call of `reserve`.
-    void reserve() {
-        if (stems_.size() >= kMaxEntries) stems_.clear();
-    }
-    const std::string& operator()(std::string_view word) {
-        if (auto it = stems_.find(word); it != stems_.end()) return it->second;
-        return stems_.emplace(std::string(word), text::stem(word)).first->second;
-    }
-
-private:
-    static constexpr std::size_t kMaxEntries = 1 << 16;
-    std::unordered_map<std::string, std::string, StemHash, std::equal_to<>> stems_;
-};
-
-/// `word` starts with `prefix` minus its last letter, then `last`: "gecelig..." on "gecelik".
-bool starts_with_softened(std::string_view word, std::string_view prefix, char last) {
-    return word.size() >= prefix.size() && starts_with(word, prefix.substr(0, prefix.size() - 1)) &&
-           word[prefix.size() - 1] == last;
-}
-
-}  // namespace
-
-double word_match(std::string_view q, std::string_view t) {
-    if (q.empty() || t.empty()) return 0;
-    if (q == t) return 1;
-    // Stemming keeps a word's first letter, and every looser test below wants the same first
-    // letter: words that start differently never match (most pairs, answered without stemming).
-    if (q[0] != t[0]) return 0;
-    thread_local StemMemo stem;
-    stem.reserve();
-    const std::string& sq = stem(q);
-    const std::string& st = stem(t);
-    if (sq == st) return 0.95;
-    // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
-    if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t)) return 0.9;
-    if (t.size() >= 4 && t.back() == 'k' && starts_with_softened(q, t, 'g')) return 0.9;
-    if (t.size() >= 4 && t.back() == 'p' && starts_with_softened(q, t, 'b')) return 0.9;
-    if (t.size() >= 4 && t.back() == 't' && q.size() > t.size() && starts_with_softened(q, t, 'd'))
-        return 0.9;  // "simidin" on "simit"
-    if (q.size() < 4 || t.size() < 4 || q[0] != t[0]) return 0;
-    // Same root, different suffixes: "tablonuz" and "tablosu".
-    std::size_t common = 0;
-    while (common < q.size() && common < t.size() && q[common] == t[common]) ++common;
-    if (common >= 5 && common * 10 >= std::min(q.size(), t.size()) * 7) return 0.8;
-    double sim = std::max(text::similarity(q, t), text::similarity(sq, st));
-    std::size_t shorter = std::min(q.size(), t.size());
-    double needed = shorter >= 6 ? 0.78 : shorter == 5 ? 0.79 : 0.74;
-    return sim >= needed ? 0.8 * sim : 0;
 }
 
 }  // namespace tezgah::plugins::local

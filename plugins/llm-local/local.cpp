@@ -3,6 +3,7 @@
 // per-language templates. No network, no model: every answer comes from the tenant's own data.
 #include "assistant.hpp"
 
+#include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include <algorithm>
@@ -11,8 +12,12 @@ namespace tezgah::plugins::local {
 namespace {
 
 const sdk::ConfigKey kConfig[] = {
-    {"max_list_items", sdk::ConfigType::integer, false, "8",
-     "How many offerings a list answer names before saying how many more there are."},
+    {.name = "max_list_items",
+     .type = sdk::ConfigType::integer,
+     .default_json = "8",
+     .description = "How many offerings a list answer names before saying how many more there are.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(50)},
 };
 
 std::int64_t estimate_tokens(std::size_t chars) { return static_cast<std::int64_t>((chars + 3) / 4); }
@@ -30,6 +35,9 @@ public:
             return sdk::make_error("internal", std::string("llm-local: ") + e.what());
         }
     }
+
+    /// The price table knows "local" (it costs nothing).
+    std::string model() const override { return "local"; }
 
 private:
     sdk::ProviderResponse answer(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
@@ -147,17 +155,14 @@ private:
 
 sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {
     Settings settings;
-    if (const auto* v = config.if_contains("max_list_items"); v && !v->is_null()) {
-        if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 50)
-            return sdk::make_error("invalid_value", "max_list_items: expected an integer from 1 to 50");
-        settings.max_list_items = static_cast<std::size_t>(v->get_int64());
-    }
+    settings.max_list_items = static_cast<std::size_t>(sdk::ConfigView(config).integer("max_list_items"));
     return sdk::PluginPtr(std::make_unique<LocalProvider>(host, settings));
 }
 
 }  // namespace
 }  // namespace tezgah::plugins::local
 
-TEZGAH_PLUGIN("local", llm, "1.0.0",
-              "The offline assistant: intent detection and Turkish-aware matching, no API key",
-              tezgah::plugins::local::kConfig, &tezgah::plugins::local::make_local);
+TEZGAH_LLM_PLUGIN("local", "1.0.0",
+                  "The offline assistant: intent detection and Turkish-aware matching, no API key",
+                  tezgah::plugins::local::kConfig, &tezgah::plugins::local::make_local,
+                  tezgah::sdk::kProviderOffline | tezgah::sdk::kProviderStreams);

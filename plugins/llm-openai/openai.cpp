@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include "wire.hpp"
@@ -14,34 +15,75 @@ namespace {
 
 using sdk::llm::Millis;
 
+const char* const kToolChoices[] = {"auto", "none", "required", "omit", nullptr};
+
 const sdk::ConfigKey kConfig[] = {
-    {"base_url", sdk::ConfigType::string, false, "\"https://api.openai.com/v1\"",
-     "The API root; /chat/completions is added. Ollama http://localhost:11434/v1, vLLM "
-     "http://localhost:8000/v1, llama-server http://localhost:8080/v1, Together AI "
-     "https://api.together.xyz/v1."},
-    {"api_key", sdk::ConfigType::string, false, nullptr,
-     "Sent as Authorization: Bearer. Write \"${OPENAI_API_KEY}\", never the key. Empty or absent: no "
-     "Authorization header (local servers)."},
-    {"model", sdk::ConfigType::string, true, nullptr, "The model name, e.g. gpt-4o-mini or qwen2.5:7b."},
-    {"timeout_ms", sdk::ConfigType::integer, false, "15000",
-     "Time limit of one attempt, a streamed answer included; the turn's deadline caps it further."},
-    {"max_retries", sdk::ConfigType::integer, false, "2",
-     "Retries after the first attempt on timeouts, 408, 429 and 5xx (0 to 10)."},
-    {"temperature", sdk::ConfigType::number, false, nullptr,
-     "Sampling temperature, 0 to 2; the server's default when absent."},
-    {"max_tokens", sdk::ConfigType::integer, false, nullptr,
-     "The most tokens of one answer; the server's default when absent."},
-    {"tool_choice", sdk::ConfigType::string, false, "\"auto\"",
-     "auto, none or required, sent with the tools; omit: not sent (Ollama)."},
-    {"stream_usage", sdk::ConfigType::boolean, false, "true",
-     "When streaming, ask for the usage chunk (stream_options.include_usage); false for servers that refuse "
-     "it."},
-    {"headers", sdk::ConfigType::object, false, nullptr,
-     "Extra request headers, name to string value (e.g. OpenAI-Organization)."},
-    {"breaker_failures", sdk::ConfigType::integer, false, "5",
-     "Consecutive failures (after retries) that open the circuit breaker of this server and key."},
-    {"breaker_cooldown_ms", sdk::ConfigType::integer, false, "30000",
-     "How long an open breaker refuses calls before letting one trial call through."},
+    {.name = "base_url",
+     .type = sdk::ConfigType::url,
+     .default_json = "\"https://api.openai.com/v1\"",
+     .description = "The API root; /chat/completions is added. Ollama http://localhost:11434/v1, vLLM "
+                    "http://localhost:8000/v1, llama-server http://localhost:8080/v1, Together AI "
+                    "https://api.together.xyz/v1."},
+    {.name = "api_key",
+     .type = sdk::ConfigType::string,
+     .description =
+         "Sent as Authorization: Bearer. Write \"${TEZGAH_<TENANT>__OPENAI_API_KEY}\", never the key. "
+         "Empty or absent: no Authorization header (local servers).",
+     .secret = true},
+    {.name = "model",
+     .type = sdk::ConfigType::string,
+     .required = true,
+     .description = "The model name, e.g. gpt-4o-mini or qwen2.5:7b."},
+    {.name = "timeout_ms",
+     .type = sdk::ConfigType::integer,
+     .default_json = "15000",
+     .description =
+         "Time limit of one attempt, a streamed answer included; the turn's deadline caps it further.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(600000)},
+    {.name = "max_retries",
+     .type = sdk::ConfigType::integer,
+     .default_json = "2",
+     .description = "Retries after the first attempt on timeouts, 408, 429 and 5xx.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(10)},
+    {.name = "temperature",
+     .type = sdk::ConfigType::number,
+     .description = "Sampling temperature; the server's default when absent.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(2)},
+    {.name = "max_tokens",
+     .type = sdk::ConfigType::integer,
+     .description = "The most tokens of one answer; the server's default when absent.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(10000000)},
+    {.name = "tool_choice",
+     .type = sdk::ConfigType::string,
+     .default_json = "\"auto\"",
+     .description = "Sent with the tools; omit: not sent (Ollama).",
+     .allowed = kToolChoices},
+    {.name = "stream_usage",
+     .type = sdk::ConfigType::boolean,
+     .default_json = "true",
+     .description =
+         "When streaming, ask for the usage chunk (stream_options.include_usage); false for servers that "
+         "refuse it."},
+    {.name = "headers",
+     .type = sdk::ConfigType::object,
+     .description = "Extra request headers, name to string value (e.g. OpenAI-Organization)."},
+    {.name = "breaker_failures",
+     .type = sdk::ConfigType::integer,
+     .default_json = "5",
+     .description =
+         "Consecutive failures (after retries) that open the circuit breaker of this server and key.",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(1000)},
+    {.name = "breaker_cooldown_ms",
+     .type = sdk::ConfigType::integer,
+     .default_json = "30000",
+     .description = "How long an open breaker refuses calls before letting one trial call through.",
+     .minimum = sdk::bound(0),
+     .maximum = sdk::bound(3600000)},
 };
 
 /// Hands a streamed body to the caller only once it is server-sent events. A server that ignored
@@ -112,6 +154,8 @@ public:
             return sdk::Error{"internal", "openai: unknown exception"};
         }
     }
+
+    std::string model() const override { return settings_.model; }
 
 private:
     sdk::Result<sdk::ProviderResponse> call(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
@@ -233,107 +277,38 @@ private:
     std::shared_ptr<sdk::llm::CircuitBreaker> breaker_;
 };
 
-/// Reads a tenant's config; the first problem names the key.
-class ConfigReader {
-public:
-    explicit ConfigReader(const json::object& config) : config_(config) {}
+/// The extra headers of `headers`: names and values a request can carry (the key table says only
+/// that it is an object).
+sdk::Status read_headers(const json::object* headers, std::vector<std::pair<std::string, std::string>>& out) {
+    if (!headers) return {};
+    for (const auto& [name, value] : *headers) {
+        if (!value.is_string())
+            return sdk::Error{"invalid_value", "headers." + std::string(name) + ": expected a string"};
+        if (name.empty() || name.find_first_of(" :\r\n") != std::string_view::npos ||
+            value.get_string().find_first_of("\r\n") != json::string::npos)
+            return sdk::Error{"invalid_value", "headers: \"" + std::string(name) + "\": not a valid header"};
+        out.emplace_back(std::string(name), std::string(value.get_string()));
+    }
+    return {};
+}
 
-    void string(const char* key, std::string& out) {
-        if (const auto* v = present(key)) {
-            if (v->is_string())
-                out = std::string(v->get_string());
-            else
-                problem(key, "expected a string");
-        }
-    }
-    void integer(const char* key, int& out, std::int64_t min, std::int64_t max) {
-        std::optional<std::int64_t> value;
-        integer(key, value, min, max);
-        if (value) out = static_cast<int>(*value);
-    }
-    void integer(const char* key, std::optional<std::int64_t>& out, std::int64_t min, std::int64_t max) {
-        const auto* v = present(key);
-        if (!v) return;
-        std::optional<std::int64_t> n;
-        if (v->is_int64()) n = v->get_int64();
-        if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(max))
-            n = static_cast<std::int64_t>(v->get_uint64());
-        if (v->is_double() && std::isfinite(v->get_double()) &&
-            v->get_double() == std::floor(v->get_double()) && std::abs(v->get_double()) < 1e15)
-            n = static_cast<std::int64_t>(v->get_double());
-        if (!n || *n < min || *n > max)
-            problem(key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
-        else
-            out = n;
-    }
-    void number(const char* key, std::optional<double>& out, double min, double max) {
-        const auto* v = present(key);
-        if (!v) return;
-        if (!v->is_number() || v->to_number<double>() < min || v->to_number<double>() > max) {
-            problem(key, "expected a number from " + std::to_string(static_cast<int>(min)) + " to " +
-                             std::to_string(static_cast<int>(max)));
-            return;
-        }
-        out = v->to_number<double>();
-    }
-    void boolean(const char* key, bool& out) {
-        if (const auto* v = present(key)) {
-            if (v->is_bool())
-                out = v->get_bool();
-            else
-                problem(key, "expected true or false");
-        }
-    }
-    void headers(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
-        const auto* v = present(key);
-        if (!v) return;
-        if (!v->is_object()) return problem(key, "expected an object of header names to strings");
-        for (const auto& [name, value] : v->get_object()) {
-            if (!value.is_string()) return problem(key, std::string(name) + ": expected a string");
-            if (name.empty() || name.find_first_of(" :\r\n") != std::string_view::npos ||
-                value.get_string().find_first_of("\r\n") != json::string::npos)
-                return problem(key, "\"" + std::string(name) + "\": not a valid header");
-            out.emplace_back(std::string(name), std::string(value.get_string()));
-        }
-    }
-    void problem(const std::string& key, const std::string& what) {
-        if (!error_) error_ = sdk::Error{"invalid_value", key + ": " + what};
-    }
-    const std::optional<sdk::Error>& error() const { return error_; }
-
-private:
-    const json::value* present(const char* key) const {
-        const auto* v = config_.if_contains(key);
-        return v && !v->is_null() ? v : nullptr;
-    }
-    const json::object& config_;
-    std::optional<sdk::Error> error_;
-};
-
+/// Builds the provider from a config the host checked against kConfig (defaults filled).
 sdk::Result<sdk::PluginPtr> make_openai(const json::object& config, sdk::HostServices& host) {
+    const sdk::ConfigView c(config);
     Settings s;
-    s.base_url = "https://api.openai.com/v1";
-    ConfigReader read(config);
-    read.string("base_url", s.base_url);
-    read.string("api_key", s.api_key);
-    read.string("model", s.model);
-    read.integer("timeout_ms", s.timeout_ms, 1, 600000);
-    read.integer("max_retries", s.max_retries, 0, 10);
-    read.number("temperature", s.temperature, 0, 2);
-    read.integer("max_tokens", s.max_tokens, 1, 10000000);
-    read.string("tool_choice", s.tool_choice);
-    read.boolean("stream_usage", s.stream_usage);
-    read.headers("headers", s.headers);
-    read.integer("breaker_failures", s.breaker_failures, 1, 1000);
-    read.integer("breaker_cooldown_ms", s.breaker_cooldown_ms, 0, 3600000);
-    if (s.model.empty()) read.problem("model", "required (the model name, e.g. gpt-4o-mini)");
+    s.base_url = c.string("base_url");
+    s.api_key = c.string("api_key");
+    s.model = c.string("model");
+    s.timeout_ms = static_cast<int>(c.integer("timeout_ms"));
+    s.max_retries = static_cast<int>(c.integer("max_retries"));
+    s.temperature = c.optional_number("temperature");
+    s.max_tokens = c.optional_integer("max_tokens");
+    s.tool_choice = c.string("tool_choice");
+    s.stream_usage = c.boolean("stream_usage");
+    s.breaker_failures = static_cast<int>(c.integer("breaker_failures"));
+    s.breaker_cooldown_ms = static_cast<int>(c.integer("breaker_cooldown_ms"));
+    if (auto status = read_headers(c.object("headers"), s.headers); !status) return status.error();
     while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
-    if (s.base_url.rfind("http://", 0) != 0 && s.base_url.rfind("https://", 0) != 0)
-        read.problem("base_url", "expected an http:// or https:// URL");
-    if (s.tool_choice != "auto" && s.tool_choice != "none" && s.tool_choice != "required" &&
-        s.tool_choice != "omit")
-        read.problem("tool_choice", "expected auto, none, required or omit");
-    if (read.error()) return *read.error();
     if (!s.api_key.empty())  // the key's own header wins over one in `headers`
         std::erase_if(s.headers, [](const auto& h) {
             std::string lower = h.first;
@@ -347,6 +322,7 @@ sdk::Result<sdk::PluginPtr> make_openai(const json::object& config, sdk::HostSer
 }  // namespace
 }  // namespace tezgah::plugins::openai
 
-TEZGAH_PLUGIN("openai", llm, "1.0.0",
-              "OpenAI chat completions and compatible servers (Together AI, Ollama, vLLM, llama.cpp)",
-              tezgah::plugins::openai::kConfig, &tezgah::plugins::openai::make_openai);
+TEZGAH_LLM_PLUGIN("openai", "1.0.0",
+                  "OpenAI chat completions and compatible servers (Together AI, Ollama, vLLM, llama.cpp)",
+                  tezgah::plugins::openai::kConfig, &tezgah::plugins::openai::make_openai,
+                  tezgah::sdk::kProviderStreams);

@@ -143,21 +143,31 @@ class CatalogTool final : public sdk::Tool {
 public:
     CatalogTool(sdk::HostServices& host, std::size_t max_results) : host_(host), max_results_(max_results) {}
 
+    /// Every lookup reads the tenant's own data and changes nothing: read-only and cacheable.
     std::vector<sdk::ToolSpec> specs() const override {
         return {
-            {"get_product_info",
-             "Looks up one product or service by id or by the customer's words: price, stock and details, "
-             "similar matches, and in-stock alternatives when it is sold out or discontinued.",
-             parse_schema(kProductInfoSchema)},
-            {"list_offerings",
-             "Lists the available products and services, optionally of one category or type, "
-             "with every category and its count.",
-             parse_schema(kListSchema)},
-            {"get_general_info",
-             "The business's general information: opening hours (and whether it is open now), address, "
-             "phone, "
-             "email, contact, or a topic such as returns, shipping or payment.",
-             parse_schema(kGeneralInfoSchema)},
+            {.name = "get_product_info",
+             .description =
+                 "Looks up one product or service by id or by the customer's words: price, stock and "
+                 "details, similar matches, and in-stock alternatives when it is sold out or "
+                 "discontinued.",
+             .parameters = parse_schema(kProductInfoSchema),
+             .read_only = true,
+             .cacheable = true},
+            {.name = "list_offerings",
+             .description =
+                 "Lists the available products and services, optionally of one category or type, with "
+                 "every category and its count.",
+             .parameters = parse_schema(kListSchema),
+             .read_only = true,
+             .cacheable = true},
+            {.name = "get_general_info",
+             .description =
+                 "The business's general information: opening hours (and whether it is open now), "
+                 "address, phone, email, contact, or a topic such as returns, shipping or payment.",
+             .parameters = parse_schema(kGeneralInfoSchema),
+             .read_only = true,
+             .cacheable = true},
         };
     }
 
@@ -436,23 +446,17 @@ private:
 };
 
 const sdk::ConfigKey kConfig[] = {
-    {"max_results", sdk::ConfigType::integer, false, "5",
-     "How many offerings get_product_info reports at most (the product plus also_matching), 1..50."},
+    {.name = "max_results",
+     .type = sdk::ConfigType::integer,
+     .default_json = "5",
+     .description = "How many offerings get_product_info reports at most (the product plus also_matching).",
+     .minimum = sdk::bound(1),
+     .maximum = sdk::bound(50)},
 };
 
 Result<sdk::PluginPtr> make_catalog(const json::object& config, sdk::HostServices& host) {
-    std::int64_t max_results = 5;
-    if (const auto* value = config.if_contains("max_results"); value && !value->is_null()) {
-        if (!value->is_int64() && !value->is_uint64()) {
-            return Error{"invalid_value", "catalog: max_results: expected an integer"};
-        }
-        max_results = value->to_number<std::int64_t>();
-        if (max_results < 1 || max_results > 50) {
-            return Error{"invalid_value",
-                         "catalog: max_results: expected 1..50, got " + std::to_string(max_results)};
-        }
-    }
-    return sdk::PluginPtr(std::make_unique<CatalogTool>(host, static_cast<std::size_t>(max_results)));
+    const auto max_results = static_cast<std::size_t>(sdk::ConfigView(config).integer("max_results"));
+    return sdk::PluginPtr(std::make_unique<CatalogTool>(host, max_results));
 }
 
 }  // namespace

@@ -33,10 +33,13 @@ public:
     explicit KnowledgeTool(sdk::HostServices& host) : host_(host) {}
 
     std::vector<sdk::ToolSpec> specs() const override {
-        return {{"search_knowledge_base",
-                 "Searches the business's frequently asked questions (returns, exchanges, shipping, payment, "
-                 "sizes, care...) and gives the best matching answers.",
-                 json::parse(kSearchSchema).as_object()}};
+        return {{.name = "search_knowledge_base",
+                 .description =
+                     "Searches the business's frequently asked questions (returns, exchanges, shipping, "
+                     "payment, sizes, care...) and gives the best matching answers.",
+                 .parameters = json::parse(kSearchSchema).as_object(),
+                 .read_only = true,
+                 .cacheable = true}};
     }
 
     Result<json::value> invoke(const sdk::ToolCall& call, sdk::TurnContext& turn) override {

@@ -37,5 +37,5 @@ if out=$("$build/bin/tezgah" check "$work/tenants" --plugins "$build/lib/tezgah/
   echo "FAIL: check accepted a wrong config"; exit 1
 fi
 echo "$out"
-grep -q "tenant.json: tools\[1\].salutation: expected string" <<<"$out" || { echo "FAIL: problem not named"; exit 1; }
+grep -q "tenant.json: tools\[1\].salutation: expected a string, got a number" <<<"$out" || { echo "FAIL: problem not named"; exit 1; }
 echo "out-of-tree plugin: ok"

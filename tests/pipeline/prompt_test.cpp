@@ -78,6 +78,7 @@ TEST_F(PromptTest, ATurnForA500OfferingShopStaysUnder2000TokensAndFarBelowTheWho
                                        "kargo ve iade koşulları nedir", "merhaba"}) {
         PromptInput input{&t.profile(), &t.catalog(), &t.knowledge(), "tr", &history,
                           question,     "",           clock.now()};
+        input.tools = &t.tool_specs();
         auto prompt = build_prompt(input);
         sdk::ProviderRequest request;
         request.system_prompt = prompt.system;
@@ -118,15 +119,34 @@ TEST_F(PromptTest, APreambleMadeOncePerLanguageGivesTheSamePromptAsMakingItEachT
     for (const std::string language : {"tr", "en"}) {
         PromptInput input{&t.profile(),      &t.catalog(), &t.knowledge(), language, nullptr,
                           "kargo ne kadar?", "",           clock.now()};
+        input.tools = &t.tool_specs();
         const auto fresh = build_prompt(input).system;
-        const auto& kept = t.fixed_text("prompt|" + language,
-                                        [&] { return engine::prompt_preamble(t.profile(), language); });
+        const auto& kept = t.fixed_text("prompt|" + language, [&] {
+            return engine::prompt_preamble(t.profile(), language, t.tool_specs());
+        });
         input.preamble = &kept;
         EXPECT_EQ(build_prompt(input).system, fresh);
         EXPECT_EQ(&t.fixed_text("prompt|" + language, [] { return std::string("made twice"); }), &kept);
     }
     EXPECT_NE(t.fixed_text("prompt|tr", [] { return std::string(); }),
               t.fixed_text("prompt|en", [] { return std::string(); }));
+}
+
+TEST(Prompt, TheRulesNameTheEnabledToolsThatLookTheDataUpAndNoOthers) {
+    sdk::TenantProfile profile;
+    profile.name = "Kitap Evi";
+    const std::vector<sdk::ToolSpec> tools{
+        {.name = "search_knowledge_base", .description = "FAQ", .read_only = true, .cacheable = true},
+        {.name = "book_table", .description = "Books a table"},
+    };
+    const auto preamble = engine::prompt_preamble(profile, "tr", tools);
+    EXPECT_NE(preamble.find("Check them with search_knowledge_base before promising them."),
+              std::string::npos)
+        << preamble;
+    EXPECT_EQ(preamble.find("book_table"), std::string::npos) << "a tool that changes things is no lookup";
+    EXPECT_EQ(preamble.find("get_product_info"), std::string::npos) << "a tool the tenant does not enable";
+    const auto without = engine::prompt_preamble(profile, "tr", {});
+    EXPECT_EQ(without.find("Check them with"), std::string::npos) << without;
 }
 
 TEST(Prompt, CustomerTextIsDelimitedAndCannotCloseTheDelimiter) {

@@ -29,7 +29,7 @@ TEST(PluginLoader, LoadsAGoodPluginWithItsDescriptor) {
     EXPECT_EQ(p->version, "1.2.3");
     EXPECT_EQ(p->abi_major, sdk::kAbiMajor);
     ASSERT_EQ(p->config.size(), 2u);
-    EXPECT_EQ(p->config[0].name, "prefix");
+    EXPECT_STREQ(p->config[0].name, "prefix");
     EXPECT_EQ(p->config[1].type, sdk::ConfigType::integer);
 }
 
@@ -69,8 +69,10 @@ TEST(PluginLoader, ValidatesConfigAgainstTheDeclaredKeysAndFillsDefaults) {
     sdk::json::object config{{"times", "three"}, {"colour", "red"}};
     auto problems = PluginRegistry::validate_config(p, config);
     ASSERT_EQ(problems.size(), 2u);
-    EXPECT_EQ(problems[0], "times: expected integer");
-    EXPECT_EQ(problems[1], "colour: unknown key (known: prefix, times)");
+    EXPECT_EQ(problems[0].key, "times");
+    EXPECT_EQ(problems[0].message, "expected an integer, got a string");
+    EXPECT_EQ(problems[1].key, "colour");
+    EXPECT_EQ(problems[1].message, "unknown key (known: prefix, times)");
     sdk::json::object ok;
     EXPECT_TRUE(PluginRegistry::validate_config(p, ok).empty());
     EXPECT_EQ(ok.at("times").as_int64(), 1);
@@ -102,6 +104,148 @@ TEST(PluginLoader, AFactoryThatThrowsIsAnErrorNotACrash) {
     auto made = r.instantiate(*r.find("thrower"), {}, host);
     ASSERT_FALSE(made.ok());
     EXPECT_NE(made.error().message.find("boom in factory"), std::string::npos);
+}
+
+// --- plugins built for older minor versions, and descriptors that grew ---
+
+const fs::path kOld = OLD_ABI_PLUGIN_DIR;
+
+class OldAbi : public ::testing::TestWithParam<std::string> {
+protected:
+    std::string version() const { return GetParam(); }
+    std::string tag() const { return version() == "1.0" ? "1-0" : "1-1"; }
+    fs::path file(const std::string& kind) const {
+        return kOld / ("v" + version()) / ("old-" + kind + ".so");
+    }
+};
+
+TEST_P(OldAbi, ItsDescriptorAndConfigKeysAreReadInTheLayoutItWasBuiltWith) {
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(file("tool"))) << (r.refused().empty() ? "" : r.refused().back().reason);
+    const auto* p = r.find("old-tool-" + tag(), sdk::PluginKind::tool);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->abi_major, 1);
+    EXPECT_EQ(p->abi_minor, version() == "1.0" ? 0 : 1);
+    EXPECT_EQ(p->version, "0.9.0");
+    // Three keys of 32 bytes each: read with this engine's larger ConfigKey they would be garbage.
+    ASSERT_EQ(p->config.size(), 3u);
+    EXPECT_STREQ(p->config[0].name, "prefix");
+    EXPECT_STREQ(p->config[0].default_json, "\">\"");
+    EXPECT_STREQ(p->config[1].name, "times");
+    EXPECT_EQ(p->config[1].type, sdk::ConfigType::integer);
+    EXPECT_STREQ(p->config[1].description, "How many times the text is repeated");
+    EXPECT_STREQ(p->config[2].name, "label");
+    EXPECT_TRUE(p->config[2].required);
+    for (const auto& key : p->config) {  // what 1.2 added reads as unset
+        EXPECT_FALSE(key.secret);
+        EXPECT_FALSE(key.minimum.set);
+        EXPECT_FALSE(key.maximum.set);
+        EXPECT_EQ(key.allowed, nullptr);
+    }
+    sdk::json::object config{{"times", "many"}};
+    auto problems = PluginRegistry::validate_config(*p, config);
+    ASSERT_EQ(problems.size(), 2u);
+    EXPECT_EQ(problems[0].key, "times");
+    EXPECT_EQ(problems[1].key, "label");
+    EXPECT_EQ(problems[1].message, "required");
+}
+
+TEST_P(OldAbi, AToolIsCalledThroughTheInterfaceItWasBuiltAgainst) {
+    sdk::testing::FakeHost host;
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(file("tool")));
+    auto made = r.instantiate(*r.find("old-tool-" + tag()), {{"label", "x"}, {"times", 3}}, host);
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    auto* tool = made->as<sdk::Tool>();
+    ASSERT_NE(tool, nullptr);
+    const auto specs = tool->specs();
+    ASSERT_EQ(specs.size(), 1u);
+    EXPECT_EQ(specs[0].name, "old_echo_" + std::string(version() == "1.0" ? "1_0" : "1_1"));
+    EXPECT_EQ(specs[0].description, "Repeats the text it is given");
+    EXPECT_EQ(specs[0].parameters.at("required").as_array().at(0), "text");
+    EXPECT_FALSE(specs[0].read_only);  // it never said: nothing is assumed
+    EXPECT_FALSE(specs[0].cacheable);
+    sdk::TurnContext turn;
+    auto answer = tool->invoke({"c1", specs[0].name, {{"text", "ab"}}}, turn);
+    ASSERT_TRUE(answer.ok()) << answer.error().message;
+    EXPECT_EQ(answer->at("echo"), ">ababab");  // the default prefix, three times
+}
+
+TEST_P(OldAbi, AModelAnswersAndNamesTheModelItsConfigSays) {
+    sdk::testing::FakeHost host;
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(file("llm")));
+    const auto* p = r.find("old-llm-" + tag(), sdk::PluginKind::llm);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->capabilities, 0u);  // declared none: a remote model that may stream
+    for (const auto& [config, model] : {std::pair{sdk::json::object{}, std::string("old-model-7")},
+                                        std::pair{sdk::json::object{{"model", "m-2"}}, std::string("m-2")}}) {
+        auto made = r.instantiate(*p, config, host);
+        ASSERT_TRUE(made.ok()) << made.error().message;
+        auto* provider = made->as<sdk::LlmProvider>();
+        ASSERT_NE(provider, nullptr);
+        EXPECT_EQ(provider->model(), model);
+        sdk::ProviderRequest request;
+        request.messages.push_back({sdk::Role::user, "merhaba", {}, {}});
+        auto answer = provider->complete(request, nullptr);
+        ASSERT_TRUE(answer.ok()) << answer.error().message;
+        EXPECT_EQ(answer->text, "old model heard ");
+        EXPECT_EQ(answer->usage.input_tokens, 10);
+        EXPECT_DOUBLE_EQ(answer->confidence, 0.9);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, OldAbi, ::testing::Values("1.0", "1.1"),
+                         [](const auto& info) { return info.param == "1.0" ? "Abi1_0" : "Abi1_1"; });
+
+TEST(PluginLoader, ConfigKeysLargerThanThisEnginesAreSteppedThroughWithTheirRecordedSize) {
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(kDir / "wide-keys.so")) << r.refused().back().reason;
+    const auto& p = *r.find("wide");
+    ASSERT_EQ(p.config.size(), 3u);
+    EXPECT_STREQ(p.config[0].name, "limit");
+    EXPECT_TRUE(p.config[0].minimum.set);
+    EXPECT_EQ(p.config[0].maximum.value, 9);
+    EXPECT_STREQ(p.config[1].name, "mode");
+    ASSERT_NE(p.config[1].allowed, nullptr);
+    EXPECT_STREQ(p.config[1].allowed[1], "careful");
+    EXPECT_STREQ(p.config[2].name, "token");
+    EXPECT_TRUE(p.config[2].secret);
+
+    sdk::json::object config{{"limit", 12}, {"mode", "slow"}};
+    auto problems = PluginRegistry::validate_config(p, config);
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_EQ(problems[0].key + ": " + problems[0].message, "limit: expected an integer from 1 to 9, got 12");
+    EXPECT_EQ(problems[1].key + ": " + problems[1].message,
+              "mode: expected one of fast, careful, got \"slow\"");
+    EXPECT_EQ(problems[2].key + ": " + problems[2].message, "token: required");
+
+    // A secret's value never appears in a message.
+    sdk::json::object secret{{"token", 123456}};
+    problems = PluginRegistry::validate_config(p, secret);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].message, "expected a string, got a number");
+    EXPECT_EQ(secret.at("limit"), 3);  // defaults filled
+    EXPECT_EQ(secret.at("mode"), "fast");
+}
+
+TEST(PluginLoader, APluginWhoseKeysContradictThemselvesIsRefusedNamingTheKey) {
+    PluginRegistry r;
+    EXPECT_FALSE(r.load_file(kDir / "bad-default.so"));
+    const auto* refused = refusal_for(r, "bad-default.so");
+    ASSERT_NE(refused, nullptr);
+    EXPECT_NE(refused->reason.find("limit: default 12: expected an integer from 1 to 9"), std::string::npos)
+        << refused->reason;
+}
+
+TEST(PluginLoader, ADescriptorSmallerThanItsMinorVersionSaysIsRefused) {
+    PluginRegistry r;
+    EXPECT_FALSE(r.load_file(kDir / "short-descriptor.so"));
+    const auto* refused = refusal_for(r, "short-descriptor.so");
+    ASSERT_NE(refused, nullptr);
+    EXPECT_NE(refused->reason.find("descriptor too small for ABI 1.2 (72 bytes, at least 80)"),
+              std::string::npos)
+        << refused->reason;
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ Usage:
                  [--prices FILE]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
                  [--tenants DIR] [--db URL]
-  tezgah plugins [--plugins DIR]
+  tezgah plugins [NAME] [--markdown] [--plugins DIR]
   tezgah --help | --version
 
 Commands:
@@ -50,7 +50,9 @@ Commands:
             is one line holding the same object as the HTTP chat reply.
   usage     A tenant's language-model calls, tokens and cost by day and model, then totals
             (`tezgah usage --help`; docs/operations.md).
-  plugins   List every plugin found: name, kind, version, ABI, config keys; and refused files.
+  plugins   List every plugin found: name, kind, version, ABI, capabilities, config keys (type,
+            range or allowed values, default); and refused files. NAME: that plugin only.
+            --markdown: the config keys as the Markdown table of the plugin's README.
 
 Options:
   --tenants DIR      tenant folders (env TEZGAH_TENANTS; default tenants/)
@@ -118,7 +120,7 @@ Args parse(int argc, char** argv) {
     static const std::vector<std::string> kValued = {
         "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user", "--log-level",
         "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until"};
-    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version"};
+    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -161,22 +163,45 @@ EngineOptions engine_options(const Args& args) {
     return o;
 }
 
+/// The capabilities an llm plugin declares, for the listing.
+std::string capabilities_text(const PluginInfo& p) {
+    std::string out;
+    if (p.has(sdk::kProviderOffline)) out += "offline";
+    if (p.has(sdk::kProviderStreams)) out += out.empty() ? "streams" : ", streams";
+    return out.empty() ? "none declared" : out;
+}
+
 int cmd_plugins(const Args& args) {
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
+    const bool markdown = args.flag("--markdown");
+    const std::string only = args.positional.empty() ? "" : args.positional[0];
+    if (!only.empty() && !registry.find(only)) {
+        std::cerr << "tezgah plugins: no plugin named \"" << only << "\" on the plugin path\n";
+        return 1;
+    }
     for (const auto& p : registry.plugins()) {
+        if (!only.empty() && p.name != only) continue;
+        if (markdown) {
+            // The table each plugin's README shows under "Configuration" (checked by a test).
+            if (only.empty()) std::cout << "### " << p.name << "\n\n";
+            std::cout << sdk::config_table(p.config) << (only.empty() ? "\n" : "");
+            continue;
+        }
         std::cout << p.name << "  kind=" << sdk::to_string(p.kind) << "  version=" << p.version
                   << "  abi=" << p.abi_major << "." << p.abi_minor << "  file=" << p.path << "\n";
         if (!p.description.empty()) std::cout << "    " << p.description << "\n";
+        if (p.kind == sdk::PluginKind::llm) std::cout << "    capabilities: " << capabilities_text(p) << "\n";
         if (p.config.empty()) std::cout << "    config: none\n";
         for (const auto& k : p.config) {
-            std::cout << "    config " << k.name << " (" << sdk::to_string(k.type)
+            std::cout << "    config " << k.name << " (" << sdk::type_summary(k)
                       << (k.required ? ", required" : "")
-                      << (k.default_json.empty() ? "" : ", default " + k.default_json) << ")";
-            if (!k.description.empty()) std::cout << ": " << k.description;
+                      << (k.default_json ? std::string(", default ") + k.default_json : "") << ")";
+            if (k.description && *k.description) std::cout << ": " << k.description;
             std::cout << "\n";
         }
     }
+    if (markdown) return 0;
     for (const auto& r : registry.refused()) std::cout << "refused " << r.path << ": " << r.reason << "\n";
     if (registry.plugins().empty()) std::cout << "no plugins found\n";
     return 0;

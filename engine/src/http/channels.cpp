@@ -3,31 +3,25 @@
 // to learn which tenant it is for; the tenant's own instance then checks it again.
 #include "http/exchange.hpp"
 
-#include "tenants/tenant.hpp"
+#include "plugins/guarded.hpp"
+#include "util/host.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
 
 namespace tezgah::engine::http {
 
 struct ProcessChannels::Holder {
-    Holder(Database& db, const std::string& plugin)
-        : catalog(std::vector<sdk::Offering>{}),
-          knowledge(db, "", {}),
-          services(profile, catalog, knowledge, clock, http_client, "channel", plugin) {}
+    explicit Holder(const std::string& plugin) : services("channel", plugin, http_client) {}
 
-    sdk::TenantProfile profile;  // empty: a process-wide instance serves no tenant
-    TenantCatalog catalog;
-    TenantKnowledge knowledge;
-    SystemClock clock;
     PocoHttpClient http_client;
-    TenantServices services;  // references the members above: declared after them
+    TenantlessHost services;  // references http_client: declared after it
     PluginInstance instance;  // destroyed first
 };
 
-ProcessChannels::ProcessChannels(const PluginRegistry& registry, Database& db) {
+ProcessChannels::ProcessChannels(const PluginRegistry& registry) {
     for (const auto& plugin : registry.plugins()) {
         if (plugin.kind != sdk::PluginKind::channel) continue;
-        auto holder = std::make_unique<Holder>(db, plugin.name);
+        auto holder = std::make_unique<Holder>(plugin.name);
         auto instance = registry.instantiate(plugin, json::object{}, holder->services);
         if (!instance) {
             log_event(spdlog::level::warn, "http", "channel plugin has no process-wide instance",
@@ -36,16 +30,14 @@ ProcessChannels::ProcessChannels(const PluginRegistry& registry, Database& db) {
         }
         auto* channel = instance->as<sdk::Channel>();
         if (channel == nullptr) continue;
-        std::vector<sdk::Route> routes;
-        try {
-            routes = channel->routes();
-        } catch (const std::exception& e) {
-            log_event(spdlog::level::err, "http", "channel plugin's routes() threw",
-                      {{"plugin", plugin.name}, {"error", e.what()}});
+        auto routes = guarded("channel " + plugin.name + " routes", [&] { return channel->routes(); });
+        if (!routes) {
+            log_event(spdlog::level::err, "http", "channel plugin's routes() failed",
+                      {{"plugin", plugin.name}, {"error", routes.error().message}});
             continue;
         }
         bool mounted = false;
-        for (const auto& route : routes) {
+        for (const auto& route : *routes) {
             if (route.scope != sdk::RouteScope::process) continue;
             if (route.path.empty() || route.path.front() != '/' || route.path.starts_with("/v1/") ||
                 route.path.starts_with("/health") || route.path == "/metrics") {

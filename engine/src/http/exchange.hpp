@@ -64,7 +64,7 @@ public:
 /// One instance of every channel plugin that mounts process-wide routes.
 class ProcessChannels {
 public:
-    ProcessChannels(const PluginRegistry& registry, Database& db);
+    explicit ProcessChannels(const PluginRegistry& registry);
     ~ProcessChannels();
 
     struct Mount {

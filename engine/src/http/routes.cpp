@@ -3,6 +3,7 @@
 #include "http/exchange.hpp"
 
 #include "ops/metrics.hpp"
+#include "plugins/guarded.hpp"
 #include "tenants/tenant.hpp"
 #include "util/log.hpp"
 
@@ -108,17 +109,6 @@ sdk::HttpRequest channel_request(Exchange& ex, std::string body, std::string pat
     out.body = std::move(body);
     out.remote_address = ex.request.clientAddress().host().toString();
     return out;
-}
-
-template <class F>
-auto guarded(std::string_view what, F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const std::exception& e) {
-        return sdk::Error{"internal", std::string(what) + " threw: " + e.what()};
-    } catch (...) {
-        return sdk::Error{"internal", std::string(what) + " threw an unknown exception"};
-    }
 }
 
 /// The channel's reply, sent as it is (status, headers, content type and body).

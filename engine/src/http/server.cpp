@@ -273,8 +273,7 @@ sdk::Status HttpServer::start() {
         socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
         socket.listen(std::max(64, o.queue + o.threads));
 
-        impl_->channels =
-            std::make_unique<ProcessChannels>(impl_->engine.plugins(), impl_->engine.database());
+        impl_->channels = std::make_unique<ProcessChannels>(impl_->engine.plugins());
         impl_->routes = std::make_unique<Routes>(impl_->engine, *impl_->channels);
         impl_->rejecter = std::make_unique<OverloadRejecter>();
         impl_->pool = std::make_unique<Poco::ThreadPool>(std::min(2, o.threads), o.threads, 60);

@@ -7,6 +7,7 @@
 #include "lua/convert.hpp"
 #include "lua/sandbox.hpp"
 #include "util/common.hpp"
+#include "util/host.hpp"
 
 #include <tezgah/sdk/text.hpp>
 
@@ -360,11 +361,13 @@ void check_parameters(lua_State* L, char* problem, std::size_t size) {
 
 int declare(lua_State* L, ScriptKind kind) {
     static const char* const kRuleFields[] = {"name", "description", "on_message", "on_reply", nullptr};
-    static const char* const kToolFields[] = {"name", "description", "parameters", "run", nullptr};
+    static const char* const kToolFields[] = {"name",      "description", "parameters", "run",
+                                              "read_only", "cacheable",   nullptr};
     const char* what = kind == ScriptKind::rule ? "tezgah.rule" : "tezgah.tool";
     const char* const* fields = kind == ScriptKind::rule ? kRuleFields : kToolFields;
-    const char* expected = kind == ScriptKind::rule ? "name, description, on_message, on_reply"
-                                                    : "name, description, parameters, run";
+    const char* expected = kind == ScriptKind::rule
+                               ? "name, description, on_message, on_reply"
+                               : "name, description, parameters, run, read_only, cacheable";
     if (lua_type(L, 1) != LUA_TTABLE)
         return luaL_error(L, "%s: expected a table {name = ..., ...}, got a %s", what, luaL_typename(L, 1));
     lua_settop(L, 1);
@@ -393,6 +396,8 @@ int declare(lua_State* L, ScriptKind kind) {
             return luaL_error(L, "%s: needs on_message, on_reply or both", what);
     } else {
         check_field(L, what, "run", LUA_TFUNCTION, true);
+        check_field(L, what, "read_only", LUA_TBOOLEAN, false);
+        check_field(L, what, "cacheable", LUA_TBOOLEAN, false);
         if (check_field(L, what, "parameters", LUA_TTABLE, false) == LUA_TTABLE) {
             char problem[512] = {};
             raw_field(L, 1, "parameters");
@@ -551,6 +556,12 @@ public:
                 spec_.parameters = std::move(parameters.get_object());
             else
                 spec_.parameters = json::object{{"type", "object"}, {"properties", json::object()}};
+            raw_field(L, -1, "read_only");
+            spec_.read_only = lua_toboolean(L, -1) != 0;
+            lua_pop(L, 1);
+            raw_field(L, -1, "cacheable");
+            spec_.cacheable = lua_toboolean(L, -1) != 0;
+            lua_pop(L, 1);
         }
         declaration_ = luaL_ref(L, LUA_REGISTRYINDEX);
         return {};
@@ -793,61 +804,6 @@ private:
     ScriptPtr script_;
 };
 
-// ---- a host without a tenant, for `tezgah check` ------------------------------------------------
-
-class NullLogger final : public sdk::Logger {
-public:
-    void log(sdk::LogLevel, std::string_view) override {}
-};
-
-class NullCatalog final : public sdk::CatalogStore {
-public:
-    std::vector<sdk::Offering> all() const override { return {}; }
-    std::optional<sdk::Offering> get(std::string_view) const override { return std::nullopt; }
-    std::vector<sdk::OfferingMatch> find(std::string_view, std::string_view, std::size_t) const override {
-        return {};
-    }
-};
-
-class NullKnowledge final : public sdk::KnowledgeStore {
-public:
-    std::vector<sdk::KnowledgeEntry> all() const override { return {}; }
-    std::vector<sdk::KnowledgeHit> search(std::string_view, std::string_view, std::size_t) const override {
-        return {};
-    }
-};
-
-class SystemClock final : public sdk::Clock {
-public:
-    std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
-};
-
-class NoHttp final : public sdk::HttpClient {
-public:
-    sdk::Result<sdk::HttpResponse> send(const sdk::OutboundRequest&) override {
-        return sdk::make_error("unavailable", "no HTTP while checking a script");
-    }
-};
-
-class NullHost final : public sdk::HostServices {
-public:
-    sdk::Logger& logger() override { return logger_; }
-    const sdk::TenantProfile& tenant() const override { return profile_; }
-    const sdk::CatalogStore& catalog() const override { return catalog_; }
-    const sdk::KnowledgeStore& knowledge() const override { return knowledge_; }
-    const sdk::Clock& clock() const override { return clock_; }
-    sdk::HttpClient& http() override { return http_; }
-    bool is_open_at(std::chrono::system_clock::time_point) const override { return true; }
-
-private:
-    NullLogger logger_;
-    sdk::TenantProfile profile_;
-    NullCatalog catalog_;
-    NullKnowledge knowledge_;
-    SystemClock clock_;
-    NoHttp http_;
-};
-
 std::optional<std::string> read_source(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
@@ -870,7 +826,7 @@ sdk::Result<LoadedScript> load_script(const std::string& path, const std::string
             host.logger().error(status.error().message);
             return status.error();
         }
-        LoadedScript loaded{script->kind(), script->name(), nullptr};
+        LoadedScript loaded{script->kind(), script->name(), nullptr, script->has_hook("on_reply")};
         if (loaded.kind == ScriptKind::rule)
             loaded.plugin = std::make_unique<LuaRule>(std::move(script));
         else
@@ -889,7 +845,8 @@ std::vector<std::string> check_script(const std::string& path, ScriptKind expect
         return problems;
     }
     try {
-        NullHost host;
+        NoHttpClient no_http;
+        TenantlessHost host("lua", path, no_http);
         Script script(host, path, Limits{});
         if (auto status = script.load(*source); !status) {
             problems.push_back("script: " + status.error().message);

@@ -31,7 +31,8 @@ enum class ScriptKind { rule, tool };
 struct LoadedScript {
     ScriptKind kind;
     std::string name;
-    sdk::PluginPtr plugin;  ///< dynamic_cast to sdk::Rule or sdk::Tool by kind
+    sdk::PluginPtr plugin;      ///< dynamic_cast to sdk::Rule or sdk::Tool by kind
+    bool has_on_reply = false;  ///< a rule that may rewrite replies
 };
 
 /// Loads `path` (a text chunk that returns tezgah.rule{...} or tezgah.tool{...}). `host` outlives

@@ -1,14 +1,17 @@
 // The assistant part of a turn: the response cache, the tenant's budget, then the provider chain
-// (the manifest's `llm`, its `fallback`s, and `local` last) under one deadline for the whole turn.
+// (the manifest's `llm`, its `fallback`s, and an offline provider last) under one deadline for the
+// whole turn.
 #include "pipeline/assistant.hpp"
 
 #include "ops/costs.hpp"
 #include "ops/metrics.hpp"
 #include "pipeline/engine.hpp"
 #include "pipeline/prompt.hpp"
+#include "plugins/guarded.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -61,42 +64,96 @@ std::string budget_refusal(const sdk::TenantProfile& p, const std::string& langu
                             : " Bize " + p.phone + " numarasından ulaşabilirsiniz.");
 }
 
-/// Tools whose answers depend only on the tenant's data: a reply built on them may be cached.
-bool read_only_tool(const std::string& name) {
-    return name == "get_product_info" || name == "list_offerings" || name == "get_general_info" ||
-           name == "search_knowledge_base";
+/// The tools offered to the model that a reply may rest on and still be cached.
+bool cacheable_calls(const Tenant& tenant, const std::vector<sdk::ToolCallSummary>& calls) {
+    return std::all_of(calls.begin(), calls.end(), [&](const sdk::ToolCallSummary& c) {
+        const auto* spec = tenant.tool_spec(c.name);
+        return c.ok && spec && spec->cacheable;
+    });
 }
 
-bool is_local(const std::string& provider) { return provider == "local"; }
+/// Runs one tool call the model asked for: its arguments checked against the tool's schema, the
+/// tool guarded. `invalid` is set when the model's call was malformed (it goes back to the model).
+sdk::ToolResult run_tool(const Tenant& tenant, const sdk::ToolCall& call, sdk::TurnContext& turn,
+                         bool& invalid) {
+    const auto started = Clock::now();
+    sdk::ToolResult result{call.id, call.name, false, nullptr, {}, 0};
+    auto it = tenant.tools().find(call.name);
+    if (const auto* raw = call.arguments.if_contains(sdk::llm::kInvalidArguments)) {
+        invalid = true;
+        result.error = "invalid arguments: not a JSON object: " +
+                       (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
+    } else if (it == tenant.tools().end()) {
+        invalid = true;
+        result.error = "unknown tool \"" + call.name + "\"";
+    } else if (*it->second.owner.disabled) {
+        result.error = "tool \"" + call.name + "\" is disabled after an earlier failure";
+    } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters); !valid) {
+        invalid = true;
+        result.error = "invalid arguments: " + valid.error().message;
+    } else {
+        auto answer =
+            guarded("tool " + call.name, [&] { return it->second.owner.plugin->invoke(call, turn); });
+        if (answer) {
+            result.ok = true;
+            result.content = std::move(answer).value();
+        } else {
+            result.error = answer.error().message;
+            if (answer.error().code == sdk::errc::plugin_failed) {
+                *it->second.owner.disabled = true;
+                log_event(spdlog::level::err, "tools", "tool disabled for this tenant",
+                          {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
+            }
+        }
+    }
+    result.duration_ms = ms_since(started);
+    return result;
+}
+
+/// Each remote provider gets an equal share of what is left of the turn's deadline, so a stalled
+/// one leaves time for the next; an offline provider needs none. None: no time is left, or the
+/// customer has gone.
+std::optional<Clock::time_point> provider_deadline(const std::vector<ProviderEntry>& providers, std::size_t p,
+                                                   Clock::time_point turn_deadline,
+                                                   const std::atomic<bool>* cancelled) {
+    std::size_t remotes_left = 0;
+    for (std::size_t q = p; q < providers.size(); ++q)
+        if (!providers[q].offline && !*providers[q].disabled) ++remotes_left;
+    const auto left = std::chrono::duration_cast<milliseconds>(turn_deadline - kReserve - Clock::now());
+    if (left.count() <= 0 || (cancelled && cancelled->load())) return std::nullopt;
+    return Clock::now() + left / static_cast<long>(std::max<std::size_t>(remotes_left, 1));
+}
+
+/// What one provider's part of the turn came to.
+enum class ProviderVerdict { answered, failed };
 
 }  // namespace
 
-void Engine::run_assistant(AssistantTurn& t) {
-    Tenant& tenant = t.tenant;
-    const auto& manifest = tenant.manifest();
+AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
+    Tenant& tenant = in.tenant;
     const auto& profile = tenant.profile();
-    const auto& policy = manifest.llm_policy;
-    auto& out = t.out;
+    const auto& policy = tenant.manifest().llm_policy;
+    auto& state = *in.turn.session;
     auto& metrics = Metrics::global();
     const auto& providers = tenant.providers();
-    const auto turn_deadline = t.started + milliseconds(policy.deadline_ms);
-
+    const auto turn_deadline = in.started + milliseconds(policy.deadline_ms);
     const bool has_remote = std::any_of(providers.begin(), providers.end(),
-                                        [](const auto& p) { return !is_local(p.name) && !*p.disabled; });
+                                        [](const ProviderEntry& p) { return !p.offline && !*p.disabled; });
+    AssistantOutcome out;
 
     // The response cache: the first question of a conversation (a follow-up depends on what came
     // before), for tenants that pay for a remote model.
-    const bool cacheable = has_remote && policy.cache_ttl_s > 0 && t.history.empty();
-    std::string cache_key;
+    const bool cacheable = has_remote && policy.cache_ttl_s > 0 && in.history.empty();
+    const std::string cache_key =
+        cacheable ? ResponseCache::key(in.language, in.message.text) : std::string();
     if (cacheable) {
-        cache_key = ResponseCache::key(t.language, t.message.text);
         if (auto hit = tenant.response_cache().get(cache_key)) {
             metrics.response_cache(tenant.id(), hit->negative ? "negative_hit" : "hit");
             out.reply = hit->reply;
             out.method = "cache";
             out.confidence = hit->confidence;
-            if (!hit->language.empty()) out.language = hit->language;
-            return;
+            out.language = hit->language;
+            return out;
         }
         metrics.response_cache(tenant.id(), "miss");
     }
@@ -116,88 +173,70 @@ void Engine::run_assistant(AssistantTurn& t) {
                        {"spent_usd", std::to_string(check.spent_usd)},
                        {"on_exceed", policy.refuse_on_exceed ? "refuse" : "fallback"}});
             if (policy.refuse_on_exceed) {
-                out.reply = budget_refusal(profile, t.language, policy.refuse_message);
+                out.reply = budget_refusal(profile, in.language, policy.refuse_message);
                 out.method = "fallback";
-                out.confidence = 1;
-                return;
+                return out;
             }
             remote_allowed = false;
         }
     }
 
-    // The conversation as each kind of provider gets it: the offline assistant reads the plain
+    // The conversation as each kind of provider gets it: an offline provider reads the plain
     // history; a remote model gets the built prompt (made once, on first use).
-    std::vector<sdk::Message> local_messages;
+    std::vector<sdk::Message> plain_messages;
     std::optional<Prompt> prompt;
-    auto summary = [&]() -> std::string {
-        if (const auto* s = t.state.if_contains("summary"); s && s->is_string())
-            return std::string(s->get_string());
-        return {};
-    };
-
-    bool remote_failed = false;
-    for (std::size_t p = 0; p < providers.size() && out.method.empty(); ++p) {
-        const auto& provider = providers[p];
-        if (*provider.disabled) continue;
-        const bool remote = !is_local(provider.name);
-        if (remote && !remote_allowed) continue;
-
-        // Each remote provider gets an equal share of what is left of the deadline, so a stalled
-        // one leaves time for the next; the offline assistant needs none.
-        Clock::time_point deadline{};
-        if (remote) {
-            std::size_t remotes_left = 0;
-            for (std::size_t q = p; q < providers.size(); ++q)
-                if (!is_local(providers[q].name) && !*providers[q].disabled) ++remotes_left;
-            auto left = std::chrono::duration_cast<milliseconds>(turn_deadline - kReserve - Clock::now());
-            if (left.count() <= 0 || (t.cancelled && t.cancelled->load())) {
-                remote_failed = true;
-                continue;
-            }
-            deadline = Clock::now() + left / static_cast<long>(std::max<std::size_t>(remotes_left, 1));
-        }
-
-        sdk::ProviderRequest request;
-        request.tenant_id = tenant.id();
-        request.language = t.language;
-        request.tools = tenant.tool_specs();
-        request.deadline = deadline;
-        if (remote) {
+    auto messages_for = [&](const ProviderEntry& provider) -> const std::vector<sdk::Message>& {
+        if (!provider.offline) {
             if (!prompt) {
-                PromptInput input{&profile,   &tenant.catalog(), &tenant.knowledge(), t.language,
-                                  &t.history, t.message.text,    summary(),           clock_->now()};
-                input.preamble = &tenant.fixed_text("prompt|" + t.language,
-                                                    [&] { return prompt_preamble(profile, t.language); });
+                std::string summary;
+                if (const auto* v = state.if_contains("summary"); v && v->is_string())
+                    summary = v->get_string();
+                PromptInput input{&profile,    &tenant.catalog(), &tenant.knowledge(), in.language,
+                                  &in.history, in.message.text,   std::move(summary),  clock_->now()};
+                input.tools = &tenant.tool_specs();
+                input.preamble = &tenant.fixed_text("prompt|" + in.language, [&] {
+                    return prompt_preamble(profile, in.language, tenant.tool_specs());
+                });
                 prompt = build_prompt(input);
             }
-            request.system_prompt = prompt->system;
-            request.messages = prompt->messages;
-        } else {
-            if (local_messages.empty()) {
-                local_messages.reserve(t.history.size() + 1);
-                for (const auto& h : t.history)
-                    local_messages.push_back(
-                        {h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
-                local_messages.push_back({sdk::Role::user, t.message.text, {}, {}});
-            }
-            request.system_prompt = tenant.fixed_text(
-                "local|" + t.language, [&] { return local_system_prompt(profile, t.language); });
-            request.messages = local_messages;
+            return prompt->messages;
         }
+        if (plain_messages.empty()) {
+            plain_messages.reserve(in.history.size() + 1);
+            for (const auto& h : in.history)
+                plain_messages.push_back(
+                    {h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
+            plain_messages.push_back({sdk::Role::user, in.message.text, {}, {}});
+        }
+        return plain_messages;
+    };
 
-        bool failed = false;
+    // One provider's part of the turn: model calls and tool rounds until it answers in text, fails,
+    // or runs out of steps or time.
+    auto ask = [&](const ProviderEntry& provider, bool first, Clock::time_point deadline) -> ProviderVerdict {
+        const bool remote = !provider.offline;
+        sdk::ProviderRequest request;
+        request.tenant_id = tenant.id();
+        request.language = in.language;
+        request.tools = tenant.tool_specs();
+        request.deadline = remote ? deadline : Clock::time_point{};
+        request.messages = messages_for(provider);
+        request.system_prompt = remote ? prompt->system : tenant.fixed_text("local|" + in.language, [&] {
+            return local_system_prompt(profile, in.language);
+        });
         int invalid_calls = 0;
-        for (int step = 0; step < options_.max_tool_steps && !failed; ++step) {
+        for (int step = 0; step < options_.max_tool_steps; ++step) {
             request.step = step;
-            request.session = t.state;
+            request.session = state;
             if (step == options_.max_tool_steps - 1) request.tools.clear();  // last call: answer in text
             const auto call_started = Clock::now();
-            sdk::Result<sdk::ProviderResponse> response = sdk::Error{"internal", "not called"};
+            sdk::Result<sdk::ProviderResponse> response = sdk::Error{sdk::errc::internal, "not called"};
             {
-                ScopedCallLimits limits({deadline, t.cancelled});
+                ScopedCallLimits limits({request.deadline, in.cancelled});
                 const auto sent_before = requests_sent_on_this_thread();
-                response = guarded("provider " + provider.name,
-                                   [&] { return provider.plugin->complete(request, t.direct); });
+                response = guarded("provider " + provider.name, [&] {
+                    return provider.plugin->complete(request, in.stream.for_provider(provider.streams));
+                });
                 // A provider call is one request; more were its retries.
                 for (auto n = requests_sent_on_this_thread() - sent_before; n > 1; --n)
                     metrics.provider_retry(provider.name);
@@ -210,10 +249,9 @@ void Engine::run_assistant(AssistantTurn& t) {
                            {"code", response.error().code},
                            {"error", response.error().message},
                            {"ms", std::to_string(static_cast<long>(ms_since(call_started)))}});
-                if (response.error().code == "plugin_failed") *provider.disabled = true;
+                if (response.error().code == sdk::errc::plugin_failed) *provider.disabled = true;
                 if (remote) metrics.llm_call(tenant.id(), provider.name, provider.model, false);
-                failed = true;
-                break;
+                return ProviderVerdict::failed;
             }
             // Usage of this call: reported, or estimated from the text when the provider did not say.
             auto used = response->usage;
@@ -223,95 +261,65 @@ void Engine::run_assistant(AssistantTurn& t) {
                 used.estimated = true;
             }
             if (used.input_tokens || used.output_tokens) {
-                auto cost = prices().cost(provider.model, used.input_tokens, used.output_tokens);
-                UsageRecord record{tenant.id(),       t.turn.conversation_id, provider.name, provider.model,
-                                   used.input_tokens, used.output_tokens,     cost.usd};
+                const double usd =
+                    remote ? prices().cost(provider.model, used.input_tokens, used.output_tokens).usd : 0.0;
+                UsageRecord record{tenant.id(),
+                                   in.turn.conversation_id,
+                                   provider.name,
+                                   provider.model,
+                                   used.input_tokens,
+                                   used.output_tokens,
+                                   usd};
                 record.step = step;
                 record.estimated = used.estimated;
-                t.usage.push_back(std::move(record));
-                out.usage.input_tokens += used.input_tokens;
-                out.usage.output_tokens += used.output_tokens;
-                out.usage.estimated = out.usage.estimated || used.estimated;
-                out.cost_usd += cost.usd;
-                if (cost.usd > 0) metrics.llm_cost(tenant.id(), provider.model, cost.usd);
+                out.usage.push_back(std::move(record));
+                out.tokens.input_tokens += used.input_tokens;
+                out.tokens.output_tokens += used.output_tokens;
+                out.tokens.estimated = out.tokens.estimated || used.estimated;
+                out.cost_usd += usd;
+                if (usd > 0) metrics.llm_cost(tenant.id(), provider.model, usd);
             }
             if (remote) metrics.llm_call(tenant.id(), provider.name, provider.model, true);
 
             for (const auto& [key, value] : response->session_updates) {
                 if (value.is_null())
-                    t.state.erase(key);
+                    state.erase(key);
                 else
-                    t.state[key] = value;
+                    state[key] = value;
             }
             if (response->tool_calls.empty() || request.tools.empty()) {
-                if (sdk::text::trim(response->text).empty() && remote) {
+                if (remote && sdk::text::trim(response->text).empty()) {
                     log_event(spdlog::level::warn, "assistant", "provider answered with no text",
                               {{"tenant", tenant.id()}, {"provider", provider.name}});
-                    failed = true;
-                    break;
+                    return ProviderVerdict::failed;
                 }
                 out.reply = response->text;
-                out.method = p == 0 ? response->method : "fallback";
+                out.method = first ? response->method : "fallback";
                 out.confidence = response->confidence;
-                if (!response->language.empty()) out.language = response->language;
-                if (response->handoff) {
-                    out.handoff = true;
-                    if (t.handoff_reason.empty()) t.handoff_reason = response->handoff_reason;
-                }
-                break;
+                out.language = response->language;
+                out.handoff = response->handoff;
+                out.handoff_reason = response->handoff_reason;
+                return ProviderVerdict::answered;
             }
 
             request.messages.push_back({sdk::Role::assistant, response->text, response->tool_calls, {}});
             for (const auto& call : response->tool_calls) {
-                const auto tool_started = Clock::now();
-                sdk::ToolResult result{call.id, call.name, false, nullptr, {}, 0};
-                auto it = tenant.tools().find(call.name);
                 bool invalid = false;
-                if (const auto* raw = call.arguments.if_contains(sdk::llm::kInvalidArguments)) {
-                    invalid = true;
-                    result.error =
-                        "invalid arguments: not a JSON object: " +
-                        (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
-                } else if (it == tenant.tools().end()) {
-                    invalid = true;
-                    result.error = "unknown tool \"" + call.name + "\"";
-                } else if (*it->second.owner.disabled) {
-                    result.error = "tool \"" + call.name + "\" is disabled after an earlier failure";
-                } else if (auto valid = sdk::validate_json(call.arguments, it->second.spec.parameters);
-                           !valid) {
-                    invalid = true;
-                    result.error = "invalid arguments: " + valid.error().message;
-                } else {
-                    auto answer = guarded("tool " + call.name,
-                                          [&] { return it->second.owner.plugin->invoke(call, t.turn); });
-                    if (answer) {
-                        result.ok = true;
-                        result.content = std::move(answer).value();
-                    } else {
-                        result.error = answer.error().message;
-                        if (answer.error().code == "plugin_failed") {
-                            *it->second.owner.disabled = true;
-                            log_event(
-                                spdlog::level::err, "tools", "tool disabled for this tenant",
-                                {{"tenant", tenant.id()}, {"tool", call.name}, {"error", result.error}});
-                        }
-                    }
-                }
+                auto result = run_tool(tenant, call, in.turn, invalid);
                 if (invalid) ++invalid_calls;
-                result.duration_ms = ms_since(tool_started);
                 json::object arguments = call.arguments;
                 arguments.erase(sdk::llm::kInvalidArguments);
                 out.tool_calls.push_back({call.name, arguments, result.ok});
-                t.calls.push_back({tenant.id(),
-                                   t.turn.conversation_id,
-                                   {},
-                                   call.name,
-                                   std::move(arguments),
-                                   result.ok ? result.content : json::value(nullptr),
-                                   result.ok,
-                                   result.duration_ms,
-                                   result.error});
-                request.messages.push_back({sdk::Role::tool, {}, {}, result});
+                out.calls.push_back({tenant.id(),
+                                     in.turn.conversation_id,
+                                     {},
+                                     call.name,
+                                     std::move(arguments),
+                                     result.ok ? result.content : json::value(nullptr),
+                                     result.ok,
+                                     result.duration_ms,
+                                     result.error});
+                request.messages.push_back({sdk::Role::tool, {}, {}, std::move(result)});
             }
             // An invalid call goes back to the model once, with the error; a second one ends
             // this provider's part of the turn.
@@ -319,44 +327,79 @@ void Engine::run_assistant(AssistantTurn& t) {
                 log_event(spdlog::level::warn, "assistant",
                           "invalid tool calls again; the next provider answers",
                           {{"tenant", tenant.id()}, {"provider", provider.name}});
-                failed = true;
+                return ProviderVerdict::failed;
             }
             if (remote && Clock::now() >= deadline) {
                 log_event(spdlog::level::warn, "assistant",
                           "provider's share of the turn deadline is used up",
                           {{"tenant", tenant.id()}, {"provider", provider.name}});
-                failed = true;
+                return ProviderVerdict::failed;
             }
         }
-        if (out.method.empty()) {
-            // This provider did not answer: the next one does. Text it already streamed is withdrawn.
-            if (remote) remote_failed = true;
-            if (t.direct && !t.direct->streamed().empty()) {
-                if (t.events) t.events->on_reset();
-                t.direct->clear();
+        return ProviderVerdict::failed;
+    };
+
+    // The chain: the first provider that answers gives the reply.
+    bool remote_failed = false;
+    bool answered = false;
+    for (std::size_t p = 0; p < providers.size() && !answered; ++p) {
+        const auto& provider = providers[p];
+        if (*provider.disabled || (!provider.offline && !remote_allowed)) continue;
+        Clock::time_point deadline{};
+        if (!provider.offline) {
+            auto share = provider_deadline(providers, p, turn_deadline, in.cancelled);
+            if (!share) {
+                remote_failed = true;
+                continue;
             }
+            deadline = *share;
+        }
+        answered = ask(provider, p == 0, deadline) == ProviderVerdict::answered;
+        if (!answered) {
+            // This provider did not answer: the next one does. Text it already streamed is withdrawn.
+            if (!provider.offline) remote_failed = true;
+            in.stream.withdraw();
         }
     }
-    if (out.method.empty()) {
-        out.reply = unavailable_text(profile, t.language);
+    if (!answered) {
+        out.reply = unavailable_text(profile, in.language);
         out.method = "fallback";
         out.confidence = 0;
     }
 
     // Remember the answer: a remote model's answer built on the tenant's data only, for the TTL; a
     // fallback's answer after the remote model failed, briefly.
-    if (cacheable && !out.handoff) {
-        const bool data_only = std::all_of(out.tool_calls.begin(), out.tool_calls.end(),
-                                           [](const auto& c) { return c.ok && read_only_tool(c.name); });
-        if (out.method == "llm" && data_only) {
+    if (cacheable && !out.handoff && !in.handoff_requested && cacheable_calls(tenant, out.tool_calls)) {
+        if (out.method == "llm") {
             tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, false},
                                         std::chrono::seconds(policy.cache_ttl_s));
-        } else if (out.method == "fallback" && remote_failed && remote_allowed && data_only &&
+        } else if (out.method == "fallback" && remote_failed && remote_allowed &&
                    policy.cache_negative_ttl_s > 0) {
             tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, true},
                                         std::chrono::seconds(policy.cache_negative_ttl_s));
         }
     }
+    return out;
+}
+
+ReplyStream::ReplyStream(sdk::StreamSink* client, bool live)
+    : client_(client), events_(dynamic_cast<TurnStream*>(client)), live_(client != nullptr && live) {}
+
+void ReplyStream::on_text(std::string_view delta) {
+    streamed_ += delta;
+    if (client_) client_->on_text(delta);
+}
+
+void ReplyStream::withdraw() {
+    if (streamed_.empty()) return;
+    if (events_) events_->on_reset();
+    streamed_.clear();
+}
+
+void ReplyStream::finish(const std::string& reply) {
+    // Not streamed by the provider (a rule answered, rules rewrote it, the cache, or a fallback
+    // text): the client gets it whole.
+    if (client_ && streamed_.empty()) client_->on_text(reply);
 }
 
 }  // namespace tezgah::engine

@@ -1,3 +1,6 @@
+// The turn, top to bottom: open the conversation, commit the customer's message, the rules'
+// on_message, the assistant, the rules' on_reply, the handoff judgement, the summary, and one
+// write that stores it all. Each step takes what it needs and returns what it decided.
 #include "pipeline/engine.hpp"
 
 #include "ops/costs.hpp"
@@ -5,18 +8,17 @@
 #include "pipeline/assistant.hpp"
 #include "pipeline/prompt.hpp"
 #include "pipeline/turn_json.hpp"
-#include "util/common.hpp"
+#include "plugins/guarded.hpp"
+#include "util/host.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
 
-#include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
-#include <functional>
 
 namespace tezgah::engine {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -26,9 +28,6 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-}  // namespace
-
-namespace {
 std::unique_ptr<sdk::HttpClient> make_http_client() {
     PocoHttpClient::Options o;
     // Many conversations wait on one provider at once: keep their connections for reuse rather
@@ -36,44 +35,124 @@ std::unique_ptr<sdk::HttpClient> make_http_client() {
     o.max_idle_per_origin = 1024;
     return std::make_unique<PocoHttpClient>(o);
 }
+
+/// The reply's language: what the customer wrote in, if the tenant speaks it.
+std::string reply_language(const sdk::TenantProfile& profile, const json::object& state,
+                           const std::string& text) {
+    std::string previous = profile.language;
+    if (const auto* l = state.if_contains("language"); l && l->is_string()) previous = l->get_string();
+    std::string language = sdk::text::detect_language(text, previous);
+    if (std::find(profile.languages.begin(), profile.languages.end(), language) == profile.languages.end())
+        return profile.language;
+    return language;
+}
+
+/// The two points where a tenant's rules run.
+enum class RuleHook { on_message, on_reply };
+
+/// What the rules decided at one hook.
+struct RulesOutcome {
+    std::optional<std::string> reply;  ///< on_message: answer with this; on_reply: the reply as rewritten
+    bool handoff = false;
+    std::string handoff_reason;
+};
+
+/// Runs the tenant's rules at `hook`, in manifest order. on_message stops at the first rule that
+/// answers; on_reply hands each rule the reply as the one before left it (`reply`). A rule that
+/// fails is skipped, and disabled for the tenant when it threw; the conversation goes on.
+RulesOutcome apply_rules(const Tenant& tenant, RuleHook hook, sdk::TurnContext& turn,
+                         const sdk::InboundMessage& message, std::string reply = {}) {
+    RulesOutcome out;
+    const char* hook_name = hook == RuleHook::on_message ? "on_message" : "on_reply";
+    for (const auto& rule : tenant.rules()) {
+        if (*rule.disabled || (hook == RuleHook::on_reply && !rule.has_on_reply)) continue;
+        const std::string what = "rule " + rule.name + " " + hook_name;
+        sdk::Status failed;
+        if (hook == RuleHook::on_message) {
+            auto decision = guarded(what, [&] { return rule.plugin->on_message(turn, message); });
+            if (decision) {
+                if (decision->handoff) {
+                    out.handoff = true;
+                    out.handoff_reason = decision->handoff_reason;
+                }
+                if (decision->reply) {
+                    out.reply = std::move(decision->reply);
+                    return out;
+                }
+                continue;
+            }
+            failed = decision.error();
+        } else {
+            auto rewritten = guarded(what, [&] { return rule.plugin->on_reply(turn, reply); });
+            if (rewritten) {
+                reply = std::move(rewritten).value();
+                continue;
+            }
+            failed = rewritten.error();
+        }
+        log_event(spdlog::level::err, "rules", std::string(hook_name) + " failed; skipped",
+                  {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", failed.error().message}});
+        if (failed.error().code == sdk::errc::plugin_failed) *rule.disabled = true;
+    }
+    if (hook == RuleHook::on_reply) out.reply = std::move(reply);
+    return out;
+}
+
+/// Whether a person should take over, and why.
+struct Handoff {
+    bool wanted = false;
+    std::string reason;
+    std::int64_t doubtful_streak = 0;  ///< answers in a row below the doubt level
+};
+
+/// The handoff judgement: a rule's or the assistant's, a handoff topic, low confidence, or
+/// `handoff.low_confidence_turns` doubtful answers in a row (below 0.6, or the threshold + 0.2
+/// when that is higher). `streak` is the count before this turn.
+Handoff judge_handoff(const Tenant& tenant, const std::string& text, const RulesOutcome& rules,
+                      const AssistantOutcome& answer, std::int64_t streak) {
+    const auto& profile = tenant.profile();
+    Handoff out;
+    if (rules.handoff) {
+        out = {true,
+               rules.handoff_reason.empty() && answer.handoff ? answer.handoff_reason : rules.handoff_reason};
+    } else if (answer.handoff) {
+        out = {true, answer.handoff_reason};
+    } else if (auto topic = sdk::text::matching_topic(text, profile.handoff_topics)) {
+        out = {true, "topic: " + *topic};
+    } else if (answer.confidence < profile.handoff_confidence_threshold) {
+        out = {true, "low confidence"};
+    }
+    if (answer.method == "rule") return out;
+    const double doubtful = std::max(0.6, profile.handoff_confidence_threshold + 0.2);
+    out.doubtful_streak = answer.confidence < doubtful ? streak + 1 : 0;
+    const int limit = tenant.manifest().handoff_low_confidence_turns;
+    if (!out.wanted && limit > 0 && out.doubtful_streak >= limit)
+        out = {true, "low confidence in " + std::to_string(out.doubtful_streak) + " answers in a row",
+               out.doubtful_streak};
+    return out;
+}
+
+/// The session's rolling summary with the messages that leave the history window this turn, for a
+/// tenant that talks to a remote model (the offline assistant reads no summary).
+void roll_history_summary(const Tenant& tenant, const std::deque<StoredMessage>& history, std::size_t window,
+                          json::object& state) {
+    if (!tenant.has_remote_provider() || history.size() + 2 <= window) return;
+    const auto leaving = static_cast<std::ptrdiff_t>(std::min(history.size(), history.size() + 2 - window));
+    std::vector<StoredMessage> dropped(history.begin(), history.begin() + leaving);
+    std::string summary;
+    if (const auto* v = state.if_contains("summary"); v && v->is_string()) summary = v->get_string();
+    state["summary"] = roll_summary(std::move(summary), dropped);
+}
+
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(std::move(options)), http_(make_http_client()) {}
+Engine::Engine(EngineOptions options)
+    : options_(std::move(options)), clock_(&SystemClock::instance()), http_(make_http_client()) {}
 
 Engine::~Engine() {
-    stop_watching();
-    std::lock_guard lock(tenants_mutex_);
-    tenants_.clear();
+    // Tenants (and the plugin instances they hold) go before the registry and the database.
+    tenants_.reset();
 }
-
-namespace {
-
-/// A hash of every file under a tenant folder (path, size, modification time): changes when any
-/// manifest, data file or script is edited, added or removed.
-std::size_t folder_fingerprint(const fs::path& folder) {
-    std::size_t h = 0;
-    auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
-    std::error_code ec;
-    std::vector<fs::path> files;
-    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
-        if (it->path().filename().string().starts_with(".")) {
-            if (it->is_directory(ec)) it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_regular_file(ec)) files.push_back(it->path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& file : files) {
-        mix(std::hash<std::string>{}(file.string()));
-        mix(static_cast<std::size_t>(fs::file_size(file, ec)));
-        mix(static_cast<std::size_t>(fs::last_write_time(file, ec).time_since_epoch().count()));
-    }
-    if (files.empty()) mix(1);
-    return h;
-}
-
-}  // namespace
 
 sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
@@ -81,173 +160,32 @@ sdk::Status Engine::start() {
     db_ = std::move(db).value();
     spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
-    std::error_code ec;
-    if (!fs::is_directory(options_.tenants_dir, ec))
-        return sdk::Error{"not_found", options_.tenants_dir.string() + ": tenants folder not found"};
-    std::lock_guard lock(tenants_mutex_);
-    for (const auto& folder : discover_tenants(options_.tenants_dir)) {
-        Slot slot;
-        slot.folder = folder;
-        tenants_.emplace(folder.filename().string(), std::move(slot));
-    }
+    tenants_ = std::make_unique<TenantDirectory>(options_.tenants_dir,
+                                                 TenantDirectory::Services{registry_, *db_, *http_});
+    tenants_->set_clock(*clock_);
+    if (auto found = tenants_->discover(); !found) return found;
     log_event(spdlog::level::info, "engine", "engine started",
-              {{"tenants", std::to_string(tenants_.size())},
+              {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},
                {"db", redact_url(options_.db_url)}});
     return {};
 }
 
-sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) {
-    fs::path folder;
-    std::shared_ptr<std::mutex> load_mutex;
-    {
-        std::lock_guard lock(tenants_mutex_);
-        auto it = tenants_.find(id);
-        if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
-        if (it->second.tenant) return it->second.tenant;
-        if (!it->second.error.empty()) return sdk::Error{"invalid_tenant", it->second.error};
-        folder = it->second.folder;
-        load_mutex = it->second.load_mutex;
-    }
-    // Load outside the map's lock, one loader per tenant: other tenants keep being served.
-    std::lock_guard loading(*load_mutex);
-    {
-        std::lock_guard lock(tenants_mutex_);
-        auto it = tenants_.find(id);
-        if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
-        if (it->second.tenant) return it->second.tenant;
-        if (!it->second.error.empty()) return sdk::Error{"invalid_tenant", it->second.error};
-    }
-    auto fingerprint = folder_fingerprint(folder);
-    auto loaded = load_tenant(folder, registry_, *db_, *clock_, *http_);
-    std::lock_guard lock(tenants_mutex_);
-    auto it = tenants_.find(id);
-    if (it == tenants_.end()) return sdk::Error{"unknown_tenant", "unknown tenant \"" + id + "\""};
-    it->second.fingerprint = fingerprint;
-    if (!loaded) {
-        it->second.error = loaded.error().message;
-        log_event(spdlog::level::err, "tenants", "tenant failed to load",
-                  {{"tenant", id}, {"reason", it->second.error}});
-        return loaded.error();
-    }
-    it->second.tenant = std::move(loaded).value();
-    return it->second.tenant;
+void Engine::set_clock(const sdk::Clock* clock) {
+    clock_ = clock ? clock : &SystemClock::instance();
+    if (tenants_) tenants_->set_clock(*clock_);
 }
 
-std::vector<TenantStatus> Engine::tenants() const {
-    std::lock_guard lock(tenants_mutex_);
-    std::vector<TenantStatus> out;
-    for (const auto& [id, slot] : tenants_) {
-        out.push_back({id, slot.folder.string(),
-                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
-                       slot.reload_error});
-    }
-    return out;
-}
+sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) { return tenants_->get(id); }
 
-ReloadSummary Engine::reload_all() {
-    std::lock_guard reloading(reload_mutex_);
-    ReloadSummary summary;
-    std::map<std::string, fs::path> on_disk;
-    for (const auto& folder : discover_tenants(options_.tenants_dir))
-        on_disk.emplace(folder.filename().string(), folder);
+std::vector<TenantStatus> Engine::tenants() const { return tenants_->statuses(); }
 
-    // Which tenants to look at, taken under the lock; loading happens outside it.
-    struct Candidate {
-        std::string id;
-        fs::path folder;
-        bool loaded = false;
-        std::size_t fingerprint = 0;
-        std::shared_ptr<std::mutex> load_mutex;
-    };
-    std::vector<Candidate> candidates;
-    {
-        std::lock_guard lock(tenants_mutex_);
-        for (auto it = tenants_.begin(); it != tenants_.end();) {
-            if (!on_disk.count(it->first)) {
-                summary.removed.push_back(it->first);
-                it = tenants_.erase(it);  // turns in flight keep their shared_ptr
-            } else {
-                ++it;
-            }
-        }
-        for (const auto& [id, folder] : on_disk) {
-            auto it = tenants_.find(id);
-            if (it == tenants_.end()) {
-                Slot slot;
-                slot.folder = folder;
-                tenants_.emplace(id, std::move(slot));
-                summary.added.push_back(id);
-                continue;
-            }
-            if (it->second.tenant || !it->second.error.empty())
-                candidates.push_back({id, folder, static_cast<bool>(it->second.tenant),
-                                      it->second.fingerprint, it->second.load_mutex});
-        }
-    }
-    for (const auto& c : candidates) {
-        auto fingerprint = folder_fingerprint(c.folder);
-        if (fingerprint == c.fingerprint) continue;
-        std::lock_guard loading(*c.load_mutex);
-        auto loaded = load_tenant(c.folder, registry_, *db_, *clock_, *http_);
-        std::lock_guard lock(tenants_mutex_);
-        auto it = tenants_.find(c.id);
-        if (it == tenants_.end()) continue;
-        auto& slot = it->second;
-        slot.fingerprint = fingerprint;
-        if (loaded) {
-            slot.tenant = std::move(loaded).value();
-            slot.error.clear();
-            slot.reload_error.clear();
-            summary.reloaded.push_back(c.id);
-            log_event(spdlog::level::info, "tenants", "tenant reloaded", {{"tenant", c.id}});
-        } else if (slot.tenant) {
-            slot.reload_error = loaded.error().message;
-            summary.failed.push_back(c.id);
-            log_event(spdlog::level::err, "tenants", "reload refused; the last good version keeps serving",
-                      {{"tenant", c.id}, {"reason", slot.reload_error}});
-        } else {
-            slot.error = loaded.error().message;
-            summary.failed.push_back(c.id);
-            log_event(spdlog::level::err, "tenants", "tenant failed to load",
-                      {{"tenant", c.id}, {"reason", slot.error}});
-        }
-    }
-    for (const auto& id : summary.added)
-        log_event(spdlog::level::info, "tenants", "tenant discovered", {{"tenant", id}});
-    for (const auto& id : summary.removed)
-        log_event(spdlog::level::info, "tenants", "tenant removed", {{"tenant", id}});
-    return summary;
-}
+ReloadSummary Engine::reload_all() { return tenants_->reload_all(); }
 
-void Engine::start_watching(std::chrono::milliseconds interval) {
-    std::lock_guard lock(watcher_mutex_);
-    if (watching_) return;
-    watching_ = true;
-    watcher_ = std::thread([this, interval] {
-        std::unique_lock lock(watcher_mutex_);
-        while (watching_) {
-            watcher_wake_.wait_for(lock, interval, [this] { return !watching_; });
-            if (!watching_) break;
-            lock.unlock();
-            try {
-                reload_all();
-            } catch (const std::exception& e) {
-                log_event(spdlog::level::err, "tenants", "reload pass failed", {{"error", e.what()}});
-            }
-            lock.lock();
-        }
-    });
-}
+void Engine::start_watching(std::chrono::milliseconds interval) { tenants_->start_watching(interval); }
 
 void Engine::stop_watching() {
-    {
-        std::lock_guard lock(watcher_mutex_);
-        if (!watching_) return;
-        watching_ = false;
-    }
-    watcher_wake_.notify_all();
-    if (watcher_.joinable()) watcher_.join();
+    if (tenants_) tenants_->stop_watching();
 }
 
 Engine::ConversationLocks::Guard::Guard(ConversationLocks& locks, std::string key)
@@ -271,11 +209,13 @@ Engine::ConversationLocks::Guard::~Guard() {
 
 sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
                                            const std::atomic<bool>* cancelled) {
-    if (message.user_id.empty()) return sdk::Error{"missing_field", "user_id: required"};
-    if (!sdk::text::valid_utf8(message.text)) return sdk::Error{"invalid_value", "text: not valid UTF-8"};
-    if (sdk::text::trim(message.text).empty()) return sdk::Error{"invalid_value", "text: must not be empty"};
+    if (message.user_id.empty()) return sdk::Error{sdk::errc::missing_field, "user_id: required"};
+    if (!sdk::text::valid_utf8(message.text))
+        return sdk::Error{sdk::errc::invalid_value, "text: not valid UTF-8"};
+    if (sdk::text::trim(message.text).empty())
+        return sdk::Error{sdk::errc::invalid_value, "text: must not be empty"};
     if (sdk::text::length(message.text) > options_.max_message_chars)
-        return sdk::Error{"invalid_value",
+        return sdk::Error{sdk::errc::invalid_value,
                           "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
@@ -285,42 +225,36 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed",
                   {{"tenant", message.tenant_id}, {"error", e.what()}});
-        return sdk::Error{"internal", "the turn could not be completed"};
+        return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
     }
+}
+
+sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
+                                                          const sdk::InboundMessage& message,
+                                                          std::chrono::system_clock::time_point now) {
+    auto cached = conversations_.get(ConversationCache::key(tenant.id(), message.user_id, message.channel));
+    if (cached) {
+        const bool current = message.session_id.empty() ? cached->last_activity > now - options_.idle_timeout
+                                                        : cached->session_id == message.session_id;
+        if (current) return std::move(*cached);
+    }
+    auto opened = db_->open_conversation(tenant.id(), message.user_id, message.channel, message.session_id,
+                                         now, options_.idle_timeout);
+    if (!opened) return opened.error();
+    CachedConversation conversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
+    if (!opened->is_new) {
+        for (auto& m : db_->recent_messages(tenant.id(), opened->id, options_.history_messages))
+            conversation.history.push_back(std::move(m));
+    }
+    return conversation;
 }
 
 sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message,
                                              sdk::StreamSink* sink, const std::atomic<bool>* cancelled) {
     const auto started = Clock::now();
-    const auto& profile = tenant.profile();
-    auto& db = *db_;
-    // The open conversation: from memory when this process holds it and Database::open_conversation
-    // would pick it too (the same session id given; or none given and not idle); else from the
-    // database, which applies the rules itself.
     const auto now = clock_->now();
-    std::optional<CachedConversation> conversation =
-        conversations_.get(ConversationCache::key(tenant.id(), message.user_id, message.channel));
-    if (conversation) {
-        auto millis = [](std::chrono::system_clock::time_point t) {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-        };
-        bool current = message.session_id.empty()
-                           ? millis(conversation->last_activity) >
-                                 millis(now) - std::chrono::milliseconds(options_.idle_timeout).count()
-                           : conversation->session_id == message.session_id;
-        if (!current) conversation.reset();
-    }
-    if (!conversation) {
-        auto opened = db.open_conversation(tenant.id(), message.user_id, message.channel, message.session_id,
-                                           now, options_.idle_timeout);
-        if (!opened) return opened.error();
-        conversation =
-            CachedConversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
-        if (!opened->is_new) {
-            for (auto& m : db.recent_messages(tenant.id(), opened->id, options_.history_messages))
-                conversation->history.push_back(std::move(m));
-        }
-    }
+    auto conversation = open_conversation(tenant, message, now);
+    if (!conversation) return conversation.error();
     // Until the turn is stored, the cached entry may no longer match the database: any way out
     // before then (an error, an exception) drops it, and the next turn reads the database.
     const std::string cache_key = ConversationCache::key(tenant.id(), message.user_id, conversation->channel);
@@ -332,27 +266,17 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
             if (!stored) cache.erase(key);
         }
     } forget{conversations_, cache_key};
+
     json::object state = conversation->state;
-
-    // The reply's language: what the customer wrote in, if the tenant speaks it.
-    std::string previous_language = profile.language;
-    if (const auto* l = state.if_contains("language"); l && l->is_string())
-        previous_language = l->get_string();
-    std::string language = sdk::text::detect_language(message.text, previous_language);
-    if (std::find(profile.languages.begin(), profile.languages.end(), language) == profile.languages.end())
-        language = profile.language;
-
+    const std::string language = reply_language(tenant.profile(), state, message.text);
     const auto& history = conversation->history;
-    sdk::TurnReply out;
-    out.session_id = conversation->session_id;
-    out.conversation_id = conversation->id;
-    out.language = language;
+
     // The customer's message is committed before the turn runs. A message id seen before (a
     // retried request) gets the reply it already got; nothing runs twice.
     StoredMessage inbound{"user", message.text, "", language, clock_->now()};
-    auto inbound_id = db.append_message(tenant.id(), conversation->id, inbound, message.message_id);
+    auto inbound_id = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id);
     if (!inbound_id) {
-        if (inbound_id.error().code == "duplicate") return replay_turn(tenant, message, sink);
+        if (inbound_id.error().code == sdk::errc::duplicate) return replay_turn(tenant, message, sink);
         return inbound_id.error();
     }
 
@@ -361,119 +285,49 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         message.channel, &state};
     sdk::InboundMessage in = message;
     in.tenant_id = tenant.id();
-    std::string handoff_reason;
-    std::vector<ToolCallRecord> calls;
+    ReplyStream stream(sink, !tenant.has_on_reply_rules());
 
-    // Rules, before the assistant.
-    for (const auto& rule : tenant.rules()) {
-        if (*rule.disabled) continue;
-        auto decision =
-            guarded("rule " + rule.name + " on_message", [&] { return rule.plugin->on_message(turn, in); });
-        if (!decision) {
-            log_event(spdlog::level::err, "rules", "on_message failed; skipped",
-                      {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", decision.error().message}});
-            if (decision.error().code == "plugin_failed") *rule.disabled = true;
-            continue;
-        }
-        if (decision->handoff) {
-            out.handoff = true;
-            handoff_reason = decision->handoff_reason;
-        }
-        if (decision->reply) {
-            out.reply = *decision->reply;
-            out.method = "rule";
-            break;
-        }
+    // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
+    const RulesOutcome before = apply_rules(tenant, RuleHook::on_message, turn, in);
+    AssistantOutcome answer;
+    if (before.reply) {
+        answer.reply = *before.reply;
+        answer.method = "rule";
+    } else {
+        answer = run_assistant(AssistantInput{tenant, message, language, history, turn, started, cancelled,
+                                              stream, before.handoff});
     }
+    answer.reply = *apply_rules(tenant, RuleHook::on_reply, turn, in, std::move(answer.reply)).reply;
+    stream.finish(answer.reply);
 
-    // The assistant: from the response cache, within the budget, or through the provider chain.
-    const bool stream_direct = sink && tenant.rules().empty();
-    CountingSink direct(stream_direct ? sink : nullptr);
-    std::vector<UsageRecord> usage;
-    if (out.method.empty()) {
-        AssistantTurn assistant{tenant,
-                                message,
-                                language,
-                                history,
-                                state,
-                                turn,
-                                started,
-                                cancelled,
-                                stream_direct ? &direct : nullptr,
-                                dynamic_cast<TurnStream*>(sink),
-                                out,
-                                handoff_reason,
-                                calls,
-                                usage};
-        run_assistant(assistant);
-    }
-
-    // Rules, after the assistant: they may rewrite the reply.
-    for (const auto& rule : tenant.rules()) {
-        if (*rule.disabled) continue;
-        auto rewritten = guarded("rule " + rule.name + " on_reply",
-                                 [&] { return rule.plugin->on_reply(turn, out.reply); });
-        if (!rewritten) {
-            log_event(spdlog::level::err, "rules", "on_reply failed; skipped",
-                      {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", rewritten.error().message}});
-            if (rewritten.error().code == "plugin_failed") *rule.disabled = true;
-            continue;
-        }
-        out.reply = std::move(rewritten).value();
-    }
-    if (sink && direct.streamed() != out.reply) {
-        // Not streamed by the provider (a rule answered, rules rewrote it, or a fallback text).
-        if (direct.streamed().empty()) sink->on_text(out.reply);
-    }
-
-    // Handoff: the assistant's or a rule's judgement, a handoff topic, or low confidence.
-    if (!out.handoff) {
-        auto folded = " " + sdk::text::fold(message.text) + " ";
-        for (const auto& topic : profile.handoff_topics) {
-            auto t = sdk::text::fold(topic);
-            if (!t.empty() && folded.find(t) != std::string::npos) {
-                out.handoff = true;
-                handoff_reason = "topic: " + topic;
-                break;
-            }
-        }
-    }
-    if (!out.handoff && out.confidence < profile.handoff_confidence_threshold) {
-        out.handoff = true;
-        handoff_reason = "low confidence";
-    }
-    // Doubtful answers in a row (below 0.6, or the threshold + 0.2 when that is higher): after
-    // `handoff.low_confidence_turns` of them, a person takes over.
-    if (out.method != "rule") {
-        const double doubtful = std::max(0.6, profile.handoff_confidence_threshold + 0.2);
-        std::int64_t streak = 0;
-        if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64())
-            streak = v->get_int64();
-        streak = out.confidence < doubtful ? streak + 1 : 0;
-        if (streak > 0)
-            state["low_confidence_turns"] = streak;
+    std::int64_t streak = 0;
+    if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64())
+        streak = v->get_int64();
+    const Handoff handoff = judge_handoff(tenant, message.text, before, answer, streak);
+    if (answer.method != "rule") {
+        if (handoff.doubtful_streak > 0)
+            state["low_confidence_turns"] = handoff.doubtful_streak;
         else
             state.erase("low_confidence_turns");
-        const int limit = tenant.manifest().handoff_low_confidence_turns;
-        if (!out.handoff && limit > 0 && streak >= limit) {
-            out.handoff = true;
-            handoff_reason = "low confidence in " + std::to_string(streak) + " answers in a row";
-        }
     }
 
-    // Persist the reply, the function-call log and the session state.
+    sdk::TurnReply out;
+    out.reply = answer.reply;
+    out.session_id = conversation->session_id;
+    out.conversation_id = conversation->id;
+    out.method = answer.method;
+    out.confidence = answer.confidence;
+    out.language = answer.language.empty() ? language : answer.language;
+    out.tool_calls = std::move(answer.tool_calls);
+    out.handoff = handoff.wanted;
+    out.usage = answer.tokens;
+    out.cost_usd = answer.cost_usd;
+
+    // The session state, with what falls out of the history window rolled into the summary.
     state["language"] = out.language;
-    // What falls out of the history window joins the rolling summary a remote model is given.
-    if (tenant.manifest().llm.provider != "local" && history.size() + 2 > options_.history_messages) {
-        std::vector<StoredMessage> leaving(
-            history.begin(),
-            history.begin() + static_cast<std::ptrdiff_t>(
-                                  std::min(history.size(), history.size() + 2 - options_.history_messages)));
-        std::string summary;
-        if (const auto* v = state.if_contains("summary"); v && v->is_string()) summary = v->get_string();
-        state["summary"] = roll_summary(std::move(summary), leaving);
-    }
-    if (out.handoff) state["handoff_reason"] = handoff_reason.empty() ? "requested" : handoff_reason;
+    roll_history_summary(tenant, history, options_.history_messages, state);
+    if (out.handoff) state["handoff_reason"] = handoff.reason.empty() ? "requested" : handoff.reason;
+
     // One write, committed before the reply goes back: the reply (with its JSON, for a retried
     // message id), the function-call log, the usage and the session state.
     StoredMessage reply{"assistant", out.reply, out.method, out.language, clock_->now()};
@@ -485,10 +339,10 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
                       *inbound_id,
                       reply,
                       json::serialize(sdk::to_json(out)),
-                      std::move(calls),
-                      std::move(usage),
+                      std::move(answer.calls),
+                      std::move(answer.usage),
                       state};
-    if (auto reply_id = db.finish_turn(record); !reply_id) return reply_id.error();
+    if (auto reply_id = db_->finish_turn(record); !reply_id) return reply_id.error();
     if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
@@ -513,18 +367,20 @@ sdk::Result<sdk::TurnReply> Engine::replay_turn(Tenant& tenant, const sdk::Inbou
     auto stored = db_->stored_reply(tenant.id(), id);
     if (!stored) return stored.error();
     if (stored->user_id != message.user_id)
-        return sdk::Error{"duplicate", "message_id \"" + id +
-                                           "\" was already used by another customer of tenant \"" +
-                                           tenant.id() + "\""};
+        return sdk::Error{sdk::errc::duplicate, "message_id \"" + id +
+                                                    "\" was already used by another customer of tenant \"" +
+                                                    tenant.id() + "\""};
     if (!stored->reply_json)
-        return sdk::Error{"duplicate_in_flight", "message_id \"" + id +
-                                                     "\" is being answered, or its first attempt failed; "
-                                                     "retry later, or send a new message id"};
+        return sdk::Error{sdk::errc::duplicate_in_flight,
+                          "message_id \"" + id +
+                              "\" is being answered, or its first attempt failed; "
+                              "retry later, or send a new message id"};
     auto reply = turn_reply_from_json(*stored->reply_json);
     if (!reply) {
         log_event(spdlog::level::err, "pipeline", "stored reply unreadable",
                   {{"tenant", tenant.id()}, {"message_id", id}, {"error", reply.error().message}});
-        return sdk::Error{"internal", "the stored reply of message_id \"" + id + "\" could not be read"};
+        return sdk::Error{sdk::errc::internal,
+                          "the stored reply of message_id \"" + id + "\" could not be read"};
     }
     log_event(spdlog::level::info, "pipeline", "repeated message id answered with the stored reply",
               {{"tenant", tenant.id()}, {"message_id", id}});

@@ -1,25 +1,22 @@
 #pragma once
 // The engine: plugins, storage and tenants, and the turn pipeline
 //   intake → rules on_message → assistant loop (provider → tool calls checked against their
-//   schema → tools → provider, bounded steps) → rules on_reply → persist.
+//   schema → tools → provider, bounded steps) → rules on_reply → handoff → persist.
 
 #include "pipeline/conversation_cache.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
+#include "tenants/directory.hpp"
 #include "tenants/tenant.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -36,23 +33,6 @@ struct EngineOptions {
     std::size_t conversation_cache_entries = 100000;  ///< open conversations kept in memory (LRU)
 };
 
-/// What the engine knows of a discovered tenant.
-struct TenantStatus {
-    std::string id;
-    std::string folder;
-    std::string state;         ///< "not_loaded" | "loaded" | "failed"
-    std::string error;         ///< why it failed, `path: field: message` lines
-    std::string reload_error;  ///< loaded, but the last edit failed: the last good version serves
-};
-
-/// What a reload pass changed.
-struct ReloadSummary {
-    std::vector<std::string> added;
-    std::vector<std::string> removed;
-    std::vector<std::string> reloaded;
-    std::vector<std::string> failed;  ///< an edit that failed validation: the last good version stays
-};
-
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
 /// of its answer, and the next one in the chain answers instead (SSE clients get a `reset` event).
 class TurnStream : public sdk::StreamSink {
@@ -60,20 +40,17 @@ public:
     virtual void on_reset() = 0;
 };
 
-struct AssistantTurn;
+struct AssistantInput;
+struct AssistantOutcome;
 class SpendTracker;
-
-class SystemClock : public sdk::Clock {
-public:
-    std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now(); }
-};
 
 class Engine {
 public:
     explicit Engine(EngineOptions options);
     ~Engine();
 
-    /// Opens the database, loads the plugins, discovers the tenants (loaded on first use).
+    /// Opens the database, loads the plugins, discovers the tenants and checks their manifests
+    /// (they load on first use).
     sdk::Status start();
 
     /// The tenant, loading it on first use. Errors: unknown_tenant, invalid_tenant (with reasons).
@@ -88,31 +65,32 @@ public:
 
     std::vector<TenantStatus> tenants() const;
 
-    /// Looks at the tenants folder again: new folders appear, removed ones disappear, and loaded
-    /// tenants whose files changed are loaded anew. A tenant whose edit fails validation keeps
-    /// serving its last good version, and the reason is logged. Turns in flight finish on the
-    /// version they started with. Safe to call from any thread (SIGHUP, the watcher).
+    /// See TenantDirectory::reload_all (tenants/directory.hpp).
     ReloadSummary reload_all();
     /// Calls reload_all() every `interval` on a background thread until stop_watching().
     void start_watching(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
     void stop_watching();
     const PluginRegistry& plugins() const { return registry_; }
     Database& database() { return *db_; }
-    void set_clock(const sdk::Clock* clock) { clock_ = clock ? clock : &system_clock_; }
+    /// The clock of turns and of tenants loaded from now on (null: the system clock).
+    void set_clock(const sdk::Clock* clock);
 
 private:
-    struct Slot {
-        std::filesystem::path folder;
-        std::shared_ptr<Tenant> tenant;
-        std::string error;            ///< the last load failed (not loaded)
-        std::string reload_error;     ///< loaded, but the last reload failed
-        std::size_t fingerprint = 0;  ///< of the files the current state was built from
-        std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
-    };
     sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message,
                                          sdk::StreamSink* sink, const std::atomic<bool>* cancelled);
+    /// The conversation to continue: from memory when this process holds it and the database would
+    /// pick it too (the same session id given; or none given and not idle), else the database's.
+    sdk::Result<CachedConversation> open_conversation(const Tenant& tenant,
+                                                      const sdk::InboundMessage& message,
+                                                      std::chrono::system_clock::time_point now);
     /// The response cache, the budget, then the provider chain (pipeline/assistant.cpp).
-    void run_assistant(AssistantTurn& turn);
+    AssistantOutcome run_assistant(const AssistantInput& input);
+    /// The reply already given to `message.message_id`, for a retried request. Errors:
+    /// "duplicate_in_flight" (the first attempt has no reply yet, or failed), "duplicate" (the id
+    /// belongs to another customer of the tenant).
+    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                            sdk::StreamSink* sink);
+
     /// One customer's turns run one at a time; different customers never wait for each other
     /// (a turn may wait seconds on a remote model).
     class ConversationLocks {
@@ -142,25 +120,11 @@ private:
     EngineOptions options_;
     PluginRegistry registry_;
     std::unique_ptr<Database> db_;
-    SystemClock system_clock_;
-    const sdk::Clock* clock_ = &system_clock_;
+    const sdk::Clock* clock_;
     std::unique_ptr<sdk::HttpClient> http_;
-    std::unique_ptr<SpendTracker> spend_;  ///< per-tenant spend for budgets (after start())
-    mutable std::mutex tenants_mutex_;
-    std::map<std::string, Slot> tenants_;
+    std::unique_ptr<SpendTracker> spend_;       ///< per-tenant spend for budgets (after start())
+    std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
     ConversationLocks conversation_locks_;
-    std::mutex reload_mutex_;  // one reload pass at a time
-    std::thread watcher_;
-    std::mutex watcher_mutex_;
-    std::condition_variable watcher_wake_;
-    bool watching_ = false;
-
-    // --- the write path (run_turn): open conversations in memory, idempotent message ids ---
-    /// The reply already given to `message.message_id`, for a retried request. Errors:
-    /// "duplicate_in_flight" (the first attempt has no reply yet, or failed), "duplicate" (the id
-    /// belongs to another customer of the tenant).
-    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
-                                            sdk::StreamSink* sink);
     ConversationCache conversations_{options_.conversation_cache_entries};
 };
 

@@ -19,7 +19,7 @@ namespace tezgah::engine {
 
 struct PromptBudget {
     std::int64_t context_tokens = 650;  ///< catalog and knowledge entries
-    std::int64_t info_tokens = 300;     ///< business.info texts (the rest are named, for get_general_info)
+    std::int64_t info_tokens = 300;     ///< business.info texts (the rest are named, for the tools)
     std::int64_t history_tokens = 500;  ///< earlier messages of the conversation
     std::size_t max_offerings = 8;
     std::size_t max_knowledge = 3;
@@ -34,8 +34,9 @@ struct PromptInput {
     std::string customer_text;                           ///< the current message
     std::string summary;                                 ///< the rolling summary of earlier messages, if any
     std::chrono::system_clock::time_point now{};
-    /// prompt_preamble(*profile, language, budget), made once per tenant version and language;
-    /// null: made here.
+    const std::vector<sdk::ToolSpec>* tools = nullptr;  ///< the tools the model may call
+    /// prompt_preamble(*profile, language, *tools, budget), made once per tenant version and
+    /// language; null: made here.
     const std::string* preamble = nullptr;
 };
 
@@ -48,9 +49,10 @@ struct Prompt {
 };
 
 /// The part of the system prompt that depends only on the tenant and the reply's language: the
-/// persona, the rules, the business, its hours and short business.info texts.
+/// persona, the rules (naming the enabled tools that look the business's data up), the business,
+/// its hours and short business.info texts.
 std::string prompt_preamble(const sdk::TenantProfile& profile, const std::string& language,
-                            const PromptBudget& budget = {});
+                            const std::vector<sdk::ToolSpec>& tools, const PromptBudget& budget = {});
 
 /// The prompt for a remote model.
 Prompt build_prompt(const PromptInput& input, const PromptBudget& budget = {});

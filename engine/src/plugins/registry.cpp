@@ -3,7 +3,11 @@
 #include "util/common.hpp"
 #include "util/log.hpp"
 
+#include "plugins/legacy.hpp"
+
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 
 namespace tezgah::engine {
@@ -29,25 +33,24 @@ bool valid_kind(sdk::PluginKind kind) {
     return false;
 }
 
-bool type_matches(const json::value& v, sdk::ConfigType type) {
-    switch (type) {
-        case sdk::ConfigType::string:
-            return v.is_string();
-        case sdk::ConfigType::integer:
-            return v.is_int64() || v.is_uint64();
-        case sdk::ConfigType::number:
-            return v.is_number();
-        case sdk::ConfigType::boolean:
-            return v.is_bool();
-        case sdk::ConfigType::object:
-            return v.is_object();
-        case sdk::ConfigType::array:
-            return v.is_array();
-        case sdk::ConfigType::string_list:
-            return v.is_array() && std::all_of(v.get_array().begin(), v.get_array().end(),
-                                               [](const json::value& x) { return x.is_string(); });
+/// The smallest descriptor a plugin of ABI minor `minor` can have: the fields it knows of.
+std::uint32_t descriptor_size_for(int minor) {
+    return minor >= 2 ? static_cast<std::uint32_t>(offsetof(sdk::PluginDescriptor, capabilities) +
+                                                   sizeof(sdk::PluginDescriptor::capabilities))
+                      : sdk::kDescriptorSize_1_0;
+}
+
+/// The plugin's descriptor as this engine reads it: the bytes the plugin has (its struct_size,
+/// at most what this engine knows), the rest zero. ABI 1.0 and 1.1 recorded no config key size:
+/// zero means their layout.
+sdk::PluginDescriptor copy_descriptor(const sdk::PluginDescriptor& raw) {
+    sdk::PluginDescriptor d{};
+    std::memcpy(&d, &raw, std::min<std::size_t>(raw.struct_size, sizeof d));
+    if (d.abi_minor < 2) {
+        d.config_key_size = 0;
+        d.capabilities = 0;
     }
-    return false;
+    return d;
 }
 
 }  // namespace
@@ -109,28 +112,33 @@ bool PluginRegistry::load_file(const fs::path& path) {
                          "; declare one with TEZGAH_PLUGIN)");
         return false;
     }
-    const auto& d = library->get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
+    const auto& raw = library->get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
     // The ABI fields sit at fixed offsets before anything else: check them first.
-    if (d.abi_major != sdk::kAbiMajor) {
-        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." +
-                         std::to_string(d.abi_minor) + ", this engine speaks ABI " +
-                         std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor) +
+    const std::string built_for = std::to_string(raw.abi_major) + "." + std::to_string(raw.abi_minor);
+    const std::string ours = std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor);
+    if (raw.abi_major != sdk::kAbiMajor) {
+        refuse(path, "built for plugin ABI " + built_for + ", this engine speaks ABI " + ours +
                          " (another major version)");
         return false;
     }
-    if (d.abi_minor > sdk::kAbiMinor) {
-        refuse(path, "built for plugin ABI " + std::to_string(d.abi_major) + "." +
-                         std::to_string(d.abi_minor) + ", newer than this engine's " +
-                         std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor) +
+    if (raw.abi_minor > sdk::kAbiMinor || raw.abi_minor < 0) {
+        refuse(path, "built for plugin ABI " + built_for + ", newer than this engine's " + ours +
                          "; upgrade the engine");
         return false;
     }
-    if (d.struct_size < sizeof(sdk::PluginDescriptor)) {
-        refuse(path, "descriptor too small (" + std::to_string(d.struct_size) + " bytes)");
+    if (raw.struct_size < descriptor_size_for(raw.abi_minor)) {
+        refuse(path, "descriptor too small for ABI " + built_for + " (" + std::to_string(raw.struct_size) +
+                         " bytes, at least " + std::to_string(descriptor_size_for(raw.abi_minor)) + ")");
         return false;
     }
+    const auto d = copy_descriptor(raw);
     if (!d.name || !*d.name || !d.create || !valid_kind(d.kind) || !d.version) {
         refuse(path, "incomplete descriptor (name, kind, version and factory are required)");
+        return false;
+    }
+    if (d.config_key_count > 0 && d.config_key_size != 0 && d.config_key_size < sdk::kConfigKeySize_1_0) {
+        refuse(path, "config keys of " + std::to_string(d.config_key_size) +
+                         " bytes, smaller than ABI 1.0's " + std::to_string(sdk::kConfigKeySize_1_0));
         return false;
     }
     PluginInfo info;
@@ -142,10 +150,13 @@ bool PluginRegistry::load_file(const fs::path& path) {
     info.abi_minor = d.abi_minor;
     info.path = path.string();
     info.create = d.create;
-    for (std::size_t i = 0; i < d.config_key_count && d.config_keys; ++i) {
-        const auto& k = d.config_keys[i];
-        info.config.push_back({k.name ? k.name : "", k.type, k.required, k.default_json ? k.default_json : "",
-                               k.description ? k.description : ""});
+    info.capabilities = d.kind == sdk::PluginKind::llm ? d.capabilities : 0;
+    info.config = sdk::config_keys(d);
+    if (auto problems = sdk::check_config_keys(info.config); !problems.empty()) {
+        std::string reasons;
+        for (const auto& p : problems) reasons += (reasons.empty() ? "" : "; ") + p.key + ": " + p.message;
+        refuse(path, "plugin \"" + info.name + "\" declares invalid config keys: " + reasons);
+        return false;
     }
     if (const auto* other = find(info.name)) {
         refuse(path, "duplicate plugin name \"" + info.name + "\" (already loaded from " + other->path + ")");
@@ -164,39 +175,21 @@ const PluginInfo* PluginRegistry::find(std::string_view name, sdk::PluginKind ki
     return nullptr;
 }
 
+const PluginInfo* PluginRegistry::offline_provider() const {
+    for (const auto& p : plugins_)
+        if (p.kind == sdk::PluginKind::llm && p.has(sdk::kProviderOffline)) return &p;
+    return nullptr;
+}
+
 const PluginInfo* PluginRegistry::find(std::string_view name) const {
     for (const auto& p : plugins_)
         if (p.name == name) return &p;
     return nullptr;
 }
 
-std::vector<std::string> PluginRegistry::validate_config(const PluginInfo& plugin, json::object& config) {
-    std::vector<std::string> problems;
-    for (const auto& [key, value] : config) {
-        auto it = std::find_if(plugin.config.begin(), plugin.config.end(),
-                               [&](const ConfigKeyInfo& k) { return k.name == key; });
-        if (it == plugin.config.end()) {
-            std::string known;
-            for (const auto& k : plugin.config) known += (known.empty() ? "" : ", ") + k.name;
-            problems.push_back(
-                std::string(key) + ": unknown key" +
-                (known.empty() ? " (this plugin takes no configuration)" : " (known: " + known + ")"));
-            continue;
-        }
-        if (!type_matches(value, it->type))
-            problems.push_back(std::string(key) + ": expected " + sdk::to_string(it->type));
-    }
-    for (const auto& k : plugin.config) {
-        if (config.contains(k.name)) continue;
-        if (k.required) {
-            problems.push_back(k.name + ": required");
-        } else if (!k.default_json.empty()) {
-            boost::system::error_code ec;
-            auto v = json::parse(k.default_json, ec);
-            if (!ec) config[k.name] = std::move(v);
-        }
-    }
-    return problems;
+std::vector<sdk::ConfigProblem> PluginRegistry::validate_config(const PluginInfo& plugin,
+                                                                json::object& config) {
+    return sdk::validate_config(plugin.config, config);
 }
 
 sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin, json::object config,
@@ -204,7 +197,7 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
     auto problems = validate_config(plugin, config);
     if (!problems.empty()) {
         std::string message;
-        for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
+        for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p.key + ": " + p.message;
         return sdk::Error{"invalid_config", message};
     }
     try {
@@ -229,7 +222,9 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
         if (!right_kind)
             return sdk::Error{"plugin_failed", plugin.name + ": factory built an object that is not a " +
                                                    sdk::to_string(plugin.kind) + " plugin"};
-        return PluginInstance(plugin.library, std::move(made).value());
+        sdk::PluginPtr instance = std::move(made).value();
+        if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
+        return PluginInstance(plugin.library, std::move(instance));
     } catch (const std::exception& e) {
         return sdk::Error{"plugin_failed", plugin.name + ": factory threw: " + e.what()};
     } catch (...) {

@@ -2,10 +2,12 @@
 // Finds shared-library plugins on the plugin path, checks their descriptors, and builds instances.
 // A loaded library outlives every object it created: each PluginInstance holds its library.
 
+#include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -16,15 +18,6 @@ namespace tezgah::engine {
 namespace sdk = tezgah::sdk;
 namespace json = boost::json;
 
-/// A configuration key as the engine keeps it (copied out of the plugin's descriptor).
-struct ConfigKeyInfo {
-    std::string name;
-    sdk::ConfigType type;
-    bool required = false;
-    std::string default_json;
-    std::string description;
-};
-
 /// A plugin library that passed every check.
 struct PluginInfo {
     std::string name;
@@ -34,9 +27,14 @@ struct PluginInfo {
     int abi_major = 0;
     int abi_minor = 0;
     std::string path;
-    std::vector<ConfigKeyInfo> config;
+    /// The declared keys, read with the plugin's own element size; their strings live in the
+    /// library, which `library` keeps loaded.
+    std::vector<sdk::ConfigKey> config;
+    std::uint32_t capabilities = 0;  ///< llm: sdk::ProviderCapability bits (ABI 1.2; 0 before)
     sdk::PluginFactory create = nullptr;
     std::shared_ptr<boost::dll::shared_library> library;
+
+    bool has(sdk::ProviderCapability capability) const { return (capabilities & capability) != 0; }
 };
 
 /// A file that was not loaded, and why.
@@ -82,12 +80,16 @@ public:
     const std::vector<PluginRefusal>& refused() const { return refused_; }
     const PluginInfo* find(std::string_view name, sdk::PluginKind kind) const;
     const PluginInfo* find(std::string_view name) const;
+    /// The first llm plugin (by file name) that declares kProviderOffline: a tenant's provider
+    /// when its manifest names none, and every chain's last resort. Null when none is installed.
+    const PluginInfo* offline_provider() const;
 
-    /// Checks `config` against the plugin's config keys, filling defaults. Problems are
-    /// "key: message" (unknown key, required, wrong type).
-    static std::vector<std::string> validate_config(const PluginInfo& plugin, json::object& config);
+    /// Checks `config` against the plugin's config keys and fills defaults (sdk::validate_config).
+    static std::vector<sdk::ConfigProblem> validate_config(const PluginInfo& plugin, json::object& config);
 
     /// Validates `config`, then builds an instance, guarding against exceptions and null results.
+    /// An instance of a plugin built for an older minor ABI comes wrapped in the current interface
+    /// (plugins/legacy.hpp).
     sdk::Result<PluginInstance> instantiate(const PluginInfo& plugin, json::object config,
                                             sdk::HostServices& host) const;
 

@@ -248,10 +248,8 @@ void check_plugin(const PluginRegistry* registry, sdk::PluginKind kind, const st
                                 "\" (installed: " + (known.empty() ? "none" : known) + ")"});
         return;
     }
-    for (const auto& p : PluginRegistry::validate_config(*info, config)) {
-        auto colon = p.find(": ");
-        problems.push_back({path, field + "." + p.substr(0, colon), p.substr(colon + 2)});
-    }
+    for (auto& p : PluginRegistry::validate_config(*info, config))
+        problems.push_back({path, field + "." + p.key, std::move(p.message)});
 }
 
 std::vector<PluginRef> read_plugin_list(Reader& r, const char* key, sdk::PluginKind kind,
@@ -468,8 +466,9 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
                 }
             }
         }
-    } else {
-        check_plugin(registry, sdk::PluginKind::llm, m.llm.provider, m.llm.config, "llm", path, problems);
+    } else if (registry && !registry->offline_provider()) {
+        problems.push_back(
+            {path, "llm", "required: no offline provider plugin is installed to answer without one"});
     }
     if (const auto* channels = r.object("channels")) {
         for (const auto& [name, config] : *channels) {

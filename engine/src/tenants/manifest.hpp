@@ -57,7 +57,7 @@ struct Manifest {
     std::string manifest_path;  ///< as displayed in problems
     std::string plan = "free";
     sdk::TenantProfile profile;  ///< id, name, locale, business, persona, handoff
-    LlmRef llm{"local", {}};
+    LlmRef llm;                  ///< provider empty: none named, the installed offline provider answers
     std::vector<LlmRef> fallback;
     LlmPolicy llm_policy;
     int handoff_low_confidence_turns = 3;  ///< `handoff.low_confidence_turns`: doubtful turns in a row

@@ -1,9 +1,11 @@
 #include "tenants/tenant.hpp"
 
 #include "lua/lua_host.hpp"
+#include "plugins/guarded.hpp"
 #include "util/common.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
@@ -57,6 +59,20 @@ Tenant::~Tenant() {
     services_.clear();
 }
 
+bool Tenant::has_remote_provider() const {
+    return std::any_of(providers_.begin(), providers_.end(),
+                       [](const ProviderEntry& p) { return !p.offline; });
+}
+
+bool Tenant::has_on_reply_rules() const {
+    return std::any_of(rules_.begin(), rules_.end(), [](const RuleEntry& r) { return r.has_on_reply; });
+}
+
+const sdk::ToolSpec* Tenant::tool_spec(const std::string& name) const {
+    auto it = tools_.find(name);
+    return it == tools_.end() ? nullptr : &it->second.spec;
+}
+
 sdk::Channel* Tenant::channel(const std::string& name) const {
     auto it = channels_.find(name);
     return it == channels_.end() ? nullptr : it->second;
@@ -77,15 +93,15 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
                                                  sdk::HttpClient& http) {
     auto loaded = load_manifest(folder, &registry);
     auto problems = loaded.problems;
-    if (!loaded.manifest) return sdk::Error{"invalid_tenant", join_problems(problems)};
+    if (!loaded.manifest) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
     auto manifest = std::move(*loaded.manifest);
     auto data = load_data(manifest, problems);
     check_scripts(manifest, problems);
-    if (!problems.empty()) return sdk::Error{"invalid_tenant", join_problems(problems)};
+    if (!problems.empty()) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
 
     const std::string id = manifest.profile.id;
     auto fail = [&](const std::string& what, const sdk::Error& e) {
-        return sdk::Error{"invalid_tenant", manifest.manifest_path + ": " + what + ": " + e.message};
+        return sdk::Error{sdk::errc::invalid_tenant, manifest.manifest_path + ": " + what + ": " + e.message};
     };
     if (auto s = db.upsert_tenant(id, manifest.profile.name); !s) return fail("database", s.error());
     if (auto r = db.import_offerings(id, data.offerings); !r) return fail("data.offerings", r.error());
@@ -101,72 +117,77 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
             m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http, kind, name));
         return *tenant->services_.back();
     };
+    auto invalid = [&](const std::string& field, const std::string& message) {
+        return sdk::Error{sdk::errc::invalid_tenant, m.manifest_path + ": " + field + ": " + message};
+    };
+    // One instance of a plugin or a script; `info` is null for scripts.
+    struct Made {
+        sdk::Plugin* plugin = nullptr;
+        const PluginInfo* info = nullptr;
+        bool has_on_reply = true;
+    };
     auto make = [&](sdk::PluginKind kind, const std::string& name, const json::object& config,
-                    const std::string& field) -> sdk::Result<sdk::Plugin*> {
+                    const std::string& field) -> sdk::Result<Made> {
         const auto* info = registry.find(name, kind);
-        if (!info)
-            return sdk::Error{"invalid_tenant",
-                              m.manifest_path + ": " + field + ": plugin \"" + name + "\" is not installed"};
+        if (!info) return invalid(field, "plugin \"" + name + "\" is not installed");
         auto instance = registry.instantiate(*info, config, services_for(sdk::to_string(kind), name));
-        if (!instance)
-            return sdk::Error{"invalid_tenant",
-                              m.manifest_path + ": " + field + ": " + instance.error().message};
+        if (!instance) return invalid(field, instance.error().message);
         auto* raw = instance->get();
         tenant->instances_.push_back(std::move(instance).value());
-        return raw;
+        return Made{raw, info};
     };
-    auto script = [&](const PluginRef& ref) -> sdk::Result<sdk::Plugin*> {
+    auto script = [&](const PluginRef& ref) -> sdk::Result<Made> {
         auto path = (m.folder / ref.script).string();
         auto loaded_script = lua::load_script(path, path, services_for("lua", ref.script));
-        if (!loaded_script) return sdk::Error{"invalid_tenant", loaded_script.error().message};
+        if (!loaded_script) return sdk::Error{sdk::errc::invalid_tenant, loaded_script.error().message};
         auto* raw = loaded_script->plugin.get();
         tenant->instances_.emplace_back(nullptr, std::move(loaded_script->plugin));
-        return raw;
+        return Made{raw, nullptr, loaded_script->has_on_reply};
     };
 
-    std::vector<LlmRef> chain{m.llm};
-    chain.insert(chain.end(), m.fallback.begin(), m.fallback.end());
-    // The offline assistant is always the last resort when it is installed.
-    bool has_local =
-        std::any_of(chain.begin(), chain.end(), [](const LlmRef& r) { return r.provider == "local"; });
-    if (!has_local && registry.find("local", sdk::PluginKind::llm)) chain.push_back(LlmRef{"local", {}});
-    for (std::size_t i = 0; i < chain.size(); ++i) {
-        auto made = make(sdk::PluginKind::llm, chain[i].provider, chain[i].config,
-                         i == 0                   ? "llm"
-                         : i <= m.fallback.size() ? "llm.fallback[" + std::to_string(i - 1) + "]"
-                                                  : "llm (offline last resort)");
+    // The chain: `llm` (when the manifest names one), its fallbacks, and an offline provider last.
+    struct Link {
+        LlmRef ref;
+        std::string field;
+    };
+    std::vector<Link> chain;
+    if (!m.llm.provider.empty()) chain.push_back({m.llm, "llm"});
+    for (std::size_t i = 0; i < m.fallback.size(); ++i)
+        chain.push_back({m.fallback[i], "llm.fallback[" + std::to_string(i) + "]"});
+    const bool has_offline = std::any_of(chain.begin(), chain.end(), [&](const Link& link) {
+        const auto* info = registry.find(link.ref.provider, sdk::PluginKind::llm);
+        return info && info->has(sdk::kProviderOffline);
+    });
+    if (const auto* offline = registry.offline_provider(); offline && !has_offline)
+        chain.push_back({LlmRef{offline->name, {}}, chain.empty() ? "llm" : "llm (offline last resort)"});
+    if (chain.empty()) return invalid("llm", "no provider: name one, or install an offline provider plugin");
+    for (const auto& link : chain) {
+        auto made = make(sdk::PluginKind::llm, link.ref.provider, link.ref.config, link.field);
         if (!made) return made.error();
-        Enabled<sdk::LlmProvider> provider{chain[i].provider, dynamic_cast<sdk::LlmProvider*>(made.value())};
-        if (const auto* info = registry.find(chain[i].provider, sdk::PluginKind::llm)) {
-            json::object config = chain[i].config;
-            PluginRegistry::validate_config(*info, config);  // fills the defaults
-            if (const auto* model = config.if_contains("model"); model && model->is_string())
-                provider.model = model->get_string();
-        }
-        if (provider.model.empty()) provider.model = chain[i].provider;
+        ProviderEntry provider;
+        provider.name = link.ref.provider;
+        provider.plugin = dynamic_cast<sdk::LlmProvider*>(made->plugin);
+        provider.offline = made->info->has(sdk::kProviderOffline);
+        provider.streams = made->info->has(sdk::kProviderStreams);
+        auto model =
+            guarded("provider " + provider.name + " model()", [&] { return provider.plugin->model(); });
+        if (!model) return invalid(link.field, model.error().message);
+        provider.model = model->empty() ? provider.name : std::move(model).value();
         tenant->providers_.push_back(std::move(provider));
     }
     for (const auto& ref : m.tools) {
         auto made =
             ref.script.empty() ? make(sdk::PluginKind::tool, ref.name, ref.config, ref.field) : script(ref);
         if (!made) return made.error();
-        auto* tool = dynamic_cast<sdk::Tool*>(made.value());
-        if (!tool)
-            return sdk::Error{"invalid_tenant",
-                              m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a tool"};
+        auto* tool = dynamic_cast<sdk::Tool*>(made->plugin);
+        if (!tool) return invalid(ref.field, "\"" + ref.script + "\" is not a tool");
         Enabled<sdk::Tool> owner{ref.script.empty() ? ref.name : ref.script, tool};
-        std::vector<sdk::ToolSpec> specs;
-        try {
-            specs = tool->specs();
-        } catch (const std::exception& e) {
-            return sdk::Error{"invalid_tenant",
-                              m.manifest_path + ": " + ref.field + ": specs() threw: " + e.what()};
-        }
-        for (auto& spec : specs) {
+        auto specs = guarded("tool " + owner.name + " specs()", [&] { return tool->specs(); });
+        if (!specs) return invalid(ref.field, specs.error().message);
+        for (auto& spec : *specs) {
             if (tenant->tools_.count(spec.name))
-                return sdk::Error{"invalid_tenant", m.manifest_path + ": " + ref.field + ": tool \"" +
-                                                        spec.name + "\" is already offered by " +
-                                                        tenant->tools_[spec.name].owner.name};
+                return invalid(ref.field, "tool \"" + spec.name + "\" is already offered by " +
+                                              tenant->tools_[spec.name].owner.name);
             tenant->tool_specs_.push_back(spec);
             tenant->tools_.emplace(spec.name, ToolEntry{spec, owner});
         }
@@ -175,16 +196,18 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         auto made =
             ref.script.empty() ? make(sdk::PluginKind::rule, ref.name, ref.config, ref.field) : script(ref);
         if (!made) return made.error();
-        auto* rule = dynamic_cast<sdk::Rule*>(made.value());
-        if (!rule)
-            return sdk::Error{"invalid_tenant",
-                              m.manifest_path + ": " + ref.field + ": \"" + ref.script + "\" is not a rule"};
-        tenant->rules_.push_back({ref.script.empty() ? ref.name : ref.script, rule});
+        auto* rule = dynamic_cast<sdk::Rule*>(made->plugin);
+        if (!rule) return invalid(ref.field, "\"" + ref.script + "\" is not a rule");
+        RuleEntry entry;
+        entry.name = ref.script.empty() ? ref.name : ref.script;
+        entry.plugin = rule;
+        entry.has_on_reply = made->has_on_reply;
+        tenant->rules_.push_back(std::move(entry));
     }
     for (const auto& [name, config] : m.channels) {
         auto made = make(sdk::PluginKind::channel, name, config, "channels." + name);
         if (!made) return made.error();
-        tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made.value());
+        tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made->plugin);
     }
     log_event(spdlog::level::info, "tenants", "tenant loaded",
               {{"tenant", id},

@@ -122,7 +122,18 @@ struct Enabled {
     std::string name;  ///< plugin name or script path
     Interface* plugin = nullptr;
     std::shared_ptr<std::atomic<bool>> disabled = std::make_shared<std::atomic<bool>>(false);
-    std::string model;  ///< providers: the `model` of their config (defaults filled), for costs
+};
+
+/// A provider of the chain, with what its plugin declared and reported when the tenant loaded.
+struct ProviderEntry : Enabled<sdk::LlmProvider> {
+    std::string model;     ///< LlmProvider::model(): usage, costs and metrics are recorded under it
+    bool offline = false;  ///< sdk::kProviderOffline: no budget, no deadline share, the last resort
+    bool streams = false;  ///< sdk::kProviderStreams: passes text to the sink as it comes
+};
+
+/// A rule, and whether it may rewrite replies (a Lua rule without on_reply does not).
+struct RuleEntry : Enabled<sdk::Rule> {
+    bool has_on_reply = true;
 };
 
 struct ToolEntry {
@@ -144,13 +155,19 @@ public:
     const sdk::CatalogStore& catalog() const { return *catalog_; }
     const sdk::KnowledgeStore& knowledge() const { return *knowledge_; }
 
-    /// The providers to try in order: `llm`, then `llm.fallback`.
-    const std::vector<Enabled<sdk::LlmProvider>>& providers() const { return providers_; }
+    /// The providers to try in order: `llm`, then `llm.fallback`, then an offline provider as the
+    /// last resort (when one is installed and the chain has none).
+    const std::vector<ProviderEntry>& providers() const { return providers_; }
+    /// True when a provider of the chain calls a remote model (not an offline one).
+    bool has_remote_provider() const;
     const std::map<std::string, ToolEntry>& tools() const { return tools_; }
     const std::vector<sdk::ToolSpec>& tool_specs() const { return tool_specs_; }
-    const std::vector<Enabled<sdk::Rule>>& rules() const { return rules_; }
+    /// The spec of tool `name`, or null when no enabled plugin offers it.
+    const sdk::ToolSpec* tool_spec(const std::string& name) const;
+    const std::vector<RuleEntry>& rules() const { return rules_; }
     sdk::Channel* channel(const std::string& name) const;
-    bool has_on_reply_rules() const { return !rules_.empty(); }
+    /// True when a rule may rewrite the reply: the reply cannot stream to the client as it is made.
+    bool has_on_reply_rules() const;
     /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
     ResponseCache& response_cache() const { return response_cache_; }
     /// Text that depends only on this version of the tenant and `key` (the fixed part of a model's
@@ -176,10 +193,10 @@ private:
     // Host services must outlive the instances that hold references to them: declared first.
     std::vector<std::unique_ptr<TenantServices>> services_;
     std::vector<PluginInstance> instances_;
-    std::vector<Enabled<sdk::LlmProvider>> providers_;
+    std::vector<ProviderEntry> providers_;
     std::map<std::string, ToolEntry> tools_;
     std::vector<sdk::ToolSpec> tool_specs_;
-    std::vector<Enabled<sdk::Rule>> rules_;
+    std::vector<RuleEntry> rules_;
     std::map<std::string, sdk::Channel*> channels_;
     mutable ResponseCache response_cache_;
     mutable std::mutex fixed_texts_mutex_;

@@ -52,9 +52,9 @@ struct Gemini {
     explicit Gemini(json::object extra = {}) : key(fresh_key()) {
         json::object config{{"api_key", key}, {"base_url", server.base_url()}, {"timeout_ms", 20000}};
         for (const auto& [k, v] : extra) config[k] = v;
-        auto made = tezgah_plugin_descriptor.create(config, host);
-        if (!made) throw std::runtime_error("gemini: " + made.error().message);
-        provider.reset(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+        auto made = sdk::testing::instantiate(tezgah_plugin_descriptor, host, config);
+        if (!made) throw std::runtime_error("gemini: " + host.log.lines.back().second);
+        provider.reset(dynamic_cast<sdk::LlmProvider*>(made.release()));
     }
 
     sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
@@ -363,9 +363,9 @@ TEST(GeminiToolRound, WithoutTheSignedTurnTheFakeRefusesLikeGemini) {
     request.messages.push_back(tool_message(first->tool_calls[0], json::object{{"text", "1.299 TL"}}));
 
     json::object config{{"api_key", g.key}, {"base_url", g.server.base_url()}};
-    auto other = tezgah_plugin_descriptor.create(config, g.host);
+    auto other = sdk::testing::instantiate(tezgah_plugin_descriptor, g.host, config);
     ASSERT_TRUE(other);
-    auto* provider = dynamic_cast<sdk::LlmProvider*>(other.value().get());
+    auto* provider = dynamic_cast<sdk::LlmProvider*>(other.get());
     auto second = provider->complete(request, nullptr);
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().code, "bad_request");
@@ -644,11 +644,17 @@ TEST(GeminiErrors, BadRequestsDoNotOpenTheBreaker) {
 
 TEST(GeminiConfig, ApiKeyIsRequired) {
     sdk::testing::FakeHost host;
-    auto made = tezgah_plugin_descriptor.create(json::object{{"model", "gemini-2.0-flash"}}, host);
-    ASSERT_FALSE(made);
-    EXPECT_NE(made.error().message.find("api_key"), std::string::npos);
-    made = tezgah_plugin_descriptor.create(json::object{{"api_key", ""}}, host);
-    ASSERT_FALSE(made);
+    EXPECT_EQ(sdk::testing::instantiate(tezgah_plugin_descriptor, host, {{"model", "gemini-2.0-flash"}}),
+              nullptr);
+    EXPECT_TRUE(host.log.contains("gemini: api_key: required")) << host.log.lines.back().second;
+    host.log.lines.clear();
+    EXPECT_EQ(sdk::testing::instantiate(tezgah_plugin_descriptor, host, {{"api_key", ""}}), nullptr);
+    EXPECT_TRUE(host.log.contains("gemini: api_key: required"));
+    // The key's value never shows, even where it is wrong.
+    host.log.lines.clear();
+    EXPECT_EQ(sdk::testing::instantiate(tezgah_plugin_descriptor, host, {{"api_key", 12345}}), nullptr);
+    EXPECT_TRUE(host.log.contains("gemini: api_key: expected a string, got a number"));
+    EXPECT_FALSE(host.log.contains("12345"));
 }
 
 TEST(GeminiConfig, DescriptorDeclaresEveryKeyWithItsDefault) {
@@ -698,13 +704,10 @@ std::vector<sdk::ToolSpec> builtin_tool_specs() {
     for (const char* name : {"tool-catalog.so", "tool-knowledge.so"}) {
         libraries.emplace_back(std::string(TEZGAH_TEST_PLUGIN_DIR) + "/" + name);
         const auto& d = libraries.back().get<const sdk::PluginDescriptor>(sdk::kDescriptorSymbol);
-        json::object config;
-        for (std::size_t i = 0; i < d.config_key_count; ++i)
-            if (d.config_keys[i].default_json)
-                config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
-        auto made = d.create(config, host);
-        if (!made) throw std::runtime_error(std::string(name) + ": " + made.error().message);
-        auto* tool = dynamic_cast<sdk::Tool*>(made.value().get());
+        static std::vector<sdk::PluginPtr> tools;  // as long as the libraries
+        tools.push_back(sdk::testing::instantiate(d, host));
+        if (!tools.back()) throw std::runtime_error(std::string(name) + ": " + host.log.lines.back().second);
+        auto* tool = dynamic_cast<sdk::Tool*>(tools.back().get());
         for (auto& spec : tool->specs()) specs.push_back(std::move(spec));
     }
     return specs;

@@ -26,14 +26,6 @@ namespace sdk = tezgah::sdk;
 namespace json = boost::json;
 using sdk::testing::FakeHost;
 
-json::object defaults_of(const sdk::PluginDescriptor& d) {
-    json::object config;
-    for (std::size_t i = 0; i < d.config_key_count; ++i)
-        if (d.config_keys[i].default_json)
-            config[d.config_keys[i].name] = json::parse(d.config_keys[i].default_json);
-    return config;
-}
-
 /// A tool plugin shared library, loaded once for the whole test run.
 struct ToolLibrary {
     boost::dll::shared_library library;
@@ -86,14 +78,15 @@ Tenant& tenant(const std::string& id) {
     slot->host.load_offerings_file(dir + "/data/offerings.json");
     slot->host.load_knowledge_file(dir + "/data/knowledge.json");
     for (const auto& lib : libraries) {
-        auto made = lib->descriptor->create(defaults_of(*lib->descriptor), slot->host);
-        if (!made.ok())
-            throw std::runtime_error(std::string(lib->descriptor->name) + ": " + made.error().message);
-        slot->tools.emplace_back(dynamic_cast<sdk::Tool*>(made.value().release()));
+        auto made = sdk::testing::instantiate(*lib->descriptor, slot->host);
+        if (!made)
+            throw std::runtime_error(std::string(lib->descriptor->name) + ": " +
+                                     slot->host.log.lines.back().second);
+        slot->tools.emplace_back(dynamic_cast<sdk::Tool*>(made.release()));
     }
-    auto made = tezgah_plugin_descriptor.create(defaults_of(tezgah_plugin_descriptor), slot->host);
-    if (!made.ok()) throw std::runtime_error("llm-local: " + made.error().message);
-    slot->provider.reset(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    auto made = sdk::testing::instantiate(tezgah_plugin_descriptor, slot->host);
+    if (!made) throw std::runtime_error("llm-local: " + slot->host.log.lines.back().second);
+    slot->provider.reset(dynamic_cast<sdk::LlmProvider*>(made.release()));
     return *slot;
 }
 
@@ -304,16 +297,15 @@ TEST(LocalProvider, FormatsPricesTheLocalWay) {
 
 TEST(LocalProvider, RejectsABadListSize) {
     FakeHost host;
-    auto made = tezgah_plugin_descriptor.create(json::object{{"max_list_items", 0}}, host);
-    ASSERT_FALSE(made.ok());
-    EXPECT_NE(made.error().message.find("max_list_items"), std::string::npos);
+    EXPECT_EQ(sdk::testing::instantiate(tezgah_plugin_descriptor, host, {{"max_list_items", 0}}), nullptr);
+    EXPECT_TRUE(host.log.contains("local: max_list_items: expected an integer from 1 to 50, got 0"));
 }
 
 TEST(LocalProvider, ListsNoMoreThanConfigured) {
     auto& t = tenant("nefes-studyo");
-    auto made = tezgah_plugin_descriptor.create(json::object{{"max_list_items", 2}}, t.host);
-    ASSERT_TRUE(made.ok());
-    std::unique_ptr<sdk::LlmProvider> small(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    auto made = sdk::testing::instantiate(tezgah_plugin_descriptor, t.host, {{"max_list_items", 2}});
+    ASSERT_TRUE(made);
+    std::unique_ptr<sdk::LlmProvider> small(dynamic_cast<sdk::LlmProvider*>(made.release()));
     std::swap(small, t.provider);
     Conversation c(t, {});
     auto reply = c.say("Hangi dersleriniz var?").reply;

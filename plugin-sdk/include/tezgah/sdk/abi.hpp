@@ -6,6 +6,11 @@
 namespace tezgah::sdk {
 
 inline constexpr int kAbiMajor = 1;
-inline constexpr int kAbiMinor = 1;  // 1.1: ProviderRequest::deadline
+// 1.1: ProviderRequest::deadline.
+// 1.2: the descriptor records the size of its config keys and the plugin's capabilities;
+//      ConfigKey says minimum, maximum, allowed values and secret; ToolSpec says read_only and
+//      cacheable; LlmProvider::model(). The engine calls a 1.0 or 1.1 plugin through the layouts
+//      it was built with (engine/src/plugins/legacy.*).
+inline constexpr int kAbiMinor = 2;
 
 }  // namespace tezgah::sdk

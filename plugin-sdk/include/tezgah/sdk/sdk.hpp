@@ -4,6 +4,8 @@
 
 #include <tezgah/sdk/abi.hpp>
 #include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/config.hpp>
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/host.hpp>
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/plugin.hpp>

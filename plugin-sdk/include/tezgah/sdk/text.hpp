@@ -5,6 +5,7 @@
 
 #include <tezgah/sdk/catalog.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,15 @@ std::vector<OfferingMatch> match_offerings(const std::vector<Offering>& offering
 /// keywords and answer (a fallback where full-text search is not at hand, e.g. in fakes).
 std::vector<KnowledgeHit> rank_knowledge(const std::vector<KnowledgeEntry>& entries, std::string_view query,
                                          std::string_view language, std::size_t limit);
+
+/// How well a customer's word matches a known word, both folded, 0..1: the same stem, a Turkish
+/// suffix the stemmer missed, a consonant softened ("gecelig-" on "gecelik"), or a typo.
+double word_match(std::string_view customer_word, std::string_view known_word);
+
+/// The first of `topics` whose every word matches a word of `text` (word_match >= 0.85, so
+/// inflected and misspelt forms count): a tenant's handoff topics, for the offline assistant and
+/// the engine alike. None when no topic matches.
+std::optional<std::string> matching_topic(std::string_view text, const std::vector<std::string>& topics);
 
 /// True when `utf8` is valid UTF-8.
 bool valid_utf8(std::string_view utf8) noexcept;

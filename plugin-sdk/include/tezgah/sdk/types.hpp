@@ -51,6 +51,12 @@ struct ToolSpec {
     std::string name;
     std::string description;
     json::object parameters;
+    // --- ABI 1.2 ---
+    /// Changes nothing outside the turn (no booking, no message, no ticket): safe to call again.
+    bool read_only = false;
+    /// Its answer depends only on the tenant's own data (catalog, knowledge, business info), so a
+    /// reply built on it may be kept in the response cache until that data changes.
+    bool cacheable = false;
 };
 
 /// Token counts of one provider call.

@@ -86,8 +86,10 @@ public:
     FakeKnowledge knowledge_base;
 };
 
-/// Validates nothing: builds an instance straight from a descriptor with `config` as given.
-/// Returns nullptr and records the error in host.log when the factory fails.
+/// Builds an instance from a descriptor exactly as the engine does: `config` is checked against the
+/// descriptor's config keys and its defaults are filled in (validate_config), then the factory
+/// runs. Returns nullptr and records each problem (`key: message`) or the factory's error in
+/// host.log otherwise.
 PluginPtr instantiate(const PluginDescriptor& descriptor, HostServices& host,
                       const json::object& config = {});
 

@@ -1,0 +1,288 @@
+#include "tenants/directory.hpp"
+
+#include "tenants/manifest.hpp"
+#include "util/host.hpp"
+#include "util/log.hpp"
+
+#include <tezgah/sdk/errors.hpp>
+
+#include <algorithm>
+
+namespace tezgah::engine {
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A hash of every file under a tenant folder (path, size, modification time): changes when any
+/// manifest, data file or script is edited, added or removed.
+std::size_t folder_fingerprint(const fs::path& folder) {
+    std::size_t h = 0;
+    auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().starts_with(".")) {
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        mix(std::hash<std::string>{}(file.string()));
+        mix(static_cast<std::size_t>(fs::file_size(file, ec)));
+        mix(static_cast<std::size_t>(fs::last_write_time(file, ec).time_since_epoch().count()));
+    }
+    if (files.empty()) mix(1);
+    return h;
+}
+
+/// The problems `tezgah check` would print for `folder`, one per line; empty when it is fine.
+std::string check_folder(const fs::path& folder, const PluginRegistry& registry) {
+    auto loaded = load_manifest(folder, &registry);
+    auto problems = loaded.problems;
+    if (loaded.manifest) {
+        load_data(*loaded.manifest, problems);
+        check_scripts(*loaded.manifest, problems);
+    }
+    std::string out;
+    for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.str();
+    return out;
+}
+
+sdk::Error unknown(const std::string& id) {
+    return sdk::Error{sdk::errc::unknown_tenant, "unknown tenant \"" + id + "\""};
+}
+
+}  // namespace
+
+TenantDirectory::TenantDirectory(fs::path root, Services services)
+    : root_(std::move(root)), services_(services), clock_(&SystemClock::instance()) {}
+
+TenantDirectory::~TenantDirectory() {
+    stop_watching();
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    if (checker_.joinable()) checker_.join();
+    std::lock_guard lock(mutex_);
+    tenants_.clear();
+}
+
+void TenantDirectory::set_clock(const sdk::Clock& clock) {
+    std::lock_guard lock(mutex_);
+    clock_ = &clock;
+}
+
+sdk::Status TenantDirectory::discover(std::size_t check_inline) {
+    std::error_code ec;
+    if (!fs::is_directory(root_, ec))
+        return sdk::Error{sdk::errc::not_found, root_.string() + ": tenants folder not found"};
+    std::vector<std::string> ids;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& folder : discover_tenants(root_)) {
+            Slot slot;
+            slot.folder = folder;
+            ids.push_back(folder.filename().string());
+            tenants_.emplace(ids.back(), std::move(slot));
+        }
+    }
+    if (ids.size() <= check_inline)
+        check(ids);
+    else
+        checker_ = std::thread([this, ids = std::move(ids)] { check(ids); });
+    return {};
+}
+
+void TenantDirectory::check(const std::vector<std::string>& ids) {
+    std::size_t failed = 0;
+    for (const auto& id : ids) {
+        fs::path folder;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            auto it = tenants_.find(id);
+            if (it == tenants_.end() || it->second.tenant || !it->second.error.empty()) continue;
+            folder = it->second.folder;
+        }
+        const auto fingerprint = folder_fingerprint(folder);
+        auto problems = check_folder(folder, services_.registry);
+        if (problems.empty()) continue;
+        std::lock_guard lock(mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end() || it->second.tenant) continue;  // loaded meanwhile: that tells more
+        it->second.error = problems;
+        it->second.fingerprint = fingerprint;
+        ++failed;
+        log_event(spdlog::level::err, "tenants", "tenant failed its check",
+                  {{"tenant", id}, {"reason", problems}});
+    }
+    log_event(spdlog::level::info, "tenants", "tenants checked",
+              {{"checked", std::to_string(ids.size())}, {"failed", std::to_string(failed)}});
+}
+
+sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::load(const fs::path& folder) {
+    const sdk::Clock* clock;
+    {
+        std::lock_guard lock(mutex_);
+        clock = clock_;
+    }
+    return load_tenant(folder, services_.registry, services_.db, *clock, services_.http);
+}
+
+sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id) {
+    fs::path folder;
+    std::shared_ptr<std::mutex> load_mutex;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end()) return unknown(id);
+        if (it->second.tenant) return it->second.tenant;
+        if (!it->second.error.empty()) return sdk::Error{sdk::errc::invalid_tenant, it->second.error};
+        folder = it->second.folder;
+        load_mutex = it->second.load_mutex;
+    }
+    // Load outside the map's lock, one loader per tenant: other tenants keep being served.
+    std::lock_guard loading(*load_mutex);
+    {
+        std::lock_guard lock(mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end()) return unknown(id);
+        if (it->second.tenant) return it->second.tenant;
+        if (!it->second.error.empty()) return sdk::Error{sdk::errc::invalid_tenant, it->second.error};
+    }
+    const auto fingerprint = folder_fingerprint(folder);
+    auto loaded = load(folder);
+    std::lock_guard lock(mutex_);
+    auto it = tenants_.find(id);
+    if (it == tenants_.end()) return unknown(id);
+    it->second.fingerprint = fingerprint;
+    if (!loaded) {
+        it->second.error = loaded.error().message;
+        log_event(spdlog::level::err, "tenants", "tenant failed to load",
+                  {{"tenant", id}, {"reason", it->second.error}});
+        return loaded.error();
+    }
+    it->second.tenant = std::move(loaded).value();
+    return it->second.tenant;
+}
+
+std::vector<TenantStatus> TenantDirectory::statuses() const {
+    std::lock_guard lock(mutex_);
+    std::vector<TenantStatus> out;
+    out.reserve(tenants_.size());
+    for (const auto& [id, slot] : tenants_) {
+        out.push_back({id, slot.folder.string(),
+                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
+                       slot.reload_error});
+    }
+    return out;
+}
+
+ReloadSummary TenantDirectory::reload_all() {
+    std::lock_guard reloading(reload_mutex_);
+    ReloadSummary summary;
+    std::map<std::string, fs::path> on_disk;
+    for (const auto& folder : discover_tenants(root_)) on_disk.emplace(folder.filename().string(), folder);
+
+    // Which tenants to look at, taken under the lock; loading happens outside it.
+    struct Candidate {
+        std::string id;
+        fs::path folder;
+        std::size_t fingerprint = 0;
+        std::shared_ptr<std::mutex> load_mutex;
+    };
+    std::vector<Candidate> candidates;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = tenants_.begin(); it != tenants_.end();) {
+            if (!on_disk.count(it->first)) {
+                summary.removed.push_back(it->first);
+                it = tenants_.erase(it);  // turns in flight keep their shared_ptr
+            } else {
+                ++it;
+            }
+        }
+        for (const auto& [id, folder] : on_disk) {
+            auto it = tenants_.find(id);
+            if (it == tenants_.end()) {
+                Slot slot;
+                slot.folder = folder;
+                tenants_.emplace(id, std::move(slot));
+                summary.added.push_back(id);
+                continue;
+            }
+            if (it->second.tenant || !it->second.error.empty())
+                candidates.push_back({id, folder, it->second.fingerprint, it->second.load_mutex});
+        }
+    }
+    for (const auto& c : candidates) {
+        const auto fingerprint = folder_fingerprint(c.folder);
+        if (fingerprint == c.fingerprint) continue;
+        std::lock_guard loading(*c.load_mutex);
+        auto loaded = load(c.folder);
+        std::lock_guard lock(mutex_);
+        auto it = tenants_.find(c.id);
+        if (it == tenants_.end()) continue;
+        auto& slot = it->second;
+        slot.fingerprint = fingerprint;
+        if (loaded) {
+            slot.tenant = std::move(loaded).value();
+            slot.error.clear();
+            slot.reload_error.clear();
+            summary.reloaded.push_back(c.id);
+            log_event(spdlog::level::info, "tenants", "tenant reloaded", {{"tenant", c.id}});
+        } else if (slot.tenant) {
+            slot.reload_error = loaded.error().message;
+            summary.failed.push_back(c.id);
+            log_event(spdlog::level::err, "tenants", "reload refused; the last good version keeps serving",
+                      {{"tenant", c.id}, {"reason", slot.reload_error}});
+        } else {
+            slot.error = loaded.error().message;
+            summary.failed.push_back(c.id);
+            log_event(spdlog::level::err, "tenants", "tenant failed to load",
+                      {{"tenant", c.id}, {"reason", slot.error}});
+        }
+    }
+    for (const auto& id : summary.added)
+        log_event(spdlog::level::info, "tenants", "tenant discovered", {{"tenant", id}});
+    for (const auto& id : summary.removed)
+        log_event(spdlog::level::info, "tenants", "tenant removed", {{"tenant", id}});
+    check(summary.added);  // a new folder's problems show at once, as at start
+    return summary;
+}
+
+void TenantDirectory::start_watching(std::chrono::milliseconds interval) {
+    std::lock_guard lock(watcher_mutex_);
+    if (watching_) return;
+    watching_ = true;
+    watcher_ = std::thread([this, interval] {
+        std::unique_lock lock(watcher_mutex_);
+        while (watching_) {
+            watcher_wake_.wait_for(lock, interval, [this] { return !watching_; });
+            if (!watching_) break;
+            lock.unlock();
+            try {
+                reload_all();
+            } catch (const std::exception& e) {
+                log_event(spdlog::level::err, "tenants", "reload pass failed", {{"error", e.what()}});
+            }
+            lock.lock();
+        }
+    });
+}
+
+void TenantDirectory::stop_watching() {
+    {
+        std::lock_guard lock(watcher_mutex_);
+        if (!watching_) return;
+        watching_ = false;
+    }
+    watcher_wake_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+}
+
+}  // namespace tezgah::engine

@@ -1,0 +1,107 @@
+#pragma once
+// The tenants folder as the engine serves it: every tenant folder discovered, its manifest checked
+// at start so health tells the truth at once, each tenant loaded on its first message, and loaded
+// again when its files change — a tenant whose edit fails keeps serving its last good version.
+
+#include "plugins/registry.hpp"
+#include "store/database.hpp"
+#include "tenants/tenant.hpp"
+
+#include <tezgah/sdk/host.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tezgah::engine {
+
+/// What the engine knows of a discovered tenant.
+struct TenantStatus {
+    std::string id;
+    std::string folder;
+    std::string state;         ///< "not_loaded" | "loaded" | "failed"
+    std::string error;         ///< why it failed, `path: field: message` lines
+    std::string reload_error;  ///< loaded, but the last edit failed: the last good version serves
+};
+
+/// What a reload pass changed.
+struct ReloadSummary {
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    std::vector<std::string> reloaded;
+    std::vector<std::string> failed;  ///< an edit that failed validation: the last good version stays
+};
+
+class TenantDirectory {
+public:
+    /// What loading a tenant needs; all of it outlives the directory.
+    struct Services {
+        const PluginRegistry& registry;
+        Database& db;
+        sdk::HttpClient& http;
+    };
+
+    TenantDirectory(std::filesystem::path root, Services services);
+    ~TenantDirectory();
+    TenantDirectory(const TenantDirectory&) = delete;
+    TenantDirectory& operator=(const TenantDirectory&) = delete;
+
+    /// Finds the tenant folders and checks each manifest, data file and script without loading
+    /// (what `tezgah check` checks): a broken tenant is "failed" from the start. Up to
+    /// `check_inline` tenants are checked before this returns; more are checked on a background
+    /// thread, so a start with thousands of tenants stays fast. Errors: not_found (no folder).
+    sdk::Status discover(std::size_t check_inline = 100);
+
+    /// The tenant, loaded on first use. Errors: unknown_tenant, invalid_tenant (with reasons).
+    sdk::Result<std::shared_ptr<Tenant>> get(const std::string& id);
+
+    std::vector<TenantStatus> statuses() const;
+
+    /// Looks at the folder again: new tenants appear, removed ones go, and tenants whose files
+    /// changed (loaded ones, and failed ones that may be fixed now) are loaded anew. Turns in flight
+    /// finish on the version they started with. Safe from any thread (SIGHUP, the watcher).
+    ReloadSummary reload_all();
+
+    /// Calls reload_all() every `interval` on a background thread until stop_watching().
+    void start_watching(std::chrono::milliseconds interval);
+    void stop_watching();
+
+    /// The clock tenants loaded from now on are given (tests fix the time).
+    void set_clock(const sdk::Clock& clock);
+
+private:
+    struct Slot {
+        std::filesystem::path folder;
+        std::shared_ptr<Tenant> tenant;
+        std::string error;            ///< the last check or load failed (not loaded)
+        std::string reload_error;     ///< loaded, but the last reload failed
+        std::size_t fingerprint = 0;  ///< of the files the current state was built from
+        std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
+    };
+
+    sdk::Result<std::shared_ptr<Tenant>> load(const std::filesystem::path& folder);
+    /// Checks the not-yet-loaded tenants among `ids` and records the failures.
+    void check(const std::vector<std::string>& ids);
+
+    std::filesystem::path root_;
+    Services services_;
+    const sdk::Clock* clock_;
+    mutable std::mutex mutex_;  // guards tenants_ and clock_
+    std::map<std::string, Slot> tenants_;
+    std::mutex reload_mutex_;  // one reload pass at a time
+
+    std::thread checker_;
+    std::thread watcher_;
+    std::mutex watcher_mutex_;
+    std::condition_variable watcher_wake_;
+    bool watching_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace tezgah::engine
