@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <thread>
+#include <utility>
 
 namespace tezgah::sdk::llm {
 
@@ -170,14 +171,16 @@ Result<HttpResponse> send_with_retries(
 
 // --- circuit breaker ---
 
-CircuitBreaker::CircuitBreaker(int failure_threshold, Millis cool_down)
-    : threshold_(std::max(1, failure_threshold)), cool_down_(cool_down) {}
+CircuitBreaker::CircuitBreaker(int failure_threshold, Millis cool_down, TimeSource now)
+    : threshold_(std::max(1, failure_threshold)), cool_down_(cool_down), now_(std::move(now)) {}
+
+SteadyTime CircuitBreaker::now() const { return now_ ? now_() : std::chrono::steady_clock::now(); }
 
 bool CircuitBreaker::allow() {
     std::lock_guard lock(mutex_);
     if (state_ == State::closed) return true;
     if (state_ == State::open) {
-        if (std::chrono::steady_clock::now() - opened_at_ < cool_down_) return false;
+        if (now() - opened_at_ < cool_down_) return false;
         state_ = State::half_open;
         trial_in_flight_ = false;
     }
@@ -198,7 +201,7 @@ void CircuitBreaker::record_failure() {
     ++failures_;
     if (state_ == State::half_open || failures_ >= threshold_) {
         state_ = State::open;
-        opened_at_ = std::chrono::steady_clock::now();
+        opened_at_ = now();
         trial_in_flight_ = false;
     }
 }
@@ -210,8 +213,7 @@ void CircuitBreaker::record_abandoned() {
 
 CircuitBreaker::State CircuitBreaker::state() const {
     std::lock_guard lock(mutex_);
-    if (state_ == State::open && std::chrono::steady_clock::now() - opened_at_ >= cool_down_)
-        return State::half_open;
+    if (state_ == State::open && now() - opened_at_ >= cool_down_) return State::half_open;
     return state_;
 }
 
@@ -235,6 +237,53 @@ std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int fail
     auto& slot = breakers[key];
     if (!slot) slot = std::make_shared<CircuitBreaker>(failure_threshold, cool_down);
     return slot;
+}
+
+const char* to_string(CallOutcome outcome) noexcept {
+    switch (outcome) {
+        case CallOutcome::success:
+            return "success";
+        case CallOutcome::failure:
+            return "failure";
+        case CallOutcome::abandoned:
+            return "abandoned";
+    }
+    return "failure";
+}
+
+CallOutcome breaker_outcome(const Result<HttpResponse>& exchange) noexcept {
+    if (!exchange) {
+        const auto& code = exchange.error().code;
+        return code == "cancelled" || code == "deadline_exceeded" ? CallOutcome::abandoned
+                                                                  : CallOutcome::failure;
+    }
+    const int status = exchange->status;
+    const bool failed = status == 401 || status == 403 || status == 408 || status == 429 || status >= 500;
+    return failed ? CallOutcome::failure : CallOutcome::success;
+}
+
+BreakerCall::BreakerCall(CircuitBreaker& breaker) : breaker_(breaker), allowed_(breaker.allow()) {}
+
+BreakerCall::~BreakerCall() {
+    // No outcome: the call ended by an exception or a path that forgot it. Counting it as a
+    // failure also ends a half-open breaker's trial, which would otherwise refuse every call after.
+    if (allowed_ && !recorded_) breaker_.record_failure();
+}
+
+void BreakerCall::record(CallOutcome outcome) {
+    if (!allowed_ || recorded_) return;
+    recorded_ = true;
+    switch (outcome) {
+        case CallOutcome::success:
+            breaker_.record_success();
+            return;
+        case CallOutcome::failure:
+            breaker_.record_failure();
+            return;
+        case CallOutcome::abandoned:
+            breaker_.record_abandoned();
+            return;
+    }
 }
 
 std::string redact(std::string text, std::string_view secret) {

@@ -136,9 +136,10 @@ private:
         if (body.at("contents").as_array().empty())
             return fail(sdk::Error{"bad_request", "gemini: the request has no message to send"});
 
-        // The call that finds a half-open breaker is its one trial: it must settle the breaker.
-        const bool trial = breaker_->state() == llm::CircuitBreaker::State::half_open;
-        if (!breaker_->allow())
+        // Records this call's outcome on the breaker once, and a failure if it ends without one (an
+        // exception): a half-open breaker's trial call must always settle it.
+        llm::BreakerCall breaker_call(*breaker_);
+        if (!breaker_call.allowed())
             return sdk::Error{"circuit_open", "gemini: circuit open after repeated failures at " +
                                                   settings_.base_url + "; not calling it for now"};
 
@@ -195,12 +196,7 @@ private:
 
         if (!result) {
             const auto& error = result.error();
-            // Running out of the turn's time, or the customer leaving, says nothing about Gemini.
-            const bool says_nothing = error.code == "deadline_exceeded" || error.code == "cancelled";
-            if (says_nothing)
-                breaker_->record_abandoned();  // frees a half-open breaker's trial, counts nothing
-            else
-                breaker_->record_failure();
+            breaker_call.record(llm::breaker_outcome(result));
             return fail(sdk::Error{error.code, "gemini: " + error.message + attempts(report)});
         }
         const sdk::HttpResponse& response = *result;
@@ -209,11 +205,14 @@ private:
                 parser.finish(on_event);
                 if (!stream_error && events == 0) read_whole(response.body, reader, stream_error, sink);
                 if (stream_error) {
-                    breaker_->record_success();
+                    // An error Gemini sent inside the stream is Gemini failing; an event it garbled
+                    // is counted like the 2xx it came with.
+                    breaker_call.record(stream_error->code == "bad_response" ? llm::CallOutcome::success
+                                                                             : llm::CallOutcome::failure);
                     return fail(*stream_error);
                 }
                 if (!reader.finished()) {
-                    breaker_->record_failure();
+                    breaker_call.record(llm::CallOutcome::failure);
                     return fail(sdk::Error{"unavailable", "gemini: stream ended early, after " +
                                                               std::to_string(reader.chunks()) +
                                                               " chunk(s) and no finishReason"});
@@ -222,23 +221,24 @@ private:
                 boost::system::error_code ec;
                 json::value whole = json::parse(response.body, ec);
                 if (ec) {
-                    breaker_->record_success();
+                    breaker_call.record(llm::CallOutcome::success);
                     return fail(
                         sdk::Error{"bad_response", "gemini: " + std::to_string(response.status) +
                                                        " with a body that is not JSON: " + ec.message()});
                 }
                 if (auto added = reader.add(whole); !added) {
-                    breaker_->record_success();
+                    breaker_call.record(llm::CallOutcome::success);
                     return fail(added.error());
                 }
             }
-            breaker_->record_success();
+            breaker_call.record(llm::CallOutcome::success);
             auto answer = reader.finish(
                 request, [this] { return new_call_id(); }, memory_);
             if (!answer) return fail(answer.error());
             return answer;
         }
-        return fail(http_error(response, report, trial));
+        breaker_call.record(llm::breaker_outcome(result));
+        return fail(http_error(response, report));
     }
 
     /// A streamed call whose server answered plain JSON (one response, or an array of them).
@@ -262,7 +262,7 @@ private:
         }
     }
 
-    sdk::Error http_error(const sdk::HttpResponse& response, const llm::RetryReport& report, bool trial) {
+    static sdk::Error http_error(const sdk::HttpResponse& response, const llm::RetryReport& report) {
         const int status = response.status;
         auto google = parse_google_error(response.body);
         std::string message = "gemini: " + std::to_string(status);
@@ -280,28 +280,19 @@ private:
         message += attempts(report);
 
         std::string code;
-        bool failure = false;
         if (status == 400 || status == 404) {
             code = "bad_request";
         } else if (status == 401 || status == 403) {
             code = "unauthorized";
-            failure = true;
         } else if (status == 429) {
             code = "rate_limited";
-            failure = true;
         } else if (status >= 500) {
             code = "unavailable";
-            failure = true;
         } else if (status == 408) {
             code = "timeout";
-            failure = true;
         } else {
             code = "bad_response";
         }
-        if (failure)
-            breaker_->record_failure();
-        else if (trial)
-            breaker_->record_success();  // the server answered: it is up
         return sdk::Error{code, message};
     }
 

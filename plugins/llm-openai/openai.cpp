@@ -129,10 +129,6 @@ private:
     bool passed_ = false;
 };
 
-bool breaker_counts(int status) {
-    return status == 401 || status == 403 || status == 408 || status == 429 || status >= 500;
-}
-
 class OpenAiProvider final : public sdk::LlmProvider {
 public:
     OpenAiProvider(sdk::HostServices& host, Settings settings)
@@ -147,10 +143,8 @@ public:
         try {
             return call(request, sink);
         } catch (const std::exception& e) {
-            breaker_->record_failure();  // never leave a half-open breaker's trial call unanswered
             return sdk::Error{"internal", redact(std::string("openai: ") + e.what(), settings_.api_key)};
         } catch (...) {
-            breaker_->record_failure();
             return sdk::Error{"internal", "openai: unknown exception"};
         }
     }
@@ -159,7 +153,10 @@ public:
 
 private:
     sdk::Result<sdk::ProviderResponse> call(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
-        if (!breaker_->allow())
+        // Records this call's outcome on the breaker once, and a failure if it ends without one (an
+        // exception): a half-open breaker's trial call must always settle it.
+        sdk::llm::BreakerCall breaker_call(*breaker_);
+        if (!breaker_call.allowed())
             return sdk::Error{"circuit_open",
                               "openai: circuit breaker open for " + settings_.base_url +
                                   " after repeated failures; calls paused for up to " +
@@ -195,12 +192,7 @@ private:
         if (!result) {
             // Some servers close the connection without ending the chunked body after [DONE].
             if (!(streamed && assembler.complete() && !assembler.error())) {
-                // The customer leaving, or the turn's deadline, says nothing about the server.
-                const auto& code = result.error().code;
-                if (code == "cancelled" || code == "deadline_exceeded")
-                    breaker_->record_abandoned();
-                else
-                    breaker_->record_failure();
+                breaker_call.record(sdk::llm::breaker_outcome(result));
                 auto error = result.error();
                 if (streamed && assembler.started())
                     error.message = "openai: stream ended early, after " +
@@ -211,10 +203,7 @@ private:
                 return fail(std::move(error), report);
             }
         } else if (result->status < 200 || result->status >= 300) {
-            if (breaker_counts(result->status))
-                breaker_->record_failure();
-            else
-                breaker_->record_success();  // the server is up; it refused this request
+            breaker_call.record(sdk::llm::breaker_outcome(result));
             return fail(error_from_response(*result, settings_.api_key), report);
         }
 
@@ -226,14 +215,12 @@ private:
             }
             if (const auto& error = assembler.error()) {
                 // An error event is the server failing; a chunk it garbled is counted like a 2xx.
-                if (error->code == "bad_response")
-                    breaker_->record_success();
-                else
-                    breaker_->record_failure();
+                breaker_call.record(error->code == "bad_response" ? sdk::llm::CallOutcome::success
+                                                                  : sdk::llm::CallOutcome::failure);
                 return fail(*error, report);
             }
             if (!assembler.complete()) {
-                breaker_->record_failure();
+                breaker_call.record(sdk::llm::CallOutcome::failure);
                 return fail(sdk::Error{"unavailable",
                                        "openai: stream ended early: no finish_reason and no [DONE] after " +
                                            std::to_string(assembler.text_bytes()) + " bytes of text"},
@@ -245,7 +232,7 @@ private:
             answer = parse_completion(result->body, settings_.api_key);
             if (answer && sink && !answer->response.text.empty()) sink->on_text(answer->response.text);
         }
-        breaker_->record_success();
+        breaker_call.record(sdk::llm::CallOutcome::success);
         if (!answer) return fail(answer.error(), report);
 
         auto response = std::move(answer->response);

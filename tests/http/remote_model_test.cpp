@@ -8,8 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 namespace tezgah::testing {
 namespace {
 
@@ -69,12 +67,13 @@ TEST_F(RemoteModelTest, ACustomerWhoHangsUpCancelsTheModelCall) {
             "application/json\r\nContent-Length: " +
             std::to_string(body.size()) + "\r\n\r\n" + body;
         socket.sendBytes(request.data(), static_cast<int>(request.size()));
-        std::this_thread::sleep_for(500ms);
+        ASSERT_TRUE(fake.wait_for_requests(1)) << "the model was never called";
         socket.close();  // the customer leaves while the model "thinks"
     }
     // The same customer's next message waits for the first turn: it comes back long before the
     // stalled model would have answered, because that call was cancelled.
     const auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(fake.wait_for_cut_offs(1)) << "the model call was not cancelled";
     auto next = chat("gece-butik", chat_body("kargo ücreti ne kadar?", "leaver"));
     EXPECT_EQ(next.status, 200) << next.body;
     EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);

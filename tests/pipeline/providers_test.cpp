@@ -430,8 +430,8 @@ TEST_F(ProvidersTest, ACustomerWhoLeavesCancelsTheProviderCall) {
     auto e = start();
     std::atomic<bool> gone{false};
     std::thread leave([&] {
-        std::this_thread::sleep_for(500ms);
-        gone = true;
+        EXPECT_TRUE(fake.wait_for_requests(1)) << "the provider was never called";
+        gone = true;  // the customer leaves while the model "thinks"
     });
     const auto started = std::chrono::steady_clock::now();
     auto r = e->handle(msg("gece-butik", "u1", "saten gecelik ne kadar?"), nullptr, &gone);
@@ -439,6 +439,7 @@ TEST_F(ProvidersTest, ACustomerWhoLeavesCancelsTheProviderCall) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->method, "fallback");  // stored, answered by the offline assistant
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_TRUE(fake.wait_for_cut_offs(1)) << "the provider call was not cancelled";
 }
 
 TEST_F(ProvidersTest, CustomersWhoLeaveDoNotOpenTheCircuitBreaker) {
@@ -453,7 +454,7 @@ TEST_F(ProvidersTest, CustomersWhoLeaveDoNotOpenTheCircuitBreaker) {
     for (int i = 0; i < 3; ++i) {
         std::atomic<bool> gone{false};
         std::thread leave([&] {
-            std::this_thread::sleep_for(200ms);
+            EXPECT_TRUE(fake.wait_for_requests(static_cast<std::size_t>(i) + 1)) << "no provider call " << i;
             gone = true;
         });
         auto r = e->handle(msg("gece-butik", "leaver-" + std::to_string(i), "saten gecelik ne kadar?"),

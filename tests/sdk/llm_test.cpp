@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace tezgah::sdk::llm {
 namespace {
 
@@ -127,19 +129,47 @@ TEST(RetryAfter, ReadsSecondsAndDurations) {
     EXPECT_FALSE(parse_duration("-3s").has_value());
 }
 
+/// A steady clock that stands still until the test moves it.
+struct ManualClock {
+    SteadyTime now = std::chrono::steady_clock::now();
+    TimeSource source() {
+        return [this] { return now; };
+    }
+};
+
 TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndLetsOneTrialThroughAfterTheCoolDown) {
-    CircuitBreaker breaker(3, 200ms);
+    ManualClock clock;
+    CircuitBreaker breaker(3, 200ms, clock.source());
     for (int i = 0; i < 3; ++i) {
         ASSERT_TRUE(breaker.allow());
         breaker.record_failure();
     }
     EXPECT_EQ(breaker.state(), CircuitBreaker::State::open);
     EXPECT_FALSE(breaker.allow());
-    std::this_thread::sleep_for(250ms);
+    clock.now += 199ms;
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::open);
+    EXPECT_FALSE(breaker.allow());  // still cooling down
+    clock.now += 1ms;
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::half_open);
     EXPECT_TRUE(breaker.allow());   // the trial
     EXPECT_FALSE(breaker.allow());  // one at a time
     breaker.record_success();
     EXPECT_EQ(breaker.state(), CircuitBreaker::State::closed);
+    EXPECT_TRUE(breaker.allow());
+}
+
+TEST(CircuitBreaker, AFailedTrialOpensItAgainForAWholeCoolDown) {
+    ManualClock clock;
+    CircuitBreaker breaker(1, 10s, clock.source());
+    ASSERT_TRUE(breaker.allow());
+    breaker.record_failure();
+    clock.now += 10s;
+    ASSERT_TRUE(breaker.allow());  // the trial
+    breaker.record_failure();
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::open);
+    clock.now += 9s;
+    EXPECT_FALSE(breaker.allow());
+    clock.now += 1s;
     EXPECT_TRUE(breaker.allow());
 }
 
@@ -158,6 +188,82 @@ TEST(CircuitBreaker, TenantsSharingACredentialShareTheBreaker) {
     EXPECT_EQ(a.get(), b.get());
     EXPECT_NE(a.get(), c.get());
     EXPECT_EQ(fingerprint("key-1").find("key"), std::string::npos);
+}
+
+TEST(BreakerOutcome, TransportErrorsFailExceptWhenTheCallWasGivenUp) {
+    for (const char* code : {"timeout", "unavailable", "tls", "bad_response", "internal"})
+        EXPECT_EQ(breaker_outcome(Error{code, "x"}), CallOutcome::failure) << code;
+    for (const char* code : {"cancelled", "deadline_exceeded"})
+        EXPECT_EQ(breaker_outcome(Error{code, "x"}), CallOutcome::abandoned) << code;
+}
+
+TEST(BreakerOutcome, OverloadRateLimitsServerErrorsAndRefusedCredentialsFail) {
+    for (int code : {401, 403, 408, 429, 500, 502, 503, 504, 599})
+        EXPECT_EQ(breaker_outcome(status(code)), CallOutcome::failure) << code;
+    for (int code : {200, 204, 301, 400, 404, 409, 422})
+        EXPECT_EQ(breaker_outcome(status(code)), CallOutcome::success) << code << ": the server answered";
+}
+
+TEST(BreakerCall, RecordsTheFirstOutcomeOnly) {
+    CircuitBreaker breaker(2, 10s);
+    {
+        BreakerCall call(breaker);
+        ASSERT_TRUE(call.allowed());
+        call.record(CallOutcome::failure);
+        call.record(CallOutcome::success);  // ignored: the failure stands
+    }
+    {
+        BreakerCall call(breaker);
+        call.record(CallOutcome::failure);
+    }
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::open);
+}
+
+TEST(BreakerCall, AnAbandonedTrialFreesTheSlotAndCountsNothing) {
+    ManualClock clock;
+    CircuitBreaker breaker(1, 10s, clock.source());
+    BreakerCall(breaker).record(CallOutcome::failure);
+    clock.now += 10s;
+    {
+        BreakerCall trial(breaker);
+        ASSERT_TRUE(trial.allowed());
+        EXPECT_FALSE(BreakerCall(breaker).allowed());  // one trial at a time
+        trial.record(CallOutcome::abandoned);
+    }
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::half_open);
+    BreakerCall next(breaker);
+    EXPECT_TRUE(next.allowed()) << "the next call is the trial";
+    next.record(CallOutcome::success);
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::closed);
+}
+
+TEST(BreakerCall, ATrialThatEndsWithoutAnOutcomeIsAFailureAndDoesNotBlockTheBreaker) {
+    ManualClock clock;
+    CircuitBreaker breaker(1, 10s, clock.source());
+    BreakerCall(breaker).record(CallOutcome::failure);
+    clock.now += 10s;
+    try {
+        BreakerCall trial(breaker);
+        ASSERT_TRUE(trial.allowed());
+        throw std::runtime_error("the call went wrong");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::open) << "the lost trial counted as a failure";
+    EXPECT_FALSE(BreakerCall(breaker).allowed());
+    clock.now += 10s;
+    BreakerCall later(breaker);
+    EXPECT_TRUE(later.allowed()) << "after the cool-down, a new trial goes through";
+}
+
+TEST(BreakerCall, ARefusedCallRecordsNothing) {
+    CircuitBreaker breaker(1, 10s);
+    BreakerCall(breaker).record(CallOutcome::failure);
+    {
+        BreakerCall refused(breaker);
+        EXPECT_FALSE(refused.allowed());
+        refused.record(CallOutcome::success);  // ignored: it never went out
+    }
+    EXPECT_EQ(breaker.state(), CircuitBreaker::State::open);
 }
 
 TEST(Estimates, ConfidenceFollowsHowTheAnswerEnded) {

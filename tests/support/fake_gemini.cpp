@@ -317,6 +317,14 @@ std::vector<RecordedRequest> FakeGemini::requests() const { return server_->requ
 
 std::size_t FakeGemini::request_count() const { return server_->request_count(); }
 
+bool FakeGemini::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
+    return server_->wait_for_requests(n, timeout);
+}
+
+bool FakeGemini::wait_for_cut_offs(std::size_t n, std::chrono::milliseconds timeout) const {
+    return server_->wait_for_cut_offs(n, timeout);
+}
+
 void FakeGemini::push_back(FakeGeminiScript script) {
     std::lock_guard lock(mutex_);
     scripts_.push_back(std::move(script));
@@ -765,7 +773,7 @@ void FakeGemini::handle(const RecordedRequest& request, FakeReply& reply) {
         }
     }
     remember_signatures(script);
-    if (script.stall.count() > 0) reply.pause(script.stall);
+    if (script.stall.count() > 0 && !reply.stall(script.stall)) return;  // no one left to answer
 
     if (script.status < 200 || script.status >= 300) {
         reply.status(script.status);

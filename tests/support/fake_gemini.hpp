@@ -49,8 +49,8 @@ struct FakeGeminiScript {
     std::string error_message;
     std::string retry_delay;  ///< e.g. "1s": a google.rpc.RetryInfo detail
 
-    std::string raw_body;                    ///< set: answered as is (streamed: as one event's data)
-    std::chrono::milliseconds stall{0};      ///< wait this long before answering
+    std::string raw_body;                ///< set: answered as is (streamed: as one event's data)
+    std::chrono::milliseconds stall{0};  ///< wait this long before answering (none if the client hangs up)
     std::chrono::milliseconds event_gap{0};  ///< streamed: pause between events
     /// Streamed: each event after the first waits (up to 10 s) for a release() from the client's
     /// side, so a test can prove that text reached it before the rest of the stream was sent.
@@ -75,6 +75,11 @@ public:
     std::string base_url() const;
     std::vector<RecordedRequest> requests() const;
     std::size_t request_count() const;
+    /// Blocks until `n` requests have arrived, or `timeout` passed: whether they did.
+    bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout = kEventTimeout) const;
+    /// Blocks until the clients of `n` stalled requests hung up (calls cancelled or timed out on the
+    /// client's side), or `timeout` passed: whether they did.
+    bool wait_for_cut_offs(std::size_t n, std::chrono::milliseconds timeout = kEventTimeout) const;
     /// Queues the answer to a coming request.
     void push_back(FakeGeminiScript script);
     /// Requests carrying another key are refused as Google does (400 INVALID_ARGUMENT, API_KEY_INVALID).

@@ -1,5 +1,6 @@
 #include "support/fake_http_server.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -11,6 +12,9 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/Timespan.h>
+
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,8 +28,9 @@ std::string RecordedRequest::header(std::string_view name) const {
     return {};
 }
 
-FakeReply::FakeReply(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
-    : request_(request), response_(response) {}
+FakeReply::FakeReply(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                     const std::atomic<bool>& server_stopping)
+    : request_(request), response_(response), server_stopping_(server_stopping) {}
 
 FakeReply::~FakeReply() {
     if (!stream_ && !done_) body("");
@@ -59,6 +64,36 @@ void FakeReply::chunk(std::string_view text) {
 }
 
 void FakeReply::pause(std::chrono::milliseconds how_long) { std::this_thread::sleep_for(how_long); }
+
+bool FakeReply::stall(std::chrono::milliseconds how_long) {
+    using namespace std::chrono;
+    auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request_).socket();
+    const auto until = steady_clock::now() + how_long;
+    for (;;) {
+        if (server_stopping_) return false;
+        const auto left = duration_cast<microseconds>(until - steady_clock::now());
+        if (left.count() <= 0) return true;
+        // Short slices, to notice the server shutting down; a hang-up wakes the poll at once.
+        const auto slice = std::min<microseconds>(left, 50ms);
+        bool hung_up = false;
+        try {
+            // A client waiting for the answer sends nothing more: a readable socket is its end.
+            if (socket.poll(Poco::Timespan(slice.count()),
+                            Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
+                char byte = 0;
+                hung_up = socket.receiveBytes(&byte, 1, MSG_PEEK) <= 0;
+                if (!hung_up) std::this_thread::sleep_for(slice);  // bytes after the request: wait on
+            }
+        } catch (const Poco::Exception&) {
+            hung_up = true;
+        }
+        if (hung_up) {
+            client_left_ = true;
+            done_ = true;  // nothing more to send to no one
+            return false;
+        }
+    }
+}
 
 void FakeReply::drop() {
     if (stream_) stream_->flush();
@@ -110,6 +145,7 @@ FakeHttpServer::FakeHttpServer(FakeHandler handler, int threads) : handler_(std:
 }
 
 FakeHttpServer::~FakeHttpServer() {
+    stopping_ = true;
     server_->stopAll(true);
     server_.reset();
     pool_->joinAll();
@@ -137,6 +173,21 @@ void FakeHttpServer::clear_requests() {
     requests_.clear();
 }
 
+bool FakeHttpServer::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+}
+
+std::size_t FakeHttpServer::cut_off_count() const {
+    std::lock_guard lock(mutex_);
+    return cut_offs_;
+}
+
+bool FakeHttpServer::wait_for_cut_offs(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return cut_offs_ >= n; });
+}
+
 void FakeHttpServer::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
     RecordedRequest r;
     r.method = request.getMethod();
@@ -158,8 +209,16 @@ void FakeHttpServer::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTT
         requests_.push_back(r);
         handler = handler_;
     }
-    FakeReply reply(request, response);
+    changed_.notify_all();
+    FakeReply reply(request, response, stopping_);
     if (handler) handler(r, reply);
+    if (reply.client_left()) {
+        {
+            std::lock_guard lock(mutex_);
+            ++cut_offs_;
+        }
+        changed_.notify_all();
+    }
 }
 
 }  // namespace tezgah::testing

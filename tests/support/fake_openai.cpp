@@ -177,20 +177,21 @@ FakeOpenAi::FakeOpenAi(FakeOpenAiOptions options) : options_(std::move(options))
 
 FakeOpenAi::FakeOpenAi(FakeOpenAiFlavour flavour) : FakeOpenAi(FakeOpenAiOptions{flavour}) {}
 
-FakeOpenAi::~FakeOpenAi() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    server_.reset();
-}
+FakeOpenAi::~FakeOpenAi() { server_.reset(); }  // a stalled handler ends as the server stops
 
 std::string FakeOpenAi::base_url() const { return server_->url() + "/v1"; }
 
 std::vector<RecordedRequest> FakeOpenAi::requests() const { return server_->requests(); }
 
 std::size_t FakeOpenAi::request_count() const { return server_->request_count(); }
+
+bool FakeOpenAi::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
+    return server_->wait_for_requests(n, timeout);
+}
+
+bool FakeOpenAi::wait_for_cut_offs(std::size_t n, std::chrono::milliseconds timeout) const {
+    return server_->wait_for_cut_offs(n, timeout);
+}
 
 std::vector<json::value> FakeOpenAi::bodies() const {
     std::vector<json::value> out;
@@ -210,11 +211,6 @@ std::vector<std::string> FakeOpenAi::rejections() const {
 void FakeOpenAi::push_back(FakeOpenAiBehaviour behaviour) {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(behaviour));
-}
-
-void FakeOpenAi::wait(std::chrono::milliseconds how_long) {
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, how_long, [this] { return stopping_; });
 }
 
 namespace {
@@ -889,11 +885,7 @@ void FakeOpenAi::handle(const RecordedRequest& request, FakeReply& reply) {
             }
             return;
         case Kind::stall:
-            wait(behaviour.delay);
-            {
-                std::lock_guard lock(mutex_);
-                if (stopping_) return;
-            }
+            if (!reply.stall(behaviour.delay)) return;  // the client hung up, or the server stops
             break;
         case Kind::automatic:
         case Kind::text:

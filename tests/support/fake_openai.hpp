@@ -23,7 +23,6 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -70,6 +69,7 @@ struct FakeOpenAiBehaviour {
     /// 200 with a body (or a stream chunk) that is not JSON.
     static FakeOpenAiBehaviour malformed();
     /// Waits `delay` before answering the next behaviour's way (automatic); never answers before.
+    /// A client that hangs up meanwhile gets no answer, and the request counts as cut off.
     static FakeOpenAiBehaviour stall(std::chrono::milliseconds delay);
     /// Streams part of the text, then closes the connection (no finish_reason, no [DONE]); not
     /// streamed: closes the connection without answering.
@@ -104,6 +104,11 @@ public:
     FakeOpenAiFlavour flavour() const { return options_.flavour; }
     std::vector<RecordedRequest> requests() const;
     std::size_t request_count() const;
+    /// Blocks until `n` requests have arrived, or `timeout` passed: whether they did.
+    bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout = kEventTimeout) const;
+    /// Blocks until the clients of `n` stalled requests hung up (calls cancelled or timed out on the
+    /// client's side), or `timeout` passed: whether they did.
+    bool wait_for_cut_offs(std::size_t n, std::chrono::milliseconds timeout = kEventTimeout) const;
     /// The bodies of the requests, parsed (null when not JSON).
     std::vector<boost::json::value> bodies() const;
     /// Why requests were refused with 400/401/404, in order: a test that expects none checks it.
@@ -114,12 +119,9 @@ public:
 
 private:
     void handle(const RecordedRequest& request, FakeReply& reply);
-    void wait(std::chrono::milliseconds how_long);
 
     FakeOpenAiOptions options_;
     mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
     std::deque<FakeOpenAiBehaviour> queue_;
     std::vector<std::string> rejections_;
     std::unique_ptr<FakeHttpServer> server_;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -638,6 +639,65 @@ TEST(GeminiErrors, BadRequestsDoNotOpenTheBreaker) {
     }
     g.server.push_back(FakeGeminiScript::answer("Merhaba!"));
     EXPECT_TRUE(g.complete(question("merhaba")));
+}
+
+/// The host's HTTP client breaking its promise never to throw, on the sends it is told to (counted
+/// from 0): what a host's bug, or std::bad_alloc, looks like to the plugin.
+class ThrowingHttpClient : public sdk::testing::FakeHttpClient {
+public:
+    sdk::Result<sdk::HttpResponse> send(const sdk::OutboundRequest& request) override {
+        if (throw_on.count(sent.size())) {
+            sent.push_back(request);
+            throw std::runtime_error("the HTTP client broke");
+        }
+        return FakeHttpClient::send(request);
+    }
+    std::set<std::size_t> throw_on;
+};
+
+class ThrowingHost : public sdk::testing::FakeHost {
+public:
+    sdk::HttpClient& http() override { return client; }
+    ThrowingHttpClient client;
+};
+
+sdk::HttpResponse http_response(int status, std::string body) {
+    sdk::HttpResponse response;
+    response.status = status;
+    response.body = std::move(body);
+    return response;
+}
+
+TEST(GeminiErrors, AHalfOpenTrialThatThrowsDoesNotLockTheBreaker) {
+    ThrowingHost host;
+    // One failure opens the breaker; with no cool-down, the next call is its half-open trial.
+    json::object config{{"api_key", fresh_key()},
+                        {"base_url", "http://gemini.test"},
+                        {"max_retries", 0},
+                        {"breaker_failures", 1},
+                        {"breaker_cooldown_ms", 0}};
+    auto made = tezgah_plugin_descriptor.create(config, host);
+    ASSERT_TRUE(made) << made.error().message;
+    std::unique_ptr<sdk::LlmProvider> provider(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    ASSERT_NE(provider, nullptr);
+    host.client.responses.push_back(http_response(
+        503, R"({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})"));
+    host.client.throw_on = {1};  // the trial
+    host.client.responses.push_back(
+        http_response(200, R"({"candidates": [{"content": {"role": "model", "parts": [{"text": "Merhaba!"}]},
+                                  "finishReason": "STOP"}]})"));
+
+    auto failed = provider->complete(question("merhaba"), nullptr);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, "unavailable");
+    auto trial = provider->complete(question("merhaba"), nullptr);
+    ASSERT_FALSE(trial);
+    EXPECT_EQ(trial.error().code, "internal");
+    auto later = provider->complete(question("merhaba"), nullptr);
+    ASSERT_TRUE(later) << later.error().code << ": " << later.error().message
+                       << " (the thrown trial must count as a failure, not stay in flight for ever)";
+    EXPECT_EQ(later->text, "Merhaba!");
+    EXPECT_EQ(host.client.sent.size(), 3u);
 }
 
 // --- configuration ---

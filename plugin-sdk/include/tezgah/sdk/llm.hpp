@@ -81,14 +81,21 @@ Result<HttpResponse> send_with_retries(
     const std::function<std::optional<Millis>(const HttpResponse&)>& server_delay = {},
     RetryReport* report = nullptr);
 
+/// Where a circuit breaker reads the time. Empty: `std::chrono::steady_clock::now`; a test passes
+/// a clock it moves itself, so that it never sleeps through a cool-down.
+using TimeSource = std::function<SteadyTime()>;
+
 /// Closed → open after `failure_threshold` consecutive failures; open refuses calls for
 /// `cool_down`, then lets one trial call through (half-open): its success closes the breaker, its
-/// failure opens it again. Thread-safe.
+/// failure opens it again. Thread-safe. A provider goes through it with a BreakerCall, which
+/// records every call's outcome exactly once.
 class CircuitBreaker {
 public:
     enum class State { closed, open, half_open };
-    explicit CircuitBreaker(int failure_threshold = 5, Millis cool_down = Millis(30000));
-    /// Whether a call may go out now.
+    /// `now` is read under the breaker's lock, so it must not call back into the breaker.
+    explicit CircuitBreaker(int failure_threshold = 5, Millis cool_down = Millis(30000), TimeSource now = {});
+    /// Whether a call may go out now. A true answer from a half-open breaker makes that call its
+    /// trial: until the trial's outcome is recorded, every other call is refused.
     bool allow();
     void record_success();
     void record_failure();
@@ -99,9 +106,12 @@ public:
     State state() const;
 
 private:
+    SteadyTime now() const;
+
     mutable std::mutex mutex_;
     int threshold_;
     Millis cool_down_;
+    TimeSource now_;
     int failures_ = 0;
     State state_ = State::closed;
     bool trial_in_flight_ = false;
@@ -114,6 +124,70 @@ const char* to_string(CircuitBreaker::State state) noexcept;
 /// tenants sharing a key share its breaker. The first call fixes the threshold and cool-down.
 std::shared_ptr<CircuitBreaker> circuit_breaker(const std::string& key, int failure_threshold = 5,
                                                 Millis cool_down = Millis(30000));
+
+/// What one call through a circuit breaker says about the server.
+enum class CallOutcome {
+    success,    ///< the server answered, whatever it said: it is up
+    failure,    ///< the server failed, or could not be reached
+    abandoned,  ///< the call ended for a reason that says nothing about the server
+};
+
+const char* to_string(CallOutcome outcome) noexcept;
+
+/// The one rule by which every provider's breaker counts a call, applied to what
+/// send_with_retries returned (after its retries):
+/// - a transport error: `abandoned` for "cancelled" (the customer left) and "deadline_exceeded"
+///   (no time was left before the turn's deadline); `failure` for every other code: "timeout",
+///   "unavailable", "tls", "bad_response" (an answer that is not HTTP), and any other the client
+///   reports;
+/// - an HTTP status: `failure` for 408, 429 and 5xx (the server is overloaded or broken) and for
+///   401 and 403 (the credential is refused: every call with it would fail the same way, and a
+///   breaker belongs to one credential); `success` for any other status: the server answered, and
+///   refusing this one request (400, 404, 422...) says that it is up.
+///
+/// A 2xx answer is a success even when its body cannot be read. A stream the server breaks off
+/// after its 2xx (it ends before the answer does, or sends an error inside it) is the provider's
+/// to record as a failure, as it would a dropped connection.
+CallOutcome breaker_outcome(const Result<HttpResponse>& exchange) noexcept;
+
+/// One call through a circuit breaker, from `allow()` to its outcome (RAII). The constructor asks
+/// the breaker; when `allowed()` is false the breaker is open: send nothing, the guard records
+/// nothing. An allowed call records exactly one outcome: the first `record()`; later ones are
+/// ignored. A guard destroyed with none recorded — an exception, a forgotten return — records a
+/// failure, so a half-open breaker's trial call can never stay in flight for ever.
+///
+///     llm::BreakerCall call(*breaker_);
+///     if (!call.allowed()) return sdk::Error{"circuit_open", "..."};
+///     auto result = llm::send_with_retries(host_.http(), request, policy, deadline);
+///     if (!result || result->status < 200 || result->status >= 300) {
+///         call.record(llm::breaker_outcome(result));
+///         return ...;  // the error
+///     }
+///     if (/* the stream ended before the answer did */) {
+///         call.record(llm::CallOutcome::failure);
+///         return ...;
+///     }
+///     call.record(llm::CallOutcome::success);
+///
+/// `breaker` is borrowed and must outlive the guard. Not copyable, not movable.
+class BreakerCall {
+public:
+    explicit BreakerCall(CircuitBreaker& breaker);
+    ~BreakerCall();
+    BreakerCall(const BreakerCall&) = delete;
+    BreakerCall& operator=(const BreakerCall&) = delete;
+
+    /// Whether the breaker let the call through.
+    bool allowed() const noexcept { return allowed_; }
+    /// Records the call's outcome on the breaker, unless one was recorded already or the call was
+    /// refused.
+    void record(CallOutcome outcome);
+
+private:
+    CircuitBreaker& breaker_;
+    const bool allowed_;
+    bool recorded_ = false;
+};
 
 /// `text` with every occurrence of `secret` (an API key a server or library echoed back)
 /// replaced by "[redacted]", so that no message or log line carries it. Secrets shorter than four
