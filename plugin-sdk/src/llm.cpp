@@ -171,6 +171,9 @@ Result<HttpResponse> send_with_retries(
 
 // --- circuit breaker ---
 
+CircuitBreaker::CircuitBreaker(int failure_threshold, Millis cool_down)
+    : CircuitBreaker(failure_threshold, cool_down, TimeSource{}) {}
+
 CircuitBreaker::CircuitBreaker(int failure_threshold, Millis cool_down, TimeSource now)
     : threshold_(std::max(1, failure_threshold)), cool_down_(cool_down), now_(std::move(now)) {}
 

@@ -676,9 +676,9 @@ TEST(GeminiErrors, AHalfOpenTrialThatThrowsDoesNotLockTheBreaker) {
                         {"max_retries", 0},
                         {"breaker_failures", 1},
                         {"breaker_cooldown_ms", 0}};
-    auto made = tezgah_plugin_descriptor.create(config, host);
-    ASSERT_TRUE(made) << made.error().message;
-    std::unique_ptr<sdk::LlmProvider> provider(dynamic_cast<sdk::LlmProvider*>(made.value().release()));
+    auto made = sdk::testing::instantiate(tezgah_plugin_descriptor, host, config);
+    ASSERT_TRUE(made) << host.log.lines.back().second;
+    std::unique_ptr<sdk::LlmProvider> provider(dynamic_cast<sdk::LlmProvider*>(made.release()));
     ASSERT_NE(provider, nullptr);
     host.client.responses.push_back(http_response(
         503, R"({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})"));

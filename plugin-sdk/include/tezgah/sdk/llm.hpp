@@ -92,8 +92,10 @@ using TimeSource = std::function<SteadyTime()>;
 class CircuitBreaker {
 public:
     enum class State { closed, open, half_open };
-    /// `now` is read under the breaker's lock, so it must not call back into the breaker.
-    explicit CircuitBreaker(int failure_threshold = 5, Millis cool_down = Millis(30000), TimeSource now = {});
+    explicit CircuitBreaker(int failure_threshold = 5, Millis cool_down = Millis(30000));
+    /// ABI 1.2. `now` is read under the breaker's lock, so it must not call back into the breaker.
+    /// (1.2 made the breaker larger: get one from circuit_breaker(), never build one in a plugin.)
+    CircuitBreaker(int failure_threshold, Millis cool_down, TimeSource now);
     /// Whether a call may go out now. A true answer from a half-open breaker makes that call its
     /// trial: until the trial's outcome is recorded, every other call is refused.
     bool allow();
@@ -111,11 +113,11 @@ private:
     mutable std::mutex mutex_;
     int threshold_;
     Millis cool_down_;
-    TimeSource now_;
     int failures_ = 0;
     State state_ = State::closed;
     bool trial_in_flight_ = false;
     SteadyTime opened_at_{};
+    TimeSource now_;  // ABI 1.2: last, after what 1.1 had
 };
 
 const char* to_string(CircuitBreaker::State state) noexcept;
