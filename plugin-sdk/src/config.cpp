@@ -10,9 +10,11 @@
 namespace tezgah::sdk {
 namespace {
 
+/// A number as people write it: 600000, not 6e+05; 0.5 as 0.5.
 std::string number_text(double value) {
-    char buffer[64];
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    char buffer[400];  // fixed notation of any double fits
+    const auto format = std::abs(value) < 1e15 ? std::chars_format::fixed : std::chars_format::general;
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, value, format);
     return std::string(buffer, result.ptr);
 }
 

@@ -73,6 +73,8 @@ const char* to_string(ConfigType type) noexcept {
             return "array";
         case ConfigType::string_list:
             return "string list";
+        case ConfigType::url:
+            return "url";
     }
     return "unknown";
 }

@@ -23,7 +23,7 @@ const sdk::ConfigKey kConfig[] = {
      .default_json = "\"https://api.openai.com/v1\"",
      .description = "The API root; /chat/completions is added. Ollama http://localhost:11434/v1, vLLM "
                     "http://localhost:8000/v1, llama-server http://localhost:8080/v1, Together AI "
-                    "https://api.together.xyz/v1."},
+                    "https://api.together.xyz/v1 (a trailing / is dropped)."},
     {.name = "api_key",
      .type = sdk::ConfigType::string,
      .description =
@@ -70,7 +70,7 @@ const sdk::ConfigKey kConfig[] = {
          "refuse it."},
     {.name = "headers",
      .type = sdk::ConfigType::object,
-     .description = "Extra request headers, name to string value (e.g. OpenAI-Organization)."},
+     .description = "Extra request headers, name to string value (e.g. OpenAI-Organization, OpenAI-Project)."},
     {.name = "breaker_failures",
      .type = sdk::ConfigType::integer,
      .default_json = "5",
