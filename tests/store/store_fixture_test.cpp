@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/random.hpp>
 
 namespace tezgah::engine::testing {
 namespace {
@@ -16,15 +16,6 @@ namespace {
 std::string env(const char* name) {
     const char* value = std::getenv(name);
     return value ? value : "";
-}
-
-std::string random_suffix() {
-    static std::mt19937_64 engine{std::random_device{}()};
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    auto bits = engine();
-    for (int i = 0; i < 12; ++i, bits >>= 4) out += kDigits[bits & 0xf];
-    return out;
 }
 
 std::string source_dir() {
@@ -148,7 +139,7 @@ void PostgresServer::TearDown() {
 
 ScratchDatabase::ScratchDatabase(Backend backend) : backend_(backend) {
     if (backend == Backend::sqlite) {
-        folder_ = std::filesystem::temp_directory_path() / ("tezgah-store-test-" + random_suffix());
+        folder_ = std::filesystem::temp_directory_path() / ("tezgah-store-test-" + sdk::random_hex(6));
         // A folder that does not exist yet: open() must create it.
         url_ = "sqlite:" + (folder_ / "var" / "tezgah.db").string();
         return;
@@ -158,7 +149,7 @@ ScratchDatabase::ScratchDatabase(Backend backend) : backend_(backend) {
         error_ = "no PostgreSQL server: " + server.error();
         return;
     }
-    pg_name_ = "tezgah_t_" + random_suffix();
+    pg_name_ = "tezgah_t_" + sdk::random_hex(6);
     auto [status, out] = psql(server.url(), "CREATE DATABASE " + pg_name_);
     if (status != 0) {
         error_ = "CREATE DATABASE on " + redact_url(server.url()) + ": " + out;

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 #include <unordered_set>
 
@@ -41,28 +41,12 @@ constexpr int kSqliteBusyTimeoutMs = 15000;
 
 // ---------------------------------------------------------------- ids and JSON
 
-std::string random_hex(std::size_t bytes) {
-    thread_local std::mt19937_64 engine{std::random_device{}()};
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes * 2);
-    std::uint64_t bits = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-        if (i % 8 == 0) bits = engine();
-        auto byte = static_cast<unsigned>(bits & 0xff);
-        bits >>= 8;
-        out += kDigits[byte >> 4];
-        out += kDigits[byte & 0xf];
-    }
-    return out;
-}
-
 /// A time-ordered (version 7 style) uuid: 8-4-4-4-12 hex digits, the first 12 the milliseconds
 /// since the epoch, the rest random. Ids made one after the other sort together, so each insert
 /// lands on the same last page of an id index instead of a random one: fewer pages per commit.
 std::string new_uuid() {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex = random_hex(16);
+    std::string hex = sdk::random_hex(16);
     auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
@@ -547,7 +531,7 @@ public:
                                                 std::chrono::seconds idle_timeout) override {
         // Chosen before queuing: a retried unit of work must not make other ids.
         const std::string new_id = new_uuid();
-        const std::string new_session = random_hex(16);
+        const std::string new_session = sdk::random_hex(16);
         sdk::Result<Conversation> out = unknown_tenant(tenant_id);
         auto error = write([&](soci::session& sql) {
             out = open_conversation_in(sql, tenant_id, user_id, channel, session_id, now, idle_timeout,
