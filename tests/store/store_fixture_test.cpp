@@ -1,6 +1,9 @@
 // The two-backend test harness (store_fixture.hpp). Named *_test.cpp so that the tests' build
 // glob compiles it into store_tests.
 #include "store_fixture.hpp"
+#include "store/connection_url.hpp"
+
+#include <soci/soci.h>
 
 #include <array>
 #include <cstdio>
@@ -9,6 +12,10 @@
 #include <sstream>
 #include <tezgah/sdk/catalog.hpp>
 #include <tezgah/sdk/random.hpp>
+
+// The backends' factories (their headers want libpq's, which the tests do not need).
+extern "C" soci::backend_factory const* factory_sqlite3();
+extern "C" soci::backend_factory const* factory_postgresql();
 
 namespace tezgah::engine::testing {
 namespace {
@@ -197,6 +204,27 @@ void StoreTest::add_tenant(const std::string& id) {
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
     return info.param == Backend::sqlite ? "sqlite" : "postgresql";
+}
+
+std::unique_ptr<soci::session> open_sql_session(const std::string& url) {
+    auto target = store::parse_database_url(url);
+    if (!target) {
+        ADD_FAILURE() << target.error().message;
+        return nullptr;
+    }
+    try {
+        auto sql = std::make_unique<soci::session>();
+        if (target->backend == Backend::sqlite) {
+            sql->open(*factory_sqlite3(), "db=" + target->sqlite_path);
+            *sql << "PRAGMA busy_timeout=15000";
+        } else {
+            sql->open(*factory_postgresql(), target->pg_conninfo);
+        }
+        return sql;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << redact_url(url) << ": " << e.what();
+        return nullptr;
+    }
 }
 
 std::vector<sdk::Offering> fixture_offerings(const std::string& tenant) {

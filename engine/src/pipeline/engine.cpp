@@ -317,8 +317,10 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         conversation =
             CachedConversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
         if (!opened->is_new) {
-            for (auto& m : db.recent_messages(tenant.id(), opened->id, options_.history_messages))
-                conversation->history.push_back(std::move(m));
+            // Without its history the model would answer out of context: the turn fails instead.
+            auto recent = db.recent_messages(tenant.id(), opened->id, options_.history_messages);
+            if (!recent) return recent.error();
+            for (auto& m : *recent) conversation->history.push_back(std::move(m));
         }
     }
     // Until the turn is stored, the cached entry may no longer match the database: any way out

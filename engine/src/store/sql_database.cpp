@@ -467,21 +467,21 @@ public:
         return import_records(tenant_id, "resources", records);
     }
 
-    std::vector<sdk::Offering> offerings(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::Offering>> offerings(const std::string& tenant_id) override {
         return read_records<sdk::Offering>(tenant_id, "offerings", sdk::parse_offering);
     }
 
-    std::vector<sdk::KnowledgeEntry> knowledge(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::KnowledgeEntry>> knowledge(const std::string& tenant_id) override {
         return read_records<sdk::KnowledgeEntry>(tenant_id, "knowledge", sdk::parse_knowledge_entry);
     }
 
-    std::vector<sdk::Resource> resources(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::Resource>> resources(const std::string& tenant_id) override {
         return read_records<sdk::Resource>(tenant_id, "resources", sdk::parse_resource);
     }
 
-    std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id, std::string_view query,
-                                                    std::string_view /*language: every language is indexed*/,
-                                                    std::size_t limit) override {
+    sdk::Result<std::vector<sdk::KnowledgeHit>> search_knowledge(
+        const std::string& tenant_id, std::string_view query,
+        std::string_view /*language: every language is indexed*/, std::size_t limit) override {
         std::vector<sdk::KnowledgeHit> hits;
         auto terms = query_terms(query);
         if (terms.empty() || limit == 0) return hits;
@@ -513,12 +513,16 @@ public:
                                   soci::use(match), soci::use(tenant_id), soci::use(max_rows));
             st.execute();
             while (st.fetch()) {
-                auto entry = sdk::parse_knowledge_entry(json::parse(data));
+                // A row that no longer parses is left out, as read_records does: it fails no search.
+                boost::system::error_code ec;
+                auto value = json::parse(data, ec);
+                if (ec) continue;
+                auto entry = sdk::parse_knowledge_entry(value);
                 if (!entry) continue;
                 hits.push_back({std::move(entry.value()), backend_ == Backend::sqlite ? -score : score});
             }
         } catch (const std::exception& e) {
-            store_error("search_knowledge [{}] on {}: {}", tenant_id, url_, e.what());
+            return failure("search_knowledge [" + tenant_id + "]", e.what());
         }
         return hits;
     }
@@ -583,9 +587,9 @@ public:
         return out;
     }
 
-    std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
-                                               const std::string& conversation_id,
-                                               std::size_t limit) override {
+    sdk::Result<std::vector<StoredMessage>> recent_messages(const std::string& tenant_id,
+                                                            const std::string& conversation_id,
+                                                            std::size_t limit) override {
         std::vector<StoredMessage> out;
         if (limit == 0) return out;
         try {
@@ -605,7 +609,7 @@ public:
             }
             std::reverse(out.begin(), out.end());
         } catch (const std::exception& e) {
-            store_error("recent_messages [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("recent_messages [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
@@ -699,8 +703,8 @@ public:
         }
     }
 
-    std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
-                                           const std::string& conversation_id) override {
+    sdk::Result<std::vector<ToolCallRecord>> tool_calls(const std::string& tenant_id,
+                                                        const std::string& conversation_id) override {
         std::vector<ToolCallRecord> out;
         try {
             soci::session sql(pool_);
@@ -724,15 +728,15 @@ public:
                 out.push_back(r);
             }
         } catch (const std::exception& e) {
-            store_error("tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("tool_calls [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
 
     // ------------------------------------------------------------ usage and costs
 
-    std::vector<UsageRecord> usage(const std::string& tenant_id,
-                                   const std::string& conversation_id) override {
+    sdk::Result<std::vector<UsageRecord>> usage(const std::string& tenant_id,
+                                                const std::string& conversation_id) override {
         std::vector<UsageRecord> out;
         try {
             soci::session sql(pool_);
@@ -758,7 +762,7 @@ public:
                 out.push_back(r);
             }
         } catch (const std::exception& e) {
-            store_error("usage [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("usage [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
@@ -1187,7 +1191,8 @@ private:
     }
 
     template <class T, class Parse>
-    std::vector<T> read_records(const std::string& tenant_id, const std::string& table, Parse parse) {
+    sdk::Result<std::vector<T>> read_records(const std::string& tenant_id, const std::string& table,
+                                             Parse parse) {
         std::vector<T> out;
         try {
             soci::session sql(pool_);
@@ -1209,7 +1214,7 @@ private:
                 out.push_back(std::move(record.value()));
             }
         } catch (const std::exception& e) {
-            store_error("read {} [{}] on {}: {}", table, tenant_id, url_, e.what());
+            return failure(table + " [" + tenant_id + "]", e.what());
         }
         return out;
     }
