@@ -7,10 +7,10 @@
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/plugin.hpp>
+#include <tezgah/sdk/random.hpp>
 
 #include <atomic>
 #include <memory>
-#include <random>
 #include <string>
 
 namespace tezgah::plugins::gemini {
@@ -18,6 +18,7 @@ namespace tezgah::plugins::gemini {
 namespace {
 
 namespace llm = sdk::llm;
+using sdk::random_hex;
 using sdk::Result;
 
 const sdk::ConfigKey kConfig[] = {
@@ -308,15 +309,6 @@ private:
 
     std::string new_call_id() {
         return "gemini-" + instance_tag_ + "-" + std::to_string(++counter_) + "-" + random_hex(4);
-    }
-
-    static std::string random_hex(int bytes) {
-        thread_local std::mt19937_64 rng{std::random_device{}()};
-        static const char* digits = "0123456789abcdef";
-        std::string out;
-        std::uint64_t r = rng();
-        for (int i = 0; i < bytes * 2; ++i, r >>= 4) out += digits[r & 15];
-        return out;
     }
 
     sdk::HostServices& host_;

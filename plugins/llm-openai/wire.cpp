@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <random>
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 
 namespace tezgah::plugins::openai {
@@ -203,11 +203,9 @@ json::object parse_arguments(std::string_view raw) {
 
 std::string CallIds::assign(std::string_view server_id) {
     if (!server_id.empty() && used_.insert(std::string(server_id)).second) return std::string(server_id);
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     for (;;) {
-        std::string id = "call_";
-        for (int i = 0; i < 24; ++i) id += alphabet[rng() % (sizeof alphabet - 1)];
+        std::string id =
+            "call_" + sdk::random_chars(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
         if (used_.insert(id).second) return id;
     }
 }

@@ -177,9 +177,13 @@ int main(int argc, char** argv) {
             auto user = "bench-" + std::to_string(t) + "-" + std::to_string(u);
             auto c = engine.database().open_conversation(
                 options.tenant, user, "bench", "", std::chrono::system_clock::now(), std::chrono::hours(1));
-            if (c && !c->is_new)
-                stored += static_cast<long>(
-                    engine.database().recent_messages(options.tenant, c->id, 1000000).size());
+            if (!c || c->is_new) continue;
+            auto messages = engine.database().recent_messages(options.tenant, c->id, 1000000);
+            if (!messages) {
+                std::fprintf(stderr, "%s\n", messages.error().message.c_str());
+                return 1;
+            }
+            stored += static_cast<long>(messages->size());
         }
     }
     std::printf("stored messages %ld (expected %ld)\n", stored, 2 * (options.turns - failures.load()));

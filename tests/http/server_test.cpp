@@ -238,8 +238,9 @@ TEST_F(HttpServerTest, AClientLeavingMidStreamDoesNotStopTheTurnOrTheServer) {
     ASSERT_EQ(next.status, 200) << next.body;
     const std::string conversation(next.json().at("conversation_id").as_string());
     auto messages = engine->database().recent_messages("gece-butik", conversation, 10);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
     bool found = false;
-    for (const auto& m : messages) found = found || m.text == "merhaba, iade koşullarınız neler?";
+    for (const auto& m : *messages) found = found || m.text == "merhaba, iade koşullarınız neler?";
     EXPECT_TRUE(found);
 }
 

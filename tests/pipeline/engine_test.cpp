@@ -26,13 +26,15 @@ TEST_F(EngineTest, AnswersAPriceQuestionThroughTheCatalogToolAndPersistsTheTurn)
     EXPECT_FALSE(r.conversation_id.empty());
     // The function-call log and both messages are stored.
     auto calls = e->database().tool_calls("gece-butik", r.conversation_id);
-    ASSERT_FALSE(calls.empty());
-    EXPECT_EQ(calls[0].tool, "get_product_info");
-    EXPECT_TRUE(calls[0].ok);
+    ASSERT_TRUE(calls.ok()) << calls.error().message;
+    ASSERT_FALSE(calls->empty());
+    EXPECT_EQ((*calls)[0].tool, "get_product_info");
+    EXPECT_TRUE((*calls)[0].ok);
     auto messages = e->database().recent_messages("gece-butik", r.conversation_id, 10);
-    ASSERT_EQ(messages.size(), 2u);
-    EXPECT_EQ(messages[0].role, "user");
-    EXPECT_EQ(messages[1].text, r.reply);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    ASSERT_EQ(messages->size(), 2u);
+    EXPECT_EQ((*messages)[0].role, "user");
+    EXPECT_EQ((*messages)[1].text, r.reply);
 }
 
 TEST_F(EngineTest, FollowUpsCarryAcrossTurnsAndSessionsEndAfterThirtyIdleMinutes) {

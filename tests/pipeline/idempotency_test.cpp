@@ -1,9 +1,13 @@
 // The write path of a turn: the conversation cache (hits, misses, restarts, idle sessions, explicit
-// session ids) and idempotent message ids (a retried request gets the reply it already got).
+// session ids, a history that cannot be read) and idempotent message ids (a retried request gets
+// the reply it already got).
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/engine.hpp"
 
 #include "support/engine_fixture.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
 
 #include <atomic>
 #include <thread>
@@ -24,7 +28,8 @@ TEST_F(TurnStoreTest, RepeatedMessageIdGetsTheStoredReplyAndRunsNothingTwice) {
     auto e = start();
     auto first = ask(*e, msg("gece-butik", "u1", "saten gecelik ne kadar?", "req-1"));
     ASSERT_FALSE(first.tool_calls.empty());
-    auto calls_before = e->database().tool_calls("gece-butik", first.conversation_id).size();
+    auto calls_before = e->database().tool_calls("gece-butik", first.conversation_id);
+    ASSERT_TRUE(calls_before.ok()) << calls_before.error().message;
 
     auto again = ask(*e, msg("gece-butik", "u1", "saten gecelik ne kadar?", "req-1"));
     EXPECT_EQ(again.reply, first.reply);
@@ -36,8 +41,12 @@ TEST_F(TurnStoreTest, RepeatedMessageIdGetsTheStoredReplyAndRunsNothingTwice) {
     EXPECT_EQ(again.tool_calls[0].name, first.tool_calls[0].name);
     EXPECT_EQ(again.tool_calls[0].arguments, first.tool_calls[0].arguments);
 
-    EXPECT_EQ(e->database().recent_messages("gece-butik", first.conversation_id, 100).size(), 2u);
-    EXPECT_EQ(e->database().tool_calls("gece-butik", first.conversation_id).size(), calls_before);
+    auto messages = e->database().recent_messages("gece-butik", first.conversation_id, 100);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    EXPECT_EQ(messages->size(), 2u);
+    auto calls_after = e->database().tool_calls("gece-butik", first.conversation_id);
+    ASSERT_TRUE(calls_after.ok()) << calls_after.error().message;
+    EXPECT_EQ(calls_after->size(), calls_before->size());
 
     // The reply is kept in the database, not only in this process: a restarted engine answers the same.
     e.reset();
@@ -45,7 +54,10 @@ TEST_F(TurnStoreTest, RepeatedMessageIdGetsTheStoredReplyAndRunsNothingTwice) {
     auto after_restart = ask(*restarted, msg("gece-butik", "u1", "saten gecelik ne kadar?", "req-1"));
     EXPECT_EQ(after_restart.reply, first.reply);
     EXPECT_EQ(after_restart.conversation_id, first.conversation_id);
-    EXPECT_EQ(restarted->database().recent_messages("gece-butik", first.conversation_id, 100).size(), 2u);
+    auto messages_after_restart =
+        restarted->database().recent_messages("gece-butik", first.conversation_id, 100);
+    ASSERT_TRUE(messages_after_restart.ok()) << messages_after_restart.error().message;
+    EXPECT_EQ(messages_after_restart->size(), 2u);
 }
 
 TEST_F(TurnStoreTest, RepeatedMessageIdStreamsTheStoredReply) {
@@ -66,7 +78,9 @@ TEST_F(TurnStoreTest, TenantsUseMessageIdsIndependently) {
     auto b = ask(*e, msg("nefes-studyo", "u", "hatha yoga ne kadar?", "shared-id"));
     EXPECT_TRUE(contains(b.reply, "450")) << b.reply;
     EXPECT_NE(a.conversation_id, b.conversation_id);
-    EXPECT_EQ(e->database().recent_messages("nefes-studyo", b.conversation_id, 100).size(), 2u);
+    auto messages = e->database().recent_messages("nefes-studyo", b.conversation_id, 100);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    EXPECT_EQ(messages->size(), 2u);
 }
 
 TEST_F(TurnStoreTest, AnotherCustomersMessageIdIsRefusedWithoutTheirReply) {
@@ -116,9 +130,12 @@ TEST_F(TurnStoreTest, ConcurrentDuplicatesProduceOneAnswer) {
         EXPECT_EQ(results[t]->reply, results[0]->reply);
         EXPECT_EQ(results[t]->conversation_id, results[0]->conversation_id);
     }
-    EXPECT_EQ(e->database().recent_messages("gece-butik", results[0]->conversation_id, 100).size(), 2u);
-    EXPECT_EQ(e->database().tool_calls("gece-butik", results[0]->conversation_id).size(),
-              results[0]->tool_calls.size());
+    auto messages = e->database().recent_messages("gece-butik", results[0]->conversation_id, 100);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    EXPECT_EQ(messages->size(), 2u);
+    auto calls = e->database().tool_calls("gece-butik", results[0]->conversation_id);
+    ASSERT_TRUE(calls.ok()) << calls.error().message;
+    EXPECT_EQ(calls->size(), results[0]->tool_calls.size());
 }
 
 // ------------------------------------------------------------------ the conversation cache
@@ -133,7 +150,33 @@ TEST_F(TurnStoreTest, RestartResumesTheConversationFromTheDatabase) {
     EXPECT_EQ(second.session_id, first.session_id);
     EXPECT_EQ(second.conversation_id, first.conversation_id);
     EXPECT_TRUE(contains(second.reply, "Bordo") || contains(second.reply, "bordo")) << second.reply;
-    EXPECT_EQ(restarted->database().recent_messages("gece-butik", first.conversation_id, 100).size(), 4u);
+    auto messages = restarted->database().recent_messages("gece-butik", first.conversation_id, 100);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    EXPECT_EQ(messages->size(), 4u);
+}
+
+TEST_F(TurnStoreTest, AHistoryTheDatabaseCannotReadFailsTheTurnInsteadOfRunningWithout) {
+    auto e = start();
+    auto first = ask(*e, msg("gece-butik", "h1", "saten gecelik siyah ne kadar?"));
+    e.reset();
+    auto restarted = start();  // no cache: the history can only come from the database
+    // The column the history is read in the order of goes away under the open database: only that
+    // read needs it (opening the conversation still works), so the turn fails exactly there.
+    soci::session sql(soci::sqlite3, "db=" + (dir.path() / "var" / "tezgah.db").string());
+    sql << "PRAGMA busy_timeout=15000";
+    sql << "ALTER TABLE messages RENAME COLUMN seq TO seq_away";
+    auto failed = restarted->handle(msg("gece-butik", "h1", "peki bordo olanı?"));
+    ASSERT_FALSE(failed.ok()) << "answered without its history: " << failed->reply;
+    EXPECT_EQ(failed.error().code, "store_error");
+    EXPECT_TRUE(contains(failed.error().message,
+                         "recent_messages [gece-butik] conversation " + first.conversation_id))
+        << failed.error().message;
+
+    // Once the database answers again, the same follow-up is answered with its history.
+    sql << "ALTER TABLE messages RENAME COLUMN seq_away TO seq";
+    auto second = ask(*restarted, msg("gece-butik", "h1", "peki bordo olanı?"));
+    EXPECT_EQ(second.conversation_id, first.conversation_id);
+    EXPECT_TRUE(contains(second.reply, "Bordo") || contains(second.reply, "bordo")) << second.reply;
 }
 
 TEST_F(TurnStoreTest, IdleRuleHoldsForCachedConversations) {

@@ -51,16 +51,18 @@ TEST_P(ConcurrencyTest, EightThreadsWriteWithoutErrors) {
                 if (!state.ok()) return fail(t, state.error().message);
                 if (!db->record_usage(UsageRecord{"gece-butik", c->id, "local", "", 1, 1, 0}).ok())
                     return fail(t, "usage");
-                if (db->search_knowledge("gece-butik", "kargo", "tr", 3).empty())
-                    return fail(t, "search found nothing");
+                auto hits = db->search_knowledge("gece-butik", "kargo", "tr", 3);
+                if (!hits) return fail(t, hits.error().message);
+                if (hits->empty()) return fail(t, "search found nothing");
                 // Readers and an importer in the middle of it all.
                 if (turn % 5 == 0) {
                     auto stats = t % 2 ? db->import_offerings("gece-butik", offerings)
                                        : db->import_knowledge("gece-butik", knowledge);
                     if (!stats) return fail(t, stats.error().message);
                 }
-                if (db->offerings("gece-butik").size() != offerings.size())
-                    return fail(t, "offerings vanished");
+                auto stored = db->offerings("gece-butik");
+                if (!stored) return fail(t, stored.error().message);
+                if (stored->size() != offerings.size()) return fail(t, "offerings vanished");
             }
         });
     }
@@ -70,11 +72,16 @@ TEST_P(ConcurrencyTest, EightThreadsWriteWithoutErrors) {
         EXPECT_TRUE(first_errors[t].empty()) << "thread " << t << ": " << first_errors[t];
     EXPECT_EQ(failures.load(), 0);
     for (int t = 0; t < kThreads; ++t) {
-        EXPECT_EQ(db->recent_messages("gece-butik", conversation_ids[t], 1000).size(), 2u * kTurns) << t;
-        EXPECT_EQ(db->tool_calls("gece-butik", conversation_ids[t]).size(), static_cast<std::size_t>(kTurns))
-            << t;
+        auto messages = db->recent_messages("gece-butik", conversation_ids[t], 1000);
+        ASSERT_TRUE(messages.ok()) << messages.error().message;
+        EXPECT_EQ(messages->size(), 2u * kTurns) << t;
+        auto calls = db->tool_calls("gece-butik", conversation_ids[t]);
+        ASSERT_TRUE(calls.ok()) << calls.error().message;
+        EXPECT_EQ(calls->size(), static_cast<std::size_t>(kTurns)) << t;
     }
-    EXPECT_EQ(db->offerings("gece-butik").size(), offerings.size());
+    auto stored = db->offerings("gece-butik");
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->size(), offerings.size());
 }
 
 }  // namespace

@@ -114,7 +114,9 @@ TEST_P(ConversationTest, MessagesComeBackOldestFirst) {
                         i % 2 ? "tr" : "en", t0 + std::chrono::seconds(i)};
         ASSERT_TRUE(db->append_message("gece-butik", c.id, m).ok());
     }
-    auto recent = db->recent_messages("gece-butik", c.id, 3);
+    auto last_three = db->recent_messages("gece-butik", c.id, 3);
+    ASSERT_TRUE(last_three.ok()) << last_three.error().message;
+    const auto& recent = *last_three;
     ASSERT_EQ(recent.size(), 3u);
     EXPECT_EQ(recent[0].text, "mesaj 2");
     EXPECT_EQ(recent[2].text, "mesaj 4");
@@ -123,7 +125,9 @@ TEST_P(ConversationTest, MessagesComeBackOldestFirst) {
     EXPECT_EQ(recent[1].language, "tr");
     EXPECT_EQ(recent[2].language, "en");
     EXPECT_EQ(recent[2].at, t0 + 4s);
-    EXPECT_EQ(db->recent_messages("gece-butik", c.id, 50).size(), 5u);
+    auto all = db->recent_messages("gece-butik", c.id, 50);
+    ASSERT_TRUE(all.ok()) << all.error().message;
+    EXPECT_EQ(all->size(), 5u);
 
     auto orphan =
         db->append_message("gece-butik", "no-such-conversation", StoredMessage{"user", "x", "", "tr", t0});
@@ -142,7 +146,9 @@ TEST_P(ConversationTest, ClientMessageIdMakesAppendIdempotent) {
     ASSERT_FALSE(retry.ok());
     EXPECT_EQ(retry.error().code, "duplicate");
     EXPECT_NE(retry.error().message.find(first.value()), std::string::npos);
-    EXPECT_EQ(db->recent_messages("gece-butik", c.id, 10).size(), 1u);
+    auto stored = db->recent_messages("gece-butik", c.id, 10);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->size(), 1u);
 
     // Unique per tenant: another tenant may use the same client id; empty ids never collide.
     auto other = open("905551112233", t0, {}, "nefes-studyo");
@@ -151,7 +157,9 @@ TEST_P(ConversationTest, ClientMessageIdMakesAppendIdempotent) {
             .ok());
     EXPECT_TRUE(db->append_message("gece-butik", c.id, StoredMessage{"assistant", "a", "", "tr", t0}).ok());
     EXPECT_TRUE(db->append_message("gece-butik", c.id, StoredMessage{"assistant", "b", "", "tr", t0}).ok());
-    EXPECT_EQ(db->recent_messages("gece-butik", c.id, 10).size(), 3u);
+    auto stored_after = db->recent_messages("gece-butik", c.id, 10);
+    ASSERT_TRUE(stored_after.ok()) << stored_after.error().message;
+    EXPECT_EQ(stored_after->size(), 3u);
 }
 
 TEST_P(ConversationTest, ToolCallsAndUsageRoundTrip) {
@@ -172,7 +180,9 @@ TEST_P(ConversationTest, ToolCallsAndUsageRoundTrip) {
         nullptr,      false, 0.25, "date: expected YYYY-MM-DD"};
     ASSERT_TRUE(db->record_tool_call(failed).ok());
 
-    auto log = db->tool_calls("gece-butik", c.id);
+    auto calls = db->tool_calls("gece-butik", c.id);
+    ASSERT_TRUE(calls.ok()) << calls.error().message;
+    const auto& log = *calls;
     ASSERT_EQ(log.size(), 2u);
     EXPECT_EQ(log[0].tool, "get_product_info");
     EXPECT_EQ(log[0].message_id, message_id);
@@ -183,7 +193,9 @@ TEST_P(ConversationTest, ToolCallsAndUsageRoundTrip) {
     EXPECT_FALSE(log[1].ok);
     EXPECT_EQ(log[1].error, "date: expected YYYY-MM-DD");
     EXPECT_TRUE(log[1].result.is_null());
-    EXPECT_TRUE(db->tool_calls("nefes-studyo", c.id).empty());
+    auto others = db->tool_calls("nefes-studyo", c.id);
+    ASSERT_TRUE(others.ok()) << others.error().message;
+    EXPECT_TRUE(others->empty());
 
     EXPECT_TRUE(
         db->record_usage(UsageRecord{"gece-butik", c.id, "gemini", "gemini-2.0-flash", 120, 45, 0.0004})
@@ -203,11 +215,15 @@ TEST_P(ConversationTest, ConversationsAreInvisibleToOtherTenants) {
     auto b_idle = open("905551112233", t0 + 2s, {}, "nefes-studyo");
     EXPECT_NE(b_idle.id, a.id);
 
-    EXPECT_TRUE(db->recent_messages("nefes-studyo", a.id, 10).empty());
+    auto seen_by_other = db->recent_messages("nefes-studyo", a.id, 10);
+    ASSERT_TRUE(seen_by_other.ok()) << seen_by_other.error().message;
+    EXPECT_TRUE(seen_by_other->empty());
     EXPECT_EQ(db->append_message("nefes-studyo", a.id, StoredMessage{"user", "x", "", "tr", t0}).error().code,
               "not_found");
     EXPECT_EQ(db->save_state("nefes-studyo", a.id, json::object{}).error().code, "not_found");
-    EXPECT_EQ(db->recent_messages("gece-butik", a.id, 10).size(), 1u);
+    auto seen_by_owner = db->recent_messages("gece-butik", a.id, 10);
+    ASSERT_TRUE(seen_by_owner.ok()) << seen_by_owner.error().message;
+    EXPECT_EQ(seen_by_owner->size(), 1u);
 
     auto unknown = db->open_conversation("yok-boyle-dukkan", "u", "webhook", "", t0, kIdle);
     ASSERT_FALSE(unknown.ok());

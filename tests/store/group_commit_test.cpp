@@ -4,13 +4,8 @@
 #include <future>
 #include <thread>
 
-#include "store/connection_url.hpp"
 #include "store/group_commit.hpp"
 #include "store_fixture.hpp"
-
-// The backends' factories (their headers want libpq's, which this test does not need).
-extern "C" soci::backend_factory const* factory_sqlite3();
-extern "C" soci::backend_factory const* factory_postgresql();
 
 namespace tezgah::engine::testing {
 namespace {
@@ -71,13 +66,15 @@ TEST_P(GroupCommitTest, SixteenThreadsStoreEveryTurnExactlyOnce) {
     for (int t = 0; t < kThreads; ++t) {
         ASSERT_TRUE(errors[t].empty()) << "thread " << t << ": " << errors[t];
         auto messages = db->recent_messages("gece-butik", conversation_ids[t], 1000);
-        ASSERT_EQ(messages.size(), 2u * kTurns) << t;
+        ASSERT_TRUE(messages.ok()) << messages.error().message;
+        ASSERT_EQ(messages->size(), 2u * kTurns) << t;
         for (int turn = 0; turn < kTurns; ++turn) {
-            EXPECT_EQ(messages[2 * turn].role, "user");
-            EXPECT_EQ(messages[2 * turn + 1].text, "cevap " + std::to_string(turn));
+            EXPECT_EQ((*messages)[2 * turn].role, "user");
+            EXPECT_EQ((*messages)[2 * turn + 1].text, "cevap " + std::to_string(turn));
         }
         auto calls = db->tool_calls("gece-butik", conversation_ids[t]);
-        EXPECT_EQ(calls.size(), static_cast<std::size_t>(kTurns)) << t;
+        ASSERT_TRUE(calls.ok()) << calls.error().message;
+        EXPECT_EQ(calls->size(), static_cast<std::size_t>(kTurns)) << t;
         // The state of the last turn is kept with the conversation.
         auto again = db->open_conversation("gece-butik", "user-" + std::to_string(t), "webhook", "",
                                            std::chrono::system_clock::now(), std::chrono::minutes(30));
@@ -109,25 +106,14 @@ TEST_P(GroupCommitTest, RetriedClientMessageIdIsRefusedEvenWithinOneBatch) {
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(stored.load(), 1);
     EXPECT_EQ(duplicates.load(), kThreads - 1);
-    EXPECT_EQ(db->recent_messages("gece-butik", c->id, 100).size(), 1u);
-}
-
-/// A session of its own on the scratch database, as the writer would have.
-std::unique_ptr<soci::session> open_session(const std::string& url) {
-    auto target = store::parse_database_url(url);
-    EXPECT_TRUE(target.ok());
-    auto sql = std::make_unique<soci::session>();
-    if (target->backend == Backend::sqlite) {
-        sql->open(*factory_sqlite3(), "db=" + target->sqlite_path);
-        *sql << "PRAGMA busy_timeout=15000";
-    } else {
-        sql->open(*factory_postgresql(), target->pg_conninfo);
-    }
-    return sql;
+    auto messages = db->recent_messages("gece-butik", c->id, 100);
+    ASSERT_TRUE(messages.ok()) << messages.error().message;
+    EXPECT_EQ(messages->size(), 1u);
 }
 
 TEST_P(GroupCommitTest, AFailingWriteInABatchFailsAloneAndTheOthersCommit) {
-    auto sql = open_session(scratch->url());
+    auto sql = open_sql_session(scratch->url());  // as the writer would have
+    ASSERT_NE(sql, nullptr);
     *sql << "CREATE TABLE probe (n INTEGER PRIMARY KEY)";
     store::GroupCommitWriter writer(GetParam(), "scratch",
                                     [&](const std::function<void(soci::session&)>& f) { f(*sql); });

@@ -27,7 +27,9 @@ TEST_P(ImportTest, MigrationsRunOnceAndReopeningKeepsData) {
     auto again = open_again();
     ASSERT_NE(again, nullptr);
     EXPECT_EQ(again->schema_version(), version);
-    EXPECT_EQ(again->offerings("gece-butik").size(), fixture_offerings("gece-butik").size());
+    auto stored = again->offerings("gece-butik");
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->size(), fixture_offerings("gece-butik").size());
 }
 
 TEST_P(ImportTest, ConcurrentOpensOfAFreshDatabaseBothSucceed) {
@@ -86,9 +88,10 @@ TEST_P(ImportTest, ReimportCountsInsertedUpdatedUnchangedRemoved) {
     EXPECT_EQ(changed->unchanged, static_cast<int>(offerings.size()) - 2);
 
     auto stored = db->offerings("gece-butik");
-    EXPECT_EQ(ids_of(stored), ids_of(edited));
-    EXPECT_DOUBLE_EQ(stored.front().price, offerings.front().price + 10);
-    auto stored_ids = ids_of(stored);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(ids_of(*stored), ids_of(edited));
+    EXPECT_DOUBLE_EQ(stored->front().price, offerings.front().price + 10);
+    auto stored_ids = ids_of(*stored);
     EXPECT_EQ(std::count(stored_ids.begin(), stored_ids.end(), dropped), 0);
 
     // The dropped one coming back counts as inserted.
@@ -97,7 +100,9 @@ TEST_P(ImportTest, ReimportCountsInsertedUpdatedUnchangedRemoved) {
     EXPECT_EQ(back->inserted, 1);
     EXPECT_EQ(back->updated, 1);
     EXPECT_EQ(back->removed, 1);
-    EXPECT_EQ(ids_of(db->offerings("gece-butik")), ids_of(offerings));
+    auto restored = db->offerings("gece-butik");
+    ASSERT_TRUE(restored.ok()) << restored.error().message;
+    EXPECT_EQ(ids_of(*restored), ids_of(offerings));
 }
 
 TEST_P(ImportTest, ReorderingKeepsFileOrderAndCountsUnchanged) {
@@ -108,7 +113,9 @@ TEST_P(ImportTest, ReorderingKeepsFileOrderAndCountsUnchanged) {
     auto stats = db->import_offerings("gece-butik", offerings);
     ASSERT_TRUE(stats.ok());
     EXPECT_EQ(stats->unchanged, static_cast<int>(offerings.size()));
-    EXPECT_EQ(ids_of(db->offerings("gece-butik")), ids_of(offerings));
+    auto stored = db->offerings("gece-butik");
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(ids_of(*stored), ids_of(offerings));
 }
 
 TEST_P(ImportTest, FixtureRecordsReadBackExactlyInFileOrder) {
@@ -118,20 +125,22 @@ TEST_P(ImportTest, FixtureRecordsReadBackExactlyInFileOrder) {
     EXPECT_EQ(offerings.size(), 27u);
     ASSERT_TRUE(db->import_offerings("gece-butik", offerings).ok());
     auto stored = db->offerings("gece-butik");
-    ASSERT_EQ(stored.size(), offerings.size());
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    ASSERT_EQ(stored->size(), offerings.size());
     for (std::size_t i = 0; i < offerings.size(); ++i) {
-        EXPECT_EQ(json::serialize(sdk::to_json(stored[i])), json::serialize(sdk::to_json(offerings[i])))
+        EXPECT_EQ(json::serialize(sdk::to_json((*stored)[i])), json::serialize(sdk::to_json(offerings[i])))
             << "offering " << i;
-        EXPECT_EQ(stored[i].stock, offerings[i].stock) << offerings[i].id;
-        EXPECT_EQ(stored[i].duration_min, offerings[i].duration_min) << offerings[i].id;
+        EXPECT_EQ((*stored)[i].stock, offerings[i].stock) << offerings[i].id;
+        EXPECT_EQ((*stored)[i].duration_min, offerings[i].duration_min) << offerings[i].id;
     }
 
     auto knowledge = fixture_knowledge("nefes-studyo");
     ASSERT_TRUE(db->import_knowledge("nefes-studyo", knowledge).ok());
     auto stored_knowledge = db->knowledge("nefes-studyo");
-    ASSERT_EQ(stored_knowledge.size(), knowledge.size());
+    ASSERT_TRUE(stored_knowledge.ok()) << stored_knowledge.error().message;
+    ASSERT_EQ(stored_knowledge->size(), knowledge.size());
     for (std::size_t i = 0; i < knowledge.size(); ++i) {
-        EXPECT_EQ(json::serialize(sdk::to_json(stored_knowledge[i])),
+        EXPECT_EQ(json::serialize(sdk::to_json((*stored_knowledge)[i])),
                   json::serialize(sdk::to_json(knowledge[i])));
     }
 
@@ -141,13 +150,15 @@ TEST_P(ImportTest, FixtureRecordsReadBackExactlyInFileOrder) {
     ASSERT_TRUE(stats.ok()) << stats.error().message;
     EXPECT_EQ(stats->inserted, static_cast<int>(resources.size()));
     auto stored_resources = db->resources("nefes-studyo");
-    ASSERT_EQ(stored_resources.size(), resources.size());
+    ASSERT_TRUE(stored_resources.ok()) << stored_resources.error().message;
+    ASSERT_EQ(stored_resources->size(), resources.size());
     for (std::size_t i = 0; i < resources.size(); ++i) {
-        EXPECT_EQ(stored_resources[i].id, resources[i].id);
-        EXPECT_EQ(stored_resources[i].name, resources[i].name);
-        EXPECT_EQ(stored_resources[i].type, resources[i].type);
-        EXPECT_EQ(stored_resources[i].capacity, resources[i].capacity);
-        EXPECT_EQ(stored_resources[i].hours, resources[i].hours);
+        const auto& stored_resource = (*stored_resources)[i];
+        EXPECT_EQ(stored_resource.id, resources[i].id);
+        EXPECT_EQ(stored_resource.name, resources[i].name);
+        EXPECT_EQ(stored_resource.type, resources[i].type);
+        EXPECT_EQ(stored_resource.capacity, resources[i].capacity);
+        EXPECT_EQ(stored_resource.hours, resources[i].hours);
     }
     EXPECT_EQ(db->import_resources("nefes-studyo", resources)->unchanged, static_cast<int>(resources.size()));
 }
@@ -167,7 +178,9 @@ TEST_P(ImportTest, DuplicateIdsAreRejectedAndNothingIsWritten) {
     ASSERT_FALSE(stats.ok());
     EXPECT_EQ(stats.error().code, "invalid_value");
     EXPECT_NE(stats.error().message.find(offerings.front().id), std::string::npos);
-    EXPECT_TRUE(db->offerings("gece-butik").empty());
+    auto stored = db->offerings("gece-butik");
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_TRUE(stored->empty());
 }
 
 TEST_P(ImportTest, TenantsNeverSeeEachOthersRows) {
@@ -181,20 +194,28 @@ TEST_P(ImportTest, TenantsNeverSeeEachOthersRows) {
     ASSERT_TRUE(db->import_offerings("dukkan-b", b).ok());
 
     auto stored_a = db->offerings("dukkan-a");
+    ASSERT_TRUE(stored_a.ok()) << stored_a.error().message;
     auto stored_b = db->offerings("dukkan-b");
-    ASSERT_EQ(stored_a.size(), a.size());
-    ASSERT_EQ(stored_b.size(), b.size());
+    ASSERT_TRUE(stored_b.ok()) << stored_b.error().message;
+    ASSERT_EQ(stored_a->size(), a.size());
+    ASSERT_EQ(stored_b->size(), b.size());
     for (std::size_t i = 0; i < b.size(); ++i) {
-        EXPECT_DOUBLE_EQ(stored_a[i].price, a[i].price);
-        EXPECT_DOUBLE_EQ(stored_b[i].price, b[i].price);
+        EXPECT_DOUBLE_EQ((*stored_a)[i].price, a[i].price);
+        EXPECT_DOUBLE_EQ((*stored_b)[i].price, b[i].price);
     }
     // Removing from one tenant leaves the other alone.
     auto stats = db->import_offerings("dukkan-b", {});
     ASSERT_TRUE(stats.ok());
     EXPECT_EQ(stats->removed, static_cast<int>(b.size()));
-    EXPECT_TRUE(db->offerings("dukkan-b").empty());
-    EXPECT_EQ(db->offerings("dukkan-a").size(), a.size());
-    EXPECT_TRUE(db->offerings("dukkan-c").empty());
+    auto emptied_b = db->offerings("dukkan-b");
+    ASSERT_TRUE(emptied_b.ok()) << emptied_b.error().message;
+    EXPECT_TRUE(emptied_b->empty());
+    auto kept_a = db->offerings("dukkan-a");
+    ASSERT_TRUE(kept_a.ok()) << kept_a.error().message;
+    EXPECT_EQ(kept_a->size(), a.size());
+    auto unknown_c = db->offerings("dukkan-c");
+    ASSERT_TRUE(unknown_c.ok()) << unknown_c.error().message;
+    EXPECT_TRUE(unknown_c->empty());
 }
 
 }  // namespace

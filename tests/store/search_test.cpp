@@ -18,7 +18,8 @@ protected:
     std::string first_hit(const std::string& tenant, const std::string& query,
                           const std::string& language = "tr") {
         auto hits = db->search_knowledge(tenant, query, language, 5);
-        return hits.empty() ? std::string("(no hit)") : hits.front().entry.id;
+        if (!hits) return "(error: " + hits.error().message + ")";  // equals no id: the caller's check fails
+        return hits->empty() ? std::string("(no hit)") : hits->front().entry.id;
     }
 };
 TEZGAH_STORE_BACKENDS(SearchTest);
@@ -38,11 +39,16 @@ TEST_P(SearchTest, ReturnPolicyFoundInTurkishAndEnglish) {
 
 TEST_P(SearchTest, HitsAreRankedBestFirstAndLimited) {
     auto hits = db->search_knowledge("gece-butik", "kargo sipariş iade ödeme", "tr", 3);
-    ASSERT_EQ(hits.size(), 3u);
-    for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
-    EXPECT_GT(hits.back().score, 0);
-    EXPECT_TRUE(db->search_knowledge("gece-butik", "zzqx wvyk", "tr", 5).empty());
-    EXPECT_TRUE(db->search_knowledge("gece-butik", "", "tr", 5).empty());
+    ASSERT_TRUE(hits.ok()) << hits.error().message;
+    ASSERT_EQ(hits->size(), 3u);
+    for (std::size_t i = 1; i < hits->size(); ++i) EXPECT_GE((*hits)[i - 1].score, (*hits)[i].score);
+    EXPECT_GT(hits->back().score, 0);
+    auto nonsense = db->search_knowledge("gece-butik", "zzqx wvyk", "tr", 5);
+    ASSERT_TRUE(nonsense.ok()) << nonsense.error().message;
+    EXPECT_TRUE(nonsense->empty());
+    auto nothing = db->search_knowledge("gece-butik", "", "tr", 5);
+    ASSERT_TRUE(nothing.ok()) << nothing.error().message;
+    EXPECT_TRUE(nothing->empty());
 }
 
 TEST_P(SearchTest, RemovedAndEditedEntriesAreSearchedAsTheyAreNow) {
@@ -55,10 +61,13 @@ TEST_P(SearchTest, RemovedAndEditedEntriesAreSearchedAsTheyAreNow) {
     ASSERT_TRUE(stats.ok());
     EXPECT_EQ(stats->removed, 1);
     EXPECT_EQ(stats->updated, 1);
-    for (const auto& hit : db->search_knowledge("gece-butik", "kapıda ödeme", "tr", 20))
-        EXPECT_NE(hit.entry.id, "odeme");
+    auto hits = db->search_knowledge("gece-butik", "kapıda ödeme", "tr", 20);
+    ASSERT_TRUE(hits.ok()) << hits.error().message;
+    for (const auto& hit : *hits) EXPECT_NE(hit.entry.id, "odeme");
     EXPECT_EQ(first_hit("gece-butik", "kurdele"), "hediye");
-    EXPECT_EQ(db->knowledge("gece-butik").size(), entries.size());
+    auto stored = db->knowledge("gece-butik");
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->size(), entries.size());
 }
 
 TEST_P(SearchTest, SearchStaysInItsTenant) {
@@ -70,11 +79,15 @@ TEST_P(SearchTest, SearchStaysInItsTenant) {
     ASSERT_TRUE(db->import_knowledge("baska-dukkan", other).ok());
 
     auto hits = db->search_knowledge("baska-dukkan", "kapıda ödeme iade", "tr", 20);
-    ASSERT_EQ(hits.size(), 1u);
-    EXPECT_EQ(hits[0].entry.answer, "Başka dükkanın iade cevabı");
-    for (const auto& hit : db->search_knowledge("gece-butik", "iade", "tr", 20))
-        EXPECT_NE(hit.entry.answer, "Başka dükkanın iade cevabı");
-    EXPECT_TRUE(db->search_knowledge("nobody", "iade", "tr", 5).empty());
+    ASSERT_TRUE(hits.ok()) << hits.error().message;
+    ASSERT_EQ(hits->size(), 1u);
+    EXPECT_EQ((*hits)[0].entry.answer, "Başka dükkanın iade cevabı");
+    auto own = db->search_knowledge("gece-butik", "iade", "tr", 20);
+    ASSERT_TRUE(own.ok()) << own.error().message;
+    for (const auto& hit : *own) EXPECT_NE(hit.entry.answer, "Başka dükkanın iade cevabı");
+    auto nobody = db->search_knowledge("nobody", "iade", "tr", 5);
+    ASSERT_TRUE(nobody.ok()) << nobody.error().message;
+    EXPECT_TRUE(nobody->empty());
 }
 
 }  // namespace

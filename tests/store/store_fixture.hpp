@@ -13,6 +13,10 @@
 
 #include "store/database.hpp"
 
+namespace soci {
+class session;
+}
+
 namespace tezgah::engine::testing {
 
 /// The PostgreSQL server of this test run.
@@ -71,6 +75,11 @@ protected:
 };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
+
+/// A SOCI session of its own on `url`, beside any Database open on it: for what the Database does
+/// not offer (a table of the test's own, a schema changed under it). Fails the test and answers
+/// null when it cannot connect.
+std::unique_ptr<soci::session> open_sql_session(const std::string& url);
 
 #define TEZGAH_STORE_BACKENDS(Suite)                                                                 \
     INSTANTIATE_TEST_SUITE_P(                                                                        \

@@ -1,14 +1,21 @@
 // The two-backend test harness (store_fixture.hpp). Named *_test.cpp so that the tests' build
 // glob compiles it into store_tests.
 #include "store_fixture.hpp"
+#include "store/connection_url.hpp"
+
+#include <soci/soci.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/random.hpp>
+
+// The backends' factories (their headers want libpq's, which the tests do not need).
+extern "C" soci::backend_factory const* factory_sqlite3();
+extern "C" soci::backend_factory const* factory_postgresql();
 
 namespace tezgah::engine::testing {
 namespace {
@@ -16,15 +23,6 @@ namespace {
 std::string env(const char* name) {
     const char* value = std::getenv(name);
     return value ? value : "";
-}
-
-std::string random_suffix() {
-    static std::mt19937_64 engine{std::random_device{}()};
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    auto bits = engine();
-    for (int i = 0; i < 12; ++i, bits >>= 4) out += kDigits[bits & 0xf];
-    return out;
 }
 
 std::string source_dir() {
@@ -148,7 +146,7 @@ void PostgresServer::TearDown() {
 
 ScratchDatabase::ScratchDatabase(Backend backend) : backend_(backend) {
     if (backend == Backend::sqlite) {
-        folder_ = std::filesystem::temp_directory_path() / ("tezgah-store-test-" + random_suffix());
+        folder_ = std::filesystem::temp_directory_path() / ("tezgah-store-test-" + sdk::random_hex(6));
         // A folder that does not exist yet: open() must create it.
         url_ = "sqlite:" + (folder_ / "var" / "tezgah.db").string();
         return;
@@ -158,7 +156,7 @@ ScratchDatabase::ScratchDatabase(Backend backend) : backend_(backend) {
         error_ = "no PostgreSQL server: " + server.error();
         return;
     }
-    pg_name_ = "tezgah_t_" + random_suffix();
+    pg_name_ = "tezgah_t_" + sdk::random_hex(6);
     auto [status, out] = psql(server.url(), "CREATE DATABASE " + pg_name_);
     if (status != 0) {
         error_ = "CREATE DATABASE on " + redact_url(server.url()) + ": " + out;
@@ -206,6 +204,27 @@ void StoreTest::add_tenant(const std::string& id) {
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
     return info.param == Backend::sqlite ? "sqlite" : "postgresql";
+}
+
+std::unique_ptr<soci::session> open_sql_session(const std::string& url) {
+    auto target = store::parse_database_url(url);
+    if (!target) {
+        ADD_FAILURE() << target.error().message;
+        return nullptr;
+    }
+    try {
+        auto sql = std::make_unique<soci::session>();
+        if (target->backend == Backend::sqlite) {
+            sql->open(*factory_sqlite3(), "db=" + target->sqlite_path);
+            *sql << "PRAGMA busy_timeout=15000";
+        } else {
+            sql->open(*factory_postgresql(), target->pg_conninfo);
+        }
+        return sql;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << redact_url(url) << ": " << e.what();
+        return nullptr;
+    }
 }
 
 std::vector<sdk::Offering> fixture_offerings(const std::string& tenant) {

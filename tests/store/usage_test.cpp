@@ -73,7 +73,9 @@ TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
     auto reply_id = db->finish_turn(turn);
     ASSERT_TRUE(reply_id.ok()) << reply_id.error().message;
 
-    auto rows = db->usage("gece-butik", c.id);
+    auto usage = db->usage("gece-butik", c.id);
+    ASSERT_TRUE(usage.ok()) << usage.error().message;
+    const auto& rows = *usage;
     ASSERT_EQ(rows.size(), 3u);
     for (const auto& row : rows) {
         EXPECT_EQ(row.message_id, *reply_id);
@@ -98,7 +100,9 @@ TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
     // Not another tenant's, and a plain message costs nothing.
     EXPECT_EQ(db->message_cost("nefes-studyo", *reply_id).error().code, "not_found");
     EXPECT_DOUBLE_EQ(*db->message_cost("gece-butik", *in), 0);
-    EXPECT_TRUE(db->usage("nefes-studyo", c.id).empty());
+    auto others = db->usage("nefes-studyo", c.id);
+    ASSERT_TRUE(others.ok()) << others.error().message;
+    EXPECT_TRUE(others->empty());
 
     // A turn without model calls stores no usage and costs 0.
     TurnRecord quiet{"gece-butik",
@@ -113,7 +117,9 @@ TEST_P(UsageTest, ATurnStoresOneRowPerProviderCallAndItsCostOnTheReply) {
                      {}};
     auto quiet_id = db->finish_turn(quiet);
     ASSERT_TRUE(quiet_id.ok());
-    EXPECT_EQ(db->usage("gece-butik", c.id).size(), 3u);
+    auto after_quiet = db->usage("gece-butik", c.id);
+    ASSERT_TRUE(after_quiet.ok()) << after_quiet.error().message;
+    EXPECT_EQ(after_quiet->size(), 3u);
     EXPECT_DOUBLE_EQ(*db->message_cost("gece-butik", *quiet_id), 0);
 }
 

@@ -1,9 +1,10 @@
 #include "support/fake_openai.hpp"
 
+#include <tezgah/sdk/random.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <random>
 #include <regex>
 
 #include "support/fake_model.hpp"
@@ -12,13 +13,6 @@ namespace tezgah::testing {
 namespace json = boost::json;
 
 namespace {
-
-std::string random_string(std::size_t n, std::string_view alphabet) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) out += alphabet[rng() % alphabet.size()];
-    return out;
-}
 
 const char* type_name(const json::value& v) {
     switch (v.kind()) {
@@ -563,11 +557,11 @@ std::string call_id(FakeOpenAiFlavour flavour) {
     switch (flavour) {
         case FakeOpenAiFlavour::openai:
             return "call_" +
-                   random_string(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+                   sdk::random_chars(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
         case FakeOpenAiFlavour::ollama:
-            return "call_" + random_string(8, "abcdefghijklmnopqrstuvwxyz0123456789");
+            return "call_" + sdk::random_chars(8, "abcdefghijklmnopqrstuvwxyz0123456789");
         case FakeOpenAiFlavour::vllm:
-            return "chatcmpl-tool-" + random_string(32, "0123456789abcdef");
+            return "chatcmpl-tool-" + sdk::random_hex(16);
         case FakeOpenAiFlavour::llamacpp:
             return {};
     }
@@ -728,7 +722,7 @@ private:
         if (options_.flavour == FakeOpenAiFlavour::openai) {
             if (include_usage_) c["usage"] = nullptr;
             c["obfuscation"] =
-                random_string(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+                sdk::random_chars(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
         }
         return c;
     }

@@ -2,13 +2,13 @@
 
 #include "util/log.hpp"
 
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
 
 #include <cctype>
-#include <random>
 
 namespace tezgah::engine::http {
 namespace {
@@ -32,17 +32,7 @@ sdk::Result<std::string> optional_string(const json::object& body, std::string_v
 
 }  // namespace
 
-std::string new_request_id() {
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::uint64_t bits = random();
-    std::string id(16, '0');
-    for (auto& c : id) {
-        c = kHex[bits & 0xF];
-        bits >>= 4;
-    }
-    return id;
-}
+std::string new_request_id() { return sdk::random_hex(8); }
 
 bool sane_request_id(std::string_view id) {
     if (id.empty() || id.size() > 128) return false;

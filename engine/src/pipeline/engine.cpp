@@ -243,8 +243,10 @@ sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
     if (!opened) return opened.error();
     CachedConversation conversation{opened->id, opened->session_id, opened->channel, opened->state, now, {}};
     if (!opened->is_new) {
-        for (auto& m : db_->recent_messages(tenant.id(), opened->id, options_.history_messages))
-            conversation.history.push_back(std::move(m));
+        // Without its history the model would answer out of context: the turn fails instead.
+        auto recent = db_->recent_messages(tenant.id(), opened->id, options_.history_messages);
+        if (!recent) return recent.error();
+        for (auto& m : *recent) conversation.history.push_back(std::move(m));
     }
     return conversation;
 }

@@ -113,6 +113,8 @@ struct StoredReply {
         reply_json;  ///< none yet: still running, or it failed after storing the message
 };
 
+/// A database that fails makes reads fail as writes do, with an error ("store_error", naming the call
+/// and the tenant): an empty list always means "none", never "could not read".
 class Database {
 public:
     /// Opens `url`: `sqlite:PATH` (folders created, WAL, synchronous=NORMAL) or
@@ -138,15 +140,17 @@ public:
                                                       const std::vector<sdk::KnowledgeEntry>& entries) = 0;
     virtual sdk::Result<ImportStats> import_resources(const std::string& tenant_id,
                                                       const std::vector<sdk::Resource>& resources) = 0;
-    /// Current (not removed) rows, in file order.
-    virtual std::vector<sdk::Offering> offerings(const std::string& tenant_id) = 0;
-    virtual std::vector<sdk::KnowledgeEntry> knowledge(const std::string& tenant_id) = 0;
-    virtual std::vector<sdk::Resource> resources(const std::string& tenant_id) = 0;
+    /// Current (not removed) rows, in file order; empty for a tenant without any. A row whose stored
+    /// JSON no longer parses is logged and left out.
+    virtual sdk::Result<std::vector<sdk::Offering>> offerings(const std::string& tenant_id) = 0;
+    virtual sdk::Result<std::vector<sdk::KnowledgeEntry>> knowledge(const std::string& tenant_id) = 0;
+    virtual sdk::Result<std::vector<sdk::Resource>> resources(const std::string& tenant_id) = 0;
     /// Ranked full-text search (SQLite FTS5 over a Turkish-folded column / PostgreSQL tsvector),
-    /// over question, answer and keywords in every language, best first.
-    virtual std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id,
-                                                            std::string_view query, std::string_view language,
-                                                            std::size_t limit) = 0;
+    /// over question, answer and keywords in every language, best first; empty when nothing matches.
+    virtual sdk::Result<std::vector<sdk::KnowledgeHit>> search_knowledge(const std::string& tenant_id,
+                                                                         std::string_view query,
+                                                                         std::string_view language,
+                                                                         std::size_t limit) = 0;
 
     // --- conversations ---
     /// The conversation to continue: the one with `session_id` when given and known for this
@@ -173,9 +177,9 @@ public:
                                                     const StoredMessage& message,
                                                     const std::string& client_message_id = {}) = 0;
     /// The last `limit` messages of a conversation, oldest first.
-    virtual std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
-                                                       const std::string& conversation_id,
-                                                       std::size_t limit) = 0;
+    virtual sdk::Result<std::vector<StoredMessage>> recent_messages(const std::string& tenant_id,
+                                                                    const std::string& conversation_id,
+                                                                    std::size_t limit) = 0;
     virtual sdk::Status record_tool_call(const ToolCallRecord& record) = 0;
     virtual sdk::Status record_usage(const UsageRecord& record) = 0;
     /// Stores a finished turn at once: the reply message (with the turn's cost: the sum of its usage
@@ -188,13 +192,13 @@ public:
     virtual sdk::Result<StoredReply> stored_reply(const std::string& tenant_id,
                                                   const std::string& client_message_id) = 0;
     /// Function-call log of a conversation, oldest first (for tests and operators).
-    virtual std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
-                                                   const std::string& conversation_id) = 0;
+    virtual sdk::Result<std::vector<ToolCallRecord>> tool_calls(const std::string& tenant_id,
+                                                                const std::string& conversation_id) = 0;
 
     // --- usage and costs ---
     /// Usage rows of a conversation, in the order stored (for tests and operators).
-    virtual std::vector<UsageRecord> usage(const std::string& tenant_id,
-                                           const std::string& conversation_id) = 0;
+    virtual sdk::Result<std::vector<UsageRecord>> usage(const std::string& tenant_id,
+                                                        const std::string& conversation_id) = 0;
     /// What the turn that stored reply `message_id` cost (its cost_usd); "not_found" for no such reply.
     virtual sdk::Result<double> message_cost(const std::string& tenant_id, const std::string& message_id) = 0;
     /// The sum of cost_usd of the tenant's usage rows with `at` in [from, to); 0 when none.

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 #include <unordered_set>
 
@@ -41,28 +41,12 @@ constexpr int kSqliteBusyTimeoutMs = 15000;
 
 // ---------------------------------------------------------------- ids and JSON
 
-std::string random_hex(std::size_t bytes) {
-    thread_local std::mt19937_64 engine{std::random_device{}()};
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes * 2);
-    std::uint64_t bits = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-        if (i % 8 == 0) bits = engine();
-        auto byte = static_cast<unsigned>(bits & 0xff);
-        bits >>= 8;
-        out += kDigits[byte >> 4];
-        out += kDigits[byte & 0xf];
-    }
-    return out;
-}
-
 /// A time-ordered (version 7 style) uuid: 8-4-4-4-12 hex digits, the first 12 the milliseconds
 /// since the epoch, the rest random. Ids made one after the other sort together, so each insert
 /// lands on the same last page of an id index instead of a random one: fewer pages per commit.
 std::string new_uuid() {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex = random_hex(16);
+    std::string hex = sdk::random_hex(16);
     auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
@@ -483,21 +467,21 @@ public:
         return import_records(tenant_id, "resources", records);
     }
 
-    std::vector<sdk::Offering> offerings(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::Offering>> offerings(const std::string& tenant_id) override {
         return read_records<sdk::Offering>(tenant_id, "offerings", sdk::parse_offering);
     }
 
-    std::vector<sdk::KnowledgeEntry> knowledge(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::KnowledgeEntry>> knowledge(const std::string& tenant_id) override {
         return read_records<sdk::KnowledgeEntry>(tenant_id, "knowledge", sdk::parse_knowledge_entry);
     }
 
-    std::vector<sdk::Resource> resources(const std::string& tenant_id) override {
+    sdk::Result<std::vector<sdk::Resource>> resources(const std::string& tenant_id) override {
         return read_records<sdk::Resource>(tenant_id, "resources", sdk::parse_resource);
     }
 
-    std::vector<sdk::KnowledgeHit> search_knowledge(const std::string& tenant_id, std::string_view query,
-                                                    std::string_view /*language: every language is indexed*/,
-                                                    std::size_t limit) override {
+    sdk::Result<std::vector<sdk::KnowledgeHit>> search_knowledge(
+        const std::string& tenant_id, std::string_view query,
+        std::string_view /*language: every language is indexed*/, std::size_t limit) override {
         std::vector<sdk::KnowledgeHit> hits;
         auto terms = query_terms(query);
         if (terms.empty() || limit == 0) return hits;
@@ -529,12 +513,16 @@ public:
                                   soci::use(match), soci::use(tenant_id), soci::use(max_rows));
             st.execute();
             while (st.fetch()) {
-                auto entry = sdk::parse_knowledge_entry(json::parse(data));
+                // A row that no longer parses is left out, as read_records does: it fails no search.
+                boost::system::error_code ec;
+                auto value = json::parse(data, ec);
+                if (ec) continue;
+                auto entry = sdk::parse_knowledge_entry(value);
                 if (!entry) continue;
                 hits.push_back({std::move(entry.value()), backend_ == Backend::sqlite ? -score : score});
             }
         } catch (const std::exception& e) {
-            store_error("search_knowledge [{}] on {}: {}", tenant_id, url_, e.what());
+            return failure("search_knowledge [" + tenant_id + "]", e.what());
         }
         return hits;
     }
@@ -547,7 +535,7 @@ public:
                                                 std::chrono::seconds idle_timeout) override {
         // Chosen before queuing: a retried unit of work must not make other ids.
         const std::string new_id = new_uuid();
-        const std::string new_session = random_hex(16);
+        const std::string new_session = sdk::random_hex(16);
         sdk::Result<Conversation> out = unknown_tenant(tenant_id);
         auto error = write([&](soci::session& sql) {
             out = open_conversation_in(sql, tenant_id, user_id, channel, session_id, now, idle_timeout,
@@ -599,9 +587,9 @@ public:
         return out;
     }
 
-    std::vector<StoredMessage> recent_messages(const std::string& tenant_id,
-                                               const std::string& conversation_id,
-                                               std::size_t limit) override {
+    sdk::Result<std::vector<StoredMessage>> recent_messages(const std::string& tenant_id,
+                                                            const std::string& conversation_id,
+                                                            std::size_t limit) override {
         std::vector<StoredMessage> out;
         if (limit == 0) return out;
         try {
@@ -621,7 +609,7 @@ public:
             }
             std::reverse(out.begin(), out.end());
         } catch (const std::exception& e) {
-            store_error("recent_messages [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("recent_messages [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
@@ -715,8 +703,8 @@ public:
         }
     }
 
-    std::vector<ToolCallRecord> tool_calls(const std::string& tenant_id,
-                                           const std::string& conversation_id) override {
+    sdk::Result<std::vector<ToolCallRecord>> tool_calls(const std::string& tenant_id,
+                                                        const std::string& conversation_id) override {
         std::vector<ToolCallRecord> out;
         try {
             soci::session sql(pool_);
@@ -740,15 +728,15 @@ public:
                 out.push_back(r);
             }
         } catch (const std::exception& e) {
-            store_error("tool_calls [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("tool_calls [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
 
     // ------------------------------------------------------------ usage and costs
 
-    std::vector<UsageRecord> usage(const std::string& tenant_id,
-                                   const std::string& conversation_id) override {
+    sdk::Result<std::vector<UsageRecord>> usage(const std::string& tenant_id,
+                                                const std::string& conversation_id) override {
         std::vector<UsageRecord> out;
         try {
             soci::session sql(pool_);
@@ -774,7 +762,7 @@ public:
                 out.push_back(r);
             }
         } catch (const std::exception& e) {
-            store_error("usage [{}] conversation {}: {}", tenant_id, conversation_id, e.what());
+            return failure("usage [" + tenant_id + "] conversation " + conversation_id, e.what());
         }
         return out;
     }
@@ -1203,7 +1191,8 @@ private:
     }
 
     template <class T, class Parse>
-    std::vector<T> read_records(const std::string& tenant_id, const std::string& table, Parse parse) {
+    sdk::Result<std::vector<T>> read_records(const std::string& tenant_id, const std::string& table,
+                                             Parse parse) {
         std::vector<T> out;
         try {
             soci::session sql(pool_);
@@ -1225,7 +1214,7 @@ private:
                 out.push_back(std::move(record.value()));
             }
         } catch (const std::exception& e) {
-            store_error("read {} [{}] on {}: {}", table, tenant_id, url_, e.what());
+            return failure(table + " [" + tenant_id + "]", e.what());
         }
         return out;
     }

@@ -27,8 +27,15 @@ std::vector<sdk::OfferingMatch> TenantCatalog::find(std::string_view query, std:
 
 std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, std::string_view language,
                                                        std::size_t limit) const {
-    return searches_.get(query, language, limit,
-                         [&] { return db_.search_knowledge(tenant_id_, query, language, limit); });
+    return searches_.get(query, language, limit, [&]() -> std::vector<sdk::KnowledgeHit> {
+        auto hits = db_.search_knowledge(tenant_id_, query, language, limit);
+        if (hits) return std::move(hits).value();
+        // The interface has no error to give: the tool answers "nothing found", and the empty
+        // answer is not remembered (searches_ keeps no empty answers), so the next ask searches again.
+        log_event(spdlog::level::err, "tenants", "knowledge search failed",
+                  {{"tenant", tenant_id_}, {"error", hits.error().message}});
+        return {};
+    });
 }
 
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
@@ -108,9 +115,13 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     if (auto r = db.import_knowledge(id, data.knowledge); !r) return fail("data.knowledge", r.error());
     if (auto r = db.import_resources(id, data.resources); !r) return fail("data.resources", r.error());
 
-    auto tenant =
-        std::make_shared<Tenant>(std::move(manifest), std::make_unique<TenantCatalog>(db.offerings(id)),
-                                 std::make_unique<TenantKnowledge>(db, id, db.knowledge(id)));
+    auto offerings = db.offerings(id);
+    if (!offerings) return fail("data.offerings: read after import", offerings.error());
+    auto knowledge = db.knowledge(id);
+    if (!knowledge) return fail("data.knowledge: read after import", knowledge.error());
+    auto tenant = std::make_shared<Tenant>(
+        std::move(manifest), std::make_unique<TenantCatalog>(std::move(offerings).value()),
+        std::make_unique<TenantKnowledge>(db, id, std::move(knowledge).value()));
     const auto& m = tenant->manifest_;
     auto services_for = [&](const std::string& kind, const std::string& name) -> TenantServices& {
         tenant->services_.push_back(std::make_unique<TenantServices>(

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace tezgah::engine {
@@ -16,17 +15,6 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
     out << in.rdbuf();
     if (in.bad()) return std::nullopt;
     return out.str();
-}
-
-std::string random_id() {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char* hex = "0123456789abcdef";
-    std::string out(32, '0');
-    for (int i = 0; i < 2; ++i) {
-        auto v = rng();
-        for (int j = 0; j < 16; ++j) out[i * 16 + j] = hex[(v >> (j * 4)) & 0xF];
-    }
-    return out;
 }
 
 std::optional<int> parse_hhmm(std::string_view text) {

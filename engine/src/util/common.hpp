@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers every area uses: files, ids, time zones, opening hours.
+// Small helpers every area uses: files, time zones, opening hours.
 
 #include <chrono>
 #include <filesystem>
@@ -11,9 +11,6 @@ namespace tezgah::engine {
 
 /// The whole file, or nullopt when it cannot be read.
 std::optional<std::string> read_file(const std::filesystem::path& path);
-
-/// 16 random bytes as 32 hex characters.
-std::string random_id();
 
 /// Minutes since midnight of an "HH:MM" time, or nullopt.
 std::optional<int> parse_hhmm(std::string_view text);

@@ -9,6 +9,7 @@
 #include <tezgah/sdk/host.hpp>
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/plugin.hpp>
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/result.hpp>
 #include <tezgah/sdk/text.hpp>
 #include <tezgah/sdk/types.hpp>
