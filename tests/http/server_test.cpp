@@ -497,14 +497,14 @@ TEST_F(HttpServerTest, MetricsPassPromtoolAndCountTheRequestsMade) {
     EXPECT_TRUE(contains(metrics.header("content-type"), "text/plain"));
     EXPECT_TRUE(contains(
         metrics.body,
-        R"(tezgah_http_requests_total{route="/v1/tenants/{tenant}/chat",method="POST",status="200"} 3)"))
+        R"(tezgah_http_requests_total{method="POST",route="/v1/tenants/{tenant}/chat",status="200"} 3)"))
         << metrics.body;
     EXPECT_TRUE(contains(metrics.body,
-                         R"(tezgah_http_requests_total{route="not_found",method="GET",status="404"} 1)"));
+                         R"(tezgah_http_requests_total{method="GET",route="not_found",status="404"} 1)"));
     EXPECT_TRUE(contains(
         metrics.body, R"(tezgah_http_request_duration_seconds_count{route="/v1/tenants/{tenant}/chat"} 3)"));
     EXPECT_TRUE(contains(metrics.body, "tezgah_tenants_loaded 1"));
-    EXPECT_TRUE(contains(metrics.body, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 3)"))
+    EXPECT_TRUE(contains(metrics.body, R"(tezgah_messages_total{method="intent",tenant="gece-butik"} 3)"))
         << metrics.body;
 
     TempDir scratch;

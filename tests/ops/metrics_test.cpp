@@ -27,9 +27,9 @@ TEST_F(MetricsTest, CountsRequestsByRouteMethodAndStatusWithCumulativeBuckets) {
     m.http_request("/health", "GET", 200, 0.003);
     m.http_request("/health", "GET", 503, 2.0);
     const auto text = m.render();
-    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="200"} 2)"))
+    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{method="GET",route="/health",status="200"} 2)"))
         << text;
-    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{route="/health",method="GET",status="503"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_http_requests_total{method="GET",route="/health",status="503"} 1)"));
     EXPECT_TRUE(
         contains(text, R"(tezgah_http_request_duration_seconds_bucket{route="/health",le="0.0005"} 1)"));
     EXPECT_TRUE(
@@ -50,10 +50,10 @@ TEST_F(MetricsTest, CountsMessagesToolCallsTokensAndTheTenantGauge) {
     m.db_operation("append_message", 0.002);
     m.tenants_loaded(2);
     const auto text = m.render();
-    EXPECT_TRUE(contains(text, R"(tezgah_messages_total{tenant="gece-butik",method="intent"} 2)")) << text;
-    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="ok"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{tool="get_product_info",outcome="error"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_llm_tokens_total{tenant="gece-butik",direction="input"} 120)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_messages_total{method="intent",tenant="gece-butik"} 2)")) << text;
+    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{outcome="ok",tool="get_product_info"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{outcome="error",tool="get_product_info"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_llm_tokens_total{direction="input",tenant="gece-butik"} 120)"));
     EXPECT_TRUE(
         contains(text, R"(tezgah_db_operation_duration_seconds_count{operation="append_message"} 1)"));
     EXPECT_TRUE(contains(text, "tezgah_tenants_loaded 2"));
@@ -78,23 +78,23 @@ TEST_F(MetricsTest, CountsModelCallsCostsCacheBudgetsAndRetries) {
     const auto text = m.render();
     EXPECT_TRUE(contains(
         text,
-        R"(tezgah_llm_calls_total{tenant="gece-butik",provider="gemini",model="gemini-2.0-flash",outcome="ok"} 2)"))
+        R"(tezgah_llm_calls_total{model="gemini-2.0-flash",outcome="ok",provider="gemini",tenant="gece-butik"} 2)"))
         << text;
     EXPECT_TRUE(contains(
         text,
-        R"(tezgah_llm_calls_total{tenant="gece-butik",provider="openai",model="gpt-4o-mini",outcome="error"} 1)"));
+        R"(tezgah_llm_calls_total{model="gpt-4o-mini",outcome="error",provider="openai",tenant="gece-butik"} 1)"));
     EXPECT_TRUE(
-        contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="gemini-2.0-flash"} 0.0006)"))
+        contains(text, R"(tezgah_llm_cost_usd_total{model="gemini-2.0-flash",tenant="gece-butik"} 0.0006)"))
         << text;
-    EXPECT_FALSE(contains(text, R"(tezgah_llm_cost_usd_total{tenant="gece-butik",model="local"})"));
+    EXPECT_FALSE(contains(text, R"(tezgah_llm_cost_usd_total{model="local",tenant="gece-butik"})"));
     EXPECT_TRUE(contains(
         text,
-        R"(tezgah_llm_tokens_total{tenant="gece-butik",model="gemini-2.0-flash",direction="input"} 2000)"));
+        R"(tezgah_llm_tokens_total{direction="input",model="gemini-2.0-flash",tenant="gece-butik"} 2000)"));
     EXPECT_TRUE(
-        contains(text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="miss"} 2)"));
+        contains(text, R"(tezgah_response_cache_requests_total{result="miss",tenant="gece-butik"} 2)"));
     EXPECT_TRUE(contains(
-        text, R"(tezgah_response_cache_requests_total{tenant="gece-butik",result="negative_hit"} 1)"));
-    EXPECT_TRUE(contains(text, R"(tezgah_budget_exceeded_total{tenant="gece-butik",period="day"} 1)"));
+        text, R"(tezgah_response_cache_requests_total{result="negative_hit",tenant="gece-butik"} 1)"));
+    EXPECT_TRUE(contains(text, R"(tezgah_budget_exceeded_total{period="day",tenant="gece-butik"} 1)"));
     EXPECT_TRUE(contains(text, R"(tezgah_provider_retries_total{provider="openai"} 2)"));
     EXPECT_TRUE(contains(text, "# TYPE tezgah_llm_cost_usd_total counter"));
 }
@@ -137,7 +137,38 @@ TEST_F(MetricsTest, CountsEveryUpdateFromManyThreads) {
     }
     for (auto& t : threads) t.join();
     EXPECT_TRUE(contains(Metrics::global().render(),
-                         R"(tezgah_http_requests_total{route="/x",method="POST",status="200"} 8000)"));
+                         R"(tezgah_http_requests_total{method="POST",route="/x",status="200"} 8000)"));
+}
+
+TEST_F(MetricsTest, ResetForgetsEverySeriesAndCountsAfresh) {
+    auto& m = Metrics::global();
+    m.tool_call("search_catalog", true);
+    m.db_operation("write_batch", 0.002);
+    m.tenants_loaded(3);
+    m.reset();
+    auto text = m.render();
+    EXPECT_FALSE(contains(text, "search_catalog")) << text;
+    EXPECT_FALSE(contains(text, "write_batch"));
+    EXPECT_TRUE(contains(text, "tezgah_tenants_loaded 0"));
+    m.tool_call("search_catalog", true);
+    text = m.render();
+    EXPECT_TRUE(contains(text, R"(tezgah_tool_calls_total{outcome="ok",tool="search_catalog"} 1)")) << text;
+}
+
+TEST_F(MetricsTest, MakesEachSeriesOnceWhenManyThreadsSeeItFirst) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([] {
+            for (int i = 0; i < 500; ++i) Metrics::global().tool_call("tool-" + std::to_string(i % 50), true);
+        });
+    }
+    for (auto& t : threads) t.join();
+    const auto text = Metrics::global().render();
+    for (int i = 0; i < 50; ++i) {
+        const auto series =
+            R"(tezgah_tool_calls_total{outcome="ok",tool="tool-)" + std::to_string(i) + R"("} 80)";
+        EXPECT_TRUE(contains(text, series + "\n")) << series << "\n" << text;
+    }
 }
 
 }  // namespace

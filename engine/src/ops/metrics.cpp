@@ -1,11 +1,21 @@
 #include "ops/metrics.hpp"
 
-#include <array>
-#include <atomic>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <charconv>
-#include <map>
+#include <functional>
+#include <initializer_list>
+#include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace tezgah::engine {
@@ -13,159 +23,168 @@ namespace {
 
 // Upper bounds in seconds. Chat turns are expected in the low milliseconds, so the
 // buckets are dense there; the tail still shows requests that wait on a remote LLM.
-constexpr std::array<double, 14> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                    0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+    return buckets;
+}
 
-struct Histogram {
-    std::array<unsigned long long, kLatencyBuckets.size()> buckets{};  // not cumulative
-    unsigned long long count = 0;
-    double sum = 0;
+struct Label {
+    std::string_view name;
+    std::string_view value;
+};
+using LabelList = std::initializer_list<Label>;
 
-    void observe(double seconds) {
-        for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-            if (seconds <= kLatencyBuckets[i]) {
-                ++buckets[i];
-                break;
-            }
-        }
-        ++count;
-        sum += seconds;
+/// Names and values in one string, each value preceded by its length so that no two label sets
+/// give the same key whatever bytes the values hold. The buffer is reused per thread: finding a
+/// series already seen allocates nothing.
+const std::string& lookup_key(LabelList labels) {
+    thread_local std::string key;
+    key.clear();
+    for (const auto& [name, value] : labels) {
+        key += name;
+        key += '=';
+        const std::size_t size = value.size();
+        key.append(reinterpret_cast<const char*>(&size), sizeof size);
+        key += value;
     }
+    return key;
+}
+
+struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
 };
 
-/// Label values escaped per the text format: backslash, double quote and newline.
-void append_escaped(std::string& out, std::string_view value) {
-    for (char c : value) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '"':
-                out += "\\\"";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                out += c;
-        }
+/// The series of one family, found by their labels in a map of our own: prometheus-cpp's
+/// Family::Add would build a std::map of the labels and take the family's lock on every update.
+/// Not synchronised itself: find() under a shared lock, add() under the exclusive one (Store).
+template <class Metric>
+class Series {
+public:
+    explicit Series(prometheus::Family<Metric>& family) : family_(family) {}
+
+    Metric* find(std::string_view key) const {
+        auto it = known_.find(key);
+        return it == known_.end() ? nullptr : it->second;
     }
-}
 
-/// `name="value",name="value"` for the given pairs, used both as the map key and in the output.
-std::string labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
-    std::string out;
-    for (const auto& [name, value] : pairs) {
-        if (!out.empty()) out += ',';
-        out += name;
-        out += "=\"";
-        append_escaped(out, value);
-        out += '"';
+    Metric& add(std::string_view key, LabelList labels) {
+        if (Metric* found = find(key)) return *found;  // another thread made it between the locks
+        prometheus::Labels names_and_values;
+        for (const auto& [name, value] : labels) names_and_values.emplace(name, value);
+        Metric* made = nullptr;
+        if constexpr (std::is_same_v<Metric, prometheus::Histogram>)
+            made = &family_.Add(names_and_values, latency_buckets());
+        else
+            made = &family_.Add(names_and_values);
+        known_.emplace(key, made);
+        return *made;
     }
-    return out;
-}
 
-std::string format_number(double value) {
-    char buffer[400];  // fixed notation of any double fits
-    auto result =
-        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);  // shortest exact
-    return std::string(buffer, result.ptr);
-}
-
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-}
-
-std::string format_number(unsigned long long value) { return std::to_string(value); }
-
-/// A counter's samples: whole counts, or US dollars.
-template <class Value>
-void render_counters(std::string& out, std::string_view name, std::string_view help,
-                     const std::map<std::string, Value>& values) {
-    header(out, name, "counter", help);
-    for (const auto& [label_text, value] : values) {
-        out += name;
-        out += '{';
-        out += label_text;
-        out += "} ";
-        out += format_number(value);
-        out += '\n';
-    }
-}
-
-void render_histograms(std::string& out, std::string_view name, std::string_view help,
-                       const std::map<std::string, Histogram>& values) {
-    header(out, name, "histogram", help);
-    for (const auto& [label_text, histogram] : values) {
-        unsigned long long cumulative = 0;
-        for (std::size_t i = 0; i <= kLatencyBuckets.size(); ++i) {
-            std::string bound = "+Inf";
-            if (i < kLatencyBuckets.size()) {
-                cumulative += histogram.buckets[i];
-                bound = format_number(kLatencyBuckets[i]);
-            } else {
-                cumulative = histogram.count;
-            }
-            out += name;
-            out += "_bucket{";
-            out += label_text;
-            out += ",le=\"";
-            out += bound;
-            out += "\"} ";
-            out += std::to_string(cumulative);
-            out += '\n';
-        }
-        out += name;
-        out += "_sum{";
-        out += label_text;
-        out += "} ";
-        out += format_number(histogram.sum);
-        out += '\n';
-        out += name;
-        out += "_count{";
-        out += label_text;
-        out += "} ";
-        out += std::to_string(histogram.count);
-        out += '\n';
-    }
-}
-
-// One lock for the whole registry: every update is a map lookup and an increment, far shorter
-// than the request it records, and render() sees a consistent snapshot.
-struct Registry {
-    mutable std::mutex mutex;
-    std::map<std::string, unsigned long long> http_requests;
-    std::map<std::string, Histogram> http_durations;
-    std::map<std::string, unsigned long long> messages;
-    std::map<std::string, unsigned long long> tool_calls;
-    std::map<std::string, Histogram> db_durations;
-    std::map<std::string, unsigned long long> tokens;
-    std::map<std::string, unsigned long long> llm_calls;
-    std::map<std::string, double> llm_cost;
-    std::map<std::string, unsigned long long> response_cache;
-    std::map<std::string, unsigned long long> budget_exceeded;
-    std::map<std::string, unsigned long long> provider_retries;
-    std::atomic<int> tenants_loaded{0};
+private:
+    prometheus::Family<Metric>& family_;
+    std::unordered_map<std::string, Metric*, KeyHash, std::equal_to<>> known_;
 };
 
-Registry& registry() {
-    static Registry instance;
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& registry, const std::string& name,
+                                                 const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Family<prometheus::Histogram>& histogram(prometheus::Registry& registry, const std::string& name,
+                                                     const std::string& help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
+}
+
+/// Every family and series. Replaced whole by Metrics::reset(): prometheus-cpp cannot empty a
+/// family in one call, and a fresh registry is certain to hold nothing left over.
+struct State {
+    prometheus::Registry registry;
+    Series<prometheus::Counter> http_requests{counter(
+        registry, "tezgah_http_requests_total", "HTTP requests answered, by route, method and status.")};
+    Series<prometheus::Histogram> http_durations{
+        histogram(registry, "tezgah_http_request_duration_seconds",
+                  "Time from reading the request to the last byte of the reply, by route.")};
+    Series<prometheus::Counter> messages{
+        counter(registry, "tezgah_messages_total", "Chat turns answered, by tenant and answering method.")};
+    Series<prometheus::Counter> tool_calls{
+        counter(registry, "tezgah_tool_calls_total", "Tool calls made during turns, by tool and outcome.")};
+    Series<prometheus::Histogram> db_durations{histogram(registry, "tezgah_db_operation_duration_seconds",
+                                                         "Database operation latency, by operation.")};
+    Series<prometheus::Counter> tokens{counter(registry, "tezgah_llm_tokens_total",
+                                               "Language model tokens, by tenant, model and direction.")};
+    Series<prometheus::Counter> llm_calls{
+        counter(registry, "tezgah_llm_calls_total",
+                "Language model provider calls, by tenant, provider, model and outcome.")};
+    Series<prometheus::Counter> llm_cost{
+        counter(registry, "tezgah_llm_cost_usd_total",
+                "What language model calls cost in US dollars by the price table, by tenant and model.")};
+    Series<prometheus::Counter> response_cache{
+        counter(registry, "tezgah_response_cache_requests_total",
+                "Response cache lookups, by tenant and result (hit, miss, negative_hit).")};
+    Series<prometheus::Counter> budget_exceeded{
+        counter(registry, "tezgah_budget_exceeded_total",
+                "Turns that found a tenant's daily or monthly model budget spent, by tenant and period.")};
+    Series<prometheus::Counter> provider_retries{
+        counter(registry, "tezgah_provider_retries_total", "Provider calls tried again, by provider.")};
+    prometheus::Gauge& tenants_loaded = prometheus::BuildGauge()
+                                            .Name("tezgah_tenants_loaded")
+                                            .Help("Tenants currently loaded and serving.")
+                                            .Register(registry)
+                                            .Add({});
+};
+
+// Updates hold the lock shared, so they run side by side (the values themselves are atomics);
+// only a series seen for the first time, and reset(), which frees every series, take it alone.
+class Store {
+public:
+    /// Calls `change` with the series of `member` for `labels`, made on first use.
+    template <class Metric, class Change>
+    void update(Series<Metric> State::*member, LabelList labels, Change&& change) {
+        const std::string& key = lookup_key(labels);
+        {
+            std::shared_lock lock(mutex_);
+            if (Metric* found = ((*state_).*member).find(key)) {
+                change(*found);
+                return;
+            }
+        }
+        std::unique_lock lock(mutex_);
+        change(((*state_).*member).add(key, labels));
+    }
+
+    void set_tenants_loaded(int count) {
+        std::shared_lock lock(mutex_);
+        state_->tenants_loaded.Set(count);
+    }
+
+    std::string render() const {
+        std::vector<prometheus::MetricFamily> families;
+        {
+            std::shared_lock lock(mutex_);
+            families = state_->registry.Collect();
+        }
+        return prometheus::TextSerializer().Serialize(families);
+    }
+
+    void reset() {
+        std::unique_lock lock(mutex_);
+        state_ = std::make_unique<State>();
+    }
+
+private:
+    mutable std::shared_mutex mutex_;
+    std::unique_ptr<State> state_ = std::make_unique<State>();
+};
+
+Store& store() {
+    static Store instance;
     return instance;
 }
 
-/// One more in the counter `member` of the registry, under `key`.
-void increment(std::map<std::string, unsigned long long> Registry::*member, std::string key) {
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++(r.*member)[std::move(key)];
+void increment(Series<prometheus::Counter> State::*member, LabelList labels) {
+    store().update(member, labels, [](prometheus::Counter& c) { c.Increment(); });
 }
 
 }  // namespace
@@ -176,125 +195,68 @@ Metrics& Metrics::global() {
 }
 
 void Metrics::http_request(std::string_view route, std::string_view method, int status, double seconds) {
-    const std::string status_text = std::to_string(status);
-    std::string counter_key = labels({{"route", route}, {"method", method}, {"status", status_text}});
-    std::string histogram_key = labels({{"route", route}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    ++r.http_requests[std::move(counter_key)];
-    r.http_durations[std::move(histogram_key)].observe(seconds);
+    char status_text[16];
+    const auto end = std::to_chars(status_text, status_text + sizeof status_text, status).ptr;
+    increment(&State::http_requests, {{"route", route}, {"method", method}, {"status", {status_text, end}}});
+    store().update(&State::http_durations, {{"route", route}},
+                   [&](prometheus::Histogram& h) { h.Observe(seconds); });
 }
 
 void Metrics::message(std::string_view tenant, std::string_view method) {
-    increment(&Registry::messages, labels({{"tenant", tenant}, {"method", method}}));
+    increment(&State::messages, {{"tenant", tenant}, {"method", method}});
 }
 
 void Metrics::tool_call(std::string_view tool, bool ok) {
-    increment(&Registry::tool_calls, labels({{"tool", tool}, {"outcome", ok ? "ok" : "error"}}));
+    increment(&State::tool_calls, {{"tool", tool}, {"outcome", ok ? "ok" : "error"}});
 }
 
 void Metrics::db_operation(std::string_view operation, double seconds) {
-    std::string key = labels({{"operation", operation}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    r.db_durations[std::move(key)].observe(seconds);
+    store().update(&State::db_durations, {{"operation", operation}},
+                   [&](prometheus::Histogram& h) { h.Observe(seconds); });
 }
 
-void Metrics::tenants_loaded(int count) { registry().tenants_loaded.store(count); }
+void Metrics::tenants_loaded(int count) { store().set_tenants_loaded(count); }
 
 void Metrics::tokens(std::string_view tenant, std::string_view model, long long input, long long output) {
-    auto key = [&](std::string_view direction) {
-        return model.empty() ? labels({{"tenant", tenant}, {"direction", direction}})
-                             : labels({{"tenant", tenant}, {"model", model}, {"direction", direction}});
+    auto add = [&](std::string_view direction, long long count) {
+        if (count <= 0) return;
+        auto by = [&](prometheus::Counter& c) { c.Increment(static_cast<double>(count)); };
+        if (model.empty())
+            store().update(&State::tokens, {{"tenant", tenant}, {"direction", direction}}, by);
+        else
+            store().update(&State::tokens, {{"tenant", tenant}, {"model", model}, {"direction", direction}},
+                           by);
     };
-    std::string input_key = key("input");
-    std::string output_key = key("output");
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    if (input > 0) r.tokens[std::move(input_key)] += static_cast<unsigned long long>(input);
-    if (output > 0) r.tokens[std::move(output_key)] += static_cast<unsigned long long>(output);
+    add("input", input);
+    add("output", output);
 }
 
 void Metrics::llm_call(std::string_view tenant, std::string_view provider, std::string_view model, bool ok) {
-    increment(&Registry::llm_calls, labels({{"tenant", tenant},
-                                            {"provider", provider},
-                                            {"model", model},
-                                            {"outcome", ok ? "ok" : "error"}}));
+    increment(
+        &State::llm_calls,
+        {{"tenant", tenant}, {"provider", provider}, {"model", model}, {"outcome", ok ? "ok" : "error"}});
 }
 
 void Metrics::llm_cost(std::string_view tenant, std::string_view model, double usd) {
     if (!(usd > 0)) return;  // a counter never goes down; free calls add nothing
-    std::string key = labels({{"tenant", tenant}, {"model", model}});
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    r.llm_cost[std::move(key)] += usd;
+    store().update(&State::llm_cost, {{"tenant", tenant}, {"model", model}},
+                   [&](prometheus::Counter& c) { c.Increment(usd); });
 }
 
 void Metrics::response_cache(std::string_view tenant, std::string_view result) {
-    increment(&Registry::response_cache, labels({{"tenant", tenant}, {"result", result}}));
+    increment(&State::response_cache, {{"tenant", tenant}, {"result", result}});
 }
 
 void Metrics::budget_exceeded(std::string_view tenant, std::string_view period) {
-    increment(&Registry::budget_exceeded, labels({{"tenant", tenant}, {"period", period}}));
+    increment(&State::budget_exceeded, {{"tenant", tenant}, {"period", period}});
 }
 
 void Metrics::provider_retry(std::string_view provider) {
-    increment(&Registry::provider_retries, labels({{"provider", provider}}));
+    increment(&State::provider_retries, {{"provider", provider}});
 }
 
-std::string Metrics::render() const {
-    auto& r = registry();
-    std::string out;
-    out.reserve(8192);
-    std::lock_guard lock(r.mutex);
-    render_counters(out, "tezgah_http_requests_total", "HTTP requests answered, by route, method and status.",
-                    r.http_requests);
-    render_histograms(out, "tezgah_http_request_duration_seconds",
-                      "Time from reading the request to the last byte of the reply, by route.",
-                      r.http_durations);
-    render_counters(out, "tezgah_messages_total", "Chat turns answered, by tenant and answering method.",
-                    r.messages);
-    render_counters(out, "tezgah_tool_calls_total", "Tool calls made during turns, by tool and outcome.",
-                    r.tool_calls);
-    render_histograms(out, "tezgah_db_operation_duration_seconds",
-                      "Database operation latency, by operation.", r.db_durations);
-    render_counters(out, "tezgah_llm_tokens_total", "Language model tokens, by tenant, model and direction.",
-                    r.tokens);
-    render_counters(out, "tezgah_llm_calls_total",
-                    "Language model provider calls, by tenant, provider, model and outcome.", r.llm_calls);
-    render_counters(out, "tezgah_llm_cost_usd_total",
-                    "What language model calls cost in US dollars by the price table, by tenant and model.",
-                    r.llm_cost);
-    render_counters(out, "tezgah_response_cache_requests_total",
-                    "Response cache lookups, by tenant and result (hit, miss, negative_hit).",
-                    r.response_cache);
-    render_counters(out, "tezgah_budget_exceeded_total",
-                    "Turns that found a tenant's daily or monthly model budget spent, by tenant and period.",
-                    r.budget_exceeded);
-    render_counters(out, "tezgah_provider_retries_total", "Provider calls tried again, by provider.",
-                    r.provider_retries);
-    header(out, "tezgah_tenants_loaded", "gauge", "Tenants currently loaded and serving.");
-    out += "tezgah_tenants_loaded ";
-    out += std::to_string(r.tenants_loaded.load());
-    out += '\n';
-    return out;
-}
+std::string Metrics::render() const { return store().render(); }
 
-void Metrics::reset() {
-    auto& r = registry();
-    std::lock_guard lock(r.mutex);
-    r.http_requests.clear();
-    r.http_durations.clear();
-    r.messages.clear();
-    r.tool_calls.clear();
-    r.db_durations.clear();
-    r.tokens.clear();
-    r.llm_calls.clear();
-    r.llm_cost.clear();
-    r.response_cache.clear();
-    r.budget_exceeded.clear();
-    r.provider_retries.clear();
-    r.tenants_loaded.store(0);
-}
+void Metrics::reset() { store().reset(); }
 
 }  // namespace tezgah::engine
