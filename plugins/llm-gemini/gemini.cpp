@@ -4,6 +4,7 @@
 #include "schema.hpp"
 #include "wire.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
@@ -152,7 +153,7 @@ private:
                   (sink ? ":streamGenerateContent?alt=sse" : ":generateContent");
         out.headers = {{"x-goog-api-key", settings_.api_key}, {"Content-Type", "application/json"}};
         if (sink) out.headers.emplace_back("Accept", "text/event-stream");
-        out.body = json::serialize(body);
+        out.body = sdk::json_text(body);
         out.timeout_ms = settings_.timeout_ms;
 
         ResponseReader reader;

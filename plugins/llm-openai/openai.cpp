@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include "wire.hpp"
@@ -130,7 +131,7 @@ private:
         if (!settings_.api_key.empty())
             out.headers.emplace_back("Authorization", "Bearer " + settings_.api_key);
         for (const auto& header : settings_.headers) out.headers.push_back(header);
-        out.body = json::serialize(request_body(settings_, request, stream));
+        out.body = sdk::json_text(request_body(settings_, request, stream));
         out.timeout_ms = settings_.timeout_ms;
 
         StreamAssembler assembler(sink, settings_.api_key);

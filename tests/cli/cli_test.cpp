@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <regex>
 
 using namespace tezgah::testing;
 
@@ -84,6 +86,20 @@ TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
         EXPECT_TRUE(replies[1].contains(key)) << key;
     EXPECT_NE(std::string(replies[1].at("reply").as_string()).find("299,99"), std::string::npos) << r.out;
     EXPECT_EQ(replies[0].at("session_id"), replies[2].at("session_id"));
+}
+
+TEST(Cli, ChatJsonWritesNumbersAsPeopleDo) {
+    TempDir dir;
+    auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() +
+                     " --db sqlite:" + (dir.path() / "t.db").string(),
+                 "kadife sabahlık ne kadar?\n");
+    EXPECT_EQ(r.status, 0);
+    // Boost.JSON alone writes 9E-1, 0E0 and 2.534673E0.
+    EXPECT_NE(r.out.find(R"("confidence":0.9,)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("cost_usd":0})"), std::string::npos) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("execution_time_ms":[0-9]+(\.[0-9]{1,2})?\})")))
+        << r.out;
+    EXPECT_FALSE(std::regex_search(r.out, std::regex(R"(:-?[0-9][0-9.]*E)"))) << r.out;
 }
 
 TEST(Cli, ChatRefusesAnUnknownTenant) {

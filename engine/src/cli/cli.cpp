@@ -9,6 +9,7 @@
 #include "util/common.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/types.hpp>
 
 #include <pthread.h>
@@ -278,7 +279,7 @@ int cmd_chat(const Args& args) {
         auto reply = engine.handle(message, json_out ? nullptr : &sink);
         if (!reply) {
             if (json_out) {
-                std::cout << json::serialize(
+                std::cout << sdk::json_text(
                                  json::object{{"error", json::object{{"code", reply.error().code},
                                                                      {"message", reply.error().message}}}})
                           << std::endl;
@@ -289,7 +290,7 @@ int cmd_chat(const Args& args) {
         }
         session_id = reply->session_id;
         if (json_out) {
-            std::cout << json::serialize(sdk::to_json(*reply)) << std::endl;
+            std::cout << sdk::json_text(sdk::to_json(*reply)) << std::endl;
         } else {
             if (!sink.printed_) std::cout << reply->reply;
             std::cout << (reply->handoff ? "\n  [handoff: a person will take over]" : "") << std::endl;
@@ -446,7 +447,7 @@ int cmd_usage(const Args& args) {
     }
     add_slices(report, *slices);
     if (args.flag("--json"))
-        std::cout << json::serialize(usage_json(report)) << "\n";
+        std::cout << sdk::json_text(usage_json(report)) << "\n";
     else
         std::cout << usage_text(report);
     return 0;

@@ -10,6 +10,7 @@
 #include "util/log.hpp"
 
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/text.hpp>
 
@@ -269,9 +270,8 @@ void Engine::run_assistant(AssistantTurn& t) {
                 bool invalid = false;
                 if (const auto* raw = call.arguments.if_contains(sdk::llm::kInvalidArguments)) {
                     invalid = true;
-                    result.error =
-                        "invalid arguments: not a JSON object: " +
-                        (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
+                    result.error = "invalid arguments: not a JSON object: " +
+                                   (raw->is_string() ? std::string(raw->get_string()) : sdk::json_text(*raw));
                 } else if (it == tenant.tools().end()) {
                     invalid = true;
                     result.error = "unknown tool \"" + call.name + "\"";

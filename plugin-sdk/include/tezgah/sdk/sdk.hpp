@@ -6,6 +6,7 @@
 #include <tezgah/sdk/catalog.hpp>
 #include <tezgah/sdk/host.hpp>
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/result.hpp>
 #include <tezgah/sdk/text.hpp>
