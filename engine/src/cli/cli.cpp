@@ -183,19 +183,23 @@ int cmd_plugins(const Args& args) {
     return 0;
 }
 
+/// The report (problems, a line per tenant folder, the totals) is the command's output, so it goes
+/// to standard output whole: `tezgah check > report.txt` keeps it. Standard error is for the
+/// command's own failures, when there is nothing to check.
 int cmd_check(const Args& args) {
     fs::path root = args.positional.empty() ? fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants"))
                                             : fs::path(args.positional[0]);
     std::error_code ec;
     if (!fs::is_directory(root, ec)) {
-        std::cout << root.string() << ": -: not a folder\n";
+        std::cerr << "tezgah check: " << root.string() << ": not a folder\n";
         return 1;
     }
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     auto folders = discover_tenants(root);
     if (folders.empty()) {
-        std::cout << root.string() << ": -: no tenant folders (a folder with a tenant.json) found\n";
+        std::cerr << "tezgah check: " << root.string()
+                  << ": no tenant folders (a folder with a tenant.json) found\n";
         return 1;
     }
     std::size_t problem_count = 0;
@@ -208,10 +212,10 @@ int cmd_check(const Args& args) {
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
-        std::cerr << folder.string() << ": "
+        std::cout << folder.string() << ": "
                   << (problems.empty() ? "ok" : std::to_string(problems.size()) + " problem(s)") << "\n";
     }
-    std::cerr << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
+    std::cout << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
     return problem_count ? 1 : 0;
 }
 
