@@ -152,6 +152,7 @@ public:
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override {
         Exchange ex(request, response, options_);
+        const RequestIdScope request_scope(ex.request_id);
         ++routes_.in_flight;
         try {
             if (too_large_) {
