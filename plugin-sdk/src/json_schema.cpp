@@ -1,5 +1,6 @@
 // A deliberately small JSON Schema checker: enough for tool arguments.
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
 
 namespace tezgah::sdk {
@@ -55,26 +56,26 @@ Status check(const json::value& value, const json::object& schema, const std::st
         if (!found) {
             std::string options;
             for (const auto& option : e->get_array())
-                options += (options.empty() ? "" : ", ") + json::serialize(option);
+                options += (options.empty() ? "" : ", ") + json_text(option);
             return Error{"invalid_arguments", where(path) + ": must be one of " + options};
         }
     }
     if (value.is_number()) {
         if (const auto* m = schema.if_contains("minimum");
             m && m->is_number() && as_number(value) < as_number(*m))
-            return Error{"invalid_arguments", where(path) + ": must be at least " + json::serialize(*m)};
+            return Error{"invalid_arguments", where(path) + ": must be at least " + json_text(*m)};
         if (const auto* m = schema.if_contains("maximum");
             m && m->is_number() && as_number(value) > as_number(*m))
-            return Error{"invalid_arguments", where(path) + ": must be at most " + json::serialize(*m)};
+            return Error{"invalid_arguments", where(path) + ": must be at most " + json_text(*m)};
     }
     if (value.is_string()) {
         auto length = text::length(value.get_string());
         if (const auto* m = schema.if_contains("minLength"); m && m->is_number() && length < as_number(*m))
             return Error{"invalid_arguments",
-                         where(path) + ": must have at least " + json::serialize(*m) + " characters"};
+                         where(path) + ": must have at least " + json_text(*m) + " characters"};
         if (const auto* m = schema.if_contains("maxLength"); m && m->is_number() && length > as_number(*m))
             return Error{"invalid_arguments",
-                         where(path) + ": must have at most " + json::serialize(*m) + " characters"};
+                         where(path) + ": must have at most " + json_text(*m) + " characters"};
     }
     if (value.is_object()) {
         const auto& object = value.get_object();

@@ -132,7 +132,7 @@ public:
         sdk::HttpResponse response;
         response.status = 200;
         response.content_type = "application/json";
-        response.body = json::serialize(body);
+        response.body = sdk::json_text(body);
         return response;
     }
 

@@ -5,6 +5,7 @@
 #include "wire.hpp"
 
 #include <tezgah/sdk/config.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/random.hpp>
@@ -47,7 +48,8 @@ const sdk::ConfigKey kConfig[] = {
     {.name = "max_retries",
      .type = sdk::ConfigType::integer,
      .default_json = "2",
-     .description = "Retries after the first attempt on timeouts, 429 and 5xx (3 attempts in all by default).",
+     .description =
+         "Retries after the first attempt on timeouts, 429 and 5xx (3 attempts in all by default).",
      .minimum = sdk::bound(0),
      .maximum = sdk::bound(10)},
     {.name = "temperature",
@@ -150,7 +152,7 @@ private:
                   (sink ? ":streamGenerateContent?alt=sse" : ":generateContent");
         out.headers = {{"x-goog-api-key", settings_.api_key}, {"Content-Type", "application/json"}};
         if (sink) out.headers.emplace_back("Accept", "text/event-stream");
-        out.body = json::serialize(body);
+        out.body = sdk::json_text(body);
         out.timeout_ms = settings_.timeout_ms;
 
         ResponseReader reader;

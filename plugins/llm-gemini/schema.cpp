@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -157,7 +159,7 @@ public:
                     nullable = true;
                     continue;
                 }
-                json::string text = v.is_string() ? v.get_string() : json::string(json::serialize(v));
+                json::string text = v.is_string() ? v.get_string() : json::string(tezgah::sdk::json_text(v));
                 if (std::find(strings.begin(), strings.end(), json::value(text)) == strings.end())
                     strings.push_back(std::move(text));
             }

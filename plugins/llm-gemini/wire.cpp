@@ -2,6 +2,8 @@
 
 #include "schema.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
+
 #include <algorithm>
 
 namespace tezgah::plugins::gemini {
@@ -146,7 +148,7 @@ json::object build_request_body(const sdk::ProviderRequest& request, const Gener
                         // No function call turn to answer (a history cut short): Gemini would refuse
                         // a functionResponse here, so the result goes as text.
                         parts.push_back(
-                            text_part("Result of " + name + ": " + json::serialize(response_object(result))));
+                            text_part("Result of " + name + ": " + sdk::json_text(response_object(result))));
                         continue;
                     }
                     json::object response{{"name", name}, {"response", response_object(result)}};
@@ -286,7 +288,7 @@ sdk::Result<sdk::ProviderResponse> ResponseReader::finish(const sdk::ProviderReq
         else if (args->is_object())
             tc.arguments = args->get_object();
         else
-            tc.arguments = json::object{{sdk::llm::kInvalidArguments, json::serialize(*args)}};
+            tc.arguments = json::object{{sdk::llm::kInvalidArguments, sdk::json_text(*args)}};
         out.tool_calls.push_back(std::move(tc));
     }
     if (!out.tool_calls.empty()) {

@@ -2,6 +2,7 @@
 // come from the results (never from the customer's words), so nothing is invented.
 #include "assistant.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
@@ -129,14 +130,14 @@ std::string attributes_text(const json::object& attributes, std::string_view lan
         } else if (value.is_array()) {
             for (const auto& item : value.get_array()) {
                 if (!v.empty()) v += ", ";
-                v += item.is_string() ? std::string(item.get_string()) : json::serialize(item);
+                v += item.is_string() ? std::string(item.get_string()) : sdk::json_text(item);
             }
         } else if (value.is_bool()) {
             // "vegan": true says itself by its name; a false flag says nothing to a customer.
             if (value.get_bool()) parts.push_back(attribute_label(key, language));
             continue;
         } else if (!value.is_null()) {
-            v = json::serialize(value);
+            v = sdk::json_text(value);
         }
         if (!v.empty()) parts.push_back(attribute_label(key, language) + ": " + v);
     }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <tezgah/sdk/config.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include "wire.hpp"
@@ -70,7 +71,8 @@ const sdk::ConfigKey kConfig[] = {
          "refuse it."},
     {.name = "headers",
      .type = sdk::ConfigType::object,
-     .description = "Extra request headers, name to string value (e.g. OpenAI-Organization, OpenAI-Project)."},
+     .description =
+         "Extra request headers, name to string value (e.g. OpenAI-Organization, OpenAI-Project)."},
     {.name = "breaker_failures",
      .type = sdk::ConfigType::integer,
      .default_json = "5",
@@ -171,7 +173,7 @@ private:
         if (!settings_.api_key.empty())
             out.headers.emplace_back("Authorization", "Bearer " + settings_.api_key);
         for (const auto& header : settings_.headers) out.headers.push_back(header);
-        out.body = json::serialize(request_body(settings_, request, stream));
+        out.body = sdk::json_text(request_body(settings_, request, stream));
         out.timeout_ms = settings_.timeout_ms;
 
         StreamAssembler assembler(sink, settings_.api_key);

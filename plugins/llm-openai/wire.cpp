@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 
@@ -129,7 +130,7 @@ json::object request_body(const Settings& settings, const sdk::ProviderRequest& 
                             {"id", id},
                             {"type", "function"},
                             {"function", json::object{{"name", call.name},
-                                                      {"arguments", json::serialize(call.arguments)}}}});
+                                                      {"arguments", sdk::json_text(call.arguments)}}}});
                     }
                     message["tool_calls"] = std::move(calls);
                 }
@@ -154,7 +155,7 @@ json::object request_body(const Settings& settings, const sdk::ProviderRequest& 
                         id = r.call_id;
                     }
                     content =
-                        r.ok ? json::serialize(r.content) : json::serialize(json::object{{"error", r.error}});
+                        r.ok ? sdk::json_text(r.content) : sdk::json_text(json::object{{"error", r.error}});
                 } else if (!pending.empty()) {
                     id = pending.front().first;
                     pending.erase(pending.begin());
@@ -244,7 +245,7 @@ sdk::Result<Answer> parse_completion(std::string_view body, std::string_view api
             else if (args && args->is_object())  // some compatible servers send the object itself
                 arguments = args->get_object();
             else if (args && !args->is_null())
-                arguments = json::object{{sdk::llm::kInvalidArguments, json::serialize(*args)}};
+                arguments = json::object{{sdk::llm::kInvalidArguments, sdk::json_text(*args)}};
             answer.response.tool_calls.push_back(
                 {ids.assign(string_of(call, "id")), std::move(name), std::move(arguments)});
         }
@@ -322,7 +323,7 @@ void StreamAssembler::tool_call_delta(const json::object& delta) {
             if (a->is_string())
                 arguments = std::string(a->get_string());
             else if (!a->is_null())
-                arguments = json::serialize(*a);
+                arguments = sdk::json_text(*a);
         }
 
     std::optional<std::size_t> slot;

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <regex>
 
 using namespace tezgah::testing;
 
@@ -33,10 +35,61 @@ Run run(const std::string& args, const std::string& input = {}, bool with_errors
     return r;
 }
 
+/// Runs the binary with standard output and standard error kept apart, as `> out 2> err` does.
+struct SplitRun {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+SplitRun run_split(const std::string& args) {
+    TempDir tmp;
+    const auto out = tmp.path() / "out";
+    const auto err = tmp.path() / "err";
+    const std::string cmd = std::string(TEZGAH_BINARY_DIR) + "/bin/tezgah " + args + " < /dev/null > " +
+                            out.string() + " 2> " + err.string();
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
 TEST(Cli, CheckAcceptsTheFixtures) {
-    auto r = run("check " + fixtures_dir().string());
-    EXPECT_EQ(r.status, 0) << r.out;
-    EXPECT_TRUE(r.out.empty()) << r.out;
+    auto r = run_split("check " + fixtures_dir().string());
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("gece-butik: ok\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nefes-studyo: ok\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("2 tenant(s) checked, 0 problem(s)\n"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST(Cli, CheckWritesItsWholeReportToStandardOutput) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    edit_json(dir.path() / "gece-butik" / "tenant.json",
+              [](json::value& v) { v.as_object()["plan"] = "platinum"; });
+    // `tezgah check DIR > report.txt`: the file holds the problems, each folder's line and the totals.
+    auto r = run_split("check " + dir.path().string());
+    EXPECT_EQ(r.status, 1);
+    const std::string folder = (dir.path() / "gece-butik").string();
+    EXPECT_NE(r.out.find(folder + "/tenant.json: plan: \"platinum\" is not one of"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(folder + ": 1 problem(s)\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find((dir.path() / "nefes-studyo").string() + ": ok\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("2 tenant(s) checked, 1 problem(s)\n"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST(Cli, CheckSaysOnStandardErrorWhenThereIsNothingToCheck) {
+    TempDir dir;
+    auto missing = run_split("check " + (dir.path() / "nope").string());
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_TRUE(missing.out.empty()) << missing.out;
+    EXPECT_EQ(missing.err, "tezgah check: " + (dir.path() / "nope").string() + ": not a folder\n");
+    auto empty = run_split("check " + dir.path().string());
+    EXPECT_EQ(empty.status, 1);
+    EXPECT_TRUE(empty.out.empty()) << empty.out;
+    EXPECT_NE(empty.err.find("tezgah check: " + dir.path().string() + ": no tenant folders"),
+              std::string::npos)
+        << empty.err;
 }
 
 TEST(Cli, CheckAcceptsTheShippedExampleTenants) {
@@ -84,6 +137,20 @@ TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
         EXPECT_TRUE(replies[1].contains(key)) << key;
     EXPECT_NE(std::string(replies[1].at("reply").as_string()).find("299,99"), std::string::npos) << r.out;
     EXPECT_EQ(replies[0].at("session_id"), replies[2].at("session_id"));
+}
+
+TEST(Cli, ChatJsonWritesNumbersAsPeopleDo) {
+    TempDir dir;
+    auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() +
+                     " --db sqlite:" + (dir.path() / "t.db").string(),
+                 "kadife sabahlık ne kadar?\n");
+    EXPECT_EQ(r.status, 0);
+    // Boost.JSON alone writes 9E-1, 0E0 and 2.534673E0.
+    EXPECT_NE(r.out.find(R"("confidence":0.9,)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("cost_usd":0})"), std::string::npos) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(R"("execution_time_ms":[0-9]+(\.[0-9]{1,2})?\})")))
+        << r.out;
+    EXPECT_FALSE(std::regex_search(r.out, std::regex(R"(:-?[0-9][0-9.]*E)"))) << r.out;
 }
 
 TEST(Cli, ChatRefusesAnUnknownTenant) {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <array>
 #include <cstdio>
+#include <regex>
 #include <sstream>
 
 namespace tezgah::engine {
@@ -154,6 +155,27 @@ TEST_F(UsageCommand, JsonHoldsTheSameReport) {
     EXPECT_EQ(totals.at("calls").to_number<int>(), 4);
     EXPECT_EQ(totals.at("output_tokens").to_number<int>(), 950);
     EXPECT_NEAR(totals.at("cost_usd").to_number<double>(), 0.001395, 1e-12);
+    // As people write them: Boost.JSON alone writes 6E-4.
+    EXPECT_NE(r.out.find(R"("cost_usd":0.0006,)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"("cost_usd":0.001395,)"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::regex_search(r.out, std::regex(R"(:-?[0-9][0-9.]*[eE])"))) << r.out;
+}
+
+TEST_F(UsageCommand, JsonWritesAFreeModelsCostAsZeroAndATinyOneExactly) {
+    {
+        auto db = Database::open(url);
+        ASSERT_TRUE(db.ok()) << db.error().message;
+        add(**db, utc(2024, 6, 20, 9), "local", "local", 120, 30, 0);
+        add(**db, utc(2024, 6, 21, 9), "openai", "gpt-4o-mini", 1, 0, 1e-7);
+    }
+    auto r = run_tezgah(common() + " --since 2024-06-20 --until 2024-06-21 --json --tenants " +
+                        fixtures_dir().string());
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find(R"("model":"local","calls":1,"input_tokens":120,"output_tokens":30,"cost_usd":0,)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(R"("cost_usd":1e-7,)"), std::string::npos) << r.out;
+    EXPECT_EQ(boost::json::parse(r.out).at("totals").at("cost_usd").to_number<double>(), 1e-7);
 }
 
 TEST_F(UsageCommand, ATenantWithoutRowsHasNoUsage) {

@@ -1,6 +1,8 @@
-// `tezgah serve` as a process: the ready line, and SIGTERM finishing a request in flight before
-// exiting 0.
+// `tezgah serve` as a process: the ready line, SIGTERM finishing a request in flight before
+// exiting 0, live edits, and a busy port refused.
 #include "http_fixture.hpp"
+
+#include <Poco/Net/ServerSocket.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,10 +16,11 @@ using namespace tezgah::testing;
 
 namespace {
 
-/// The real binary, started with its stdout on a pipe; killed if the test leaves early.
+/// The real binary, started with its stdout on a pipe and its stderr in `dir`/serve.log; killed if
+/// the test leaves early.
 class ServeProcess {
 public:
-    ServeProcess(const fs::path& dir) {
+    explicit ServeProcess(const fs::path& dir, const std::string& listen = "127.0.0.1:0") {
         int out[2];
         if (::pipe(out) != 0) return;
         const std::string binary = (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string();
@@ -32,7 +35,7 @@ public:
             if (err >= 0) ::dup2(err, STDERR_FILENO);
             ::close(out[0]);
             ::execl(binary.c_str(), binary.c_str(), "serve", "--tenants", tenants.c_str(), "--db", db.c_str(),
-                    "--plugins", plugins.c_str(), "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+                    "--plugins", plugins.c_str(), "--listen", listen.c_str(), static_cast<char*>(nullptr));
             std::_Exit(127);
         }
         ::close(out[1]);
@@ -180,6 +183,52 @@ TEST(ServeBinary, EditsAreLiveWithinTwoSecondsAndABadEditKeepsTheLastGoodVersion
     EXPECT_TRUE(added);
     serve.signal(SIGTERM);
     EXPECT_EQ(serve.wait(), 0) << slurp(dir.path() / "serve.log");
+}
+
+/// The port of a ready line "tezgah listening on http://127.0.0.1:PORT", or 0.
+std::uint16_t port_of(const std::string& ready_line) {
+    const std::string prefix = "tezgah listening on http://127.0.0.1:";
+    if (ready_line.rfind(prefix, 0) != 0) return 0;
+    return static_cast<std::uint16_t>(std::stoi(ready_line.substr(prefix.size())));
+}
+
+TEST(ServeBinary, RefusesAPortAlreadyInUseAndSaysHowToPickAnother) {
+    TempDir first_dir;
+    copy_fixtures(first_dir.path() / "tenants");
+    ServeProcess first(first_dir.path());
+    const std::string first_line = first.ready_line();
+    const auto port = port_of(first_line);
+    ASSERT_GT(port, 0) << "ready line: '" << first_line << "'";
+    const std::string address = "127.0.0.1:" + std::to_string(port);
+
+    // A second server on the same port: it must not start (with SO_REUSEPORT it did, silently, and
+    // the kernel split the connections between the two).
+    TempDir second_dir;
+    copy_fixtures(second_dir.path() / "tenants");
+    ServeProcess second(second_dir.path(), address);
+    EXPECT_EQ(second.ready_line(), "");  // its standard output closes without a ready line
+    EXPECT_EQ(second.wait(), 1);
+    const std::string said = slurp(second_dir.path() / "serve.log");
+    EXPECT_NE(said.find("tezgah serve: listen on " + address + ": the port is already in use"),
+              std::string::npos)
+        << said;
+    EXPECT_NE(said.find("--listen HOST:PORT"), std::string::npos) << said;
+
+    // Every connection still reaches the first server.
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(http_request(port, "GET", "/health").status, 200);
+    first.signal(SIGTERM);
+    EXPECT_EQ(first.wait(), 0) << slurp(first_dir.path() / "serve.log");
+
+    // A port some other program listens on is refused the same way.
+    Poco::Net::ServerSocket other(Poco::Net::SocketAddress("127.0.0.1", 0));
+    const std::string other_address = "127.0.0.1:" + std::to_string(other.address().port());
+    TempDir third_dir;
+    copy_fixtures(third_dir.path() / "tenants");
+    ServeProcess third(third_dir.path(), other_address);
+    EXPECT_EQ(third.ready_line(), "");
+    EXPECT_EQ(third.wait(), 1);
+    EXPECT_NE(slurp(third_dir.path() / "serve.log").find(other_address + ": the port is already in use"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "util/common.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/types.hpp>
 
 #include <pthread.h>
@@ -207,19 +208,23 @@ int cmd_plugins(const Args& args) {
     return 0;
 }
 
+/// The report (problems, a line per tenant folder, the totals) is the command's output, so it goes
+/// to standard output whole: `tezgah check > report.txt` keeps it. Standard error is for the
+/// command's own failures, when there is nothing to check.
 int cmd_check(const Args& args) {
     fs::path root = args.positional.empty() ? fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants"))
                                             : fs::path(args.positional[0]);
     std::error_code ec;
     if (!fs::is_directory(root, ec)) {
-        std::cout << root.string() << ": -: not a folder\n";
+        std::cerr << "tezgah check: " << root.string() << ": not a folder\n";
         return 1;
     }
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     auto folders = discover_tenants(root);
     if (folders.empty()) {
-        std::cout << root.string() << ": -: no tenant folders (a folder with a tenant.json) found\n";
+        std::cerr << "tezgah check: " << root.string()
+                  << ": no tenant folders (a folder with a tenant.json) found\n";
         return 1;
     }
     std::size_t problem_count = 0;
@@ -232,10 +237,10 @@ int cmd_check(const Args& args) {
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
-        std::cerr << folder.string() << ": "
+        std::cout << folder.string() << ": "
                   << (problems.empty() ? "ok" : std::to_string(problems.size()) + " problem(s)") << "\n";
     }
-    std::cerr << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
+    std::cout << folders.size() << " tenant(s) checked, " << problem_count << " problem(s)\n";
     return problem_count ? 1 : 0;
 }
 
@@ -303,7 +308,7 @@ int cmd_chat(const Args& args) {
         auto reply = engine.handle(message, json_out ? nullptr : &sink);
         if (!reply) {
             if (json_out) {
-                std::cout << json::serialize(
+                std::cout << sdk::json_text(
                                  json::object{{"error", json::object{{"code", reply.error().code},
                                                                      {"message", reply.error().message}}}})
                           << std::endl;
@@ -314,7 +319,7 @@ int cmd_chat(const Args& args) {
         }
         session_id = reply->session_id;
         if (json_out) {
-            std::cout << json::serialize(sdk::to_json(*reply)) << std::endl;
+            std::cout << sdk::json_text(sdk::to_json(*reply)) << std::endl;
         } else {
             if (!sink.printed_) std::cout << reply->reply;
             std::cout << (reply->handoff ? "\n  [handoff: a person will take over]" : "") << std::endl;
@@ -471,7 +476,7 @@ int cmd_usage(const Args& args) {
     }
     add_slices(report, *slices);
     if (args.flag("--json"))
-        std::cout << json::serialize(usage_json(report)) << "\n";
+        std::cout << sdk::json_text(usage_json(report)) << "\n";
     else
         std::cout << usage_text(report);
     return 0;

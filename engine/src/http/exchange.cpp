@@ -2,6 +2,7 @@
 
 #include "util/log.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 
@@ -44,7 +45,7 @@ bool sane_request_id(std::string_view id) {
 }
 
 std::string error_body(std::string_view code, std::string_view message, std::string_view request_id) {
-    return json::serialize(json::object{
+    return sdk::json_text(json::object{
         {"error", json::object{{"code", code}, {"message", message}, {"request_id", request_id}}}});
 }
 
@@ -156,7 +157,7 @@ void Exchange::send(int status_code, std::string_view content_type, std::string_
 }
 
 void Exchange::send_json(int status_code, const json::value& value) {
-    send(status_code, "application/json", json::serialize(value));
+    send(status_code, "application/json", sdk::json_text(value));
 }
 
 void Exchange::send_error(int status_code, std::string_view code, std::string_view message) {

@@ -7,6 +7,8 @@
 #include "tenants/tenant.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
+
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
@@ -39,7 +41,7 @@ public:
 
     void on_text(std::string_view delta) override {
         if (delta.empty()) return;
-        event("delta", json::serialize(json::object{{"text", delta}}));
+        event("delta", sdk::json_text(json::object{{"text", delta}}));
     }
 
     void event(std::string_view name, const std::string& data) {
@@ -277,17 +279,17 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
         // Text was already streamed; the failure comes as the last event.
         const auto& error = reply.error();
         stream.event("error",
-                     json::serialize(json::object{
+                     sdk::json_text(json::object{
                          {"error", json::object{{"code", error.code == "internal" ? "internal" : error.code},
                                                 {"message", error.message},
                                                 {"request_id", ex.request_id}}}}));
     } else {
         for (const auto& call : reply->tool_calls) {
             stream.event("tool_call",
-                         json::serialize(json::object{
+                         sdk::json_text(json::object{
                              {"name", call.name}, {"arguments", call.arguments}, {"ok", call.ok}}));
         }
-        stream.event("done", json::serialize(sdk::to_json(*reply)));
+        stream.event("done", sdk::json_text(sdk::to_json(*reply)));
     }
     if (stream.broken()) {
         log_event(spdlog::level::info, "http", "client left during the stream; the turn was completed",

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -151,6 +152,7 @@ public:
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override {
         Exchange ex(request, response, options_);
+        const RequestIdScope request_scope(ex.request_id);
         ++routes_.in_flight;
         try {
             if (too_large_) {
@@ -270,7 +272,10 @@ sdk::Status HttpServer::start() {
     std::signal(SIGPIPE, SIG_IGN);
     try {
         Poco::Net::ServerSocket socket;
-        socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+        // SO_REUSEADDR lets a restart bind while the last run's connections linger in TIME_WAIT.
+        // Not SO_REUSEPORT (Poco's two-argument bind sets both): with it a second server binds
+        // the same port without a word and the kernel splits the traffic between the two.
+        socket.bind(Poco::Net::SocketAddress(o.host, o.port), /*reuseAddress=*/true, /*reusePort=*/false);
         socket.listen(std::max(64, o.queue + o.threads));
 
         impl_->channels = std::make_unique<ProcessChannels>(impl_->engine.plugins());
@@ -294,8 +299,18 @@ sdk::Status HttpServer::start() {
         impl_->server->setConnectionFilter(filter);
         impl_->server->start();
     } catch (const Poco::Exception& e) {
-        return sdk::Error{"unavailable",
-                          "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.displayText()};
+        // As --listen takes it: an IPv6 host in brackets.
+        const std::string host = o.host.find(':') == std::string::npos ? o.host : "[" + o.host + "]";
+        const std::string address = host + ":" + std::to_string(o.port);
+        if (e.code() == EADDRINUSE) {
+            return sdk::Error{"address_in_use",
+                              "listen on " + address +
+                                  ": the port is already in use (another tezgah serve?). Pick another "
+                                  "with --listen HOST:PORT (or TEZGAH_LISTEN), e.g. --listen " +
+                                  host + ":" + std::to_string(o.port == 65535 ? 8080 : o.port + 1) +
+                                  ", or port 0 for any free one"};
+        }
+        return sdk::Error{"unavailable", "listen on " + address + ": " + e.displayText()};
     } catch (const std::exception& e) {
         return sdk::Error{"unavailable",
                           "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what()};

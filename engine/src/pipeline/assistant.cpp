@@ -13,6 +13,7 @@
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/llm.hpp>
 #include <tezgah/sdk/text.hpp>
 
@@ -82,7 +83,7 @@ sdk::ToolResult run_tool(const Tenant& tenant, const sdk::ToolCall& call, sdk::T
     if (const auto* raw = call.arguments.if_contains(sdk::llm::kInvalidArguments)) {
         invalid = true;
         result.error = "invalid arguments: not a JSON object: " +
-                       (raw->is_string() ? std::string(raw->get_string()) : json::serialize(*raw));
+                       (raw->is_string() ? std::string(raw->get_string()) : sdk::json_text(*raw));
     } else if (it == tenant.tools().end()) {
         invalid = true;
         result.error = "unknown tool \"" + call.name + "\"";

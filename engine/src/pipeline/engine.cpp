@@ -17,6 +17,8 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 
 namespace tezgah::engine {
 
@@ -24,8 +26,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// To two decimals: this is the reply's execution_time_ms, and finer digits are noise to a reader.
 double ms_since(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return std::round(ms * 100) / 100;
 }
 
 std::unique_ptr<sdk::HttpClient> make_http_client() {

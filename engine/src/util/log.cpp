@@ -1,5 +1,7 @@
 #include "util/log.hpp"
 
+#include <tezgah/sdk/json_text.hpp>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <boost/json.hpp>
 
@@ -38,6 +40,8 @@ const char* level_name(spdlog::level::level_enum level) {
     }
 }
 
+thread_local std::string request_id_of_thread;
+
 std::string iso_now() {
     auto now = std::chrono::system_clock::now();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -66,9 +70,18 @@ void log_event(spdlog::level::level_enum level, std::string_view logger, std::st
     if (!l.should_log(level)) return;
     boost::json::object line{
         {"time", iso_now()}, {"level", level_name(level)}, {"logger", logger}, {"message", message}};
+    if (!request_id_of_thread.empty()) line["request_id"] = request_id_of_thread;
     for (const auto& [key, value] : fields) line[key] = value;
-    l.log(level, boost::json::serialize(line));
+    l.log(level, sdk::json_text(line));
 }
+
+RequestIdScope::RequestIdScope(std::string request_id) : outer_(std::move(request_id_of_thread)) {
+    request_id_of_thread = std::move(request_id);
+}
+
+RequestIdScope::~RequestIdScope() { request_id_of_thread = std::move(outer_); }
+
+const std::string& current_request_id() { return request_id_of_thread; }
 
 PluginLogger::PluginLogger(std::string kind, std::string name, std::string tenant)
     : name_(kind + "." + name + (tenant.empty() ? "" : "[" + tenant + "]")), tenant_(std::move(tenant)) {}

@@ -19,9 +19,28 @@ void init_logging(std::string_view level);
 /// The process logger.
 spdlog::logger& log();
 
-/// Writes one JSON log line with the given fields plus time, level and logger name.
+/// Writes one JSON log line with the given fields plus time, level and logger name, and the
+/// thread's current request id (RequestIdScope) when it has one and `fields` names none.
 void log_event(spdlog::level::level_enum level, std::string_view logger, std::string_view message,
                std::initializer_list<std::pair<std::string_view, std::string>> fields = {});
+
+/// While it lives, every log line this thread writes carries `"request_id": id`: the access log,
+/// the engine's lines and every plugin's, so the lines of one request can be found together. The
+/// HTTP layer opens one per request it handles; a turn runs on that thread from start to end.
+/// Scopes nest: the outer id comes back when the inner scope ends.
+class RequestIdScope {
+public:
+    explicit RequestIdScope(std::string request_id);
+    ~RequestIdScope();
+    RequestIdScope(const RequestIdScope&) = delete;
+    RequestIdScope& operator=(const RequestIdScope&) = delete;
+
+private:
+    std::string outer_;
+};
+
+/// The request id of this thread's innermost RequestIdScope; empty outside any.
+const std::string& current_request_id();
 
 /// A logger for one plugin instance, named `<kind>.<name>[tenant]`.
 class PluginLogger : public sdk::Logger {

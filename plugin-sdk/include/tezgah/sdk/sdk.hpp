@@ -8,6 +8,7 @@
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/host.hpp>
 #include <tezgah/sdk/json_schema.hpp>
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/result.hpp>
