@@ -3,6 +3,10 @@
 
 #include "support/engine_fixture.hpp"
 
+#include <chrono>
+#include <map>
+#include <thread>
+
 using namespace tezgah::engine;
 using namespace tezgah::testing;
 namespace sdk = tezgah::sdk;
@@ -179,6 +183,108 @@ TEST_F(EngineTest, StreamsTheReplyText) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(sink.text, r->reply);
     EXPECT_GE(sink.pieces, 1);
+}
+
+TEST_F(EngineTest, ABrokenTenantIsFailedFromTheStartWithEveryProblemBeforeItsFirstMessage) {
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["locale"].as_object()["timezone"] = "Mars/Olympus";
+        v.as_object()["tools"] = json::array{"catalog", json::object{{"name", "knowledge"}, {"colour", "red"}}};
+    });
+    auto e = start();
+    std::map<std::string, TenantStatus> status;
+    for (const auto& t : e->tenants()) status[t.id] = t;
+    ASSERT_EQ(status.count("gece-butik"), 1u);
+    EXPECT_EQ(status["gece-butik"].state, "failed");
+    EXPECT_TRUE(contains(status["gece-butik"].error, "locale.timezone: \"Mars/Olympus\" is not a known time zone"))
+        << status["gece-butik"].error;
+    EXPECT_TRUE(contains(status["gece-butik"].error, "tools[1].colour: unknown key")) << status["gece-butik"].error;
+    EXPECT_EQ(status["nefes-studyo"].state, "not_loaded");  // a sound tenant still loads lazily
+    auto refused = e->handle(msg("gece-butik", "u", "merhaba"));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, "invalid_tenant");
+    // Fixed, it is loaded again by the next reload pass.
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["locale"].as_object()["timezone"] = "Europe/Istanbul";
+        v.as_object()["tools"] = json::array{"catalog", "knowledge"};
+    });
+    e->reload_all();
+    EXPECT_TRUE(contains(ask(*e, "gece-butik", "u", "saten gecelik ne kadar?").reply, "299,99"));
+}
+
+TEST_F(EngineTest, WithThousandsOfTenantsTheCheckRunsInTheBackgroundAndStillFindsTheBrokenOne) {
+    auto base = dir.path() / "tenants";
+    for (int i = 0; i < 120; ++i) {
+        const std::string id = "magaza-" + std::to_string(i);
+        write(base / id / "tenant.json",
+              "{\"id\": \"" + id + "\", \"name\": \"Mağaza " + std::to_string(i) + "\", \"tools\": [\"catalog\"]}");
+    }
+    write(base / "magaza-77" / "tenant.json", R"({"id": "magaza-77", "name": "Bozuk", "plan": "gold"})");
+    auto e = start();
+    // The check runs on its own thread: wait (seconds at most) for its verdict on the broken one.
+    std::string state;
+    for (int i = 0; i < 400 && state != "failed"; ++i) {
+        for (const auto& t : e->tenants())
+            if (t.id == "magaza-77") state = t.state;
+        if (state != "failed") std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    EXPECT_EQ(state, "failed");
+    EXPECT_EQ(ask(*e, "magaza-3", "u", "merhaba").method, "intent");
+}
+
+TEST_F(EngineTest, ATenantWithNoLlmIsAnsweredByTheInstalledOfflineProvider) {
+    edit_json(dir.path() / "tenants" / "nefes-studyo" / "tenant.json",
+              [](json::value& v) { v.as_object().erase("llm"); });
+    auto e = start();
+    auto tenant = e->tenant("nefes-studyo");
+    ASSERT_TRUE(tenant.ok()) << tenant.error().message;
+    ASSERT_EQ((*tenant)->providers().size(), 1u);
+    EXPECT_EQ((*tenant)->providers()[0].name, "local");
+    EXPECT_TRUE((*tenant)->providers()[0].offline);
+    EXPECT_EQ((*tenant)->providers()[0].model, "local");  // as the plugin reports it
+    EXPECT_FALSE((*tenant)->has_remote_provider());
+    EXPECT_TRUE(contains(ask(*e, "nefes-studyo", "u", "hatha yoga ne kadar?").reply, "450"));
+}
+
+TEST_F(EngineTest, OnlyRulesThatRewriteRepliesHoldTheStreamBack) {
+    auto folder = dir.path() / "tenants" / "gece-butik";
+    write(folder / "rules" / "greet.lua", R"(
+return tezgah.rule {
+  name = "greet",
+  on_message = function(ctx, msg) if msg.text == "selam" then return ctx.reply("Selam!") end end,
+})");
+    edit_json(folder / "tenant.json", [](json::value& v) { v.as_object()["rules"] = json::array{"rules/greet.lua"}; });
+    {
+        auto e = start();
+        auto tenant = e->tenant("gece-butik");
+        ASSERT_TRUE(tenant.ok()) << tenant.error().message;
+        EXPECT_FALSE((*tenant)->has_on_reply_rules());
+    }
+    write(folder / "rules" / "sign.lua", R"(
+return tezgah.rule { name = "sign", on_reply = function(ctx, reply) return reply .. " — Ece" end })");
+    edit_json(folder / "tenant.json",
+              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/greet.lua", "rules/sign.lua"}; });
+    auto e = start();
+    auto tenant = e->tenant("gece-butik");
+    ASSERT_TRUE(tenant.ok()) << tenant.error().message;
+    EXPECT_TRUE((*tenant)->has_on_reply_rules());
+    CollectingSink sink;
+    auto r = e->handle(msg("gece-butik", "s", "saten gecelik ne kadar?"), &sink);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(contains(r->reply, " — Ece"));
+    EXPECT_EQ(sink.text, r->reply);  // the rewritten reply, sent once
+    EXPECT_EQ(sink.pieces, 1);
+}
+
+TEST_F(EngineTest, AHandoffTopicMatchesItsWordsInflectedOrWithoutTurkishLetters) {
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["handoff"].as_object()["topics"] = json::array{"toptan sipariş"};
+    });
+    auto e = start();
+    for (const std::string text : {"toptan siparişler için kiminle görüşmeliyim", "toptancı olarak siparis vermek istiyorum"}) {
+        auto r = ask(*e, "gece-butik", "t-" + text, text);
+        EXPECT_TRUE(r.handoff) << text;
+    }
+    EXPECT_FALSE(ask(*e, "gece-butik", "t3", "sipariş durumum nedir").handoff);
 }
 
 }  // namespace
