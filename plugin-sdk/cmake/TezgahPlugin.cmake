@@ -28,5 +28,5 @@ function(tezgah_plugin_test target)
   target_link_libraries(${target}_test PRIVATE ${target}_objects Tezgah::sdk_testing GTest::gtest_main)
   target_compile_definitions(${target}_test PRIVATE
     TEZGAH_SOURCE_DIR="${PROJECT_SOURCE_DIR}" TEZGAH_FIXTURES_DIR="${TEZGAH_FIXTURES_DIR}")
-  gtest_discover_tests(${target}_test DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${target}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${target})
 endfunction()

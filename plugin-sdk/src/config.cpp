@@ -1,4 +1,5 @@
 #include <tezgah/sdk/config.hpp>
+#include <tezgah/sdk/json_text.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -16,27 +17,6 @@ std::string number_text(double value) {
     const auto format = std::abs(value) < 1e15 ? std::chars_format::fixed : std::chars_format::general;
     auto result = std::to_chars(buffer, buffer + sizeof buffer, value, format);
     return std::string(buffer, result.ptr);
-}
-
-/// "a string", "a number"... for what was given.
-std::string kind_of(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::null:
-            return "null";
-        case json::kind::bool_:
-            return "a boolean";
-        case json::kind::int64:
-        case json::kind::uint64:
-        case json::kind::double_:
-            return "a number";
-        case json::kind::string:
-            return "a string";
-        case json::kind::array:
-            return "an array";
-        case json::kind::object:
-            return "an object";
-    }
-    return "a value";
 }
 
 bool is_http_url(std::string_view s) {

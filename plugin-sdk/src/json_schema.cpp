@@ -70,10 +70,12 @@ Status check(const json::value& value, const json::object& schema, const std::st
     }
     if (value.is_string()) {
         auto length = text::length(value.get_string());
-        if (const auto* m = schema.if_contains("minLength"); m && m->is_number() && length < as_number(*m))
+        if (const auto* m = schema.if_contains("minLength");
+            m && m->is_number() && static_cast<double>(length) < as_number(*m))
             return Error{"invalid_arguments",
                          where(path) + ": must have at least " + json_text(*m) + " characters"};
-        if (const auto* m = schema.if_contains("maxLength"); m && m->is_number() && length > as_number(*m))
+        if (const auto* m = schema.if_contains("maxLength");
+            m && m->is_number() && static_cast<double>(length) > as_number(*m))
             return Error{"invalid_arguments",
                          where(path) + ": must have at most " + json_text(*m) + " characters"};
     }

@@ -194,4 +194,24 @@ std::string json_number_text(double value) {
     return out;
 }
 
+const char* kind_of(const boost::json::value& value) noexcept {
+    switch (value.kind()) {
+        case boost::json::kind::null:
+            return "null";
+        case boost::json::kind::bool_:
+            return "a boolean";
+        case boost::json::kind::int64:
+        case boost::json::kind::uint64:
+        case boost::json::kind::double_:
+            return "a number";
+        case boost::json::kind::string:
+            return "a string";
+        case boost::json::kind::array:
+            return "an array";
+        case boost::json::kind::object:
+            return "an object";
+    }
+    return "a value";
+}
+
 }  // namespace tezgah::sdk

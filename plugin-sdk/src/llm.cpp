@@ -254,7 +254,7 @@ const char* to_string(CallOutcome outcome) noexcept {
     return "failure";
 }
 
-CallOutcome breaker_outcome(const Result<HttpResponse>& exchange) noexcept {
+CallOutcome breaker_outcome(const Result<HttpResponse>& exchange) {
     if (!exchange) {
         const auto& code = exchange.error().code;
         return code == "cancelled" || code == "deadline_exceeded" ? CallOutcome::abandoned

@@ -122,7 +122,7 @@ private:
 
 template <class T>
 Result<T> finish(const FieldReader& reader, T value) {
-    if (reader.error()) return *reader.error();
+    if (const auto& error = reader.error()) return *error;
     return value;
 }
 

@@ -181,8 +181,8 @@ void remember_products(json::object& session, const std::vector<std::string>& id
     session["last_topic"] = "product";
 }
 
-std::string not_found(const Intent& intent, std::vector<json::object> suggestions, std::string_view language,
-                      sdk::HostServices& host) {
+std::string not_found(const Intent& intent, const std::vector<json::object>& suggestions,
+                      std::string_view language, sdk::HostServices& host) {
     std::string words =
         intent.words.empty() ? std::string(tr(language) ? "bu ürün" : "that") : "\"" + intent.words + "\"";
     std::string out = tr(language) ? "Maalesef " + words + " ile eşleşen bir ürünümüz ya da hizmetimiz yok."
@@ -295,11 +295,9 @@ std::string one_product(const json::object& p, const json::object& answer, const
                    : "Yes, " + name + " is " + stock_phrase(p, language) + ". It costs " + price + ".";
     }
     if (qt == "details") {
-        return tr(language) ? name + details + ": " + price + ", " + stock_phrase(p, language) + "."
-                            : name + details + ": " + price + ", " + stock_phrase(p, language) + ".";
+        return name + details + ": " + price + ", " + stock_phrase(p, language) + ".";
     }
-    return tr(language) ? name + ": " + price + ", " + stock_phrase(p, language) + "."
-                        : name + ": " + price + ", " + stock_phrase(p, language) + ".";
+    return name + ": " + price + ", " + stock_phrase(p, language) + ".";
 }
 
 std::string render_product(const Intent& intent, const json::object& answer, const Plan& plan,
@@ -390,6 +388,7 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
     if (category.empty() && str(intent.arguments, "type") != "SERVICE" && categories.size() > 1 &&
         items.size() > settings.max_list_items) {
         std::vector<std::string> names;
+        names.reserve(categories.size());
         for (const auto& c : categories) names.push_back(str(c, "name"));
         return tr(language)
                    ? "Kategorilerimiz: " + join_list(names, language) + ". Hangisine bakmak istersiniz?"

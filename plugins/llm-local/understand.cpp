@@ -257,7 +257,7 @@ private:
     Intent product_intent(const Words& content, const std::vector<std::string>& picked,
                           std::string query_type, double confidence) const;
     Intent product_by_id(const std::string& id, std::string query_type) const;
-    Intent list_intent(std::string category, std::string type) const;
+    Intent list_intent(const std::string& category, const std::string& type) const;
     Intent info_intent(std::string info_type, const Words& words) const;
     Intent knowledge_intent(const Words& words, std::string id) const;
     std::vector<Intent> info_or_knowledge(const std::string& key, const Words& words,
@@ -526,7 +526,7 @@ Intent Reader::product_by_id(const std::string& id, std::string query_type) cons
     return i;
 }
 
-Intent Reader::list_intent(std::string category, std::string type) const {
+Intent Reader::list_intent(const std::string& category, const std::string& type) const {
     Intent i;
     i.kind = IntentKind::list;
     i.tool = "list_offerings";
@@ -643,6 +643,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     auto topics = detect_business_topics(folded, only_place);
     if (!topics.empty()) {
         std::vector<Intent> out;
+        out.reserve(topics.size());
         for (const auto& t : topics) out.push_back(info_intent(t, question));
         return out;
     }

@@ -333,10 +333,9 @@ void StreamAssembler::tool_call_delta(const json::object& delta) {
         // A new id at a known index is a new call: servers that send each call whole may
         // number every one of them 0.
         if (slot && !id.empty() && !calls_[*slot].id.empty() && calls_[*slot].id != id) slot.reset();
-    } else if (!calls_.empty() && id.empty() && name.empty()) {
-        slot = calls_.size() - 1;  // no index: a fragment without id or name continues the last call
-    } else if (!calls_.empty() && !id.empty() && calls_.back().id == id) {
-        slot = calls_.size() - 1;
+    } else if (!calls_.empty() && ((id.empty() && name.empty()) || (!id.empty() && calls_.back().id == id))) {
+        slot = calls_.size() -
+               1;  // no index: a fragment without id or name, or with its id, continues the last call
     }
     if (!slot) {
         calls_.push_back({});

@@ -182,7 +182,8 @@ TEST(Cli, PluginsShowCapabilitiesRangesAllowedValuesAndSecretsFromTheDeclaredKey
     auto table = run("plugins catalog --markdown");
     EXPECT_EQ(table.status, 0);
     EXPECT_EQ(table.out.rfind("| key | type | default | description |\n", 0), 0u) << table.out;
-    EXPECT_NE(table.out.find("| `max_results` | integer from 1 to 50 | `5` | "), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("| `max_results` | integer from 1 to 50 | `5` | "), std::string::npos)
+        << table.out;
     EXPECT_EQ(run("plugins nosuchplugin --markdown", {}, true).status, 1);
 }
 
@@ -190,20 +191,19 @@ TEST(Cli, CheckNamesTheKeyTheRangeAndWhatWasGivenForAPluginsConfig) {
     TempDir dir;
     copy_fixtures(dir.path());
     edit_json(dir.path() / "gece-butik" / "tenant.json", [](json::value& v) {
-        v.as_object()["llm"] = json::object{{"provider", "openai"},
-                                            {"model", "gpt-4o-mini"},
-                                            {"api_key", 4.25},
-                                            {"timeout_ms", 0},
-                                            {"tool_choice", "sometimes"},
-                                            {"base_url", "ftp://example.com"}};
+        v.as_object()["llm"] = json::object{
+            {"provider", "openai"}, {"model", "gpt-4o-mini"},     {"api_key", 4.25},
+            {"timeout_ms", 0},      {"tool_choice", "sometimes"}, {"base_url", "ftp://example.com"}};
     });
     auto r = run("check " + dir.path().string());
     EXPECT_EQ(r.status, 1);
     for (const char* problem : {
              "gece-butik/tenant.json: llm.api_key: expected a string, got a number\n",
              "gece-butik/tenant.json: llm.timeout_ms: expected an integer from 1 to 600000, got 0\n",
-             "gece-butik/tenant.json: llm.tool_choice: expected one of auto, none, required, omit, got \"sometimes\"\n",
-             "gece-butik/tenant.json: llm.base_url: expected an http:// or https:// URL, got \"ftp://example.com\"\n",
+             "gece-butik/tenant.json: llm.tool_choice: expected one of auto, none, required, omit, got "
+             "\"sometimes\"\n",
+             "gece-butik/tenant.json: llm.base_url: expected an http:// or https:// URL, got "
+             "\"ftp://example.com\"\n",
          })
         EXPECT_NE(r.out.find(problem), std::string::npos) << problem << "\n" << r.out;
     EXPECT_EQ(r.out.find("4.25"), std::string::npos) << "a secret's value is never printed";

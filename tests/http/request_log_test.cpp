@@ -4,47 +4,12 @@
 #include "http_fixture.hpp"
 #include "support/fake_openai.hpp"
 
-#include "util/log.hpp"
-
-#include <spdlog/sinks/ostream_sink.h>
-
-#include <sstream>
+#include "support/captured_log.hpp"
 
 namespace tezgah::testing {
 namespace {
 
 using engine::log;
-
-/// Log lines written while it lives, parsed.
-class CapturedLog {
-public:
-    CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
-        sink_->set_pattern("%v");
-        log().sinks().push_back(sink_);
-    }
-    ~CapturedLog() { log().sinks().pop_back(); }
-
-    /// Every line whose message contains `needle`.
-    std::vector<json::object> lines_with(const std::string& needle) const {
-        std::vector<json::object> out;
-        std::istringstream lines(stream_.str());
-        for (std::string line; std::getline(lines, line);) {
-            boost::system::error_code ec;
-            auto value = json::parse(line, ec);
-            if (ec || !value.is_object()) continue;
-            const auto* message = value.as_object().if_contains("message");
-            if (message && message->is_string() &&
-                std::string_view(message->get_string()).find(needle) != std::string_view::npos)
-                out.push_back(value.as_object());
-        }
-        return out;
-    }
-    std::string text() const { return stream_.str(); }
-
-private:
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
 
 std::string text_of(const json::object& line, const char* key) {
     const auto* v = line.if_contains(key);

@@ -1,5 +1,6 @@
 // What model calls cost (the price table), and the spend that budgets check (SpendTracker).
 #include "ops/costs.hpp"
+#include "support/captured_log.hpp"
 #include "support/temp_tenants.hpp"
 #include "util/log.hpp"
 
@@ -17,6 +18,7 @@ namespace tezgah::engine {
 namespace {
 
 using namespace std::chrono;
+using tezgah::testing::CapturedLog;
 using tezgah::testing::TempDir;
 using tezgah::testing::write;
 
@@ -25,21 +27,6 @@ bool contains(const std::string& s, const std::string& needle) { return s.find(n
 TimePoint utc(int year, unsigned month, unsigned day, int hour = 0, int minute = 0) {
     return date::sys_days{date::year{year} / month / day} + hours{hour} + minutes{minute};
 }
-
-/// Log lines written while it lives.
-class CapturedLog {
-public:
-    CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) {
-        sink_->set_pattern("%v");
-        log().sinks().push_back(sink_);
-    }
-    ~CapturedLog() { log().sinks().pop_back(); }
-    std::string text() const { return stream_.str(); }
-
-private:
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
 
 std::size_t count(const std::string& text, const std::string& needle) {
     std::size_t n = 0;

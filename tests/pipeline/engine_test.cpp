@@ -188,16 +188,19 @@ TEST_F(EngineTest, StreamsTheReplyText) {
 TEST_F(EngineTest, ABrokenTenantIsFailedFromTheStartWithEveryProblemBeforeItsFirstMessage) {
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
         v.as_object()["locale"].as_object()["timezone"] = "Mars/Olympus";
-        v.as_object()["tools"] = json::array{"catalog", json::object{{"name", "knowledge"}, {"colour", "red"}}};
+        v.as_object()["tools"] =
+            json::array{"catalog", json::object{{"name", "knowledge"}, {"colour", "red"}}};
     });
     auto e = start();
     std::map<std::string, TenantStatus> status;
     for (const auto& t : e->tenants()) status[t.id] = t;
     ASSERT_EQ(status.count("gece-butik"), 1u);
     EXPECT_EQ(status["gece-butik"].state, "failed");
-    EXPECT_TRUE(contains(status["gece-butik"].error, "locale.timezone: \"Mars/Olympus\" is not a known time zone"))
+    EXPECT_TRUE(
+        contains(status["gece-butik"].error, "locale.timezone: \"Mars/Olympus\" is not a known time zone"))
         << status["gece-butik"].error;
-    EXPECT_TRUE(contains(status["gece-butik"].error, "tools[1].colour: unknown key")) << status["gece-butik"].error;
+    EXPECT_TRUE(contains(status["gece-butik"].error, "tools[1].colour: unknown key"))
+        << status["gece-butik"].error;
     EXPECT_EQ(status["nefes-studyo"].state, "not_loaded");  // a sound tenant still loads lazily
     auto refused = e->handle(msg("gece-butik", "u", "merhaba"));
     ASSERT_FALSE(refused.ok());
@@ -215,8 +218,8 @@ TEST_F(EngineTest, WithThousandsOfTenantsTheCheckRunsInTheBackgroundAndStillFind
     auto base = dir.path() / "tenants";
     for (int i = 0; i < 120; ++i) {
         const std::string id = "magaza-" + std::to_string(i);
-        write(base / id / "tenant.json",
-              "{\"id\": \"" + id + "\", \"name\": \"Mağaza " + std::to_string(i) + "\", \"tools\": [\"catalog\"]}");
+        write(base / id / "tenant.json", "{\"id\": \"" + id + "\", \"name\": \"Mağaza " + std::to_string(i) +
+                                             "\", \"tools\": [\"catalog\"]}");
     }
     write(base / "magaza-77" / "tenant.json", R"({"id": "magaza-77", "name": "Bozuk", "plan": "gold"})");
     auto e = start();
@@ -252,7 +255,8 @@ return tezgah.rule {
   name = "greet",
   on_message = function(ctx, msg) if msg.text == "selam" then return ctx.reply("Selam!") end end,
 })");
-    edit_json(folder / "tenant.json", [](json::value& v) { v.as_object()["rules"] = json::array{"rules/greet.lua"}; });
+    edit_json(folder / "tenant.json",
+              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/greet.lua"}; });
     {
         auto e = start();
         auto tenant = e->tenant("gece-butik");
@@ -261,8 +265,9 @@ return tezgah.rule {
     }
     write(folder / "rules" / "sign.lua", R"(
 return tezgah.rule { name = "sign", on_reply = function(ctx, reply) return reply .. " — Ece" end })");
-    edit_json(folder / "tenant.json",
-              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/greet.lua", "rules/sign.lua"}; });
+    edit_json(folder / "tenant.json", [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/greet.lua", "rules/sign.lua"};
+    });
     auto e = start();
     auto tenant = e->tenant("gece-butik");
     ASSERT_TRUE(tenant.ok()) << tenant.error().message;
@@ -280,7 +285,8 @@ TEST_F(EngineTest, AHandoffTopicMatchesItsWordsInflectedOrWithoutTurkishLetters)
         v.as_object()["handoff"].as_object()["topics"] = json::array{"toptan sipariş"};
     });
     auto e = start();
-    for (const std::string text : {"toptan siparişler için kiminle görüşmeliyim", "toptancı olarak siparis vermek istiyorum"}) {
+    for (const std::string text :
+         {"toptan siparişler için kiminle görüşmeliyim", "toptancı olarak siparis vermek istiyorum"}) {
         auto r = ask(*e, "gece-butik", "t-" + text, text);
         EXPECT_TRUE(r.handoff) << text;
     }

@@ -2,6 +2,7 @@
 
 #include "util/log.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -21,13 +22,13 @@ sdk::Result<std::string> optional_string(const json::object& body, std::string_v
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) return std::string();
     if (!value->is_string())
-        return sdk::Error{"invalid_field", "body: " + std::string(field) + ": expected a string"};
+        return sdk::Error{sdk::errc::invalid_field, "body: " + std::string(field) + ": expected a string"};
     std::string_view text = value->get_string();
     if (!sdk::text::valid_utf8(text))
-        return sdk::Error{"invalid_value", "body: " + std::string(field) + ": not valid UTF-8"};
+        return sdk::Error{sdk::errc::invalid_value, "body: " + std::string(field) + ": not valid UTF-8"};
     if (text.size() > max_length)
-        return sdk::Error{"invalid_value", "body: " + std::string(field) + ": longer than " +
-                                               std::to_string(max_length) + " bytes"};
+        return sdk::Error{sdk::errc::invalid_value, "body: " + std::string(field) + ": longer than " +
+                                                        std::to_string(max_length) + " bytes"};
     return std::string(text);
 }
 
@@ -54,22 +55,24 @@ sdk::Result<ChatBody> parse_chat_body(std::string_view body) {
     options.allow_invalid_utf8 = true;  // reported as invalid_value naming the field
     boost::system::error_code ec;
     json::value parsed = json::parse(body, ec, {}, options);
-    if (ec) return sdk::Error{"invalid_json", "body: not valid JSON: " + ec.message()};
-    if (!parsed.is_object()) return sdk::Error{"invalid_json", "body: expected a JSON object"};
+    if (ec) return sdk::Error{sdk::errc::invalid_json, "body: not valid JSON: " + ec.message()};
+    if (!parsed.is_object()) return sdk::Error{sdk::errc::invalid_json, "body: expected a JSON object"};
     const auto& object = parsed.get_object();
 
     ChatBody out;
     const auto* text = object.if_contains("text");
-    if (text == nullptr || text->is_null()) return sdk::Error{"missing_field", "body: text: required"};
-    if (!text->is_string()) return sdk::Error{"invalid_field", "body: text: expected a string"};
+    if (text == nullptr || text->is_null())
+        return sdk::Error{sdk::errc::missing_field, "body: text: required"};
+    if (!text->is_string()) return sdk::Error{sdk::errc::invalid_field, "body: text: expected a string"};
     out.text = std::string(text->get_string());
 
     const auto* user = object.if_contains("user_id");
-    if (user == nullptr || user->is_null()) return sdk::Error{"missing_field", "body: user_id: required"};
-    if (!user->is_string()) return sdk::Error{"invalid_field", "body: user_id: expected a string"};
+    if (user == nullptr || user->is_null())
+        return sdk::Error{sdk::errc::missing_field, "body: user_id: required"};
+    if (!user->is_string()) return sdk::Error{sdk::errc::invalid_field, "body: user_id: expected a string"};
     auto user_id = optional_string(object, "user_id", 256);
     if (!user_id) return user_id.error();
-    if (user_id->empty()) return sdk::Error{"missing_field", "body: user_id: empty"};
+    if (user_id->empty()) return sdk::Error{sdk::errc::missing_field, "body: user_id: empty"};
     out.user_id = std::move(*user_id);
 
     auto session = optional_string(object, "session_id", 128);
@@ -166,7 +169,7 @@ void Exchange::send_error(int status_code, std::string_view code, std::string_vi
 }
 
 void Exchange::send_error(const sdk::Error& error) {
-    if (error.code == "invalid_tenant") {
+    if (error.code == sdk::errc::invalid_tenant) {
         send_error(503, "tenant_unavailable",
                    "tenant \"" + tenant + "\" is not available: its configuration failed to load");
         return;

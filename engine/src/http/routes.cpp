@@ -7,6 +7,7 @@
 #include "tenants/tenant.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
 
 #include <Poco/Net/HTTPResponse.h>
@@ -159,7 +160,7 @@ DatabaseCheck check_database(Engine& engine) {
     try {
         status = engine.database().ping();
     } catch (const std::exception& e) {
-        status = sdk::Error{"internal", e.what()};
+        status = sdk::Error{sdk::errc::internal, e.what()};
     }
     const double seconds = std::chrono::duration<double>(SteadyClock::now() - begun).count();
     Metrics::global().db_operation("ping", seconds);
@@ -278,11 +279,12 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
         if (!stream.started()) return ex.send_error(reply.error());
         // Text was already streamed; the failure comes as the last event.
         const auto& error = reply.error();
-        stream.event("error",
-                     sdk::json_text(json::object{
-                         {"error", json::object{{"code", error.code == "internal" ? "internal" : error.code},
-                                                {"message", error.message},
-                                                {"request_id", ex.request_id}}}}));
+        stream.event(
+            "error",
+            sdk::json_text(json::object{
+                {"error", json::object{{"code", error.code == sdk::errc::internal ? "internal" : error.code},
+                                       {"message", error.message},
+                                       {"request_id", ex.request_id}}}}));
     } else {
         for (const auto& call : reply->tool_calls) {
             stream.event("tool_call",

@@ -1,6 +1,8 @@
 // Poco plumbing: the pool, the overload guard, the handler factory, the access log, shutdown.
 #include "http/server.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+
 #include "http/exchange.hpp"
 #include "ops/metrics.hpp"
 #include "util/log.hpp"
@@ -267,7 +269,8 @@ HttpServer::~HttpServer() {
 sdk::Status HttpServer::start() {
     auto& o = impl_->options;
     if (o.threads < 1 || o.queue < 0 || o.max_body_bytes == 0)
-        return sdk::Error{"invalid_value", "server options: threads must be >= 1, queue >= 0, max body > 0"};
+        return sdk::Error{sdk::errc::invalid_value,
+                          "server options: threads must be >= 1, queue >= 0, max body > 0"};
     // A client that leaves mid-reply must not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
     try {
@@ -310,9 +313,9 @@ sdk::Status HttpServer::start() {
                                   host + ":" + std::to_string(o.port == 65535 ? 8080 : o.port + 1) +
                                   ", or port 0 for any free one"};
         }
-        return sdk::Error{"unavailable", "listen on " + address + ": " + e.displayText()};
+        return sdk::Error{sdk::errc::unavailable, "listen on " + address + ": " + e.displayText()};
     } catch (const std::exception& e) {
-        return sdk::Error{"unavailable",
+        return sdk::Error{sdk::errc::unavailable,
                           "listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what()};
     }
     log_event(spdlog::level::info, "http", "listening",

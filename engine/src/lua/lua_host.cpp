@@ -9,6 +9,7 @@
 #include "util/common.hpp"
 #include "util/host.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
@@ -773,7 +774,8 @@ public:
         auto outcome = script_->call(Hook::on_reply, turn,
                                      [&](lua_State* L) { lua_pushlstring(L, reply.data(), reply.size()); });
         if (!outcome) return outcome.error();
-        return outcome->text ? std::move(*outcome->text) : reply;
+        if (auto& text = outcome->text) return std::move(*text);
+        return reply;
     }
 
 private:
@@ -819,7 +821,7 @@ const char* kind_name(ScriptKind kind) { return kind == ScriptKind::rule ? "rule
 sdk::Result<LoadedScript> load_script(const std::string& path, const std::string& display_path,
                                       sdk::HostServices& host, const Limits& limits) {
     auto source = read_source(path);
-    if (!source) return sdk::make_error("not_found", display_path + ": cannot read the file");
+    if (!source) return sdk::make_error(sdk::errc::not_found, display_path + ": cannot read the file");
     try {
         auto script = std::make_unique<Script>(host, display_path, limits);
         if (auto status = script->load(*source); !status) {

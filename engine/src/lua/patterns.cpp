@@ -417,7 +417,7 @@ int find_or_match(lua_State* L, bool find) {
             return 1;
         }
         lua_pushinteger(L, (found - s) + 1);
-        lua_pushinteger(L, static_cast<lua_Integer>((found - s) + lp));
+        lua_pushinteger(L, static_cast<lua_Integer>(found - s) + static_cast<lua_Integer>(lp));
         return 2;
     }
     bool anchored = *p == '^';

@@ -1,5 +1,7 @@
 #include "ops/costs.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+
 #include <date/tz.h>
 #include <boost/json.hpp>
 
@@ -47,14 +49,14 @@ PriceTable::PriceTable() : models_(defaults().begin(), defaults().end()) {}
 namespace {
 
 sdk::Error price_error(const std::string& path, const std::string& field, const std::string& message) {
-    return sdk::make_error("invalid_value", path + ": " + field + ": " + message);
+    return sdk::make_error(sdk::errc::invalid_value, path + ": " + field + ": " + message);
 }
 
 }  // namespace
 
 sdk::Status PriceTable::load(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return sdk::make_error("not_found", path + ": -: cannot read the file");
+    if (!in) return sdk::make_error(sdk::errc::not_found, path + ": -: cannot read the file");
     std::ostringstream text;
     text << in.rdbuf();
     boost::system::error_code ec;

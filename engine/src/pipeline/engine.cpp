@@ -303,7 +303,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         answer = run_assistant(AssistantInput{tenant, message, language, history, turn, started, cancelled,
                                               stream, before.handoff});
     }
-    answer.reply = *apply_rules(tenant, RuleHook::on_reply, turn, in, std::move(answer.reply)).reply;
+    answer.reply =
+        apply_rules(tenant, RuleHook::on_reply, turn, in, std::move(answer.reply)).reply.value_or("");
     stream.finish(answer.reply);
 
     std::int64_t streak = 0;
@@ -376,12 +377,13 @@ sdk::Result<sdk::TurnReply> Engine::replay_turn(Tenant& tenant, const sdk::Inbou
         return sdk::Error{sdk::errc::duplicate, "message_id \"" + id +
                                                     "\" was already used by another customer of tenant \"" +
                                                     tenant.id() + "\""};
-    if (!stored->reply_json)
+    const auto& stored_json = stored->reply_json;
+    if (!stored_json)
         return sdk::Error{sdk::errc::duplicate_in_flight,
                           "message_id \"" + id +
                               "\" is being answered, or its first attempt failed; "
                               "retry later, or send a new message id"};
-    auto reply = turn_reply_from_json(*stored->reply_json);
+    auto reply = turn_reply_from_json(*stored_json);
     if (!reply) {
         log_event(spdlog::level::err, "pipeline", "stored reply unreadable",
                   {{"tenant", tenant.id()}, {"message_id", id}, {"error", reply.error().message}});

@@ -1,5 +1,7 @@
 #include "pipeline/turn_json.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+
 namespace tezgah::engine {
 namespace json = boost::json;
 
@@ -30,7 +32,7 @@ sdk::Result<sdk::TurnReply> turn_reply_from_json(std::string_view text) {
     boost::system::error_code ec;
     auto value = json::parse(text, ec);
     if (ec || !value.is_object())
-        return sdk::make_error("invalid_value",
+        return sdk::make_error(sdk::errc::invalid_value,
                                "stored reply: not a JSON object" + (ec ? ": " + ec.message() : ""));
     const auto& o = value.get_object();
     sdk::TurnReply r;

@@ -1,8 +1,11 @@
 #include "plugins/registry.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+
 #include "util/common.hpp"
 #include "util/log.hpp"
 
+#include "plugins/guarded.hpp"
 #include "plugins/legacy.hpp"
 
 #include <algorithm>
@@ -198,38 +201,33 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
     if (!problems.empty()) {
         std::string message;
         for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p.key + ": " + p.message;
-        return sdk::Error{"invalid_config", message};
+        return sdk::Error{sdk::errc::invalid_config, message};
     }
-    try {
-        auto made = plugin.create(config, host);
-        if (!made) return made.error();
-        if (!made.value()) return sdk::Error{"plugin_failed", plugin.name + ": factory returned nothing"};
-        bool right_kind = false;
-        switch (plugin.kind) {
-            case sdk::PluginKind::llm:
-                right_kind = dynamic_cast<sdk::LlmProvider*>(made.value().get());
-                break;
-            case sdk::PluginKind::tool:
-                right_kind = dynamic_cast<sdk::Tool*>(made.value().get());
-                break;
-            case sdk::PluginKind::rule:
-                right_kind = dynamic_cast<sdk::Rule*>(made.value().get());
-                break;
-            case sdk::PluginKind::channel:
-                right_kind = dynamic_cast<sdk::Channel*>(made.value().get());
-                break;
-        }
-        if (!right_kind)
-            return sdk::Error{"plugin_failed", plugin.name + ": factory built an object that is not a " +
-                                                   sdk::to_string(plugin.kind) + " plugin"};
-        sdk::PluginPtr instance = std::move(made).value();
-        if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
-        return PluginInstance(plugin.library, std::move(instance));
-    } catch (const std::exception& e) {
-        return sdk::Error{"plugin_failed", plugin.name + ": factory threw: " + e.what()};
-    } catch (...) {
-        return sdk::Error{"plugin_failed", plugin.name + ": factory threw an unknown exception"};
+    auto made = guarded(plugin.name + ": factory", [&] { return plugin.create(config, host); });
+    if (!made) return made.error();
+    if (!made.value())
+        return sdk::Error{sdk::errc::plugin_failed, plugin.name + ": factory returned nothing"};
+    bool right_kind = false;
+    switch (plugin.kind) {
+        case sdk::PluginKind::llm:
+            right_kind = dynamic_cast<sdk::LlmProvider*>(made.value().get());
+            break;
+        case sdk::PluginKind::tool:
+            right_kind = dynamic_cast<sdk::Tool*>(made.value().get());
+            break;
+        case sdk::PluginKind::rule:
+            right_kind = dynamic_cast<sdk::Rule*>(made.value().get());
+            break;
+        case sdk::PluginKind::channel:
+            right_kind = dynamic_cast<sdk::Channel*>(made.value().get());
+            break;
     }
+    if (!right_kind)
+        return sdk::Error{sdk::errc::plugin_failed, plugin.name + ": factory built an object that is not a " +
+                                                        sdk::to_string(plugin.kind) + " plugin"};
+    sdk::PluginPtr instance = std::move(made).value();
+    if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
+    return PluginInstance(plugin.library, std::move(instance));
 }
 
 }  // namespace tezgah::engine

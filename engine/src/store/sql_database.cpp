@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 #include <unordered_set>
@@ -446,6 +447,7 @@ public:
     sdk::Result<ImportStats> import_offerings(const std::string& tenant_id,
                                               const std::vector<sdk::Offering>& offerings) override {
         std::vector<Record> records;
+        records.reserve(offerings.size());
         for (const auto& o : offerings)
             records.push_back({o.id, json::serialize(sdk::to_json(o)), &o, nullptr, nullptr});
         return import_records(tenant_id, "offerings", records);
@@ -454,6 +456,7 @@ public:
     sdk::Result<ImportStats> import_knowledge(const std::string& tenant_id,
                                               const std::vector<sdk::KnowledgeEntry>& entries) override {
         std::vector<Record> records;
+        records.reserve(entries.size());
         for (const auto& e : entries)
             records.push_back({e.id, json::serialize(sdk::to_json(e)), nullptr, &e, nullptr});
         return import_records(tenant_id, "knowledge", records);
@@ -462,6 +465,7 @@ public:
     sdk::Result<ImportStats> import_resources(const std::string& tenant_id,
                                               const std::vector<sdk::Resource>& resources) override {
         std::vector<Record> records;
+        records.reserve(resources.size());
         for (const auto& r : resources)
             records.push_back({r.id, json::serialize(resource_json(r)), nullptr, nullptr, &r});
         return import_records(tenant_id, "resources", records);
@@ -687,9 +691,9 @@ public:
                     soci::use(tenant_id), soci::use(client_message_id);
             }
             if (client_message_id.empty() || !sql.got_data() || found != soci::i_ok)
-                return sdk::make_error("not_found", "no message with client message id \"" +
-                                                        client_message_id + "\" for tenant \"" + tenant_id +
-                                                        "\"");
+                return sdk::make_error(sdk::errc::not_found, "no message with client message id \"" +
+                                                                 client_message_id + "\" for tenant \"" +
+                                                                 tenant_id + "\"");
             std::string reply;
             soci::indicator has_reply = soci::i_null;
             sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
@@ -775,7 +779,7 @@ public:
             sql << "SELECT cost_usd FROM messages WHERE tenant_id = :t AND id = :m", soci::into(cost, found),
                 soci::use(tenant_id), soci::use(message_id);
             if (!sql.got_data() || found != soci::i_ok)
-                return sdk::make_error("not_found",
+                return sdk::make_error(sdk::errc::not_found,
                                        "no message \"" + message_id + "\" for tenant \"" + tenant_id + "\"");
             return cost;
         } catch (const std::exception& e) {
@@ -1015,12 +1019,12 @@ private:
     }
 
     static sdk::Error unknown_tenant(const std::string& tenant_id) {
-        return sdk::make_error("not_found", "tenant \"" + tenant_id + "\" is not in the database");
+        return sdk::make_error(sdk::errc::not_found, "tenant \"" + tenant_id + "\" is not in the database");
     }
 
     static sdk::Error unknown_conversation(const std::string& tenant_id, const std::string& conversation_id) {
-        return sdk::make_error("not_found", "conversation \"" + conversation_id + "\" of tenant \"" +
-                                                tenant_id + "\" not found");
+        return sdk::make_error(sdk::errc::not_found, "conversation \"" + conversation_id + "\" of tenant \"" +
+                                                         tenant_id + "\" not found");
     }
 
     static sdk::Error duplicate(const std::string& client_message_id, const std::string& existing_id) {
@@ -1053,9 +1057,9 @@ private:
         for (std::size_t i = 0; i < records.size(); ++i) {
             const auto& id = records[i].id;
             std::string where = table + "[" + std::to_string(i) + "].id";
-            if (id.empty()) return sdk::make_error("invalid_value", where + ": required");
+            if (id.empty()) return sdk::make_error(sdk::errc::invalid_value, where + ": required");
             if (!ids.insert(id).second)
-                return sdk::make_error("invalid_value", where + ": duplicate id \"" + id + "\"");
+                return sdk::make_error(sdk::errc::invalid_value, where + ": duplicate id \"" + id + "\"");
         }
         sdk::Result<ImportStats> out = unknown_tenant(tenant_id);
         auto error = write([&](soci::session& sql) {
@@ -1205,8 +1209,8 @@ private:
             while (st.fetch()) {
                 boost::system::error_code ec;
                 auto value = json::parse(data, ec);
-                auto record =
-                    ec ? sdk::Result<T>(sdk::make_error("invalid_value", ec.message())) : parse(value);
+                auto record = ec ? sdk::Result<T>(sdk::make_error(sdk::errc::invalid_value, ec.message()))
+                                 : parse(value);
                 if (!record) {
                     store_error("{} [{}] row {}: {}", table, tenant_id, id, record.error().message);
                     continue;

@@ -4,6 +4,9 @@
 #include "plugins/registry.hpp"
 #include "util/common.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+#include <tezgah/sdk/json_text.hpp>
+
 #include <algorithm>
 #include <cstdlib>
 #include <regex>
@@ -140,25 +143,7 @@ public:
     void problem(std::string_view key, std::string message) {
         problems_.push_back({path_, join_field(field_, key), std::move(message)});
     }
-    static std::string kind(const json::value& v) {
-        switch (v.kind()) {
-            case json::kind::null:
-                return "null";
-            case json::kind::bool_:
-                return "boolean";
-            case json::kind::int64:
-            case json::kind::uint64:
-            case json::kind::double_:
-                return "number";
-            case json::kind::string:
-                return "string";
-            case json::kind::array:
-                return "array";
-            case json::kind::object:
-                return "object";
-        }
-        return "value";
-    }
+    static std::string kind(const json::value& v) { return sdk::kind_of(v); }
     const std::string& field() const { return field_; }
 
 private:
@@ -316,8 +301,8 @@ sdk::Result<json::value> parse_json_text(const std::string& text) {
         }
         std::string what =
             ec == json::error::incomplete || consumed >= text.size() ? "truncated JSON" : "malformed JSON";
-        return sdk::Error{"invalid_json", what + " at line " + std::to_string(line) + ", column " +
-                                              std::to_string(column) + " (" + ec.message() + ")"};
+        return sdk::Error{sdk::errc::invalid_json, what + " at line " + std::to_string(line) + ", column " +
+                                                       std::to_string(column) + " (" + ec.message() + ")"};
     }
     return parser.release();
 }

@@ -40,13 +40,14 @@ std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, s
 
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                                const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock,
-                               sdk::HttpClient& http, std::string logger_kind, std::string logger_name)
+                               sdk::HttpClient& http, const std::string& logger_kind,
+                               const std::string& logger_name)
     : profile_(profile),
       catalog_(catalog),
       knowledge_(knowledge),
       clock_(clock),
       http_(http),
-      logger_(std::move(logger_kind), std::move(logger_name), profile.id) {}
+      logger_(logger_kind, logger_name, profile.id) {}
 
 bool TenantServices::is_open_at(std::chrono::system_clock::time_point when) const {
     return engine::is_open_at(profile_.hours, profile_.timezone, when);

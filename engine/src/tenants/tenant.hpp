@@ -97,7 +97,7 @@ class TenantServices : public sdk::HostServices {
 public:
     TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                    const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock, sdk::HttpClient& http,
-                   std::string logger_kind, std::string logger_name);
+                   const std::string& logger_kind, const std::string& logger_name);
     sdk::Logger& logger() override { return logger_; }
     const sdk::TenantProfile& tenant() const override { return profile_; }
     const sdk::CatalogStore& catalog() const override { return catalog_; }

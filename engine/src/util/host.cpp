@@ -13,7 +13,8 @@ sdk::Result<sdk::HttpResponse> NoHttpClient::send(const sdk::OutboundRequest& re
     return sdk::Error{sdk::errc::unavailable, request.url + ": no HTTP from a plugin that serves no tenant"};
 }
 
-TenantlessHost::TenantlessHost(std::string logger_kind, std::string logger_name, sdk::HttpClient& http)
-    : logger_(std::move(logger_kind), std::move(logger_name), ""), http_(http) {}
+TenantlessHost::TenantlessHost(const std::string& logger_kind, const std::string& logger_name,
+                               sdk::HttpClient& http)
+    : logger_(logger_kind, logger_name, ""), http_(http) {}
 
 }  // namespace tezgah::engine

@@ -30,7 +30,7 @@ public:
 /// Host services with an empty tenant profile, catalog and knowledge base. `http` outlives it.
 class TenantlessHost final : public sdk::HostServices {
 public:
-    TenantlessHost(std::string logger_kind, std::string logger_name, sdk::HttpClient& http);
+    TenantlessHost(const std::string& logger_kind, const std::string& logger_name, sdk::HttpClient& http);
 
     sdk::Logger& logger() override { return logger_; }
     const sdk::TenantProfile& tenant() const override { return profile_; }

@@ -1,5 +1,7 @@
 #include "util/http_client.hpp"
 
+#include <tezgah/sdk/errors.hpp>
+
 #include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
@@ -411,10 +413,11 @@ sdk::Result<sdk::HttpResponse> PocoHttpClient::send(const sdk::OutboundRequest& 
     try {
         const CallLimits limits = t_limits;
         if (limits.cancelled && limits.cancelled->load())
-            return sdk::Error{"cancelled", shown + ": cancelled before sending (the caller left)"};
+            return sdk::Error{sdk::errc::cancelled, shown + ": cancelled before sending (the caller left)"};
         if (limits.deadline != std::chrono::steady_clock::time_point{} &&
             limits.deadline <= std::chrono::steady_clock::now())
-            return sdk::Error{"timeout", shown + ": the turn deadline has passed; the request was not sent"};
+            return sdk::Error{sdk::errc::timeout,
+                              shown + ": the turn deadline has passed; the request was not sent"};
 
         const http::Target target = parse_target(request.url);
         const auto proxy = http::proxy_from_environment(target.scheme, target.host);
@@ -447,15 +450,15 @@ sdk::Result<sdk::HttpResponse> PocoHttpClient::send(const sdk::OutboundRequest& 
     } catch (const http::Failure& failure) {
         return sdk::Error{failure.code, shown + ": " + failure.detail};
     } catch (const Poco::TimeoutException& e) {
-        return sdk::Error{"timeout", shown + ": " + e.displayText()};
+        return sdk::Error{sdk::errc::timeout, shown + ": " + e.displayText()};
     } catch (const Poco::Net::SSLException& e) {
         return sdk::Error{"tls", shown + ": " + e.displayText()};
     } catch (const Poco::Exception& e) {
-        return sdk::Error{"unavailable", shown + ": " + e.displayText()};
+        return sdk::Error{sdk::errc::unavailable, shown + ": " + e.displayText()};
     } catch (const std::exception& e) {
-        return sdk::Error{"internal", shown + ": " + e.what()};
+        return sdk::Error{sdk::errc::internal, shown + ": " + e.what()};
     } catch (...) {
-        return sdk::Error{"internal", shown + ": unknown error"};
+        return sdk::Error{sdk::errc::internal, shown + ": unknown error"};
     }
 }
 

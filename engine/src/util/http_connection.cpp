@@ -52,7 +52,7 @@ Poco::Timespan Budget::slice() const {
 
 // ---- Connection ------------------------------------------------------------------------------
 
-Connection::Connection(Poco::Net::StreamSocket socket) : socket_(std::move(socket)) {}
+Connection::Connection(const Poco::Net::StreamSocket& socket) : socket_(socket) {}
 
 Connection::~Connection() {
     try {
@@ -145,7 +145,8 @@ void Connection::send_all(std::string_view data, const Budget& budget, std::stri
     }
 }
 
-void Connection::start_tls(const std::string& host, Poco::Net::Context::Ptr context, const Budget& budget) {
+void Connection::start_tls(const std::string& host, const Poco::Net::Context::Ptr& context,
+                           const Budget& budget) {
     if (!pending().empty()) fail("bad_response", "unexpected bytes before the TLS handshake");
     const std::string phase = "in the TLS handshake with " + host;
     clear_certificate_failure();

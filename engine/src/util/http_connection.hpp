@@ -70,7 +70,7 @@ private:
 /// yet consumed.
 class Connection {
 public:
-    explicit Connection(Poco::Net::StreamSocket socket);
+    explicit Connection(const Poco::Net::StreamSocket& socket);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -83,7 +83,7 @@ public:
     /// Sends everything; a lost connection is Failure "unavailable" (retryable).
     void send_all(std::string_view data, const Budget& budget, std::string_view phase);
     /// Starts TLS on this (connected) socket, verifies the chain and the host name.
-    void start_tls(const std::string& host, Poco::Net::Context::Ptr context, const Budget& budget);
+    void start_tls(const std::string& host, const Poco::Net::Context::Ptr& context, const Budget& budget);
     /// Whether an idle connection was closed by the server (or has unexpected bytes).
     bool looks_dead();
 

@@ -83,7 +83,7 @@ RequestIdScope::~RequestIdScope() { request_id_of_thread = std::move(outer_); }
 
 const std::string& current_request_id() { return request_id_of_thread; }
 
-PluginLogger::PluginLogger(std::string kind, std::string name, std::string tenant)
+PluginLogger::PluginLogger(const std::string& kind, const std::string& name, std::string tenant)
     : name_(kind + "." + name + (tenant.empty() ? "" : "[" + tenant + "]")), tenant_(std::move(tenant)) {}
 
 void PluginLogger::log(sdk::LogLevel level, std::string_view message) {

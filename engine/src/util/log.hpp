@@ -45,7 +45,7 @@ const std::string& current_request_id();
 /// A logger for one plugin instance, named `<kind>.<name>[tenant]`.
 class PluginLogger : public sdk::Logger {
 public:
-    PluginLogger(std::string kind, std::string name, std::string tenant);
+    PluginLogger(const std::string& kind, const std::string& name, std::string tenant);
     void log(sdk::LogLevel level, std::string_view message) override;
     const std::string& name() const { return name_; }
 

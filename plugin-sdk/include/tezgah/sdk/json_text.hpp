@@ -25,6 +25,10 @@ std::string json_text(const boost::json::array& array);    ///< without copying 
 /// Appends `value` as JSON text to `out`.
 void append_json_text(std::string& out, const boost::json::value& value);
 
+/// What kind of value `value` is, for messages: "a string", "a number", "a boolean", "null",
+/// "an array", "an object" ("expected a string, got a number").
+const char* kind_of(const boost::json::value& value) noexcept;
+
 /// One double as JSON text: `0.9`, `0`, `1e-7`; `null` for NaN and the infinities.
 std::string json_number_text(double value);
 

@@ -150,7 +150,7 @@ const char* to_string(CallOutcome outcome) noexcept;
 /// A 2xx answer is a success even when its body cannot be read. A stream the server breaks off
 /// after its 2xx (it ends before the answer does, or sends an error inside it) is the provider's
 /// to record as a failure, as it would a dropped connection.
-CallOutcome breaker_outcome(const Result<HttpResponse>& exchange) noexcept;
+CallOutcome breaker_outcome(const Result<HttpResponse>& exchange);
 
 /// One call through a circuit breaker, from `allow()` to its outcome (RAII). The constructor asks
 /// the breaker; when `allowed()` is false the breaker is open: send nothing, the guard records
