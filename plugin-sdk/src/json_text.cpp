@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 namespace tezgah::sdk {
@@ -69,10 +71,30 @@ void append_number(std::string& out, double value) {
     }
 }
 
+/// True for the bytes a JSON string must escape: '"', '\\' and the control characters.
+constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
 void append_string(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
-    for (char c : text) {
+    std::size_t run = 0;  // start of the bytes not written yet, copied in one piece
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        // Eight bytes at a time while none of them needs escaping (most text): a byte below 0x20,
+        // a quote or a backslash sets the high bit of its lane.
+        while (i + 8 <= text.size()) {
+            std::uint64_t x;
+            std::memcpy(&x, text.data() + i, 8);
+            constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+            const auto zero_in = [&](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+            const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+            if (below_space | zero_in(x ^ (kOnes * '"')) | zero_in(x ^ (kOnes * '\\'))) break;
+            i += 8;
+        }
+        if (i >= text.size()) break;
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (!needs_escape(c)) continue;
+        out.append(text, run, i - run);
+        run = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -96,15 +118,12 @@ void append_string(std::string& out, std::string_view text) {
                 out += "\\t";
                 break;
             default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    out += "\\u00";
-                    out += kHex[(c >> 4) & 0xF];
-                    out += kHex[c & 0xF];
-                } else {
-                    out += c;
-                }
+                out += "\\u00";
+                out += kHex[(c >> 4) & 0xF];
+                out += kHex[c & 0xF];
         }
     }
+    out.append(text, run, text.size() - run);
     out += '"';
 }
 

@@ -80,6 +80,25 @@ TEST(JsonText, WritesEverythingElseAsBoostJsonDoes) {
     EXPECT_EQ(json_text(json::array{1, 2}), "[1,2]");
 }
 
+TEST(JsonText, StringsOfEveryLengthWithEscapesAnywhereAreWrittenAsBoostJsonWritesThem) {
+    // Strings are scanned eight bytes at a time: put each kind of byte that must be escaped at
+    // every position of strings of many lengths, with UTF-8 around it.
+    const std::string specials[] = {"\"", "\\",  "\n", "\t", std::string(1, '\x01'), std::string(1, '\x1f'),
+                                    "ş",  "\x7f"};
+    std::mt19937 random(7);
+    for (std::size_t length = 0; length < 40; ++length) {
+        for (const auto& special : specials) {
+            for (std::size_t at = 0; at <= length; ++at) {
+                std::string text;
+                for (std::size_t i = 0; i < length; ++i) text += static_cast<char>('a' + random() % 26);
+                text.insert(at, special);
+                const json::value value(text);
+                ASSERT_EQ(json_text(value), json::serialize(value)) << length << " " << at;
+            }
+        }
+    }
+}
+
 TEST(JsonText, ATurnReplyReadsAsPeopleWriteNumbers) {
     TurnReply reply;
     reply.method = "intent";
