@@ -14,7 +14,11 @@ namespace json = boost::json;
 using sdk::Error;
 using sdk::Result;
 
+// The chat API's limits (docs/http-api.md): the webhook validates exactly like it.
 constexpr std::size_t kMaxTextCharacters = 4000;
+constexpr std::size_t kMaxUserIdBytes = 256;
+constexpr std::size_t kMaxSessionIdBytes = 128;
+constexpr std::size_t kMaxMessageIdBytes = 256;
 constexpr std::string_view kSecretHeader = "x-webhook-secret";
 
 /// Compares without stopping at the first difference, so timing tells nothing about the secret.
@@ -26,39 +30,50 @@ bool equal_secret(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-Error missing(std::string_view field) {
-    return Error{"missing_field", "webhook body: " + std::string(field) + ": required"};
-}
-Error invalid(std::string_view field, std::string_view why) {
-    return Error{"invalid_value", "webhook body: " + std::string(field) + ": " + std::string(why)};
+Error field_error(std::string_view code, std::string_view field, std::string_view why) {
+    return Error{std::string(code), "webhook body: " + std::string(field) + ": " + std::string(why)};
 }
 
-/// A required or optional string field; numbers become their decimal text when `numbers_ok`.
-Result<std::string> string_field(const json::object& body, std::string_view field, bool required,
-                                 bool numbers_ok) {
+/// How a string field is read: as the chat API reads its own.
+struct FieldRule {
+    bool required = false;
+    bool numbers_ok = false;    ///< an integer becomes its decimal text (ids sent as numbers)
+    bool empty_ok = false;      ///< the text: empty is an invalid value (422), not a missing field
+    std::size_t max_bytes = 0;  ///< 0: no limit here
+};
+
+/// A string field, trimmed: absent, null or (for ids) empty → 400 missing_field; the wrong type
+/// → 400 invalid_field; invalid UTF-8, a NUL or too many bytes → 422 invalid_value.
+Result<std::string> string_field(const json::object& body, std::string_view field, FieldRule rule) {
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) {
-        if (required) return missing(field);
+        if (rule.required) return field_error(sdk::errc::missing_field, field, "required");
         return std::string();
     }
-    if (numbers_ok && (value->is_int64() || value->is_uint64())) {
+    if (rule.numbers_ok && (value->is_int64() || value->is_uint64())) {
         return value->is_int64() ? std::to_string(value->get_int64()) : std::to_string(value->get_uint64());
     }
-    if (numbers_ok && value->is_double()) {
+    if (rule.numbers_ok && value->is_double()) {
         const double number = value->get_double();
         if (std::isfinite(number) && number == std::floor(number) && std::fabs(number) < 9e15) {
             return std::to_string(static_cast<long long>(number));
         }
-        return invalid(field, "expected a string or an integer");
+        return field_error(sdk::errc::invalid_field, field, "expected a string or an integer");
     }
     if (!value->is_string())
-        return invalid(field, numbers_ok ? "expected a string or an integer" : "expected a string");
-    const std::string_view text = value->get_string();
-    if (!sdk::text::valid_utf8(text)) return invalid(field, "invalid UTF-8");
-    const std::string_view trimmed = sdk::text::trim(text);
-    if (trimmed.empty() && required)
-        return Error{"missing_field", "webhook body: " + std::string(field) + ": empty"};
-    return std::string(trimmed);
+        return field_error(sdk::errc::invalid_field, field,
+                           rule.numbers_ok ? "expected a string or an integer" : "expected a string");
+    std::string_view text = value->get_string();
+    if (!sdk::text::valid_utf8(text)) return field_error(sdk::errc::invalid_value, field, "not valid UTF-8");
+    if (text.find('\0') != std::string_view::npos)
+        return field_error(sdk::errc::invalid_value, field, "contains a NUL character (\\u0000)");
+    text = sdk::text::trim(text);
+    if (text.empty() && rule.required && !rule.empty_ok)
+        return field_error(sdk::errc::missing_field, field, "empty");
+    if (rule.max_bytes > 0 && text.size() > rule.max_bytes)
+        return field_error(sdk::errc::invalid_value, field,
+                           "longer than " + std::to_string(rule.max_bytes) + " bytes");
+    return std::string(text);
 }
 
 bool valid_tenant_id(std::string_view id) {
@@ -79,36 +94,44 @@ public:
 
     Result<sdk::InboundMessage> parse(const sdk::HttpRequest& request) override {
         if (!secret_.empty() && !equal_secret(request.header(kSecretHeader), secret_)) {
-            return Error{"unauthorized", "webhook: header x-webhook-secret: missing or wrong"};
+            return Error{sdk::errc::unauthorized, "webhook: header x-webhook-secret: missing or wrong"};
         }
         if (!sdk::is_json_content_type(request.header("content-type"))) {
-            return Error{"unsupported_media_type", "webhook: Content-Type: expected application/json, got '" +
-                                                       std::string(request.header("content-type")) + "'"};
+            return Error{sdk::errc::unsupported_media_type,
+                         "webhook: Content-Type: expected application/json, got '" +
+                             std::string(request.header("content-type")) + "'"};
         }
         json::parse_options options;
         options.allow_invalid_utf8 = true;  // reported per field below, naming the field
         boost::system::error_code ec;
         json::value parsed = json::parse(request.body, ec, {}, options);
-        if (ec) return Error{"invalid_json", "webhook body: " + ec.message()};
-        if (!parsed.is_object()) return Error{"invalid_json", "webhook body: expected a JSON object"};
+        if (ec) return Error{sdk::errc::invalid_json, "webhook body: " + ec.message()};
+        if (!parsed.is_object())
+            return Error{sdk::errc::invalid_json, "webhook body: expected a JSON object"};
         const auto& body = parsed.get_object();
 
-        auto text = string_field(body, "mesaj_metni", true, false);
+        auto text = string_field(body, "mesaj_metni", {.required = true, .empty_ok = true});
         if (!text) return text.error();
+        if (sdk::text::trim(*text).empty())
+            return field_error(sdk::errc::invalid_value, "mesaj_metni", "must not be empty");
         if (sdk::text::length(*text) > kMaxTextCharacters) {
-            return invalid("mesaj_metni",
-                           "longer than " + std::to_string(kMaxTextCharacters) + " characters");
+            return field_error(sdk::errc::invalid_value, "mesaj_metni",
+                               "longer than " + std::to_string(kMaxTextCharacters) + " characters");
         }
-        auto user = string_field(body, "kullanici_id", true, true);
+        auto user = string_field(body, "kullanici_id",
+                                 {.required = true, .numbers_ok = true, .max_bytes = kMaxUserIdBytes});
         if (!user) return user.error();
-        auto tenant = string_field(body, "isletme_id", true, false);
+        auto tenant = string_field(body, "isletme_id", {.required = true});
         if (!tenant) return tenant.error();
-        if (!valid_tenant_id(*tenant)) return invalid("isletme_id", "expected a tenant id ([a-z0-9-]{2,63})");
-        auto platform = string_field(body, "platform", false, false);
+        // As a tenant in the chat API's path: a name that cannot be a tenant is an unknown one.
+        if (!valid_tenant_id(*tenant))
+            return Error{sdk::errc::unknown_tenant, "webhook body: isletme_id: no such tenant"};
+        auto platform = string_field(body, "platform", {.max_bytes = 64});
         if (!platform) return platform.error();
-        auto session = string_field(body, "session_id", false, false);
+        auto session = string_field(body, "session_id", {.max_bytes = kMaxSessionIdBytes});
         if (!session) return session.error();
-        auto message_id = string_field(body, "mesaj_id", false, true);
+        auto message_id =
+            string_field(body, "mesaj_id", {.numbers_ok = true, .max_bytes = kMaxMessageIdBytes});
         if (!message_id) return message_id.error();
 
         sdk::InboundMessage message;

@@ -8,10 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace tezgah::testing {
 namespace {
 
 using namespace std::chrono_literals;
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 class RemoteModelTest : public ServerFixture {
 protected:
@@ -91,6 +95,61 @@ TEST_F(RemoteModelTest, ModelCallsCostsAndTheCacheShowInMetrics) {
     EXPECT_NE(metrics.find("tezgah_llm_cost_usd_total{"), std::string::npos);
     EXPECT_NE(metrics.find("tezgah_response_cache_requests_total{"), std::string::npos);
     EXPECT_NE(metrics.find("result=\"hit\""), std::string::npos);
+}
+
+// Workers are held by turns, never by connections: with every worker busy on a model that does
+// not answer and the queue full, a chat request is refused at once with 503, /health still
+// answers, and the queued turn is served once a worker is free.
+TEST_F(RemoteModelTest, AnswersOverloadedWith503WhenEveryWorkerAndTheQueueAreTaken) {
+    FakeOpenAi fake;
+    for (int i = 0; i < 3; ++i) fake.push_back(FakeOpenAiBehaviour::stall(3s));
+    use(fake, {{"deadline_ms", 30000}, {"timeout_ms", 30000}});
+    ServerOptions options;
+    options.threads = 2;
+    options.queue = 1;
+    start(options);
+    auto send_chat = [&](const std::string& user) {
+        auto socket = std::make_unique<Poco::Net::StreamSocket>(Poco::Net::SocketAddress("127.0.0.1", port));
+        const std::string body = chat_body("saten gecelik ne kadar?", user);
+        const std::string request =
+            "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+            "application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        socket->sendBytes(request.data(), static_cast<int>(request.size()));
+        return socket;
+    };
+    // Two turns hold both workers while the model thinks; a third waits in the queue.
+    auto first = send_chat("busy-1");
+    auto second = send_chat("busy-2");
+    ASSERT_TRUE(fake.wait_for_requests(2)) << "the two turns never reached the model";
+    auto queued = send_chat("queued");
+    std::this_thread::sleep_for(200ms);  // let the loop queue it
+    // A fourth is turned away at once, with the contract's error.
+    const std::string body = chat_body("merhaba", "refused");
+    const auto begun = std::chrono::steady_clock::now();
+    auto rejected = raw_exchange(port,
+                                 "POST /v1/tenants/gece-butik/chat HTTP/1.1\r\nHost: x\r\nConnection: "
+                                 "close\r\nContent-Type: application/json\r\nContent-Length: " +
+                                     std::to_string(body.size()) + "\r\n\r\n" + body,
+                                 std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - begun, 2s);
+    EXPECT_EQ(raw_status(rejected), 503) << rejected;
+    EXPECT_TRUE(contains(rejected, "\"overloaded\"")) << rejected;
+    EXPECT_TRUE(contains(lower(rejected), "retry-after:")) << rejected;
+    EXPECT_TRUE(contains(lower(rejected), "x-request-id:")) << rejected;
+    // /health has its own worker.
+    EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
+
+    // Once the model answers, the queued turn is served.
+    queued->setReceiveTimeout(Poco::Timespan(20, 0));
+    std::string answer;
+    char buffer[4096];
+    try {
+        for (int n; (n = queued->receiveBytes(buffer, sizeof buffer)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
+    } catch (const std::exception&) {
+    }
+    EXPECT_EQ(raw_status(answer), 200) << answer;
 }
 
 }  // namespace

@@ -404,41 +404,6 @@ TEST_F(HttpServerTest, ASlowClientDribblingItsBodyIsCutOffWithoutBlockingOthers)
     }
 }
 
-TEST_F(HttpServerTest, AnswersOverloadedWith503WhenThePoolAndQueueAreFull) {
-    ServerOptions options;
-    options.threads = 2;
-    options.queue = 1;
-    start(options);
-    // Two keep-alive connections each hold a worker after their first request.
-    std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> held;
-    for (int i = 0; i < 2; ++i) {
-        held.push_back(std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", port));
-        ASSERT_EQ(http_request(port, "GET", "/health", "", {}, held.back().get()).status, 200);
-    }
-    // A third connection waits in the queue; a fourth is turned away at once.
-    Poco::Net::StreamSocket queued(Poco::Net::SocketAddress("127.0.0.1", port));
-    const std::string get = "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    queued.sendBytes(get.data(), static_cast<int>(get.size()));
-    auto rejected = raw_exchange(port, get, std::chrono::seconds(5));
-    EXPECT_EQ(raw_status(rejected), 503) << rejected;
-    EXPECT_TRUE(contains(rejected, "\"overloaded\"")) << rejected;
-    EXPECT_TRUE(contains(lower(rejected), "retry-after:")) << rejected;
-    EXPECT_TRUE(contains(lower(rejected), "x-request-id:")) << rejected;
-
-    // Once the held connections leave, the queued one is served.
-    for (auto& session : held) session->reset();
-    held.clear();
-    queued.setReceiveTimeout(Poco::Timespan(10, 0));
-    std::string answer;
-    char buffer[4096];
-    try {
-        for (int n; (n = queued.receiveBytes(buffer, sizeof buffer)) > 0;)
-            answer.append(buffer, static_cast<std::size_t>(n));
-    } catch (const std::exception&) {
-    }
-    EXPECT_EQ(raw_status(answer), 200) << answer;
-}
-
 TEST_F(HttpServerTest, HealthReportsStatusAndTheDetailedViewEveryTenant) {
     start();
     ASSERT_EQ(chat("gece-butik", chat_body("merhaba", "u1")).status, 200);

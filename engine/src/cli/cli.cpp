@@ -32,6 +32,9 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
                  [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
+                 [--trusted-proxy ADDR,...] [--max-connections N]
+                 [--max-connections-per-address N] [--header-timeout MS]
+                 [--body-timeout MS] [--keep-alive MS]
   tezgah check   [DIR] [--plugins DIR]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE]
@@ -60,9 +63,22 @@ Options:
   --db URL           sqlite:PATH or postgresql://user@host:port/db
                      (env TEZGAH_DB; default sqlite:var/tezgah.db)
   --listen HOST:PORT (env TEZGAH_LISTEN; default 127.0.0.1:8080; port 0: any free port)
-  --threads N        serve: connections served at once (default 128)
-  --queue N          serve: connections waiting for a thread; beyond it 503 (default 256)
+  --threads N        serve: requests answered at once, by worker threads (default 128)
+  --queue N          serve: complete requests waiting for a worker; beyond it 503 (default 256)
   --max-body BYTES   serve: request body limit, 413 above it (default 1048576)
+  --trusted-proxy ADDR,...
+                     serve: reverse proxies (addresses or CIDR blocks, 10.0.0.0/8) whose
+                     X-Forwarded-For names the client (env TEZGAH_TRUSTED_PROXY; default none)
+  --max-connections N
+                     serve: open connections at most; beyond it the oldest idle one is closed,
+                     else 503 (default 10000, less if the file limit is lower)
+  --max-connections-per-address N
+                     serve: open connections from one client address; beyond it 429 (default 256)
+  --header-timeout MS
+                     serve: a request's headers must arrive within MS of its first byte, else
+                     408 (default 5000)
+  --body-timeout MS  serve: its body within MS of its headers, else 408 (default 10000)
+  --keep-alive MS    serve: an idle connection is closed after MS (default 10000)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -118,9 +134,16 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-    static const std::vector<std::string> kValued = {
-        "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user", "--log-level",
-        "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until"};
+    static const std::vector<std::string> kValued = {"--tenants",         "--db",
+                                                     "--listen",          "--plugins",
+                                                     "--tenant",          "--user",
+                                                     "--log-level",       "--threads",
+                                                     "--queue",           "--max-body",
+                                                     "--prices",          "--since",
+                                                     "--until",           "--trusted-proxy",
+                                                     "--max-connections", "--max-connections-per-address",
+                                                     "--header-timeout",  "--body-timeout",
+                                                     "--keep-alive"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -354,12 +377,35 @@ int cmd_serve(const Args& args) {
     long long threads = server_options.threads;
     long long queue = server_options.queue;
     long long max_body = static_cast<long long>(server_options.max_body_bytes);
+    long long max_connections = static_cast<long long>(server_options.max_connections);
+    long long per_address = static_cast<long long>(server_options.max_connections_per_address);
+    long long header_ms = server_options.header_deadline.count();
+    long long body_ms = server_options.body_deadline.count();
+    long long keep_alive_ms = server_options.keep_alive_timeout.count();
     if (!number_option(args, "--threads", 1, threads) || !number_option(args, "--queue", 0, queue) ||
-        !number_option(args, "--max-body", 1, max_body))
+        !number_option(args, "--max-body", 1, max_body) ||
+        !number_option(args, "--max-connections", 1, max_connections) ||
+        !number_option(args, "--max-connections-per-address", 1, per_address) ||
+        !number_option(args, "--header-timeout", 1, header_ms) ||
+        !number_option(args, "--body-timeout", 1, body_ms) ||
+        !number_option(args, "--keep-alive", 1, keep_alive_ms))
         return 2;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
+    server_options.max_connections = static_cast<std::size_t>(max_connections);
+    server_options.max_connections_per_address = static_cast<std::size_t>(per_address);
+    server_options.header_deadline = std::chrono::milliseconds(header_ms);
+    server_options.body_deadline = std::chrono::milliseconds(body_ms);
+    server_options.keep_alive_timeout = std::chrono::milliseconds(keep_alive_ms);
+    for (std::string_view rest = args.option("--trusted-proxy", "TEZGAH_TRUSTED_PROXY", ""); !rest.empty();) {
+        const auto comma = rest.find(',');
+        auto entry = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+        while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+        if (!entry.empty()) server_options.trusted_proxies.emplace_back(entry);
+    }
     if (!load_prices(args, "serve")) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.

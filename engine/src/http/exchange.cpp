@@ -7,29 +7,26 @@
 #include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/text.hpp>
 
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/StreamSocket.h>
-
 #include <cctype>
+#include <cstdio>
 
 namespace tezgah::engine::http {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+bool same_name(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
 
-sdk::Result<std::string> optional_string(const json::object& body, std::string_view field,
-                                         std::size_t max_length) {
+/// A field of the chat body that must be a string when present.
+sdk::Result<std::string> optional_string(const json::object& body, std::string_view field) {
     const auto* value = body.if_contains(field);
     if (value == nullptr || value->is_null()) return std::string();
     if (!value->is_string())
         return sdk::Error{sdk::errc::invalid_field, "body: " + std::string(field) + ": expected a string"};
-    std::string_view text = value->get_string();
-    if (!sdk::text::valid_utf8(text))
-        return sdk::Error{sdk::errc::invalid_value, "body: " + std::string(field) + ": not valid UTF-8"};
-    if (text.size() > max_length)
-        return sdk::Error{sdk::errc::invalid_value, "body: " + std::string(field) + ": longer than " +
-                                                        std::to_string(max_length) + " bytes"};
-    return std::string(text);
+    return std::string(value->get_string());
 }
 
 }  // namespace
@@ -50,9 +47,67 @@ std::string error_body(std::string_view code, std::string_view message, std::str
         {"error", json::object{{"code", code}, {"message", message}, {"request_id", request_id}}}});
 }
 
+const char* reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 411:
+            return "Length Required";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 422:
+            return "Unprocessable Content";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+    }
+    return "Unknown";
+}
+
+std::string_view Request::header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+        if (same_name(key, name)) return value;
+    return {};
+}
+
 sdk::Result<ChatBody> parse_chat_body(std::string_view body) {
     json::parse_options options;
-    options.allow_invalid_utf8 = true;  // reported as invalid_value naming the field
+    options.allow_invalid_utf8 = true;  // reported as invalid_value by the engine, naming the field
     boost::system::error_code ec;
     json::value parsed = json::parse(body, ec, {}, options);
     if (ec) return sdk::Error{sdk::errc::invalid_json, "body: not valid JSON: " + ec.message()};
@@ -60,103 +115,75 @@ sdk::Result<ChatBody> parse_chat_body(std::string_view body) {
     const auto& object = parsed.get_object();
 
     ChatBody out;
-    const auto* text = object.if_contains("text");
-    if (text == nullptr || text->is_null())
-        return sdk::Error{sdk::errc::missing_field, "body: text: required"};
-    if (!text->is_string()) return sdk::Error{sdk::errc::invalid_field, "body: text: expected a string"};
-    out.text = std::string(text->get_string());
-
-    const auto* user = object.if_contains("user_id");
-    if (user == nullptr || user->is_null())
-        return sdk::Error{sdk::errc::missing_field, "body: user_id: required"};
-    if (!user->is_string()) return sdk::Error{sdk::errc::invalid_field, "body: user_id: expected a string"};
-    auto user_id = optional_string(object, "user_id", 256);
+    for (const char* required : {"text", "user_id"}) {
+        const auto* value = object.if_contains(required);
+        if (value == nullptr || value->is_null())
+            return sdk::Error{sdk::errc::missing_field, "body: " + std::string(required) + ": required"};
+    }
+    auto text = optional_string(object, "text");
+    if (!text) return text.error();
+    out.text = std::move(*text);
+    auto user_id = optional_string(object, "user_id");
     if (!user_id) return user_id.error();
     if (user_id->empty()) return sdk::Error{sdk::errc::missing_field, "body: user_id: empty"};
     out.user_id = std::move(*user_id);
-
-    auto session = optional_string(object, "session_id", 128);
+    auto session = optional_string(object, "session_id");
     if (!session) return session.error();
     out.session_id = std::move(*session);
-    auto message = optional_string(object, "message_id", 256);
+    auto message = optional_string(object, "message_id");
     if (!message) return message.error();
     out.message_id = std::move(*message);
     return out;
 }
 
-Exchange::Exchange(Poco::Net::HTTPServerRequest& request_, Poco::Net::HTTPServerResponse& response_,
-                   const ServerOptions& options_)
-    : request(request_), response(response_), options(options_) {
-    const auto& incoming = request.get("X-Request-Id", "");
-    request_id = sane_request_id(incoming) ? incoming : new_request_id();
-    response.set("X-Request-Id", request_id);
-    const std::string& uri = request.getURI();
-    const auto question = uri.find('?');
-    path = uri.substr(0, question);
-    if (question != std::string::npos) query = uri.substr(question + 1);
+Exchange::Exchange(const Request& request_, ResponseWriter& writer, const ServerOptions& options_)
+    : request(request_),
+      options(options_),
+      request_id(request_.request_id),
+      path(request_.path),
+      close(!request_.keep_alive),
+      writer_(writer) {}
+
+void Exchange::set_header(std::string name, std::string value) {
+    for (auto& [key, existing] : headers_) {
+        if (same_name(key, name)) {
+            existing = std::move(value);
+            return;
+        }
+    }
+    headers_.emplace_back(std::move(name), std::move(value));
 }
 
-bool Exchange::read_body(std::string& body) {
-    const auto declared = request.getContentLength64();
-    if (declared > static_cast<Poco::Int64>(options.max_body_bytes)) {
-        response.setKeepAlive(false);
-        send_error(413, "payload_too_large",
-                   "request body: " + std::to_string(declared) + " bytes; the limit is " +
-                       std::to_string(options.max_body_bytes));
-        linger();
-        return false;
+std::string Exchange::head(int status_code, std::string_view content_type) const {
+    std::string out;
+    out.reserve(256);
+    out += "HTTP/1.1 ";
+    out += std::to_string(status_code);
+    out += ' ';
+    out += reason_phrase(status_code);
+    out += "\r\nServer: tezgah\r\nX-Request-Id: ";
+    out += request_id;
+    out += "\r\nContent-Type: ";
+    out += content_type;
+    out += "\r\n";
+    for (const auto& [name, value] : headers_) {
+        out += name;
+        out += ": ";
+        out += value;
+        out += "\r\n";
     }
-    if (declared > 0) body.reserve(static_cast<std::size_t>(declared));
-    std::istream& in = request.stream();
-    const auto deadline = started + options.body_deadline;
-    char buffer[8192];
-    // get() makes one read from the socket (bounded by the per-read timeout) and readsome() takes
-    // what that read brought, so the deadline is checked after every read: a client dribbling a
-    // byte at a time is cut off at the deadline.
-    while (true) {
-        const int first = in.get();
-        if (first == std::char_traits<char>::eof()) break;
-        body.push_back(static_cast<char>(first));
-        const std::streamsize more = in.readsome(buffer, sizeof buffer);
-        if (more > 0) body.append(buffer, static_cast<std::size_t>(more));
-        if (body.size() > options.max_body_bytes) {
-            response.setKeepAlive(false);
-            send_error(413, "payload_too_large",
-                       "request body: more than " + std::to_string(options.max_body_bytes) + " bytes");
-            linger();
-            return false;
-        }
-        if (SteadyClock::now() > deadline) {
-            response.setKeepAlive(false);
-            send_error(408, "request_timeout", "request body: not received within the deadline");
-            return false;
-        }
-    }
-    if (in.bad()) {
-        response.setKeepAlive(false);
-        // A read timed out, the connection dropped, or the chunked framing was broken.
-        if (SteadyClock::now() - started >= options.io_timeout * 9 / 10)
-            send_error(408, "request_timeout", "request body: the client stopped sending");
-        else
-            send_error(400, "bad_request", "request body: could not be read (framing or connection error)");
-        return false;
-    }
-    return true;
+    out += close ? "Connection: close\r\n" : "Connection: keep-alive\r\n";
+    return out;
 }
 
 void Exchange::send(int status_code, std::string_view content_type, std::string_view body) {
     status = status_code;
-    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status_code));
-    response.setContentType(std::string(content_type));
-    response.setContentLength64(static_cast<Poco::Int64>(body.size()));
-    try {
-        // Flushed here rather than when Poco drops the stream, so linger() can follow it.
-        std::ostream& out = response.send();
-        if (request.getMethod() != "HEAD") out.write(body.data(), static_cast<std::streamsize>(body.size()));
-        out.flush();
-    } catch (const std::exception&) {
-        // The client went away; nothing to tell it.
-    }
+    std::string out = head(status_code, content_type);
+    out += "Content-Length: ";
+    out += std::to_string(body.size());
+    out += "\r\n\r\n";
+    if (request.method != "HEAD") out += body;
+    if (!writer_.write(out)) close = true;  // the client went away; nothing to tell it
 }
 
 void Exchange::send_json(int status_code, const json::value& value) {
@@ -164,7 +191,7 @@ void Exchange::send_json(int status_code, const json::value& value) {
 }
 
 void Exchange::send_error(int status_code, std::string_view code, std::string_view message) {
-    if (status_code == 503) response.set("Retry-After", "1");
+    if (status_code == 503) set_header("Retry-After", "1");
     send(status_code, "application/json", error_body(code, message, request_id));
 }
 
@@ -185,25 +212,31 @@ void Exchange::send_error(const sdk::Error& error) {
     send_error(code_status, error.code, error.message);
 }
 
-void Exchange::linger() {
-    response.setKeepAlive(false);
-    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-    if (impl == nullptr) return;
-    try {
-        Poco::Net::StreamSocket& socket = impl->socket();
-        socket.shutdownSend();
-        socket.setReceiveTimeout(Poco::Timespan(0, 200 * 1000));
-        const auto until = SteadyClock::now() + std::chrono::seconds(1);
-        char buffer[16384];
-        std::size_t drained = 0;
-        while (SteadyClock::now() < until && drained < 8 * options.max_body_bytes) {
-            const int n = socket.receiveBytes(buffer, sizeof buffer);
-            if (n <= 0) break;
-            drained += static_cast<std::size_t>(n);
-        }
-    } catch (const std::exception&) {
-        // Timed out or reset: the connection closes either way.
-    }
+bool Exchange::start_stream(int status_code, std::string_view content_type) {
+    status = status_code;
+    streaming_ = true;
+    std::string out = head(status_code, content_type);
+    out += "Transfer-Encoding: chunked\r\n\r\n";
+    broken_ = !writer_.write(out);
+    if (broken_) close = true;
+    return !broken_;
+}
+
+bool Exchange::write_chunk(std::string_view data) {
+    if (broken_ || data.empty()) return !broken_;
+    char size[24];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    std::string frame(size, static_cast<std::size_t>(n));
+    frame += data;
+    frame += "\r\n";
+    broken_ = !writer_.write(frame);
+    if (broken_) close = true;
+    return !broken_;
+}
+
+void Exchange::end_stream() {
+    if (!streaming_ || broken_) return;
+    if (!writer_.write("0\r\n\r\n")) close = true;
 }
 
 }  // namespace tezgah::engine::http

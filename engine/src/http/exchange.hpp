@@ -1,14 +1,12 @@
 #pragma once
-// Inside the HTTP server: one request being answered (Exchange), the process-wide channel
-// instances, and the route handlers. Not used outside engine/src/http/.
+// Inside the HTTP server: a request read whole by the connection loop (Request), one request
+// being answered by a worker (Exchange), the process-wide channel instances, and the route
+// handlers. Not used outside engine/src/http/.
 
 #include "http/server.hpp"
 #include "plugins/registry.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
-
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 
 #include <boost/json.hpp>
 
@@ -17,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tezgah::engine::http {
@@ -30,36 +29,75 @@ bool sane_request_id(std::string_view id);
 /// `{"error": {"code", "message", "request_id"}}`.
 std::string error_body(std::string_view code, std::string_view message, std::string_view request_id);
 
+/// A request as the connection loop read it: head and whole body, within the limits.
+struct Request {
+    std::string method;
+    std::string target;  ///< as sent: path and query
+    std::string path;    ///< without the query
+    std::string query;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< names lower case, in order
+    std::string body;
+    bool keep_alive = true;      ///< HTTP/1.1 without `Connection: close`
+    std::string peer_address;    ///< the TCP peer
+    std::string client_address;  ///< the peer, or the X-Forwarded-For client behind a trusted proxy
+    std::string request_id;
+    std::chrono::steady_clock::time_point started;  ///< the request's first byte
+
+    /// The first header named `name` (lower case), or empty.
+    std::string_view header(std::string_view name) const;
+};
+
+/// Where a worker writes its answer: the connection's socket, written directly with a deadline
+/// per write. Owned by the connection; valid while the worker handles the request.
+class ResponseWriter {
+public:
+    virtual ~ResponseWriter() = default;
+    /// Writes all of `bytes`; false when the client is gone or too slow (the connection closes).
+    virtual bool write(std::string_view bytes) = 0;
+    /// The socket, for noticing a client that leaves (http/departures.hpp); -1 when none.
+    virtual int fd() const = 0;
+};
+
 /// One request and its response, with what the access log and metrics need.
 class Exchange {
 public:
-    Exchange(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-             const ServerOptions& options);
+    Exchange(const Request& request, ResponseWriter& writer, const ServerOptions& options);
 
-    Poco::Net::HTTPServerRequest& request;
-    Poco::Net::HTTPServerResponse& response;
+    const Request& request;
     const ServerOptions& options;
-    std::string request_id;
-    std::string path;  ///< the URI's path (no query)
-    std::string query;
+    const std::string& request_id;
+    const std::string& path;
     std::string route = "not_found";  ///< a route template, for logs and metrics
     std::string tenant;
-    int status = 0;  ///< set once the response started
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    int status = 0;      ///< set once the response started
+    bool close = false;  ///< the connection closes after this response
 
-    /// Reads the whole body within the size limit and the body deadline. On false the error
-    /// reply has been sent and the connection will close.
-    bool read_body(std::string& body);
+    void set_header(std::string name, std::string value);
     void send(int status, std::string_view content_type, std::string_view body);
     void send_json(int status, const json::value& value);
     void send_error(int status, std::string_view code, std::string_view message);
     /// An engine or plugin error with its contract status (internal errors without details).
     void send_error(const sdk::Error& error);
     bool sent() const { return status != 0; }
-    /// After replying without reading the whole body: stop sending, read and drop what the client
-    /// still sends for a moment, so it sees the reply instead of a reset.
-    void linger();
+
+    /// A chunked response whose body comes in pieces (server-sent events). False when the
+    /// client is gone.
+    bool start_stream(int status, std::string_view content_type);
+    bool write_chunk(std::string_view data);
+    void end_stream();
+
+    int socket_fd() const { return writer_.fd(); }
+
+private:
+    std::string head(int status, std::string_view content_type) const;
+    ResponseWriter& writer_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+    bool streaming_ = false;
+    bool broken_ = false;
 };
+
+/// The status line's reason for `status` ("OK", "Not Found").
+const char* reason_phrase(int status) noexcept;
 
 /// One instance of every channel plugin that mounts process-wide routes.
 class ProcessChannels {
@@ -91,6 +129,10 @@ struct Routes {
     std::chrono::steady_clock::time_point started;
     std::atomic<int> in_flight{0};  ///< requests being handled now (shown in /health/detailed)
 
+    /// True for the routes the operations worker answers, so they answer while every chat
+    /// worker is busy: /health, /health/detailed, /metrics.
+    static bool operations_route(std::string_view path);
+
     void dispatch(Exchange& ex);
     void chat(Exchange& ex, const std::string& tenant);
     void process_channel(Exchange& ex, const ProcessChannels::Mount& mount);
@@ -108,8 +150,8 @@ struct ChatBody {
     std::string session_id;
     std::string message_id;
 };
-/// Errors: invalid_json, missing_field, invalid_field (wrong type), invalid_value (bad UTF-8 or
-/// too long an id). The text's own checks (empty, length, UTF-8) are the engine's.
+/// Errors: invalid_json, missing_field, invalid_field (wrong type). The values' own checks
+/// (UTF-8, NUL, lengths, an empty text) are the engine's, the same for every channel.
 sdk::Result<ChatBody> parse_chat_body(std::string_view body);
 
 }  // namespace tezgah::engine::http

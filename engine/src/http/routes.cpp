@@ -10,10 +10,6 @@
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
 
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/StreamSocket.h>
-
 #include <fstream>
 
 namespace tezgah::engine::http {
@@ -23,10 +19,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 /// Answers 405 with Allow unless the request's method is `method`.
 bool require_method(Exchange& ex, std::string_view method) {
-    if (ex.request.getMethod() == method) return true;
-    ex.response.set("Allow", std::string(method));
+    if (ex.request.method == method) return true;
+    ex.set_header("Allow", std::string(method));
     ex.send_error(405, "method_not_allowed",
-                  ex.request.getMethod() + " " + ex.path + ": only " + std::string(method) + " is allowed");
+                  ex.request.method + " " + ex.path + ": only " + std::string(method) + " is allowed");
     return false;
 }
 
@@ -47,76 +43,56 @@ public:
 
     void event(std::string_view name, const std::string& data) {
         if (broken_) return;
-        try {
-            if (out_ == nullptr) {
-                ex_.status = 200;
-                ex_.response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-                ex_.response.setContentType("text/event-stream");
-                ex_.response.set("Cache-Control", "no-cache");
-                ex_.response.setChunkedTransferEncoding(true);
-                out_ = &ex_.response.send();
-            }
-            std::string frame;
-            frame.reserve(data.size() + name.size() + 16);
-            frame += "event: ";
-            frame += name;
-            frame += "\ndata: ";
-            frame += data;  // serialized JSON holds no raw newline
-            frame += "\n\n";
-            out_->write(frame.data(), static_cast<std::streamsize>(frame.size()));
-            out_->flush();
-            if (!out_->good()) broken_ = true;
-        } catch (const std::exception&) {
-            broken_ = true;
+        if (!started_) {
+            started_ = true;
+            ex_.set_header("Cache-Control", "no-cache");
+            broken_ = !ex_.start_stream(200, "text/event-stream");
         }
-        if (broken_) {
-            ex_.response.setKeepAlive(false);
-            gone_ = true;
-        }
+        std::string frame;
+        frame.reserve(data.size() + name.size() + 16);
+        frame += "event: ";
+        frame += name;
+        frame += "\ndata: ";
+        frame += data;  // serialized JSON holds no raw newline
+        frame += "\n\n";
+        if (!broken_) broken_ = !ex_.write_chunk(frame);
+        if (broken_) gone_ = true;
     }
 
-    bool started() const { return out_ != nullptr; }
+    /// The last chunk: the stream is complete.
+    void finish() {
+        if (started_) ex_.end_stream();
+    }
+
+    bool started() const { return started_; }
     bool broken() const { return broken_; }
 
 private:
     Exchange& ex_;
-    std::ostream* out_ = nullptr;
+    bool started_ = false;
     bool broken_ = false;
     std::atomic<bool>& gone_;  ///< set when a write fails: the client has gone
 };
 
-/// The file descriptor of the request's connection, for Departures; -1 when unknown.
-int client_socket(Exchange& ex) {
-    try {
-        return static_cast<Poco::Net::HTTPServerRequestImpl&>(ex.request).socket().impl()->sockfd();
-    } catch (const std::exception&) {
-        return -1;
-    }
-}
-
-bool wants_event_stream(const Poco::Net::HTTPServerRequest& request) {
-    return request.get("Accept", "").find("text/event-stream") != std::string::npos;
+bool wants_event_stream(const Request& request) {
+    return request.header("accept").find("text/event-stream") != std::string_view::npos;
 }
 
 /// The request as a channel plugin sees it; header names lower case.
-sdk::HttpRequest channel_request(Exchange& ex, std::string body, std::string path) {
+sdk::HttpRequest channel_request(Exchange& ex, std::string path) {
     sdk::HttpRequest out;
-    out.method = ex.request.getMethod();
+    out.method = ex.request.method;
     out.path = std::move(path);
-    out.query = ex.query;
-    for (const auto& [name, value] : ex.request) {
-        std::string lower = name;
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers.emplace_back(std::move(lower), value);
-    }
-    out.body = std::move(body);
-    out.remote_address = ex.request.clientAddress().host().toString();
+    out.query = ex.request.query;
+    out.headers = ex.request.headers;
+    out.body = ex.request.body;
+    out.remote_address = ex.request.client_address;
     return out;
 }
 
 /// The channel's reply, sent as it is (status, headers, content type and body).
 void send_channel_response(Exchange& ex, const sdk::HttpResponse& reply) {
-    for (const auto& [name, value] : reply.headers) ex.response.set(name, value);
+    for (const auto& [name, value] : reply.headers) ex.set_header(name, value);
     ex.send(reply.status, reply.content_type, reply.body);
 }
 
@@ -182,6 +158,10 @@ std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStat
 
 }  // namespace
 
+bool Routes::operations_route(std::string_view path) {
+    return path == "/health" || path == "/health/detailed" || path == "/metrics";
+}
+
 void Routes::dispatch(Exchange& ex) {
     const std::string& path = ex.path;
     if (path == "/health") {
@@ -229,26 +209,25 @@ void Routes::dispatch(Exchange& ex) {
     } else if (const auto* mounts = channels.find(path)) {
         ex.route = path;
         for (const auto& mount : *mounts) {
-            if (mount.method == ex.request.getMethod()) return process_channel(ex, mount);
+            if (mount.method == ex.request.method) return process_channel(ex, mount);
         }
         std::string allow;
         for (const auto& mount : *mounts) allow += (allow.empty() ? "" : ", ") + mount.method;
-        ex.response.set("Allow", allow);
+        ex.set_header("Allow", allow);
         return ex.send_error(405, "method_not_allowed",
-                             ex.request.getMethod() + " " + path + ": allowed: " + allow);
+                             ex.request.method + " " + path + ": allowed: " + allow);
     }
-    ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + path);
+    ex.send_error(404, "not_found", "no route for " + ex.request.method + " " + path);
 }
 
 void Routes::chat(Exchange& ex, const std::string& tenant) {
-    std::string body;
-    if (!ex.read_body(body)) return;
-    const std::string& content_type = ex.request.getContentType();
+    const auto content_type = ex.request.header("content-type");
     if (!sdk::is_json_content_type(content_type)) {
-        return ex.send_error(415, "unsupported_media_type",
-                             "Content-Type: expected application/json, got '" + content_type + "'");
+        return ex.send_error(
+            415, "unsupported_media_type",
+            "Content-Type: expected application/json, got '" + std::string(content_type) + "'");
     }
-    auto parsed = parse_chat_body(body);
+    auto parsed = parse_chat_body(ex.request.body);
     if (!parsed) return ex.send_error(parsed.error());
 
     sdk::InboundMessage message;
@@ -260,13 +239,13 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
     message.session_id = std::move(parsed->session_id);
     message.message_id = std::move(parsed->message_id);
     if (message.message_id.empty()) {
-        const auto& key = ex.request.get("Idempotency-Key", "");
-        if (sane_request_id(key)) message.message_id = key;
+        const auto key = ex.request.header("idempotency-key");
+        if (sane_request_id(key)) message.message_id = std::string(key);
     }
 
     // A customer who hangs up while the model is still thinking cancels the call in flight.
     std::atomic<bool> gone{false};
-    auto departure = Departures::global().watch(client_socket(ex), &gone);
+    auto departure = Departures::global().watch(ex.socket_fd(), &gone);
     if (!wants_event_stream(ex.request)) {
         auto reply = engine.handle(message, nullptr, &gone);
         if (!reply) return ex.send_error(reply.error());
@@ -293,6 +272,7 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
         }
         stream.event("done", sdk::json_text(sdk::to_json(*reply)));
     }
+    stream.finish();
     if (stream.broken()) {
         log_event(spdlog::level::info, "http", "client left during the stream; the turn was completed",
                   {{"request_id", ex.request_id}, {"tenant", tenant}});
@@ -300,9 +280,7 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
 }
 
 void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) {
-    std::string body;
-    if (!ex.read_body(body)) return;
-    const auto request = channel_request(ex, std::move(body), ex.path);
+    const auto request = channel_request(ex, ex.path);
     auto first = guarded("channel " + mount.plugin + " parse", [&] { return mount.channel->parse(request); });
     if (!first) return ex.send_error(first.error());
     const std::string tenant_id = first->tenant_id;
@@ -319,8 +297,6 @@ void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) 
 
 void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const std::string& plugin,
                             const std::string& subpath) {
-    std::string body;
-    if (!ex.read_body(body)) return;
     auto tenant = engine.tenant(tenant_id);
     if (!tenant) return ex.send_error(tenant.error());
     sdk::Channel* channel = (*tenant)->channel(plugin);
@@ -334,18 +310,17 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     std::string allow;
     for (const auto& route : *routes) {
         if (route.scope != sdk::RouteScope::tenant || route.path != subpath) continue;
-        if (route.method == ex.request.getMethod()) {
-            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, std::move(body), subpath),
-                                tenant_id);
+        if (route.method == ex.request.method) {
+            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, subpath), tenant_id);
         }
         allow += (allow.empty() ? "" : ", ") + route.method;
     }
     if (!allow.empty()) {
-        ex.response.set("Allow", allow);
+        ex.set_header("Allow", allow);
         return ex.send_error(405, "method_not_allowed",
-                             ex.request.getMethod() + " " + ex.path + ": allowed: " + allow);
+                             ex.request.method + " " + ex.path + ": allowed: " + allow);
     }
-    ex.send_error(404, "not_found", "no route for " + ex.request.getMethod() + " " + ex.path);
+    ex.send_error(404, "not_found", "no route for " + ex.request.method + " " + ex.path);
 }
 
 void Routes::health(Exchange& ex) {

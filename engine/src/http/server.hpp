@@ -1,10 +1,14 @@
 #pragma once
-// The HTTP server: Poco Net with a bounded pool and queue. Routes:
+// The HTTP server. One connection loop (a thread running Boost.Asio) holds every connection while
+// it is idle or while a request arrives, with a deadline for a request's headers and one for its
+// body, and hands each complete request to a worker; an idle or slow connection holds no worker.
+// Routes:
 //   POST /v1/tenants/{tenant}/chat                 the contract's chat turn (JSON or server-sent events)
 //   *    /v1/tenants/{tenant}/channels/<plugin>... a channel plugin's tenant-scoped routes
 //   *    <path>                                    a channel plugin's process-wide routes (POST /webhook)
-//   GET  /health, /health/detailed, /metrics
-// See docs/http-api.md.
+//   GET  /health, /health/detailed, /metrics       answered by their own worker, even when every chat
+//                                                  worker is busy
+// See docs/http-api.md and docs/security.md.
 
 #include "pipeline/engine.hpp"
 
@@ -12,18 +16,27 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tezgah::engine::http {
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;                    ///< 0: any free port (see HttpServer::port())
-    int threads = 128;                            ///< connections served at once (keep-alive holds one)
-    int queue = 256;                              ///< accepted connections waiting for a thread; beyond: 503
-    std::size_t max_body_bytes = 1024 * 1024;     ///< larger bodies: 413
-    std::chrono::milliseconds io_timeout{15000};  ///< per read or write on a connection
-    std::chrono::milliseconds body_deadline{10000};       ///< to read one whole request body
-    std::chrono::milliseconds keep_alive_timeout{10000};  ///< an idle keep-alive connection is closed after
+    std::uint16_t port = 8080;                        ///< 0: any free port (see HttpServer::port())
+    int threads = 128;                                ///< workers: requests handled at once
+    int queue = 256;                                  ///< complete requests waiting for a worker; beyond: 503
+    std::size_t max_body_bytes = 1024 * 1024;         ///< larger bodies: 413
+    std::size_t max_header_bytes = 16 * 1024;         ///< request line and headers; beyond: 414 or 431
+    std::size_t max_headers = 100;                    ///< header fields; beyond: 431
+    std::chrono::milliseconds header_deadline{5000};  ///< from a request's first byte to its last header
+    std::chrono::milliseconds body_deadline{10000};   ///< from the headers to the body's last byte
+    std::chrono::milliseconds keep_alive_timeout{10000};  ///< an idle connection is closed after
+    std::chrono::milliseconds io_timeout{15000};          ///< to write one piece of a response
+    std::size_t max_connections = 10000;            ///< beyond: the oldest idle connection goes, else 503
+    std::size_t max_connections_per_address = 256;  ///< from one client address; beyond: 429
+    /// Addresses (or CIDR blocks, "10.0.0.0/8") of reverse proxies whose X-Forwarded-For names the
+    /// client; their own connections are not counted against the per-address cap.
+    std::vector<std::string> trusted_proxies;
 };
 
 /// Parses "HOST:PORT", "[v6]:PORT" or ":PORT" into options.host/port. False with `error` set otherwise.
@@ -37,7 +50,8 @@ public:
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
-    /// Binds, mounts the channel plugins' process-wide routes, and starts serving.
+    /// Binds, mounts the channel plugins' process-wide routes, and starts serving. Errors:
+    /// address_in_use (another process listens there), invalid_value, unavailable.
     sdk::Status start();
     /// The bound port (the chosen one when options.port was 0).
     std::uint16_t port() const;

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <tuple>
 
 namespace tezgah::engine {
 
@@ -214,8 +215,22 @@ Engine::ConversationLocks::Guard::~Guard() {
 sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
                                            const std::atomic<bool>* cancelled) {
     if (message.user_id.empty()) return sdk::Error{sdk::errc::missing_field, "user_id: required"};
-    if (!sdk::text::valid_utf8(message.text))
-        return sdk::Error{sdk::errc::invalid_value, "text: not valid UTF-8"};
+    // Every channel's text and ids, checked the same way before anything is stored: the same
+    // bytes on SQLite and PostgreSQL (which refuses invalid UTF-8 and cuts at NUL).
+    for (const auto& [field, value, max_bytes] :
+         {std::tuple{"text", std::string_view(message.text), std::size_t{0}},
+          std::tuple{"user_id", std::string_view(message.user_id), kMaxUserIdBytes},
+          std::tuple{"session_id", std::string_view(message.session_id), kMaxSessionIdBytes},
+          std::tuple{"message_id", std::string_view(message.message_id), kMaxMessageIdBytes}}) {
+        if (!sdk::text::valid_utf8(value))
+            return sdk::Error{sdk::errc::invalid_value, std::string(field) + ": not valid UTF-8"};
+        if (value.find('\0') != std::string_view::npos)
+            return sdk::Error{sdk::errc::invalid_value,
+                              std::string(field) + ": contains a NUL character (\\u0000)"};
+        if (max_bytes > 0 && value.size() > max_bytes)
+            return sdk::Error{sdk::errc::invalid_value,
+                              std::string(field) + ": longer than " + std::to_string(max_bytes) + " bytes"};
+    }
     if (sdk::text::trim(message.text).empty())
         return sdk::Error{sdk::errc::invalid_value, "text: must not be empty"};
     if (sdk::text::length(message.text) > options_.max_message_chars)

@@ -22,6 +22,11 @@
 
 namespace tezgah::engine {
 
+/// The longest ids a channel may send (bytes): longer ones are refused with invalid_value.
+inline constexpr std::size_t kMaxUserIdBytes = 256;
+inline constexpr std::size_t kMaxSessionIdBytes = 128;
+inline constexpr std::size_t kMaxMessageIdBytes = 256;
+
 struct EngineOptions {
     std::filesystem::path tenants_dir = "tenants";
     std::string db_url = "sqlite:var/tezgah.db";

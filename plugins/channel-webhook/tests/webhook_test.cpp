@@ -116,14 +116,18 @@ TEST_F(WebhookChannel, RejectsBadAndTruncatedJson) {
     }
 }
 
+// As the chat API: absent or null → 400 missing_field, the wrong type → 400 invalid_field, a value
+// that is not acceptable (empty text, too long, invalid UTF-8, NUL) → 422 invalid_value.
 TEST_F(WebhookChannel, MessageTextErrors) {
     EXPECT_EQ(error_with("mesaj_metni", nullptr), "missing_field");
-    EXPECT_EQ(error_with("mesaj_metni", "   \n "), "missing_field");
-    EXPECT_EQ(error_with("mesaj_metni", 12), "invalid_value");
+    EXPECT_EQ(error_with("mesaj_metni", "   \n "), "invalid_value");
+    EXPECT_EQ(error_with("mesaj_metni", ""), "invalid_value");
+    EXPECT_EQ(error_with("mesaj_metni", 12), "invalid_field");
     EXPECT_EQ(error_with("mesaj_metni", json::value(std::string(4001, 'a'))), "invalid_value");
     EXPECT_EQ(error_with("mesaj_metni", json::value("gece\xff\xfe"
                                                     "lik")),
               "invalid_value");
+    EXPECT_EQ(error_with("mesaj_metni", json::value(std::string("gece\0lik", 8))), "invalid_value");
     // 4000 characters of two bytes each are within the limit.
     std::string turkish;
     for (int i = 0; i < 4000; ++i) turkish += "ş";
@@ -133,13 +137,21 @@ TEST_F(WebhookChannel, MessageTextErrors) {
 TEST_F(WebhookChannel, UserAndTenantErrors) {
     EXPECT_EQ(error_with("kullanici_id", nullptr), "missing_field");
     EXPECT_EQ(error_with("kullanici_id", ""), "missing_field");
-    EXPECT_EQ(error_with("kullanici_id", json::array{}), "invalid_value");
-    EXPECT_EQ(error_with("kullanici_id", 1.5), "invalid_value");
+    EXPECT_EQ(error_with("kullanici_id", json::array{}), "invalid_field");
+    EXPECT_EQ(error_with("kullanici_id", 1.5), "invalid_field");
+    EXPECT_EQ(error_with("kullanici_id", json::value(std::string(256, 'u'))), "ok");
+    EXPECT_EQ(error_with("kullanici_id", json::value(std::string(257, 'u'))), "invalid_value");
+    EXPECT_EQ(error_with("kullanici_id", json::value(std::string(1000000, 'u'))), "invalid_value");
+    EXPECT_EQ(error_with("kullanici_id", json::value(std::string("pgvictim\0zzz", 12))), "invalid_value");
     EXPECT_EQ(error_with("isletme_id", nullptr), "missing_field");
-    EXPECT_EQ(error_with("isletme_id", 7), "invalid_value");
-    EXPECT_EQ(error_with("isletme_id", "../etc"), "invalid_value");
-    EXPECT_EQ(error_with("platform", true), "invalid_value");
-    EXPECT_EQ(error_with("session_id", 3), "invalid_value");
+    EXPECT_EQ(error_with("isletme_id", 7), "invalid_field");
+    EXPECT_EQ(error_with("isletme_id", "../etc"), "unknown_tenant");
+    EXPECT_EQ(error_with("platform", true), "invalid_field");
+    EXPECT_EQ(error_with("session_id", 3), "invalid_field");
+    EXPECT_EQ(error_with("session_id", json::value(std::string(129, 's'))), "invalid_value");
+    EXPECT_EQ(error_with("mesaj_id", json::value(std::string(257, 'm'))), "invalid_value");
+    EXPECT_EQ(sdk::error_status("invalid_field"), 400);
+    EXPECT_EQ(sdk::error_status("invalid_value"), 422);
 }
 
 TEST_F(WebhookChannel, SecretWhenConfigured) {
