@@ -159,7 +159,7 @@ protected:
     std::uint16_t start(ServerOptions options = {}) {
         EngineOptions o;
         o.tenants_dir = dir.path() / "tenants";
-        o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
+        o.db_url = db_url.empty() ? "sqlite:" + (dir.path() / "var" / "tezgah.db").string() : db_url;
         o.plugin_path = {plugin_dir()};
         engine = std::make_unique<Engine>(o);
         auto s = engine->start();
@@ -179,6 +179,7 @@ protected:
     }
 
     TempDir dir;
+    std::string db_url;  ///< empty: SQLite in `dir`
     std::unique_ptr<Engine> engine;
     std::unique_ptr<HttpServer> server;
     std::uint16_t port = 0;

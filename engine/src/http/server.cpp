@@ -48,6 +48,9 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
+/// A longer request line (method, URL, version) is refused with 414.
+constexpr std::size_t kMaxRequestLine = 8 * 1024;
+
 std::string_view method_label(std::string_view method) {
     static constexpr std::string_view kKnown[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
     for (auto known : kKnown)
@@ -274,8 +277,9 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
 public:
     Connection(HttpServer::Impl& server, tcp::socket socket, asio::ip::address peer)
         : server_(server),
-          stream_(std::move(socket)),
-          fd_(stream_.socket().native_handle()),
+          socket_(std::move(socket)),
+          timer_(socket_.get_executor()),
+          fd_(socket_.native_handle()),
           peer_(std::move(peer)),
           peer_text_(peer_.to_string()) {}
 
@@ -296,8 +300,8 @@ public:
     /// connections as it can (`room` false) or its address holds too many.
     void start(bool room) {
         boost::system::error_code ec;
-        stream_.socket().non_blocking(true, ec);
-        stream_.socket().set_option(tcp::no_delay(true), ec);
+        socket_.non_blocking(true, ec);
+        socket_.set_option(tcp::no_delay(true), ec);
         bool too_many = false;
         {
             std::lock_guard lock(server_.registry_mutex);
@@ -352,8 +356,9 @@ public:
     /// it, only shuts it down: its descriptor must not be reused under the worker's feet.
     void close_now() {
         boost::system::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        if (!processing_) stream_.socket().close(ec);
+        disarm();
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        if (!processing_) socket_.close(ec);
     }
 
     bool idle() const { return idle_; }
@@ -369,10 +374,11 @@ private:
             idle_ = true;
             idle_it_ = server_.idle.insert(server_.idle.end(), weak_from_this());
         }
-        stream_.expires_after(server_.options.keep_alive_timeout);
-        stream_.async_read_some(buffer_.prepare(8192),
+        arm(SteadyClock::now() + server_.options.keep_alive_timeout);
+        socket_.async_read_some(buffer_.prepare(8192),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                     self->leave_idle();
+                                    self->disarm();
                                     if (ec) return self->close_now();  // timed out, closed, or evicted
                                     self->buffer_.commit(n);
                                     self->begin_request();
@@ -396,8 +402,8 @@ private:
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
         parser_->body_limit(server_.options.max_body_bytes);
-        stream_.expires_at(started_ + server_.options.header_deadline);
-        bhttp::async_read_header(stream_, buffer_, *parser_,
+        arm(started_ + server_.options.header_deadline);
+        bhttp::async_read_header(socket_, buffer_, *parser_,
                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                      if (ec) return self->framing_error(ec, true);
                                      self->on_header();
@@ -414,6 +420,20 @@ private:
             return refuse(431, "headers_too_large", "headers_too_large",
                           "request headers: " + std::to_string(fields) + " fields; at most " +
                               std::to_string(server_.options.max_headers));
+        if (head.target().size() > kMaxRequestLine)
+            return refuse(414, "uri_too_long", "uri_too_long",
+                          "request line: longer than " + std::to_string(kMaxRequestLine) + " bytes");
+        if (const auto coding = head[bhttp::field::transfer_encoding]; !coding.empty()) {
+            // Anything but chunked alone would leave the body's end to guesswork (and a request
+            // with both framings is how requests are smuggled past proxies).
+            if (head.count(bhttp::field::content_length) > 0)
+                return refuse(400, "bad_request", "bad_request",
+                              "request headers: both Transfer-Encoding and Content-Length");
+            if (lower(trim(coding)) != "chunked")
+                return refuse(501, "not_implemented", "not_implemented",
+                              "Transfer-Encoding: " + std::string(coding) +
+                                  ": only chunked is supported for request bodies");
+        }
         if (head.version() != 11 && head.version() != 10)
             return refuse(505, "bad_request", "bad_request", "only HTTP/1.0 and HTTP/1.1 are spoken here");
         if (const auto length = parser_->content_length(); length && *length > server_.options.max_body_bytes)
@@ -421,12 +441,12 @@ private:
                           "request body: " + std::to_string(*length) + " bytes; the limit is " +
                               std::to_string(server_.options.max_body_bytes));
         if (parser_->is_done()) return on_request();
-        stream_.expires_after(server_.options.body_deadline);
+        arm(SteadyClock::now() + server_.options.body_deadline);
         if (lower(head[bhttp::field::expect]) == "100-continue") {
             static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-            asio::async_write(stream_, asio::buffer(kContinue),
+            asio::async_write(socket_, asio::buffer(kContinue),
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                  if (ec) return self->close_now();
+                                  if (ec) return self->framing_error(ec, false);
                                   self->read_body();
                               });
             return;
@@ -435,7 +455,7 @@ private:
     }
 
     void read_body() {
-        bhttp::async_read(stream_, buffer_, *parser_,
+        bhttp::async_read(socket_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->framing_error(ec, false);
                               self->on_request();
@@ -444,16 +464,15 @@ private:
 
     /// A request that could not be read: answered when the client can still be told.
     void framing_error(const beast::error_code& ec, bool in_header) {
-        if (ec == beast::error::timeout)
+        if (timed_out_)
             return refuse(408, "request_timeout", "request_timeout",
                           in_header ? "request headers: not received within " +
                                           std::to_string(server_.options.header_deadline.count()) + " ms"
                                     : "request body: not received within " +
                                           std::to_string(server_.options.body_deadline.count()) + " ms");
         if (ec == bhttp::error::header_limit) {
-            // The request line alone went past the limit: the URL is too long.
-            const auto data = beast::buffers_to_string(buffer_.data());
-            if (data.find("\r\n") == std::string::npos)
+            // The parser takes the request line first: without one, the line (the URL) is too long.
+            if (!parser_ || parser_->get().target().empty())
                 return refuse(414, "uri_too_long", "uri_too_long",
                               "request line: longer than " +
                                   std::to_string(server_.options.max_header_bytes) + " bytes");
@@ -473,6 +492,18 @@ private:
             ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
             request_done();
             return close_now();  // the client left: nobody to tell
+        }
+        if (ec == bhttp::error::bad_version) {
+            // A well-formed version that is not 1.x (HTTP/2.0 in plain text): 505; garbage: 400.
+            const auto data = beast::buffers_to_string(buffer_.data());
+            const auto line = std::string_view(data).substr(0, data.find("\r\n"));
+            const auto at = line.rfind(" HTTP/");
+            if (at != std::string_view::npos && line.size() == at + 9 &&
+                std::isdigit(static_cast<unsigned char>(line[at + 6])) && line[at + 7] == '.' &&
+                std::isdigit(static_cast<unsigned char>(line[at + 8])))
+                return refuse(505, "bad_request", "bad_request",
+                              "request line: " + std::string(line.substr(at + 1)) +
+                                  ": only HTTP/1.0 and HTTP/1.1 are spoken here");
         }
         std::string what;
         if (ec == bhttp::error::bad_content_length)
@@ -499,9 +530,9 @@ private:
                                    : std::chrono::duration<double>(now - started_).count();
         log_request(request_id_, method, route, "", status, seconds, peer_text_);
         request_done();
-        stream_.expires_after(server_.options.io_timeout);
+        arm(SteadyClock::now() + server_.options.io_timeout);
         asio::async_write(
-            stream_, asio::buffer(*text),
+            socket_, asio::buffer(*text),
             [self = shared_from_this(), text](beast::error_code, std::size_t) { self->close_gracefully(); });
     }
 
@@ -509,14 +540,14 @@ private:
     /// answer rather than a reset), then closes.
     void close_gracefully() {
         boost::system::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream_.expires_after(std::chrono::seconds(1));
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        arm(SteadyClock::now() + std::chrono::seconds(1));
         drain();
     }
 
     void drain() {
         buffer_.clear();
-        stream_.async_read_some(buffer_.prepare(16384),
+        socket_.async_read_some(buffer_.prepare(16384),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     if (ec) return self->close_now();
                                     self->drain();
@@ -524,7 +555,7 @@ private:
     }
 
     void on_request() {
-        stream_.expires_never();
+        disarm();
         auto& message = parser_->get();
         auto request = std::make_shared<Request>();
         request->method = std::string(message.method_string());
@@ -584,8 +615,29 @@ private:
         --server_.routes->in_flight;
     }
 
+    /// When `deadline` passes, cancels what the connection waits for; its handler then finds
+    /// timed_out_ set. Arming again, or disarm(), forgets the previous deadline.
+    void arm(SteadyClock::time_point deadline) {
+        timed_out_ = false;
+        const auto generation = ++deadline_generation_;
+        timer_.expires_at(deadline);
+        timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+            if (ec || generation != self->deadline_generation_) return;
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->socket_.cancel(ignored);
+        });
+    }
+    void disarm() {
+        ++deadline_generation_;
+        timer_.cancel();
+    }
+
     HttpServer::Impl& server_;
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::uint64_t deadline_generation_ = 0;
+    bool timed_out_ = false;
     const int fd_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
