@@ -238,10 +238,9 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
     message.platform = "api";
     message.session_id = std::move(parsed->session_id);
     message.message_id = std::move(parsed->message_id);
-    if (message.message_id.empty()) {
-        const auto key = ex.request.header("idempotency-key");
-        if (sane_request_id(key)) message.message_id = std::string(key);
-    }
+    // The header stands for message_id, and is checked as it would be (the engine refuses NUL,
+    // invalid UTF-8 and more than 256 bytes).
+    if (message.message_id.empty()) message.message_id = std::string(ex.request.header("idempotency-key"));
 
     // A customer who hangs up while the model is still thinking cancels the call in flight.
     std::atomic<bool> gone{false};
