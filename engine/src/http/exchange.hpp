@@ -127,7 +127,8 @@ struct Routes {
     Engine& engine;
     const ProcessChannels& channels;
     std::chrono::steady_clock::time_point started;
-    std::atomic<int> in_flight{0};  ///< requests being handled now (shown in /health/detailed)
+    std::atomic<int> in_flight{0};    ///< requests begun and not yet answered (shown in /health/detailed)
+    std::atomic<int> connections{0};  ///< open connections (shown in /health/detailed)
 
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/detailed, /metrics.

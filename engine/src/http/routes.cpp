@@ -358,7 +358,7 @@ void Routes::health_detailed(Exchange& ex) {
                               {"uptime_seconds", uptime},
                               {"memory_rss_bytes", resident_memory_bytes()},
                               {"database", std::move(database)},
-                              {"http", json::object{{"in_flight", in_flight.load()}}},
+                              {"http", json::object{{"in_flight", in_flight.load()}, {"connections", connections.load()}}},
                               {"plugins",
                                json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
                               {"tenants", std::move(tenant_list)}});

@@ -288,6 +288,7 @@ public:
         std::lock_guard lock(server_.registry_mutex);
         if (!registered_) return;
         --server_.connections;
+        --server_.routes->connections;
         server_.all.erase(all_it_);
         if (idle_) server_.idle.erase(idle_it_);
         if (!trusted_) {
@@ -307,6 +308,7 @@ public:
             std::lock_guard lock(server_.registry_mutex);
             registered_ = true;
             ++server_.connections;
+            ++server_.routes->connections;
             all_it_ = server_.all.insert(server_.all.end(), weak_from_this());
             trusted_ = server_.trusted_peer(peer_);
             too_many =
