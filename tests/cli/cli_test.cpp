@@ -245,4 +245,111 @@ TEST(Cli, ABadPricesFileStopsChatAndServeWithExitTwo) {
     EXPECT_EQ(good.status, 0) << good.out;
 }
 
+/// Sets an environment variable for the commands a test runs, and removes it after.
+class ScopedEnv {
+public:
+    ScopedEnv(std::string name, const std::string& value) : name_(std::move(name)) {
+        ::setenv(name_.c_str(), value.c_str(), 1);
+    }
+    ~ScopedEnv() { ::unsetenv(name_.c_str()); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    std::string name_;
+};
+
+TEST(Cli, CheckNamesTheVariableNeverItsValue) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    ScopedEnv tz("TEZGAH_GECE_BUTIK__TZ", "Mars/s3cr3t-Olympus");
+    ScopedEnv url("TEZGAH_GECE_BUTIK__BASE_URL", "ftp://s3cr3t.example.com/v1");
+    ScopedEnv key("TEZGAH_GECE_BUTIK__OPENAI_API_KEY", "sk-s3cr3t-0123456789");
+    edit_json(dir.path() / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["locale"].as_object()["timezone"] = "${TEZGAH_GECE_BUTIK__TZ}";
+        v.as_object()["llm"] = json::object{{"provider", "openai"},
+                                            {"model", "gpt-4o-mini"},
+                                            {"base_url", "${TEZGAH_GECE_BUTIK__BASE_URL}"},
+                                            {"api_key", "${TEZGAH_GECE_BUTIK__OPENAI_API_KEY}"}};
+    });
+    auto r = run("check " + dir.path().string() + " --log-level debug", {}, true);
+    EXPECT_EQ(r.status, 1);
+    for (const char* problem : {
+             "gece-butik/tenant.json: locale.timezone: the value of ${TEZGAH_GECE_BUTIK__TZ} is not a known "
+             "time zone\n",
+             "gece-butik/tenant.json: llm.base_url: expected an http:// or https:// URL, got the value of "
+             "${TEZGAH_GECE_BUTIK__BASE_URL}\n",
+         })
+        EXPECT_NE(r.out.find(problem), std::string::npos) << problem << "\n" << r.out;
+    EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << r.out;
+}
+
+TEST(Cli, AManifestReadsOnlyItsTenantsVariablesAndTheSharedOnes) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    ScopedEnv other("SHARED_PHONE", "+90 212 555 00 00");
+    ScopedEnv none("TEZGAH_SHARED_ENV", "");
+    edit_json(dir.path() / "gece-butik" / "tenant.json",
+              [](json::value& v) { v.as_object()["business"].as_object()["phone"] = "${SHARED_PHONE}"; });
+    const std::string folder = dir.path().string();
+    auto refused = run("check " + folder);
+    EXPECT_EQ(refused.status, 1);
+    EXPECT_NE(
+        refused.out.find("gece-butik/tenant.json: business.phone: ${SHARED_PHONE} is not this tenant's "
+                         "variable: gece-butik reads TEZGAH_GECE_BUTIK__<NAME> and the variables shared "
+                         "with --shared-env (now none); name it TEZGAH_GECE_BUTIK__SHARED_PHONE, or "
+                         "share it with --shared-env SHARED_PHONE\n"),
+        std::string::npos)
+        << refused.out;
+    EXPECT_EQ(run("check " + folder + " --shared-env OTHER,SHARED_PHONE").status, 0);
+    {
+        ScopedEnv by_env("TEZGAH_SHARED_ENV", "SHARED_PHONE");
+        EXPECT_EQ(run("check " + folder).status, 0);
+    }
+    // chat and serve read it the same way.
+    const std::string db = " --db sqlite:" + (dir.path() / "t.db").string();
+    auto chat = run("chat --tenant gece-butik --json --tenants " + folder + db, "merhaba\n", true);
+    EXPECT_EQ(chat.status, 1);
+    EXPECT_NE(chat.out.find("${SHARED_PHONE} is not this tenant's variable"), std::string::npos) << chat.out;
+    auto shared_chat = run(
+        "chat --tenant gece-butik --json --shared-env SHARED_PHONE --tenants " + folder + db, "merhaba\n");
+    EXPECT_EQ(shared_chat.status, 0) << shared_chat.out;
+
+    // A bad list stops the command before anything runs.
+    auto bad = run("check " + folder + " --shared-env 'SHARED_PHONE,2X'", {}, true);
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.out.find("tezgah check: --shared-env: \"2X\" is not an environment variable name"),
+              std::string::npos)
+        << bad.out;
+    auto engine_own =
+        run("serve --listen 127.0.0.1:0 --tenants " + folder + db + " --shared-env TEZGAH_DB", {}, true);
+    EXPECT_EQ(engine_own.status, 2);
+    EXPECT_NE(engine_own.out.find("tezgah serve: --shared-env: TEZGAH_DB: TEZGAH_ variables are"),
+              std::string::npos)
+        << engine_own.out;
+    {
+        ScopedEnv by_env("TEZGAH_SHARED_ENV", "bad-name");
+        auto bad_env = run("check " + folder, {}, true);
+        EXPECT_EQ(bad_env.status, 2);
+        EXPECT_NE(bad_env.out.find("tezgah check: TEZGAH_SHARED_ENV: \"bad-name\""), std::string::npos)
+            << bad_env.out;
+    }
+    EXPECT_NE(run("--help").out.find("--shared-env NAME,..."), std::string::npos);
+}
+
+TEST(Cli, CheckRefusesADataFileLinkedOutOfTheTenantFolder) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    const auto offerings = dir.path() / "gece-butik" / "data" / "offerings.json";
+    fs::remove(offerings);
+    fs::create_symlink("/etc/passwd", offerings);
+    auto r = run("check " + dir.path().string(), {}, true);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("gece-butik/tenant.json: data.offerings: \"data/offerings.json\" leads outside the "
+                         "tenant folder (a symbolic link to /etc/passwd)\n"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("root:"), std::string::npos) << r.out;
+}
+
 }  // namespace

@@ -116,19 +116,19 @@ TEST_F(ManifestTest, MalformedAndTruncatedJsonNameTheLine) {
     EXPECT_NE(problems[0].find("malformed JSON at line 2"), std::string::npos) << problems[0];
 }
 
-TEST_F(ManifestTest, SecretsComeFromTheEnvironment) {
+TEST_F(ManifestTest, SecretsComeFromTheTenantsOwnEnvironmentVariables) {
     auto file = dir.path() / "gece-butik" / "tenant.json";
     edit_json(file, [](json::value& v) {
-        v.as_object()["persona"].as_object()["name"] = "${TEZGAH_TEST_PERSONA}";
+        v.as_object()["persona"].as_object()["name"] = "${TEZGAH_GECE_BUTIK__PERSONA}";
     });
-    ::unsetenv("TEZGAH_TEST_PERSONA");
-    EXPECT_TRUE(
-        has(problems_of("gece-butik"), "persona.name: environment variable TEZGAH_TEST_PERSONA is not set"));
-    ::setenv("TEZGAH_TEST_PERSONA", "Ayla", 1);
+    ::unsetenv("TEZGAH_GECE_BUTIK__PERSONA");
+    EXPECT_TRUE(has(problems_of("gece-butik"),
+                    "persona.name: environment variable TEZGAH_GECE_BUTIK__PERSONA is not set"));
+    ::setenv("TEZGAH_GECE_BUTIK__PERSONA", "Ayla", 1);
     EXPECT_TRUE(problems_of("gece-butik").empty());
     auto loaded = load_manifest(dir.path() / "gece-butik", &registry);
     EXPECT_EQ(loaded.manifest->profile.persona.name, "Ayla");
-    ::unsetenv("TEZGAH_TEST_PERSONA");
+    ::unsetenv("TEZGAH_GECE_BUTIK__PERSONA");
 }
 
 TEST_F(ManifestTest, DataFileProblemsNameTheRecordAndField) {

@@ -34,12 +34,12 @@ Usage:
                  [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
                  [--trusted-proxy ADDR,...] [--max-connections N]
                  [--max-connections-per-address N] [--header-timeout MS]
-                 [--body-timeout MS] [--keep-alive MS]
-  tezgah check   [DIR] [--plugins DIR]
+                 [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
+  tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
-                 [--prices FILE]
+                 [--prices FILE] [--shared-env NAME,...]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
-                 [--tenants DIR] [--db URL]
+                 [--tenants DIR] [--db URL] [--shared-env NAME,...]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
   tezgah --help | --version
 
@@ -85,6 +85,11 @@ Options:
                      default info, warn for chat)
   --prices FILE      serve, chat: model prices, merged over the built-in ones (env TEZGAH_PRICES;
                      docs/operations.md)
+  --shared-env NAME,...
+                     environment variables every tenant's manifest may read as "${NAME}" (env
+                     TEZGAH_SHARED_ENV). Without it a manifest reads only its tenant's own,
+                     TEZGAH_<ID>__<REST> (<ID>: the id in capitals, - as _); TEZGAH_ names are
+                     never shared. Values read so are never printed (docs/manifest.md)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -108,6 +113,8 @@ Options:
   --until DATE       last day, YYYY-MM-DD (default: today)
   --json             one JSON object: {tenant, timezone, since, until, days: [...], totals: {...}}
   --tenants DIR      tenant folders, for the time zone (env TEZGAH_TENANTS; default tenants/)
+  --shared-env NAME,...
+                     variables every manifest may read (env TEZGAH_SHARED_ENV), as for serve
   --db URL           sqlite:PATH or postgresql://user@host:port/db
                      (env TEZGAH_DB; default sqlite:var/tezgah.db)
 
@@ -134,15 +141,25 @@ struct Args {
 };
 
 Args parse(int argc, char** argv) {
-    static const std::vector<std::string> kValued = {"--tenants",         "--db",
-                                                     "--listen",          "--plugins",
-                                                     "--tenant",          "--user",
-                                                     "--log-level",       "--threads",
-                                                     "--queue",           "--max-body",
-                                                     "--prices",          "--since",
-                                                     "--until",           "--trusted-proxy",
-                                                     "--max-connections", "--max-connections-per-address",
-                                                     "--header-timeout",  "--body-timeout",
+    static const std::vector<std::string> kValued = {"--tenants",
+                                                     "--db",
+                                                     "--listen",
+                                                     "--plugins",
+                                                     "--tenant",
+                                                     "--user",
+                                                     "--log-level",
+                                                     "--threads",
+                                                     "--queue",
+                                                     "--max-body",
+                                                     "--prices",
+                                                     "--since",
+                                                     "--until",
+                                                     "--shared-env",
+                                                     "--trusted-proxy",
+                                                     "--max-connections",
+                                                     "--max-connections-per-address",
+                                                     "--header-timeout",
+                                                     "--body-timeout",
                                                      "--keep-alive"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
@@ -179,11 +196,24 @@ std::vector<fs::path> plugin_path(const Args& args) {
     return default_plugin_path();
 }
 
-EngineOptions engine_options(const Args& args) {
+/// `--shared-env NAME,...`, else TEZGAH_SHARED_ENV; nothing (reported) on a bad list.
+std::optional<SharedEnv> shared_env(const Args& args, const char* command) {
+    const bool given = args.options.count("--shared-env") > 0;
+    auto parsed = parse_shared_env(args.option("--shared-env", "TEZGAH_SHARED_ENV", ""));
+    if (!parsed) {
+        std::cerr << "tezgah " << command << ": " << (given ? "--shared-env" : "TEZGAH_SHARED_ENV") << ": "
+                  << parsed.error().message << "\n";
+        return std::nullopt;
+    }
+    return std::move(parsed).value();
+}
+
+EngineOptions engine_options(const Args& args, SharedEnv shared) {
     EngineOptions o;
     o.tenants_dir = args.option("--tenants", "TEZGAH_TENANTS", "tenants");
     o.db_url = args.option("--db", "TEZGAH_DB", "sqlite:var/tezgah.db");
     o.plugin_path = plugin_path(args);
+    o.shared_env = std::move(shared);
     return o;
 }
 
@@ -235,6 +265,8 @@ int cmd_plugins(const Args& args) {
 /// to standard output whole: `tezgah check > report.txt` keeps it. Standard error is for the
 /// command's own failures, when there is nothing to check.
 int cmd_check(const Args& args) {
+    const auto shared = shared_env(args, "check");
+    if (!shared) return 2;
     fs::path root = args.positional.empty() ? fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants"))
                                             : fs::path(args.positional[0]);
     std::error_code ec;
@@ -252,7 +284,7 @@ int cmd_check(const Args& args) {
     }
     std::size_t problem_count = 0;
     for (const auto& folder : folders) {
-        auto loaded = load_manifest(folder, &registry);
+        auto loaded = load_manifest(folder, &registry, *shared);
         auto problems = loaded.problems;
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
@@ -298,7 +330,9 @@ int cmd_chat(const Args& args) {
         return 2;
     }
     if (!load_prices(args, "chat")) return 2;
-    Engine engine(engine_options(args));
+    auto shared = shared_env(args, "chat");
+    if (!shared) return 2;
+    Engine engine(engine_options(args, std::move(*shared)));
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah chat: " << s.error().message << "\n";
         return 1;
@@ -407,6 +441,8 @@ int cmd_serve(const Args& args) {
         if (!entry.empty()) server_options.trusted_proxies.emplace_back(entry);
     }
     if (!load_prices(args, "serve")) return 2;
+    auto shared = shared_env(args, "serve");
+    if (!shared) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;
@@ -416,7 +452,7 @@ int cmd_serve(const Args& args) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Engine engine(engine_options(args));
+    Engine engine(engine_options(args, std::move(*shared)));
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;
@@ -475,13 +511,16 @@ int cmd_usage(const Args& args) {
         }
     }
 
+    const auto shared = shared_env(args, "usage");
+    if (!shared) return 2;
+
     UsageReport report;
     report.tenant = tenant_id;
     report.timezone = "UTC";
     const fs::path folder = fs::path(args.option("--tenants", "TEZGAH_TENANTS", "tenants")) / tenant_id;
     std::error_code ec;
     if (fs::is_regular_file(folder / "tenant.json", ec)) {
-        auto loaded = load_manifest(folder, nullptr);
+        auto loaded = load_manifest(folder, nullptr, *shared);
         if (loaded.manifest && valid_timezone(loaded.manifest->profile.timezone)) {
             report.timezone = loaded.manifest->profile.timezone;
             report.timezone_source = "from " + (folder / "tenant.json").string();

@@ -839,17 +839,19 @@ sdk::Result<LoadedScript> load_script(const std::string& path, const std::string
     }
 }
 
-std::vector<std::string> check_script(const std::string& path, ScriptKind expected) {
+std::vector<std::string> check_script(const std::string& path, ScriptKind expected,
+                                      const std::string& display_path) {
+    const std::string& shown = display_path.empty() ? path : display_path;
     std::vector<std::string> problems;
     auto source = read_source(path);
     if (!source) {
-        problems.push_back("file: cannot read " + path);
+        problems.push_back("file: cannot read " + shown);
         return problems;
     }
     try {
         NoHttpClient no_http;
-        TenantlessHost host("lua", path, no_http);
-        Script script(host, path, Limits{});
+        TenantlessHost host("lua", shown, no_http);
+        Script script(host, shown, Limits{});
         if (auto status = script.load(*source); !status) {
             problems.push_back("script: " + status.error().message);
             return problems;

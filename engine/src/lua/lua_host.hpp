@@ -42,7 +42,9 @@ sdk::Result<LoadedScript> load_script(const std::string& path, const std::string
                                       sdk::HostServices& host, const Limits& limits = {});
 
 /// Loads and checks a script without a live tenant (for `tezgah check`): syntax, declaration shape
-/// (name, hooks, tool parameters schema). Returns every problem as "field: message".
-std::vector<std::string> check_script(const std::string& path, ScriptKind expected);
+/// (name, hooks, tool parameters schema). Returns every problem as "field: message";
+/// `display_path` (default: `path`) is how the file is named in them.
+std::vector<std::string> check_script(const std::string& path, ScriptKind expected,
+                                      const std::string& display_path = {});
 
 }  // namespace tezgah::engine::lua

@@ -99,7 +99,8 @@ sdk::ToolResult run_tool(const Tenant& tenant, const sdk::ToolCall& call, sdk::T
             result.ok = true;
             result.content = std::move(answer).value();
         } else {
-            result.error = answer.error().message;
+            // The model and the stored call see it: a value from the environment is named instead.
+            result.error = tenant.redact(answer.error().message);
             if (answer.error().code == sdk::errc::plugin_failed) {
                 *it->second.owner.disabled = true;
                 log_event(spdlog::level::err, "tools", "tool disabled for this tenant",
@@ -248,7 +249,7 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
                            {"provider", provider.name},
                            {"step", std::to_string(step)},
                            {"code", response.error().code},
-                           {"error", response.error().message},
+                           {"error", tenant.redact(response.error().message)},
                            {"ms", std::to_string(static_cast<long>(ms_since(call_started)))}});
                 if (response.error().code == sdk::errc::plugin_failed) *provider.disabled = true;
                 if (remote) metrics.llm_call(tenant.id(), provider.name, provider.model, false);

@@ -95,8 +95,9 @@ RulesOutcome apply_rules(const Tenant& tenant, RuleHook hook, sdk::TurnContext& 
             }
             failed = rewritten.error();
         }
-        log_event(spdlog::level::err, "rules", std::string(hook_name) + " failed; skipped",
-                  {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", failed.error().message}});
+        log_event(
+            spdlog::level::err, "rules", std::string(hook_name) + " failed; skipped",
+            {{"tenant", tenant.id()}, {"rule", rule.name}, {"error", tenant.redact(failed.error().message)}});
         if (failed.error().code == sdk::errc::plugin_failed) *rule.disabled = true;
     }
     if (hook == RuleHook::on_reply) out.reply = std::move(reply);
@@ -165,8 +166,8 @@ sdk::Status Engine::start() {
     db_ = std::move(db).value();
     spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
-    tenants_ = std::make_unique<TenantDirectory>(options_.tenants_dir,
-                                                 TenantDirectory::Services{registry_, *db_, *http_});
+    tenants_ = std::make_unique<TenantDirectory>(
+        options_.tenants_dir, TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
     log_event(spdlog::level::info, "engine", "engine started",

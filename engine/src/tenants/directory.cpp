@@ -39,8 +39,8 @@ std::size_t folder_fingerprint(const fs::path& folder) {
 }
 
 /// The problems `tezgah check` would print for `folder`, one per line; empty when it is fine.
-std::string check_folder(const fs::path& folder, const PluginRegistry& registry) {
-    auto loaded = load_manifest(folder, &registry);
+std::string check_folder(const fs::path& folder, const PluginRegistry& registry, const SharedEnv& shared) {
+    auto loaded = load_manifest(folder, &registry, shared);
     auto problems = loaded.problems;
     if (loaded.manifest) {
         load_data(*loaded.manifest, problems);
@@ -58,7 +58,7 @@ sdk::Error unknown(const std::string& id) {
 }  // namespace
 
 TenantDirectory::TenantDirectory(fs::path root, Services services)
-    : root_(std::move(root)), services_(services), clock_(&SystemClock::instance()) {}
+    : root_(std::move(root)), services_(std::move(services)), clock_(&SystemClock::instance()) {}
 
 TenantDirectory::~TenantDirectory() {
     stop_watching();
@@ -109,7 +109,7 @@ void TenantDirectory::check(const std::vector<std::string>& ids) {
             folder = it->second.folder;
         }
         const auto fingerprint = folder_fingerprint(folder);
-        auto problems = check_folder(folder, services_.registry);
+        auto problems = check_folder(folder, services_.registry, services_.shared_env);
         if (problems.empty()) continue;
         std::lock_guard lock(mutex_);
         auto it = tenants_.find(id);
@@ -130,7 +130,8 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::load(const fs::path& folde
         std::lock_guard lock(mutex_);
         clock = clock_;
     }
-    return load_tenant(folder, services_.registry, services_.db, *clock, services_.http);
+    return load_tenant(folder, services_.registry, services_.db, *clock, services_.http,
+                       services_.shared_env);
 }
 
 sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id) {

@@ -45,6 +45,7 @@ public:
         const PluginRegistry& registry;
         Database& db;
         sdk::HttpClient& http;
+        SharedEnv shared_env;  ///< variables every manifest may read besides its own
     };
 
     TenantDirectory(std::filesystem::path root, Services services);

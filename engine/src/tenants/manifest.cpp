@@ -8,6 +8,7 @@
 #include <tezgah/sdk/json_text.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <regex>
 #include <set>
@@ -23,29 +24,124 @@ std::string join_field(const std::string& base, std::string_view key) {
     return base.empty() ? std::string(key) : base + "." + std::string(key);
 }
 
-/// Replaces every string "${NAME}" with the environment variable NAME, reporting missing ones.
-void substitute_env(json::value& value, const std::string& field, const std::string& path,
-                    std::vector<Problem>& problems) {
+const std::regex& env_reference_pattern() {
     static const std::regex kVar(R"(^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$)");
+    return kVar;
+}
+
+/// Hides what the environment gave in `problems` from `first` on: in messages, and in paths (a
+/// data file or script may have been named by a variable).
+void hide_env_values(const EnvValues& values, std::vector<Problem>& problems, std::size_t first) {
+    if (values.empty()) return;
+    for (auto i = first; i < problems.size(); ++i) {
+        problems[i].path = values.redact(problems[i].path, problems[i].field);
+        problems[i].message = values.redact(problems[i].message, problems[i].field);
+    }
+}
+
+/// The variable `text` names when it is exactly "${NAME}"; empty otherwise.
+std::string env_reference(const std::string& text) {
+    std::smatch m;
+    return std::regex_match(text, m, env_reference_pattern()) ? m[1].str() : std::string();
+}
+
+/// Variables named so are the engine's settings and the tenants' own: never shared.
+constexpr std::string_view kEnginePrefix = "TEZGAH_";
+
+/// The id part of a tenant variable TEZGAH_<ID>__<REST> (the first double underscore ends the
+/// id; neither part empty), or nothing for any other name.
+std::optional<std::string> variable_owner(std::string_view variable) {
+    if (!variable.starts_with(kEnginePrefix)) return std::nullopt;
+    auto rest = variable.substr(kEnginePrefix.size());
+    auto ends_id = rest.find("__");
+    if (ends_id == 0 || ends_id == std::string_view::npos || ends_id + 2 == rest.size()) return std::nullopt;
+    return std::string(rest.substr(0, ends_id));
+}
+
+/// The id as it appears in its variables: capitals, `-` as `_`.
+std::string env_form(std::string_view id) {
+    std::string out;
+    for (char c : id) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+/// Which variables a manifest may read: the tenant's own and the operator's shared ones.
+struct EnvScope {
+    std::string id;  ///< the tenant's id; empty while it is not known to be right
+    const SharedEnv& shared;
+};
+
+/// The variables the operator shares, for messages: "none" or "OPENAI_API_KEY, SMTP_PASSWORD".
+std::string shared_names(const SharedEnv& shared) {
+    if (shared.empty()) return "none";
+    std::string out;
+    for (const auto& name : shared) out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+/// Why `variable` may not be read, saying which names may and what to do instead; empty when it
+/// may be read.
+std::string refusal(const EnvScope& scope, const std::string& variable) {
+    if (scope.shared.count(variable)) return {};
+    const std::string reference = "${" + variable + "}";
+    const std::string shared = "shared with --shared-env (now " + shared_names(scope.shared) + ")";
+    // TEZGAH_ names are never shared (parse_shared_env), so sharing is no way out for them.
+    const bool shareable = !variable.starts_with(kEnginePrefix);
+    const std::string or_share = shareable ? ", or share it with --shared-env " + variable : "";
+    if (scope.id.empty())
+        return reference +
+               " is not read: a tenant's own variables are named after its id, and this manifest's id is "
+               "missing or not right, so it reads only the variables " +
+               shared;
+    const std::string id = env_form(scope.id);
+    if (id.find("__") != std::string::npos || id.ends_with('_'))
+        return reference + " is not read: the id \"" + scope.id +
+               "\" cannot name variables (\"--\" or a trailing \"-\" makes a double underscore, which "
+               "ends the id in TEZGAH_<ID>__<REST>), so it reads only the variables " +
+               shared + (shareable ? "; share it with --shared-env " + variable : "; rename the tenant");
+    const auto owner = variable_owner(variable);
+    if (owner == id) return {};
+    // What to call it as this tenant's own: its <REST>, or the name without the TEZGAH_ prefix.
+    std::string rest = variable;
+    if (owner)
+        rest = variable.substr(kEnginePrefix.size() + owner->size() + 2);
+    else if (variable.starts_with(kEnginePrefix))
+        rest = variable.substr(kEnginePrefix.size());
+    const std::string prefix = tenant_env_prefix(scope.id);
+    return reference + " is not this tenant's variable: " + scope.id + " reads " + prefix +
+           "<NAME> and the variables " + shared + "; name it " + prefix + rest + or_share;
+}
+
+/// Replaces every string "${NAME}" the tenant may read with the environment variable NAME,
+/// remembering each value so that no message shows it, and reports the variables it may not read
+/// and the unset ones. The top-level `id` is left alone: it names the tenant's variables.
+void substitute_env(json::value& value, const std::string& field, const std::string& path,
+                    const EnvScope& scope, EnvValues& values, std::vector<Problem>& problems) {
     if (value.is_string()) {
-        std::smatch m;
-        std::string s(value.get_string());
-        if (std::regex_match(s, m, kVar)) {
-            const char* env = std::getenv(m[1].str().c_str());
-            if (!env) {
-                problems.push_back({path, field, "environment variable " + m[1].str() + " is not set"});
-                value = "";
-            } else {
-                value = env;
-            }
+        const std::string variable = env_reference(std::string(value.get_string()));
+        if (variable.empty()) return;
+        if (auto refused = refusal(scope, variable); !refused.empty()) {
+            problems.push_back({path, field, std::move(refused)});
+            value = "";
+            return;
         }
+        const char* env = std::getenv(variable.c_str());
+        if (!env) {
+            problems.push_back({path, field, "environment variable " + variable + " is not set"});
+            value = "";
+            return;
+        }
+        values.add(field, variable, env);
+        value = env;
     } else if (value.is_object()) {
-        for (auto& [key, item] : value.get_object())
-            substitute_env(item, join_field(field, key), path, problems);
+        for (auto& [key, item] : value.get_object()) {
+            if (field.empty() && key == "id") continue;
+            substitute_env(item, join_field(field, key), path, scope, values, problems);
+        }
     } else if (value.is_array()) {
         std::size_t i = 0;
         for (auto& item : value.get_array())
-            substitute_env(item, field + "[" + std::to_string(i++) + "]", path, problems);
+            substitute_env(item, field + "[" + std::to_string(i++) + "]", path, scope, values, problems);
     }
 }
 
@@ -279,6 +375,88 @@ std::vector<PluginRef> read_plugin_list(Reader& r, const char* key, sdk::PluginK
 
 }  // namespace
 
+std::string tenant_env_prefix(std::string_view id) {
+    return std::string(kEnginePrefix) + env_form(id) + "__";
+}
+
+sdk::Result<SharedEnv> parse_shared_env(std::string_view list) {
+    SharedEnv out;
+    static const std::regex kName("^[A-Za-z_][A-Za-z0-9_]*$");
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        std::string name(list.substr(0, comma));
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        name.erase(0, name.find_first_not_of(" \t"));
+        name.erase(name.find_last_not_of(" \t") + 1);
+        if (name.empty()) continue;
+        if (!std::regex_match(name, kName))
+            return sdk::Error{sdk::errc::invalid_value,
+                              "\"" + name +
+                                  "\" is not an environment variable name (letters, digits and _, not "
+                                  "starting with a digit)"};
+        if (name.starts_with(kEnginePrefix))
+            return sdk::Error{sdk::errc::invalid_value,
+                              name +
+                                  ": TEZGAH_ variables are the engine's own settings and the tenants' own "
+                                  "(TEZGAH_<ID>__<REST>), never shared; share a name without the prefix"};
+        out.insert(std::move(name));
+    }
+    return out;
+}
+
+void EnvValues::add(std::string field, std::string variable, std::string value) {
+    if (value.empty()) return;  // nothing to hide, and "" would match everywhere
+    Entry entry{std::move(field), std::move(variable), std::move(value)};
+    auto at = std::find_if(entries_.begin(), entries_.end(),
+                           [&](const Entry& e) { return e.value.size() < entry.value.size(); });
+    entries_.insert(at, std::move(entry));
+}
+
+std::string EnvValues::redact(std::string text, std::string_view field) const {
+    if (entries_.empty()) return text;
+    // `inner` is `outer` or a part of it: "llm.api_key" of "llm", "tools[1]" of "tools".
+    const auto within = [](std::string_view inner, std::string_view outer) {
+        return inner.starts_with(outer) &&
+               (inner.size() == outer.size() || inner[outer.size()] == '.' || inner[outer.size()] == '[');
+    };
+    std::vector<const Entry*> order;
+    for (const auto& e : entries_)
+        if (!field.empty() && (within(field, e.field) || within(e.field, field))) order.push_back(&e);
+    for (const auto& e : entries_)
+        if (std::find(order.begin(), order.end(), &e) == order.end()) order.push_back(&e);
+    // One pass, so that a replacement is never searched again for another value; at each place the
+    // longest match wins, so a value inside a longer one never leaves the rest of the longer one.
+    std::string out;
+    out.reserve(text.size());
+    const std::string_view view(text);
+    for (std::size_t i = 0; i < view.size();) {
+        const std::string_view at = view.substr(i);
+        const Entry* best = nullptr;
+        std::size_t best_length = 0;
+        bool quoted = false;
+        for (const Entry* e : order) {
+            const std::size_t n = e->value.size();
+            if (at.size() >= n + 2 && at[0] == '"' && at.substr(1, n) == e->value && at[n + 1] == '"' &&
+                n + 2 > best_length) {
+                best = e;
+                best_length = n + 2;
+                quoted = true;
+            } else if (n >= kMinBareLength && at.starts_with(e->value) && n > best_length) {
+                best = e;
+                best_length = n;
+                quoted = false;
+            }
+        }
+        if (!best) {
+            out += view[i++];
+            continue;
+        }
+        out += (quoted ? "the value of ${" : "${") + best->variable + "}";
+        i += best_length;
+    }
+    return out;
+}
+
 sdk::Result<json::value> parse_json_text(const std::string& text) {
     json::stream_parser parser;
     boost::system::error_code ec;
@@ -319,11 +497,38 @@ std::vector<fs::path> discover_tenants(const fs::path& root) {
     return out;
 }
 
-ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* registry) {
+namespace {
+
+/// The folder's name as it was reached (a tenant folder may be a symbolic link: its name is the
+/// link's, which the id must equal, not its target's).
+std::string folder_name_of(const fs::path& folder) {
+    std::string name = fs::absolute(folder).lexically_normal().filename().string();
+    if (name.empty()) name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
+    return name;
+}
+
+const std::regex& id_pattern() {
+    static const std::regex kId("^[a-z0-9-]{2,63}$");
+    return kId;
+}
+
+/// Reads and checks everything but the environment: `root` has had its `${NAME}` strings replaced.
+void read_manifest(const json::object& root, const PluginRegistry* registry, const std::string& path,
+                   Manifest& m, std::vector<Problem>& problems);
+
+}  // namespace
+
+ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* registry,
+                             const SharedEnv& shared) {
     ManifestResult result;
     auto& problems = result.problems;
     const std::string path = (folder / "tenant.json").string();
-    auto text = read_file(folder / "tenant.json");
+    auto file = resolve_in_folder(folder, "tenant.json");
+    if (!file) {
+        problems.push_back({path, "-", file.error().message});
+        return result;
+    }
+    auto text = read_file(*file);
     if (!text) {
         problems.push_back({path, "-", "cannot read the file"});
         return result;
@@ -338,27 +543,44 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         problems.push_back({path, "-", "expected a JSON object"});
         return result;
     }
-    substitute_env(root, "", path, problems);
-
     Manifest m;
     m.folder = folder;
     m.manifest_path = path;
+    // The id names the tenant's own variables, so it is known before any is read; one that is not
+    // right (reported below) reads none of them.
+    EnvScope scope{"", shared};
+    if (const auto* id = root.get_object().if_contains("id"); id && id->is_string()) {
+        std::string text_id(id->get_string());
+        if (std::regex_match(text_id, id_pattern()) && text_id == folder_name_of(folder)) scope.id = text_id;
+    }
+    substitute_env(root, "", path, scope, m.env_values, problems);
+    read_manifest(root.get_object(), registry, path, m, problems);
+    hide_env_values(m.env_values, problems, 0);
+    result.manifest = std::move(m);
+    return result;
+}
+
+namespace {
+
+void read_manifest(const json::object& root, const PluginRegistry* registry, const std::string& path,
+                   Manifest& m, std::vector<Problem>& problems) {
+    const fs::path& folder = m.folder;
     auto& p = m.profile;
-    Reader r(root.get_object(), "", path, problems);
+    Reader r(root, "", path, problems);
     r.allow_only({"id", "name", "plan", "locale", "business", "persona", "llm", "channels", "tools", "rules",
                   "handoff", "data"});
 
     p.id = r.string("id", true);
-    static const std::regex kId("^[a-z0-9-]{2,63}$");
-    std::string folder_name = fs::absolute(folder).lexically_normal().filename().string();
-    if (folder_name.empty())
-        folder_name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
-    if (!p.id.empty()) {
-        if (!std::regex_match(p.id, kId))
-            r.problem("id", "\"" + p.id + "\" must match [a-z0-9-]{2,63}");
-        else if (p.id != folder_name)
-            r.problem("id", "\"" + p.id + "\" must equal the folder name \"" + folder_name + "\"");
-    }
+    const std::string folder_name = folder_name_of(folder);
+    if (!env_reference(p.id).empty())
+        r.problem("id",
+                  "\"" + p.id +
+                      "\": the id cannot come from the environment (it names the tenant's own variables, "
+                      "TEZGAH_<ID>__<REST>)");
+    else if (!p.id.empty() && !std::regex_match(p.id, id_pattern()))
+        r.problem("id", "\"" + p.id + "\" must match [a-z0-9-]{2,63}");
+    else if (!p.id.empty() && p.id != folder_name)
+        r.problem("id", "\"" + p.id + "\" must equal the folder name \"" + folder_name + "\"");
     p.name = r.string("name", true);
     m.plan = r.string("plan", false, "free");
     static const std::set<std::string> kPlans = {"free", "basic", "premium", "enterprise"};
@@ -490,19 +712,18 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         m.knowledge_file = d.string("knowledge", false);
         m.resources_file = d.string("resources", false);
     }
-    result.manifest = std::move(m);
-    return result;
 }
 
-namespace {
+/// Whether `path` is `folder` or inside it; both absolute and without symbolic links.
+bool is_within(const fs::path& folder, const fs::path& path) {
+    auto [f, p] = std::mismatch(folder.begin(), folder.end(), path.begin(), path.end());
+    // A trailing separator on `folder` shows as a last, empty element.
+    return f == folder.end() || (std::next(f) == folder.end() && f->empty());
+}
 
-/// Resolves a path from the manifest inside the tenant folder; refuses escapes.
-std::optional<fs::path> inside_folder(const fs::path& folder, const std::string& relative) {
-    fs::path rel(relative);
-    if (rel.is_absolute()) return std::nullopt;
-    auto normal = rel.lexically_normal();
-    if (normal.empty() || *normal.begin() == "..") return std::nullopt;
-    return folder / normal;
+/// The path a manifest names, as problems show it: under the folder as the user named it.
+std::string shown_path(const fs::path& folder, const std::string& relative) {
+    return (folder / fs::path(relative).lexically_normal()).string();
 }
 
 /// Records of one data file, with the position each had in the file (for messages).
@@ -517,13 +738,12 @@ Records<Record> load_records(const Manifest& m, const std::string& relative, con
                              std::vector<Problem>& problems) {
     Records<Record> out;
     if (relative.empty()) return out;
-    auto file = inside_folder(m.folder, relative);
+    auto file = resolve_in_folder(m.folder, relative);
     if (!file) {
-        problems.push_back({m.manifest_path, std::string("data.") + field,
-                            "\"" + relative + "\" must be a path inside the tenant folder"});
+        problems.push_back({m.manifest_path, std::string("data.") + field, file.error().message});
         return out;
     }
-    const std::string path = file->string();
+    const std::string path = shown_path(m.folder, relative);
     auto text = read_file(*file);
     if (!text) {
         problems.push_back(
@@ -565,7 +785,47 @@ Records<Record> load_records(const Manifest& m, const std::string& relative, con
 
 }  // namespace
 
+sdk::Result<fs::path> resolve_in_folder(const fs::path& folder, const std::string& relative) {
+    const fs::path normal = fs::path(relative).lexically_normal();
+    if (fs::path(relative).is_absolute() || normal.empty() || *normal.begin() == "..")
+        return sdk::Error{sdk::errc::invalid_value,
+                          "\"" + relative + "\" must be a path inside the tenant folder"};
+    std::error_code ec;
+    // The folder itself may be a symbolic link (scripts/demo links the tenants it serves): its
+    // files are judged against where it leads.
+    const fs::path root = fs::weakly_canonical(fs::absolute(folder), ec);
+    if (ec) return sdk::Error{sdk::errc::not_found, "\"" + relative + "\": " + ec.message()};
+    const auto outside = [&](const std::string& how) {
+        return sdk::Error{sdk::errc::invalid_value,
+                          "\"" + relative + "\" leads outside the tenant folder (" + how + ")"};
+    };
+    // Each link on the way, so that the message names the one that leads out.
+    fs::path on_the_way = root;
+    for (const auto& part : normal) {
+        on_the_way /= part;
+        if (!fs::is_symlink(on_the_way, ec)) continue;
+        const auto link = on_the_way.lexically_relative(root);
+        if (!fs::exists(on_the_way, ec))
+            return sdk::Error{sdk::errc::invalid_value,
+                              "\"" + relative + "\" leads nowhere (" +
+                                  (link == normal ? std::string("a symbolic link")
+                                                  : link.string() + " is a symbolic link") +
+                                  " to " + fs::read_symlink(on_the_way, ec).string() +
+                                  ", which does not exist)"};
+        const auto target = fs::weakly_canonical(on_the_way, ec);
+        if (!ec && !is_within(root, target))
+            return outside(
+                (link == normal ? std::string("a symbolic link") : link.string() + " is a symbolic link") +
+                " to " + target.string());
+    }
+    const fs::path target = fs::weakly_canonical(root / normal, ec);
+    if (ec) return sdk::Error{sdk::errc::not_found, "\"" + relative + "\": " + ec.message()};
+    if (!is_within(root, target)) return outside("through a symbolic link, to " + target.string());
+    return target;
+}
+
 TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
+    const std::size_t first_new = problems.size();
     TenantData data;
     auto offerings =
         load_records<sdk::Offering>(m, m.offerings_file, "offerings", sdk::parse_offering, problems);
@@ -578,27 +838,27 @@ TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
     if (!data.resources.empty()) {
         std::set<std::string> resource_ids;
         for (const auto& r : data.resources) resource_ids.insert(r.id);
-        auto file = inside_folder(m.folder, m.offerings_file);
         for (std::size_t i = 0; i < offerings.items.size(); ++i) {
             const auto& o = offerings.items[i];
             if (!o.provider.empty() && !resource_ids.count(o.provider))
-                problems.push_back({file ? file->string() : m.offerings_file,
+                problems.push_back({shown_path(m.folder, m.offerings_file),
                                     "[" + std::to_string(offerings.positions[i]) + "].provider",
                                     "unknown resource \"" + o.provider + "\""});
         }
     }
     data.offerings = std::move(offerings.items);
+    hide_env_values(m.env_values, problems, first_new);
     return data;
 }
 
 void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
+    const std::size_t first_new = problems.size();
     auto check = [&](const std::vector<PluginRef>& refs, lua::ScriptKind kind) {
         for (const auto& ref : refs) {
             if (ref.script.empty()) continue;
-            auto file = inside_folder(m.folder, ref.script);
+            auto file = resolve_in_folder(m.folder, ref.script);
             if (!file) {
-                problems.push_back({m.manifest_path, ref.field,
-                                    "\"" + ref.script + "\" must be a path inside the tenant folder"});
+                problems.push_back({m.manifest_path, ref.field, file.error().message});
                 continue;
             }
             std::error_code ec;
@@ -606,17 +866,20 @@ void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
                 problems.push_back({m.manifest_path, ref.field, "script \"" + ref.script + "\" not found"});
                 continue;
             }
-            for (const auto& message : lua::check_script(file->string(), kind)) {
+            // Read where it was found to lead, named as the manifest names it.
+            const std::string shown = shown_path(m.folder, ref.script);
+            for (const auto& message : lua::check_script(file->string(), kind, shown)) {
                 auto colon = message.find(": ");
                 if (colon == std::string::npos)
-                    problems.push_back({file->string(), "-", message});
+                    problems.push_back({shown, "-", message});
                 else
-                    problems.push_back({file->string(), message.substr(0, colon), message.substr(colon + 2)});
+                    problems.push_back({shown, message.substr(0, colon), message.substr(colon + 2)});
             }
         }
     };
     check(m.tools, lua::ScriptKind::tool);
     check(m.rules, lua::ScriptKind::rule);
+    hide_env_values(m.env_values, problems, first_new);
 }
 
 }  // namespace tezgah::engine

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tezgah::engine {
@@ -25,6 +27,43 @@ struct Problem {
     std::string field;  ///< e.g. "locale.timezone", "[3].price"; "-" for the whole file
     std::string message;
     std::string str() const { return path + ": " + field + ": " + message; }
+};
+
+/// The environment variables every tenant's manifest may read besides its own
+/// (`--shared-env NAME,NAME`, TEZGAH_SHARED_ENV).
+using SharedEnv = std::set<std::string>;
+
+/// Parses a `--shared-env` list: names separated by commas (spaces and empty items ignored).
+/// Errors (invalid_value) name the entry: not a variable name, or a `TEZGAH_` name (the engine's
+/// own settings and the tenants' own variables are never shared).
+sdk::Result<SharedEnv> parse_shared_env(std::string_view list);
+
+/// The prefix of a tenant's own variables: "TEZGAH_GECE_BUTIK__" for gece-butik.
+std::string tenant_env_prefix(std::string_view id);
+
+/// The values a manifest read from the environment, kept so that none is ever shown: messages and
+/// log lines name the variable instead.
+class EnvValues {
+public:
+    /// `field` is where the manifest used it ("llm.api_key").
+    void add(std::string field, std::string variable, std::string value);
+    bool empty() const { return entries_.empty(); }
+
+    /// `text` with every value hidden. `"VALUE"`, the way messages quote a value, becomes
+    /// `the value of ${NAME}`; VALUE anywhere else becomes `${NAME}` when it has at least
+    /// kMinBareLength characters (shorter ones cannot be told apart from ordinary words). A value
+    /// read at `field` (or inside it) is named by its own variable first.
+    std::string redact(std::string text, std::string_view field = {}) const;
+
+    static constexpr std::size_t kMinBareLength = 4;
+
+private:
+    struct Entry {
+        std::string field;
+        std::string variable;
+        std::string value;
+    };
+    std::vector<Entry> entries_;  // longest value first: one inside another is not replaced alone
 };
 
 /// A provider entry of `llm` or `llm.fallback`: the plugin name and the rest as its config.
@@ -67,6 +106,7 @@ struct Manifest {
     std::string offerings_file;  ///< relative paths from `data`, empty when absent
     std::string knowledge_file;
     std::string resources_file;
+    EnvValues env_values;  ///< what `${NAME}` read: hidden from every message and plugin log line
 };
 
 /// A tenant's data files, parsed.
@@ -82,14 +122,25 @@ struct ManifestResult {
 };
 
 /// Reads and validates `folder/tenant.json`. `registry` (may be null) checks plugin names and each
-/// plugin's config against the schema it declares. `${NAME}` strings are read from the environment.
-ManifestResult load_manifest(const std::filesystem::path& folder, const PluginRegistry* registry);
+/// plugin's config against the schema it declares. A string `"${NAME}"` is read from the
+/// environment when NAME is the tenant's own (`TEZGAH_<ID>__<REST>`) or in `shared`; no problem's
+/// message shows a value read so.
+ManifestResult load_manifest(const std::filesystem::path& folder, const PluginRegistry* registry,
+                             const SharedEnv& shared = {});
 
-/// Reads and validates the data files a manifest names (JSON, records, duplicate ids).
+/// Reads and validates the data files a manifest names (inside the folder, JSON, records, duplicate
+/// ids).
 TenantData load_data(const Manifest& manifest, std::vector<Problem>& problems);
 
 /// Checks the Lua scripts a manifest names (exist, inside the folder, load, declare the right kind).
 void check_scripts(const Manifest& manifest, std::vector<Problem>& problems);
+
+/// Where `relative`, a path the manifest names, leads inside `folder` once every symbolic link is
+/// followed: the file to read. A path that leaves the folder, lexically (absolute, `..`) or through
+/// a symbolic link, or that goes through a link to nothing, is refused (invalid_value, with a
+/// message that starts with the quoted path and says why).
+sdk::Result<std::filesystem::path> resolve_in_folder(const std::filesystem::path& folder,
+                                                     const std::string& relative);
 
 /// Every tenant folder under `root` (folders holding a tenant.json), sorted; or `root` itself when
 /// it holds a tenant.json.

@@ -41,13 +41,13 @@ std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, s
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                                const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock,
                                sdk::HttpClient& http, const std::string& logger_kind,
-                               const std::string& logger_name)
+                               const std::string& logger_name, const EnvValues& env_values)
     : profile_(profile),
       catalog_(catalog),
       knowledge_(knowledge),
       clock_(clock),
       http_(http),
-      logger_(logger_kind, logger_name, profile.id) {}
+      logger_(logger_kind, logger_name, profile.id, env_values) {}
 
 bool TenantServices::is_open_at(std::chrono::system_clock::time_point when) const {
     return engine::is_open_at(profile_.hours, profile_.timezone, when);
@@ -97,9 +97,9 @@ std::string join_problems(const std::vector<Problem>& problems) {
 }  // namespace
 
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry,
-                                                 Database& db, const sdk::Clock& clock,
-                                                 sdk::HttpClient& http) {
-    auto loaded = load_manifest(folder, &registry);
+                                                 Database& db, const sdk::Clock& clock, sdk::HttpClient& http,
+                                                 const SharedEnv& shared) {
+    auto loaded = load_manifest(folder, &registry, shared);
     auto problems = loaded.problems;
     if (!loaded.manifest) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
     auto manifest = std::move(*loaded.manifest);
@@ -108,8 +108,11 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     if (!problems.empty()) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
 
     const std::string id = manifest.profile.id;
+    // Plugins' messages may quote their config: none may show what the environment gave.
+    const EnvValues env_values = manifest.env_values;
     auto fail = [&](const std::string& what, const sdk::Error& e) {
-        return sdk::Error{sdk::errc::invalid_tenant, manifest.manifest_path + ": " + what + ": " + e.message};
+        return sdk::Error{sdk::errc::invalid_tenant,
+                          manifest.manifest_path + ": " + what + ": " + env_values.redact(e.message, what)};
     };
     if (auto s = db.upsert_tenant(id, manifest.profile.name); !s) return fail("database", s.error());
     if (auto r = db.import_offerings(id, data.offerings); !r) return fail("data.offerings", r.error());
@@ -126,11 +129,12 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     const auto& m = tenant->manifest_;
     auto services_for = [&](const std::string& kind, const std::string& name) -> TenantServices& {
         tenant->services_.push_back(std::make_unique<TenantServices>(
-            m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http, kind, name));
+            m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http, kind, name, m.env_values));
         return *tenant->services_.back();
     };
     auto invalid = [&](const std::string& field, const std::string& message) {
-        return sdk::Error{sdk::errc::invalid_tenant, m.manifest_path + ": " + field + ": " + message};
+        return sdk::Error{sdk::errc::invalid_tenant,
+                          m.manifest_path + ": " + field + ": " + env_values.redact(message, field)};
     };
     // One instance of a plugin or a script; `info` is null for scripts.
     struct Made {
@@ -149,9 +153,13 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         return Made{raw, info};
     };
     auto script = [&](const PluginRef& ref) -> sdk::Result<Made> {
-        auto path = (m.folder / ref.script).string();
-        auto loaded_script = lua::load_script(path, path, services_for("lua", ref.script));
-        if (!loaded_script) return sdk::Error{sdk::errc::invalid_tenant, loaded_script.error().message};
+        // Read where it was found inside the folder (check_scripts refused one that leads out).
+        auto file = resolve_in_folder(m.folder, ref.script);
+        if (!file) return invalid(ref.field, file.error().message);
+        auto shown = (m.folder / ref.script).string();
+        auto loaded_script = lua::load_script(file->string(), shown, services_for("lua", ref.script));
+        if (!loaded_script)
+            return sdk::Error{sdk::errc::invalid_tenant, env_values.redact(loaded_script.error().message)};
         auto* raw = loaded_script->plugin.get();
         tenant->instances_.emplace_back(nullptr, std::move(loaded_script->plugin));
         return Made{raw, nullptr, loaded_script->has_on_reply};

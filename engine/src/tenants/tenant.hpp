@@ -92,12 +92,33 @@ private:
     RememberedSearches<sdk::KnowledgeHit> searches_{false};
 };
 
+/// A plugin's logger that hides the values its tenant's manifest read from the environment, even
+/// when a plugin (or a server it quotes) writes one into a message.
+class TenantLogger : public sdk::Logger {
+public:
+    TenantLogger(const std::string& kind, const std::string& name, const std::string& tenant,
+                 const EnvValues& env_values)
+        : inner_(kind, name, tenant), env_values_(env_values) {}
+    void log(sdk::LogLevel level, std::string_view message) override {
+        if (env_values_.empty())
+            inner_.log(level, message);
+        else
+            inner_.log(level, env_values_.redact(std::string(message)));
+    }
+
+private:
+    PluginLogger inner_;
+    const EnvValues& env_values_;
+};
+
 /// What one plugin instance of one tenant is lent: shared stores, its own logger.
 class TenantServices : public sdk::HostServices {
 public:
+    /// `env_values` (the manifest's) outlives the services, as `profile` does.
     TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                    const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock, sdk::HttpClient& http,
-                   const std::string& logger_kind, const std::string& logger_name);
+                   const std::string& logger_kind, const std::string& logger_name,
+                   const EnvValues& env_values);
     sdk::Logger& logger() override { return logger_; }
     const sdk::TenantProfile& tenant() const override { return profile_; }
     const sdk::CatalogStore& catalog() const override { return catalog_; }
@@ -112,7 +133,7 @@ private:
     const sdk::KnowledgeStore& knowledge_;
     const sdk::Clock& clock_;
     sdk::HttpClient& http_;
-    PluginLogger logger_;
+    TenantLogger logger_;
 };
 
 /// A plugin instance of a tenant with what it is called by, and whether it has been disabled
@@ -154,6 +175,9 @@ public:
     const sdk::TenantProfile& profile() const { return manifest_.profile; }
     const sdk::CatalogStore& catalog() const { return *catalog_; }
     const sdk::KnowledgeStore& knowledge() const { return *knowledge_; }
+    /// `text` (a plugin's error, say) with every value the manifest read from the environment
+    /// hidden behind its variable's name: for log lines, stored calls and the model.
+    std::string redact(std::string text) const { return manifest_.env_values.redact(std::move(text)); }
 
     /// The providers to try in order: `llm`, then `llm.fallback`, then an offline provider as the
     /// last resort (when one is installed and the chain has none).
@@ -186,7 +210,8 @@ public:
 private:
     friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&,
                                                             const PluginRegistry&, Database&,
-                                                            const sdk::Clock&, sdk::HttpClient&);
+                                                            const sdk::Clock&, sdk::HttpClient&,
+                                                            const SharedEnv&);
     Manifest manifest_;
     std::unique_ptr<TenantCatalog> catalog_;
     std::unique_ptr<TenantKnowledge> knowledge_;
@@ -204,9 +229,11 @@ private:
 };
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin
-/// instances. The error lists every problem, one per line, as `path: field: message`.
+/// instances. The error lists every problem, one per line, as `path: field: message`; it never
+/// shows a value the manifest read from the environment. `shared`: as for load_manifest().
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder,
                                                  const PluginRegistry& registry, Database& db,
-                                                 const sdk::Clock& clock, sdk::HttpClient& http);
+                                                 const sdk::Clock& clock, sdk::HttpClient& http,
+                                                 const SharedEnv& shared = {});
 
 }  // namespace tezgah::engine
