@@ -15,8 +15,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +35,7 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
                  [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
+                 [--in-flight-margin-ms MS]
   tezgah check   [DIR] [--plugins DIR]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE]
@@ -63,6 +67,10 @@ Options:
   --threads N        serve: connections served at once (default 128)
   --queue N          serve: connections waiting for a thread; beyond it 503 (default 256)
   --max-body BYTES   serve: request body limit, 413 above it (default 1048576)
+  --in-flight-margin-ms MS
+                     serve: a message_id whose turn has not answered (its process died) is
+                     409 duplicate_in_flight for the tenant's llm.deadline_ms plus this, then
+                     a retry is answered (env TEZGAH_IN_FLIGHT_MARGIN_MS; default 10000)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -119,8 +127,8 @@ struct Args {
 
 Args parse(int argc, char** argv) {
     static const std::vector<std::string> kValued = {
-        "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user", "--log-level",
-        "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until"};
+        "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user",  "--log-level",
+        "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until", "--in-flight-margin-ms"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -328,15 +336,27 @@ int cmd_chat(const Args& args) {
     return 0;
 }
 
-/// Reads a whole-number option into `value` (left alone when absent); false when malformed.
-bool number_option(const Args& args, const std::string& name, long long minimum, long long& value) {
-    auto it = args.options.find(name);
-    if (it == args.options.end()) return true;
+/// Reads a whole-number option (or, when it is absent, the environment variable `env`) into
+/// `value`, left alone when neither is set; false when malformed or out of bounds.
+bool number_option(const Args& args, const std::string& name, long long minimum, long long& value,
+                   const char* env = nullptr, long long maximum = std::numeric_limits<long long>::max()) {
+    std::string text;
+    std::string source = name;
+    if (auto it = args.options.find(name); it != args.options.end()) {
+        text = it->second;
+    } else if (const char* v = env ? std::getenv(env) : nullptr; v && *v) {
+        text = v;
+        source = env;
+    } else {
+        return true;
+    }
     char* end = nullptr;
-    const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || parsed < minimum) {
-        std::cerr << "tezgah serve: " << name << " " << it->second
-                  << ": expected a whole number >= " << minimum << "\n";
+    errno = 0;
+    const long long parsed = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE || parsed < minimum || parsed > maximum) {
+        std::cerr << "tezgah serve: " << source << " " << text << ": expected a whole number >= " << minimum;
+        if (maximum != std::numeric_limits<long long>::max()) std::cerr << " and <= " << maximum;
+        std::cerr << "\n";
         return false;
     }
     value = parsed;
@@ -357,6 +377,11 @@ int cmd_serve(const Args& args) {
     if (!number_option(args, "--threads", 1, threads) || !number_option(args, "--queue", 0, queue) ||
         !number_option(args, "--max-body", 1, max_body))
         return 2;
+    // A day at most: a margin longer than that leaves a customer's message unanswered for good.
+    long long in_flight_margin_ms = kDefaultInFlightMargin.count();
+    if (!number_option(args, "--in-flight-margin-ms", 0, in_flight_margin_ms, "TEZGAH_IN_FLIGHT_MARGIN_MS",
+                       86400000))
+        return 2;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
@@ -370,7 +395,9 @@ int cmd_serve(const Args& args) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Engine engine(engine_options(args));
+    auto engine_opts = engine_options(args);
+    engine_opts.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
+    Engine engine(std::move(engine_opts));
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;
