@@ -352,4 +352,27 @@ TEST(Cli, CheckRefusesADataFileLinkedOutOfTheTenantFolder) {
     EXPECT_EQ(r.out.find("root:"), std::string::npos) << r.out;
 }
 
+TEST(Cli, ServeRefusesAnInFlightMarginThatIsNotAWholeNumberOfMillisecondsUpToADay) {
+    TempDir dir;
+    const std::string serve = "serve --listen 127.0.0.1:0 --tenants " + fixtures_dir().string() +
+                              " --db sqlite:" + (dir.path() / "t.db").string();
+    auto negative = run(serve + " --in-flight-margin-ms -1", {}, true);
+    EXPECT_EQ(negative.status, 2);
+    EXPECT_NE(negative.out.find("--in-flight-margin-ms -1: expected a whole number >= 0 and <= 86400000"),
+              std::string::npos)
+        << negative.out;
+    ::setenv("TEZGAH_IN_FLIGHT_MARGIN_MS", "many", 1);  // the environment as well as the option
+    auto from_env = run(serve, {}, true);
+    ::unsetenv("TEZGAH_IN_FLIGHT_MARGIN_MS");
+    EXPECT_EQ(from_env.status, 2);
+    EXPECT_NE(from_env.out.find("TEZGAH_IN_FLIGHT_MARGIN_MS many: expected a whole number"),
+              std::string::npos)
+        << from_env.out;
+    auto words = run(serve + " --in-flight-margin-ms 10s", {}, true);
+    EXPECT_EQ(words.status, 2);
+    EXPECT_NE(words.out.find("--in-flight-margin-ms 10s: expected a whole number"), std::string::npos)
+        << words.out;
+    EXPECT_NE(run("--help").out.find("--in-flight-margin-ms MS"), std::string::npos);
+}
+
 }  // namespace

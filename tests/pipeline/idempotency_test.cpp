@@ -1,15 +1,20 @@
 // The write path of a turn: the conversation cache (hits, misses, restarts, idle sessions, explicit
 // session ids, a history that cannot be read) and idempotent message ids (a retried request gets
-// the reply it already got).
+// the reply it already got; an id whose turn failed or died is answered on a retry, at once or
+// after the deadline plus the margin, and never twice; on both backends).
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/engine.hpp"
 
+#include "store/store_fixture.hpp"
 #include "support/engine_fixture.hpp"
+#include "support/fake_openai.hpp"
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 using namespace tezgah::engine;
@@ -136,6 +141,208 @@ TEST_F(TurnStoreTest, ConcurrentDuplicatesProduceOneAnswer) {
     auto calls = e->database().tool_calls("gece-butik", results[0]->conversation_id);
     ASSERT_TRUE(calls.ok()) << calls.error().message;
     EXPECT_EQ(calls->size(), results[0]->tool_calls.size());
+}
+
+// ------------------------------------------------------------------ message ids that cannot get stuck
+
+/// Turns whose message ids fail, die or race, on both backends.
+class StuckIdTest : public EngineFixture, public ::testing::WithParamInterface<Backend> {
+protected:
+    void SetUp() override {
+        EngineFixture::SetUp();
+        if (GetParam() == Backend::postgresql &&
+            tezgah::engine::testing::PostgresServer::instance().skipped())
+            GTEST_SKIP() << "TEZGAH_SKIP_PG=1";
+        scratch = std::make_unique<tezgah::engine::testing::ScratchDatabase>(GetParam());
+        ASSERT_TRUE(scratch->error().empty()) << scratch->error();
+        db_url = scratch->url();
+    }
+
+    /// How long a turn of gece-butik holds its message id: its deadline plus the margin.
+    static std::chrono::milliseconds expiry(Engine& e) {
+        auto tenant = e.tenant("gece-butik");
+        EXPECT_TRUE(tenant.ok()) << tenant.error().message;
+        return std::chrono::milliseconds((*tenant)->manifest().llm_policy.deadline_ms) +
+               kDefaultInFlightMargin;
+    }
+
+    /// While on, the database refuses every reply, so each turn fails as it stores its reply.
+    void refuse_replies(bool on) {
+        if (!sql) sql = tezgah::engine::testing::open_sql_session(db_url);
+        ASSERT_NE(sql, nullptr);
+        const bool sqlite = GetParam() == Backend::sqlite;
+        if (on && sqlite) {
+            *sql << "CREATE TRIGGER refuse_replies BEFORE INSERT ON messages WHEN NEW.role = 'assistant' "
+                    "BEGIN SELECT RAISE(ABORT, 'replies are refused by the test'); END";
+        } else if (on) {
+            *sql << "CREATE FUNCTION refuse_replies() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.role = 'assistant' THEN RAISE EXCEPTION 'replies are refused by the test'; END "
+                    "IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql";
+            *sql << "CREATE TRIGGER refuse_replies BEFORE INSERT ON messages FOR EACH ROW "
+                    "EXECUTE FUNCTION refuse_replies()";
+        } else {
+            *sql << (sqlite ? "DROP TRIGGER refuse_replies" : "DROP TRIGGER refuse_replies ON messages");
+        }
+    }
+
+    /// Stored messages with this client id, in every conversation.
+    int stored_with_id(const std::string& client_id) {
+        if (!sql) sql = tezgah::engine::testing::open_sql_session(db_url);
+        int count = -1;
+        if (sql)
+            *sql << "SELECT COUNT(*) FROM messages WHERE client_message_id = :m", soci::into(count),
+                soci::use(client_id);
+        return count;
+    }
+
+    std::vector<StoredMessage> messages_of(Engine& e, const std::string& conversation_id) {
+        auto messages = e.database().recent_messages("gece-butik", conversation_id, 100);
+        EXPECT_TRUE(messages.ok()) << messages.error().message;
+        return messages.ok() ? messages.value() : std::vector<StoredMessage>{};
+    }
+
+    std::unique_ptr<tezgah::engine::testing::ScratchDatabase> scratch;
+    std::unique_ptr<soci::session> sql;
+};
+TEZGAH_STORE_BACKENDS(StuckIdTest);
+
+TEST_P(StuckIdTest, ATurnThatFailedGivesItsIdBackAndARetryIsAnsweredAtOnce) {
+    auto e = start();
+    ask(*e, msg("gece-butik", "warm", "merhaba"));  // the tenant is loaded before the database breaks
+    refuse_replies(true);
+    auto failed = e->handle(msg("gece-butik", "f1", "saten gecelik ne kadar?", "fails-once"));
+    ASSERT_FALSE(failed.ok()) << "answered although its reply could not be stored";
+    EXPECT_EQ(failed.error().code, "store_error") << failed.error().message;
+    refuse_replies(false);
+
+    // The same moment on the engine's clock: nothing expired, the failed turn gave the id back.
+    auto retry = ask(*e, msg("gece-butik", "f1", "saten gecelik ne kadar?", "fails-once"));
+    EXPECT_FALSE(retry.tool_calls.empty());
+    EXPECT_TRUE(contains(retry.reply, "TL")) << retry.reply;
+    auto messages = messages_of(*e, retry.conversation_id);
+    ASSERT_EQ(messages.size(), 2u);  // one customer message per id, and its reply
+    EXPECT_EQ(messages[0].role, "user");
+    EXPECT_EQ(messages[1].role, "assistant");
+    EXPECT_EQ(stored_with_id("fails-once"), 1);
+
+    auto again = ask(*e, msg("gece-butik", "f1", "saten gecelik ne kadar?", "fails-once"));
+    EXPECT_EQ(again.reply, retry.reply);
+    EXPECT_EQ(messages_of(*e, retry.conversation_id).size(), 2u);
+}
+
+TEST_P(StuckIdTest, AnIdLeftByAProcessThatDiedIsRefusedUntilTheDeadlineAndTheMarginThenAnswered) {
+    const auto t0 = clock.now();
+    std::string conversation_id;
+    {
+        // A process that stored the customer's message, then died before its turn answered.
+        auto died = start();
+        ASSERT_TRUE(died->tenant("gece-butik").ok());  // loaded: the tenant is in the database
+        auto c =
+            died->database().open_conversation("gece-butik", "d1", "test", "", t0, std::chrono::minutes(30));
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        conversation_id = c->id;
+        auto stored = died->database().append_message(
+            "gece-butik", c->id, StoredMessage{"user", "kargo ne kadar sürer?", "", "tr", t0}, "died");
+        ASSERT_TRUE(stored.ok()) << stored.error().message;
+    }
+    auto e = start();
+    const auto wait = expiry(*e);
+    EXPECT_EQ(wait, std::chrono::milliseconds(20000) + kDefaultInFlightMargin);  // the default deadline, 20 s
+
+    clock.set(t0 + wait - std::chrono::milliseconds(1));
+    auto early = e->handle(msg("gece-butik", "d1", "kargo ne kadar sürer?", "died"));
+    ASSERT_FALSE(early.ok()) << "answered while the first attempt might still run: " << early->reply;
+    EXPECT_EQ(early.error().code, "duplicate_in_flight");
+    EXPECT_TRUE(contains(early.error().message, "\"died\"")) << early.error().message;
+    EXPECT_TRUE(contains(early.error().message, "within 1 s")) << early.error().message;
+
+    clock.set(t0 + wait);
+    auto answered = ask(*e, msg("gece-butik", "d1", "kargo ne kadar sürer?", "died"));
+    EXPECT_FALSE(answered.reply.empty());
+    EXPECT_EQ(answered.conversation_id, conversation_id);
+    auto messages = messages_of(*e, conversation_id);
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].text, "kargo ne kadar sürer?");
+    EXPECT_EQ(messages[0].at, std::chrono::time_point_cast<std::chrono::milliseconds>(t0));
+    EXPECT_EQ(messages[1].role, "assistant");
+    EXPECT_EQ(stored_with_id("died"), 1);
+
+    // Answered now: later retries get that reply, on this engine and on a fresh one.
+    EXPECT_EQ(ask(*e, msg("gece-butik", "d1", "kargo ne kadar sürer?", "died")).reply, answered.reply);
+    clock.set(t0 + 10 * wait);
+    auto fresh = start();
+    EXPECT_EQ(ask(*fresh, msg("gece-butik", "d1", "kargo ne kadar sürer?", "died")).reply, answered.reply);
+    EXPECT_EQ(messages_of(*e, conversation_id).size(), 2u);
+}
+
+TEST_P(StuckIdTest, TwoRetriesRacingForAnExpiredIdGetOneAnswerAndOneRefusal) {
+    // The retry that takes the message waits on a model that stalls until the test stops it: the
+    // other retry meets the fresh claim.
+    auto model = std::make_unique<FakeOpenAi>();
+    model->push_back(FakeOpenAiBehaviour::stall(std::chrono::minutes(5)));
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
+        v.as_object()["llm"] =
+            json::object{{"provider", "openai"},   {"api_key", "k"},   {"base_url", model->base_url()},
+                         {"model", "gpt-4o-mini"}, {"max_retries", 0}, {"deadline_ms", 120000}};
+    });
+    auto a = start();
+    auto b = start();  // another process on the same database
+    ASSERT_TRUE(a->tenant("gece-butik").ok());
+    ASSERT_TRUE(b->tenant("gece-butik").ok());
+    const std::string text = "kadife sabahlığı iade edebilir miyim?";
+    const auto t0 = clock.now();
+    {
+        auto c =
+            a->database().open_conversation("gece-butik", "r1", "test", "", t0, std::chrono::minutes(30));
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        ASSERT_TRUE(
+            a->database()
+                .append_message("gece-butik", c->id, StoredMessage{"user", text, "", "tr", t0}, "raced")
+                .ok());
+    }
+    clock.set(t0 + expiry(*a));
+
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::vector<sdk::Result<sdk::TurnReply>> results;  // in the order they came back
+    auto retry = [&](Engine& e) {
+        auto r = e.handle(msg("gece-butik", "r1", text, "raced"));
+        std::lock_guard lock(mutex);
+        results.push_back(std::move(r));
+        arrived.notify_all();
+    };
+    std::thread first([&] { retry(*a); });
+    std::thread second([&] { retry(*b); });
+    {
+        std::unique_lock lock(mutex);
+        arrived.wait_for(lock, kEventTimeout, [&] { return !results.empty(); });
+    }
+    const bool model_called = model->wait_for_requests(1);
+    const auto bodies = model->bodies();
+    model.reset();  // the stalled call ends; the offline assistant answers that turn
+    first.join();
+    second.join();
+
+    ASSERT_EQ(results.size(), 2u);
+    ASSERT_FALSE(results[0].ok()) << "both retries ran the turn";
+    EXPECT_EQ(results[0].error().code, "duplicate_in_flight") << results[0].error().message;
+    ASSERT_TRUE(results[1].ok()) << results[1].error().code << " " << results[1].error().message;
+    EXPECT_EQ(results[1]->method, "fallback");
+    EXPECT_EQ(stored_with_id("raced"), 1);
+    EXPECT_EQ(messages_of(*a, results[1]->conversation_id).size(), 2u);
+
+    // The model saw the customer's message once: the stored copy is this turn's, not an earlier one.
+    ASSERT_TRUE(model_called);
+    ASSERT_EQ(bodies.size(), 1u);
+    int seen = 0;
+    for (const auto& m : bodies[0].at("messages").as_array()) {
+        const auto* content = m.as_object().if_contains("content");
+        if (m.at("role") == "user" && content && content->is_string() &&
+            contains(std::string(content->as_string()), text))
+            ++seen;
+    }
+    EXPECT_EQ(seen, 1) << json::serialize(bodies[0]);
 }
 
 // ------------------------------------------------------------------ the conversation cache

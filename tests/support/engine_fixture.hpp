@@ -22,7 +22,7 @@ protected:
     std::unique_ptr<engine::Engine> start() {
         engine::EngineOptions o;
         o.tenants_dir = dir.path() / "tenants";
-        o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
+        o.db_url = db_url.empty() ? "sqlite:" + (dir.path() / "var" / "tezgah.db").string() : db_url;
         o.plugin_path = {plugin_dir()};
         auto e = std::make_unique<engine::Engine>(o);
         auto s = e->start();
@@ -57,6 +57,7 @@ protected:
     }
 
     TempDir dir;
+    std::string db_url;  ///< empty: a SQLite file in `dir`
     sdk::testing::FakeClock clock;
 };
 

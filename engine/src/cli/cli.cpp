@@ -15,8 +15,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +38,7 @@ Usage:
                  [--trusted-proxy ADDR,...] [--max-connections N]
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
+                 [--in-flight-margin-ms MS]
   tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...]
@@ -79,6 +83,10 @@ Options:
                      408 (default 5000)
   --body-timeout MS  serve: its body within MS of its headers, else 408 (default 10000)
   --keep-alive MS    serve: an idle connection is closed after MS (default 10000)
+  --in-flight-margin-ms MS
+                     serve: a message_id whose turn has not answered (its process died) is
+                     409 duplicate_in_flight for the tenant's llm.deadline_ms plus this, then
+                     a retry is answered (env TEZGAH_IN_FLIGHT_MARGIN_MS; default 10000)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -160,7 +168,8 @@ Args parse(int argc, char** argv) {
                                                      "--max-connections-per-address",
                                                      "--header-timeout",
                                                      "--body-timeout",
-                                                     "--keep-alive"};
+                                                     "--keep-alive",
+                                                     "--in-flight-margin-ms"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -385,15 +394,27 @@ int cmd_chat(const Args& args) {
     return 0;
 }
 
-/// Reads a whole-number option into `value` (left alone when absent); false when malformed.
-bool number_option(const Args& args, const std::string& name, long long minimum, long long& value) {
-    auto it = args.options.find(name);
-    if (it == args.options.end()) return true;
+/// Reads a whole-number option (or, when it is absent, the environment variable `env`) into
+/// `value`, left alone when neither is set; false when malformed or out of bounds.
+bool number_option(const Args& args, const std::string& name, long long minimum, long long& value,
+                   const char* env = nullptr, long long maximum = std::numeric_limits<long long>::max()) {
+    std::string text;
+    std::string source = name;
+    if (auto it = args.options.find(name); it != args.options.end()) {
+        text = it->second;
+    } else if (const char* v = env ? std::getenv(env) : nullptr; v && *v) {
+        text = v;
+        source = env;
+    } else {
+        return true;
+    }
     char* end = nullptr;
-    const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || parsed < minimum) {
-        std::cerr << "tezgah serve: " << name << " " << it->second
-                  << ": expected a whole number >= " << minimum << "\n";
+    errno = 0;
+    const long long parsed = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE || parsed < minimum || parsed > maximum) {
+        std::cerr << "tezgah serve: " << source << " " << text << ": expected a whole number >= " << minimum;
+        if (maximum != std::numeric_limits<long long>::max()) std::cerr << " and <= " << maximum;
+        std::cerr << "\n";
         return false;
     }
     value = parsed;
@@ -424,6 +445,11 @@ int cmd_serve(const Args& args) {
         !number_option(args, "--body-timeout", 1, body_ms) ||
         !number_option(args, "--keep-alive", 1, keep_alive_ms))
         return 2;
+    // A day at most: a margin longer than that leaves a customer's message unanswered for good.
+    long long in_flight_margin_ms = kDefaultInFlightMargin.count();
+    if (!number_option(args, "--in-flight-margin-ms", 0, in_flight_margin_ms, "TEZGAH_IN_FLIGHT_MARGIN_MS",
+                       86400000))
+        return 2;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
@@ -452,7 +478,9 @@ int cmd_serve(const Args& args) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Engine engine(engine_options(args, std::move(*shared)));
+    auto engine_opts = engine_options(args, std::move(*shared));
+    engine_opts.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
+    Engine engine(std::move(engine_opts));
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;

@@ -150,6 +150,55 @@ void roll_history_summary(const Tenant& tenant, const std::deque<StoredMessage>&
     state["summary"] = roll_summary(std::move(summary), dropped);
 }
 
+/// How long a turn of `tenant` may hold its message id: its deadline plus the margin.
+std::chrono::milliseconds claim_expiry(const Tenant& tenant, std::chrono::milliseconds margin) {
+    return std::chrono::milliseconds(tenant.manifest().llm_policy.deadline_ms) + margin;
+}
+
+/// The 409 of a message id an earlier attempt may still be answering, `left` before a retry may
+/// take it over.
+sdk::Error in_flight(const std::string& message_id, std::chrono::milliseconds left) {
+    const auto seconds = std::max<long long>(1, (left.count() + 999) / 1000);
+    return sdk::Error{sdk::errc::duplicate_in_flight,
+                      "message_id \"" + message_id +
+                          "\" is being answered by an earlier attempt; a retry gets that reply once it is "
+                          "stored, and is answered anew if there is none within " +
+                          std::to_string(seconds) + " s"};
+}
+
+/// A turn that fails once its message is stored gives the message id back, so that a retry is
+/// answered at once rather than when the claim expires (a process that dies leaves it to the
+/// expiry). Empty `claimed_at`: the message has no id a retry could bring.
+class ReleaseUnlessAnswered {
+public:
+    ReleaseUnlessAnswered(Database& db, const std::string& tenant_id, const std::string& message_id,
+                          std::optional<std::chrono::system_clock::time_point> claimed_at)
+        : db_(db), tenant_id_(tenant_id), message_id_(message_id), claimed_at_(claimed_at) {}
+    ReleaseUnlessAnswered(const ReleaseUnlessAnswered&) = delete;
+    ReleaseUnlessAnswered& operator=(const ReleaseUnlessAnswered&) = delete;
+    ~ReleaseUnlessAnswered() {
+        if (settled_ || !claimed_at_) return;
+        try {
+            auto released = db_.release_message(tenant_id_, message_id_, *claimed_at_);
+            log_event(spdlog::level::warn, "pipeline",
+                      released.ok()
+                          ? "turn failed; its message id is free for a retry"
+                          : "turn failed; its message id is free for a retry once its claim expires",
+                      {{"tenant", tenant_id_}, {"message", message_id_}});
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the expiry frees the id all the same
+        }
+    }
+    /// Nothing to give back: the turn was answered, or a retry took its message over.
+    void settled() { settled_ = true; }
+
+private:
+    Database& db_;
+    const std::string& tenant_id_;
+    const std::string& message_id_;
+    std::optional<std::chrono::system_clock::time_point> claimed_at_;
+    bool settled_ = false;
+};
+
 }  // namespace
 
 Engine::Engine(EngineOptions options)
@@ -294,13 +343,32 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     const auto& history = conversation->history;
 
     // The customer's message is committed before the turn runs. A message id seen before (a
-    // retried request) gets the reply it already got; nothing runs twice.
+    // retried request) gets the reply it already got, or waits while an earlier attempt may still
+    // be answering it; nothing runs twice. A message whose attempt failed or died is taken over.
     StoredMessage inbound{"user", message.text, "", language, clock_->now()};
-    auto inbound_id = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id);
-    if (!inbound_id) {
-        if (inbound_id.error().code == sdk::errc::duplicate) return replay_turn(tenant, message, sink);
-        return inbound_id.error();
+    const auto arrived = inbound.at;
+    std::string inbound_id;
+    if (auto stored = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id)) {
+        inbound_id = std::move(stored).value();
+    } else if (stored.error().code != sdk::errc::duplicate) {
+        return stored.error();
+    } else {
+        auto retried = retry_turn(tenant, message, conversation->id, arrived, sink);
+        if (!retried) return retried.error();
+        auto* taken = std::get_if<TakenOver>(&*retried);
+        if (!taken) return std::get<sdk::TurnReply>(std::move(*retried));
+        inbound_id = taken->message_id;
+        // This turn's message, as stored: not an earlier one of the history read from the database.
+        std::erase_if(conversation->history, [&](const StoredMessage& m) {
+            return m.role == taken->message.role && m.at == taken->message.at &&
+                   m.text == taken->message.text;
+        });
+        inbound = std::move(taken->message);
     }
+    // Stored or taken over, a message with an id is this turn's from `arrived` on.
+    std::optional<std::chrono::system_clock::time_point> claimed_at;
+    if (!message.message_id.empty()) claimed_at = arrived;
+    ReleaseUnlessAnswered release(*db_, tenant.id(), inbound_id, claimed_at);
 
     sdk::TurnContext turn{
         tenant.id(),     message.user_id, conversation->session_id, conversation->id, language,
@@ -359,13 +427,22 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
                       conversation->id,
                       message.user_id,
                       message.channel,
-                      *inbound_id,
+                      inbound_id,
                       reply,
                       json::serialize(sdk::to_json(out)),
                       std::move(answer.calls),
                       std::move(answer.usage),
-                      state};
-    if (auto reply_id = db_->finish_turn(record); !reply_id) return reply_id.error();
+                      state,
+                      claimed_at};
+    if (auto reply_id = db_->finish_turn(record); !reply_id) {
+        if (reply_id.error().code == sdk::errc::duplicate_in_flight) {
+            release.settled();
+            log_event(spdlog::level::warn, "pipeline", "a retry took the message over; this reply is dropped",
+                      {{"tenant", tenant.id()}, {"message_id", message.message_id}});
+        }
+        return reply_id.error();
+    }
+    release.settled();
     if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
@@ -384,32 +461,53 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     return out;
 }
 
-sdk::Result<sdk::TurnReply> Engine::replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
+sdk::Result<Engine::Retried> Engine::retry_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                                const std::string& conversation_id,
+                                                std::chrono::system_clock::time_point now,
                                                 sdk::StreamSink* sink) {
     const auto& id = message.message_id;
-    auto stored = db_->stored_reply(tenant.id(), id);
-    if (!stored) return stored.error();
-    if (stored->user_id != message.user_id)
-        return sdk::Error{sdk::errc::duplicate, "message_id \"" + id +
-                                                    "\" was already used by another customer of tenant \"" +
-                                                    tenant.id() + "\""};
-    const auto& stored_json = stored->reply_json;
-    if (!stored_json)
-        return sdk::Error{sdk::errc::duplicate_in_flight,
-                          "message_id \"" + id +
-                              "\" is being answered, or its first attempt failed; "
-                              "retry later, or send a new message id"};
-    auto reply = turn_reply_from_json(*stored_json);
+    const auto expiry = claim_expiry(tenant, options_.in_flight_margin);
+    // A second look when the take-over lost: another retry took the message a moment ago (it then
+    // holds a whole claim), or the attempt that held it answered (its reply is then stored).
+    for (int look = 0;; ++look) {
+        auto stored = db_->stored_reply(tenant.id(), id);
+        if (!stored) return stored.error();
+        if (stored->user_id != message.user_id)
+            return sdk::Error{sdk::errc::duplicate,
+                              "message_id \"" + id + "\" was already used by another customer of tenant \"" +
+                                  tenant.id() + "\""};
+        if (stored->reply_json) return replay_turn(tenant, id, *stored->reply_json, sink);
+        // No reply: an earlier attempt holds the message until no turn of this tenant could still
+        // be running, or until it failed and gave it back (its claim is then the epoch).
+        const auto expires = stored->claimed_at + expiry;
+        if (expires > now) return in_flight(id, std::chrono::ceil<std::chrono::milliseconds>(expires - now));
+        auto taken = db_->take_over_message(tenant.id(), id, conversation_id, now - expiry, now);
+        if (taken) {
+            log_event(spdlog::level::warn, "pipeline",
+                      "message id taken over from an attempt that did not answer",
+                      {{"tenant", tenant.id()},
+                       {"message_id", id},
+                       {"released", stored->claimed_at.time_since_epoch().count() == 0 ? "yes" : "no"}});
+            return Retried(std::move(taken).value());
+        }
+        if (taken.error().code != sdk::errc::duplicate_in_flight) return taken.error();
+        if (look > 0) return in_flight(id, expiry);
+    }
+}
+
+sdk::Result<Engine::Retried> Engine::replay_turn(const Tenant& tenant, const std::string& message_id,
+                                                 const std::string& reply_json, sdk::StreamSink* sink) {
+    auto reply = turn_reply_from_json(reply_json);
     if (!reply) {
         log_event(spdlog::level::err, "pipeline", "stored reply unreadable",
-                  {{"tenant", tenant.id()}, {"message_id", id}, {"error", reply.error().message}});
+                  {{"tenant", tenant.id()}, {"message_id", message_id}, {"error", reply.error().message}});
         return sdk::Error{sdk::errc::internal,
-                          "the stored reply of message_id \"" + id + "\" could not be read"};
+                          "the stored reply of message_id \"" + message_id + "\" could not be read"};
     }
     log_event(spdlog::level::info, "pipeline", "repeated message id answered with the stored reply",
-              {{"tenant", tenant.id()}, {"message_id", id}});
+              {{"tenant", tenant.id()}, {"message_id", message_id}});
     if (sink) sink->on_text(reply->reply);
-    return reply;
+    return Retried(std::move(reply).value());
 }
 
 }  // namespace tezgah::engine

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace tezgah::engine {
@@ -26,6 +27,14 @@ namespace tezgah::engine {
 inline constexpr std::size_t kMaxUserIdBytes = 256;
 inline constexpr std::size_t kMaxSessionIdBytes = 128;
 inline constexpr std::size_t kMaxMessageIdBytes = 256;
+
+/// How long past its deadline (the tenant's `llm.deadline_ms`) a turn may hold its message id before
+/// a retry of that id takes the message over, unless EngineOptions::in_flight_margin says otherwise.
+/// The deadline bounds the model calls, not the tools, rules and the write that come after them,
+/// and instances on one database may not agree on the time to the millisecond. A turn that runs
+/// longer still cannot answer twice: once a retry took over, its reply is not stored
+/// (Database::finish_turn).
+inline constexpr std::chrono::milliseconds kDefaultInFlightMargin{10000};
 
 struct EngineOptions {
     std::filesystem::path tenants_dir = "tenants";
@@ -37,6 +46,9 @@ struct EngineOptions {
     std::size_t max_message_chars = 4000;             ///< longer customer messages are refused
     std::size_t conversation_cache_entries = 100000;  ///< open conversations kept in memory (LRU)
     SharedEnv shared_env;  ///< `--shared-env`: variables every tenant's manifest may read
+    /// A message id whose turn has not answered is held for the tenant's deadline plus this
+    /// (`tezgah serve --in-flight-margin-ms`); then a retry of it is answered anew.
+    std::chrono::milliseconds in_flight_margin = kDefaultInFlightMargin;
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -63,7 +75,9 @@ public:
     sdk::Result<std::shared_ptr<Tenant>> tenant(const std::string& id);
 
     /// One customer turn. `sink`, when given, receives the reply text as it is produced (after the
-    /// tenant's on_reply rules when it has any). Errors: unknown_tenant, invalid_value, internal.
+    /// tenant's on_reply rules when it has any). Errors: unknown_tenant, invalid_value, internal,
+    /// store_error; for a `message.message_id` stored before, duplicate (another customer's) or
+    /// duplicate_in_flight (an earlier attempt may still answer it: see retry_turn).
     /// `cancelled`, when given and set (the customer left), ends the provider calls in flight; the
     /// turn still completes, from the fallback, and is stored.
     sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr,
@@ -91,11 +105,18 @@ private:
                                                       std::chrono::system_clock::time_point now);
     /// The response cache, the budget, then the provider chain (pipeline/assistant.cpp).
     AssistantOutcome run_assistant(const AssistantInput& input);
-    /// The reply already given to `message.message_id`, for a retried request. Errors:
-    /// "duplicate_in_flight" (the first attempt has no reply yet, or failed), "duplicate" (the id
-    /// belongs to another customer of the tenant).
-    sdk::Result<sdk::TurnReply> replay_turn(Tenant& tenant, const sdk::InboundMessage& message,
-                                            sdk::StreamSink* sink);
+    /// For a retried request (its `message.message_id` is stored): the reply already given, or the
+    /// stored message, taken over at `now` into `conversation_id` for this turn to answer, when the
+    /// attempt that stored it failed or has held it past the tenant's deadline plus the in-flight margin.
+    /// Errors: "duplicate_in_flight" (an earlier attempt may still be answering it), "duplicate"
+    /// (the id belongs to another customer of the tenant).
+    using Retried = std::variant<sdk::TurnReply, TakenOver>;
+    sdk::Result<Retried> retry_turn(Tenant& tenant, const sdk::InboundMessage& message,
+                                    const std::string& conversation_id,
+                                    std::chrono::system_clock::time_point now, sdk::StreamSink* sink);
+    /// The stored reply of `message_id`, sent to `sink` as a whole.
+    static sdk::Result<Retried> replay_turn(const Tenant& tenant, const std::string& message_id,
+                                            const std::string& reply_json, sdk::StreamSink* sink);
 
     /// One customer's turns run one at a time; different customers never wait for each other
     /// (a turn may wait seconds on a remote model).

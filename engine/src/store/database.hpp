@@ -103,14 +103,29 @@ struct TurnRecord {
     std::vector<ToolCallRecord> tool_calls;  ///< message_id is set to the reply's id
     std::vector<UsageRecord> usage;          ///< one per provider call; message_id is set to the reply's id
     json::object state;                      ///< the conversation's session state after the turn
+    /// Set when the inbound message has a client message id: the claim this turn holds on it (its
+    /// `at` when append_message stored it, or the `now` of take_over_message). A retry that took
+    /// the message over since wins: finish_turn then stores nothing.
+    std::optional<std::chrono::system_clock::time_point> claimed_at;
 };
 
 /// The turn of a client message id, as stored.
 struct StoredReply {
     std::string user_id;  ///< the customer who sent the message
     std::string conversation_id;
+    std::string message_id;  ///< the stored inbound message
     std::optional<std::string>
         reply_json;  ///< none yet: still running, or it failed after storing the message
+    /// When the turn answering it was last claimed (stored, or taken over by a retry); the epoch
+    /// once a failed turn released it. A retry may take the message over when this is old enough.
+    std::chrono::system_clock::time_point claimed_at;
+};
+
+/// A customer message whose turn a retry took over (Database::take_over_message).
+struct TakenOver {
+    std::string message_id;         ///< the stored message: the retry's turn answers it
+    std::string from_conversation;  ///< where it was stored (it moves to the retry's conversation)
+    StoredMessage message;          ///< as first stored (as an earlier read of the history has it)
 };
 
 /// A database that fails makes reads fail as writes do, with an error ("store_error", naming the call
@@ -171,7 +186,9 @@ public:
     /// Stores a message; returns its id. `client_message_id` (may be empty) is kept for idempotency:
     /// unique per tenant, so a retried delivery with the same id stores nothing and fails with
     /// code "duplicate" (the message names the stored message's id) — the caller then knows the
-    /// turn was already handled. "not_found" when the conversation is not this tenant's.
+    /// turn was already handled, or is being handled. A message stored with a client id is claimed
+    /// at its `at` by the turn that stores it (see take_over_message). "not_found" when the
+    /// conversation is not this tenant's.
     virtual sdk::Result<std::string> append_message(const std::string& tenant_id,
                                                     const std::string& conversation_id,
                                                     const StoredMessage& message,
@@ -184,13 +201,34 @@ public:
     virtual sdk::Status record_usage(const UsageRecord& record) = 0;
     /// Stores a finished turn at once: the reply message (with the turn's cost: the sum of its usage
     /// rows' cost_usd), its tool calls, the usage rows, the session state and the customer's last
-    /// activity. Returns the reply message's id. "not_found" (and
-    /// nothing stored) when the conversation is not this tenant's.
+    /// activity, and marks the inbound message answered. Returns the reply message's id.
+    /// "not_found" (and nothing stored) when the conversation is not this tenant's;
+    /// "duplicate_in_flight" (and nothing stored) when `turn.claimed_at` is set and no longer the
+    /// inbound message's claim: a retry took the message over while this turn ran past its time.
     virtual sdk::Result<std::string> finish_turn(const TurnRecord& turn) = 0;
-    /// For a client message id already stored (append_message answered "duplicate"): who sent it
-    /// and the stored reply JSON of that turn. "not_found" when no message has that id.
+    /// For a client message id already stored (append_message answered "duplicate"): who sent it,
+    /// its claim, and the stored reply JSON of that turn. "not_found" when no message has that id.
     virtual sdk::Result<StoredReply> stored_reply(const std::string& tenant_id,
                                                   const std::string& client_message_id) = 0;
+    /// Takes over the turn of a stored client message id for a retry, when that message has no
+    /// reply and its claim was made at or before `stale_before` (the turn that held it died with
+    /// its process, or ran far past its deadline) or was released (release_message). The message
+    /// is then claimed at `now` and moved to `conversation_id`, the retry's, keeping its id: one
+    /// message per client id in the history. The decision is one conditional UPDATE of the
+    /// message's row, so of several retries at once, in any number of processes, exactly one takes
+    /// it. Errors: "duplicate_in_flight" when another turn holds a younger claim or the message was
+    /// answered meanwhile; "not_found" when no message has that id or the conversation is not this
+    /// tenant's.
+    virtual sdk::Result<TakenOver> take_over_message(const std::string& tenant_id,
+                                                     const std::string& client_message_id,
+                                                     const std::string& conversation_id,
+                                                     std::chrono::system_clock::time_point stale_before,
+                                                     std::chrono::system_clock::time_point now) = 0;
+    /// Releases the claim `claimed_at` of a turn that failed on stored message `message_id`: a retry
+    /// may take the message over at once (its claim moves to the epoch). Nothing changes when the
+    /// message was answered or another turn holds the claim now.
+    virtual sdk::Status release_message(const std::string& tenant_id, const std::string& message_id,
+                                        std::chrono::system_clock::time_point claimed_at) = 0;
     /// Function-call log of a conversation, oldest first (for tests and operators).
     virtual sdk::Result<std::vector<ToolCallRecord>> tool_calls(const std::string& tenant_id,
                                                                 const std::string& conversation_id) = 0;

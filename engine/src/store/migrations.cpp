@@ -159,6 +159,21 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "DROP INDEX usage_tenant"},
              {Only::both, "CREATE INDEX usage_tenant_at ON usage (tenant_id, at, cost_usd)"},
          }},
+        {4,
+         "message ids that cannot get stuck: a turn's claim on its message expires, is released when "
+         "the turn fails, and ends when the reply is stored",
+         {
+             // On customer messages with a client id: when the turn answering it claimed it (ms);
+             // 0 once that turn failed and released it. NULL on rows stored before this version,
+             // where the message's `at` stands in (so does it for a process of an older build).
+             {Only::both, "ALTER TABLE messages ADD COLUMN claimed_at BIGINT"},
+             // 1 once the reply is stored: a claim is taken by an UPDATE that reads this row alone,
+             // so two processes racing for it are ordered by the row's lock on PostgreSQL too.
+             {Only::both, "ALTER TABLE messages ADD COLUMN answered INTEGER NOT NULL DEFAULT 0"},
+             {Only::both,
+              "UPDATE messages SET answered = 1 WHERE client_message_id <> '' AND id IN "
+              "(SELECT in_reply_to FROM messages WHERE reply_json <> '')"},
+         }},
     };
     return list;
 }
@@ -179,7 +194,7 @@ bool applies(Only only, Backend backend) {
 
 int latest_schema_version() { return all_migrations().back().version; }
 
-int migrate(soci::session& sql, Backend backend) {
+int migrate(soci::session& sql, Backend backend, std::optional<int> up_to) {
     Transaction tx(sql, backend);
     if (backend == Backend::postgresql) {
         // Any constant will do, as long as every Tezgah process uses the same one.
@@ -192,6 +207,7 @@ int migrate(soci::session& sql, Backend backend) {
     int version = current;
     for (const auto& migration : all_migrations()) {
         if (migration.version <= current) continue;
+        if (up_to && migration.version > *up_to) break;
         for (const auto& statement : migration.statements) {
             if (applies(statement.only, backend)) sql << for_backend(statement.sql, backend);
         }

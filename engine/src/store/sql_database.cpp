@@ -239,17 +239,30 @@ struct WriterStatements {
     struct InsertMessage {
         std::string id, tenant, conversation, role, text, method, language, client_id, reply_json,
             in_reply_to;
-        long long at = 0;
+        long long at = 0, claimed_at = 0;
+        soci::indicator claimed = soci::i_null;
         double cost = 0;
         soci::statement st;
         explicit InsertMessage(soci::session& sql)
             : st((sql.prepare
                       << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
-                         "language, at, client_message_id, reply_json, in_reply_to, cost_usd) VALUES (:id, "
-                         ":t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, :cost)",
+                         "language, at, client_message_id, reply_json, in_reply_to, cost_usd, claimed_at) "
+                         "VALUES (:id, :t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, "
+                         ":cost, :claimed)",
                   soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(role), soci::use(text),
                   soci::use(method), soci::use(language), soci::use(at), soci::use(client_id),
-                  soci::use(reply_json), soci::use(in_reply_to), soci::use(cost))) {}
+                  soci::use(reply_json), soci::use(in_reply_to), soci::use(cost),
+                  soci::use(claimed_at, claimed))) {}
+    };
+    /// Ends the claim of a finished turn on its inbound message, if the turn still holds it.
+    struct MarkAnswered {
+        std::string tenant, message;
+        long long claimed_at = 0;
+        soci::statement st;
+        explicit MarkAnswered(soci::session& sql)
+            : st((sql.prepare << "UPDATE messages SET answered = 1 WHERE tenant_id = :t AND id = :m "
+                                 "AND answered = 0 AND claimed_at = :claimed",
+                  soci::use(tenant), soci::use(message), soci::use(claimed_at))) {}
     };
     struct InsertToolCall {
         std::string tenant, conversation, message, tool, arguments, result, error;
@@ -308,6 +321,7 @@ struct WriterStatements {
           tenant_exists(sql),
           touch_conversation(sql, backend),
           insert_message(sql),
+          mark_answered(sql),
           insert_tool_call(sql),
           insert_usage(sql),
           upsert_customer(sql),
@@ -318,6 +332,7 @@ struct WriterStatements {
     TenantExists tenant_exists;
     TouchConversation touch_conversation;
     InsertMessage insert_message;
+    MarkAnswered mark_answered;
     InsertToolCall insert_tool_call;
     InsertUsage insert_usage;
     UpsertCustomer upsert_customer;
@@ -651,8 +666,26 @@ public:
         sdk::Result<std::string> out = id;
         auto error = write([&](soci::session& sql) {
             auto& st = statements(sql);
-            // The conversation first: when it is not this tenant's, nothing is written.
+            // The claim first: a turn a retry took over stores nothing (the retry's reply counts).
+            if (turn.claimed_at) {
+                auto& a = st.mark_answered;
+                a.tenant = turn.tenant_id;
+                a.message = turn.in_reply_to;
+                a.claimed_at = to_millis(*turn.claimed_at);
+                a.st.execute(true);
+                if (a.st.get_affected_rows() == 0) {
+                    out = sdk::make_error(sdk::errc::duplicate_in_flight,
+                                          "message " + turn.in_reply_to +
+                                              " was taken over by a retry before this turn finished");
+                    return;
+                }
+            }
+            // The conversation next: when it is not this tenant's, nothing is written (the mark
+            // above is undone; this unit holds the row).
             if (!touch_conversation(st, turn.tenant_id, turn.conversation_id, turn.reply.at, &state)) {
+                if (turn.claimed_at)
+                    sql << "UPDATE messages SET answered = 0 WHERE tenant_id = :t AND id = :m",
+                        soci::use(turn.tenant_id), soci::use(turn.in_reply_to);
                 out = unknown_conversation(turn.tenant_id, turn.conversation_id);
                 return;
             }
@@ -683,17 +716,21 @@ public:
             std::string message_id;
             StoredReply out;
             soci::indicator found = soci::i_null;
+            long long claimed_at = 0;
             if (!client_message_id.empty()) {
-                sql << "SELECT m.id, m.conversation_id, c.user_id FROM messages m JOIN conversations c "
+                sql << "SELECT m.id, m.conversation_id, c.user_id, COALESCE(m.claimed_at, m.at) "
+                       "FROM messages m JOIN conversations c "
                        "ON c.id = m.conversation_id AND c.tenant_id = m.tenant_id "
                        "WHERE m.tenant_id = :t AND m.client_message_id = :m AND m.client_message_id <> ''",
                     soci::into(message_id, found), soci::into(out.conversation_id), soci::into(out.user_id),
-                    soci::use(tenant_id), soci::use(client_message_id);
+                    soci::into(claimed_at), soci::use(tenant_id), soci::use(client_message_id);
             }
             if (client_message_id.empty() || !sql.got_data() || found != soci::i_ok)
                 return sdk::make_error(sdk::errc::not_found, "no message with client message id \"" +
                                                                  client_message_id + "\" for tenant \"" +
                                                                  tenant_id + "\"");
+            out.message_id = message_id;
+            out.claimed_at = from_millis(claimed_at);
             std::string reply;
             soci::indicator has_reply = soci::i_null;
             sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
@@ -705,6 +742,75 @@ public:
         } catch (const std::exception& e) {
             return failure("stored_reply [" + tenant_id + "] " + client_message_id, e.what());
         }
+    }
+
+    sdk::Result<TakenOver> take_over_message(const std::string& tenant_id,
+                                             const std::string& client_message_id,
+                                             const std::string& conversation_id,
+                                             std::chrono::system_clock::time_point stale_before,
+                                             std::chrono::system_clock::time_point now) override {
+        const long long stale_ms = to_millis(stale_before);
+        const long long now_ms = to_millis(now);
+        sdk::Result<TakenOver> out = unknown_conversation(tenant_id, conversation_id);
+        auto error = write([&](soci::session& sql) {
+            int conversations = 0;
+            sql << "SELECT COUNT(*) FROM conversations WHERE tenant_id = :t AND id = :c",
+                soci::into(conversations), soci::use(tenant_id), soci::use(conversation_id);
+            if (conversations == 0) {
+                out = unknown_conversation(tenant_id, conversation_id);
+                return;
+            }
+            TakenOver taken;
+            long long at = 0;
+            soci::indicator found = soci::i_null;
+            if (!client_message_id.empty()) {
+                sql << "SELECT id, conversation_id, role, text, method, language, at FROM messages "
+                       "WHERE tenant_id = :t AND client_message_id = :m AND client_message_id <> ''",
+                    soci::into(taken.message_id, found), soci::into(taken.from_conversation),
+                    soci::into(taken.message.role), soci::into(taken.message.text),
+                    soci::into(taken.message.method), soci::into(taken.message.language), soci::into(at),
+                    soci::use(tenant_id), soci::use(client_message_id);
+            }
+            if (client_message_id.empty() || !sql.got_data() || found != soci::i_ok) {
+                out = sdk::make_error(sdk::errc::not_found, "no message with client message id \"" +
+                                                                client_message_id + "\" for tenant \"" +
+                                                                tenant_id + "\"");
+                return;
+            }
+            taken.message.at = from_millis(at);
+            // The decision, on this row alone: on PostgreSQL a second claimer waits for the first's
+            // row lock, then finds the claim young and takes nothing; SQLite has one writer at a time.
+            soci::statement claim =
+                (sql.prepare << "UPDATE messages SET claimed_at = :now, conversation_id = :c "
+                                "WHERE tenant_id = :t AND id = :id AND answered = 0 "
+                                "AND COALESCE(claimed_at, at) <= :stale",
+                 soci::use(now_ms), soci::use(conversation_id), soci::use(tenant_id),
+                 soci::use(taken.message_id), soci::use(stale_ms));
+            claim.execute(true);
+            if (claim.get_affected_rows() == 0) {
+                out = sdk::make_error(sdk::errc::duplicate_in_flight,
+                                      "client message id \"" + client_message_id +
+                                          "\" is held by another turn, or was answered");
+                return;
+            }
+            touch_conversation(statements(sql), tenant_id, conversation_id, now, nullptr);
+            out = std::move(taken);
+        });
+        if (!error.empty())
+            return failure("take_over_message [" + tenant_id + "] " + client_message_id, error);
+        return out;
+    }
+
+    sdk::Status release_message(const std::string& tenant_id, const std::string& message_id,
+                                std::chrono::system_clock::time_point claimed_at) override {
+        const long long claimed_ms = to_millis(claimed_at);
+        auto error = write([&](soci::session& sql) {
+            sql << "UPDATE messages SET claimed_at = 0 WHERE tenant_id = :t AND id = :id AND answered = 0 "
+                   "AND claimed_at = :claimed",
+                soci::use(tenant_id), soci::use(message_id), soci::use(claimed_ms);
+        });
+        if (!error.empty()) return failure("release_message [" + tenant_id + "] " + message_id, error);
+        return {};
     }
 
     sdk::Result<std::vector<ToolCallRecord>> tool_calls(const std::string& tenant_id,
@@ -975,6 +1081,9 @@ private:
         m.reply_json = reply_json;
         m.in_reply_to = in_reply_to;
         m.cost = cost_usd;
+        // Stored with a client id: the turn that stores it holds it from now on.
+        m.claimed = client_message_id.empty() ? soci::i_null : soci::i_ok;
+        m.claimed_at = m.at;
         m.st.execute(true);
     }
 
