@@ -1,7 +1,7 @@
 // A value a manifest read from the environment is never shown by the server: not on
 // /health/detailed, not in the log, not in an error a client gets, whether the tenant failed its
 // check at start or failed to build a plugin when first used. The variable is named instead.
-#include "http_fixture.hpp"
+#include "http/http_fixture.hpp"
 
 #include "support/captured_log.hpp"
 #include "support/fake_openai.hpp"
@@ -19,7 +19,8 @@ protected:
         ServerFixture::TearDown();
         for (const char* name :
              {"TEZGAH_GECE_BUTIK__TZ", "TEZGAH_GECE_BUTIK__BASE_URL", "TEZGAH_GECE_BUTIK__MODEL",
-              "TEZGAH_NEFES_STUDYO__MODEL", "TEZGAH_NEFES_STUDYO__GEMINI_API_KEY"})
+              "TEZGAH_NEFES_STUDYO__MODEL", "TEZGAH_NEFES_STUDYO__GEMINI_API_KEY",
+              "TEZGAH_NEFES_STUDYO__PHONE", "SERVER_SECRET"})
             ::unsetenv(name);
     }
 
@@ -121,6 +122,46 @@ TEST_F(SecretsOverHttp, AProvidersErrorQuotingAValueIsLoggedWithTheVariableNamed
         << captured.text();
     EXPECT_EQ(captured.text().find(kSecret), std::string::npos) << captured.text();
     EXPECT_EQ(health_error("gece-butik"), "");
+}
+
+// The probe's attack: a manifest that reads the server's or another tenant's variable, to tell it
+// to customers or send it to a base_url of its choosing. The tenant is refused, nothing is read.
+TEST_F(SecretsOverHttp, AManifestCannotReadTheServersOrAnotherTenantsVariables) {
+    ::setenv("SERVER_SECRET", kSecret, 1);
+    ::setenv("TEZGAH_NEFES_STUDYO__PHONE", kSecret, 1);
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["business"].as_object()["phone"] = "${TEZGAH_NEFES_STUDYO__PHONE}";
+        v.as_object()["persona"].as_object()["instructions"] = "${SERVER_SECRET}";
+    });
+    start();
+    auto reply = chat("gece-butik", chat_body("telefon numaranız ne?", "u1"));
+    EXPECT_EQ(reply.status, 503) << reply.body;
+    EXPECT_EQ(reply.body.find(kSecret), std::string::npos) << reply.body;
+    const auto error = health_error("gece-butik");
+    EXPECT_NE(error.find("${TEZGAH_NEFES_STUDYO__PHONE} is not this tenant's variable"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("${SERVER_SECRET} is not this tenant's variable"), std::string::npos) << error;
+    EXPECT_EQ(captured.text().find(kSecret), std::string::npos) << captured.text();
+    // The tenant the variable belongs to is unaffected.
+    EXPECT_EQ(chat("nefes-studyo", chat_body("merhaba", "u1")).status, 200);
+}
+
+// A symbolic link in one tenant's folder must not serve another tenant's data, or any file.
+TEST_F(SecretsOverHttp, ASymbolicLinkOutOfTheTenantFolderIsRefusedAndNothingIsServedFromIt) {
+    const auto offerings = dir.path() / "tenants" / "gece-butik" / "data" / "offerings.json";
+    fs::remove(offerings);
+    fs::create_symlink(dir.path() / "tenants" / "nefes-studyo" / "data" / "offerings.json", offerings);
+    const auto knowledge = dir.path() / "tenants" / "gece-butik" / "data" / "knowledge.json";
+    fs::remove(knowledge);
+    fs::create_symlink("/etc/passwd", knowledge);
+    start();
+    auto reply = chat("gece-butik", chat_body("reformer pilates ne kadar?", "u1"));
+    EXPECT_EQ(reply.status, 503) << reply.body;
+    EXPECT_EQ(lower(reply.body).find("reformer"), std::string::npos) << reply.body;
+    const auto error = health_error("gece-butik");
+    EXPECT_NE(error.find("leads outside the tenant folder"), std::string::npos) << error;
+    EXPECT_EQ(error.find("root:"), std::string::npos) << error;
+    EXPECT_EQ(captured.text().find("root:x:"), std::string::npos);
 }
 
 }  // namespace
