@@ -98,6 +98,7 @@ sdk::Status TenantDirectory::discover(std::size_t check_inline) {
 }
 
 void TenantDirectory::check(const std::vector<std::string>& ids) {
+    if (ids.empty()) return;  // a rescan that found no new folder: nothing to say
     std::size_t failed = 0;
     for (const auto& id : ids) {
         fs::path folder;
