@@ -458,7 +458,8 @@ int cmd_serve(const Args& args) {
     server_options.header_deadline = std::chrono::milliseconds(header_ms);
     server_options.body_deadline = std::chrono::milliseconds(body_ms);
     server_options.keep_alive_timeout = std::chrono::milliseconds(keep_alive_ms);
-    for (std::string_view rest = args.option("--trusted-proxy", "TEZGAH_TRUSTED_PROXY", ""); !rest.empty();) {
+    const std::string proxies = args.option("--trusted-proxy", "TEZGAH_TRUSTED_PROXY", "");
+    for (std::string_view rest = proxies; !rest.empty();) {
         const auto comma = rest.find(',');
         auto entry = rest.substr(0, comma);
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);

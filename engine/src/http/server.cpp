@@ -747,7 +747,14 @@ bool parse_listen(const std::string& text, ServerOptions& options, std::string& 
 HttpServer::HttpServer(Engine& engine, ServerOptions options)
     : impl_(std::make_unique<Impl>(engine, std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(std::chrono::seconds(5)); }
+HttpServer::~HttpServer() {
+    try {
+        stop(std::chrono::seconds(5));
+    } catch (const std::exception& e) {
+        log_event(spdlog::level::err, "http", "stopping the server failed", {{"error", e.what()}});
+    } catch (...) {
+    }
+}
 
 sdk::Status HttpServer::start() {
     auto& o = impl_->options;
