@@ -161,6 +161,7 @@ protected:
         o.tenants_dir = dir.path() / "tenants";
         o.db_url = "sqlite:" + (dir.path() / "var" / "tezgah.db").string();
         o.plugin_path = {plugin_dir()};
+        o.lua = lua;
         engine = std::make_unique<Engine>(o);
         auto s = engine->start();
         EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
@@ -179,6 +180,7 @@ protected:
     }
 
     TempDir dir;
+    engine::lua::ServerLimits lua;  ///< what `tezgah serve --lua-*` would set; read by start()
     std::unique_ptr<Engine> engine;
     std::unique_ptr<HttpServer> server;
     std::uint16_t port = 0;

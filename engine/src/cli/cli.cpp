@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,9 +33,10 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
                  [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
-  tezgah check   [DIR] [--plugins DIR]
+                 [--lua-max-ms N] [--lua-concurrency N]
+  tezgah check   [DIR] [--plugins DIR] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
-                 [--prices FILE]
+                 [--prices FILE] [--lua-max-ms N] [--lua-concurrency N]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
                  [--tenants DIR] [--db URL]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
@@ -69,6 +71,12 @@ Options:
                      default info, warn for chat)
   --prices FILE      serve, chat: model prices, merged over the built-in ones (env TEZGAH_PRICES;
                      docs/operations.md)
+  --lua-max-ms N     serve, check, chat: the most wall-clock time one Lua call (or the loading of a
+                     script) may take, whatever a tenant's lua.max_ms asks (default 1000; a tenant
+                     that sets none gets 100)
+  --lua-concurrency N
+                     serve, chat: Lua calls one tenant may run at once; more wait briefly, then the
+                     rule is skipped (default: --threads / 4, at least 1)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -119,8 +127,9 @@ struct Args {
 
 Args parse(int argc, char** argv) {
     static const std::vector<std::string> kValued = {
-        "--tenants", "--db",    "--listen",   "--plugins", "--tenant", "--user", "--log-level",
-        "--threads", "--queue", "--max-body", "--prices",  "--since",  "--until"};
+        "--tenants", "--db",        "--listen",  "--plugins",    "--tenant",
+        "--user",    "--log-level", "--threads", "--queue",      "--max-body",
+        "--prices",  "--since",     "--until",   "--lua-max-ms", "--lua-concurrency"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -154,6 +163,35 @@ std::vector<fs::path> plugin_path(const Args& args) {
     auto list = args.option("--plugins", nullptr, "");
     if (!list.empty()) return split_path_list(list);
     return default_plugin_path();
+}
+
+/// Reads a whole-number option into `value` (left alone when absent); false (reported) when malformed.
+bool number_option(const Args& args, const char* command, const std::string& name, long long minimum,
+                   long long& value, long long maximum = std::numeric_limits<int>::max()) {
+    auto it = args.options.find(name);
+    if (it == args.options.end()) return true;
+    char* end = nullptr;
+    const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || parsed < minimum || parsed > maximum) {
+        std::cerr << "tezgah " << command << ": " << name << " " << it->second
+                  << ": expected a whole number >= " << minimum << "\n";
+        return false;
+    }
+    value = parsed;
+    return true;
+}
+
+/// --lua-max-ms and --lua-concurrency into `lua`; false (reported) when malformed. `threads`: the
+/// server's, whose quarter is the default cap of one tenant's Lua calls at once.
+bool lua_options(const Args& args, const char* command, int threads, lua::ServerLimits& lua) {
+    long long max_ms = lua.max_ms;
+    long long calls = std::max(1, threads / 4);
+    if (!number_option(args, command, "--lua-max-ms", 1, max_ms) ||
+        !number_option(args, command, "--lua-concurrency", 1, calls))
+        return false;
+    lua.max_ms = static_cast<int>(max_ms);
+    lua.calls_per_tenant = static_cast<int>(calls);
+    return true;
 }
 
 EngineOptions engine_options(const Args& args) {
@@ -219,6 +257,8 @@ int cmd_check(const Args& args) {
         std::cerr << "tezgah check: " << root.string() << ": not a folder\n";
         return 1;
     }
+    lua::ServerLimits lua;
+    if (!lua_options(args, "check", http::ServerOptions{}.threads, lua)) return 2;
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     auto folders = discover_tenants(root);
@@ -233,7 +273,7 @@ int cmd_check(const Args& args) {
         auto problems = loaded.problems;
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
-            check_scripts(*loaded.manifest, problems);
+            check_scripts(*loaded.manifest, problems, lua);
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
@@ -275,7 +315,9 @@ int cmd_chat(const Args& args) {
         return 2;
     }
     if (!load_prices(args, "chat")) return 2;
-    Engine engine(engine_options(args));
+    EngineOptions options = engine_options(args);
+    if (!lua_options(args, "chat", http::ServerOptions{}.threads, options.lua)) return 2;
+    Engine engine(options);
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah chat: " << s.error().message << "\n";
         return 1;
@@ -328,21 +370,6 @@ int cmd_chat(const Args& args) {
     return 0;
 }
 
-/// Reads a whole-number option into `value` (left alone when absent); false when malformed.
-bool number_option(const Args& args, const std::string& name, long long minimum, long long& value) {
-    auto it = args.options.find(name);
-    if (it == args.options.end()) return true;
-    char* end = nullptr;
-    const long long parsed = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || parsed < minimum) {
-        std::cerr << "tezgah serve: " << name << " " << it->second
-                  << ": expected a whole number >= " << minimum << "\n";
-        return false;
-    }
-    value = parsed;
-    return true;
-}
-
 int cmd_serve(const Args& args) {
     http::ServerOptions server_options;
     std::string error;
@@ -354,13 +381,16 @@ int cmd_serve(const Args& args) {
     long long threads = server_options.threads;
     long long queue = server_options.queue;
     long long max_body = static_cast<long long>(server_options.max_body_bytes);
-    if (!number_option(args, "--threads", 1, threads) || !number_option(args, "--queue", 0, queue) ||
-        !number_option(args, "--max-body", 1, max_body))
+    if (!number_option(args, "serve", "--threads", 1, threads) ||
+        !number_option(args, "serve", "--queue", 0, queue) ||
+        !number_option(args, "serve", "--max-body", 1, max_body, std::numeric_limits<long long>::max()))
         return 2;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
     if (!load_prices(args, "serve")) return 2;
+    EngineOptions options = engine_options(args);
+    if (!lua_options(args, "serve", server_options.threads, options.lua)) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;
@@ -370,7 +400,7 @@ int cmd_serve(const Args& args) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Engine engine(engine_options(args));
+    Engine engine(options);
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;

@@ -31,6 +31,7 @@ struct EngineOptions {
     std::size_t history_messages = 10;                ///< earlier messages sent to the provider
     std::size_t max_message_chars = 4000;             ///< longer customer messages are refused
     std::size_t conversation_cache_entries = 100000;  ///< open conversations kept in memory (LRU)
+    lua::ServerLimits lua;                            ///< the limits on every tenant's Lua scripts
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part

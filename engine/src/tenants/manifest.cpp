@@ -346,7 +346,7 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     auto& p = m.profile;
     Reader r(root.get_object(), "", path, problems);
     r.allow_only({"id", "name", "plan", "locale", "business", "persona", "llm", "channels", "tools", "rules",
-                  "handoff", "data"});
+                  "lua", "handoff", "data"});
 
     p.id = r.string("id", true);
     static const std::regex kId("^[a-z0-9-]{2,63}$");
@@ -469,6 +469,13 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
     }
     m.tools = read_plugin_list(r, "tools", sdk::PluginKind::tool, registry, path, problems);
     m.rules = read_plugin_list(r, "rules", sdk::PluginKind::rule, registry, path, problems);
+    if (const auto* lua_block = r.object("lua")) {
+        auto l = r.sub(*lua_block, "lua");
+        l.allow_only({"max_ms"});
+        int max_ms = 0;
+        l.integer("max_ms", 1, 60000, max_ms);
+        if (max_ms > 0) m.lua_max_ms = max_ms;
+    }
     if (const auto* handoff = r.object("handoff")) {
         auto h = r.sub(*handoff, "handoff");
         h.allow_only({"confidence_threshold", "topics", "low_confidence_turns"});
@@ -591,7 +598,14 @@ TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
     return data;
 }
 
-void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
+lua::Limits lua_limits(const Manifest& m, const lua::ServerLimits& server) {
+    lua::Limits limits;
+    limits.wall_per_call = server.wall_for(m.lua_max_ms);
+    return limits;
+}
+
+void check_scripts(const Manifest& m, std::vector<Problem>& problems, const lua::ServerLimits& server) {
+    const lua::Limits limits = lua_limits(m, server);
     auto check = [&](const std::vector<PluginRef>& refs, lua::ScriptKind kind) {
         for (const auto& ref : refs) {
             if (ref.script.empty()) continue;
@@ -606,7 +620,7 @@ void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
                 problems.push_back({m.manifest_path, ref.field, "script \"" + ref.script + "\" not found"});
                 continue;
             }
-            for (const auto& message : lua::check_script(file->string(), kind)) {
+            for (const auto& message : lua::check_script(file->string(), kind, limits)) {
                 auto colon = message.find(": ");
                 if (colon == std::string::npos)
                     problems.push_back({file->string(), "-", message});

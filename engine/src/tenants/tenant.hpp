@@ -186,7 +186,8 @@ public:
 private:
     friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&,
                                                             const PluginRegistry&, Database&,
-                                                            const sdk::Clock&, sdk::HttpClient&);
+                                                            const sdk::Clock&, sdk::HttpClient&,
+                                                            const lua::ServerLimits&, lua::TenantQuotaPtr);
     Manifest manifest_;
     std::unique_ptr<TenantCatalog> catalog_;
     std::unique_ptr<TenantKnowledge> knowledge_;
@@ -204,9 +205,13 @@ private:
 };
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin
-/// instances. The error lists every problem, one per line, as `path: field: message`.
+/// instances. The error lists every problem, one per line, as `path: field: message`. Its Lua
+/// scripts run within `lua` and share `quota` (none: a quota of their own, with
+/// `lua.calls_per_tenant` calls at once).
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder,
                                                  const PluginRegistry& registry, Database& db,
-                                                 const sdk::Clock& clock, sdk::HttpClient& http);
+                                                 const sdk::Clock& clock, sdk::HttpClient& http,
+                                                 const lua::ServerLimits& lua = {},
+                                                 lua::TenantQuotaPtr quota = nullptr);
 
 }  // namespace tezgah::engine
