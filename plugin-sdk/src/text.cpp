@@ -340,6 +340,24 @@ bool valid_utf8(std::string_view utf8) noexcept {
     return true;
 }
 
+std::string repair_utf8(std::string_view utf8, std::size_t* replaced) {
+    std::size_t count = 0;
+    std::string out;
+    out.reserve(utf8.size());
+    std::size_t pos = 0;
+    while (pos < utf8.size()) {
+        const std::size_t start = pos;
+        if (decode(utf8, pos) == kInvalid) {
+            out += "\xEF\xBF\xBD";  // U+FFFD; decode() consumed the one bad byte
+            ++count;
+        } else {
+            out.append(utf8.substr(start, pos - start));
+        }
+    }
+    if (replaced) *replaced = count;
+    return out;
+}
+
 std::string lower_tr(std::string_view utf8) {
     std::string out;
     out.reserve(utf8.size());

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
@@ -116,6 +117,43 @@ TEST(Cli, CheckNamesEveryProblemOfABrokenCopyAndExitsOne) {
         << r.out;
 }
 
+TEST(Cli, CheckReportsAScriptThatRunsOutOfBudgetWhileLoading) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    const auto folder = dir.path() / "gece-butik";
+    write(folder / "rules" / "slow.lua",
+          "local s = string.rep('a', 4 * 1024 * 1024)\nwhile true do local _ = s:upper() end\n"
+          "return tezgah.rule { name = 'x', on_reply = function(ctx, r) return r end }\n");
+    write(folder / "rules" / "spin.lua",
+          "local z = string.rep('0', 1024 * 1024)\nwhile true do for _ = 1, z do end end\n"
+          "return tezgah.rule { name = 'y', on_reply = function(ctx, r) return r end }\n");
+    edit_json(folder / "tenant.json", [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/slow.lua", "rules/spin.lua"};
+        v.as_object()["lua"] = json::object{{"max_ms", 5000}};  // above the ceiling: 300 ms apply
+    });
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run("check --lua-max-ms 300 " + dir.path().string());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));  // it was 56 s
+    EXPECT_EQ(r.status, 1) << r.out;
+    const auto slow = (folder / "rules" / "slow.lua").string();
+    const auto spin = (folder / "rules" / "spin.lua").string();
+    // Each problem names the file; Lua shortens a long path in the position after it.
+    EXPECT_TRUE(
+        std::regex_search(r.out, std::regex(slow + ": script: .*/rules/slow\\.lua:2: CPU budget exhausted")))
+        << r.out;
+    EXPECT_TRUE(std::regex_search(
+        r.out,
+        std::regex(spin + ": script: .*/rules/spin\\.lua:2: wall-clock limit exceeded \\(more than 300 ms")))
+        << r.out;
+    EXPECT_NE(r.out.find(folder.string() + ": 2 problem(s)"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(folder.string() + ": ok"), std::string::npos) << r.out;
+
+    auto bad = run("check --lua-max-ms 0 " + dir.path().string(), {}, true);
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.out.find("tezgah check: --lua-max-ms 0: expected a whole number >= 1"), std::string::npos)
+        << bad.out;
+}
+
 TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
     TempDir dir;
     auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() +
@@ -214,6 +252,8 @@ TEST(Cli, HelpAndUnknownCommands) {
     EXPECT_NE(run("--help").out.find("tezgah check"), std::string::npos);
     EXPECT_NE(run("--help").out.find("tezgah usage"), std::string::npos);
     EXPECT_NE(run("--help").out.find("--prices FILE"), std::string::npos);
+    EXPECT_NE(run("--help").out.find("--lua-max-ms N"), std::string::npos);
+    EXPECT_NE(run("--help").out.find("--lua-concurrency N"), std::string::npos);
     EXPECT_EQ(run("frobnicate").status, 2);
     auto usage_help = run("usage --help");
     EXPECT_EQ(usage_help.status, 0);

@@ -161,6 +161,7 @@ protected:
         o.tenants_dir = dir.path() / "tenants";
         o.db_url = db_url.empty() ? "sqlite:" + (dir.path() / "var" / "tezgah.db").string() : db_url;
         o.plugin_path = {plugin_dir()};
+        o.lua = lua;
         engine = std::make_unique<Engine>(o);
         auto s = engine->start();
         EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
@@ -179,7 +180,8 @@ protected:
     }
 
     TempDir dir;
-    std::string db_url;  ///< empty: SQLite in `dir`
+    std::string db_url;             ///< empty: SQLite in `dir`
+    engine::lua::ServerLimits lua;  ///< what `tezgah serve --lua-*` would set; read by start()
     std::unique_ptr<Engine> engine;
     std::unique_ptr<HttpServer> server;
     std::uint16_t port = 0;

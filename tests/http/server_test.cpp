@@ -404,6 +404,69 @@ TEST_F(HttpServerTest, ASlowClientDribblingItsBodyIsCutOffWithoutBlockingOthers)
     }
 }
 
+// One tenant's rule burns its whole wall clock on every message, and its customers flood the
+// server with more turns than it has threads. Its calls at once are capped and the excess turns skip
+// the rule at once, so its turns hold the threads briefly: another tenant is answered promptly, and
+// the flooding tenant's customers are still answered (without the rule).
+TEST_F(HttpServerTest, AnotherTenantIsAnsweredWhileOneTenantsScriptBurns) {
+    auto folder = dir.path() / "tenants" / "gece-butik";
+    write(folder / "rules" / "burn.lua", R"(
+return tezgah.rule { name = "burn", on_message = function(ctx, msg)
+  local z = string.rep("0", 256 * 1024)
+  while true do for _ = 1, z do end end   -- converts z on every pass: only the clock stops it
+end })");
+    edit_json(folder / "tenant.json", [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/burn.lua"};
+        v.as_object()["lua"] = json::object{{"max_ms", 1000}};
+    });
+    tezgah::engine::Metrics::global().reset();
+    ServerOptions options;
+    options.threads = 8;
+    lua.calls_per_tenant = 2;  // tezgah serve --threads 8: a quarter of the threads
+    start(options);
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> flood_answered{0};
+    std::atomic<int> flood_failed{0};
+    std::vector<std::thread> flood;
+    for (int i = 0; i < 12; ++i) {
+        flood.emplace_back([&, i] {
+            for (int k = 0; !stop; ++k) {
+                auto reply = chat("gece-butik", chat_body("merhaba", "flood-" + std::to_string(i)));
+                (reply.status == 200 ? flood_answered : flood_failed)++;
+            }
+        });
+    }
+    // Wait until the burning tenant is at its cap: its excess calls are being turned away.
+    const std::string busy = R"(tezgah_lua_skipped_total{reason="busy",tenant="gece-butik"})";
+    const auto waited = std::chrono::steady_clock::now();
+    while (!contains(tezgah::engine::Metrics::global().render(), busy) &&
+           std::chrono::steady_clock::now() - waited < std::chrono::seconds(60))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(contains(tezgah::engine::Metrics::global().render(), busy));
+
+    std::chrono::steady_clock::duration slowest{};
+    for (int i = 0; i < 5; ++i) {
+        const auto begun = std::chrono::steady_clock::now();
+        auto reply = chat("nefes-studyo", chat_body("merhaba", "other-" + std::to_string(i)));
+        const auto took = std::chrono::steady_clock::now() - begun;
+        slowest = std::max(slowest, took);
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        EXPECT_LT(took, std::chrono::seconds(2));
+    }
+    stop = true;
+    for (auto& t : flood) t.join();
+    std::printf(
+        "[ measured ] the other tenant's slowest turn while one tenant burned: %.3f s; flooding "
+        "tenant: %d turns answered\n",
+        std::chrono::duration<double>(slowest).count(), flood_answered.load());
+    EXPECT_GT(flood_answered.load(), 0);
+    EXPECT_EQ(flood_failed.load(), 0);
+    const auto metrics = tezgah::engine::Metrics::global().render();
+    EXPECT_TRUE(contains(metrics, R"(tezgah_lua_skipped_total{reason="wall_clock",tenant="gece-butik"})"))
+        << metrics;
+}
+
 TEST_F(HttpServerTest, HealthReportsStatusAndTheDetailedViewEveryTenant) {
     start();
     ASSERT_EQ(chat("gece-butik", chat_body("merhaba", "u1")).status, 200);

@@ -244,7 +244,7 @@ TEST_F(ScriptTest, TopLevelCodeIsBudgetedAndCapped) {
     EXPECT_NE(looping.error().message.find("rules/loop.lua:1:"), std::string::npos)
         << looping.error().message;
 
-    Limits small;
+    Limits small = test_limits();
     small.memory_bytes = 1 << 20;
     auto hungry = load("rules/hungry.lua", "local t = {}\nfor i = 1, 1e7 do t[i] = tostring(i) end", small);
     ASSERT_FALSE(hungry.ok());
@@ -255,7 +255,7 @@ TEST_F(ScriptTest, TopLevelCodeIsBudgetedAndCapped) {
 }
 
 TEST_F(ScriptTest, ASmallBudgetStillLetsShortHooksRun) {
-    Limits tight;
+    Limits tight = test_limits();
     tight.instructions_per_call = 20'000;
     auto* rule = load_rule("rules/tight.lua", R"(
 return tezgah.rule { name = "tight", on_message = function(ctx, msg)

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -17,6 +18,14 @@ namespace tezgah::engine::lua::testing {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+
+/// The production limits, but a wall clock no busy test machine reaches: a test that means to stop a
+/// script by time sets its own.
+inline Limits test_limits() {
+    Limits limits;
+    limits.wall_per_call = std::chrono::seconds(30);
+    return limits;
+}
 
 class ScriptTest : public ::testing::Test {
 protected:
@@ -42,12 +51,13 @@ protected:
     }
 
     sdk::Result<LoadedScript> load(const std::string& relative, const std::string& source,
-                                   const Limits& limits = {}) {
+                                   const Limits& limits = test_limits()) {
         return load_script(write(relative, source), relative, host, limits);
     }
 
     /// Loads a rule and returns it; fails the test when it does not load.
-    sdk::Rule* load_rule(const std::string& relative, const std::string& source, const Limits& limits = {}) {
+    sdk::Rule* load_rule(const std::string& relative, const std::string& source,
+                         const Limits& limits = test_limits()) {
         auto loaded = load(relative, source, limits);
         EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
         if (!loaded.ok()) return nullptr;
@@ -56,7 +66,8 @@ protected:
         return dynamic_cast<sdk::Rule*>(plugins_.back().get());
     }
 
-    sdk::Tool* load_tool(const std::string& relative, const std::string& source, const Limits& limits = {}) {
+    sdk::Tool* load_tool(const std::string& relative, const std::string& source,
+                         const Limits& limits = test_limits()) {
         auto loaded = load(relative, source, limits);
         EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
         if (!loaded.ok()) return nullptr;

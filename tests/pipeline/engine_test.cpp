@@ -4,6 +4,7 @@
 #include "support/engine_fixture.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <thread>
 
@@ -291,6 +292,56 @@ TEST_F(EngineTest, AHandoffTopicMatchesItsWordsInflectedOrWithoutTurkishLetters)
         EXPECT_TRUE(r.handoff) << text;
     }
     EXPECT_FALSE(ask(*e, "gece-butik", "t3", "sipariş durumum nedir").handoff);
+}
+
+}  // namespace
+
+namespace {
+
+// A rule that cuts a two-byte letter in half hands over bytes that are not UTF-8: they are repaired
+// (U+FFFD) before anything is stored or sent, so the turn's database write succeeds (PostgreSQL
+// refuses invalid UTF-8 in text: set TEZGAH_TEST_PG_URL to run this against it too) and a retried
+// message id gets the stored reply back.
+TEST_F(EngineTest, ALetterCutInHalfByARuleIsRepairedBeforeItIsStored) {
+    auto folder = dir.path() / "tenants" / "gece-butik";
+    write(folder / "rules" / "cut.lua", R"(
+local half = string.sub("ğ", 1, 1)
+return tezgah.rule {
+  name = "cut",
+  on_message = function(ctx, msg)
+    ctx.session["not" .. half] = "değer" .. half
+    ctx.handoff("yarım " .. half)
+    return ctx.reply("Merhaba " .. half)
+  end,
+  on_reply = function(ctx, reply) return reply .. string.sub("ş", 2) end,
+})");
+    edit_json(folder / "tenant.json",
+              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/cut.lua"}; });
+    std::vector<std::string> urls = {"sqlite:" + (dir.path() / "var" / "cut.db").string()};
+    if (const char* pg = std::getenv("TEZGAH_TEST_PG_URL"); pg && *pg) urls.emplace_back(pg);
+    for (const auto& url : urls) {
+        SCOPED_TRACE(url);
+        EngineOptions o;
+        o.tenants_dir = dir.path() / "tenants";
+        o.db_url = url;
+        o.plugin_path = {plugin_dir()};
+        Engine e(o);
+        ASSERT_TRUE(e.start().ok());
+        const std::string id =
+            "cut-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+        auto first = e.handle(msg("gece-butik", "u-cut", "merhaba", id));
+        ASSERT_TRUE(first.ok()) << first.error().message;
+        EXPECT_EQ(first->reply, "Merhaba \uFFFD\uFFFD");
+        EXPECT_TRUE(first->handoff);
+        auto messages = e.database().recent_messages("gece-butik", first->conversation_id, 10);
+        ASSERT_TRUE(messages.ok()) << messages.error().message;
+        ASSERT_EQ(messages->size(), 2u);
+        EXPECT_EQ((*messages)[1].text, first->reply);
+        auto again = e.handle(msg("gece-butik", "u-cut", "merhaba", id));
+        ASSERT_TRUE(again.ok()) << again.error().message;
+        EXPECT_EQ(again->reply, first->reply);
+        EXPECT_EQ(again->conversation_id, first->conversation_id);
+    }
 }
 
 }  // namespace

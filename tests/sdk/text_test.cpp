@@ -41,6 +41,23 @@ TEST(Fold, DropsInvalidUtf8) {
     EXPECT_FALSE(valid_utf8(std::string("\xc3", 1)));
 }
 
+TEST(Utf8, RepairReplacesEachBadByteAndKeepsValidText) {
+    EXPECT_EQ(repair_utf8("geceliğin fiyatı"), "geceliğin fiyatı");
+    std::size_t replaced = 99;
+    EXPECT_EQ(repair_utf8("", &replaced), "");
+    EXPECT_EQ(replaced, 0u);
+    // "ğ" cut in half, a stray continuation byte, an overlong "/", a surrogate.
+    EXPECT_EQ(repair_utf8(std::string("\xc4", 1), &replaced), "\uFFFD");
+    EXPECT_EQ(replaced, 1u);
+    EXPECT_EQ(repair_utf8(std::string("a\x80"
+                                      "b") +
+                              "\xc0\xaf" + "\xed\xa0\x80",
+                          &replaced),
+              "a\uFFFDb\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
+    EXPECT_EQ(replaced, 6u);
+    EXPECT_TRUE(valid_utf8(repair_utf8(std::string("\xff\xfe\xf4\x90\x80\x80"))));
+}
+
 TEST(Tokens, SplitsFoldedWords) {
     EXPECT_EQ(tokens("Saten GECELİK, ne kadar?"),
               (std::vector<std::string>{"saten", "gecelik", "ne", "kadar"}));

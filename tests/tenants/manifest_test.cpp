@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 
 using namespace tezgah::engine;
@@ -175,6 +176,49 @@ TEST_F(ManifestTest, BrokenLuaIsReportedByCheck) {
               [](json::value& v) { v.as_object()["rules"] = json::array{"rules/broken.lua"}; });
     auto problems = problems_of("gece-butik");
     EXPECT_TRUE(has(problems, (folder / "rules" / "broken.lua").string())) << all(problems);
+}
+
+TEST_F(ManifestTest, TheLuaBlockSetsTheWallClockWithinTheServersCeiling) {
+    auto file = dir.path() / "gece-butik" / "tenant.json";
+    auto loaded = load_manifest(dir.path() / "gece-butik", &registry);
+    ASSERT_TRUE(loaded.manifest);
+    EXPECT_FALSE(loaded.manifest->lua_max_ms);
+    lua::ServerLimits server;  // 100 ms unless asked, at most 1000
+    EXPECT_EQ(lua_limits(*loaded.manifest, server).wall_per_call, std::chrono::milliseconds(100));
+
+    edit_json(file, [](json::value& v) { v.as_object()["lua"] = json::object{{"max_ms", 250}}; });
+    loaded = load_manifest(dir.path() / "gece-butik", &registry);
+    ASSERT_TRUE(loaded.problems.empty()) << loaded.problems.front().str();
+    EXPECT_EQ(loaded.manifest->lua_max_ms, 250);
+    EXPECT_EQ(lua_limits(*loaded.manifest, server).wall_per_call, std::chrono::milliseconds(250));
+    server.max_ms = 200;  // tezgah serve --lua-max-ms 200
+    EXPECT_EQ(lua_limits(*loaded.manifest, server).wall_per_call, std::chrono::milliseconds(200));
+
+    edit_json(file, [](json::value& v) {
+        v.as_object()["lua"] = json::object{{"max_ms", 0}, {"budget", 5}};
+    });
+    auto problems = problems_of("gece-butik");
+    const std::string f = file.string() + ": ";
+    EXPECT_TRUE(has(problems, f + "lua.max_ms: must be between 1 and 60000")) << all(problems);
+    EXPECT_TRUE(has(problems, f + "lua.budget: unknown key (expected one of: max_ms)")) << all(problems);
+}
+
+TEST_F(ManifestTest, AScriptWhoseTopLevelRunsOutOfBudgetIsAProblemNamingTheFile) {
+    auto folder = dir.path() / "gece-butik";
+    write(folder / "rules" / "slow.lua",
+          "local s = string.rep('a', 4 * 1024 * 1024)\nwhile true do local _ = s:upper() end\n"
+          "return tezgah.rule { name = 'x', on_reply = function(ctx, r) return r end }\n");
+    edit_json(folder / "tenant.json",
+              [](json::value& v) { v.as_object()["rules"] = json::array{"rules/slow.lua"}; });
+    const auto started = std::chrono::steady_clock::now();
+    auto problems = problems_of("gece-butik");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    const auto script = (folder / "rules" / "slow.lua").string();
+    // Lua shortens a long path in the position ("...gece-butik/rules/slow.lua:2:"); the problem's
+    // path is the whole one.
+    ASSERT_EQ(problems.size(), 1u) << all(problems);
+    EXPECT_EQ(problems[0].rfind(script + ": script: ", 0), 0u) << problems[0];
+    EXPECT_NE(problems[0].find("/rules/slow.lua:2: CPU budget exhausted"), std::string::npos) << problems[0];
 }
 
 TEST_F(ManifestTest, DiscoverFindsEveryTenantFolderOrASingleOne) {

@@ -38,10 +38,10 @@ Usage:
                  [--trusted-proxy ADDR,...] [--max-connections N]
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
-                 [--in-flight-margin-ms MS]
-  tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...]
+                 [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
+  tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
-                 [--prices FILE] [--shared-env NAME,...]
+                 [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
                  [--tenants DIR] [--db URL] [--shared-env NAME,...]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
@@ -98,6 +98,12 @@ Options:
                      TEZGAH_SHARED_ENV). Without it a manifest reads only its tenant's own,
                      TEZGAH_<ID>__<REST> (<ID>: the id in capitals, - as _); TEZGAH_ names are
                      never shared. Values read so are never printed (docs/manifest.md)
+  --lua-max-ms N     serve, check, chat: the most wall-clock time one Lua call (or the loading of a
+                     script) may take, whatever a tenant's lua.max_ms asks (default 1000; a tenant
+                     that sets none gets 100)
+  --lua-concurrency N
+                     serve, chat: Lua calls one tenant may run at once; more wait briefly, then the
+                     rule is skipped (default: --threads / 4, at least 1)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -169,7 +175,9 @@ Args parse(int argc, char** argv) {
                                                      "--header-timeout",
                                                      "--body-timeout",
                                                      "--keep-alive",
-                                                     "--in-flight-margin-ms"};
+                                                     "--in-flight-margin-ms",
+                                                     "--lua-max-ms",
+                                                     "--lua-concurrency"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -215,6 +223,50 @@ std::optional<SharedEnv> shared_env(const Args& args, const char* command) {
         return std::nullopt;
     }
     return std::move(parsed).value();
+}
+
+/// Reads a whole-number option (or, when it is absent, the environment variable `env`) into
+/// `value`, left alone when neither is set; false (reported) when malformed or out of bounds.
+bool number_option(const Args& args, const char* command, const std::string& name, long long minimum,
+                   long long& value, const char* env = nullptr,
+                   long long maximum = std::numeric_limits<long long>::max()) {
+    std::string text;
+    std::string source = name;
+    if (auto it = args.options.find(name); it != args.options.end()) {
+        text = it->second;
+    } else if (const char* v = env ? std::getenv(env) : nullptr; v && *v) {
+        text = v;
+        source = env;
+    } else {
+        return true;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long long parsed = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno == ERANGE || parsed < minimum || parsed > maximum) {
+        std::cerr << "tezgah " << command << ": " << source << " " << text
+                  << ": expected a whole number >= " << minimum;
+        if (maximum != std::numeric_limits<long long>::max() && maximum != std::numeric_limits<int>::max())
+            std::cerr << " and <= " << maximum;
+        std::cerr << "\n";
+        return false;
+    }
+    value = parsed;
+    return true;
+}
+
+/// --lua-max-ms and --lua-concurrency into `lua`; false (reported) when malformed. `threads`: the
+/// server's, whose quarter is the default cap of one tenant's Lua calls at once.
+bool lua_options(const Args& args, const char* command, int threads, lua::ServerLimits& lua) {
+    long long max_ms = lua.max_ms;
+    long long calls = std::max(1, threads / 4);
+    if (!number_option(args, command, "--lua-max-ms", 1, max_ms, nullptr, std::numeric_limits<int>::max()) ||
+        !number_option(args, command, "--lua-concurrency", 1, calls, nullptr,
+                       std::numeric_limits<int>::max()))
+        return false;
+    lua.max_ms = static_cast<int>(max_ms);
+    lua.calls_per_tenant = static_cast<int>(calls);
+    return true;
 }
 
 EngineOptions engine_options(const Args& args, SharedEnv shared) {
@@ -283,6 +335,8 @@ int cmd_check(const Args& args) {
         std::cerr << "tezgah check: " << root.string() << ": not a folder\n";
         return 1;
     }
+    lua::ServerLimits lua;
+    if (!lua_options(args, "check", http::ServerOptions{}.threads, lua)) return 2;
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     auto folders = discover_tenants(root);
@@ -297,7 +351,7 @@ int cmd_check(const Args& args) {
         auto problems = loaded.problems;
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
-            check_scripts(*loaded.manifest, problems);
+            check_scripts(*loaded.manifest, problems, lua);
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
@@ -341,7 +395,9 @@ int cmd_chat(const Args& args) {
     if (!load_prices(args, "chat")) return 2;
     auto shared = shared_env(args, "chat");
     if (!shared) return 2;
-    Engine engine(engine_options(args, std::move(*shared)));
+    EngineOptions options = engine_options(args, std::move(*shared));
+    if (!lua_options(args, "chat", http::ServerOptions{}.threads, options.lua)) return 2;
+    Engine engine(options);
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah chat: " << s.error().message << "\n";
         return 1;
@@ -394,33 +450,6 @@ int cmd_chat(const Args& args) {
     return 0;
 }
 
-/// Reads a whole-number option (or, when it is absent, the environment variable `env`) into
-/// `value`, left alone when neither is set; false when malformed or out of bounds.
-bool number_option(const Args& args, const std::string& name, long long minimum, long long& value,
-                   const char* env = nullptr, long long maximum = std::numeric_limits<long long>::max()) {
-    std::string text;
-    std::string source = name;
-    if (auto it = args.options.find(name); it != args.options.end()) {
-        text = it->second;
-    } else if (const char* v = env ? std::getenv(env) : nullptr; v && *v) {
-        text = v;
-        source = env;
-    } else {
-        return true;
-    }
-    char* end = nullptr;
-    errno = 0;
-    const long long parsed = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno == ERANGE || parsed < minimum || parsed > maximum) {
-        std::cerr << "tezgah serve: " << source << " " << text << ": expected a whole number >= " << minimum;
-        if (maximum != std::numeric_limits<long long>::max()) std::cerr << " and <= " << maximum;
-        std::cerr << "\n";
-        return false;
-    }
-    value = parsed;
-    return true;
-}
-
 int cmd_serve(const Args& args) {
     http::ServerOptions server_options;
     std::string error;
@@ -437,18 +466,19 @@ int cmd_serve(const Args& args) {
     long long header_ms = server_options.header_deadline.count();
     long long body_ms = server_options.body_deadline.count();
     long long keep_alive_ms = server_options.keep_alive_timeout.count();
-    if (!number_option(args, "--threads", 1, threads) || !number_option(args, "--queue", 0, queue) ||
-        !number_option(args, "--max-body", 1, max_body) ||
-        !number_option(args, "--max-connections", 1, max_connections) ||
-        !number_option(args, "--max-connections-per-address", 1, per_address) ||
-        !number_option(args, "--header-timeout", 1, header_ms) ||
-        !number_option(args, "--body-timeout", 1, body_ms) ||
-        !number_option(args, "--keep-alive", 1, keep_alive_ms))
+    if (!number_option(args, "serve", "--threads", 1, threads) ||
+        !number_option(args, "serve", "--queue", 0, queue) ||
+        !number_option(args, "serve", "--max-body", 1, max_body) ||
+        !number_option(args, "serve", "--max-connections", 1, max_connections) ||
+        !number_option(args, "serve", "--max-connections-per-address", 1, per_address) ||
+        !number_option(args, "serve", "--header-timeout", 1, header_ms) ||
+        !number_option(args, "serve", "--body-timeout", 1, body_ms) ||
+        !number_option(args, "serve", "--keep-alive", 1, keep_alive_ms))
         return 2;
     // A day at most: a margin longer than that leaves a customer's message unanswered for good.
     long long in_flight_margin_ms = kDefaultInFlightMargin.count();
-    if (!number_option(args, "--in-flight-margin-ms", 0, in_flight_margin_ms, "TEZGAH_IN_FLIGHT_MARGIN_MS",
-                       86400000))
+    if (!number_option(args, "serve", "--in-flight-margin-ms", 0, in_flight_margin_ms,
+                       "TEZGAH_IN_FLIGHT_MARGIN_MS", 86400000))
         return 2;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
@@ -470,6 +500,8 @@ int cmd_serve(const Args& args) {
     if (!load_prices(args, "serve")) return 2;
     auto shared = shared_env(args, "serve");
     if (!shared) return 2;
+    EngineOptions options = engine_options(args, std::move(*shared));
+    if (!lua_options(args, "serve", server_options.threads, options.lua)) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;
@@ -479,9 +511,8 @@ int cmd_serve(const Args& args) {
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    auto engine_opts = engine_options(args, std::move(*shared));
-    engine_opts.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
-    Engine engine(std::move(engine_opts));
+    options.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
+    Engine engine(options);
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;

@@ -1,6 +1,9 @@
 #include "lua/convert.hpp"
 
+#include <tezgah/sdk/text.hpp>
+
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -69,7 +72,7 @@ bool push_value(lua_State* L, const json::value& value, int depth) {
 }
 
 std::string convert(lua_State* L, int index, json::value& out, const std::string& path, bool schema,
-                    EmptyTable empty, int depth) {
+                    EmptyTable empty, int depth, std::size_t* replaced) {
     index = lua_absindex(L, index);
     switch (lua_type(L, index)) {
         case LUA_TNIL:
@@ -96,7 +99,7 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
         case LUA_TSTRING: {
             std::size_t length = 0;
             const char* text = lua_tolstring(L, index, &length);
-            out = json::string(text, length);
+            out = json::string(text_from_script({text, length}, replaced));
             return {};
         }
         case LUA_TTABLE:
@@ -140,7 +143,7 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
             lua_rawgeti(L, index, i);
             json::value item;
             std::string error = convert(L, -1, item, path + "[" + std::to_string(i) + "]", schema,
-                                        EmptyTable::object, depth + 1);
+                                        EmptyTable::object, depth + 1, replaced);
             lua_pop(L, 1);
             if (!error.empty()) return error;
             array.push_back(std::move(item));
@@ -157,11 +160,11 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
     while (lua_next(L, index) != 0) {
         std::size_t length = 0;
         const char* key = lua_tolstring(L, -2, &length);  // a string: safe during lua_next
-        std::string name(key, length);
+        std::string name = text_from_script({key, length}, replaced);
         bool array_key = schema && (name == "required" || name == "enum");
         json::value item;
         std::string error = convert(L, -1, item, path.empty() ? name : path + "." + name, schema,
-                                    array_key ? EmptyTable::array : EmptyTable::object, depth + 1);
+                                    array_key ? EmptyTable::array : EmptyTable::object, depth + 1, replaced);
         lua_pop(L, 1);
         if (!error.empty()) {
             lua_pop(L, 1);
@@ -175,10 +178,25 @@ std::string convert(lua_State* L, int index, json::value& out, const std::string
 
 }  // namespace
 
+std::string text_from_script(std::string_view bytes, std::size_t* replaced) {
+    if (bytes.empty() ||
+        (std::memchr(bytes.data(), '\0', bytes.size()) == nullptr && sdk::text::valid_utf8(bytes)))
+        return std::string(bytes);
+    std::size_t count = 0;
+    std::string text = sdk::text::repair_utf8(bytes, &count);
+    for (std::size_t at = text.find('\0'); at != std::string::npos; at = text.find('\0', at + 3)) {
+        text.replace(at, 1, "\xEF\xBF\xBD");  // U+FFFD
+        ++count;
+    }
+    if (replaced) *replaced += count;
+    return text;
+}
+
 bool push_json(lua_State* L, const json::value& value) { return push_value(L, value, 0); }
 
-std::string to_json(lua_State* L, int index, json::value& out, const std::string& path, bool schema) {
-    return convert(L, index, out, path, schema, EmptyTable::object, 0);
+std::string to_json(lua_State* L, int index, json::value& out, const std::string& path, bool schema,
+                    std::size_t* replaced) {
+    return convert(L, index, out, path, schema, EmptyTable::object, 0, replaced);
 }
 
 }  // namespace tezgah::engine::lua

@@ -6,6 +6,7 @@
 
 #include "lua/convert.hpp"
 #include "lua/sandbox.hpp"
+#include "ops/metrics.hpp"
 #include "util/common.hpp"
 #include "util/host.hpp"
 
@@ -26,10 +27,14 @@ namespace {
 
 constexpr const char* kReplyMarker = "tezgah.reply";
 constexpr const char* kDeclarations = "tezgah.declarations";
-constexpr std::size_t kMaxLogLine = 4096;
+constexpr std::size_t kMaxHandoffReason = 1024;
 constexpr lua_Integer kDefaultFindLimit = 5;
 constexpr lua_Integer kMaxFindLimit = 20;
-constexpr std::size_t kMaxFoldBytes = 64 * 1024;  // tezgah.fold / tezgah.mentions input
+constexpr std::size_t kMaxFindQuery = 1024;       // ctx.catalog.find: longer queries are cut
+constexpr long long kFindSteps = 10'000;          // a search goes through every offering
+constexpr long long kFindStepsPerByte = 256;      // each query word is matched against each of them
+constexpr std::size_t kMaxFoldBytes = 64 * 1024;  // tezgah.fold / tezgah.mentions input and words
+constexpr long long kComparisonsPerStep = 128;    // std::string::find, at worst every place × word
 
 enum class Hook { on_message, on_reply, run };
 
@@ -54,6 +59,7 @@ struct CallState {
     std::string language;
     bool handoff = false;
     std::string handoff_reason;
+    std::size_t replaced = 0;  ///< bytes of invalid UTF-8 in what the script handed over
 };
 
 CallState* live_call(lua_State* L, const char* function) {
@@ -197,12 +203,18 @@ void push_hours(lua_State* L, const std::map<std::string, std::string>& hours) {
 
 int ctx_log(lua_State* L) {
     CallState* call = live_call(L, "log");
+    Sandbox& sandbox = Sandbox::of(L);
+    bool admitted = false;
+    try {
+        admitted = sandbox.quota().admit_log_line();
+    } catch (...) {
+    }
+    if (!admitted) return 0;  // over the tenant's rate: dropped (and counted) before any work
     std::size_t length = 0;
     const char* text = luaL_tolstring(L, 1, &length);
-    Sandbox& sandbox = Sandbox::of(L);
     try {
         call->host->logger().info(sandbox.display_path() + ": " +
-                                  std::string(text, std::min(length, kMaxLogLine)));
+                                  text_from_script(sandbox.quota().cut_log_line({text, length})));
     } catch (...) {
     }
     return 0;
@@ -228,7 +240,12 @@ int ctx_handoff(lua_State* L) {
     std::size_t length = 0;
     const char* reason = luaL_optlstring(L, 1, "", &length);
     call->handoff = true;
-    call->handoff_reason.assign(reason, std::min(length, kMaxLogLine));
+    try {
+        call->handoff_reason =
+            text_from_script({reason, std::min(length, kMaxHandoffReason)}, &call->replaced);
+    } catch (...) {
+        call->handoff_reason.clear();
+    }
     return 0;
 }
 
@@ -266,6 +283,11 @@ int catalog_find(lua_State* L) {
     std::size_t length = 0;
     const char* query = luaL_checklstring(L, 1, &length);
     lua_Integer limit = std::clamp<lua_Integer>(luaL_optinteger(L, 2, kDefaultFindLimit), 1, kMaxFindLimit);
+    if (length > kMaxFindQuery) {  // the first words of a long message, cut between letters
+        length = kMaxFindQuery;
+        while (length > 0 && (static_cast<unsigned char>(query[length]) & 0xC0) == 0x80) --length;
+    }
+    Sandbox::charge(L, kFindSteps + static_cast<long long>(length) * kFindStepsPerByte);
     bool failed = false;
     {
         std::vector<sdk::OfferingMatch> matches;
@@ -421,6 +443,7 @@ int text_fold(lua_State* L) {
     std::size_t length = 0;
     const char* text = luaL_checklstring(L, 1, &length);
     luaL_argcheck(L, length <= kMaxFoldBytes, 1, "text longer than 65536 bytes");
+    Sandbox::charge(L, 1 + static_cast<long long>(length));
     {
         std::string folded = sdk::text::fold(std::string_view(text, length));
         Sandbox::Uncapped uncapped(L);  // nothing below may raise while `folded` is alive
@@ -429,32 +452,54 @@ int text_fold(lua_State* L) {
     return 1;
 }
 
-/// tezgah.mentions(text, words): true when the folded text contains any of the folded words.
+/// tezgah.mentions(text, words): true when the folded text contains any of the folded words. Each
+/// word is charged before it is folded and looked for (a search may compare every byte of the text
+/// with every byte of the word).
 int text_mentions(lua_State* L) {
     std::size_t length = 0;
     const char* text = luaL_checklstring(L, 1, &length);
     luaL_argcheck(L, length <= kMaxFoldBytes, 1, "text longer than 65536 bytes");
     luaL_checktype(L, 2, LUA_TTABLE);
+    Sandbox::charge(L, 1 + static_cast<long long>(length));
     const auto count = static_cast<lua_Integer>(lua_rawlen(L, 2));
     bool found = false;
+    bool stopped = false;
     lua_Integer bad_word = 0;
+    lua_Integer long_word = 0;
     {
         const std::string folded = sdk::text::fold(std::string_view(text, length));
         Sandbox::Uncapped uncapped(L);
-        for (lua_Integer i = 1; i <= count && !found && !bad_word; ++i) {
+        for (lua_Integer i = 1; i <= count && !found && !bad_word && !long_word && !stopped; ++i) {
             if (lua_rawgeti(L, 2, i) != LUA_TSTRING) {
                 bad_word = i;
             } else {
                 std::size_t word_length = 0;
                 const char* word = lua_tolstring(L, -1, &word_length);
-                const std::string needle = sdk::text::fold(std::string_view(word, word_length));
-                found = !needle.empty() && folded.find(needle) != std::string::npos;
+                if (word_length > kMaxFoldBytes) {
+                    long_word = i;
+                } else if (!Sandbox::try_charge(L, 1 + static_cast<long long>(word_length))) {
+                    stopped = true;
+                } else {
+                    const std::string needle = sdk::text::fold(std::string_view(word, word_length));
+                    // Each place the word may start, compared up to the word's length.
+                    const std::size_t places =
+                        needle.size() <= folded.size() ? folded.size() - needle.size() + 1 : 0;
+                    const auto search = static_cast<long long>(places * needle.size()) / kComparisonsPerStep;
+                    if (!Sandbox::try_charge(L, search))
+                        stopped = true;
+                    else
+                        found = !needle.empty() && folded.find(needle) != std::string::npos;
+                }
             }
             lua_pop(L, 1);
         }
     }
+    if (stopped) Sandbox::raise_stopped(L);
     if (bad_word)
         return luaL_error(L, "tezgah.mentions: words[%d] is not a string", static_cast<int>(bad_word));
+    if (long_word)
+        return luaL_error(L, "tezgah.mentions: words[%d] is longer than 65536 bytes",
+                          static_cast<int>(long_word));
     lua_pushboolean(L, found);
     return 1;
 }
@@ -493,11 +538,14 @@ void install_tezgah_api(lua_State* L) {
 
 // ---- the script --------------------------------------------------------------------------------
 
-/// One loaded script: its sandbox and declaration. Calls are serialised by `mutex`.
+/// One loaded script: its sandbox and declaration. Calls are serialised by `mutex_`, and counted
+/// against the tenant's quota of calls at once.
 class Script {
 public:
-    Script(sdk::HostServices& host, std::string display_path, const Limits& limits)
-        : host_(host), sandbox_(limits, host.logger(), std::move(display_path)) {
+    Script(sdk::HostServices& host, std::string display_path, const Limits& limits, TenantQuotaPtr quota)
+        : host_(host),
+          quota_(quota ? std::move(quota) : std::make_shared<TenantQuota>(host.tenant().id)),
+          sandbox_(limits, host.logger(), std::move(display_path), *quota_) {
         install_tezgah_api(sandbox_.state());
     }
 
@@ -511,7 +559,7 @@ public:
     const std::string& name() const { return name_; }
     const sdk::ToolSpec& spec() const { return spec_; }
 
-    /// Runs the chunk and reads its declaration.
+    /// Runs the chunk, within the same budget and wall clock as a call, and reads its declaration.
     sdk::Status load(std::string_view source) {
         std::lock_guard lock(mutex_);
         lua_State* L = sandbox_.state();
@@ -537,12 +585,12 @@ public:
         }
         kind_ = *kind;
         raw_field(L, -1, "name");
-        name_ = lua_tostring(L, -1);
+        name_ = text_from_script(lua_tostring(L, -1));
         lua_pop(L, 1);
         if (kind_ == ScriptKind::tool) {
             spec_.name = name_;
             raw_field(L, -1, "description");
-            spec_.description = lua_tostring(L, -1);
+            spec_.description = text_from_script(lua_tostring(L, -1));
             lua_pop(L, 1);
             raw_field(L, -1, "parameters");
             json::value parameters;
@@ -580,16 +628,32 @@ public:
 
     /// What a hook call produced, read while the state is still locked.
     struct Outcome {
-        std::optional<std::string> text;  ///< on_message's reply / on_reply's new text
+        std::optional<std::string> text;  ///< on_message's reply / on_reply's new text, valid UTF-8
         bool handoff = false;
         std::string handoff_reason;
         json::value result;  ///< run's answer
     };
 
-    /// Calls `hook` with (ctx, argument) where `push_argument` pushes the second argument.
+    /// Calls `hook` with (ctx, argument) where `push_argument` pushes the second argument. A call
+    /// waits for a place among the tenant's calls, then for the script, at most a quarter of its wall
+    /// clock each; then it is not run (lua_busy). A turn never queues for long behind a slow script,
+    /// and the turns of a tenant whose scripts are slow hold few threads, briefly.
     template <class PushArgument>
     sdk::Result<Outcome> call(Hook hook, sdk::TurnContext& turn, PushArgument push_argument) {
-        std::lock_guard lock(mutex_);
+        const auto patience = std::max(std::chrono::milliseconds(1), sandbox_.limits().wall_per_call / 4);
+        const auto slot = quota_->enter(patience);
+        if (!slot)
+            return fail(hook, sdk::make_error(
+                                  kLuaBusy,
+                                  display_path() + ": not run: the tenant's scripts are at their limit of " +
+                                      std::to_string(quota_->options().calls_at_once) + " calls at once"));
+        std::unique_lock lock(mutex_, std::try_to_lock);  // the usual case, a free script, reads no clock
+        if (!lock.owns_lock() && !lock.try_lock_for(patience))
+            return fail(hook,
+                        sdk::make_error(kLuaBusy,
+                                        display_path() +
+                                            ": not run: the script was still busy with another call after " +
+                                            std::to_string(patience.count()) + " ms"));
         lua_State* L = sandbox_.state();
         int base = lua_gettop(L);
         CallState state{&host_, &turn, hook, turn.language.empty() ? host_.tenant().language : turn.language};
@@ -614,9 +678,13 @@ public:
             }
             Sandbox::Uncapped uncapped(L);
             auto outcome = read_outcome(L, hook, state);
-            if (outcome.ok()) write_back_session(L, base + 2, turn);
+            if (outcome.ok()) write_back_session(L, base + 2, turn, state);
             lua_settop(L, base);
             if (!outcome.ok()) return fail(hook, outcome.error());
+            if (state.replaced > 0)
+                host_.logger().warn(display_path() + ": " + hook_name(hook) +
+                                    " handed over text that is not valid UTF-8; " +
+                                    std::to_string(state.replaced) + " byte(s) replaced with U+FFFD");
             return outcome;
         } catch (const std::exception& e) {
             if (token) *token = nullptr;
@@ -658,24 +726,31 @@ private:
         lua_setfield(L, -2, "session");
     }
 
-    sdk::Result<Outcome> read_outcome(lua_State* L, Hook hook, const CallState& state) {
+    /// What the hook returned. Text is repaired to valid UTF-8 (text_from_script), counted in
+    /// `state.replaced`: what a script hands over is stored and sent, never raw bytes.
+    sdk::Result<Outcome> read_outcome(lua_State* L, Hook hook, CallState& state) {
         Outcome outcome;
         outcome.handoff = state.handoff;
         outcome.handoff_reason = state.handoff_reason;
         int type = lua_type(L, -1);
         if (hook == Hook::run) {
-            std::string error = to_json(L, -1, outcome.result, "result");
+            std::string error = to_json(L, -1, outcome.result, "result", false, &state.replaced);
             if (!error.empty()) return sdk::make_error(kLuaError, display_path() + ": run returned " + error);
             return outcome;
         }
+        auto text_at_top = [&] {
+            std::size_t length = 0;
+            const char* text = lua_tolstring(L, -1, &length);
+            return text_from_script({text, length}, &state.replaced);
+        };
         if (type == LUA_TNIL) return outcome;
         if (type == LUA_TSTRING) {
-            outcome.text = lua_tostring(L, -1);
+            outcome.text = text_at_top();
             return outcome;
         }
         if (hook == Hook::on_message && luaL_testudata(L, -1, kReplyMarker) != nullptr) {
             lua_getiuservalue(L, -1, 1);
-            outcome.text = lua_tostring(L, -1);
+            outcome.text = text_at_top();
             lua_pop(L, 1);
             return outcome;
         }
@@ -685,8 +760,8 @@ private:
                                               luaL_typename(L, -1) + "; expected " + expected);
     }
 
-    /// Copies ctx.session back into the turn: JSON-representable entries only.
-    void write_back_session(lua_State* L, int context, sdk::TurnContext& turn) {
+    /// Copies ctx.session back into the turn: JSON-representable entries only, text repaired.
+    void write_back_session(lua_State* L, int context, sdk::TurnContext& turn, CallState& state) {
         if (turn.session == nullptr) return;
         raw_field(L, context, "session");
         if (lua_type(L, -1) != LUA_TTABLE) {
@@ -704,9 +779,11 @@ private:
                 lua_pop(L, 1);
                 continue;
             }
-            std::string key = lua_tostring(L, -2);
+            std::size_t key_length = 0;
+            const char* key_bytes = lua_tolstring(L, -2, &key_length);  // a string: safe during lua_next
+            std::string key = text_from_script({key_bytes, key_length}, &state.replaced);
             json::value value;
-            std::string error = to_json(L, -1, value, "session." + key);
+            std::string error = to_json(L, -1, value, "session." + key, false, &state.replaced);
             lua_pop(L, 1);
             if (!error.empty()) {
                 host_.logger().warn(display_path() + ": ctx." + error + "; not kept");
@@ -718,18 +795,39 @@ private:
         *turn.session = std::move(session);
     }
 
+    /// Logs a call that did not complete and counts it in tezgah_lua_skipped_total.
     sdk::Error fail(Hook hook, sdk::Error error) {
         try {
             host_.logger().error(std::string("lua ") + (kind_ == ScriptKind::rule ? "rule '" : "tool '") +
                                  name_ + "' " + hook_name(hook) + " failed (" + error.code +
                                  "): " + error.message);
+            if (!quota_->tenant().empty())
+                Metrics::global().lua_skipped(quota_->tenant(), skip_reason(error));
         } catch (...) {
         }
         return error;
     }
 
+    /// The `reason` label of tezgah_lua_skipped_total. The sandbox is read only for a call that ran
+    /// (under `mutex_`); a busy one never reached it.
+    const char* skip_reason(const sdk::Error& error) const {
+        if (error.code == kLuaBusy) return "busy";
+        switch (sandbox_.stopped()) {
+            case Stop::cpu_budget:
+                return "cpu_budget";
+            case Stop::wall_clock:
+                return "wall_clock";
+            case Stop::memory:
+                return "memory";
+            case Stop::none:
+                break;
+        }
+        return error.code == kLuaMemory ? "memory" : "error";
+    }
+
     sdk::HostServices& host_;
-    std::mutex mutex_;
+    TenantQuotaPtr quota_;  // before the sandbox, which holds a reference to it
+    std::timed_mutex mutex_;
     Sandbox sandbox_;
     int declaration_ = LUA_NOREF;
     ScriptKind kind_ = ScriptKind::rule;
@@ -818,12 +916,16 @@ const char* kind_name(ScriptKind kind) { return kind == ScriptKind::rule ? "rule
 
 }  // namespace
 
+std::chrono::milliseconds ServerLimits::wall_for(std::optional<int> requested_ms) const {
+    return std::chrono::milliseconds(std::clamp(requested_ms.value_or(default_ms), 1, std::max(1, max_ms)));
+}
+
 sdk::Result<LoadedScript> load_script(const std::string& path, const std::string& display_path,
-                                      sdk::HostServices& host, const Limits& limits) {
+                                      sdk::HostServices& host, const Limits& limits, TenantQuotaPtr quota) {
     auto source = read_source(path);
     if (!source) return sdk::make_error(sdk::errc::not_found, display_path + ": cannot read the file");
     try {
-        auto script = std::make_unique<Script>(host, display_path, limits);
+        auto script = std::make_unique<Script>(host, display_path, limits, std::move(quota));
         if (auto status = script->load(*source); !status) {
             host.logger().error(status.error().message);
             return status.error();
@@ -840,7 +942,7 @@ sdk::Result<LoadedScript> load_script(const std::string& path, const std::string
 }
 
 std::vector<std::string> check_script(const std::string& path, ScriptKind expected,
-                                      const std::string& display_path) {
+                                      const std::string& display_path, const Limits& limits) {
     const std::string& shown = display_path.empty() ? path : display_path;
     std::vector<std::string> problems;
     auto source = read_source(path);
@@ -851,7 +953,7 @@ std::vector<std::string> check_script(const std::string& path, ScriptKind expect
     try {
         NoHttpClient no_http;
         TenantlessHost host("lua", shown, no_http);
-        Script script(host, shown, Limits{});
+        Script script(host, shown, limits, nullptr);
         if (auto status = script.load(*source); !status) {
             problems.push_back("script: " + status.error().message);
             return problems;

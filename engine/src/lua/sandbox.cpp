@@ -2,9 +2,12 @@
 //  - Lua is built as C here: lua_error unwinds with longjmp, so no C++ object with a destructor
 //    may be alive in a C function at the point where it (or any Lua API call that can fail)
 //    raises. Functions below raise only from frames holding trivially destructible locals.
-//  - The count hook never fires inside C functions, so the C functions that can run long are
-//    bounded separately (patterns.cpp, table.move, string.rep).
+//  - The count hook never fires inside C functions, so the work they do is charged separately:
+//    every byte the state allocates (here), the bytes and elements built-ins read (charged.cpp,
+//    patterns.cpp, table.move, load), and the wall clock is looked at in the hook and in charges.
 #include "lua/sandbox.hpp"
+
+#include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -45,6 +48,7 @@ int safe_load(lua_State* L) {
         return luaL_error(L, "load: only a string holding a text chunk is allowed in the sandbox");
     std::size_t length = 0;
     const char* chunk = lua_tolstring(L, 1, &length);
+    Sandbox::charge(L, static_cast<long long>(length));  // the lexer reads every byte
     const char* name = luaL_optstring(L, 2, "=(load)");
     bool has_env = !lua_isnone(L, 4);
     int status = luaL_loadbufferx(L, chunk, length, name, "t");
@@ -88,8 +92,16 @@ int bounded_table_move(lua_State* L) {
     return lua_gettop(L);
 }
 
-/// print() goes to the script's logger, never to the process's standard output.
+/// print() goes to the script's logger, never to the process's standard output, within the
+/// tenant's log rate (a line over it is dropped before it is even built).
 int print_to_log(lua_State* L) {
+    Sandbox& sandbox = Sandbox::of(L);
+    bool admitted = false;
+    try {
+        admitted = sandbox.quota().admit_log_line();
+    } catch (...) {
+    }
+    if (!admitted) return 0;
     int n = lua_gettop(L);
     luaL_Buffer buffer;
     luaL_buffinit(L, &buffer);
@@ -101,10 +113,9 @@ int print_to_log(lua_State* L) {
     luaL_pushresult(&buffer);
     std::size_t length = 0;
     const char* text = lua_tolstring(L, -1, &length);
-    Sandbox& sandbox = Sandbox::of(L);
     try {
         sandbox.logger().info(sandbox.display_path() + ": " +
-                              std::string(text, std::min<std::size_t>(length, 4096)));
+                              sdk::text::repair_utf8(sandbox.quota().cut_log_line({text, length})));
     } catch (...) {
         // A failing logger must not take the script down.
     }
@@ -118,8 +129,8 @@ void remove_field(lua_State* L, int table, const char* name) {
 
 }  // namespace
 
-Sandbox::Sandbox(const Limits& limits, sdk::Logger& logger, std::string display_path)
-    : limits_(limits), logger_(logger), display_path_(std::move(display_path)) {
+Sandbox::Sandbox(const Limits& limits, sdk::Logger& logger, std::string display_path, TenantQuota& quota)
+    : limits_(limits), logger_(logger), display_path_(std::move(display_path)), quota_(quota) {
     L_ = lua_newstate(&Sandbox::allocate, this);
     if (L_ == nullptr) throw std::bad_alloc();
     *static_cast<Sandbox**>(lua_getextraspace(L_)) = this;
@@ -132,7 +143,9 @@ Sandbox::Sandbox(const Limits& limits, sdk::Logger& logger, std::string display_
 Sandbox::~Sandbox() {
     if (L_ == nullptr) return;
     // Nothing of the script may run any more, whatever lua_close triggers.
-    timed_out_ = true;
+    stop_ = Stop::cpu_budget;
+    std::snprintf(stop_message_, sizeof stop_message_, "%s: the script is being closed",
+                  display_path_.c_str());
     uncapped_ = true;
     lua_sethook(L_, &Sandbox::count_hook, LUA_MASKCOUNT, 1);
     lua_close(L_);
@@ -189,6 +202,8 @@ void Sandbox::open_libraries() {
     lua_setfield(L, -2, "move");
     lua_pop(L, 1);
 
+    install_charged_builtins(L);
+
     // The globals refuse unknown names; the metatable itself is locked.
     lua_createtable(L, 0, 3);
     lua_pushcfunction(L, unknown_global_read);
@@ -210,15 +225,36 @@ void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsiz
         return nullptr;
     }
     bool grows = nsize > old_size;
-    if (grows && !self->uncapped_ && self->in_use_ - old_size + nsize > self->limits_.memory_bytes) {
-        self->note_memory_refusal(ptr, osize, nsize);
-        return nullptr;
+    if (grows && !self->uncapped_) {
+        // A refusal makes Lua raise a memory error where the script is; call() reports why.
+        if (self->in_call_ && !self->charge_allocation(nsize - old_size)) return nullptr;
+        if (self->in_use_ - old_size + nsize > self->limits_.memory_bytes) {
+            self->note_memory_refusal(ptr, osize, nsize);
+            return nullptr;
+        }
     }
     void* block = std::realloc(ptr, nsize);
     if (block == nullptr) return nullptr;
     self->in_use_ = self->in_use_ - old_size + nsize;
     if (grows) self->refused_once_ = false;
     return block;
+}
+
+bool Sandbox::charge_allocation(std::size_t bytes) {
+    // Allocation is where `..`, string.rep, string.format, table.concat and the like spend their
+    // time: the VM instruction or call that asks for the bytes counts as one step only.
+    constexpr std::size_t kLargeAllocation = 64 * 1024;
+    if (stop_ != Stop::none) return false;  // a stopped call gets nothing more
+    allocated_ += bytes;
+    if (spent() > limits_.instructions_per_call) {
+        stop(L_, Stop::cpu_budget);
+        return false;
+    }
+    if (bytes >= kLargeAllocation && Clock::now() >= deadline_) {
+        stop(L_, Stop::wall_clock);
+        return false;
+    }
+    return true;
 }
 
 void Sandbox::note_memory_refusal(void* ptr, std::size_t osize, std::size_t nsize) {
@@ -229,84 +265,120 @@ void Sandbox::note_memory_refusal(void* ptr, std::size_t osize, std::size_t nsiz
     refused_ptr_ = ptr;
     refused_osize_ = osize;
     refused_nsize_ = nsize;
-    if (!retry || out_of_memory_ || !in_call_) return;
-    out_of_memory_ = true;
-    where_into(L_, memory_where_, sizeof memory_where_);
+    if (!retry || stop_ != Stop::none || !in_call_) return;
+    stop(L_, Stop::memory);
 }
 
 void Sandbox::reset_budget() {
     used_ = 0;
-    timed_out_ = false;
-    out_of_memory_ = false;
+    allocated_ = 0;
+    stop_ = Stop::none;
+    stop_message_[0] = '\0';
     refused_once_ = false;
-    memory_where_[0] = '\0';
-    timeout_message_.clear();
     hook_every_ = static_cast<int>(std::clamp<long long>(limits_.instructions_per_call, 1, 1000));
+    next_clock_check_ = hook_every_;
+    deadline_ = Clock::now() + limits_.wall_per_call;
     lua_sethook(L_, &Sandbox::count_hook, LUA_MASKCOUNT, hook_every_);
 }
 
 void Sandbox::make_sticky(lua_State* running) {
     // From now on the hook fires on every instruction, in the running thread and the main one,
-    // so a pcall or coroutine that caught the error cannot go on.
+    // so a pcall or coroutine that caught the error cannot go on. (A coroutine other than the
+    // running one stops at its own next hook, at most `hook_every_` instructions later.)
     lua_sethook(running, &Sandbox::count_hook, LUA_MASKCOUNT, 1);
     if (running != L_) lua_sethook(L_, &Sandbox::count_hook, LUA_MASKCOUNT, 1);
 }
 
-void Sandbox::note_timeout(lua_State* L, lua_Debug*) {
-    timed_out_ = true;
+void Sandbox::stop(lua_State* L, Stop why) {
+    // Called from the hook, from C functions and from the allocator: no Lua allocation, no throw.
+    stop_ = why;
     char where[256];
     where_into(L, where, sizeof where);
-    timeout_message_ = std::string(where[0] ? where : display_path_.c_str()) +
-                       ": CPU budget exhausted (more than " + std::to_string(limits_.instructions_per_call) +
-                       " instructions in one call)";
+    const char* at = where[0] ? where : display_path_.c_str();
+    switch (why) {
+        case Stop::cpu_budget:
+            std::snprintf(stop_message_, sizeof stop_message_,
+                          "%s: CPU budget exhausted (more than %lld instructions, or as much work in "
+                          "built-in functions, in one call)",
+                          at, limits_.instructions_per_call);
+            break;
+        case Stop::wall_clock:
+            std::snprintf(stop_message_, sizeof stop_message_,
+                          "%s: wall-clock limit exceeded (more than %lld ms in one call)", at,
+                          static_cast<long long>(limits_.wall_per_call.count()));
+            break;
+        case Stop::memory:
+        case Stop::none:
+            std::snprintf(stop_message_, sizeof stop_message_, "%s: memory limit of %zu bytes exceeded", at,
+                          limits_.memory_bytes);
+            break;
+    }
     make_sticky(L);
 }
 
-const char* Sandbox::sticky_message() {
-    if (timed_out_) return timeout_message_.c_str();
-    sticky_message_ = std::string(memory_where_[0] ? memory_where_ : display_path_.c_str()) +
-                      ": memory limit of " + std::to_string(limits_.memory_bytes) + " bytes exceeded";
-    return sticky_message_.c_str();
+bool Sandbox::spend(lua_State* L, long long steps) {
+    if (stop_ != Stop::none) return false;
+    used_ += steps;
+    if (spent() > limits_.instructions_per_call) {
+        stop(L, Stop::cpu_budget);
+        return false;
+    }
+    if (spent() >= next_clock_check_) {
+        next_clock_check_ = spent() + hook_every_;
+        if (Clock::now() >= deadline_) {
+            stop(L, Stop::wall_clock);
+            return false;
+        }
+    }
+    return true;
 }
 
-void Sandbox::count_hook(lua_State* L, lua_Debug* ar) {
+void Sandbox::raise_stopped(lua_State* L) {
     Sandbox& self = of(L);
-    if (!self.timed_out_ && !self.out_of_memory_) {
-        self.used_ += self.hook_every_;
-        if (self.used_ <= self.limits_.instructions_per_call) return;
-        self.note_timeout(L, ar);
-    } else {
-        self.make_sticky(L);
+    self.make_sticky(L);
+    {
+        // The message is pushed past the cap: a stopped call's allocations are refused, and a
+        // refusal here would cost an emergency collection for every raise.
+        bool previous = self.uncapped_;
+        self.uncapped_ = true;
+        lua_pushstring(L, self.stop_message_);
+        self.uncapped_ = previous;
     }
-    lua_pushstring(L, self.sticky_message());
     lua_error(L);
+    std::abort();  // lua_error never returns
+}
+
+void Sandbox::count_hook(lua_State* L, lua_Debug*) {
+    Sandbox& self = of(L);
+    if (self.stop_ == Stop::none) {
+        // Every ~1000 instructions: one clock read is cheap next to them. An instruction that does
+        // much work (comparing or converting a long string) is caught here, by the clock.
+        self.used_ += self.hook_every_;
+        if (self.spent() > self.limits_.instructions_per_call)
+            self.stop(L, Stop::cpu_budget);
+        else if (Clock::now() >= self.deadline_)
+            self.stop(L, Stop::wall_clock);
+        else
+            return;
+    }
+    raise_stopped(L);
 }
 
 void Sandbox::charge(lua_State* L, long long steps) {
-    Sandbox& self = of(L);
-    if (!self.timed_out_ && !self.out_of_memory_) {
-        self.used_ += steps;
-        if (self.used_ <= self.limits_.instructions_per_call) return;
-        self.note_timeout(L, nullptr);
-    }
-    lua_pushstring(L, self.sticky_message());
-    lua_error(L);
+    if (!of(L).spend(L, steps)) raise_stopped(L);
 }
+
+bool Sandbox::try_charge(lua_State* L, long long steps) { return of(L).spend(L, steps); }
 
 void Sandbox::memory_exceeded(lua_State* L) {
     Sandbox& self = of(L);
-    if (!self.timed_out_ && !self.out_of_memory_) {
-        self.out_of_memory_ = true;
-        where_into(L, self.memory_where_, sizeof self.memory_where_);
-        self.make_sticky(L);
-    }
-    lua_pushstring(L, self.sticky_message());
-    lua_error(L);
+    if (self.stop_ == Stop::none) self.stop(L, Stop::memory);
+    raise_stopped(L);
 }
 
 int Sandbox::message_handler(lua_State* L) {
     Sandbox& self = of(L);
-    if (self.timed_out_ || self.out_of_memory_) return 1;  // classified by call()
+    if (self.stop_ != Stop::none) return 1;  // classified by call()
     char where[256];
     where_into(L, where, sizeof where);
     if (lua_type(L, 1) == LUA_TSTRING) {
@@ -354,20 +426,22 @@ sdk::Status Sandbox::call(int nargs, int nresults) {
     in_call_ = false;
     Uncapped uncapped(L_);
 
-    if (status == LUA_OK && !timed_out_ && !out_of_memory_) {
+    if (status == LUA_OK && stop_ == Stop::none) {
         lua_remove(L_, handler);
         return {};
     }
     std::string code = kLuaError;
     std::string message;
-    if (timed_out_) {
+    if (stop_ == Stop::cpu_budget || stop_ == Stop::wall_clock) {
         code = kLuaTimeout;
-        message = timeout_message_;
-    } else if (out_of_memory_ || status == LUA_ERRMEM) {
+        message = stop_message_;
+    } else if (stop_ == Stop::memory || status == LUA_ERRMEM) {
         code = kLuaMemory;
-        message = sticky_message();
+        message = stop_ == Stop::memory ? std::string(stop_message_)
+                                        : display_path_ + ": memory limit of " +
+                                              std::to_string(limits_.memory_bytes) + " bytes exceeded";
     } else if (lua_type(L_, -1) == LUA_TSTRING) {
-        message = lua_tostring(L_, -1);
+        message = sdk::text::repair_utf8(lua_tostring(L_, -1));
     } else {
         message = display_path_ + ": error object is a " + luaL_typename(L_, -1) + " value";
     }

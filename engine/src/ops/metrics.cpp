@@ -128,6 +128,13 @@ struct State {
                 "Turns that found a tenant's daily or monthly model budget spent, by tenant and period.")};
     Series<prometheus::Counter> provider_retries{
         counter(registry, "tezgah_provider_retries_total", "Provider calls tried again, by provider.")};
+    Series<prometheus::Counter> lua_skipped{
+        counter(registry, "tezgah_lua_skipped_total",
+                "Lua rule and tool calls that did not complete, by tenant and reason (busy, cpu_budget, "
+                "wall_clock, memory, error).")};
+    Series<prometheus::Counter> lua_log_dropped{
+        counter(registry, "tezgah_lua_log_dropped_total",
+                "Script log lines dropped over the tenant's rate, by tenant.")};
     prometheus::Gauge& tenants_loaded = prometheus::BuildGauge()
                                             .Name("tezgah_tenants_loaded")
                                             .Help("Tenants currently loaded and serving.")
@@ -253,6 +260,14 @@ void Metrics::budget_exceeded(std::string_view tenant, std::string_view period) 
 
 void Metrics::provider_retry(std::string_view provider) {
     increment(&State::provider_retries, {{"provider", provider}});
+}
+
+void Metrics::lua_skipped(std::string_view tenant, std::string_view reason) {
+    increment(&State::lua_skipped, {{"tenant", tenant}, {"reason", reason}});
+}
+
+void Metrics::lua_log_dropped(std::string_view tenant) {
+    increment(&State::lua_log_dropped, {{"tenant", tenant}});
 }
 
 std::string Metrics::render() const { return store().render(); }

@@ -39,6 +39,13 @@ public:
     /// A provider call tried again: tezgah_provider_retries_total{provider}.
     void provider_retry(std::string_view provider);
 
+    /// A Lua rule or tool call that did not complete: tezgah_lua_skipped_total{tenant,reason}, reason
+    /// "busy" (the tenant's calls at their cap, or the script busy), "cpu_budget", "wall_clock",
+    /// "memory" or "error".
+    void lua_skipped(std::string_view tenant, std::string_view reason);
+    /// A script log line (ctx.log, print) over the tenant's rate: tezgah_lua_log_dropped_total{tenant}.
+    void lua_log_dropped(std::string_view tenant);
+
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     std::string render() const;
 

@@ -216,7 +216,8 @@ sdk::Status Engine::start() {
     spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     tenants_ = std::make_unique<TenantDirectory>(
-        options_.tenants_dir, TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env});
+        options_.tenants_dir,
+        TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env, options_.lua});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
     log_event(spdlog::level::info, "engine", "engine started",

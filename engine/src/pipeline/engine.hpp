@@ -49,6 +49,7 @@ struct EngineOptions {
     /// A message id whose turn has not answered is held for the tenant's deadline plus this
     /// (`tezgah serve --in-flight-margin-ms`); then a retry of it is answered anew.
     std::chrono::milliseconds in_flight_margin = kDefaultInFlightMargin;
+    lua::ServerLimits lua;  ///< the limits on every tenant's Lua scripts
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part

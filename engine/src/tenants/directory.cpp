@@ -39,12 +39,13 @@ std::size_t folder_fingerprint(const fs::path& folder) {
 }
 
 /// The problems `tezgah check` would print for `folder`, one per line; empty when it is fine.
-std::string check_folder(const fs::path& folder, const PluginRegistry& registry, const SharedEnv& shared) {
+std::string check_folder(const fs::path& folder, const PluginRegistry& registry, const SharedEnv& shared,
+                         const lua::ServerLimits& lua) {
     auto loaded = load_manifest(folder, &registry, shared);
     auto problems = loaded.problems;
     if (loaded.manifest) {
         load_data(*loaded.manifest, problems);
-        check_scripts(*loaded.manifest, problems);
+        check_scripts(*loaded.manifest, problems, lua);
     }
     std::string out;
     for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.str();
@@ -110,7 +111,7 @@ void TenantDirectory::check(const std::vector<std::string>& ids) {
             folder = it->second.folder;
         }
         const auto fingerprint = folder_fingerprint(folder);
-        auto problems = check_folder(folder, services_.registry, services_.shared_env);
+        auto problems = check_folder(folder, services_.registry, services_.shared_env, services_.lua);
         if (problems.empty()) continue;
         std::lock_guard lock(mutex_);
         auto it = tenants_.find(id);
@@ -125,14 +126,22 @@ void TenantDirectory::check(const std::vector<std::string>& ids) {
               {{"checked", std::to_string(ids.size())}, {"failed", std::to_string(failed)}});
 }
 
-sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::load(const fs::path& folder) {
+sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::load(const std::string& id, const fs::path& folder) {
     const sdk::Clock* clock;
+    lua::TenantQuotaPtr quota;
     {
         std::lock_guard lock(mutex_);
         clock = clock_;
+        if (auto it = tenants_.find(id); it != tenants_.end()) {
+            auto& slot = it->second;
+            if (!slot.quota)
+                slot.quota = std::make_shared<lua::TenantQuota>(
+                    id, lua::QuotaOptions{.calls_at_once = services_.lua.calls_per_tenant});
+            quota = slot.quota;
+        }
     }
-    return load_tenant(folder, services_.registry, services_.db, *clock, services_.http,
-                       services_.shared_env);
+    return load_tenant(folder, services_.registry, services_.db, *clock, services_.http, services_.shared_env,
+                       services_.lua, std::move(quota));
 }
 
 sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id) {
@@ -157,7 +166,7 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id)
         if (!it->second.error.empty()) return sdk::Error{sdk::errc::invalid_tenant, it->second.error};
     }
     const auto fingerprint = folder_fingerprint(folder);
-    auto loaded = load(folder);
+    auto loaded = load(id, folder);
     std::lock_guard lock(mutex_);
     auto it = tenants_.find(id);
     if (it == tenants_.end()) return unknown(id);
@@ -225,7 +234,7 @@ ReloadSummary TenantDirectory::reload_all() {
         const auto fingerprint = folder_fingerprint(c.folder);
         if (fingerprint == c.fingerprint) continue;
         std::lock_guard loading(*c.load_mutex);
-        auto loaded = load(c.folder);
+        auto loaded = load(c.id, c.folder);
         std::lock_guard lock(mutex_);
         auto it = tenants_.find(c.id);
         if (it == tenants_.end()) continue;

@@ -45,7 +45,8 @@ public:
         const PluginRegistry& registry;
         Database& db;
         sdk::HttpClient& http;
-        SharedEnv shared_env;  ///< variables every manifest may read besides its own
+        SharedEnv shared_env;     ///< variables every manifest may read besides its own
+        lua::ServerLimits lua{};  ///< the operator's limits on every tenant's scripts
     };
 
     TenantDirectory(std::filesystem::path root, Services services);
@@ -84,9 +85,12 @@ private:
         std::string reload_error;     ///< loaded, but the last reload failed
         std::size_t fingerprint = 0;  ///< of the files the current state was built from
         std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
+        /// What the tenant's scripts share, kept across reloads: the versions of a tenant serving
+        /// side by side while turns finish count against the same cap.
+        lua::TenantQuotaPtr quota;
     };
 
-    sdk::Result<std::shared_ptr<Tenant>> load(const std::filesystem::path& folder);
+    sdk::Result<std::shared_ptr<Tenant>> load(const std::string& id, const std::filesystem::path& folder);
     /// Checks the not-yet-loaded tenants among `ids` and records the failures.
     void check(const std::vector<std::string>& ids);
 

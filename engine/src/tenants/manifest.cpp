@@ -568,7 +568,7 @@ void read_manifest(const json::object& root, const PluginRegistry* registry, con
     auto& p = m.profile;
     Reader r(root, "", path, problems);
     r.allow_only({"id", "name", "plan", "locale", "business", "persona", "llm", "channels", "tools", "rules",
-                  "handoff", "data"});
+                  "lua", "handoff", "data"});
 
     p.id = r.string("id", true);
     const std::string folder_name = folder_name_of(folder);
@@ -691,6 +691,13 @@ void read_manifest(const json::object& root, const PluginRegistry* registry, con
     }
     m.tools = read_plugin_list(r, "tools", sdk::PluginKind::tool, registry, path, problems);
     m.rules = read_plugin_list(r, "rules", sdk::PluginKind::rule, registry, path, problems);
+    if (const auto* lua_block = r.object("lua")) {
+        auto l = r.sub(*lua_block, "lua");
+        l.allow_only({"max_ms"});
+        int max_ms = 0;
+        l.integer("max_ms", 1, 60000, max_ms);
+        if (max_ms > 0) m.lua_max_ms = max_ms;
+    }
     if (const auto* handoff = r.object("handoff")) {
         auto h = r.sub(*handoff, "handoff");
         h.allow_only({"confidence_threshold", "topics", "low_confidence_turns"});
@@ -851,8 +858,15 @@ TenantData load_data(const Manifest& m, std::vector<Problem>& problems) {
     return data;
 }
 
-void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
+lua::Limits lua_limits(const Manifest& m, const lua::ServerLimits& server) {
+    lua::Limits limits;
+    limits.wall_per_call = server.wall_for(m.lua_max_ms);
+    return limits;
+}
+
+void check_scripts(const Manifest& m, std::vector<Problem>& problems, const lua::ServerLimits& server) {
     const std::size_t first_new = problems.size();
+    const lua::Limits limits = lua_limits(m, server);
     auto check = [&](const std::vector<PluginRef>& refs, lua::ScriptKind kind) {
         for (const auto& ref : refs) {
             if (ref.script.empty()) continue;
@@ -868,7 +882,7 @@ void check_scripts(const Manifest& m, std::vector<Problem>& problems) {
             }
             // Read where it was found to lead, named as the manifest names it.
             const std::string shown = shown_path(m.folder, ref.script);
-            for (const auto& message : lua::check_script(file->string(), kind, shown)) {
+            for (const auto& message : lua::check_script(file->string(), kind, shown, limits)) {
                 auto colon = message.find(": ");
                 if (colon == std::string::npos)
                     problems.push_back({shown, "-", message});

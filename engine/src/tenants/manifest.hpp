@@ -3,6 +3,8 @@
 // Every problem is reported as `path: field: message`; validation goes on after a problem so one
 // run names them all.
 
+#include "lua/lua_host.hpp"
+
 #include <tezgah/sdk/catalog.hpp>
 #include <tezgah/sdk/host.hpp>
 
@@ -103,7 +105,8 @@ struct Manifest {
     std::map<std::string, json::object> channels;
     std::vector<PluginRef> tools;
     std::vector<PluginRef> rules;
-    std::string offerings_file;  ///< relative paths from `data`, empty when absent
+    std::optional<int> lua_max_ms;  ///< `lua.max_ms`: wall clock per Lua call, within the server's ceiling
+    std::string offerings_file;     ///< relative paths from `data`, empty when absent
     std::string knowledge_file;
     std::string resources_file;
     EnvValues env_values;  ///< what `${NAME}` read: hidden from every message and plugin log line
@@ -132,8 +135,14 @@ ManifestResult load_manifest(const std::filesystem::path& folder, const PluginRe
 /// ids).
 TenantData load_data(const Manifest& manifest, std::vector<Problem>& problems);
 
-/// Checks the Lua scripts a manifest names (exist, inside the folder, load, declare the right kind).
-void check_scripts(const Manifest& manifest, std::vector<Problem>& problems);
+/// The limits of the manifest's Lua scripts: `lua.max_ms` (else the server's default) within the
+/// server's ceiling (`--lua-max-ms`).
+lua::Limits lua_limits(const Manifest& manifest, const lua::ServerLimits& server);
+
+/// Checks the Lua scripts a manifest names (exist, inside the folder, load within the limits they
+/// will run with, declare the right kind).
+void check_scripts(const Manifest& manifest, std::vector<Problem>& problems,
+                   const lua::ServerLimits& server = {});
 
 /// Where `relative`, a path the manifest names, leads inside `folder` once every symbolic link is
 /// followed: the file to read. A path that leaves the folder, lexically (absolute, `..`) or through

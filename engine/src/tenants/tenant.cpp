@@ -98,18 +98,29 @@ std::string join_problems(const std::vector<Problem>& problems) {
 
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry,
                                                  Database& db, const sdk::Clock& clock, sdk::HttpClient& http,
-                                                 const SharedEnv& shared) {
+                                                 const SharedEnv& shared, const lua::ServerLimits& lua,
+                                                 lua::TenantQuotaPtr quota) {
     auto loaded = load_manifest(folder, &registry, shared);
     auto problems = loaded.problems;
     if (!loaded.manifest) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
     auto manifest = std::move(*loaded.manifest);
     auto data = load_data(manifest, problems);
-    check_scripts(manifest, problems);
+    check_scripts(manifest, problems, lua);
     if (!problems.empty()) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
 
     const std::string id = manifest.profile.id;
     // Plugins' messages may quote their config: none may show what the environment gave.
     const EnvValues env_values = manifest.env_values;
+    if (manifest.lua_max_ms && *manifest.lua_max_ms > lua.max_ms)
+        log_event(spdlog::level::warn, "tenants",
+                  "lua.max_ms is above the server's ceiling (--lua-max-ms); the ceiling applies",
+                  {{"tenant", id},
+                   {"lua.max_ms", std::to_string(*manifest.lua_max_ms)},
+                   {"ceiling_ms", std::to_string(lua.max_ms)}});
+    const lua::Limits script_limits = lua_limits(manifest, lua);
+    if (!quota)
+        quota =
+            std::make_shared<lua::TenantQuota>(id, lua::QuotaOptions{.calls_at_once = lua.calls_per_tenant});
     auto fail = [&](const std::string& what, const sdk::Error& e) {
         return sdk::Error{sdk::errc::invalid_tenant,
                           manifest.manifest_path + ": " + what + ": " + env_values.redact(e.message, what)};
@@ -157,7 +168,8 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         auto file = resolve_in_folder(m.folder, ref.script);
         if (!file) return invalid(ref.field, file.error().message);
         auto shown = (m.folder / ref.script).string();
-        auto loaded_script = lua::load_script(file->string(), shown, services_for("lua", ref.script));
+        auto loaded_script =
+            lua::load_script(file->string(), shown, services_for("lua", ref.script), script_limits, quota);
         if (!loaded_script)
             return sdk::Error{sdk::errc::invalid_tenant, env_values.redact(loaded_script.error().message)};
         auto* raw = loaded_script->plugin.get();

@@ -211,7 +211,8 @@ private:
     friend sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path&,
                                                             const PluginRegistry&, Database&,
                                                             const sdk::Clock&, sdk::HttpClient&,
-                                                            const SharedEnv&);
+                                                            const SharedEnv&, const lua::ServerLimits&,
+                                                            lua::TenantQuotaPtr);
     Manifest manifest_;
     std::unique_ptr<TenantCatalog> catalog_;
     std::unique_ptr<TenantKnowledge> knowledge_;
@@ -230,10 +231,14 @@ private:
 
 /// Validates the tenant folder, imports its data into `db` (idempotently), and builds its plugin
 /// instances. The error lists every problem, one per line, as `path: field: message`; it never
-/// shows a value the manifest read from the environment. `shared`: as for load_manifest().
+/// shows a value the manifest read from the environment. `shared`: as for load_manifest(). Its Lua
+/// scripts run within `lua` and share `quota` (none: a quota of their own, with
+/// `lua.calls_per_tenant` calls at once).
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder,
                                                  const PluginRegistry& registry, Database& db,
                                                  const sdk::Clock& clock, sdk::HttpClient& http,
-                                                 const SharedEnv& shared = {});
+                                                 const SharedEnv& shared = {},
+                                                 const lua::ServerLimits& lua = {},
+                                                 lua::TenantQuotaPtr quota = nullptr);
 
 }  // namespace tezgah::engine

@@ -54,6 +54,11 @@ std::optional<std::string> matching_topic(std::string_view text, const std::vect
 /// True when `utf8` is valid UTF-8.
 bool valid_utf8(std::string_view utf8) noexcept;
 
+/// `utf8` with each byte that does not begin a valid UTF-8 sequence (a letter cut in half, a stray
+/// continuation byte, an overlong form, a surrogate) replaced by U+FFFD. Valid text comes back
+/// unchanged. `replaced`, when given, receives the number of bytes replaced.
+std::string repair_utf8(std::string_view utf8, std::size_t* replaced = nullptr);
+
 /// The number of code points (characters) of valid UTF-8 text.
 std::size_t length(std::string_view utf8) noexcept;
 
