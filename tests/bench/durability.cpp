@@ -97,8 +97,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tezgah-durability: --port and --out are required\n");
         return 2;
     }
-    static const char* kQuestions[] = {"saten gecelik ne kadar?", "kargo ücreti ne kadar?", "iade koşulları neler",
-                                       "kadife sabahlık fiyatı", "merhaba"};
+    static const char* kQuestions[] = {"saten gecelik ne kadar?", "kargo ücreti ne kadar?",
+                                       "iade koşulları neler", "kadife sabahlık fiyatı", "merhaba"};
     std::mutex mutex;
     std::vector<std::string> acknowledged;
     std::atomic<long> sent{0};

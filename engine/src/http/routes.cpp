@@ -352,16 +352,17 @@ void Routes::health_detailed(Exchange& ex) {
     }
     const double uptime = std::chrono::duration<double>(SteadyClock::now() - started).count();
     const auto status = overall_status(db, tenants, engine);
-    ex.send_json(status == "down" ? 503 : 200,
-                 json::object{{"status", status},
-                              {"version", TEZGAH_VERSION},
-                              {"uptime_seconds", uptime},
-                              {"memory_rss_bytes", resident_memory_bytes()},
-                              {"database", std::move(database)},
-                              {"http", json::object{{"in_flight", in_flight.load()}, {"connections", connections.load()}}},
-                              {"plugins",
-                               json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
-                              {"tenants", std::move(tenant_list)}});
+    ex.send_json(
+        status == "down" ? 503 : 200,
+        json::object{
+            {"status", status},
+            {"version", TEZGAH_VERSION},
+            {"uptime_seconds", uptime},
+            {"memory_rss_bytes", resident_memory_bytes()},
+            {"database", std::move(database)},
+            {"http", json::object{{"in_flight", in_flight.load()}, {"connections", connections.load()}}},
+            {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
+            {"tenants", std::move(tenant_list)}});
 }
 
 void Routes::metrics(Exchange& ex) {
