@@ -180,7 +180,8 @@ bool looks_english(std::string_view message, const std::vector<std::string>& wor
         "free",    "wifi",   "wi",     "fi",       "parking", "delivery", "refund", "returns", "open",
         "closed",  "hours",  "price",  "shipping", "cost",    "card",     "cash",   "toilet",  "kids",
         "address", "phone",  "email",  "menu",     "gluten",  "vegan",    "sugar",  "shower",  "showers",
-        "trial",   "class",  "classes", "lesson",  "lessons", "haircut",  "beard",  "today",   "tomorrow"};
+        "trial",   "class",  "classes", "lesson",  "lessons", "haircut",  "beard",  "today",   "tomorrow", "two",
+        "three",   "four",   "five",   "six",      "seven",   "eight",    "nine",   "ten",     "pieces"};
     static const std::set<std::string, std::less<>> kTurkish = {
         "ve",  "mi",  "mu", "var", "yok", "ne",  "kac", "kadar", "fiyat", "fiyati", "bir", "bu",
         "su",  "de",  "da", "ki",  "ile", "icin", "nasil", "nerede", "hangi", "peki", "acik", "kapali"};

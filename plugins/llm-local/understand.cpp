@@ -215,7 +215,8 @@ struct TenantIndex {
     std::vector<Category> categories;
     std::set<std::string> tenant_words;
     std::set<std::string> detail_words;  ///< attribute names no offering is called by
-    std::set<std::string> name_numbers;  ///< numbers in offerings' names ("40" of "40 Denye")
+    /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
+    std::map<std::string, std::set<std::string>> name_numbers;
 };
 
 namespace {
@@ -411,7 +412,18 @@ std::string asked_size(const Words& words) {
 /// How many the customer asks about ("3 tane", "2 kg", "iki simit", "three"), with its unit; 0
 /// when none. A bare number that is part of an offering's name ("40 denye", "8 derslik") is no
 /// quantity, nor a size ("38 numara").
-std::pair<int, std::string> asked_quantity(const Words& words, const std::set<std::string>& name_numbers) {
+std::pair<int, std::string> asked_quantity(const Words& words,
+                                           const std::map<std::string, std::set<std::string>>& name_numbers) {
+    auto in_a_name = [&](std::size_t k) {
+        auto it = name_numbers.find(words[k].folded);
+        if (it == name_numbers.end()) return false;
+        for (std::size_t n : {k - 1, k + 1})
+            if (n < words.size() && std::any_of(it->second.begin(), it->second.end(), [&](const auto& b) {
+                    return word_match(words[n].folded, b) >= 0.85;
+                }))
+                return true;
+        return false;
+    };
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
         int n = 0;
@@ -421,12 +433,13 @@ std::pair<int, std::string> asked_quantity(const Words& words, const std::set<st
         if (digits) n = std::stoi(f);
         if (!digits) n = number_word(f);
         if (n <= 0) continue;
+        if (in_a_name(k)) continue;  // "Erkek Atlet 3'lü", "8 derslik paket"
         std::string unit = k + 1 < words.size() ? quantity_unit(words[k + 1].folded) : std::string();
         if (unit.empty() && k > 0 && (words[k - 1].folded == "x")) unit = "adet";
         if (!unit.empty()) return {n, unit};
         const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
                                                            words[k + 1].folded.rfind("numara", 0) == 0);
-        if (next_is_size || f == "on" || name_numbers.count(f)) continue;
+        if (next_is_size || f == "on" || in_a_name(k)) continue;
         // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
         if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
         if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
@@ -639,7 +652,9 @@ std::vector<Intent> Reader::with_named_offering(const std::string& key, const Wo
     std::vector<std::string> ids;
     for (const auto& [o, fit] : ranked)
         if (fit.coverage >= 0.99 && fit.specificity >= 0.99) ids.push_back(o->id);
-    out.insert(out.begin(), product_intent(rest, ids, "stock", 0.85));
+    // Its price and stock plainly: a "yes" here would read as the answer to the topic's question
+    // ("külot iade edebilir miyim" → "Evet, ..." and then "no returns on underwear").
+    out.insert(out.begin(), product_intent(rest, ids, "price", 0.85));
     return out;
 }
 
@@ -927,8 +942,12 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
-                for (const auto& w : name)
-                    if (!w.empty() && std::isdigit(static_cast<unsigned char>(w[0]))) index->name_numbers.insert(w);
+                for (std::size_t k = 0; k < name.size(); ++k) {
+                    if (name[k].empty() || !std::isdigit(static_cast<unsigned char>(name[k][0]))) continue;
+                    auto& beside = index->name_numbers[name[k]];
+                    if (k > 0) beside.insert(name[k - 1]);
+                    if (k + 1 < name.size()) beside.insert(name[k + 1]);
+                }
     return index;
 }
 
