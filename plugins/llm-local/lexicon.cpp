@@ -169,6 +169,7 @@ std::string quantity_unit(std::string_view w) {
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
+    if (w == "ders" || w == "seans" || w == "classes" || w == "lessons" || w == "sessions") return "ders";
     return {};
 }
 

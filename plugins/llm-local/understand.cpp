@@ -735,6 +735,12 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         }
     }
 
+    // An offering the words name exactly ("haircut" is its alias) wins over a loose fit within
+    // the category talked about before ("Hair Colour").
+    if (!follow.empty() && !strong.empty() && ranked.front().second.coverage >= 0.99 &&
+        ranked.front().second.specificity >= 0.99 &&
+        std::find(follow.begin(), follow.end(), ranked.front().first->id) == follow.end())
+        follow.clear();
     // A detail named ("brownie gramajı ne kadar") is what "ne kadar" asks; the answer has the
     // price too.
     std::string query_type = names_detail                               ? "details"
@@ -774,7 +780,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         if (!strong.empty()) return products_from(strong, 0.9, false);
         const bool about_product =
             cues.price || cues.stock || cues.details || cues.duration || !asked_size(question).empty();
-        if (content.empty() && about_product && !last_products_.empty() && type_word.empty()) {
+        const bool counted = asked_quantity(question, index_.name_numbers).first > 0;
+        if (content.empty() && about_product && !last_products_.empty() && (type_word.empty() || counted)) {
             std::vector<Intent> out;
             for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
                 auto i = product_by_id(last_products_[k], query_type);
