@@ -253,8 +253,13 @@ std::string size_answer(const json::object& p, const std::string& name, const st
 
 /// "3 adet Simit: 3 × 15 TL = 45 TL, stokta var." — a quantity's total, and never more promised than
 /// the stock holds ("stokta yalnızca 4 adet var").
-std::string quantity_answer(const json::object& p, const std::string& name, int quantity,
+std::string quantity_answer(const json::object& p, const std::string& full_name, int quantity,
                             const std::string& unit, std::string_view language) {
+    // "2 kg Fıstıklı Baklava", not "2 kg Fıstıklı Baklava (kg)": the unit is said once.
+    std::string name = full_name;
+    const std::string unit_suffix = " (" + (unit.empty() ? std::string("adet") : unit) + ")";
+    if (name.size() > unit_suffix.size() && name.ends_with(unit_suffix))
+        name.resize(name.size() - unit_suffix.size());
     const double price = num(p, "price", -1);
     std::string currency = str(p, "currency");
     if (currency.empty()) currency = "TRY";
@@ -274,9 +279,9 @@ std::string quantity_answer(const json::object& p, const std::string& name, int 
             return "Maalesef " + name + " stokta yalnızca " + std::to_string(*stock) + " " + shown_unit +
                    " var, " + amount(quantity) + " veremiyoruz. " + amount(static_cast<int>(*stock)) +
                    " için tutar: " + total(static_cast<int>(*stock)) + ".";
-        return "Sorry, we only have " + std::to_string(*stock) + " " + name + " in stock, so we can't supply " +
-               std::to_string(quantity) + ". " + std::to_string(*stock) + " would come to " +
-               total(static_cast<int>(*stock)) + ".";
+        return "Sorry, we only have " + std::to_string(*stock) + " " + name +
+               " in stock, so we can't supply " + std::to_string(quantity) + ". " + std::to_string(*stock) +
+               " would come to " + total(static_cast<int>(*stock)) + ".";
     }
     if (tr(language))
         return amount(quantity) + " " + name + ": " + total(quantity) + (stock ? ", stokta var." : ".");
@@ -305,7 +310,8 @@ std::string one_product(const json::object& p, const json::object& answer, const
         auto attrs = attributes_text(obj(p, "attributes"), language);
         if (!attrs.empty()) details = " (" + attrs + ")";
         description = str(p, "description");
-        if (!description.empty() && description.back() != '.' && description.back() != '!') description += '.';
+        if (!description.empty() && description.back() != '.' && description.back() != '!')
+            description += '.';
         if (!description.empty()) description = " " + description;
     }
     if (service) {
@@ -314,8 +320,8 @@ std::string one_product(const json::object& p, const json::object& answer, const
         if (d) out += std::to_string(*d) + (tr(language) ? " dakika, " : " minutes, ");
         if (quantity > 1 && num(p, "price", -1) > 0)
             return out + price + " (" + std::to_string(quantity) + " × " + price + " = " +
-                   format_price(num(p, "price") * quantity, str(p, "currency").empty() ? "TRY" : str(p, "currency"),
-                                language) +
+                   format_price(num(p, "price") * quantity,
+                                str(p, "currency").empty() ? "TRY" : str(p, "currency"), language) +
                    ")." + description;
         return out + price + "." + description;
     }
@@ -707,9 +713,10 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
     }
     if (!keys.empty())
         topics.push_back(join_list(keys, language) + (tr(language) ? " koşulları" : " policies"));
-    std::string out = tr(language) ? "Bu konuda yardımcı olamıyorum. Size " + join_list(topics, language) +
-                                         " hakkında yardımcı olabilirim."
-                                   : "I can't help with that. I can help with " + join_list(topics, language) + ".";
+    std::string out = tr(language)
+                          ? "Bu konuda yardımcı olamıyorum. Size " + join_list(topics, language) +
+                                " hakkında yardımcı olabilirim."
+                          : "I can't help with that. I can help with " + join_list(topics, language) + ".";
     if (!t.phone.empty())
         out += tr(language) ? " Diğer sorularınız için " + t.phone + " numarasından bize ulaşabilirsiniz."
                             : " For anything else, you can call us on " + t.phone + ".";

@@ -679,7 +679,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
                                           [&](const Word& w) { return is_detail_word(w.folded); });
     if (names_detail) cues.details = true;
     // "3 tane alırsam?": a quantity asks what it comes to.
-    if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details) cues.price = true;
+    if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details)
+        cues.price = true;
     const Words content = content_of(question);
 
     static const std::set<std::string> kPlaceWords = {"nerede",  "neredesiniz", "nerde", "where",
