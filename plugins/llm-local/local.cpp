@@ -70,15 +70,6 @@ private:
         } else {
             response.text = write_reply(plan, request, made, results, response.session_updates);
             response.confidence = confidence_of(plan);
-            const double threshold = host_.tenant().handoff_confidence_threshold;
-            if (plan.intents.empty() && plan.small_talk == SmallTalk::none && threshold > 0) {
-                // Nothing the assistant knows fits: a person should see it when the tenant says so.
-                response.confidence = std::min(response.confidence, 0.4);
-                if (response.confidence < threshold) {
-                    response.handoff = true;
-                    response.handoff_reason = "no answer";
-                }
-            }
         }
 
         std::size_t input_chars = request.system_prompt.size();
