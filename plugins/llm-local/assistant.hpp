@@ -25,6 +25,16 @@ bool has_prefix_word(const std::vector<std::string>& words, std::initializer_lis
 
 /// Filler and question words that say nothing about which product is meant.
 bool is_stop_word(std::string_view folded_word);
+/// A Turkish verb form ("giyiyorum", "veriyor", "alırsam"): never part of an offering's name.
+bool is_verb_form(std::string_view folded_word);
+/// A short message written in English though it has few of the words language detection knows
+/// ("free wifi?"): ASCII only, no Turkish word, and some English word.
+bool looks_english(std::string_view message, const std::vector<std::string>& folded_words);
+/// A number word ("iki", "three") as a number, or 0.
+int number_word(std::string_view folded_word);
+/// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with
+/// "adet" for plain counts; empty when `folded_word` is not one.
+std::string quantity_unit(std::string_view folded_word);
 
 /// What a question asks about a product.
 struct Cues {
@@ -85,6 +95,8 @@ struct Intent {
     std::string size;                 ///< a size asked about ("S", "XL", "38"), or empty
     bool restock = false;             ///< "ne zaman gelir": when it is back in stock
     std::string extreme;              ///< list: "min" (en ucuz) or "max" (en pahalı), or empty
+    int quantity = 0;                 ///< product: how many the customer asks about ("3 tane"), or 0
+    std::string unit;                 ///< the quantity's unit as the customer said it ("kg"), or empty
     double confidence = 0.9;
 };
 
@@ -128,6 +140,9 @@ std::string format_price(double amount, std::string_view currency, std::string_v
 /// result).
 std::string render_intent(const Intent& intent, const sdk::ToolResult* result, const Plan& plan,
                           sdk::HostServices& host, const Settings& settings, json::object& session);
+
+/// True for the "nothing matches those words" answer of a product question.
+bool is_no_match_reply(std::string_view reply);
 
 /// The greeting, thanks, farewell or "what I can help with" answers, and the handoff answer.
 std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_view language,

@@ -76,6 +76,17 @@ const std::set<std::string, std::less<>>& stop_words() {
         // booking words around a service's name ("fizyoterapi randevusu ücretli mi")
         "randevu", "randevusu", "randevum", "randevumu", "randevular", "rezervasyon",
         "appointment", "booking",
+        // the question itself, not its subject: totals, verbs of buying, wearing and teaching,
+        // people and delivery times ("kaça eder", "3 tane alırsam", "hoca kim", "giyiyorum")
+        "tutar", "tutuyor", "tutari", "eder", "ederi", "toplam", "toplami", "total", "altogether",
+        "alirsam", "alsam", "alirsak", "alsak", "alacagim", "alayim", "alirim", "alacam", "olursa",
+        "adet", "tanesini", "tanesi", "pieces", "piece", "pcs", "x",
+        "iki", "uc", "dort", "bes", "alti", "yedi", "sekiz", "dokuz", "two", "three", "four",
+        "five", "six", "seven", "eight", "nine", "ten",
+        "kim", "kimler", "kimdir", "who", "whom", "hoca", "hocasi", "hocalar", "hocalari",
+        "egitmen", "egitmeni", "egitmenler", "teacher", "teaches", "instructor", "instructors",
+        "veriyor", "veren", "verir", "teach", "giyiyorum", "giyerim", "surer", "suruyor", "surmek",
+        "sure", "sureci",
     };
     // clang-format on
     return words;
@@ -122,8 +133,17 @@ bool has_prefix_word(const std::vector<std::string>& words,
     return false;
 }
 
+bool is_verb_form(std::string_view w) {
+    if (w.size() < 6) return false;
+    for (std::string_view ending :
+         {"iyorum", "iyoruz", "iyorsunuz", "iyor", "uyor", "uyorum", "irsam", "ursam", "arsam", "ersem",
+          "irsem", "ursak", "irsak", "arsak", "ersek", "abilir", "ebilir", "acagim", "ecegim"})
+        if (w.size() > ending.size() + 2 && w.substr(w.size() - ending.size()) == ending) return true;
+    return false;
+}
+
 bool is_stop_word(std::string_view w) {
-    if (w.size() < 2 || stop_words().count(w) > 0) return true;
+    if (w.size() < 2 || stop_words().count(w) > 0 || is_verb_form(w)) return true;
     // "kaş aldırmak", "manikür yaptırmak istiyorum": the verb of having a service done; the
     // service's own name says what is asked for.
     for (std::string_view verb : {"yaptir", "aldir", "ettir"})
@@ -132,6 +152,49 @@ bool is_stop_word(std::string_view w) {
 }
 
 bool is_cue_word(std::string_view w) { return cue_words().count(w) > 0; }
+
+int number_word(std::string_view w) {
+    static const std::pair<std::string_view, int> kNumbers[] = {
+        {"iki", 2},   {"uc", 3},    {"dort", 4},  {"bes", 5},   {"alti", 6},  {"yedi", 7},
+        {"sekiz", 8}, {"dokuz", 9}, {"on", 10},   {"two", 2},   {"three", 3}, {"four", 4},
+        {"five", 5},  {"six", 6},   {"seven", 7}, {"eight", 8}, {"nine", 9},  {"ten", 10}};
+    for (const auto& [word, n] : kNumbers)
+        if (w == word) return n;
+    return 0;
+}
+
+std::string quantity_unit(std::string_view w) {
+    if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x") return "adet";
+    if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos") return "kg";
+    if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
+    if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
+    if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
+    if (w == "ders" || w == "seans" || w == "classes" || w == "lessons" || w == "sessions") return "ders";
+    return {};
+}
+
+bool looks_english(std::string_view message, const std::vector<std::string>& words) {
+    if (words.empty() || words.size() > 6) return false;
+    if (std::any_of(message.begin(), message.end(),
+                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+        return false;
+    static const std::set<std::string, std::less<>> kEnglish = {
+        "free",    "wifi",   "wi",      "fi",       "parking",  "delivery", "refund", "returns",
+        "open",    "closed", "hours",   "price",    "shipping", "cost",     "card",   "cash",
+        "toilet",  "kids",   "address", "phone",    "email",    "menu",     "gluten", "vegan",
+        "sugar",   "shower", "showers", "trial",    "class",    "classes",  "lesson", "lessons",
+        "haircut", "beard",  "today",   "tomorrow", "two",      "three",    "four",   "five",
+        "six",     "seven",  "eight",   "nine",     "ten",      "pieces"};
+    static const std::set<std::string, std::less<>> kTurkish = {
+        "ve", "mi", "mu", "var", "yok", "ne",   "kac",   "kadar",  "fiyat", "fiyati", "bir",  "bu",
+        "su", "de", "da", "ki",  "ile", "icin", "nasil", "nerede", "hangi", "peki",   "acik", "kapali"};
+    int english = 0;
+    for (const auto& w : words) {
+        if (kTurkish.count(w) || is_verb_form(w)) return false;
+        if (kEnglish.count(w)) ++english;
+    }
+    return english > 0;
+}
 
 Cues detect_cues(std::string_view folded) {
     const auto words = text::tokens(folded);
@@ -150,13 +213,15 @@ Cues detect_cues(std::string_view folded) {
                             "back in stock", "restock", "restocked", "when will", "come back", "be back"});
     c.stock = c.restock || has_prefix_word(words, {"stok", "stog"}) ||
               any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu", "mevcut", "elinizde",
-                                  "in stock", "available", "availability", "sold out", "any left",
+                                  "in stock", "stock", "available", "availability", "sold out", "any left",
                                   "out of stock", "tukendi", "tukenmis"});
-    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay",
-                                        "numara", "gram"}) ||
-                any_phrase(folded, {"size", "sizes", "color", "colors", "colour", "colours", "fabric",
-                                    "material", "made of", "details", "detail", "tell me about", "what is it",
-                                    "nasil bir", "neyden"});
+    c.details =
+        has_prefix_word(
+            words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay", "numara", "gram"}) ||
+        any_phrase(folded, {"size",           "sizes",         "color",          "colors",    "colour",
+                            "colours",        "fabric",        "material",       "made of",   "details",
+                            "detail",         "tell me about", "what is it",     "nasil bir", "neyden",
+                            "hakkinda bilgi", "bilgi verir",   "bilgi alabilir", "anlatir",   "describe"});
     c.have = any_phrase(folded,
                         {"var mi",         "varmi",          "var midir",  "yok mu",      "satiyor musunuz",
                          "satiyormusunuz", "satiyor musun",  "bulunur mu", "do you have", "do you sell",
@@ -476,7 +541,7 @@ std::vector<std::string> info_key_synonyms(std::string_view key) {
     // clang-format off
     static const Entry kSynonyms[] = {
         {"iade", {"iade", "geri gonder", "geri ver", "return", "returns", "refund"}},
-        {"kargo", {"kargo", "gonderim", "shipping", "ship", "postage"}},
+        {"kargo", {"kargo", "gonderim", "shipping", "ship", "postage", "teslimat", "delivery", "deliver"}},
         {"odeme", {"odeme", "taksit", "kredi", "havale", "eft", "kapida", "payment", "pay",
                    "card", "installment", "instalment", "cash"}},
         {"iptal", {"iptal", "cancel", "cancellation", "erteleme", "ertele"}},

@@ -138,14 +138,38 @@ private:
             } else {
                 part = render_intent(intent, result, plan, host_, settings_, session);
             }
-            if (!part.empty()) parts.push_back(std::move(part));
+            // Words the assistant could not place, asked beside questions it did answer ("ve
+            // hocası kim"), are not a product the shop lacks: no "nothing matches" next to an answer.
+            if (plan.intents.size() > 1 && intent.kind == IntentKind::product && intent.picked.empty() &&
+                !intent.follow_up && is_no_match_reply(part))
+                continue;
+            if (!part.empty() && std::find(parts.begin(), parts.end(), part) == parts.end())
+                parts.push_back(std::move(part));
         }
         if (parts.size() == (greeted ? 1u : 0u)) parts.push_back(render_help(language, host_));
         if (plan.small_talk == SmallTalk::thanks)
             parts.push_back(language == "en" ? "You're welcome!" : "Rica ederim!");
         std::string reply;
         for (const auto& p : parts) reply += (reply.empty() ? "" : " ") + p;
-        return reply;
+        return without_repeated_sentences(reply);
+    }
+
+    /// Each sentence once: two answers that end the same way ("Fiyatı 120 TL.") say it once.
+    static std::string without_repeated_sentences(const std::string& reply) {
+        std::vector<std::string> seen;
+        std::string out;
+        std::size_t start = 0;
+        while (start < reply.size()) {
+            std::size_t end = reply.find(". ", start);
+            end = end == std::string::npos ? reply.size() : end + 1;
+            std::string sentence = reply.substr(start, end - start);
+            start = end;
+            while (start < reply.size() && reply[start] == ' ') ++start;
+            if (sentence.size() > 12 && std::find(seen.begin(), seen.end(), sentence) != seen.end()) continue;
+            seen.push_back(sentence);
+            out += (out.empty() ? "" : " ") + sentence;
+        }
+        return out;
     }
 
     sdk::HostServices& host_;

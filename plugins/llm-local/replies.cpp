@@ -181,12 +181,15 @@ void remember_products(json::object& session, const std::vector<std::string>& id
     session["last_topic"] = "product";
 }
 
+const char* const kNoMatchTr = "Maalesef \"";
+const char* const kNoMatchEn = "Sorry, we don't have anything matching";
+
 std::string not_found(const Intent& intent, const std::vector<json::object>& suggestions,
                       std::string_view language, sdk::HostServices& host) {
     std::string words =
         intent.words.empty() ? std::string(tr(language) ? "bu ürün" : "that") : "\"" + intent.words + "\"";
     std::string out = tr(language) ? "Maalesef " + words + " ile eşleşen bir ürünümüz ya da hizmetimiz yok."
-                                   : "Sorry, we don't have anything matching " + words + ".";
+                                   : std::string(kNoMatchEn) + " " + words + ".";
     auto more =
         suggestions_text(suggestions, "Şunlar ilginizi çekebilir:", "You might like:", language, host);
     if (more.empty())
@@ -248,9 +251,47 @@ std::string size_answer(const json::object& p, const std::string& name, const st
                               "; sizes: " + join_list(sizes, language) + ".";
 }
 
+/// "3 adet Simit: 3 × 15 TL = 45 TL, stokta var." — a quantity's total, and never more promised than
+/// the stock holds ("stokta yalnızca 4 adet var").
+std::string quantity_answer(const json::object& p, const std::string& full_name, int quantity,
+                            const std::string& unit, std::string_view language) {
+    // "2 kg Fıstıklı Baklava", not "2 kg Fıstıklı Baklava (kg)": the unit is said once.
+    std::string name = full_name;
+    const std::string unit_suffix = " (" + (unit.empty() ? std::string("adet") : unit) + ")";
+    if (name.size() > unit_suffix.size() && name.ends_with(unit_suffix))
+        name.resize(name.size() - unit_suffix.size());
+    const double price = num(p, "price", -1);
+    std::string currency = str(p, "currency");
+    if (currency.empty()) currency = "TRY";
+    const std::string shown_unit = unit.empty() ? "adet" : unit;
+    auto amount = [&](int n) {
+        return tr(language) ? std::to_string(n) + " " + shown_unit
+                            : std::to_string(n) + (shown_unit == "adet" ? "" : " " + shown_unit);
+    };
+    auto total = [&](int n) {
+        return std::to_string(n) + " × " + format_price(price, currency, language) + " = " +
+               format_price(price * n, currency, language);
+    };
+    const auto stock = opt_int(p, "stock");
+    if (price < 0) return {};
+    if (stock && *stock < quantity) {
+        if (tr(language))
+            return "Maalesef " + name + " stokta yalnızca " + std::to_string(*stock) + " " + shown_unit +
+                   " var, " + amount(quantity) + " veremiyoruz. " + amount(static_cast<int>(*stock)) +
+                   " için tutar: " + total(static_cast<int>(*stock)) + ".";
+        return "Sorry, we only have " + std::to_string(*stock) + " " + name +
+               " in stock, so we can't supply " + std::to_string(quantity) + ". " + std::to_string(*stock) +
+               " would come to " + total(static_cast<int>(*stock)) + ".";
+    }
+    if (tr(language))
+        return amount(quantity) + " " + name + ": " + total(quantity) + (stock ? ", stokta var." : ".");
+    return amount(quantity) + (shown_unit == "adet" ? " × " : " of ") + name + ": " + total(quantity) +
+           (stock ? ", in stock." : ".");
+}
+
 std::string one_product(const json::object& p, const json::object& answer, const std::string& qt,
                         std::string_view language, sdk::HostServices& host, const std::string& size = {},
-                        bool restock = false) {
+                        bool restock = false, int quantity = 0, const std::string& unit = {}) {
     const std::string name = name_of(p, language, host);
     const std::string price = price_of(p, language);
     const bool service = str(p, "type") == "SERVICE";
@@ -262,18 +303,27 @@ std::string one_product(const json::object& p, const json::object& answer, const
                suggestions_text(alternatives, "Bunun yerine şunlara bakabilirsiniz:",
                                 "Instead you could look at:", language, host);
     }
-    std::string details;
+    // Details follow the name in brackets; the description is its own sentence after the price,
+    // never glued to the name.
+    std::string details, description;
     if (qt == "details") {
         auto attrs = attributes_text(obj(p, "attributes"), language);
-        std::string description = str(p, "description");
         if (!attrs.empty()) details = " (" + attrs + ")";
-        if (!description.empty()) details += " " + description;
+        description = str(p, "description");
+        if (!description.empty() && description.back() != '.' && description.back() != '!')
+            description += '.';
+        if (!description.empty()) description = " " + description;
     }
     if (service) {
         auto d = opt_int(p, "duration_min");
         std::string out = name + details + ": ";
         if (d) out += std::to_string(*d) + (tr(language) ? " dakika, " : " minutes, ");
-        return out + price + ".";
+        if (quantity > 1 && num(p, "price", -1) > 0)
+            return out + price + " (" + std::to_string(quantity) + " × " + price + " = " +
+                   format_price(num(p, "price") * quantity,
+                                str(p, "currency").empty() ? "TRY" : str(p, "currency"), language) +
+                   ")." + description;
+        return out + price + "." + description;
     }
     if (!in_stock) {
         std::string when;
@@ -289,13 +339,17 @@ std::string one_product(const json::object& p, const json::object& answer, const
                                 host);
     }
     if (!size.empty()) return size_answer(p, name, price, size, language);
+    if (quantity > 0) {
+        auto out = quantity_answer(p, name, quantity, unit, language);
+        if (!out.empty()) return out + description;
+    }
     if (qt == "stock") {
         return tr(language)
                    ? "Evet, " + name + " " + stock_phrase(p, language) + ". Fiyatı " + price + "."
                    : "Yes, " + name + " is " + stock_phrase(p, language) + ". It costs " + price + ".";
     }
     if (qt == "details") {
-        return name + details + ": " + price + ", " + stock_phrase(p, language) + ".";
+        return name + details + ": " + price + ", " + stock_phrase(p, language) + "." + description;
     }
     return name + ": " + price + ", " + stock_phrase(p, language) + ".";
 }
@@ -346,7 +400,8 @@ std::string render_product(const Intent& intent, const json::object& answer, con
                join_list(lines, language) + ".";
     }
     remember_products(session, {id}, str(product, "category"), qt);
-    return one_product(product, answer, qt, language, host, intent.size, intent.restock);
+    return one_product(product, answer, qt, language, host, intent.size, intent.restock, intent.quantity,
+                       intent.unit);
 }
 
 /// "En uygun fiyatlı pijamamız ...": the cheapest (or dearest) of a list, in stock ones first.
@@ -520,6 +575,10 @@ std::string render_knowledge(const Intent& intent, const json::object& answer, c
 
 }  // namespace
 
+bool is_no_match_reply(std::string_view reply) {
+    return reply.rfind(kNoMatchTr, 0) == 0 || reply.rfind(kNoMatchEn, 0) == 0;
+}
+
 std::string format_price(double amount, std::string_view currency, std::string_view language) {
     long long cents = std::llround(amount * 100);
     long long whole = cents / 100;
@@ -654,9 +713,14 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
     }
     if (!keys.empty())
         topics.push_back(join_list(keys, language) + (tr(language) ? " koşulları" : " policies"));
-    return tr(language) ? "Bu konuda yardımcı olamıyorum. Size " + join_list(topics, language) +
-                              " hakkında yardımcı olabilirim."
-                        : "I can't help with that. I can help with " + join_list(topics, language) + ".";
+    std::string out = tr(language)
+                          ? "Bu konuda yardımcı olamıyorum. Size " + join_list(topics, language) +
+                                " hakkında yardımcı olabilirim."
+                          : "I can't help with that. I can help with " + join_list(topics, language) + ".";
+    if (!t.phone.empty())
+        out += tr(language) ? " Diğer sorularınız için " + t.phone + " numarasından bize ulaşabilirsiniz."
+                            : " For anything else, you can call us on " + t.phone + ".";
+    return out;
 }
 
 std::string render_handoff(std::string_view reason, std::string_view language,

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace tezgah::plugins::local {
 namespace text = sdk::text;
@@ -214,6 +215,8 @@ struct TenantIndex {
     std::vector<Category> categories;
     std::set<std::string> tenant_words;
     std::set<std::string> detail_words;  ///< attribute names no offering is called by
+    /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
+    std::map<std::string, std::set<std::string>> name_numbers;
 };
 
 namespace {
@@ -404,6 +407,44 @@ std::string asked_size(const Words& words) {
         return out;
     }
     return {};
+}
+
+/// How many the customer asks about ("3 tane", "2 kg", "iki simit", "three"), with its unit; 0
+/// when none. A bare number that is part of an offering's name ("40 denye", "8 derslik") is no
+/// quantity, nor a size ("38 numara").
+std::pair<int, std::string> asked_quantity(const Words& words,
+                                           const std::map<std::string, std::set<std::string>>& name_numbers) {
+    auto in_a_name = [&](std::size_t k) {
+        auto it = name_numbers.find(words[k].folded);
+        if (it == name_numbers.end()) return false;
+        for (std::size_t n : {k - 1, k + 1})
+            if (n < words.size() && std::any_of(it->second.begin(), it->second.end(), [&](const auto& b) {
+                    return word_match(words[n].folded, b) >= 0.85;
+                }))
+                return true;
+        return false;
+    };
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const auto& f = words[k].folded;
+        int n = 0;
+        const bool digits = !f.empty() && f.size() <= 3 && std::all_of(f.begin(), f.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c));
+        });
+        if (digits) n = std::stoi(f);
+        if (!digits) n = number_word(f);
+        if (n <= 0) continue;
+        if (in_a_name(k)) continue;  // "Erkek Atlet 3'lü", "8 derslik paket"
+        std::string unit = k + 1 < words.size() ? quantity_unit(words[k + 1].folded) : std::string();
+        if (unit.empty() && k > 0 && (words[k - 1].folded == "x")) unit = "adet";
+        if (!unit.empty()) return {n, unit};
+        const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
+                                                           words[k + 1].folded.rfind("numara", 0) == 0);
+        if (next_is_size || f == "on" || in_a_name(k)) continue;
+        // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
+        if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
+        if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
+    }
+    return {0, {}};
 }
 
 std::optional<Category> Reader::category_naming(const Words& content) const {
@@ -611,7 +652,9 @@ std::vector<Intent> Reader::with_named_offering(const std::string& key, const Wo
     std::vector<std::string> ids;
     for (const auto& [o, fit] : ranked)
         if (fit.coverage >= 0.99 && fit.specificity >= 0.99) ids.push_back(o->id);
-    out.insert(out.begin(), product_intent(rest, ids, "stock", 0.85));
+    // Its price and stock plainly: a "yes" here would read as the answer to the topic's question
+    // ("külot iade edebilir miyim" → "Evet, ..." and then "no returns on underwear").
+    out.insert(out.begin(), product_intent(rest, ids, "price", 0.85));
     return out;
 }
 
@@ -623,6 +666,7 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         if (i.kind != IntentKind::product) continue;
         i.size = size;
         i.restock = cues.restock;
+        std::tie(i.quantity, i.unit) = asked_quantity(question, index_.name_numbers);
         if (!size.empty()) i.arguments["query_type"] = "details";
     }
     return intents;
@@ -634,6 +678,9 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     const bool names_detail = std::any_of(question.begin(), question.end(),
                                           [&](const Word& w) { return is_detail_word(w.folded); });
     if (names_detail) cues.details = true;
+    // "3 tane alırsam?": a quantity asks what it comes to.
+    if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details)
+        cues.price = true;
     const Words content = content_of(question);
 
     static const std::set<std::string> kPlaceWords = {"nerede",  "neredesiniz", "nerde", "where",
@@ -689,6 +736,12 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         }
     }
 
+    // An offering the words name exactly ("haircut" is its alias) wins over a loose fit within
+    // the category talked about before ("Hair Colour").
+    if (!follow.empty() && !strong.empty() && ranked.front().second.coverage >= 0.99 &&
+        ranked.front().second.specificity >= 0.99 &&
+        std::find(follow.begin(), follow.end(), ranked.front().first->id) == follow.end())
+        follow.clear();
     // A detail named ("brownie gramajı ne kadar") is what "ne kadar" asks; the answer has the
     // price too.
     std::string query_type = names_detail                               ? "details"
@@ -728,7 +781,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         if (!strong.empty()) return products_from(strong, 0.9, false);
         const bool about_product =
             cues.price || cues.stock || cues.details || cues.duration || !asked_size(question).empty();
-        if (content.empty() && about_product && !last_products_.empty() && type_word.empty()) {
+        const bool counted = asked_quantity(question, index_.name_numbers).first > 0;
+        if (content.empty() && about_product && !last_products_.empty() && (type_word.empty() || counted)) {
             std::vector<Intent> out;
             for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
                 auto i = product_by_id(last_products_[k], query_type);
@@ -769,7 +823,9 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
 bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previous) const {
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
-    if (!cues.any_product() || !cues.extreme.empty() || !content_of(clause).empty()) return false;
+    const auto [quantity, unit] = asked_quantity(clause, index_.name_numbers);
+    if ((!cues.any_product() && quantity == 0) || !cues.extreme.empty() || !content_of(clause).empty())
+        return false;
     if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty()) return false;
     if (previous.empty()) return false;
     // The earlier clause's answer already gives price and stock (or the fact asked about); a size
@@ -780,6 +836,10 @@ bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previo
         if (cues.details || cues.duration || !size.empty()) i.arguments["query_type"] = "details";
         if (!size.empty()) i.size = size;
         if (cues.restock) i.restock = true;
+        if (quantity > 0) {
+            i.quantity = quantity;
+            i.unit = unit;
+        }
     }
     return true;
 }
@@ -802,6 +862,7 @@ Plan Reader::read() {
     const std::string message = current ? current->text : std::string();
     language_ = text::detect_language(message, fallback);
     if (language_ != "tr" && language_ != "en") language_ = "tr";
+    if (language_ != "en" && looks_english(message, text::tokens(message))) language_ = "en";
     plan.language = language_;
 
     const std::string folded = text::fold(message);
@@ -817,7 +878,8 @@ Plan Reader::read() {
     Words carry;
     std::size_t previous_clause = 0;  // where the intents of the previous clause begin
     Words previous_words;             // what the previous clause named
-    for (const auto& q : split_questions(message)) {
+    const auto clauses = split_questions(message);
+    for (const auto& q : clauses) {
         Words question = carry;
         question.insert(question.end(), q.begin(), q.end());
         // "saten gecelik ne kadar, stokta var mı?": a clause naming nothing of its own asks
@@ -829,6 +891,15 @@ Plan Reader::read() {
                 std::copy(previous.begin(), previous.end(),
                           plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause));
                 carry.clear();
+                continue;
+            }
+        }
+        // "M beden giyiyorum, kadın pijama takımı var mı": a size said before the product it is
+        // for belongs to that product, not to the one talked about before.
+        if (&q != &clauses.back() && !asked_size(question).empty() && content_of(question).empty()) {
+            const auto said = detect_cues(join(question, false));
+            if (!said.price && !said.stock && !said.have) {
+                carry = question;
                 continue;
             }
         }
@@ -876,6 +947,15 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     index->categories = categories_of(index->offerings);
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
+    for (const auto& ow : index->offering_words)
+        for (const auto& names : {ow.names, ow.aliases})
+            for (const auto& name : names)
+                for (std::size_t k = 0; k < name.size(); ++k) {
+                    if (name[k].empty() || !std::isdigit(static_cast<unsigned char>(name[k][0]))) continue;
+                    auto& beside = index->name_numbers[name[k]];
+                    if (k > 0) beside.insert(name[k - 1]);
+                    if (k + 1 < name.size()) beside.insert(name[k + 1]);
+                }
     return index;
 }
 
