@@ -57,6 +57,8 @@ protected:
 
     std::vector<int> attackers;
     std::thread dribbler;
+    // Outlives the server (see ServerFixture::TearDown).
+    CapturedLog log;
     std::atomic<bool> stop_dribbling{false};
 };
 
@@ -121,7 +123,6 @@ TEST_F(SlowClients, ATrustedProxysConnectionsAreNotCappedAndItsForwardedForNames
     options.trusted_proxies = {"127.0.0.3/32"};
     start(options);
     open_silent("127.0.0.3", 20);  // a reverse proxy holds many connections
-    CapturedLog log;
     auto through_proxy = connect_from("127.0.0.3", port);
     ASSERT_GE(through_proxy, 0);
     send_all(through_proxy,

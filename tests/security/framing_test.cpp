@@ -24,7 +24,12 @@ std::string chat_head(const std::string& extra) {
            extra;
 }
 
-class Framing : public ServerFixture {};
+class Framing : public ServerFixture {
+protected:
+    // Outlives the server: the fixture's TearDown stops it before members go (a sink removed
+    // while server threads log would race).
+    CapturedLog log;
+};
 
 TEST_F(Framing, EveryRefusalCarriesTheJsonErrorAndARequestIdAndIsLogged) {
     start();
@@ -53,7 +58,6 @@ TEST_F(Framing, EveryRefusalCarriesTheJsonErrorAndARequestIdAndIsLogged) {
         {"HTTP/2.0 in the request line", "GET /health HTTP/2.0\r\nHost: x\r\n\r\n", 505, "bad_request"},
     };
     for (const auto& c : cases) {
-        CapturedLog log;
         std::string answer;
         const auto took = timed([&] { answer = raw_exchange(port, c.bytes, 20s); });
         EXPECT_LT(took, 3s) << c.name << ": answered only after a timeout";

@@ -53,6 +53,10 @@ protected:
             rules.as_array().emplace_back("rules/" + file);
         });
     }
+
+    // Outlives the server: the fixture's TearDown stops it before members go (a sink removed
+    // while server threads log would race).
+    CapturedLog log;
 };
 
 TEST_F(LuaBombs, BuiltInsThatBurnAreStoppedAndAnotherTenantIsAnsweredMeanwhile) {
@@ -103,7 +107,6 @@ return tezgah.rule {
   end,
 }
 )");
-    CapturedLog log;
     start();
     EXPECT_EQ(chat("gece-butik", chat_body("merhaba", "chatty")).status, 200);
     const auto text = log.text();
