@@ -381,7 +381,13 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
     const RulesOutcome before = apply_rules(tenant, RuleHook::on_message, turn, in);
     AssistantOutcome answer;
-    if (before.reply) {
+    // A message on a handoff topic (a complaint, an injury) is answered by the assistant, which
+    // apologises and hands over: a rule's canned reply (an out-of-hours booking note) must not
+    // stand in for that.
+    const bool handoff_topic =
+        before.reply && !before.handoff &&
+        sdk::text::matching_topic(message.text, tenant.profile().handoff_topics).has_value();
+    if (before.reply && !handoff_topic) {
         answer.reply = *before.reply;
         answer.method = "rule";
     } else {
