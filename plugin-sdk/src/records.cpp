@@ -277,7 +277,8 @@ json::object to_json(const Offering& o) {
     if (o.buffer_minutes) out["buffer_minutes"] = o.buffer_minutes;
     if (!o.schedule.empty()) {
         json::array slots;
-        for (const auto& slot : o.schedule) slots.push_back(json::object{{"day", slot.day}, {"time", slot.time}});
+        for (const auto& slot : o.schedule)
+            slots.push_back(json::object{{"day", slot.day}, {"time", slot.time}});
         out["schedule"] = std::move(slots);
     }
     if (o.capacity) out["capacity"] = *o.capacity;

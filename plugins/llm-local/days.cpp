@@ -20,19 +20,19 @@ constexpr std::array<const char*, 7> kEnglish{"Sunday",   "Monday", "Tuesday", "
 /// "pazartesileri", "sundays"); -1 when none. The longest name wins: "pazartesi" is not "pazar".
 int weekday_named(std::string_view word) {
     static const std::array<std::pair<std::string_view, int>, 14> kNames{{{"pazartesi", 1},
-                                                                         {"sali", 2},
-                                                                         {"carsamba", 3},
-                                                                         {"persembe", 4},
-                                                                         {"cumartesi", 6},
-                                                                         {"cuma", 5},
-                                                                         {"pazar", 0},
-                                                                         {"monday", 1},
-                                                                         {"tuesday", 2},
-                                                                         {"wednesday", 3},
-                                                                         {"thursday", 4},
-                                                                         {"friday", 5},
-                                                                         {"saturday", 6},
-                                                                         {"sunday", 0}}};
+                                                                          {"sali", 2},
+                                                                          {"carsamba", 3},
+                                                                          {"persembe", 4},
+                                                                          {"cumartesi", 6},
+                                                                          {"cuma", 5},
+                                                                          {"pazar", 0},
+                                                                          {"monday", 1},
+                                                                          {"tuesday", 2},
+                                                                          {"wednesday", 3},
+                                                                          {"thursday", 4},
+                                                                          {"friday", 5},
+                                                                          {"saturday", 6},
+                                                                          {"sunday", 0}}};
     for (const auto& [name, day] : kNames) {
         if (!word.starts_with(name)) continue;
         auto rest = word.substr(name.size());
@@ -98,8 +98,8 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         out.push_back(std::move(d));
     };
     auto next = [&](int weekday) { return ((weekday - today.weekday) % 7 + 7) % 7; };
-    if (has_phrase(folded, "hafta sonu") || has_phrase(folded, "haftasonu") || has_phrase(folded, "weekend") ||
-        has_phrase(folded, "hafta sonlari")) {
+    if (has_phrase(folded, "hafta sonu") || has_phrase(folded, "haftasonu") ||
+        has_phrase(folded, "weekend") || has_phrase(folded, "hafta sonlari")) {
         // A weekend asked on Sunday is today; otherwise the coming Saturday and Sunday.
         if (today.weekday != 0) add(next(6), "", "");
         add(next(0), "", "");
@@ -120,8 +120,8 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         }
     }
     // "akşam" alone is not a day.
-    if (out.size() == 1 && out[0].ahead == 0 && !has_phrase(folded, "bugun") && !has_phrase(folded, "today") &&
-        !has_phrase(folded, "tonight") && !has_phrase(folded, "bugunku"))
+    if (out.size() == 1 && out[0].ahead == 0 && !has_phrase(folded, "bugun") &&
+        !has_phrase(folded, "today") && !has_phrase(folded, "tonight") && !has_phrase(folded, "bugunku"))
         out.clear();
     return out;
 }

@@ -428,7 +428,8 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
     // An injury is a person's matter at once, whatever else the message asks.
     if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
                                 "injur", "incinme"}) ||
-        any_phrase(folded, {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi", "canimi yakti"}))
+        any_phrase(folded,
+                   {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi", "canimi yakti"}))
         return "injury";
     if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl", "awful",
                                 "disgust", "unacceptabl", "dolandir", "magdur", "rezil"}) ||

@@ -151,9 +151,11 @@ std::string schedule_text(const sdk::Offering& o, std::string_view language) {
         int order = 7;
         for (int i = 0; i < 7; ++i)
             if (s.day == weekday_key(kWeekOrder[i])) order = i;
-        slots.emplace_back(order * 10000 + std::stoi("0" + s.time.substr(0, 2)) * 60, weekday_name(s.day, language) + " " + s.time);
+        slots.emplace_back(order * 10000 + std::stoi("0" + s.time.substr(0, 2)) * 60,
+                           weekday_name(s.day, language) + " " + s.time);
     }
-    std::stable_sort(slots.begin(), slots.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(slots.begin(), slots.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string out;
     for (const auto& [_, t] : slots) out += (out.empty() ? "" : ", ") + t;
     return out;
@@ -180,40 +182,51 @@ public:
 
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
-        const bool who = any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "who", "whom", "whose"}) ||
-                         any_phrase_of(folded_, {"hangi hoca", "hangi egitmen", "which instructor",
-                                                 "which teacher", "hangi usta", "hangi kuafor"});
-        const bool staff = has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff",
-                                                    "personel", "calisan", "stylist", "ekib", "team", "uzman",
-                                                    "kuafor", "berber", "usta"});
+        const bool who =
+            any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "who", "whom", "whose"}) ||
+            any_phrase_of(folded_, {"hangi hoca", "hangi egitmen", "which instructor", "which teacher",
+                                    "hangi usta", "hangi kuafor"});
+        const bool staff = has_prefix_word(
+            words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff", "personel", "calisan",
+                     "stylist", "ekib", "team", "uzman", "kuafor", "berber", "usta"});
         const bool when =
-            any_phrase_of(folded_, {"hangi gun", "hangi gunler", "ne zaman", "kacta", "saat kac", "hangi saat",
-                                    "when", "what time", "which day", "which days", "what days", "program",
-                                    "takvim", "schedule", "timetable", "gunleri", "saatleri", "kac gun",
-                                    "what times", "hangi saatlerde", "hangi gunlerde"}) ||
+            any_phrase_of(
+                folded_,
+                {"hangi gun",  "hangi gunler",    "ne zaman",      "kacta",      "saat kac",  "hangi saat",
+                 "when",       "what time",       "which day",     "which days", "what days", "program",
+                 "takvim",     "schedule",        "timetable",     "gunleri",    "saatleri",  "kac gun",
+                 "what times", "hangi saatlerde", "hangi gunlerde"}) ||
             has_prefix_word(words_, {"saat", "program", "schedul"});
         const bool price = detect_cues(folded_).price;
         const bool hours_cue = [&] {
             auto topics = detect_business_topics(folded_, false);
             return std::find(topics.begin(), topics.end(), "hours") != topics.end();
         }();
-        const bool class_word = has_prefix_word(words_, {"ders", "class", "seans", "session", "grup", "group"});
+        const bool class_word =
+            has_prefix_word(words_, {"ders", "class", "seans", "session", "grup", "group"});
+        const sdk::Resource* person = people_.empty() ? nullptr : named_person(people_, words_);
+        // Most messages ask none of this: leave before reading the catalogue.
+        if (!who && !staff && !when && days_.empty() && !person) return std::nullopt;
         const auto offerings = host_.catalog().all();
         const sdk::Offering* offering = named_offering(offerings, words_);
-        const sdk::Resource* person = people_.empty() ? nullptr : named_person(people_, words_);
 
         if (person && !price) return person_answer(*person, offerings, when, who && !staff);
         if (offering && !price && (who || (staff && !offering->schedule.empty() && !when)))
             return provider_answer(*offering, offerings);
-        if (!people_.empty() && ((who && staff) || any_phrase_of(folded_, {"kimler calisiyor", "kimler var",
-                                                                          "who works", "who is working",
-                                                                          "who are your", "hangi hocalar",
-                                                                          "egitmenleriniz", "egitmenler kim"}) ||
-                                 (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) ||
-                                            !days_.empty()))))
+        if (!people_.empty() &&
+            ((who && staff) ||
+             any_phrase_of(folded_, {"kimler calisiyor", "kimler var", "who works", "who is working",
+                                     "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
+             (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty()))))
             return people_answer(offerings, staff);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
+        // A private session has no timetable: when it can be had is when its person works.
+        const bool booking =
+            has_prefix_word(words_, {"randevu", "rezervasyon", "book", "appointment", "ayirt"});
+        if (offering && offering->schedule.empty() && !price && !booking && (when || !days_.empty()))
+            if (const auto* r = resource(offering->provider); r && r->type == "person")
+                return provider_answer(*offering, offerings);
         if (!days_.empty() && class_word && !offering && !hours_cue) return classes_on_days(offerings);
         // One weekday by name is the hours answer's own ("Pazartesi günleri kapalıyız"); today,
         // tomorrow and the weekend are resolved here.
@@ -251,8 +264,9 @@ private:
                 out += " " + p.name + " is away from " + shown_date(off.from, language_) + " to " +
                        shown_date(off.to, language_) + ".";
             else
-                out += " " + p.name + " " + shown_date(off.from, language_) + "–" + shown_date(off.to, language_) +
-                       " tarihleri arasında izinde.";
+                out += " " + p.name + " " + shown_date(off.from, language_) + "–" +
+                       shown_date(off.to, language_) + " tarihleri arasında izinde" +
+                       (off.from > today ? " olacak." : ".");
         }
         return out;
     }
@@ -290,10 +304,13 @@ private:
         const std::string week = week_text(p.hours, language_);
         if (en) {
             out = p.name + " works " + (week.empty() ? "by appointment" : week) + ".";
-            if (!services.empty() && (who_is || !when)) out += " " + p.name + " gives " + names_of(services) + ".";
+            if (!services.empty() && (who_is || !when))
+                out += " " + p.name + " gives " + names_of(services) + ".";
         } else {
-            out = p.name + " çalışma günleri: " + (week.empty() ? "randevuyla" : week) + ".";
-            if (!services.empty() && (who_is || !when)) out += " Verdiği hizmetler: " + names_of(services) + ".";
+            out = week.empty() ? p.name + " randevuyla çalışıyor."
+                               : p.name + " şu günlerde çalışıyor: " + week + ".";
+            if (!services.empty() && (who_is || !when))
+                out += " Verdiği hizmetler: " + names_of(services) + ".";
         }
         out += coming_time_off(p);
         return out;
@@ -310,11 +327,13 @@ private:
         const auto* r = resource(o.provider);
         const std::string name = o.name_in(language_);
         if (r && r->type == "person") {
-            std::string out = en ? name + " is given by " + r->name + "." : name + " hizmetini " + r->name + " veriyor.";
+            std::string out =
+                en ? name + " is given by " + r->name + "." : name + " hizmetini " + r->name + " veriyor.";
             if (!days_.empty()) {
                 for (const auto& d : days_) out += " " + person_on_day(*r, d);
             } else if (auto week = week_text(r->hours, language_); !week.empty()) {
-                out += en ? " " + r->name + " works " + week + "." : " " + r->name + " çalışma günleri: " + week + ".";
+                out += en ? " " + r->name + " works " + week + "."
+                          : " " + r->name + " şu günlerde çalışıyor: " + week + ".";
             }
             return out;
         }
@@ -333,7 +352,8 @@ private:
 
     std::string people_answer(const std::vector<sdk::Offering>& offerings, bool staff_word) {
         const bool en = language_ == "en";
-        const bool instructors = has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer"});
+        const bool instructors =
+            has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer"});
         std::vector<const sdk::Resource*> shown;
         std::string lead;
         if (!days_.empty()) {
@@ -352,8 +372,9 @@ private:
                                        : capitalized(day_label(d, language_)) + ": " + list + ".");
                 else
                     out += (out.empty() ? "" : " ") +
-                           (in.empty() ? capitalized(day_label(d, language_)) + " kimse çalışmıyor."
-                                       : capitalized(day_label(d, language_)) + " burada olanlar: " + list + ".");
+                           (in.empty()
+                                ? capitalized(day_label(d, language_)) + " kimse çalışmıyor."
+                                : capitalized(day_label(d, language_)) + " burada olanlar: " + list + ".");
             }
             return out;
         }
@@ -367,7 +388,8 @@ private:
             if (!services.empty()) out += " (" + names_of(services) + ")";
         }
         out += ".";
-        out += en ? " Ask me about anyone's days and hours." : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
+        out += en ? " Ask me about anyone's days and hours."
+                  : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
         return out;
     }
 
@@ -375,8 +397,7 @@ private:
         const bool en = language_ == "en";
         const std::string name = o.name_in(language_);
         const std::string all = schedule_text(o, language_) + duration_and_capacity(o, language_);
-        if (days_.empty())
-            return en ? name + " meets " + all + "." : name + " ders günleri: " + all + ".";
+        if (days_.empty()) return en ? name + " meets " + all + "." : name + " ders günleri: " + all + ".";
         std::string out;
         bool any_missing = false;
         for (const auto& d : days_) {
@@ -384,12 +405,12 @@ private:
             const std::string label = day_label(d, language_);
             if (times.empty()) {
                 any_missing = true;
-                out += (out.empty() ? "" : " ") +
-                       (en ? "There is no " + name + " class " + label + "."
-                           : capitalized(label) + " " + name + " dersi yok.");
+                out += (out.empty() ? "" : " ") + (en ? "There is no " + name + " class " + label + "."
+                                                      : capitalized(label) + " " + name + " dersi yok.");
             } else {
-                out += (out.empty() ? "" : " ") + (en ? capitalized(label) + " " + name + " is at " + times + "."
-                                                      : capitalized(label) + " " + name + " saat " + times + "'da.");
+                out += (out.empty() ? "" : " ") +
+                       (en ? capitalized(label) + " " + name + " is at " + times + "."
+                           : capitalized(label) + " " + name + " dersi saat " + times + ".");
             }
         }
         if (any_missing || o.duration_min || o.capacity)
@@ -410,7 +431,8 @@ private:
                     if (auto t = times_on(o, d.weekday); !t.empty()) on.emplace_back(t, o.name_in(language_));
             std::sort(on.begin(), on.end());
             std::string list;
-            for (std::size_t i = 0; i < on.size(); ++i) list += (i ? ", " : "") + on[i].second + " " + on[i].first;
+            for (std::size_t i = 0; i < on.size(); ++i)
+                list += (i ? ", " : "") + on[i].second + " " + on[i].first;
             const std::string label = capitalized(day_label(d, language_));
             if (en)
                 out += (out.empty() ? "" : " ") +
@@ -452,8 +474,8 @@ private:
 
 }  // namespace
 
-std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& request, sdk::HostServices& host,
-                                                   std::string_view language) {
+std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& request,
+                                                   sdk::HostServices& host, std::string_view language) {
     const sdk::Message* last = nullptr;
     for (const auto& m : request.messages)
         if (m.role == sdk::Role::user) last = &m;

@@ -47,7 +47,7 @@ std::string date_text(long days_since_epoch);
 
 /// The answer to a question about people, class schedules or one day's opening hours, written from
 /// the tenant's data; nullopt when the message asks something else.
-std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& request, sdk::HostServices& host,
-                                                   std::string_view language);
+std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& request,
+                                                   sdk::HostServices& host, std::string_view language);
 
 }  // namespace tezgah::plugins::local

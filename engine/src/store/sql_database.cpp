@@ -74,7 +74,8 @@ json::value parse_value(const std::string& text) {
 json::object resource_json(const sdk::Resource& r) {
     json::object hours;
     for (const auto& [day, span] : r.hours) hours[day] = span;
-    json::object out{{"id", r.id}, {"name", r.name}, {"type", r.type}, {"capacity", r.capacity}, {"hours", hours}};
+    json::object out{
+        {"id", r.id}, {"name", r.name}, {"type", r.type}, {"capacity", r.capacity}, {"hours", hours}};
     if (!r.time_off.empty()) {
         json::array spans;
         for (const auto& off : r.time_off) {

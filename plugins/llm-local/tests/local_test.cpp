@@ -14,13 +14,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
-#include <sstream>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 extern "C" const tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor;  // llm-local's own
 
