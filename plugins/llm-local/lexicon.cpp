@@ -424,7 +424,8 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
 
 std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics) {
     const auto words = text::tokens(folded);
-    if (asks_for_person(folded, words)) return "human";
+    // A complaint or an injury is answered with an apology even when it also asks for a person.
+    const bool person = asks_for_person(folded, words);
     // An injury is a person's matter at once, whatever else the message asks.
     if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
                                 "injur", "incinme"}) ||
@@ -440,6 +441,7 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
                     "still not arrived", "never arrived", "yirtik geldi",   "bozuk geldi",     "kusurlu",
                     "defective",         "damaged"}))
         return "complaint";
+    if (person) return "human";
     if (auto topic = text::matching_topic(folded, topics)) return "topic: " + *topic;
     return {};
 }

@@ -218,7 +218,7 @@ public:
              any_phrase_of(folded_, {"kimler calisiyor", "kimler var", "who works", "who is working",
                                      "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty()))))
-            return people_answer(offerings, staff);
+            return people_answer(offerings, when);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
         // A private session has no timetable: when it can be had is when its person works.
@@ -228,6 +228,8 @@ public:
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
         if (!days_.empty() && class_word && !offering && !hours_cue) return classes_on_days(offerings);
+        if (!offering && !price && when && days_.empty())
+            if (auto group = scheduled_named(offerings, class_word); !group.empty()) return timetable(group);
         // One weekday by name is the hours answer's own ("Pazartesi günleri kapalıyız"); today,
         // tomorrow and the weekend are resolved here.
         const bool relative = days_.size() > 1 || (!days_.empty() && !days_.front().said_tr.empty());
@@ -245,10 +247,17 @@ private:
         return out;
     }
 
+    static bool joined_names_hold_and(const std::vector<const sdk::Offering*>& list) {
+        return std::any_of(list.begin(), list.end(), [](const sdk::Offering* o) {
+            return o->name.find(" ve ") != std::string::npos || o->name.find(" and ") != std::string::npos;
+        });
+    }
+
     std::string names_of(const std::vector<const sdk::Offering*>& list) const {
         std::string out;
         for (std::size_t i = 0; i < list.size(); ++i) {
-            if (i) out += (i + 1 == list.size()) ? (language_ == "en" ? " and " : " ve ") : ", ";
+            const bool last = i + 1 == list.size() && !joined_names_hold_and(list);
+            if (i) out += last ? (language_ == "en" ? " and " : " ve ") : ", ";
             out += list[i]->name_in(language_);
         }
         return out;
@@ -350,7 +359,7 @@ private:
                         " numarasından sorabilirsiniz.";
     }
 
-    std::string people_answer(const std::vector<sdk::Offering>& offerings, bool staff_word) {
+    std::string people_answer(const std::vector<sdk::Offering>& offerings, bool with_hours) {
         const bool en = language_ == "en";
         const bool instructors =
             has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer"});
@@ -378,14 +387,17 @@ private:
             }
             return out;
         }
-        (void)staff_word;
         std::string out = en ? (instructors ? "Our instructors: " : "Our team: ")
                              : (instructors ? "Eğitmenlerimiz: " : "Ekibimiz: ");
         for (std::size_t i = 0; i < people_.size(); ++i) {
             const auto* p = people_[i];
             out += (i ? "; " : "") + p->name;
             auto services = given_by(offerings, p->id);
-            if (!services.empty()) out += " (" + names_of(services) + ")";
+            if (with_hours) {
+                if (auto week = week_text(p->hours, language_); !week.empty()) out += ": " + week;
+            } else if (!services.empty()) {
+                out += " (" + names_of(services) + ")";
+            }
         }
         out += ".";
         out += en ? " Ask me about anyone's days and hours."
@@ -415,6 +427,37 @@ private:
         }
         if (any_missing || o.duration_min || o.capacity)
             out += en ? " Its days: " + all + "." : " Ders günleri: " + all + ".";
+        return out;
+    }
+
+    /// Group classes whose names hold one of the customer's words ("pilates dersleri hangi
+    /// günler"), or all of them when the message only says "dersler" ("ders programınız").
+    std::vector<const sdk::Offering*> scheduled_named(const std::vector<sdk::Offering>& offerings,
+                                                      bool class_word) const {
+        std::vector<const sdk::Offering*> named, all;
+        for (const auto& o : offerings) {
+            if (!o.available || o.schedule.empty()) continue;
+            all.push_back(&o);
+            const auto name = text::tokens(o.name_in(language_));
+            const bool hit = std::any_of(words_.begin(), words_.end(), [&](const std::string& w) {
+                if (w.size() < 4 || is_stop_word(w) ||
+                    has_prefix_word({w}, {"ders", "class", "grup", "group"}))
+                    return false;
+                return std::any_of(name.begin(), name.end(), [&](const std::string& n) {
+                    return n.size() >= 4 && (w.starts_with(n) || n.starts_with(w));
+                });
+            });
+            if (hit) named.push_back(&o);
+        }
+        if (!named.empty()) return named;
+        return class_word ? all : std::vector<const sdk::Offering*>{};
+    }
+
+    std::string timetable(const std::vector<const sdk::Offering*>& group) const {
+        std::string out;
+        for (const auto* o : group)
+            out += (out.empty() ? "" : " ") + o->name_in(language_) + (language_ == "en" ? ": " : ": ") +
+                   schedule_text(*o, language_) + duration_and_capacity(*o, language_) + ".";
         return out;
     }
 
