@@ -215,8 +215,10 @@ public:
             return provider_answer(*offering, offerings);
         if (!people_.empty() &&
             ((who && staff) ||
-             any_phrase_of(folded_, {"kimler calisiyor", "kimler var", "who works", "who is working",
-                                     "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
+             any_phrase_of(folded_,
+                           {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
+                            "whos working", "who s in", "who is in", "who works", "who is working",
+                            "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty()))))
             return people_answer(offerings, when);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
