@@ -458,8 +458,8 @@ private:
     std::string timetable(const std::vector<const sdk::Offering*>& group) const {
         std::string out;
         for (const auto* o : group)
-            out += (out.empty() ? "" : " ") + o->name_in(language_) + (language_ == "en" ? ": " : ": ") +
-                   schedule_text(*o, language_) + duration_and_capacity(*o, language_) + ".";
+            out += (out.empty() ? "" : " ") + o->name_in(language_) + ": " + schedule_text(*o, language_) +
+                   duration_and_capacity(*o, language_) + ".";
         return out;
     }
 
