@@ -302,6 +302,9 @@ return tezgah.rule {
     EXPECT_NE(complaint.method, "rule");
     EXPECT_TRUE(contains(complaint.reply, "üzgün")) << complaint.reply;
     EXPECT_FALSE(contains(complaint.reply, "randevu için arayın")) << complaint.reply;
+    auto terrible = ask(*e, "gece-butik", "c3", "berbat bir hizmet, yetkiliyle görüşmek istiyorum");
+    EXPECT_TRUE(terrible.handoff);
+    EXPECT_TRUE(contains(terrible.reply, "üzgün")) << terrible.reply;
     auto other = ask(*e, "gece-butik", "c2", "yetkili biri var mı");
     EXPECT_EQ(other.method, "rule");
 }
