@@ -107,22 +107,20 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
     }
     if (has_phrase(folded, "obur gun") || has_phrase(folded, "ertesi gun") ||
         has_phrase(folded, "day after tomorrow")) {
-        add(2, "", "");
+        add(2, "öbür gün", "the day after tomorrow");
         return out;
     }
+    if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
+        add(0, "bu akşam", "this evening");
     for (const auto& w : words) {
-        if (w == "bugun" || w == "today" || w == "tonight" || w == "aksam" || w == "bugunku") {
-            if (w != "aksam" || out.empty()) add(0, "bugün", "today");
+        if (w == "bugun" || w == "today" || w == "tonight" || w == "bugunku") {
+            add(0, "bugün", "today");
         } else if (w == "yarin" || w == "yarinki" || w == "tomorrow") {
             add(1, "yarın", "tomorrow");
         } else if (int d = weekday_named(w); d >= 0) {
             add(next(d), "", "");
         }
     }
-    // "akşam" alone is not a day.
-    if (out.size() == 1 && out[0].ahead == 0 && !has_phrase(folded, "bugun") &&
-        !has_phrase(folded, "today") && !has_phrase(folded, "tonight") && !has_phrase(folded, "bugunku"))
-        out.clear();
     return out;
 }
 

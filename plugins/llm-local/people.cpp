@@ -26,6 +26,7 @@ bool any_phrase_of(std::string_view folded, std::initializer_list<std::string_vi
 
 std::string capitalized(std::string s) {
     if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+    if (s.starts_with("ö")) s.replace(0, std::string_view("ö").size(), "Ö");
     return s;
 }
 
