@@ -78,6 +78,16 @@ public:
         return out;
     }
 
+    json::array array(const char* key) {
+        const auto* v = object_.if_contains(key);
+        if (!v || v->is_null()) return {};
+        if (!v->is_array()) {
+            fail(key, "expected array");
+            return {};
+        }
+        return v->get_array();
+    }
+
     json::object object(const char* key) {
         const auto* v = object_.if_contains(key);
         if (!v || v->is_null()) return {};
@@ -188,6 +198,20 @@ Result<Offering> parse_offering(const json::value& value) {
     }
     o.provider = r.string("provider", false);
     o.buffer_minutes = static_cast<int>(r.integer("buffer_minutes", false).value_or(0));
+    for (const auto& slot : r.array("schedule")) {
+        const auto* s = slot.if_object();
+        const auto* day = s ? s->if_contains("day") : nullptr;
+        const auto* time = s ? s->if_contains("time") : nullptr;
+        if (!day || !day->is_string() || !time || !time->is_string()) {
+            r.fail("schedule", "expected [{day, time}]");
+            break;
+        }
+        o.schedule.push_back({std::string(day->get_string()), std::string(time->get_string())});
+    }
+    if (auto c = r.integer("capacity", false)) {
+        if (*c < 1) r.fail("capacity", "must be at least 1");
+        o.capacity = static_cast<int>(*c);
+    }
     o.aliases = r.strings("aliases");
     o.attributes = r.object("attributes");
     o.available = r.boolean("available", false).value_or(true);
@@ -227,6 +251,19 @@ Result<Resource> parse_resource(const json::value& value) {
         }
         res.hours.emplace(std::string(day), std::string(hours.get_string()));
     }
+    for (const auto& span : r.array("time_off")) {
+        const auto* s = span.if_object();
+        const auto* from = s ? s->if_contains("from") : nullptr;
+        const auto* to = s ? s->if_contains("to") : nullptr;
+        if (!from || !from->is_string() || !to || !to->is_string()) {
+            r.fail("time_off", "expected [{from, to, reason?}]");
+            break;
+        }
+        Resource::TimeOff off{std::string(from->get_string()), std::string(to->get_string()), {}};
+        if (const auto* why = s->if_contains("reason"); why && why->is_string())
+            off.reason = std::string(why->get_string());
+        res.time_off.push_back(std::move(off));
+    }
     return finish(r, std::move(res));
 }
 
@@ -238,6 +275,13 @@ json::object to_json(const Offering& o) {
     if (o.duration_min) out["duration_min"] = *o.duration_min;
     if (!o.provider.empty()) out["provider"] = o.provider;
     if (o.buffer_minutes) out["buffer_minutes"] = o.buffer_minutes;
+    if (!o.schedule.empty()) {
+        json::array slots;
+        for (const auto& slot : o.schedule)
+            slots.push_back(json::object{{"day", slot.day}, {"time", slot.time}});
+        out["schedule"] = std::move(slots);
+    }
+    if (o.capacity) out["capacity"] = *o.capacity;
     out["aliases"] = string_array(o.aliases);
     out["attributes"] = o.attributes;
     if (!o.description.empty()) out["description"] = o.description;

@@ -481,6 +481,9 @@ std::string detect_language(std::string_view utf8, std::string_view fallback) {
         "buy", "order", "my", "this", "that", "and", "with", "available", "cost", "would", "like",
         "size", "color", "delivery", "book", "appointment", "which", "tomorrow", "today", "yes", "no",
         "ok", "okay", "cheap", "how's", "did", "will", "sell", "still", "left", "many", "need", "get",
+        "who", "whom", "teaches", "teach", "works", "work", "working", "instructor", "instructors", "teacher",
+        "class", "classes", "weekend", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday", "injured", "hurt", "staff", "team", "schedule", "time", "days", "week", "tonight", "was",
     };
     // clang-format on
     // clang-format off

@@ -99,6 +99,17 @@ void FakeHost::load_knowledge_file(const std::string& path) {
     }
 }
 
+void FakeHost::load_resources_file(const std::string& path) {
+    std::size_t i = 0;
+    for (const auto& item : read_array(path)) {
+        auto parsed = parse_resource(item);
+        if (!parsed)
+            throw std::runtime_error(path + ": [" + std::to_string(i) + "]." + parsed.error().message);
+        profile.resources.push_back(std::move(parsed).value());
+        ++i;
+    }
+}
+
 void FakeHost::load_manifest_file(const std::string& path) {
     auto value = json::parse(read_file(path));
     const auto& m = value.as_object();

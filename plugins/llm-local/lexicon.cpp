@@ -489,9 +489,16 @@ bool asks_for_person(std::string_view folded, const std::vector<std::string>& wo
 
 std::string detect_handoff(std::string_view folded, const std::vector<std::string>& topics) {
     const auto words = text::tokens(folded);
-    if (asks_for_person(folded, words)) return "human";
+    // A complaint or an injury is answered with an apology even when it also asks for a person.
+    const bool person = asks_for_person(folded, words);
+    // An injury is a person's matter at once, whatever else the message asks.
+    if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
+                                "injur", "incinme"}) ||
+        any_phrase(folded,
+                   {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi", "canimi yakti"}))
+        return "injury";
     if (has_prefix_word(words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl", "awful",
-                                "disgust", "unacceptabl", "dolandir", "magdur"}) ||
+                                "disgust", "unacceptabl", "dolandir", "magdur", "rezil"}) ||
         any_phrase(folded,
                    {"cok kotu",          "kotu bir",      "memnun degilim", "memnun kalmadim", "hic memnun",
                     "beni kandirdiniz",  "kandirildim",   "paramı",         "worst",           "very bad",
@@ -499,6 +506,7 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
                     "still not arrived", "never arrived", "yirtik geldi",   "bozuk geldi",     "kusurlu",
                     "defective",         "damaged"}))
         return "complaint";
+    if (person) return "human";
     if (auto topic = text::matching_topic(folded, topics)) return "topic: " + *topic;
     return {};
 }

@@ -2,6 +2,7 @@
 // the tools that answer them; the next step writes the reply from the tools' results with
 // per-language templates. No network, no model: every answer comes from the tenant's own data.
 #include "assistant.hpp"
+#include "people.hpp"
 
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
@@ -60,6 +61,11 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
+        } else if (auto people = request.step == 0 ? answer_people_and_times(request, host_, plan.language)
+                                                   : std::nullopt) {
+            // People, class schedules and one day's hours come straight from the tenant's data.
+            response.text = std::move(*people);
+            response.confidence = 0.9;
         } else if (request.step == 0 && needs_tools(plan)) {
             int n = 0;
             for (const auto& intent : plan.intents)

@@ -725,15 +725,20 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
 
 std::string render_handoff(std::string_view reason, std::string_view language,
                            const sdk::TenantProfile& tenant) {
-    bool complaint = reason == "complaint" || reason.substr(0, 6) == "topic:";
+    bool injury = reason == "injury";
+    bool complaint = injury || reason == "complaint" || reason.substr(0, 6) == "topic:";
     if (tr(language)) {
-        std::string out = complaint ? "Yaşadığınız sorun için çok üzgünüz. " : "Elbette. ";
+        std::string out = injury      ? "Çok geçmiş olsun, yaşadığınız için çok üzgünüz. "
+                          : complaint ? "Yaşadığınız sorun için çok üzgünüz. "
+                                      : "Elbette. ";
         out += "Sizi bir yetkilimize aktarıyorum; en kısa sürede size dönüş yapılacak.";
         if (!tenant.phone.empty())
             out += " Dilerseniz " + tenant.phone + " numarasından da bize ulaşabilirsiniz.";
         return out;
     }
-    std::string out = complaint ? "We are very sorry about this. " : "Of course. ";
+    std::string out = injury      ? "We are very sorry to hear that, and we hope you feel better soon. "
+                      : complaint ? "We are very sorry about this. "
+                                  : "Of course. ";
     out += "I'm passing you to a member of our team; they will get back to you shortly.";
     if (!tenant.phone.empty()) out += " You can also call us on " + tenant.phone + ".";
     return out;

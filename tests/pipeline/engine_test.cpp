@@ -281,6 +281,34 @@ return tezgah.rule { name = "sign", on_reply = function(ctx, reply) return reply
     EXPECT_EQ(sink.pieces, 1);
 }
 
+TEST_F(EngineTest, AComplaintIsAnsweredWithAnApologyAndAHandoffEvenWhenARuleWouldAnswerIt) {
+    // A rule like an out-of-hours booking note answers anything that mentions a person to talk to;
+    // a complaint is a handoff topic, so the assistant apologises and hands over instead.
+    auto folder = dir.path() / "tenants" / "gece-butik";
+    write(folder / "rules" / "closed.lua", R"(
+return tezgah.rule {
+  name = "closed",
+  on_message = function(ctx, msg)
+    if tezgah.mentions(msg.text, {"yetkili"}) then return ctx.reply("Şu an kapalıyız; randevu için arayın.") end
+  end,
+})");
+    edit_json(folder / "tenant.json", [](json::value& v) {
+        v.as_object()["rules"] = json::array{"rules/closed.lua"};
+        v.as_object()["handoff"].as_object()["topics"] = json::array{"şikayet"};
+    });
+    auto e = start();
+    auto complaint = ask(*e, "gece-butik", "c1", "şikayetim var, yetkiliyle görüşmek istiyorum");
+    EXPECT_TRUE(complaint.handoff);
+    EXPECT_NE(complaint.method, "rule");
+    EXPECT_TRUE(contains(complaint.reply, "üzgün")) << complaint.reply;
+    EXPECT_FALSE(contains(complaint.reply, "randevu için arayın")) << complaint.reply;
+    auto terrible = ask(*e, "gece-butik", "c3", "berbat bir hizmet, yetkiliyle görüşmek istiyorum");
+    EXPECT_TRUE(terrible.handoff);
+    EXPECT_TRUE(contains(terrible.reply, "üzgün")) << terrible.reply;
+    auto other = ask(*e, "gece-butik", "c2", "yetkili biri var mı");
+    EXPECT_EQ(other.method, "rule");
+}
+
 TEST_F(EngineTest, AHandoffTopicMatchesItsWordsInflectedOrWithoutTurkishLetters) {
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [](json::value& v) {
         v.as_object()["handoff"].as_object()["topics"] = json::array{"toptan sipariş"};

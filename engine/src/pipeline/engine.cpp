@@ -104,6 +104,26 @@ RulesOutcome apply_rules(const Tenant& tenant, RuleHook hook, sdk::TurnContext& 
     return out;
 }
 
+/// A complaint or an injury in the customer's own words ("şikayetim var", "berbat bir hizmet",
+/// "dizimi sakatladım", "I got injured"): a person's matter, which a rule's canned reply (an
+/// out-of-hours booking note) must not answer. The tenant's handoff topics add to these.
+bool complaint_or_injury(const Tenant& tenant, const std::string& text) {
+    if (sdk::text::matching_topic(text, tenant.profile().handoff_topics)) return true;
+    static constexpr std::string_view kStems[] = {
+        "sikayet", "rezalet", "rezil",   "berbat",   "magdur",  "sakatla", "sakatlan", "yaralan",
+        "incindi", "burkul",  "complai", "terrible", "horribl", "awful",   "injur",    "unacceptabl"};
+    static constexpr std::string_view kPhrases[] = {"cok kotu", "memnun degilim", "memnun kalmadim",
+                                                    "hurt my",  "got hurt",       "very bad"};
+    const std::string folded = sdk::text::fold(text);
+    for (const auto& word : sdk::text::tokens(folded))
+        for (auto stem : kStems)
+            if (word.starts_with(stem)) return true;
+    const std::string padded = " " + folded + " ";
+    for (auto phrase : kPhrases)
+        if (padded.find(" " + std::string(phrase) + " ") != std::string::npos) return true;
+    return false;
+}
+
 /// Whether a person should take over, and why.
 struct Handoff {
     bool wanted = false;
@@ -125,6 +145,8 @@ Handoff judge_handoff(const Tenant& tenant, const std::string& text, const Rules
         out = {true, answer.handoff_reason};
     } else if (auto topic = sdk::text::matching_topic(text, profile.handoff_topics)) {
         out = {true, "topic: " + *topic};
+    } else if (complaint_or_injury(tenant, text)) {
+        out = {true, "complaint"};
     } else if (answer.confidence < profile.handoff_confidence_threshold) {
         out = {true, "low confidence"};
     }
@@ -381,7 +403,11 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
     const RulesOutcome before = apply_rules(tenant, RuleHook::on_message, turn, in);
     AssistantOutcome answer;
-    if (before.reply) {
+    // A complaint, an injury or a handoff topic is answered by the assistant, which
+    // apologises and hands over: a rule's canned reply (an out-of-hours booking note) must not
+    // stand in for that.
+    const bool handoff_topic = before.reply && !before.handoff && complaint_or_injury(tenant, message.text);
+    if (before.reply && !handoff_topic) {
         answer.reply = *before.reply;
         answer.method = "rule";
     } else {

@@ -74,7 +74,18 @@ json::value parse_value(const std::string& text) {
 json::object resource_json(const sdk::Resource& r) {
     json::object hours;
     for (const auto& [day, span] : r.hours) hours[day] = span;
-    return {{"id", r.id}, {"name", r.name}, {"type", r.type}, {"capacity", r.capacity}, {"hours", hours}};
+    json::object out{
+        {"id", r.id}, {"name", r.name}, {"type", r.type}, {"capacity", r.capacity}, {"hours", hours}};
+    if (!r.time_off.empty()) {
+        json::array spans;
+        for (const auto& off : r.time_off) {
+            json::object span{{"from", off.from}, {"to", off.to}};
+            if (!off.reason.empty()) span["reason"] = off.reason;
+            spans.push_back(std::move(span));
+        }
+        out["time_off"] = std::move(spans);
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------- full-text search text

@@ -129,6 +129,8 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     if (auto r = db.import_offerings(id, data.offerings); !r) return fail("data.offerings", r.error());
     if (auto r = db.import_knowledge(id, data.knowledge); !r) return fail("data.knowledge", r.error());
     if (auto r = db.import_resources(id, data.resources); !r) return fail("data.resources", r.error());
+    // Providers answer who works when from the profile (the offline assistant's people answers).
+    manifest.profile.resources = data.resources;
 
     auto offerings = db.offerings(id);
     if (!offerings) return fail("data.offerings: read after import", offerings.error());

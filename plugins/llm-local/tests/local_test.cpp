@@ -13,10 +13,14 @@
 #include <boost/filesystem/operations.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 extern "C" const tezgah::sdk::PluginDescriptor tezgah_plugin_descriptor;  // llm-local's own
 
@@ -77,6 +81,8 @@ Tenant& tenant(const std::string& id) {
     slot->host.load_manifest_file(dir + "/tenant.json");
     slot->host.load_offerings_file(dir + "/data/offerings.json");
     slot->host.load_knowledge_file(dir + "/data/knowledge.json");
+    if (boost::filesystem::exists(dir + "/data/resources.json"))
+        slot->host.load_resources_file(dir + "/data/resources.json");
     for (const auto& lib : libraries) {
         auto made = sdk::testing::instantiate(*lib->descriptor, slot->host);
         if (!made)
@@ -195,12 +201,15 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> load_cases() {
     std::vector<Case> cases;
-    auto value = json::parse(sdk::testing::read_file(LLM_LOCAL_CASES));
-    for (const auto& c : value.as_array()) {
-        std::string name;
-        for (char ch : std::string(c.as_object().at("name").as_string()))
-            name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-        cases.push_back({name, c.as_object()});
+    // cases.json, and cases_people.json: people, class schedules, days and complaints at a set time.
+    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES}) {
+        auto value = json::parse(sdk::testing::read_file(file));
+        for (const auto& c : value.as_array()) {
+            std::string name;
+            for (char ch : std::string(c.as_object().at("name").as_string()))
+                name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+            cases.push_back({name, c.as_object()});
+        }
     }
     return cases;
 }
@@ -228,11 +237,21 @@ struct Tally : ::testing::Environment {
 };
 Tally& tally = *static_cast<Tally*>(::testing::AddGlobalTestEnvironment(new Tally));
 
+std::chrono::system_clock::time_point case_time(const std::string& iso) {
+    std::tm tm{};
+    std::istringstream in(iso);
+    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
 class ConversationCase : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConversationCase, AnswersLikeTheShopWould) {
     const auto& spec = GetParam().spec;
     auto& t = tenant(std::string(spec.at("tenant").as_string()));
+    // "time": the moment the conversation happens, UTC ("2026-12-04T10:00:00Z"); else a fixed one.
+    t.host.time.set(case_time(spec.contains("time") ? std::string(spec.at("time").as_string())
+                                                    : std::string("2026-12-02T09:00:00Z")));
     Conversation conversation(t, strings(spec, "tools"));
     int n = 0;
     for (const auto& turn_value : spec.at("turns").as_array()) {

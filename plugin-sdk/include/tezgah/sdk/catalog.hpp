@@ -22,6 +22,12 @@ struct Translation {
     std::string answer;                ///< knowledge entries
 };
 
+/// When a group class meets: a day ("mon".."sun") and a start time ("HH:MM").
+struct ScheduleSlot {
+    std::string day;
+    std::string time;
+};
+
 /// One product or service a tenant offers (`data/offerings.json`).
 struct Offering {
     std::string id;
@@ -34,6 +40,8 @@ struct Offering {
     std::optional<int> duration_min;
     std::string provider;  ///< resource id for services
     int buffer_minutes = 0;
+    std::vector<ScheduleSlot> schedule;  ///< group classes: when it meets; empty otherwise
+    std::optional<int> capacity;         ///< group classes: places per session
     std::vector<std::string> aliases;
     json::object attributes;
     bool available = true;  ///< false: discontinued, never offered
@@ -66,6 +74,12 @@ struct Resource {
     std::string type;  ///< person | room | equipment
     int capacity = 1;
     std::map<std::string, std::string> hours;  ///< "mon" -> "09:00-18:00"
+    struct TimeOff {
+        std::string from;  ///< "YYYY-MM-DD", inclusive
+        std::string to;    ///< "YYYY-MM-DD", inclusive
+        std::string reason;
+    };
+    std::vector<TimeOff> time_off;
 };
 
 /// An offering with how well it matched a query (0..1, higher is better).

@@ -52,6 +52,7 @@ struct TenantProfile {
     Persona persona;
     double handoff_confidence_threshold = 0;
     std::vector<std::string> handoff_topics;
+    std::vector<Resource> resources;  ///< data.resources: people, rooms, equipment
 };
 
 /// An outbound HTTP request (providers, channels that send).

@@ -75,6 +75,8 @@ public:
     /// Loads a data file in the tenant folder format; throws std::runtime_error naming the problem.
     void load_offerings_file(const std::string& path);
     void load_knowledge_file(const std::string& path);
+    /// Fills `profile.resources` from a resources.json.
+    void load_resources_file(const std::string& path);
     /// Fills `profile` from a tenant.json (id, name, locale, business, persona, handoff).
     void load_manifest_file(const std::string& path);
 
