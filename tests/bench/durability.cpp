@@ -6,6 +6,8 @@
 //
 // Each thread is one customer ("durable-<thread>") sending one message at a time on a
 // keep-alive connection; a thread stops at its first failed exchange after the server went away.
+#include "support/raw_socket.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,29 +25,9 @@
 
 namespace {
 
-int connect_to(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(static_cast<std::uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
+using tezgah::testing::send_all;
 
-bool send_all(int fd, const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
-}
+int connect_to(int port) { return tezgah::testing::connect_from("127.0.0.1", port); }
 
 /// Reads one response with a Content-Length body; its status, or 0 when the connection failed.
 int read_response(int fd, std::string& pending) {

@@ -7,6 +7,8 @@
 // request line, then one header byte a second; waits a second; then, from 127.0.0.1, sends
 // --samples GET /health and as many chat turns, one at a time, each on a new connection, and
 // prints how many of the slow connections the server still holds and p50/p95/max latency of each.
+#include "support/raw_socket.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,35 +28,9 @@
 
 namespace {
 
+using tezgah::testing::connect_from;
+using tezgah::testing::send_all;
 using Clock = std::chrono::steady_clock;
-
-int connect_from(const char* source, int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &local.sin_addr);
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(static_cast<std::uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-        ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-bool send_all(int fd, const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 /// One request on a new connection from 127.0.0.1; its status (0: none) and time in ms.
 std::pair<int, double> exchange(int port, const std::string& request) {

@@ -3,6 +3,7 @@
 // "host" can open a thousand connections while another client is measured), and timing.
 
 #include "http/http_fixture.hpp"
+#include "support/raw_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,35 +15,6 @@
 #include <string>
 
 namespace tezgah::testing {
-
-/// A client socket connected from `source` (any 127.x.y.z address) to the server; -1 on failure.
-inline int connect_from(const std::string& source, std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-        ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-inline bool send_all(int fd, const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 /// What the server sends on `fd` until it closes the connection or `timeout` passes.
 inline std::string read_until_closed(int fd, std::chrono::milliseconds timeout) {
