@@ -5,6 +5,7 @@
 #include "tenants/manifest.hpp"
 
 #include "support/temp_tenants.hpp"
+#include "tenants/check_problems.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,29 +25,12 @@ protected:
               "return tezgah.rule { name = 'x', on_message = function() end }\n");
     }
 
-    std::vector<std::string> problems_of(const fs::path& folder) {
-        auto loaded = load_manifest(folder, &registry);
-        auto problems = loaded.problems;
-        if (loaded.manifest) {
-            load_data(*loaded.manifest, problems);
-            check_scripts(*loaded.manifest, problems);
-        }
-        std::vector<std::string> out;
-        for (const auto& p : problems) out.push_back(p.str());
-        return out;
-    }
+    std::vector<std::string> problems_of(const fs::path& folder) { return check_problems(folder, registry); }
 
     static bool has(const std::vector<std::string>& problems, const std::string& needle) {
-        for (const auto& p : problems)
-            if (p.find(needle) != std::string::npos) return true;
-        return false;
+        return has_problem(problems, needle);
     }
-
-    static std::string all(const std::vector<std::string>& problems) {
-        std::string out;
-        for (const auto& p : problems) out += p + "\n";
-        return out;
-    }
+    static std::string all(const std::vector<std::string>& problems) { return problem_lines(problems); }
 
     /// Replaces `link` (a file or folder of a tenant) by a symbolic link to `target`.
     static void link(const fs::path& link, const fs::path& target) {

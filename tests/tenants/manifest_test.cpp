@@ -2,6 +2,7 @@
 #include "plugins/registry.hpp"
 
 #include "support/temp_tenants.hpp"
+#include "tenants/check_problems.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,28 +22,13 @@ protected:
     }
 
     std::vector<std::string> problems_of(const std::string& tenant) {
-        auto loaded = load_manifest(dir.path() / tenant, &registry);
-        auto problems = loaded.problems;
-        if (loaded.manifest) {
-            load_data(*loaded.manifest, problems);
-            check_scripts(*loaded.manifest, problems);
-        }
-        std::vector<std::string> out;
-        for (const auto& p : problems) out.push_back(p.str());
-        return out;
+        return check_problems(dir.path() / tenant, registry);
     }
 
     static bool has(const std::vector<std::string>& problems, const std::string& needle) {
-        for (const auto& p : problems)
-            if (p.find(needle) != std::string::npos) return true;
-        return false;
+        return has_problem(problems, needle);
     }
-
-    static std::string all(const std::vector<std::string>& problems) {
-        std::string out;
-        for (const auto& p : problems) out += p + "\n";
-        return out;
-    }
+    static std::string all(const std::vector<std::string>& problems) { return problem_lines(problems); }
 
     TempDir dir;
     PluginRegistry registry;
