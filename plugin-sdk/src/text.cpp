@@ -3,9 +3,9 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <unordered_map>
