@@ -14,11 +14,9 @@ namespace json = boost::json;
 using sdk::Error;
 using sdk::Result;
 
-// The chat API's limits (docs/http-api.md): the webhook validates exactly like it.
+// The chat API's text limit (docs/http-api.md; the id limits are the SDK's): the webhook
+// validates exactly like the chat API.
 constexpr std::size_t kMaxTextCharacters = 4000;
-constexpr std::size_t kMaxUserIdBytes = 256;
-constexpr std::size_t kMaxSessionIdBytes = 128;
-constexpr std::size_t kMaxMessageIdBytes = 256;
 constexpr std::string_view kSecretHeader = "x-webhook-secret";
 
 /// Compares without stopping at the first difference, so timing tells nothing about the secret.
@@ -119,7 +117,7 @@ public:
                                "longer than " + std::to_string(kMaxTextCharacters) + " characters");
         }
         auto user = string_field(body, "kullanici_id",
-                                 {.required = true, .numbers_ok = true, .max_bytes = kMaxUserIdBytes});
+                                 {.required = true, .numbers_ok = true, .max_bytes = sdk::kMaxUserIdBytes});
         if (!user) return user.error();
         auto tenant = string_field(body, "isletme_id", {.required = true});
         if (!tenant) return tenant.error();
@@ -128,10 +126,10 @@ public:
             return Error{sdk::errc::unknown_tenant, "webhook body: isletme_id: no such tenant"};
         auto platform = string_field(body, "platform", {.max_bytes = 64});
         if (!platform) return platform.error();
-        auto session = string_field(body, "session_id", {.max_bytes = kMaxSessionIdBytes});
+        auto session = string_field(body, "session_id", {.max_bytes = sdk::kMaxSessionIdBytes});
         if (!session) return session.error();
         auto message_id =
-            string_field(body, "mesaj_id", {.numbers_ok = true, .max_bytes = kMaxMessageIdBytes});
+            string_field(body, "mesaj_id", {.numbers_ok = true, .max_bytes = sdk::kMaxMessageIdBytes});
         if (!message_id) return message_id.error();
 
         sdk::InboundMessage message;

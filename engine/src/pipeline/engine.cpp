@@ -292,9 +292,9 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     // bytes on SQLite and PostgreSQL (which refuses invalid UTF-8 and cuts at NUL).
     for (const auto& [field, value, max_bytes] :
          {std::tuple{"text", std::string_view(message.text), std::size_t{0}},
-          std::tuple{"user_id", std::string_view(message.user_id), kMaxUserIdBytes},
-          std::tuple{"session_id", std::string_view(message.session_id), kMaxSessionIdBytes},
-          std::tuple{"message_id", std::string_view(message.message_id), kMaxMessageIdBytes}}) {
+          std::tuple{"user_id", std::string_view(message.user_id), sdk::kMaxUserIdBytes},
+          std::tuple{"session_id", std::string_view(message.session_id), sdk::kMaxSessionIdBytes},
+          std::tuple{"message_id", std::string_view(message.message_id), sdk::kMaxMessageIdBytes}}) {
         if (!sdk::text::valid_utf8(value))
             return sdk::Error{sdk::errc::invalid_value, std::string(field) + ": not valid UTF-8"};
         if (value.find('\0') != std::string_view::npos)

@@ -23,11 +23,6 @@
 
 namespace tezgah::engine {
 
-/// The longest ids a channel may send (bytes): longer ones are refused with invalid_value.
-inline constexpr std::size_t kMaxUserIdBytes = 256;
-inline constexpr std::size_t kMaxSessionIdBytes = 128;
-inline constexpr std::size_t kMaxMessageIdBytes = 256;
-
 /// How long past its deadline (the tenant's `llm.deadline_ms`) a turn may hold its message id before
 /// a retry of that id takes the message over, unless EngineOptions::in_flight_margin says otherwise.
 /// The deadline bounds the model calls, not the tools, rules and the write that come after them,

@@ -108,6 +108,13 @@ struct ProviderResponse {
     std::string method = "llm";    ///< how it was answered: "llm", or "intent" (local)
 };
 
+/// The longest ids an inbound message may carry (bytes). The host refuses longer ones with
+/// invalid_value; a channel that checks its own fields uses the same limits, so every channel
+/// answers alike.
+inline constexpr std::size_t kMaxUserIdBytes = 256;
+inline constexpr std::size_t kMaxSessionIdBytes = 128;
+inline constexpr std::size_t kMaxMessageIdBytes = 256;
+
 /// An inbound customer message, after a channel parsed it.
 struct InboundMessage {
     std::string tenant_id;  ///< may be empty when the route is tenant-scoped
