@@ -39,15 +39,7 @@ std::pair<int, double> exchange(int port, const std::string& request) {
     if (fd < 0) return {0, 0};
     int status = 0;
     if (send_all(fd, request)) {
-        std::string answer;
-        char buffer[8192];
-        for (;;) {
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, 10000) <= 0) break;
-            const auto n = ::recv(fd, buffer, sizeof buffer, 0);
-            if (n <= 0) break;
-            answer.append(buffer, static_cast<std::size_t>(n));
-        }
+        const auto answer = tezgah::testing::read_until_closed(fd, std::chrono::seconds(10));
         if (answer.rfind("HTTP/1.1 ", 0) == 0) status = std::atoi(answer.c_str() + 9);
     }
     ::close(fd);

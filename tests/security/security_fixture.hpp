@@ -16,24 +16,6 @@
 
 namespace tezgah::testing {
 
-/// What the server sends on `fd` until it closes the connection or `timeout` passes.
-inline std::string read_until_closed(int fd, std::chrono::milliseconds timeout) {
-    std::string out;
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    char buffer[4096];
-    for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-        const auto n = ::recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) break;
-        out.append(buffer, static_cast<std::size_t>(n));
-    }
-    return out;
-}
-
 /// True when the server closed `fd` (or reset it) within `timeout`.
 inline bool closed_within(int fd, std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
