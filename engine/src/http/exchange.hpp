@@ -38,7 +38,6 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> headers;  ///< names lower case, in order
     std::string body;
     bool keep_alive = true;      ///< HTTP/1.1 without `Connection: close`
-    std::string peer_address;    ///< the TCP peer
     std::string client_address;  ///< the peer, or the X-Forwarded-For client behind a trusted proxy
     std::string request_id;
     std::chrono::steady_clock::time_point started;  ///< the request's first byte

@@ -569,7 +569,6 @@ private:
             request->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
         request->body = std::move(message.body());
         request->keep_alive = message.keep_alive();
-        request->peer_address = peer_text_;
         request->client_address = server_.client_address(peer_, message["X-Forwarded-For"]);
         request->request_id = request_id_;
         request->started = started_;
