@@ -115,6 +115,22 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
             for (const auto& a : t.aliases) consider(o, a);
         }
     }
+    if (best) return best;
+    // No whole name: one word of a name that no other offering shares ("balyajı" for "Balyaj /
+    // Ombre"); a word several share ("kesimi", "yoga") names none of them.
+    auto names_word = [&](const std::string& name) {
+        for (const auto& w : text::tokens(name))
+            if (w.size() >= 4 && !is_stop_word(w) && phrase_in(words, {w})) return true;
+        return false;
+    };
+    for (const auto& o : offerings) {
+        if (!o.available) continue;
+        bool named = names_word(o.name);
+        for (const auto& [lang, t] : o.translations) named = named || names_word(t.name);
+        if (!named) continue;
+        if (best) return nullptr;
+        best = &o;
+    }
     return best;
 }
 

@@ -7,6 +7,7 @@
 #include "store/connection_url.hpp"
 #include "tenants/manifest.hpp"
 #include "util/common.hpp"
+#include "util/host.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/json_text.hpp>
@@ -21,6 +22,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,9 +41,11 @@ Usage:
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
+                 [--clock TIME]
   tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
+                 [--clock TIME]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
                  [--tenants DIR] [--db URL] [--shared-env NAME,...]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
@@ -104,6 +108,9 @@ Options:
   --lua-concurrency N
                      serve, chat: Lua calls one tenant may run at once; more wait briefly, then the
                      rule is skipped (default: --threads / 4, at least 1)
+  --clock TIME       serve, chat: answer as if it were TIME (2026-12-05T10:30:00+03:00, or
+                     ...Z) and let time run on from there: opening hours, "yarın", class days
+                     and cake pickup dates at a chosen moment, for demos and tests (default: now)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -177,7 +184,8 @@ Args parse(int argc, char** argv) {
                                                      "--keep-alive",
                                                      "--in-flight-margin-ms",
                                                      "--lua-max-ms",
-                                                     "--lua-concurrency"};
+                                                     "--lua-concurrency",
+                                                     "--clock"};
     static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -266,6 +274,20 @@ bool lua_options(const Args& args, const char* command, int threads, lua::Server
         return false;
     lua.max_ms = static_cast<int>(max_ms);
     lua.calls_per_tenant = static_cast<int>(calls);
+    return true;
+}
+
+/// `--clock TIME` as the engine's clock (null when absent); false (reported) when malformed.
+bool clock_option(const Args& args, const char* command, std::unique_ptr<ShiftedClock>& clock) {
+    auto it = args.options.find("--clock");
+    if (it == args.options.end()) return true;
+    auto start = parse_moment(it->second);
+    if (!start) {
+        std::cerr << "tezgah " << command << ": --clock " << it->second
+                  << ": expected a date and time with its UTC offset, e.g. 2026-12-05T10:30:00+03:00\n";
+        return false;
+    }
+    clock = std::make_unique<ShiftedClock>(*start);
     return true;
 }
 
@@ -397,7 +419,10 @@ int cmd_chat(const Args& args) {
     if (!shared) return 2;
     EngineOptions options = engine_options(args, std::move(*shared));
     if (!lua_options(args, "chat", http::ServerOptions{}.threads, options.lua)) return 2;
+    std::unique_ptr<ShiftedClock> clock;
+    if (!clock_option(args, "chat", clock)) return 2;
     Engine engine(options);
+    engine.set_clock(clock.get());
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah chat: " << s.error().message << "\n";
         return 1;
@@ -512,7 +537,10 @@ int cmd_serve(const Args& args) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     options.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
+    std::unique_ptr<ShiftedClock> clock;
+    if (!clock_option(args, "serve", clock)) return 2;
     Engine engine(options);
+    engine.set_clock(clock.get());
     if (auto s = engine.start(); !s) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;

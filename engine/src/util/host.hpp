@@ -9,6 +9,7 @@
 #include <tezgah/sdk/host.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace tezgah::engine {
@@ -20,6 +21,22 @@ public:
     /// The process's clock.
     static const SystemClock& instance();
 };
+
+/// The real time, moved to start at a chosen moment: `tezgah chat --clock` and `serve --clock`
+/// answer as if it were that moment (hours, "yarın", class days), and time runs on from there.
+class ShiftedClock final : public sdk::Clock {
+public:
+    explicit ShiftedClock(std::chrono::system_clock::time_point start);
+    std::chrono::system_clock::time_point now() const override;
+
+private:
+    std::chrono::system_clock::time_point start_;
+    std::chrono::steady_clock::time_point started_;
+};
+
+/// "2026-12-05T10:30:00+03:00" (or "...Z", seconds optional) as a moment; nullopt when the text
+/// is not such a date and time with its offset from UTC.
+std::optional<std::chrono::system_clock::time_point> parse_moment(const std::string& text);
 
 /// An HTTP client that refuses every request: a script being checked sends nothing.
 class NoHttpClient final : public sdk::HttpClient {
