@@ -191,6 +191,29 @@ TEST(Cli, ChatJsonWritesNumbersAsPeopleDo) {
     EXPECT_FALSE(std::regex_search(r.out, std::regex(R"(:-?[0-9][0-9.]*E)"))) << r.out;
 }
 
+TEST(Cli, ChatAnswersAtTheMomentClockSays) {
+    TempDir dir;
+    const std::string db = " --db sqlite:" + (dir.path() / "t.db").string();
+    // Saturday 21:30 in Istanbul: the shop is closed on Sundays.
+    auto saturday = run("chat --tenant gece-butik --json --clock 2026-12-05T21:30:00+03:00 --tenants " +
+                            fixtures_dir().string() + db,
+                        "yarın açık mısınız?\n");
+    EXPECT_EQ(saturday.status, 0);
+    EXPECT_NE(saturday.out.find("kapalı"), std::string::npos) << saturday.out;
+    // Wednesday 11:00: Thursday's hours.
+    auto wednesday = run("chat --tenant gece-butik --json --user w --clock 2026-12-02T08:00:00Z --tenants " +
+                             fixtures_dir().string() + db,
+                         "yarın açık mısınız?\n");
+    EXPECT_NE(wednesday.out.find("10:00-20:00"), std::string::npos) << wednesday.out;
+
+    auto bad = run("chat --tenant gece-butik --clock 2026-12-05 --tenants " + fixtures_dir().string() + db,
+                   "hi\n", true);
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.out.find("--clock 2026-12-05: expected a date and time with its UTC offset"),
+              std::string::npos)
+        << bad.out;
+}
+
 TEST(Cli, ChatRefusesAnUnknownTenant) {
     TempDir dir;
     auto r = run("chat --tenant nope --tenants " + fixtures_dir().string() +
