@@ -61,9 +61,14 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
-        } else if (auto people = request.step == 0 ? answer_people_and_times(request, host_, plan.language)
-                                                   : std::nullopt) {
-            // People, class schedules and one day's hours come straight from the tenant's data.
+            return finish(request, sink, response);
+        }
+        // People, class schedules and one day's hours come straight from the tenant's data; a
+        // question that also asks a price, a duration or stock ("cilt bakımı kim yapıyor ve ne
+        // kadar sürüyor") gets the catalogue's answer first, then this one.
+        auto people = answer_people_and_times(request, host_, plan.language);
+        const bool beside_product = people && needs_tools(plan) && asks_about_product(request);
+        if (people && !beside_product) {
             response.text = std::move(*people);
             response.confidence = 0.9;
         } else if (request.step == 0 && needs_tools(plan)) {
@@ -75,9 +80,15 @@ private:
             response.confidence = confidence_of(plan);
         } else {
             response.text = write_reply(plan, request, made, results, response.session_updates);
+            if (beside_product) response.text += " " + *people;
             response.confidence = confidence_of(plan);
         }
+        return finish(request, sink, response);
+    }
 
+    /// The estimated usage, and the text streamed.
+    static sdk::ProviderResponse finish(const sdk::ProviderRequest& request, sdk::StreamSink* sink,
+                                        sdk::ProviderResponse& response) {
         std::size_t input_chars = request.system_prompt.size();
         for (const auto& m : request.messages) input_chars += m.text.size();
         response.usage.input_tokens = estimate_tokens(input_chars);
@@ -86,7 +97,17 @@ private:
         response.usage.output_tokens = estimate_tokens(output_chars);
         response.usage.estimated = true;
         if (sink && !response.text.empty()) sink->on_text(response.text);
-        return response;
+        return std::move(response);
+    }
+
+    /// The customer's message asks a price, a duration or stock.
+    static bool asks_about_product(const sdk::ProviderRequest& request) {
+        for (auto m = request.messages.rbegin(); m != request.messages.rend(); ++m) {
+            if (m->role != sdk::Role::user) continue;
+            const auto cues = detect_cues(sdk::text::fold(m->text));
+            return cues.price || cues.duration || cues.stock;
+        }
+        return false;
     }
 
     static bool has_tool(const sdk::ProviderRequest& request, std::string_view name) {

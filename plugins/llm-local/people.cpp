@@ -37,10 +37,10 @@ std::string span_of(const std::map<std::string, std::string>& hours, std::string
     return it->second;
 }
 
-/// "Pazartesi–Cuma 09:00-18:00, Cumartesi 10:00-14:00": the week, consecutive days of the same hours
-/// joined.
+/// "Pazartesi–Cuma 09:00-18:00; Cumartesi 10:00-14:00": the week, consecutive days of the same hours
+/// joined, and days apart with the same hours named together ("Pazartesi, Çarşamba, Cuma 10:00-19:00").
 std::string week_text(const std::map<std::string, std::string>& hours, std::string_view language) {
-    std::vector<std::string> parts;
+    std::vector<std::pair<std::string, std::string>> parts;  // days, hours
     std::size_t i = 0;
     while (i < 7) {
         const std::string span = span_of(hours, weekday_key(kWeekOrder[i]));
@@ -55,11 +55,15 @@ std::string week_text(const std::map<std::string, std::string>& hours, std::stri
             days += ", " + weekday_name(kWeekOrder[j], language);
         else if (j > i)
             days += "–" + weekday_name(kWeekOrder[j], language);
-        parts.push_back(days + " " + span);
+        auto same = std::find_if(parts.begin(), parts.end(), [&](const auto& p) { return p.second == span; });
+        if (same == parts.end())
+            parts.emplace_back(days, span);
+        else
+            same->first += ", " + days;
         i = j + 1;
     }
     std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+    for (const auto& [days, span] : parts) out += (out.empty() ? "" : "; ") + days + " " + span;
     return out;
 }
 
@@ -228,7 +232,8 @@ public:
         const sdk::Offering* offering = named_offering(offerings, words_);
 
         if (person && !price) return person_answer(*person, offerings, when, who && !staff);
-        if (offering && !price && (who || (staff && !offering->schedule.empty() && !when)))
+        // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.
+        if (offering && (who || (!price && staff && !offering->schedule.empty() && !when)))
             return provider_answer(*offering, offerings);
         if (!people_.empty() &&
             ((who && staff) ||
