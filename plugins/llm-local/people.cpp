@@ -203,13 +203,14 @@ public:
 
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
+        const bool staff =
+            has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff",
+                                     "personel", "calisan", "stylist", "ekib", "team", "uzman", "kuafor",
+                                     "berber", "usta", "barber", "hairdresser", "therapist", "terapist"});
+        // "which stylist", "hangi usta": a person asked for by their trade.
         const bool who =
             any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "who", "whom", "whose"}) ||
-            any_phrase_of(folded_, {"hangi hoca", "hangi egitmen", "which instructor", "which teacher",
-                                    "hangi usta", "hangi kuafor"});
-        const bool staff = has_prefix_word(
-            words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff", "personel", "calisan",
-                     "stylist", "ekib", "team", "uzman", "kuafor", "berber", "usta"});
+            (staff && any_word(words_, {"hangi", "which"}));
         const bool when =
             any_phrase_of(
                 folded_,

@@ -56,9 +56,12 @@ Words split_words(std::string_view segment) {
         while (!chunk.empty() && is_ascii_punct(chunk.back())) chunk.remove_suffix(1);
         if (chunk.empty()) continue;
         auto pieces = text::tokens(chunk);
-        // "Gecelik'in" folds to two tokens; show the word without its suffix.
+        // "Gecelik'in" folds to two tokens; show the word without its suffix. An English
+        // possessive ("men's") is part of the name: no Turkish suffix is a bare "s".
         std::string shown = text::lower_tr(chunk);
-        if (auto apostrophe = shown.find('\''); apostrophe != std::string::npos) shown.resize(apostrophe);
+        if (auto apostrophe = shown.find('\'');
+            apostrophe != std::string::npos && shown.substr(apostrophe) != "'s")
+            shown.resize(apostrophe);
         for (std::size_t k = 0; k < pieces.size(); ++k)
             out.push_back({pieces[k], k == 0 ? shown : pieces[k]});
     }
