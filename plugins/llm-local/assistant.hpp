@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +30,9 @@ bool is_stop_word(std::string_view folded_word);
 bool is_verb_form(std::string_view folded_word);
 /// A short message written in English though it has few of the words language detection knows
 /// ("free wifi?"): ASCII only, no Turkish word, and some English word.
-bool looks_english(std::string_view message, const std::vector<std::string>& folded_words);
+/// `english_words`: the tenant's own (words only its English texts use).
+bool looks_english(std::string_view message, const std::vector<std::string>& folded_words,
+                   const std::set<std::string, std::less<>>& english_words = {});
 /// A number word ("iki", "three") as a number, or 0.
 int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with

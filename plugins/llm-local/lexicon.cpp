@@ -173,12 +173,13 @@ std::string quantity_unit(std::string_view w) {
     return {};
 }
 
-bool looks_english(std::string_view message, const std::vector<std::string>& words) {
+bool looks_english(std::string_view message, const std::vector<std::string>& words,
+                   const std::set<std::string, std::less<>>& english_words) {
     if (words.empty() || words.size() > 6) return false;
     if (std::any_of(message.begin(), message.end(),
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
         return false;
-    static const std::set<std::string, std::less<>> kEnglish = {
+    static const std::set<std::string, std::less<>> kCommon = {
         "free",    "wifi",   "wi",      "fi",       "parking",  "delivery", "refund", "returns",
         "open",    "closed", "hours",   "price",    "shipping", "cost",     "card",   "cash",
         "toilet",  "kids",   "address", "phone",    "email",    "menu",     "gluten", "vegan",
@@ -191,7 +192,7 @@ bool looks_english(std::string_view message, const std::vector<std::string>& wor
     int english = 0;
     for (const auto& w : words) {
         if (kTurkish.count(w) || is_verb_form(w)) return false;
-        if (kEnglish.count(w)) ++english;
+        if (kCommon.count(w) || english_words.count(w)) ++english;
     }
     return english > 0;
 }

@@ -174,11 +174,36 @@ private:
                 parts.push_back(std::move(part));
         }
         if (parts.size() == (greeted ? 1u : 0u)) parts.push_back(render_help(language, host_));
+        without_yes_before_no(parts);
         if (plan.small_talk == SmallTalk::thanks)
             parts.push_back(language == "en" ? "You're welcome!" : "Rica ederim!");
         std::string reply;
         for (const auto& p : parts) reply += (reply.empty() ? "" : " ") + p;
         return without_repeated_sentences(reply);
+    }
+
+    /// An answer that says no further on ("… iç giyim ürünlerinde iade kabul edilmez") is not
+    /// preceded by a "yes" ("Evet, Kadın Külot stokta var."): the facts stay, the "yes" goes, so
+    /// the reply never seems to promise what it then refuses.
+    static void without_yes_before_no(std::vector<std::string>& parts) {
+        auto says_no = [](const std::string& part) {
+            const std::string folded = sdk::text::fold(part);
+            for (const auto& w : sdk::text::tokens(folded))
+                if (w == "cannot" || w == "not" || w == "degil" ||
+                    ((w.ends_with("maz") || w.ends_with("mez")) &&
+                     (w.starts_with("edil") || w.starts_with("yapil") || w.starts_with("alin") ||
+                      w.starts_with("veril") || w.starts_with("kabul"))))
+                    return true;
+            return has_phrase(folded, "can t") || has_phrase(folded, "don t") ||
+                   has_phrase(folded, "kabul etmiyoruz");
+        };
+        for (std::size_t k = 1; k < parts.size(); ++k) {
+            if (!says_no(parts[k])) continue;
+            for (std::size_t j = 0; j < k; ++j)
+                for (const std::string_view yes : {"Evet, ", "Yes, "})
+                    if (parts[j].starts_with(yes)) parts[j].erase(0, yes.size());
+            return;
+        }
     }
 
     /// Each sentence once: two answers that end the same way ("Fiyatı 120 TL.") say it once.

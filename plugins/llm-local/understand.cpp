@@ -131,6 +131,36 @@ OfferingWords words_of(const sdk::Offering& o) {
     return w;
 }
 
+/// Words of the tenant's English texts that none of its Turkish texts use.
+std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offering>& offerings,
+                                                    const std::vector<sdk::KnowledgeEntry>& knowledge) {
+    std::set<std::string, std::less<>> english, turkish;
+    auto add = [](std::set<std::string, std::less<>>& to, const std::string& text) {
+        for (auto& w : text::tokens(text))
+            if (w.size() >= 3 && !is_stop_word(w)) to.insert(std::move(w));
+    };
+    for (const auto& o : offerings) {
+        add(turkish, o.name);
+        add(turkish, o.description);
+        for (const auto& a : o.aliases) add(turkish, a);
+        if (auto t = o.translations.find("en"); t != o.translations.end()) {
+            add(english, t->second.name);
+            add(english, t->second.description);
+            for (const auto& a : t->second.aliases) add(english, a);
+        }
+    }
+    for (const auto& e : knowledge) {
+        add(turkish, e.question);
+        add(turkish, e.answer);
+        if (auto t = e.translations.find("en"); t != e.translations.end()) {
+            add(english, t->second.question);
+            add(english, t->second.answer);
+        }
+    }
+    for (const auto& w : turkish) english.erase(w);
+    return english;
+}
+
 double best_in(std::string_view q, const std::vector<std::string>& words) {
     double best = 0;
     for (const auto& w : words) best = std::max(best, word_match(q, w));
@@ -220,6 +250,9 @@ struct TenantIndex {
     std::set<std::string> detail_words;  ///< attribute names no offering is called by
     /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
     std::map<std::string, std::set<std::string>> name_numbers;
+    /// Words only the tenant's English texts use (translations of names, aliases, questions and
+    /// answers), so that a short "gift wrap?" is known for English.
+    std::set<std::string, std::less<>> english_words;
 };
 
 namespace {
@@ -865,7 +898,8 @@ Plan Reader::read() {
     const std::string message = current ? current->text : std::string();
     language_ = text::detect_language(message, fallback);
     if (language_ != "tr" && language_ != "en") language_ = "tr";
-    if (language_ != "en" && looks_english(message, text::tokens(message))) language_ = "en";
+    if (language_ != "en" && looks_english(message, text::tokens(message), index_.english_words))
+        language_ = "en";
     plan.language = language_;
 
     const std::string folded = text::fold(message);
@@ -950,6 +984,7 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     index->categories = categories_of(index->offerings);
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
+    index->english_words = english_words_of(index->offerings, index->knowledge);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
