@@ -101,7 +101,7 @@ const std::set<std::string, std::less<>>& cue_words() {
         "kumasi", "kumaslari", "olcu", "olculeri", "malzeme", "malzemesi", "size", "sizes",
         "color", "colors", "colour", "colours", "fabric", "material", "made", "sure", "suruyor",
         "surer", "dakika", "dk", "long", "minutes", "duration", "ozellikleri", "numara",
-        "take", "takes", "last", "lasts",
+        "take", "takes", "last", "lasts", "hours", "saat",
         "numarasi", "numaralari",
         // units a price or amount is asked by ("kilosu kaç para", "dilimi ne kadar")
         "kilo", "kilosu", "kilogram", "kg", "gram", "grami", "gramaj", "gramaji", "porsiyon",
@@ -201,8 +201,8 @@ Cues detect_cues(std::string_view folded) {
     const auto words = text::tokens(folded);
     Cues c;
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
-                 any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "ne kadar surer",
-                                     "ne kadar suruyor", "duration"});
+                 any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "how many hours",
+                                     "ne kadar surer", "ne kadar suruyor", "duration"});
     c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
                               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
                                                   "price", "prices", "cost", "costs", "pricing", "fee",

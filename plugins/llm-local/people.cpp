@@ -211,15 +211,18 @@ public:
         const bool who =
             any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "who", "whom", "whose"}) ||
             (staff && any_word(words_, {"hangi", "which"}));
+        const Cues cues = detect_cues(folded_);
+        // "boya kaç saat sürer" asks how long, not when.
         const bool when =
-            any_phrase_of(
-                folded_,
-                {"hangi gun",  "hangi gunler",    "ne zaman",      "kacta",      "saat kac",  "hangi saat",
-                 "when",       "what time",       "which day",     "which days", "what days", "program",
-                 "takvim",     "schedule",        "timetable",     "gunleri",    "saatleri",  "kac gun",
-                 "what times", "hangi saatlerde", "hangi gunlerde"}) ||
-            has_prefix_word(words_, {"saat", "program", "schedul"});
-        const bool price = detect_cues(folded_).price;
+            !cues.duration &&
+            (any_phrase_of(
+                 folded_,
+                 {"hangi gun",  "hangi gunler",    "ne zaman",      "kacta",      "saat kac",  "hangi saat",
+                  "when",       "what time",       "which day",     "which days", "what days", "program",
+                  "takvim",     "schedule",        "timetable",     "gunleri",    "saatleri",  "kac gun",
+                  "what times", "hangi saatlerde", "hangi gunlerde"}) ||
+             has_prefix_word(words_, {"saat", "program", "schedul"}));
+        const bool price = cues.price;
         const bool hours_cue = [&] {
             auto topics = detect_business_topics(folded_, false);
             return std::find(topics.begin(), topics.end(), "hours") != topics.end();

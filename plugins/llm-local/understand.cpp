@@ -161,6 +161,14 @@ std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offer
     return english;
 }
 
+/// "07:30" somewhere in `text`.
+bool gives_time_of_day(std::string_view text) {
+    auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(text[i])) != 0; };
+    for (std::size_t i = 2; i + 2 < text.size(); ++i)
+        if (text[i] == ':' && digit(i - 2) && digit(i - 1) && digit(i + 1) && digit(i + 2)) return true;
+    return false;
+}
+
 double best_in(std::string_view q, const std::vector<std::string>& words) {
     double best = 0;
     for (const auto& w : words) best = std::max(best, word_match(q, w));
@@ -292,6 +300,10 @@ private:
     std::pair<std::string, double> best_knowledge(
         const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only = {}) const;
     std::string info_key_in(const Words& words, std::string_view folded) const;
+    /// A word of `content` names an offering or its category and is one of knowledge entry
+    /// `entry_id`'s own words
+    /// (its question, keywords or answer).
+    bool names_offering_in_entry(const Words& content, const std::string& entry_id) const;
 
     Intent product_intent(const Words& content, const std::vector<std::string>& picked,
                           std::string query_type, double confidence) const;
@@ -560,6 +572,24 @@ std::pair<std::string, double> Reader::best_knowledge(
     return {best_id, best};
 }
 
+bool Reader::names_offering_in_entry(const Words& content, const std::string& entry_id) const {
+    for (std::size_t k = 0; k < knowledge_.size(); ++k) {
+        if (knowledge_[k].id != entry_id) continue;
+        const auto answer = text::tokens(knowledge_[k].answer);
+        for (const auto& w : content) {
+            if (std::max(best_in(w.folded, index_.knowledge_words[k].strong), best_in(w.folded, answer)) <
+                0.9)
+                continue;
+            for (const auto& ow : index_.offering_words) {
+                if (best_in(w.folded, ow.category) >= 0.9) return true;
+                for (const auto& name : ow.names)
+                    if (best_in(w.folded, name) >= 0.9) return true;
+            }
+        }
+    }
+    return false;
+}
+
 std::string Reader::info_key_in(const Words& words, std::string_view folded) const {
     for (const auto& [key, value] : host_.tenant().info) {
         for (const auto& synonym : info_key_synonyms(text::fold(key))) {
@@ -724,6 +754,23 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     bool only_place = std::all_of(content.begin(), content.end(),
                                   [&](const Word& w) { return kPlaceWords.count(w.folded) > 0; });
     auto topics = detect_business_topics(folded, only_place);
+    // "boya kaç saat sürer" asks how long a service takes, not the opening hours.
+    if (cues.duration && !content.empty()) std::erase(topics, "hours");
+    // "simit kaçta çıkıyor": the time the business's notes give for something it sells, not the
+    // opening hours — when an entry names that offering and its answer gives a time of day.
+    if (topics.size() == 1 && topics.front() == "hours" && has_tool("search_knowledge_base")) {
+        auto about_it = [&](const sdk::KnowledgeEntry& e) {
+            return names_offering_in_entry(content, e.id) && gives_time_of_day(e.answer);
+        };
+        auto kb = best_knowledge(question, about_it);
+        if (kb.first.empty())
+            for (const auto& e : knowledge_)
+                if (about_it(e)) {
+                    kb.first = e.id;
+                    break;
+                }
+        if (!kb.first.empty()) return {knowledge_intent(question, kb.first)};
+    }
     if (!topics.empty()) {
         std::vector<Intent> out;
         out.reserve(topics.size());
