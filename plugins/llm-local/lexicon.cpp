@@ -216,13 +216,16 @@ Cues detect_cues(std::string_view folded) {
               any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu", "mevcut", "elinizde",
                                   "in stock", "stock", "available", "availability", "sold out", "any left",
                                   "out of stock", "tukendi", "tukenmis"});
-    c.details =
-        has_prefix_word(
-            words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay", "numara", "gram"}) ||
-        any_phrase(folded, {"size",           "sizes",         "color",          "colors",    "colour",
-                            "colours",        "fabric",        "material",       "made of",   "details",
-                            "detail",         "tell me about", "what is it",     "nasil bir", "neyden",
-                            "hakkinda bilgi", "bilgi verir",   "bilgi alabilir", "anlatir",   "describe"});
+    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay",
+                                        "numara", "gram"}) ||
+                any_phrase(folded, {"size",        "sizes",           "color",          "colors",
+                                    "colour",      "colours",         "fabric",         "material",
+                                    "made of",     "details",         "detail",         "tell me about",
+                                    "what is it",  "nasil bir",       "neyden",         "hakkinda bilgi",
+                                    "bilgi verir", "bilgi alabilir",  "anlatir",        "describe",
+                                    "neler dahil", "ne dahil",        "dahil mi",       "nedir",
+                                    "ne demek",    "what s included", "whats included", "what is included",
+                                    "include",     "includes"});
     c.have = any_phrase(folded,
                         {"var mi",         "varmi",          "var midir",  "yok mu",      "satiyor musunuz",
                          "satiyormusunuz", "satiyor musun",  "bulunur mu", "do you have", "do you sell",

@@ -547,8 +547,9 @@ std::pair<std::string, double> Reader::best_knowledge(
     std::vector<std::string> specific;
     for (const auto& q : query)
         if (general_type_word({q}).empty()) specific.push_back(q);
-    if (!specific.empty()) query = std::move(specific);
-    if (query.empty()) return {"", 0};
+    // "kaç ders" alone names no entry either.
+    if (specific.empty()) return {"", 0};
+    query = std::move(specific);
     std::string best_id;
     double best = 0;
     const std::string folded_query = join(words, false);
