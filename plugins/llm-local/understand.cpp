@@ -2,6 +2,7 @@
 // (a product, a category, a business fact, a knowledge-base topic) using the tenant's own data,
 // with follow-ups resolved from the conversation's session ("peki bordo olanı?").
 #include "assistant.hpp"
+#include "attributes.hpp"
 
 #include <tezgah/sdk/text.hpp>
 
@@ -217,6 +218,7 @@ struct TenantIndex {
     std::set<std::string> detail_words;  ///< attribute names no offering is called by
     /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
     std::map<std::string, std::set<std::string>> name_numbers;
+    TenantFacts facts;  ///< the size chart and attribute words (attributes.cpp)
 };
 
 namespace {
@@ -246,6 +248,14 @@ private:
     void read_session();
     bool is_detail_word(std::string_view folded_word) const;
     std::vector<Intent> read_question(const Words& question);
+    std::vector<Intent> read_facts(const Words& question, const FactAsk& ask);
+    /// The words of `question` that do not carry `ask`: those that name the offering.
+    static Words unasked(const Words& question, const FactAsk& ask) {
+        Words rest;
+        for (std::size_t k = 0; k < question.size(); ++k)
+            if (!ask.used[k]) rest.push_back(question[k]);
+        return rest;
+    }
     std::vector<Intent> read_clause(const Words& question);
     bool attach_to_previous(const Words& clause, std::vector<Intent>& previous) const;
     Words content_of(const Words& words) const;
@@ -440,6 +450,7 @@ std::pair<int, std::string> asked_quantity(const Words& words,
         const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
                                                            words[k + 1].folded.rfind("numara", 0) == 0);
         if (next_is_size || f == "on" || in_a_name(k)) continue;
+        if (digits && says_size_worn(folded_of(words))) continue;  // "38 giyiyorum"
         // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
         if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
         if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
@@ -658,7 +669,53 @@ std::vector<Intent> Reader::with_named_offering(const std::string& key, const Wo
     return out;
 }
 
+/// A size worn or an attribute asked about ("38 giyiyorum", "simitte susam var mı"): the offering
+/// is what the other words name, or the one talked about before; with none, the size chart's
+/// own answer. Empty when the question is not about one offering ("ürünlerinizde alerjen var mı").
+std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask) {
+    const Words rest = unasked(question, ask);
+    std::vector<Intent> products;
+    for (auto& i : read_clause(rest)) {
+        // Only an offering it picked: words it could not place ("should") are no product.
+        if (i.kind == IntentKind::product && !i.picked.empty()) products.push_back(std::move(i));
+        // "sabahlık hangi renklerde": each offering of the category named.
+        if (i.kind == IntentKind::list && i.arguments.contains("category") && !ask.keys.empty())
+            for (const auto& o : offerings_)
+                if (o.available && o.category == i.words && products.size() < 4)
+                    products.push_back(product_by_id(o.id, "details"));
+    }
+    const Words content = content_of(rest);
+    // "poğaça vegan mı": the words name an offering though a knowledge entry mentions them too.
+    if (const auto ranked = rank(content, ""); products.empty() && !ranked.empty()) {
+        // Fully named, or by an alias among other words ("can I eat the poğaça").
+        std::vector<std::string> ids;
+        const auto& best = ranked.front().second;
+        for (const auto& [o, fit] : ranked)
+            if ((best.coverage >= 0.99 || (best.coverage >= 0.5 && best.specificity >= 0.99)) &&
+                fit.coverage >= best.coverage - 0.01 && fit.score() >= best.score() - 0.01)
+                ids.push_back(o->id);
+        if (!ids.empty()) products.push_back(product_intent(content, ids, "details", 0.85));
+    }
+    const bool general = !general_type_word(folded_of(rest)).empty();
+    if (products.empty() && content.empty() && !general)
+        for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k)
+            products.push_back(product_by_id(last_products_[k], "details"));
+    if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
+        Intent i;
+        i.text = size_chart_answer(ask, index_.facts.chart, language_);
+        return {i};
+    }
+    // "ürünlerinizde alerjen var mı": about no one offering, so the knowledge base's answer.
+    if (const auto kb = best_knowledge(question);
+        products.empty() && has_tool("search_knowledge_base") && !kb.first.empty() && kb.second >= 0.45)
+        return {knowledge_intent(question, kb.first)};
+    for (auto& i : products) apply_fact_ask(i, ask, index_.facts, language_);
+    return products;
+}
+
 std::vector<Intent> Reader::read_question(const Words& question) {
+    if (const auto ask = read_fact_ask(folded_of(question), index_.facts); ask.any())
+        if (auto intents = read_facts(question, ask); !intents.empty()) return intents;
     auto intents = read_clause(question);
     const Cues cues = detect_cues(join(question, false));
     const std::string size = asked_size(question);
@@ -824,15 +881,27 @@ bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previo
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
     const auto [quantity, unit] = asked_quantity(clause, index_.name_numbers);
-    if ((!cues.any_product() && quantity == 0) || !cues.extreme.empty() || !content_of(clause).empty())
+    // "simit ne kadar, vegan mı?": an attribute asked names nothing of its own.
+    const FactAsk ask = read_fact_ask(folded_of(clause), index_.facts);
+    const Words own = ask.any() ? unasked(clause, ask) : clause;
+    if ((!cues.any_product() && quantity == 0 && !ask.any()) || !cues.extreme.empty() ||
+        !content_of(own).empty())
         return false;
-    if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty()) return false;
+    if (!detect_business_topics(folded, false).empty() || !info_key_in(own, join(own, false)).empty())
+        return false;
     if (previous.empty()) return false;
     // The earlier clause's answer already gives price and stock (or the fact asked about); a size
     // or details question asks for more of the same products.
     const std::string size = asked_size(clause);
     for (auto& i : previous) {
         if (i.kind != IntentKind::product) continue;
+        if (ask.any()) {
+            // The earlier clause's question ("ne kadar") is answered beside the attribute.
+            const auto asked = i.arguments["query_type"];
+            apply_fact_ask(i, ask, index_.facts, language_);
+            i.arguments["query_type"] = asked;
+            continue;
+        }
         if (cues.details || cues.duration || !size.empty()) i.arguments["query_type"] = "details";
         if (!size.empty()) i.size = size;
         if (cues.restock) i.restock = true;
@@ -894,9 +963,13 @@ Plan Reader::read() {
                 continue;
             }
         }
-        // "M beden giyiyorum, kadın pijama takımı var mı": a size said before the product it is
-        // for belongs to that product, not to the one talked about before.
-        if (&q != &clauses.back() && !asked_size(question).empty() && content_of(question).empty()) {
+        // "M beden giyiyorum, kadın pijama takımı var mı", "susama alerjim var, simit yiyebilir
+        // miyim": a size or an attribute said before the product it is for belongs to that
+        // product, not to the one talked about before.
+        const auto worn = read_fact_ask(folded_of(question), index_.facts);
+        const bool size_only = (!asked_size(question).empty() && content_of(question).empty()) ||
+                               (worn.any() && content_of(unasked(question, worn)).empty());
+        if (&q != &clauses.back() && size_only) {
             const auto said = detect_cues(join(question, false));
             if (!said.price && !said.stock && !said.have) {
                 carry = question;
@@ -947,6 +1020,7 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     index->categories = categories_of(index->offerings);
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
+    index->facts = tenant_facts(index->offerings, index->knowledge);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
