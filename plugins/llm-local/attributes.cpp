@@ -39,6 +39,7 @@ const Concept kConcepts[] = {
     {"gramaj", {"gramaj", "gram", "agirlik", "weigh"}, {}},
     {"hacim", {"hacim", "volume"}, {"kac ml"}},
     {"yas", {"yas", "age"}, {}},
+    {"sac_tip", {}, {"hair type", "sac tipi"}},
 };
 
 /// Attribute values in English: for questions ("sesame") and for English replies.
@@ -114,13 +115,10 @@ std::string value_named(const std::string& w, const TenantFacts& facts) {
     for (const auto& [tr, en] : kValueNames)
         if ((w == en || w == std::string(en) + "s") && facts.values.count(std::string(tr)))
             return std::string(tr);
-    for (const auto& [value, key] : facts.values)
-        for (const auto& t : text::tokens(value)) {
-            if (t.size() < 3) continue;
-            if (w == t || w == t + "li" || w == t + "lu" ||
-                (w.size() >= 5 && t.size() >= 5 && text::stem(w) == text::stem(t)))
-                return value;
-        }
+    const std::string stem = w.size() >= 5 ? text::stem(w) : std::string();
+    for (const auto& v : facts.value_words)
+        if (w == v.word || w == v.word + "li" || w == v.word + "lu" || (!stem.empty() && stem == v.stem))
+            return v.value;
     return {};
 }
 
@@ -155,7 +153,7 @@ void read_size(const std::vector<std::string>& w, const SizeChart& chart, FactAs
     // "M beden kaç numara?", "what number is an M?"
     const bool asks_number = std::any_of(w.begin(), w.end(), [](const auto& x) {
         return starts_with(x, "numara") || starts_with(x, "number") || starts_with(x, "karsilik") ||
-               starts_with(x, "equivalent");
+               starts_with(x, "denk") || starts_with(x, "equivalent") || starts_with(x, "correspond");
     });
     if (!asks_number) return;
     for (std::size_t k = 0; k < w.size(); ++k)
@@ -201,11 +199,12 @@ void read_keys(const std::vector<std::string>& w, const TenantFacts& facts, Fact
                         if (w[k] == p) ask.used[k] = true;
             }
     }
-    // A new tenant's own keys: a question word that is the key's word ("kaç denye").
+    // A new tenant's own keys: a question word that is the key's word, or its start ("kaç ay
+    // geçerli" for "gecerlilik_ay").
     for (std::size_t k = 0; k < w.size(); ++k) {
         if (ask.used[k] || w[k].size() < 4 || !asking(k)) continue;
         for (const auto& [word, key] : facts.key_words)
-            if (word_match(w[k], word) >= 0.85) {
+            if (word_match(w[k], word) >= 0.85 || (w[k].size() >= 5 && starts_with(word, w[k]))) {
                 add_key(key);
                 ask.used[k] = true;
             }
@@ -551,8 +550,13 @@ TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
             facts.keys.insert(key);
             if (value.is_array()) facts.array_keys.insert(key);
             for (const auto& s : strings_of(value)) {
-                facts.values[text::fold(s)] = key;
-                facts.shown[text::fold(s)] = s;
+                const std::string folded = text::fold(s);
+                if (facts.values.emplace(folded, key).second)
+                    for (auto& t : text::tokens(folded))
+                        if (t.size() >= 3)
+                            facts.value_words.push_back(
+                                {t, t.size() >= 5 ? text::stem(t) : std::string(), folded});
+                facts.shown[folded] = s;
             }
             std::string spaced(key);
             std::replace(spaced.begin(), spaced.end(), '_', ' ');

@@ -26,9 +26,14 @@ struct SizeChart {
 /// The tenant's attributes as questions name them, built once per index from its data.
 struct TenantFacts {
     SizeChart chart;
-    std::set<std::string> array_keys;              ///< keys whose values are lists ("alerjenler")
-    std::map<std::string, std::string> values;     ///< folded value → its key ("susam" → "alerjenler")
-    std::map<std::string, std::string> shown;      ///< folded value → as the data writes it ("süt")
+    std::set<std::string> array_keys;           ///< keys whose values are lists ("alerjenler")
+    std::map<std::string, std::string> values;  ///< folded value → its key ("susam" → "alerjenler")
+    std::map<std::string, std::string> shown;   ///< folded value → as the data writes it ("süt")
+    struct ValueWord {
+        std::string word, stem;  ///< a word of a value, and its stem when it has five letters or more
+        std::string value;       ///< the folded value it is part of ("antep fistigi")
+    };
+    std::vector<ValueWord> value_words;
     std::map<std::string, std::string> key_words;  ///< a word naming a key → the key ("gramaj")
     std::set<std::string> naming;                  ///< folded words of offerings' names and aliases
     std::map<std::string, std::string> notice;     ///< language → the kitchen's allergen note, if any

@@ -128,6 +128,10 @@ std::string attribute_label(std::string_view key, std::string_view language) {
         {"gramaj", "gramaj", "weight (g)"},
         {"glutensiz", "glutensiz", "gluten-free"},
         {"hacim_ml", "hacim (ml)", "volume (ml)"},
+        {"sac_tipi", "saç tipi", "hair type"},
+        {"gecerlilik_ay", "geçerlilik (ay)", "valid (months)"},
+        {"hazirlik_saat", "hazırlık (saat)", "preparation (hours)"},
+        {"min_kg", "en az (kg)", "minimum (kg)"},
     };
     for (const auto& l : kLabels)
         if (l.key == key) return std::string(tr(language) ? l.tr : l.en);
