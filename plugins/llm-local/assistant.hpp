@@ -104,6 +104,7 @@ struct Intent {
     std::vector<std::string> attribute_values;  ///< values asked about, as the data writes them ("süt")
     std::string attribute_value_key;            ///< the attribute those values belong to
     bool allergy = false;                       ///< the customer is allergic to them: a "yes" warns
+    bool without = false;                       ///< asked whether it is without them ("yumurtasız mı")
     std::string notice;                         ///< a general note said once beside the answer
     bool asks_facts() const { return worn > 0 || !attribute_keys.empty() || !attribute_values.empty(); }
     double confidence = 0.9;

@@ -35,7 +35,7 @@ const Concept kConcepts[] = {
     {"renk", {"renk", "colour", "color"}, {}},
     {"alerjen", {"alerj", "allerg", "icerik", "ingredient"}, {"icinde ne var", "ne var icinde", "whats in"}},
     {"vegan", {"vegan"}, {}},
-    {"glutensiz", {"glutensiz"}, {"gluten free"}},
+    {"glutensiz", {"glutensiz"}, {}},
     {"gramaj", {"gramaj", "gram", "agirlik", "weigh"}, {}},
     {"hacim", {"hacim", "volume"}, {"kac ml"}},
     {"yas", {"yas", "age"}, {}},
@@ -44,18 +44,21 @@ const Concept kConcepts[] = {
 
 /// Attribute values in English: for questions ("sesame") and for English replies.
 const std::pair<std::string_view, std::string_view> kValueNames[] = {
-    {"susam", "sesame"},    {"sut", "milk"},       {"yumurta", "egg"},     {"gluten", "gluten"},
-    {"findik", "hazelnut"}, {"ceviz", "walnut"},   {"badem", "almond"},    {"antep fistigi", "pistachio"},
-    {"pamuk", "cotton"},    {"saten", "satin"},    {"ipek", "silk"},       {"kadife", "velvet"},
-    {"polar", "fleece"},    {"viskon", "viscose"}, {"havlu", "towelling"}, {"pike", "piqué"},
-    {"siyah", "black"},     {"beyaz", "white"},    {"kirmizi", "red"},     {"mavi", "blue"},
-    {"lacivert", "navy"},   {"gri", "grey"},       {"pembe", "pink"},      {"sari", "yellow"},
-    {"krem", "cream"},      {"bordo", "burgundy"}, {"zumrut", "emerald"},  {"pudra", "powder pink"},
-    {"ten", "nude"},        {"karisik", "mixed"},  {"boyali", "coloured"}, {"yipranmis", "damaged"},
+    {"susam", "sesame"},    {"sut", "milk"},          {"sut", "dairy"},
+    {"yumurta", "egg"},     {"gluten", "gluten"},     {"findik", "hazelnut"},
+    {"ceviz", "walnut"},    {"badem", "almond"},      {"antep fistigi", "pistachio"},
+    {"pamuk", "cotton"},    {"saten", "satin"},       {"ipek", "silk"},
+    {"kadife", "velvet"},   {"polar", "fleece"},      {"viskon", "viscose"},
+    {"havlu", "towelling"}, {"pike", "piqué"},        {"siyah", "black"},
+    {"beyaz", "white"},     {"kirmizi", "red"},       {"mavi", "blue"},
+    {"lacivert", "navy"},   {"gri", "grey"},          {"pembe", "pink"},
+    {"sari", "yellow"},     {"krem", "cream"},        {"bordo", "burgundy"},
+    {"zumrut", "emerald"},  {"pudra", "powder pink"}, {"ten", "nude"},
+    {"karisik", "mixed"},   {"boyali", "coloured"},   {"yipranmis", "damaged"},
 };
 const std::string_view kNuts[] = {"findik", "ceviz", "badem", "antep fistigi"};
 
-/// Allergens that make an offering not vegan, and the one that makes it not gluten-free.
+/// Allergens that make an offering not vegan.
 bool animal_allergen(std::string_view folded) {
     return folded == "sut" || folded == "yumurta" || folded == "bal";
 }
@@ -103,7 +106,7 @@ bool yes_no_question(const std::vector<std::string>& w) {
 
 bool asks_contains(const std::vector<std::string>& w) {
     return std::any_of(w.begin(), w.end(), [](const auto& x) {
-        return x == "var" || x == "varmi" || starts_with(x, "icer") || starts_with(x, "icin") ||
+        return x == "var" || x == "varmi" || starts_with(x, "icer") || starts_with(x, "icinde") ||
                starts_with(x, "contain") || x == "has" || x == "have" || x == "with" || x == "any" ||
                starts_with(x, "alerj") || starts_with(x, "allerg");
     });
@@ -111,7 +114,7 @@ bool asks_contains(const std::vector<std::string>& w) {
 
 /// The folded value a question word names ("susamlı" → "susam", "sesame" → "susam"), or empty.
 std::string value_named(const std::string& w, const TenantFacts& facts) {
-    if (w.size() < 3 || w.ends_with("siz") || w.ends_with("suz")) return {};  // "glutensiz": without
+    if (w.size() < 3) return {};
     for (const auto& [tr, en] : kValueNames)
         if ((w == en || w == std::string(en) + "s") && facts.values.count(std::string(tr)))
             return std::string(tr);
@@ -216,26 +219,33 @@ void read_keys(const std::vector<std::string>& w, const TenantFacts& facts, Fact
 void read_values(const std::vector<std::string>& w, const TenantFacts& facts, FactAsk& ask) {
     for (std::size_t k = w.size(); k-- > 0;) {
         if (ask.used[k]) continue;
+        // "yumurtasız mı", "is it dairy free?": asked without the value.
+        const bool suffix = w[k].size() > 5 && (w[k].ends_with("siz") || w[k].ends_with("suz"));
+        const bool free = k + 2 == w.size() && w[k + 1] == "free" && yes_no_question(w);
+        const std::string word = suffix ? w[k].substr(0, w[k].size() - 3) : w[k];
         std::vector<std::string> values;
-        if (w[k] == "nuts" || w[k] == "nut" || starts_with(w[k], "kuruyemis")) {
+        if (word == "nuts" || word == "nut" || starts_with(word, "kuruyemis")) {
             for (auto nut : kNuts)
                 if (facts.values.count(std::string(nut))) values.emplace_back(nut);
-        } else if (auto v = value_named(w[k], facts); !v.empty()) {
+        } else if (auto v = value_named(word, facts); !v.empty()) {
             values.push_back(v);
         }
         if (values.empty()) continue;
-        if (k + 1 < w.size() && w[k + 1] == "free") continue;  // "gluten free bread": a name
+        if (k + 1 < w.size() && w[k + 1] == "free" && !free) continue;  // "gluten free bread": a name
         const std::string key = facts.values.at(values.front());
         // A list ("alerjenler") is asked with "var mı", "contains"; a single value ("siyah") only
         // as a question of its own, else it picks an offering ("siyah gecelik var mı").
-        const bool own_question = question_particle(w, k) || (yes_no_question(w) && k + 1 == w.size());
-        const bool asked = facts.array_keys.count(key)
+        const bool own_question =
+            question_particle(w, k) || free || (yes_no_question(w) && k + 1 == w.size());
+        const bool asked = facts.array_keys.count(key) && !suffix
                                ? own_question || asks_contains(w) || yes_no_question(w)
                                : own_question;
         if (!asked || (facts.naming.count(w[k]) && !question_particle(w, k))) continue;
         ask.values = std::move(values);
         ask.value_key = key;
+        ask.without = suffix || free;
         ask.used[k] = true;
+        if (free) ask.used[k + 1] = true;
         return;
     }
 }
@@ -330,6 +340,17 @@ std::string value_answer(const json::object& p, const std::string& name, const I
     std::vector<std::string> asked;
     for (const auto& a : intent.attribute_values) asked.push_back(value_in(a, language));
     const bool list = v->is_array();
+    if (intent.without && list) {
+        // "yumurtasız mı": yes when the list lacks it.
+        if (!found.empty())
+            return tr(language)
+                       ? "Hayır, " + name + " " + values_in(found, language) + " içerir (" + all + ")."
+                       : "No, the " + name + " contains " + values_in(found, language) + " (" + all + ").";
+        return tr(language)
+                   ? "Evet, " + name + " için " + label + " listesinde " + join_list(asked, language) +
+                         " yok (" + all + ")."
+                   : "Yes, " + join_list(asked, language) + " is not among the " + name + "'s " + all + ".";
+    }
     if (!found.empty()) {
         // "susama alerjim var": a "yes" would read as "yes, you can eat it".
         if (intent.allergy)
@@ -618,6 +639,7 @@ void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts
     for (const auto& v : ask.values) intent.attribute_values.push_back(facts.shown.at(v));
     intent.attribute_value_key = ask.value_key;
     intent.allergy = ask.allergy;
+    intent.without = ask.without;
     intent.size.clear();
     intent.quantity = 0;
     intent.arguments["query_type"] = "details";

@@ -50,6 +50,7 @@ struct FactAsk {
     std::vector<std::string> values;  ///< folded attribute values asked about ("susam")
     std::string value_key;            ///< the key `values` belong to
     bool allergy = false;             ///< the customer said they are allergic to `values`
+    bool without = false;             ///< asked whether it is without them ("yumurtasız mı")
     std::vector<bool> used;           ///< per word: it carries the question, it names no offering
     bool any() const { return worn > 0 || !label.empty() || !keys.empty() || !values.empty(); }
 };
