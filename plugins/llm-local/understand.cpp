@@ -685,8 +685,9 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
                     products.push_back(product_by_id(o.id, "details"));
     }
     const Words content = content_of(rest);
+    const auto ranked = rank(content, "");
     // "poğaça vegan mı": the words name an offering though a knowledge entry mentions them too.
-    if (const auto ranked = rank(content, ""); products.empty() && !ranked.empty()) {
+    if (products.empty() && !ranked.empty()) {
         // Fully named, or by an alias among other words ("can I eat the poğaça").
         std::vector<std::string> ids;
         const auto& best = ranked.front().second;
@@ -696,8 +697,10 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
                 ids.push_back(o->id);
         if (!ids.empty()) products.push_back(product_intent(content, ids, "details", 0.85));
     }
+    // "I wear 42, will it fit?": words that name no offering ask about the one talked about before.
+    const bool names_none = ranked.empty() || ranked.front().second.coverage < 0.5;
     const bool general = !general_type_word(folded_of(rest)).empty();
-    if (products.empty() && content.empty() && !general)
+    if (products.empty() && names_none && !general)
         for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k)
             products.push_back(product_by_id(last_products_[k], "details"));
     if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
