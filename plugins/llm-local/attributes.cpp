@@ -36,8 +36,8 @@ const Concept kConcepts[] = {
     {"alerjen", {"alerj", "allerg", "icerik", "ingredient"}, {"icinde ne var", "ne var icinde", "whats in"}},
     {"vegan", {"vegan"}, {}},
     {"glutensiz", {"glutensiz"}, {}},
-    {"gramaj", {"gramaj", "gram", "agirlik", "weigh"}, {}},
-    {"hacim", {"hacim", "volume"}, {"kac ml"}},
+    {"gramaj", {"gramaj", "gram", "agirlik", "weigh", "heavy"}, {}},
+    {"hacim", {"hacim", "volume"}, {"kac ml", "how many ml"}},
     {"yas", {"yas", "age"}, {}},
     {"sac_tip", {}, {"hair type", "sac tipi"}},
 };
@@ -675,6 +675,43 @@ std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::s
                    ? " Hangi ürüne baktığınızı söylerseniz o bedenin stokta olup olmadığına bakabilirim."
                    : " Tell me which item you're looking at and I'll check whether that size is in stock.";
     }
+    return out;
+}
+
+std::string offerings_with(const FactAsk& ask, const std::vector<sdk::Offering>& offerings,
+                           const TenantFacts& facts, std::string_view language) {
+    std::vector<std::string> names, asked;
+    for (const auto& v : ask.values) asked.push_back(value_in(facts.shown.at(v), language));
+    for (const auto& o : offerings) {
+        if (!o.available) continue;
+        const auto* v = o.attributes.if_contains(ask.value_key);
+        if (!v) continue;  // not on record: neither with nor without
+        bool has = false;
+        for (const auto& value : strings_of(*v))
+            has =
+                has || std::find(ask.values.begin(), ask.values.end(), text::fold(value)) != ask.values.end();
+        if (has != ask.without) names.push_back(o.name_in(language));
+    }
+    // "fındık, ceviz veya badem": any of them.
+    std::string what;
+    for (std::size_t k = 0; k < asked.size(); ++k)
+        what += (k == 0 ? "" : k + 1 == asked.size() ? (tr(language) ? " veya " : " or ") : ", ") + asked[k];
+    const std::string label = attribute_label(ask.value_key, language);
+    std::string out;
+    if (names.empty())
+        out = tr(language) ? label + " listesine göre " + what + (ask.without ? " içermeyen" : " içeren") +
+                                 " bir ürünümüz yok."
+                           : "By their " + label + ", none of our products " +
+                                 (ask.without ? "is without " : "contains ") + what + ".";
+    else if (tr(language))
+        out = (ask.without ? label + " listesinde " + what + " olmayan ürünlerimiz: "
+                           : label + " listesinde " + what + " olan ürünlerimiz: ") +
+              join_list(names, language) + ".";
+    else
+        out = std::string(ask.without ? "Our products without " : "Our products with ") + what +
+              " in their " + label + ": " + join_list(names, language) + ".";
+    out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+    if (auto it = facts.notice.find(std::string(language)); it != facts.notice.end()) out += " " + it->second;
     return out;
 }
 

@@ -65,6 +65,11 @@ void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts
 /// The size chart's own answer when no offering is asked about ("M beden 38-40").
 std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language);
 
+/// "hangi ürünlerde fındık var?": the offerings whose attribute holds (or, asked without, lacks)
+/// the values asked, with the allergen note; offerings that do not list the attribute are left out.
+std::string offerings_with(const FactAsk& ask, const std::vector<sdk::Offering>& offerings,
+                           const TenantFacts& facts, std::string_view language);
+
 /// The answer to a size or attribute question about `products` (one, or several the words name
 /// equally), from their own attributes.
 std::string render_facts(const Intent& intent, const std::vector<json::object>& products,

@@ -703,6 +703,12 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
     if (products.empty() && names_none && !general)
         for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k)
             products.push_back(product_by_id(last_products_[k], "details"));
+    // "hangi ürünlerde fındık var?", "which products contain nuts?"
+    if (products.empty() && !ask.values.empty() && (general || detect_cues(join(question, false)).list)) {
+        Intent i;
+        i.text = offerings_with(ask, offerings_, index_.facts, language_);
+        return {i};
+    }
     if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
         Intent i;
         i.text = size_chart_answer(ask, index_.facts.chart, language_);
@@ -713,6 +719,7 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
         products.empty() && has_tool("search_knowledge_base") && !kb.first.empty() && kb.second >= 0.45)
         return {knowledge_intent(question, kb.first)};
     for (auto& i : products) apply_fact_ask(i, ask, index_.facts, language_);
+    for (std::size_t k = 0; k + 1 < products.size(); ++k) products[k].notice.clear();  // said once, last
     return products;
 }
 
