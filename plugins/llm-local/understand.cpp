@@ -976,10 +976,10 @@ Plan Reader::read() {
         // "M beden giyiyorum, kadın pijama takımı var mı", "susama alerjim var, simit yiyebilir
         // miyim": a size or an attribute said before the product it is for belongs to that
         // product, not to the one talked about before.
-        const auto worn = read_fact_ask(folded_of(question), index_.facts);
-        const bool size_only = (!asked_size(question).empty() && content_of(question).empty()) ||
-                               (worn.any() && content_of(unasked(question, worn)).empty());
-        if (&q != &clauses.back() && size_only) {
+        const auto fact = read_fact_ask(folded_of(question), index_.facts);
+        const bool names_nothing = (!asked_size(question).empty() && content_of(question).empty()) ||
+                                   (fact.any() && content_of(unasked(question, fact)).empty());
+        if (&q != &clauses.back() && names_nothing) {
             const auto said = detect_cues(join(question, false));
             if (!said.price && !said.stock && !said.have) {
                 carry = question;
