@@ -100,6 +100,16 @@ struct Intent {
     std::string extreme;              ///< list: "min" (en ucuz) or "max" (en pahalı), or empty
     int quantity = 0;                 ///< product: how many the customer asks about ("3 tane"), or 0
     std::string unit;                 ///< the quantity's unit as the customer said it ("kg"), or empty
+    // An offering's own facts asked about (attributes.cpp):
+    int worn = 0;                               ///< a size number the customer wears ("38 giyiyorum")
+    std::vector<std::string> fitting_sizes;     ///< the size chart's sizes for `worn` ("S", "M")
+    std::vector<std::string> attribute_keys;    ///< attributes asked about ("alerjenler", "kumas")
+    std::vector<std::string> attribute_values;  ///< values asked about, as the data writes them ("süt")
+    std::string attribute_value_key;            ///< the attribute those values belong to
+    bool allergy = false;                       ///< the customer is allergic to them: a "yes" warns
+    bool without = false;                       ///< asked whether it is without them ("yumurtasız mı")
+    std::string notice;                         ///< a general note said once beside the answer
+    bool asks_facts() const { return worn > 0 || !attribute_keys.empty() || !attribute_values.empty(); }
     double confidence = 0.9;
 };
 
@@ -138,6 +148,14 @@ OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offer
 
 /// "299,99 TL" (tr) or "299.99 TL" (en).
 std::string format_price(double amount, std::string_view currency, std::string_view language);
+/// The name of an offering brief in the reply's language, from the catalogue when it knows the id.
+std::string name_of(const json::object& brief, std::string_view language, sdk::HostServices& host);
+/// "stokta var", "stokta son 3 adet var", "in stock".
+std::string stock_phrase(const json::object& product, std::string_view language);
+/// "a, b ve c" (tr) or "a, b and c" (en).
+std::string join_list(const std::vector<std::string>& items, std::string_view language);
+/// An attribute key as a customer reads it ("kumas" → "kumaş" or "fabric").
+std::string attribute_label(std::string_view key, std::string_view language);
 
 /// Writes the reply for one intent from its tool result (nullptr for text intents or a missing
 /// result).

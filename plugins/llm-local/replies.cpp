@@ -1,6 +1,7 @@
 // Replies in Turkish and English, written from tool results. Prices, stock and durations always
 // come from the results (never from the customer's words), so nothing is invented.
 #include "assistant.hpp"
+#include "attributes.hpp"
 
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -58,11 +59,14 @@ std::vector<json::object> objects(const json::object& o, std::string_view key) {
     return out;
 }
 
-/// The name of an offering in the reply's language, from the catalogue when it knows the id.
+}  // namespace
+
 std::string name_of(const json::object& brief, std::string_view language, sdk::HostServices& host) {
     if (auto o = host.catalog().get(str(brief, "id"))) return o->name_in(language);
     return str(brief, "name");
 }
+
+namespace {
 
 std::string price_of(const json::object& brief, std::string_view language) {
     double price = num(brief, "price", -1);
@@ -71,6 +75,8 @@ std::string price_of(const json::object& brief, std::string_view language) {
     std::string currency = str(brief, "currency");
     return format_price(price, currency.empty() ? "TRY" : currency, language);
 }
+
+}  // namespace
 
 std::string join_list(const std::vector<std::string>& items, std::string_view language) {
     std::string out;
@@ -81,8 +87,7 @@ std::string join_list(const std::vector<std::string>& items, std::string_view la
     return out;
 }
 
-/// "Saten Gecelik Siyah (299,99 TL)", with the duration for a service.
-std::string stock_phrase(const json::object& product, std::string_view language);
+namespace {
 
 /// "Saten Gecelik Siyah (299,99 TL)", with the duration for a service; out of stock marked, and
 /// with `say_stock` in stock said too ("299,99 TL, stokta var").
@@ -104,15 +109,29 @@ std::string brief_line(const json::object& brief, std::string_view language, sdk
     return line + ")";
 }
 
+}  // namespace
+
 std::string attribute_label(std::string_view key, std::string_view language) {
     struct Label {
         std::string_view key, tr, en;
     };
     static const Label kLabels[] = {
-        {"renk", "renk", "colour"},     {"kumas", "kumaş", "fabric"},
-        {"beden", "bedenler", "sizes"}, {"yas", "yaş", "age"},
-        {"adet", "adet", "pieces"},     {"numara", "numaralar", "sizes"},
-        {"denye", "denye", "denier"},   {"gecerlilik_gun", "geçerlilik (gün)", "valid (days)"},
+        {"renk", "renk", "colour"},
+        {"kumas", "kumaş", "fabric"},
+        {"beden", "bedenler", "sizes"},
+        {"yas", "yaş", "age"},
+        {"adet", "adet", "pieces"},
+        {"numara", "numaralar", "sizes"},
+        {"denye", "denye", "denier"},
+        {"gecerlilik_gun", "geçerlilik (gün)", "valid (days)"},
+        {"alerjenler", "alerjenler", "allergens"},
+        {"gramaj", "gramaj", "weight (g)"},
+        {"glutensiz", "glutensiz", "gluten-free"},
+        {"hacim_ml", "hacim (ml)", "volume (ml)"},
+        {"sac_tipi", "saç tipi", "hair type"},
+        {"gecerlilik_ay", "geçerlilik (ay)", "valid (months)"},
+        {"hazirlik_saat", "hazırlık (saat)", "preparation (hours)"},
+        {"min_kg", "en az (kg)", "minimum (kg)"},
     };
     for (const auto& l : kLabels)
         if (l.key == key) return std::string(tr(language) ? l.tr : l.en);
@@ -120,6 +139,8 @@ std::string attribute_label(std::string_view key, std::string_view language) {
     std::replace(label.begin(), label.end(), '_', ' ');
     return label;
 }
+
+namespace {
 
 std::string attributes_text(const json::object& attributes, std::string_view language) {
     std::vector<std::string> parts;
@@ -146,6 +167,8 @@ std::string attributes_text(const json::object& attributes, std::string_view lan
     return out;
 }
 
+}  // namespace
+
 std::string stock_phrase(const json::object& product, std::string_view language) {
     auto stock = opt_int(product, "stock");
     if (tr(language)) {
@@ -157,6 +180,8 @@ std::string stock_phrase(const json::object& product, std::string_view language)
     if (*stock <= 5) return "in stock (only " + std::to_string(*stock) + " left)";
     return "in stock";
 }
+
+namespace {
 
 std::string suggestions_text(const std::vector<json::object>& items, std::string_view intro_tr,
                              std::string_view intro_en, std::string_view language, sdk::HostServices& host) {
@@ -297,7 +322,8 @@ std::string one_product(const json::object& p, const json::object& answer, const
     const bool service = str(p, "type") == "SERVICE";
     const bool available = flag(p, "available", true);
     const bool in_stock = flag(p, "in_stock", available);
-    auto alternatives = objects(answer, "alternatives");
+    // Only offerings of the same type and kind stand in for it (attributes.cpp).
+    const auto alternatives = same_kind_alternatives(p, objects(answer, "alternatives"), host);
     if (!available) {
         return (tr(language) ? name + " artık satışta değil." : name + " is no longer available.") +
                suggestions_text(alternatives, "Bunun yerine şunlara bakabilirsiniz:",
@@ -386,6 +412,13 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         if (other != id &&
             std::find(intent.picked.begin(), intent.picked.end(), other) != intent.picked.end())
             same.push_back(b);
+    }
+    // A size from the size chart or an attribute asked about: from their own attributes.
+    if (intent.asks_facts() && flag(product, "available", true)) {
+        std::vector<std::string> ids;
+        for (const auto& b : same) ids.push_back(str(b, "id"));
+        remember_products(session, ids, str(product, "category"), qt);
+        return render_facts(intent, same, language, host);
     }
     if (same.size() > 1 && !intent.follow_up) {
         std::vector<std::string> lines, ids;

@@ -2,6 +2,7 @@
 // (a product, a category, a business fact, a knowledge-base topic) using the tenant's own data,
 // with follow-ups resolved from the conversation's session ("peki bordo olanı?").
 #include "assistant.hpp"
+#include "attributes.hpp"
 
 #include <tezgah/sdk/text.hpp>
 
@@ -261,6 +262,7 @@ struct TenantIndex {
     /// Words only the tenant's English texts use (translations of names, aliases, questions and
     /// answers), so that a short "gift wrap?" is known for English.
     std::set<std::string, std::less<>> english_words;
+    TenantFacts facts;  ///< the size chart and attribute words (attributes.cpp)
 };
 
 namespace {
@@ -290,6 +292,14 @@ private:
     void read_session();
     bool is_detail_word(std::string_view folded_word) const;
     std::vector<Intent> read_question(const Words& question);
+    std::vector<Intent> read_facts(const Words& question, const FactAsk& ask);
+    /// The words of `question` that do not carry `ask`: those that name the offering.
+    static Words unasked(const Words& question, const FactAsk& ask) {
+        Words rest;
+        for (std::size_t k = 0; k < question.size(); ++k)
+            if (!ask.used[k]) rest.push_back(question[k]);
+        return rest;
+    }
     std::vector<Intent> read_clause(const Words& question);
     bool attach_to_previous(const Words& clause, std::vector<Intent>& previous) const;
     Words content_of(const Words& words) const;
@@ -488,6 +498,7 @@ std::pair<int, std::string> asked_quantity(const Words& words,
         const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
                                                            words[k + 1].folded.rfind("numara", 0) == 0);
         if (next_is_size || f == "on" || in_a_name(k)) continue;
+        if (digits && says_size_worn(folded_of(words))) continue;  // "38 giyiyorum"
         // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
         if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
         if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
@@ -725,7 +736,63 @@ std::vector<Intent> Reader::with_named_offering(const std::string& key, const Wo
     return out;
 }
 
+/// A size worn or an attribute asked about ("38 giyiyorum", "simitte susam var mı"): the offering
+/// is what the other words name, or the one talked about before; with none, the size chart's
+/// own answer. Empty when the question is not about one offering ("ürünlerinizde alerjen var mı").
+std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask) {
+    const Words rest = unasked(question, ask);
+    std::vector<Intent> products;
+    for (auto& i : read_clause(rest)) {
+        // Only an offering it picked: words it could not place ("should") are no product.
+        if (i.kind == IntentKind::product && !i.picked.empty()) products.push_back(std::move(i));
+        // "sabahlık hangi renklerde": each offering of the category named.
+        if (i.kind == IntentKind::list && i.arguments.contains("category") && !ask.keys.empty())
+            for (const auto& o : offerings_)
+                if (o.available && o.category == i.words && products.size() < 4)
+                    products.push_back(product_by_id(o.id, "details"));
+    }
+    const Words content = content_of(rest);
+    const auto ranked = rank(content, "");
+    // "poğaça vegan mı": the words name an offering though a knowledge entry mentions them too.
+    if (products.empty() && !ranked.empty()) {
+        // Fully named, or by an alias among other words ("can I eat the poğaça").
+        std::vector<std::string> ids;
+        const auto& best = ranked.front().second;
+        for (const auto& [o, fit] : ranked)
+            if ((best.coverage >= 0.99 || (best.coverage >= 0.5 && best.specificity >= 0.99)) &&
+                fit.coverage >= best.coverage - 0.01 && fit.score() >= best.score() - 0.01)
+                ids.push_back(o->id);
+        if (!ids.empty()) products.push_back(product_intent(content, ids, "details", 0.85));
+    }
+    // "I wear 42, will it fit?": words that name no offering ask about the one talked about before.
+    const bool names_none = ranked.empty() || ranked.front().second.coverage < 0.5;
+    const bool general = !general_type_word(folded_of(rest)).empty();
+    if (products.empty() && names_none && !general)
+        for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k)
+            products.push_back(product_by_id(last_products_[k], "details"));
+    // "hangi ürünlerde fındık var?", "which products contain nuts?"
+    if (products.empty() && !ask.values.empty() && (general || detect_cues(join(question, false)).list)) {
+        Intent i;
+        i.text = offerings_with(ask, offerings_, index_.facts, language_);
+        return {i};
+    }
+    if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
+        Intent i;
+        i.text = size_chart_answer(ask, index_.facts.chart, language_);
+        return {i};
+    }
+    // "ürünlerinizde alerjen var mı": about no one offering, so the knowledge base's answer.
+    if (const auto kb = best_knowledge(question);
+        products.empty() && has_tool("search_knowledge_base") && !kb.first.empty() && kb.second >= 0.45)
+        return {knowledge_intent(question, kb.first)};
+    for (auto& i : products) apply_fact_ask(i, ask, index_.facts, language_);
+    for (std::size_t k = 0; k + 1 < products.size(); ++k) products[k].notice.clear();  // said once, last
+    return products;
+}
+
 std::vector<Intent> Reader::read_question(const Words& question) {
+    if (const auto ask = read_fact_ask(folded_of(question), index_.facts); ask.any())
+        if (auto intents = read_facts(question, ask); !intents.empty()) return intents;
     auto intents = read_clause(question);
     const Cues cues = detect_cues(join(question, false));
     const std::string size = asked_size(question);
@@ -908,15 +975,27 @@ bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previo
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
     const auto [quantity, unit] = asked_quantity(clause, index_.name_numbers);
-    if ((!cues.any_product() && quantity == 0) || !cues.extreme.empty() || !content_of(clause).empty())
+    // "simit ne kadar, vegan mı?": an attribute asked names nothing of its own.
+    const FactAsk ask = read_fact_ask(folded_of(clause), index_.facts);
+    const Words own = ask.any() ? unasked(clause, ask) : clause;
+    if ((!cues.any_product() && quantity == 0 && !ask.any()) || !cues.extreme.empty() ||
+        !content_of(own).empty())
         return false;
-    if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty()) return false;
+    if (!detect_business_topics(folded, false).empty() || !info_key_in(own, join(own, false)).empty())
+        return false;
     if (previous.empty()) return false;
     // The earlier clause's answer already gives price and stock (or the fact asked about); a size
     // or details question asks for more of the same products.
     const std::string size = asked_size(clause);
     for (auto& i : previous) {
         if (i.kind != IntentKind::product) continue;
+        if (ask.any()) {
+            // The earlier clause's question ("ne kadar") is answered beside the attribute.
+            const auto asked = i.arguments["query_type"];
+            apply_fact_ask(i, ask, index_.facts, language_);
+            i.arguments["query_type"] = asked;
+            continue;
+        }
         if (cues.details || cues.duration || !size.empty()) i.arguments["query_type"] = "details";
         if (!size.empty()) i.size = size;
         if (cues.restock) i.restock = true;
@@ -979,9 +1058,13 @@ Plan Reader::read() {
                 continue;
             }
         }
-        // "M beden giyiyorum, kadın pijama takımı var mı": a size said before the product it is
-        // for belongs to that product, not to the one talked about before.
-        if (&q != &clauses.back() && !asked_size(question).empty() && content_of(question).empty()) {
+        // "M beden giyiyorum, kadın pijama takımı var mı", "susama alerjim var, simit yiyebilir
+        // miyim": a size or an attribute said before the product it is for belongs to that
+        // product, not to the one talked about before.
+        const auto fact = read_fact_ask(folded_of(question), index_.facts);
+        const bool names_nothing = (!asked_size(question).empty() && content_of(question).empty()) ||
+                                   (fact.any() && content_of(unasked(question, fact)).empty());
+        if (&q != &clauses.back() && names_nothing) {
             const auto said = detect_cues(join(question, false));
             if (!said.price && !said.stock && !said.have) {
                 carry = question;
@@ -1033,6 +1116,7 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
     index->english_words = english_words_of(index->offerings, index->knowledge);
+    index->facts = tenant_facts(index->offerings, index->knowledge);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
