@@ -111,10 +111,13 @@ std::string brief_line(const json::object& brief, std::string_view language, sdk
 
 }  // namespace
 
-std::string attribute_label(std::string_view key, std::string_view language) {
-    struct Label {
-        std::string_view key, tr, en;
-    };
+namespace {
+
+struct Label {
+    std::string_view key, tr, en;
+};
+
+const Label* known_label(std::string_view key) {
     static const Label kLabels[] = {
         {"renk", "renk", "colour"},
         {"kumas", "kumaş", "fabric"},
@@ -134,7 +137,14 @@ std::string attribute_label(std::string_view key, std::string_view language) {
         {"min_kg", "en az (kg)", "minimum (kg)"},
     };
     for (const auto& l : kLabels)
-        if (l.key == key) return std::string(tr(language) ? l.tr : l.en);
+        if (l.key == key) return &l;
+    return nullptr;
+}
+
+}  // namespace
+
+std::string attribute_label(std::string_view key, std::string_view language) {
+    if (const auto* l = known_label(key)) return std::string(tr(language) ? l->tr : l->en);
     std::string label(key);
     std::replace(label.begin(), label.end(), '_', ' ');
     return label;
@@ -145,6 +155,9 @@ namespace {
 std::string attributes_text(const json::object& attributes, std::string_view language) {
     std::vector<std::string> parts;
     for (const auto& [key, value] : attributes) {
+        // A key of the tenant's own bookkeeping ("uzunluk_fiyati": true, "fiyat_baz") is no
+        // word a customer reads: only labelled keys and one-word ones ("vegan") are shown.
+        if (!known_label(key) && key.find('_') != std::string::npos) continue;
         std::string v;
         if (value.is_string()) {
             v = std::string(value.get_string());
