@@ -26,7 +26,7 @@ std::int64_t estimate_tokens(std::size_t chars) { return static_cast<std::int64_
 class LocalProvider final : public sdk::LlmProvider {
 public:
     LocalProvider(sdk::HostServices& host, Settings settings)
-        : host_(host), settings_(settings), index_(index_tenant(host)) {}
+        : host_(host), settings_(settings), index_(index_tenant(host)), tool_index_(index_tools(host)) {}
 
     sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
                                                 sdk::StreamSink* sink) override {
@@ -47,6 +47,10 @@ private:
         const Plan plan = understand(request, host_, *index_);
         response.language = plan.language;
         response.session_updates["language"] = plan.language;
+        // A question about a tool's parameter is answered now or never: a message about
+        // something else drops the waiting call (read_tool_request keeps it when answered).
+        if (request.step == 0 && request.session.contains("pending_tool"))
+            response.session_updates["pending_tool"] = nullptr;
 
         // The calls this turn already made, with their results, in order.
         std::vector<sdk::ToolCall> made;
@@ -61,6 +65,22 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
+        } else if (auto call = request.step == 0 ? read_tool_request(request, *tool_index_) : std::nullopt) {
+            // One of the tenant's own tools: called when the message gave every required
+            // parameter, else the first missing one is asked for and the call waits for it.
+            response.confidence = 0.9;
+            if (call->missing.empty()) {
+                response.tool_calls.push_back({"call_1", call->tool, call->arguments});
+                response.session_updates["pending_tool"] = nullptr;
+            } else {
+                response.text = ask_for_parameter(*call, plan.language);
+                response.session_updates["pending_tool"] = json::object{
+                    {"tool", call->tool}, {"arguments", call->arguments}, {"asked", call->missing.front()}};
+            }
+        } else if (auto tool = request.step > 0 ? tenant_tool_called(made) : std::nullopt) {
+            auto it = results.find(tool->id);
+            response.text = render_tool_result(it == results.end() ? nullptr : it->second, plan.language);
+            response.confidence = 0.9;
         } else if (auto people = request.step == 0 ? answer_people_and_times(request, host_, plan.language)
                                                    : std::nullopt) {
             // People, class schedules and one day's hours come straight from the tenant's data.
@@ -92,6 +112,13 @@ private:
     static bool has_tool(const sdk::ProviderRequest& request, std::string_view name) {
         return std::any_of(request.tools.begin(), request.tools.end(),
                            [&](const auto& t) { return t.name == name; });
+    }
+
+    /// The call of a tenant tool this turn made, if any (its reply comes from the tool's result).
+    static std::optional<sdk::ToolCall> tenant_tool_called(const std::vector<sdk::ToolCall>& made) {
+        for (const auto& call : made)
+            if (is_tenant_tool(call.name)) return call;
+        return std::nullopt;
     }
 
     static bool needs_tools(const Plan& plan) {
@@ -181,6 +208,7 @@ private:
     sdk::HostServices& host_;
     Settings settings_;
     std::shared_ptr<const TenantIndex> index_;  ///< the tenant's data as of this instance's build
+    std::shared_ptr<const ToolIndex> tool_index_;
 };
 
 sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {
