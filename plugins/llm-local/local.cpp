@@ -71,15 +71,23 @@ private:
             response.confidence = 0.9;
             if (call->missing.empty()) {
                 response.tool_calls.push_back({"call_1", call->tool, call->arguments});
+                int n = 1;
+                for (const auto& intent : beside_tool(plan).intents)
+                    if (has_tool(request, intent.tool))
+                        response.tool_calls.push_back(
+                            {"call_" + std::to_string(++n), intent.tool, intent.arguments});
                 response.session_updates["pending_tool"] = nullptr;
             } else {
-                response.text = ask_for_parameter(*call, plan.language);
+                response.text = greeting(plan) + ask_for_parameter(*call, plan.language);
                 response.session_updates["pending_tool"] = json::object{
                     {"tool", call->tool}, {"arguments", call->arguments}, {"asked", call->missing.front()}};
             }
         } else if (auto tool = request.step > 0 ? tenant_tool_called(made) : std::nullopt) {
             auto it = results.find(tool->id);
-            response.text = render_tool_result(it == results.end() ? nullptr : it->second, plan.language);
+            response.text = greeting(plan) +
+                            render_tool_result(it == results.end() ? nullptr : it->second, plan.language);
+            if (Plan rest = beside_tool(plan); !rest.intents.empty())
+                response.text += " " + write_reply(rest, request, made, results, response.session_updates);
             response.confidence = 0.9;
         } else if (auto people = request.step == 0 ? answer_people_and_times(request, host_, plan.language)
                                                    : std::nullopt) {
@@ -114,6 +122,25 @@ private:
                            [&](const auto& t) { return t.name == name; });
     }
 
+    /// What a message asks beside a call of a tenant tool: business facts ("pazar açık mısınız?"),
+    /// answered after the tool's reply. The offerings it names are the tool's to answer about.
+    static Plan beside_tool(Plan plan) {
+        std::erase_if(plan.intents, [](const Intent& i) { return i.kind != IntentKind::info; });
+        plan.small_talk = SmallTalk::none;  // greeting() said it before the tool's reply
+        return plan;
+    }
+
+    /// "Merhaba! " before an answer to a message that opens with a greeting, else nothing.
+    static std::string greeting(const Plan& plan) {
+        if (!greets(plan)) return {};
+        return plan.language == "en" ? "Hello! " : "Merhaba! ";
+    }
+
+    static bool greets(const Plan& plan) {
+        return plan.small_talk == SmallTalk::greeting ||
+               (plan.small_talk == SmallTalk::greeting_or_farewell && !plan.earlier_turns);
+    }
+
     /// The call of a tenant tool this turn made, if any (its reply comes from the tool's result).
     static std::optional<sdk::ToolCall> tenant_tool_called(const std::vector<sdk::ToolCall>& made) {
         for (const auto& call : made)
@@ -140,8 +167,7 @@ private:
         const auto& language = plan.language;
         std::vector<std::string> parts;
         bool greeted = false;
-        if (plan.small_talk == SmallTalk::greeting ||
-            (plan.small_talk == SmallTalk::greeting_or_farewell && !plan.earlier_turns)) {
+        if (greets(plan)) {
             if (!plan.intents.empty()) {
                 parts.push_back(language == "en" ? "Hello!" : "Merhaba!");
                 greeted = true;
