@@ -222,6 +222,7 @@ struct ToolWords {
     std::vector<Parameter> parameters;
     std::vector<std::string> vocabulary;             ///< examples, description, parameters' descriptions
     std::vector<std::vector<std::string>> examples;  ///< each example's meaningful words
+    bool examples_ask_prices = false;                ///< every example asks what something costs
 };
 
 ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* examples) {
@@ -257,11 +258,14 @@ ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* 
             t.parameters.push_back(std::move(p));
         }
     }
-    if (examples)
+    if (examples) {
+        t.examples_ask_prices = !examples->empty();
         for (const auto& e : *examples) {
             t.examples.push_back(meaningful(e));
             add(t.examples.back());
+            t.examples_ask_prices = t.examples_ask_prices && detect_cues(text::fold(e)).price;
         }
+    }
     return t;
 }
 
@@ -269,6 +273,15 @@ ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* 
 struct Reading {
     std::vector<Word>& words;
     const CatalogWords& catalog_words;  ///< the message's words that name offerings
+    bool asks_duration = false;         ///< "ne kadar sürer", "how long"
+
+    /// The word at `k` is said of a time: "how long", "uzun süre", "long time".
+    bool about_time(std::size_t k) const {
+        if (k > 0 && words[k - 1].folded == "how") return true;
+        if (k + 1 >= words.size()) return false;
+        const auto& next = words[k + 1].folded;
+        return next.starts_with("sur") || next == "time" || next == "zaman" || next == "while";
+    }
 
     bool matches_any(std::string_view w, const std::vector<std::string>& known) const {
         return std::any_of(known.begin(), known.end(), [&](const auto& k) { return matches(w, k); });
@@ -318,14 +331,15 @@ struct Reading {
     }
 
     /// Where the words of `phrase` stand in a row in the message; empty when they do not. A
-    /// single word asked with "how" ("how long does it take") is a question, not a value.
+    /// single word about time is no value: "how long does it take", "ne kadar uzun sürer",
+    /// "uzun süre kalır".
     std::vector<std::size_t> find_phrase(const std::vector<std::string>& phrase) const {
         for (std::size_t k = 0; k + phrase.size() <= words.size(); ++k) {
             bool all = true;
             for (std::size_t j = 0; j < phrase.size() && all; ++j)
                 all = !words[k + j].used && names_choice(words[k + j].folded, phrase[j]);
             if (!all) continue;
-            if (phrase.size() == 1 && k > 0 && words[k - 1].folded == "how") continue;
+            if (phrase.size() == 1 && (asks_duration || about_time(k))) continue;
             std::vector<std::size_t> at;
             for (std::size_t j = 0; j < phrase.size(); ++j) at.push_back(k + j);
             return at;
@@ -416,7 +430,9 @@ CatalogWords catalog_words_in(const std::vector<Word>& words, const CatalogWords
 /// "how many kilos?"). Returns how many it found.
 int fill_own_values(const ToolWords& tool, std::vector<Word>& words, const CatalogWords& catalog_words,
                     json::object& arguments, std::string_view asked) {
-    Reading read{words, catalog_words};
+    std::string folded;
+    for (const auto& w : words) folded += (folded.empty() ? "" : " ") + w.folded;
+    Reading read{words, catalog_words, detect_cues(folded).duration};
     int specific = 0;
     for (const auto& p : tool.parameters) {
         if (p.choices) {
@@ -468,10 +484,22 @@ struct Relevance {
 };
 
 Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const CatalogWords& catalog) {
+    // A choice's name left unused was said of something else ("ne kadar uzun sürer").
+    auto names_a_choice = [&](std::string_view w) {
+        return std::any_of(tool.parameters.begin(), tool.parameters.end(), [&](const Parameter& p) {
+            return p.choices &&
+                   std::any_of(p.choices->choices.begin(), p.choices->choices.end(), [&](const auto& c) {
+                       return std::any_of(c.phrases.begin(), c.phrases.end(), [&](const auto& phrase) {
+                           return phrase.size() == 1 && names_choice(w, phrase.front());
+                       });
+                   });
+        });
+    };
     Relevance r;
     std::vector<std::string> said;
     for (const auto& w : words) {
         if (w.used || w.folded.size() <= 2 || is_stop_word(w.folded) || is_cue_word(w.folded)) continue;
+        if (names_a_choice(w.folded)) continue;
         said.push_back(w.folded);
         if (std::none_of(tool.vocabulary.begin(), tool.vocabulary.end(),
                          [&](const auto& v) { return matches(w.folded, v); }))
@@ -551,9 +579,14 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
     double best_score = 0;
     const auto message_words = words_of(message);
     const auto catalog_words = catalog_words_in(message_words, index.catalog_words);
+    // "uzun saç için hangi şampuan": another kind of question than a price tool's examples ask.
+    const auto cues = detect_cues(text::fold(message));
+    const bool asks_other_than_price =
+        !cues.price && (cues.list || cues.stock || cues.details || cues.duration);
     for (const auto& spec : request.tools) {
         if (is_builtin_tool(spec.name)) continue;
         const auto tool = tool_words(spec, examples_of(spec.name));
+        if (tool.examples_ask_prices && asks_other_than_price) continue;
         auto words = message_words;  // each tool marks the words its parameters take
         json::object arguments;
         const int specific = fill_own_values(tool, words, catalog_words, arguments, {});
