@@ -12,6 +12,8 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -218,7 +220,6 @@ std::optional<double> number_field(const json::object& o, std::string_view key) 
 
 /// A tool offered in this request, read for matching: its parameters and the words it is known by.
 struct ToolWords {
-    const sdk::ToolSpec* spec = nullptr;
     std::vector<Parameter> parameters;
     std::vector<std::string> vocabulary;             ///< examples, description, parameters' descriptions
     std::vector<std::vector<std::string>> examples;  ///< each example's meaningful words
@@ -227,7 +228,6 @@ struct ToolWords {
 
 ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* examples) {
     ToolWords t;
-    t.spec = &spec;
     std::set<std::string> required;
     if (const auto* r = spec.parameters.if_contains("required"); r && r->is_array())
         for (const auto& name : r->get_array())
@@ -534,6 +534,20 @@ std::string number_text(double n) {
 
 struct ToolIndex {
     CatalogWords catalog_words;  ///< every word of the catalogue's names: how many offerings it names
+
+    /// `spec` read for matching, once per tool: an instance serves one version of the tenant, whose
+    /// tools and their examples do not change.
+    std::shared_ptr<const ToolWords> words_of_tool(const sdk::ToolSpec& spec,
+                                                   const std::vector<std::string>* examples) const {
+        std::lock_guard lock(mutex);
+        auto& words = tools[spec.name];
+        if (!words) words = std::make_shared<const ToolWords>(tool_words(spec, examples));
+        return words;
+    }
+
+private:
+    mutable std::mutex mutex;
+    mutable std::map<std::string, std::shared_ptr<const ToolWords>> tools;
 };
 
 std::shared_ptr<const ToolIndex> index_tools(sdk::HostServices& host) {
@@ -561,7 +575,8 @@ std::optional<ToolRequest> complete_pending(const sdk::ProviderRequest& request,
     const auto spec = std::find_if(request.tools.begin(), request.tools.end(),
                                    [&](const auto& t) { return t.name == name->get_string(); });
     if (spec == request.tools.end()) return std::nullopt;
-    const auto tool = tool_words(*spec, examples_of(spec->name));
+    const auto tool_ptr = index.words_of_tool(*spec, examples_of(spec->name));
+    const ToolWords& tool = *tool_ptr;
     auto words = words_of(message);
     const auto catalog_words = catalog_words_in(words, index.catalog_words);
     json::object filled = arguments->get_object();
@@ -585,7 +600,8 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
         !cues.price && (cues.list || cues.stock || cues.details || cues.duration);
     for (const auto& spec : request.tools) {
         if (is_builtin_tool(spec.name)) continue;
-        const auto tool = tool_words(spec, examples_of(spec.name));
+        const auto tool_ptr = index.words_of_tool(spec, examples_of(spec.name));
+        const ToolWords& tool = *tool_ptr;
         if (tool.examples_ask_prices && asks_other_than_price) continue;
         auto words = message_words;  // each tool marks the words its parameters take
         json::object arguments;
