@@ -174,4 +174,27 @@ std::string render_handoff(std::string_view reason, std::string_view language,
 /// A business fact straight from the tenant profile (when get_general_info is not enabled).
 std::string render_business_fact(const Intent& intent, std::string_view language, sdk::HostServices& host);
 
+// ---- tools.cpp: the tenant's own tools (Lua tools) ----
+
+/// What the assistant reads tool requests against, built once per plugin instance.
+struct ToolIndex;
+std::shared_ptr<const ToolIndex> index_tools(sdk::HostServices& host);
+
+/// A call of one of the tenant's own tools that the message asks for.
+struct ToolRequest {
+    std::string tool;
+    json::object arguments;               ///< what the message (and the turns before) gave
+    std::vector<std::string> missing;     ///< required parameters not given yet, in schema order
+    const sdk::ToolSpec* spec = nullptr;  ///< in the request's tools
+};
+/// The tenant tool the last user message calls, or completes when the session holds a call
+/// waiting for a parameter ("pending_tool"); none when the message is about something else.
+std::optional<ToolRequest> read_tool_request(const sdk::ProviderRequest& request, const ToolIndex& index);
+/// The question for the first missing parameter, in `language`, from its schema and description.
+std::string ask_for_parameter(const ToolRequest& call, std::string_view language);
+/// The reply from a tenant tool's result: its `message`, or its fields.
+std::string render_tool_result(const sdk::ToolResult* result, std::string_view language);
+/// A tool this assistant has no intent of its own for (not catalog, knowledge, info, ...).
+bool is_tenant_tool(std::string_view name);
+
 }  // namespace tezgah::plugins::local

@@ -26,7 +26,7 @@ std::int64_t estimate_tokens(std::size_t chars) { return static_cast<std::int64_
 class LocalProvider final : public sdk::LlmProvider {
 public:
     LocalProvider(sdk::HostServices& host, Settings settings)
-        : host_(host), settings_(settings), index_(index_tenant(host)) {}
+        : host_(host), settings_(settings), index_(index_tenant(host)), tool_index_(index_tools(host)) {}
 
     sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
                                                 sdk::StreamSink* sink) override {
@@ -47,6 +47,10 @@ private:
         const Plan plan = understand(request, host_, *index_);
         response.language = plan.language;
         response.session_updates["language"] = plan.language;
+        // A question about a tool's parameter is answered now or never: a message about
+        // something else drops the waiting call (read_tool_request keeps it when answered).
+        if (request.step == 0 && request.session.contains("pending_tool"))
+            response.session_updates["pending_tool"] = nullptr;
 
         // The calls this turn already made, with their results, in order.
         std::vector<sdk::ToolCall> made;
@@ -61,6 +65,34 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
+            return finish(request, sink, response);
+        }
+        if (auto call = request.step == 0 ? read_tool_request(request, *tool_index_) : std::nullopt) {
+            // One of the tenant's own tools: called when the message gave every required
+            // parameter, else the first missing one is asked for and the call waits for it.
+            response.confidence = 0.9;
+            if (call->missing.empty()) {
+                response.tool_calls.push_back({"call_1", call->tool, call->arguments});
+                int n = 1;
+                for (const auto& intent : beside_tool(plan).intents)
+                    if (has_tool(request, intent.tool))
+                        response.tool_calls.push_back(
+                            {"call_" + std::to_string(++n), intent.tool, intent.arguments});
+                response.session_updates["pending_tool"] = nullptr;
+            } else {
+                response.text = greeting(plan) + ask_for_parameter(*call, plan.language);
+                response.session_updates["pending_tool"] = json::object{
+                    {"tool", call->tool}, {"arguments", call->arguments}, {"asked", call->missing.front()}};
+            }
+            return finish(request, sink, response);
+        }
+        if (auto tool = request.step > 0 ? tenant_tool_called(made) : std::nullopt) {
+            auto it = results.find(tool->id);
+            response.text = greeting(plan) +
+                            render_tool_result(it == results.end() ? nullptr : it->second, plan.language);
+            if (Plan rest = beside_tool(plan); !rest.intents.empty())
+                response.text += " " + write_reply(rest, request, made, results, response.session_updates);
+            response.confidence = 0.9;
             return finish(request, sink, response);
         }
         // People, class schedules and one day's hours come straight from the tenant's data; a
@@ -115,6 +147,32 @@ private:
                            [&](const auto& t) { return t.name == name; });
     }
 
+    /// What a message asks beside a call of a tenant tool: business facts ("pazar açık mısınız?"),
+    /// answered after the tool's reply. The offerings it names are the tool's to answer about.
+    static Plan beside_tool(Plan plan) {
+        std::erase_if(plan.intents, [](const Intent& i) { return i.kind != IntentKind::info; });
+        plan.small_talk = SmallTalk::none;  // greeting() said it before the tool's reply
+        return plan;
+    }
+
+    /// "Merhaba! " before an answer to a message that opens with a greeting, else nothing.
+    static std::string greeting(const Plan& plan) {
+        if (!greets(plan)) return {};
+        return plan.language == "en" ? "Hello! " : "Merhaba! ";
+    }
+
+    static bool greets(const Plan& plan) {
+        return plan.small_talk == SmallTalk::greeting ||
+               (plan.small_talk == SmallTalk::greeting_or_farewell && !plan.earlier_turns);
+    }
+
+    /// The call of a tenant tool this turn made, if any (its reply comes from the tool's result).
+    static std::optional<sdk::ToolCall> tenant_tool_called(const std::vector<sdk::ToolCall>& made) {
+        for (const auto& call : made)
+            if (is_tenant_tool(call.name)) return call;
+        return std::nullopt;
+    }
+
     static bool needs_tools(const Plan& plan) {
         return std::any_of(plan.intents.begin(), plan.intents.end(),
                            [](const Intent& i) { return !i.tool.empty(); });
@@ -134,8 +192,7 @@ private:
         const auto& language = plan.language;
         std::vector<std::string> parts;
         bool greeted = false;
-        if (plan.small_talk == SmallTalk::greeting ||
-            (plan.small_talk == SmallTalk::greeting_or_farewell && !plan.earlier_turns)) {
+        if (greets(plan)) {
             if (!plan.intents.empty()) {
                 parts.push_back(language == "en" ? "Hello!" : "Merhaba!");
                 greeted = true;
@@ -227,6 +284,7 @@ private:
     sdk::HostServices& host_;
     Settings settings_;
     std::shared_ptr<const TenantIndex> index_;  ///< the tenant's data as of this instance's build
+    std::shared_ptr<const ToolIndex> tool_index_;
 };
 
 sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {

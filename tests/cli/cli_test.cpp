@@ -177,6 +177,23 @@ TEST(Cli, ChatInScriptedJsonModeAnswersEachLine) {
     EXPECT_EQ(replies[0].at("session_id"), replies[2].at("session_id"));
 }
 
+TEST(Cli, ChatCallsAShippedTenantsLuaToolOffline) {
+    // The salon's price_estimate (tenants/makas-kuafor/tools/fiyat-tahmini.lua) through the
+    // offline assistant: balayage's list price, 3500 TL, × 1.5 for long hair.
+    TempDir dir;
+    auto r = run("chat --tenant makas-kuafor --json --tenants " + std::string(TEZGAH_SOURCE_DIR) +
+                     "/tenants --db sqlite:" + (dir.path() / "t.db").string(),
+                 "uzun saça balyaj kaç para?\n");
+    EXPECT_EQ(r.status, 0);
+    const auto reply = json::parse(r.out).as_object();
+    EXPECT_NE(std::string(reply.at("reply").as_string()).find("5250 TL"), std::string::npos) << r.out;
+    const auto& calls = reply.at("tool_calls").as_array();
+    ASSERT_EQ(calls.size(), 1u) << r.out;
+    EXPECT_EQ(calls[0].at("name"), "price_estimate");
+    EXPECT_EQ(calls[0].at("arguments").at("hair_length"), "uzun");
+    EXPECT_EQ(calls[0].at("ok"), true);
+}
+
 TEST(Cli, ChatJsonWritesNumbersAsPeopleDo) {
     TempDir dir;
     auto r = run("chat --tenant gece-butik --json --tenants " + fixtures_dir().string() +

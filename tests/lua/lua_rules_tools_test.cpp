@@ -300,6 +300,20 @@ return tezgah.tool { name = "replier", description = "misuses ctx.reply",
         << result.error().message;
 }
 
+TEST_F(ScriptTest, AToolsExamplesAreKeptForOfflineProviders) {
+    auto loaded = load("tools/quote.lua", R"(
+return tezgah.tool { name = "quote", description = "a cake's price",
+  examples = { "2 kg çikolatalı pasta ne kadar", "how much is a 3 kg cake" },
+  run = function(ctx, args) return {} end })");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    EXPECT_EQ(loaded->examples,
+              (std::vector<std::string>{"2 kg çikolatalı pasta ne kadar", "how much is a 3 kg cake"}));
+    auto plain = load("tools/plain.lua", R"(
+return tezgah.tool { name = "plain", description = "d", run = function(ctx, args) return {} end })");
+    ASSERT_TRUE(plain.ok()) << plain.error().message;
+    EXPECT_TRUE(plain->examples.empty());
+}
+
 struct BadDeclaration {
     const char* source;
     const char* expected;  // a substring of the error
@@ -326,6 +340,20 @@ TEST_F(ScriptTest, DeclarationsAreCheckedStrictly) {
         {"return tezgah.tool { name = 'x', description = 'd', run = function() end, parameters = { type = "
          "'string' } }",
          "parameters.type: must be \"object\""},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, examples = 'hi' }",
+         "tezgah.tool: examples: expected a table, got a string"},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, examples = {} }",
+         "tezgah.tool: examples: expected a list of 1 to 20 phrases, got 0"},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, examples = { 'a', 2 } }",
+         "tezgah.tool: examples[2]: expected a string, got a number"},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, examples = { 'a', '' } }",
+         "tezgah.tool: examples[2]: must not be empty"},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end, examples = { a = 'b' } }",
+         "tezgah.tool: examples: expected a list of 1 to 20 phrases, got 0"},
+        {"return tezgah.tool { name = 'x', description = 'd', run = function() end,\n"
+         "  examples = { 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q',"
+         " 'r', 's', 't', 'u' } }",
+         "tezgah.tool: examples: expected a list of 1 to 20 phrases, got 21"},
         {"return { name = 'x', on_message = function() end }",
          "must return tezgah.rule{...} or tezgah.tool{...}"},
         {"local x = 1", "must return tezgah.rule{...} or tezgah.tool{...}; it returned a nil"},

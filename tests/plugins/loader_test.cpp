@@ -195,6 +195,46 @@ TEST_P(OldAbi, AModelAnswersAndNamesTheModelItsConfigSays) {
     }
 }
 
+// ABI 1.3 appended ProviderRequest::tool_examples: a 1.2 plugin is called as it is and never
+// reads past `deadline`.
+TEST(OldAbi1_2, PluginsBuiltBeforeToolExamplesAreCalledAsTheyAre) {
+    sdk::testing::FakeHost host;
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(kOld / "v1.2" / "old-tool.so"))
+        << (r.refused().empty() ? "" : r.refused().back().reason);
+    ASSERT_TRUE(r.load_file(kOld / "v1.2" / "old-llm.so"))
+        << (r.refused().empty() ? "" : r.refused().back().reason);
+    const auto* tool_info = r.find("old-tool-1-2", sdk::PluginKind::tool);
+    const auto* llm_info = r.find("old-llm-1-2", sdk::PluginKind::llm);
+    ASSERT_NE(tool_info, nullptr);
+    ASSERT_NE(llm_info, nullptr);
+    EXPECT_EQ(llm_info->abi_minor, 2);
+
+    auto tool = r.instantiate(*tool_info, {{"label", "x"}, {"times", 2}}, host);
+    ASSERT_TRUE(tool.ok()) << tool.error().message;
+    const auto specs = tool->as<sdk::Tool>()->specs();
+    ASSERT_EQ(specs.size(), 1u);
+    EXPECT_EQ(specs[0].name, "old_echo_1_2");
+
+    auto llm = r.instantiate(*llm_info, {}, host);
+    ASSERT_TRUE(llm.ok()) << llm.error().message;
+    auto* provider = llm->as<sdk::LlmProvider>();
+    EXPECT_EQ(provider->model(), "old-model-7");
+    sdk::ProviderRequest request;
+    request.messages.push_back({sdk::Role::user, "merhaba", {}, {}});
+    request.tools = specs;
+    request.tool_examples["old_echo_1_2"] = {"say it twice", "echo this"};
+    auto first = provider->complete(request, nullptr);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    ASSERT_EQ(first->tool_calls.size(), 1u);
+    EXPECT_EQ(first->tool_calls[0].name, "old_echo_1_2");
+    request.step = 1;
+    request.tools.clear();
+    auto second = provider->complete(request, nullptr);
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    EXPECT_EQ(second->text, "old model heard ");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, OldAbi, ::testing::Values("1.0", "1.1"),
                          [](const auto& info) { return info.param == "1.0" ? "Abi1_0" : "Abi1_1"; });
 
@@ -243,7 +283,8 @@ TEST(PluginLoader, ADescriptorSmallerThanItsMinorVersionSaysIsRefused) {
     EXPECT_FALSE(r.load_file(kDir / "short-descriptor.so"));
     const auto* refused = refusal_for(r, "short-descriptor.so");
     ASSERT_NE(refused, nullptr);
-    EXPECT_NE(refused->reason.find("descriptor too small for ABI 1.2 (72 bytes, at least 80)"),
+    const std::string ours = "ABI 1." + std::to_string(sdk::kAbiMinor);  // the fixture claims ours
+    EXPECT_NE(refused->reason.find("descriptor too small for " + ours + " (72 bytes, at least 80)"),
               std::string::npos)
         << refused->reason;
 }

@@ -382,15 +382,42 @@ void check_parameters(lua_State* L, char* problem, std::size_t size) {
     std::snprintf(problem, size, "%s", error.c_str());
 }
 
+/// Raises unless a tool's `examples` (a table, at 1) is a list of 1..kMaxExamples non-empty strings:
+/// phrases a customer would write to call the tool, which an offline assistant matches.
+constexpr lua_Integer kMaxExamples = 20;
+void check_examples(lua_State* L, const char* what) {
+    raw_field(L, 1, "examples");
+    const auto count = static_cast<lua_Integer>(lua_rawlen(L, -1));
+    if (count < 1 || count > kMaxExamples)
+        luaL_error(L, "%s: examples: expected a list of 1 to %d phrases, got %d", what,
+                   static_cast<int>(kMaxExamples), static_cast<int>(count));
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > count)
+            luaL_error(L, "%s: examples: expected a list of phrases, not a table with named keys", what);
+    }
+    for (lua_Integer i = 1; i <= count; ++i) {
+        lua_rawgeti(L, -1, i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: examples[%d]: expected a string, got a %s", what, static_cast<int>(i),
+                       luaL_typename(L, -1));
+        if (lua_rawlen(L, -1) == 0)
+            luaL_error(L, "%s: examples[%d]: must not be empty", what, static_cast<int>(i));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 int declare(lua_State* L, ScriptKind kind) {
     static const char* const kRuleFields[] = {"name", "description", "on_message", "on_reply", nullptr};
     static const char* const kToolFields[] = {"name",      "description", "parameters", "run",
-                                              "read_only", "cacheable",   nullptr};
+                                              "read_only", "cacheable",   "examples",   nullptr};
     const char* what = kind == ScriptKind::rule ? "tezgah.rule" : "tezgah.tool";
     const char* const* fields = kind == ScriptKind::rule ? kRuleFields : kToolFields;
     const char* expected = kind == ScriptKind::rule
                                ? "name, description, on_message, on_reply"
-                               : "name, description, parameters, run, read_only, cacheable";
+                               : "name, description, parameters, run, read_only, cacheable, examples";
     if (lua_type(L, 1) != LUA_TTABLE)
         return luaL_error(L, "%s: expected a table {name = ..., ...}, got a %s", what, luaL_typename(L, 1));
     lua_settop(L, 1);
@@ -421,6 +448,7 @@ int declare(lua_State* L, ScriptKind kind) {
         check_field(L, what, "run", LUA_TFUNCTION, true);
         check_field(L, what, "read_only", LUA_TBOOLEAN, false);
         check_field(L, what, "cacheable", LUA_TBOOLEAN, false);
+        if (check_field(L, what, "examples", LUA_TTABLE, false) == LUA_TTABLE) check_examples(L, what);
         if (check_field(L, what, "parameters", LUA_TTABLE, false) == LUA_TTABLE) {
             char problem[512] = {};
             raw_field(L, 1, "parameters");
@@ -558,6 +586,7 @@ public:
     ScriptKind kind() const { return kind_; }
     const std::string& name() const { return name_; }
     const sdk::ToolSpec& spec() const { return spec_; }
+    const std::vector<std::string>& examples() const { return examples_; }
 
     /// Runs the chunk, within the same budget and wall clock as a call, and reads its declaration.
     sdk::Status load(std::string_view source) {
@@ -610,6 +639,14 @@ public:
             lua_pop(L, 1);
             raw_field(L, -1, "cacheable");
             spec_.cacheable = lua_toboolean(L, -1) != 0;
+            lua_pop(L, 1);
+            raw_field(L, -1, "examples");  // declare() checked: absent, or a list of strings
+            for (lua_Integer i = 1, n = lua_istable(L, -1) ? static_cast<lua_Integer>(lua_rawlen(L, -1)) : 0;
+                 i <= n; ++i) {
+                lua_rawgeti(L, -1, i);
+                examples_.push_back(text_from_script(lua_tostring(L, -1)));
+                lua_pop(L, 1);
+            }
             lua_pop(L, 1);
         }
         declaration_ = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -833,6 +870,7 @@ private:
     ScriptKind kind_ = ScriptKind::rule;
     std::string name_;
     sdk::ToolSpec spec_;
+    std::vector<std::string> examples_;  ///< a tool's `examples`
 };
 
 using ScriptPtr = std::unique_ptr<Script>;
@@ -930,7 +968,8 @@ sdk::Result<LoadedScript> load_script(const std::string& path, const std::string
             host.logger().error(status.error().message);
             return status.error();
         }
-        LoadedScript loaded{script->kind(), script->name(), nullptr, script->has_hook("on_reply")};
+        LoadedScript loaded{script->kind(), script->name(), nullptr, script->has_hook("on_reply"),
+                            script->examples()};
         if (loaded.kind == ScriptKind::rule)
             loaded.plugin = std::make_unique<LuaRule>(std::move(script));
         else

@@ -51,6 +51,8 @@ struct LoadedScript {
     std::string name;
     sdk::PluginPtr plugin;      ///< dynamic_cast to sdk::Rule or sdk::Tool by kind
     bool has_on_reply = false;  ///< a rule that may rewrite replies
+    /// A tool's `examples`: phrases a customer would write to call it (for offline providers).
+    std::vector<std::string> examples;
 };
 
 /// Loads `path` (a text chunk that returns tezgah.rule{...} or tezgah.tool{...}). `host` outlives

@@ -221,6 +221,7 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
         request.tenant_id = tenant.id();
         request.language = in.language;
         request.tools = tenant.tool_specs();
+        request.tool_examples = tenant.tool_examples();
         request.deadline = remote ? deadline : Clock::time_point{};
         request.messages = messages_for(provider);
         request.system_prompt = remote ? prompt->system : tenant.fixed_text("local|" + in.language, [&] {

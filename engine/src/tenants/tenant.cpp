@@ -154,6 +154,7 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         sdk::Plugin* plugin = nullptr;
         const PluginInfo* info = nullptr;
         bool has_on_reply = true;
+        std::vector<std::string> examples;  ///< a Lua tool's `examples`
     };
     auto make = [&](sdk::PluginKind kind, const std::string& name, const json::object& config,
                     const std::string& field) -> sdk::Result<Made> {
@@ -176,7 +177,7 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
             return sdk::Error{sdk::errc::invalid_tenant, env_values.redact(loaded_script.error().message)};
         auto* raw = loaded_script->plugin.get();
         tenant->instances_.emplace_back(nullptr, std::move(loaded_script->plugin));
-        return Made{raw, nullptr, loaded_script->has_on_reply};
+        return Made{raw, nullptr, loaded_script->has_on_reply, std::move(loaded_script->examples)};
     };
 
     // The chain: `llm` (when the manifest names one), its fallbacks, and an offline provider last.
@@ -223,6 +224,7 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
                 return invalid(ref.field, "tool \"" + spec.name + "\" is already offered by " +
                                               tenant->tools_[spec.name].owner.name);
             tenant->tool_specs_.push_back(spec);
+            if (!made->examples.empty()) tenant->tool_examples_[spec.name] = made->examples;
             tenant->tools_.emplace(spec.name, ToolEntry{spec, owner});
         }
     }

@@ -186,6 +186,8 @@ public:
     bool has_remote_provider() const;
     const std::map<std::string, ToolEntry>& tools() const { return tools_; }
     const std::vector<sdk::ToolSpec>& tool_specs() const { return tool_specs_; }
+    /// The phrases that call each tool, by tool name: Lua tools' `examples` (none: absent).
+    const std::map<std::string, std::vector<std::string>>& tool_examples() const { return tool_examples_; }
     /// The spec of tool `name`, or null when no enabled plugin offers it.
     const sdk::ToolSpec* tool_spec(const std::string& name) const;
     const std::vector<RuleEntry>& rules() const { return rules_; }
@@ -222,6 +224,7 @@ private:
     std::vector<ProviderEntry> providers_;
     std::map<std::string, ToolEntry> tools_;
     std::vector<sdk::ToolSpec> tool_specs_;
+    std::map<std::string, std::vector<std::string>> tool_examples_;
     std::vector<RuleEntry> rules_;
     std::map<std::string, sdk::Channel*> channels_;
     mutable ResponseCache response_cache_;

@@ -72,11 +72,25 @@ return tezgah.tool {
     properties = {
       kg = { type = "number", minimum = 1, maximum = 15,
              description = "weight in kilograms (1 to 15; rounded to half kilograms)" },
+      -- "Turkish question / English question: Turkish examples / English examples": what the
+      -- offline assistant asks when the cake is not named.
       type = { type = "string", minLength = 2, maxLength = 80,
-               description = "the cake, e.g. 'çikolatalı', 'meyveli', 'fıstıklı', 'vegan', 'chocolate'" },
-      photo_print = { type = "boolean", description = "a photo printed on edible paper (+250 TL)" },
+               description = "Hangi pasta / Which cake: çikolatalı, meyveli, frambuazlı, fıstıklı, vegan "
+                 .. "/ chocolate, fruit, raspberry, pistachio, vegan" },
+      photo_print = { type = "boolean",
+                      description = "a photo printed on edible paper (+250 TL); fotoğraf baskılı" },
     },
     required = { "kg", "type" },
+  },
+  -- What customers write when they want this quote (the offline assistant matches them).
+  examples = {
+    "2 kg çikolatalı pasta ne kadar",
+    "3 kiloluk meyveli pasta sipariş vermek istiyorum",
+    "doğum günü pastası siparişi, fotoğraflı olsun",
+    "pasta siparişi ne zaman teslim alırım",
+    "how much is a 3 kg fruit cake",
+    "I want to order a 2 kg chocolate cake with a photo print",
+    "when can I pick up a cake order",
   },
 
   run = function(ctx, args)

@@ -56,10 +56,25 @@ return tezgah.tool {
                   description = "the service, e.g. 'balyaj', 'tüm boya', 'keratin', 'highlights'" },
       hair_length = { type = "string",
                       enum = { "kisa", "orta", "uzun", "cok-uzun", "short", "medium", "long", "very-long" },
-                      description = "kisa/short, orta/medium (shoulder), uzun/long (below the shoulders), "
-                        .. "cok-uzun/very-long (waist)" },
+                      -- "Title: values: Turkish names / English names; ...": the names a customer
+                      -- may use, and the choices offered when the assistant asks for the length.
+                      description = "Saç uzunluğu / Hair length: "
+                        .. "kisa, short: kısa / short; "
+                        .. "orta, medium: orta, omuz hizası, omuza kadar / medium, shoulder length; "
+                        .. "uzun, long: uzun, omuz altı / long, below the shoulders; "
+                        .. "cok-uzun, very-long: çok uzun, bel hizası, bele kadar / very long, waist length" },
     },
     required = { "service", "hair_length" },
+  },
+  -- What customers write when they want this estimate (the offline assistant matches them).
+  examples = {
+    "uzun saça balyaj kaç para",
+    "omuz altı saça röfle ne kadar tutar",
+    "bel hizası saça keratin fiyatı",
+    "saç uzunluğuma göre boya fiyatı",
+    "highlights for long hair price",
+    "how much is balayage for shoulder length hair",
+    "keratin price for very long hair",
   },
 
   run = function(ctx, args)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the plugins of tests/plugins/abi/v1.0 and v1.1 against the SDK headers of those ABI
+# Rebuilds the plugins of tests/plugins/abi/v1.0, v1.1 and v1.2 against the SDK headers of those ABI
 # versions, taken from the repository's history. The .so files are committed: they are what a
 # plugin author built then, and the loader tests prove that this engine still loads and calls them.
 # Usage: tests/plugins/abi/build-fixtures.sh [BUILD_DIR]   (BUILD_DIR has lib/libtezgah_sdk.so)
@@ -11,8 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The last commit of each ABI version's headers.
-declare -A commits=([1.0]=191044d [1.1]=e346024)
-for version in 1.0 1.1; do
+declare -A commits=([1.0]=191044d [1.1]=e346024 [1.2]=1e0cc5b)
+for version in 1.0 1.1 1.2; do
   tag=${version/./-}
   mkdir -p "$work/$version" "$here/v$version"
   git -C "$root" archive "${commits[$version]}" plugin-sdk/include | tar -x -C "$work/$version"
@@ -21,6 +21,7 @@ for version in 1.0 1.1; do
     g++ -std=c++20 -O2 -fPIC -shared -fvisibility=hidden -s \
       -I "$work/$version/plugin-sdk/include" \
       -DFIXTURE_PLUGIN="\"old-$kind-$tag\"" -DFIXTURE_TOOL="\"old_echo_${tag/-/_}\"" \
+      -DFIXTURE_ABI_MINOR="${version#1.}" \
       "$here/old_$kind.cpp" -o "$here/v$version/old-$kind.so" \
       -L "$build/lib" -ltezgah_sdk -lboost_json
     echo "built v$version/old-$kind.so (ABI $version)"

@@ -1,5 +1,6 @@
-// An llm plugin as a plugin author wrote it against an older SDK (ABI 1.0 or 1.1), which had no
-// LlmProvider::model() and no capabilities: see old_tool.cpp.
+// An llm plugin as a plugin author wrote it against an older SDK (ABI 1.0 or 1.1, which had no
+// LlmProvider::model() and no capabilities; or 1.2, whose ProviderRequest ended at `deadline`):
+// see old_tool.cpp.
 #include <tezgah/sdk/sdk.hpp>
 
 #include <string>
@@ -26,6 +27,9 @@ public:
         if (sink) sink->on_text(response.text);
         return response;
     }
+#if FIXTURE_ABI_MINOR >= 2
+    std::string model() const override { return "old-model-7"; }
+#endif
 };
 
 Result<PluginPtr> make(const json::object&, HostServices&) { return PluginPtr(std::make_unique<OldModel>()); }

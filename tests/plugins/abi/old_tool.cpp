@@ -1,7 +1,7 @@
-// A tool plugin as a plugin author wrote it against an older SDK (ABI 1.0 or 1.1): built against
-// those headers by build-fixtures.sh; the .so files it made are kept in v1.0/ and v1.1/. The
-// loader must read its descriptor and config keys in their old layout, and the engine must call it
-// through the interface it was built against.
+// A tool plugin as a plugin author wrote it against an older SDK (ABI 1.0, 1.1 or 1.2): built
+// against those headers by build-fixtures.sh; the .so files it made are kept in v1.0/, v1.1/ and
+// v1.2/. The loader must read its descriptor and config keys in their old layout, and the engine
+// must call it through the interface it was built against.
 #include <tezgah/sdk/sdk.hpp>
 
 #include <string>

@@ -11,6 +11,8 @@ inline constexpr int kAbiMajor = 1;
 //      ConfigKey says minimum, maximum, allowed values and secret; ToolSpec says read_only and
 //      cacheable; LlmProvider::model(). The engine calls a 1.0 or 1.1 plugin through the layouts
 //      it was built with (engine/src/plugins/legacy.*).
-inline constexpr int kAbiMinor = 2;
+// 1.3: ProviderRequest::tool_examples, appended (a field the host fills): 1.0-1.2 plugins are
+//      called as they are.
+inline constexpr int kAbiMinor = 3;
 
 }  // namespace tezgah::sdk

@@ -93,6 +93,11 @@ struct ProviderRequest {
     /// fallback). Zero: no deadline. A provider must not wait past it; the host's HTTP client
     /// clamps its timeouts to it as well.
     std::chrono::steady_clock::time_point deadline{};
+    /// ABI 1.3: phrases a customer would write to call a tool, by tool name (a Lua tool's
+    /// `examples`); tools that declare none are absent. An offline provider matches messages
+    /// against them; a remote model needs them not. Kept here, not in ToolSpec: plugins build
+    /// ToolSpecs, and an older plugin's layout of it cannot grow.
+    std::map<std::string, std::vector<std::string>> tool_examples;
 };
 
 /// What a language model answered: text, or tool calls to run before asking again.
