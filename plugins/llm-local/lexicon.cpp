@@ -79,6 +79,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         // the question itself, not its subject: totals, verbs of buying, wearing and teaching,
         // people and delivery times ("kaça eder", "3 tane alırsam", "hoca kim", "giyiyorum")
         "tutar", "tutuyor", "tutari", "eder", "ederi", "toplam", "toplami", "total", "altogether",
+        "dahil", "dahilinde", "including", "included",
         "alirsam", "alsam", "alirsak", "alsak", "alacagim", "alayim", "alirim", "alacam", "olursa",
         "adet", "tanesini", "tanesi", "pieces", "piece", "pcs", "x",
         "iki", "uc", "dort", "bes", "alti", "yedi", "sekiz", "dokuz", "two", "three", "four",
@@ -202,10 +203,11 @@ Cues detect_cues(std::string_view folded) {
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
                  any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "ne kadar surer",
                                      "ne kadar suruyor", "duration"});
-    c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
-                              any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
-                                                  "price", "prices", "cost", "costs", "pricing", "fee",
-                                                  "fees", "rate", "rates", "what does it cost"}));
+    c.price = !c.duration &&
+              (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz", "tutar", "toplam"}) ||
+               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much", "price",
+                                   "prices", "cost", "costs", "pricing", "fee", "fees", "rate", "rates",
+                                   "what does it cost", "total"}));
     c.restock =
         any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir", "tekrar gelir",
                             "tekrar gelecek", "yeniden gelir", "yeniden gelecek", "stoga girer",

@@ -454,8 +454,11 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
                             : "We have nothing to offer in that category right now.";
     if (items.size() == 1) {
         remember_products(session, {str(items.front(), "id")}, str(items.front(), "category"), "price");
-        return one_product(items.front(), {}, "price", language, host);
+        return one_product(items.front(), {}, "price", language, host, {}, false, intent.quantity,
+                           intent.unit);
     }
+    if (intent.quantity > 0)
+        return render_counted_list(items, intent, category, language, host, settings.max_list_items);
     // In-stock first; out-of-stock ones are marked.
     std::stable_partition(items.begin(), items.end(),
                           [](const auto& b) { return flag(b, "in_stock", true); });
