@@ -149,6 +149,8 @@ bool is_no_match_reply(std::string_view reply);
 std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_view language,
                               const sdk::TenantProfile& tenant);
 std::string render_help(std::string_view language, sdk::HostServices& host);
+/// "Size ürünlerimiz, ... hakkında yardımcı olabilirim." and the business's phone.
+std::string what_i_help_with(std::string_view language, sdk::HostServices& host);
 std::string render_handoff(std::string_view reason, std::string_view language,
                            const sdk::TenantProfile& tenant);
 /// A business fact straight from the tenant profile (when get_general_info is not enabled).

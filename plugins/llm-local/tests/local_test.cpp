@@ -336,11 +336,14 @@ TEST(LocalProvider, ListsNoMoreThanConfigured) {
 }
 
 // Try a conversation by hand: TENANT=gece-butik SAY='merhaba|saten gecelik ne kadar'
+// [AT=2026-12-02T09:00:00Z]
 //   llm-local_test --gtest_also_run_disabled_tests --gtest_filter='*Say*'
 TEST(LocalProvider, DISABLED_Say) {
     const char* id = std::getenv("TENANT");
     const char* say = std::getenv("SAY");
     if (!id || !say) GTEST_SKIP() << "set TENANT and SAY";
+    const char* at = std::getenv("AT");  // the moment, UTC, as a case's "time"
+    tenant(id).host.time.set(case_time(at ? at : "2026-12-02T09:00:00Z"));
     Conversation c(tenant(id), {});
     std::string all = say;
     for (std::size_t start = 0; start <= all.size();) {
