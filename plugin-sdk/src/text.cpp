@@ -689,9 +689,12 @@ double word_match(std::string_view q, std::string_view t) {
     std::size_t common = 0;
     while (common < q.size() && common < t.size() && q[common] == t[common]) ++common;
     if (common >= 5 && common * 10 >= std::min(q.size(), t.size()) * 7) return 0.8;
-    double sim = std::max(similarity(q, t), similarity(sq, st));
+    // A typo is told from another word only from five letters up: "hava" (weather) is not "havlu"
+    // (towel), nor "free" "fres".
     std::size_t shorter = std::min(q.size(), t.size());
-    double needed = shorter >= 6 ? 0.78 : shorter == 5 ? 0.79 : 0.74;
+    if (shorter < 5) return 0;
+    double sim = std::max(similarity(q, t), similarity(sq, st));
+    double needed = shorter >= 6 ? 0.78 : 0.79;
     return sim >= needed ? 0.8 * sim : 0;
 }
 
