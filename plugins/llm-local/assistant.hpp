@@ -176,6 +176,8 @@ struct Charge {
 /// ("(+20 TL)", "30 TL karşılığında", "costs 30 TL") and quantity discounts ("50 adet ve üzeri ...
 /// %10 indirim"), in Turkish and English.
 std::vector<Charge> charges_of(const std::vector<sdk::KnowledgeEntry>& knowledge);
+/// Words that say a charge is one, never what it is for ("ücreti" of "kargo ücreti", "sipariş").
+bool is_charge_word(std::string_view folded_word);
 /// Whether a message's folded words ask for `charge` ("kargo dahil", "kapıda ödersem").
 bool asks_for(const Charge& charge, const std::vector<std::string>& folded_words);
 /// The charges the tenant's knowledge base states, read when the tenant was indexed.

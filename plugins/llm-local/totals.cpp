@@ -139,7 +139,8 @@ bool lower_bound_after(const std::vector<Piece>& pieces, std::size_t k) {
     return false;
 }
 
-/// Words that say a charge is one, never what it is for ("kargo ücreti": "kargo" says what).
+}  // namespace
+
 bool is_charge_word(std::string_view folded) {
     static const std::set<std::string, std::less<>> kWords = {
         "ucret",   "ucreti", "ucretsiz", "ucretsizdir", "cost",     "costs",
@@ -147,6 +148,8 @@ bool is_charge_word(std::string_view folded) {
         "siparis", "order",  "orders",   "indirim",     "discount", "karsiliginda"};
     return kWords.count(folded) > 0;
 }
+
+namespace {
 
 /// The words just before piece `k` back to a phrase boundary ("havale/EFT ve [kapıda ödeme] (+20
 /// TL)"), at most three, as written; empty when a stop word or verb is among them.
@@ -360,10 +363,12 @@ std::vector<Charge> charges_of(const std::vector<sdk::KnowledgeEntry>& knowledge
             for (const auto& label : {c.label_tr, c.label_en})
                 for (auto& w : text::tokens(label)) c.words.push_back(std::move(w));
             std::erase_if(c.words, [&](const auto& w) {
-                return std::find(c.scope.begin(), c.scope.end(), w) != c.scope.end();
+                return is_stop_word(w) || is_charge_word(w) ||
+                       std::find(c.scope.begin(), c.scope.end(), w) != c.scope.end();
             });
             c.words.insert(c.words.end(), c.triggers.begin(), c.triggers.end());
-            std::erase_if(c.words, [](const auto& w) { return is_stop_word(w); });
+            std::sort(c.words.begin(), c.words.end());
+            c.words.erase(std::unique(c.words.begin(), c.words.end()), c.words.end());
             std::sort(c.triggers.begin(), c.triggers.end());
             c.triggers.erase(std::unique(c.triggers.begin(), c.triggers.end()), c.triggers.end());
             out.push_back(std::move(c));

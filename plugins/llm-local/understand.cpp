@@ -412,14 +412,24 @@ Words Reader::content_of(const Words& words) const {
 }
 
 /// "2 simit eve teslim ile ne tutar", "saten gecelik kargo dahil": the words of a fee or discount
-/// asked about with a price name no product; the total's answer applies the charge. Kept when
-/// nothing else is left ("kargo ücreti ne kadar" asks about the fee itself).
+/// asked about with a price name no product; the total's answer applies the charge. Kept unless
+/// the rest names an offering ("kargo ücreti ne kadar" asks about the fee itself).
 Words Reader::without_charges(const Words& content, const Cues& cues) const {
     if (!cues.price) return content;
     Words rest;
-    for (const auto& w : content)
-        if (!names_charge(w)) rest.push_back(w);
-    return rest.empty() ? content : rest;
+    bool named = false;
+    for (const auto& w : content) {
+        const bool charge = names_charge(w);
+        named = named || charge;
+        if (!charge && !is_charge_word(w.folded)) rest.push_back(w);  // "toplu sipariş", "kargo ücreti"
+    }
+    if (!named || rest.empty()) return content;
+    // Only when the rest names an offering ("toplu sipariş" is the bulk-order topic, not "sipariş").
+    const auto ranked = rank(rest, "");
+    if (ranked.empty() || ranked.front().second.specificity == 0) return content;
+    const auto& best = ranked.front().second;
+    const bool clear = best.coverage >= 0.99 || (rest.size() >= 3 && best.coverage >= 0.66);
+    return clear ? rest : content;
 }
 
 bool Reader::names_charge(const Word& w) const {

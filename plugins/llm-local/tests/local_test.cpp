@@ -201,8 +201,9 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> load_cases() {
     std::vector<Case> cases;
-    // cases.json, and cases_people.json: people, class schedules, days and complaints at a set time.
-    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES}) {
+    // cases.json, cases_people.json: people, class schedules, days and complaints at a set time, and
+    // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
+    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_TOTALS_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
