@@ -19,11 +19,13 @@ namespace {
 
 bool tr(std::string_view language) { return language != "en"; }
 
-/// "10" for 10, "12,5" or "12.5" for 12.5.
-std::string format_number(double value) {
+/// "10" for 10; "12,5" (tr) or "12.5" (en) for 12.5.
+std::string format_number(double value, std::string_view language) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", value);
-    return buf;
+    std::string out = buf;
+    if (tr(language)) std::replace(out.begin(), out.end(), '.', ',');
+    return out;
 }
 
 /// One piece of a knowledge sentence: a word, a number, an amount of money or a percentage.
@@ -56,7 +58,9 @@ std::optional<double> parse_amount(std::string_view s) {
     return std::stod(digits);
 }
 
-bool is_money_word(std::string_view folded) { return folded == "tl" || folded == "try" || folded == "lira"; }
+bool is_money_word(std::string_view folded) {
+    return folded == "tl" || folded == "try" || folded == "lira" || folded == "₺";
+}
 
 /// The pieces of one sentence. "TL'dir" is "TL"; "(+20" marks the amount as added.
 std::vector<Piece> pieces_of(std::string_view sentence) {
@@ -188,7 +192,8 @@ std::string shown_of(const std::vector<const Piece*>& label) {
     return out;
 }
 
-/// The charges one sentence of one language states; `words` receives the words naming them.
+/// The charges one sentence of one language states, added to `out`; `base` holds the entry's id and
+/// its keywords' words.
 void read_sentence(const std::vector<Piece>& pieces, std::string_view language, Charge base,
                    std::vector<Charge>& out) {
     auto money = [&](std::size_t k) { return pieces[k].kind == Piece::Kind::money; };
@@ -248,6 +253,7 @@ void read_sentence(const std::vector<Piece>& pieces, std::string_view language, 
         return;
     }
     // "kapıda ödeme (+20 TL)", "30 TL karşılığında hediye paketi", "gift wrapping costs 30 TL".
+    bool flat = false;
     for (std::size_t k = 0; k < pieces.size(); ++k) {
         if (!money(k)) continue;
         std::vector<const Piece*> label;
@@ -262,8 +268,9 @@ void read_sentence(const std::vector<Piece>& pieces, std::string_view language, 
         // A flat fee is asked for by its own first word ("kapıda", "hediye", "gift").
         c.triggers.push_back(label.front()->folded);
         out.push_back(std::move(c));
-        return;
+        flat = true;
     }
+    if (flat) return;
     // "Pasta teslimatı ... 150 TL'dir": the entry's own fee ("teslimat") for some items only
     // ("pasta"); kept only beside a fee of the same entry for everything else (charges_of).
     const auto amounts = std::count_if(pieces.begin(), pieces.end(),
@@ -296,84 +303,96 @@ bool same_charge(const Charge& a, const Charge& b) {
            std::abs(a.percent - b.percent) < 0.005 && a.min_quantity == b.min_quantity;
 }
 
+/// A label missing in one language: the entry's first keyword said in that language's answer or
+/// question ("shipping cost" for "below that it costs 49.90 TL").
+std::string label_from_keywords(const sdk::KnowledgeEntry& e, std::string_view language) {
+    const auto said = text::tokens(e.answer_in(language) + " " + e.question_in(language));
+    for (const auto& k : e.keywords) {
+        const auto words = text::tokens(k);
+        const bool all_said = std::all_of(words.begin(), words.end(), [&](const auto& w) {
+            return std::any_of(said.begin(), said.end(),
+                               [&](const auto& s) { return word_match(s, w) >= 0.8; });
+        });
+        if (all_said) return text::lower_tr(k);
+    }
+    return {};
+}
+
+void sort_unique(std::vector<std::string>& words) {
+    std::sort(words.begin(), words.end());
+    words.erase(std::unique(words.begin(), words.end()), words.end());
+}
+
+/// Labels, and the words that ask for a charge and that name it.
+void complete(Charge& c, const sdk::KnowledgeEntry& e) {
+    // A fee free above a total, or one for some items, is the entry's own topic ("kargo",
+    // "teslimat", "delivery"): its keywords ask for it. A flat fee is named by its label only
+    // ("kapıda ödeme", not every word about payments).
+    const bool topic_fee = c.kind == Charge::Kind::fee && (c.free_from > 0 || !c.scope.empty());
+    if (topic_fee)
+        for (const auto& w : c.words)
+            if (w.size() >= 4) c.triggers.push_back(w);
+    if (!topic_fee) c.words.clear();
+    if (c.kind == Charge::Kind::discount)
+        for (const char* w : {"indirim", "indirimli", "discount", "toplu", "bulk"}) c.triggers.push_back(w);
+    if (c.label_tr.empty()) c.label_tr = label_from_keywords(e, "tr");
+    if (c.label_en.empty()) c.label_en = label_from_keywords(e, "en");
+    // Every word naming it, so that "kadife sabahlık hediye paketi ile" leaves the sabahlık.
+    for (const auto& label : {c.label_tr, c.label_en})
+        for (auto& w : text::tokens(label)) c.words.push_back(std::move(w));
+    std::erase_if(c.words, [&](const auto& w) {
+        return is_stop_word(w) || is_charge_word(w) ||
+               std::find(c.scope.begin(), c.scope.end(), w) != c.scope.end();
+    });
+    c.words.insert(c.words.end(), c.triggers.begin(), c.triggers.end());
+    sort_unique(c.words);
+    sort_unique(c.triggers);
+    sort_unique(c.scope);
+}
+
+/// The charges one entry states, read from its answer and its English translation, each once.
+std::vector<Charge> charges_in_entry(const sdk::KnowledgeEntry& e) {
+    std::vector<Charge> found;
+    for (const char* language : {"tr", "en"}) {
+        if (language == std::string_view("en") && !e.translations.count("en")) continue;
+        Charge base;
+        base.entry_id = e.id;
+        for (const auto& k : e.keywords)
+            for (auto& w : text::tokens(k))
+                if (!is_stop_word(w) && !is_charge_word(w)) base.words.push_back(std::move(w));
+        for (const auto& sentence : sentences_of(e.answer_in(language)))
+            read_sentence(pieces_of(sentence), language, base, found);
+    }
+    std::vector<Charge> merged;
+    for (auto& c : found) {
+        auto same =
+            std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return same_charge(m, c); });
+        if (same == merged.end()) {
+            merged.push_back(std::move(c));
+            continue;
+        }
+        if (same->label_tr.empty()) same->label_tr = c.label_tr;
+        if (same->label_en.empty()) same->label_en = c.label_en;
+        same->triggers.insert(same->triggers.end(), c.triggers.begin(), c.triggers.end());
+        same->scope.insert(same->scope.end(), c.scope.begin(), c.scope.end());
+    }
+    // A fee for some items only stands beside the entry's fee for everything else.
+    std::erase_if(merged, [&](const Charge& c) {
+        return c.kind == Charge::Kind::fee && !c.scope.empty() &&
+               std::none_of(merged.begin(), merged.end(), [&](const Charge& m) {
+                   return m.kind == Charge::Kind::fee && m.scope.empty() && m.free_from > 0;
+               });
+    });
+    for (auto& c : merged) complete(c, e);
+    return merged;
+}
+
 }  // namespace
 
 std::vector<Charge> charges_of(const std::vector<sdk::KnowledgeEntry>& knowledge) {
     std::vector<Charge> out;
-    for (const auto& e : knowledge) {
-        std::vector<Charge> found;
-        for (const char* language : {"tr", "en"}) {
-            if (language == std::string_view("en") && !e.translations.count("en")) continue;
-            Charge base;
-            base.entry_id = e.id;
-            for (const auto& k : e.keywords)
-                for (auto& w : text::tokens(k))
-                    if (!is_stop_word(w) && !is_charge_word(w)) base.words.push_back(std::move(w));
-            for (const auto& sentence : sentences_of(e.answer_in(language)))
-                read_sentence(pieces_of(sentence), language, base, found);
-        }
-        std::vector<Charge> merged;
-        for (auto& c : found) {
-            auto same =
-                std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return same_charge(m, c); });
-            if (same == merged.end()) {
-                merged.push_back(std::move(c));
-                continue;
-            }
-            if (same->label_tr.empty()) same->label_tr = c.label_tr;
-            if (same->label_en.empty()) same->label_en = c.label_en;
-            same->triggers.insert(same->triggers.end(), c.triggers.begin(), c.triggers.end());
-            same->scope.insert(same->scope.end(), c.scope.begin(), c.scope.end());
-        }
-        std::erase_if(merged, [&](const Charge& c) {
-            return c.kind == Charge::Kind::fee && !c.scope.empty() &&
-                   std::none_of(merged.begin(), merged.end(), [&](const Charge& m) {
-                       return m.kind == Charge::Kind::fee && m.scope.empty() && m.free_from > 0;
-                   });
-        });
-        for (auto& c : merged) {
-            // A fee free above a total is the entry's own topic ("kargo", "teslimat", "delivery"):
-            // its keywords ask for it.
-            if (c.kind == Charge::Kind::fee && (c.free_from > 0 || !c.scope.empty()))
-                for (const auto& w : c.words)
-                    if (w.size() >= 4) c.triggers.push_back(w);
-            if (c.kind == Charge::Kind::discount)
-                for (const char* w : {"indirim", "indirimli", "discount", "toplu", "bulk"})
-                    c.triggers.push_back(w);
-            // A label missing in one language: the entry's first keyword said in that language.
-            for (const char* language : {"tr", "en"}) {
-                auto& label = tr(language) ? c.label_tr : c.label_en;
-                if (!label.empty()) continue;
-                const auto said = text::tokens(e.answer_in(language) + " " + e.question_in(language));
-                for (const auto& k : e.keywords) {
-                    const auto words = text::tokens(k);
-                    const bool all_said = std::all_of(words.begin(), words.end(), [&](const auto& w) {
-                        return std::any_of(said.begin(), said.end(),
-                                           [&](const auto& s) { return word_match(s, w) >= 0.8; });
-                    });
-                    if (all_said) {
-                        label = text::lower_tr(k);
-                        break;
-                    }
-                }
-            }
-            // Every word naming it, so that "kadife sabahlık hediye paketi ile" leaves the sabahlık;
-            // a flat fee is named by its label only ("kapıda ödeme", not every word of payments).
-            if (c.kind != Charge::Kind::fee || (c.free_from == 0 && c.scope.empty())) c.words.clear();
-            for (const auto& label : {c.label_tr, c.label_en})
-                for (auto& w : text::tokens(label)) c.words.push_back(std::move(w));
-            std::erase_if(c.words, [&](const auto& w) {
-                return is_stop_word(w) || is_charge_word(w) ||
-                       std::find(c.scope.begin(), c.scope.end(), w) != c.scope.end();
-            });
-            c.words.insert(c.words.end(), c.triggers.begin(), c.triggers.end());
-            std::sort(c.words.begin(), c.words.end());
-            c.words.erase(std::unique(c.words.begin(), c.words.end()), c.words.end());
-            std::sort(c.triggers.begin(), c.triggers.end());
-            c.triggers.erase(std::unique(c.triggers.begin(), c.triggers.end()), c.triggers.end());
-            out.push_back(std::move(c));
-        }
-    }
+    for (const auto& e : knowledge)
+        for (auto& c : charges_in_entry(e)) out.push_back(std::move(c));
     return out;
 }
 
@@ -562,8 +581,8 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
                 quantity += line.quantity;
                 base += number_of(line.product, "price", 0) * line.quantity;
             }
-        const std::string percent =
-            tr(language) ? "%" + format_number(d->percent) : format_number(d->percent) + "%";
+        const std::string percent = tr(language) ? "%" + format_number(d->percent, language)
+                                                 : format_number(d->percent, language) + "%";
         const std::string from = std::to_string(d->min_quantity);
         if (quantity >= d->min_quantity && base > 0) {
             const double off = base * d->percent / 100;
