@@ -404,7 +404,8 @@ struct Line {
     std::optional<sdk::Offering> offering;
     json::object product;
     int quantity = 1;
-    std::string unit;  ///< "adet", "kg"
+    std::string unit;     ///< "adet", "kg"
+    bool priced = false;  ///< in the total: available and in stock
 };
 
 double number_of(const json::object& o, std::string_view key, double fallback) {
@@ -473,7 +474,7 @@ bool in_scope(const Charge& discount, const std::optional<sdk::Offering>& offeri
 }
 
 /// "2 adet Simit: 2 × 15 TL = 30 TL" ("Simit: 2 × 15 TL = 30 TL" without `say_amount`), with what
-/// the stock holds when it holds fewer.
+/// the stock holds when it holds fewer; adds the line's amount to `sum`.
 std::string line_text(Line& line, const std::string& currency, std::string_view language, double& sum,
                       bool say_amount = true) {
     std::string name = line.offering ? line.offering->name_in(language) : string_of(line.product, "name");
@@ -500,6 +501,7 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
     }
     const double price = number_of(line.product, "price", 0);
     sum += price * line.quantity;
+    line.priced = true;
     if (line.quantity == 1 && counted && shortage.empty())
         return name + ": " + format_price(price, currency, language);
     return (say_amount ? amount(line.quantity) : name) + ": " + std::to_string(line.quantity) + " × " +
@@ -509,11 +511,11 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
 
 }  // namespace
 
-Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& results,
-                   std::string_view message, const std::vector<Charge>& charges, sdk::HostServices& host) {
-    const std::string& language = plan.language;
-    const std::string folded = text::fold(message);
-    const auto words = text::tokens(folded);
+namespace {
+
+/// The found product intents of `plan` as order lines.
+std::vector<Line> lines_of(const Plan& plan, const std::vector<const sdk::ToolResult*>& results,
+                           sdk::HostServices& host) {
     std::vector<Line> lines;
     for (std::size_t k = 0; k < plan.intents.size() && k < results.size(); ++k) {
         const auto& intent = plan.intents[k];
@@ -524,123 +526,139 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
                   std::max(1, intent.quantity), intent.unit.empty() ? "adet" : intent.unit};
         lines.push_back(std::move(line));
     }
-    const auto counted = std::count_if(lines.begin(), lines.end(),
-                                       [&](const Line& l) { return plan.intents[l.intent].quantity > 0; });
-    std::vector<const Charge*> fees, discounts;
+    return lines;
+}
+
+/// The fees the message asks for with its items: a fee asked about on its own beside them ("simit
+/// kaç para, teslimat var mı") is the knowledge entry's answer, and a gift wrap also sold as an
+/// item is counted by its line. A fee for some of the items ("pasta teslimatı") replaces the
+/// entry's general one.
+std::vector<const Charge*> fees_asked(const std::vector<Charge>& charges, const std::vector<Line>& lines,
+                                      const Plan& plan, const std::vector<std::string>& words) {
+    const bool with_items = std::any_of(lines.begin(), lines.end(),
+                                        [&](const Line& l) { return plan.intents[l.intent].with_charges; });
+    std::vector<const Charge*> fees;
     for (const auto& c : charges) {
-        // "hediye paketi ile" where the gift wrap is also sold as an item: the item line counts it.
+        if (c.kind != Charge::Kind::fee || !with_items || !asks_for(c, words)) continue;
         const bool sold = std::any_of(lines.begin(), lines.end(), [&](const Line& l) {
             return l.offering && asks_for(c, text::tokens(l.offering->name));
         });
         const bool for_these = c.scope.empty() || std::any_of(lines.begin(), lines.end(), [&](const Line& l) {
                                    return in_scope(c, l.offering);
                                });
-        // A fee counts when asked with the items ("2 simit eve teslim ile"), not when asked about on
-        // its own beside them ("simit kaç para, teslimat var mı"): that is the knowledge entry's answer.
-        const bool with_items = std::any_of(
-            lines.begin(), lines.end(), [&](const Line& l) { return plan.intents[l.intent].with_charges; });
-        if (c.kind == Charge::Kind::fee && with_items && asks_for(c, words) && !sold && for_these)
-            fees.push_back(&c);
-        if (c.kind == Charge::Kind::discount) discounts.push_back(&c);
+        if (!sold && for_these) fees.push_back(&c);
     }
-    // "Pasta teslimatı 150 TL": a fee for some of the items replaces the entry's general one.
     std::erase_if(fees, [&](const Charge* c) {
         return c->scope.empty() && std::any_of(fees.begin(), fees.end(), [&](const Charge* s) {
                    return !s->scope.empty() && s->entry_id == c->entry_id;
                });
     });
-    const bool asks_total =
-        detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil"});
-    const bool order = !lines.empty() &&
-                       (counted >= 2 || (!fees.empty() && (asks_total || counted > 0)) ||
-                        (counted > 0 && std::any_of(discounts.begin(), discounts.end(), [&](const Charge* d) {
-                             return asks_for(*d, words) || lines.front().quantity >= d->min_quantity;
-                         })));
+    return fees;
+}
+
+/// How many of the lines a discount is for, and what they cost.
+std::pair<int, double> in_scope_of(const Charge& discount, const std::vector<Line>& lines) {
+    int quantity = 0;
+    double amount = 0;
+    for (const auto& line : lines)
+        if (line.priced && in_scope(discount, line.offering)) {
+            quantity += line.quantity;
+            amount += number_of(line.product, "price", 0) * line.quantity;
+        }
+    return {quantity, amount};
+}
+
+}  // namespace
+
+Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& results,
+                   std::string_view message, const std::vector<Charge>& charges, sdk::HostServices& host) {
+    const std::string& language = plan.language;
+    const std::string folded = text::fold(message);
+    const auto words = text::tokens(folded);
+    auto lines = lines_of(plan, results, host);
     Order out;
-    if (!order) return out;
+    if (lines.empty()) return out;
     std::string currency = string_of(lines.front().product, "currency");
     if (currency.empty()) currency = "TRY";
     auto price = [&](double amount) { return format_price(amount, currency, language); };
-
-    std::vector<std::string> said;
+    std::string text;
     double goods = 0;
     for (auto& line : lines) {
-        said.push_back(line_text(line, currency, language, goods));
+        text += (text.empty() ? "" : "; ") + line_text(line, currency, language, goods);
         out.intents.push_back(line.intent);
     }
-    std::string text;
-    for (std::size_t i = 0; i < said.size(); ++i) text += (i ? "; " : "") + said[i];
     text += ".";
+
+    // An order: several counted items, or items with a fee asked for, or a discount that applies
+    // or is asked about.
+    const auto counted = std::count_if(lines.begin(), lines.end(),
+                                       [&](const Line& l) { return plan.intents[l.intent].quantity > 0; });
+    const auto fees = fees_asked(charges, lines, plan, words);
+    std::vector<const Charge*> discounts;
+    for (const auto& c : charges)
+        if (c.kind == Charge::Kind::discount &&
+            (asks_for(c, words) || in_scope_of(c, lines).first >= c.min_quantity))
+            discounts.push_back(&c);
+    const bool asks_total =
+        detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil"});
+    if (counted < 2 && (fees.empty() || (!asks_total && counted == 0)) && (discounts.empty() || counted == 0))
+        return {};
+
     double total = goods;
     std::vector<std::string> adjustments;
     for (const auto* d : discounts) {
-        int quantity = 0;
-        double base = 0;
-        for (const auto& line : lines)
-            if (in_scope(*d, line.offering) && flag_of(line.product, "in_stock", true)) {
-                quantity += line.quantity;
-                base += number_of(line.product, "price", 0) * line.quantity;
-            }
+        const auto [quantity, amount] = in_scope_of(*d, lines);
         const std::string percent = tr(language) ? "%" + format_number(d->percent, language)
                                                  : format_number(d->percent, language) + "%";
         const std::string from = std::to_string(d->min_quantity);
-        if (quantity >= d->min_quantity && base > 0) {
-            const double off = base * d->percent / 100;
-            total -= off;
-            adjustments.push_back(tr(language)
-                                      ? percent + " indirim (" + from + " adet ve üzeri): -" + price(off)
-                                      : percent + " discount (" + from + " or more): -" + price(off));
-            out.entries.push_back(d->entry_id);
-        } else if (asks_for(*d, words)) {
+        out.entries.push_back(d->entry_id);
+        if (quantity < d->min_quantity || amount <= 0) {
             adjustments.push_back(
                 tr(language) ? percent + " indirim " + from + " adet ve üzeri siparişlerde geçerli"
                              : "The " + percent + " discount applies to orders of " + from + " or more");
-            out.entries.push_back(d->entry_id);
+            continue;
         }
+        const double off = amount * d->percent / 100;
+        total -= off;
+        adjustments.push_back(tr(language) ? percent + " indirim (" + from + " adet ve üzeri): -" + price(off)
+                                           : percent + " discount (" + from + " or more): -" + price(off));
     }
     const double before_fees = total;
-    std::vector<std::string> notes;
-    for (const auto& c : charges) {
-        if (c.kind != Charge::Kind::fee) continue;
-        const std::string label = tr(language) ? c.label_tr : c.label_en;
-        const bool asked = std::find(fees.begin(), fees.end(), &c) != fees.end();
-        if (asked) {
-            out.entries.push_back(c.entry_id);
-            out.topics.insert(out.topics.end(), c.triggers.begin(), c.triggers.end());
-            if (c.free_from > 0 && before_fees >= c.free_from) {
-                adjustments.push_back(tr(language) ? capitalized(label, language) + ": ücretsiz (" +
-                                                         price(c.free_from) + " ve üzeri siparişlerde)"
-                                                   : capitalized(label, language) + ": free (orders of " +
-                                                         price(c.free_from) + " or more)");
-                continue;
-            }
-            total += c.amount;
-            std::string when;
-            if (c.free_from > 0)
-                when = tr(language) ? " (" + price(c.free_from) + " altı siparişlerde)"
-                                    : " (orders under " + price(c.free_from) + ")";
-            adjustments.push_back(capitalized(label, language) + ": " + price(c.amount) + when);
-        } else if (c.free_from > 0 && before_fees < c.free_from &&
-                   std::none_of(fees.begin(), fees.end(),
-                                [&](const Charge* f) { return f->entry_id == c.entry_id; }) &&
-                   std::none_of(plan.intents.begin(), plan.intents.end(),
-                                [&](const Intent& i) { return i.knowledge_id == c.entry_id; })) {
-            // Not asked, but worth knowing before ordering: "500 TL altı siparişlerde kargo 49,90 TL".
-            notes.push_back(tr(language) ? price(c.free_from) + " altı siparişlerde " + label + " " +
-                                               price(c.amount) + "."
-                                         : capitalized(label, language) + " is " + price(c.amount) +
-                                               " on orders under " + price(c.free_from) + ".");
+    for (const auto* c : fees) {
+        const std::string label = capitalized(tr(language) ? c->label_tr : c->label_en, language);
+        out.entries.push_back(c->entry_id);
+        out.topics.insert(out.topics.end(), c->triggers.begin(), c->triggers.end());
+        if (c->free_from > 0 && before_fees >= c->free_from) {
+            adjustments.push_back(
+                tr(language) ? label + ": ücretsiz (" + price(c->free_from) + " ve üzeri siparişlerde)"
+                             : label + ": free (orders of " + price(c->free_from) + " or more)");
+            continue;
         }
+        total += c->amount;
+        std::string when;
+        if (c->free_from > 0)
+            when = tr(language) ? " (" + price(c->free_from) + " altı siparişlerde)"
+                                : " (orders under " + price(c->free_from) + ")";
+        adjustments.push_back(label + ": " + price(c->amount) + when);
     }
     const bool adjusted = total != goods;
-    if (adjusted || !adjustments.empty()) {
-        if (adjusted && lines.size() > 1)
-            text += tr(language) ? " Ara toplam: " + price(goods) + "." : " Subtotal: " + price(goods) + ".";
-        for (const auto& a : adjustments) text += " " + a + ".";
-    }
+    if (adjusted && lines.size() > 1)
+        text += tr(language) ? " Ara toplam: " + price(goods) + "." : " Subtotal: " + price(goods) + ".";
+    for (const auto& a : adjustments) text += " " + a + ".";
     if (lines.size() > 1 || adjusted)
         text += tr(language) ? " Toplam: " + price(total) + "." : " Total: " + price(total) + ".";
-    for (const auto& n : notes) text += " " + n;
+    // Not asked, but worth knowing before ordering: "500 TL altı siparişlerde kargo ücreti 49,90 TL".
+    for (const auto& c : charges) {
+        const bool said = std::any_of(fees.begin(), fees.end(),
+                                      [&](const Charge* f) { return f->entry_id == c.entry_id; }) ||
+                          std::any_of(plan.intents.begin(), plan.intents.end(),
+                                      [&](const Intent& i) { return i.knowledge_id == c.entry_id; });
+        if (c.kind != Charge::Kind::fee || c.free_from <= 0 || before_fees >= c.free_from || said) continue;
+        text += tr(language) ? " " + price(c.free_from) + " altı siparişlerde " + c.label_tr + " " +
+                                   price(c.amount) + "."
+                             : " " + capitalized(c.label_en, language) + " is " + price(c.amount) +
+                                   " on orders under " + price(c.free_from) + ".";
+    }
     out.text = std::move(text);
     return out;
 }
