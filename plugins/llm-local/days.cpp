@@ -78,9 +78,10 @@ int day_of_month(std::string_view word) {
     while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) ++digits;
     if (digits == 0 || digits > 2) return 0;
     const auto rest = word.substr(digits);
-    // "15th", and Turkish suffixes written without an apostrophe ("20si", "20sinde", "15inde").
-    static const std::array<std::string_view, 14> kSuffixes{"",     "st",   "nd",  "rd", "th", "si", "sinde",
-                                                            "inde", "unda", "nda", "de", "da", "te", "ta"};
+    // "15th", and Turkish suffixes ("20si", "20sinde", "15'i", "15'ine").
+    static const std::array<std::string_view, 20> kSuffixes{
+        "",   "st", "nd", "rd", "th", "si", "sinde", "inde", "unda", "nda",
+        "de", "da", "te", "ta", "i",  "u",  "ne",    "ine",  "sine", "ye"};
     if (std::find(kSuffixes.begin(), kSuffixes.end(), rest) == kSuffixes.end()) return 0;
     const int day = std::stoi(std::string(word.substr(0, digits)));
     return day >= 1 && day <= 31 ? day : 0;
@@ -115,8 +116,10 @@ std::optional<long> dated_day(const std::vector<std::string>& words, const Today
         for (std::size_t n : {k + 1, k - 1})
             if (n < words.size())
                 if (int month = month_named(words[n]); month > 0) return next_date(month, day, today);
-        // "ayın 20'si", "the 20th"
-        if (k > 0 && (words[k - 1] == "ayin" || words[k - 1] == "the")) return next_date(0, day, today);
+        // "ayın 20'si", "the 20th" (not "the 20 simits")
+        const bool ordinal = !std::isdigit(static_cast<unsigned char>(words[k].back()));
+        if (k > 0 && (words[k - 1] == "ayin" || (words[k - 1] == "the" && ordinal)))
+            return next_date(0, day, today);
     }
     return std::nullopt;
 }

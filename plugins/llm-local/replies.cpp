@@ -713,11 +713,11 @@ std::string what_i_help_with(std::string_view language, sdk::HostServices& host)
     std::vector<std::string> keys;
     for (const auto& [key, value] : t.info) {
         static const std::pair<const char*, std::pair<const char*, const char*>> kNames[] = {
-            {"iade", {"iade", "returns"}},
-            {"kargo", {"kargo", "shipping"}},
-            {"odeme", {"ödeme", "payment"}},
-            {"iptal", {"iptal", "cancellation"}},
-            {"otopark", {"otopark", "parking"}}};
+            {"iade", {"iade", "returns"}},          {"kargo", {"kargo", "shipping"}},
+            {"odeme", {"ödeme", "payment"}},        {"iptal", {"iptal", "cancellation"}},
+            {"otopark", {"otopark", "parking"}},    {"siparis", {"sipariş", "ordering"}},
+            {"teslimat", {"teslimat", "delivery"}}, {"alerjen", {"alerjen", "allergen"}},
+            {"randevu", {"randevu", "appointment"}}};
         std::string name = key;
         for (const auto& [k, names] : kNames)
             if (key == k) name = tr(language) ? names.first : names.second;
