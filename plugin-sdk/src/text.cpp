@@ -206,6 +206,8 @@ double word_match(const Word& query, const Word& target) {
     if (query.stemmed == target.stemmed || query.raw == target.stemmed || query.stemmed == target.raw) {
         return 0.95;
     }
+    // The English plural of a short word the stemmer leaves alone: "teas" on "tea".
+    if (target.raw.size() == 3 && query.raw == target.raw + "s") return 0.9;
     const std::size_t shortest = std::min(query.raw.size(), target.raw.size());
     if (shortest <= 3 || has_digit(query.raw) || has_digit(target.raw)) return 0.0;
     // Typos are compared raw to raw, and stem to stem only where a real suffix (two letters or
@@ -678,6 +680,8 @@ double word_match(std::string_view q, std::string_view t) {
     const std::string& sq = stem(q);
     const std::string& st = stem(t);
     if (sq == st) return 0.95;
+    // The English plural of a short word the stemmer leaves alone: "teas" on "tea".
+    if (t.size() == 3 && q.size() == 4 && q.back() == 's' && starts_with(q, t)) return 0.9;
     // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
     if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t)) return 0.9;
     if (t.size() >= 4 && t.back() == 'k' && starts_with_softened(q, t, 'g')) return 0.9;
