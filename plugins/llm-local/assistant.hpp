@@ -189,6 +189,7 @@ struct Order {
     std::vector<std::size_t> intents;  ///< the plan's product intents it answers
     std::vector<std::string> entries;  ///< knowledge entries whose charges it applied
     std::vector<std::string> topics;   ///< folded words of the fees it applied
+    json::array items;                 ///< {id, quantity, unit} of each line, for "kargo dahil?" next
 };
 /// Several counted items, or items with the fees or discounts the message asks for: each line
 /// (quantity × unit price, stock checked), discounts, fees and the total. `results` holds the

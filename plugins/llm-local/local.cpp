@@ -140,6 +140,7 @@ private:
         // Several counted items, or a fee or discount asked about with them: one answer with the total,
         // in place of the items' own answers and of the knowledge entries whose charges it applied.
         const Order order = render_order(plan, paired, last_user_text(request), charges_in(*index_), host_);
+        session["last_order"] = order.items;  // empty when this turn was no order
         for (std::size_t i = 0; i < plan.intents.size(); ++i) {
             const auto& intent = plan.intents[i];
             const sdk::ToolResult* result = paired[i];

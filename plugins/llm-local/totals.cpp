@@ -586,6 +586,9 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     for (auto& line : lines) {
         text += (text.empty() ? "" : "; ") + line_text(line, currency, language, goods);
         out.intents.push_back(line.intent);
+        out.items.push_back(json::object{{"id", string_of(line.product, "id")},
+                                         {"quantity", plan.intents[line.intent].quantity},
+                                         {"unit", plan.intents[line.intent].unit}});
     }
     text += ".";
 

@@ -309,6 +309,7 @@ private:
     Words content_of(const Words& words) const;
     Words without_charges(const Words& content, const Cues& cues) const;
     bool names_charge(const Word& w) const;
+    std::vector<Intent> order_with_charges(const Words& question, const Words& content) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(const Words& content,
@@ -338,6 +339,7 @@ private:
     const std::set<std::string>& detail_words_;  ///< attribute names ("alerjenler", "gramaj") no name uses
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
+    std::vector<Intent> last_order_;  ///< the items of the previous turn's order, by id
     std::string last_category_;
     std::string last_query_type_;
 };
@@ -382,6 +384,32 @@ void Reader::read_session() {
         last_category_ = std::string(v->get_string());
     if (const auto* v = s.if_contains("last_query_type"); v && v->is_string())
         last_query_type_ = std::string(v->get_string());
+    if (const auto* v = s.if_contains("last_order"); v && v->is_array())
+        for (const auto& item : v->get_array()) {
+            const auto* o = item.if_object();
+            if (!o || !o->contains("id") || !o->at("id").is_string()) continue;
+            Intent i = product_by_id(std::string(o->at("id").get_string()), "price");
+            if (const auto* q = o->if_contains("quantity"); q && q->is_int64())
+                i.quantity = static_cast<int>(q->get_int64());
+            if (const auto* u = o->if_contains("unit"); u && u->is_string())
+                i.unit = std::string(u->get_string());
+            last_order_.push_back(std::move(i));
+        }
+}
+
+/// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
+std::vector<Intent> Reader::order_with_charges(const Words& question, const Words& content) const {
+    if (last_order_.empty() ||
+        !std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }))
+        return {};
+    Words rest;
+    for (const auto& w : content)
+        if (!names_charge(w) && !is_charge_word(w.folded)) rest.push_back(w);
+    const auto ranked = rank(rest, "");
+    if (!ranked.empty() && ranked.front().second.score() >= 0.5) return {};  // names an item of its own
+    auto out = last_order_;
+    for (auto& i : out) i.with_charges = true;
+    return out;
 }
 
 bool Reader::names_business(std::string_view w) const {
@@ -791,7 +819,9 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         if (i.kind != IntentKind::product) continue;
         i.size = size;
         i.restock = cues.restock;
-        std::tie(i.quantity, i.unit) = asked_quantity(question, index_.name_numbers);
+        // An order asked again ("kargo dahil?") keeps its counts unless the message gives one.
+        if (auto asked = asked_quantity(question, index_.name_numbers); asked.first > 0 || i.quantity == 0)
+            std::tie(i.quantity, i.unit) = asked;
         i.with_charges =
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); });
         if (!size.empty()) i.arguments["query_type"] = "details";
@@ -809,6 +839,9 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details)
         cues.price = true;
     const Words content = without_charges(content_of(question), cues);
+    // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
+    if (!cues.have && !cues.list && !cues.stock)
+        if (auto again = order_with_charges(question, content); !again.empty()) return again;
 
     static const std::set<std::string> kPlaceWords = {"nerede",  "neredesiniz", "nerde", "where",
                                                       "located", "neresi",      "hangi", "semt"};
