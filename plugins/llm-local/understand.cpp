@@ -232,7 +232,7 @@ KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
         if (words.size() < 2) alone.insert(words.begin(), words.end());
         for (const auto& w : words)
             for (const auto& other : words)
-                if (other != w && words.size() >= 2) kw.parts[w].push_back(other);
+                if (other != w) kw.parts[w].push_back(other);
     }
     std::erase_if(kw.parts, [&](const auto& part) { return alone.count(part.first) > 0; });
     kw.category = text::tokens(e.category);
@@ -541,7 +541,8 @@ bool number_in_a_name(const Words& words, std::size_t k,
     return false;
 }
 
-/// A count said as digits ("2") or a word ("iki", "three"), or 0. "on" is English too.
+/// A count said as digits ("2") or a word ("iki", "three"), or 0; not "on" (ten), which is also
+/// the English "on".
 int count_of(std::string_view f) {
     const bool digits = !f.empty() && f.size() <= 3 && std::all_of(f.begin(), f.end(), [](char c) {
         return std::isdigit(static_cast<unsigned char>(c));
