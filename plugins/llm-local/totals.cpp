@@ -38,8 +38,8 @@ struct Piece {
     bool boundary = false;  ///< a comma, colon or bracket follows: a phrase ends here
 };
 
-/// "1.000" and "1,000" are a thousand; "49,90" and "49.90" have cents: a separator followed by
-/// exactly two digits at the end is the decimal one, any other groups thousands.
+/// "1.000" and "1,000" are a thousand; "49,90", "49.90" and "12,5" have a fraction: a separator
+/// followed by one or two digits at the end is the decimal one, any other groups thousands.
 std::optional<double> parse_amount(std::string_view s) {
     if (s.empty() || !std::isdigit(static_cast<unsigned char>(s.front())) ||
         !std::isdigit(static_cast<unsigned char>(s.back())))
@@ -50,7 +50,7 @@ std::optional<double> parse_amount(std::string_view s) {
         if (std::isdigit(static_cast<unsigned char>(c))) {
             digits += c;
         } else if (c == '.' || c == ',') {
-            if (s.size() - i - 1 == 2) digits += '.';
+            if (s.size() - i - 1 <= 2) digits += '.';
         } else {
             return std::nullopt;
         }
@@ -134,10 +134,14 @@ bool word_starts(const Piece& p, std::initializer_list<std::string_view> prefixe
            std::any_of(prefixes.begin(), prefixes.end(), [&](auto w) { return p.folded.starts_with(w); });
 }
 
-/// "ve üzeri", "üzeri", "or more", "and over": the amount before it is a lower bound.
-bool lower_bound_after(const std::vector<Piece>& pieces, std::size_t k) {
+/// "ve üzeri", "üzerindeki", "or more", "and over" after an amount, or "over", "above" before it:
+/// the amount is a lower bound.
+bool lower_bound_at(const std::vector<Piece>& pieces, std::size_t k) {
+    if (k > 0 && word_is(pieces[k - 1], {"over", "above"})) return true;
     for (std::size_t n = k + 1; n < pieces.size() && n <= k + 3; ++n) {
-        if (word_is(pieces[n], {"uzeri", "ustu", "more", "over", "above", "fazla"})) return true;
+        if (word_starts(pieces[n], {"uzeri", "uzerin", "ustu"}) ||
+            word_is(pieces[n], {"more", "over", "above", "fazla"}))
+            return true;
         if (pieces[n].kind != Piece::Kind::word) return false;
     }
     return false;
@@ -167,7 +171,8 @@ std::vector<const Piece*> label_before(const std::vector<Piece>& pieces, std::si
         if (word_is(p, {"costs", "cost"})) continue;
         out.insert(out.begin(), &p);
     }
-    // "cash on delivery" is a label, "on edible paper" or "it" is not.
+    // "cash on delivery" and "(a) gift box" are labels, "on edible paper" or "it" is not.
+    if (!out.empty() && word_is(*out.front(), {"a", "an", "the"})) out.erase(out.begin());
     if (!out.empty() && (is_stop_word(out.front()->folded) || is_stop_word(out.back()->folded))) return {};
     for (const auto* p : out)
         if (is_verb_form(p->folded)) return {};
@@ -205,7 +210,7 @@ void read_sentence(const std::vector<Piece>& pieces, std::string_view language, 
         std::optional<std::size_t> threshold, fee;
         for (std::size_t k = 0; k < pieces.size(); ++k) {
             if (!money(k)) continue;
-            if (!threshold && lower_bound_after(pieces, k))
+            if (!threshold && lower_bound_at(pieces, k))
                 threshold = k;
             else if (!fee)
                 fee = k;
@@ -230,14 +235,14 @@ void read_sentence(const std::vector<Piece>& pieces, std::string_view language, 
         auto percent = std::find_if(pieces.begin(), pieces.end(),
                                     [](const Piece& p) { return p.kind == Piece::Kind::percent; });
         for (std::size_t k = 0; k < pieces.size() && percent != pieces.end(); ++k) {
-            if (pieces[k].kind != Piece::Kind::number || !lower_bound_after(pieces, k)) continue;
+            if (pieces[k].kind != Piece::Kind::number || !lower_bound_at(pieces, k)) continue;
             base.kind = Charge::Kind::discount;
             base.percent = percent->value;
             base.min_quantity = static_cast<int>(pieces[k].value);
             // What it is for: the words after the bound up to "siparişlerinde" / "get".
             std::size_t n = k + 1;
-            while (n < pieces.size() &&
-                   !word_is(pieces[n], {"uzeri", "ustu", "more", "over", "above", "fazla"}))
+            while (n < pieces.size() && !word_starts(pieces[n], {"uzeri", "uzerin", "ustu"}) &&
+                   !word_is(pieces[n], {"more", "over", "above", "fazla"}))
                 ++n;
             for (++n; n < pieces.size(); ++n) {
                 const auto& p = pieces[n];
