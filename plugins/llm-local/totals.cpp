@@ -597,8 +597,8 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     }
     text += ".";
 
-    // An order: several counted items, or items with a fee asked for, or a discount that applies
-    // or is asked about.
+    // An order: several counted items or items summed, or items with a fee asked for, or a discount
+    // that applies or is asked about.
     const auto counted = std::count_if(lines.begin(), lines.end(),
                                        [&](const Line& l) { return plan.intents[l.intent].quantity > 0; });
     const auto fees = fees_asked(charges, lines, plan, words);
@@ -609,7 +609,11 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
             discounts.push_back(&c);
     const bool asks_total =
         detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil"});
-    if (counted < 2 && (fees.empty() || (!asks_total && counted == 0)) && (discounts.empty() || counted == 0))
+    // "saten gecelik ve kadife sabahlık toplam ne tutar": several items summed, one of each.
+    const bool sums = lines.size() >= 2 &&
+                      has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar"});
+    if (counted < 2 && !sums && (fees.empty() || (!asks_total && counted == 0)) &&
+        (discounts.empty() || counted == 0))
         return {};
 
     double total = goods;
