@@ -509,8 +509,10 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
     line.priced = true;
     if (line.quantity == 1 && counted && shortage.empty())
         return name + ": " + format_price(price, currency, language);
-    return (say_amount ? amount(line.quantity) : name) + ": " + std::to_string(line.quantity) + " × " +
-           format_price(price, currency, language) + " = " +
+    // "3 adet" of a class or a service reads wrong: its line is "Mat Pilates: 3 × 400 TL = 1.200 TL".
+    const bool service = line.offering && line.offering->type == "SERVICE";
+    return (say_amount && !service ? amount(line.quantity) : name) + ": " + std::to_string(line.quantity) +
+           " × " + format_price(price, currency, language) + " = " +
            format_price(price * line.quantity, currency, language) + shortage;
 }
 

@@ -65,8 +65,24 @@ Words split_words(std::string_view segment) {
     return out;
 }
 
-/// Questions in a message: sentences, then clauses joined by "ve", "and", "bir de", "ayrıca".
-std::vector<Words> split_questions(std::string_view message) {
+/// Words an offering's name joins with "ve" / "and" ("kesimi" and "fon" of "Kadın Saç Kesimi ve Fön").
+using JoinedWords = std::set<std::pair<std::string, std::string>>;
+
+/// Whether the "ve" / "and" at `k` joins two words of one offering's name ("a haircut and a blow
+/// dry": an article between is skipped).
+bool joins_a_name(const Words& words, std::size_t k, const JoinedWords& joined) {
+    std::size_t next = k + 1;
+    while (next < words.size() && (words[next].folded == "a" || words[next].folded == "an")) ++next;
+    if (k == 0 || next >= words.size()) return false;
+    return std::any_of(joined.begin(), joined.end(), [&](const auto& pair) {
+        return word_match(words[k - 1].folded, pair.first) >= 0.85 &&
+               word_match(words[next].folded, pair.second) >= 0.85;
+    });
+}
+
+/// Questions in a message: sentences, then clauses joined by "ve", "and", "bir de", "ayrıca" (not
+/// the "ve" of a name: "kadın saç kesimi ve fön ne kadar").
+std::vector<Words> split_questions(std::string_view message, const JoinedWords& joined) {
     std::vector<std::string> sentences{""};
     for (std::size_t i = 0; i < message.size(); ++i) {
         char c = message[i];
@@ -84,8 +100,8 @@ std::vector<Words> split_questions(std::string_view message) {
         Words current;
         for (std::size_t k = 0; k < words.size(); ++k) {
             const auto& f = words[k].folded;
-            bool conj = f == "ve" || f == "and" || f == "ayrica" || f == "also" ||
-                        (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
+            bool conj = ((f == "ve" || f == "and") && !joins_a_name(words, k, joined)) || f == "ayrica" ||
+                        f == "also" || (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
             if (conj) {
                 if (f == "bir") ++k;
                 if (!current.empty()) out.push_back(std::move(current));
@@ -275,6 +291,7 @@ struct TenantIndex {
     /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
     std::map<std::string, std::set<std::string>> name_numbers;
     std::vector<Charge> charges;  ///< fees and discounts the knowledge base states
+    JoinedWords joined_by_and;    ///< words names join with "ve" / "and"
 };
 
 namespace {
@@ -1042,7 +1059,7 @@ Plan Reader::read() {
     std::size_t previous_clause = 0;  // where the intents of the previous clause begin
     Words previous_words;             // what the previous clause named
     std::vector<Words> clauses;
-    for (auto& clause : split_questions(message))
+    for (auto& clause : split_questions(message, index_.joined_by_and))
         for (auto& part : split_at_counts(clause, index_.name_numbers)) clauses.push_back(std::move(part));
     for (const auto& q : clauses) {
         Words question = carry;
@@ -1113,6 +1130,12 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
     index->charges = charges_of(index->knowledge);
+    for (const auto& ow : index->offering_words)
+        for (const auto& names : {ow.names, ow.aliases})
+            for (const auto& name : names)
+                for (std::size_t k = 1; k + 1 < name.size(); ++k)
+                    if (name[k] == "ve" || name[k] == "and")
+                        index->joined_by_and.emplace(name[k - 1], name[k + 1]);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
