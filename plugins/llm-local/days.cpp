@@ -203,6 +203,11 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         add_dated(static_cast<int>(*date - today.days_since_epoch));
         return out;
     }
+    // "haftaya bugün": a week from today ("haftaya" alone is the week, no day).
+    if (has_phrase(folded, "haftaya bugun") || has_phrase(folded, "a week from today")) {
+        add_dated(7);
+        return out;
+    }
     const bool next_week = has_phrase(folded, "next week") || has_phrase(folded, "gelecek hafta") ||
                            has_phrase(folded, "onumuzdeki hafta") || has_phrase(folded, "haftaya") ||
                            has_phrase(folded, "sonraki hafta");
@@ -226,8 +231,6 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
             add(next(d), "", "");
         }
     }
-    // "haftaya açık mısınız": a week from today.
-    if (out.empty() && has_phrase(folded, "haftaya") && !has_phrase(folded, "haftaya kadar")) add_dated(7);
     return out;
 }
 
