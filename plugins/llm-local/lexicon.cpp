@@ -203,11 +203,12 @@ Cues detect_cues(std::string_view folded) {
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
                  any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "ne kadar surer",
                                      "ne kadar suruyor", "duration"});
-    c.price = !c.duration &&
-              (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz", "tutar", "toplam"}) ||
-               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much", "price",
-                                   "prices", "cost", "costs", "pricing", "fee", "fees", "rate", "rates",
-                                   "what does it cost", "total"}));
+    c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
+                              any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
+                                                  "price", "prices", "cost", "costs", "pricing", "fee",
+                                                  "fees", "rate", "rates", "what does it cost"}) ||
+                              // what an order comes to ("ne tutar", "toplam", "total")
+                              has_prefix_word(words, {"tutar", "toplam"}) || any_phrase(folded, {"total"}));
     c.restock =
         any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir", "tekrar gelir",
                             "tekrar gelecek", "yeniden gelir", "yeniden gelecek", "stoga girer",

@@ -207,13 +207,15 @@ public:
             words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff", "personel", "calisan",
                      "stylist", "ekib", "team", "uzman", "kuafor", "berber", "usta"});
         const bool when =
-            any_phrase_of(folded_,
-                          {"hangi gun",        "hangi gunler", "ne zaman",  "kacta",      "saat kac",
-                           "hangi saat",       "when",         "what time", "which day",  "which days",
-                           "what days",        "program",      "takvim",    "schedule",   "timetable",
-                           "gunleri",          "saatleri",     "kac gun",   "what times", "hangi saatlerde",
-                           "hangi gunlerde",   "next week",    "this week", "haftaya",    "gelecek hafta",
-                           "onumuzdeki hafta", "bu hafta"}) ||
+            any_phrase_of(
+                folded_,
+                {"hangi gun",  "hangi gunler",    "ne zaman",      "kacta",      "saat kac",  "hangi saat",
+                 "when",       "what time",       "which day",     "which days", "what days", "program",
+                 "takvim",     "schedule",        "timetable",     "gunleri",    "saatleri",  "kac gun",
+                 "what times", "hangi saatlerde", "hangi gunlerde"}) ||
+            // a week asked about as a whole: its timetable
+            any_phrase_of(folded_, {"next week", "this week", "haftaya", "gelecek hafta", "onumuzdeki hafta",
+                                    "bu hafta"}) ||
             has_prefix_word(words_, {"saat", "program", "schedul"});
         const bool price = detect_cues(folded_).price;
         const bool hours_cue = [&] {
