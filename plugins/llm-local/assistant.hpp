@@ -183,7 +183,8 @@ bool asks_for(const Charge& charge, const std::vector<std::string>& folded_words
 /// The charges the tenant's knowledge base states, read when the tenant was indexed.
 const std::vector<Charge>& charges_in(const TenantIndex& index);
 
-/// An order's reply: empty text when the message is no order.
+/// An order's reply: empty text when the message is no order (then `items` holds a counted item
+/// answered as a product, if any).
 struct Order {
     std::string text;
     std::vector<std::size_t> intents;  ///< the plan's product intents it answers

@@ -29,7 +29,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         "nasil", "kac", "kaca", "kadar", "para", "tl", "lira", "bir", "bu", "su", "o", "icin",
         "var", "yok", "mevcut", "peki", "acaba", "sizde", "sizin", "size", "sizden", "bana", "ben",
         "biz", "siz", "hangi", "hangisi", "hangileri", "olan", "olani", "olanin", "olanlar",
-        "olanlari", "olanlarin", "fiyat", "fiyati", "fiyatlari", "fiyatlar", "fiyatiniz",
+        "olanlari", "olanlarin", "olandan", "olanlardan", "fiyat", "fiyati", "fiyatlari", "fiyatlar", "fiyatiniz",
         "fiyatlariniz", "fiyatini", "ucret", "ucreti", "ucretler", "ucretleri", "ucretiniz",
         "ucretli", "stok", "stokta", "stoklarda", "stokda", "stoklar", "kaldi", "kalmis", "lutfen",
         "istiyorum", "isterim", "istiyordum", "almak", "alabilir", "alabilirmiyim", "miyim",

@@ -615,8 +615,13 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     const bool sums = lines.size() >= 2 &&
                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar"});
     if (counted < 2 && !sums && (fees.empty() || (!asks_total && counted == 0)) &&
-        (discounts.empty() || counted == 0))
-        return {};
+        (discounts.empty() || counted == 0)) {
+        // One item counted ("2 tane alsam?") is answered as a product, but "kargo dahil?" next
+        // prices it as an order.
+        Order none;
+        if (counted > 0) none.items = std::move(out.items);
+        return none;
+    }
 
     double total = goods;
     std::vector<std::string> adjustments;
@@ -643,9 +648,11 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
         out.entries.push_back(c->entry_id);
         out.topics.insert(out.topics.end(), c->triggers.begin(), c->triggers.end());
         if (c->free_from > 0 && before_fees >= c->free_from) {
-            adjustments.push_back(
-                tr(language) ? label + ": ücretsiz (" + price(c->free_from) + " ve üzeri siparişlerde)"
-                             : label + ": free (orders of " + price(c->free_from) + " or more)");
+            adjustments.push_back(tr(language)
+                                      ? label + ": ücretsiz (" + price(c->free_from) +
+                                            " ve üzeri siparişlerde; altında " + price(c->amount) + ")"
+                                      : label + ": free (orders of " + price(c->free_from) + " or more; " +
+                                            price(c->amount) + " below)");
             continue;
         }
         total += c->amount;
