@@ -483,9 +483,15 @@ bool in_scope(const Charge& discount, const std::optional<sdk::Offering>& offeri
 std::string line_text(Line& line, const std::string& currency, std::string_view language, double& sum,
                       bool say_amount = true) {
     std::string name = line.offering ? line.offering->name_in(language) : string_of(line.product, "name");
-    const std::string unit_suffix = " (" + line.unit + ")";
-    if (name.size() > unit_suffix.size() && name.ends_with(unit_suffix))
-        name.resize(name.size() - unit_suffix.size());
+    // "Su Böreği (porsiyon)" counted is "3 porsiyon Su Böreği"; "Fıstıklı Baklava (kg)" by kg "2 kg ...".
+    if (const auto open = name.rfind(" ("); open != std::string::npos && name.back() == ')') {
+        const std::string said = name.substr(open + 2, name.size() - open - 3);
+        const std::string unit = quantity_unit(text::fold(said));
+        if (unit == line.unit || (line.unit == "adet" && !unit.empty() && tr(language))) {
+            line.unit = line.unit == "adet" ? said : line.unit;
+            name.resize(open);
+        }
+    }
     const bool counted = line.unit == "adet";
     auto amount = [&](int n) {
         if (tr(language)) return std::to_string(n) + " " + line.unit + " " + name;

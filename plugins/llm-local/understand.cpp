@@ -290,11 +290,23 @@ struct TenantIndex {
     std::set<std::string> detail_words;  ///< attribute names no offering is called by
     /// Numbers in offerings' names with the words beside them ("40" → "corap", "denye").
     std::map<std::string, std::set<std::string>> name_numbers;
+    /// Filler words that begin an offering's name or alias ("su" of "Su Böreği"), with the words
+    /// that follow them there.
+    std::map<std::string, std::set<std::string>> name_starts;
     std::vector<Charge> charges;  ///< fees and discounts the knowledge base states
     JoinedWords joined_by_and;    ///< words names join with "ve" / "and"
 };
 
 namespace {
+
+/// Whether the filler word at `k` begins an offering's name said there ("su böreği", not "şu
+/// gecelik").
+bool starts_a_name(const Words& words, std::size_t k, const TenantIndex& index) {
+    auto it = index.name_starts.find(words[k].folded);
+    if (it == index.name_starts.end() || k + 1 >= words.size()) return false;
+    return std::any_of(it->second.begin(), it->second.end(),
+                       [&](const auto& next) { return word_match(words[k + 1].folded, next) >= 0.85; });
+}
 
 /// Everything needed to read one message.
 class Reader {
@@ -440,7 +452,8 @@ Words Reader::content_of(const Words& words) const {
     Words out;
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
-        if (is_stop_word(f) || is_cue_word(f) || is_detail_word(f)) continue;
+        if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
+            continue;
         if (!general_type_word({f}).empty()) continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
         bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
@@ -568,9 +581,8 @@ int count_of(std::string_view f) {
     return f == "on" ? 0 : number_word(f);
 }
 
-std::pair<int, std::string> asked_quantity(const Words& words,
-                                           const std::map<std::string, std::set<std::string>>& name_numbers) {
-    auto in_a_name = [&](std::size_t k) { return number_in_a_name(words, k, name_numbers); };
+std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index) {
+    auto in_a_name = [&](std::size_t k) { return number_in_a_name(words, k, index.name_numbers); };
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
         int n = 0;
@@ -587,8 +599,10 @@ std::pair<int, std::string> asked_quantity(const Words& words,
         const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
                                                            words[k + 1].folded.rfind("numara", 0) == 0);
         if (next_is_size || f == "on" || in_a_name(k)) continue;
-        // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
-        if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
+        // "iki simit", "2 simit ne kadar", "3 su böreği": a number before an offering's name counts it.
+        if (k + 1 < words.size() &&
+            (!is_stop_word(words[k + 1].folded) || starts_a_name(words, k + 1, index)))
+            return {n, "adet"};
         if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
     }
     return {0, {}};
@@ -832,13 +846,12 @@ std::vector<Intent> Reader::read_question(const Words& question) {
     const std::string size = asked_size(question);
     for (auto& i : intents) {
         // "2 kg pasta ne tutar": a count over a category gives each one's total.
-        if (i.kind == IntentKind::list)
-            std::tie(i.quantity, i.unit) = asked_quantity(question, index_.name_numbers);
+        if (i.kind == IntentKind::list) std::tie(i.quantity, i.unit) = asked_quantity(question, index_);
         if (i.kind != IntentKind::product) continue;
         i.size = size;
         i.restock = cues.restock;
         // An order asked again ("kargo dahil?") keeps its counts unless the message gives one.
-        if (auto asked = asked_quantity(question, index_.name_numbers); asked.first > 0 || i.quantity == 0)
+        if (auto asked = asked_quantity(question, index_); asked.first > 0 || i.quantity == 0)
             std::tie(i.quantity, i.unit) = asked;
         i.with_charges =
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); });
@@ -854,8 +867,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
                                           [&](const Word& w) { return is_detail_word(w.folded); });
     if (names_detail) cues.details = true;
     // "3 tane alırsam?": a quantity asks what it comes to.
-    if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details)
-        cues.price = true;
+    if (asked_quantity(question, index_).first > 0 && !cues.stock && !cues.details) cues.price = true;
     const Words content = without_charges(content_of(question), cues);
     // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
     if (!cues.have && !cues.list && !cues.stock)
@@ -880,7 +892,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     auto category = category_naming(content);
     // "2 sabahlık": a count asks for an item, so an offering the words name exactly wins even over
     // a category of the same name.
-    const bool counted = asked_quantity(question, index_.name_numbers).first > 0;
+    const bool counted = asked_quantity(question, index_).first > 0;
     if (category && (!cues.list || cues.details) && !ranked.empty() &&
         ranked.front().second.coverage >= 0.99 && ranked.front().second.specificity >= 0.99 &&
         (counted || covered_share(text::tokens(category->name), folded_of(content)) < 0.99)) {
@@ -1003,7 +1015,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
 bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previous) const {
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
-    const auto [quantity, unit] = asked_quantity(clause, index_.name_numbers);
+    const auto [quantity, unit] = asked_quantity(clause, index_);
     if ((!cues.any_product() && quantity == 0) || !cues.extreme.empty() || !content_of(clause).empty())
         return false;
     if (!detect_business_topics(folded, false).empty() || !info_key_in(clause, folded).empty()) return false;
@@ -1130,6 +1142,11 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
     index->charges = charges_of(index->knowledge);
+    for (const auto& ow : index->offering_words)
+        for (const auto& names : {ow.names, ow.aliases})
+            for (const auto& name : names)
+                if (name.size() > 1 && is_stop_word(name.front()))
+                    index->name_starts[name.front()].insert(name[1]);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
