@@ -206,6 +206,8 @@ double word_match(const Word& query, const Word& target) {
     if (query.stemmed == target.stemmed || query.raw == target.stemmed || query.stemmed == target.raw) {
         return 0.95;
     }
+    // The English plural of a short word the stemmer leaves alone: "teas" on "tea".
+    if (target.raw.size() == 3 && query.raw == target.raw + "s") return 0.9;
     const std::size_t shortest = std::min(query.raw.size(), target.raw.size());
     if (shortest <= 3 || has_digit(query.raw) || has_digit(target.raw)) return 0.0;
     // Typos are compared raw to raw, and stem to stem only where a real suffix (two letters or
@@ -678,6 +680,8 @@ double word_match(std::string_view q, std::string_view t) {
     const std::string& sq = stem(q);
     const std::string& st = stem(t);
     if (sq == st) return 0.95;
+    // The English plural of a short word the stemmer leaves alone: "teas" on "tea".
+    if (t.size() == 3 && q.size() == 4 && q.back() == 's' && starts_with(q, t)) return 0.9;
     // Turkish suffixes the stemmer missed: "pijamaniz" on "pijama", "sabahligi" on "sabahlik".
     if (t.size() >= 4 && q.size() > t.size() && q.size() - t.size() <= 8 && starts_with(q, t)) return 0.9;
     if (t.size() >= 4 && t.back() == 'k' && starts_with_softened(q, t, 'g')) return 0.9;
@@ -689,9 +693,12 @@ double word_match(std::string_view q, std::string_view t) {
     std::size_t common = 0;
     while (common < q.size() && common < t.size() && q[common] == t[common]) ++common;
     if (common >= 5 && common * 10 >= std::min(q.size(), t.size()) * 7) return 0.8;
-    double sim = std::max(similarity(q, t), similarity(sq, st));
+    // A typo is told from another word only from five letters up: "hava" (weather) is not "havlu"
+    // (towel), nor "free" "fres".
     std::size_t shorter = std::min(q.size(), t.size());
-    double needed = shorter >= 6 ? 0.78 : shorter == 5 ? 0.79 : 0.74;
+    if (shorter < 5) return 0;
+    double sim = std::max(similarity(q, t), similarity(sq, st));
+    double needed = shorter >= 6 ? 0.78 : 0.79;
     return sim >= needed ? 0.8 * sim : 0;
 }
 

@@ -110,6 +110,7 @@ struct Intent {
     bool without = false;                       ///< asked whether it is without them ("yumurtasız mı")
     std::string notice;                         ///< a general note said once beside the answer
     bool asks_facts() const { return worn > 0 || !attribute_keys.empty() || !attribute_values.empty(); }
+    bool with_charges = false;  ///< product: asked with a fee or discount ("kargo dahil")
     double confidence = 0.9;
 };
 
@@ -169,6 +170,8 @@ bool is_no_match_reply(std::string_view reply);
 std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_view language,
                               const sdk::TenantProfile& tenant);
 std::string render_help(std::string_view language, sdk::HostServices& host);
+/// "Size ürünlerimiz, ... hakkında yardımcı olabilirim." and the business's phone.
+std::string what_i_help_with(std::string_view language, sdk::HostServices& host);
 std::string render_handoff(std::string_view reason, std::string_view language,
                            const sdk::TenantProfile& tenant);
 /// A business fact straight from the tenant profile (when get_general_info is not enabled).
@@ -196,5 +199,51 @@ std::string ask_for_parameter(const ToolRequest& call, std::string_view language
 std::string render_tool_result(const sdk::ToolResult* result, std::string_view language);
 /// A tool this assistant has no intent of its own for (not catalog, knowledge, info, ...).
 bool is_tenant_tool(std::string_view name);
+// ---- totals.cpp ----
+
+/// A fee or a discount the tenant's knowledge base states, read from its answers once.
+struct Charge {
+    enum class Kind { fee, discount };
+    Kind kind = Kind::fee;
+    std::string entry_id;               ///< the knowledge entry that states it
+    double amount = 0;                  ///< fee: its amount ("kapıda ödeme (+20 TL)")
+    double free_from = 0;               ///< fee: the order total from which it is free; 0 = never
+    double percent = 0;                 ///< discount: "%10"
+    int min_quantity = 0;               ///< discount: "50 adet ve üzeri"
+    std::vector<std::string> scope;     ///< discount: folded words of what it is for; empty = all
+    std::vector<std::string> triggers;  ///< folded words a customer asks for it with
+    std::vector<std::string> words;     ///< folded words naming it, none of an offering's name
+    std::string label_tr, label_en;     ///< "kargo ücreti", "shipping cost"
+};
+/// Fees free above a total ("500 TL ve üzeri ... ücretsiz; altındaki ... 49,90 TL"), flat fees
+/// ("(+20 TL)", "30 TL karşılığında", "costs 30 TL") and quantity discounts ("50 adet ve üzeri ...
+/// %10 indirim"), in Turkish and English.
+std::vector<Charge> charges_of(const std::vector<sdk::KnowledgeEntry>& knowledge);
+/// Words that say a charge is one, never what it is for ("ücreti" of "kargo ücreti", "sipariş").
+bool is_charge_word(std::string_view folded_word);
+/// Whether a message's folded words ask for `charge` ("kargo dahil", "kapıda ödersem").
+bool asks_for(const Charge& charge, const std::vector<std::string>& folded_words);
+/// The charges the tenant's knowledge base states, read when the tenant was indexed.
+const std::vector<Charge>& charges_in(const TenantIndex& index);
+
+/// An order's reply: empty text when the message is no order (then `items` holds a counted item
+/// answered as a product, if any).
+struct Order {
+    std::string text;
+    std::vector<std::size_t> intents;  ///< the plan's product intents it answers
+    std::vector<std::string> entries;  ///< knowledge entries whose charges it applied
+    std::vector<std::string> topics;   ///< folded words of the fees it applied
+    json::array items;                 ///< {id, quantity, unit} of each line, for "kargo dahil?" next
+};
+/// Several counted items, or items with the fees or discounts the message asks for: each line
+/// (quantity × unit price, stock checked), discounts, fees and the total. `results` holds the
+/// tool result of each intent of `plan` (or null).
+Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& results,
+                   std::string_view message, const std::vector<Charge>& charges, sdk::HostServices& host);
+/// "2 kg için: Çikolatalı Yaş Pasta 2 × 850 TL = 1.700 TL; ...": a count asked over a list
+/// (`items` are list_offerings briefs), in-stock ones first, at most `max_items`.
+std::string render_counted_list(const std::vector<json::object>& items, const Intent& intent,
+                                std::string_view category, std::string_view language, sdk::HostServices& host,
+                                std::size_t max_items);
 
 }  // namespace tezgah::plugins::local

@@ -4,8 +4,11 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
+#include <optional>
 
 namespace tezgah::plugins::local {
 namespace {
@@ -42,6 +45,83 @@ int weekday_named(std::string_view word) {
             return day;
     }
     return -1;
+}
+
+constexpr std::array<const char*, 12> kMonthsTurkish{"Ocak",  "Şubat",   "Mart",   "Nisan",
+                                                     "Mayıs", "Haziran", "Temmuz", "Ağustos",
+                                                     "Eylül", "Ekim",    "Kasım",  "Aralık"};
+constexpr std::array<const char*, 12> kMonthsEnglish{"January",   "February", "March",    "April",
+                                                     "May",       "June",     "July",     "August",
+                                                     "September", "October",  "November", "December"};
+
+/// The month (1..12) a folded word names ("aralik", "araligin", "december", "dec"), or 0.
+int month_named(std::string_view word) {
+    static const std::array<std::pair<std::string_view, int>, 27> kNames{
+        {{"ocak", 1},    {"subat", 2},     {"mart", 3},     {"nisan", 4},     {"mayis", 5},
+         {"haziran", 6}, {"temmuz", 7},    {"agustos", 8},  {"eylul", 9},     {"ekim", 10},
+         {"kasim", 11},  {"aralik", 12},   {"aralig", 12},  {"january", 1},   {"february", 2},
+         {"march", 3},   {"april", 4},     {"may", 5},      {"june", 6},      {"july", 7},
+         {"august", 8},  {"september", 9}, {"october", 10}, {"november", 11}, {"december", 12},
+         {"sept", 9},    {"dec", 12}}};
+    for (const auto& [name, month] : kNames)
+        if (word.starts_with(name) && word.size() <= name.size() + 4) return month;
+    static const std::array<std::string_view, 12> kShort{"jan", "feb", "mar", "apr", "may", "jun",
+                                                         "jul", "aug", "sep", "oct", "nov", "dec"};
+    for (std::size_t m = 0; m < kShort.size(); ++m)
+        if (word == kShort[m]) return static_cast<int>(m) + 1;
+    return 0;
+}
+
+/// A day of the month said as "15", "15th", "1st": 1..31, or 0.
+int day_of_month(std::string_view word) {
+    std::size_t digits = 0;
+    while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) ++digits;
+    if (digits == 0 || digits > 2) return 0;
+    const auto rest = word.substr(digits);
+    // "15th", and Turkish suffixes ("20si", "20sinde", "15'i", "15'ine").
+    static const std::array<std::string_view, 20> kSuffixes{
+        "",   "st", "nd", "rd", "th", "si", "sinde", "inde", "unda", "nda",
+        "de", "da", "te", "ta", "i",  "u",  "ne",    "ine",  "sine", "ye"};
+    if (std::find(kSuffixes.begin(), kSuffixes.end(), rest) == kSuffixes.end()) return 0;
+    const int day = std::stoi(std::string(word.substr(0, digits)));
+    return day >= 1 && day <= 31 ? day : 0;
+}
+
+/// The next date on or after `today` with that month and day (a month of 0: this month or the
+/// next), as days since the epoch; nullopt when no such date exists.
+std::optional<long> next_date(int month, int day, const Today& today) {
+    const date::year_month_day now{date::local_days{date::days{today.days_since_epoch}}};
+    for (int step = 0; step < 14; ++step) {
+        date::year_month_day candidate;
+        if (month > 0) {
+            candidate = {now.year() + date::years{step}, date::month{static_cast<unsigned>(month)},
+                         date::day{static_cast<unsigned>(day)}};
+        } else {
+            const auto ym = date::year_month{now.year(), now.month()} + date::months{step};
+            candidate = {ym.year(), ym.month(), date::day{static_cast<unsigned>(day)}};
+        }
+        if (!candidate.ok()) continue;
+        const long days = date::local_days{candidate}.time_since_epoch().count();
+        if (days >= today.days_since_epoch) return days;
+    }
+    return std::nullopt;
+}
+
+/// "15 Aralık", "December 15", "ayın 20'si", "the 20th": the date the words name, or nullopt.
+std::optional<long> dated_day(const std::vector<std::string>& words, const Today& today) {
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const int day = day_of_month(words[k]);
+        if (day == 0) continue;
+        // "15 Aralık", "15 December", "December 15", "Dec 15th"
+        for (std::size_t n : {k + 1, k - 1})
+            if (n < words.size())
+                if (int month = month_named(words[n]); month > 0) return next_date(month, day, today);
+        // "ayın 20'si", "the 20th" (not "the 20 simits")
+        const bool ordinal = !std::isdigit(static_cast<unsigned char>(words[k].back()));
+        if (k > 0 && (words[k - 1] == "ayin" || (words[k - 1] == "the" && ordinal)))
+            return next_date(0, day, today);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -110,14 +190,44 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         add(2, "öbür gün", "the day after tomorrow");
         return out;
     }
+    // A date, or a day of a week to come, is said with its date: "15 Aralık (Salı)".
+    auto add_dated = [&](int ahead) {
+        add(ahead, "", "");
+        const date::year_month_day ymd{date::local_days{date::days{out.back().date}}};
+        const auto month = static_cast<unsigned>(ymd.month()) - 1;
+        const auto day = std::to_string(static_cast<unsigned>(ymd.day()));
+        out.back().said_tr = day + " " + kMonthsTurkish[month];
+        out.back().said_en = "on " + std::string(kMonthsEnglish[month]) + " " + day;
+    };
+    if (auto date = dated_day(words, today)) {
+        add_dated(static_cast<int>(*date - today.days_since_epoch));
+        return out;
+    }
+    // "haftaya bugün": a week from today ("haftaya" alone is the week, no day).
+    if (has_phrase(folded, "haftaya bugun") || has_phrase(folded, "a week from today")) {
+        add_dated(7);
+        return out;
+    }
+    const bool next_week = has_phrase(folded, "next week") || has_phrase(folded, "gelecek hafta") ||
+                           has_phrase(folded, "onumuzdeki hafta") || has_phrase(folded, "haftaya") ||
+                           has_phrase(folded, "sonraki hafta");
     if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
         add(0, "bu akşam", "this evening");
-    for (const auto& w : words) {
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const auto& w = words[k];
+        const bool coming = k > 0 && (words[k - 1] == "onumuzdeki" || words[k - 1] == "gelecek" ||
+                                      words[k - 1] == "next" || words[k - 1] == "sonraki");
         if (w == "bugun" || w == "today" || w == "tonight" || w == "bugunku") {
             add(0, "bugün", "today");
         } else if (w == "yarin" || w == "yarinki" || w == "tomorrow") {
             add(1, "yarın", "tomorrow");
-        } else if (int d = weekday_named(w); d >= 0) {
+        } else if (int d = weekday_named(w); d >= 0 && next_week) {
+            // "haftaya pazartesi", "next week on Monday": that day of the week after this one.
+            const int to_monday = next(1) == 0 ? 7 : next(1);
+            add_dated(to_monday + (d + 6) % 7);
+        } else if (d >= 0 && coming) {
+            add_dated(next(d) == 0 ? 7 : next(d));  // "önümüzdeki pazartesi", "next Monday"
+        } else if (d >= 0) {
             add(next(d), "", "");
         }
     }

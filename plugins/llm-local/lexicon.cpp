@@ -29,7 +29,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         "nasil", "kac", "kaca", "kadar", "para", "tl", "lira", "bir", "bu", "su", "o", "icin",
         "var", "yok", "mevcut", "peki", "acaba", "sizde", "sizin", "size", "sizden", "bana", "ben",
         "biz", "siz", "hangi", "hangisi", "hangileri", "olan", "olani", "olanin", "olanlar",
-        "olanlari", "olanlarin", "fiyat", "fiyati", "fiyatlari", "fiyatlar", "fiyatiniz",
+        "olanlari", "olanlarin", "olandan", "olanlardan", "fiyat", "fiyati", "fiyatlari", "fiyatlar", "fiyatiniz",
         "fiyatlariniz", "fiyatini", "ucret", "ucreti", "ucretler", "ucretleri", "ucretiniz",
         "ucretli", "stok", "stokta", "stoklarda", "stokda", "stoklar", "kaldi", "kalmis", "lutfen",
         "istiyorum", "isterim", "istiyordum", "almak", "alabilir", "alabilirmiyim", "miyim",
@@ -79,6 +79,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         // the question itself, not its subject: totals, verbs of buying, wearing and teaching,
         // people and delivery times ("kaça eder", "3 tane alırsam", "hoca kim", "giyiyorum")
         "tutar", "tutuyor", "tutari", "eder", "ederi", "toplam", "toplami", "total", "altogether",
+        "dahil", "dahilinde", "including", "included",
         "alirsam", "alsam", "alirsak", "alsak", "alacagim", "alayim", "alirim", "alacam", "olursa",
         "adet", "tanesini", "tanesi", "pieces", "piece", "pcs", "x",
         "iki", "uc", "dort", "bes", "alti", "yedi", "sekiz", "dokuz", "two", "three", "four",
@@ -206,7 +207,9 @@ Cues detect_cues(std::string_view folded) {
     c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
                               any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
                                                   "price", "prices", "cost", "costs", "pricing", "fee",
-                                                  "fees", "rate", "rates", "what does it cost"}));
+                                                  "fees", "rate", "rates", "what does it cost"}) ||
+                              // what an order comes to ("ne tutar", "toplam", "total")
+                              has_prefix_word(words, {"tutar", "toplam"}) || any_phrase(folded, {"total"}));
     c.restock =
         any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir", "tekrar gelir",
                             "tekrar gelecek", "yeniden gelir", "yeniden gelecek", "stoga girer",
@@ -218,14 +221,20 @@ Cues detect_cues(std::string_view folded) {
                                   "out of stock", "tukendi", "tukenmis"});
     c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay",
                                         "numara", "gram"}) ||
-                any_phrase(folded, {"size",        "sizes",           "color",          "colors",
-                                    "colour",      "colours",         "fabric",         "material",
-                                    "made of",     "details",         "detail",         "tell me about",
-                                    "what is it",  "nasil bir",       "neyden",         "hakkinda bilgi",
-                                    "bilgi verir", "bilgi alabilir",  "anlatir",        "describe",
-                                    "neler dahil", "ne dahil",        "dahil mi",       "nedir",
-                                    "ne demek",    "what s included", "whats included", "what is included",
-                                    "include",     "includes"});
+                any_phrase(folded, {"size",           "sizes",
+                                    "color",          "colors",
+                                    "colour",         "colours",
+                                    "fabric",         "material",
+                                    "made of",        "details",
+                                    "detail",         "tell me about",
+                                    "what is it",     "nasil bir",
+                                    "neyden",         "hakkinda bilgi",
+                                    "bilgi verir",    "bilgi alabilir",
+                                    "anlatir",        "describe",
+                                    "neler dahil",    "ne dahil",
+                                    "dahil mi",       "what s included",
+                                    "whats included", "what is included",
+                                    "include",        "includes"});
     c.have = any_phrase(folded,
                         {"var mi",         "varmi",          "var midir",  "yok mu",      "satiyor musunuz",
                          "satiyormusunuz", "satiyor musun",  "bulunur mu", "do you have", "do you sell",

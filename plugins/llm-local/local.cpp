@@ -204,15 +204,28 @@ private:
             return render_help(language, host_);
         }
         // Pair each intent that needed a tool with the call made for it: same tool and arguments.
+        std::vector<const sdk::ToolResult*> paired(plan.intents.size(), nullptr);
         std::vector<bool> used(made.size(), false);
-        for (const auto& intent : plan.intents) {
-            const sdk::ToolResult* result = nullptr;
-            bool tool_missing = !intent.tool.empty() && !has_tool(request, intent.tool);
+        for (std::size_t i = 0; i < plan.intents.size(); ++i) {
+            const auto& intent = plan.intents[i];
             for (std::size_t k = 0; k < made.size() && !intent.tool.empty(); ++k) {
                 if (used[k] || made[k].name != intent.tool || made[k].arguments != intent.arguments) continue;
                 used[k] = true;
-                if (auto it = results.find(made[k].id); it != results.end()) result = it->second;
+                if (auto it = results.find(made[k].id); it != results.end()) paired[i] = it->second;
                 break;
+            }
+        }
+        // Several counted items, or a fee or discount asked about with them: one answer with the total,
+        // in place of the items' own answers and of the knowledge entries whose charges it applied.
+        const Order order = render_order(plan, paired, last_user_text(request), charges_in(*index_), host_);
+        session["last_order"] = order.items;  // empty when this turn was no order
+        for (std::size_t i = 0; i < plan.intents.size(); ++i) {
+            const auto& intent = plan.intents[i];
+            const sdk::ToolResult* result = paired[i];
+            bool tool_missing = !intent.tool.empty() && !has_tool(request, intent.tool);
+            if (!order.text.empty() && answered_by(order, intent, i)) {
+                if (i == order.intents.front()) parts.push_back(order.text);
+                continue;
             }
             std::string part;
             if (tool_missing && intent.kind == IntentKind::info) {
@@ -261,6 +274,28 @@ private:
                     if (parts[j].starts_with(yes)) parts[j].erase(0, yes.size());
             return;
         }
+    }
+
+    static std::string last_user_text(const sdk::ProviderRequest& request) {
+        for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it)
+            if (it->role == sdk::Role::user) return it->text;
+        return {};
+    }
+
+    /// Whether the order's answer says what `intent` asks: one of its items, or the fee or discount
+    /// a knowledge entry or a business fact ("kargo") states.
+    static bool answered_by(const Order& order, const Intent& intent, std::size_t index) {
+        if (std::find(order.intents.begin(), order.intents.end(), index) != order.intents.end()) return true;
+        if (intent.kind == IntentKind::knowledge)
+            return std::find(order.entries.begin(), order.entries.end(), intent.knowledge_id) !=
+                   order.entries.end();
+        if (intent.kind == IntentKind::info || intent.kind == IntentKind::text) {
+            const std::string key = sdk::text::fold(intent.words);  // the info key ("kargo")
+            return !key.empty() &&
+                   std::any_of(order.topics.begin(), order.topics.end(),
+                               [&](const std::string& t) { return word_match(key, t) >= 0.85; });
+        }
+        return false;
     }
 
     /// Each sentence once: two answers that end the same way ("Fiyatı 120 TL.") say it once.

@@ -97,8 +97,9 @@ bool phrase_in(const std::vector<std::string>& words, const std::vector<std::str
 }
 
 /// The offering the message names best (longest name or alias matched), among available ones.
+/// `said` receives the name or alias matched.
 const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
-                                    const std::vector<std::string>& words) {
+                                    const std::vector<std::string>& words, std::vector<std::string>& said) {
     const sdk::Offering* best = nullptr;
     std::size_t best_length = 0;
     auto consider = [&](const sdk::Offering& o, const std::string& name) {
@@ -108,6 +109,7 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
         if (length > best_length && phrase_in(words, phrase)) {
             best = &o;
             best_length = length;
+            said = std::move(phrase);
         }
     };
     for (const auto& o : offerings) {
@@ -136,6 +138,20 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
         best = &o;
     }
     return best;
+}
+
+/// The group classes a one-word name is shared by ("yoga": Hatha Yoga, Yin Yoga), in catalogue order.
+std::vector<const sdk::Offering*> classes_sharing(const std::vector<sdk::Offering>& offerings,
+                                                  const std::vector<std::string>& said) {
+    std::vector<const sdk::Offering*> out;
+    if (said.size() != 1) return out;
+    for (const auto& o : offerings) {
+        if (!o.available || o.schedule.empty()) continue;
+        bool shares = phrase_in(text::tokens(o.name), said);
+        for (const auto& [lang, t] : o.translations) shares = shares || phrase_in(text::tokens(t.name), said);
+        if (shares) out.push_back(&o);
+    }
+    return out;
 }
 
 /// The person the message names by first name, full name or surname.
@@ -221,6 +237,9 @@ public:
                   "when",       "what time",       "which day",     "which days", "what days", "program",
                   "takvim",     "schedule",        "timetable",     "gunleri",    "saatleri",  "kac gun",
                   "what times", "hangi saatlerde", "hangi gunlerde"}) ||
+             // a week asked about as a whole: its timetable
+             any_phrase_of(folded_, {"next week", "this week", "haftaya", "gelecek hafta", "onumuzdeki hafta",
+                                     "bu hafta"}) ||
              has_prefix_word(words_, {"saat", "program", "schedul"}));
         const bool price = cues.price;
         const bool hours_cue = [&] {
@@ -233,7 +252,18 @@ public:
         // Most messages ask none of this: leave before reading the catalogue.
         if (!who && !staff && !when && days_.empty() && !person) return std::nullopt;
         const auto offerings = host_.catalog().all();
-        const sdk::Offering* offering = named_offering(offerings, words_);
+        std::vector<std::string> said;
+        const sdk::Offering* offering = named_offering(offerings, words_, said);
+        // "yoga hangi günler": a word several classes are called by names them all, not only the
+        // one it is an alias of.
+        if (const auto shared = classes_sharing(offerings, said);
+            shared.size() > 1 && !price && (who || when || !days_.empty())) {
+            std::string out;
+            for (const auto* o : shared)
+                out +=
+                    (out.empty() ? "" : " ") + (who ? provider_answer(*o, offerings) : schedule_answer(*o));
+            return out;
+        }
 
         if (person && !price) return person_answer(*person, offerings, when, who && !staff);
         // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.

@@ -228,8 +228,17 @@ std::string not_found(const Intent& intent, const std::vector<json::object>& sug
         intent.words.empty() ? std::string(tr(language) ? "bu ürün" : "that") : "\"" + intent.words + "\"";
     std::string out = tr(language) ? "Maalesef " + words + " ile eşleşen bir ürünümüz ya da hizmetimiz yok."
                                    : std::string(kNoMatchEn) + " " + words + ".";
-    auto more =
-        suggestions_text(suggestions, "Şunlar ilginizi çekebilir:", "You might like:", language, host);
+    // Suggestions that share no word with what was asked ("araba" → tights) help no one: then say
+    // what this assistant can help with, and the phone.
+    auto asked = text::tokens(intent.words);
+    std::erase_if(asked, [](const auto& w) { return is_stop_word(w) || is_cue_word(w); });
+    std::vector<json::object> related;
+    for (const auto& b : suggestions) {
+        const auto o = host.catalog().get(str(b, "id"));
+        if (asked.empty() || (o && fit_offering(asked, *o).coverage > 0)) related.push_back(b);
+    }
+    auto more = suggestions_text(related, "Şunlar ilginizi çekebilir:", "You might like:", language, host);
+    if (more.empty() && !suggestions.empty()) return out + " " + what_i_help_with(language, host);
     if (more.empty())
         more = tr(language) ? " Ürünlerimizi görmek isterseniz \"neler var?\" diye sorabilirsiniz."
                             : " Ask \"what do you have?\" to see what we offer.";
@@ -500,8 +509,11 @@ std::string render_list(const Intent& intent, const json::object& answer, const 
                             : "We have nothing to offer in that category right now.";
     if (items.size() == 1) {
         remember_products(session, {str(items.front(), "id")}, str(items.front(), "category"), "price");
-        return one_product(items.front(), {}, "price", language, host);
+        return one_product(items.front(), {}, "price", language, host, {}, false, intent.quantity,
+                           intent.unit);
     }
+    if (intent.quantity > 0)
+        return render_counted_list(items, intent, category, language, host, settings.max_list_items);
     // In-stock first; out-of-stock ones are marked.
     std::stable_partition(items.begin(), items.end(),
                           [](const auto& b) { return flag(b, "in_stock", true); });
@@ -726,7 +738,7 @@ std::string render_small_talk(SmallTalk kind, bool earlier_turns, std::string_vi
     }
 }
 
-std::string render_help(std::string_view language, sdk::HostServices& host) {
+std::string what_i_help_with(std::string_view language, sdk::HostServices& host) {
     const auto& t = host.tenant();
     auto all = host.catalog().all();
     std::size_t services =
@@ -747,11 +759,11 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
     std::vector<std::string> keys;
     for (const auto& [key, value] : t.info) {
         static const std::pair<const char*, std::pair<const char*, const char*>> kNames[] = {
-            {"iade", {"iade", "returns"}},
-            {"kargo", {"kargo", "shipping"}},
-            {"odeme", {"ödeme", "payment"}},
-            {"iptal", {"iptal", "cancellation"}},
-            {"otopark", {"otopark", "parking"}}};
+            {"iade", {"iade", "returns"}},          {"kargo", {"kargo", "shipping"}},
+            {"odeme", {"ödeme", "payment"}},        {"iptal", {"iptal", "cancellation"}},
+            {"otopark", {"otopark", "parking"}},    {"siparis", {"sipariş", "ordering"}},
+            {"teslimat", {"teslimat", "delivery"}}, {"alerjen", {"alerjen", "allergen"}},
+            {"randevu", {"randevu", "appointment"}}};
         std::string name = key;
         for (const auto& [k, names] : kNames)
             if (key == k) name = tr(language) ? names.first : names.second;
@@ -759,14 +771,17 @@ std::string render_help(std::string_view language, sdk::HostServices& host) {
     }
     if (!keys.empty())
         topics.push_back(join_list(keys, language) + (tr(language) ? " koşulları" : " policies"));
-    std::string out = tr(language)
-                          ? "Bu konuda yardımcı olamıyorum. Size " + join_list(topics, language) +
-                                " hakkında yardımcı olabilirim."
-                          : "I can't help with that. I can help with " + join_list(topics, language) + ".";
+    std::string out = tr(language) ? "Size " + join_list(topics, language) + " hakkında yardımcı olabilirim."
+                                   : "I can help with " + join_list(topics, language) + ".";
     if (!t.phone.empty())
         out += tr(language) ? " Diğer sorularınız için " + t.phone + " numarasından bize ulaşabilirsiniz."
                             : " For anything else, you can call us on " + t.phone + ".";
     return out;
+}
+
+std::string render_help(std::string_view language, sdk::HostServices& host) {
+    return (tr(language) ? "Bu konuda yardımcı olamıyorum. " : "I can't help with that. ") +
+           what_i_help_with(language, host);
 }
 
 std::string render_handoff(std::string_view reason, std::string_view language,

@@ -69,8 +69,24 @@ Words split_words(std::string_view segment) {
     return out;
 }
 
-/// Questions in a message: sentences, then clauses joined by "ve", "and", "bir de", "ayrıca".
-std::vector<Words> split_questions(std::string_view message) {
+/// Words an offering's name joins with "ve" / "and" ("kesimi" and "fon" of "Kadın Saç Kesimi ve Fön").
+using JoinedWords = std::set<std::pair<std::string, std::string>>;
+
+/// Whether the "ve" / "and" at `k` joins two words of one offering's name ("a haircut and a blow
+/// dry": an article between is skipped).
+bool joins_a_name(const Words& words, std::size_t k, const JoinedWords& joined) {
+    std::size_t next = k + 1;
+    while (next < words.size() && (words[next].folded == "a" || words[next].folded == "an")) ++next;
+    if (k == 0 || next >= words.size()) return false;
+    return std::any_of(joined.begin(), joined.end(), [&](const auto& pair) {
+        return word_match(words[k - 1].folded, pair.first) >= 0.85 &&
+               word_match(words[next].folded, pair.second) >= 0.85;
+    });
+}
+
+/// Questions in a message: sentences, then clauses joined by "ve", "and", "bir de", "ayrıca" (not
+/// the "ve" of a name: "kadın saç kesimi ve fön ne kadar").
+std::vector<Words> split_questions(std::string_view message, const JoinedWords& joined) {
     std::vector<std::string> sentences{""};
     for (std::size_t i = 0; i < message.size(); ++i) {
         char c = message[i];
@@ -88,8 +104,8 @@ std::vector<Words> split_questions(std::string_view message) {
         Words current;
         for (std::size_t k = 0; k < words.size(); ++k) {
             const auto& f = words[k].folded;
-            bool conj = f == "ve" || f == "and" || f == "ayrica" || f == "also" ||
-                        (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
+            bool conj = ((f == "ve" || f == "and") && !joins_a_name(words, k, joined)) || f == "ayrica" ||
+                        f == "also" || (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
             if (conj) {
                 if (f == "bir") ++k;
                 if (!current.empty()) out.push_back(std::move(current));
@@ -226,7 +242,31 @@ struct KnowledgeWords {
     std::vector<std::string> strong;  ///< question (every language) and keyword words, no stop words
     std::vector<std::string> category;
     std::vector<std::string> phrases;  ///< folded keywords of more than one word
+    /// Words said only as a part of a compound ("free" of "gluten-free" or of the keyword "dairy
+    /// free"), never alone in a question or keyword, with the compound's other parts.
+    std::map<std::string, std::vector<std::string>> parts;
 };
+
+/// The parts of hyphenated compounds in `question` ("gluten-free" → "free": {"gluten"}), and the
+/// words said on their own.
+void compound_parts(std::string_view question, std::map<std::string, std::vector<std::string>>& parts,
+                    std::set<std::string>& alone) {
+    std::size_t i = 0;
+    while (i < question.size()) {
+        const std::size_t start = i;
+        while (i < question.size() && question[i] != ' ') ++i;
+        const std::string_view chunk = question.substr(start, i - start);
+        ++i;
+        const auto words = text::tokens(chunk);
+        if (words.size() < 2 || chunk.find('-') == std::string_view::npos) {
+            alone.insert(words.begin(), words.end());
+            continue;
+        }
+        for (const auto& w : words)
+            for (const auto& other : words)
+                if (other != w) parts[w].push_back(other);
+    }
+}
 
 KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
     KnowledgeWords kw;
@@ -239,11 +279,44 @@ KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
         if (folded.find(' ') != std::string::npos) kw.phrases.push_back(std::move(folded));
     }
     std::erase_if(kw.strong, [](const auto& w) { return is_stop_word(w); });
+    std::set<std::string> alone;
+    compound_parts(e.question, kw.parts, alone);
+    for (const auto& [lang, t] : e.translations) compound_parts(t.question, kw.parts, alone);
+    // A keyword of several words ("dairy free") is a compound too; a part whose partners are all
+    // question words ("ne giymeli") is said alone.
+    for (const auto& k : e.keywords) {
+        auto words = text::tokens(k);
+        std::erase_if(words, [](const auto& w) { return is_stop_word(w); });
+        if (words.size() < 2) alone.insert(words.begin(), words.end());
+        for (const auto& w : words)
+            for (const auto& other : words)
+                if (other != w) kw.parts[w].push_back(other);
+    }
+    std::erase_if(kw.parts, [&](const auto& part) { return alone.count(part.first) > 0; });
     kw.category = text::tokens(e.category);
     return kw;
 }
 
 OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow);
+
+/// How well `q` matches an entry's words; a part of a compound ("free" of "gluten-free") counts
+/// half unless the query says another part too, so "free wifi" is not about gluten.
+double part_aware_match(std::string_view q, const KnowledgeWords& kw, const std::vector<std::string>& query) {
+    double best = 0;
+    for (const auto& w : kw.strong) {
+        double m = word_match(q, w);
+        if (m <= best) continue;
+        if (auto part = kw.parts.find(w); part != kw.parts.end()) {
+            const bool whole = std::any_of(part->second.begin(), part->second.end(), [&](const auto& other) {
+                return std::any_of(query.begin(), query.end(),
+                                   [&](const auto& x) { return word_match(x, other) >= 0.85; });
+            });
+            if (!whole) m *= 0.5;
+        }
+        best = std::max(best, m);
+    }
+    return best;
+}
 
 }  // namespace
 
@@ -263,9 +336,23 @@ struct TenantIndex {
     /// answers), so that a short "gift wrap?" is known for English.
     std::set<std::string, std::less<>> english_words;
     TenantFacts facts;  ///< the size chart and attribute words (attributes.cpp)
+    /// Filler words that begin an offering's name or alias ("su" of "Su Böreği"), with the words
+    /// that follow them there.
+    std::map<std::string, std::set<std::string>> name_starts;
+    std::vector<Charge> charges;  ///< fees and discounts the knowledge base states
+    JoinedWords joined_by_and;    ///< words names join with "ve" / "and"
 };
 
 namespace {
+
+/// Whether the filler word at `k` begins an offering's name said there ("su böreği", not "şu
+/// gecelik").
+bool starts_a_name(const Words& words, std::size_t k, const TenantIndex& index) {
+    auto it = index.name_starts.find(words[k].folded);
+    if (it == index.name_starts.end() || k + 1 >= words.size()) return false;
+    return std::any_of(it->second.begin(), it->second.end(),
+                       [&](const auto& next) { return word_match(words[k + 1].folded, next) >= 0.85; });
+}
 
 /// Everything needed to read one message.
 class Reader {
@@ -303,6 +390,9 @@ private:
     std::vector<Intent> read_clause(const Words& question);
     bool attach_to_previous(const Words& clause, std::vector<Intent>& previous) const;
     Words content_of(const Words& words) const;
+    Words without_charges(const Words& content, const Cues& cues) const;
+    bool names_charge(const Word& w) const;
+    std::vector<Intent> order_with_charges(const Words& question, const Words& content) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(const Words& content,
@@ -336,6 +426,7 @@ private:
     const std::set<std::string>& detail_words_;  ///< attribute names ("alerjenler", "gramaj") no name uses
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
+    std::vector<Intent> last_order_;  ///< the items of the previous turn's order, by id
     std::string last_category_;
     std::string last_query_type_;
 };
@@ -380,6 +471,32 @@ void Reader::read_session() {
         last_category_ = std::string(v->get_string());
     if (const auto* v = s.if_contains("last_query_type"); v && v->is_string())
         last_query_type_ = std::string(v->get_string());
+    if (const auto* v = s.if_contains("last_order"); v && v->is_array())
+        for (const auto& item : v->get_array()) {
+            const auto* o = item.if_object();
+            if (!o || !o->contains("id") || !o->at("id").is_string()) continue;
+            Intent i = product_by_id(std::string(o->at("id").get_string()), "price");
+            if (const auto* q = o->if_contains("quantity"); q && q->is_int64())
+                i.quantity = static_cast<int>(q->get_int64());
+            if (const auto* u = o->if_contains("unit"); u && u->is_string())
+                i.unit = std::string(u->get_string());
+            last_order_.push_back(std::move(i));
+        }
+}
+
+/// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
+std::vector<Intent> Reader::order_with_charges(const Words& question, const Words& content) const {
+    if (last_order_.empty() ||
+        !std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }))
+        return {};
+    Words rest;
+    for (const auto& w : content)
+        if (!names_charge(w) && !is_charge_word(w.folded)) rest.push_back(w);
+    const auto ranked = rank(rest, "");
+    if (!ranked.empty() && ranked.front().second.score() >= 0.5) return {};  // names an item of its own
+    auto out = last_order_;
+    for (auto& i : out) i.with_charges = true;
+    return out;
 }
 
 bool Reader::names_business(std::string_view w) const {
@@ -393,7 +510,8 @@ Words Reader::content_of(const Words& words) const {
     Words out;
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
-        if (is_stop_word(f) || is_cue_word(f) || is_detail_word(f)) continue;
+        if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
+            continue;
         if (!general_type_word({f}).empty()) continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
         bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
@@ -407,6 +525,34 @@ Words Reader::content_of(const Words& words) const {
         out.push_back(words[k]);
     }
     return out;
+}
+
+/// "2 simit eve teslim ile ne tutar", "saten gecelik kargo dahil": the words of a fee or discount
+/// asked about with a price name no product; the total's answer applies the charge. Kept unless
+/// the rest names an offering ("kargo ücreti ne kadar" asks about the fee itself).
+Words Reader::without_charges(const Words& content, const Cues& cues) const {
+    if (!cues.price) return content;
+    Words rest;
+    bool named = false;
+    for (const auto& w : content) {
+        const bool charge = names_charge(w);
+        named = named || charge;
+        if (!charge && !is_charge_word(w.folded)) rest.push_back(w);  // "toplu sipariş", "kargo ücreti"
+    }
+    if (!named || rest.empty()) return content;
+    // Only when the rest names an offering ("toplu sipariş" is the bulk-order topic, not "sipariş").
+    const auto ranked = rank(rest, "");
+    if (ranked.empty() || ranked.front().second.specificity == 0) return content;
+    const auto& best = ranked.front().second;
+    const bool clear = best.coverage >= 0.99 || (rest.size() >= 3 && best.coverage >= 0.66);
+    return clear ? rest : content;
+}
+
+bool Reader::names_charge(const Word& w) const {
+    return std::any_of(index_.charges.begin(), index_.charges.end(), [&](const Charge& c) {
+        return std::any_of(c.words.begin(), c.words.end(),
+                           [&](const std::string& t) { return word_match(w.folded, t) >= 0.8; });
+    });
 }
 
 /// One slip of the keyboard between two words of five letters or more ("pijma", "gecelk"),
@@ -470,18 +616,31 @@ std::string asked_size(const Words& words) {
 /// How many the customer asks about ("3 tane", "2 kg", "iki simit", "three"), with its unit; 0
 /// when none. A bare number that is part of an offering's name ("40 denye", "8 derslik") is no
 /// quantity, nor a size ("38 numara").
-std::pair<int, std::string> asked_quantity(const Words& words,
-                                           const std::map<std::string, std::set<std::string>>& name_numbers) {
-    auto in_a_name = [&](std::size_t k) {
-        auto it = name_numbers.find(words[k].folded);
-        if (it == name_numbers.end()) return false;
-        for (std::size_t n : {k - 1, k + 1})
-            if (n < words.size() && std::any_of(it->second.begin(), it->second.end(), [&](const auto& b) {
-                    return word_match(words[n].folded, b) >= 0.85;
-                }))
-                return true;
-        return false;
-    };
+/// Whether the number at `k` is part of an offering's name said around it ("40 denye").
+bool number_in_a_name(const Words& words, std::size_t k,
+                      const std::map<std::string, std::set<std::string>>& name_numbers) {
+    auto it = name_numbers.find(words[k].folded);
+    if (it == name_numbers.end()) return false;
+    for (std::size_t n : {k - 1, k + 1})
+        if (n < words.size() && std::any_of(it->second.begin(), it->second.end(), [&](const auto& b) {
+                return word_match(words[n].folded, b) >= 0.85;
+            }))
+            return true;
+    return false;
+}
+
+/// A count said as digits ("2") or a word ("iki", "three"), or 0; not "on" (ten), which is also
+/// the English "on".
+int count_of(std::string_view f) {
+    const bool digits = !f.empty() && f.size() <= 3 && std::all_of(f.begin(), f.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+    });
+    if (digits) return std::stoi(std::string(f));
+    return f == "on" ? 0 : number_word(f);
+}
+
+std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index) {
+    auto in_a_name = [&](std::size_t k) { return number_in_a_name(words, k, index.name_numbers); };
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
         int n = 0;
@@ -499,11 +658,33 @@ std::pair<int, std::string> asked_quantity(const Words& words,
                                                            words[k + 1].folded.rfind("numara", 0) == 0);
         if (next_is_size || f == "on" || in_a_name(k)) continue;
         if (digits && says_size_worn(folded_of(words))) continue;  // "38 giyiyorum"
-        // "iki simit", "2 simit ne kadar": a number before an offering's name counts it.
-        if (k + 1 < words.size() && !is_stop_word(words[k + 1].folded)) return {n, "adet"};
+        // "iki simit", "2 simit ne kadar", "3 su böreği": a number before an offering's name counts it.
+        if (k + 1 < words.size() &&
+            (!is_stop_word(words[k + 1].folded) || starts_a_name(words, k + 1, index)))
+            return {n, "adet"};
         if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
     }
     return {0, {}};
+}
+
+/// "2 simit 3 poğaça ne tutar": a clause that counts several items, split before each count that
+/// follows a named item, the question words staying with the last one.
+std::vector<Words> split_at_counts(const Words& clause,
+                                   const std::map<std::string, std::set<std::string>>& name_numbers) {
+    std::vector<Words> out{{}};
+    bool named = false;  // the current part names something after its count
+    for (std::size_t k = 0; k < clause.size(); ++k) {
+        const bool count = count_of(clause[k].folded) > 0 && !number_in_a_name(clause, k, name_numbers);
+        if (count && named) {
+            out.emplace_back();
+            named = false;
+        }
+        out.back().push_back(clause[k]);
+        if (!count && !is_stop_word(clause[k].folded) && quantity_unit(clause[k].folded).empty() &&
+            count_of(out.back().front().folded) > 0)
+            named = true;
+    }
+    return out;
 }
 
 std::optional<Category> Reader::category_naming(const Words& content) const {
@@ -567,13 +748,14 @@ std::pair<std::string, double> Reader::best_knowledge(
     for (std::size_t k = 0; k < knowledge_.size(); ++k) {
         const auto& e = knowledge_[k];
         if (only && !only(e)) continue;
-        const auto& strong = index_.knowledge_words[k].strong;
         const auto& category = index_.knowledge_words[k].category;
         const bool keyword_phrase =
             std::any_of(index_.knowledge_words[k].phrases.begin(), index_.knowledge_words[k].phrases.end(),
                         [&](const auto& kw) { return has_phrase(folded_query, kw); });
         double sum = 0;
-        for (const auto& q : query) sum += std::max(best_in(q, strong), 0.8 * best_in(q, category));
+        for (const auto& q : query)
+            sum +=
+                std::max(part_aware_match(q, index_.knowledge_words[k], query), 0.8 * best_in(q, category));
         double score = sum / static_cast<double>(query.size());
         if (keyword_phrase) score = std::max(score, 0.75);
         if (score > best) {
@@ -797,10 +979,16 @@ std::vector<Intent> Reader::read_question(const Words& question) {
     const Cues cues = detect_cues(join(question, false));
     const std::string size = asked_size(question);
     for (auto& i : intents) {
+        // "2 kg pasta ne tutar": a count over a category gives each one's total.
+        if (i.kind == IntentKind::list) std::tie(i.quantity, i.unit) = asked_quantity(question, index_);
         if (i.kind != IntentKind::product) continue;
         i.size = size;
         i.restock = cues.restock;
-        std::tie(i.quantity, i.unit) = asked_quantity(question, index_.name_numbers);
+        // An order asked again ("kargo dahil?") keeps its counts unless the message gives one.
+        if (auto asked = asked_quantity(question, index_); asked.first > 0 || i.quantity == 0)
+            std::tie(i.quantity, i.unit) = asked;
+        i.with_charges =
+            std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); });
         if (!size.empty()) i.arguments["query_type"] = "details";
     }
     return intents;
@@ -813,9 +1001,11 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
                                           [&](const Word& w) { return is_detail_word(w.folded); });
     if (names_detail) cues.details = true;
     // "3 tane alırsam?": a quantity asks what it comes to.
-    if (asked_quantity(question, index_.name_numbers).first > 0 && !cues.stock && !cues.details)
-        cues.price = true;
-    const Words content = content_of(question);
+    if (asked_quantity(question, index_).first > 0 && !cues.stock && !cues.details) cues.price = true;
+    const Words content = without_charges(content_of(question), cues);
+    // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
+    if (!cues.have && !cues.list && !cues.stock)
+        if (auto again = order_with_charges(question, content); !again.empty()) return again;
 
     static const std::set<std::string> kPlaceWords = {"nerede",  "neredesiniz", "nerde", "where",
                                                       "located", "neresi",      "hangi", "semt"};
@@ -851,9 +1041,12 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     const bool has_kb = has_tool("search_knowledge_base");
     const auto ranked = rank(content, "");
     auto category = category_naming(content);
+    // "2 sabahlık": a count asks for an item, so an offering the words name exactly wins even over
+    // a category of the same name.
+    const bool counted = asked_quantity(question, index_).first > 0;
     if (category && (!cues.list || cues.details) && !ranked.empty() &&
         ranked.front().second.coverage >= 0.99 && ranked.front().second.specificity >= 0.99 &&
-        covered_share(text::tokens(category->name), folded_of(content)) < 0.99) {
+        (counted || covered_share(text::tokens(category->name), folded_of(content)) < 0.99)) {
         // "simit ne kadar": an offering named exactly so wins over a category ("Simit & Poğaça")
         // whose name merely contains the word; "hangi simitleriniz var" still lists it, but
         // "simidin alerjenleri neler" asks about the one.
@@ -932,7 +1125,6 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         if (!strong.empty()) return products_from(strong, 0.9, false);
         const bool about_product =
             cues.price || cues.stock || cues.details || cues.duration || !asked_size(question).empty();
-        const bool counted = asked_quantity(question, index_.name_numbers).first > 0;
         if (content.empty() && about_product && !last_products_.empty() && (type_word.empty() || counted)) {
             std::vector<Intent> out;
             for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k) {
@@ -974,7 +1166,7 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
 bool Reader::attach_to_previous(const Words& clause, std::vector<Intent>& previous) const {
     const std::string folded = join(clause, false);
     const Cues cues = detect_cues(folded);
-    const auto [quantity, unit] = asked_quantity(clause, index_.name_numbers);
+    const auto [quantity, unit] = asked_quantity(clause, index_);
     // "simit ne kadar, vegan mı?": an attribute asked names nothing of its own.
     const FactAsk ask = read_fact_ask(folded_of(clause), index_.facts);
     const Words own = ask.any() ? unasked(clause, ask) : clause;
@@ -1042,7 +1234,9 @@ Plan Reader::read() {
     Words carry;
     std::size_t previous_clause = 0;  // where the intents of the previous clause begin
     Words previous_words;             // what the previous clause named
-    const auto clauses = split_questions(message);
+    std::vector<Words> clauses;
+    for (auto& clause : split_questions(message, index_.joined_by_and))
+        for (auto& part : split_at_counts(clause, index_.name_numbers)) clauses.push_back(std::move(part));
     for (const auto& q : clauses) {
         Words question = carry;
         question.insert(question.end(), q.begin(), q.end());
@@ -1117,6 +1311,18 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     index->detail_words = detail_words_of(index->offerings, index->offering_words);
     index->english_words = english_words_of(index->offerings, index->knowledge);
     index->facts = tenant_facts(index->offerings, index->knowledge);
+    index->charges = charges_of(index->knowledge);
+    for (const auto& ow : index->offering_words)
+        for (const auto& names : {ow.names, ow.aliases})
+            for (const auto& name : names)
+                if (name.size() > 1 && is_stop_word(name.front()))
+                    index->name_starts[name.front()].insert(name[1]);
+    for (const auto& ow : index->offering_words)
+        for (const auto& names : {ow.names, ow.aliases})
+            for (const auto& name : names)
+                for (std::size_t k = 1; k + 1 < name.size(); ++k)
+                    if (name[k] == "ve" || name[k] == "and")
+                        index->joined_by_and.emplace(name[k - 1], name[k + 1]);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
@@ -1128,6 +1334,8 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
                 }
     return index;
 }
+
+const std::vector<Charge>& charges_in(const TenantIndex& index) { return index.charges; }
 
 Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host, const TenantIndex& index) {
     return Reader(request, host, index).read();

@@ -3,6 +3,8 @@
 // (provider → tools → provider, at most four steps, session updates merged, history kept) with
 // the REAL catalog and knowledge tool plugins loaded from the build's plugin folder. Every case
 // is its own test, so a failure names the message that was answered wrong.
+#include "../assistant.hpp"
+
 #include <tezgah/sdk/json_schema.hpp>
 #include <tezgah/sdk/plugin.hpp>
 #include <tezgah/sdk/testing/fakes.hpp>
@@ -28,6 +30,7 @@ namespace {
 
 namespace sdk = tezgah::sdk;
 namespace json = boost::json;
+namespace local = tezgah::plugins::local;
 using sdk::testing::FakeHost;
 
 /// A tool plugin shared library, loaded once for the whole test run.
@@ -203,7 +206,9 @@ std::vector<Case> load_cases() {
     std::vector<Case> cases;
     // cases.json, cases_people.json: people, class schedules, days and complaints at a set time, and
     // cases_attributes.json: the size chart, an offering's attributes and its alternatives.
-    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES}) {
+    // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
+    for (const char* file :
+         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_TOTALS_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
@@ -336,12 +341,48 @@ TEST(LocalProvider, ListsNoMoreThanConfigured) {
     EXPECT_EQ(prices, 2u) << reply;
 }
 
+// A new tenant writing its fees and discounts in its own sentences gets them read the same way.
+TEST(LocalProvider, ReadsFeesAndDiscountsFromKnowledgeSentences) {
+    auto entry = [](std::string id, std::vector<std::string> keywords, std::string tr, std::string en) {
+        sdk::KnowledgeEntry e;
+        e.id = std::move(id);
+        e.keywords = std::move(keywords);
+        e.answer = std::move(tr);
+        e.translations["en"].answer = std::move(en);
+        return e;
+    };
+    const auto charges = local::charges_of({
+        entry("kargo", {"kargo", "shipping"},
+              "300 TL'nin üzerindeki siparişlerde kargo ücretsiz, diğerlerinde 39,90 TL.",
+              "Shipping is free over 300 TL; otherwise it is 39.90 TL."),
+        entry("paket", {"paket", "wrap"}, "İsterseniz 15 TL karşılığında hediye kutusu hazırlarız.",
+              "A gift box costs 15 TL."),
+        entry("toptan", {"toptan", "wholesale"}, "100 adet ve üzeri alımlarda %12,5 indirim.",
+              "12.5% off orders of 100 or more."),
+        entry("iade", {"iade"}, "14 gün içinde iade edebilirsiniz.", "Returns within 14 days."),
+    });
+    ASSERT_EQ(charges.size(), 3u);
+    EXPECT_EQ(charges[0].amount, 39.90);
+    EXPECT_EQ(charges[0].free_from, 300);
+    EXPECT_EQ(charges[1].amount, 15);
+    EXPECT_EQ(charges[1].label_tr, "hediye kutusu");
+    EXPECT_EQ(charges[1].label_en, "gift box");
+    EXPECT_EQ(charges[2].kind, local::Charge::Kind::discount);
+    EXPECT_EQ(charges[2].percent, 12.5);
+    EXPECT_EQ(charges[2].min_quantity, 100);
+    EXPECT_TRUE(local::asks_for(charges[0], {"kargo", "dahil"}));
+    EXPECT_FALSE(local::asks_for(charges[0], {"iade"}));
+}
+
 // Try a conversation by hand: TENANT=gece-butik SAY='merhaba|saten gecelik ne kadar'
+// [AT=2026-12-02T09:00:00Z]
 //   llm-local_test --gtest_also_run_disabled_tests --gtest_filter='*Say*'
 TEST(LocalProvider, DISABLED_Say) {
     const char* id = std::getenv("TENANT");
     const char* say = std::getenv("SAY");
     if (!id || !say) GTEST_SKIP() << "set TENANT and SAY";
+    const char* at = std::getenv("AT");  // the moment, UTC, as a case's "time"
+    tenant(id).host.time.set(case_time(at ? at : "2026-12-02T09:00:00Z"));
     Conversation c(tenant(id), {});
     std::string all = say;
     for (std::size_t start = 0; start <= all.size();) {
