@@ -38,6 +38,8 @@ int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with
 /// "adet" for plain counts; empty when `folded_word` is not one.
 std::string quantity_unit(std::string_view folded_word);
+/// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
+std::string english_unit(std::string_view unit, int n);
 
 /// What a question asks about a product.
 struct Cues {

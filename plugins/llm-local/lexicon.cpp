@@ -47,6 +47,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "bakiyorum", "ariyorum", "arıyorum", "lazim", "gerek", "gerekiyor", "mi", "mu", "hala",
         "nelerdir", "neleriniz", "ne var", "sey", "seyler", "zaman", "acil", "sahip", "bakabilir",
         "yardimci", "olabilir", "musunuz", "acaba", "tesekkurler", "merhaba", "selam",
+        // paying ("ne öderim"): the price asked, not a product
+        "oderim", "oderiz", "odesem", "odesek", "odeyecegim", "odeyecegiz", "odemem", "odemek",
         // English
         "the", "a", "an", "is", "are", "was", "do", "does", "did", "you", "your", "yours", "have",
         "has", "any", "some", "of", "for", "to", "in", "on", "at", "it", "its", "this", "that",
@@ -102,7 +104,7 @@ const std::set<std::string, std::less<>>& cue_words() {
         "kumasi", "kumaslari", "olcu", "olculeri", "malzeme", "malzemesi", "size", "sizes",
         "color", "colors", "colour", "colours", "fabric", "material", "made", "sure", "suruyor",
         "surer", "dakika", "dk", "long", "minutes", "duration", "ozellikleri", "numara",
-        "take", "takes", "last", "lasts", "hours", "saat",
+        "take", "takes", "last", "lasts", "hours", "saat", "cift", "pair", "pairs",
         "numarasi", "numaralari",
         // units a price or amount is asked by ("kilosu kaç para", "dilimi ne kadar")
         "kilo", "kilosu", "kilogram", "kg", "gram", "grami", "gramaj", "gramaji", "porsiyon",
@@ -164,8 +166,15 @@ int number_word(std::string_view w) {
     return 0;
 }
 
+std::string english_unit(std::string_view unit, int n) {
+    if (unit == "çift") return n == 1 ? "pair" : "pairs";
+    if (unit == "porsiyon") return n == 1 ? "portion" : "portions";
+    return std::string(unit);
+}
+
 std::string quantity_unit(std::string_view w) {
     if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x") return "adet";
+    if (w == "cift" || w == "pair" || w == "pairs") return "çift";
     if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos") return "kg";
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";

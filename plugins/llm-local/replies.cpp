@@ -312,8 +312,9 @@ std::string quantity_answer(const json::object& p, const std::string& full_name,
     if (currency.empty()) currency = "TRY";
     const std::string shown_unit = unit.empty() ? "adet" : unit;
     auto amount = [&](int n) {
-        return tr(language) ? std::to_string(n) + " " + shown_unit
-                            : std::to_string(n) + (shown_unit == "adet" ? "" : " " + shown_unit);
+        return tr(language)
+                   ? std::to_string(n) + " " + shown_unit
+                   : std::to_string(n) + (shown_unit == "adet" ? "" : " " + english_unit(shown_unit, n));
     };
     auto total = [&](int n) {
         return std::to_string(n) + " × " + format_price(price, currency, language) + " = " +
@@ -441,6 +442,19 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         for (const auto& b : same) ids.push_back(str(b, "id"));
         remember_products(session, ids, str(product, "category"), qt);
         return render_facts(intent, same, language, host);
+    }
+    // "2 pijama takımı ne tutar": each of them for that count.
+    if (same.size() > 1 && !intent.follow_up && intent.quantity > 0) {
+        std::vector<json::object> offered;
+        std::vector<std::string> ids;
+        for (const auto& b : same) {
+            if (auto o = host.catalog().get(str(b, "id")); o && !o->available) continue;
+            offered.push_back(b);
+            ids.push_back(str(b, "id"));
+        }
+        remember_products(session, ids, str(product, "category"), qt);
+        if (offered.size() > 1)
+            return render_counted_list(offered, intent, {}, language, host, offered.size());
     }
     if (same.size() > 1 && !intent.follow_up) {
         std::vector<std::string> lines, ids;

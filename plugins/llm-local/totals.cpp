@@ -495,7 +495,7 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
     const bool counted = line.unit == "adet";
     auto amount = [&](int n) {
         if (tr(language)) return std::to_string(n) + " " + line.unit + " " + name;
-        return std::to_string(n) + (counted ? " × " : " " + line.unit + " of ") + name;
+        return std::to_string(n) + (counted ? " × " : " " + english_unit(line.unit, n) + " of ") + name;
     };
     if (!flag_of(line.product, "available", true) || (line.offering && !line.offering->available))
         return tr(language) ? name + " artık satışta değil" : name + " is no longer available";
@@ -706,7 +706,9 @@ std::string render_counted_list(const std::vector<json::object>& items, const In
             lines.push_back(line_text(line, currency.empty() ? "TRY" : currency, language, ignored, false));
         }
     const std::string amount =
-        std::to_string(intent.quantity) + (unit == "adet" && !tr(language) ? "" : " " + unit);
+        std::to_string(intent.quantity) +
+        (unit == "adet" && !tr(language) ? ""
+                                         : " " + (tr(language) ? unit : english_unit(unit, intent.quantity)));
     std::string head = tr(language) ? amount + " için" : "For " + amount;
     if (!category.empty())
         head +=
