@@ -47,6 +47,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "bakiyorum", "ariyorum", "arıyorum", "lazim", "gerek", "gerekiyor", "mi", "mu", "hala",
         "nelerdir", "neleriniz", "ne var", "sey", "seyler", "zaman", "acil", "sahip", "bakabilir",
         "yardimci", "olabilir", "musunuz", "acaba", "tesekkurler", "merhaba", "selam",
+        // both of them, together: a sum asked for
+        "ikisi", "ikisini", "ikisinin", "ikisine", "birlikte", "beraber", "both", "together",
         // paying ("ne öderim"): the price asked, not a product
         "oderim", "oderiz", "odesem", "odesek", "odeyecegim", "odeyecegiz", "odemem", "odemek",
         // English

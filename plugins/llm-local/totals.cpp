@@ -617,9 +617,11 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
             discounts.push_back(&c);
     const bool asks_total =
         detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil"});
-    // "saten gecelik ve kadife sabahlık toplam ne tutar": several items summed, one of each.
-    const bool sums = lines.size() >= 2 &&
-                      has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar"});
+    // "saten gecelik ve kadife sabahlık toplam ne tutar", "manikür ve pedikür ikisi", "both":
+    // several items summed, one of each.
+    const bool sums =
+        lines.size() >= 2 && has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi",
+                                                     "tutar", "ikisi", "both", "birlikte", "beraber"});
     if (counted < 2 && !sums && (fees.empty() || (!asks_total && counted == 0)) &&
         (discounts.empty() || counted == 0)) {
         // One item counted ("2 tane alsam?") is answered as a product, but "kargo dahil?" next

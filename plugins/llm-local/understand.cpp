@@ -94,6 +94,8 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
                         (c == '.' && (i + 1 == message.size() || message[i + 1] == ' '));
         if (boundary) {
             sentences.emplace_back();
+        } else if (c == '+') {
+            sentences.back() += " ve ";  // "manikür + pedikür"
         } else {
             sentences.back() += c;
         }
