@@ -241,6 +241,15 @@ void read_values(const std::vector<std::string>& w, const TenantFacts& facts, Fa
                                ? own_question || asks_contains(w) || yes_no_question(w)
                                : own_question;
         if (!asked || (facts.naming.count(w[k]) && !question_particle(w, k))) continue;
+        // "do you have almond croissant?": the value is part of the name asked for.
+        // Either word may carry a suffix or a plural ("almond croissants").
+        const auto named_with = [&](std::size_t a, std::size_t b) {
+            return std::any_of(facts.name_pairs.begin(), facts.name_pairs.end(), [&](const auto& p) {
+                return word_match(w[a], p.first) >= 0.9 && word_match(w[b], p.second) >= 0.9;
+            });
+        };
+        if (!free && ((k + 1 < w.size() && named_with(k, k + 1)) || (k > 0 && named_with(k - 1, k))))
+            continue;
         ask.values = std::move(values);
         ask.value_key = key;
         ask.without = suffix || free;
@@ -566,6 +575,17 @@ TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
         for (auto& w : text::tokens(o.name)) facts.naming.insert(w);
         for (const auto& a : o.aliases)
             for (auto& w : text::tokens(a)) facts.naming.insert(w);
+        // "almond croissant", "susamlı simit": two words side by side in a name, any language.
+        auto pairs_of = [&](const std::string& name) {
+            const auto t = text::tokens(name);
+            for (std::size_t k = 0; k + 1 < t.size(); ++k) facts.name_pairs.emplace(t[k], t[k + 1]);
+        };
+        pairs_of(o.name);
+        for (const auto& a : o.aliases) pairs_of(a);
+        for (const auto& [lang, t] : o.translations) {
+            pairs_of(t.name);
+            for (const auto& a : t.aliases) pairs_of(a);
+        }
         for (const auto& [key, value] : o.attributes) {
             if (is_size_key(key)) continue;
             facts.keys.insert(key);

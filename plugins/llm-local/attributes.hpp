@@ -36,8 +36,10 @@ struct TenantFacts {
     std::vector<ValueWord> value_words;
     std::map<std::string, std::string> key_words;  ///< a word naming a key → the key ("gramaj")
     std::set<std::string> naming;                  ///< folded words of offerings' names and aliases
-    std::map<std::string, std::string> notice;     ///< language → the kitchen's allergen note, if any
-    std::set<std::string> keys;                    ///< every attribute key but sizes
+    /// Two words side by side in a name or alias, any language ("almond", "croissant").
+    std::set<std::pair<std::string, std::string>> name_pairs;
+    std::map<std::string, std::string> notice;  ///< language → the kitchen's allergen note, if any
+    std::set<std::string> keys;                 ///< every attribute key but sizes
 };
 TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
                          const std::vector<sdk::KnowledgeEntry>& knowledge);
