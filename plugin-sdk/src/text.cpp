@@ -201,6 +201,13 @@ bool has_digit(std::string_view word) {
 }
 
 /// How well two words match, 0 when not at all: exact forms 1, inflections ~0.95, typos less.
+/// `word` is the verbal noun ("-ma", "-me") of the noun `root`: "boyama" of "boya", so that
+/// "saç boyası" finds "Saç Boyama".
+bool verbal_noun_of(std::string_view word, std::string_view root) {
+    return root.size() >= 4 && word.size() == root.size() + 2 && word.substr(0, root.size()) == root &&
+           (word.ends_with("ma") || word.ends_with("me"));
+}
+
 double word_match(const Word& query, const Word& target) {
     if (query.raw == target.raw) return 1.0;
     if (query.stemmed == target.stemmed || query.raw == target.stemmed || query.stemmed == target.raw) {
@@ -208,6 +215,7 @@ double word_match(const Word& query, const Word& target) {
     }
     // The English plural of a short word the stemmer leaves alone: "teas" on "tea".
     if (target.raw.size() == 3 && query.raw == target.raw + "s") return 0.9;
+    if (verbal_noun_of(target.raw, query.stemmed) || verbal_noun_of(query.raw, target.stemmed)) return 0.85;
     const std::size_t shortest = std::min(query.raw.size(), target.raw.size());
     if (shortest <= 3 || has_digit(query.raw) || has_digit(target.raw)) return 0.0;
     // Typos are compared raw to raw, and stem to stem only where a real suffix (two letters or
@@ -693,6 +701,7 @@ double word_match(std::string_view q, std::string_view t) {
     std::size_t common = 0;
     while (common < q.size() && common < t.size() && q[common] == t[common]) ++common;
     if (common >= 5 && common * 10 >= std::min(q.size(), t.size()) * 7) return 0.8;
+    if (verbal_noun_of(t, sq) || verbal_noun_of(q, st)) return 0.8;
     // A typo is told from another word only from five letters up: "hava" (weather) is not "havlu"
     // (towel), nor "free" "fres".
     std::size_t shorter = std::min(q.size(), t.size());

@@ -758,15 +758,20 @@ std::string what_i_help_with(std::string_view language, sdk::HostServices& host)
     std::size_t services =
         std::count_if(all.begin(), all.end(), [](const auto& o) { return o.type == "SERVICE"; });
     bool mostly_services = services * 2 > all.size();
+    // Classes are offerings with a timetable; a salon has services only.
+    const bool classes =
+        std::any_of(all.begin(), all.end(), [](const auto& o) { return !o.schedule.empty(); });
     std::vector<std::string> topics;
     if (tr(language)) {
-        topics.push_back(mostly_services ? "derslerimiz, hizmetlerimiz ve ücretleri"
-                                         : "ürünlerimiz, fiyatlar ve stok durumu");
+        topics.push_back(!mostly_services ? "ürünlerimiz, fiyatlar ve stok durumu"
+                         : classes        ? "derslerimiz, hizmetlerimiz ve ücretleri"
+                                          : "hizmetlerimiz ve ücretleri");
         topics.push_back("çalışma saatlerimiz");
         topics.push_back("adres ve iletişim bilgilerimiz");
     } else {
-        topics.push_back(mostly_services ? "our classes, services and prices"
-                                         : "our products, prices and stock");
+        topics.push_back(!mostly_services ? "our products, prices and stock"
+                         : classes        ? "our classes, services and prices"
+                                          : "our services and prices");
         topics.push_back("our opening hours");
         topics.push_back("our address and contact details");
     }
