@@ -8,6 +8,8 @@
 #include <tezgah/sdk/plugin.hpp>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace tezgah::plugins::local {
 namespace {
@@ -44,7 +46,8 @@ private:
     sdk::ProviderResponse answer(const sdk::ProviderRequest& request, sdk::StreamSink* sink) {
         sdk::ProviderResponse response;
         response.method = "intent";
-        const Plan plan = understand(request, host_, *index_);
+        const auto plan_ptr = plan_of(request);
+        const Plan& plan = *plan_ptr;
         response.language = plan.language;
         response.session_updates["language"] = plan.language;
         // A question about a tool's parameter is answered now or never: a message about
@@ -65,7 +68,7 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
-            return finish(request, sink, response);
+            return finish(request, sink, response, plan_ptr);
         }
         if (auto call = request.step == 0 ? read_tool_request(request, *tool_index_) : std::nullopt) {
             // One of the tenant's own tools: called when the message gave every required
@@ -84,7 +87,7 @@ private:
                 response.session_updates["pending_tool"] = json::object{
                     {"tool", call->tool}, {"arguments", call->arguments}, {"asked", call->missing.front()}};
             }
-            return finish(request, sink, response);
+            return finish(request, sink, response, plan_ptr);
         }
         if (auto tool = request.step > 0 ? tenant_tool_called(made) : std::nullopt) {
             auto it = results.find(tool->id);
@@ -93,13 +96,17 @@ private:
             if (Plan rest = beside_tool(plan); !rest.intents.empty())
                 response.text += " " + write_reply(rest, request, made, results, response.session_updates);
             response.confidence = 0.9;
-            return finish(request, sink, response);
+            return finish(request, sink, response, plan_ptr);
         }
         // People, class schedules and one day's hours come straight from the tenant's data; a
         // question that also asks a price, a duration or stock ("cilt bakımı kim yapıyor ve ne
         // kadar sürüyor") gets the catalogue's answer first, then this one.
-        auto people = answer_people_and_times(request, host_, plan.language);
-        const bool beside_product = people && needs_tools(plan) && asks_about_product(request);
+        const bool product_too = needs_tools(plan) && asks_about_product(request);
+        // After a tool round only an answer beside the catalogue's is wanted.
+        auto people = request.step == 0 || product_too
+                          ? answer_people_and_times(request, host_, plan.language)
+                          : std::nullopt;
+        const bool beside_product = people && product_too;
         if (people && !beside_product) {
             response.text = std::move(*people);
             response.confidence = 0.9;
@@ -115,12 +122,32 @@ private:
             if (beside_product) response.text += " " + *people;
             response.confidence = confidence_of(plan);
         }
-        return finish(request, sink, response);
+        return finish(request, sink, response, plan_ptr);
     }
 
-    /// The estimated usage, and the text streamed.
-    static sdk::ProviderResponse finish(const sdk::ProviderRequest& request, sdk::StreamSink* sink,
-                                        sdk::ProviderResponse& response) {
+    /// The reading of this turn's message: made at step 0, and kept for the steps after a tool
+    /// round (the session's "local_plan" names it), so a turn reads its message once.
+    std::shared_ptr<const Plan> plan_of(const sdk::ProviderRequest& request) {
+        if (const auto* id = request.session.if_contains(kPlanKey);
+            id && id->is_int64() && request.step > 0) {
+            std::lock_guard lock(plans_mutex_);
+            if (auto it = plans_.find(id->get_int64()); it != plans_.end()) return it->second;
+        }
+        return std::make_shared<const Plan>(understand(request, host_, *index_));
+    }
+
+    /// The estimated usage, the plan kept while tools run, and the text streamed.
+    sdk::ProviderResponse finish(const sdk::ProviderRequest& request, sdk::StreamSink* sink,
+                                 sdk::ProviderResponse& response, const std::shared_ptr<const Plan>& plan) {
+        if (!response.tool_calls.empty()) {
+            std::lock_guard lock(plans_mutex_);
+            const std::int64_t id = ++last_plan_;
+            plans_[id] = plan;
+            if (plans_.size() > kPlansKept) plans_.erase(plans_.begin());
+            response.session_updates[kPlanKey] = id;
+        } else if (request.session.contains(kPlanKey)) {
+            response.session_updates[kPlanKey] = nullptr;
+        }
         std::size_t input_chars = request.system_prompt.size();
         for (const auto& m : request.messages) input_chars += m.text.size();
         response.usage.input_tokens = estimate_tokens(input_chars);
@@ -320,6 +347,11 @@ private:
     Settings settings_;
     std::shared_ptr<const TenantIndex> index_;  ///< the tenant's data as of this instance's build
     std::shared_ptr<const ToolIndex> tool_index_;
+    static constexpr const char* kPlanKey = "local_plan";
+    static constexpr std::size_t kPlansKept = 1024;  ///< turns waiting for their tools at once
+    std::mutex plans_mutex_;
+    std::int64_t last_plan_ = 0;
+    std::map<std::int64_t, std::shared_ptr<const Plan>> plans_;  ///< by id, oldest first
 };
 
 sdk::Result<sdk::PluginPtr> make_local(const json::object& config, sdk::HostServices& host) {

@@ -345,11 +345,12 @@ std::string one_product(const json::object& p, const json::object& answer, const
     const bool service = str(p, "type") == "SERVICE";
     const bool available = flag(p, "available", true);
     const bool in_stock = flag(p, "in_stock", available);
-    // Only offerings of the same type and kind stand in for it (attributes.cpp).
-    const auto alternatives = same_kind_alternatives(p, objects(answer, "alternatives"), host);
+    // Only offerings of the same type and kind stand in for it (attributes.cpp); looked for only
+    // when it cannot be had.
+    auto alternatives = [&] { return same_kind_alternatives(p, objects(answer, "alternatives"), host); };
     if (!available) {
         return (tr(language) ? name + " artık satışta değil." : name + " is no longer available.") +
-               suggestions_text(alternatives, "Bunun yerine şunlara bakabilirsiniz:",
+               suggestions_text(alternatives(), "Bunun yerine şunlara bakabilirsiniz:",
                                 "Instead you could look at:", language, host);
     }
     // Details follow the name in brackets; the description is its own sentence after the price,
@@ -384,8 +385,8 @@ std::string one_product(const json::object& p, const json::object& answer, const
         return (tr(language) ? name + " (" + price + ") şu an stokta yok."
                              : name + " (" + price + ") is out of stock right now.") +
                when +
-               suggestions_text(alternatives, "Stokta olan benzerleri:", "Similar items in stock:", language,
-                                host);
+               suggestions_text(alternatives(),
+                                "Stokta olan benzerleri:", "Similar items in stock:", language, host);
     }
     if (!size.empty()) return size_answer(p, name, price, size, language);
     if (quantity > 0) {

@@ -247,6 +247,8 @@ struct KnowledgeWords {
     /// Words said only as a part of a compound ("free" of "gluten-free" or of the keyword "dairy
     /// free"), never alone in a question or keyword, with the compound's other parts.
     std::map<std::string, std::vector<std::string>> parts;
+    std::vector<std::string> answer;  ///< the answer's words (Turkish)
+    bool gives_time = false;          ///< the answer gives a time of day ("07:30")
 };
 
 /// The parts of hyphenated compounds in `question` ("gluten-free" → "free": {"gluten"}), and the
@@ -272,6 +274,8 @@ void compound_parts(std::string_view question, std::map<std::string, std::vector
 
 KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
     KnowledgeWords kw;
+    kw.answer = text::tokens(e.answer);
+    kw.gives_time = gives_time_of_day(e.answer);
     kw.strong = text::tokens(e.question);
     for (const auto& [lang, t] : e.translations)
         for (auto& w : text::tokens(t.question)) kw.strong.push_back(w);
@@ -402,10 +406,11 @@ private:
     std::pair<std::string, double> best_knowledge(
         const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only = {}) const;
     std::string info_key_in(const Words& words, std::string_view folded) const;
-    /// A word of `content` names an offering or its category and is one of knowledge entry
-    /// `entry_id`'s own words
-    /// (its question, keywords or answer).
-    bool names_offering_in_entry(const Words& content, const std::string& entry_id) const;
+    /// The words of `content` that name an offering or a category.
+    std::vector<std::string> offering_words_in(const Words& content) const;
+    /// Knowledge entry `e` (one of knowledge_) gives a time of day and holds one of `words` in its
+    /// question, keywords or answer.
+    bool timed_entry_names(const sdk::KnowledgeEntry& e, const std::vector<std::string>& words) const;
 
     Intent product_intent(const Words& content, const std::vector<std::string>& picked,
                           std::string query_type, double confidence) const;
@@ -768,22 +773,27 @@ std::pair<std::string, double> Reader::best_knowledge(
     return {best_id, best};
 }
 
-bool Reader::names_offering_in_entry(const Words& content, const std::string& entry_id) const {
-    for (std::size_t k = 0; k < knowledge_.size(); ++k) {
-        if (knowledge_[k].id != entry_id) continue;
-        const auto answer = text::tokens(knowledge_[k].answer);
-        for (const auto& w : content) {
-            if (std::max(best_in(w.folded, index_.knowledge_words[k].strong), best_in(w.folded, answer)) <
-                0.9)
-                continue;
-            for (const auto& ow : index_.offering_words) {
-                if (best_in(w.folded, ow.category) >= 0.9) return true;
-                for (const auto& name : ow.names)
-                    if (best_in(w.folded, name) >= 0.9) return true;
-            }
-        }
+std::vector<std::string> Reader::offering_words_in(const Words& content) const {
+    std::vector<std::string> out;
+    for (const auto& w : content) {
+        const bool names =
+            std::any_of(index_.offering_words.begin(), index_.offering_words.end(), [&](const auto& ow) {
+                return best_in(w.folded, ow.category) >= 0.9 ||
+                       std::any_of(ow.names.begin(), ow.names.end(),
+                                   [&](const auto& name) { return best_in(w.folded, name) >= 0.9; });
+            });
+        if (names) out.push_back(w.folded);
     }
-    return false;
+    return out;
+}
+
+bool Reader::timed_entry_names(const sdk::KnowledgeEntry& e, const std::vector<std::string>& words) const {
+    const auto k = static_cast<std::size_t>(&e - knowledge_.data());
+    const auto& kw = index_.knowledge_words[k];
+    if (!kw.gives_time) return false;
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+        return std::max(best_in(w, kw.strong), best_in(w, kw.answer)) >= 0.9;
+    });
 }
 
 std::string Reader::info_key_in(const Words& words, std::string_view folded) const {
@@ -1019,17 +1029,17 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     // "simit kaçta çıkıyor": the time the business's notes give for something it sells, not the
     // opening hours — when an entry names that offering and its answer gives a time of day.
     if (topics.size() == 1 && topics.front() == "hours" && has_tool("search_knowledge_base")) {
-        auto about_it = [&](const sdk::KnowledgeEntry& e) {
-            return names_offering_in_entry(content, e.id) && gives_time_of_day(e.answer);
-        };
-        auto kb = best_knowledge(question, about_it);
-        if (kb.first.empty())
-            for (const auto& e : knowledge_)
-                if (about_it(e)) {
-                    kb.first = e.id;
-                    break;
-                }
-        if (!kb.first.empty()) return {knowledge_intent(question, kb.first)};
+        if (const auto named = offering_words_in(content); !named.empty()) {
+            auto about_it = [&](const sdk::KnowledgeEntry& e) { return timed_entry_names(e, named); };
+            auto kb = best_knowledge(question, about_it);
+            if (kb.first.empty())
+                for (const auto& e : knowledge_)
+                    if (about_it(e)) {
+                        kb.first = e.id;
+                        break;
+                    }
+            if (!kb.first.empty()) return {knowledge_intent(question, kb.first)};
+        }
     }
     if (!topics.empty()) {
         std::vector<Intent> out;
