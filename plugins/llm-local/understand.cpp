@@ -115,6 +115,13 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
                 continue;
             }
             current.push_back(words[k]);
+            // "sporcu sütyeni var mı iade edebilir miyim": a question particle closes a question
+            // when another of two words or more follows it.
+            const bool particle = f == "mi" || f == "mu" || f == "misiniz" || f == "musunuz";
+            if (particle && k + 2 < words.size() && current.size() >= 2) {
+                out.push_back(std::move(current));
+                current.clear();
+            }
         }
         if (!current.empty()) out.push_back(std::move(current));
     }
