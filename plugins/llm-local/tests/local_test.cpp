@@ -207,8 +207,9 @@ std::vector<Case> load_cases() {
     // cases.json, cases_people.json: people, class schedules, days and complaints at a set time, and
     // cases_attributes.json: the size chart, an offering's attributes and its alternatives.
     // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
-    for (const char* file :
-         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_TOTALS_CASES}) {
+    // cases_totals2.json: totals as customers ask them (number words, weights, follow-ups, packages).
+    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
+                             LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
