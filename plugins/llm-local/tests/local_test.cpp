@@ -255,6 +255,8 @@ class ConversationCase : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConversationCase, AnswersLikeTheShopWould) {
     const auto& spec = GetParam().spec;
+    // "pending": a case written before the assistant handles it, with what is missing.
+    if (const auto* pending = spec.if_contains("pending")) GTEST_SKIP() << pending->as_string();
     auto& t = tenant(std::string(spec.at("tenant").as_string()));
     // "time": the moment the conversation happens, UTC ("2026-12-04T10:00:00Z"); else a fixed one.
     t.host.time.set(case_time(spec.contains("time") ? std::string(spec.at("time").as_string())
