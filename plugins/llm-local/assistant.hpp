@@ -41,6 +41,31 @@ std::string quantity_unit(std::string_view folded_word);
 /// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
 std::string english_unit(std::string_view unit, int n);
 
+// ---- packages.cpp: an offering that sells several of another at once ----
+
+/// "8 Derslik Aylık Mat Pilates Paketi": `count` of `single_id` ("Mat Pilates Grup Dersi").
+struct Package {
+    std::string id;
+    std::string single_id;
+    int count = 0;
+};
+/// The catalogue's packages: a name counting lessons ("8 derslik") whose other words all name
+/// one priced service.
+std::vector<Package> find_packages(const std::vector<sdk::Offering>& offerings);
+/// "paket mi tek tek mi daha uygun", "is the pass cheaper than paying per class".
+bool asks_package_or_single(std::string_view folded);
+/// The package's price beside its count times the single price, and which is cheaper by how much.
+std::string package_or_single(const Package& package, const std::vector<sdk::Offering>& offerings,
+                              std::string_view language);
+
+// ---- weights.cpp: amounts asked for by weight ----
+
+/// Kilograms in one of `folded_unit`: 1 for "kg" or "kilo", 0.001 for "gram"; 0 when it is no weight.
+double kilograms_in(std::string_view folded_unit);
+/// The weight the words ask for, in kilograms ("yarım kilo" 0.5, "1,5 kg" 1.5, "250 gram" 0.25,
+/// "half a kilo"), or 0; `shown` holds each folded word as written, for its decimal comma.
+double asked_weight(const std::vector<std::string>& folded, const std::vector<std::string>& shown);
+
 /// What a question asks about a product.
 struct Cues {
     bool price = false;     ///< ne kadar, fiyat, how much
@@ -102,6 +127,7 @@ struct Intent {
     std::string extreme;              ///< list: "min" (en ucuz) or "max" (en pahalı), or empty
     int quantity = 0;                 ///< product: how many the customer asks about ("3 tane"), or 0
     std::string unit;                 ///< the quantity's unit as the customer said it ("kg"), or empty
+    double weight = 0;                ///< product: kilograms asked for that no count says ("yarım kilo")
     // An offering's own facts asked about (attributes.cpp):
     int worn = 0;                               ///< a size number the customer wears ("38 giyiyorum")
     std::vector<std::string> fitting_sizes;     ///< the size chart's sizes for `worn` ("S", "M")

@@ -178,9 +178,13 @@ void read_keys(const std::vector<std::string>& w, const TenantFacts& facts, Fact
     };
     // A word that also names an offering ("vegan" in "Vegan Çikolatalı Pasta") asks only as a
     // question of its own ("vegan mı", "is it vegan").
+    // "250 gram baklava": a unit after a number is an amount asked for, not the item's weight.
+    auto amount = [&](std::size_t k) {
+        return k > 0 && (all_digits(w[k - 1]) || number_word(w[k - 1]) > 0) && kilograms_in(w[k]) > 0;
+    };
     auto asking = [&](std::size_t k) {
-        return !facts.naming.count(w[k]) || question_particle(w, k) ||
-               (yes_no_question(w) && k + 1 == w.size());
+        return !amount(k) && (!facts.naming.count(w[k]) || question_particle(w, k) ||
+                              (yes_no_question(w) && k + 1 == w.size()));
     };
     for (const auto& c : kConcepts) {
         std::string key;

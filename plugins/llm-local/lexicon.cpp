@@ -88,6 +88,11 @@ const std::set<std::string, std::less<>>& stop_words() {
         "adet", "tanesini", "tanesi", "pieces", "piece", "pcs", "x",
         "iki", "uc", "dort", "bes", "alti", "yedi", "sekiz", "dokuz", "two", "three", "four",
         "five", "six", "seven", "eight", "nine", "ten",
+        "yirmi", "otuz", "kirk", "elli", "altmis", "yetmis", "seksen", "doksan", "eleven", "twelve",
+        "twenty", "thirty", "forty", "fifty", "dozen", "duzine", "couple",
+        "yarim", "ceyrek", "bucuk", "half", "quarter",
+        // people a service is for ("2 kişi manikür", "for two people"); the bill ("hesap ne olur")
+        "kisi", "kisilik", "people", "person", "persons", "hesap", "hesabi",
         "kim", "kimler", "kimdir", "who", "whom", "hoca", "hocasi", "hocalar", "hocalari",
         "egitmen", "egitmeni", "egitmenler", "teacher", "teaches", "instructor", "instructors",
         "veriyor", "veren", "verir", "teach", "giyiyorum", "giyerim", "surer", "suruyor", "surmek",
@@ -159,10 +164,14 @@ bool is_stop_word(std::string_view w) {
 bool is_cue_word(std::string_view w) { return cue_words().count(w) > 0; }
 
 int number_word(std::string_view w) {
+    // Not "yüz" (a hundred), which is also the face of "yüz bakımı".
     static const std::pair<std::string_view, int> kNumbers[] = {
-        {"iki", 2},   {"uc", 3},    {"dort", 4},  {"bes", 5},   {"alti", 6},  {"yedi", 7},
-        {"sekiz", 8}, {"dokuz", 9}, {"on", 10},   {"two", 2},   {"three", 3}, {"four", 4},
-        {"five", 5},  {"six", 6},   {"seven", 7}, {"eight", 8}, {"nine", 9},  {"ten", 10}};
+        {"iki", 2},     {"uc", 3},      {"dort", 4},    {"bes", 5},     {"alti", 6},    {"yedi", 7},
+        {"sekiz", 8},   {"dokuz", 9},   {"on", 10},     {"yirmi", 20},  {"otuz", 30},   {"kirk", 40},
+        {"elli", 50},   {"altmis", 60}, {"yetmis", 70}, {"seksen", 80}, {"doksan", 90}, {"duzine", 12},
+        {"two", 2},     {"three", 3},   {"four", 4},    {"five", 5},    {"six", 6},     {"seven", 7},
+        {"eight", 8},   {"nine", 9},    {"ten", 10},    {"eleven", 11}, {"twelve", 12}, {"twenty", 20},
+        {"thirty", 30}, {"forty", 40},  {"fifty", 50},  {"dozen", 12},  {"couple", 2}};
     for (const auto& [word, n] : kNumbers)
         if (w == word) return n;
     return 0;
@@ -171,6 +180,7 @@ int number_word(std::string_view w) {
 std::string english_unit(std::string_view unit, int n) {
     if (unit == "çift") return n == 1 ? "pair" : "pairs";
     if (unit == "porsiyon") return n == 1 ? "portion" : "portions";
+    if (unit == "kişi") return n == 1 ? "person" : "people";
     return std::string(unit);
 }
 
@@ -181,6 +191,8 @@ std::string quantity_unit(std::string_view w) {
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
+    // "2 kişi manikür": a service for two is two of it ("iki kişilik düet" names one offering).
+    if (w == "kisi" || w == "people" || w == "person" || w == "persons") return "kişi";
     if (w == "ders" || w == "seans" || w == "classes" || w == "lessons" || w == "sessions") return "ders";
     return {};
 }
@@ -209,18 +221,33 @@ bool looks_english(std::string_view message, const std::vector<std::string>& wor
     return english > 0;
 }
 
+namespace {
+
+/// "gramajı ne", "kaç gram": the weight of an item, not an amount of it ("250 gram baklava").
+bool asks_weight_of_item(const std::vector<std::string>& words) {
+    for (std::size_t k = 0; k < words.size(); ++k)
+        if (starts_with(words[k], "gram") &&
+            (k == 0 || !std::isdigit(static_cast<unsigned char>(words[k - 1][0]))))
+            return true;
+    return false;
+}
+
+}  // namespace
+
 Cues detect_cues(std::string_view folded) {
     const auto words = text::tokens(folded);
     Cues c;
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
                  any_phrase(folded, {"kac dakika", "kac dk", "how long", "how many minutes", "how many hours",
                                      "ne kadar surer", "ne kadar suruyor", "duration"});
-    c.price = !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
-                              any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much",
-                                                  "price", "prices", "cost", "costs", "pricing", "fee",
-                                                  "fees", "rate", "rates", "what does it cost"}) ||
-                              // what an order comes to ("ne tutar", "toplam", "total")
-                              has_prefix_word(words, {"tutar", "toplam"}) || any_phrase(folded, {"total"}));
+    c.price =
+        !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
+                        any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much", "price",
+                                            "prices", "cost", "costs", "pricing", "fee", "fees", "rate",
+                                            "rates", "what does it cost"}) ||
+                        // what an order comes to ("ne tutar", "toplam", "total")
+                        has_prefix_word(words, {"tutar", "toplam"}) ||
+                        any_phrase(folded, {"total", "hesap ne", "hesabi ne", "hesap kac", "hesabi kac"}));
     c.restock =
         any_phrase(folded, {"ne zaman gelir", "ne zaman gelecek", "ne zaman gelecektir", "tekrar gelir",
                             "tekrar gelecek", "yeniden gelir", "yeniden gelecek", "stoga girer",
@@ -230,22 +257,22 @@ Cues detect_cues(std::string_view folded) {
               any_phrase(folded, {"kaldi mi", "kalmis mi", "bulunuyor mu", "mevcut mu", "mevcut", "elinizde",
                                   "in stock", "stock", "available", "availability", "sold out", "any left",
                                   "out of stock", "tukendi", "tukenmis"});
-    c.details = has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay",
-                                        "numara", "gram"}) ||
-                any_phrase(folded, {"size",           "sizes",
-                                    "color",          "colors",
-                                    "colour",         "colours",
-                                    "fabric",         "material",
-                                    "made of",        "details",
-                                    "detail",         "tell me about",
-                                    "what is it",     "nasil bir",
-                                    "neyden",         "hakkinda bilgi",
-                                    "bilgi verir",    "bilgi alabilir",
-                                    "anlatir",        "describe",
-                                    "neler dahil",    "ne dahil",
-                                    "dahil mi",       "what s included",
-                                    "whats included", "what is included",
-                                    "include",        "includes"});
+    c.details =
+        has_prefix_word(words, {"beden", "renk", "kumas", "olcu", "malzeme", "ozellik", "detay", "numara"}) ||
+        asks_weight_of_item(words) || any_phrase(folded, {"size",           "sizes",
+                                                          "color",          "colors",
+                                                          "colour",         "colours",
+                                                          "fabric",         "material",
+                                                          "made of",        "details",
+                                                          "detail",         "tell me about",
+                                                          "what is it",     "nasil bir",
+                                                          "neyden",         "hakkinda bilgi",
+                                                          "bilgi verir",    "bilgi alabilir",
+                                                          "anlatir",        "describe",
+                                                          "neler dahil",    "ne dahil",
+                                                          "dahil mi",       "what s included",
+                                                          "whats included", "what is included",
+                                                          "include",        "includes"});
     c.have = any_phrase(folded,
                         {"var mi",         "varmi",          "var midir",  "yok mu",      "satiyor musunuz",
                          "satiyormusunuz", "satiyor musun",  "bulunur mu", "do you have", "do you sell",

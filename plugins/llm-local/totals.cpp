@@ -409,6 +409,7 @@ struct Line {
     std::optional<sdk::Offering> offering;
     json::object product;
     int quantity = 1;
+    double weight = 0;    ///< kilograms of what is sold by the kilo ("yarım kilo baklava"), or 0
     std::string unit;     ///< "adet", "kg"
     bool priced = false;  ///< in the total: available and in stock
 };
@@ -478,6 +479,29 @@ bool in_scope(const Charge& discount, const std::optional<sdk::Offering>& offeri
     });
 }
 
+/// Whether the offering is priced by the kilo: its name says so ("Fıstıklı Baklava (kg)").
+bool sold_by_kilo(const Line& line) {
+    const std::string name = line.offering ? line.offering->name : string_of(line.product, "name");
+    const auto open = name.rfind(" (");
+    return open != std::string::npos && name.back() == ')' &&
+           quantity_unit(text::fold(name.substr(open + 2, name.size() - open - 3))) == "kg";
+}
+
+/// "0,5 kg Fıstıklı Baklava: 0,5 × 1.400 TL = 700 TL" for `kg` kilograms (what the stock holds
+/// when it holds less than asked); adds the line's amount to `sum`.
+std::string weighed_text(Line& line, const std::string& name, double kg, double price,
+                         const std::string& currency, std::string_view language, double& sum) {
+    std::string shortage;
+    if (kg < line.weight)
+        shortage = tr(language) ? " (stokta yalnızca " + format_number(kg, language) + " kg var)"
+                                : " (only " + format_number(kg, language) + " kg in stock)";
+    sum += price * kg;
+    line.priced = true;
+    const std::string amount = format_number(kg, language) + (tr(language) ? " kg " : " kg of ") + name;
+    return amount + ": " + format_number(kg, language) + " × " + format_price(price, currency, language) +
+           " = " + format_price(price * kg, currency, language) + shortage;
+}
+
 /// "2 adet Simit: 2 × 15 TL = 30 TL" ("Simit: 2 × 15 TL = 30 TL" without `say_amount`), with what
 /// the stock holds when it holds fewer; adds the line's amount to `sum`.
 std::string line_text(Line& line, const std::string& currency, std::string_view language, double& sum,
@@ -511,6 +535,9 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
         line.quantity = stock;
     }
     const double price = number_of(line.product, "price", 0);
+    if (line.weight > 0)
+        return weighed_text(line, name, known_stock ? std::min<double>(stock, line.weight) : line.weight,
+                            price, currency, language, sum);
     sum += price * line.quantity;
     line.priced = true;
     if (line.quantity == 1 && counted && shortage.empty())
@@ -535,8 +562,13 @@ std::vector<Line> lines_of(const Plan& plan, const std::vector<const sdk::ToolRe
         if (intent.kind != IntentKind::product) continue;
         auto product = product_of(intent, results[k]);
         if (!product) continue;
-        Line line{k, host.catalog().get(string_of(*product, "id")), std::move(*product),
-                  std::max(1, intent.quantity), intent.unit.empty() ? "adet" : intent.unit};
+        Line line{k,
+                  host.catalog().get(string_of(*product, "id")),
+                  std::move(*product),
+                  std::max(1, intent.quantity),
+                  0,
+                  intent.unit.empty() ? "adet" : intent.unit};
+        if (sold_by_kilo(line)) line.weight = intent.weight;
         lines.push_back(std::move(line));
     }
     return lines;
@@ -616,13 +648,14 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
             (asks_for(c, words) || in_scope_of(c, lines).first >= c.min_quantity))
             discounts.push_back(&c);
     const bool asks_total =
-        detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil"});
+        detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil", "hesap"});
     // "saten gecelik ve kadife sabahlık toplam ne tutar", "manikür ve pedikür ikisi", "both":
     // several items summed, one of each.
-    const bool sums =
-        lines.size() >= 2 && has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi",
-                                                     "tutar", "ikisi", "both", "birlikte", "beraber"});
-    if (counted < 2 && !sums && (fees.empty() || (!asks_total && counted == 0)) &&
+    const bool sums = lines.size() >= 2 &&
+                      has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
+                                              "ikisi", "both", "birlikte", "beraber", "hesap"});
+    const bool weighed = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.weight > 0; });
+    if (counted < 2 && !sums && !weighed && (fees.empty() || (!asks_total && counted == 0)) &&
         (discounts.empty() || counted == 0)) {
         // One item counted ("2 tane alsam?") is answered as a product, but "kargo dahil?" next
         // prices it as an order.
@@ -702,7 +735,7 @@ std::string render_counted_list(const std::vector<json::object>& items, const In
             if (lines.size() == max_items) break;
             const bool in_stock = flag_of(b, "in_stock", true);
             if (in_stock != (pass == 0)) continue;
-            Line line{0, host.catalog().get(string_of(b, "id")), b, intent.quantity, unit};
+            Line line{0, host.catalog().get(string_of(b, "id")), b, intent.quantity, 0, unit};
             std::string currency = string_of(b, "currency");
             double ignored = 0;
             lines.push_back(line_text(line, currency.empty() ? "TRY" : currency, language, ignored, false));

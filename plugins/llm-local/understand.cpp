@@ -7,6 +7,7 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <functional>
@@ -90,7 +91,11 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
     std::vector<std::string> sentences{""};
     for (std::size_t i = 0; i < message.size(); ++i) {
         char c = message[i];
-        bool boundary = c == '?' || c == '!' || c == ';' || c == '\n' || c == ',' ||
+        // Not the comma of "1,5 kg": between digits it is a decimal one.
+        const bool decimal = c == ',' && i > 0 && i + 1 < message.size() &&
+                             std::isdigit(static_cast<unsigned char>(message[i - 1])) &&
+                             std::isdigit(static_cast<unsigned char>(message[i + 1]));
+        bool boundary = c == '?' || c == '!' || c == ';' || c == '\n' || (c == ',' && !decimal) ||
                         (c == '.' && (i + 1 == message.size() || message[i + 1] == ' '));
         if (boundary) {
             sentences.emplace_back();
@@ -352,8 +357,9 @@ struct TenantIndex {
     /// Filler words that begin an offering's name or alias ("su" of "Su Böreği"), with the words
     /// that follow them there.
     std::map<std::string, std::set<std::string>> name_starts;
-    std::vector<Charge> charges;  ///< fees and discounts the knowledge base states
-    JoinedWords joined_by_and;    ///< words names join with "ve" / "and"
+    std::vector<Charge> charges;    ///< fees and discounts the knowledge base states
+    JoinedWords joined_by_and;      ///< words names join with "ve" / "and"
+    std::vector<Package> packages;  ///< offerings that sell several of another (packages.cpp)
 };
 
 namespace {
@@ -406,6 +412,8 @@ private:
     Words without_charges(const Words& content, const Cues& cues) const;
     bool names_charge(const Word& w) const;
     std::vector<Intent> order_with_charges(const Words& question, const Words& content) const;
+    void add_to_last_order(std::string_view folded, Plan& plan) const;
+    const Package& package_asked(const Words& question) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
     std::vector<std::pair<const sdk::Offering*, OfferingFit>> rank(const Words& content,
@@ -496,6 +504,44 @@ void Reader::read_session() {
                 i.unit = std::string(u->get_string());
             last_order_.push_back(std::move(i));
         }
+}
+
+/// "iki kişi manikür ve pedikür": the people the message counts have each service it names
+/// without a count of its own.
+void share_people_count(Plan& plan) {
+    const auto people = std::find_if(plan.intents.begin(), plan.intents.end(), [](const Intent& i) {
+        return i.kind == IntentKind::product && i.unit == "kişi" && i.quantity > 0;
+    });
+    if (people == plan.intents.end()) return;
+    const int count = people->quantity;
+    for (auto& i : plan.intents)
+        if (i.kind == IntentKind::product && i.quantity == 0) {
+            i.quantity = count;
+            i.unit = "kişi";
+        }
+}
+
+/// "bir de 3 poğaça, toplam ne olur?" after "2 simit alacağım": the items named now join the
+/// order of the turn before, which comes first, when the customer adds them and asks for a total.
+void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
+    static constexpr std::array<std::string_view, 6> kAdding = {"bir de", "ayrica", "ekle",
+                                                                "also",   "plus",   "add"};
+    const auto words = text::tokens(folded);
+    const bool adds =
+        std::any_of(kAdding.begin(), kAdding.end(), [&](auto p) { return has_phrase(folded, p); });
+    const bool total =
+        has_prefix_word(words, {"toplam", "tutar", "hepsi", "hesap", "total", "altogether", "together"});
+    const bool names_items = std::any_of(plan.intents.begin(), plan.intents.end(),
+                                         [](const Intent& i) { return i.kind == IntentKind::product; });
+    if (last_order_.empty() || !adds || !total || !names_items) return;
+    std::vector<Intent> before;
+    for (const auto& o : last_order_) {
+        const bool named_again = std::any_of(plan.intents.begin(), plan.intents.end(), [&](const Intent& i) {
+            return i.tool == o.tool && i.arguments == o.arguments;
+        });
+        if (!named_again) before.push_back(o);
+    }
+    plan.intents.insert(plan.intents.begin(), before.begin(), before.end());
 }
 
 /// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
@@ -643,40 +689,91 @@ bool number_in_a_name(const Words& words, std::size_t k,
     return false;
 }
 
-/// A count said as digits ("2") or a word ("iki", "three"), or 0; not "on" (ten), which is also
-/// the English "on".
+/// Which of the tenant's packages the words mean: the one whose count they say ("8 derslik"),
+/// else the first.
+const Package& Reader::package_asked(const Words& question) const {
+    for (const auto& p : index_.packages)
+        if (std::any_of(question.begin(), question.end(),
+                        [&](const Word& w) { return w.folded == std::to_string(p.count); }))
+            return p;
+    return index_.packages.front();
+}
+
+/// Kilograms the words ask for ("yarım kilo"), or 0.
+double weight_of(const Words& words) {
+    std::vector<std::string> shown;
+    for (const auto& w : words) shown.push_back(w.shown);
+    return asked_weight(folded_of(words), shown);
+}
+
+/// "3x", "x3": a count of items said with the times sign.
+bool times_count(std::string_view f) {
+    if (f.size() < 2 || f.size() > 4 || (f.front() != 'x' && f.back() != 'x')) return false;
+    const auto n = f.front() == 'x' ? f.substr(1) : f.substr(0, f.size() - 1);
+    return std::all_of(n.begin(), n.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+/// A count said as digits ("2", "3x", "x3") or a word ("iki", "three", "dozen"), or 0; not "on"
+/// (ten), which is also the English "on".
 int count_of(std::string_view f) {
-    const bool digits = !f.empty() && f.size() <= 3 && std::all_of(f.begin(), f.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-    });
-    if (digits) return std::stoi(std::string(f));
+    auto digits = [](std::string_view s) {
+        return !s.empty() && s.size() <= 3 && std::all_of(s.begin(), s.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c));
+        });
+    };
+    if (digits(f)) return std::stoi(std::string(f));
+    if (times_count(f))
+        return std::stoi(std::string(f.front() == 'x' ? f.substr(1) : f.substr(0, f.size() - 1)));
     return f == "on" ? 0 : number_word(f);
+}
+
+/// The number said by the words from `k`: "on iki" and "yirmi beş" (a ten and a unit said as
+/// words) are one number, and `k` moves to its last word.
+int number_at(const Words& words, std::size_t& k) {
+    const auto& f = words[k].folded;
+    const int tens = f == "on" ? 10 : count_of(f);
+    const bool word = !f.empty() && !std::isdigit(static_cast<unsigned char>(f[0]));
+    if (word && tens >= 10 && tens % 10 == 0 && tens < 100 && k + 1 < words.size()) {
+        const int unit = number_word(words[k + 1].folded);
+        if (unit > 0 && unit < 10) {
+            ++k;
+            return tens + unit;
+        }
+    }
+    return count_of(f);
 }
 
 std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index) {
     auto in_a_name = [&](std::size_t k) { return number_in_a_name(words, k, index.name_numbers); };
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
-        int n = 0;
-        const bool digits = !f.empty() && f.size() <= 3 && std::all_of(f.begin(), f.end(), [](char c) {
-            return std::isdigit(static_cast<unsigned char>(c));
-        });
-        if (digits) n = std::stoi(f);
-        if (!digits) n = number_word(f);
+        const bool digits = !f.empty() && std::isdigit(static_cast<unsigned char>(f[0]));
+        // "1,5 kg": a decimal amount is no count of items (its two pieces are skipped).
+        if (digits && words[k].shown.find_first_of(",.") != std::string::npos) {
+            ++k;
+            continue;
+        }
+        const std::size_t first = k;
+        const int n = number_at(words, k);
         if (n <= 0) continue;
-        if (in_a_name(k)) continue;  // "Erkek Atlet 3'lü", "8 derslik paket"
-        std::string unit = k + 1 < words.size() ? quantity_unit(words[k + 1].folded) : std::string();
-        if (unit.empty() && k > 0 && (words[k - 1].folded == "x")) unit = "adet";
+        if (in_a_name(first)) continue;  // "Erkek Atlet 3'lü", "8 derslik paket"
+        // "a couple of simits": the words after the number, past an "of".
+        std::size_t next = k + 1;
+        if (next < words.size() && words[next].folded == "of") ++next;
+        std::string unit = next < words.size() ? quantity_unit(words[next].folded) : std::string();
+        if (unit.empty() && (times_count(f) || (first > 0 && words[first - 1].folded == "x"))) unit = "adet";
         if (!unit.empty()) return {n, unit};
-        const bool next_is_size = k + 1 < words.size() && (words[k + 1].folded.rfind("beden", 0) == 0 ||
-                                                           words[k + 1].folded.rfind("numara", 0) == 0);
-        if (next_is_size || f == "on" || in_a_name(k)) continue;
+        // "iki kişilik düet": the people an offering is for describe it; "38 beden" is a size.
+        const bool describes = next < words.size() && (words[next].folded.rfind("beden", 0) == 0 ||
+                                                       words[next].folded.rfind("numara", 0) == 0 ||
+                                                       words[next].folded == "kisilik");
+        if (describes) continue;
         if (digits && says_size_worn(folded_of(words))) continue;  // "38 giyiyorum"
         // "iki simit", "2 simit ne kadar", "3 su böreği": a number before an offering's name counts it.
-        if (k + 1 < words.size() &&
-            (!is_stop_word(words[k + 1].folded) || starts_a_name(words, k + 1, index)))
+        if (next < words.size() && (!is_stop_word(words[next].folded) || starts_a_name(words, next, index)))
             return {n, "adet"};
-        if (!digits && k + 1 == words.size()) return {n, "adet"};  // "three?" after a product
+        if (!digits && next == words.size()) return {n, "adet"};  // "three?" after a product
     }
     return {0, {}};
 }
@@ -687,15 +784,17 @@ std::vector<Words> split_at_counts(const Words& clause,
                                    const std::map<std::string, std::set<std::string>>& name_numbers) {
     std::vector<Words> out{{}};
     bool named = false;  // the current part names something after its count
+    // "bir simit bir çay": "bir" counts one of each item.
+    auto counts = [](const std::string& f) { return count_of(f) > 0 || f == "bir" || f == "one"; };
     for (std::size_t k = 0; k < clause.size(); ++k) {
-        const bool count = count_of(clause[k].folded) > 0 && !number_in_a_name(clause, k, name_numbers);
+        const bool count = counts(clause[k].folded) && !number_in_a_name(clause, k, name_numbers);
         if (count && named) {
             out.emplace_back();
             named = false;
         }
         out.back().push_back(clause[k]);
         if (!count && !is_stop_word(clause[k].folded) && quantity_unit(clause[k].folded).empty() &&
-            count_of(out.back().front().folded) > 0)
+            counts(out.back().front().folded))
             named = true;
     }
     return out;
@@ -992,6 +1091,12 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
 }
 
 std::vector<Intent> Reader::read_question(const Words& question) {
+    // "8 derslik paket mi tek tek mi daha uygun": the package beside its lessons one by one.
+    if (!index_.packages.empty() && asks_package_or_single(join(question, false))) {
+        Intent i;
+        i.text = package_or_single(package_asked(question), offerings_, language_);
+        if (!i.text.empty()) return {i};
+    }
     if (const auto ask = read_fact_ask(folded_of(question), index_.facts); ask.any())
         if (auto intents = read_facts(question, ask); !intents.empty()) return intents;
     auto intents = read_clause(question);
@@ -1006,6 +1111,12 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         // An order asked again ("kargo dahil?") keeps its counts unless the message gives one.
         if (auto asked = asked_quantity(question, index_); asked.first > 0 || i.quantity == 0)
             std::tie(i.quantity, i.unit) = asked;
+        // "yarım kilo", "1,5 kg", "250 gram": a weight no count says.
+        if (const double kg = weight_of(question); kg > 0 && kg != std::floor(kg)) {
+            i.weight = kg;
+            i.quantity = 0;
+            i.unit = "kg";
+        }
         i.with_charges =
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); });
         if (!size.empty()) i.arguments["query_type"] = "details";
@@ -1020,7 +1131,9 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
                                           [&](const Word& w) { return is_detail_word(w.folded); });
     if (names_detail) cues.details = true;
     // "3 tane alırsam?": a quantity asks what it comes to.
-    if (asked_quantity(question, index_).first > 0 && !cues.stock && !cues.details) cues.price = true;
+    if ((asked_quantity(question, index_).first > 0 || weight_of(question) > 0) && !cues.stock &&
+        !cues.details)
+        cues.price = true;
     const Words content = without_charges(content_of(question), cues);
     // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
     if (!cues.have && !cues.list && !cues.stock)
@@ -1309,6 +1422,8 @@ Plan Reader::read() {
             previous_words = content_of(question);
         }
     }
+    share_people_count(plan);
+    add_to_last_order(folded, plan);
     return plan;
 }
 
@@ -1331,6 +1446,7 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     index->english_words = english_words_of(index->offerings, index->knowledge);
     index->facts = tenant_facts(index->offerings, index->knowledge);
     index->charges = charges_of(index->knowledge);
+    index->packages = find_packages(index->offerings);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)

@@ -207,8 +207,9 @@ std::vector<Case> load_cases() {
     // cases.json, cases_people.json: people, class schedules, days and complaints at a set time, and
     // cases_attributes.json: the size chart, an offering's attributes and its alternatives.
     // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
-    for (const char* file :
-         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_TOTALS_CASES}) {
+    // cases_totals2.json: totals as customers ask them (number words, weights, follow-ups, packages).
+    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
+                             LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
@@ -254,6 +255,8 @@ class ConversationCase : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConversationCase, AnswersLikeTheShopWould) {
     const auto& spec = GetParam().spec;
+    // "pending": a case written before the assistant handles it, with what is missing.
+    if (const auto* pending = spec.if_contains("pending")) GTEST_SKIP() << pending->as_string();
     auto& t = tenant(std::string(spec.at("tenant").as_string()));
     // "time": the moment the conversation happens, UTC ("2026-12-04T10:00:00Z"); else a fixed one.
     t.host.time.set(case_time(spec.contains("time") ? std::string(spec.at("time").as_string())
