@@ -1282,7 +1282,12 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         return {};
     }
     if (!info_key.empty()) return with_named_offering(info_key, content, question, kb);
-    if (kb_strong && (strong.empty() || kb.second >= 0.9)) return {knowledge_intent(question, kb.first)};
+    // "simit" alone names the offering; an entry that merely mentions it ("Simit ve poğaça kaçta
+    // çıkıyor?") is not what was asked.
+    const bool names_one_exactly = !ranked.empty() && ranked.front().second.coverage >= 0.99 &&
+                                   ranked.front().second.specificity >= 0.99;
+    if (kb_strong && (strong.empty() || (kb.second >= 0.9 && !names_one_exactly)))
+        return {knowledge_intent(question, kb.first)};
     if (category) return {list_intent(category->name, "")};
     if (!follow.empty()) return products_from(follow, 0.75, true);
     if (!strong.empty()) return products_from(strong, 0.85, false);
