@@ -216,9 +216,9 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
     const bool next_week = has_phrase(folded, "next week") || has_phrase(folded, "gelecek hafta") ||
                            has_phrase(folded, "onumuzdeki hafta") || has_phrase(folded, "haftaya") ||
                            has_phrase(folded, "sonraki hafta");
-    if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") ||
-        has_phrase(folded, "this evening") || has_phrase(folded, "tonight"))
+    if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
         add(0, "bu akşam", "this evening");
+    if (has_phrase(folded, "tonight")) add(0, "bu akşam", "tonight");
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& w = words[k];
         const bool coming = k > 0 && (words[k - 1] == "onumuzdeki" || words[k - 1] == "gelecek" ||

@@ -298,9 +298,10 @@ public:
         }
 
         if (person && !price) {
-            // "Gamze hanım manikür yapıyor mu": yes or no, from the offering's provider.
+            // "Gamze hanım manikür yapıyor mu": yes or no, from the offering's provider. With a day
+            // asked ("Mert hoca yarın masaj yapar mı"), the day is the answer when it is theirs.
             if (const auto* giver = offering ? resource(offering->provider) : nullptr;
-                persons.size() == 1 && giver && giver->type == "person")
+                persons.size() == 1 && giver && giver->type == "person" && (days_.empty() || giver != person))
                 return gives_answer(*person, *offering, *giver);
             std::string out;
             for (const auto* p : persons)
@@ -329,8 +330,11 @@ public:
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
         // "pazar günü ders var mı, kaçta": a class word makes "kaçta" the classes' times, not the hours.
-        if (!days_.empty() && (class_word || (moment && !hours_cue)) && !offering)
-            return classes_on_days(offerings, {});
+        if (!days_.empty() && (class_word || (moment && !hours_cue)) && !offering) {
+            // "yarın kaçta açıksınız, ders var mı": the day's hours beside its classes.
+            const bool both = class_word && hours_cue && scheduled(offerings);
+            return (both ? hours_on_days() + " " : "") + classes_on_days(offerings, {});
+        }
         // "pilates yarın var mı": the group classes a word of their name is said of, on that day.
         if (!days_.empty() && !offering && !price && !hours_cue)
             if (auto group = scheduled_named(offerings, false); !group.empty()) {
@@ -505,11 +509,13 @@ private:
         else
             out = en ? name + " is given by " + giver.name + ", not " + asked.name + "."
                      : name + " hizmetini " + asked.name + " değil, " + giver.name + " veriyor.";
+        if (week_ahead_) return out + " " + week_ahead_answer(giver);
         if (!days_.empty()) {
             for (const auto& d : days_) out += " " + person_on_day(giver, d);
         } else if (auto week = week_text(giver.hours, language_); !week.empty()) {
             out += en ? " " + giver.name + " works " + week + "."
                       : " " + giver.name + " şu günlerde çalışıyor: " + week + ".";
+            out += coming_time_off(giver);
         }
         return out;
     }
@@ -523,6 +529,8 @@ private:
             return en ? "We are open now; today's hours are " + today + "."
                       : "Şu an açığız; bugün " + today + " saatleri arasında buradayız.";
         std::string out = en ? "We are closed right now." : "Şu an kapalıyız.";
+        if (now)
+            out += en ? " Today's hours: " + today + "." : " Bugünkü çalışma saatlerimiz: " + today + ".";
         for (int ahead = now && today_.minute < now->first ? 0 : 1; ahead < 8; ++ahead) {
             const int weekday = (today_.weekday + ahead) % 7;
             const std::string span = span_of(profile_.hours, weekday_key(weekday));
@@ -693,6 +701,11 @@ private:
         return class_word ? all : std::vector<const sdk::Offering*>{};
     }
 
+    static bool scheduled(const std::vector<sdk::Offering>& offerings) {
+        return std::any_of(offerings.begin(), offerings.end(),
+                           [](const auto& o) { return o.available && !o.schedule.empty(); });
+    }
+
     /// "Cumartesi öğleden sonra", "tomorrow (Monday) in the morning": the day with the part of it
     /// asked, unless the day already says it ("bu akşam").
     std::string moment_label(const AskedDay& d) const {
@@ -809,12 +822,23 @@ private:
         return out;
     }
 
+    /// Each asked day's opening hours; a run of three or more weekdays with the same hours
+    /// ("hafta içi") said once: "Pazartesi–Cuma 07:00-21:00 saatleri arasında açığız."
     std::string hours_on_days() {
         const bool en = language_ == "en";
         std::string out;
-        for (const auto& d : days_) {
+        for (std::size_t i = 0; i < days_.size();) {
+            const auto& d = days_[i];
             const std::string span = span_of(profile_.hours, weekday_key(d.weekday));
-            const std::string label = day_label(d, language_);
+            std::size_t j = i;
+            while (j + 1 < days_.size() && d.said_tr.empty() && days_[j + 1].said_tr.empty() &&
+                   days_[j + 1].weekday == (days_[j].weekday + 1) % 7 &&
+                   span_of(profile_.hours, weekday_key(days_[j + 1].weekday)) == span)
+                ++j;
+            if (j < i + 2) j = i;
+            const std::string label = j > i ? (en ? "from " : "") + weekday_name(d.weekday, language_) + "–" +
+                                                  weekday_name(days_[j].weekday, language_)
+                                            : day_label(d, language_);
             std::string line;
             if (span.empty())
                 line = en ? "We are closed " + label + "." : capitalized(label) + " kapalıyız.";
@@ -822,6 +846,7 @@ private:
                 line = en ? capitalized(label) + " we are open " + span + "."
                           : capitalized(label) + " " + span + " saatleri arasında açığız.";
             out += (out.empty() ? "" : " ") + line;
+            i = j + 1;
         }
         return out;
     }
