@@ -430,32 +430,34 @@ private:
     std::string week_ahead_answer(const sdk::Resource& p) const {
         const bool en = language_ == "en";
         const int to_monday = 7 - (today_.weekday + 6) % 7;
-        std::vector<std::string> in, away;
+        std::string in, away;
+        const sdk::Resource::TimeOff* off = nullptr;  // the time off the week falls in
         for (int k = 0; k < 7; ++k) {
             const long date = today_.days_since_epoch + to_monday + k;
             const int weekday = (k + 1) % 7;
             const std::string span = span_of(p.hours, weekday_key(weekday));
             if (span.empty()) continue;
-            (off_on(p, date) ? away : in).push_back(weekday_name(weekday, language_) + " " + span);
+            const std::string day = weekday_name(weekday, language_);
+            if (const auto* o = off_on(p, date)) {
+                off = off ? off : o;
+                away += (away.empty() ? "" : ", ") + day;
+            } else {
+                in += (in.empty() ? "" : ", ") + day + " " + span;
+            }
         }
         std::string out;
-        auto list = [](const std::vector<std::string>& v) {
-            std::string s;
-            for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-            return s;
-        };
         if (!in.empty())
-            out = en ? "Next week " + p.name + " works " + list(in) + "."
-                     : "Haftaya " + p.name + " şu günlerde burada: " + list(in) + ".";
-        else if (away.empty())
+            out = en ? "Next week " + p.name + " works " + in + "."
+                     : "Haftaya " + p.name + " şu günlerde burada: " + in + ".";
+        else if (!off)
             out =
                 en ? p.name + " has no working days on record." : p.name + " için kayıtlı çalışma günü yok.";
-        if (!away.empty()) {
-            std::string days;
-            for (const auto& a : away) days += (days.empty() ? "" : ", ") + a.substr(0, a.rfind(' '));
-            out += (out.empty() ? "" : " ") + (en ? p.name + " is away next week on " + days + " (time off)."
-                                                  : p.name + " haftaya " + days + " izinde.");
-            out += coming_time_off(p);
+        if (off) {
+            const std::string dates =
+                shown_date(off->from, language_) + (en ? " to " : "–") + shown_date(off->to, language_);
+            out += (out.empty() ? "" : " ") +
+                   (en ? p.name + " is away next week on " + away + " (time off " + dates + ")."
+                       : p.name + " haftaya " + away + " izinde (" + dates + ").");
         }
         return out;
     }
@@ -503,9 +505,11 @@ private:
         const bool en = language_ == "en";
         const std::string name = o.name_in(language_);
         std::string out;
+        // "Yes" when only who gives it is asked; with a day or a week asked, the day answers.
+        const bool yes = days_.empty() && !week_ahead_;
         if (&asked == &giver)
-            out = en ? "Yes, " + name + " is given by " + giver.name + "."
-                     : "Evet, " + name + " hizmetini " + giver.name + " veriyor.";
+            out = en ? (yes ? "Yes, " : "") + name + " is given by " + giver.name + "."
+                     : (yes ? "Evet, " : "") + name + " hizmetini " + giver.name + " veriyor.";
         else
             out = en ? name + " is given by " + giver.name + ", not " + asked.name + "."
                      : name + " hizmetini " + asked.name + " değil, " + giver.name + " veriyor.";
