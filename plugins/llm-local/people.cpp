@@ -240,8 +240,10 @@ public:
                                                        "haftaya", "sonraki hafta"});
     }
 
+    /// The message names a day or a week ("peki perşembe?", "peki haftaya?").
+    bool names_a_day() const { return !days_.empty() || week_ahead_; }
     /// The message names a day or a part of one: a follow-up can borrow the rest.
-    bool names_a_moment() const { return !days_.empty() || part_.has_value(); }
+    bool names_a_moment() const { return names_a_day() || part_.has_value(); }
 
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
@@ -889,7 +891,9 @@ std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& r
         if (m.role == sdk::Role::user) before = &m;
     }
     if (!before || before->text.size() > 2000) return std::nullopt;
-    return Answerer(host, language, text::fold(before->text) + " " + folded, folded).answer();
+    const std::string subject = text::fold(before->text) + " " + folded;
+    // A part of a day alone ("peki akşam?") keeps the day asked before.
+    return Answerer(host, language, subject, now.names_a_day() ? folded : subject).answer();
 }
 
 }  // namespace tezgah::plugins::local
