@@ -80,9 +80,16 @@ const sdk::Resource::TimeOff* off_on(const sdk::Resource& person, long date) {
     return nullptr;
 }
 
+/// The last word of a name of two words or more said shortened after the others ("men's hair"
+/// for "Men's Haircut"), the words before it holding the name.
+bool shortened_last(const std::string& said, const std::string& name_word, std::size_t at,
+                    std::size_t words) {
+    return words >= 2 && at + 1 == words && said.size() >= 4 && name_word.starts_with(said);
+}
+
 /// Folded words of `phrase` matched in order at some position of `words`, each customer word
 /// starting with the phrase's word (a suffix allowed: "yogası", "reformer'ı"), or with `slips`,
-/// one slip of the keyboard away from it ("hatah yoga", "reformar").
+/// one slip of the keyboard away from it ("hatah yoga", "reformar") or a last word shortened.
 bool phrase_in(const std::vector<std::string>& words, const std::vector<std::string>& phrase,
                bool slips = false) {
     if (phrase.empty() || phrase.size() > words.size()) return false;
@@ -92,7 +99,8 @@ bool phrase_in(const std::vector<std::string>& words, const std::vector<std::str
             const auto& w = words[start + k];
             const auto& p = phrase[k];
             all = w == p || (p.size() >= 4 && w.starts_with(p) && w.size() <= p.size() + 5) ||
-                  (slips && one_typo(w, p));
+                  // the first letters compared first: most pairs end there, unstemmed
+                  (slips && w[0] == p[0] && (one_typo(w, p) || shortened_last(w, p, k, phrase.size())));
         }
         if (all) return true;
     }
