@@ -319,7 +319,7 @@ public:
             return out;
         }
         if (now_ && hours_cue && !offering && days_.empty()) return open_now_answer();
-        if (now_ && (who || staff) && !offering && !people_.empty()) return people_now();
+        if (now_ && (who || staff) && !offering && days_.empty() && !people_.empty()) return people_now();
         // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.
         if (offering && (who || (!price && staff && !offering->schedule.empty() && !when)))
             return provider_answer(*offering, offerings);
