@@ -103,6 +103,10 @@ using sdk::text::word_match;
 
 // ---- understand.cpp ----
 
+/// One slip of the keyboard between two words of five letters or more ("pijma", "gecelk"),
+/// compared as written and by stem ("pijmalar" → "pijma").
+bool one_typo(std::string_view a, std::string_view b);
+
 enum class IntentKind {
     product,    ///< get_product_info with the customer's words or an id
     list,       ///< list_offerings

@@ -185,6 +185,11 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         add(next(0), "", "");
         return out;
     }
+    if (has_phrase(folded, "hafta ici") || has_phrase(folded, "haftaici") || has_phrase(folded, "weekdays") ||
+        has_phrase(folded, "on weekdays") || has_phrase(folded, "during the week")) {
+        for (int d = 1; d <= 5; ++d) add(next(d), "", "");  // Monday to Friday, in week order
+        return out;
+    }
     if (has_phrase(folded, "obur gun") || has_phrase(folded, "ertesi gun") ||
         has_phrase(folded, "day after tomorrow")) {
         add(2, "öbür gün", "the day after tomorrow");
@@ -213,11 +218,12 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
                            has_phrase(folded, "sonraki hafta");
     if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
         add(0, "bu akşam", "this evening");
+    if (has_phrase(folded, "tonight")) add(0, "bu akşam", "tonight");
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& w = words[k];
         const bool coming = k > 0 && (words[k - 1] == "onumuzdeki" || words[k - 1] == "gelecek" ||
                                       words[k - 1] == "next" || words[k - 1] == "sonraki");
-        if (w == "bugun" || w == "today" || w == "tonight" || w == "bugunku") {
+        if (w == "bugun" || w == "today" || w == "bugunku") {
             add(0, "bugün", "today");
         } else if (w == "yarin" || w == "yarinki" || w == "tomorrow") {
             add(1, "yarın", "tomorrow");

@@ -80,16 +80,27 @@ const sdk::Resource::TimeOff* off_on(const sdk::Resource& person, long date) {
     return nullptr;
 }
 
+/// The last word of a name of two words or more said shortened after the others ("men's hair"
+/// for "Men's Haircut"), the words before it holding the name.
+bool shortened_last(const std::string& said, const std::string& name_word, std::size_t at,
+                    std::size_t words) {
+    return words >= 2 && at + 1 == words && said.size() >= 4 && name_word.starts_with(said);
+}
+
 /// Folded words of `phrase` matched in order at some position of `words`, each customer word
-/// starting with the phrase's word (a suffix allowed: "yogası", "reformer'ı").
-bool phrase_in(const std::vector<std::string>& words, const std::vector<std::string>& phrase) {
+/// starting with the phrase's word (a suffix allowed: "yogası", "reformer'ı"), or with `slips`,
+/// one slip of the keyboard away from it ("hatah yoga", "reformar") or a last word shortened.
+bool phrase_in(const std::vector<std::string>& words, const std::vector<std::string>& phrase,
+               bool slips = false) {
     if (phrase.empty() || phrase.size() > words.size()) return false;
     for (std::size_t start = 0; start + phrase.size() <= words.size(); ++start) {
         bool all = true;
         for (std::size_t k = 0; k < phrase.size() && all; ++k) {
             const auto& w = words[start + k];
             const auto& p = phrase[k];
-            all = w == p || (p.size() >= 4 && w.starts_with(p) && w.size() <= p.size() + 5);
+            all = w == p || (p.size() >= 4 && w.starts_with(p) && w.size() <= p.size() + 5) ||
+                  // the first letters compared first: most pairs end there, unstemmed
+                  (slips && w[0] == p[0] && (one_typo(w, p) || shortened_last(w, p, k, phrase.size())));
         }
         if (all) return true;
     }
@@ -101,16 +112,21 @@ bool phrase_in(const std::vector<std::string>& words, const std::vector<std::str
 const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
                                     const std::vector<std::string>& words, std::vector<std::string>& said) {
     const sdk::Offering* best = nullptr;
-    std::size_t best_length = 0;
+    std::size_t best_score = 0;
+    // A longer name said with a slip beats a shorter one said right ("hatah yoga" is Hatha Yoga,
+    // not every class the alias "yoga" names); of equal length, the one said right wins.
     auto consider = [&](const sdk::Offering& o, const std::string& name) {
         auto phrase = text::tokens(name);
-        std::size_t length = 0;
-        for (const auto& p : phrase) length += p.size();
-        if (length > best_length && phrase_in(words, phrase)) {
-            best = &o;
-            best_length = length;
-            said = std::move(phrase);
-        }
+        std::size_t score = 0;
+        for (const auto& p : phrase) score += 2 * p.size();
+        if (score + 1 <= best_score) return;
+        if (phrase_in(words, phrase))
+            ++score;
+        else if (score <= best_score || !phrase_in(words, phrase, true))
+            return;
+        best = &o;
+        best_score = score;
+        said = std::move(phrase);
     };
     for (const auto& o : offerings) {
         if (!o.available) continue;
@@ -154,18 +170,20 @@ std::vector<const sdk::Offering*> classes_sharing(const std::vector<sdk::Offerin
     return out;
 }
 
-/// The person the message names by first name, full name or surname.
-const sdk::Resource* named_person(const std::vector<const sdk::Resource*>& people,
-                                  const std::vector<std::string>& words) {
+/// The people the message names by first name, full name or surname ("Ayşe ve Zeynep").
+std::vector<const sdk::Resource*> named_people(const std::vector<const sdk::Resource*>& people,
+                                               const std::vector<std::string>& words) {
+    std::vector<const sdk::Resource*> out;
     for (const auto* p : people) {
         const auto names = text::tokens(p->name);
-        for (const auto& n : names) {
-            if (n.size() < 3) continue;
-            for (const auto& w : words)
-                if (w == n || (w.starts_with(n) && w.size() <= n.size() + 5 && n.size() >= 4)) return p;
-        }
+        const bool named = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+            return n.size() >= 3 && std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+                       return w == n || (w.starts_with(n) && w.size() <= n.size() + 5 && n.size() >= 4);
+                   });
+        });
+        if (named) out.push_back(p);
     }
-    return nullptr;
+    return out;
 }
 
 std::string duration_and_capacity(const sdk::Offering& o, std::string_view language) {
@@ -182,9 +200,9 @@ std::string duration_and_capacity(const sdk::Offering& o, std::string_view langu
 }
 
 /// "Salı 18:30, Perşembe 18:30, Pazar 11:00" in week order.
-std::string schedule_text(const sdk::Offering& o, std::string_view language) {
+std::string schedule_text(const std::vector<sdk::ScheduleSlot>& schedule, std::string_view language) {
     std::vector<std::pair<int, std::string>> slots;
-    for (const auto& s : o.schedule) {
+    for (const auto& s : schedule) {
         int order = 7;
         for (int i = 0; i < 7; ++i)
             if (s.day == weekday_key(kWeekOrder[i])) order = i;
@@ -198,24 +216,42 @@ std::string schedule_text(const sdk::Offering& o, std::string_view language) {
     return out;
 }
 
-/// The times of `o` on weekday `weekday`, "18:30" or "10:00, 19:00"; empty when it does not meet.
-std::string times_on(const sdk::Offering& o, int weekday) {
-    std::string out;
-    for (const auto& s : o.schedule)
-        if (s.day == weekday_key(weekday)) out += (out.empty() ? "" : ", ") + s.time;
-    return out;
+std::string schedule_text(const sdk::Offering& o, std::string_view language) {
+    return schedule_text(o.schedule, language);
+}
+
+/// "Hatha Yoga dersi", "Yin Yoga class", but "Mat Pilates Grup Dersi" and "Mat Pilates Group
+/// Class" as they are: the class noun said once.
+std::string with_class_noun(const std::string& name, std::string_view language) {
+    const std::string noun = language == "en" ? "class" : "dersi";
+    return text::fold(name).ends_with(noun) ? name : name + " " + noun;
 }
 
 class Answerer {
 public:
-    Answerer(sdk::HostServices& host, std::string_view language, std::string folded)
+    /// `folded`: what is asked about; `days_said`: the message the days are read from, the same
+    /// one unless a follow-up ("peki perşembe?") borrows its subject from the message before.
+    Answerer(sdk::HostServices& host, std::string_view language, std::string folded,
+             std::string_view days_said)
         : host_(host), profile_(host.tenant()), language_(language), folded_(std::move(folded)) {
         words_ = text::tokens(folded_);
         for (const auto& r : profile_.resources)
             if (r.type == "person") people_.push_back(&r);
         today_ = today_in(profile_.timezone, host.clock().now());
-        days_ = asked_days(words_, folded_, today_);
+        days_ = asked_days(text::tokens(days_said), days_said, today_);
+        part_ = asked_day_part(words_, folded_);
+        extreme_ = asked_extreme(words_, folded_);
+        now_ = asks_now(words_, folded_);
+        // "haftaya", "next week" without a day: the week as a whole.
+        week_ahead_ =
+            days_.empty() && any_phrase_of(days_said, {"next week", "gelecek hafta", "onumuzdeki hafta",
+                                                       "haftaya", "sonraki hafta"});
     }
+
+    /// The message names a day or a week ("peki perşembe?", "peki haftaya?").
+    bool names_a_day() const { return !days_.empty() || week_ahead_; }
+    /// The message names a day or a part of one: a follow-up can borrow the rest.
+    bool names_a_moment() const { return names_a_day() || part_.has_value(); }
 
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
@@ -248,9 +284,13 @@ public:
         }();
         const bool class_word =
             has_prefix_word(words_, {"ders", "class", "seans", "session", "grup", "group"});
-        const sdk::Resource* person = people_.empty() ? nullptr : named_person(people_, words_);
+        const auto persons = named_people(people_, words_);
+        const sdk::Resource* person = persons.empty() ? nullptr : persons.front();
+        const bool moment = part_ || extreme_ != 0;
         // Most messages ask none of this: leave before reading the catalogue.
-        if (!who && !staff && !when && days_.empty() && !person) return std::nullopt;
+        if (!who && !staff && !when && days_.empty() && !person && !(class_word && moment) &&
+            !(now_ && hours_cue))
+            return std::nullopt;
         const auto offerings = host_.catalog().all();
         std::vector<std::string> said;
         const sdk::Offering* offering = named_offering(offerings, words_, said);
@@ -258,6 +298,8 @@ public:
         // one it is an alias of.
         if (const auto shared = classes_sharing(offerings, said);
             shared.size() > 1 && !price && (who || when || !days_.empty())) {
+            // "perşembe akşamı yoga var mı": the ones that meet then, not each one's timetable.
+            if (!who && moment) return days_.empty() ? timetable(shared) : classes_on_days(offerings, shared);
             std::string out;
             for (const auto* o : shared)
                 out +=
@@ -265,18 +307,30 @@ public:
             return out;
         }
 
-        if (person && !price) return person_answer(*person, offerings, when, who && !staff);
+        if (person && !price) {
+            // "Gamze hanım manikür yapıyor mu": yes or no, from the offering's provider. With a day
+            // asked ("Mert hoca yarın masaj yapar mı"), the day is the answer when it is theirs.
+            if (const auto* giver = offering ? resource(offering->provider) : nullptr;
+                persons.size() == 1 && giver && giver->type == "person" && (days_.empty() || giver != person))
+                return gives_answer(*person, *offering, *giver);
+            std::string out;
+            for (const auto* p : persons)
+                out += (out.empty() ? "" : " ") + person_answer(*p, offerings, when, who && !staff);
+            return out;
+        }
+        if (now_ && hours_cue && !offering && days_.empty()) return open_now_answer();
+        if (now_ && (who || staff) && !offering && days_.empty() && !people_.empty()) return people_now();
         // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.
         if (offering && (who || (!price && staff && !offering->schedule.empty() && !when)))
             return provider_answer(*offering, offerings);
         if (!people_.empty() &&
-            ((who && staff) ||
+            ((who && staff) || (who && has_prefix_word(words_, {"calis", "work"})) ||
              any_phrase_of(folded_,
                            {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
                             "whos working", "who s in", "who is in", "who works", "who is working",
                             "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty()))))
-            return people_answer(offerings, when);
+            return people_answer(offerings, when, hours_cue);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
         // A private session has no timetable: when it can be had is when its person works.
@@ -285,8 +339,20 @@ public:
         if (offering && offering->schedule.empty() && !price && !booking && (when || !days_.empty()))
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
-        if (!days_.empty() && class_word && !offering && !hours_cue) return classes_on_days(offerings);
-        if (!offering && !price && when && days_.empty())
+        // "pazar günü ders var mı, kaçta": a class word makes "kaçta" the classes' times, not the hours.
+        if (!days_.empty() && (class_word || (moment && !hours_cue)) && !offering) {
+            // "yarın kaçta açıksınız, ders var mı": the day's hours beside its classes.
+            const bool both = class_word && hours_cue && scheduled(offerings);
+            return (both ? hours_on_days() + " " : "") + classes_on_days(offerings, {});
+        }
+        // "pilates yarın var mı": the group classes a word of their name is said of, on that day.
+        if (!days_.empty() && !offering && !price && !hours_cue)
+            if (auto group = scheduled_named(offerings, false); !group.empty()) {
+                std::string out;
+                for (const auto* o : group) out += (out.empty() ? "" : " ") + schedule_answer(*o);
+                return out;
+            }
+        if (!offering && !price && (when || moment) && days_.empty())
             if (auto group = scheduled_named(offerings, class_word); !group.empty()) return timetable(group);
         // One weekday by name is the hours answer's own ("Pazartesi günleri kapalıyız"); today,
         // tomorrow and the weekend are resolved here.
@@ -356,10 +422,70 @@ private:
                   : capitalized(label) + " " + p.name + " " + span + " saatleri arasında burada.";
     }
 
+    /// "Mert Aksoy izinde mi": yes with the dates, not now but soon, or no time off on record.
+    std::string time_off_answer(const sdk::Resource& p) const {
+        const bool en = language_ == "en";
+        if (const auto* off = off_on(p, today_.days_since_epoch))
+            return en ? "Yes, " + p.name + " is away from " + shown_date(off->from, language_) + " to " +
+                            shown_date(off->to, language_) + "."
+                      : "Evet, " + p.name + " " + shown_date(off->from, language_) + "–" +
+                            shown_date(off->to, language_) + " tarihleri arasında izinde.";
+        const std::string coming = coming_time_off(p);
+        if (!coming.empty())
+            return (en ? p.name + " is not away now." : p.name + " şu an izinde değil.") + coming;
+        return en ? p.name + " has no time off on record." : p.name + " izinde değil; kayıtlı bir izni yok.";
+    }
+
+    /// "haftaya Mert hoca var mı": the person's working days of next week, time off taken out.
+    std::string week_ahead_answer(const sdk::Resource& p) const {
+        const bool en = language_ == "en";
+        const int to_monday = 7 - (today_.weekday + 6) % 7;
+        std::string in, away;
+        const sdk::Resource::TimeOff* off = nullptr;  // the time off the week falls in
+        for (int k = 0; k < 7; ++k) {
+            const long date = today_.days_since_epoch + to_monday + k;
+            const int weekday = (k + 1) % 7;
+            const std::string span = span_of(p.hours, weekday_key(weekday));
+            if (span.empty()) continue;
+            const std::string day = weekday_name(weekday, language_);
+            if (const auto* o = off_on(p, date)) {
+                off = off ? off : o;
+                away += (away.empty() ? "" : ", ") + day;
+            } else {
+                in += (in.empty() ? "" : ", ") + day + " " + span;
+            }
+        }
+        std::string out;
+        if (!in.empty())
+            out = en ? "Next week " + p.name + " works " + in + "."
+                     : "Haftaya " + p.name + " şu günlerde burada: " + in + ".";
+        else if (!off)
+            out =
+                en ? p.name + " has no working days on record." : p.name + " için kayıtlı çalışma günü yok.";
+        if (off) {
+            const std::string dates =
+                shown_date(off->from, language_) + (en ? " to " : "–") + shown_date(off->to, language_);
+            out += (out.empty() ? "" : " ") +
+                   (en ? p.name + " is away next week on " + away + " (time off " + dates + ")."
+                       : p.name + " haftaya " + away + " izinde (" + dates + ").");
+        }
+        return out;
+    }
+
     std::string person_answer(const sdk::Resource& p, const std::vector<sdk::Offering>& offerings, bool when,
                               bool who_is) {
         const bool en = language_ == "en";
         std::string out;
+        const bool off_asked = has_prefix_word(words_, {"izin", "tatil", "holiday", "vacation", "leave"}) ||
+                               any_word(words_, {"off", "away"});
+        if (week_ahead_) return week_ahead_answer(p);
+        if (off_asked && days_.empty()) {
+            const std::string week = week_text(p.hours, language_);
+            out = time_off_answer(p);
+            if (!week.empty())
+                out += en ? " Working days: " + week + "." : " Çalıştığı günler: " + week + ".";
+            return out;
+        }
         if (!days_.empty()) {
             for (const auto& d : days_) out += (out.empty() ? "" : " ") + person_on_day(p, d);
             const std::string week = week_text(p.hours, language_);
@@ -381,6 +507,74 @@ private:
         }
         out += coming_time_off(p);
         return out;
+    }
+
+    /// "Gamze hanım manikür yapıyor mu": whether `asked` gives `o`, and when the one who does works.
+    std::string gives_answer(const sdk::Resource& asked, const sdk::Offering& o,
+                             const sdk::Resource& giver) const {
+        const bool en = language_ == "en";
+        const std::string name = o.name_in(language_);
+        std::string out;
+        // "Yes" when only who gives it is asked; with a day or a week asked, the day answers.
+        const bool yes = days_.empty() && !week_ahead_;
+        if (&asked == &giver)
+            out = en ? (yes ? "Yes, " : "") + name + " is given by " + giver.name + "."
+                     : (yes ? "Evet, " : "") + name + " hizmetini " + giver.name + " veriyor.";
+        else
+            out = en ? name + " is given by " + giver.name + ", not " + asked.name + "."
+                     : name + " hizmetini " + asked.name + " değil, " + giver.name + " veriyor.";
+        if (week_ahead_) return out + " " + week_ahead_answer(giver);
+        if (!days_.empty()) {
+            for (const auto& d : days_) out += " " + person_on_day(giver, d);
+        } else if (auto week = week_text(giver.hours, language_); !week.empty()) {
+            out += en ? " " + giver.name + " works " + week + "."
+                      : " " + giver.name + " şu günlerde çalışıyor: " + week + ".";
+            out += coming_time_off(giver);
+        }
+        return out;
+    }
+
+    /// "şu an açık mısınız": open or closed at this minute, and until when or when next open.
+    std::string open_now_answer() const {
+        const bool en = language_ == "en";
+        const std::string today = span_of(profile_.hours, weekday_key(today_.weekday));
+        const auto now = span_minutes(today);
+        if (now && now->first <= today_.minute && today_.minute < now->second)
+            return en ? "We are open now; today's hours are " + today + "."
+                      : "Şu an açığız; bugün " + today + " saatleri arasında buradayız.";
+        std::string out = en ? "We are closed right now." : "Şu an kapalıyız.";
+        if (now)
+            out += en ? " Today's hours: " + today + "." : " Bugünkü çalışma saatlerimiz: " + today + ".";
+        for (int ahead = now && today_.minute < now->first ? 0 : 1; ahead < 8; ++ahead) {
+            const int weekday = (today_.weekday + ahead) % 7;
+            const std::string span = span_of(profile_.hours, weekday_key(weekday));
+            if (span.empty()) continue;
+            const std::string opens = span.substr(0, span.find('-'));
+            const std::string day =
+                ahead == 0   ? (en ? "today" : "bugün")
+                : ahead == 1 ? (en ? "tomorrow (" : "yarın (") + weekday_name(weekday, language_) + ")"
+                             : (en ? "on " : "") + weekday_name(weekday, language_);
+            out +=
+                en ? " We open " + day + " at " + opens + "." : " Tekrar açılış: " + day + " " + opens + ".";
+            break;
+        }
+        return out;
+    }
+
+    /// "şu an kim var": the people working at this minute, time off taken out.
+    std::string people_now() const {
+        const bool en = language_ == "en";
+        std::string list;
+        for (const auto* p : people_) {
+            const std::string span = span_of(p->hours, weekday_key(today_.weekday));
+            const auto minutes = span_minutes(span);
+            if (!minutes || today_.minute < minutes->first || today_.minute >= minutes->second ||
+                off_on(*p, today_.days_since_epoch))
+                continue;
+            list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
+        }
+        if (list.empty()) return en ? "Nobody is in right now." : "Şu an burada kimse yok.";
+        return en ? "In right now: " + list + "." : "Şu an burada olanlar: " + list + ".";
     }
 
     const sdk::Resource* resource(const std::string& id) const {
@@ -417,32 +611,38 @@ private:
                         " numarasından sorabilirsiniz.";
     }
 
-    std::string people_answer(const std::vector<sdk::Offering>& offerings, bool with_hours) {
+    /// "Cumartesi günü burada olanlar: ...", or that the business is closed that day; with
+    /// `open_hours`, the day's opening hours first ("hafta sonu açık mısınız, kim çalışıyor").
+    std::string people_on_day(const AskedDay& d, bool open_hours) const {
+        const bool en = language_ == "en";
+        const std::string label = day_label(d, language_);
+        const std::string open = span_of(profile_.hours, weekday_key(d.weekday));
+        if (open.empty()) return en ? "We are closed " + label + "." : capitalized(label) + " kapalıyız.";
+        std::string list;
+        for (const auto* p : people_) {
+            const std::string span = span_of(p->hours, weekday_key(d.weekday));
+            if (!span.empty() && !off_on(*p, d.date))
+                list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
+        }
+        if (en) {
+            if (list.empty()) return "Nobody is working " + label + ".";
+            return open_hours ? capitalized(label) + " we are open " + open + "; in: " + list + "."
+                              : capitalized(label) + ": " + list + ".";
+        }
+        if (list.empty()) return capitalized(label) + " kimse çalışmıyor.";
+        return capitalized(label) +
+               (open_hours ? " " + open + " saatleri arasında açığız; burada olanlar: "
+                           : " burada olanlar: ") +
+               list + ".";
+    }
+
+    std::string people_answer(const std::vector<sdk::Offering>& offerings, bool with_hours, bool open_hours) {
         const bool en = language_ == "en";
         const bool instructors =
             has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer"});
-        std::vector<const sdk::Resource*> shown;
-        std::string lead;
         if (!days_.empty()) {
             std::string out;
-            for (const auto& d : days_) {
-                std::vector<std::string> in;
-                for (const auto* p : people_) {
-                    auto span = span_of(p->hours, weekday_key(d.weekday));
-                    if (!span.empty() && !off_on(*p, d.date)) in.push_back(p->name + " (" + span + ")");
-                }
-                std::string list;
-                for (std::size_t i = 0; i < in.size(); ++i) list += (i ? ", " : "") + in[i];
-                if (en)
-                    out += (out.empty() ? "" : " ") +
-                           (in.empty() ? "Nobody is on " + day_label(d, language_) + "."
-                                       : capitalized(day_label(d, language_)) + ": " + list + ".");
-                else
-                    out += (out.empty() ? "" : " ") +
-                           (in.empty()
-                                ? capitalized(day_label(d, language_)) + " kimse çalışmıyor."
-                                : capitalized(day_label(d, language_)) + " burada olanlar: " + list + ".");
-            }
+            for (const auto& d : days_) out += (out.empty() ? "" : " ") + people_on_day(d, open_hours);
             return out;
         }
         std::string out = en ? (instructors ? "Our instructors: " : "Our team: ")
@@ -471,16 +671,20 @@ private:
         std::string out;
         bool any_missing = false;
         for (const auto& d : days_) {
-            const std::string times = times_on(o, d.weekday);
-            const std::string label = day_label(d, language_);
+            std::string times;
+            for (const auto& t : meetings({&o}, d.weekday, true))
+                times += (times.empty() ? "" : ", ") + t.first;
+            const std::string label = moment_label(d);
             if (times.empty()) {
                 any_missing = true;
-                out += (out.empty() ? "" : " ") + (en ? "There is no " + name + " class " + label + "."
-                                                      : capitalized(label) + " " + name + " dersi yok.");
+                out += (out.empty() ? "" : " ") +
+                       (en ? "There is no " + with_class_noun(name, language_) + " " + label + "."
+                           : capitalized(label) + " " + with_class_noun(name, language_) + " yok.");
             } else {
                 out += (out.empty() ? "" : " ") +
                        (en ? capitalized(label) + " " + name + " is at " + times + "."
-                           : capitalized(label) + " " + name + " dersi saat " + times + ".");
+                           : capitalized(label) + " " + with_class_noun(name, language_) + " saat " + times +
+                                 ".");
             }
         }
         if (any_missing || o.duration_min || o.capacity)
@@ -511,47 +715,144 @@ private:
         return class_word ? all : std::vector<const sdk::Offering*>{};
     }
 
-    std::string timetable(const std::vector<const sdk::Offering*>& group) const {
+    static bool scheduled(const std::vector<sdk::Offering>& offerings) {
+        return std::any_of(offerings.begin(), offerings.end(),
+                           [](const auto& o) { return o.available && !o.schedule.empty(); });
+    }
+
+    /// "Cumartesi öğleden sonra", "tomorrow (Monday) in the morning": the day with the part of it
+    /// asked, unless the day already says it ("bu akşam").
+    std::string moment_label(const AskedDay& d) const {
+        const std::string label = day_label(d, language_);
+        if (!part_ || d.said_tr == "bu akşam") return label;
+        if (language_ == "en") return label + " " + part_->said_en;
+        // "Pazartesi akşamı", but "yarın (Pazartesi) sabah"
+        if (d.said_tr.empty()) return weekday_name(d.weekday, language_) + " " + part_->of_day_tr;
+        return label + " " + part_->said_tr;
+    }
+
+    /// The times and names of `classes` meeting on `weekday`, by time; with `in_part`, only
+    /// those within the part of the day asked.
+    std::vector<std::pair<std::string, std::string>> meetings(
+        const std::vector<const sdk::Offering*>& classes, int weekday, bool in_part) const {
+        std::vector<std::pair<std::string, std::string>> on;
+        for (const auto* o : classes)
+            for (const auto& s : o->schedule)
+                if (s.day == weekday_key(weekday) && (!in_part || !part_ || part_->holds(s.time)))
+                    on.emplace_back(s.time, o->name_in(language_));
+        std::sort(on.begin(), on.end());
+        return on;
+    }
+
+    static std::string listed(const std::vector<std::pair<std::string, std::string>>& on) {
         std::string out;
-        for (const auto* o : group)
-            out += (out.empty() ? "" : " ") + o->name_in(language_) + ": " + schedule_text(*o, language_) +
-                   duration_and_capacity(*o, language_) + ".";
+        for (const auto& [time, name] : on) out += (out.empty() ? "" : ", ") + name + " " + time;
         return out;
     }
 
-    std::string classes_on_days(const std::vector<sdk::Offering>& offerings) {
+    /// Each class's week, or with a part of the day or "en erken" asked, only the meetings then.
+    std::string timetable(const std::vector<const sdk::Offering*>& group) const {
         const bool en = language_ == "en";
-        bool scheduled = std::any_of(offerings.begin(), offerings.end(),
-                                     [](const auto& o) { return o.available && !o.schedule.empty(); });
-        if (!scheduled) return hours_on_days();
+        std::string out;
+        if (!part_ && !extreme_) {
+            for (const auto* o : group)
+                out += (out.empty() ? "" : " ") + o->name_in(language_) + ": " +
+                       schedule_text(*o, language_) + duration_and_capacity(*o, language_) + ".";
+            return out;
+        }
+        // The meetings asked about: within the part of the day, or the earliest or latest time.
+        std::vector<std::pair<const sdk::Offering*, const sdk::ScheduleSlot*>> slots;
+        for (const auto* o : group)
+            for (const auto& s : o->schedule)
+                if (!part_ || part_->holds(s.time)) slots.emplace_back(o, &s);
+        if (extreme_ && !slots.empty()) {
+            auto by_time = [](const auto& a, const auto& b) { return a.second->time < b.second->time; };
+            const auto pick = *(extreme_ < 0 ? std::min_element(slots.begin(), slots.end(), by_time)
+                                             : std::max_element(slots.begin(), slots.end(), by_time));
+            std::erase_if(slots, [&](const auto& s) { return s.second->time != pick.second->time; });
+        }
+        if (slots.empty()) {
+            const std::string said = part_ ? (en ? part_->said_en : part_->said_tr) : "";
+            return en ? "There are no group classes " + said + ". Our timetable: " + timetable_of(group)
+                      : capitalized(said) + " grup dersi yok. Ders programımız: " + timetable_of(group);
+        }
+        for (const auto* o : group) {
+            std::vector<sdk::ScheduleSlot> its;
+            for (const auto& [of, slot] : slots)
+                if (of == o) its.push_back(*slot);
+            if (!its.empty())
+                out +=
+                    (out.empty() ? "" : "; ") + o->name_in(language_) + " " + schedule_text(its, language_);
+        }
+        if (extreme_)
+            return en ? (extreme_ < 0 ? "The earliest class: " : "The latest class: ") + out + "."
+                      : (extreme_ < 0 ? "En erken ders: " : "En geç ders: ") + out + ".";
+        return en ? "Group classes " + part_->said_en + ": " + out + "."
+                  : "Grup dersleri (" + part_->said_tr + "): " + out + ".";
+    }
+
+    /// "Hatha Yoga: Salı 18:30, ...": each class's whole week.
+    std::string timetable_of(const std::vector<const sdk::Offering*>& group) const {
+        std::string out;
+        for (const auto* o : group)
+            out +=
+                (out.empty() ? "" : " ") + o->name_in(language_) + ": " + schedule_text(*o, language_) + ".";
+        return out;
+    }
+
+    /// The group classes that meet on each asked day, within the part of the day asked, or only
+    /// the first or last; `group` narrows them ("yoga") when not empty.
+    std::string classes_on_days(const std::vector<sdk::Offering>& offerings,
+                                std::vector<const sdk::Offering*> group) {
+        const bool en = language_ == "en";
+        if (group.empty())
+            for (const auto& o : offerings)
+                if (o.available && !o.schedule.empty()) group.push_back(&o);
+        if (group.empty()) return hours_on_days();
         std::string out;
         for (const auto& d : days_) {
-            std::vector<std::pair<std::string, std::string>> on;
-            for (const auto& o : offerings)
-                if (o.available)
-                    if (auto t = times_on(o, d.weekday); !t.empty()) on.emplace_back(t, o.name_in(language_));
-            std::sort(on.begin(), on.end());
-            std::string list;
-            for (std::size_t i = 0; i < on.size(); ++i)
-                list += (i ? ", " : "") + on[i].second + " " + on[i].first;
-            const std::string label = capitalized(day_label(d, language_));
-            if (en)
-                out += (out.empty() ? "" : " ") +
-                       (on.empty() ? "There are no group classes " + day_label(d, language_) + "."
-                                   : "Group classes " + day_label(d, language_) + ": " + list + ".");
-            else
-                out += (out.empty() ? "" : " ") +
-                       (on.empty() ? label + " grup dersi yok." : label + " grup dersleri: " + list + ".");
+            auto on = meetings(group, d.weekday, true);
+            if (extreme_ && !on.empty()) on = {extreme_ < 0 ? on.front() : on.back()};
+            const std::string label = moment_label(d);
+            std::string line;
+            if (on.empty()) {
+                line = en ? "There are no group classes " + label + "."
+                          : capitalized(label) + " grup dersi yok.";
+                // Part of one day asked: the classes of the rest of it.
+                if (const auto whole = meetings(group, d.weekday, false);
+                    part_ && days_.size() == 1 && !whole.empty())
+                    line += (en ? " That day: " : " O gün: ") + listed(whole) + ".";
+            } else if (extreme_) {
+                line = en ? std::string(extreme_ < 0 ? "The first class " : "The last class ") + label +
+                                ": " + listed(on) + "."
+                          : capitalized(label) + (extreme_ < 0 ? " ilk ders: " : " son ders: ") + listed(on) +
+                                ".";
+            } else {
+                line = en ? "Group classes " + label + ": " + listed(on) + "."
+                          : capitalized(label) + " grup dersleri: " + listed(on) + ".";
+            }
+            out += (out.empty() ? "" : " ") + line;
         }
         return out;
     }
 
+    /// Each asked day's opening hours; a run of three or more weekdays with the same hours
+    /// ("hafta içi") said once: "Pazartesi–Cuma 07:00-21:00 saatleri arasında açığız."
     std::string hours_on_days() {
         const bool en = language_ == "en";
         std::string out;
-        for (const auto& d : days_) {
+        for (std::size_t i = 0; i < days_.size();) {
+            const auto& d = days_[i];
             const std::string span = span_of(profile_.hours, weekday_key(d.weekday));
-            const std::string label = day_label(d, language_);
+            std::size_t j = i;
+            while (j + 1 < days_.size() && d.said_tr.empty() && days_[j + 1].said_tr.empty() &&
+                   days_[j + 1].weekday == (days_[j].weekday + 1) % 7 &&
+                   span_of(profile_.hours, weekday_key(days_[j + 1].weekday)) == span)
+                ++j;
+            if (j < i + 2) j = i;
+            const std::string label = j > i ? (en ? "from " : "") + weekday_name(d.weekday, language_) + "–" +
+                                                  weekday_name(days_[j].weekday, language_)
+                                            : day_label(d, language_);
             std::string line;
             if (span.empty())
                 line = en ? "We are closed " + label + "." : capitalized(label) + " kapalıyız.";
@@ -559,6 +860,7 @@ private:
                 line = en ? capitalized(label) + " we are open " + span + "."
                           : capitalized(label) + " " + span + " saatleri arasında açığız.";
             out += (out.empty() ? "" : " ") + line;
+            i = j + 1;
         }
         return out;
     }
@@ -571,6 +873,10 @@ private:
     std::vector<const sdk::Resource*> people_;
     Today today_;
     std::vector<AskedDay> days_;
+    std::optional<DayPart> part_;
+    int extreme_ = 0;
+    bool now_ = false;
+    bool week_ahead_ = false;
 };
 
 }  // namespace
@@ -581,7 +887,21 @@ std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& r
     for (const auto& m : request.messages)
         if (m.role == sdk::Role::user) last = &m;
     if (!last || last->text.size() > 2000) return std::nullopt;
-    return Answerer(host, language, text::fold(last->text)).answer();
+    const std::string folded = text::fold(last->text);
+    Answerer now(host, language, folded, folded);
+    if (auto out = now.answer()) return out;
+    // "peki perşembe?", "what about Saturday?": a day alone asks the previous question again for
+    // that day; the subject comes from the customer's message before.
+    if (!now.names_a_moment() || text::tokens(folded).size() > 4) return std::nullopt;
+    const sdk::Message* before = nullptr;
+    for (const auto& m : request.messages) {
+        if (&m == last) break;
+        if (m.role == sdk::Role::user) before = &m;
+    }
+    if (!before || before->text.size() > 2000) return std::nullopt;
+    const std::string subject = text::fold(before->text) + " " + folded;
+    // A part of a day alone ("peki akşam?") keeps the day asked before.
+    return Answerer(host, language, subject, now.names_a_day() ? folded : subject).answer();
 }
 
 }  // namespace tezgah::plugins::local

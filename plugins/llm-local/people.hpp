@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tezgah::plugins::local {
@@ -42,6 +43,29 @@ std::string weekday_name(std::string_view key, std::string_view language);
 std::string day_label(const AskedDay& day, std::string_view language);
 /// "2027-01-11" for a day since the epoch.
 std::string date_text(long days_since_epoch);
+
+// ---- moments.cpp ----
+
+/// A stretch of the day the customer asked about ("sabah", "öğleden sonra", "akşam 7'den
+/// sonra", "after 6pm"): minutes since midnight, from inclusive, to exclusive.
+struct DayPart {
+    int from = 0;
+    int to = 24 * 60;
+    std::string said_tr;    ///< "sabah", "19:00 sonrası"
+    std::string said_en;    ///< "in the morning", "after 19:00"
+    std::string of_day_tr;  ///< after a weekday: "Pazartesi akşamı", "Cuma sabahı"
+    /// A "HH:MM" time within the stretch.
+    bool holds(std::string_view time) const;
+};
+std::optional<DayPart> asked_day_part(const std::vector<std::string>& words, std::string_view folded);
+/// -1 for the earliest ("en erken", "first"), 1 for the latest ("en geç", "last"), else 0.
+int asked_extreme(const std::vector<std::string>& words, std::string_view folded);
+/// "şu an", "şimdi", "now", "right now".
+bool asks_now(const std::vector<std::string>& words, std::string_view folded);
+/// "18:30" as minutes since midnight; -1 when not a time.
+int clock_minutes(std::string_view hhmm);
+/// "09:00-18:00" as minutes since midnight, the end past the start; nullopt when not a span.
+std::optional<std::pair<int, int>> span_minutes(std::string_view span);
 
 // ---- people.cpp ----
 

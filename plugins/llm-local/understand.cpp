@@ -615,6 +615,8 @@ bool Reader::names_charge(const Word& w) const {
     });
 }
 
+}  // namespace
+
 /// One slip of the keyboard between two words of five letters or more ("pijma", "gecelk"),
 /// compared as written and by stem ("pijmalar" → "pijma").
 bool one_typo(std::string_view a, std::string_view b) {
@@ -625,6 +627,8 @@ bool one_typo(std::string_view a, std::string_view b) {
     };
     return close(a, b) || close(text::stem(a), text::stem(b));
 }
+
+namespace {
 
 /// The day a word names ("mon" for "pazartesi", "pazartesileri", "monday"), or empty. The longest
 /// day name the word starts with wins, followed by at most a case suffix, so "pazartesi" is
