@@ -101,7 +101,7 @@ private:
         // People, class schedules and one day's hours come straight from the tenant's data; a
         // question that also asks a price, a duration or stock ("cilt bakımı kim yapıyor ve ne
         // kadar sürüyor") gets the catalogue's answer first, then this one.
-        const bool product_too = needs_tools(plan) && asks_about_product(request);
+        const bool product_too = needs_tools(plan) && asks_about_product(request) && names_an_offering(plan);
         // After a tool round only an answer beside the catalogue's is wanted.
         auto people = request.step == 0 || product_too
                           ? answer_people_and_times(request, host_, plan.language)
@@ -157,6 +157,13 @@ private:
         response.usage.estimated = true;
         if (sink && !response.text.empty()) sink->on_text(response.text);
         return std::move(response);
+    }
+
+    /// Some intent of the plan names an offering this assistant matched ("Zeynep" names none).
+    static bool names_an_offering(const Plan& plan) {
+        return std::any_of(plan.intents.begin(), plan.intents.end(), [](const Intent& i) {
+            return i.kind == IntentKind::product && (!i.picked.empty() || i.follow_up);
+        });
     }
 
     /// The customer's message asks a price, a duration or stock.
