@@ -166,6 +166,19 @@ TEST_F(SalonOutOfHours, OtherQuestionsGetTheNoteOncePerClosedPeriod) {
     EXPECT_EQ(*open, "Buyurun.");
 }
 
+TEST_F(SalonOutOfHours, AReplyThatSaysWeAreClosedGetsNoSecondNote) {
+    set_local(2024, 6, 4, 21, 0);  // Tuesday after closing
+    auto context = turn();
+    const std::string said = "Şu an kapalıyız. Tekrar açılış: yarın (Çarşamba) 09:30.";
+    auto reply = rule->on_reply(context, said);
+    ASSERT_TRUE(reply.ok()) << reply.error().message;
+    EXPECT_EQ(*reply, said);
+    // The note is still owed to the next reply of this closed period.
+    auto next = rule->on_reply(context, "Keratin 3.000 TL'dir.");
+    ASSERT_TRUE(next.ok());
+    EXPECT_NE(next->find("yarın saat " + opens_on("wed")), std::string::npos) << *next;
+}
+
 // ---- lezzet-firini: tools/pasta-teklifi.lua -------------------------------------------------------
 
 class BakeryCakeQuote : public ExampleTenant {

@@ -16,6 +16,9 @@ local BOOKING_WORDS = {
   "appointment", "book", "reservation", "free slot", "speak to", "talk to",
 }
 
+-- How a reply says the salon is closed now (compared after Turkish folding).
+local ALREADY_SAID = { "su an kapali", "closed right now", "closed now" }
+
 local function language(ctx)
   if ctx.language == "en" then return "en" end
   return "tr"
@@ -68,6 +71,8 @@ return tezgah.rule {
     local session = ctx.session or {}
     local key = period_key(opening)
     if session.mesai_disi_notu == key then return nil end
+    -- A reply that already says we are closed now ("şu an açık mısınız") needs no note.
+    if tezgah.mentions(reply, ALREADY_SAID) then return nil end
     session.mesai_disi_notu = key
 
     local lang = language(ctx)
