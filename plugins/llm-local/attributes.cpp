@@ -44,17 +44,45 @@ const Concept kConcepts[] = {
 
 /// Attribute values in English: for questions ("sesame") and for English replies.
 const std::pair<std::string_view, std::string_view> kValueNames[] = {
-    {"susam", "sesame"},    {"sut", "milk"},          {"sut", "dairy"},
-    {"yumurta", "egg"},     {"gluten", "gluten"},     {"findik", "hazelnut"},
-    {"ceviz", "walnut"},    {"badem", "almond"},      {"antep fistigi", "pistachio"},
-    {"pamuk", "cotton"},    {"saten", "satin"},       {"ipek", "silk"},
-    {"kadife", "velvet"},   {"polar", "fleece"},      {"viskon", "viscose"},
-    {"havlu", "towelling"}, {"pike", "piqué"},        {"siyah", "black"},
-    {"beyaz", "white"},     {"kirmizi", "red"},       {"mavi", "blue"},
-    {"lacivert", "navy"},   {"gri", "grey"},          {"pembe", "pink"},
-    {"sari", "yellow"},     {"krem", "cream"},        {"bordo", "burgundy"},
-    {"zumrut", "emerald"},  {"pudra", "powder pink"}, {"ten", "nude"},
-    {"karisik", "mixed"},   {"boyali", "coloured"},   {"yipranmis", "damaged"},
+    {"susam", "sesame"},
+    {"sut", "milk"},
+    {"sut", "dairy"},
+    {"yumurta", "egg"},
+    {"gluten", "gluten"},
+    {"findik", "hazelnut"},
+    {"ceviz", "walnut"},
+    {"badem", "almond"},
+    {"antep fistigi", "pistachio"},
+    {"pamuk", "cotton"},
+    {"saten", "satin"},
+    {"ipek", "silk"},
+    {"kadife", "velvet"},
+    {"polar", "fleece"},
+    {"viskon", "viscose"},
+    {"havlu", "towelling"},
+    {"pike", "piqué"},
+    {"siyah", "black"},
+    {"beyaz", "white"},
+    {"kirmizi", "red"},
+    {"mavi", "blue"},
+    {"lacivert", "navy"},
+    {"gri", "grey"},
+    {"pembe", "pink"},
+    {"sari", "yellow"},
+    {"krem", "cream"},
+    {"bordo", "burgundy"},
+    {"zumrut", "emerald"},
+    {"pudra", "powder pink"},
+    {"ten", "nude"},
+    {"karisik", "mixed"},
+    {"boyali", "coloured"},
+    {"yipranmis", "damaged"},
+    // what an allergen is called by the condition it causes
+    {"sut", "lactose"},
+    {"sut", "laktoz"},
+    {"gluten", "colyak"},
+    {"gluten", "celiac"},
+    {"gluten", "coeliac"},
 };
 const std::string_view kNuts[] = {"findik", "ceviz", "badem", "antep fistigi"};
 
@@ -108,7 +136,7 @@ bool asks_contains(const std::vector<std::string>& w) {
     return std::any_of(w.begin(), w.end(), [](const auto& x) {
         return x == "var" || x == "varmi" || starts_with(x, "icer") || starts_with(x, "icinde") ||
                starts_with(x, "contain") || x == "has" || x == "have" || x == "with" || x == "any" ||
-               starts_with(x, "alerj") || starts_with(x, "allerg");
+               starts_with(x, "alerj") || starts_with(x, "allerg") || starts_with(x, "intoleran");
     });
 }
 
@@ -647,7 +675,7 @@ FactAsk read_fact_ask(const std::vector<std::string>& w, const TenantFacts& fact
         ask.keys.empty() || (ask.keys.size() == 1 && ask.keys.front() == values.value_key);
     if (!values.values.empty() && only_its_key) {
         values.allergy = !ask.keys.empty() || std::any_of(w.begin(), w.end(), [](const auto& x) {
-            return starts_with(x, "alerj") || starts_with(x, "allerg");
+            return starts_with(x, "alerj") || starts_with(x, "allerg") || starts_with(x, "intoleran");
         });
         values.keys.clear();
         return values;

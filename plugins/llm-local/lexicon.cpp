@@ -146,8 +146,9 @@ bool has_prefix_word(const std::vector<std::string>& words,
 bool is_verb_form(std::string_view w) {
     if (w.size() < 6) return false;
     for (std::string_view ending :
-         {"iyorum", "iyoruz", "iyorsunuz", "iyor", "uyor", "uyorum", "irsam", "ursam", "arsam", "ersem",
-          "irsem", "ursak", "irsak", "arsak", "ersek", "abilir", "ebilir", "acagim", "ecegim"})
+         {"iyorum", "iyoruz",   "iyorsunuz", "iyor",     "uyor",     "uyorum", "irsam", "ursam",
+          "arsam",  "ersem",    "irsem",     "ursak",    "irsak",    "arsak",  "ersek", "abilir",
+          "ebilir", "abilirim", "ebilirim",  "abiliriz", "ebiliriz", "acagim", "ecegim"})
         if (w.size() > ending.size() + 2 && w.substr(w.size() - ending.size()) == ending) return true;
     return false;
 }
