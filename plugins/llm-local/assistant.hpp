@@ -28,6 +28,9 @@ bool has_prefix_word(const std::vector<std::string>& words, std::initializer_lis
 bool is_stop_word(std::string_view folded_word);
 /// A Turkish verb form ("giyiyorum", "veriyor", "alırsam"): never part of an offering's name.
 bool is_verb_form(std::string_view folded_word);
+/// The root of "-abilir" forms ("dondurabilir" → "dondur"), which a knowledge entry may name by its
+/// verbal noun ("dondurma"); empty for other words.
+std::string verb_root(std::string_view folded_word);
 /// A short message written in English though it has few of the words language detection knows
 /// ("free wifi?"): ASCII only, no Turkish word, and some English word.
 /// `english_words`: the tenant's own (words only its English texts use).

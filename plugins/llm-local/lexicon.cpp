@@ -143,6 +143,14 @@ bool has_prefix_word(const std::vector<std::string>& words,
     return false;
 }
 
+std::string verb_root(std::string_view w) {
+    for (std::string_view ending : {"abilirim", "ebilirim", "abiliriz", "ebiliriz", "abilir", "ebilir"}) {
+        if (w.size() < ending.size() + 4 || !w.ends_with(ending)) continue;
+        return std::string(w.substr(0, w.size() - ending.size()));
+    }
+    return {};
+}
+
 bool is_verb_form(std::string_view w) {
     if (w.size() < 6) return false;
     for (std::string_view ending :

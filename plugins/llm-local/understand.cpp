@@ -850,7 +850,10 @@ std::pair<std::string, double> Reader::best_knowledge(
     const Words& words, const std::function<bool(const sdk::KnowledgeEntry&)>& only) const {
     std::vector<std::string> query;
     for (const auto& w : words)
-        if (!is_stop_word(w.folded)) query.push_back(w.folded);
+        if (!is_stop_word(w.folded))
+            query.push_back(w.folded);
+        else if (auto root = verb_root(w.folded); !root.empty())
+            query.push_back(std::move(root));  // "dondurabilir miyim" asks about "dondurma"
     // "online ders var mı": a general word ("ders", "ürün") beside others does not pick an entry
     // ("Derse gelirken ne giymeliyim?") on its own.
     std::vector<std::string> specific;
