@@ -455,4 +455,26 @@ TEST(Cli, ServeRefusesAnInFlightMarginThatIsNotAWholeNumberOfMillisecondsUpToADa
     EXPECT_NE(run("--help").out.find("--in-flight-margin-ms MS"), std::string::npos);
 }
 
+TEST(Cli, ServeRefusesOutboxSettingsOutOfRange) {
+    TempDir dir;
+    const std::string serve = "serve --listen 127.0.0.1:0 --tenants " + fixtures_dir().string() +
+                              " --db sqlite:" + (dir.path() / "t.db").string();
+    auto lease = run(serve + " --outbox-lease-ms 5", {}, true);
+    EXPECT_EQ(lease.status, 2);
+    EXPECT_NE(lease.out.find("--outbox-lease-ms 5: expected a whole number >= 1000"), std::string::npos)
+        << lease.out;
+    auto workers = run(serve + " --outbox-workers 0", {}, true);
+    EXPECT_EQ(workers.status, 2);
+    EXPECT_NE(workers.out.find("--outbox-workers 0: expected a whole number >= 1 and <= 256"),
+              std::string::npos)
+        << workers.out;
+    ::setenv("TEZGAH_OUTBOX_RETRY_MS", "soon", 1);
+    auto from_env = run(serve, {}, true);
+    ::unsetenv("TEZGAH_OUTBOX_RETRY_MS");
+    EXPECT_EQ(from_env.status, 2);
+    EXPECT_NE(from_env.out.find("TEZGAH_OUTBOX_RETRY_MS soon: expected a whole number"), std::string::npos)
+        << from_env.out;
+    EXPECT_NE(run("--help").out.find("--outbox-retry-ms MS"), std::string::npos);
+}
+
 }  // namespace

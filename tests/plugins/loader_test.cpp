@@ -235,6 +235,51 @@ TEST(OldAbi1_2, PluginsBuiltBeforeToolExamplesAreCalledAsTheyAre) {
     EXPECT_EQ(second->text, "old model heard ");
 }
 
+// ABI 1.4 added channels that send (ChannelSender, declared by a capability bit). A 1.3 channel
+// had no such interface: it loads and is called as a receiver, whatever bits its descriptor holds.
+TEST(OldAbi1_3, AChannelBuiltBeforeChannelsCouldSendIsAReceiver) {
+    sdk::testing::FakeHost host;
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(kOld / "v1.3" / "old-channel.so"))
+        << (r.refused().empty() ? "" : r.refused().back().reason);
+    const auto* info = r.find("old-channel-1-3", sdk::PluginKind::channel);
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->abi_minor, 3);
+    EXPECT_EQ(info->capabilities, 0u);  // its stray bit is not read as kChannelSends
+    EXPECT_FALSE(info->has(sdk::kChannelSends));
+    auto made = r.instantiate(*info, {}, host);
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    auto* channel = made->as<sdk::Channel>();
+    ASSERT_NE(channel, nullptr);
+    EXPECT_EQ(made->as<sdk::ChannelSender>(), nullptr);
+    ASSERT_EQ(channel->routes().size(), 1u);
+    sdk::HttpRequest request;
+    request.method = "POST";
+    request.body = "merhaba";
+    auto message = channel->parse(request);
+    ASSERT_TRUE(message.ok()) << message.error().message;
+    EXPECT_EQ(message->text, "merhaba");
+    sdk::TurnReply reply;
+    reply.reply = "hoş geldiniz";
+    EXPECT_EQ(channel->render(*message, reply).body, "old channel says hoş geldiniz");
+}
+
+TEST(PluginLoader, AChannelThatSaysItSendsMustBeASender) {
+    sdk::testing::FakeHost host;
+    PluginRegistry r;
+    ASSERT_TRUE(r.load_file(kDir / "not-a-sender.so")) << r.refused().back().reason;
+    const auto* info = r.find("not-a-sender", sdk::PluginKind::channel);
+    ASSERT_NE(info, nullptr);
+    EXPECT_EQ(info->abi_minor, sdk::kAbiMinor);
+    EXPECT_TRUE(info->has(sdk::kChannelSends));
+    auto made = r.instantiate(*info, {}, host);
+    ASSERT_FALSE(made.ok());
+    EXPECT_EQ(made.error().code, "plugin_failed");
+    EXPECT_NE(made.error().message.find("not a channel plugin that sends (a ChannelSender)"),
+              std::string::npos)
+        << made.error().message;
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, OldAbi, ::testing::Values("1.0", "1.1"),
                          [](const auto& info) { return info.param == "1.0" ? "Abi1_0" : "Abi1_1"; });
 

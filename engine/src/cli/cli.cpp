@@ -41,7 +41,8 @@ Usage:
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
-                 [--clock TIME]
+                 [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
+                 [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
   tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
@@ -91,6 +92,14 @@ Options:
                      serve: a message_id whose turn has not answered (its process died) is
                      409 duplicate_in_flight for the tenant's llm.deadline_ms plus this, then
                      a retry is answered (env TEZGAH_IN_FLIGHT_MARGIN_MS; default 10000)
+  --outbox-workers N serve: outbound messages sent at once (env TEZGAH_OUTBOX_WORKERS; default 4)
+  --outbox-retry-ms MS
+                     serve: the wait before a send is tried again, doubled after each
+                     failure (env TEZGAH_OUTBOX_RETRY_MS; default 2000; docs/channels.md)
+  --outbox-max-retry-ms MS
+                     serve: the longest wait between two tries (default 600000)
+  --outbox-lease-ms MS
+                     serve: a send cut off by a crash is tried again after MS (default 60000)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -183,6 +192,10 @@ Args parse(int argc, char** argv) {
                                                      "--body-timeout",
                                                      "--keep-alive",
                                                      "--in-flight-margin-ms",
+                                                     "--outbox-workers",
+                                                     "--outbox-retry-ms",
+                                                     "--outbox-max-retry-ms",
+                                                     "--outbox-lease-ms",
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock"};
@@ -329,6 +342,7 @@ int cmd_plugins(const Args& args) {
                   << "  abi=" << p.abi_major << "." << p.abi_minor << "  file=" << p.path << "\n";
         if (!p.description.empty()) std::cout << "    " << p.description << "\n";
         if (p.kind == sdk::PluginKind::llm) std::cout << "    capabilities: " << capabilities_text(p) << "\n";
+        if (p.has(sdk::kChannelSends)) std::cout << "    capabilities: sends (through the outbox)\n";
         if (p.config.empty()) std::cout << "    config: none\n";
         for (const auto& k : p.config) {
             std::cout << "    config " << k.name << " (" << sdk::type_summary(k)
@@ -505,6 +519,20 @@ int cmd_serve(const Args& args) {
     if (!number_option(args, "serve", "--in-flight-margin-ms", 0, in_flight_margin_ms,
                        "TEZGAH_IN_FLIGHT_MARGIN_MS", 86400000))
         return 2;
+    OutboxOptions outbox_options;
+    long long outbox_workers = outbox_options.workers;
+    long long retry_ms = outbox_options.first_retry.count();
+    long long max_retry_ms = outbox_options.max_retry.count();
+    long long lease_ms = outbox_options.lease.count();
+    if (!number_option(args, "serve", "--outbox-workers", 1, outbox_workers, "TEZGAH_OUTBOX_WORKERS", 256) ||
+        !number_option(args, "serve", "--outbox-retry-ms", 1, retry_ms, "TEZGAH_OUTBOX_RETRY_MS", 86400000) ||
+        !number_option(args, "serve", "--outbox-max-retry-ms", 1, max_retry_ms, nullptr, 86400000) ||
+        !number_option(args, "serve", "--outbox-lease-ms", 1000, lease_ms, nullptr, 86400000))
+        return 2;
+    outbox_options.workers = static_cast<int>(outbox_workers);
+    outbox_options.first_retry = std::chrono::milliseconds(retry_ms);
+    outbox_options.max_retry = std::chrono::milliseconds(std::max(retry_ms, max_retry_ms));
+    outbox_options.lease = std::chrono::milliseconds(lease_ms);
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
@@ -537,6 +565,7 @@ int cmd_serve(const Args& args) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     options.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
+    options.outbox = outbox_options;
     std::unique_ptr<ShiftedClock> clock;
     if (!clock_option(args, "serve", clock)) return 2;
     Engine engine(options);
@@ -551,6 +580,7 @@ int cmd_serve(const Args& args) {
         std::cerr << "tezgah serve: " << s.error().message << "\n";
         return 1;
     }
+    engine.outbox().start();
     std::cout << "tezgah listening on http://" << server_options.host << ":" << server.port() << std::endl;
 
     while (true) {
@@ -570,6 +600,7 @@ int cmd_serve(const Args& args) {
         break;
     }
     const bool finished = server.stop(std::chrono::seconds(30));
+    engine.outbox().stop();  // the sends in flight end; what is queued waits for the next start
     engine.stop_watching();
     return finished ? 0 : 1;
 }

@@ -9,6 +9,7 @@
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
+#include <tezgah/sdk/random.hpp>
 
 #include <fstream>
 
@@ -96,10 +97,46 @@ void send_channel_response(Exchange& ex, const sdk::HttpResponse& reply) {
     ex.send(reply.status, reply.content_type, reply.body);
 }
 
-/// Runs a turn for a message a channel parsed, then lets the channel render it. `tenant` is the
-/// tenant's own instance of the channel (checks per-tenant settings such as a secret).
-void channel_turn(Exchange& ex, Engine& engine, sdk::Channel& channel, const std::string& plugin,
-                  const sdk::HttpRequest& request, const std::string& tenant_id) {
+/// The reply a channel that sends wants sent through the outbox, stored there before the HTTP
+/// answer goes out: once the provider hears 2xx it will not deliver the message again.
+sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::string& plugin,
+                        const sdk::InboundMessage& message, const sdk::TurnReply& reply) {
+    auto outbound =
+        guarded("channel " + plugin + " reply_message", [&] { return sender.reply_message(message, reply); });
+    if (!outbound) return outbound.error();
+    if (!*outbound) return {};
+    sdk::OutboundMessage out = std::move(**outbound);
+    out.tenant_id = message.tenant_id;
+    out.channel = plugin;
+    if (out.recipient.empty()) out.recipient = message.user_id;
+    if (out.idempotency_key.empty()) {
+        // A redelivered message (same id) is answered from the stored turn: the same key, queued once.
+        out.idempotency_key = message.message_id.empty()
+                                  ? "reply:" + sdk::random_hex(16)
+                                  : "reply:" + reply.conversation_id + ":" + message.message_id;
+    }
+    auto stored = engine.outbox().enqueue(std::move(out));
+    if (!stored) return stored.error();
+    return {};
+}
+
+/// Runs a turn for a message a channel parsed, then lets the channel render it. `channel` is the
+/// tenant's own instance of the channel (checks per-tenant settings such as a secret). A channel
+/// that sends reads its delivery reports first, and has its reply queued in the outbox.
+void channel_turn(Exchange& ex, Engine& engine, Tenant& tenant, sdk::Channel& channel,
+                  const std::string& plugin, const sdk::HttpRequest& request, const std::string& tenant_id) {
+    sdk::ChannelSender* sender = tenant.sender(plugin);
+    if (sender != nullptr) {
+        auto reports = guarded("channel " + plugin + " delivery_reports",
+                               [&] { return sender->delivery_reports(request); });
+        if (!reports) return ex.send_error(reports.error());
+        for (const auto& report : reports->reports) {
+            auto moved = engine.outbox().report(tenant_id, plugin, report);
+            // The provider calls again when it hears an error: the report is kept for that.
+            if (!moved) return ex.send_error(moved.error());
+        }
+        if (reports->answer) return send_channel_response(ex, *reports->answer);
+    }
     auto message = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
     if (!message) return ex.send_error(message.error());
     message->tenant_id = tenant_id;
@@ -107,6 +144,10 @@ void channel_turn(Exchange& ex, Engine& engine, sdk::Channel& channel, const std
     if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
     auto reply = engine.handle(*message);
     if (!reply) return ex.send_error(reply.error());
+    if (sender != nullptr) {
+        if (auto queued = queue_reply(engine, *sender, plugin, *message, *reply); !queued)
+            return ex.send_error(queued.error());
+    }
     auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
         return channel.render(*message, *reply);
     });
@@ -291,7 +332,7 @@ void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) 
         return ex.send_error(404, "unknown_tenant",
                              "tenant \"" + tenant_id + "\" does not enable the " + mount.plugin + " channel");
     }
-    channel_turn(ex, engine, *own, mount.plugin, request, tenant_id);
+    channel_turn(ex, engine, **tenant, *own, mount.plugin, request, tenant_id);
 }
 
 void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const std::string& plugin,
@@ -310,7 +351,8 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     for (const auto& route : *routes) {
         if (route.scope != sdk::RouteScope::tenant || route.path != subpath) continue;
         if (route.method == ex.request.method) {
-            return channel_turn(ex, engine, *channel, plugin, channel_request(ex, subpath), tenant_id);
+            return channel_turn(ex, engine, **tenant, *channel, plugin, channel_request(ex, subpath),
+                                tenant_id);
         }
         allow += (allow.empty() ? "" : ", ") + route.method;
     }
@@ -350,8 +392,32 @@ void Routes::health_detailed(Exchange& ex) {
         if (!t.reload_error.empty()) entry["reload_error"] = t.reload_error;
         tenant_list.push_back(std::move(entry));
     }
+    // Messages queued for longer than they should be: a provider down, a channel disabled.
+    json::object outbox;
+    bool outbox_stuck = false;
+    if (auto health = engine.outbox().health()) {
+        json::array stuck;
+        const auto now = std::chrono::system_clock::now();
+        for (const auto& r : health->stuck) {
+            json::object entry{{"id", r.id},
+                               {"tenant", r.tenant_id},
+                               {"channel", r.channel},
+                               {"attempts", r.attempts},
+                               {"queued_seconds", std::chrono::duration<double>(now - r.created_at).count()}};
+            if (!r.error.empty()) entry["error"] = r.error;
+            stuck.push_back(std::move(entry));
+        }
+        outbox_stuck = !stuck.empty();
+        outbox = json::object{{"queued", health->queued},
+                              {"stuck_after_seconds",
+                               std::chrono::duration<double>(engine.outbox().options().stuck_after).count()},
+                              {"stuck", std::move(stuck)}};
+    } else {
+        outbox = json::object{{"error", health.error().message}};
+    }
     const double uptime = std::chrono::duration<double>(SteadyClock::now() - started).count();
-    const auto status = overall_status(db, tenants, engine);
+    auto status = overall_status(db, tenants, engine);
+    if (status == "ok" && outbox_stuck) status = "degraded";
     ex.send_json(
         status == "down" ? 503 : 200,
         json::object{
@@ -362,13 +428,15 @@ void Routes::health_detailed(Exchange& ex) {
             {"database", std::move(database)},
             {"http", json::object{{"in_flight", in_flight.load()}, {"connections", connections.load()}}},
             {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
-            {"tenants", std::move(tenant_list)}});
+            {"tenants", std::move(tenant_list)},
+            {"outbox", std::move(outbox)}});
 }
 
 void Routes::metrics(Exchange& ex) {
     int loaded = 0;
     for (const auto& t : engine.tenants()) loaded += t.state == "loaded";
     Metrics::global().tenants_loaded(loaded);
+    engine.outbox().update_metrics();
     ex.send(200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render());
 }
 

@@ -135,6 +135,28 @@ struct State {
     Series<prometheus::Counter> lua_log_dropped{
         counter(registry, "tezgah_lua_log_dropped_total",
                 "Script log lines dropped over the tenant's rate, by tenant.")};
+    Series<prometheus::Counter> outbox_sends{
+        counter(registry, "tezgah_outbox_sends_total",
+                "Outbox attempts to send, by tenant, channel and result (accepted, retry_later, failed, "
+                "window_closed).")};
+    Series<prometheus::Histogram> outbox_send_durations{histogram(
+        registry, "tezgah_outbox_send_duration_seconds", "Time of one send call to a channel's provider.")};
+    Series<prometheus::Histogram> outbox_queue_waits{
+        histogram(registry, "tezgah_outbox_queue_wait_seconds",
+                  "Time from storing an outbound message to its provider accepting it, by channel.")};
+    Series<prometheus::Counter> outbox_reports{
+        counter(registry, "tezgah_outbox_reports_total",
+                "Delivery reports that moved a message on, by channel and state.")};
+    prometheus::Family<prometheus::Gauge>& outbox_messages = prometheus::BuildGauge()
+                                                                 .Name("tezgah_outbox_messages")
+                                                                 .Help("Outbound messages stored, by state.")
+                                                                 .Register(registry);
+    prometheus::Gauge& outbox_queue_depth =
+        prometheus::BuildGauge()
+            .Name("tezgah_outbox_queue_depth")
+            .Help("Outbound messages queued: not yet accepted by their provider.")
+            .Register(registry)
+            .Add({});
     prometheus::Gauge& tenants_loaded = prometheus::BuildGauge()
                                             .Name("tezgah_tenants_loaded")
                                             .Help("Tenants currently loaded and serving.")
@@ -164,6 +186,20 @@ public:
     void set_tenants_loaded(int count) {
         std::shared_lock lock(mutex_);
         state_->tenants_loaded.Set(count);
+    }
+
+    void set_outbox_states(const std::vector<std::pair<std::string, long long>>& counts) {
+        static const char* const kStates[] = {"queued", "sent",   "delivered",
+                                              "read",   "failed", "window_closed"};
+        std::unique_lock lock(mutex_);
+        for (const char* state : kStates) {
+            long long count = 0;
+            for (const auto& [name, n] : counts)
+                if (name == state) count = n;
+            state_->outbox_messages.Add({{"state", state}}).Set(static_cast<double>(count));
+            if (std::string_view(state) == "queued")
+                state_->outbox_queue_depth.Set(static_cast<double>(count));
+        }
     }
 
     std::string render() const {
@@ -268,6 +304,26 @@ void Metrics::lua_skipped(std::string_view tenant, std::string_view reason) {
 
 void Metrics::lua_log_dropped(std::string_view tenant) {
     increment(&State::lua_log_dropped, {{"tenant", tenant}});
+}
+
+void Metrics::outbox_send(std::string_view tenant, std::string_view channel, std::string_view result,
+                          double seconds) {
+    increment(&State::outbox_sends, {{"tenant", tenant}, {"channel", channel}, {"result", result}});
+    store().update(&State::outbox_send_durations, {{"channel", channel}},
+                   [&](prometheus::Histogram& h) { h.Observe(seconds); });
+}
+
+void Metrics::outbox_queue_wait(std::string_view channel, double seconds) {
+    store().update(&State::outbox_queue_waits, {{"channel", channel}},
+                   [&](prometheus::Histogram& h) { h.Observe(seconds); });
+}
+
+void Metrics::outbox_report(std::string_view channel, std::string_view state) {
+    increment(&State::outbox_reports, {{"channel", channel}, {"state", state}});
+}
+
+void Metrics::outbox_states(const std::vector<std::pair<std::string, long long>>& counts) {
+    store().set_outbox_states(counts);
 }
 
 std::string Metrics::render() const { return store().render(); }

@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tezgah::engine {
 
@@ -45,6 +47,19 @@ public:
     void lua_skipped(std::string_view tenant, std::string_view reason);
     /// A script log line (ctx.log, print) over the tenant's rate: tezgah_lua_log_dropped_total{tenant}.
     void lua_log_dropped(std::string_view tenant);
+
+    /// One outbox attempt: tezgah_outbox_sends_total{tenant,channel,result} (result "accepted",
+    /// "retry_later", "failed", "window_closed") and tezgah_outbox_send_duration_seconds{channel}
+    /// (the channel's send call).
+    void outbox_send(std::string_view tenant, std::string_view channel, std::string_view result,
+                     double seconds);
+    /// From stored to accepted by the provider: tezgah_outbox_queue_wait_seconds{channel}.
+    void outbox_queue_wait(std::string_view channel, double seconds);
+    /// A delivery report that moved a message: tezgah_outbox_reports_total{channel,state}.
+    void outbox_report(std::string_view channel, std::string_view state);
+    /// Messages by state over every tenant: tezgah_outbox_messages{state} (every state, 0 when
+    /// absent) and tezgah_outbox_queue_depth (queued).
+    void outbox_states(const std::vector<std::pair<std::string, long long>>& counts);
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     std::string render() const;

@@ -227,7 +227,9 @@ Engine::Engine(EngineOptions options)
     : options_(std::move(options)), clock_(&SystemClock::instance()), http_(make_http_client()) {}
 
 Engine::~Engine() {
-    // Tenants (and the plugin instances they hold) go before the registry and the database.
+    // The outbox's workers call the tenants' channels: they stop first. Tenants (and the plugin
+    // instances they hold) go before the registry and the database.
+    outbox_.reset();
     tenants_.reset();
 }
 
@@ -242,6 +244,8 @@ sdk::Status Engine::start() {
         TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env, options_.lua});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
+    outbox_ = std::make_unique<Outbox>(
+        *db_, [this](const std::string& id) { return tenant(id); }, options_.outbox);
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},

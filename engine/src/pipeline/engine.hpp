@@ -3,6 +3,7 @@
 //   intake → rules on_message → assistant loop (provider → tool calls checked against their
 //   schema → tools → provider, bounded steps) → rules on_reply → handoff → persist.
 
+#include "outbox/outbox.hpp"
 #include "pipeline/conversation_cache.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
@@ -45,6 +46,7 @@ struct EngineOptions {
     /// (`tezgah serve --in-flight-margin-ms`); then a retry of it is answered anew.
     std::chrono::milliseconds in_flight_margin = kDefaultInFlightMargin;
     lua::ServerLimits lua;  ///< the limits on every tenant's Lua scripts
+    OutboxOptions outbox;   ///< its workers run once Engine::outbox().start() is called (serve)
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -88,6 +90,8 @@ public:
     void stop_watching();
     const PluginRegistry& plugins() const { return registry_; }
     Database& database() { return *db_; }
+    /// Where outbound messages wait for their channel to send them (after start()).
+    Outbox& outbox() { return *outbox_; }
     /// The clock of turns and of tenants loaded from now on (null: the system clock).
     void set_clock(const sdk::Clock* clock);
 
@@ -147,6 +151,7 @@ private:
     std::unique_ptr<sdk::HttpClient> http_;
     std::unique_ptr<SpendTracker> spend_;       ///< per-tenant spend for budgets (after start())
     std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
+    std::unique_ptr<Outbox> outbox_;            ///< after start(); stopped before the tenants go
     ConversationLocks conversation_locks_;
     ConversationCache conversations_{options_.conversation_cache_entries};
 };

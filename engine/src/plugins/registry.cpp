@@ -1,5 +1,6 @@
 #include "plugins/registry.hpp"
 
+#include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/errors.hpp>
 
 #include "util/common.hpp"
@@ -153,7 +154,9 @@ bool PluginRegistry::load_file(const fs::path& path) {
     info.abi_minor = d.abi_minor;
     info.path = path.string();
     info.create = d.create;
-    info.capabilities = d.kind == sdk::PluginKind::llm ? d.capabilities : 0;
+    // Channels declare what they can do from ABI 1.4 on (a 1.2 or 1.3 channel's bits mean nothing).
+    if (d.kind == sdk::PluginKind::llm || (d.kind == sdk::PluginKind::channel && d.abi_minor >= 4))
+        info.capabilities = d.capabilities;
     info.config = sdk::config_keys(d);
     if (auto problems = sdk::check_config_keys(info.config); !problems.empty()) {
         std::string reasons;
@@ -219,12 +222,16 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
             right_kind = dynamic_cast<sdk::Rule*>(made.value().get());
             break;
         case sdk::PluginKind::channel:
-            right_kind = dynamic_cast<sdk::Channel*>(made.value().get());
+            right_kind = dynamic_cast<sdk::Channel*>(made.value().get()) &&
+                         (!plugin.has(sdk::kChannelSends) ||
+                          dynamic_cast<sdk::ChannelSender*>(made.value().get()) != nullptr);
             break;
     }
     if (!right_kind)
-        return sdk::Error{sdk::errc::plugin_failed, plugin.name + ": factory built an object that is not a " +
-                                                        sdk::to_string(plugin.kind) + " plugin"};
+        return sdk::Error{sdk::errc::plugin_failed,
+                          plugin.name + ": factory built an object that is not a " +
+                              sdk::to_string(plugin.kind) + " plugin" +
+                              (plugin.has(sdk::kChannelSends) ? " that sends (a ChannelSender)" : "")};
     sdk::PluginPtr instance = std::move(made).value();
     if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
     return PluginInstance(plugin.library, std::move(instance));

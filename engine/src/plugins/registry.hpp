@@ -2,6 +2,7 @@
 // Finds shared-library plugins on the plugin path, checks their descriptors, and builds instances.
 // A loaded library outlives every object it created: each PluginInstance holds its library.
 
+#include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
@@ -30,11 +31,18 @@ struct PluginInfo {
     /// The declared keys, read with the plugin's own element size; their strings live in the
     /// library, which `library` keeps loaded.
     std::vector<sdk::ConfigKey> config;
-    std::uint32_t capabilities = 0;  ///< llm: sdk::ProviderCapability bits (ABI 1.2; 0 before)
+    /// llm: sdk::ProviderCapability bits (ABI 1.2; 0 before); channel: sdk::ChannelCapability bits
+    /// (ABI 1.4; 0 before).
+    std::uint32_t capabilities = 0;
     sdk::PluginFactory create = nullptr;
     std::shared_ptr<boost::dll::shared_library> library;
 
-    bool has(sdk::ProviderCapability capability) const { return (capabilities & capability) != 0; }
+    bool has(sdk::ProviderCapability capability) const {
+        return kind == sdk::PluginKind::llm && (capabilities & capability) != 0;
+    }
+    bool has(sdk::ChannelCapability capability) const {
+        return kind == sdk::PluginKind::channel && (capabilities & capability) != 0;
+    }
 };
 
 /// A file that was not loaded, and why.

@@ -128,6 +128,36 @@ struct TakenOver {
     StoredMessage message;          ///< as first stored (as an earlier read of the history has it)
 };
 
+/// One message of the outbox (engine/src/outbox/outbox.hpp), as stored.
+struct OutboxRecord {
+    std::string id;
+    std::string tenant_id;
+    std::string channel;
+    std::string recipient;
+    std::string idempotency_key;  ///< unique per tenant
+    std::string payload;          ///< JSON: text, options, cards, template, metadata
+    std::string state;            ///< sdk::to_string(sdk::DeliveryState): queued, sent, ...
+    int attempts = 0;             ///< attempts claimed so far (the one in flight included)
+    std::string provider_id;      ///< set once the provider accepted it
+    std::string error;            ///< the last attempt's or the provider's error
+    std::chrono::system_clock::time_point created_at{};
+    std::chrono::system_clock::time_point updated_at{};
+    std::chrono::system_clock::time_point next_attempt_at{};  ///< queued: not before
+    std::chrono::system_clock::time_point claimed_until{};    ///< a worker's claim (epoch: none)
+    std::chrono::system_clock::time_point sent_at{};          ///< epoch until accepted
+};
+
+/// How an attempt to send ended, as the outbox stores it (Database::outbox_finish_attempt).
+struct OutboxAttempt {
+    std::string id;
+    std::chrono::system_clock::time_point claimed_until;  ///< the claim the attempt held
+    std::string state;                                    ///< queued (again), sent, failed or window_closed
+    std::string provider_id;                              ///< sent
+    std::string error;
+    std::chrono::system_clock::time_point next_attempt_at{};  ///< queued: the next attempt's time
+    std::chrono::system_clock::time_point now{};
+};
+
 /// A database that fails makes reads fail as writes do, with an error ("store_error", naming the call
 /// and the tenant): an empty list always means "none", never "could not read".
 class Database {
@@ -248,6 +278,47 @@ public:
     virtual sdk::Result<std::vector<UsageSlice>> usage_slices(const std::string& tenant_id,
                                                               std::chrono::system_clock::time_point from,
                                                               std::chrono::system_clock::time_point to) = 0;
+
+    // --- the outbox (engine/src/outbox). Claims and counts span every tenant: they are the
+    // workers' and the operators' view; everything a tenant's caller reads filters on tenant_id. ---
+    /// Stores `record` (id, tenant, channel, recipient, key, payload, created_at; state queued, due
+    /// at created_at). Idempotent on (tenant_id, idempotency_key): when the key is stored already,
+    /// the stored message comes back unchanged and nothing is written.
+    virtual sdk::Result<OutboxRecord> outbox_enqueue(const OutboxRecord& record) = 0;
+    /// Claims up to `limit` queued messages due at `now` whose claim (if any) has expired, oldest
+    /// due first: each is claimed until `lease_until` and counts one more attempt. Each is
+    /// claimed by one caller only, in any number of processes (a conditional UPDATE of its row).
+    virtual sdk::Result<std::vector<OutboxRecord>> outbox_claim(
+        std::chrono::system_clock::time_point now, std::chrono::system_clock::time_point lease_until,
+        std::size_t limit) = 0;
+    /// Records how an attempt ended and releases its claim. An accepted attempt ("sent") is
+    /// recorded while the message is queued, even when its claim expired meanwhile; any other
+    /// outcome only while the attempt still holds the claim. False when nothing was recorded.
+    virtual sdk::Result<bool> outbox_finish_attempt(const OutboxAttempt& attempt) = 0;
+    /// Gives back a claim no attempt was made on (a stopping process): the message is due again at
+    /// once, its attempt not counted. Nothing changes when the claim is no longer `claimed_until`.
+    virtual sdk::Status outbox_release(const std::string& id,
+                                       std::chrono::system_clock::time_point claimed_until) = 0;
+    /// A provider's delivery report on the tenant's message with `provider_id` on `channel`: moves
+    /// it forward (sent → delivered → read; sent or delivered → failed, keeping `error`), never
+    /// back. False when no message matched or the report changed nothing.
+    virtual sdk::Result<bool> outbox_report(const std::string& tenant_id, const std::string& channel,
+                                            const std::string& provider_id, const std::string& state,
+                                            const std::string& error,
+                                            std::chrono::system_clock::time_point now) = 0;
+    /// The tenant's message `id`; "not_found" when it has none.
+    virtual sdk::Result<OutboxRecord> outbox_message(const std::string& tenant_id, const std::string& id) = 0;
+    /// The tenant's messages, oldest first, at most `limit` (for tests and operators).
+    virtual sdk::Result<std::vector<OutboxRecord>> outbox_messages(const std::string& tenant_id,
+                                                                   std::size_t limit) = 0;
+    /// How many messages are in each state, over every tenant (states with none are absent).
+    virtual sdk::Result<std::vector<std::pair<std::string, long long>>> outbox_counts() = 0;
+    /// When the next queued message is due (its next attempt's time, or the end of its claim when
+    /// later); none when nothing is queued.
+    virtual sdk::Result<std::optional<std::chrono::system_clock::time_point>> outbox_next_due() = 0;
+    /// Queued messages stored at or before `created_before`, oldest first, at most `limit`: stuck.
+    virtual sdk::Result<std::vector<OutboxRecord>> outbox_stuck(
+        std::chrono::system_clock::time_point created_before, std::size_t limit) = 0;
 };
 
 /// `url` with any password replaced by "***", for messages and logs.

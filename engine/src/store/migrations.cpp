@@ -174,6 +174,34 @@ const std::vector<Migration>& all_migrations() {
               "UPDATE messages SET answered = 1 WHERE client_message_id <> '' AND id IN "
               "(SELECT in_reply_to FROM messages WHERE reply_json <> '')"},
          }},
+        {5,
+         "the outbox: every outbound message is stored before it is sent, and keeps its state",
+         {
+             // Times in ms. A worker claims a queued message by moving claimed_until into the future
+             // (its lease); the state stays queued until an attempt ends.
+             {Only::both, R"(CREATE TABLE outbox (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                provider_id TEXT NOT NULL DEFAULT '',
+                error TEXT NOT NULL DEFAULT '',
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                claimed_until BIGINT NOT NULL DEFAULT 0,
+                sent_at BIGINT NOT NULL DEFAULT 0))"},
+             {Only::both, "CREATE UNIQUE INDEX outbox_key ON outbox (tenant_id, idempotency_key)"},
+             {Only::both, "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)"},
+             {Only::both,
+              "CREATE INDEX outbox_provider ON outbox (tenant_id, channel, provider_id) WHERE provider_id <> "
+              "''"},
+             {Only::both, "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)"},
+         }},
     };
     return list;
 }

@@ -960,6 +960,214 @@ public:
         return out;
     }
 
+    // ------------------------------------------------------------ the outbox
+
+    sdk::Result<OutboxRecord> outbox_enqueue(const OutboxRecord& record) override {
+        sdk::Result<OutboxRecord> out = record;
+        const long long created = to_millis(record.created_at);
+        auto error = write([&](soci::session& sql) {
+            std::vector<OutboxRecord> existing;
+            select_outbox(sql, "WHERE tenant_id = :a AND idempotency_key = :b", record.tenant_id,
+                          record.idempotency_key, 0, 0, 1, existing);
+            if (!existing.empty()) {
+                out = std::move(existing.front());
+                return;
+            }
+            const std::string queued = "queued";
+            sql << "INSERT INTO outbox (id, tenant_id, channel, recipient, idempotency_key, payload, state, "
+                   "created_at, updated_at, next_attempt_at) VALUES (:id, :t, :c, :r, :k, :p, :s, :cr, :u, "
+                   ":n)",
+                soci::use(record.id), soci::use(record.tenant_id), soci::use(record.channel),
+                soci::use(record.recipient), soci::use(record.idempotency_key), soci::use(record.payload),
+                soci::use(queued), soci::use(created), soci::use(created), soci::use(created);
+            OutboxRecord stored = record;
+            stored.state = queued;
+            stored.attempts = 0;
+            stored.updated_at = stored.next_attempt_at = record.created_at;
+            out = std::move(stored);
+        });
+        if (!error.empty()) return failure("outbox_enqueue [" + record.tenant_id + "]", error);
+        return out;
+    }
+
+    sdk::Result<std::vector<OutboxRecord>> outbox_claim(std::chrono::system_clock::time_point now,
+                                                        std::chrono::system_clock::time_point lease_until,
+                                                        std::size_t limit) override {
+        std::vector<OutboxRecord> out;
+        if (limit == 0) return out;
+        const long long now_ms = to_millis(now);
+        const long long lease_ms = to_millis(lease_until);
+        auto error = write([&](soci::session& sql) {
+            out.clear();  // a unit of work may run twice
+            std::vector<OutboxRecord> due;
+            select_outbox(sql,
+                          "WHERE state = 'queued' AND next_attempt_at <= :a AND claimed_until <= :b "
+                          "ORDER BY next_attempt_at, created_at",
+                          std::string(), std::string(), now_ms, now_ms, limit, due);
+            for (auto& record : due) {
+                // Another process may have claimed it since the SELECT: the UPDATE decides.
+                soci::statement st =
+                    (sql.prepare
+                         << "UPDATE outbox SET claimed_until = :l, attempts = attempts + 1, "
+                            "updated_at = :u WHERE id = :id AND state = 'queued' AND claimed_until <= :n",
+                     soci::use(lease_ms), soci::use(now_ms), soci::use(record.id), soci::use(now_ms));
+                st.execute(true);
+                if (st.get_affected_rows() != 1) continue;
+                record.attempts += 1;
+                record.claimed_until = lease_until;
+                record.updated_at = now;
+                out.push_back(std::move(record));
+            }
+        });
+        if (!error.empty()) return failure("outbox_claim", error);
+        return out;
+    }
+
+    sdk::Result<bool> outbox_finish_attempt(const OutboxAttempt& a) override {
+        bool out = false;
+        const long long claimed = to_millis(a.claimed_until);
+        const long long now_ms = to_millis(a.now);
+        const long long next = to_millis(a.next_attempt_at);
+        const bool accepted = a.state == "sent";
+        const long long sent_at = accepted ? now_ms : 0;
+        // An accepted attempt is recorded even when its claim expired meanwhile (a slow provider):
+        // the message went out, and another attempt now would send it twice.
+        const std::string sql_text = std::string(
+            "UPDATE outbox SET state = :s, provider_id = :p, error = :e, next_attempt_at = :n, "
+            "claimed_until = 0, updated_at = :u, sent_at = :sent WHERE id = :id AND state = 'queued' "
+            "AND (claimed_until = :c OR :accepted = 1)");
+        const int accepted_flag = accepted ? 1 : 0;
+        auto error = write([&](soci::session& sql) {
+            soci::statement st = (sql.prepare << sql_text, soci::use(a.state), soci::use(a.provider_id),
+                                  soci::use(a.error), soci::use(next), soci::use(now_ms), soci::use(sent_at),
+                                  soci::use(a.id), soci::use(claimed), soci::use(accepted_flag));
+            st.execute(true);
+            out = st.get_affected_rows() == 1;
+        });
+        if (!error.empty()) return failure("outbox_finish_attempt " + a.id, error);
+        return out;
+    }
+
+    sdk::Status outbox_release(const std::string& id,
+                               std::chrono::system_clock::time_point claimed_until) override {
+        const long long claimed = to_millis(claimed_until);
+        auto error = write([&](soci::session& sql) {
+            sql << "UPDATE outbox SET claimed_until = 0, attempts = attempts - 1 WHERE id = :id AND state = "
+                   "'queued' "
+                   "AND claimed_until = :c",
+                soci::use(id), soci::use(claimed);
+        });
+        if (!error.empty()) return failure("outbox_release " + id, error);
+        return {};
+    }
+
+    sdk::Result<bool> outbox_report(const std::string& tenant_id, const std::string& channel,
+                                    const std::string& provider_id, const std::string& state,
+                                    const std::string& error_text,
+                                    std::chrono::system_clock::time_point now) override {
+        bool out = false;
+        if (provider_id.empty()) return out;
+        const long long now_ms = to_millis(now);
+        auto error = write([&](soci::session& sql) {
+            out = false;
+            std::string id, current;
+            soci::indicator found = soci::i_null;
+            sql << "SELECT id, state FROM outbox WHERE tenant_id = :t AND channel = :c AND provider_id = :p "
+                   "AND provider_id <> ''",
+                soci::into(id, found), soci::into(current), soci::use(tenant_id), soci::use(channel),
+                soci::use(provider_id);
+            if (!sql.got_data() || found != soci::i_ok || !report_moves(current, state)) return;
+            // A failure keeps the provider's reason; any other report keeps the last attempt's error.
+            const std::string sql_text =
+                std::string("UPDATE outbox SET state = :s, updated_at = :u, error = ") +
+                (state == "failed" ? ":e" : "error || :e") +
+                " WHERE tenant_id = :t AND id = :id AND state = :old";
+            const std::string kept_error = state == "failed" ? error_text : std::string();
+            soci::statement st =
+                (sql.prepare << sql_text, soci::use(state), soci::use(now_ms), soci::use(kept_error),
+                 soci::use(tenant_id), soci::use(id), soci::use(current));
+            st.execute(true);
+            out = st.get_affected_rows() == 1;
+        });
+        if (!error.empty()) return failure("outbox_report [" + tenant_id + "] " + provider_id, error);
+        return out;
+    }
+
+    sdk::Result<OutboxRecord> outbox_message(const std::string& tenant_id, const std::string& id) override {
+        std::vector<OutboxRecord> found;
+        try {
+            soci::session sql(pool_);
+            select_outbox(sql, "WHERE tenant_id = :a AND id = :b", tenant_id, id, 0, 0, 1, found);
+        } catch (const std::exception& e) {
+            return failure("outbox_message [" + tenant_id + "] " + id, e.what());
+        }
+        if (found.empty())
+            return sdk::make_error(sdk::errc::not_found,
+                                   "no outbox message \"" + id + "\" for tenant \"" + tenant_id + "\"");
+        return std::move(found.front());
+    }
+
+    sdk::Result<std::vector<OutboxRecord>> outbox_messages(const std::string& tenant_id,
+                                                           std::size_t limit) override {
+        std::vector<OutboxRecord> out;
+        try {
+            soci::session sql(pool_);
+            select_outbox(sql, "WHERE tenant_id = :a ORDER BY created_at, id", tenant_id, std::string(), 0, 0,
+                          limit, out);
+        } catch (const std::exception& e) {
+            return failure("outbox_messages [" + tenant_id + "]", e.what());
+        }
+        return out;
+    }
+
+    sdk::Result<std::vector<std::pair<std::string, long long>>> outbox_counts() override {
+        std::vector<std::pair<std::string, long long>> out;
+        try {
+            soci::session sql(pool_);
+            std::string state;
+            long long count = 0;
+            soci::statement st =
+                (sql.prepare << "SELECT state, CAST(COUNT(*) AS BIGINT) FROM outbox GROUP BY state "
+                                "ORDER BY state",
+                 soci::into(state), soci::into(count));
+            st.execute();
+            while (st.fetch()) out.emplace_back(state, count);
+        } catch (const std::exception& e) {
+            return failure("outbox_counts", e.what());
+        }
+        return out;
+    }
+
+    sdk::Result<std::optional<std::chrono::system_clock::time_point>> outbox_next_due() override {
+        std::optional<std::chrono::system_clock::time_point> out;
+        try {
+            soci::session sql(pool_);
+            long long due = 0;
+            soci::indicator found = soci::i_null;
+            sql << std::string("SELECT MIN(") + (backend_ == Backend::sqlite ? "MAX" : "GREATEST") +
+                       "(next_attempt_at, claimed_until)) FROM outbox WHERE state = 'queued'",
+                soci::into(due, found);
+            if (sql.got_data() && found == soci::i_ok) out = from_millis(due);
+        } catch (const std::exception& e) {
+            return failure("outbox_next_due", e.what());
+        }
+        return out;
+    }
+
+    sdk::Result<std::vector<OutboxRecord>> outbox_stuck(std::chrono::system_clock::time_point created_before,
+                                                        std::size_t limit) override {
+        std::vector<OutboxRecord> out;
+        try {
+            soci::session sql(pool_);
+            const long long before = to_millis(created_before);
+            select_outbox(sql, "WHERE state = 'queued' AND created_at <= :a ORDER BY created_at",
+                          std::string(), std::string(), before, 0, limit, out);
+        } catch (const std::exception& e) {
+            return failure("outbox_stuck", e.what());
+        }
+        return out;
+    }
+
 private:
     /// One record to import: its id, its JSON form, and the record itself (one pointer set).
     struct Record {
@@ -979,6 +1187,66 @@ private:
 
     /// Runs `work` in the writer's next transaction; empty when committed, else why not.
     std::string write(const GroupCommitWriter::Work& work) { return writer_->run(work); }
+
+    /// Whether a delivery report of `state` moves a message that is `current` (never back).
+    static bool report_moves(const std::string& current, const std::string& state) {
+        auto rank = [](const std::string& s) {
+            if (s == "sent") return 1;
+            if (s == "delivered") return 2;
+            if (s == "read") return 3;
+            return 0;
+        };
+        if (state == "failed") return current == "sent" || current == "delivered";
+        return rank(state) > 0 && rank(current) > 0 && rank(state) > rank(current);
+    }
+
+    /// Reads outbox rows, at most `limit` (0: no limit here). `where` (and ORDER BY) names :a and
+    /// :b: the texts `a` and `b` when not empty, else the numbers `na` and `nb` when not 0.
+    static void select_outbox(soci::session& sql, const std::string& where, const std::string& a,
+                              const std::string& b, long long na, long long nb, std::size_t limit,
+                              std::vector<OutboxRecord>& out) {
+        OutboxRecord r;
+        long long created = 0, updated = 0, next = 0, claimed = 0, sent = 0;
+        const long long max_rows =
+            static_cast<long long>(std::min<std::size_t>(limit == 0 ? 100000 : limit, 100000));
+        soci::statement st(sql);
+        st.alloc();
+        st.prepare(
+            "SELECT id, tenant_id, channel, recipient, idempotency_key, payload, state, attempts, "
+            "provider_id, error, created_at, updated_at, next_attempt_at, claimed_until, sent_at "
+            "FROM outbox " +
+            where + " LIMIT :limit");
+        st.exchange(soci::into(r.id));
+        st.exchange(soci::into(r.tenant_id));
+        st.exchange(soci::into(r.channel));
+        st.exchange(soci::into(r.recipient));
+        st.exchange(soci::into(r.idempotency_key));
+        st.exchange(soci::into(r.payload));
+        st.exchange(soci::into(r.state));
+        st.exchange(soci::into(r.attempts));
+        st.exchange(soci::into(r.provider_id));
+        st.exchange(soci::into(r.error));
+        st.exchange(soci::into(created));
+        st.exchange(soci::into(updated));
+        st.exchange(soci::into(next));
+        st.exchange(soci::into(claimed));
+        st.exchange(soci::into(sent));
+        if (!a.empty()) st.exchange(soci::use(a));
+        if (!b.empty()) st.exchange(soci::use(b));
+        if (a.empty() && na != 0) st.exchange(soci::use(na));
+        if (b.empty() && nb != 0) st.exchange(soci::use(nb));
+        st.exchange(soci::use(max_rows));
+        st.define_and_bind();
+        st.execute();
+        while (st.fetch()) {
+            r.created_at = from_millis(created);
+            r.updated_at = from_millis(updated);
+            r.next_attempt_at = from_millis(next);
+            r.claimed_until = from_millis(claimed);
+            r.sent_at = from_millis(sent);
+            out.push_back(r);
+        }
+    }
 
     /// The body of open_conversation, inside the writer's transaction.
     sdk::Result<Conversation> open_conversation_in(

@@ -60,6 +60,7 @@ Tenant::Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog,
 Tenant::~Tenant() {
     // Instances first (they reference the services), then the services.
     channels_.clear();
+    senders_.clear();
     rules_.clear();
     tools_.clear();
     providers_.clear();
@@ -79,6 +80,11 @@ bool Tenant::has_on_reply_rules() const {
 const sdk::ToolSpec* Tenant::tool_spec(const std::string& name) const {
     auto it = tools_.find(name);
     return it == tools_.end() ? nullptr : &it->second.spec;
+}
+
+sdk::ChannelSender* Tenant::sender(const std::string& name) const {
+    auto it = senders_.find(name);
+    return it == senders_.end() ? nullptr : it->second;
 }
 
 sdk::Channel* Tenant::channel(const std::string& name) const {
@@ -244,6 +250,8 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         auto made = make(sdk::PluginKind::channel, name, config, "channels." + name);
         if (!made) return made.error();
         tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made->plugin);
+        if (made->info->has(sdk::kChannelSends))
+            tenant->senders_[name] = dynamic_cast<sdk::ChannelSender*>(made->plugin);
     }
     log_event(spdlog::level::info, "tenants", "tenant loaded",
               {{"tenant", id},

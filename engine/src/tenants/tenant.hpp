@@ -8,6 +8,7 @@
 #include "tenants/response_cache.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
 #include <atomic>
@@ -192,6 +193,8 @@ public:
     const sdk::ToolSpec* tool_spec(const std::string& name) const;
     const std::vector<RuleEntry>& rules() const { return rules_; }
     sdk::Channel* channel(const std::string& name) const;
+    /// The sending side of channel `name` (a plugin that declares sdk::kChannelSends), or null.
+    sdk::ChannelSender* sender(const std::string& name) const;
     /// True when a rule may rewrite the reply: the reply cannot stream to the client as it is made.
     bool has_on_reply_rules() const;
     /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
@@ -227,6 +230,7 @@ private:
     std::map<std::string, std::vector<std::string>> tool_examples_;
     std::vector<RuleEntry> rules_;
     std::map<std::string, sdk::Channel*> channels_;
+    std::map<std::string, sdk::ChannelSender*> senders_;
     mutable ResponseCache response_cache_;
     mutable std::mutex fixed_texts_mutex_;
     mutable std::map<std::string, std::string> fixed_texts_;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuilds the plugins of tests/plugins/abi/v1.0, v1.1 and v1.2 against the SDK headers of those ABI
+# Rebuilds the plugins of tests/plugins/abi/v1.0, v1.1, v1.2 and v1.3 against the SDK headers of those ABI
 # versions, taken from the repository's history. The .so files are committed: they are what a
 # plugin author built then, and the loader tests prove that this engine still loads and calls them.
 # Usage: tests/plugins/abi/build-fixtures.sh [BUILD_DIR]   (BUILD_DIR has lib/libtezgah_sdk.so)
@@ -11,13 +11,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The last commit of each ABI version's headers.
-declare -A commits=([1.0]=191044d [1.1]=e346024 [1.2]=1e0cc5b)
-for version in 1.0 1.1 1.2; do
+declare -A commits=([1.0]=191044d [1.1]=e346024 [1.2]=1e0cc5b [1.3]=c64e80a)
+declare -A kinds=([1.0]="tool llm" [1.1]="tool llm" [1.2]="tool llm" [1.3]="channel")
+for version in 1.0 1.1 1.2 1.3; do
   tag=${version/./-}
   mkdir -p "$work/$version" "$here/v$version"
   git -C "$root" archive "${commits[$version]}" plugin-sdk/include | tar -x -C "$work/$version"
   grep -q "kAbiMinor = ${version#1.}" "$work/$version/plugin-sdk/include/tezgah/sdk/abi.hpp"
-  for kind in tool llm; do
+  for kind in ${kinds[$version]}; do
     g++ -std=c++20 -O2 -fPIC -shared -fvisibility=hidden -s \
       -I "$work/$version/plugin-sdk/include" \
       -DFIXTURE_PLUGIN="\"old-$kind-$tag\"" -DFIXTURE_TOOL="\"old_echo_${tag/-/_}\"" \

@@ -13,6 +13,9 @@ inline constexpr int kAbiMajor = 1;
 //      it was built with (engine/src/plugins/legacy.*).
 // 1.3: ProviderRequest::tool_examples, appended (a field the host fills): 1.0-1.2 plugins are
 //      called as they are.
-inline constexpr int kAbiMinor = 3;
+// 1.4: channels that send (channel.hpp): a new interface, ChannelSender, that a channel plugin
+//      declaring kChannelSends in its descriptor's capabilities implements besides Channel. No
+//      existing interface or type changed: 1.0-1.3 channels are called as they are, as receivers.
+inline constexpr int kAbiMinor = 4;
 
 }  // namespace tezgah::sdk

@@ -208,7 +208,8 @@ struct PluginDescriptor {
     PluginFactory create;
     // --- ABI 1.2 ---
     std::uint32_t config_key_size;  ///< sizeof(ConfigKey) as the plugin was built
-    std::uint32_t capabilities;     ///< llm: ProviderCapability bits; other kinds: 0
+    std::uint32_t capabilities;     ///< llm: ProviderCapability bits; channel (1.4): ChannelCapability
+                                    ///< bits (channel.hpp); other kinds: 0
 };
 
 /// The size of the descriptor of ABI 1.0 and 1.1: the smallest the loader accepts.

@@ -4,6 +4,7 @@
 
 #include <tezgah/sdk/abi.hpp>
 #include <tezgah/sdk/catalog.hpp>
+#include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/host.hpp>
