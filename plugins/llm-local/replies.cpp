@@ -2,6 +2,7 @@
 // come from the results (never from the customer's words), so nothing is invented.
 #include "assistant.hpp"
 #include "attributes.hpp"
+#include "fields.hpp"
 
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -16,20 +17,6 @@ namespace {
 
 bool tr(std::string_view language) { return language != "en"; }
 
-std::string str(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-double num(const json::object& o, std::string_view key, double fallback = 0) {
-    const auto* v = o.if_contains(key);
-    if (!v) return fallback;
-    if (v->is_double()) return v->get_double();
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-    return fallback;
-}
-
 std::optional<long long> opt_int(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     if (!v || v->is_null()) return std::nullopt;
@@ -37,11 +24,6 @@ std::optional<long long> opt_int(const json::object& o, std::string_view key) {
     if (v->is_uint64()) return static_cast<long long>(v->get_uint64());
     if (v->is_double()) return static_cast<long long>(v->get_double());
     return std::nullopt;
-}
-
-bool flag(const json::object& o, std::string_view key, bool fallback) {
-    const auto* v = o.if_contains(key);
-    return v && v->is_bool() ? v->get_bool() : fallback;
 }
 
 const json::object& obj(const json::object& o, std::string_view key) {

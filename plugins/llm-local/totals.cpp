@@ -4,6 +4,7 @@
 // ... %10 indirim"), read from the knowledge answers once per plugin instance and applied to a total
 // when the customer asks for them.
 #include "assistant.hpp"
+#include "fields.hpp"
 
 #include <tezgah/sdk/text.hpp>
 
@@ -414,41 +415,22 @@ struct Line {
     bool priced = false;  ///< in the total: available and in stock
 };
 
-double number_of(const json::object& o, std::string_view key, double fallback) {
-    const auto* v = o.if_contains(key);
-    if (!v) return fallback;
-    if (v->is_double()) return v->get_double();
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-    return fallback;
-}
-
-bool flag_of(const json::object& o, std::string_view key, bool fallback) {
-    const auto* v = o.if_contains(key);
-    return v && v->is_bool() ? v->get_bool() : fallback;
-}
-
-std::string string_of(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
 /// The product a found result answers with; of several that fit the words equally ("saten
 /// gecelik": black and burgundy), the first one in stock.
 std::optional<json::object> product_of(const Intent& intent, const sdk::ToolResult* result) {
     if (!result || !result->ok || !result->content.is_object()) return std::nullopt;
     const auto& answer = result->content.get_object();
     const auto* product = answer.if_contains("product");
-    if (!flag_of(answer, "found", false) || !product || !product->is_object()) return std::nullopt;
+    if (!flag(answer, "found", false) || !product || !product->is_object()) return std::nullopt;
     const auto& first = product->get_object();
     const bool picked = intent.follow_up || std::find(intent.picked.begin(), intent.picked.end(),
-                                                      string_of(first, "id")) != intent.picked.end();
+                                                      str(first, "id")) != intent.picked.end();
     if (!picked) return std::nullopt;  // the tool's own guess: answered as a product question
-    if (flag_of(first, "in_stock", true)) return first;
+    if (flag(first, "in_stock", true)) return first;
     if (const auto* also = answer.if_contains("also_matching"); also && also->is_array())
         for (const auto& b : also->get_array())
-            if (b.is_object() && flag_of(b.get_object(), "in_stock", false) &&
-                std::find(intent.picked.begin(), intent.picked.end(), string_of(b.get_object(), "id")) !=
+            if (b.is_object() && flag(b.get_object(), "in_stock", false) &&
+                std::find(intent.picked.begin(), intent.picked.end(), str(b.get_object(), "id")) !=
                     intent.picked.end())
                 return b.get_object();
     return first;
@@ -481,7 +463,7 @@ bool in_scope(const Charge& discount, const std::optional<sdk::Offering>& offeri
 
 /// Whether the offering is priced by the kilo: its name says so ("Fıstıklı Baklava (kg)").
 bool sold_by_kilo(const Line& line) {
-    const std::string name = line.offering ? line.offering->name : string_of(line.product, "name");
+    const std::string name = line.offering ? line.offering->name : str(line.product, "name");
     const auto open = name.rfind(" (");
     return open != std::string::npos && name.back() == ')' &&
            quantity_unit(text::fold(name.substr(open + 2, name.size() - open - 3))) == "kg";
@@ -506,7 +488,7 @@ std::string weighed_text(Line& line, const std::string& name, double kg, double 
 /// the stock holds when it holds fewer; adds the line's amount to `sum`.
 std::string line_text(Line& line, const std::string& currency, std::string_view language, double& sum,
                       bool say_amount = true) {
-    std::string name = line.offering ? line.offering->name_in(language) : string_of(line.product, "name");
+    std::string name = line.offering ? line.offering->name_in(language) : str(line.product, "name");
     // "Su Böreği (porsiyon)" counted is "3 porsiyon Su Böreği"; "Fıstıklı Baklava (kg)" by kg "2 kg ...".
     if (const auto open = name.rfind(" ("); open != std::string::npos && name.back() == ')') {
         const std::string said = name.substr(open + 2, name.size() - open - 3);
@@ -521,12 +503,12 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
         if (tr(language)) return std::to_string(n) + " " + line.unit + " " + name;
         return std::to_string(n) + (counted ? " × " : " " + english_unit(line.unit, n) + " of ") + name;
     };
-    if (!flag_of(line.product, "available", true) || (line.offering && !line.offering->available))
+    if (!flag(line.product, "available", true) || (line.offering && !line.offering->available))
         return tr(language) ? name + " artık satışta değil" : name + " is no longer available";
     const auto* stock_value = line.product.if_contains("stock");
     const bool known_stock = stock_value && (stock_value->is_int64() || stock_value->is_uint64());
-    const int stock = known_stock ? static_cast<int>(number_of(line.product, "stock", 0)) : line.quantity;
-    if (!flag_of(line.product, "in_stock", true) || stock <= 0)
+    const int stock = known_stock ? static_cast<int>(num(line.product, "stock", 0)) : line.quantity;
+    if (!flag(line.product, "in_stock", true) || stock <= 0)
         return tr(language) ? name + " şu an stokta yok" : name + " is out of stock right now";
     std::string shortage;
     if (stock < line.quantity) {
@@ -534,7 +516,7 @@ std::string line_text(Line& line, const std::string& currency, std::string_view 
                                 : " (only " + std::to_string(stock) + " in stock)";
         line.quantity = stock;
     }
-    const double price = number_of(line.product, "price", 0);
+    const double price = num(line.product, "price", 0);
     if (line.weight > 0)
         return weighed_text(line, name, known_stock ? std::min<double>(stock, line.weight) : line.weight,
                             price, currency, language, sum);
@@ -562,12 +544,9 @@ std::vector<Line> lines_of(const Plan& plan, const std::vector<const sdk::ToolRe
         if (intent.kind != IntentKind::product) continue;
         auto product = product_of(intent, results[k]);
         if (!product) continue;
-        Line line{k,
-                  host.catalog().get(string_of(*product, "id")),
-                  std::move(*product),
-                  std::max(1, intent.quantity),
-                  0,
-                  intent.unit.empty() ? "adet" : intent.unit};
+        Line line{
+            k, host.catalog().get(str(*product, "id")),   std::move(*product), std::max(1, intent.quantity),
+            0, intent.unit.empty() ? "adet" : intent.unit};
         if (sold_by_kilo(line)) line.weight = intent.weight;
         lines.push_back(std::move(line));
     }
@@ -608,7 +587,7 @@ std::pair<int, double> in_scope_of(const Charge& discount, const std::vector<Lin
     for (const auto& line : lines)
         if (line.priced && in_scope(discount, line.offering)) {
             quantity += line.quantity;
-            amount += number_of(line.product, "price", 0) * line.quantity;
+            amount += num(line.product, "price", 0) * line.quantity;
         }
     return {quantity, amount};
 }
@@ -623,7 +602,7 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     auto lines = lines_of(plan, results, host);
     Order out;
     if (lines.empty()) return out;
-    std::string currency = string_of(lines.front().product, "currency");
+    std::string currency = str(lines.front().product, "currency");
     if (currency.empty()) currency = "TRY";
     auto price = [&](double amount) { return format_price(amount, currency, language); };
     std::string text;
@@ -631,7 +610,7 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     for (auto& line : lines) {
         text += (text.empty() ? "" : "; ") + line_text(line, currency, language, goods);
         out.intents.push_back(line.intent);
-        out.items.push_back(json::object{{"id", string_of(line.product, "id")},
+        out.items.push_back(json::object{{"id", str(line.product, "id")},
                                          {"quantity", plan.intents[line.intent].quantity},
                                          {"unit", plan.intents[line.intent].unit}});
     }
@@ -733,10 +712,10 @@ std::string render_counted_list(const std::vector<json::object>& items, const In
     for (int pass = 0; pass < 2; ++pass)
         for (const auto& b : items) {
             if (lines.size() == max_items) break;
-            const bool in_stock = flag_of(b, "in_stock", true);
+            const bool in_stock = flag(b, "in_stock", true);
             if (in_stock != (pass == 0)) continue;
-            Line line{0, host.catalog().get(string_of(b, "id")), b, intent.quantity, 0, unit};
-            std::string currency = string_of(b, "currency");
+            Line line{0, host.catalog().get(str(b, "id")), b, intent.quantity, 0, unit};
+            std::string currency = str(b, "currency");
             double ignored = 0;
             lines.push_back(line_text(line, currency.empty() ? "TRY" : currency, language, ignored, false));
         }
