@@ -3,9 +3,11 @@
 // with Retry-After, 500, 400, a dropped connection) and counts what it accepted per idempotency
 // key, and a copy of the fixture tenants whose gece-butik enables the test channel `relay`.
 
+#include "store/store_fixture.hpp"
 #include "support/fake_http_server.hpp"
 #include "support/temp_tenants.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/json.hpp>
 
 #include <chrono>
@@ -109,5 +111,22 @@ bool eventually(Done&& done, std::chrono::milliseconds timeout = std::chrono::se
     }
     return true;
 }
+
+/// A test on each database backend with the relay tenants in a temporary folder and a fake provider.
+class RelayOnBackendTest : public ::testing::TestWithParam<engine::Backend> {
+protected:
+    void SetUp() override {
+        if (GetParam() == engine::Backend::postgresql &&
+            engine::testing::PostgresServer::instance().skipped())
+            GTEST_SKIP() << "TEZGAH_SKIP_PG=1";
+        scratch = std::make_unique<engine::testing::ScratchDatabase>(GetParam());
+        ASSERT_TRUE(scratch->error().empty()) << scratch->error();
+        tenants_with_relay(dir.path() / "tenants", provider.url());
+    }
+
+    TempDir dir;
+    FakeProvider provider;
+    std::unique_ptr<engine::testing::ScratchDatabase> scratch;
+};
 
 }  // namespace tezgah::testing

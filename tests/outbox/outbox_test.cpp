@@ -23,16 +23,8 @@ using engine::OutboxRecord;
 using Answer = FakeProvider::Answer;
 using namespace std::chrono_literals;
 
-class OutboxTest : public ::testing::TestWithParam<Backend> {
+class OutboxTest : public RelayOnBackendTest {
 protected:
-    void SetUp() override {
-        if (GetParam() == Backend::postgresql && engine::testing::PostgresServer::instance().skipped())
-            GTEST_SKIP() << "TEZGAH_SKIP_PG=1";
-        scratch = std::make_unique<engine::testing::ScratchDatabase>(GetParam());
-        ASSERT_TRUE(scratch->error().empty()) << scratch->error();
-        tenants_with_relay(dir.path() / "tenants", provider.url());
-    }
-
     /// A started engine on the test's database; its outbox retries within milliseconds.
     std::unique_ptr<Engine> start_engine() {
         EngineOptions o;
@@ -75,10 +67,6 @@ protected:
             << r.attempts << " attempts: " << r.error;
         return r;
     }
-
-    TempDir dir;
-    FakeProvider provider;
-    std::unique_ptr<engine::testing::ScratchDatabase> scratch;
 };
 
 TEST_P(OutboxTest, RetriedOn429500AndDroppedConnectionsThenSentOnce) {

@@ -18,16 +18,8 @@ namespace {
 using engine::Backend;
 using Answer = FakeProvider::Answer;
 
-class ServeOutboxTest : public ::testing::TestWithParam<Backend> {
+class ServeOutboxTest : public RelayOnBackendTest {
 protected:
-    void SetUp() override {
-        if (GetParam() == Backend::postgresql && engine::testing::PostgresServer::instance().skipped())
-            GTEST_SKIP() << "TEZGAH_SKIP_PG=1";
-        scratch = std::make_unique<engine::testing::ScratchDatabase>(GetParam());
-        ASSERT_TRUE(scratch->error().empty()) << scratch->error();
-        tenants_with_relay(dir.path() / "tenants", provider.url());
-    }
-
     std::unique_ptr<ServeProcess> serve() {
         auto process = std::make_unique<ServeProcess>(
             dir.path(), "127.0.0.1:0",
@@ -51,9 +43,6 @@ protected:
         return health.at("outbox").at("queued").as_int64();
     }
 
-    TempDir dir;
-    FakeProvider provider;
-    std::unique_ptr<engine::testing::ScratchDatabase> scratch;
     std::uint16_t port = 0;
 };
 
