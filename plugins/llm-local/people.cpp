@@ -791,6 +791,14 @@ private:
                   : "Grup dersleri (" + part_->said_tr + "): " + out + ".";
     }
 
+    /// "Hatha Yoga ya da Yin Yoga", "Hatha Yoga or Yin Yoga".
+    static std::string join_or(const std::vector<std::string>& names, bool en) {
+        std::string out;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            out += (i == 0 ? "" : i + 1 == names.size() ? (en ? " or " : " ya da ") : ", ") + names[i];
+        return out;
+    }
+
     /// "Hatha Yoga: Salı 18:30, ...": each class's whole week.
     std::string timetable_of(const std::vector<const sdk::Offering*>& group) const {
         std::string out;
@@ -805,9 +813,12 @@ private:
     std::string classes_on_days(const std::vector<sdk::Offering>& offerings,
                                 std::vector<const sdk::Offering*> group) {
         const bool en = language_ == "en";
-        if (group.empty())
-            for (const auto& o : offerings)
-                if (o.available && !o.schedule.empty()) group.push_back(&o);
+        // Asked for some classes ("yoga"): a day without them may still have others.
+        const bool narrowed = !group.empty();
+        std::vector<const sdk::Offering*> all;
+        for (const auto& o : offerings)
+            if (o.available && !o.schedule.empty()) all.push_back(&o);
+        if (group.empty()) group = all;
         if (group.empty()) return hours_on_days();
         std::string out;
         for (const auto& d : days_) {
@@ -815,7 +826,16 @@ private:
             if (extreme_ && !on.empty()) on = {extreme_ < 0 ? on.front() : on.back()};
             const std::string label = moment_label(d);
             std::string line;
-            if (on.empty()) {
+            if (on.empty() && narrowed) {
+                // "bu akşam yoga var mı": none of those, but the classes that do meet then.
+                std::vector<std::string> names;
+                for (const auto* o : group) names.push_back(o->name_in(language_));
+                line = en ? "There is no " + join_or(names, en) + " " + label + "."
+                          : capitalized(label) + " " + join_or(names, en) + " yok.";
+                if (const auto others = meetings(all, d.weekday, true); !others.empty())
+                    line += (en ? " Group classes then: " : " O saatlerdeki grup dersleri: ") +
+                            listed(others) + ".";
+            } else if (on.empty()) {
                 line = en ? "There are no group classes " + label + "."
                           : capitalized(label) + " grup dersi yok.";
                 // Part of one day asked: the classes of the rest of it.
