@@ -120,6 +120,13 @@ private:
         } else {
             response.text = write_reply(plan, request, made, results, response.session_updates);
             if (beside_product) response.text += " " + *people;
+            // "pazartesi randevu alabilir miyim" on a closed Monday: the answer, and that.
+            if (auto closed = closed_day_note(request, host_, plan.language); !closed.empty()) {
+                const auto said = sdk::text::fold(response.text);
+                if (!has_phrase(said, "kapali") && !has_phrase(said, "kapaliyiz") &&
+                    !has_phrase(said, "closed"))
+                    response.text += " " + closed;
+            }
             response.confidence = confidence_of(plan);
         }
         return finish(request, sink, response, plan_ptr);

@@ -924,4 +924,20 @@ std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& r
     return Answerer(host, language, subject, now.names_a_day() ? folded : subject).answer();
 }
 
+std::string closed_day_note(const sdk::ProviderRequest& request, sdk::HostServices& host,
+                            std::string_view language) {
+    const sdk::Message* last = nullptr;
+    for (const auto& m : request.messages)
+        if (m.role == sdk::Role::user) last = &m;
+    if (!last || last->text.size() > 2000) return {};
+    const auto& profile = host.tenant();
+    if (profile.hours.empty()) return {};
+    const std::string folded = text::fold(last->text);
+    const auto days =
+        asked_days(text::tokens(folded), folded, today_in(profile.timezone, host.clock().now()));
+    if (days.size() != 1 || !span_of(profile.hours, weekday_key(days.front().weekday)).empty()) return {};
+    const std::string label = day_label(days.front(), language);
+    return language == "en" ? "We are closed " + label + "." : capitalized(label) + " kapalıyız.";
+}
+
 }  // namespace tezgah::plugins::local

@@ -74,4 +74,9 @@ std::optional<std::pair<int, int>> span_minutes(std::string_view span);
 std::optional<std::string> answer_people_and_times(const sdk::ProviderRequest& request,
                                                    sdk::HostServices& host, std::string_view language);
 
+/// "Pazartesi günü kapalıyız.": the message names one day and the business is closed then;
+/// empty otherwise (said beside an answer about something else, "pazartesi randevu alabilir miyim").
+std::string closed_day_note(const sdk::ProviderRequest& request, sdk::HostServices& host,
+                            std::string_view language);
+
 }  // namespace tezgah::plugins::local
