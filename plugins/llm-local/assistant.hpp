@@ -143,8 +143,11 @@ struct Intent {
     std::string attribute_value_key;            ///< the attribute those values belong to
     bool allergy = false;                       ///< the customer is allergic to them: a "yes" warns
     bool without = false;                       ///< asked whether it is without them ("yumurtasız mı")
+    std::string unlisted;                       ///< an ingredient no data lists, as said ("şeker")
     std::string notice;                         ///< a general note said once beside the answer
-    bool asks_facts() const { return worn > 0 || !attribute_keys.empty() || !attribute_values.empty(); }
+    bool asks_facts() const {
+        return worn > 0 || !attribute_keys.empty() || !attribute_values.empty() || !unlisted.empty();
+    }
     bool with_charges = false;  ///< product: asked with a fee or discount ("kargo dahil")
     double confidence = 0.9;
 };

@@ -32,7 +32,7 @@ struct Concept {
 };
 const Concept kConcepts[] = {
     {"kumas", {"kumas", "materyal", "malzeme", "fabric", "material", "neyden"}, {"made of", "made from"}},
-    {"renk", {"renk", "colour", "color"}, {}},
+    {"renk", {"renk", "reng", "colour", "color"}, {}},
     {"alerjen", {"alerj", "allerg", "icerik", "ingredient"}, {"icinde ne var", "ne var icinde", "whats in"}},
     {"vegan", {"vegan"}, {}},
     {"glutensiz", {"glutensiz"}, {}},
@@ -40,6 +40,8 @@ const Concept kConcepts[] = {
     {"hacim", {"hacim", "volume"}, {"kac ml", "how many ml"}},
     {"yas", {"yas", "age"}, {}},
     {"sac_tip", {}, {"hair type", "sac tipi"}},
+    // Turkish "geçerli" finds its key as a key word, or the knowledge base's answer.
+    {"gecerlilik", {"valid"}, {}},
 };
 
 /// Attribute values in English: for questions ("sesame") and for English replies.
@@ -77,14 +79,40 @@ const std::pair<std::string_view, std::string_view> kValueNames[] = {
     {"karisik", "mixed"},
     {"boyali", "coloured"},
     {"yipranmis", "damaged"},
-    // what an allergen is called by the condition it causes
-    {"sut", "lactose"},
-    {"sut", "laktoz"},
-    {"gluten", "colyak"},
-    {"gluten", "celiac"},
-    {"gluten", "coeliac"},
+    // the size of a one-size offering
+    {"standart", "one size"},
+};
+/// What an allergen is called by the condition it causes, as a word's start ("çölyağım",
+/// "laktoz intoleransım"): saying it is saying the allergy.
+const std::pair<std::string_view, std::string_view> kConditions[] = {
+    {"colyak", "gluten"},  {"colyag", "gluten"}, {"celiac", "gluten"},
+    {"coeliac", "gluten"}, {"laktoz", "sut"},    {"lactose", "sut"},
+};
+/// Ingredients shops rarely list: asked about, they are not on record rather than a product
+/// word ("simitte şeker var mı", "is there sugar in the sourdough?").
+struct Unlisted {
+    std::string_view start, tr, en;
+};
+const Unlisted kUnlisted[] = {
+    {"seker", "şeker", "sugar"},
+    {"sugar", "şeker", "sugar"},
+    {"tuz", "tuz", "salt"},
+    {"salt", "tuz", "salt"},
+    {"tereyag", "tereyağı", "butter"},
+    {"butter", "tereyağı", "butter"},
+    {"katki", "katkı maddesi", "additives"},
+    {"additive", "katkı maddesi", "additives"},
+    {"koruyucu", "koruyucu", "preservatives"},
+    {"preservative", "koruyucu", "preservatives"},
+    {"soya", "soya", "soy"},
+    {"palm", "palm yağı", "palm oil"},
 };
 const std::string_view kNuts[] = {"findik", "ceviz", "badem", "antep fistigi"};
+
+/// How many people an offering takes is no attribute but the offering's capacity; asked like one.
+constexpr std::string_view kCapacity = "kapasite";
+const std::string_view kCapacityPhrases[] = {"kac kisilik", "kac kisi", "how many people", "group size",
+                                             "class size"};
 
 /// Allergens that make an offering not vegan.
 bool animal_allergen(std::string_view folded) {
@@ -132,12 +160,34 @@ bool yes_no_question(const std::vector<std::string>& w) {
     return !w.empty() && (w[0] == "is" || w[0] == "are" || w[0] == "does" || w[0] == "do" || w[0] == "has");
 }
 
+bool condition_word(std::string_view x) {
+    return std::any_of(std::begin(kConditions), std::end(kConditions),
+                       [&](const auto& c) { return starts_with(x, c.first); });
+}
+
+/// "susama alerjim var", "çölyak hastasıyım", "I can't have gluten": the customer says what they
+/// must not eat, so a "yes, it contains it" would read as "yes, you can".
+bool says_allergy(const std::vector<std::string>& w) {
+    for (std::size_t k = 0; k < w.size(); ++k) {
+        const auto& x = w[k];
+        if (starts_with(x, "alerj") || starts_with(x, "allerg") || starts_with(x, "intoleran") ||
+            starts_with(x, "hassasiyet") || condition_word(x) || starts_with(x, "yiyemiyor") ||
+            starts_with(x, "yiyemem") || starts_with(x, "dokunuyor"))
+            return true;
+        const bool cannot =
+            x == "cant" || x == "cannot" || (x == "can" && k + 1 < w.size() && w[k + 1] == "t");
+        for (std::size_t j = k + 1; cannot && j < w.size() && j <= k + 3; ++j)
+            if (w[j] == "have" || w[j] == "eat") return true;
+    }
+    return false;
+}
+
 bool asks_contains(const std::vector<std::string>& w) {
-    return std::any_of(w.begin(), w.end(), [](const auto& x) {
-        return x == "var" || x == "varmi" || starts_with(x, "icer") || starts_with(x, "icinde") ||
-               starts_with(x, "contain") || x == "has" || x == "have" || x == "with" || x == "any" ||
-               starts_with(x, "alerj") || starts_with(x, "allerg") || starts_with(x, "intoleran");
-    });
+    return says_allergy(w) || std::any_of(w.begin(), w.end(), [](const auto& x) {
+               return x == "var" || x == "varmi" || starts_with(x, "icer") || starts_with(x, "icinde") ||
+                      starts_with(x, "contain") || x == "has" || x == "have" || x == "with" || x == "any" ||
+                      x == "without" || x == "there";
+           });
 }
 
 /// The folded value a question word names ("susamlı" → "susam", "sesame" → "susam"), or empty.
@@ -146,9 +196,16 @@ std::string value_named(const std::string& w, const TenantFacts& facts) {
     for (const auto& [tr, en] : kValueNames)
         if ((w == en || w == std::string(en) + "s") && facts.values.count(std::string(tr)))
             return std::string(tr);
+    for (const auto& [start, value] : kConditions)
+        if (starts_with(w, start) && facts.values.count(std::string(value))) return std::string(value);
     const std::string stem = w.size() >= 5 ? text::stem(w) : std::string();
+    // "glutene", "yumurtaya", "cevize": a value with a case ending of up to three letters.
+    auto with_case = [&](const std::string& v) {
+        return v.size() >= 4 && w.size() <= v.size() + 3 && starts_with(w, v);
+    };
     for (const auto& v : facts.value_words)
-        if (w == v.word || w == v.word + "li" || w == v.word + "lu" || (!stem.empty() && stem == v.stem))
+        if (w == v.word || w == v.word + "li" || w == v.word + "lu" || (!stem.empty() && stem == v.stem) ||
+            with_case(v.word))
             return v.value;
     return {};
 }
@@ -234,6 +291,19 @@ void read_keys(const std::vector<std::string>& w, const TenantFacts& facts, Fact
                         if (w[k] == p) ask.used[k] = true;
             }
     }
+    // "mat pilates kaç kişilik", "kontenjanı", "how many people in a group class?"
+    const bool capacity_word = std::any_of(w.begin(), w.end(), [](const auto& x) {
+        return starts_with(x, "kontenjan") || starts_with(x, "capacit");
+    });
+    if (facts.capacities &&
+        (capacity_word || std::any_of(std::begin(kCapacityPhrases), std::end(kCapacityPhrases),
+                                      [&](auto phrase) { return has_phrase(folded, phrase); }))) {
+        add_key(std::string(kCapacity));
+        for (std::size_t k = 0; k < w.size(); ++k)
+            if (starts_with(w[k], "kisi") || starts_with(w[k], "kontenjan") || starts_with(w[k], "capacit") ||
+                w[k] == "people" || w[k] == "size")
+                ask.used[k] = true;
+    }
     // A new tenant's own keys: a question word that is the key's word, or its start ("kaç ay
     // geçerli" for "gecerlilik_ay").
     for (std::size_t k = 0; k < w.size(); ++k) {
@@ -242,6 +312,59 @@ void read_keys(const std::vector<std::string>& w, const TenantFacts& facts, Fact
             if (word_match(w[k], word) >= 0.85 || (w[k].size() >= 5 && starts_with(word, w[k]))) {
                 add_key(key);
                 ask.used[k] = true;
+            }
+    }
+}
+
+/// "hangileri", "sütsüz ne var", "ne önerirsiniz", "what do you have": which offerings, not one.
+bool asks_which(const std::vector<std::string>& w) {
+    for (std::size_t k = 0; k < w.size(); ++k) {
+        const auto& x = w[k];
+        if (starts_with(x, "hangi") || x == "neler" || starts_with(x, "oner") || starts_with(x, "tavsiye") ||
+            x == "which" || starts_with(x, "recommend") || starts_with(x, "suggest") ||
+            (x == "ne" && k + 1 < w.size() && w[k + 1] == "var") ||
+            (x == "what" && k + 2 < w.size() && w[k + 1] == "do" && w[k + 2] == "you"))
+            return true;
+    }
+    return false;
+}
+
+/// "yıpranmış saçlar için", "for damaged hair": the value a customer needs something for.
+bool for_need(const std::vector<std::string>& w, std::size_t k) {
+    if (k > 0 && w[k - 1] == "for") return true;
+    for (std::size_t j = k + 1; j < w.size() && j <= k + 2; ++j)
+        if (w[j] == "icin") return true;
+    return false;
+}
+
+/// A value of a one-value attribute asked of a named offering: "boyalı saça uygun mu", "is the
+/// shampoo for damaged hair", "saten gecelikte pamuk var mı". ("do you have a shampoo for
+/// coloured hair" asks for an offering instead.)
+bool fits_or_holds(const std::vector<std::string>& w, std::size_t k) {
+    if (k > 0 && w[k - 1] == "for" && (w[0] == "is" || w[0] == "are")) return true;
+    if (k + 1 < w.size() && (w[k + 1] == "var" || w[k + 1] == "varmi") &&
+        (k + 2 == w.size() || question_particle(w, k + 1)))
+        return true;
+    for (std::size_t j = k + 1; j < w.size() && j <= k + 2; ++j)
+        if (starts_with(w[j], "uygun")) return true;
+    return false;
+}
+
+/// "simitte şeker var mı": an ingredient the tenant's lists do not record. Only a tenant that
+/// lists allergens is asked this way, and only a word that names no offering.
+void read_unlisted(const std::vector<std::string>& w, const TenantFacts& facts, FactAsk& ask) {
+    if (!asks_contains(w)) return;
+    const auto key = std::find_if(facts.array_keys.begin(), facts.array_keys.end(),
+                                  [](const auto& k) { return starts_with(k, "alerjen"); });
+    if (key == facts.array_keys.end()) return;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+        if (facts.naming.count(w[k])) continue;
+        for (const auto& u : kUnlisted)
+            if (starts_with(w[k], u.start) && w[k].size() <= u.start.size() + 3) {
+                ask.unlisted = std::string(u.start);
+                ask.value_key = *key;
+                ask.used[k] = true;
+                return;
             }
     }
 }
@@ -269,10 +392,16 @@ void read_values(const std::vector<std::string>& w, const TenantFacts& facts, Fa
         // as a question of its own, else it picks an offering ("siyah gecelik var mı").
         const bool own_question =
             question_particle(w, k) || free || (yes_no_question(w) && k + 1 == w.size());
-        const bool asked = facts.array_keys.count(key) && !suffix
-                               ? own_question || asks_contains(w) || yes_no_question(w)
-                               : own_question;
-        if (!asked || (facts.naming.count(w[k]) && !question_particle(w, k))) continue;
+        const bool listing = asks_which(w);
+        const bool asked =
+            facts.array_keys.count(key) && !suffix
+                ? own_question || asks_contains(w) || yes_no_question(w)
+                : own_question || (suffix && listing) || fits_or_holds(w, k) || (listing && for_need(w, k));
+        // A word of a name asks only in a question of its own ("sütsüz ne var", not "sütsüz pasta").
+        // A condition ("çölyak") says the allergy even where it names an offering ("çölyak ekmeği").
+        if (!asked || (facts.naming.count(w[k]) && !question_particle(w, k) && !fits_or_holds(w, k) &&
+                       !(suffix && listing) && !condition_word(w[k])))
+            continue;
         // "do you have almond croissant?": the value is part of the name asked for.
         // Either word may carry a suffix or a plural ("almond croissants").
         const auto named_with = [&](std::size_t a, std::size_t b) {
@@ -282,11 +411,18 @@ void read_values(const std::vector<std::string>& w, const TenantFacts& facts, Fa
         };
         if (!free && ((k + 1 < w.size() && named_with(k, k + 1)) || (k > 0 && named_with(k - 1, k))))
             continue;
+        // "what do you have without milk?"
+        const bool after_without = k > 0 && w[k - 1] == "without";
         ask.values = std::move(values);
         ask.value_key = key;
-        ask.without = suffix || free;
+        ask.without = suffix || free || after_without;
+        ask.listing = listing;
         ask.used[k] = true;
         if (free) ask.used[k + 1] = true;
+        if (after_without) ask.used[k - 1] = true;
+        // "çölyak hastasıyım", "lactose intolerant": the words of the condition say no offering.
+        for (std::size_t j = k + 1; j < w.size() && j <= k + 2; ++j)
+            if (starts_with(w[j], "hasta") || says_allergy({w[j]})) ask.used[j] = true;
         return;
     }
 }
@@ -339,9 +475,26 @@ std::string flag_answer(const json::object& p, const std::string& name, const st
     return (*yes ? "Yes, the " + name + " is " + label : "No, the " + name + " is not " + label) + why + ".";
 }
 
+/// "Mat Pilates Grup Dersi en fazla 8 kişilik.", from the offering's capacity.
+std::string capacity_answer(const json::object& p, const std::string& name, std::string_view language,
+                            sdk::HostServices& host) {
+    const auto o = p.contains("id") && p.at("id").is_string() ? host.catalog().get(p.at("id").get_string())
+                                                              : std::nullopt;
+    const auto& phone = host.tenant().phone;
+    if (!o || !o->capacity)
+        return tr(language)
+                   ? name + " için kişi sınırı kayıtlarımızda yok; " + phone + " numarasından sorabilirsiniz."
+                   : "I don't have a group size for the " + name + " on record; you can ask us on " + phone +
+                         ".";
+    const std::string n = std::to_string(*o->capacity);
+    return tr(language) ? name + " en fazla " + n + " kişi alır."
+                        : "The " + name + " takes up to " + n + " people.";
+}
+
 /// "Simit: gluten, susam içerir; vegan." / "Kadife Sabahlık: renk zümrüt."
 std::string key_answer(const json::object& p, const std::string& name, const std::string& key,
                        std::string_view language, sdk::HostServices& host) {
+    if (key == kCapacity) return capacity_answer(p, name, language, host);
     const auto& attributes = attributes_of(p);
     const auto* v = attributes.if_contains(key);
     if (!v || v->is_null()) {
@@ -362,6 +515,20 @@ std::string key_answer(const json::object& p, const std::string& name, const std
                             : "The " + name + " contains " + shown + flags + ".";
     }
     return name + ": " + attribute_label(key, language) + " " + shown + ".";
+}
+
+/// "simitte şeker var mı": not on record, with what the list does say and where to ask.
+std::string unlisted_answer(const json::object& p, const std::string& name, const Intent& intent,
+                            std::string_view language, sdk::HostServices& host) {
+    const auto& phone = host.tenant().phone;
+    std::string listed;
+    if (const auto* v = attributes_of(p).if_contains(intent.attribute_value_key); v && !v->is_null())
+        listed = " (" + attribute_label(intent.attribute_value_key, language) + ": " +
+                 values_in(strings_of(*v), language) + ")";
+    return tr(language) ? name + " içinde " + intent.unlisted + " olup olmadığı kayıtlarımızda yok" + listed +
+                              "; " + phone + " numarasından sorabilirsiniz."
+                        : "Whether the " + name + " has " + intent.unlisted + " is not on record" + listed +
+                              "; you can ask us on " + phone + ".";
 }
 
 /// "Evet, Simit susam içerir (alerjenler: gluten, susam)." — a clear yes or no first.
@@ -410,9 +577,12 @@ std::string value_answer(const json::object& p, const std::string& name, const I
         return tr(language) ? "Hayır; " + name + " için " + all + "." : "No; the " + name + "'s " + all + ".";
     // To someone allergic a "no" could read as "no, you can't eat it": the list says it plainly.
     const std::string no = intent.allergy ? "" : (tr(language) ? "Hayır, " : "No, ");
-    return tr(language) ? no + name + " için " + label + " listesinde " + join_list(asked, language) +
-                              " yok (" + all + ")."
-                        : no + join_list(asked, language) + " is not among the " + name + "'s " + all + ".";
+    std::string out = tr(language)
+                          ? no + name + " için " + label + " listesinde " + join_list(asked, language) +
+                                " yok (" + all + ")."
+                          : no + join_list(asked, language) + " is not among the " + name + "'s " + all + ".";
+    out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));  // "Milk is not among"
+    return out;
 }
 
 std::string price_text(const json::object& p, std::string_view language) {
@@ -641,6 +811,8 @@ TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
             }
         }
     }
+    facts.capacities =
+        std::any_of(offerings.begin(), offerings.end(), [](const auto& o) { return o.capacity.has_value(); });
     // The kitchen's note on allergens in general, said once beside an allergen answer.
     const bool allergens = std::any_of(facts.keys.begin(), facts.keys.end(),
                                        [](const auto& k) { return starts_with(k, "alerjen"); });
@@ -674,12 +846,11 @@ FactAsk read_fact_ask(const std::vector<std::string>& w, const TenantFacts& fact
     const bool only_its_key =
         ask.keys.empty() || (ask.keys.size() == 1 && ask.keys.front() == values.value_key);
     if (!values.values.empty() && only_its_key) {
-        values.allergy = !ask.keys.empty() || std::any_of(w.begin(), w.end(), [](const auto& x) {
-            return starts_with(x, "alerj") || starts_with(x, "allerg") || starts_with(x, "intoleran");
-        });
+        values.allergy = !ask.keys.empty() || says_allergy(w);
         values.keys.clear();
         return values;
     }
+    if (!ask.any()) read_unlisted(w, facts, ask);
     return ask;
 }
 
@@ -692,6 +863,10 @@ void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts
     intent.attribute_value_key = ask.value_key;
     intent.allergy = ask.allergy;
     intent.without = ask.without;
+    intent.unlisted.clear();
+    for (const auto& u : kUnlisted)
+        if (!ask.unlisted.empty() && u.start == ask.unlisted)
+            intent.unlisted = std::string(tr(language) ? u.tr : u.en);
     intent.size.clear();
     intent.quantity = 0;
     intent.arguments["query_type"] = "details";
@@ -790,6 +965,7 @@ std::string render_facts(const Intent& intent, const std::vector<json::object>& 
         if (with_price && intent.worn == 0) parts.push_back(price_line(p, name, language));
         if (intent.worn > 0) parts.push_back(size_fit(p, name, intent, language));
         if (!intent.attribute_values.empty()) parts.push_back(value_answer(p, name, intent, language, host));
+        if (!intent.unlisted.empty()) parts.push_back(unlisted_answer(p, name, intent, language, host));
         for (const auto& key : intent.attribute_keys)
             parts.push_back(key_answer(p, name, key, language, host));
     }
@@ -797,6 +973,59 @@ std::string render_facts(const Intent& intent, const std::vector<json::object>& 
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
     return out;
+}
+
+void remember_facts(json::object& session, const Intent& intent) {
+    auto strings = [](const std::vector<std::string>& v) {
+        json::array a;
+        for (const auto& s : v) a.emplace_back(s);
+        return a;
+    };
+    session["last_facts"] = json::object{{"keys", strings(intent.attribute_keys)},
+                                         {"values", strings(intent.attribute_values)},
+                                         {"value_key", intent.attribute_value_key},
+                                         {"allergy", intent.allergy},
+                                         {"without", intent.without},
+                                         {"unlisted", intent.unlisted},
+                                         {"notice", intent.notice}};
+}
+
+bool recall_facts(std::vector<Intent>& intents, const std::vector<std::string>& w,
+                  const json::object& session) {
+    // Only "peki X?", "ya X?", "and X?", "what about X?" right after a facts answer.
+    const bool and_what =
+        !w.empty() && (w[0] == "peki" || w[0] == "ya" || w[0] == "and" ||
+                       ((w[0] == "what" || w[0] == "how") && w.size() > 1 && w[1] == "about"));
+    const auto* topic = session.if_contains("last_topic");
+    const auto* last = session.if_contains("last_facts");
+    if (!and_what || !topic || !topic->is_string() || topic->get_string() != "product" || !last ||
+        !last->is_object() || intents.empty())
+        return false;
+    std::string said;
+    for (const auto& x : w) said += (said.empty() ? "" : " ") + x;
+    if (detect_cues(said).any_product()) return false;  // "and how much is it?" asks its own
+    for (const auto& i : intents)
+        if (i.kind != IntentKind::product || i.picked.empty() || i.asks_facts()) return false;
+    const auto& f = last->get_object();
+    auto text_of = [&](const char* key) {
+        const auto* v = f.if_contains(key);
+        return v && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    auto flag_of = [&](const char* key) {
+        const auto* v = f.if_contains(key);
+        return v && v->is_bool() && v->get_bool();
+    };
+    for (auto& i : intents) {
+        i.attribute_keys = strings_of(f.contains("keys") ? f.at("keys") : json::value());
+        i.attribute_values = strings_of(f.contains("values") ? f.at("values") : json::value());
+        i.attribute_value_key = text_of("value_key");
+        i.allergy = flag_of("allergy");
+        i.without = flag_of("without");
+        i.unlisted = text_of("unlisted");
+        i.arguments["query_type"] = "details";
+    }
+    intents.back().notice = text_of("notice");
+    return true;
 }
 
 std::vector<json::object> same_kind_alternatives(const json::object& product,

@@ -40,6 +40,7 @@ struct TenantFacts {
     std::set<std::pair<std::string, std::string>> name_pairs;
     std::map<std::string, std::string> notice;  ///< language → the kitchen's allergen note, if any
     std::set<std::string> keys;                 ///< every attribute key but sizes
+    bool capacities = false;                    ///< some offering says how many people it takes
 };
 TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
                          const std::vector<sdk::KnowledgeEntry>& knowledge);
@@ -53,8 +54,12 @@ struct FactAsk {
     std::string value_key;            ///< the key `values` belong to
     bool allergy = false;             ///< the customer said they are allergic to `values`
     bool without = false;             ///< asked whether it is without them ("yumurtasız mı")
+    bool listing = false;             ///< asked which offerings have them ("sütsüz ne var")
+    std::string unlisted;             ///< folded: an ingredient no attribute lists ("seker")
     std::vector<bool> used;           ///< per word: it carries the question, it names no offering
-    bool any() const { return worn > 0 || !label.empty() || !keys.empty() || !values.empty(); }
+    bool any() const {
+        return worn > 0 || !label.empty() || !keys.empty() || !values.empty() || !unlisted.empty();
+    }
 };
 FactAsk read_fact_ask(const std::vector<std::string>& folded_words, const TenantFacts& facts);
 
@@ -76,6 +81,15 @@ std::string offerings_with(const FactAsk& ask, const std::vector<sdk::Offering>&
 /// equally), from their own attributes.
 std::string render_facts(const Intent& intent, const std::vector<json::object>& products,
                          std::string_view language, sdk::HostServices& host);
+
+/// Keeps what a facts answer asked in the session, for a follow-up naming another offering.
+void remember_facts(json::object& session, const Intent& intent);
+
+/// "peki poğaça?", "and the sourdough bread?" after a facts answer: the same question of the
+/// offerings `intents` name, when the message asks nothing of its own. False when it is no such
+/// follow-up.
+bool recall_facts(std::vector<Intent>& intents, const std::vector<std::string>& folded_words,
+                  const json::object& session);
 
 /// Of the alternatives to a missing `product` (and its category's other offerings), the in-stock
 /// ones of the same type and kind: a bra for a bra, never a men's vest.

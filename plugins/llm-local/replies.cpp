@@ -199,6 +199,7 @@ void remember_products(json::object& session, const std::vector<std::string>& id
     if (!category.empty()) session["last_category"] = category;
     if (!query_type.empty()) session["last_query_type"] = query_type;
     session["last_topic"] = "product";
+    session.erase("last_facts");  // a facts answer keeps its own after this
 }
 
 const char* const kNoMatchTr = "Maalesef \"";
@@ -424,6 +425,7 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         std::vector<std::string> ids;
         for (const auto& b : same) ids.push_back(str(b, "id"));
         remember_products(session, ids, str(product, "category"), qt);
+        remember_facts(session, intent);
         return render_facts(intent, same, language, host);
     }
     // "2 pijama takımı ne tutar": each of them for that count.

@@ -1078,7 +1078,8 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
         for (std::size_t k = 0; k < last_products_.size() && k < 3; ++k)
             products.push_back(product_by_id(last_products_[k], "details"));
     // "hangi ürünlerde fındık var?", "which products contain nuts?"
-    if (products.empty() && !ask.values.empty() && (general || detect_cues(join(question, false)).list)) {
+    if (products.empty() && !ask.values.empty() &&
+        (general || ask.listing || detect_cues(join(question, false)).list)) {
         Intent i;
         i.text = offerings_with(ask, offerings_, index_.facts, language_);
         return {i};
@@ -1434,6 +1435,7 @@ Plan Reader::read() {
             previous_words = content_of(question);
         }
     }
+    recall_facts(plan.intents, text::tokens(folded), request_.session);
     share_people_count(plan);
     add_to_last_order(folded, plan);
     return plan;
