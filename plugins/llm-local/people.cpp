@@ -258,11 +258,12 @@ public:
         const bool staff =
             has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff",
                                      "personel", "calisan", "stylist", "ekib", "team", "uzman", "kuafor",
-                                     "berber", "usta", "barber", "hairdresser", "therapist", "terapist"});
+                                     "berber", "usta", "barber", "hairdresser", "therapist", "terapist"}) ||
+            any_phrase_of(folded_, {"kac kisi calis", "kac kisisiniz", "how many people work"});
         // "which stylist", "hangi usta": a person asked for by their trade.
-        const bool who =
-            any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "who", "whom", "whose"}) ||
-            (staff && any_word(words_, {"hangi", "which"}));
+        const bool who = any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "kimle", "kiminle",
+                                           "kime", "who", "whom", "whose"}) ||
+                         (staff && any_word(words_, {"hangi", "which"}));
         const Cues cues = detect_cues(folded_);
         // "boya kaç saat sürer" asks how long, not when.
         const bool when =
@@ -329,7 +330,9 @@ public:
                            {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
                             "whos working", "who s in", "who is in", "who works", "who is working",
                             "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
-             (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty()))))
+             (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
+             // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
+             (staff && any_word(words_, {"kac", "many"}))))
             return people_answer(offerings, when, hours_cue);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
