@@ -208,10 +208,13 @@ std::vector<Case> load_cases() {
     // cases_attributes.json: the size chart, an offering's attributes and its alternatives.
     // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
     // cases_totals2.json: totals as customers ask them (number words, weights, follow-ups, packages).
+    // cases_totals3.json: orders mixing items with classes, discounts and free delivery reached by
+    // several items, counts for each item ("ikişer"), "hepsi ne kadar" and an item removed.
     // cases_people2.json: parts of a day, "now", follow-ups, typos and two questions about people
     // and classes.
-    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
-                             LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
+    for (const char* file :
+         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_TOTALS_CASES,
+          LLM_LOCAL_TOTALS2_CASES, LLM_LOCAL_PEOPLE2_CASES, LLM_LOCAL_TOTALS3_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
