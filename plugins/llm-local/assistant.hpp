@@ -38,6 +38,8 @@ int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with
 /// "adet" for plain counts; empty when `folded_word` is not one.
 std::string quantity_unit(std::string_view folded_word);
+/// "5'er", "ikişer", "birer" (folded): the count said for each of several items, or 0 (orders.cpp).
+int distributive_count(std::string_view folded_word);
 /// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
 std::string english_unit(std::string_view unit, int n);
 
@@ -153,6 +155,9 @@ struct Plan {
     std::string handoff_reason;  ///< non-empty: hand over to a person
     std::vector<Intent> intents;
 };
+
+/// "simit ve poğaçadan 5'er tane", "3 each of": every item the plan names gets that count (orders.cpp).
+void share_each_count(Plan& plan, const std::vector<std::string>& folded_words);
 
 struct Settings {
     std::size_t max_list_items = 8;

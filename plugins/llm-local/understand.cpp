@@ -573,6 +573,8 @@ Words Reader::content_of(const Words& words) const {
         if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
             continue;
         if (!general_type_word({f}).empty()) continue;
+        // "ikişer", "5 each": a count for each item names none.
+        if (distributive_count(f) > 0 || f == "each") continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
         bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
         bool prev_is_name = k > 0 && names_business(words[k - 1].folded);
@@ -729,7 +731,8 @@ int count_of(std::string_view f) {
     if (digits(f)) return std::stoi(std::string(f));
     if (times_count(f))
         return std::stoi(std::string(f.front() == 'x' ? f.substr(1) : f.substr(0, f.size() - 1)));
-    return f == "on" ? 0 : number_word(f);
+    if (f == "on") return 0;
+    return number_word(f) > 0 ? number_word(f) : distributive_count(f);
 }
 
 /// The number said by the words from `k`: "on iki" and "yirmi beş" (a ten and a unit said as
@@ -1432,6 +1435,7 @@ Plan Reader::read() {
         }
     }
     share_people_count(plan);
+    share_each_count(plan, text::tokens(folded));
     add_to_last_order(folded, plan);
     return plan;
 }

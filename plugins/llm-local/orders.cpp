@@ -1,0 +1,57 @@
+// Counts and follow-ups over a whole order: a count said once for each item ("simit ve poğaçadan
+// 5'er tane", "ikişer", "3 each of"), and an order asked about again without one of its items
+// ("simiti çıkar, toplam?").
+#include "assistant.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tezgah::plugins::local {
+namespace {
+
+/// "5", "12" or "two", "five": a count of up to three digits or said as a word, or 0.
+int count_word(std::string_view folded) {
+    const bool digits = !folded.empty() && folded.size() <= 3 &&
+                        std::all_of(folded.begin(), folded.end(),
+                                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    return digits ? std::stoi(std::string(folded)) : number_word(folded);
+}
+
+}  // namespace
+
+int distributive_count(std::string_view folded) {
+    // Turkish says "each" with a suffix on the number: "birer", "ikişer", "üçer", "altışar",
+    // "5'er", "10'ar", "6'şar" (folded without the apostrophe). Not "onar" (ten each), which is
+    // also "repairs" ("onarıcı").
+    for (std::string_view suffix : {"ser", "sar", "er", "ar"}) {
+        if (!folded.ends_with(suffix) || folded.size() <= suffix.size()) continue;
+        const auto number = folded.substr(0, folded.size() - suffix.size());
+        if (number == "bir") return 1;
+        if (number != "on" && count_word(number) > 0) return count_word(number);
+    }
+    return 0;
+}
+
+void share_each_count(Plan& plan, const std::vector<std::string>& folded_words) {
+    int count = 0;
+    std::string unit = "adet";
+    for (std::size_t k = 0; k < folded_words.size() && count == 0; ++k) {
+        // "5'er tane", "ikişer ders"; "5 each", "two each of".
+        std::size_t next = k + 1;
+        count = distributive_count(folded_words[k]);
+        if (count == 0 && next < folded_words.size() && folded_words[next] == "each") {
+            count = count_word(folded_words[k]);
+            ++next;
+        }
+        if (count > 0 && next < folded_words.size())
+            if (auto said = quantity_unit(folded_words[next]); !said.empty()) unit = said;
+    }
+    if (count <= 0) return;
+    for (auto& i : plan.intents)
+        if (i.kind == IntentKind::product && i.weight <= 0) {
+            i.quantity = count;
+            i.unit = unit;
+        }
+}
+
+}  // namespace tezgah::plugins::local
