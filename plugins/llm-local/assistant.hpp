@@ -158,6 +158,16 @@ struct Plan {
 
 /// "simit ve poğaçadan 5'er tane", "3 each of": every item the plan names gets that count (orders.cpp).
 void share_each_count(Plan& plan, const std::vector<std::string>& folded_words);
+/// "hepsi", "toplam", "altogether": the message asks for an order's total (orders.cpp).
+bool asks_order_total(const std::vector<std::string>& folded_words);
+/// "simiti çıkar", "take out the coffees": the message takes items out of an order.
+bool takes_out(std::string_view folded);
+/// The order of the turn before asked about again: all of it when `content` names none of its
+/// items ("hepsi ne kadar"), or, when `removing`, without the ones it names best ("simiti
+/// çıkar"); empty when the words do neither.
+std::vector<Intent> order_again(const std::vector<Intent>& last_order,
+                                const std::vector<std::string>& content, bool removing,
+                                sdk::HostServices& host);
 
 struct Settings {
     std::size_t max_list_items = 8;

@@ -3,10 +3,13 @@
 // ("simiti çıkar, toplam?").
 #include "assistant.hpp"
 
+#include <tezgah/sdk/text.hpp>
+
 #include <algorithm>
 #include <cctype>
 
 namespace tezgah::plugins::local {
+namespace text = sdk::text;
 namespace {
 
 /// "5", "12" or "two", "five": a count of up to three digits or said as a word, or 0.
@@ -52,6 +55,36 @@ void share_each_count(Plan& plan, const std::vector<std::string>& folded_words) 
             i.quantity = count;
             i.unit = unit;
         }
+}
+
+bool asks_order_total(const std::vector<std::string>& folded_words) {
+    return has_prefix_word(folded_words, {"hepsi", "toplam", "total", "altogether", "together", "hesap"});
+}
+
+bool takes_out(std::string_view folded) {
+    const auto words = text::tokens(folded);
+    return has_prefix_word(words, {"cikar", "haric", "remove", "without", "olmadan", "drop"}) ||
+           has_phrase(folded, "take out") || has_phrase(folded, "leave out");
+}
+
+std::vector<Intent> order_again(const std::vector<Intent>& last_order,
+                                const std::vector<std::string>& content, bool removing,
+                                sdk::HostServices& host) {
+    // How fully the words name each item of the order: "simiti" names the simit by its name and
+    // the poğaça only by their category ("Simit & Poğaça"), so it takes out the simit.
+    std::vector<double> named;
+    for (const auto& item : last_order) {
+        const auto offering = item.picked.empty() ? std::nullopt : host.catalog().get(item.picked.front());
+        const auto fit = offering ? fit_offering(content, *offering) : OfferingFit{};
+        named.push_back(fit.coverage + fit.specificity);
+    }
+    const double best = named.empty() ? 0 : *std::max_element(named.begin(), named.end());
+    // "hepsi ne kadar" names no item; "simiti çıkar" names the one it takes out.
+    if (removing != (best > 0)) return {};
+    std::vector<Intent> out;
+    for (std::size_t k = 0; k < last_order.size(); ++k)
+        if (!removing || named[k] < best - 0.01) out.push_back(last_order[k]);
+    return out;
 }
 
 }  // namespace tezgah::plugins::local

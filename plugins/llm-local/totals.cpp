@@ -658,9 +658,9 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     if (counted < 2 && !sums && !weighed && (fees.empty() || (!asks_total && counted == 0)) &&
         (discounts.empty() || counted == 0)) {
         // One item counted ("2 tane alsam?") is answered as a product, but "kargo dahil?" next
-        // prices it as an order.
+        // prices it as an order; so are several items priced one by one ("hepsi ne kadar?").
         Order none;
-        if (counted > 0) none.items = std::move(out.items);
+        if (counted > 0 || lines.size() > 1) none.items = std::move(out.items);
         return none;
     }
 

@@ -413,6 +413,7 @@ private:
     bool names_charge(const Word& w) const;
     std::vector<Intent> order_with_charges(const Words& question, const Words& content) const;
     void add_to_last_order(std::string_view folded, Plan& plan) const;
+    std::vector<Intent> order_asked_again(std::string_view message) const;
     const Package& package_asked(const Words& question) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
@@ -542,6 +543,25 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
         if (!named_again) before.push_back(o);
     }
     plan.intents.insert(plan.intents.begin(), before.begin(), before.end());
+}
+
+/// "hepsi ne kadar", "simiti çıkar, toplam?" after an order or several items priced: that order
+/// again, summed, without what the message takes out.
+std::vector<Intent> Reader::order_asked_again(std::string_view message) const {
+    const std::string folded = text::fold(message);
+    if (last_order_.empty() || !asks_order_total(text::tokens(folded))) return {};
+    const bool removing = takes_out(folded);
+    const Words said = split_words(message);
+    const Words content = content_of(said);
+    // "bir de 3 poğaça, toplam ne olur": items named now make a new order.
+    if (const auto ranked = rank(content, "");
+        !removing && !ranked.empty() && ranked.front().second.coverage >= 0.5)
+        return {};
+    auto out = order_again(last_order_, folded_of(content), removing, host_);
+    const bool charges =
+        std::any_of(said.begin(), said.end(), [&](const Word& w) { return names_charge(w); });
+    for (auto& i : out) i.with_charges = charges;
+    return out;
 }
 
 /// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
@@ -1372,6 +1392,11 @@ Plan Reader::read() {
     std::string rest;
     plan.small_talk = detect_small_talk(folded, rest);
     if (rest.empty() && plan.small_talk != SmallTalk::none) return plan;
+
+    if (auto again = order_asked_again(message); !again.empty()) {
+        plan.intents = std::move(again);
+        return plan;
+    }
 
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
     // read together with the clause after them.
