@@ -1425,8 +1425,14 @@ Plan Reader::read() {
         // miyim": a size or an attribute said before the product it is for belongs to that
         // product, not to the one talked about before.
         const auto fact = read_fact_ask(folded_of(question), index_.facts);
+        // "with delivery, 4 brownies and 2 trilece": a fee said alone is asked with the items after it.
+        const bool only_fee =
+            std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }) &&
+            std::all_of(question.begin(), question.end(), [&](const Word& w) {
+                return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded);
+            });
         const bool names_nothing = (!asked_size(question).empty() && content_of(question).empty()) ||
-                                   (fact.any() && content_of(unasked(question, fact)).empty());
+                                   (fact.any() && content_of(unasked(question, fact)).empty()) || only_fee;
         if (&q != &clauses.back() && names_nothing) {
             const auto said = detect_cues(join(question, false));
             if (!said.price && !said.stock && !said.have) {
