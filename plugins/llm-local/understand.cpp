@@ -112,7 +112,8 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
         for (std::size_t k = 0; k < words.size(); ++k) {
             const auto& f = words[k].folded;
             bool conj = ((f == "ve" || f == "and") && !joins_a_name(words, k, joined)) || f == "ayrica" ||
-                        f == "also" || (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
+                        f == "also" || f == "plus" ||
+                        (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
             if (conj) {
                 if (f == "bir") ++k;
                 if (!current.empty()) out.push_back(std::move(current));
@@ -218,6 +219,7 @@ double covered_share(const std::vector<std::string>& target, const std::vector<s
 struct Category {
     std::string name;
     std::vector<std::string> words;  ///< folded words naming it, both languages
+    std::string only_offering;       ///< the id of its one offering, when it holds one
 };
 
 /// Categories with the words that name them: their own name, known English synonyms, and words
@@ -240,7 +242,7 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
             }
     std::vector<Category> out;
     for (const auto& [cat, items] : by_category) {
-        Category c{cat, text::tokens(cat)};
+        Category c{cat, text::tokens(cat), items.size() == 1 ? items.front()->id : std::string()};
         for (auto& s : category_synonyms(text::fold(cat))) c.words.push_back(s);
         for (const auto& [w, n] : word_counts[cat])
             if (n >= 2 && n * 10 >= static_cast<int>(items.size()) * 6 && word_categories[w].size() == 1 &&
@@ -450,6 +452,7 @@ private:
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
     std::vector<Intent> last_order_;  ///< the items of the previous turn's order, by id
+    bool asks_price_ = false;         ///< the message asks a price, in any of its clauses
     std::string last_category_;
     std::string last_query_type_;
 };
@@ -1161,7 +1164,11 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     if ((asked_quantity(question, index_).first > 0 || weight_of(question) > 0) && !cues.stock &&
         !cues.details)
         cues.price = true;
-    const Words content = without_charges(content_of(question), cues);
+    // "a velvet robe gift wrapped, how much?": a fee named beside an item whose price the message
+    // asks, in this clause or another, is asked with it.
+    Cues charge_cues = cues;
+    charge_cues.price = cues.price || asks_price_;
+    const Words content = without_charges(content_of(question), charge_cues);
     // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
     if (!cues.have && !cues.list && !cues.stock)
         if (auto again = order_with_charges(question, content); !again.empty()) return again;
@@ -1212,6 +1219,13 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         category.reset();
     }
     const std::string type_word = general_type_word(text::tokens(folded));
+    // "8 derslik paketten 2 tane ne tutar": a category of one offering, named but not listed,
+    // names that offering.
+    if (category && !category->only_offering.empty() && !cues.list && !cues.have && cues.extreme.empty()) {
+        auto i = product_by_id(category->only_offering, cues.stock ? "stock" : "price");
+        i.follow_up = false;
+        return {i};
+    }
 
     std::vector<std::string> strong;  // offerings the words name, best first
     if (!ranked.empty()) {
@@ -1393,6 +1407,7 @@ Plan Reader::read() {
     plan.small_talk = detect_small_talk(folded, rest);
     if (rest.empty() && plan.small_talk != SmallTalk::none) return plan;
 
+    asks_price_ = detect_cues(folded).price;
     if (auto again = order_asked_again(message); !again.empty()) {
         plan.intents = std::move(again);
         return plan;
@@ -1425,13 +1440,19 @@ Plan Reader::read() {
         // miyim": a size or an attribute said before the product it is for belongs to that
         // product, not to the one talked about before.
         const auto fact = read_fact_ask(folded_of(question), index_.facts);
-        // "with delivery, 4 brownies and 2 trilece": a fee said alone is asked with the items after it.
+        // "with delivery, 4 brownies and 2 trilece": a fee said alone before counted items (whose
+        // count asks what they come to) is asked with them; "kargo, iade" are two questions.
         const bool only_fee =
+            &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0 &&
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }) &&
             std::all_of(question.begin(), question.end(), [&](const Word& w) {
                 return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded);
             });
-        const bool names_nothing = (!asked_size(question).empty() && content_of(question).empty()) ||
+        // "for two people, a facial and gel polish": the people counted have the services after.
+        const bool only_people =
+            asked_quantity(question, index_).second == "kişi" && content_of(question).empty();
+        const bool names_nothing = only_people ||
+                                   (!asked_size(question).empty() && content_of(question).empty()) ||
                                    (fact.any() && content_of(unasked(question, fact)).empty()) || only_fee;
         if (&q != &clauses.back() && names_nothing) {
             const auto said = detect_cues(join(question, false));
