@@ -762,6 +762,15 @@ int count_of(std::string_view f) {
 /// words) are one number, and `k` moves to its last word.
 int number_at(const Words& words, std::size_t& k) {
     const auto& f = words[k].folded;
+    // "yarım düzine", "half a dozen": six.
+    if (f == "yarim" || f == "half") {
+        std::size_t n = k + 1;
+        if (n < words.size() && words[n].folded == "a") ++n;
+        if (n < words.size() && (words[n].folded == "duzine" || words[n].folded == "dozen")) {
+            k = n;
+            return 6;
+        }
+    }
     const int tens = f == "on" ? 10 : count_of(f);
     const bool word = !f.empty() && !std::isdigit(static_cast<unsigned char>(f[0]));
     if (word && tens >= 10 && tens % 10 == 0 && tens < 100 && k + 1 < words.size()) {
@@ -804,6 +813,12 @@ std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex
         if (next < words.size() && (!is_stop_word(words[next].folded) || starts_a_name(words, next, index)))
             return {n, "adet"};
         if (!digits && next == words.size()) return {n, "adet"};  // "three?" after a product
+        // "simitten 3": a number after an item said with "from" counts it.
+        if (const auto& before = first > 0 ? words[first - 1].folded : f;
+            next == words.size() && before.size() > 5 &&
+            (before.ends_with("dan") || before.ends_with("den") || before.ends_with("tan") ||
+             before.ends_with("ten")))
+            return {n, "adet"};
     }
     return {0, {}};
 }
