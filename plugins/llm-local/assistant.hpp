@@ -154,6 +154,7 @@ struct Plan {
     bool earlier_turns = false;  ///< the conversation had messages before this one
     std::string handoff_reason;  ///< non-empty: hand over to a person
     std::vector<Intent> intents;
+    bool order_again = false;  ///< the intents are the order of the turn before, changed: summed
 };
 
 /// "simit ve poğaçadan 5'er tane", "3 each of": every item the plan names gets that count (orders.cpp).
@@ -163,10 +164,10 @@ bool asks_order_total(const std::vector<std::string>& folded_words);
 /// "simiti çıkar", "take out the coffees": the message takes items out of an order.
 bool takes_out(std::string_view folded);
 /// The order of the turn before asked about again: all of it when `content` names none of its
-/// items ("hepsi ne kadar"), or, when `removing`, without the ones it names best ("simiti
-/// çıkar"); empty when the words do neither.
+/// items ("hepsi ne kadar"); without the ones it names best when `removing` ("simiti çıkar"), or
+/// with `count` of them when it gives one ("simiti 5 yap"); empty when the words do none of these.
 std::vector<Intent> order_again(const std::vector<Intent>& last_order,
-                                const std::vector<std::string>& content, bool removing,
+                                const std::vector<std::string>& content, bool removing, int count,
                                 sdk::HostServices& host);
 
 struct Settings {

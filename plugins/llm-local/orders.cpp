@@ -68,7 +68,7 @@ bool takes_out(std::string_view folded) {
 }
 
 std::vector<Intent> order_again(const std::vector<Intent>& last_order,
-                                const std::vector<std::string>& content, bool removing,
+                                const std::vector<std::string>& content, bool removing, int count,
                                 sdk::HostServices& host) {
     // How fully the words name each item of the order: "simiti" names the simit by its name and
     // the poğaça only by their category ("Simit & Poğaça"), so it takes out the simit.
@@ -79,11 +79,16 @@ std::vector<Intent> order_again(const std::vector<Intent>& last_order,
         named.push_back(fit.coverage + fit.specificity);
     }
     const double best = named.empty() ? 0 : *std::max_element(named.begin(), named.end());
-    // "hepsi ne kadar" names no item; "simiti çıkar" names the one it takes out.
-    if (removing != (best > 0)) return {};
+    // "hepsi ne kadar" names no item; "simiti çıkar" and "simiti 5 yap" name the one they change.
+    const bool changes = removing || count > 0;
+    if (changes != (best > 0)) return {};
     std::vector<Intent> out;
-    for (std::size_t k = 0; k < last_order.size(); ++k)
-        if (!removing || named[k] < best - 0.01) out.push_back(last_order[k]);
+    for (std::size_t k = 0; k < last_order.size(); ++k) {
+        const bool named_best = best > 0 && named[k] >= best - 0.01;
+        if (removing && named_best) continue;
+        out.push_back(last_order[k]);
+        if (named_best) out.back().quantity = count;
+    }
     return out;
 }
 

@@ -548,19 +548,27 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
     plan.intents.insert(plan.intents.begin(), before.begin(), before.end());
 }
 
-/// "hepsi ne kadar", "simiti çıkar, toplam?" after an order or several items priced: that order
-/// again, summed, without what the message takes out.
+std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index);
+
+/// "hepsi ne kadar", "simiti çıkar, toplam?", "simiti 5 yap, toplam?" after an order or several
+/// items priced: that order again, summed, without what the message takes out or with the count it
+/// now gives an item.
 std::vector<Intent> Reader::order_asked_again(std::string_view message) const {
     const std::string folded = text::fold(message);
-    if (last_order_.empty() || !asks_order_total(text::tokens(folded))) return {};
-    const bool removing = takes_out(folded);
-    const Words said = split_words(message);
-    const Words content = content_of(said);
-    // "bir de 3 poğaça, toplam ne olur": items named now make a new order.
-    if (const auto ranked = rank(content, "");
-        !removing && !ranked.empty() && ranked.front().second.coverage >= 0.5)
+    if (last_order_.empty() || (!asks_order_total(text::tokens(folded)) && !detect_cues(folded).price))
         return {};
-    auto out = order_again(last_order_, folded_of(content), removing, host_);
+    const Words said = split_words(message);
+    const int count = asked_quantity(said, index_).first;
+    const bool removing = takes_out(folded) && count == 0;  // "poğaçayı 4'e çıkar" raises a count
+    const Words content = content_of(said);
+    // "bir de 3 poğaça, toplam ne olur": an item the order does not hold makes a new order.
+    const auto ranked = rank(content, "");
+    const bool names_new = !ranked.empty() && ranked.front().second.coverage >= 0.5 &&
+                           std::none_of(last_order_.begin(), last_order_.end(), [&](const Intent& i) {
+                               return !i.picked.empty() && i.picked.front() == ranked.front().first->id;
+                           });
+    if (names_new && !removing) return {};
+    auto out = order_again(last_order_, folded_of(content), removing, count, host_);
     const bool charges =
         std::any_of(said.begin(), said.end(), [&](const Word& w) { return names_charge(w); });
     for (auto& i : out) i.with_charges = charges;
@@ -1425,6 +1433,7 @@ Plan Reader::read() {
     asks_price_ = detect_cues(folded).price;
     if (auto again = order_asked_again(message); !again.empty()) {
         plan.intents = std::move(again);
+        plan.order_again = true;
         return plan;
     }
 
