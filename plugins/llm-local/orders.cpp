@@ -1,6 +1,7 @@
 // Counts and follow-ups over a whole order: a count said once for each item ("simit ve poğaçadan
-// 5'er tane", "ikişer", "3 each of"), and an order asked about again without one of its items
-// ("simiti çıkar, toplam?").
+// 5'er tane", "ikişer", "3 each of"), and the order of the turn before asked about again, whole
+// ("hepsi ne kadar?"), without one of its items ("simiti çıkar, toplam?") or with another count of
+// one ("simiti 5 yap").
 #include "assistant.hpp"
 
 #include <tezgah/sdk/text.hpp>
