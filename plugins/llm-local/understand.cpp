@@ -111,8 +111,10 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
         Words current;
         for (std::size_t k = 0; k < words.size(); ++k) {
             const auto& f = words[k].folded;
+            // "a pass plus a massage" joins two items; "plus size" is a size.
+            const bool plus = f == "plus" && !(k + 1 < words.size() && words[k + 1].folded == "size");
             bool conj = ((f == "ve" || f == "and") && !joins_a_name(words, k, joined)) || f == "ayrica" ||
-                        f == "also" || f == "plus" ||
+                        f == "also" || plus ||
                         (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
             if (conj) {
                 if (f == "bir") ++k;
