@@ -41,6 +41,8 @@ int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with
 /// "adet" for plain counts; empty when `folded_word` is not one.
 std::string quantity_unit(std::string_view folded_word);
+/// "5'er", "ikişer", "birer" (folded): the count said for each of several items, or 0 (orders.cpp).
+int distributive_count(std::string_view folded_word);
 /// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
 std::string english_unit(std::string_view unit, int n);
 
@@ -158,7 +160,21 @@ struct Plan {
     bool earlier_turns = false;  ///< the conversation had messages before this one
     std::string handoff_reason;  ///< non-empty: hand over to a person
     std::vector<Intent> intents;
+    bool order_again = false;  ///< the intents are the order of the turn before, changed: summed
 };
+
+/// "simit ve poğaçadan 5'er tane", "3 each of": every item the plan names gets that count (orders.cpp).
+void share_each_count(Plan& plan, const std::vector<std::string>& folded_words);
+/// "hepsi", "toplam", "altogether": the message asks for an order's total (orders.cpp).
+bool asks_order_total(const std::vector<std::string>& folded_words);
+/// "simiti çıkar", "take out the coffees": the message takes items out of an order.
+bool takes_out(std::string_view folded);
+/// The order of the turn before asked about again: all of it when `content` names none of its
+/// items ("hepsi ne kadar"); without the ones it names best when `removing` ("simiti çıkar"), or
+/// with `count` of them when it gives one ("simiti 5 yap"); empty when the words do none of these.
+std::vector<Intent> order_again(const std::vector<Intent>& last_order,
+                                const std::vector<std::string>& content, bool removing, int count,
+                                sdk::HostServices& host);
 
 struct Settings {
     std::size_t max_list_items = 8;

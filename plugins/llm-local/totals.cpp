@@ -628,18 +628,19 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
             discounts.push_back(&c);
     const bool asks_total =
         detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil", "hesap"});
-    // "saten gecelik ve kadife sabahlık toplam ne tutar", "manikür ve pedikür ikisi", "both":
-    // several items summed, one of each.
+    // "saten gecelik ve kadife sabahlık toplam ne tutar", "manikür ve pedikür ikisi", "both", an
+    // order asked about again ("pedikürü çıkarırsak ne kadar olur?"): several items summed.
     const bool sums = lines.size() >= 2 &&
-                      has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
-                                              "ikisi", "both", "birlikte", "beraber", "hesap"});
+                      (plan.order_again ||
+                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
+                                               "ikisi", "both", "birlikte", "beraber", "hesap"}));
     const bool weighed = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.weight > 0; });
     if (counted < 2 && !sums && !weighed && (fees.empty() || (!asks_total && counted == 0)) &&
         (discounts.empty() || counted == 0)) {
         // One item counted ("2 tane alsam?") is answered as a product, but "kargo dahil?" next
-        // prices it as an order.
+        // prices it as an order; so are several items priced one by one ("hepsi ne kadar?").
         Order none;
-        if (counted > 0) none.items = std::move(out.items);
+        if (counted > 0 || lines.size() > 1) none.items = std::move(out.items);
         return none;
     }
 

@@ -111,8 +111,11 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
         Words current;
         for (std::size_t k = 0; k < words.size(); ++k) {
             const auto& f = words[k].folded;
+            // "a pass plus a massage" joins two items; "plus size" is a size.
+            const bool plus = f == "plus" && !(k + 1 < words.size() && words[k + 1].folded == "size");
             bool conj = ((f == "ve" || f == "and") && !joins_a_name(words, k, joined)) || f == "ayrica" ||
-                        f == "also" || (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
+                        f == "also" || plus ||
+                        (f == "bir" && k + 1 < words.size() && words[k + 1].folded == "de");
             if (conj) {
                 if (f == "bir") ++k;
                 if (!current.empty()) out.push_back(std::move(current));
@@ -218,6 +221,7 @@ double covered_share(const std::vector<std::string>& target, const std::vector<s
 struct Category {
     std::string name;
     std::vector<std::string> words;  ///< folded words naming it, both languages
+    std::string only_offering;       ///< the id of its one offering, when it holds one
 };
 
 /// Categories with the words that name them: their own name, known English synonyms, and words
@@ -240,7 +244,7 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
             }
     std::vector<Category> out;
     for (const auto& [cat, items] : by_category) {
-        Category c{cat, text::tokens(cat)};
+        Category c{cat, text::tokens(cat), items.size() == 1 ? items.front()->id : std::string()};
         for (auto& s : category_synonyms(text::fold(cat))) c.words.push_back(s);
         for (const auto& [w, n] : word_counts[cat])
             if (n >= 2 && n * 10 >= static_cast<int>(items.size()) * 6 && word_categories[w].size() == 1 &&
@@ -413,6 +417,7 @@ private:
     bool names_charge(const Word& w) const;
     std::vector<Intent> order_with_charges(const Words& question, const Words& content) const;
     void add_to_last_order(std::string_view folded, Plan& plan) const;
+    std::vector<Intent> order_asked_again(std::string_view message) const;
     const Package& package_asked(const Words& question) const;
     bool names_business(std::string_view folded_word) const;
     std::optional<Category> category_naming(const Words& content) const;
@@ -449,6 +454,7 @@ private:
     std::string language_ = "tr";
     std::vector<std::string> last_products_;
     std::vector<Intent> last_order_;  ///< the items of the previous turn's order, by id
+    bool asks_price_ = false;         ///< the message asks a price, in any of its clauses
     std::string last_category_;
     std::string last_query_type_;
 };
@@ -544,6 +550,33 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
     plan.intents.insert(plan.intents.begin(), before.begin(), before.end());
 }
 
+std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index);
+
+/// "hepsi ne kadar", "simiti çıkar, toplam?", "simiti 5 yap, toplam?" after an order or several
+/// items priced: that order again, summed, without what the message takes out or with the count it
+/// now gives an item.
+std::vector<Intent> Reader::order_asked_again(std::string_view message) const {
+    const std::string folded = text::fold(message);
+    if (last_order_.empty() || (!asks_order_total(text::tokens(folded)) && !detect_cues(folded).price))
+        return {};
+    const Words said = split_words(message);
+    const int count = asked_quantity(said, index_).first;
+    const bool removing = takes_out(folded) && count == 0;  // "poğaçayı 4'e çıkar" raises a count
+    const Words content = content_of(said);
+    // "bir de 3 poğaça, toplam ne olur": an item the order does not hold makes a new order.
+    const auto ranked = rank(content, "");
+    const bool names_new = !ranked.empty() && ranked.front().second.coverage >= 0.5 &&
+                           std::none_of(last_order_.begin(), last_order_.end(), [&](const Intent& i) {
+                               return !i.picked.empty() && i.picked.front() == ranked.front().first->id;
+                           });
+    if (names_new && !removing) return {};
+    auto out = order_again(last_order_, folded_of(content), removing, count, host_);
+    const bool charges =
+        std::any_of(said.begin(), said.end(), [&](const Word& w) { return names_charge(w); });
+    for (auto& i : out) i.with_charges = charges;
+    return out;
+}
+
 /// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
 std::vector<Intent> Reader::order_with_charges(const Words& question, const Words& content) const {
     if (last_order_.empty() ||
@@ -573,6 +606,8 @@ Words Reader::content_of(const Words& words) const {
         if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
             continue;
         if (!general_type_word({f}).empty()) continue;
+        // "ikişer", "5 each": a count for each item names none.
+        if (distributive_count(f) > 0 || f == "each") continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
         bool next_is_name = k + 1 < words.size() && names_business(words[k + 1].folded);
         bool prev_is_name = k > 0 && names_business(words[k - 1].folded);
@@ -729,13 +764,23 @@ int count_of(std::string_view f) {
     if (digits(f)) return std::stoi(std::string(f));
     if (times_count(f))
         return std::stoi(std::string(f.front() == 'x' ? f.substr(1) : f.substr(0, f.size() - 1)));
-    return f == "on" ? 0 : number_word(f);
+    if (f == "on") return 0;
+    return number_word(f) > 0 ? number_word(f) : distributive_count(f);
 }
 
 /// The number said by the words from `k`: "on iki" and "yirmi beş" (a ten and a unit said as
 /// words) are one number, and `k` moves to its last word.
 int number_at(const Words& words, std::size_t& k) {
     const auto& f = words[k].folded;
+    // "yarım düzine", "half a dozen": six.
+    if (f == "yarim" || f == "half") {
+        std::size_t n = k + 1;
+        if (n < words.size() && words[n].folded == "a") ++n;
+        if (n < words.size() && (words[n].folded == "duzine" || words[n].folded == "dozen")) {
+            k = n;
+            return 6;
+        }
+    }
     const int tens = f == "on" ? 10 : count_of(f);
     const bool word = !f.empty() && !std::isdigit(static_cast<unsigned char>(f[0]));
     if (word && tens >= 10 && tens % 10 == 0 && tens < 100 && k + 1 < words.size()) {
@@ -778,6 +823,12 @@ std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex
         if (next < words.size() && (!is_stop_word(words[next].folded) || starts_a_name(words, next, index)))
             return {n, "adet"};
         if (!digits && next == words.size()) return {n, "adet"};  // "three?" after a product
+        // "simitten 3": a number after an item said with "from" counts it.
+        if (const auto& before = first > 0 ? words[first - 1].folded : f;
+            next == words.size() && before.size() > 5 &&
+            (before.ends_with("dan") || before.ends_with("den") || before.ends_with("tan") ||
+             before.ends_with("ten")))
+            return {n, "adet"};
     }
     return {0, {}};
 }
@@ -1142,7 +1193,11 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     if ((asked_quantity(question, index_).first > 0 || weight_of(question) > 0) && !cues.stock &&
         !cues.details)
         cues.price = true;
-    const Words content = without_charges(content_of(question), cues);
+    // "a velvet robe gift wrapped, how much?": a fee named beside an item whose price the message
+    // asks, in this clause or another, is asked with it.
+    Cues charge_cues = cues;
+    charge_cues.price = cues.price || asks_price_;
+    const Words content = without_charges(content_of(question), charge_cues);
     // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
     if (!cues.have && !cues.list && !cues.stock)
         if (auto again = order_with_charges(question, content); !again.empty()) return again;
@@ -1193,6 +1248,13 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
         category.reset();
     }
     const std::string type_word = general_type_word(text::tokens(folded));
+    // "8 derslik paketten 2 tane ne tutar": a category of one offering, named but not listed,
+    // names that offering.
+    if (category && !category->only_offering.empty() && !cues.list && !cues.have && cues.extreme.empty()) {
+        auto i = product_by_id(category->only_offering, cues.stock ? "stock" : "price");
+        i.follow_up = false;
+        return {i};
+    }
 
     std::vector<std::string> strong;  // offerings the words name, best first
     if (!ranked.empty()) {
@@ -1374,6 +1436,13 @@ Plan Reader::read() {
     plan.small_talk = detect_small_talk(folded, rest);
     if (rest.empty() && plan.small_talk != SmallTalk::none) return plan;
 
+    asks_price_ = detect_cues(folded).price;
+    if (auto again = order_asked_again(message); !again.empty()) {
+        plan.intents = std::move(again);
+        plan.order_again = true;
+        return plan;
+    }
+
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
     // read together with the clause after them.
     Words carry;
@@ -1401,8 +1470,20 @@ Plan Reader::read() {
         // miyim": a size or an attribute said before the product it is for belongs to that
         // product, not to the one talked about before.
         const auto fact = read_fact_ask(folded_of(question), index_.facts);
-        const bool names_nothing = (!asked_size(question).empty() && content_of(question).empty()) ||
-                                   (fact.any() && content_of(unasked(question, fact)).empty());
+        // "with delivery, 4 brownies and 2 trilece": a fee said alone before counted items (whose
+        // count asks what they come to) is asked with them; "kargo, iade" are two questions.
+        const bool only_fee =
+            &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0 &&
+            std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }) &&
+            std::all_of(question.begin(), question.end(), [&](const Word& w) {
+                return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded);
+            });
+        // "for two people, a facial and gel polish": the people counted have the services after.
+        const bool only_people =
+            asked_quantity(question, index_).second == "kişi" && content_of(question).empty();
+        const bool names_nothing = only_people ||
+                                   (!asked_size(question).empty() && content_of(question).empty()) ||
+                                   (fact.any() && content_of(unasked(question, fact)).empty()) || only_fee;
         if (&q != &clauses.back() && names_nothing) {
             const auto said = detect_cues(join(question, false));
             if (!said.price && !said.stock && !said.have) {
@@ -1437,6 +1518,7 @@ Plan Reader::read() {
     }
     recall_facts(plan.intents, text::tokens(folded), request_.session);
     share_people_count(plan);
+    share_each_count(plan, text::tokens(folded));
     add_to_last_order(folded, plan);
     return plan;
 }

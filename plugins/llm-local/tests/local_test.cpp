@@ -204,17 +204,19 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> load_cases() {
     std::vector<Case> cases;
-    // cases.json, cases_people.json: people, class schedules, days and complaints at a set time, and
+    // cases.json; cases_people.json: people, class schedules, days and complaints at a set time;
     // cases_attributes.json: the size chart, an offering's attributes and its alternatives.
     // cases_attributes2.json: an offering's facts as customers ask them (allergy statements,
     // capacity, packages, a category's materials, products for a need).
     // cases_totals.json: orders, fees, discounts, dates, shared class words and unknown questions.
     // cases_totals2.json: totals as customers ask them (number words, weights, follow-ups, packages).
+    // cases_totals3.json: orders mixing items with classes, discounts and free delivery reached by
+    // several items, counts for each item ("ikişer"), "hepsi ne kadar" and an item removed.
     // cases_people2.json: parts of a day, "now", follow-ups, typos and two questions about people
     // and classes.
-    for (const char* file :
-         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_ATTRIBUTE2_CASES,
-          LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
+    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
+                             LLM_LOCAL_ATTRIBUTE2_CASES, LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES,
+                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
