@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace tezgah::plugins::local {
 namespace {
@@ -109,6 +110,15 @@ bool phrase_in(const std::vector<std::string>& words, const std::vector<std::str
 
 /// The offering the message names best (longest name or alias matched), among available ones.
 /// `said` receives the name or alias matched.
+/// The folded words of an offering's name or alias. Names are read for most messages about people
+/// and times, so each thread keeps the words of the last few thousand it has read.
+const std::vector<std::string>& name_tokens(const std::string& name) {
+    thread_local std::unordered_map<std::string, std::vector<std::string>> read;
+    if (auto it = read.find(name); it != read.end()) return it->second;
+    if (read.size() >= 4096) read.clear();
+    return read.emplace(name, text::tokens(name)).first->second;
+}
+
 const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
                                     const std::vector<std::string>& words, std::vector<std::string>& said) {
     const sdk::Offering* best = nullptr;
@@ -116,7 +126,7 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
     // A longer name said with a slip beats a shorter one said right ("hatah yoga" is Hatha Yoga,
     // not every class the alias "yoga" names); of equal length, the one said right wins.
     auto consider = [&](const sdk::Offering& o, const std::string& name) {
-        auto phrase = text::tokens(name);
+        const auto& phrase = name_tokens(name);
         std::size_t score = 0;
         for (const auto& p : phrase) score += 2 * p.size();
         if (score + 1 <= best_score) return;
@@ -126,7 +136,7 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
             return;
         best = &o;
         best_score = score;
-        said = std::move(phrase);
+        said = phrase;
     };
     for (const auto& o : offerings) {
         if (!o.available) continue;
@@ -141,7 +151,7 @@ const sdk::Offering* named_offering(const std::vector<sdk::Offering>& offerings,
     // No whole name: one word of a name that no other offering shares ("balyajı" for "Balyaj /
     // Ombre"); a word several share ("kesimi", "yoga") names none of them.
     auto names_word = [&](const std::string& name) {
-        for (const auto& w : text::tokens(name))
+        for (const auto& w : name_tokens(name))
             if (w.size() >= 4 && !is_stop_word(w) && phrase_in(words, {w})) return true;
         return false;
     };
@@ -163,8 +173,8 @@ std::vector<const sdk::Offering*> classes_sharing(const std::vector<sdk::Offerin
     if (said.size() != 1) return out;
     for (const auto& o : offerings) {
         if (!o.available || o.schedule.empty()) continue;
-        bool shares = phrase_in(text::tokens(o.name), said);
-        for (const auto& [lang, t] : o.translations) shares = shares || phrase_in(text::tokens(t.name), said);
+        bool shares = phrase_in(name_tokens(o.name), said);
+        for (const auto& [lang, t] : o.translations) shares = shares || phrase_in(name_tokens(t.name), said);
         if (shares) out.push_back(&o);
     }
     return out;
