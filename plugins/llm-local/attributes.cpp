@@ -145,6 +145,7 @@ std::string value_in(const std::string& value, std::string_view language) {
 
 std::string values_in(const std::vector<std::string>& values, std::string_view language) {
     std::vector<std::string> shown;
+    shown.reserve(values.size());
     for (const auto& v : values) shown.push_back(value_in(v, language));
     return join_list(shown, language);
 }
@@ -546,6 +547,7 @@ std::string value_answer(const json::object& p, const std::string& name, const I
     const std::string label = attribute_label(key, language);
     const std::string all = label + ": " + values_in(values, language);
     std::vector<std::string> asked;
+    asked.reserve(intent.attribute_values.size());
     for (const auto& a : intent.attribute_values) asked.push_back(value_in(a, language));
     const bool list = v->is_array();
     if (intent.without && list) {
@@ -894,6 +896,7 @@ std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::s
     std::string out = worn_sentence(worn, language);
     if (worn.fitting_sizes.empty()) {
         std::vector<std::string> rows;
+        rows.reserve(chart.rows.size());
         for (const auto& r : chart.rows)
             rows.push_back(r.label + ": " + std::to_string(r.low) + "-" + std::to_string(r.high));
         out += (tr(language) ? " Tablomuz: " : " Our chart: ") + join_list(rows, language) + ".";

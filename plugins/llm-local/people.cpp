@@ -526,7 +526,7 @@ private:
     std::string gives_answer(const sdk::Resource& asked, const sdk::Offering& o,
                              const sdk::Resource& giver) const {
         const bool en = language_ == "en";
-        const std::string name = o.name_in(language_);
+        const std::string& name = o.name_in(language_);
         std::string out;
         // "Yes" when only who gives it is asked; with a day or a week asked, the day answers.
         const bool yes = days_.empty() && !week_ahead_;
@@ -736,7 +736,7 @@ private:
     /// "Cumartesi öğleden sonra", "tomorrow (Monday) in the morning": the day with the part of it
     /// asked, unless the day already says it ("bu akşam").
     std::string moment_label(const AskedDay& d) const {
-        const std::string label = day_label(d, language_);
+        std::string label = day_label(d, language_);
         if (!part_ || d.said_tr == "bu akşam") return label;
         if (language_ == "en") return label + " " + part_->said_en;
         // "Pazartesi akşamı", but "yarın (Pazartesi) sabah"
@@ -842,6 +842,7 @@ private:
             if (on.empty() && narrowed) {
                 // "bu akşam yoga var mı": none of those, but the classes that do meet then.
                 std::vector<std::string> names;
+                names.reserve(group.size());
                 for (const auto* o : group) names.push_back(o->name_in(language_));
                 line = en ? "There is no " + join_or(names, en) + " " + label + "."
                           : capitalized(label) + " " + join_or(names, en) + " yok.";

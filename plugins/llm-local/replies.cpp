@@ -423,6 +423,7 @@ std::string render_product(const Intent& intent, const json::object& answer, con
     // A size from the size chart or an attribute asked about: from their own attributes.
     if (intent.asks_facts() && flag(product, "available", true)) {
         std::vector<std::string> ids;
+        ids.reserve(same.size());
         for (const auto& b : same) ids.push_back(str(b, "id"));
         remember_products(session, ids, str(product, "category"), qt);
         remember_facts(session, intent);

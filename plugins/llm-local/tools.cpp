@@ -8,6 +8,7 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <functional>
@@ -130,9 +131,9 @@ struct EnumParameter {
     struct Choice {
         std::string value;                              ///< sent to the tool
         std::vector<std::vector<std::string>> phrases;  ///< folded words of every name and value
-        std::string label[2];                           ///< the first name in tr, in en
+        std::array<std::string, 2> label;               ///< the first name in tr, in en
     };
-    std::string title[2];  ///< tr, en
+    std::array<std::string, 2> title;  ///< tr, en
     std::vector<Choice> choices;
 };
 

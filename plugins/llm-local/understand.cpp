@@ -1102,7 +1102,10 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
     std::vector<Intent> products;
     for (auto& i : read_clause(rest)) {
         // Only an offering it picked: words it could not place ("should") are no product.
-        if (i.kind == IntentKind::product && !i.picked.empty()) products.push_back(std::move(i));
+        if (i.kind == IntentKind::product && !i.picked.empty()) {
+            products.push_back(std::move(i));
+            continue;
+        }
         // "sabahlık hangi renklerde": each offering of the category named.
         if (i.kind == IntentKind::list && i.arguments.contains("category") && !ask.keys.empty())
             for (const auto& o : offerings_)
