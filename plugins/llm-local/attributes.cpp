@@ -3,6 +3,7 @@
 // from that offering's attributes. Attribute keys are the tenant's own words, so a small
 // vocabulary maps question words onto them and the keys' own words work as they are.
 #include "attributes.hpp"
+#include "fields.hpp"
 
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -1010,24 +1011,16 @@ bool recall_facts(std::vector<Intent>& intents, const std::vector<std::string>& 
     for (const auto& i : intents)
         if (i.kind != IntentKind::product || i.picked.empty() || i.asks_facts()) return false;
     const auto& f = last->get_object();
-    auto text_of = [&](const char* key) {
-        const auto* v = f.if_contains(key);
-        return v && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    auto flag_of = [&](const char* key) {
-        const auto* v = f.if_contains(key);
-        return v && v->is_bool() && v->get_bool();
-    };
     for (auto& i : intents) {
         i.attribute_keys = strings_of(f.contains("keys") ? f.at("keys") : json::value());
         i.attribute_values = strings_of(f.contains("values") ? f.at("values") : json::value());
-        i.attribute_value_key = text_of("value_key");
-        i.allergy = flag_of("allergy");
-        i.without = flag_of("without");
-        i.unlisted = text_of("unlisted");
+        i.attribute_value_key = str(f, "value_key");
+        i.allergy = flag(f, "allergy", false);
+        i.without = flag(f, "without", false);
+        i.unlisted = str(f, "unlisted");
         i.arguments["query_type"] = "details";
     }
-    intents.back().notice = text_of("notice");
+    intents.back().notice = str(f, "notice");
     return true;
 }
 
