@@ -1,5 +1,6 @@
 // The offline assistant calling the tenants' own Lua tools, end to end: the conversations of
-// plugins/llm-local/tests/cases_tools.json (the assistant's dev cases for tenant tools) run
+// plugins/llm-local/tests/cases_tools.json and cases_tools2.json (the assistant's dev cases for
+// tenant tools) run
 // through a real engine with the shipped tenants (tenants/lezzet-firini's cake_order_quote,
 // tenants/makas-kuafor's price_estimate), their Lua tools and rules, at each case's fixed moment.
 // A turn checks the reply's text and language, and which tools it called: `tool` must have been
@@ -20,7 +21,7 @@
 namespace tezgah::testing {
 namespace {
 
-const fs::path kCases = fs::path(TEZGAH_SOURCE_DIR) / "plugins" / "llm-local" / "tests" / "cases_tools.json";
+const fs::path kCaseDir = fs::path(TEZGAH_SOURCE_DIR) / "plugins" / "llm-local" / "tests";
 
 struct Case {
     std::string name;
@@ -31,9 +32,11 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> load_cases() {
     std::vector<Case> out;
-    const json::value doc = json::parse(slurp(kCases));
-    for (const auto& c : doc.as_array())
-        out.push_back({std::string(c.at("name").as_string()), c.as_object()});
+    for (const char* file : {"cases_tools.json", "cases_tools2.json"}) {
+        const json::value doc = json::parse(slurp(kCaseDir / file));
+        for (const auto& c : doc.as_array())
+            out.push_back({std::string(c.at("name").as_string()), c.as_object()});
+    }
     return out;
 }
 

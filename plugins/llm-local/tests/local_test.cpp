@@ -212,11 +212,13 @@ std::vector<Case> load_cases() {
     // cases_totals2.json: totals as customers ask them (number words, weights, follow-ups, packages).
     // cases_totals3.json: orders mixing items with classes, discounts and free delivery reached by
     // several items, counts for each item ("ikişer"), "hepsi ne kadar" and an item removed.
+    // cases_totals4.json: totals as the four tenants' customers ask them (prices × counts in new
+    // words, fees, a count asked after a price, several items and services).
     // cases_people2.json: parts of a day, "now", follow-ups, typos and two questions about people
     // and classes.
     for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
                              LLM_LOCAL_ATTRIBUTE2_CASES, LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES,
-                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
+                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_TOTALS4_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
