@@ -157,7 +157,7 @@ bool is_verb_form(std::string_view w) {
          {"iyorum", "iyoruz",   "iyorsunuz", "iyor",     "uyor",     "uyorum", "irsam", "ursam",
           "arsam",  "ersem",    "irsem",     "ursak",    "irsak",    "arsak",  "ersek", "abilir",
           "ebilir", "abilirim", "ebilirim",  "abiliriz", "ebiliriz", "acagim", "ecegim"})
-        if (w.size() > ending.size() + 2 && w.substr(w.size() - ending.size()) == ending) return true;
+        if (w.size() >= ending.size() + 2 && w.substr(w.size() - ending.size()) == ending) return true;
     return false;
 }
 
@@ -194,7 +194,10 @@ std::string english_unit(std::string_view unit, int n) {
 }
 
 std::string quantity_unit(std::string_view w) {
-    if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x") return "adet";
+    // "2 tanesi ne tutar", "üç adedi": the count of the offering just talked about.
+    if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x" || w == "tanesi" ||
+        w == "tanesini" || w == "adedi")
+        return "adet";
     if (w == "cift" || w == "pair" || w == "pairs") return "çift";
     if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos") return "kg";
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";

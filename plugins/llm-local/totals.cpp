@@ -630,8 +630,11 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
         detect_cues(folded).price || has_prefix_word(words, {"tutar", "toplam", "total", "dahil", "hesap"});
     // "saten gecelik ve kadife sabahlık toplam ne tutar", "manikür ve pedikür ikisi", "both", an
     // order asked about again ("pedikürü çıkarırsak ne kadar olur?"): several items summed.
+    // "how much are three simits and a tea?", "how much for a haircut and a hair mask?": items asked
+    // what they come to, one of them counted or all said after "for", are one order too.
+    const bool how_much_for = has_phrase(folded, "how much for") || has_phrase(folded, "what would");
     const bool sums = lines.size() >= 2 &&
-                      (plan.order_again ||
+                      (plan.order_again || (counted >= 1 && asks_total) || how_much_for ||
                        has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
                                                "ikisi", "both", "birlikte", "beraber", "hesap"}));
     const bool weighed = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.weight > 0; });

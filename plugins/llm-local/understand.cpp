@@ -606,6 +606,10 @@ Words Reader::content_of(const Words& words) const {
         if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
             continue;
         if (!general_type_word({f}).empty()) continue;
+        // "ofis için 100 simit": what the items are for names none of them, unless it names an
+        // offering itself ("çocuk için pijama").
+        if (k + 1 < words.size() && words[k + 1].folded == "icin" && offering_words_in({words[k]}).empty())
+            continue;
         // "ikişer", "5 each": a count for each item names none.
         if (distributive_count(f) > 0 || f == "each") continue;
         // The business's own name ("Nefes stüdyosu") is not a product.
@@ -823,6 +827,17 @@ std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex
         if (next < words.size() && (!is_stop_word(words[next].folded) || starts_a_name(words, next, index)))
             return {n, "adet"};
         if (!digits && next == words.size()) return {n, "adet"};  // "three?" after a product
+        // "what would five cost?", "how much would 5 be?", "five of them?": a number followed by
+        // question words only, in a short or a price question, counts the offering talked about.
+        const bool only_question_after = std::all_of(words.begin() + static_cast<std::ptrdiff_t>(next), words.end(),
+                                                     [](const Word& w) {
+                                                         return is_stop_word(w.folded) || is_cue_word(w.folded) ||
+                                                                w.folded == "cost" || w.folded == "them";
+                                                     });
+        const bool a_time = first > 0 && (words[first - 1].folded == "saat" || words[first - 1].folded == "at");
+        if (only_question_after && next < words.size() && !a_time &&
+            (words.size() <= 4 || detect_cues(join(words, false)).price))
+            return {n, "adet"};
         // "simitten 3": a number after an item said with "from" counts it.
         if (const auto& before = first > 0 ? words[first - 1].folded : f;
             next == words.size() && before.size() > 5 &&
@@ -1227,6 +1242,13 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
             if (!kb.first.empty()) return {knowledge_intent(question, kb.first)};
         }
     }
+    // "ofis için 100 simit sipariş edersem fiyatı ne olur": a count of an offering named exactly,
+    // asked what it comes to, is an order, not the business's ordering note.
+    if (!topics.empty() && cues.price && asked_quantity(question, index_).first > 0) {
+        const auto named = rank(content, "");
+        if (!named.empty() && named.front().second.coverage >= 0.99 && named.front().second.specificity >= 0.99)
+            topics.clear();
+    }
     if (!topics.empty()) {
         std::vector<Intent> out;
         out.reserve(topics.size());
@@ -1439,7 +1461,7 @@ Plan Reader::read() {
     plan.small_talk = detect_small_talk(folded, rest);
     if (rest.empty() && plan.small_talk != SmallTalk::none) return plan;
 
-    asks_price_ = detect_cues(folded).price;
+    asks_price_ = detect_cues(folded).price || asked_quantity(split_words(message), index_).first > 0;
     if (auto again = order_asked_again(message); !again.empty()) {
         plan.intents = std::move(again);
         plan.order_again = true;
@@ -1475,12 +1497,21 @@ Plan Reader::read() {
         const auto fact = read_fact_ask(folded_of(question), index_.facts);
         // "with delivery, 4 brownies and 2 trilece": a fee said alone before counted items (whose
         // count asks what they come to) is asked with them; "kargo, iade" are two questions.
-        const bool only_fee =
-            &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0 &&
+        const bool fee_words =
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }) &&
             std::all_of(question.begin(), question.end(), [&](const Word& w) {
                 return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded);
             });
+        const bool only_fee = fee_words && &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0;
+        // "4 sleep masks plus gift wrapping": a fee said after counted items is asked with them.
+        if (fee_words && asks_price_ && previous_clause < plan.intents.size() &&
+            std::all_of(plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause), plan.intents.end(),
+                        [](const Intent& i) { return i.kind == IntentKind::product && i.quantity > 0; })) {
+            for (auto it = plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause);
+                 it != plan.intents.end(); ++it)
+                it->with_charges = true;
+            continue;
+        }
         // "for two people, a facial and gel polish": the people counted have the services after.
         const bool only_people =
             asked_quantity(question, index_).second == "kişi" && content_of(question).empty();
