@@ -82,6 +82,7 @@ private:
                         response.tool_calls.push_back(
                             {"call_" + std::to_string(++n), intent.tool, intent.arguments});
                 response.session_updates["pending_tool"] = nullptr;
+                response.session_updates["last_topic"] = "tool";
             } else {
                 response.text = greeting(plan) + ask_for_parameter(*call, plan.language);
                 response.session_updates["pending_tool"] = json::object{

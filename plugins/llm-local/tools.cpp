@@ -372,9 +372,16 @@ struct Reading {
     std::optional<std::string> name(const std::vector<const Parameter*>& others) {
         std::string out;
         bool names_few = false;
-        for (auto& w : words) {
+        // "doğum günü için": what it is for, not which one ("doğum günü pastası" is another cake).
+        std::vector<bool> purpose(words.size(), false);
+        for (std::size_t k = 1; k < words.size(); ++k)
+            if (words[k].folded == "icin")
+                for (std::size_t j = k; j-- > 0 && catalog_words.count(words[j].folded);) purpose[j] = true;
+        for (std::size_t k = 0; k < words.size(); ++k) {
+            auto& w = words[k];
             const auto named = catalog_words.find(w.folded);
-            if (w.used || is_stop_word(w.folded) || is_cue_word(w.folded) || named == catalog_words.end())
+            if (w.used || purpose[k] || is_stop_word(w.folded) || is_cue_word(w.folded) ||
+                named == catalog_words.end())
                 continue;
             if (std::any_of(others.begin(), others.end(),
                             [&](const Parameter* o) { return matches_any(w.folded, o->words); }))
@@ -482,6 +489,11 @@ struct Relevance {
     int vocabulary = 0;  ///< message words the tool's texts use
     int tool_only = 0;   ///< of those, words no offering is called by ("sipariş", "order")
     double example = 0;  ///< the best share of one example's words the message says
+    /// The best share of one example's words the message says, leaving out the example's values
+    /// ("3 kiloluk", "meyveli", "fotoğraflı"): "pasta sipariş etmek istiyorum" reads like "3
+    /// kiloluk meyveli pasta sipariş vermek istiyorum" with its values still to be asked.
+    double frame = 0;
+    bool names_only_its_own = true;  ///< every word naming offerings is one the tool's texts use
 };
 
 Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const CatalogWords& catalog) {
@@ -502,18 +514,41 @@ Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const
         if (w.used || w.folded.size() <= 2 || is_stop_word(w.folded) || is_cue_word(w.folded)) continue;
         if (names_a_choice(w.folded)) continue;
         said.push_back(w.folded);
+        const bool names_offerings = offerings_named(catalog, w.folded) > 0;
         if (std::none_of(tool.vocabulary.begin(), tool.vocabulary.end(),
-                         [&](const auto& v) { return matches(w.folded, v); }))
+                         [&](const auto& v) { return matches(w.folded, v); })) {
+            r.names_only_its_own = r.names_only_its_own && !names_offerings;
             continue;
+        }
         ++r.vocabulary;
-        if (offerings_named(catalog, w.folded) == 0 && unit_of(w.folded).empty()) ++r.tool_only;
+        if (!names_offerings && unit_of(w.folded).empty()) ++r.tool_only;
     }
+    auto is_said = [&](const std::string& e) {
+        return std::any_of(said.begin(), said.end(), [&](const auto& s) { return matches(s, e); });
+    };
+    // A word of an example that gives a value: a unit, a choice, a yes/no the tool describes, or
+    // a word naming few offerings (the one the example asks about).
+    auto is_value = [&](const std::string& e) {
+        if (!unit_of(e).empty() || names_a_choice(e)) return true;
+        const int named = offerings_named(catalog, e);
+        if (named > 0 && named <= kOfferingsOfAName) return true;
+        return std::any_of(tool.parameters.begin(), tool.parameters.end(), [&](const Parameter& p) {
+            return p.type == "boolean" &&
+                   std::any_of(p.words.begin(), p.words.end(), [&](const auto& d) { return matches(e, d); });
+        });
+    };
     for (const auto& example : tool.examples) {
         if (example.empty()) continue;
-        const auto hit = std::count_if(example.begin(), example.end(), [&](const auto& e) {
-            return std::any_of(said.begin(), said.end(), [&](const auto& s) { return matches(s, e); });
-        });
+        const auto hit = std::count_if(example.begin(), example.end(), is_said);
         r.example = std::max(r.example, static_cast<double>(hit) / static_cast<double>(example.size()));
+        std::size_t frame_words = 0, frame_hits = 0;
+        for (const auto& e : example) {
+            if (is_value(e)) continue;
+            ++frame_words;
+            frame_hits += is_said(e) ? 1 : 0;
+        }
+        if (frame_words >= 2)
+            r.frame = std::max(r.frame, static_cast<double>(frame_hits) / static_cast<double>(frame_words));
     }
     return r;
 }
@@ -588,9 +623,23 @@ std::optional<ToolRequest> complete_pending(const sdk::ProviderRequest& request,
     return ToolRequest{spec->name, std::move(filled), std::move(missing), &*spec};
 }
 
-/// The tenant tool `message` asks for most clearly, with what it gives of its parameters.
+/// Every word of `name` is one the tool's texts use ("balayage", "fruit cake"; not "fıstıklı
+/// baklava" for a cake quote).
+bool tool_names(const ToolWords& tool, const std::string& name) {
+    const auto words = text::tokens(name);
+    return !words.empty() && std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+        return std::any_of(tool.vocabulary.begin(), tool.vocabulary.end(),
+                           [&](const auto& v) { return matches(w, v); });
+    });
+}
+
+/// The tenant tool `message` asks for most clearly, with what it gives of its parameters. A
+/// message that gives only the tool's own values ("my hair is long", "3 kg please") takes the
+/// offering from `previous`, the customer's message before, when the tool is about that one
+/// ("balayage price please", "I'd like a fruit cake").
 std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::string_view message,
-                                     const ToolIndex& index, const ExamplesOf& examples_of) {
+                                     std::string_view previous, const ToolIndex& index,
+                                     const ExamplesOf& examples_of) {
     std::optional<ToolRequest> best;
     double best_score = 0;
     const auto message_words = words_of(message);
@@ -599,6 +648,12 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
     const auto cues = detect_cues(text::fold(message));
     const bool asks_other_than_price =
         !cues.price && (cues.list || cues.stock || cues.details || cues.duration);
+    const auto said = text::tokens(text::fold(message));
+    const bool states_a_wish =
+        !cues.price && !cues.stock && !cues.details && !cues.duration && !cues.list && !cues.restock &&
+        message.find('?') == std::string_view::npos && std::none_of(said.begin(), said.end(), [](const auto& w) {
+            return w == "mi" || w == "mu" || w == "misiniz" || w == "musunuz" || w == "do" || w == "can";
+        });
     for (const auto& spec : request.tools) {
         if (is_builtin_tool(spec.name)) continue;
         const auto tool_ptr = index.words_of_tool(spec, examples_of(spec.name));
@@ -607,11 +662,28 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
         auto words = message_words;  // each tool marks the words its parameters take
         json::object arguments;
         const int specific = fill_own_values(tool, words, catalog_words, arguments, {});
-        const auto r = relevance(tool, words, index.catalog_words);
+        auto r = relevance(tool, words, index.catalog_words);
         fill_names(tool, words, catalog_words, arguments);
+        if (specific > 0 && !previous.empty() && !missing_of(tool, arguments).empty()) {
+            auto before = words_of(previous);
+            json::object borrowed = arguments;
+            fill_names(tool, before, catalog_words_in(before, index.catalog_words), borrowed);
+            const bool about_it = std::all_of(borrowed.begin(), borrowed.end(), [&](const auto& kv) {
+                return arguments.contains(kv.key()) || !kv.value().is_string() ||
+                       tool_names(tool, std::string(kv.value().get_string()));
+            });
+            if (borrowed.size() > arguments.size() && about_it) {
+                arguments = std::move(borrowed);
+                ++r.vocabulary;
+            }
+        }
         // Something only this tool uses (a value of its own, or a word like "order" in a message
         // that reads like one of its examples), and the message talks about what the tool is for.
-        const bool says_its_own = specific > 0 || (r.tool_only > 0 && r.example >= 0.6);
+        // A wish said in an example's words with its values left out ("pasta sipariş etmek
+        // istiyorum"), not a question about it ("pasta siparişi alıyor musunuz?").
+        const bool wish = states_a_wish && r.names_only_its_own && r.vocabulary >= 2 &&
+                          (r.tool_only > 0 ? r.frame >= 0.6 : r.frame >= 0.99);
+        const bool says_its_own = specific > 0 || (r.tool_only > 0 && r.example >= 0.6) || wish;
         if (!says_its_own || r.vocabulary == 0) continue;
         const double score = specific + r.vocabulary + r.example;
         if (score <= best_score) continue;
@@ -634,7 +706,22 @@ std::optional<ToolRequest> read_tool_request(const sdk::ProviderRequest& request
         return it == request.tool_examples.end() ? nullptr : &it->second;
     };
     if (auto call = complete_pending(request, current->text, index, examples_of)) return call;
-    return best_tool(request, current->text, index, examples_of);
+    // The customer's message before this one, unless a tool answered it: a call answered is not
+    // changed by the next message.
+    std::string_view previous;
+    const auto* topic = request.session.if_contains("last_topic");
+    if (!(topic && topic->is_string() && topic->get_string() == "tool")) {
+        bool past_current = false;
+        for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it) {
+            if (it->role != sdk::Role::user) continue;
+            if (past_current) {
+                previous = it->text;
+                break;
+            }
+            past_current = &*it == current;
+        }
+    }
+    return best_tool(request, current->text, previous, index, examples_of);
 }
 
 std::string ask_for_parameter(const ToolRequest& call, std::string_view language) {
