@@ -63,6 +63,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         "else", "got", "whats", "be", "will", "so", "then", "ok", "okay", "thanks", "too",
         "them", "they", "offer", "carry", "much", "currently", "right", "now", "if", "item",
         "items", "product", "products", "range", "all", "please", "know", "id", "im", "am",
+        "ill", "ll", "take", "owe",  // "I'll take 3 simits, what do I owe?"
         // small talk said alongside a question
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
@@ -82,7 +83,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "appointment", "booking",
         // the question itself, not its subject: totals, verbs of buying, wearing and teaching,
         // people and delivery times ("kaça eder", "3 tane alırsam", "hoca kim", "giyiyorum")
-        "tutar", "tutuyor", "tutari", "eder", "ederi", "toplam", "toplami", "total", "altogether",
+        "tutar", "tutuyor", "tutari", "eder", "ederi", "toplam", "toplami", "toplamda", "total", "altogether",
+        "owe", "kilosu", "kilosunu", "kilolugu",
         "dahil", "dahilinde", "including", "included",
         "alirsam", "alsam", "alirsak", "alsak", "alacagim", "alayim", "alirim", "alacam", "olursa",
         "adet", "tanesini", "tanesi", "pieces", "piece", "pcs", "x",
@@ -199,7 +201,7 @@ std::string quantity_unit(std::string_view w) {
         w == "tanesini" || w == "adedi")
         return "adet";
     if (w == "cift" || w == "pair" || w == "pairs") return "çift";
-    if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos") return "kg";
+    if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos" || w == "kilosu" || w == "kilosunu") return "kg";
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
@@ -256,7 +258,7 @@ Cues detect_cues(std::string_view folded) {
         !c.duration && (has_prefix_word(words, {"fiyat", "ucret", "kaca", "pahali", "ucuz"}) ||
                         any_phrase(folded, {"ne kadar", "kac para", "kac tl", "kac lira", "how much", "price",
                                             "prices", "cost", "costs", "pricing", "fee", "fees", "rate",
-                                            "rates", "what does it cost"}) ||
+                                            "rates", "what does it cost", "do i owe"}) ||
                         // what an order comes to ("ne tutar", "toplam", "total")
                         has_prefix_word(words, {"tutar", "toplam"}) ||
                         any_phrase(folded, {"total", "hesap ne", "hesabi ne", "hesap kac", "hesabi kac"}));

@@ -74,7 +74,12 @@ bool asks_package_or_single(std::string_view folded) {
                           has_phrase(folded, "avantajli") || has_phrase(folded, "cheaper") ||
                           has_phrase(folded, "per class") || has_phrase(folded, "individually") ||
                           has_phrase(folded, "better deal") || has_phrase(folded, "worth it") ||
-                          has_phrase(folded, "save");
+                          has_phrase(folded, "save") ||
+                          // what one lesson comes to with the package
+                          has_phrase(folded, "ders basi") || has_phrase(folded, "ders basina") ||
+                          has_phrase(folded, "seans basi") || has_phrase(folded, "seans basina") ||
+                          has_phrase(folded, "each class") || has_phrase(folded, "per lesson") ||
+                          has_phrase(folded, "each lesson") || has_phrase(folded, "per session");
     return package && compares;
 }
 
@@ -92,13 +97,16 @@ std::string package_or_single(const Package& package, const std::vector<sdk::Off
     const std::string sum = std::to_string(package.count) + " × " + single->name_in(language) + " (" +
                             price(single->price) + ") = " + price(separately);
     const double saved = separately - p->price;
+    const std::string each = price(p->price / package.count);
     if (tr(language)) {
-        std::string out = p->name_in(language) + ": " + price(p->price) + "; tek tek " + sum + ". ";
+        std::string out =
+            p->name_in(language) + ": " + price(p->price) + " (ders başına " + each + "); tek tek " + sum + ". ";
         if (saved > 0) return out + "Paket " + price(saved) + " daha uygun.";
         if (saved < 0) return out + "Tek tek almak " + price(-saved) + " daha uygun.";
         return out + "İkisi aynı tutar.";
     }
-    std::string out = p->name_in(language) + ": " + price(p->price) + "; one by one, " + sum + ". ";
+    std::string out =
+        p->name_in(language) + ": " + price(p->price) + " (" + each + " per class); one by one, " + sum + ". ";
     if (saved > 0) return out + "The pass saves you " + price(saved) + ".";
     if (saved < 0) return out + "Paying per class is " + price(-saved) + " cheaper.";
     return out + "Both come to the same.";

@@ -110,8 +110,19 @@ bool matches(std::string_view word, std::string_view known) { return word_match(
 /// "shoulders"), never a word made from it ("uzunluğum" is a length, not "uzun").
 bool names_choice(std::string_view word, std::string_view name) {
     if (word == name || text::stem(word) == name) return true;
-    return word.size() > name.size() && word.size() <= name.size() + 3 &&
-           word.substr(0, name.size()) == name && word[name.size()] != 'l';
+    // "omuz boyu" is "omuz hizası": the length of something measured at a part of the body.
+    if (name == "hizasi" && (word == "boyu" || word == "boyunda" || word == "boyunca")) return true;
+    if (word.size() > name.size() && word.size() <= name.size() + 3 && word.substr(0, name.size()) == name &&
+        word[name.size()] != 'l')
+        return true;
+    // "bele kadar" said of one's own: "beline kadar", "omzuma" aside; the root before the dative.
+    if (name.size() >= 4 && (name.back() == 'a' || name.back() == 'e')) {
+        const auto root = name.substr(0, name.size() - 1);
+        const auto rest = word.substr(std::min(word.size(), root.size()));
+        return word.starts_with(root) && rest.size() >= 2 && rest.size() <= 3 &&
+               (rest.front() == 'i' || rest.front() == 'u') && rest.back() == name.back();
+    }
+    return false;
 }
 
 /// Words that may say something in a description: not filler, not a number, three letters or more.
@@ -225,6 +236,7 @@ struct ToolWords {
     std::vector<std::string> vocabulary;             ///< examples, description, parameters' descriptions
     std::vector<std::vector<std::string>> examples;  ///< each example's meaningful words
     bool examples_ask_prices = false;                ///< every example asks what something costs
+    std::vector<std::string> required;               ///< the required parameters, in order
 };
 
 ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* examples) {
@@ -232,7 +244,8 @@ ToolWords tool_words(const sdk::ToolSpec& spec, const std::vector<std::string>* 
     std::set<std::string> required;
     if (const auto* r = spec.parameters.if_contains("required"); r && r->is_array())
         for (const auto& name : r->get_array())
-            if (name.is_string()) required.emplace(name.get_string());
+            if (name.is_string() && required.emplace(name.get_string()).second)
+                t.required.emplace_back(name.get_string());
     auto add = [&](std::vector<std::string> words) {
         t.vocabulary.insert(t.vocabulary.end(), words.begin(), words.end());
     };
@@ -553,10 +566,14 @@ Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const
     return r;
 }
 
+/// The required parameters `arguments` lacks, in the order the schema's `required` names them
+/// (the order of its properties may differ from one load to the next).
 std::vector<std::string> missing_of(const ToolWords& tool, const json::object& arguments) {
     std::vector<std::string> out;
-    for (const auto& p : tool.parameters)
-        if (p.required && !arguments.contains(p.name)) out.push_back(p.name);
+    for (const auto& name : tool.required)
+        if (!arguments.contains(name) && std::any_of(tool.parameters.begin(), tool.parameters.end(),
+                                                     [&](const Parameter& p) { return p.name == name; }))
+            out.push_back(name);
     return out;
 }
 

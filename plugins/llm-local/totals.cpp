@@ -635,7 +635,7 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     const bool how_much_for = has_phrase(folded, "how much for") || has_phrase(folded, "what would");
     const bool sums = lines.size() >= 2 &&
                       (plan.order_again || (counted >= 1 && asks_total) || how_much_for ||
-                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
+                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar", "owe",
                                                "ikisi", "both", "birlikte", "beraber", "hesap"}));
     const bool weighed = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.weight > 0; });
     if (counted < 2 && !sums && !weighed && (fees.empty() || (!asks_total && counted == 0)) &&

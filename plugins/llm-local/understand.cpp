@@ -1476,6 +1476,15 @@ Plan Reader::read() {
     std::vector<Words> clauses;
     for (auto& clause : split_questions(message, index_.joined_by_and))
         for (auto& part : split_at_counts(clause, index_.name_numbers)) clauses.push_back(std::move(part));
+    // "with the monthly pass, how much is each class?": a package and the comparison asked in two
+    // clauses of one question.
+    if (!index_.packages.empty() && clauses.size() == 2 && asks_package_or_single(folded) &&
+        std::none_of(clauses.begin(), clauses.end(),
+                     [](const Words& c) { return asks_package_or_single(join(c, false)); })) {
+        Words all = clauses.front();
+        all.insert(all.end(), clauses.back().begin(), clauses.back().end());
+        clauses = {all};
+    }
     for (const auto& q : clauses) {
         Words question = carry;
         question.insert(question.end(), q.begin(), q.end());

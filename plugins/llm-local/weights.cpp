@@ -25,7 +25,9 @@ double fraction_word(std::string_view w) {
 }  // namespace
 
 double kilograms_in(std::string_view unit) {
-    if (unit == "kg" || unit == "kilo" || unit == "kilogram" || unit == "kilos" || unit == "kilograms")
+    // "yarım kilosu", "2 kilosu": of the offering talked about.
+    if (unit == "kg" || unit == "kilo" || unit == "kilogram" || unit == "kilos" || unit == "kilograms" ||
+        unit == "kilosu" || unit == "kilosunu")
         return 1;
     if (unit == "gram" || unit == "gr" || unit == "g" || unit == "grams") return 0.001;
     return 0;

@@ -77,6 +77,8 @@ protected:
 
 TEST_P(TenantTools, Conversation) {
     const auto& spec = GetParam().spec;
+    // "pending": a case written before the assistant handles it, with what is missing.
+    if (const auto* pending = spec.if_contains("pending")) GTEST_SKIP() << pending->as_string();
     const std::string tenant(spec.at("tenant").as_string());
     clock.set(utc(std::string(spec.at("time").as_string())));
     auto engine = start();
