@@ -64,6 +64,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         "them", "they", "offer", "carry", "much", "currently", "right", "now", "if", "item",
         "items", "product", "products", "range", "all", "please", "know", "id", "im", "am",
         "ill", "ll", "take", "owe",  // "I'll take 3 simits, what do I owe?"
+        "aldim", "aldik", "alicam", "alacagiz", "alalim",  // "brownie ve trileçe aldım, toplam?"
         // small talk said alongside a question
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",

@@ -690,7 +690,7 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     if (adjusted && lines.size() > 1)
         text += tr(language) ? " Ara toplam: " + price(goods) + "." : " Subtotal: " + price(goods) + ".";
     for (const auto& a : adjustments) text += " " + a + ".";
-    if (lines.size() > 1 || adjusted)
+    if (lines.size() > 1 || adjusted || !fees.empty())
         text += tr(language) ? " Toplam: " + price(total) + "." : " Total: " + price(total) + ".";
     // Not asked, but worth knowing before ordering: "500 TL altı siparişlerde kargo ücreti 49,90 TL".
     for (const auto& c : charges) {

@@ -534,14 +534,22 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
                                                                 "also",   "plus",   "add"};
     const auto words = text::tokens(folded);
     const bool adds =
-        std::any_of(kAdding.begin(), kAdding.end(), [&](auto p) { return has_phrase(folded, p); });
+        std::any_of(kAdding.begin(), kAdding.end(), [&](auto p) { return has_phrase(folded, p); }) ||
+        has_prefix_word(words, {"ekle"});  // "saç bakım maskesi de eklersem, toplam?"
     const bool total =
         has_prefix_word(words, {"toplam", "tutar", "hepsi", "hesap", "total", "altogether", "together"});
     const bool names_items = std::any_of(plan.intents.begin(), plan.intents.end(),
                                          [](const Intent& i) { return i.kind == IntentKind::product; });
-    if (last_order_.empty() || !adds || !total || !names_items) return;
+    // One offering priced the turn before ("kadın saç kesimi ne kadar") is an order of one.
+    std::vector<Intent> last = last_order_;
+    if (last.empty() && last_products_.size() == 1) {
+        auto i = product_by_id(last_products_.front(), "price");
+        i.picked = last_products_;
+        last.push_back(std::move(i));
+    }
+    if (last.empty() || !adds || !total || !names_items) return;
     std::vector<Intent> before;
-    for (const auto& o : last_order_) {
+    for (const auto& o : last) {
         const bool named_again = std::any_of(plan.intents.begin(), plan.intents.end(), [&](const Intent& i) {
             return i.tool == o.tool && i.arguments == o.arguments;
         });
@@ -1174,6 +1182,23 @@ std::vector<Intent> Reader::read_question(const Words& question) {
         i.text = package_or_single(package_asked(question), offerings_, language_);
         if (!i.text.empty()) return {i};
     }
+    // "mat pilates ne kadar" → "8 ders alsam ne tutar": as many lessons as a package holds, of
+    // the lesson talked about, asked what they come to: both ways of buying them.
+    if (!index_.packages.empty() && last_products_.size() == 1 &&
+        (detect_cues(join(question, false)).price || question.size() <= 4))
+        for (const auto& p : index_.packages) {
+            const bool lessons = std::any_of(question.begin(), question.end(), [&](const Word& w) {
+                const auto at = static_cast<std::size_t>(&w - question.data());
+                return w.folded == std::to_string(p.count) && at + 1 < question.size() &&
+                       quantity_unit(question[at + 1].folded) == "ders";
+            });
+            const auto named = content_of(question);
+            if (lessons && p.single_id == last_products_.front() && named.empty()) {
+                Intent i;
+                i.text = package_or_single(p, offerings_, language_);
+                if (!i.text.empty()) return {i};
+            }
+        }
     if (const auto ask = read_fact_ask(folded_of(question), index_.facts); ask.any())
         if (auto intents = read_facts(question, ask); !intents.empty()) return intents;
     auto intents = read_clause(question);
@@ -1215,7 +1240,13 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     // asks, in this clause or another, is asked with it.
     Cues charge_cues = cues;
     charge_cues.price = cues.price || asks_price_;
-    const Words content = without_charges(content_of(question), charge_cues);
+    Words content = without_charges(content_of(question), charge_cues);
+    // "2 tane alırsam kargo dahil ne tutar" after a price: a count and a fee name no item of their
+    // own; the offering talked about is counted, with the fee.
+    if (cues.price && !last_products_.empty() && asked_quantity(question, index_).first > 0 &&
+        std::all_of(content.begin(), content.end(),
+                    [&](const Word& w) { return names_charge(w) || is_charge_word(w.folded); }))
+        content.clear();
     // Not "teslimat var mı": whether there is delivery is the knowledge entry's answer.
     if (!cues.have && !cues.list && !cues.stock)
         if (auto again = order_with_charges(question, content); !again.empty()) return again;
@@ -1509,7 +1540,8 @@ Plan Reader::read() {
         const bool fee_words =
             std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }) &&
             std::all_of(question.begin(), question.end(), [&](const Word& w) {
-                return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded);
+                return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded) ||
+                       w.folded == "pay" || w.folded.starts_with("ode");  // "do I pay shipping?"
             });
         const bool only_fee = fee_words && &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0;
         // "4 sleep masks plus gift wrapping": a fee said after counted items is asked with them.
