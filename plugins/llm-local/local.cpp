@@ -84,9 +84,20 @@ private:
                 response.session_updates["pending_tool"] = nullptr;
                 response.session_updates["last_topic"] = "tool";
             } else {
-                response.text = greeting(plan) + ask_for_parameter(*call, plan.language);
                 response.session_updates["pending_tool"] = json::object{
                     {"tool", call->tool}, {"arguments", call->arguments}, {"asked", call->missing.front()}};
+                // "2 kg pasta ne tutar?": what each of the counted choices comes to, then the
+                // question; the catalogue answers first and the question waits in the session.
+                if (counts_choices(plan)) {
+                    int n = 0;
+                    for (const auto& intent : plan.intents)
+                        if (!intent.tool.empty() && has_tool(request, intent.tool))
+                            response.tool_calls.push_back(
+                                {"call_" + std::to_string(++n), intent.tool, intent.arguments});
+                    response.session_updates[kAskKey] = ask_for_parameter(*call, plan.language);
+                    return finish(request, sink, response, plan_ptr);
+                }
+                response.text = greeting(plan) + ask_for_parameter(*call, plan.language);
             }
             return finish(request, sink, response, plan_ptr);
         }
@@ -121,6 +132,10 @@ private:
         } else {
             response.text = write_reply(plan, request, made, results, response.session_updates);
             if (beside_product) response.text += " " + *people;
+            if (const auto* ask = request.session.if_contains(kAskKey); ask && ask->is_string()) {
+                response.text += " " + std::string(ask->get_string());
+                response.session_updates[kAskKey] = nullptr;
+            }
             // "pazartesi randevu alabilir miyim" on a closed Monday: the answer, and that.
             if (auto closed = closed_day_note(request, host_, plan.language); !closed.empty()) {
                 const auto said = sdk::text::fold(response.text);
@@ -213,6 +228,14 @@ private:
         for (const auto& call : made)
             if (is_tenant_tool(call.name)) return call;
         return std::nullopt;
+    }
+
+    /// The message counts a kind of which several are sold ("2 kg pasta"), and asks nothing else.
+    static bool counts_choices(const Plan& plan) {
+        return !plan.intents.empty() && std::all_of(plan.intents.begin(), plan.intents.end(), [](const Intent& i) {
+                   return (i.kind == IntentKind::list || (i.kind == IntentKind::product && i.picked.size() > 1)) &&
+                          i.quantity > 0 && i.extreme.empty();
+               });
     }
 
     static bool needs_tools(const Plan& plan) {
@@ -363,6 +386,7 @@ private:
     std::shared_ptr<const TenantIndex> index_;  ///< the tenant's data as of this instance's build
     std::shared_ptr<const ToolIndex> tool_index_;
     static constexpr const char* kPlanKey = "local_plan";
+    static constexpr const char* kAskKey = "local_ask";  ///< a tool's question said after this turn's tools
     static constexpr std::size_t kPlansKept = 1024;  ///< turns waiting for their tools at once
     std::mutex plans_mutex_;
     std::int64_t last_plan_ = 0;
