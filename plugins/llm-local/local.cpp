@@ -77,7 +77,7 @@ private:
             if (call->missing.empty()) {
                 response.tool_calls.push_back({"call_1", call->tool, call->arguments});
                 int n = 1;
-                for (const auto& intent : beside_tool(plan).intents)
+                for (const auto& intent : beside_tool(plan, call->arguments).intents)
                     if (has_tool(request, intent.tool))
                         response.tool_calls.push_back(
                             {"call_" + std::to_string(++n), intent.tool, intent.arguments});
@@ -105,8 +105,10 @@ private:
             auto it = results.find(tool->id);
             response.text = greeting(plan) +
                             render_tool_result(it == results.end() ? nullptr : it->second, plan.language);
-            if (Plan rest = beside_tool(plan); !rest.intents.empty())
+            if (Plan rest = beside_tool(plan, tool->arguments); !rest.intents.empty()) {
                 response.text += " " + write_reply(rest, request, made, results, response.session_updates);
+                response.text += total_beside_tool(rest, it == results.end() ? nullptr : it->second, request);
+            }
             response.confidence = 0.9;
             return finish(request, sink, response, plan_ptr);
         }
@@ -204,12 +206,48 @@ private:
                            [&](const auto& t) { return t.name == name; });
     }
 
-    /// What a message asks beside a call of a tenant tool: business facts ("pazar açık mısınız?"),
-    /// answered after the tool's reply. The offerings it names are the tool's to answer about.
-    static Plan beside_tool(Plan plan) {
-        std::erase_if(plan.intents, [](const Intent& i) { return i.kind != IntentKind::info; });
+    /// What a message asks beside a call of a tenant tool, answered after the tool's reply:
+    /// business facts ("pazar açık mısınız?") and offerings the call's arguments do not name ("2
+    /// kg çikolatalı pasta ve 10 simit": the simit). The offerings they name are the tool's.
+    Plan beside_tool(Plan plan, const json::object& arguments) const {
+        std::vector<std::string> named;  // the words of the call's text arguments
+        for (const auto& [key, value] : arguments)
+            if (value.is_string())
+                for (auto& w : sdk::text::tokens(value.get_string())) named.push_back(std::move(w));
+        std::erase_if(plan.intents, [&](const Intent& i) {
+            if (i.kind == IntentKind::info) return false;
+            if (i.kind != IntentKind::product || i.picked.empty() || named.empty()) return true;
+            return std::any_of(i.picked.begin(), i.picked.end(), [&](const std::string& id) {
+                const auto o = host_.catalog().get(id);
+                return !o || fit_offering(named, *o).coverage > 0;
+            });
+        });
         plan.small_talk = SmallTalk::none;  // greeting() said it before the tool's reply
         return plan;
+    }
+
+    /// " Toplam: 2.850 TL." after a tool's price and the offerings asked beside it, when the
+    /// customer asks for the total ("tüm boya uzun saç ve fön toplam ne tutar"); else nothing.
+    std::string total_beside_tool(const Plan& rest, const sdk::ToolResult* result,
+                                  const sdk::ProviderRequest& request) const {
+        const auto* content = result && result->ok ? result->content.if_object() : nullptr;
+        const auto* price = content ? content->if_contains("price") : nullptr;
+        if (!price || !price->is_number()) return {};
+        const auto words = sdk::text::tokens(sdk::text::fold(last_user_text(request)));
+        if (!has_prefix_word(words, {"toplam", "total", "hepsi", "altogether", "together", "birlikte"}))
+            return {};
+        std::string currency = "TRY";
+        if (const auto* c = content->if_contains("currency"); c && c->is_string())
+            currency = std::string(c->get_string());
+        double total = price->to_number<double>();
+        for (const auto& i : rest.intents) {
+            if (i.kind != IntentKind::product) continue;
+            const auto o = i.picked.size() == 1 ? host_.catalog().get(i.picked.front()) : std::nullopt;
+            if (!o || o->currency != currency || o->price <= 0) return {};
+            total += o->price * std::max(1, i.quantity);
+        }
+        return (rest.language == "en" ? " Total: " : " Toplam: ") + format_price(total, currency, rest.language) +
+               ".";
     }
 
     /// "Merhaba! " before an answer to a message that opens with a greeting, else nothing.

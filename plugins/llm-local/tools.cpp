@@ -390,6 +390,18 @@ struct Reading {
         for (std::size_t k = 1; k < words.size(); ++k)
             if (words[k].folded == "icin")
                 for (std::size_t j = k; j-- > 0 && catalog_words.count(words[j].folded);) purpose[j] = true;
+        // "tüm boya uzun saç ve fön": of several items joined by "ve", the one said with the
+        // tool's values ("uzun") is the one the tool is asked about.
+        std::vector<int> clause(words.size(), 0);
+        std::set<int> valued;
+        for (std::size_t k = 0; k < words.size(); ++k) {
+            const bool joins = words[k].folded == "ve" || words[k].folded == "and";
+            clause[k] = (k > 0 ? clause[k - 1] : 0) + (joins ? 1 : 0);
+            if (words[k].used) valued.insert(clause[k]);
+        }
+        if (clause.empty() || clause.back() == 0) valued.clear();
+        for (std::size_t k = 0; k < words.size(); ++k)
+            if (!valued.empty() && !valued.count(clause[k])) purpose[k] = true;
         for (std::size_t k = 0; k < words.size(); ++k) {
             auto& w = words[k];
             const auto named = catalog_words.find(w.folded);
@@ -666,6 +678,9 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
     const bool asks_other_than_price =
         !cues.price && (cues.list || cues.stock || cues.details || cues.duration);
     const auto said = text::tokens(text::fold(message));
+    const bool asks_yes_no = std::any_of(said.begin(), said.end(), [](const auto& w) {
+        return w == "mi" || w == "mu" || w == "midir" || w == "mudur";
+    });
     const bool states_a_wish =
         !cues.price && !cues.stock && !cues.details && !cues.duration && !cues.list && !cues.restock &&
         message.find('?') == std::string_view::npos && std::none_of(said.begin(), said.end(), [](const auto& w) {
@@ -706,6 +721,14 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
         if (score <= best_score) continue;
         best_score = score;
         auto missing = missing_of(tool, arguments);
+        // "uzun saçlarda fiyat farkı var mı": a yes/no question naming no offering is answered
+        // from what the business says, not with the tool's question back.
+        const bool names_missing = std::any_of(missing.begin(), missing.end(), [&](const std::string& m) {
+            return std::any_of(tool.parameters.begin(), tool.parameters.end(), [&](const Parameter& p) {
+                return p.name == m && p.type == "string" && !p.choices;
+            });
+        });
+        if (names_missing && asks_yes_no) continue;
         best = ToolRequest{spec.name, std::move(arguments), std::move(missing), &spec};
     }
     return best;
