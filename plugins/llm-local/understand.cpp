@@ -559,6 +559,8 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
 }
 
 std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index);
+int people_of_us(std::string_view folded_word);
+bool with_my_someone(std::string_view folded_word);
 
 /// "hepsi ne kadar", "simiti çıkar, toplam?", "simiti 5 yap, toplam?" after an order or several
 /// items priced: that order again, summed, without what the message takes out or with the count it
@@ -587,15 +589,28 @@ std::vector<Intent> Reader::order_asked_again(std::string_view message) const {
 
 /// "kargo dahil?", "with delivery?" right after an order: the same order, with the fee.
 std::vector<Intent> Reader::order_with_charges(const Words& question, const Words& content) const {
-    if (last_order_.empty() ||
-        !std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }))
+    if (!std::any_of(question.begin(), question.end(), [&](const Word& w) { return names_charge(w); }))
         return {};
+    // "how much with shipping?", "kargo dahil ne kadar?" after one offering's price: that one, with
+    // the fee (of several named alike, the first in stock).
+    auto order = last_order_;
+    if (order.empty() && !last_products_.empty() && last_products_.size() <= 3) {
+        const std::string folded = join(question, false);
+        const auto words = folded_of(question);
+        if (!detect_cues(folded).price &&
+            !has_prefix_word(words, {"dahil", "including", "included", "with", "ile", "birlikte"}))
+            return {};
+        auto i = product_by_id(last_products_.front(), "price");
+        i.picked = last_products_;
+        order.push_back(std::move(i));
+    }
+    if (order.empty()) return {};
     Words rest;
     for (const auto& w : content)
         if (!names_charge(w) && !is_charge_word(w.folded)) rest.push_back(w);
     const auto ranked = rank(rest, "");
     if (!ranked.empty() && ranked.front().second.score() >= 0.5) return {};  // names an item of its own
-    auto out = last_order_;
+    auto out = order;
     for (auto& i : out) i.with_charges = true;
     return out;
 }
@@ -614,6 +629,8 @@ Words Reader::content_of(const Words& words) const {
         if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
             continue;
         if (!general_type_word({f}).empty()) continue;
+        // "ikimiz", "annemle": the people, not what they ask for.
+        if (people_of_us(f) > 0 || (with_my_someone(f) && offering_words_in({words[k]}).empty())) continue;
         // "ofis için 100 simit": what the items are for names none of them, unless it names an
         // offering itself ("çocuk için pijama").
         if (k + 1 < words.size() && words[k + 1].folded == "icin" && offering_words_in({words[k]}).empty())
@@ -805,8 +822,25 @@ int number_at(const Words& words, std::size_t& k) {
     return count_of(f);
 }
 
+/// "ikimiz", "üçümüz": how many of us; 0 for another word.
+int people_of_us(std::string_view f) {
+    static const std::pair<std::string_view, int> kUs[] = {{"ikimiz", 2},   {"ucumuz", 3}, {"dordumuz", 4},
+                                                           {"besimiz", 5},  {"altimiz", 6}};
+    for (const auto& [word, n] : kUs)
+        if (f == word) return n;
+    return 0;
+}
+
+/// "annemle", "arkadaşımla", "eşimle": with someone of mine, so two people.
+bool with_my_someone(std::string_view f) {
+    return f.size() >= 6 && (f.ends_with("imla") || f.ends_with("imle") || f.ends_with("umla") ||
+                             f.ends_with("umle") || f.ends_with("emle") || f.ends_with("amla"));
+}
+
 std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index) {
     auto in_a_name = [&](std::size_t k) { return number_in_a_name(words, k, index.name_numbers); };
+    for (const auto& w : words)
+        if (const int n = people_of_us(w.folded)) return {n, "kişi"};
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
         const bool digits = !f.empty() && std::isdigit(static_cast<unsigned char>(f[0]));
@@ -853,6 +887,9 @@ std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex
              before.ends_with("ten")))
             return {n, "adet"};
     }
+    // "annemle manikür yaptıracağız": the customer and someone with them.
+    if (std::any_of(words.begin(), words.end(), [](const Word& w) { return with_my_someone(w.folded); }))
+        return {2, "kişi"};
     return {0, {}};
 }
 
