@@ -193,6 +193,7 @@ std::string english_unit(std::string_view unit, int n) {
     if (unit == "çift") return n == 1 ? "pair" : "pairs";
     if (unit == "porsiyon") return n == 1 ? "portion" : "portions";
     if (unit == "kişi") return n == 1 ? "person" : "people";
+    if (unit == "kutu") return n == 1 ? "box" : "boxes";
     return std::string(unit);
 }
 
@@ -206,6 +207,7 @@ std::string quantity_unit(std::string_view w) {
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
+    if (starts_with(w, "kutu") || w == "box" || w == "boxes") return "kutu";
     // "2 kişi manikür": a service for two is two of it ("iki kişilik düet" names one offering).
     if (w == "kisi" || w == "people" || w == "person" || w == "persons") return "kişi";
     if (w == "ders" || w == "seans" || w == "classes" || w == "lessons" || w == "sessions") return "ders";

@@ -560,6 +560,7 @@ void Reader::add_to_last_order(std::string_view folded, Plan& plan) const {
 
 std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex& index);
 int people_of_us(std::string_view folded_word);
+int count_of(std::string_view f);
 bool with_my_someone(std::string_view folded_word);
 
 /// "hepsi ne kadar", "simiti çıkar, toplam?", "simiti 5 yap, toplam?" after an order or several
@@ -624,11 +625,22 @@ bool Reader::names_business(std::string_view w) const {
 
 Words Reader::content_of(const Words& words) const {
     Words out;
+    bool after_for = false;  // the words after "for" up to the first that names an offering
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& f = words[k].folded;
+        if (f == "for") {
+            after_for = true;
+            continue;
+        }
         if ((is_stop_word(f) && !starts_a_name(words, k, index_)) || is_cue_word(f) || is_detail_word(f))
             continue;
         if (!general_type_word({f}).empty()) continue;
+        // "kurabiye 2 paket", "3 kutu kurabiye": the unit a count is said in names nothing.
+        if (k > 0 && count_of(words[k - 1].folded) > 0 && !quantity_unit(f).empty() && quantity_unit(f) != "ders")
+            continue;
+        // "30 simits for an office meeting": what they are for names none of them.
+        if (after_for && offering_words_in({words[k]}).empty()) continue;
+        after_for = false;
         // "ikimiz", "annemle": the people, not what they ask for.
         if (people_of_us(f) > 0 || (with_my_someone(f) && offering_words_in({words[k]}).empty())) continue;
         // "ofis için 100 simit": what the items are for names none of them, unless it names an
