@@ -654,12 +654,18 @@ std::optional<ToolRequest> complete_pending(const sdk::ProviderRequest& request,
 
 /// Every word of `name` is one the tool's texts use ("balayage", "fruit cake"; not "fıstıklı
 /// baklava" for a cake quote).
-bool tool_names(const ToolWords& tool, const std::string& name) {
+bool tool_names(const ToolWords& tool, const std::string& name, const CatalogWords& catalog) {
     const auto words = text::tokens(name);
-    return !words.empty() && std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+    auto known = [&](const std::string& w) {
         return std::any_of(tool.vocabulary.begin(), tool.vocabulary.end(),
                            [&](const auto& v) { return matches(w, v); });
-    });
+    };
+    // Every word that names few offerings ("keratin" of "keratin bakımı"), and one word at least.
+    return std::any_of(words.begin(), words.end(), known) &&
+           std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+               const int named = offerings_named(catalog, w);
+               return named == 0 || named > kOfferingsOfAName || known(w);
+           });
 }
 
 /// The tenant tool `message` asks for most clearly, with what it gives of its parameters. A
@@ -702,7 +708,7 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
             fill_names(tool, before, catalog_words_in(before, index.catalog_words), borrowed);
             const bool about_it = std::all_of(borrowed.begin(), borrowed.end(), [&](const auto& kv) {
                 return arguments.contains(kv.key()) || !kv.value().is_string() ||
-                       tool_names(tool, std::string(kv.value().get_string()));
+                       tool_names(tool, std::string(kv.value().get_string()), index.catalog_words);
             });
             if (borrowed.size() > arguments.size() && about_it) {
                 arguments = std::move(borrowed);
@@ -803,6 +809,19 @@ std::string ask_for_parameter(const ToolRequest& call, std::string_view language
         const auto options = split(std::string_view(p.description).substr(colon + 2), '/');
         const std::size_t k = en && options.size() > 1 ? 1 : 0;
         return titles[en ? 1 : 0] + (options.empty() ? "" : ": " + options[k]) + "?";
+    }
+    // "the service, e.g. 'balyaj', 'tüm boya'": its quoted examples, in either language.
+    std::vector<std::string> quoted;
+    for (std::size_t open = p.description.find('\''); open != std::string::npos;) {
+        const auto close = p.description.find('\'', open + 1);
+        if (close == std::string::npos) break;
+        quoted.push_back(p.description.substr(open + 1, close - open - 1));
+        open = p.description.find('\'', close + 1);
+    }
+    if (!quoted.empty()) {
+        std::string list;
+        for (const auto& q : quoted) list += (list.empty() ? "" : ", ") + q;
+        return (en ? "Which one? (e.g. " : "Hangisi? (ör. ") + list + ")";
     }
     return (en ? "Which one? (" : "Hangisi? (") + p.description + ")";
 }
