@@ -133,6 +133,7 @@ private:
             response.confidence = confidence_of(plan);
         } else {
             response.text = write_reply(plan, request, made, results, response.session_updates);
+            remember_earlier_products(request, response.session_updates);
             if (beside_product) response.text += " " + *people;
             if (const auto* ask = request.session.if_contains(kAskKey); ask && ask->is_string()) {
                 response.text += " " + std::string(ask->get_string());
@@ -266,6 +267,16 @@ private:
         for (const auto& call : made)
             if (is_tenant_tool(call.name)) return call;
         return std::nullopt;
+    }
+
+    /// A turn that answered about other offerings than the turn before keeps those of the turn
+    /// before as "earlier_product_ids", so that "ikisi toplam ne tutar" can sum both.
+    static void remember_earlier_products(const sdk::ProviderRequest& request, json::object& session) {
+        const auto* now = session.if_contains("last_product_ids");
+        const auto* before = request.session.if_contains("last_product_ids");
+        if (!now || !now->is_array() || now->get_array().empty()) return;
+        if (before && before->is_array() && !before->get_array().empty() && *before != *now)
+            session["earlier_product_ids"] = *before;
     }
 
     /// The message counts a kind of which several are sold ("2 kg pasta"), and asks nothing else.

@@ -152,9 +152,9 @@ bool lower_bound_at(const std::vector<Piece>& pieces, std::size_t k) {
 
 bool is_charge_word(std::string_view folded) {
     static const std::set<std::string, std::less<>> kWords = {
-        "ucret",   "ucreti", "ucretsiz", "ucretsizdir", "cost",     "costs",
-        "fee",     "fees",   "free",     "fiyat",       "fiyati",   "price",
-        "siparis", "order",  "orders",   "indirim",     "discount", "karsiliginda"};
+        "ucret", "ucreti", "ucretsiz", "ucretsizdir", "cost",        "costs",  "fee",
+        "fees",  "free",   "fiyat",    "fiyati",      "price",       "bedava", "siparis",
+        "order", "orders", "indirim",  "discount",    "karsiliginda"};
     return kWords.count(folded) > 0;
 }
 
@@ -635,8 +635,8 @@ Order render_order(const Plan& plan, const std::vector<const sdk::ToolResult*>& 
     const bool how_much_for = has_phrase(folded, "how much for") || has_phrase(folded, "what would");
     const bool sums = lines.size() >= 2 &&
                       (plan.order_again || (counted >= 1 && asks_total) || how_much_for ||
-                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar", "owe",
-                                               "ikisi", "both", "birlikte", "beraber", "hesap"}));
+                       has_prefix_word(words, {"toplam", "total", "altogether", "together", "hepsi", "tutar",
+                                               "owe", "ikisi", "both", "birlikte", "beraber", "hesap"}));
     const bool weighed = std::any_of(lines.begin(), lines.end(), [](const Line& l) { return l.weight > 0; });
     if (counted < 2 && !sums && !weighed && (fees.empty() || (!asks_total && counted == 0)) &&
         (discounts.empty() || counted == 0)) {

@@ -457,6 +457,7 @@ private:
     bool asks_price_ = false;         ///< the message asks a price, in any of its clauses
     std::string last_category_;
     std::string last_query_type_;
+    std::vector<std::string> earlier_products_;  ///< the offerings priced the turn before the last
 };
 
 /// The names of the catalogue's attributes ("alerjenler", "gramaj", "hacim") ask about an
@@ -495,6 +496,9 @@ void Reader::read_session() {
     if (const auto* v = s.if_contains("last_product_ids"); v && v->is_array())
         for (const auto& id : v->get_array())
             if (id.is_string()) last_products_.emplace_back(id.get_string());
+    if (const auto* v = s.if_contains("earlier_product_ids"); v && v->is_array())
+        for (const auto& id : v->get_array())
+            if (id.is_string()) earlier_products_.emplace_back(id.get_string());
     if (const auto* v = s.if_contains("last_category"); v && v->is_string())
         last_category_ = std::string(v->get_string());
     if (const auto* v = s.if_contains("last_query_type"); v && v->is_string())
@@ -568,6 +572,28 @@ bool with_my_someone(std::string_view folded_word);
 /// now gives an item.
 std::vector<Intent> Reader::order_asked_again(std::string_view message) const {
     const std::string folded = text::fold(message);
+    // "saten gecelik ne kadar" → "kadife sabahlık ne kadar" → "ikisi toplam ne tutar": the
+    // offerings priced in the two turns before, one of each, summed.
+    if (last_order_.size() <= 1 && !earlier_products_.empty() && !last_products_.empty() &&
+        earlier_products_ != last_products_ &&
+        (asks_order_total(text::tokens(folded)) ||
+         has_prefix_word(text::tokens(folded), {"ikisi", "both", "birlikte", "beraber"}))) {
+        const Words named = content_of(split_words(message));
+        if (std::all_of(named.begin(), named.end(),
+                        [&](const Word& w) { return names_charge(w) || is_charge_word(w.folded); })) {
+            std::vector<Intent> out;
+            for (const auto* ids : {&earlier_products_, &last_products_}) {
+                auto i = product_by_id(ids->front(), "price");
+                i.picked = *ids;
+                out.push_back(std::move(i));
+            }
+            const Words said = split_words(message);
+            const bool charges =
+                std::any_of(said.begin(), said.end(), [&](const Word& w) { return names_charge(w); });
+            for (auto& i : out) i.with_charges = charges;
+            return out;
+        }
+    }
     if (last_order_.empty() || (!asks_order_total(text::tokens(folded)) && !detect_cues(folded).price))
         return {};
     const Words said = split_words(message);
@@ -636,7 +662,8 @@ Words Reader::content_of(const Words& words) const {
             continue;
         if (!general_type_word({f}).empty()) continue;
         // "kurabiye 2 paket", "3 kutu kurabiye": the unit a count is said in names nothing.
-        if (k > 0 && count_of(words[k - 1].folded) > 0 && !quantity_unit(f).empty() && quantity_unit(f) != "ders")
+        if (k > 0 && count_of(words[k - 1].folded) > 0 && !quantity_unit(f).empty() &&
+            quantity_unit(f) != "ders")
             continue;
         // "30 simits for an office meeting": what they are for names none of them.
         if (after_for && offering_words_in({words[k]}).empty()) continue;
@@ -836,8 +863,8 @@ int number_at(const Words& words, std::size_t& k) {
 
 /// "ikimiz", "üçümüz": how many of us; 0 for another word.
 int people_of_us(std::string_view f) {
-    static const std::pair<std::string_view, int> kUs[] = {{"ikimiz", 2},   {"ucumuz", 3}, {"dordumuz", 4},
-                                                           {"besimiz", 5},  {"altimiz", 6}};
+    static const std::pair<std::string_view, int> kUs[] = {
+        {"ikimiz", 2}, {"ucumuz", 3}, {"dordumuz", 4}, {"besimiz", 5}, {"altimiz", 6}};
     for (const auto& [word, n] : kUs)
         if (f == word) return n;
     return 0;
@@ -881,14 +908,21 @@ std::pair<int, std::string> asked_quantity(const Words& words, const TenantIndex
         if (next < words.size() && (!is_stop_word(words[next].folded) || starts_a_name(words, next, index)))
             return {n, "adet"};
         if (!digits && next == words.size()) return {n, "adet"};  // "three?" after a product
+        // "for 2?", "peki 5?", "and 4?": a number said as the last word after a follow-up word.
+        if (digits && next == words.size() && first > 0 &&
+            (words[first - 1].folded == "for" || words[first - 1].folded == "peki" ||
+             words[first - 1].folded == "ya" || words[first - 1].folded == "and" ||
+             words[first - 1].folded == "about"))
+            return {n, "adet"};
         // "what would five cost?", "how much would 5 be?", "five of them?": a number followed by
         // question words only, in a short or a price question, counts the offering talked about.
-        const bool only_question_after = std::all_of(words.begin() + static_cast<std::ptrdiff_t>(next), words.end(),
-                                                     [](const Word& w) {
-                                                         return is_stop_word(w.folded) || is_cue_word(w.folded) ||
-                                                                w.folded == "cost" || w.folded == "them";
-                                                     });
-        const bool a_time = first > 0 && (words[first - 1].folded == "saat" || words[first - 1].folded == "at");
+        const bool only_question_after =
+            std::all_of(words.begin() + static_cast<std::ptrdiff_t>(next), words.end(), [](const Word& w) {
+                return is_stop_word(w.folded) || is_cue_word(w.folded) || w.folded == "cost" ||
+                       w.folded == "them";
+            });
+        const bool a_time =
+            first > 0 && (words[first - 1].folded == "saat" || words[first - 1].folded == "at");
         if (only_question_after && next < words.size() && !a_time &&
             (words.size() <= 4 || detect_cues(join(words, false)).price))
             return {n, "adet"};
@@ -1292,7 +1326,9 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     Words content = without_charges(content_of(question), charge_cues);
     // "2 tane alırsam kargo dahil ne tutar" after a price: a count and a fee name no item of their
     // own; the offering talked about is counted, with the fee.
-    if (cues.price && !last_products_.empty() && asked_quantity(question, index_).first > 0 &&
+    if (!last_products_.empty() && asked_quantity(question, index_).first > 0 &&
+        (cues.price ||
+         std::any_of(content.begin(), content.end(), [&](const Word& w) { return names_charge(w); })) &&
         std::all_of(content.begin(), content.end(),
                     [&](const Word& w) { return names_charge(w) || is_charge_word(w.folded); }))
         content.clear();
@@ -1326,7 +1362,8 @@ std::vector<Intent> Reader::read_clause(const Words& question) {
     // asked what it comes to, is an order, not the business's ordering note.
     if (!topics.empty() && cues.price && asked_quantity(question, index_).first > 0) {
         const auto named = rank(content, "");
-        if (!named.empty() && named.front().second.coverage >= 0.99 && named.front().second.specificity >= 0.99)
+        if (!named.empty() && named.front().second.coverage >= 0.99 &&
+            named.front().second.specificity >= 0.99)
             topics.clear();
     }
     if (!topics.empty()) {
@@ -1592,10 +1629,12 @@ Plan Reader::read() {
                 return names_charge(w) || is_charge_word(w.folded) || is_stop_word(w.folded) ||
                        w.folded == "pay" || w.folded.starts_with("ode");  // "do I pay shipping?"
             });
-        const bool only_fee = fee_words && &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0;
+        const bool only_fee =
+            fee_words && &q != &clauses.back() && asked_quantity(*(&q + 1), index_).first > 0;
         // "4 sleep masks plus gift wrapping": a fee said after counted items is asked with them.
         if (fee_words && asks_price_ && previous_clause < plan.intents.size() &&
-            std::all_of(plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause), plan.intents.end(),
+            std::all_of(plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause),
+                        plan.intents.end(),
                         [](const Intent& i) { return i.kind == IntentKind::product && i.quantity > 0; })) {
             for (auto it = plan.intents.begin() + static_cast<std::ptrdiff_t>(previous_clause);
                  it != plan.intents.end(); ++it)
