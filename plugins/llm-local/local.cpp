@@ -108,6 +108,9 @@ private:
             if (Plan rest = beside_tool(plan, tool->arguments); !rest.intents.empty()) {
                 response.text += " " + write_reply(rest, request, made, results, response.session_updates);
                 response.text += total_beside_tool(rest, it == results.end() ? nullptr : it->second, request);
+            } else {
+                response.text += fee_beside_tool(*tool, it == results.end() ? nullptr : it->second, request,
+                                                 plan.language);
             }
             response.confidence = 0.9;
             return finish(request, sink, response, plan_ptr);
@@ -225,6 +228,45 @@ private:
         });
         plan.small_talk = SmallTalk::none;  // greeting() said it before the tool's reply
         return plan;
+    }
+
+    /// " Pasta teslimatı: 150 TL. Toplam: 1.850 TL." after a tool's price when the message asks for
+    /// a fee the knowledge base states for what the call names ("2 kg çikolatalı pasta eve teslim
+    /// ile ne tutar"); else nothing.
+    std::string fee_beside_tool(const sdk::ToolCall& call, const sdk::ToolResult* result,
+                                const sdk::ProviderRequest& request, const std::string& language) const {
+        const auto* content = result && result->ok ? result->content.if_object() : nullptr;
+        const auto* price = content ? content->if_contains("price") : nullptr;
+        if (!price || !price->is_number()) return {};
+        std::vector<std::string> named;  // the words of the call's text arguments
+        for (const auto& [key, value] : call.arguments)
+            if (value.is_string())
+                for (auto& w : sdk::text::tokens(value.get_string())) named.push_back(std::move(w));
+        // In the catalogue's own words too ("chocolate cake" is the "Çikolatalı Yaş Pasta").
+        for (const auto& o : host_.catalog().all())
+            if (fit_offering(named, o).coverage >= 0.99) {
+                for (auto& w : sdk::text::tokens(o.name)) named.push_back(std::move(w));
+                break;
+            }
+        const auto words = sdk::text::tokens(sdk::text::fold(last_user_text(request)));
+        for (const auto& c : charges_in(*index_)) {
+            if (c.kind != Charge::Kind::fee || c.scope.empty() || c.amount <= 0 || !asks_for(c, words)) continue;
+            const bool for_it = std::any_of(c.scope.begin(), c.scope.end(), [&](const std::string& s) {
+                return std::any_of(named.begin(), named.end(),
+                                   [&](const std::string& n) { return word_match(n, s) >= 0.85; });
+            });
+            if (!for_it) continue;
+            std::string currency = "TRY";
+            if (const auto* cur = content->if_contains("currency"); cur && cur->is_string())
+                currency = std::string(cur->get_string());
+            std::string label = language == "en" ? c.label_en : c.label_tr;
+            if (!label.empty() && static_cast<unsigned char>(label[0]) < 0x80)
+                label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+            const double total = price->to_number<double>() + c.amount;
+            return " " + label + ": " + format_price(c.amount, currency, language) + "." +
+                   (language == "en" ? " Total: " : " Toplam: ") + format_price(total, currency, language) + ".";
+        }
+        return {};
     }
 
     /// " Toplam: 2.850 TL." after a tool's price and the offerings asked beside it, when the
