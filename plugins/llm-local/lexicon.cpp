@@ -65,6 +65,7 @@ const std::set<std::string, std::less<>>& stop_words() {
         "items", "product", "products", "range", "all", "please", "know", "id", "im", "am",
         "ill", "ll", "take", "owe",  // "I'll take 3 simits, what do I owe?"
         "aldim", "aldik", "alicam", "alacagiz", "alalim",  // "brownie ve trileçe aldım, toplam?"
+        "herkese", "herkes", "everyone", "everybody",      // "5 kişiyiz, herkese bir çay"
         // small talk said alongside a question
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
@@ -209,7 +210,7 @@ std::string quantity_unit(std::string_view w) {
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";
     if (starts_with(w, "kutu") || w == "box" || w == "boxes") return "kutu";
     // "2 kişi manikür": a service for two is two of it ("iki kişilik düet" names one offering).
-    if (w == "kisi" || w == "people" || w == "person" || w == "persons") return "kişi";
+    if (w == "kisi" || w == "kisiyiz" || w == "people" || w == "person" || w == "persons") return "kişi";
     if (w == "ders" || w == "seans" || w == "classes" || w == "lessons" || w == "sessions") return "ders";
     return {};
 }

@@ -548,6 +548,8 @@ std::vector<Line> lines_of(const Plan& plan, const std::vector<const sdk::ToolRe
             k, host.catalog().get(str(*product, "id")),   std::move(*product), std::max(1, intent.quantity),
             0, intent.unit.empty() ? "adet" : intent.unit};
         if (sold_by_kilo(line)) line.weight = intent.weight;
+        // "5 kişiyiz, herkese bir çay": one each of what is sold by the piece.
+        if (line.unit == "kişi" && line.offering && line.offering->type == "PRODUCT") line.unit = "adet";
         lines.push_back(std::move(line));
     }
     return lines;
