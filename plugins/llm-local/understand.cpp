@@ -1258,7 +1258,59 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
     return products;
 }
 
+/// "haftada iki gün ... aylık", "twice a week ... a month": the lessons a month of that makes
+/// (four weeks), with the words that say it taken out of `rest`; 0 when the words say no such thing.
+int monthly_lessons(const Words& question, Words& rest) {
+    const auto words = folded_of(question);
+    const bool month = has_prefix_word(words, {"aylik", "ayda", "month", "monthly"});
+    int weekly = 0;
+    std::set<std::size_t> said;
+    for (std::size_t k = 0; k < words.size() && month; ++k) {
+        const bool week = words[k] == "haftada" || words[k] == "week" || words[k] == "weekly";
+        if (!week) continue;
+        said.insert(k);
+        // "haftada iki gün" (after), "twice a week", "2 times a week", "2 classes per week" (before)
+        for (std::size_t j : {k + 1, k - 1, k - 2, k - 3}) {
+            if (j >= words.size()) continue;
+            const int n = words[j] == "twice"                                           ? 2
+                          : words[j] == "once" || words[j] == "bir" || words[j] == "one" ? 1
+                                                                                          : count_of(words[j]);
+            if (n > 0 && n <= 7) {
+                weekly = n;
+                said.insert(j);
+                break;
+            }
+        }
+    }
+    if (weekly == 0) return 0;
+    static const std::set<std::string, std::less<>> kSaid = {
+        "gun",   "kez",  "kere",    "defa",  "times", "a",     "per",   "aylik", "ayda", "month",
+        "monthly", "gelsem", "gelirsem", "gidersem", "come", "classes", "sessions", "ders", "seans"};
+    rest.clear();
+    for (std::size_t k = 0; k < question.size(); ++k)
+        if (!said.count(k) && !kSaid.count(words[k])) rest.push_back(question[k]);
+    return weekly * 4;
+}
+
 std::vector<Intent> Reader::read_question(const Words& question) {
+    // "mat pilatese haftada iki gün gelsem aylık ne öderim": four weeks of it, compared with a
+    // package of as many lessons when there is one.
+    if (Words rest; const int lessons = monthly_lessons(question, rest)) {
+        auto intents = read_clause(rest);
+        for (auto& i : intents) {
+            if (i.kind != IntentKind::product || i.picked.size() != 1) continue;
+            for (const auto& p : index_.packages)
+                if (p.single_id == i.picked.front() && p.count == lessons) {
+                    Intent compare;
+                    compare.text = package_or_single(p, offerings_, language_);
+                    if (!compare.text.empty()) return {compare};
+                }
+            i.quantity = lessons;
+            i.unit = "ders";
+            i.arguments["query_type"] = "price";
+        }
+        if (!intents.empty()) return intents;
+    }
     // "8 derslik paket mi tek tek mi daha uygun": the package beside its lessons one by one.
     if (!index_.packages.empty() && asks_package_or_single(join(question, false))) {
         Intent i;
