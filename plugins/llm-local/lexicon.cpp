@@ -200,11 +200,12 @@ std::string english_unit(std::string_view unit, int n) {
 
 std::string quantity_unit(std::string_view w) {
     // "2 tanesi ne tutar", "üç adedi": the count of the offering just talked about.
-    if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x" || w == "tanesi" ||
-        w == "tanesini" || w == "adedi")
+    if (w == "tane" || w == "adet" || w == "piece" || w == "pieces" || w == "pcs" || w == "x" ||
+        w == "tanesi" || w == "tanesini" || w == "adedi")
         return "adet";
     if (w == "cift" || w == "pair" || w == "pairs") return "çift";
-    if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos" || w == "kilosu" || w == "kilosunu") return "kg";
+    if (w == "kg" || w == "kilo" || w == "kilogram" || w == "kilos" || w == "kilosu" || w == "kilosunu")
+        return "kg";
     if (starts_with(w, "porsiyon") || w == "portions" || w == "portion") return "porsiyon";
     if (starts_with(w, "dilim") || w == "slices" || w == "slice") return "dilim";
     if (starts_with(w, "paket") || w == "packs" || w == "pack") return "paket";

@@ -250,7 +250,8 @@ private:
             }
         const auto words = sdk::text::tokens(sdk::text::fold(last_user_text(request)));
         for (const auto& c : charges_in(*index_)) {
-            if (c.kind != Charge::Kind::fee || c.scope.empty() || c.amount <= 0 || !asks_for(c, words)) continue;
+            if (c.kind != Charge::Kind::fee || c.scope.empty() || c.amount <= 0 || !asks_for(c, words))
+                continue;
             const bool for_it = std::any_of(c.scope.begin(), c.scope.end(), [&](const std::string& s) {
                 return std::any_of(named.begin(), named.end(),
                                    [&](const std::string& n) { return word_match(n, s) >= 0.85; });
@@ -264,7 +265,8 @@ private:
                 label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
             const double total = price->to_number<double>() + c.amount;
             return " " + label + ": " + format_price(c.amount, currency, language) + "." +
-                   (language == "en" ? " Total: " : " Toplam: ") + format_price(total, currency, language) + ".";
+                   (language == "en" ? " Total: " : " Toplam: ") + format_price(total, currency, language) +
+                   ".";
         }
         return {};
     }
@@ -289,8 +291,8 @@ private:
             if (!o || o->currency != currency || o->price <= 0) return {};
             total += o->price * std::max(1, i.quantity);
         }
-        return (rest.language == "en" ? " Total: " : " Toplam: ") + format_price(total, currency, rest.language) +
-               ".";
+        return (rest.language == "en" ? " Total: " : " Toplam: ") +
+               format_price(total, currency, rest.language) + ".";
     }
 
     /// "Merhaba! " before an answer to a message that opens with a greeting, else nothing.
@@ -323,8 +325,10 @@ private:
 
     /// The message counts a kind of which several are sold ("2 kg pasta"), and asks nothing else.
     static bool counts_choices(const Plan& plan) {
-        return !plan.intents.empty() && std::all_of(plan.intents.begin(), plan.intents.end(), [](const Intent& i) {
-                   return (i.kind == IntentKind::list || (i.kind == IntentKind::product && i.picked.size() > 1)) &&
+        return !plan.intents.empty() &&
+               std::all_of(plan.intents.begin(), plan.intents.end(), [](const Intent& i) {
+                   return (i.kind == IntentKind::list ||
+                           (i.kind == IntentKind::product && i.picked.size() > 1)) &&
                           i.quantity > 0 && i.extreme.empty();
                });
     }
@@ -478,7 +482,7 @@ private:
     std::shared_ptr<const ToolIndex> tool_index_;
     static constexpr const char* kPlanKey = "local_plan";
     static constexpr const char* kAskKey = "local_ask";  ///< a tool's question said after this turn's tools
-    static constexpr std::size_t kPlansKept = 1024;  ///< turns waiting for their tools at once
+    static constexpr std::size_t kPlansKept = 1024;      ///< turns waiting for their tools at once
     std::mutex plans_mutex_;
     std::int64_t last_plan_ = 0;
     std::map<std::int64_t, std::shared_ptr<const Plan>> plans_;  ///< by id, oldest first

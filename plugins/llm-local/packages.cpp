@@ -99,14 +99,14 @@ std::string package_or_single(const Package& package, const std::vector<sdk::Off
     const double saved = separately - p->price;
     const std::string each = price(p->price / package.count);
     if (tr(language)) {
-        std::string out =
-            p->name_in(language) + ": " + price(p->price) + " (ders başına " + each + "); tek tek " + sum + ". ";
+        std::string out = p->name_in(language) + ": " + price(p->price) + " (ders başına " + each +
+                          "); tek tek " + sum + ". ";
         if (saved > 0) return out + "Paket " + price(saved) + " daha uygun.";
         if (saved < 0) return out + "Tek tek almak " + price(-saved) + " daha uygun.";
         return out + "İkisi aynı tutar.";
     }
-    std::string out =
-        p->name_in(language) + ": " + price(p->price) + " (" + each + " per class); one by one, " + sum + ". ";
+    std::string out = p->name_in(language) + ": " + price(p->price) + " (" + each +
+                      " per class); one by one, " + sum + ". ";
     if (saved > 0) return out + "The pass saves you " + price(saved) + ".";
     if (saved < 0) return out + "Paying per class is " + price(-saved) + " cheaper.";
     return out + "Both come to the same.";

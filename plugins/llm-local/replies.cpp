@@ -457,8 +457,10 @@ std::string render_product(const Intent& intent, const json::object& answer, con
     remember_products(session, {id}, str(product, "category"), qt);
     // "çay kaç para" → "5 kişiyiz": one each of what is sold by the piece.
     const auto offering = host.catalog().get(id);
-    const std::string unit = intent.unit == "kişi" && offering && offering->type == "PRODUCT" ? "adet" : intent.unit;
-    return one_product(product, answer, qt, language, host, intent.size, intent.restock, intent.quantity, unit);
+    const std::string unit =
+        intent.unit == "kişi" && offering && offering->type == "PRODUCT" ? "adet" : intent.unit;
+    return one_product(product, answer, qt, language, host, intent.size, intent.restock, intent.quantity,
+                       unit);
 }
 
 /// "En uygun fiyatlı pijamamız ...": the cheapest (or dearest) of a list, in stock ones first.

@@ -684,15 +684,15 @@ std::optional<ToolRequest> best_tool(const sdk::ProviderRequest& request, std::s
     const bool asks_other_than_price =
         !cues.price && (cues.list || cues.stock || cues.details || cues.duration);
     const auto said = text::tokens(text::fold(message));
-    const bool asks_yes_no = std::any_of(said.begin(), said.end(),
-                                         [](const auto& w) {
-                                             return w == "mi" || w == "mu" || w == "midir" || w == "mudur";
-                                         }) ||
-                             (!said.empty() && (said.front() == "is" || said.front() == "are" ||
-                                                said.front() == "does" || said.front() == "do"));
+    const bool asks_yes_no =
+        std::any_of(said.begin(), said.end(),
+                    [](const auto& w) { return w == "mi" || w == "mu" || w == "midir" || w == "mudur"; }) ||
+        (!said.empty() &&
+         (said.front() == "is" || said.front() == "are" || said.front() == "does" || said.front() == "do"));
     const bool states_a_wish =
         !cues.price && !cues.stock && !cues.details && !cues.duration && !cues.list && !cues.restock &&
-        message.find('?') == std::string_view::npos && std::none_of(said.begin(), said.end(), [](const auto& w) {
+        message.find('?') == std::string_view::npos &&
+        std::none_of(said.begin(), said.end(), [](const auto& w) {
             return w == "mi" || w == "mu" || w == "misiniz" || w == "musunuz" || w == "do" || w == "can";
         });
     for (const auto& spec : request.tools) {

@@ -1272,9 +1272,9 @@ int monthly_lessons(const Words& question, Words& rest) {
         // "haftada iki gün" (after), "twice a week", "2 times a week", "2 classes per week" (before)
         for (std::size_t j : {k + 1, k - 1, k - 2, k - 3}) {
             if (j >= words.size()) continue;
-            const int n = words[j] == "twice"                                           ? 2
+            const int n = words[j] == "twice"                                            ? 2
                           : words[j] == "once" || words[j] == "bir" || words[j] == "one" ? 1
-                                                                                          : count_of(words[j]);
+                                                                                         : count_of(words[j]);
             if (n > 0 && n <= 7) {
                 weekly = n;
                 said.insert(j);
@@ -1284,8 +1284,8 @@ int monthly_lessons(const Words& question, Words& rest) {
     }
     if (weekly == 0) return 0;
     static const std::set<std::string, std::less<>> kSaid = {
-        "gun",   "kez",  "kere",    "defa",  "times", "a",     "per",   "aylik", "ayda", "month",
-        "monthly", "gelsem", "gelirsem", "gidersem", "come", "classes", "sessions", "ders", "seans"};
+        "gun",     "kez",    "kere",     "defa",     "times", "a",       "per",      "aylik", "ayda", "month",
+        "monthly", "gelsem", "gelirsem", "gidersem", "come",  "classes", "sessions", "ders",  "seans"};
     rest.clear();
     for (std::size_t k = 0; k < question.size(); ++k)
         if (!said.count(k) && !kSaid.count(words[k])) rest.push_back(question[k]);
