@@ -715,6 +715,20 @@ std::string render_counted_list(const std::vector<json::object>& items, const In
                                 std::size_t max_items) {
     const std::string unit = intent.unit.empty() ? "adet" : intent.unit;
     std::vector<std::string> lines;
+    // "a cake for 10 people": people are no count of what is sold by the kilo; each one's price.
+    const bool people_by_kilo =
+        unit == "kişi" && std::all_of(items.begin(), items.end(), [&](const auto& b) {
+            return sold_by_kilo(Line{0, host.catalog().get(str(b, "id")), b, 1, 0, unit});
+        });
+    if (people_by_kilo) {
+        for (const auto& b : items) {
+            if (lines.size() == max_items) break;
+            const std::string currency = str(b, "currency").empty() ? "TRY" : str(b, "currency");
+            lines.push_back(str(b, "name") + " (" + format_price(num(b, "price", 0), currency, language) +
+                            ")");
+        }
+        return join_list(lines, language) + ".";
+    }
     for (int pass = 0; pass < 2; ++pass)
         for (const auto& b : items) {
             if (lines.size() == max_items) break;

@@ -3,6 +3,7 @@
 // with follow-ups resolved from the conversation's session ("peki bordo olanı?").
 #include "assistant.hpp"
 #include "attributes.hpp"
+#include "fields.hpp"
 
 #include <tezgah/sdk/text.hpp>
 
@@ -1733,6 +1734,24 @@ Plan Reader::read() {
     }
     recall_facts(plan.intents, text::tokens(folded), request_.session);
     share_people_count(plan);
+    // "a cake for 10 people": people are no count of what is sold by the kilo.
+    auto by_kilo = [&](const std::string& id) {
+        const auto o = host_.catalog().get(id);
+        if (!o) return false;
+        const auto open = o->name.rfind('(');
+        return open != std::string::npos && has_prefix_word(text::tokens(o->name.substr(open)), {"kg"});
+    };
+    for (auto& i : plan.intents) {
+        if (i.unit != "kişi") continue;
+        std::vector<std::string> ids = i.picked;
+        if (i.kind == IntentKind::list)
+            for (const auto& o : offerings_)
+                if (o.category == str(i.arguments, "category")) ids.push_back(o.id);
+        if (!ids.empty() && std::all_of(ids.begin(), ids.end(), by_kilo)) {
+            i.quantity = 0;
+            i.unit.clear();
+        }
+    }
     share_each_count(plan, text::tokens(folded));
     add_to_last_order(folded, plan);
     return plan;
