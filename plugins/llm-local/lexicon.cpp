@@ -21,6 +21,13 @@ bool any_phrase(std::string_view folded, std::initializer_list<std::string_view>
                        [&](std::string_view p) { return has_phrase(folded, p); });
 }
 
+/// One of `words` is exactly one of `exact`.
+bool any_word_of(const std::vector<std::string>& words, std::initializer_list<std::string_view> exact) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+        return std::find(exact.begin(), exact.end(), w) != exact.end();
+    });
+}
+
 const std::set<std::string, std::less<>>& stop_words() {
     // clang-format off
     static const std::set<std::string, std::less<>> words = {
@@ -67,6 +74,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
         "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
+        // how often ("I'm usually a 42", "genelde 38 giyiyorum")
+        "usually", "normally", "generally", "always", "genelde", "genellikle", "normalde",
         "yapiyor", "yapiyormusunuz", "yapiyorsunuz", "yapilir", "yapilabilir", "ediyor",
         "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun", "edebilir", "edebilirim",
         "edebilirmiyim", "edebilirsiniz", "verebilirmiyim", "vermek", "verebilirim",
@@ -552,31 +561,90 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
     // A complaint or an injury is answered with an apology even when it also asks for a person.
     const bool person = asks_for_person(folded, words);
     // An injury is a person's matter at once, whatever else the message asks.
+    // Pain said as it is felt now or was felt ("belim ağrıyor", "dizim acıdı"), not a pain asked
+    // about ("bel ağrısı için hangi ders").
     if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
-                                "injur", "incinme"}) ||
-        any_phrase(folded,
-                   {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi", "canimi yakti"}))
+                                "injur", "incinme", "agriyor", "agridi", "sprain"}) ||
+        any_word_of(words, {"aciyor", "acidi", "hurts", "hurting"}) ||
+        any_phrase(folded, {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi",
+                            "canimi yakti", "in pain", "pulled a muscle", "pulled my"}))
         return "injury";
     if (has_prefix_word(
             words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl", "awful", "disgust",
                     "unacceptabl", "dolandir", "magdur", "rezil",
                     // anger, and what went wrong with an order or a product
                     "kizgin", "sinirlen", "sinirliy", "angry", "furious", "upset", "bayat", "kuflu", "stale",
-                    "mouldy", "moldy", "kayboldu", "kaybolmus", "kirik geldi"}) ||
-        any_phrase(folded, {"cok kotu",       "kotu bir",         "memnun degilim",     "memnun kalmadim",
-                            "hic memnun",     "beni kandirdiniz", "kandirildim",        "paramı",
-                            "worst",          "very bad",         "not happy",          "disappointed",
-                            "scam",           "ripped off",       "hala gelmedi",       "still not arrived",
-                            "never arrived",  "yirtik geldi",     "bozuk geldi",        "kusurlu",
-                            "defective",      "arrived damaged",  "came damaged",       "was damaged",
-                            "is damaged",     "damaged item",     "damaged package",    "received a damaged",
-                            "hasarli geldi",  "hasarli urun",     "hasarli paket",      "siparisim gelmedi",
-                            "kargom gelmedi", "paketim gelmedi",  "siparisim ulasmadi", "kargom ulasmadi",
-                            "urunum gelmedi", "yanlis urun",      "yanlis geldi",       "eksik geldi",
-                            "eksik gonder",   "sac cikti",        "bocek cikti",        "wrong item",
-                            "wrong order",    "didn t arrive",    "has not arrived",    "hasn t arrived",
-                            "lost my",        "lost package",     "was lost",           "hair in",
-                            "a bug in",       "i want a refund",  "param iade",         "paramı iade"}))
+                    "mouldy", "moldy", "kayboldu", "kaybolmus", "kirik geldi",
+                    // harm done by what was sold or done: poisoning, sickness, a reaction, hair lost
+                    "zehirlen", "poisoned", "hastalan", "kustu", "kusmaya", "ishal", "vomit", "kasiniyor",
+                    "kasindi", "kizardi", "kizariklik", "dokuldu", "dokulmeye", "overcharg", "mahvet",
+                    "mahvol", "ruined", "rash"}) ||
+        any_word_of(words, {"kaba", "kabaydi", "rude", "saygisiz", "saygisizdi", "yandi"}) ||
+        any_phrase(folded, {"cok kotu",
+                            "kotu bir",
+                            "memnun degilim",
+                            "memnun kalmadim",
+                            "hic memnun",
+                            "beni kandirdiniz",
+                            "kandirildim",
+                            "paramı",
+                            "worst",
+                            "very bad",
+                            "not happy",
+                            "disappointed",
+                            "scam",
+                            "ripped off",
+                            "hala gelmedi",
+                            "still not arrived",
+                            "never arrived",
+                            "yirtik geldi",
+                            "bozuk geldi",
+                            "kusurlu",
+                            "defective",
+                            "arrived damaged",
+                            "came damaged",
+                            "was damaged",
+                            "is damaged",
+                            "damaged item",
+                            "damaged package",
+                            "received a damaged",
+                            "hasarli geldi",
+                            "hasarli urun",
+                            "hasarli paket",
+                            "siparisim gelmedi",
+                            "kargom gelmedi",
+                            "paketim gelmedi",
+                            "siparisim ulasmadi",
+                            "kargom ulasmadi",
+                            "urunum gelmedi",
+                            "yanlis urun",
+                            "yanlis geldi",
+                            "eksik geldi",
+                            "eksik gonder",
+                            "sac cikti",
+                            "bocek cikti",
+                            "wrong item",
+                            "wrong order",
+                            "didn t arrive",
+                            "has not arrived",
+                            "hasn t arrived",
+                            "lost my",
+                            "lost package",
+                            "was lost",
+                            "hair in",
+                            "a bug in",
+                            "i want a refund",
+                            "param iade",
+                            "paramı iade",
+                            "got sick",
+                            "fell ill",
+                            "made me sick",
+                            "was sick",
+                            "midem bulan",
+                            "midem bozul",
+                            "fazla ucret",
+                            "fazla para",
+                            "allergic reaction"}))
         return "complaint";
     if (person) return "human";
     if (auto topic = text::matching_topic(folded, topics)) return "topic: " + *topic;

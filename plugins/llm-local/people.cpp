@@ -266,9 +266,11 @@ public:
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
         const bool staff =
-            has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff",
-                                     "personel", "calisan", "stylist", "ekib", "team", "uzman", "kuafor",
-                                     "berber", "usta", "barber", "hairdresser", "therapist", "terapist"}) ||
+            has_prefix_word(words_, {"egitmen", "hoca",        "instructor", "teacher",    "trainer",
+                                     "staff",   "personel",    "calisan",    "stylist",    "ekib",
+                                     "team",    "uzman",       "kuafor",     "berber",     "usta",
+                                     "barber",  "hairdresser", "therapist",  "terapist",   "artist",
+                                     "stilist", "colourist",   "colorist",   "estetisyen", "beautician"}) ||
             any_phrase_of(folded_, {"kac kisi calis", "kac kisisiniz", "how many people work"});
         // "which stylist", "hangi usta": a person asked for by their trade.
         const bool who = any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "kimle", "kiminle",
@@ -288,7 +290,8 @@ public:
              any_phrase_of(folded_, {"next week", "this week", "haftaya", "gelecek hafta", "onumuzdeki hafta",
                                      "bu hafta"}) ||
              has_prefix_word(words_, {"saat", "program", "schedul"}));
-        const bool price = cues.price;
+        // "kaça kadar burada": until what time, not what it costs.
+        const bool price = cues.price && !has_phrase(folded_, "kaca kadar");
         const bool hours_cue = [&] {
             auto topics = detect_business_topics(folded_, false);
             return std::find(topics.begin(), topics.end(), "hours") != topics.end();
@@ -300,13 +303,20 @@ public:
         const bool moment = part_ || extreme_ != 0;
         // Most messages ask none of this: leave before reading the catalogue.
         if (!who && !staff && !when && days_.empty() && !person && !(class_word && moment) &&
-            !(now_ && hours_cue))
+            !(now_ && hours_cue) && !(part_ && hours_cue))
             return std::nullopt;
         const auto offerings = host_.catalog().all();
         std::vector<std::string> said;
         const sdk::Offering* offering = named_offering(offerings, words_, said);
         // "yoga hangi günler": a word several classes are called by names them all, not only the
         // one it is an alias of.
+        // "yoga hocası kim", "does Ayşe teach yoga": who gives each of the services that word names,
+        // the private ones too.
+        if (const auto sharing = offerings_sharing(offerings, said);
+            sharing.size() > 1 && !price && (who || (persons.size() == 1 && !when && days_.empty()))) {
+            if (persons.size() == 1) return gives_any_answer(*persons.front(), sharing, offerings);
+            return givers_answer(sharing);
+        }
         if (const auto shared = classes_sharing(offerings, said);
             shared.size() > 1 && !price && (who || when || !days_.empty())) {
             // "perşembe akşamı yoga var mı": the ones that meet then, not each one's timetable.
@@ -324,6 +334,9 @@ public:
             if (const auto* giver = offering ? resource(offering->provider) : nullptr;
                 persons.size() == 1 && giver && giver->type == "person" && (days_.empty() || giver != person))
                 return gives_answer(*person, *offering, *giver);
+            // "Zeynep hoca hatha yoga veriyor mu": a group class has no person on record.
+            if (persons.size() == 1 && offering && !offering->schedule.empty() && days_.empty() && !when)
+                return gives_any_answer(*person, {offering}, offerings);
             std::string out;
             for (const auto* p : persons)
                 out += (out.empty() ? "" : " ") + person_answer(*p, offerings, when, who && !staff);
@@ -332,10 +345,19 @@ public:
         if (now_ && hours_cue && !offering && days_.empty()) return open_now_answer();
         if (now_ && (who || staff) && !offering && days_.empty() && !people_.empty()) return people_now();
         // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.
-        if (offering && (who || (!price && staff && !offering->schedule.empty() && !when)))
+        // "erkek berberiniz var mı": the person who gives it.
+        const auto* giver = offering ? resource(offering->provider) : nullptr;
+        if (offering && (who || (!price && staff && !when &&
+                                 (!offering->schedule.empty() || (giver && giver->type == "person")))))
             return provider_answer(*offering, offerings);
+        // "who does coloring?", "pilates hocası kim": no one offering named, but words of several
+        // services' names; who gives each.
+        if (!offering && who && !price)
+            if (const auto group = services_named(offerings); !group.empty()) return givers_answer(group);
         if (!people_.empty() &&
-            ((who && staff) || (who && has_prefix_word(words_, {"calis", "work"})) ||
+            ((who && staff) || (who && has_prefix_word(words_, {"calis", "work", "teach"})) ||
+             // "pazar günü kim ders veriyor"
+             (who && class_word && has_prefix_word(words_, {"veri", "veren"})) ||
              any_phrase_of(folded_,
                            {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
                             "whos working", "who s in", "who is in", "who works", "who is working",
@@ -371,6 +393,14 @@ public:
         // tomorrow and the weekend are resolved here.
         const bool relative = days_.size() > 1 || (!days_.empty() && !days_.front().said_tr.empty());
         if (!days_.empty() && hours_cue && !offering && relative) return hours_on_days();
+        // "akşam kaça kadar açıksınız": a part of a day and no day is today, then the week.
+        if (days_.empty() && part_ && hours_cue && !offering && !class_word && !price) {
+            days_ = asked_days({"bugun"}, "bugun", today_);
+            std::string out = hours_on_days();
+            if (const auto week = week_text(profile_.hours, language_); !week.empty())
+                out += en ? " Our hours: " + week + "." : " Çalışma saatlerimiz: " + week + ".";
+            return out;
+        }
         (void)en;
         return std::nullopt;
     }
@@ -381,6 +411,137 @@ private:
         std::vector<const sdk::Offering*> out;
         for (const auto& o : offerings)
             if (o.available && o.provider == id) out.push_back(&o);
+        return out;
+    }
+
+    /// The services one word of the message is said of, in the names of two or more ("yoga":
+    /// Hatha Yoga, Yin Yoga, Hamile Yogası), when that is the word `said` names an offering by.
+    std::vector<const sdk::Offering*> offerings_sharing(const std::vector<sdk::Offering>& offerings,
+                                                        const std::vector<std::string>& said) const {
+        std::vector<const sdk::Offering*> out;
+        if (said.size() != 1) return out;
+        for (const auto& o : offerings) {
+            if (!o.available || o.provider.empty()) continue;
+            bool shares = phrase_in(name_tokens(o.name), said);
+            for (const auto& [lang, t] : o.translations)
+                shares = shares || phrase_in(name_tokens(t.name), said);
+            if (shares) out.push_back(&o);
+        }
+        return out;
+    }
+
+    /// The services a word of the message names by a word of their names or aliases ("coloring":
+    /// Full Hair Colour by its alias "hair color"; "pilates": the pilates services), when that word
+    /// is no word about people, days or classes.
+    std::vector<const sdk::Offering*> services_named(const std::vector<sdk::Offering>& offerings) const {
+        std::vector<const sdk::Offering*> out;
+        for (const auto& w : words_) {
+            if (w.size() < 4 || is_stop_word(w) || is_verb_form(w) ||
+                has_prefix_word({w}, {"ders", "class", "grup", "group", "seans", "session", "hoca", "egitmen",
+                                      "instructor", "teach", "work", "calis", "kuafor", "usta", "stylist",
+                                      "hizmet", "service", "does", "doing"}))
+                continue;
+            auto names = [&](const std::string& name) {
+                for (const auto& n : name_tokens(name))
+                    if (n.size() >= 4 && (w == n || (w.starts_with(n) && w.size() <= n.size() + 4)))
+                        return true;
+                return false;
+            };
+            for (const auto& o : offerings) {
+                if (!o.available || o.provider.empty()) continue;
+                bool named = names(o.name);
+                for (const auto& a : o.aliases) named = named || names(a);
+                for (const auto& [lang, t] : o.translations) {
+                    named = named || names(t.name);
+                    for (const auto& a : t.aliases) named = named || names(a);
+                }
+                if (named && std::find(out.begin(), out.end(), &o) == out.end()) out.push_back(&o);
+            }
+            if (!out.empty()) return out;
+        }
+        return out;
+    }
+
+    /// Who gives each of `group`: the services of one person together, then the group classes.
+    std::string givers_answer(const std::vector<const sdk::Offering*>& group) const {
+        const bool en = language_ == "en";
+        std::vector<std::pair<const sdk::Resource*, std::vector<const sdk::Offering*>>> by_person;
+        std::vector<const sdk::Offering*> others;
+        for (const auto* o : group) {
+            const auto* r = resource(o->provider);
+            if (!r || r->type != "person") {
+                others.push_back(o);
+                continue;
+            }
+            auto it =
+                std::find_if(by_person.begin(), by_person.end(), [&](const auto& p) { return p.first == r; });
+            if (it == by_person.end())
+                by_person.emplace_back(r, std::vector<const sdk::Offering*>{o});
+            else
+                it->second.push_back(o);
+        }
+        std::string out;
+        for (const auto& [r, list] : by_person) {
+            out += (out.empty() ? "" : " ") +
+                   (en ? names_of(list) + (list.size() > 1 ? " are" : " is") + " given by " + r->name + "."
+                       : names_of(list) + (list.size() > 1 ? " hizmetlerini " : " hizmetini ") + r->name +
+                             " veriyor.");
+            if (!days_.empty()) {
+                for (const auto& d : days_) out += " " + person_on_day(*r, d);
+            } else if (const auto week = week_text(r->hours, language_); !week.empty()) {
+                out += en ? " " + r->name + " works " + week + "."
+                          : " " + r->name + " şu günlerde çalışıyor: " + week + ".";
+            }
+        }
+        for (const auto* o : others) out += (out.empty() ? "" : " ") + group_class_text(*o);
+        return out;
+    }
+
+    /// "Hatha Yoga bir grup dersi, Salon A'da: Salı 18:30, ..." (no instructor on record).
+    std::string group_class_text(const sdk::Offering& o) const {
+        const bool en = language_ == "en";
+        const auto* r = resource(o.provider);
+        const std::string name = o.name_in(language_);
+        const std::string where = r ? (en ? " in " + r->name : ", " + r->name + "'da") : "";
+        if (o.schedule.empty())
+            return en ? name + " is given" + where + "." : name + " hizmeti" + where + " veriliyor.";
+        return en ? name + " is a group class" + where + ": " + schedule_text(o, language_) +
+                        duration_and_capacity(o, language_) + "."
+                  : name + " bir grup dersi" + where + ": " + schedule_text(o, language_) +
+                        duration_and_capacity(o, language_) + ".";
+    }
+
+    /// "does Ayşe teach yoga": yes for the ones `asked` gives, else that they do not and who does.
+    std::string gives_any_answer(const sdk::Resource& asked, const std::vector<const sdk::Offering*>& group,
+                                 const std::vector<sdk::Offering>& offerings) const {
+        const bool en = language_ == "en";
+        std::vector<const sdk::Offering*> theirs, others;
+        for (const auto* o : group) (o->provider == asked.id ? theirs : others).push_back(o);
+        std::string out;
+        if (!theirs.empty()) {
+            out = en ? "Yes, " + asked.name + " gives " + names_of(theirs) + "."
+                     : "Evet, " + names_of(theirs) + (theirs.size() > 1 ? " hizmetlerini " : " hizmetini ") +
+                           asked.name + " veriyor.";
+            if (const auto week = week_text(asked.hours, language_); !week.empty())
+                out += en ? " " + asked.name + " works " + week + "."
+                          : " " + asked.name + " şu günlerde çalışıyor: " + week + ".";
+            return out;
+        }
+        const bool classes_only = std::all_of(group.begin(), group.end(), [&](const sdk::Offering* o) {
+            const auto* r = resource(o->provider);
+            return !r || r->type != "person";
+        });
+        if (classes_only)
+            out = en ? "No instructor is on record for " + names_of(group) + "."
+                     : names_of(group) + " için kayıtlı bir eğitmen yok.";
+        else
+            out = en ? asked.name + " does not give " + names_of(group) + "."
+                     : asked.name + " " + names_of(group) +
+                           (group.size() > 1 ? " hizmetlerini" : " hizmetini") + " vermiyor.";
+        out += " " + givers_answer(group);
+        if (const auto own = given_by(offerings, asked.id); !own.empty())
+            out += en ? " " + asked.name + " gives " + names_of(own) + "."
+                      : " " + asked.name + " şu hizmetleri veriyor: " + names_of(own) + ".";
         return out;
     }
 

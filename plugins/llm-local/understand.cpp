@@ -1138,9 +1138,9 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
         i.text = offerings_with(ask, offerings_, index_.facts, language_);
         return {i};
     }
-    if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
+    if ((products.empty() && (ask.worn > 0 || !ask.label.empty())) || (ask.measured && ask.worn == 0)) {
         Intent i;
-        i.text = size_chart_answer(ask, index_.facts.chart, language_);
+        i.text = size_chart_answer(ask, index_.facts.chart, language_, host_.tenant().phone);
         return {i};
     }
     // "ürünlerinizde alerjen var mı": about no one offering, so the knowledge base's answer.
@@ -1444,6 +1444,16 @@ Plan Reader::read() {
         plan.intents = std::move(again);
         plan.order_again = true;
         return plan;
+    }
+
+    // "I'm 170 cm and 65 kg, what size?", "between 42 and 44, which size?": one size question,
+    // however many clauses it is said in.
+    if (!index_.facts.chart.empty() && has_prefix_word(text::tokens(folded), {"beden", "size", "olurum"})) {
+        Words all;
+        for (auto& clause : split_questions(message, index_.joined_by_and))
+            all.insert(all.end(), clause.begin(), clause.end());
+        if (const auto ask = read_fact_ask(folded_of(all), index_.facts); ask.measured || ask.worn_to > 0)
+            if (plan.intents = read_facts(all, ask); !plan.intents.empty()) return plan;
     }
 
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
