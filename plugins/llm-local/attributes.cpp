@@ -753,6 +753,10 @@ json::object brief_of(const sdk::Offering& o) {
 
 }  // namespace
 
+std::string attribute_value_in(const std::string& value, std::string_view language) {
+    return value_in(value, language);
+}
+
 std::vector<std::string> SizeChart::labels_for(int number, int to) const {
     std::vector<std::string> out;
     if (to > number) {

@@ -73,6 +73,9 @@ bool says_size_worn(const std::vector<std::string>& folded_words);
 /// Copies what `ask` asks onto a product intent, with the chart's sizes and the allergen note.
 void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts, std::string_view language);
 
+/// An attribute value as the reply's language says it ("zümrüt" → "emerald" in English).
+std::string attribute_value_in(const std::string& value, std::string_view language);
+
 /// The size chart's own answer when no offering is asked about ("M beden 38-40"); asked by height
 /// or weight, the chart with a request for the number worn and `phone`.
 std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language,

@@ -242,14 +242,15 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
                            has_phrase(folded, "sonraki hafta");
     if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
         add(0, "bu akşam", "this evening");
-    if (has_phrase(folded, "tonight")) add(0, "bu akşam", "tonight");
+    if (has_phrase(folded, "tonight") || has_phrase(folded, "tonights")) add(0, "bu akşam", "tonight");
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& w = words[k];
         const bool coming = k > 0 && (words[k - 1] == "onumuzdeki" || words[k - 1] == "gelecek" ||
                                       words[k - 1] == "next" || words[k - 1] == "sonraki");
-        if (w == "bugun" || w == "today" || w == "bugunku") {
+        // "today's classes", "tomorrow's timetable": the possessive folds into the word.
+        if (w == "bugun" || w == "today" || w == "bugunku" || w == "todays") {
             add(0, "bugün", "today");
-        } else if (w == "yarin" || w == "yarinki" || w == "tomorrow") {
+        } else if (w == "yarin" || w == "yarinki" || w == "tomorrow" || w == "tomorrows") {
             add(1, "yarın", "tomorrow");
         } else if (int d = weekday_named(w); d >= 0 && next_week) {
             // "haftaya pazartesi", "next week on Monday": that day of the week after this one.

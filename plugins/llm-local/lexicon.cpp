@@ -222,19 +222,29 @@ bool looks_english(std::string_view message, const std::vector<std::string>& wor
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
         return false;
     static const std::set<std::string, std::less<>> kCommon = {
-        "free",    "wifi",   "wi",      "fi",       "parking",  "delivery", "refund", "returns",
-        "open",    "closed", "hours",   "price",    "shipping", "cost",     "card",   "cash",
-        "toilet",  "kids",   "address", "phone",    "email",    "menu",     "gluten", "vegan",
-        "sugar",   "shower", "showers", "trial",    "class",    "classes",  "lesson", "lessons",
-        "haircut", "beard",  "today",   "tomorrow", "two",      "three",    "four",   "five",
-        "six",     "seven",  "eight",   "nine",     "ten",      "pieces"};
+        "free", "wifi", "wi", "fi", "parking", "delivery", "refund", "returns", "open", "closed", "hours",
+        "price", "shipping", "cost", "card", "cash", "toilet", "kids", "address", "phone", "email", "menu",
+        "gluten", "vegan", "sugar", "shower", "showers", "trial", "class", "classes", "lesson", "lessons",
+        "haircut", "beard", "today", "tomorrow", "two", "three", "four", "five", "six", "seven", "eight",
+        "nine", "ten", "pieces",
+        // days, people and the words that ask about them
+        "todays", "tomorrows", "tonight", "weekend", "timetable", "schedule", "instructor", "instructors",
+        "teacher", "teachers", "staff", "stylist", "stylists", "what", "when", "who", "where", "which",
+        // shop words customers ask with alone ("installments?", "exchange?")
+        "installment", "installments", "instalment", "instalments", "payment", "exchange", "invoice",
+        "discount", "wholesale", "gift", "wrap", "wrapping", "colour", "color", "sizes", "appointment",
+        "booking", "cancel", "cancellation", "allergens", "allergy", "ingredients"};
     static const std::set<std::string, std::less<>> kTurkish = {
         "ve", "mi", "mu", "var", "yok", "ne",   "kac",   "kadar",  "fiyat", "fiyati", "bir",  "bu",
         "su", "de", "da", "ki",  "ile", "icin", "nasil", "nerede", "hangi", "peki",   "acik", "kapali"};
     int english = 0;
     for (const auto& w : words) {
         if (kTurkish.count(w) || is_verb_form(w)) return false;
-        if (kCommon.count(w) || english_words.count(w)) ++english;
+        // "installments" for the tenant's "installment": an English plural counts too.
+        if (kCommon.count(w) || english_words.count(w) ||
+            (w.size() > 4 && w.back() == 's' &&
+             english_words.count(std::string_view(w).substr(0, w.size() - 1))))
+            ++english;
     }
     return english > 0;
 }
@@ -565,7 +575,9 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
     // about ("bel ağrısı için hangi ders").
     if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
                                 "injur", "incinme", "agriyor", "agridi", "sprain"}) ||
-        any_word_of(words, {"aciyor", "acidi", "hurts", "hurting"}) ||
+        // ("açıyor", opening, folds the same as "acıyor", hurting: only with a word that says pain)
+        any_word_of(words, {"acidi", "hurts", "hurting"}) ||
+        any_phrase(folded, {"cok aciyor", "hala aciyor", "canim aciyor", "dizim aciyor", "belim aciyor"}) ||
         any_phrase(folded, {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi",
                             "canimi yakti", "in pain", "pulled a muscle", "pulled my"}))
         return "injury";
@@ -579,7 +591,9 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
                     "zehirlen", "poisoned", "hastalan", "kustu", "kusmaya", "ishal", "vomit", "kasiniyor",
                     "kasindi", "kizardi", "kizariklik", "dokuldu", "dokulmeye", "overcharg", "mahvet",
                     "mahvol", "ruined", "rash"}) ||
-        any_word_of(words, {"kaba", "kabaydi", "rude", "saygisiz", "saygisizdi", "yandi"}) ||
+        // ("kaba" alone is also coarse hair: only rudeness said of someone)
+        any_word_of(words, {"kabaydi", "rude", "saygisiz", "saygisizdi", "yandi"}) ||
+        any_phrase(folded, {"kaba davran", "cok kaba", "kaba konus"}) ||
         any_phrase(folded, {"cok kotu",
                             "kotu bir",
                             "memnun degilim",
@@ -655,7 +669,7 @@ std::vector<std::string> detect_business_topics(std::string_view folded, bool on
     const auto words = text::tokens(folded);
     std::vector<std::string> topics;
     if (has_prefix_word(words, {"saat", "mesai", "acilis", "kapanis", "acik", "kapali", "acilir", "aciliyor",
-                                "kapan", "acar", "acik", "hours"}) ||
+                                "kapan", "acar", "acik", "hours", "aciyor"}) ||
         any_phrase(folded, {"kacta", "kaca kadar", "calisiyor musunuz", "calisiyormusunuz", "calisma saat",
                             "open", "opening", "close", "closing", "closed", "when are you", "what time",
                             "acmis", "acarsiniz"}))

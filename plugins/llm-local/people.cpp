@@ -252,6 +252,9 @@ public:
         part_ = asked_day_part(words_, folded_);
         extreme_ = asked_extreme(words_, folded_);
         now_ = asks_now(words_, folded_);
+        // A minute asked, also within a part of the day ("akşam 8'e kadar"), not a bound ("7'den sonra").
+        if (!part_ || part_->said_en.starts_with("in the") || part_->said_en == "around noon")
+            clock_ = asked_clock(words_, folded_, &until_);
         // "haftaya", "next week" without a day: the week as a whole.
         week_ahead_ =
             days_.empty() && any_phrase_of(days_said, {"next week", "gelecek hafta", "onumuzdeki hafta",
@@ -296,14 +299,14 @@ public:
             auto topics = detect_business_topics(folded_, false);
             return std::find(topics.begin(), topics.end(), "hours") != topics.end();
         }();
-        const bool class_word =
-            has_prefix_word(words_, {"ders", "class", "seans", "session", "grup", "group"});
+        const bool class_word = has_prefix_word(
+            words_, {"ders", "class", "seans", "session", "grup", "group", "timetable", "schedul"});
         const auto persons = named_people(people_, words_);
         const sdk::Resource* person = persons.empty() ? nullptr : persons.front();
         const bool moment = part_ || extreme_ != 0;
         // Most messages ask none of this: leave before reading the catalogue.
         if (!who && !staff && !when && days_.empty() && !person && !(class_word && moment) &&
-            !(now_ && hours_cue) && !(part_ && hours_cue))
+            !(now_ && hours_cue) && !(part_ && hours_cue) && !(clock_ >= 0 && hours_cue))
             return std::nullopt;
         const auto offerings = host_.catalog().all();
         std::vector<std::string> said;
@@ -364,7 +367,12 @@ public:
                             "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
              // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
-             (staff && any_word(words_, {"kac", "many"}))))
+             (staff && any_word(words_, {"kac", "many"})) ||
+             // "instructors?", "tell me about your instructors", "eğitmenleriniz hakkında bilgi"
+             (staff && !offering && !price && days_.empty() &&
+              (any_word(words_, {"about", "hakkinda", "tanitir", "tanitabilir", "introduce"}) ||
+               std::count_if(words_.begin(), words_.end(),
+                             [](const std::string& w) { return !is_stop_word(w); }) <= 1))))
             return people_answer(offerings, when, hours_cue);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
@@ -389,6 +397,11 @@ public:
             }
         if (!offering && !price && (when || moment) && days_.empty())
             if (auto group = scheduled_named(offerings, class_word); !group.empty()) return timetable(group);
+        // "cumartesi 18:30'da açık mısınız", "are you open at 7pm tomorrow?": open at that minute.
+        if (clock_ >= 0 && hours_cue && !offering && !class_word && !price && !person && !staff) {
+            if (days_.empty()) days_ = asked_days({"bugun"}, "bugun", today_);
+            return open_at_answer();
+        }
         // One weekday by name is the hours answer's own ("Pazartesi günleri kapalıyız"); today,
         // tomorrow and the weekend are resolved here.
         const bool relative = days_.size() > 1 || (!days_.empty() && !days_.front().said_tr.empty());
@@ -1031,6 +1044,37 @@ private:
         return out;
     }
 
+    /// Whether the business is open at the asked minute of each asked day, with that day's hours.
+    std::string open_at_answer() const {
+        const bool en = language_ == "en";
+        const std::string at_tr = clock_locative(clock_);
+        const std::string at = at_tr.substr(0, 5);
+        // "until 8": open through the minute before it.
+        const int minute = until_ ? std::max(0, clock_ - 1) : clock_;
+        std::string out;
+        for (const auto& d : days_) {
+            const std::string label = day_label(d, language_);
+            const std::string span = span_of(profile_.hours, weekday_key(d.weekday));
+            const auto minutes = span_minutes(span);
+            std::string line;
+            if (!minutes)
+                line = en ? "No, we are closed " + label + "." : "Hayır, " + label + " kapalıyız.";
+            else if (minutes->first <= minute && minute < minutes->second)
+                line = en ? "Yes, " + label + " we are open " + (until_ ? "until " : "at ") + at + " (" +
+                                span + ")."
+                          : "Evet, " + label + " " +
+                                (until_ ? span + " saatleri arasında açığız."
+                                        : "saat " + at_tr + " açığız (" + span + ").");
+            else
+                line = en ? "No, " + label + " we are not open " + (until_ ? "until " : "at ") + at +
+                                "; our hours then are " + span + "."
+                          : "Hayır, " + label + " " + (until_ ? at + " saatine kadar" : "saat " + at_tr) +
+                                " açık değiliz; o gün " + span + " saatleri arasında açığız.";
+            out += (out.empty() ? "" : " ") + line;
+        }
+        return out;
+    }
+
     /// Each asked day's opening hours; a run of three or more weekdays with the same hours
     /// ("hafta içi") said once: "Pazartesi–Cuma 07:00-21:00 saatleri arasında açığız."
     std::string hours_on_days() {
@@ -1071,6 +1115,8 @@ private:
     std::optional<DayPart> part_;
     int extreme_ = 0;
     bool now_ = false;
+    int clock_ = -1;      ///< a minute of the day asked about ("saat 9'da"), or -1
+    bool until_ = false;  ///< asked as "until then" ("8'e kadar")
     bool week_ahead_ = false;
 };
 

@@ -141,12 +141,14 @@ std::string attributes_text(const json::object& attributes, std::string_view lan
         // word a customer reads: only labelled keys and one-word ones ("vegan") are shown.
         if (!known_label(key) && key.find('_') != std::string::npos) continue;
         std::string v;
+        // Values in the reply's language where they are known words ("zümrüt" → "emerald").
         if (value.is_string()) {
-            v = std::string(value.get_string());
+            v = attribute_value_in(std::string(value.get_string()), language);
         } else if (value.is_array()) {
             for (const auto& item : value.get_array()) {
                 if (!v.empty()) v += ", ";
-                v += item.is_string() ? std::string(item.get_string()) : sdk::json_text(item);
+                v += item.is_string() ? attribute_value_in(std::string(item.get_string()), language)
+                                      : sdk::json_text(item);
             }
         } else if (value.is_bool()) {
             // "vegan": true says itself by its name; a false flag says nothing to a customer.
