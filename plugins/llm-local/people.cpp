@@ -277,7 +277,7 @@ public:
             any_phrase_of(folded_, {"kac kisi calis", "kac kisisiniz", "how many people work"});
         // "which stylist", "hangi usta": a person asked for by their trade.
         const bool who = any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "kimle", "kiminle",
-                                           "kime", "who", "whom", "whose"}) ||
+                                           "kime", "who", "whom", "whose", "whos"}) ||
                          (staff && any_word(words_, {"hangi", "which"}));
         const Cues cues = detect_cues(folded_);
         // "boya kaç saat sürer" asks how long, not when.
@@ -363,7 +363,8 @@ public:
              (who && class_word && has_prefix_word(words_, {"veri", "veren"})) ||
              any_phrase_of(folded_,
                            {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
-                            "whos working", "who s in", "who is in", "who works", "who is working",
+                            "whos working", "who s in", "whos in", "whos on", "who is on", "whos teaching",
+                            "who is in", "who works", "who is working",
                             "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
              // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
@@ -379,7 +380,8 @@ public:
         // A private session has no timetable: when it can be had is when its person works.
         const bool booking =
             has_prefix_word(words_, {"randevu", "rezervasyon", "book", "appointment", "ayirt"});
-        if (offering && offering->schedule.empty() && !price && !booking && (when || !days_.empty()))
+        // ("when can I book a private session?" asks when, booking or not)
+        if (offering && offering->schedule.empty() && !price && (!booking || when) && (when || !days_.empty()))
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
         // "pazar günü ders var mı, kaçta": a class word makes "kaçta" the classes' times, not the hours.
@@ -808,8 +810,11 @@ private:
         std::string list;
         for (const auto* p : people_) {
             const std::string span = span_of(p->hours, weekday_key(d.weekday));
-            if (!span.empty() && !off_on(*p, d.date))
-                list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
+            if (span.empty() || off_on(*p, d.date)) continue;
+            // "salı akşamı kim var": those in during that part of the day.
+            if (const auto m = span_minutes(span); part_ && m && (m->second <= part_->from || m->first >= part_->to))
+                continue;
+            list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
         }
         if (en) {
             if (list.empty()) return "Nobody is working " + label + ".";
