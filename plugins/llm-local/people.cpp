@@ -361,11 +361,10 @@ public:
             ((who && staff) || (who && has_prefix_word(words_, {"calis", "work", "teach"})) ||
              // "pazar günü kim ders veriyor"
              (who && class_word && has_prefix_word(words_, {"veri", "veren"})) ||
-             any_phrase_of(folded_,
-                           {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
-                            "whos working", "who s in", "whos in", "whos on", "who is on", "whos teaching",
-                            "who is in", "who works", "who is working",
-                            "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
+             any_phrase_of(folded_, {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor",
+                                     "who s working", "whos working", "who s in", "whos in", "whos on",
+                                     "who is on", "whos teaching", "who is in", "who works", "who is working",
+                                     "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
              // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
              (staff && any_word(words_, {"kac", "many"})) ||
@@ -381,7 +380,8 @@ public:
         const bool booking =
             has_prefix_word(words_, {"randevu", "rezervasyon", "book", "appointment", "ayirt"});
         // ("when can I book a private session?" asks when, booking or not)
-        if (offering && offering->schedule.empty() && !price && (!booking || when) && (when || !days_.empty()))
+        if (offering && offering->schedule.empty() && !price && (!booking || when) &&
+            (when || !days_.empty()))
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
         // "pazar günü ders var mı, kaçta": a class word makes "kaçta" the classes' times, not the hours.
@@ -812,7 +812,8 @@ private:
             const std::string span = span_of(p->hours, weekday_key(d.weekday));
             if (span.empty() || off_on(*p, d.date)) continue;
             // "salı akşamı kim var": those in during that part of the day.
-            if (const auto m = span_minutes(span); part_ && m && (m->second <= part_->from || m->first >= part_->to))
+            if (const auto m = span_minutes(span);
+                part_ && m && (m->second <= part_->from || m->first >= part_->to))
                 continue;
             list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
         }

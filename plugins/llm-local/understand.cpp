@@ -321,6 +321,35 @@ KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
 
 OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow);
 
+/// "parkı" of "çocuk parkı": a word that is `head` with a possessive ending ("-ı", "-si"),
+/// whose compound says what kind of `head` it is by the word before it.
+bool possessive_of(std::string_view word, std::string_view head) {
+    if (head.size() < 3 || !word.starts_with(head)) return false;
+    const auto rest = word.substr(head.size());
+    return rest == "i" || rest == "u" || rest == "si" || rest == "su" || rest == "yi";
+}
+
+/// Turkish noun compounds whose head a tenant's word names but whose first word it does not:
+/// "çocuk parkı" (a playground) is no "park" (parking). For each word of `words`, whether it is
+/// such a head of `key_words` (the modifier before it names none of them).
+std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
+                                         const std::vector<std::string>& key_words) {
+    std::vector<bool> out(words.size(), false);
+    for (std::size_t k = 1; k < words.size(); ++k) {
+        const auto& modifier = words[k - 1];
+        if (modifier.size() < 3 || is_stop_word(modifier) ||
+            std::isdigit(static_cast<unsigned char>(modifier[0])))
+            continue;
+        const bool head = std::any_of(key_words.begin(), key_words.end(),
+                                      [&](const std::string& kw) { return possessive_of(words[k], kw); });
+        const bool modifier_named =
+            std::any_of(key_words.begin(), key_words.end(),
+                        [&](const std::string& kw) { return word_match(modifier, kw) >= 0.85; });
+        out[k] = head && !modifier_named;
+    }
+    return out;
+}
+
 /// How well `q` matches an entry's words; a part of a compound ("free" of "gluten-free") counts
 /// half unless the query says another part too, so "free wifi" is not about gluten.
 double part_aware_match(std::string_view q, const KnowledgeWords& kw, const std::vector<std::string>& query) {
@@ -916,6 +945,7 @@ std::pair<std::string, double> Reader::best_knowledge(
     std::string best_id;
     double best = 0;
     const std::string folded_query = join(words, false);
+    const std::vector<std::string> said = folded_of(words);
     for (std::size_t k = 0; k < knowledge_.size(); ++k) {
         const auto& e = knowledge_[k];
         if (only && !only(e)) continue;
@@ -923,10 +953,16 @@ std::pair<std::string, double> Reader::best_knowledge(
         const bool keyword_phrase =
             std::any_of(index_.knowledge_words[k].phrases.begin(), index_.knowledge_words[k].phrases.end(),
                         [&](const auto& kw) { return has_phrase(folded_query, kw); });
+        // "çocuk parkı" is no "park": a compound's head counts half when its first word is not the entry's.
+        const auto foreign = foreign_compound_heads(said, index_.knowledge_words[k].strong);
         double sum = 0;
-        for (const auto& q : query)
-            sum +=
+        for (const auto& q : query) {
+            double m =
                 std::max(part_aware_match(q, index_.knowledge_words[k], query), 0.8 * best_in(q, category));
+            for (std::size_t i = 0; i < said.size(); ++i)
+                if (foreign[i] && said[i] == q) m *= 0.5;
+            sum += m;
+        }
         double score = sum / static_cast<double>(query.size());
         if (keyword_phrase) score = std::max(score, 0.75);
         if (score > best) {
@@ -968,8 +1004,12 @@ std::string Reader::info_key_in(const Words& words, std::string_view folded) con
                 continue;
             }
             // Stricter than product matching: "hava" (weather) must not read as "havale".
-            for (const auto& w : words) {
-                const auto& f = w.folded;
+            for (std::size_t k = 0; k < words.size(); ++k) {
+                const auto& f = words[k].folded;
+                // "çocuk parkı": a compound's head whose first word is not about this key
+                if (k > 0 && possessive_of(f, synonym) &&
+                    foreign_compound_heads({words[k - 1].folded, f}, {synonym})[1])
+                    continue;
                 if (f == synonym ||
                     (synonym.size() >= 4 && f.rfind(synonym, 0) == 0 && f.size() - synonym.size() <= 8) ||
                     (synonym.size() >= 6 && f.size() >= 6 && text::similarity(f, synonym) >= 0.85))
