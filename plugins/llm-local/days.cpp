@@ -250,7 +250,7 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         // "today's classes", "tomorrow's timetable": the possessive folds into the word.
         if (w == "bugun" || w == "today" || w == "bugunku" || w == "todays") {
             add(0, "bugün", "today");
-        } else if (w == "yarin" || w == "yarinki" || w == "tomorrow" || w == "tomorrows") {
+        } else if (w == "yarin" || w == "yarinki" || w == "yarina" || w == "tomorrow" || w == "tomorrows") {
             add(1, "yarın", "tomorrow");
         } else if (int d = weekday_named(w); d >= 0 && next_week) {
             // "haftaya pazartesi", "next week on Monday": that day of the week after this one.

@@ -5,6 +5,7 @@
 #include "people.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <unordered_map>
 
@@ -331,6 +332,11 @@ public:
             return out;
         }
 
+        // "yarına pasta yetişir mi", "can I get a cake for tomorrow?": what is made to order, by
+        // the day asked or the earliest one.
+        if (!price && !person && (!days_.empty() || ready_asked()))
+            if (const auto made = made_to_order(offerings, offering); !made.empty())
+                return ready_answer(made);
         if (person && !price) {
             // "Gamze hanım manikür yapıyor mu": yes or no, from the offering's provider. With a day
             // asked ("Mert hoca yarın masaj yapar mı"), the day is the answer when it is theirs.
@@ -1047,6 +1053,121 @@ private:
             }
             out += (out.empty() ? "" : " ") + line;
         }
+        return out;
+    }
+
+    /// Hours an offering needs to be made ("hazirlik_saat": 48), from an attribute whose key says
+    /// preparation; 0 when it is sold as it is.
+    static int preparation_hours(const sdk::Offering& o) {
+        for (const auto& [key, value] : o.attributes) {
+            const std::string_view k = key;
+            if (!(k.starts_with("hazirlik") || k.starts_with("preparation") || k.starts_with("lead_time")))
+                continue;
+            if (value.is_int64()) return static_cast<int>(value.get_int64());
+            if (value.is_double()) return static_cast<int>(value.get_double());
+        }
+        return 0;
+    }
+
+    /// "ne zaman hazır olur", "when will it be ready".
+    bool ready_asked() const {
+        return any_phrase_of(folded_, {"ne zaman hazir", "hazir olur", "yetisir", "yetistir",
+                                       "when will it be ready", "how soon", "en erken ne zaman"});
+    }
+
+    /// The offerings made to order that the message names: the one named, or those a word of
+    /// their names is said of ("pasta").
+    std::vector<const sdk::Offering*> made_to_order(const std::vector<sdk::Offering>& offerings,
+                                                    const sdk::Offering* named) const {
+        std::vector<const sdk::Offering*> out;
+        if (named) {
+            if (preparation_hours(*named) > 0) out.push_back(named);
+            return out;
+        }
+        for (const auto& o : offerings) {
+            if (!o.available || preparation_hours(o) <= 0) continue;
+            bool hit = false;
+            for (const auto& n : name_tokens(o.name_in(language_)))
+                for (const auto& w : words_)
+                    hit = hit || (n.size() >= 4 && w.size() >= 4 && !is_stop_word(w) &&
+                                  (w.starts_with(n) || (n.starts_with(w) && w.size() + 1 >= n.size())));
+            if (hit) out.push_back(&o);
+        }
+        return out;
+    }
+
+    /// The first day a made-to-order offering can be had: its hours of preparation counted in
+    /// whole days on which the business is open (a closed day makes nothing), from today.
+    AskedDay earliest_ready(int hours) const {
+        const int days = (hours + 23) / 24;
+        int counted = 0, ahead = 0;
+        while (counted < days && ahead < 60) {
+            ++ahead;
+            if (!span_of(profile_.hours, weekday_key((today_.weekday + ahead) % 7)).empty() ||
+                profile_.hours.empty())
+                ++counted;
+        }
+        AskedDay d;
+        d.ahead = ahead;
+        d.weekday = (today_.weekday + ahead) % 7;
+        d.date = today_.days_since_epoch + ahead;
+        d.said_tr = date_label(d.date, "tr");
+        d.said_en = "on " + date_label(d.date, "en");
+        return d;
+    }
+
+    static std::string date_label(long date, std::string_view language) {
+        static constexpr std::array<const char*, 12> kTr{"Ocak",  "Şubat",   "Mart",   "Nisan",
+                                                         "Mayıs", "Haziran", "Temmuz", "Ağustos",
+                                                         "Eylül", "Ekim",    "Kasım",  "Aralık"};
+        static constexpr std::array<const char*, 12> kEn{"January",   "February", "March",    "April",
+                                                         "May",       "June",     "July",     "August",
+                                                         "September", "October",  "November", "December"};
+        const std::string iso = date_text(date);  // "2026-12-04"
+        const int month = std::stoi(iso.substr(5, 2));
+        const std::string day = std::to_string(std::stoi(iso.substr(8, 2)));
+        return language == "en" ? std::string(kEn[static_cast<std::size_t>(month - 1)]) + " " + day
+                                : day + " " + kTr[static_cast<std::size_t>(month - 1)];
+    }
+
+    /// "Sipariş pastaları en az 48 saat önceden hazırlanır; yarın (Perşembe) için yetişmez. En erken
+    /// 4 Aralık (Cuma) teslim alabilirsiniz."
+    std::string ready_answer(const std::vector<const sdk::Offering*>& made) const {
+        const bool en = language_ == "en";
+        int hours = 0;
+        for (const auto* o : made) hours = std::max(hours, preparation_hours(*o));
+        const AskedDay first = earliest_ready(hours);
+        std::string names;
+        const bool one_category = std::all_of(made.begin(), made.end(), [&](const sdk::Offering* o) {
+            return !o->category.empty() && o->category == made.front()->category;
+        });
+        if (made.size() > 1 && one_category && !en) {
+            names = made.front()->category + " ürünlerimiz";
+        } else {
+            for (std::size_t i = 0; i < made.size() && i < 3; ++i)
+                names += (i ? ", " : "") + made[i]->name_in(language_);
+            if (made.size() > 3) names += en ? " and others" : " ve diğerleri";
+        }
+        std::string out =
+            en ? names + (made.size() > 1 ? " are" : " is") + " made to order, at least " +
+                     std::to_string(hours) + " hours ahead."
+               : names + " siparişle, en az " + std::to_string(hours) + " saat önceden hazırlanır.";
+        for (const auto& d : days_) {
+            // "bugün sipariş versem ne zaman hazır olur": today is when it is ordered
+            if (d.ahead == 0 && ready_asked()) continue;
+            const std::string label = day_label(d, language_);
+            const bool open = !span_of(profile_.hours, weekday_key(d.weekday)).empty();
+            if (d.date >= first.date && open)
+                out +=
+                    en ? " Yes, it can be ready " + label + "." : " " + capitalized(label) + " için yetişir.";
+            else if (!open)
+                out += en ? " We are closed " + label + "." : " " + capitalized(label) + " kapalıyız.";
+            else
+                out +=
+                    en ? " It cannot be ready " + label + "." : " " + capitalized(label) + " için yetişmez.";
+        }
+        out += en ? " The earliest is " + day_label(first, language_) + "."
+                  : " En erken " + day_label(first, language_) + " hazır olur.";
         return out;
     }
 
