@@ -257,6 +257,7 @@ public:
         if (!part_ || part_->said_en.starts_with("in the") || part_->said_en == "around noon")
             clock_ = asked_clock(words_, folded_, &until_);
         // "haftaya", "next week" without a day: the week as a whole.
+        this_week_ = days_.empty() && any_phrase_of(days_said, {"bu hafta", "this week", "bu haftaki"});
         week_ahead_ =
             days_.empty() && any_phrase_of(days_said, {"next week", "gelecek hafta", "onumuzdeki hafta",
                                                        "haftaya", "sonraki hafta"});
@@ -632,6 +633,35 @@ private:
     }
 
     /// "haftaya Mert hoca var mı": the person's working days of next week, time off taken out.
+    /// "Mert hoca bu hafta var mı": the person's working days left this week, today included,
+    /// time off taken out.
+    std::string this_week_answer(const sdk::Resource& p) const {
+        const bool en = language_ == "en";
+        std::string in, away;
+        const int left = (7 - today_.weekday) % 7;  // days after today up to Sunday
+        for (int k = 0; k <= left; ++k) {
+            const int weekday = (today_.weekday + k) % 7;
+            const std::string span = span_of(p.hours, weekday_key(weekday));
+            if (span.empty()) continue;
+            std::string day = weekday_name(weekday, language_);
+            if (k == 0) day += en ? " (today)" : " (bugün)";
+            if (k == 1) day += en ? " (tomorrow)" : " (yarın)";
+            if (off_on(p, today_.days_since_epoch + k))
+                away += (away.empty() ? "" : ", ") + day;
+            else
+                in += (in.empty() ? "" : ", ") + day + " " + span;
+        }
+        std::string out;
+        if (!in.empty())
+            out = en ? "This week " + p.name + " works " + in + "."
+                     : "Bu hafta " + p.name + " şu günlerde burada: " + in + ".";
+        else
+            out = en ? p.name + " has no more working days this week."
+                     : "Bu hafta " + p.name + " için kalan çalışma günü yok.";
+        if (!away.empty()) out += en ? " Away (time off): " + away + "." : " İzinde: " + away + ".";
+        return out;
+    }
+
     std::string week_ahead_answer(const sdk::Resource& p) const {
         const bool en = language_ == "en";
         const int to_monday = 7 - (today_.weekday + 6) % 7;
@@ -674,6 +704,7 @@ private:
         const bool off_asked = has_prefix_word(words_, {"izin", "tatil", "holiday", "vacation", "leave"}) ||
                                any_word(words_, {"off", "away"});
         if (week_ahead_) return week_ahead_answer(p);
+        if (this_week_ && days_.empty()) return this_week_answer(p);
         if (off_asked && days_.empty()) {
             const std::string week = week_text(p.hours, language_);
             out = time_off_answer(p);
@@ -719,6 +750,7 @@ private:
             out = en ? name + " is given by " + giver.name + ", not " + asked.name + "."
                      : name + " hizmetini " + asked.name + " değil, " + giver.name + " veriyor.";
         if (week_ahead_) return out + " " + week_ahead_answer(giver);
+        if (this_week_ && days_.empty()) return out + " " + this_week_answer(giver);
         if (!days_.empty()) {
             for (const auto& d : days_) out += " " + person_on_day(giver, d);
         } else if (auto week = week_text(giver.hours, language_); !week.empty()) {
@@ -1245,6 +1277,7 @@ private:
     int clock_ = -1;      ///< a minute of the day asked about ("saat 9'da"), or -1
     bool until_ = false;  ///< asked as "until then" ("8'e kadar")
     bool week_ahead_ = false;
+    bool this_week_ = false;  ///< "bu hafta", "this week": the days left of this one
 };
 
 }  // namespace

@@ -342,10 +342,11 @@ std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
             continue;
         const bool head = std::any_of(key_words.begin(), key_words.end(),
                                       [&](const std::string& kw) { return possessive_of(words[k], kw); });
+        if (!head) continue;  // most words: no word_match at all
         const bool modifier_named =
             std::any_of(key_words.begin(), key_words.end(),
                         [&](const std::string& kw) { return word_match(modifier, kw) >= 0.85; });
-        out[k] = head && !modifier_named;
+        out[k] = !modifier_named;
     }
     return out;
 }
