@@ -170,10 +170,12 @@ std::string stock_phrase(const json::object& product, std::string_view language)
     auto stock = opt_int(product, "stock");
     if (tr(language)) {
         if (!stock) return "mevcut";
+        if (*stock <= 0) return "şu an stokta yok";
         if (*stock <= 5) return "stokta son " + std::to_string(*stock) + " adet var";
         return "stokta var";
     }
     if (!stock) return "available";
+    if (*stock <= 0) return "out of stock";
     if (*stock <= 5) return "in stock (only " + std::to_string(*stock) + " left)";
     return "in stock";
 }
@@ -443,6 +445,28 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         remember_products(session, ids, str(product, "category"), qt);
         if (offered.size() > 1)
             return render_counted_list(offered, intent, {}, language, host, offered.size());
+    }
+    // "saten gecelikte S beden var mı": each of them in that size.
+    if (same.size() > 1 && !intent.follow_up && !intent.size.empty()) {
+        std::vector<std::string> ids;
+        std::string out;
+        for (auto b : same) {
+            const auto o = host.catalog().get(str(b, "id"));
+            if (!o || !o->available) continue;
+            if (!b.contains("attributes")) b["attributes"] = o->attributes;
+            ids.push_back(o->id);
+            std::string line =
+                size_answer(b, name_of(b, language, host), format_price(o->price, o->currency, language),
+                            intent.size, language);
+            for (const std::string_view yes : {"Evet, ", "Yes, the "})
+                if (line.starts_with(yes))
+                    line = (yes == "Yes, the " ? "The " : "") + line.substr(yes.size());
+            out += (out.empty() ? "" : " ") + line;
+        }
+        if (!out.empty()) {
+            remember_products(session, ids, str(product, "category"), qt);
+            return out;
+        }
     }
     if (same.size() > 1 && !intent.follow_up) {
         std::vector<std::string> lines, ids;

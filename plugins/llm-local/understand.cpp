@@ -1493,8 +1493,19 @@ Plan Reader::read() {
         Words all;
         for (auto& clause : split_questions(message, index_.joined_by_and))
             all.insert(all.end(), clause.begin(), clause.end());
-        if (const auto ask = read_fact_ask(folded_of(all), index_.facts); ask.measured || ask.worn_to > 0)
+        if (const auto ask = read_fact_ask(folded_of(all), index_.facts); ask.measured || ask.worn_to > 0) {
             if (plan.intents = read_facts(all, ask); !plan.intents.empty()) return plan;
+        } else if (const auto letter = asked_size(all);
+                   !letter.empty() && !std::isdigit(static_cast<unsigned char>(letter[0]))) {
+            // "S beden var mı saten gecelikte": the size and the offering it is asked of, one question.
+            auto intents = read_question(all);
+            if (std::any_of(intents.begin(), intents.end(), [](const Intent& i) {
+                    return i.kind == IntentKind::product && !i.picked.empty() && !i.size.empty();
+                })) {
+                plan.intents = std::move(intents);
+                return plan;
+            }
+        }
     }
 
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are
