@@ -470,8 +470,21 @@ std::string render_product(const Intent& intent, const json::object& answer, con
     }
     if (same.size() > 1 && !intent.follow_up) {
         std::vector<std::string> lines, ids;
-        for (const auto& b : same) {
-            if (auto o = host.catalog().get(str(b, "id")); o && !o->available) continue;
+        for (auto b : same) {
+            const auto o = host.catalog().get(str(b, "id"));
+            if (o && !o->available) continue;
+            // "saten gecelik hangi bedenlerde": details asked of several, with each one's sizes.
+            if (qt == "details" && o) {
+                if (!b.contains("attributes")) b["attributes"] = o->attributes;
+                if (const auto sizes = sizes_of(b); !sizes.empty()) {
+                    lines.push_back(name_of(b, language, host) + " (" +
+                                    (tr(language) ? "bedenler: " : "sizes: ") + join_list(sizes, language) +
+                                    "; " + format_price(o->price, o->currency, language) + ", " +
+                                    stock_phrase(b, language) + ")");
+                    ids.push_back(o->id);
+                    continue;
+                }
+            }
             lines.push_back(brief_line(b, language, host, true, true));
             ids.push_back(str(b, "id"));
         }
