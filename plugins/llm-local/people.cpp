@@ -375,6 +375,8 @@ public:
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
              // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
              (staff && any_word(words_, {"kac", "many"})) ||
+             // "hocaların çalışma saatleri", "when do your stylists work": each one's days and hours
+             (staff && when && !offering && !price) ||
              // "instructors?", "tell me about your instructors", "eğitmenleriniz hakkında bilgi"
              (staff && !offering && !price && days_.empty() &&
               (any_word(words_, {"about", "hakkinda", "tanitir", "tanitabilir", "introduce"}) ||
@@ -880,7 +882,8 @@ private:
                              : (instructors ? "Eğitmenlerimiz: " : "Ekibimiz: ");
         for (std::size_t i = 0; i < people_.size(); ++i) {
             const auto* p = people_[i];
-            out += (i ? "; " : "") + p->name;
+            // each one's week has its own "; ": people apart by sentences then
+            out += (i ? (with_hours ? ". " : "; ") : "") + p->name;
             auto services = given_by(offerings, p->id);
             if (with_hours) {
                 if (auto week = week_text(p->hours, language_); !week.empty()) out += ": " + week;
@@ -889,8 +892,9 @@ private:
             }
         }
         out += ".";
-        out += en ? " Ask me about anyone's days and hours."
-                  : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
+        if (!with_hours)
+            out += en ? " Ask me about anyone's days and hours."
+                      : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
         return out;
     }
 
