@@ -283,6 +283,11 @@ private:
             if (plan.intents.size() > 1 && intent.kind == IntentKind::product && intent.picked.empty() &&
                 !intent.follow_up && is_no_match_reply(part))
                 continue;
+            // "nothing matches" said once in a reply, for the first words it could not place.
+            if (is_no_match_reply(part) && std::any_of(parts.begin(), parts.end(), [](const std::string& p) {
+                    return is_no_match_reply(p);
+                }))
+                continue;
             if (!part.empty() && std::find(parts.begin(), parts.end(), part) == parts.end())
                 parts.push_back(std::move(part));
         }
