@@ -725,10 +725,13 @@ std::string day_named(std::string_view folded) {
 /// writes it ("S", "XL", "38"); empty when none. A lone letter counts only next to a size word.
 std::string asked_size(const Words& words) {
     static const std::set<std::string> kLetters = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"};
-    const bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
+    bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
         return w.folded.rfind("beden", 0) == 0 || w.folded.rfind("numara", 0) == 0 || w.folded == "size" ||
                w.folded == "sizes";
     });
+    // "does it come in L?"
+    for (std::size_t k = 0; k + 2 < words.size() && !size_word; ++k)
+        size_word = (words[k].folded == "come" || words[k].folded == "comes") && words[k + 1].folded == "in";
     for (const auto& w : words) {
         const auto& f = w.folded;
         const bool letters = kLetters.count(f) > 0 && (size_word || f.size() >= 2);
