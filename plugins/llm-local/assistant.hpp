@@ -139,6 +139,7 @@ struct Intent {
     double weight = 0;                ///< product: kilograms asked for that no count says ("yarım kilo")
     // An offering's own facts asked about (attributes.cpp):
     int worn = 0;                               ///< a size number the customer wears ("38 giyiyorum")
+    int worn_to = 0;                            ///< the upper end of a span worn ("38-40"), or 0
     std::vector<std::string> fitting_sizes;     ///< the size chart's sizes for `worn` ("S", "M")
     std::vector<std::string> attribute_keys;    ///< attributes asked about ("alerjenler", "kumas")
     std::vector<std::string> attribute_values;  ///< values asked about, as the data writes them ("süt")

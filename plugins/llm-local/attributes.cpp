@@ -235,10 +235,37 @@ void read_size(const std::vector<std::string>& w, const SizeChart& chart, FactAs
             if (k + 1 < w.size() && !quantity_unit(w[k + 1]).empty()) continue;
             ask.worn = n;
             ask.used[k] = true;
+            // "38 ile 40 arası", "between 42 and 44", "40-42": a span worn.
+            for (std::size_t j = k + 1; j < w.size() && j <= k + 3; ++j)
+                if (all_digits(w[j]) && w[j].size() == 2 && std::stoi(w[j]) > n && std::stoi(w[j]) <= n + 4) {
+                    ask.worn_to = std::stoi(w[j]);
+                    for (std::size_t u = k; u <= j; ++u) ask.used[u] = true;
+                    break;
+                }
             for (std::size_t j = 0; j < w.size(); ++j)
-                if (starts_with(w[j], "giy") || starts_with(w[j], "wear")) ask.used[j] = true;
+                if (starts_with(w[j], "giy") || starts_with(w[j], "wear") || starts_with(w[j], "arasi") ||
+                    w[j] == "between")
+                    ask.used[j] = true;
             return;
         }
+    }
+    // "boyum 1.65 kilom 60 hangi beden", "I'm 170 cm and 65 kg, what size": the chart is by number
+    // worn, so the answer gives it and asks for that number.
+    const bool measures = std::any_of(w.begin(), w.end(), [](const auto& x) {
+        return x == "boyum" || x == "boy" || x == "kilom" || x == "kilo" || x == "kiloyum" || x == "cm" ||
+               x == "santim" || x == "kg" || x == "tall" || starts_with(x, "height") ||
+               starts_with(x, "weigh") || starts_with(x, "gogus") || x == "belim" ||
+               starts_with(x, "basen") || x == "chest" || x == "waist" || x == "hips" || x == "bust" ||
+               starts_with(x, "olcum");
+    });
+    const bool asks_size = std::any_of(w.begin(), w.end(), [](const auto& x) {
+        return starts_with(x, "beden") || x == "size" || x == "sizes" || starts_with(x, "olurum") ||
+               x == "fit";
+    });
+    if (measures && asks_size) {
+        ask.measured = true;
+        ask.used.assign(w.size(), true);
+        return;
     }
     // "M beden kaç numara?", "what number is an M?"
     const bool asks_number = std::any_of(w.begin(), w.end(), [](const auto& x) {
@@ -661,7 +688,8 @@ std::string size_fit(const json::object& p, const std::string& name, const Inten
 }
 
 std::string worn_sentence(const Intent& intent, std::string_view language) {
-    const std::string n = std::to_string(intent.worn);
+    const std::string n = std::to_string(intent.worn) +
+                          (intent.worn_to > intent.worn ? "-" + std::to_string(intent.worn_to) : "");
     if (intent.fitting_sizes.empty())
         return tr(language) ? "Beden tablomuzda " + n + " numaranın karşılığı yok."
                             : "Our size chart has no size for " + n + ".";
@@ -725,8 +753,21 @@ json::object brief_of(const sdk::Offering& o) {
 
 }  // namespace
 
-std::vector<std::string> SizeChart::labels_for(int number) const {
+std::string attribute_value_in(const std::string& value, std::string_view language) {
+    return value_in(value, language);
+}
+
+std::vector<std::string> SizeChart::labels_for(int number, int to) const {
     std::vector<std::string> out;
+    if (to > number) {
+        for (const auto& r : rows)
+            if (r.low <= number && to <= r.high) out.push_back(r.label);
+        if (!out.empty()) return out;
+        for (const auto& r : rows)
+            if ((r.low <= number && number <= r.high) || (r.low <= to && to <= r.high))
+                if (std::find(out.begin(), out.end(), r.label) == out.end()) out.push_back(r.label);
+        return out;
+    }
     for (const auto& r : rows)
         if (r.low <= number && number <= r.high) out.push_back(r.label);
     return out;
@@ -859,7 +900,8 @@ FactAsk read_fact_ask(const std::vector<std::string>& w, const TenantFacts& fact
 
 void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts, std::string_view language) {
     intent.worn = ask.worn;
-    intent.fitting_sizes = facts.chart.labels_for(ask.worn);
+    intent.worn_to = ask.worn_to;
+    intent.fitting_sizes = facts.chart.labels_for(ask.worn, ask.worn_to);
     intent.attribute_keys = ask.keys;
     intent.attribute_values.clear();
     for (const auto& v : ask.values) intent.attribute_values.push_back(facts.shown.at(v));
@@ -882,7 +924,27 @@ void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts
         intent.notice = it->second;
 }
 
-std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language) {
+std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language,
+                              std::string_view phone) {
+    std::vector<std::string> rows;
+    rows.reserve(chart.rows.size());
+    for (const auto& r : chart.rows)
+        rows.push_back(r.label + ": " + std::to_string(r.low) + "-" + std::to_string(r.high));
+    if (ask.measured && ask.worn == 0) {
+        std::string out =
+            tr(language) ? "Beden tablomuz giydiğiniz numaraya göre: " + join_list(rows, language) +
+                               ". Boy, kilo ya da vücut ölçüsüne göre bir tablomuz yok; genelde kaç numara "
+                               "giydiğinizi "
+                               "yazarsanız hangi bedenin uygun olduğunu söyleyebilirim."
+                         : "Our size chart goes by the size number you wear: " + join_list(rows, language) +
+                               ". We have no chart by height, weight or body measurements; tell me the size "
+                               "number you "
+                               "usually wear and I'll tell you which size fits.";
+        if (!phone.empty())
+            out += tr(language) ? " Dilerseniz " + std::string(phone) + " numarasından da sorabilirsiniz."
+                                : " You can also call us on " + std::string(phone) + ".";
+        return out;
+    }
     if (!ask.label.empty())
         for (const auto& r : chart.rows)
             if (r.label == ask.label) {
@@ -893,13 +955,10 @@ std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::s
             }
     Intent worn;
     worn.worn = ask.worn;
-    worn.fitting_sizes = chart.labels_for(ask.worn);
+    worn.worn_to = ask.worn_to;
+    worn.fitting_sizes = chart.labels_for(ask.worn, ask.worn_to);
     std::string out = worn_sentence(worn, language);
     if (worn.fitting_sizes.empty()) {
-        std::vector<std::string> rows;
-        rows.reserve(chart.rows.size());
-        for (const auto& r : chart.rows)
-            rows.push_back(r.label + ": " + std::to_string(r.low) + "-" + std::to_string(r.high));
         out += (tr(language) ? " Tablomuz: " : " Our chart: ") + join_list(rows, language) + ".";
     } else {
         out += tr(language)

@@ -19,8 +19,9 @@ struct SizeChart {
     };
     std::vector<Row> rows;  ///< in the chart's order
     bool empty() const { return rows.empty(); }
-    /// The labels whose range holds `number`: one, or two on a boundary (38 → S, M).
-    std::vector<std::string> labels_for(int number) const;
+    /// The labels whose range holds `number`: one, or two on a boundary (38 → S, M). With `to`
+    /// (a span worn, "38-40"), the one whose range holds it all, else those of both ends.
+    std::vector<std::string> labels_for(int number, int to = 0) const;
 };
 
 /// The tenant's attributes as questions name them, built once per index from its data.
@@ -48,6 +49,8 @@ TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
 /// What a question asks of the size chart or of an offering's attributes.
 struct FactAsk {
     int worn = 0;                     ///< a size number the customer wears ("38 giyiyorum")
+    int worn_to = 0;                  ///< the upper end of a span worn ("38 ile 40 arası"), or 0
+    bool measured = false;            ///< asked by height, weight or a body measurement, no number worn
     std::string label;                ///< a chart size whose numbers are asked ("M beden kaç numara")
     std::vector<std::string> keys;    ///< attribute keys asked about ("alerjenler", "kumas")
     std::vector<std::string> values;  ///< folded attribute values asked about ("susam")
@@ -58,7 +61,8 @@ struct FactAsk {
     std::string unlisted;             ///< folded: an ingredient no attribute lists ("seker")
     std::vector<bool> used;           ///< per word: it carries the question, it names no offering
     bool any() const {
-        return worn > 0 || !label.empty() || !keys.empty() || !values.empty() || !unlisted.empty();
+        return worn > 0 || measured || !label.empty() || !keys.empty() || !values.empty() ||
+               !unlisted.empty();
     }
 };
 FactAsk read_fact_ask(const std::vector<std::string>& folded_words, const TenantFacts& facts);
@@ -69,8 +73,13 @@ bool says_size_worn(const std::vector<std::string>& folded_words);
 /// Copies what `ask` asks onto a product intent, with the chart's sizes and the allergen note.
 void apply_fact_ask(Intent& intent, const FactAsk& ask, const TenantFacts& facts, std::string_view language);
 
-/// The size chart's own answer when no offering is asked about ("M beden 38-40").
-std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language);
+/// An attribute value as the reply's language says it ("zümrüt" → "emerald" in English).
+std::string attribute_value_in(const std::string& value, std::string_view language);
+
+/// The size chart's own answer when no offering is asked about ("M beden 38-40"); asked by height
+/// or weight, the chart with a request for the number worn and `phone`.
+std::string size_chart_answer(const FactAsk& ask, const SizeChart& chart, std::string_view language,
+                              std::string_view phone = {});
 
 /// "hangi ürünlerde fındık var?": the offerings whose attribute holds (or, asked without, lacks)
 /// the values asked, with the allergen note; offerings that do not list the attribute are left out.

@@ -124,6 +124,25 @@ std::optional<long> dated_day(const std::vector<std::string>& words, const Today
     return std::nullopt;
 }
 
+/// A count of days said ahead of today: "3 gün sonra", "iki gün sonra", "in 2 days", "two days
+/// from now"; 0 when none (or beyond two months, where a date is the way to say it).
+int days_later(const std::vector<std::string>& words) {
+    for (std::size_t k = 0; k + 1 < words.size(); ++k) {
+        const auto& w = words[k];
+        int n = number_word(w);
+        if (n == 0 && !w.empty() && w.size() <= 2 &&
+            std::all_of(w.begin(), w.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; }))
+            n = std::stoi(w);
+        if (n <= 0 || n > 60) continue;
+        const auto& unit = words[k + 1];
+        const bool after = k + 2 < words.size() && (words[k + 2] == "sonra" || words[k + 2] == "sonraki" ||
+                                                    words[k + 2] == "from" || words[k + 2] == "later");
+        if (unit == "gun" && after && words[k + 2] != "from") return n;
+        if ((unit == "days" || unit == "day") && ((k > 0 && words[k - 1] == "in") || after)) return n;
+    }
+    return 0;
+}
+
 }  // namespace
 
 const char* weekday_key(int weekday) { return kKeys[static_cast<std::size_t>(((weekday % 7) + 7) % 7)]; }
@@ -191,7 +210,7 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         return out;
     }
     if (has_phrase(folded, "obur gun") || has_phrase(folded, "ertesi gun") ||
-        has_phrase(folded, "day after tomorrow")) {
+        has_phrase(folded, "day after tomorrow") || has_phrase(folded, "yarindan sonra")) {
         add(2, "öbür gün", "the day after tomorrow");
         return out;
     }
@@ -204,6 +223,11 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
         out.back().said_tr = day + " " + kMonthsTurkish[month];
         out.back().said_en = "on " + std::string(kMonthsEnglish[month]) + " " + day;
     };
+    // "3 gün sonra", "iki gün sonra", "in 2 days", "two days from now": that many days ahead.
+    if (const int ahead = days_later(words); ahead > 0) {
+        add_dated(ahead);
+        return out;
+    }
     if (auto date = dated_day(words, today)) {
         add_dated(static_cast<int>(*date - today.days_since_epoch));
         return out;
@@ -218,14 +242,15 @@ std::vector<AskedDay> asked_days(const std::vector<std::string>& words, std::str
                            has_phrase(folded, "sonraki hafta");
     if (has_phrase(folded, "bu aksam") || has_phrase(folded, "bu gece") || has_phrase(folded, "this evening"))
         add(0, "bu akşam", "this evening");
-    if (has_phrase(folded, "tonight")) add(0, "bu akşam", "tonight");
+    if (has_phrase(folded, "tonight") || has_phrase(folded, "tonights")) add(0, "bu akşam", "tonight");
     for (std::size_t k = 0; k < words.size(); ++k) {
         const auto& w = words[k];
         const bool coming = k > 0 && (words[k - 1] == "onumuzdeki" || words[k - 1] == "gelecek" ||
                                       words[k - 1] == "next" || words[k - 1] == "sonraki");
-        if (w == "bugun" || w == "today" || w == "bugunku") {
+        // "today's classes", "tomorrow's timetable": the possessive folds into the word.
+        if (w == "bugun" || w == "today" || w == "bugunku" || w == "todays") {
             add(0, "bugün", "today");
-        } else if (w == "yarin" || w == "yarinki" || w == "tomorrow") {
+        } else if (w == "yarin" || w == "yarinki" || w == "yarina" || w == "tomorrow" || w == "tomorrows") {
             add(1, "yarın", "tomorrow");
         } else if (int d = weekday_named(w); d >= 0 && next_week) {
             // "haftaya pazartesi", "next week on Monday": that day of the week after this one.

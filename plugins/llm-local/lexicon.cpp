@@ -21,6 +21,13 @@ bool any_phrase(std::string_view folded, std::initializer_list<std::string_view>
                        [&](std::string_view p) { return has_phrase(folded, p); });
 }
 
+/// One of `words` is exactly one of `exact`.
+bool any_word_of(const std::vector<std::string>& words, std::initializer_list<std::string_view> exact) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+        return std::find(exact.begin(), exact.end(), w) != exact.end();
+    });
+}
+
 const std::set<std::string, std::less<>>& stop_words() {
     // clang-format off
     static const std::set<std::string, std::less<>> words = {
@@ -70,6 +77,8 @@ const std::set<std::string, std::less<>>& stop_words() {
         "merhabalar", "selamlar", "slm", "mrb", "iyi", "gunler", "aksamlar", "gunaydin",
         "tesekkur", "ederim", "sagol", "sagolun", "kolay", "gelsin", "thank", "good", "morning",
         "evening", "afternoon", "tamam", "hanim", "bey", "abla", "sey", "dear",
+        // how often ("I'm usually a 42", "genelde 38 giyiyorum")
+        "usually", "normally", "generally", "always", "genelde", "genellikle", "normalde",
         "yapiyor", "yapiyormusunuz", "yapiyorsunuz", "yapilir", "yapilabilir", "ediyor",
         "ediyorsunuz", "ediyormusunuz", "kabul", "mumkun", "edebilir", "edebilirim",
         "edebilirmiyim", "edebilirsiniz", "verebilirmiyim", "vermek", "verebilirim",
@@ -223,19 +232,29 @@ bool looks_english(std::string_view message, const std::vector<std::string>& wor
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
         return false;
     static const std::set<std::string, std::less<>> kCommon = {
-        "free",    "wifi",   "wi",      "fi",       "parking",  "delivery", "refund", "returns",
-        "open",    "closed", "hours",   "price",    "shipping", "cost",     "card",   "cash",
-        "toilet",  "kids",   "address", "phone",    "email",    "menu",     "gluten", "vegan",
-        "sugar",   "shower", "showers", "trial",    "class",    "classes",  "lesson", "lessons",
-        "haircut", "beard",  "today",   "tomorrow", "two",      "three",    "four",   "five",
-        "six",     "seven",  "eight",   "nine",     "ten",      "pieces"};
+        "free", "wifi", "wi", "fi", "parking", "delivery", "refund", "returns", "open", "closed", "hours",
+        "price", "shipping", "cost", "card", "cash", "toilet", "kids", "address", "phone", "email", "menu",
+        "gluten", "vegan", "sugar", "shower", "showers", "trial", "class", "classes", "lesson", "lessons",
+        "haircut", "beard", "today", "tomorrow", "two", "three", "four", "five", "six", "seven", "eight",
+        "nine", "ten", "pieces",
+        // days, people and the words that ask about them
+        "todays", "tomorrows", "tonight", "weekend", "timetable", "schedule", "instructor", "instructors",
+        "teacher", "teachers", "staff", "stylist", "stylists", "what", "when", "who", "where", "which",
+        // shop words customers ask with alone ("installments?", "exchange?")
+        "installment", "installments", "instalment", "instalments", "payment", "exchange", "invoice",
+        "discount", "wholesale", "gift", "wrap", "wrapping", "colour", "color", "sizes", "appointment",
+        "booking", "cancel", "cancellation", "allergens", "allergy", "ingredients"};
     static const std::set<std::string, std::less<>> kTurkish = {
         "ve", "mi", "mu", "var", "yok", "ne",   "kac",   "kadar",  "fiyat", "fiyati", "bir",  "bu",
         "su", "de", "da", "ki",  "ile", "icin", "nasil", "nerede", "hangi", "peki",   "acik", "kapali"};
     int english = 0;
     for (const auto& w : words) {
         if (kTurkish.count(w) || is_verb_form(w)) return false;
-        if (kCommon.count(w) || english_words.count(w)) ++english;
+        // "installments" for the tenant's "installment": an English plural counts too.
+        if (kCommon.count(w) || english_words.count(w) ||
+            (w.size() > 4 && w.back() == 's' &&
+             english_words.count(std::string_view(w).substr(0, w.size() - 1))))
+            ++english;
     }
     return english > 0;
 }
@@ -562,31 +581,94 @@ std::string detect_handoff(std::string_view folded, const std::vector<std::strin
     // A complaint or an injury is answered with an apology even when it also asks for a person.
     const bool person = asks_for_person(folded, words);
     // An injury is a person's matter at once, whatever else the message asks.
+    // Pain said as it is felt now or was felt ("belim ağrıyor", "dizim acıdı"), not a pain asked
+    // about ("bel ağrısı için hangi ders").
     if (has_prefix_word(words, {"sakatla", "sakatlan", "yaralan", "yaraladi", "incittim", "incindi", "burkul",
-                                "injur", "incinme"}) ||
-        any_phrase(folded,
-                   {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi", "canimi yakti"}))
+                                "injur", "incinme", "agriyor", "agridi", "sprain"}) ||
+        // ("açıyor", opening, folds the same as "acıyor", hurting: only with a word that says pain)
+        any_word_of(words, {"acidi", "hurts", "hurting"}) ||
+        any_phrase(folded, {"cok aciyor", "hala aciyor", "canim aciyor", "dizim aciyor", "belim aciyor"}) ||
+        any_phrase(folded, {"hurt my", "i got hurt", "i was hurt", "got injured", "canim yandi",
+                            "canimi yakti", "in pain", "pulled a muscle", "pulled my"}))
         return "injury";
     if (has_prefix_word(
             words, {"sikayet", "rezalet", "berbat", "complain", "terribl", "horribl", "awful", "disgust",
                     "unacceptabl", "dolandir", "magdur", "rezil",
                     // anger, and what went wrong with an order or a product
                     "kizgin", "sinirlen", "sinirliy", "angry", "furious", "upset", "bayat", "kuflu", "stale",
-                    "mouldy", "moldy", "kayboldu", "kaybolmus", "kirik geldi"}) ||
-        any_phrase(folded, {"cok kotu",       "kotu bir",         "memnun degilim",     "memnun kalmadim",
-                            "hic memnun",     "beni kandirdiniz", "kandirildim",        "paramı",
-                            "worst",          "very bad",         "not happy",          "disappointed",
-                            "scam",           "ripped off",       "hala gelmedi",       "still not arrived",
-                            "never arrived",  "yirtik geldi",     "bozuk geldi",        "kusurlu",
-                            "defective",      "arrived damaged",  "came damaged",       "was damaged",
-                            "is damaged",     "damaged item",     "damaged package",    "received a damaged",
-                            "hasarli geldi",  "hasarli urun",     "hasarli paket",      "siparisim gelmedi",
-                            "kargom gelmedi", "paketim gelmedi",  "siparisim ulasmadi", "kargom ulasmadi",
-                            "urunum gelmedi", "yanlis urun",      "yanlis geldi",       "eksik geldi",
-                            "eksik gonder",   "sac cikti",        "bocek cikti",        "wrong item",
-                            "wrong order",    "didn t arrive",    "has not arrived",    "hasn t arrived",
-                            "lost my",        "lost package",     "was lost",           "hair in",
-                            "a bug in",       "i want a refund",  "param iade",         "paramı iade"}))
+                    "mouldy", "moldy", "kayboldu", "kaybolmus", "kirik geldi",
+                    // harm done by what was sold or done: poisoning, sickness, a reaction, hair lost
+                    "zehirlen", "poisoned", "hastalan", "kustu", "kusmaya", "ishal", "vomit", "kasiniyor",
+                    "kasindi", "kizardi", "kizariklik", "dokuldu", "dokulmeye", "overcharg", "mahvet",
+                    "mahvol", "ruined", "rash"}) ||
+        // ("kaba" alone is also coarse hair: only rudeness said of someone)
+        any_word_of(words, {"kabaydi", "rude", "saygisiz", "saygisizdi", "yandi"}) ||
+        any_phrase(folded, {"kaba davran", "cok kaba", "kaba konus"}) ||
+        any_phrase(folded, {"cok kotu",
+                            "kotu bir",
+                            "memnun degilim",
+                            "memnun kalmadim",
+                            "hic memnun",
+                            "beni kandirdiniz",
+                            "kandirildim",
+                            "paramı",
+                            "worst",
+                            "very bad",
+                            "not happy",
+                            "disappointed",
+                            "scam",
+                            "ripped off",
+                            "hala gelmedi",
+                            "still not arrived",
+                            "never arrived",
+                            "yirtik geldi",
+                            "bozuk geldi",
+                            "kusurlu",
+                            "defective",
+                            "arrived damaged",
+                            "came damaged",
+                            "was damaged",
+                            "is damaged",
+                            "damaged item",
+                            "damaged package",
+                            "received a damaged",
+                            "hasarli geldi",
+                            "hasarli urun",
+                            "hasarli paket",
+                            "siparisim gelmedi",
+                            "kargom gelmedi",
+                            "paketim gelmedi",
+                            "siparisim ulasmadi",
+                            "kargom ulasmadi",
+                            "urunum gelmedi",
+                            "yanlis urun",
+                            "yanlis geldi",
+                            "eksik geldi",
+                            "eksik gonder",
+                            "sac cikti",
+                            "bocek cikti",
+                            "wrong item",
+                            "wrong order",
+                            "didn t arrive",
+                            "has not arrived",
+                            "hasn t arrived",
+                            "lost my",
+                            "lost package",
+                            "was lost",
+                            "hair in",
+                            "a bug in",
+                            "i want a refund",
+                            "param iade",
+                            "paramı iade",
+                            "got sick",
+                            "fell ill",
+                            "made me sick",
+                            "was sick",
+                            "midem bulan",
+                            "midem bozul",
+                            "fazla ucret",
+                            "fazla para",
+                            "allergic reaction"}))
         return "complaint";
     if (person) return "human";
     if (auto topic = text::matching_topic(folded, topics)) return "topic: " + *topic;
@@ -597,7 +679,7 @@ std::vector<std::string> detect_business_topics(std::string_view folded, bool on
     const auto words = text::tokens(folded);
     std::vector<std::string> topics;
     if (has_prefix_word(words, {"saat", "mesai", "acilis", "kapanis", "acik", "kapali", "acilir", "aciliyor",
-                                "kapan", "acar", "acik", "hours"}) ||
+                                "kapan", "acar", "acik", "hours", "aciyor"}) ||
         any_phrase(folded, {"kacta", "kaca kadar", "calisiyor musunuz", "calisiyormusunuz", "calisma saat",
                             "open", "opening", "close", "closing", "closed", "when are you", "what time",
                             "acmis", "acarsiniz"}))

@@ -395,10 +395,17 @@ private:
             } else {
                 part = render_intent(intent, result, plan, host_, settings_, session);
             }
+            if (intent.kind == IntentKind::knowledge || intent.kind == IntentKind::info)
+                part = exception_for_asked(plan, part);
             // Words the assistant could not place, asked beside questions it did answer ("ve
             // hocası kim"), are not a product the shop lacks: no "nothing matches" next to an answer.
             if (plan.intents.size() > 1 && intent.kind == IntentKind::product && intent.picked.empty() &&
                 !intent.follow_up && is_no_match_reply(part))
+                continue;
+            // "nothing matches" said once in a reply, for the first words it could not place.
+            if (is_no_match_reply(part) && std::any_of(parts.begin(), parts.end(), [](const std::string& p) {
+                    return is_no_match_reply(p);
+                }))
                 continue;
             if (!part.empty() && std::find(parts.begin(), parts.end(), part) == parts.end())
                 parts.push_back(std::move(part));
@@ -412,21 +419,57 @@ private:
         return without_repeated_sentences(reply);
     }
 
+    /// A policy whose exception names the category of an offering asked about in the same message
+    /// ("… iade edebilirsiniz. Hijyen nedeniyle iç giyim ürünlerinde iade kabul edilmez." beside
+    /// "külot var mı"): only the exception, which is the answer for that offering.
+    std::string exception_for_asked(const Plan& plan, const std::string& part) const {
+        std::vector<std::string> categories;
+        for (const auto& i : plan.intents) {
+            if (i.kind != IntentKind::product) continue;
+            for (const auto& id : i.picked)
+                if (auto o = host_.catalog().get(id); o && !o->category.empty()) {
+                    const std::string folded = sdk::text::fold(o->category);
+                    categories.push_back(folded);
+                    for (auto& w : category_synonyms(folded)) categories.push_back(std::move(w));
+                }
+        }
+        if (categories.empty()) return part;
+        std::vector<std::string> sentences;
+        for (std::size_t start = 0; start < part.size();) {
+            std::size_t end = part.find(". ", start);
+            end = end == std::string::npos ? part.size() : end + 1;
+            sentences.push_back(part.substr(start, end - start));
+            start = end;
+            while (start < part.size() && part[start] == ' ') ++start;
+        }
+        if (sentences.size() < 2) return part;
+        std::string kept;
+        for (const auto& sentence : sentences) {
+            const std::string folded = sdk::text::fold(sentence);
+            if (says_no(sentence) && std::any_of(categories.begin(), categories.end(),
+                                                 [&](const std::string& c) { return has_phrase(folded, c); }))
+                kept += (kept.empty() ? "" : " ") + sentence;
+        }
+        return kept.empty() ? part : kept;
+    }
+
+    /// A sentence that refuses: "cannot", "değil", "kabul edilmez", "don't".
+    static bool says_no(const std::string& part) {
+        const std::string folded = sdk::text::fold(part);
+        for (const auto& w : sdk::text::tokens(folded))
+            if (w == "cannot" || w == "not" || w == "degil" || w == "yoktur" ||
+                ((w.ends_with("maz") || w.ends_with("mez")) &&
+                 (w.starts_with("edil") || w.starts_with("yapil") || w.starts_with("alin") ||
+                  w.starts_with("veril") || w.starts_with("kabul"))))
+                return true;
+        return has_phrase(folded, "can t") || has_phrase(folded, "don t") ||
+               has_phrase(folded, "kabul etmiyoruz");
+    }
+
     /// An answer that says no further on ("… iç giyim ürünlerinde iade kabul edilmez") is not
     /// preceded by a "yes" ("Evet, Kadın Külot stokta var."): the facts stay, the "yes" goes, so
     /// the reply never seems to promise what it then refuses.
     static void without_yes_before_no(std::vector<std::string>& parts) {
-        auto says_no = [](const std::string& part) {
-            const std::string folded = sdk::text::fold(part);
-            for (const auto& w : sdk::text::tokens(folded))
-                if (w == "cannot" || w == "not" || w == "degil" ||
-                    ((w.ends_with("maz") || w.ends_with("mez")) &&
-                     (w.starts_with("edil") || w.starts_with("yapil") || w.starts_with("alin") ||
-                      w.starts_with("veril") || w.starts_with("kabul"))))
-                    return true;
-            return has_phrase(folded, "can t") || has_phrase(folded, "don t") ||
-                   has_phrase(folded, "kabul etmiyoruz");
-        };
         for (std::size_t k = 1; k < parts.size(); ++k) {
             if (!says_no(parts[k])) continue;
             for (std::size_t j = 0; j < k; ++j)

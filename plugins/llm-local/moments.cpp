@@ -51,6 +51,13 @@ std::string_view without_ablative(std::string_view w) {
     return w;
 }
 
+/// "9da" ("9'da" folded), "30de", "00te": the word without its locative ending, else the word.
+std::string_view without_locative(std::string_view w) {
+    for (std::string_view ending : {"da", "de", "ta", "te"})
+        if (w.size() > ending.size() && w.ends_with(ending)) return w.substr(0, w.size() - ending.size());
+    return w;
+}
+
 /// "akşam 7'den sonra", "saat 18:30'dan önce", "after 7pm", "before 10": a bound on the clock.
 std::optional<DayPart> clock_bound(const std::vector<std::string>& words, bool evening) {
     for (std::size_t k = 0; k < words.size(); ++k) {
@@ -117,6 +124,82 @@ std::optional<DayPart> asked_day_part(const std::vector<std::string>& words, std
     if (said({"ogle", "oglen", "ogleyin", "noon", "lunchtime"}))
         return DayPart{11 * 60, 14 * 60, "öğlen", "around noon", "öğlen"};
     return std::nullopt;
+}
+
+int asked_clock(const std::vector<std::string>& words, std::string_view folded, bool* until_asked) {
+    const bool evening = std::any_of(words.begin(), words.end(), [](const std::string& w) {
+        return w == "aksam" || w == "aksamki" || w == "evening" || w == "tonight";
+    });
+    for (std::size_t k = 0; k < words.size(); ++k) {
+        const auto& w = words[k];
+        int hour = -1, meridiem = 0, minute = 0;
+        bool until = false;
+        // "at 7pm", "at 6 30pm" (the colon folded to a space), "at 19 00"
+        if ((w == "at" || w == "saat" || w == "until" || w == "till") && k + 1 < words.size()) {
+            std::tie(hour, meridiem) = hour_word(words[k + 1]);
+            std::size_t next = k + 2;
+            if (hour >= 0 && next < words.size()) {
+                std::string_view mm = words[next];
+                int mer = 0;
+                if (mm.ends_with("pm") || mm.ends_with("am")) {
+                    mer = mm.ends_with("pm") ? 1 : -1;
+                    mm.remove_suffix(2);
+                }
+                if (mm.size() == 2 && is_number(mm) && std::stoi(std::string(mm)) < 60) {
+                    minute = std::stoi(std::string(mm));
+                    meridiem = mer != 0 ? mer : meridiem;
+                    ++next;
+                } else if (const auto bare = without_locative(words[next]);
+                           bare.size() == 2 && is_number(bare)) {
+                    minute = std::stoi(std::string(bare));  // "saat 18 30da"
+                    ++next;
+                }
+            }
+            if (meridiem == 0 && next < words.size())
+                meridiem = words[next] == "pm" ? 1 : words[next] == "am" ? -1 : 0;
+            if (hour < 0 && words[k] == "saat") {
+                const auto bare = without_locative(words[k + 1]);  // "saat 9da"
+                if (is_number(bare)) hour = std::stoi(std::string(bare));
+            }
+            until = w == "until" || w == "till";
+        } else if (const auto bare = without_locative(w); bare.size() < w.size() && is_number(bare)) {
+            // "9da", "18 30da": an hour said with the locative, not a count ("2 kg")
+            hour = std::stoi(std::string(bare));
+            if (k > 0 && is_number(words[k - 1]) && hour < 60 && bare.size() == 2) {
+                minute = hour;
+                hour = std::stoi(words[k - 1]);
+            }
+        } else if (k + 1 < words.size() && words[k + 1] == "kadar") {
+            // "8e kadar", "7ye kadar" ("8'e", "7'ye" folded): open until then
+            std::string_view bare = w;
+            for (std::string_view ending : {"ye", "ya", "e", "a"})
+                if (bare.size() > ending.size() && bare.ends_with(ending)) {
+                    bare.remove_suffix(ending.size());
+                    break;
+                }
+            if (bare.size() < w.size() && is_number(bare)) {
+                hour = std::stoi(std::string(bare));
+                until = true;
+            }
+        }
+        if (hour < 0 || hour > 24) continue;
+        // "9'a kadar açık mısınız": a closing time said without a.m./p.m. is an evening one.
+        int minutes = in_minutes(hour, meridiem, evening || until) + minute;
+        if (until_asked) *until_asked = until;
+        return std::min(minutes, kDayEnd - 1);
+    }
+    (void)folded;
+    return -1;
+}
+
+std::string clock_locative(int minutes) {
+    // The number said last: the minutes, or the hour when they are zero ("19:00" is "on dokuz").
+    int n = minutes % 60 != 0 ? minutes % 60 : minutes / 60;
+    static constexpr std::array<const char*, 10> kOnes{"",    "'de", "'de", "'te", "'te",
+                                                       "'te", "'da", "'de", "'de", "'da"};
+    static constexpr std::array<const char*, 6> kTens{"'da", "'da", "'de", "'da", "'ta", "'de"};
+    if (n % 10 != 0) return clock_text(minutes) + kOnes[static_cast<std::size_t>(n % 10)];
+    return clock_text(minutes) + kTens[static_cast<std::size_t>(n / 10 % 6)];
 }
 
 int asked_extreme(const std::vector<std::string>& words, std::string_view folded) {

@@ -5,6 +5,7 @@
 #include "people.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <unordered_map>
 
@@ -252,7 +253,11 @@ public:
         part_ = asked_day_part(words_, folded_);
         extreme_ = asked_extreme(words_, folded_);
         now_ = asks_now(words_, folded_);
+        // A minute asked, also within a part of the day ("akşam 8'e kadar"), not a bound ("7'den sonra").
+        if (!part_ || part_->said_en.starts_with("in the") || part_->said_en == "around noon")
+            clock_ = asked_clock(words_, folded_, &until_);
         // "haftaya", "next week" without a day: the week as a whole.
+        this_week_ = days_.empty() && any_phrase_of(days_said, {"bu hafta", "this week", "bu haftaki"});
         week_ahead_ =
             days_.empty() && any_phrase_of(days_said, {"next week", "gelecek hafta", "onumuzdeki hafta",
                                                        "haftaya", "sonraki hafta"});
@@ -266,13 +271,15 @@ public:
     std::optional<std::string> answer() {
         const bool en = language_ == "en";
         const bool staff =
-            has_prefix_word(words_, {"egitmen", "hoca", "instructor", "teacher", "trainer", "staff",
-                                     "personel", "calisan", "stylist", "ekib", "team", "uzman", "kuafor",
-                                     "berber", "usta", "barber", "hairdresser", "therapist", "terapist"}) ||
+            has_prefix_word(words_, {"egitmen", "hoca",        "instructor", "teacher",    "trainer",
+                                     "staff",   "personel",    "calisan",    "stylist",    "ekib",
+                                     "team",    "uzman",       "kuafor",     "berber",     "usta",
+                                     "barber",  "hairdresser", "therapist",  "terapist",   "artist",
+                                     "stilist", "colourist",   "colorist",   "estetisyen", "beautician"}) ||
             any_phrase_of(folded_, {"kac kisi calis", "kac kisisiniz", "how many people work"});
         // "which stylist", "hangi usta": a person asked for by their trade.
         const bool who = any_word(words_, {"kim", "kimler", "kimdir", "kimde", "kimin", "kimle", "kiminle",
-                                           "kime", "who", "whom", "whose"}) ||
+                                           "kime", "who", "whom", "whose", "whos"}) ||
                          (staff && any_word(words_, {"hangi", "which"}));
         const Cues cues = detect_cues(folded_);
         // "boya kaç saat sürer" asks how long, not when.
@@ -288,25 +295,33 @@ public:
              any_phrase_of(folded_, {"next week", "this week", "haftaya", "gelecek hafta", "onumuzdeki hafta",
                                      "bu hafta"}) ||
              has_prefix_word(words_, {"saat", "program", "schedul"}));
-        const bool price = cues.price;
+        // "kaça kadar burada": until what time, not what it costs.
+        const bool price = cues.price && !has_phrase(folded_, "kaca kadar");
         const bool hours_cue = [&] {
             auto topics = detect_business_topics(folded_, false);
             return std::find(topics.begin(), topics.end(), "hours") != topics.end();
         }();
-        const bool class_word =
-            has_prefix_word(words_, {"ders", "class", "seans", "session", "grup", "group"});
+        const bool class_word = has_prefix_word(
+            words_, {"ders", "class", "seans", "session", "grup", "group", "timetable", "schedul"});
         const auto persons = named_people(people_, words_);
         const sdk::Resource* person = persons.empty() ? nullptr : persons.front();
         const bool moment = part_ || extreme_ != 0;
         // Most messages ask none of this: leave before reading the catalogue.
         if (!who && !staff && !when && days_.empty() && !person && !(class_word && moment) &&
-            !(now_ && hours_cue))
+            !(now_ && hours_cue) && !(part_ && hours_cue) && !(clock_ >= 0 && hours_cue))
             return std::nullopt;
         const auto offerings = host_.catalog().all();
         std::vector<std::string> said;
         const sdk::Offering* offering = named_offering(offerings, words_, said);
         // "yoga hangi günler": a word several classes are called by names them all, not only the
         // one it is an alias of.
+        // "yoga hocası kim", "does Ayşe teach yoga": who gives each of the services that word names,
+        // the private ones too.
+        if (const auto sharing = offerings_sharing(offerings, said);
+            sharing.size() > 1 && !price && (who || (persons.size() == 1 && !when && days_.empty()))) {
+            if (persons.size() == 1) return gives_any_answer(*persons.front(), sharing, offerings);
+            return givers_answer(sharing);
+        }
         if (const auto shared = classes_sharing(offerings, said);
             shared.size() > 1 && !price && (who || when || !days_.empty())) {
             // "perşembe akşamı yoga var mı": the ones that meet then, not each one's timetable.
@@ -318,12 +333,20 @@ public:
             return out;
         }
 
+        // "yarına pasta yetişir mi", "can I get a cake for tomorrow?": what is made to order, by
+        // the day asked or the earliest one.
+        if (!price && !person && (!days_.empty() || ready_asked()))
+            if (const auto made = made_to_order(offerings, offering); !made.empty())
+                return ready_answer(made);
         if (person && !price) {
             // "Gamze hanım manikür yapıyor mu": yes or no, from the offering's provider. With a day
             // asked ("Mert hoca yarın masaj yapar mı"), the day is the answer when it is theirs.
             if (const auto* giver = offering ? resource(offering->provider) : nullptr;
                 persons.size() == 1 && giver && giver->type == "person" && (days_.empty() || giver != person))
                 return gives_answer(*person, *offering, *giver);
+            // "Zeynep hoca hatha yoga veriyor mu": a group class has no person on record.
+            if (persons.size() == 1 && offering && !offering->schedule.empty() && days_.empty() && !when)
+                return gives_any_answer(*person, {offering}, offerings);
             std::string out;
             for (const auto* p : persons)
                 out += (out.empty() ? "" : " ") + person_answer(*p, offerings, when, who && !staff);
@@ -332,24 +355,42 @@ public:
         if (now_ && hours_cue && !offering && days_.empty()) return open_now_answer();
         if (now_ && (who || staff) && !offering && days_.empty() && !people_.empty()) return people_now();
         // "manikürü kim yapıyor, fiyatı ne": who gives it, beside the price the catalogue answers.
-        if (offering && (who || (!price && staff && !offering->schedule.empty() && !when)))
+        // "erkek berberiniz var mı": the person who gives it.
+        const auto* giver = offering ? resource(offering->provider) : nullptr;
+        if (offering && (who || (!price && staff && !when &&
+                                 (!offering->schedule.empty() || (giver && giver->type == "person")))))
             return provider_answer(*offering, offerings);
+        // "who does coloring?", "pilates hocası kim": no one offering named, but words of several
+        // services' names; who gives each.
+        if (!offering && who && !price)
+            if (const auto group = services_named(offerings); !group.empty()) return givers_answer(group);
         if (!people_.empty() &&
-            ((who && staff) || (who && has_prefix_word(words_, {"calis", "work"})) ||
-             any_phrase_of(folded_,
-                           {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor", "who s working",
-                            "whos working", "who s in", "who is in", "who works", "who is working",
-                            "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
+            ((who && staff) || (who && has_prefix_word(words_, {"calis", "work", "teach"})) ||
+             // "pazar günü kim ders veriyor"
+             (who && class_word && has_prefix_word(words_, {"veri", "veren"})) ||
+             any_phrase_of(folded_, {"kimler calisiyor", "kimler var", "kim var", "kim calisiyor",
+                                     "who s working", "whos working", "who s in", "whos in", "whos on",
+                                     "who is on", "whos teaching", "who is in", "who works", "who is working",
+                                     "who are your", "hangi hocalar", "egitmenleriniz", "egitmenler kim"}) ||
              (staff && (has_prefix_word(words_, {"hangi", "neler", "liste", "list"}) || !days_.empty())) ||
              // "kaç eğitmeniniz var", "kaç kişi çalışıyorsunuz", "how many staff": who they are
-             (staff && any_word(words_, {"kac", "many"}))))
+             (staff && any_word(words_, {"kac", "many"})) ||
+             // "hocaların çalışma saatleri", "when do your stylists work": each one's days and hours
+             (staff && when && !offering && !price) ||
+             // "instructors?", "tell me about your instructors", "eğitmenleriniz hakkında bilgi"
+             (staff && !offering && !price && days_.empty() &&
+              (any_word(words_, {"about", "hakkinda", "tanitir", "tanitabilir", "introduce"}) ||
+               std::count_if(words_.begin(), words_.end(),
+                             [](const std::string& w) { return !is_stop_word(w); }) <= 1))))
             return people_answer(offerings, when, hours_cue);
         if (offering && !offering->schedule.empty() && !price && (when || !days_.empty()))
             return schedule_answer(*offering);
         // A private session has no timetable: when it can be had is when its person works.
         const bool booking =
             has_prefix_word(words_, {"randevu", "rezervasyon", "book", "appointment", "ayirt"});
-        if (offering && offering->schedule.empty() && !price && !booking && (when || !days_.empty()))
+        // ("when can I book a private session?" asks when, booking or not)
+        if (offering && offering->schedule.empty() && !price && (!booking || when) &&
+            (when || !days_.empty()))
             if (const auto* r = resource(offering->provider); r && r->type == "person")
                 return provider_answer(*offering, offerings);
         // "pazar günü ders var mı, kaçta": a class word makes "kaçta" the classes' times, not the hours.
@@ -367,10 +408,23 @@ public:
             }
         if (!offering && !price && (when || moment) && days_.empty())
             if (auto group = scheduled_named(offerings, class_word); !group.empty()) return timetable(group);
+        // "cumartesi 18:30'da açık mısınız", "are you open at 7pm tomorrow?": open at that minute.
+        if (clock_ >= 0 && hours_cue && !offering && !class_word && !price && !person && !staff) {
+            if (days_.empty()) days_ = asked_days({"bugun"}, "bugun", today_);
+            return open_at_answer();
+        }
         // One weekday by name is the hours answer's own ("Pazartesi günleri kapalıyız"); today,
         // tomorrow and the weekend are resolved here.
         const bool relative = days_.size() > 1 || (!days_.empty() && !days_.front().said_tr.empty());
         if (!days_.empty() && hours_cue && !offering && relative) return hours_on_days();
+        // "akşam kaça kadar açıksınız": a part of a day and no day is today, then the week.
+        if (days_.empty() && part_ && hours_cue && !offering && !class_word && !price) {
+            days_ = asked_days({"bugun"}, "bugun", today_);
+            std::string out = hours_on_days();
+            if (const auto week = week_text(profile_.hours, language_); !week.empty())
+                out += en ? " Our hours: " + week + "." : " Çalışma saatlerimiz: " + week + ".";
+            return out;
+        }
         (void)en;
         return std::nullopt;
     }
@@ -381,6 +435,137 @@ private:
         std::vector<const sdk::Offering*> out;
         for (const auto& o : offerings)
             if (o.available && o.provider == id) out.push_back(&o);
+        return out;
+    }
+
+    /// The services one word of the message is said of, in the names of two or more ("yoga":
+    /// Hatha Yoga, Yin Yoga, Hamile Yogası), when that is the word `said` names an offering by.
+    std::vector<const sdk::Offering*> offerings_sharing(const std::vector<sdk::Offering>& offerings,
+                                                        const std::vector<std::string>& said) const {
+        std::vector<const sdk::Offering*> out;
+        if (said.size() != 1) return out;
+        for (const auto& o : offerings) {
+            if (!o.available || o.provider.empty()) continue;
+            bool shares = phrase_in(name_tokens(o.name), said);
+            for (const auto& [lang, t] : o.translations)
+                shares = shares || phrase_in(name_tokens(t.name), said);
+            if (shares) out.push_back(&o);
+        }
+        return out;
+    }
+
+    /// The services a word of the message names by a word of their names or aliases ("coloring":
+    /// Full Hair Colour by its alias "hair color"; "pilates": the pilates services), when that word
+    /// is no word about people, days or classes.
+    std::vector<const sdk::Offering*> services_named(const std::vector<sdk::Offering>& offerings) const {
+        std::vector<const sdk::Offering*> out;
+        for (const auto& w : words_) {
+            if (w.size() < 4 || is_stop_word(w) || is_verb_form(w) ||
+                has_prefix_word({w}, {"ders", "class", "grup", "group", "seans", "session", "hoca", "egitmen",
+                                      "instructor", "teach", "work", "calis", "kuafor", "usta", "stylist",
+                                      "hizmet", "service", "does", "doing"}))
+                continue;
+            auto names = [&](const std::string& name) {
+                for (const auto& n : name_tokens(name))
+                    if (n.size() >= 4 && (w == n || (w.starts_with(n) && w.size() <= n.size() + 4)))
+                        return true;
+                return false;
+            };
+            for (const auto& o : offerings) {
+                if (!o.available || o.provider.empty()) continue;
+                bool named = names(o.name);
+                for (const auto& a : o.aliases) named = named || names(a);
+                for (const auto& [lang, t] : o.translations) {
+                    named = named || names(t.name);
+                    for (const auto& a : t.aliases) named = named || names(a);
+                }
+                if (named && std::find(out.begin(), out.end(), &o) == out.end()) out.push_back(&o);
+            }
+            if (!out.empty()) return out;
+        }
+        return out;
+    }
+
+    /// Who gives each of `group`: the services of one person together, then the group classes.
+    std::string givers_answer(const std::vector<const sdk::Offering*>& group) const {
+        const bool en = language_ == "en";
+        std::vector<std::pair<const sdk::Resource*, std::vector<const sdk::Offering*>>> by_person;
+        std::vector<const sdk::Offering*> others;
+        for (const auto* o : group) {
+            const auto* r = resource(o->provider);
+            if (!r || r->type != "person") {
+                others.push_back(o);
+                continue;
+            }
+            auto it =
+                std::find_if(by_person.begin(), by_person.end(), [&](const auto& p) { return p.first == r; });
+            if (it == by_person.end())
+                by_person.emplace_back(r, std::vector<const sdk::Offering*>{o});
+            else
+                it->second.push_back(o);
+        }
+        std::string out;
+        for (const auto& [r, list] : by_person) {
+            out += (out.empty() ? "" : " ") +
+                   (en ? names_of(list) + (list.size() > 1 ? " are" : " is") + " given by " + r->name + "."
+                       : names_of(list) + (list.size() > 1 ? " hizmetlerini " : " hizmetini ") + r->name +
+                             " veriyor.");
+            if (!days_.empty()) {
+                for (const auto& d : days_) out += " " + person_on_day(*r, d);
+            } else if (const auto week = week_text(r->hours, language_); !week.empty()) {
+                out += en ? " " + r->name + " works " + week + "."
+                          : " " + r->name + " şu günlerde çalışıyor: " + week + ".";
+            }
+        }
+        for (const auto* o : others) out += (out.empty() ? "" : " ") + group_class_text(*o);
+        return out;
+    }
+
+    /// "Hatha Yoga bir grup dersi, Salon A'da: Salı 18:30, ..." (no instructor on record).
+    std::string group_class_text(const sdk::Offering& o) const {
+        const bool en = language_ == "en";
+        const auto* r = resource(o.provider);
+        const std::string name = o.name_in(language_);
+        const std::string where = r ? (en ? " in " + r->name : ", " + r->name + "'da") : "";
+        if (o.schedule.empty())
+            return en ? name + " is given" + where + "." : name + " hizmeti" + where + " veriliyor.";
+        return en ? name + " is a group class" + where + ": " + schedule_text(o, language_) +
+                        duration_and_capacity(o, language_) + "."
+                  : name + " bir grup dersi" + where + ": " + schedule_text(o, language_) +
+                        duration_and_capacity(o, language_) + ".";
+    }
+
+    /// "does Ayşe teach yoga": yes for the ones `asked` gives, else that they do not and who does.
+    std::string gives_any_answer(const sdk::Resource& asked, const std::vector<const sdk::Offering*>& group,
+                                 const std::vector<sdk::Offering>& offerings) const {
+        const bool en = language_ == "en";
+        std::vector<const sdk::Offering*> theirs, others;
+        for (const auto* o : group) (o->provider == asked.id ? theirs : others).push_back(o);
+        std::string out;
+        if (!theirs.empty()) {
+            out = en ? "Yes, " + asked.name + " gives " + names_of(theirs) + "."
+                     : "Evet, " + names_of(theirs) + (theirs.size() > 1 ? " hizmetlerini " : " hizmetini ") +
+                           asked.name + " veriyor.";
+            if (const auto week = week_text(asked.hours, language_); !week.empty())
+                out += en ? " " + asked.name + " works " + week + "."
+                          : " " + asked.name + " şu günlerde çalışıyor: " + week + ".";
+            return out;
+        }
+        const bool classes_only = std::all_of(group.begin(), group.end(), [&](const sdk::Offering* o) {
+            const auto* r = resource(o->provider);
+            return !r || r->type != "person";
+        });
+        if (classes_only)
+            out = en ? "No instructor is on record for " + names_of(group) + "."
+                     : names_of(group) + " için kayıtlı bir eğitmen yok.";
+        else
+            out = en ? asked.name + " does not give " + names_of(group) + "."
+                     : asked.name + " " + names_of(group) +
+                           (group.size() > 1 ? " hizmetlerini" : " hizmetini") + " vermiyor.";
+        out += " " + givers_answer(group);
+        if (const auto own = given_by(offerings, asked.id); !own.empty())
+            out += en ? " " + asked.name + " gives " + names_of(own) + "."
+                      : " " + asked.name + " şu hizmetleri veriyor: " + names_of(own) + ".";
         return out;
     }
 
@@ -450,6 +635,35 @@ private:
     }
 
     /// "haftaya Mert hoca var mı": the person's working days of next week, time off taken out.
+    /// "Mert hoca bu hafta var mı": the person's working days left this week, today included,
+    /// time off taken out.
+    std::string this_week_answer(const sdk::Resource& p) const {
+        const bool en = language_ == "en";
+        std::string in, away;
+        const int left = (7 - today_.weekday) % 7;  // days after today up to Sunday
+        for (int k = 0; k <= left; ++k) {
+            const int weekday = (today_.weekday + k) % 7;
+            const std::string span = span_of(p.hours, weekday_key(weekday));
+            if (span.empty()) continue;
+            std::string day = weekday_name(weekday, language_);
+            if (k == 0) day += en ? " (today)" : " (bugün)";
+            if (k == 1) day += en ? " (tomorrow)" : " (yarın)";
+            if (off_on(p, today_.days_since_epoch + k))
+                away += (away.empty() ? "" : ", ") + day;
+            else
+                in += (in.empty() ? "" : ", ") + day + " " + span;
+        }
+        std::string out;
+        if (!in.empty())
+            out = en ? "This week " + p.name + " works " + in + "."
+                     : "Bu hafta " + p.name + " şu günlerde burada: " + in + ".";
+        else
+            out = en ? p.name + " has no more working days this week."
+                     : "Bu hafta " + p.name + " için kalan çalışma günü yok.";
+        if (!away.empty()) out += en ? " Away (time off): " + away + "." : " İzinde: " + away + ".";
+        return out;
+    }
+
     std::string week_ahead_answer(const sdk::Resource& p) const {
         const bool en = language_ == "en";
         const int to_monday = 7 - (today_.weekday + 6) % 7;
@@ -492,6 +706,7 @@ private:
         const bool off_asked = has_prefix_word(words_, {"izin", "tatil", "holiday", "vacation", "leave"}) ||
                                any_word(words_, {"off", "away"});
         if (week_ahead_) return week_ahead_answer(p);
+        if (this_week_ && days_.empty()) return this_week_answer(p);
         if (off_asked && days_.empty()) {
             const std::string week = week_text(p.hours, language_);
             out = time_off_answer(p);
@@ -537,6 +752,7 @@ private:
             out = en ? name + " is given by " + giver.name + ", not " + asked.name + "."
                      : name + " hizmetini " + asked.name + " değil, " + giver.name + " veriyor.";
         if (week_ahead_) return out + " " + week_ahead_answer(giver);
+        if (this_week_ && days_.empty()) return out + " " + this_week_answer(giver);
         if (!days_.empty()) {
             for (const auto& d : days_) out += " " + person_on_day(giver, d);
         } else if (auto week = week_text(giver.hours, language_); !week.empty()) {
@@ -634,8 +850,12 @@ private:
         std::string list;
         for (const auto* p : people_) {
             const std::string span = span_of(p->hours, weekday_key(d.weekday));
-            if (!span.empty() && !off_on(*p, d.date))
-                list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
+            if (span.empty() || off_on(*p, d.date)) continue;
+            // "salı akşamı kim var": those in during that part of the day.
+            if (const auto m = span_minutes(span);
+                part_ && m && (m->second <= part_->from || m->first >= part_->to))
+                continue;
+            list += (list.empty() ? "" : ", ") + p->name + " (" + span + ")";
         }
         if (en) {
             if (list.empty()) return "Nobody is working " + label + ".";
@@ -662,7 +882,8 @@ private:
                              : (instructors ? "Eğitmenlerimiz: " : "Ekibimiz: ");
         for (std::size_t i = 0; i < people_.size(); ++i) {
             const auto* p = people_[i];
-            out += (i ? "; " : "") + p->name;
+            // each one's week has its own "; ": people apart by sentences then
+            out += (i ? (with_hours ? ". " : "; ") : "") + p->name;
             auto services = given_by(offerings, p->id);
             if (with_hours) {
                 if (auto week = week_text(p->hours, language_); !week.empty()) out += ": " + week;
@@ -671,8 +892,9 @@ private:
             }
         }
         out += ".";
-        out += en ? " Ask me about anyone's days and hours."
-                  : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
+        if (!with_hours)
+            out += en ? " Ask me about anyone's days and hours."
+                      : " Dilerseniz birinin çalıştığı gün ve saatleri de söyleyebilirim.";
         return out;
     }
 
@@ -870,6 +1092,152 @@ private:
         return out;
     }
 
+    /// Hours an offering needs to be made ("hazirlik_saat": 48), from an attribute whose key says
+    /// preparation; 0 when it is sold as it is.
+    static int preparation_hours(const sdk::Offering& o) {
+        for (const auto& [key, value] : o.attributes) {
+            const std::string_view k = key;
+            if (!(k.starts_with("hazirlik") || k.starts_with("preparation") || k.starts_with("lead_time")))
+                continue;
+            if (value.is_int64()) return static_cast<int>(value.get_int64());
+            if (value.is_double()) return static_cast<int>(value.get_double());
+        }
+        return 0;
+    }
+
+    /// "ne zaman hazır olur", "when will it be ready".
+    bool ready_asked() const {
+        return any_phrase_of(folded_, {"ne zaman hazir", "hazir olur", "yetisir", "yetistir",
+                                       "when will it be ready", "how soon", "en erken ne zaman"});
+    }
+
+    /// The offerings made to order that the message names: the one named, or those a word of
+    /// their names is said of ("pasta").
+    std::vector<const sdk::Offering*> made_to_order(const std::vector<sdk::Offering>& offerings,
+                                                    const sdk::Offering* named) const {
+        std::vector<const sdk::Offering*> out;
+        if (named) {
+            if (preparation_hours(*named) > 0) out.push_back(named);
+            return out;
+        }
+        for (const auto& o : offerings) {
+            if (!o.available || preparation_hours(o) <= 0) continue;
+            bool hit = false;
+            for (const auto& n : name_tokens(o.name_in(language_)))
+                for (const auto& w : words_)
+                    hit = hit || (n.size() >= 4 && w.size() >= 4 && !is_stop_word(w) &&
+                                  (w.starts_with(n) || (n.starts_with(w) && w.size() + 1 >= n.size())));
+            if (hit) out.push_back(&o);
+        }
+        return out;
+    }
+
+    /// The first day a made-to-order offering can be had: its hours of preparation counted in
+    /// whole days on which the business is open (a closed day makes nothing), from today.
+    AskedDay earliest_ready(int hours) const {
+        const int days = (hours + 23) / 24;
+        int counted = 0, ahead = 0;
+        while (counted < days && ahead < 60) {
+            ++ahead;
+            if (!span_of(profile_.hours, weekday_key((today_.weekday + ahead) % 7)).empty() ||
+                profile_.hours.empty())
+                ++counted;
+        }
+        AskedDay d;
+        d.ahead = ahead;
+        d.weekday = (today_.weekday + ahead) % 7;
+        d.date = today_.days_since_epoch + ahead;
+        d.said_tr = date_label(d.date, "tr");
+        d.said_en = "on " + date_label(d.date, "en");
+        return d;
+    }
+
+    static std::string date_label(long date, std::string_view language) {
+        static constexpr std::array<const char*, 12> kTr{"Ocak",  "Şubat",   "Mart",   "Nisan",
+                                                         "Mayıs", "Haziran", "Temmuz", "Ağustos",
+                                                         "Eylül", "Ekim",    "Kasım",  "Aralık"};
+        static constexpr std::array<const char*, 12> kEn{"January",   "February", "March",    "April",
+                                                         "May",       "June",     "July",     "August",
+                                                         "September", "October",  "November", "December"};
+        const std::string iso = date_text(date);  // "2026-12-04"
+        const int month = std::stoi(iso.substr(5, 2));
+        const std::string day = std::to_string(std::stoi(iso.substr(8, 2)));
+        return language == "en" ? std::string(kEn[static_cast<std::size_t>(month - 1)]) + " " + day
+                                : day + " " + kTr[static_cast<std::size_t>(month - 1)];
+    }
+
+    /// "Sipariş pastaları en az 48 saat önceden hazırlanır; yarın (Perşembe) için yetişmez. En erken
+    /// 4 Aralık (Cuma) teslim alabilirsiniz."
+    std::string ready_answer(const std::vector<const sdk::Offering*>& made) const {
+        const bool en = language_ == "en";
+        int hours = 0;
+        for (const auto* o : made) hours = std::max(hours, preparation_hours(*o));
+        const AskedDay first = earliest_ready(hours);
+        std::string names;
+        const bool one_category = std::all_of(made.begin(), made.end(), [&](const sdk::Offering* o) {
+            return !o->category.empty() && o->category == made.front()->category;
+        });
+        if (made.size() > 1 && one_category && !en) {
+            names = made.front()->category + " ürünlerimiz";
+        } else {
+            for (std::size_t i = 0; i < made.size() && i < 3; ++i)
+                names += (i ? ", " : "") + made[i]->name_in(language_);
+            if (made.size() > 3) names += en ? " and others" : " ve diğerleri";
+        }
+        std::string out =
+            en ? names + (made.size() > 1 ? " are" : " is") + " made to order, at least " +
+                     std::to_string(hours) + " hours ahead."
+               : names + " siparişle, en az " + std::to_string(hours) + " saat önceden hazırlanır.";
+        for (const auto& d : days_) {
+            // "bugün sipariş versem ne zaman hazır olur": today is when it is ordered
+            if (d.ahead == 0 && ready_asked()) continue;
+            const std::string label = day_label(d, language_);
+            const bool open = !span_of(profile_.hours, weekday_key(d.weekday)).empty();
+            if (d.date >= first.date && open)
+                out +=
+                    en ? " Yes, it can be ready " + label + "." : " " + capitalized(label) + " için yetişir.";
+            else if (!open)
+                out += en ? " We are closed " + label + "." : " " + capitalized(label) + " kapalıyız.";
+            else
+                out +=
+                    en ? " It cannot be ready " + label + "." : " " + capitalized(label) + " için yetişmez.";
+        }
+        out += en ? " The earliest is " + day_label(first, language_) + "."
+                  : " En erken " + day_label(first, language_) + " hazır olur.";
+        return out;
+    }
+
+    /// Whether the business is open at the asked minute of each asked day, with that day's hours.
+    std::string open_at_answer() const {
+        const bool en = language_ == "en";
+        const std::string at_tr = clock_locative(clock_);
+        const std::string at = at_tr.substr(0, 5);
+        // "until 8": open through the minute before it.
+        const int minute = until_ ? std::max(0, clock_ - 1) : clock_;
+        std::string out;
+        for (const auto& d : days_) {
+            const std::string label = day_label(d, language_);
+            const std::string span = span_of(profile_.hours, weekday_key(d.weekday));
+            const auto minutes = span_minutes(span);
+            std::string line;
+            if (!minutes)
+                line = en ? "No, we are closed " + label + "." : "Hayır, " + label + " kapalıyız.";
+            else if (minutes->first <= minute && minute < minutes->second)
+                line = en ? "Yes, " + label + " we are open " + (until_ ? "until " : "at ") + at + " (" +
+                                span + ")."
+                          : "Evet, " + label + " " +
+                                (until_ ? span + " saatleri arasında açığız."
+                                        : "saat " + at_tr + " açığız (" + span + ").");
+            else
+                line = en ? "No, " + label + " we are not open " + (until_ ? "until " : "at ") + at +
+                                "; our hours then are " + span + "."
+                          : "Hayır, " + label + " " + (until_ ? at + " saatine kadar" : "saat " + at_tr) +
+                                " açık değiliz; o gün " + span + " saatleri arasında açığız.";
+            out += (out.empty() ? "" : " ") + line;
+        }
+        return out;
+    }
+
     /// Each asked day's opening hours; a run of three or more weekdays with the same hours
     /// ("hafta içi") said once: "Pazartesi–Cuma 07:00-21:00 saatleri arasında açığız."
     std::string hours_on_days() {
@@ -910,7 +1278,10 @@ private:
     std::optional<DayPart> part_;
     int extreme_ = 0;
     bool now_ = false;
+    int clock_ = -1;      ///< a minute of the day asked about ("saat 9'da"), or -1
+    bool until_ = false;  ///< asked as "until then" ("8'e kadar")
     bool week_ahead_ = false;
+    bool this_week_ = false;  ///< "bu hafta", "this week": the days left of this one
 };
 
 }  // namespace

@@ -58,6 +58,11 @@ struct DayPart {
     bool holds(std::string_view time) const;
 };
 std::optional<DayPart> asked_day_part(const std::vector<std::string>& words, std::string_view folded);
+/// A moment of the clock asked about ("saat 9'da", "18:30'da", "at 7pm", "8'e kadar", "until 8"):
+/// minutes since midnight, or -1; `until`, when given, is set for "8'e kadar", "until 8".
+int asked_clock(const std::vector<std::string>& words, std::string_view folded, bool* until = nullptr);
+/// "19:00'da", "20:00'de", "15:30'da": a time with the Turkish locative its spoken form takes.
+std::string clock_locative(int minutes);
 /// -1 for the earliest ("en erken", "first"), 1 for the latest ("en geç", "last"), else 0.
 int asked_extreme(const std::vector<std::string>& words, std::string_view folded);
 /// "şu an", "şimdi", "now", "right now".

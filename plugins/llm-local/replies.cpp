@@ -141,12 +141,14 @@ std::string attributes_text(const json::object& attributes, std::string_view lan
         // word a customer reads: only labelled keys and one-word ones ("vegan") are shown.
         if (!known_label(key) && key.find('_') != std::string::npos) continue;
         std::string v;
+        // Values in the reply's language where they are known words ("zümrüt" → "emerald").
         if (value.is_string()) {
-            v = std::string(value.get_string());
+            v = attribute_value_in(std::string(value.get_string()), language);
         } else if (value.is_array()) {
             for (const auto& item : value.get_array()) {
                 if (!v.empty()) v += ", ";
-                v += item.is_string() ? std::string(item.get_string()) : sdk::json_text(item);
+                v += item.is_string() ? attribute_value_in(std::string(item.get_string()), language)
+                                      : sdk::json_text(item);
             }
         } else if (value.is_bool()) {
             // "vegan": true says itself by its name; a false flag says nothing to a customer.
@@ -168,10 +170,12 @@ std::string stock_phrase(const json::object& product, std::string_view language)
     auto stock = opt_int(product, "stock");
     if (tr(language)) {
         if (!stock) return "mevcut";
+        if (*stock <= 0) return "şu an stokta yok";
         if (*stock <= 5) return "stokta son " + std::to_string(*stock) + " adet var";
         return "stokta var";
     }
     if (!stock) return "available";
+    if (*stock <= 0) return "out of stock";
     if (*stock <= 5) return "in stock (only " + std::to_string(*stock) + " left)";
     return "in stock";
 }
@@ -442,10 +446,45 @@ std::string render_product(const Intent& intent, const json::object& answer, con
         if (offered.size() > 1)
             return render_counted_list(offered, intent, {}, language, host, offered.size());
     }
+    // "saten gecelikte S beden var mı": each of them in that size.
+    if (same.size() > 1 && !intent.follow_up && !intent.size.empty()) {
+        std::vector<std::string> ids;
+        std::string out;
+        for (auto b : same) {
+            const auto o = host.catalog().get(str(b, "id"));
+            if (!o || !o->available) continue;
+            if (!b.contains("attributes")) b["attributes"] = o->attributes;
+            ids.push_back(o->id);
+            std::string line =
+                size_answer(b, name_of(b, language, host), format_price(o->price, o->currency, language),
+                            intent.size, language);
+            for (const std::string_view yes : {"Evet, ", "Yes, the "})
+                if (line.starts_with(yes))
+                    line = (yes == "Yes, the " ? "The " : "") + line.substr(yes.size());
+            out += (out.empty() ? "" : " ") + line;
+        }
+        if (!out.empty()) {
+            remember_products(session, ids, str(product, "category"), qt);
+            return out;
+        }
+    }
     if (same.size() > 1 && !intent.follow_up) {
         std::vector<std::string> lines, ids;
-        for (const auto& b : same) {
-            if (auto o = host.catalog().get(str(b, "id")); o && !o->available) continue;
+        for (auto b : same) {
+            const auto o = host.catalog().get(str(b, "id"));
+            if (o && !o->available) continue;
+            // "saten gecelik hangi bedenlerde": details asked of several, with each one's sizes.
+            if (qt == "details" && o) {
+                if (!b.contains("attributes")) b["attributes"] = o->attributes;
+                if (const auto sizes = sizes_of(b); !sizes.empty()) {
+                    lines.push_back(name_of(b, language, host) + " (" +
+                                    (tr(language) ? "bedenler: " : "sizes: ") + join_list(sizes, language) +
+                                    "; " + format_price(o->price, o->currency, language) + ", " +
+                                    stock_phrase(b, language) + ")");
+                    ids.push_back(o->id);
+                    continue;
+                }
+            }
             lines.push_back(brief_line(b, language, host, true, true));
             ids.push_back(str(b, "id"));
         }

@@ -322,6 +322,36 @@ KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
 
 OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow);
 
+/// "parkı" of "çocuk parkı": a word that is `head` with a possessive ending ("-ı", "-si"),
+/// whose compound says what kind of `head` it is by the word before it.
+bool possessive_of(std::string_view word, std::string_view head) {
+    if (head.size() < 3 || !word.starts_with(head)) return false;
+    const auto rest = word.substr(head.size());
+    return rest == "i" || rest == "u" || rest == "si" || rest == "su" || rest == "yi";
+}
+
+/// Turkish noun compounds whose head a tenant's word names but whose first word it does not:
+/// "çocuk parkı" (a playground) is no "park" (parking). For each word of `words`, whether it is
+/// such a head of `key_words` (the modifier before it names none of them).
+std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
+                                         const std::vector<std::string>& key_words) {
+    std::vector<bool> out(words.size(), false);
+    for (std::size_t k = 1; k < words.size(); ++k) {
+        const auto& modifier = words[k - 1];
+        if (modifier.size() < 3 || is_stop_word(modifier) ||
+            std::isdigit(static_cast<unsigned char>(modifier[0])))
+            continue;
+        const bool head = std::any_of(key_words.begin(), key_words.end(),
+                                      [&](const std::string& kw) { return possessive_of(words[k], kw); });
+        if (!head) continue;  // most words: no word_match at all
+        const bool modifier_named =
+            std::any_of(key_words.begin(), key_words.end(),
+                        [&](const std::string& kw) { return word_match(modifier, kw) >= 0.85; });
+        out[k] = !modifier_named;
+    }
+    return out;
+}
+
 /// How well `q` matches an entry's words; a part of a compound ("free" of "gluten-free") counts
 /// half unless the query says another part too, so "free wifi" is not about gluten.
 double part_aware_match(std::string_view q, const KnowledgeWords& kw, const std::vector<std::string>& query) {
@@ -764,10 +794,13 @@ std::string day_named(std::string_view folded) {
 /// writes it ("S", "XL", "38"); empty when none. A lone letter counts only next to a size word.
 std::string asked_size(const Words& words) {
     static const std::set<std::string> kLetters = {"xs", "s", "m", "l", "xl", "xxl", "xxxl", "2xl", "3xl"};
-    const bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
+    bool size_word = std::any_of(words.begin(), words.end(), [](const Word& w) {
         return w.folded.rfind("beden", 0) == 0 || w.folded.rfind("numara", 0) == 0 || w.folded == "size" ||
                w.folded == "sizes";
     });
+    // "does it come in L?"
+    for (std::size_t k = 0; k + 2 < words.size() && !size_word; ++k)
+        size_word = (words[k].folded == "come" || words[k].folded == "comes") && words[k + 1].folded == "in";
     for (const auto& w : words) {
         const auto& f = w.folded;
         const bool letters = kLetters.count(f) > 0 && (size_word || f.size() >= 2);
@@ -1023,6 +1056,7 @@ std::pair<std::string, double> Reader::best_knowledge(
     std::string best_id;
     double best = 0;
     const std::string folded_query = join(words, false);
+    const std::vector<std::string> said = folded_of(words);
     for (std::size_t k = 0; k < knowledge_.size(); ++k) {
         const auto& e = knowledge_[k];
         if (only && !only(e)) continue;
@@ -1030,10 +1064,16 @@ std::pair<std::string, double> Reader::best_knowledge(
         const bool keyword_phrase =
             std::any_of(index_.knowledge_words[k].phrases.begin(), index_.knowledge_words[k].phrases.end(),
                         [&](const auto& kw) { return has_phrase(folded_query, kw); });
+        // "çocuk parkı" is no "park": a compound's head counts half when its first word is not the entry's.
+        const auto foreign = foreign_compound_heads(said, index_.knowledge_words[k].strong);
         double sum = 0;
-        for (const auto& q : query)
-            sum +=
+        for (const auto& q : query) {
+            double m =
                 std::max(part_aware_match(q, index_.knowledge_words[k], query), 0.8 * best_in(q, category));
+            for (std::size_t i = 0; i < said.size(); ++i)
+                if (foreign[i] && said[i] == q) m *= 0.5;
+            sum += m;
+        }
         double score = sum / static_cast<double>(query.size());
         if (keyword_phrase) score = std::max(score, 0.75);
         if (score > best) {
@@ -1075,8 +1115,12 @@ std::string Reader::info_key_in(const Words& words, std::string_view folded) con
                 continue;
             }
             // Stricter than product matching: "hava" (weather) must not read as "havale".
-            for (const auto& w : words) {
-                const auto& f = w.folded;
+            for (std::size_t k = 0; k < words.size(); ++k) {
+                const auto& f = words[k].folded;
+                // "çocuk parkı": a compound's head whose first word is not about this key
+                if (k > 0 && possessive_of(f, synonym) &&
+                    foreign_compound_heads({words[k - 1].folded, f}, {synonym})[1])
+                    continue;
                 if (f == synonym ||
                     (synonym.size() >= 4 && f.rfind(synonym, 0) == 0 && f.size() - synonym.size() <= 8) ||
                     (synonym.size() >= 6 && f.size() >= 6 && text::similarity(f, synonym) >= 0.85))
@@ -1245,9 +1289,9 @@ std::vector<Intent> Reader::read_facts(const Words& question, const FactAsk& ask
         i.text = offerings_with(ask, offerings_, index_.facts, language_);
         return {i};
     }
-    if (products.empty() && (ask.worn > 0 || !ask.label.empty())) {
+    if ((products.empty() && (ask.worn > 0 || !ask.label.empty())) || (ask.measured && ask.worn == 0)) {
         Intent i;
-        i.text = size_chart_answer(ask, index_.facts.chart, language_);
+        i.text = size_chart_answer(ask, index_.facts.chart, language_, host_.tenant().phone);
         return {i};
     }
     // "ürünlerinizde alerjen var mı": about no one offering, so the knowledge base's answer.
@@ -1636,6 +1680,27 @@ Plan Reader::read() {
         plan.intents = std::move(again);
         plan.order_again = true;
         return plan;
+    }
+
+    // "I'm 170 cm and 65 kg, what size?", "between 42 and 44, which size?": one size question,
+    // however many clauses it is said in.
+    if (!index_.facts.chart.empty() && has_prefix_word(text::tokens(folded), {"beden", "size", "olurum"})) {
+        Words all;
+        for (auto& clause : split_questions(message, index_.joined_by_and))
+            all.insert(all.end(), clause.begin(), clause.end());
+        if (const auto ask = read_fact_ask(folded_of(all), index_.facts); ask.measured || ask.worn_to > 0) {
+            if (plan.intents = read_facts(all, ask); !plan.intents.empty()) return plan;
+        } else if (const auto letter = asked_size(all);
+                   !letter.empty() && !std::isdigit(static_cast<unsigned char>(letter[0]))) {
+            // "S beden var mı saten gecelikte": the size and the offering it is asked of, one question.
+            auto intents = read_question(all);
+            if (std::any_of(intents.begin(), intents.end(), [](const Intent& i) {
+                    return i.kind == IntentKind::product && !i.picked.empty() && !i.size.empty();
+                })) {
+                plan.intents = std::move(intents);
+                return plan;
+            }
+        }
     }
 
     // Clauses that ask nothing on their own ("siyah", in "siyah ve bordo gecelik var mı") are

@@ -216,9 +216,13 @@ std::vector<Case> load_cases() {
     // words, fees, a count asked after a price, several items and services).
     // cases_people2.json: parts of a day, "now", follow-ups, typos and two questions about people
     // and classes.
+    // cases_people3.json: people and days as customers ask them ("kaça kadar", "yarından sonra",
+    // "3 gün sonra", "who teaches on Sundays"), complaints said in other words, questions the
+    // tenant has no answer for, and size advice from measurements or between two numbers.
     for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
                              LLM_LOCAL_ATTRIBUTE2_CASES, LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES,
-                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_TOTALS4_CASES, LLM_LOCAL_PEOPLE2_CASES}) {
+                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_TOTALS4_CASES, LLM_LOCAL_PEOPLE2_CASES,
+                             LLM_LOCAL_PEOPLE3_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
@@ -387,7 +391,7 @@ TEST(LocalProvider, ReadsFeesAndDiscountsFromKnowledgeSentences) {
 }
 
 // Try a conversation by hand: TENANT=gece-butik SAY='merhaba|saten gecelik ne kadar'
-// [AT=2026-12-02T09:00:00Z]
+// [AT=2026-12-02T09:00:00Z] [SEPARATE=1: each message its own conversation]
 //   llm-local_test --gtest_also_run_disabled_tests --gtest_filter='*Say*'
 TEST(LocalProvider, DISABLED_Say) {
     const char* id = std::getenv("TENANT");
@@ -395,12 +399,15 @@ TEST(LocalProvider, DISABLED_Say) {
     if (!id || !say) GTEST_SKIP() << "set TENANT and SAY";
     const char* at = std::getenv("AT");  // the moment, UTC, as a case's "time"
     tenant(id).host.time.set(case_time(at ? at : "2026-12-02T09:00:00Z"));
-    Conversation c(tenant(id), {});
+    // SAY='a|b' is one conversation; with SEPARATE=1 every message starts its own.
+    const bool separate = std::getenv("SEPARATE") != nullptr;
+    auto c = std::make_unique<Conversation>(tenant(id), std::vector<std::string>{});
     std::string all = say;
     for (std::size_t start = 0; start <= all.size();) {
         auto end = all.find('|', start);
         if (end == std::string::npos) end = all.size();
-        auto out = c.say(all.substr(start, end - start));
+        if (separate) c = std::make_unique<Conversation>(tenant(id), std::vector<std::string>{});
+        auto out = c->say(all.substr(start, end - start));
         std::cout << "> " << all.substr(start, end - start) << "\n  [" << out.language
                   << (out.handoff ? ", handoff" : "") << ", " << out.confidence << "]";
         for (const auto& t : out.tools_called) std::cout << " " << t;
