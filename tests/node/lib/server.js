@@ -24,10 +24,15 @@ function tenantsDir(work, edit) {
   return dir;
 }
 
-/// Starts the server; resolves {url, port, proc, work, stop(), restart()}.
-async function startServer({ edit, work, port = 0, env = {}, args = [] } = {}) {
+/// Starts the server (`edit(id, manifest)` changes the copied manifests, `prepare(dir)` may add
+/// tenants to the folder); resolves {url, port, proc, work, stop(), restart()}.
+async function startServer({ edit, prepare, work, port = 0, env = {}, args = [] } = {}) {
   work = work || fs.mkdtempSync(path.join(os.tmpdir(), 'tezgah-widget-'));
-  const tenants = fs.existsSync(path.join(work, 'tenants')) ? path.join(work, 'tenants') : tenantsDir(work, edit);
+  let tenants = path.join(work, 'tenants');
+  if (!fs.existsSync(tenants)) {
+    tenants = tenantsDir(work, edit);
+    if (prepare) prepare(tenants);
+  }
   const proc = spawn(tezgah, ['serve', '--listen', `127.0.0.1:${port}`, '--tenants', tenants,
     '--db', `sqlite:${path.join(work, 'tezgah.db')}`, '--log-level', 'warn', ...args],
   { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

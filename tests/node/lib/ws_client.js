@@ -36,7 +36,7 @@ class WsClient extends EventEmitter {
         const text = payload.toString('utf8');
         let frame;
         try { frame = JSON.parse(text); } catch (e) { frame = { type: '(not json)', text }; }
-        frame.receivedAt = process.hrtime.bigint();
+        Object.defineProperty(frame, 'receivedAt', { value: process.hrtime.bigint(), enumerable: false });
         this.frames.push(frame);
         this.emit('frame', frame);
         this._wake();
