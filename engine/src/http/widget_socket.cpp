@@ -443,6 +443,7 @@ void WidgetSockets::handshake(Exchange& ex, const std::string& tenant_id) {
         if (const auto* value = config.if_contains(key); value != nullptr && value->is_string())
             settings[key] = value->get_string();
     }
+    if (!settings.contains("title")) settings["title"] = (*tenant)->profile().name;
     ex.accept_upgrade([this, request, tenant_id, settings = std::move(settings),
                        request_id = ex.request_id](tcp::socket& socket, std::shared_ptr<void> owner) {
         auto session = std::make_shared<Session>(*this, socket, std::move(owner), tenant_id, settings);
