@@ -41,12 +41,23 @@ std::string html_escape(std::string_view text) {
     out.reserve(text.size());
     for (const char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -101,11 +112,12 @@ public:
             out.answer = demo_page();
         } else if (request.path == "/ws") {
             // The engine takes WebSocket handshakes before they get here.
-            auto refusal = answer(426, "application/json",
-                                  sdk::json_text(json::object{
-                                      {"error", json::object{{"code", "upgrade_required"},
-                                                             {"message", "widget socket: a WebSocket handshake "
-                                                                         "(Upgrade: websocket) is expected"}}}}));
+            auto refusal = answer(
+                426, "application/json",
+                sdk::json_text(json::object{{"error", json::object{{"code", "upgrade_required"},
+                                                                   {"message",
+                                                                    "widget socket: a WebSocket handshake "
+                                                                    "(Upgrade: websocket) is expected"}}}}));
             refusal.headers.emplace_back("Upgrade", "websocket");
             out.answer = std::move(refusal);
         }
@@ -123,8 +135,9 @@ public:
     sdk::SendResult send(const sdk::OutboundMessage& /*message*/) override {
         sdk::SendResult out;
         out.outcome = sdk::SendResult::Outcome::failed;
-        out.error = "the widget answers over its WebSocket; messages queued in the outbox are not "
-                    "delivered to it";
+        out.error =
+            "the widget answers over its WebSocket; messages queued in the outbox are not "
+            "delivered to it";
         return out;
     }
 
@@ -167,8 +180,9 @@ const sdk::ConfigKey kConfig[] = {
     {.name = "allowed_origins",
      .type = sdk::ConfigType::string_list,
      .default_json = "[]",
-     .description = "Origins of the pages that may open the widget (\"https://shop.example\"); the engine's "
-                    "own origin (its demo page) is always allowed. Others are refused at the handshake (403)."},
+     .description =
+         "Origins of the pages that may open the widget (\"https://shop.example\"); the engine's "
+         "own origin (its demo page) is always allowed. Others are refused at the handshake (403)."},
     {.name = "title",
      .type = sdk::ConfigType::string,
      .description = "The panel's title; the tenant's name when not set."},
@@ -185,14 +199,17 @@ Result<sdk::PluginPtr> make_widget(const json::object& config, sdk::HostServices
     const sdk::ConfigView view(config);
     const std::string color = view.string("color");
     if (!color.empty() && !hex_color(color))
-        return Error{sdk::errc::invalid_value, "color: expected \"#rgb\" or \"#rrggbb\", got \"" + color + "\""};
-    if (const auto* origins = config.if_contains("allowed_origins"); origins != nullptr && origins->is_array()) {
+        return Error{sdk::errc::invalid_value,
+                     "color: expected \"#rgb\" or \"#rrggbb\", got \"" + color + "\""};
+    if (const auto* origins = config.if_contains("allowed_origins");
+        origins != nullptr && origins->is_array()) {
         for (const auto& origin : origins->get_array()) {
             if (!origin.is_string() || !plain_origin(origin.get_string()))
-                return Error{sdk::errc::invalid_value,
-                             "allowed_origins: " + json::serialize(origin) +
-                                 ": expected an origin such as \"https://shop.example\" (a scheme and a host, "
-                                 "no path)"};
+                return Error{
+                    sdk::errc::invalid_value,
+                    "allowed_origins: " + json::serialize(origin) +
+                        ": expected an origin such as \"https://shop.example\" (a scheme and a host, "
+                        "no path)"};
         }
     }
     return sdk::PluginPtr(std::make_unique<WidgetChannel>(host, view.string("title")));

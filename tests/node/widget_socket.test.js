@@ -207,8 +207,9 @@ test('tokens outlive a restart (the key is kept in the database) and TEZGAH_SECR
   const welcome = await hello(client);
   client.send({ type: 'message', text: 'simit ne kadar?' });
   await client.next('reply');
-  client.destroy();
+  // A stopping server tells open sockets it is going away (1001), so widgets reconnect.
   server = await server.restart();
+  assert.equal(await client.closedWith(), 1001);
   const back = await open();
   const resumed = await hello(back, welcome.visitor_token);
   assert.equal(resumed.visitor_token, welcome.visitor_token);

@@ -15,8 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -146,8 +146,8 @@ struct Routes {
     Engine& engine;
     const ProcessChannels& channels;
     std::chrono::steady_clock::time_point started;
-    std::atomic<int> in_flight{0};    ///< requests begun and not yet answered (shown in /health/detailed)
-    std::atomic<int> connections{0};  ///< open connections (shown in /health/detailed)
+    std::atomic<int> in_flight{0};     ///< requests begun and not yet answered (shown in /health/detailed)
+    std::atomic<int> connections{0};   ///< open connections (shown in /health/detailed)
     WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
 
     /// True for the routes the operations worker answers, so they answer while every chat

@@ -449,8 +449,8 @@ void Routes::health_detailed(Exchange& ex) {
             {"memory_rss_bytes", resident_memory_bytes()},
             {"database", std::move(database)},
             {"http", json::object{{"in_flight", in_flight.load()},
-                                   {"connections", connections.load()},
-                                   {"widget_sockets", widgets != nullptr ? widgets->open() : 0}}},
+                                  {"connections", connections.load()},
+                                  {"widget_sockets", widgets != nullptr ? widgets->open() : 0}}},
             {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
             {"tenants", std::move(tenant_list)},
             {"outbox", std::move(outbox)}});

@@ -867,6 +867,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
         impl->acceptor->close(ec);
         for (const auto& c : impl->open_connections())
             if (c->idle()) c->close_now();
+        impl->widgets->close_all();
     });
     // Requests in flight finish, up to the grace period: those still arriving (their deadlines
     // bound them), then those being answered.

@@ -115,7 +115,8 @@ std::optional<std::string> VisitorTokens::check(std::string_view token, const st
 }
 
 std::string widget_signing_key(Engine& engine) {
-    if (const char* configured = std::getenv("TEZGAH_SECRET_KEY"); configured != nullptr && *configured != '\0')
+    if (const char* configured = std::getenv("TEZGAH_SECRET_KEY");
+        configured != nullptr && *configured != '\0')
         return configured;
     auto stored = engine.database().server_secret("widget_token_key", random_key_hex(32));
     if (stored && !stored->empty()) return *stored;
@@ -126,12 +127,14 @@ std::string widget_signing_key(Engine& engine) {
     return random_key_hex(32);
 }
 
-bool widget_origin_allowed(std::string_view origin, std::string_view host, const json::object& tenant_config) {
+bool widget_origin_allowed(std::string_view origin, std::string_view host,
+                           const json::object& tenant_config) {
     const std::string wanted = normalize_origin(origin);
     if (wanted.empty() || wanted == "null") return false;
     const std::string own_host = lower(host);
     if (!own_host.empty() && (wanted == "http://" + own_host || wanted == "https://" + own_host)) return true;
-    if (const auto* list = tenant_config.if_contains("allowed_origins"); list != nullptr && list->is_array()) {
+    if (const auto* list = tenant_config.if_contains("allowed_origins");
+        list != nullptr && list->is_array()) {
         for (const auto& entry : list->get_array())
             if (entry.is_string() && normalize_origin(entry.get_string()) == wanted) return true;
     }
@@ -164,12 +167,16 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
     bool writing = false;
     bool closed = false;
     bool counted = false;
-    bool greeted = false;  // hello answered (or being answered)
-    std::string visitor;   // after hello
+    bool greeted = false;                                // hello answered (or being answered)
+    std::string visitor;                                 // after hello
+    std::list<std::weak_ptr<Session>>::iterator listed;  // in hub.sessions_ while open
+    bool is_listed = false;
 
     void start(const bhttp::request<bhttp::empty_body>& request, const std::string& request_id) {
         counted = true;
         ++hub.open_;
+        listed = hub.sessions_.insert(hub.sessions_.end(), weak_from_this());
+        is_listed = true;
         websocket::stream_base::timeout timeout{};
         timeout.handshake_timeout = std::chrono::seconds(10);
         timeout.idle_timeout = hub.limits.idle_timeout;
@@ -201,6 +208,18 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
         closed = true;
         outgoing.clear();
         pending_bytes = 0;
+        if (is_listed) {
+            hub.sessions_.erase(listed);
+            is_listed = false;
+        }
+    }
+
+    /// The server is stopping: a close frame (1001, going away), then the socket closes.
+    void go_away() {
+        if (closed) return;
+        closed = true;
+        ws.async_close(websocket::close_reason(websocket::close_code::going_away),
+                       [self = shared_from_this()](beast::error_code) {});
     }
 
     /// Queues a frame (loop thread).
@@ -225,20 +244,21 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
         }
         writing = true;
         ws.text(true);
-        ws.async_write(asio::buffer(outgoing.front()), [self = shared_from_this()](beast::error_code ec,
-                                                                                   std::size_t) {
-            if (self->closed) return;
-            self->pending_bytes -= self->outgoing.front().size();
-            self->outgoing.pop_front();
-            if (ec) return self->finish();
-            self->write_next();
-        });
+        ws.async_write(asio::buffer(outgoing.front()),
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                           if (self->closed) return;
+                           self->pending_bytes -= self->outgoing.front().size();
+                           self->outgoing.pop_front();
+                           if (ec) return self->finish();
+                           self->write_next();
+                       });
     }
 
     /// Queues a frame from any thread.
     void post(std::string frame) {
-        asio::post(ws.get_executor(),
-                   [self = shared_from_this(), frame = std::move(frame)]() mutable { self->send(std::move(frame)); });
+        asio::post(ws.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+            self->send(std::move(frame));
+        });
     }
 
     void on_frame(bool text, const std::string& frame) {
@@ -271,9 +291,10 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
         visitor = *known;
         // The history is read from the database on a worker, never on the loop.
         auto self = shared_from_this();
-        const bool queued = hub.run_on_worker([self, token = std::string(frame.at("visitor_token").get_string())] {
-            self->post(self->welcome(token, self->history()));
-        });
+        const bool queued =
+            hub.run_on_worker([self, token = std::string(frame.at("visitor_token").get_string())] {
+                self->post(self->welcome(token, self->history()));
+            });
         if (!queued) send(welcome(std::string(frame.at("visitor_token").get_string()), json::array{}));
     }
 
@@ -307,8 +328,8 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
             if (m.text.empty()) continue;
             const auto at =
                 std::chrono::duration_cast<std::chrono::milliseconds>(m.at.time_since_epoch()).count();
-            out.push_back(json::object{
-                {"from", m.role == "user" ? "customer" : "bot"}, {"text", m.text}, {"at", at}});
+            out.push_back(
+                json::object{{"from", m.role == "user" ? "customer" : "bot"}, {"text", m.text}, {"at", at}});
         }
         return out;
     }
@@ -326,12 +347,12 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
             id = std::string(given->get_string());
         }
         if (!hub.allow_message(tenant + "\n" + visitor, SteadyClock::now()))
-            return send(frame_text(json::object{
-                {"type", "error"},
-                {"code", "rate_limited"},
-                {"message", "more than " + std::to_string(hub.limits.messages_per_minute) +
-                                " messages a minute; wait a moment"},
-                {"id", id}}));
+            return send(frame_text(
+                json::object{{"type", "error"},
+                             {"code", "rate_limited"},
+                             {"message", "more than " + std::to_string(hub.limits.messages_per_minute) +
+                                             " messages a minute; wait a moment"},
+                             {"id", id}}));
 
         sdk::InboundMessage message;
         message.tenant_id = tenant;
@@ -398,6 +419,11 @@ WidgetSockets::WidgetSockets(Engine& engine_, std::function<bool(std::function<v
 
 WidgetSockets::~WidgetSockets() = default;
 
+void WidgetSockets::close_all() {
+    for (const auto& weak : sessions_)
+        if (auto session = weak.lock()) session->go_away();
+}
+
 bool WidgetSockets::allow_message(const std::string& visitor_key, SteadyClock::time_point now) {
     const auto window = std::chrono::minutes(1);
     if (now - last_sweep_ > window) {
@@ -420,7 +446,8 @@ void WidgetSockets::handshake(Exchange& ex, const std::string& tenant_id) {
     auto tenant = engine.tenant(tenant_id);
     if (!tenant) return ex.send_error(tenant.error());
     if ((*tenant)->channel(std::string(kWidgetChannel)) == nullptr)
-        return ex.send_error(404, "not_found", "tenant \"" + tenant_id + "\" does not enable the widget channel");
+        return ex.send_error(404, "not_found",
+                             "tenant \"" + tenant_id + "\" does not enable the widget channel");
     const auto& channels = (*tenant)->manifest().channels;
     const auto config_it = channels.find(std::string(kWidgetChannel));
     const json::object config = config_it == channels.end() ? json::object{} : config_it->second;
@@ -444,8 +471,8 @@ void WidgetSockets::handshake(Exchange& ex, const std::string& tenant_id) {
             settings[key] = value->get_string();
     }
     if (!settings.contains("title")) settings["title"] = (*tenant)->profile().name;
-    ex.accept_upgrade([this, request, tenant_id, settings = std::move(settings),
-                       request_id = ex.request_id](tcp::socket& socket, std::shared_ptr<void> owner) {
+    ex.accept_upgrade([this, request, tenant_id, settings = std::move(settings), request_id = ex.request_id](
+                          tcp::socket& socket, std::shared_ptr<void> owner) {
         auto session = std::make_shared<Session>(*this, socket, std::move(owner), tenant_id, settings);
         session->start(*request, request_id);
     });

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,10 @@ public:
     /// Open widget sockets (for /health/detailed and the benchmark).
     int open() const { return open_.load(); }
 
+    /// Tells every open socket the server is going away (close 1001), so widgets reconnect (loop
+    /// thread; the server closes what is left when it stops).
+    void close_all();
+
     struct Session;
     /// Counts a message of `visitor` now; false when it is over the limit (loop thread only).
     bool allow_message(const std::string& visitor_key, std::chrono::steady_clock::time_point now);
@@ -83,6 +88,8 @@ public:
     std::atomic<int> open_{0};
 
 private:
+    friend struct Session;
+    std::list<std::weak_ptr<Session>> sessions_;  ///< open ones (loop thread)
     std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>> recent_;
     std::chrono::steady_clock::time_point last_sweep_{};
 };

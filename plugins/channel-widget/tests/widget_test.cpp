@@ -92,7 +92,8 @@ TEST_F(WidgetChannel, TheDemoPageCarriesTheTenantsTagAndEscapesItsName) {
     ASSERT_TRUE(page->answer);
     EXPECT_EQ(page->answer->status, 200);
     const auto& html = page->answer->body;
-    EXPECT_NE(html.find(R"(<script src="/widget.js" data-tenant="gece-butik" async></script>)"), std::string::npos);
+    EXPECT_NE(html.find(R"(<script src="/widget.js" data-tenant="gece-butik" async></script>)"),
+              std::string::npos);
     EXPECT_NE(html.find(R"(<html lang="tr">)"), std::string::npos);
     EXPECT_NE(html.find("Gece &lt;Butik&gt;"), std::string::npos);
     EXPECT_EQ(html.find("Gece <Butik>"), std::string::npos);
@@ -111,8 +112,9 @@ TEST_F(WidgetChannel, RefusesAColourOrAnOriginItCannotUse) {
     EXPECT_NE(make({{"color", "#0f766e"}}).plugin, nullptr);
     EXPECT_NE(make({{"color", "#abc"}}).plugin, nullptr);
     EXPECT_EQ(make({{"color", "red; background: url(x)"}}).plugin, nullptr);
-    EXPECT_NE(make({{"allowed_origins", json::array{"https://shop.example", "http://127.0.0.1:8000"}}}).plugin,
-              nullptr);
+    EXPECT_NE(
+        make({{"allowed_origins", json::array{"https://shop.example", "http://127.0.0.1:8000"}}}).plugin,
+        nullptr);
     EXPECT_EQ(make({{"allowed_origins", json::array{"https://shop.example/page"}}}).plugin, nullptr);
     EXPECT_EQ(make({{"allowed_origins", json::array{"shop.example"}}}).plugin, nullptr);
     EXPECT_EQ(make({{"colour", "#fff"}}).plugin, nullptr);  // unknown key
