@@ -55,6 +55,10 @@
     ".opts{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}" +
     "[data-tezgah=option]{border:1px solid var(--c);color:var(--fg);background:transparent;border-radius:16px;padding:5px 11px;cursor:pointer}" +
     "[data-tezgah=option]:hover{background:var(--c);color:#fff}" +
+    ".cards{display:flex;gap:8px;overflow-x:auto;align-self:stretch;padding-bottom:4px}" +
+    ".card{flex:0 0 150px;border:1px solid var(--line);border-radius:10px;padding:8px;background:var(--bub)}" +
+    ".card img{width:100%;height:90px;object-fit:cover;border-radius:6px;display:block;margin-bottom:6px}" +
+    ".card b{display:block}.card small{color:var(--muted);display:block}" +
     "[data-tezgah=typing]{align-self:flex-start;color:var(--muted);font-style:italic;font-size:13px}" +
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid var(--line)}" +
     "[data-tezgah=input]{flex:1;border:1px solid var(--line);border-radius:10px;padding:8px 10px;background:var(--bg);color:var(--fg)}" +
@@ -115,6 +119,25 @@
   function clearOptions() {
     var old = log.querySelectorAll(".opts");
     for (var i = 0; i < old.length; i++) old[i].remove();
+  }
+  function showCards(cards) {
+    if (!cards || !cards.length) return;
+    var box = el("div", { class: "cards", role: "list" });
+    cards.forEach(function (c) {
+      var card = el("div", { class: "card", role: "listitem", "data-id": c.id || "" });
+      if (/^https:\/\//.test(c.image_url || "")) card.append(el("img", { src: c.image_url, alt: "" }));
+      card.append(el("b", {}, c.title));
+      if (c.subtitle) card.append(el("small", {}, c.subtitle));
+      if (typeof c.price === "number") {
+        var price;
+        try { price = new Intl.NumberFormat(tr ? "tr-TR" : "en", { style: "currency", currency: c.currency || "TRY" }).format(c.price); }
+        catch (e) { price = c.price + " " + (c.currency || ""); }
+        card.append(el("small", {}, price));
+      }
+      box.append(card);
+    });
+    log.append(box);
+    scroll();
   }
   function showOptions(options) {
     clearOptions();
@@ -180,6 +203,7 @@
         if (!streaming) streaming = bubble(f.from === "operator" ? "operator" : "bot", "");
         streaming.body.textContent = f.reply;  // the stored text is the last word
         streaming = null;
+        showCards(f.cards);
         showOptions(f.options);
         break;
       case "error":

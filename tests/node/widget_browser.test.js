@@ -126,6 +126,39 @@ test('options in a reply are buttons; clicking one sends its title', async (t) =
   assert.match(await customer().last().innerText(), new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 });
 
+test('widget.js alone: the options and cards of a reply are drawn, and a click sends the option\'s title', async () => {
+  // The engine's replies carry no options yet, so this step answers the page's socket itself
+  // (playwright's routeWebSocket): it checks what the script draws and sends, not the engine.
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  const sent = [];
+  await p.routeWebSocket(/\/channels\/widget\/ws$/, (ws) => {
+    ws.onMessage((text) => {
+      const f = JSON.parse(text);
+      sent.push(f);
+      if (f.type === 'hello') ws.send(JSON.stringify({ type: 'welcome', visitor_token: 't', history: [], title: 'Test' }));
+      if (f.type === 'message') {
+        ws.send(JSON.stringify({ type: 'reply', from: 'bot', id: f.id, reply: 'Hangisi?',
+          options: [{ id: 'o1', title: 'Simit' }, { id: 'o2', title: 'Poğaça', description: 'sıcak' }],
+          cards: [{ id: 'c1', title: 'Simit', subtitle: 'susamlı', price: 15, currency: 'TRY' }] }));
+      }
+    });
+  });
+  await p.goto(`${engine.url}/v1/tenants/${TENANT}/channels/widget`);
+  await p.locator('[data-tezgah=launcher]').click();
+  await p.locator('[data-tezgah=input]').fill('ne var?');
+  await p.locator('[data-tezgah=input]').press('Enter');
+  const options = p.locator('[data-tezgah=option]');
+  await options.first().waitFor();
+  assert.deepEqual(await options.allInnerTexts(), ['Simit', 'Poğaça']);
+  assert.equal(await options.nth(1).getAttribute('title'), 'sıcak');
+  assert.match(await p.locator('.card').innerText(), /Simit[\s\S]*susamlı[\s\S]*15/);
+  await options.nth(1).click();
+  await p.waitForFunction(() => window.__tezgahWidget.root.querySelectorAll('[data-tezgah=message][data-from=customer]').length === 2);
+  assert.deepEqual(sent.filter((f) => f.type === 'message').map((f) => f.text), ['ne var?', 'Poğaça']);
+  await ctx.close();
+});
+
 test('a reload keeps the conversation (the visitor token is in localStorage)', async () => {
   const token = await page.evaluate((k) => localStorage.getItem(k), `tezgah:${TENANT}:visitor`);
   assert.match(token, /^v1\.lezzet-firini\./);

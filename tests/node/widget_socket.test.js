@@ -248,6 +248,11 @@ test('an open socket holds no thread: 200 sockets leave the server\'s thread cou
   await Promise.all(clients.map((c) => hello(c)));
   const during = threads();
   assert.ok(during <= before + 2, `threads ${before} → ${during} with 200 open sockets`);
+  // Operators see them counted.
+  const metrics = await (await fetch(server.url + '/metrics')).text();
+  assert.ok(Number(metrics.match(/^tezgah_widget_sockets (\d+)/m)[1]) >= 200, metrics.match(/^tezgah_widget_sockets.*$/m)[0]);
+  const health = await (await fetch(server.url + '/health/detailed')).json();
+  assert.ok(health.http.widget_sockets >= 200);
   clients.forEach((c) => c.destroy());
 });
 

@@ -460,6 +460,7 @@ void Routes::metrics(Exchange& ex) {
     int loaded = 0;
     for (const auto& t : engine.tenants()) loaded += t.state == "loaded";
     Metrics::global().tenants_loaded(loaded);
+    Metrics::global().widget_sockets(widgets != nullptr ? widgets->open() : 0);
     engine.outbox().update_metrics();
     ex.send(200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render());
 }
