@@ -3,8 +3,9 @@
 //   node tests/bench/widget.js --port P --pid PID [--idle 5000] [--active 50] [--duration 60]
 // 1. warms the server up (the active visitors each say hello and ask once, so the worker pool has
 //    grown to what the load needs), then reads the server's threads and RSS ("before");
-// 2. opens --idle sockets, each saying hello as widget.js does, from 127.0.0.10+ (at most 200
-//    per source address, under the server's per-address cap), and reads threads and RSS again;
+// 2. opens --idle sockets, 20 at a time, each saying hello as widget.js does, from 127.0.0.10+
+//    (at most 200 per source address, under the server's per-address cap), and reads threads and
+//    RSS at half and at the end;
 // 3. --active visitors send a question every 3.1 s (the widget's limit is 20 a minute) for
 //    --duration seconds, timing each message to its `reply` frame;
 // 4. prints `RESULT key value` lines, and checks every idle socket is still open.
@@ -63,13 +64,15 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500));
   const before = serverFigures();
 
-  // 2. the idle sockets, opened 100 at a time
+  // 2. the idle sockets, opened 20 at a time (the figures at half show whether threads follow sockets)
   const idle = [];
   const opened = Date.now();
-  for (let i = 0; i < idleCount; i += 100) {
+  let half = null;
+  for (let i = 0; i < idleCount; i += 20) {
     const batch = [];
-    for (let j = i; j < Math.min(idleCount, i + 100); j++) batch.push(open(j));
+    for (let j = i; j < Math.min(idleCount, i + 20); j++) batch.push(open(j));
     idle.push(...await Promise.all(batch));
+    if (!half && idle.length >= idleCount / 2) half = serverFigures();
   }
   const openSeconds = (Date.now() - opened) / 1000;
   await new Promise((r) => setTimeout(r, 1000));
@@ -105,9 +108,11 @@ async function main() {
     idle_open_seconds: openSeconds.toFixed(1),
     idle_still_open: stillOpen,
     threads_before: before.threads,
+    threads_with_half: half.threads,
     threads_with_idle: held.threads,
     threads_after: after.threads,
     rss_before_mb: before.rss_mb.toFixed(1),
+    rss_with_half_mb: half.rss_mb.toFixed(1),
     rss_with_idle_mb: held.rss_mb.toFixed(1),
     rss_after_mb: after.rss_mb.toFixed(1),
     rss_added_mb: (held.rss_mb - before.rss_mb).toFixed(1),
