@@ -336,12 +336,13 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
 
 void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) {
     const auto request = channel_request(ex, ex.path);
-    // A request the channel answers itself, for no tenant (the widget's script, say).
+    // A request the channel answers itself, for no tenant (the widget's script, say). Errors are
+    // the tenant's instance's to report: this one has no tenant's settings to verify anything with.
     if (mount.sender != nullptr) {
         auto reports = guarded("channel " + mount.plugin + " delivery_reports",
                                [&] { return mount.sender->delivery_reports(request); });
-        if (!reports) return ex.send_error(reports.error());
-        if (reports->reports.empty() && reports->answer) return send_channel_response(ex, *reports->answer);
+        if (reports && reports->reports.empty() && reports->answer)
+            return send_channel_response(ex, *reports->answer);
     }
     auto first = guarded("channel " + mount.plugin + " parse", [&] { return mount.channel->parse(request); });
     if (!first) return ex.send_error(first.error());
