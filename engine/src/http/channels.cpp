@@ -36,6 +36,7 @@ ProcessChannels::ProcessChannels(const PluginRegistry& registry) {
                       {{"plugin", plugin.name}, {"error", routes.error().message}});
             continue;
         }
+        auto* sender = plugin.has(sdk::kChannelSends) ? instance->as<sdk::ChannelSender>() : nullptr;
         bool mounted = false;
         for (const auto& route : *routes) {
             if (route.scope != sdk::RouteScope::process) continue;
@@ -45,7 +46,7 @@ ProcessChannels::ProcessChannels(const PluginRegistry& registry) {
                           {{"plugin", plugin.name}, {"path", route.path}});
                 continue;
             }
-            mounts_[route.path].push_back(Mount{route.method, plugin.name, channel});
+            mounts_[route.path].push_back(Mount{route.method, plugin.name, channel, sender});
             log_event(spdlog::level::info, "http", "channel route mounted",
                       {{"plugin", plugin.name}, {"method", route.method}, {"path", route.path}});
             mounted = true;

@@ -6,13 +6,17 @@
 #include "http/server.hpp"
 #include "plugins/registry.hpp"
 
+#include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/plugin.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -87,6 +91,19 @@ public:
 
     int socket_fd() const { return writer_.fd(); }
 
+    /// Called on the connection loop's thread with the connection's socket, to serve it as a
+    /// WebSocket from then on; `owner` keeps the connection (and its place in the server's counts)
+    /// for as long as it is held.
+    using SocketTakeover =
+        std::function<void(boost::asio::ip::tcp::socket& socket, std::shared_ptr<void> owner)>;
+    /// Instead of a response: once the worker is done, the connection loop hands the socket to
+    /// `takeover` (which writes the 101 and serves the WebSocket). Counts as the response (101).
+    void accept_upgrade(SocketTakeover takeover) {
+        status = 101;
+        upgrade = std::move(takeover);
+    }
+    SocketTakeover upgrade;
+
 private:
     std::string head(int status, std::string_view content_type) const;
     ResponseWriter& writer_;
@@ -108,6 +125,7 @@ public:
         std::string method;
         std::string plugin;
         sdk::Channel* channel;
+        sdk::ChannelSender* sender;  ///< the same instance when the channel sends, else null
     };
     /// The mounts at exactly `path`, or null.
     const std::vector<Mount>* find(const std::string& path) const;
@@ -118,6 +136,8 @@ private:
     std::map<std::string, std::vector<Mount>> mounts_;
 };
 
+class WidgetSockets;
+
 /// The request handlers. Each sends exactly one response (or an event stream).
 struct Routes {
     Routes(Engine& engine_, const ProcessChannels& channels_)
@@ -126,8 +146,9 @@ struct Routes {
     Engine& engine;
     const ProcessChannels& channels;
     std::chrono::steady_clock::time_point started;
-    std::atomic<int> in_flight{0};    ///< requests begun and not yet answered (shown in /health/detailed)
-    std::atomic<int> connections{0};  ///< open connections (shown in /health/detailed)
+    std::atomic<int> in_flight{0};     ///< requests begun and not yet answered (shown in /health/detailed)
+    std::atomic<int> connections{0};   ///< open connections (shown in /health/detailed)
+    WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
 
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/detailed, /metrics.

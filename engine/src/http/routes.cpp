@@ -1,6 +1,7 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
 #include "http/departures.hpp"
 #include "http/exchange.hpp"
+#include "http/widget_socket.hpp"
 
 #include "ops/metrics.hpp"
 #include "plugins/guarded.hpp"
@@ -74,6 +75,13 @@ private:
     bool broken_ = false;
     std::atomic<bool>& gone_;  ///< set when a write fails: the client has gone
 };
+
+/// A WebSocket handshake: `Upgrade: websocket` (any letter case).
+bool websocket_upgrade(const Request& request) {
+    std::string upgrade(request.header("upgrade"));
+    for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return upgrade == "websocket";
+}
 
 bool wants_event_stream(const Request& request) {
     return request.header("accept").find("text/event-stream") != std::string_view::npos;
@@ -242,6 +250,13 @@ void Routes::dispatch(Exchange& ex) {
                 if (!plugin.empty() && engine.plugins().find(plugin, sdk::PluginKind::channel) != nullptr) {
                     ex.route = "/v1/tenants/{tenant}/channels/" + plugin;
                     ex.tenant = tenant;
+                    // The widget's WebSocket is the engine's: the socket outlives the request.
+                    if (plugin == kWidgetChannel && subpath == "/ws" && widgets != nullptr &&
+                        websocket_upgrade(ex.request)) {
+                        ex.route += "/ws";
+                        if (require_method(ex, "GET")) widgets->handshake(ex, tenant);
+                        return;
+                    }
                     tenant_channel(ex, tenant, plugin, subpath);
                     return;
                 }
@@ -321,6 +336,14 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
 
 void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) {
     const auto request = channel_request(ex, ex.path);
+    // A request the channel answers itself, for no tenant (the widget's script, say). Errors are
+    // the tenant's instance's to report: this one has no tenant's settings to verify anything with.
+    if (mount.sender != nullptr) {
+        auto reports = guarded("channel " + mount.plugin + " delivery_reports",
+                               [&] { return mount.sender->delivery_reports(request); });
+        if (reports && reports->reports.empty() && reports->answer)
+            return send_channel_response(ex, *reports->answer);
+    }
     auto first = guarded("channel " + mount.plugin + " parse", [&] { return mount.channel->parse(request); });
     if (!first) return ex.send_error(first.error());
     const std::string tenant_id = first->tenant_id;
@@ -426,7 +449,9 @@ void Routes::health_detailed(Exchange& ex) {
             {"uptime_seconds", uptime},
             {"memory_rss_bytes", resident_memory_bytes()},
             {"database", std::move(database)},
-            {"http", json::object{{"in_flight", in_flight.load()}, {"connections", connections.load()}}},
+            {"http", json::object{{"in_flight", in_flight.load()},
+                                  {"connections", connections.load()},
+                                  {"widget_sockets", widgets != nullptr ? widgets->open() : 0}}},
             {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
             {"tenants", std::move(tenant_list)},
             {"outbox", std::move(outbox)}});
@@ -436,6 +461,7 @@ void Routes::metrics(Exchange& ex) {
     int loaded = 0;
     for (const auto& t : engine.tenants()) loaded += t.state == "loaded";
     Metrics::global().tenants_loaded(loaded);
+    Metrics::global().widget_sockets(widgets != nullptr ? widgets->open() : 0);
     engine.outbox().update_metrics();
     ex.send(200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render());
 }

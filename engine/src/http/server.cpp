@@ -12,6 +12,7 @@
 #include "http/server.hpp"
 
 #include "http/exchange.hpp"
+#include "http/widget_socket.hpp"
 #include "ops/metrics.hpp"
 #include "util/log.hpp"
 
@@ -193,6 +194,7 @@ struct HttpServer::Impl {
     std::vector<Network> trusted;
     std::unique_ptr<ProcessChannels> channels;
     std::unique_ptr<Routes> routes;
+    std::unique_ptr<WidgetSockets> widgets;  ///< after workers: its turns run there
 
     // --- the open connections (declared before the loop: its pending handlers hold connections,
     // whose destructors update these) ---
@@ -352,6 +354,15 @@ public:
         processing_ = false;
         if (close || server_.stopping) return close_gracefully();
         wait_for_request();
+    }
+
+    /// After a worker accepted a WebSocket upgrade: the socket is served as a WebSocket from now
+    /// on, on this loop; the connection stays counted while the WebSocket holds it.
+    void take_over(const Exchange::SocketTakeover& takeover) {
+        processing_ = false;
+        if (server_.stopping) return close_now();
+        disarm();
+        takeover(socket_, shared_from_this());
     }
 
     /// Closes it now (stop, or room needed for a new connection). While a worker still writes to
@@ -605,6 +616,12 @@ private:
         log_request(request.request_id, request.method, ex.route, ex.tenant, ex.status, seconds,
                     request.client_address);
         request_done();
+        if (ex.upgrade) {
+            asio::post(server_.io, [self = shared_from_this(), takeover = std::move(ex.upgrade)] {
+                self->take_over(takeover);
+            });
+            return;
+        }
         server_.finished_request(shared_from_this(), ex.close);
     }
 
@@ -811,6 +828,11 @@ sdk::Status HttpServer::start() {
     impl_->routes = std::make_unique<Routes>(impl_->engine, *impl_->channels);
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
+    impl_->widgets = std::make_unique<WidgetSockets>(
+        impl_->engine, [workers = impl_->workers.get()](std::function<void()> task) {
+            return workers->try_post(std::move(task));
+        });
+    impl_->routes->widgets = impl_->widgets.get();
     impl_->accept();
     impl_->loop = std::thread([this] {
         for (;;) {
@@ -845,6 +867,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
         impl->acceptor->close(ec);
         for (const auto& c : impl->open_connections())
             if (c->idle()) c->close_now();
+        impl->widgets->close_all();
     });
     // Requests in flight finish, up to the grace period: those still arriving (their deadlines
     // bound them), then those being answered.

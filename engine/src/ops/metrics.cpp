@@ -162,6 +162,11 @@ struct State {
                                             .Help("Tenants currently loaded and serving.")
                                             .Register(registry)
                                             .Add({});
+    prometheus::Gauge& widget_sockets = prometheus::BuildGauge()
+                                            .Name("tezgah_widget_sockets")
+                                            .Help("The web widget's open WebSockets.")
+                                            .Register(registry)
+                                            .Add({});
 };
 
 // Updates hold the lock shared, so they run side by side (the values themselves are atomics);
@@ -186,6 +191,11 @@ public:
     void set_tenants_loaded(int count) {
         std::shared_lock lock(mutex_);
         state_->tenants_loaded.Set(count);
+    }
+
+    void set_widget_sockets(int count) {
+        std::shared_lock lock(mutex_);
+        state_->widget_sockets.Set(count);
     }
 
     void set_outbox_states(const std::vector<std::pair<std::string, long long>>& counts) {
@@ -259,6 +269,8 @@ void Metrics::db_operation(std::string_view operation, double seconds) {
 }
 
 void Metrics::tenants_loaded(int count) { store().set_tenants_loaded(count); }
+
+void Metrics::widget_sockets(int count) { store().set_widget_sockets(count); }
 
 void Metrics::tokens(std::string_view tenant, std::string_view model, long long input, long long output) {
     auto add = [&](std::string_view direction, long long count) {

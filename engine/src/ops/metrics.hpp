@@ -25,6 +25,8 @@ public:
     void db_operation(std::string_view operation, double seconds);
     /// tezgah_tenants_loaded (gauge).
     void tenants_loaded(int count);
+    /// tezgah_widget_sockets (gauge): the web widget's open WebSockets.
+    void widget_sockets(int count);
     /// Tokens of one model call: tezgah_llm_tokens_total{tenant,model,direction="input"|"output"}
     /// (an empty model leaves the label out).
     void tokens(std::string_view tenant, std::string_view model, long long input, long long output);

@@ -319,6 +319,11 @@ public:
     /// Queued messages stored at or before `created_before`, oldest first, at most `limit`: stuck.
     virtual sdk::Result<std::vector<OutboxRecord>> outbox_stuck(
         std::chrono::system_clock::time_point created_before, std::size_t limit) = 0;
+
+    // --- the server's own secrets ---
+    /// The secret named `name`, shared by every instance on this database: the stored one, or
+    /// `candidate`, stored now when there is none (the first instance to store one wins).
+    virtual sdk::Result<std::string> server_secret(const std::string& name, const std::string& candidate) = 0;
 };
 
 /// `url` with any password replaced by "***", for messages and logs.

@@ -202,6 +202,14 @@ const std::vector<Migration>& all_migrations() {
               "''"},
              {Only::both, "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)"},
          }},
+        {6,
+         "the server's own secrets (the widget's token signing key), kept for every instance",
+         {
+             {Only::both, R"(CREATE TABLE server_secrets (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                created_at BIGINT NOT NULL))"},
+         }},
     };
     return list;
 }

@@ -1138,6 +1138,19 @@ public:
         return out;
     }
 
+    sdk::Result<std::string> server_secret(const std::string& name, const std::string& candidate) override {
+        std::string value;
+        auto error = write([&](soci::session& sql) {
+            const long long now = to_millis(std::chrono::system_clock::now());
+            sql << "INSERT INTO server_secrets (name, value, created_at) VALUES (:n, :v, :a) "
+                   "ON CONFLICT (name) DO NOTHING",
+                soci::use(name), soci::use(candidate), soci::use(now);
+            sql << "SELECT value FROM server_secrets WHERE name = :n", soci::into(value), soci::use(name);
+        });
+        if (!error.empty()) return failure("server_secret " + name, error);
+        return value;
+    }
+
     sdk::Result<std::optional<std::chrono::system_clock::time_point>> outbox_next_due() override {
         std::optional<std::chrono::system_clock::time_point> out;
         try {
