@@ -3,6 +3,7 @@
 // per-language templates. No network, no model: every answer comes from the tenant's own data.
 #include "assistant.hpp"
 #include "people.hpp"
+#include "rich.hpp"
 
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
@@ -162,6 +163,8 @@ private:
         for (const auto& c : response.tool_calls) output_chars += json::serialize(c.arguments).size();
         response.usage.output_tokens = estimate_tokens(output_chars);
         response.usage.estimated = true;
+        if (response.tool_calls.empty() && !response.text.empty())
+            add_rich_reply(request, response.language, response);  // rich.cpp
         if (sink && !response.text.empty()) sink->on_text(response.text);
         return std::move(response);
     }
