@@ -71,6 +71,11 @@ private:
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
             return finish(request, sink, response, plan_ptr);
         }
+        if (auto said = request.step == 0 ? answer_to_yes_or_no(request, plan.language) : std::nullopt) {
+            response.text = std::move(*said);  // rich.cpp
+            response.confidence = 0.9;
+            return finish(request, sink, response, plan_ptr);
+        }
         if (auto call = request.step == 0 ? read_tool_request(request, *tool_index_) : std::nullopt) {
             // One of the tenant's own tools: called when the message gave every required
             // parameter, else the first missing one is asked for and the call waits for it.

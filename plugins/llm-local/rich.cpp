@@ -3,8 +3,8 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
-#include <optional>
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,7 +44,8 @@ std::optional<sdk::ReplyOption> offering_option(const json::value& brief) {
 
 void consider(std::vector<Named>& named, const std::string& text, std::optional<sdk::ReplyOption> option) {
     if (!option) return;
-    if (std::any_of(named.begin(), named.end(), [&](const Named& n) { return n.option.id == option->id; })) return;
+    if (std::any_of(named.begin(), named.end(), [&](const Named& n) { return n.option.id == option->id; }))
+        return;
     const auto at = text.find(option->title);
     if (at == std::string::npos) return;
     named.push_back({at, std::move(*option)});
@@ -72,8 +73,9 @@ bool asks_yes_or_no(const std::string& text) {
     const std::string folded = sdk::text::fold(t.substr(start == std::string_view::npos ? 0 : start + 1));
     const auto words = sdk::text::tokens(folded);
     if (words.empty()) return false;
-    static constexpr std::array<std::string_view, 12> kParticles = {
-        "mi", "mu", "misin", "musun", "misiniz", "musunuz", "miyim", "muyum", "miyiz", "muyuz", "midir", "mudur"};
+    static constexpr std::array<std::string_view, 12> kParticles = {"mi",      "mu",      "misin", "musun",
+                                                                    "misiniz", "musunuz", "miyim", "muyum",
+                                                                    "miyiz",   "muyuz",   "midir", "mudur"};
     int particles = 0;
     bool alternative = false;
     for (const auto& w : words) {
@@ -83,12 +85,54 @@ bool asks_yes_or_no(const std::string& text) {
     }
     if (alternative) return false;
     if (particles == 1) return true;
-    static constexpr std::array<std::string_view, 14> kOpeners = {
-        "is", "are", "do", "does", "did", "would", "could", "can", "shall", "should", "will", "may", "was", "were"};
+    static constexpr std::array<std::string_view, 14> kOpeners = {"is",    "are",   "do",  "does",  "did",
+                                                                  "would", "could", "can", "shall", "should",
+                                                                  "will",  "may",   "was", "were"};
     return particles == 0 && std::find(kOpeners.begin(), kOpeners.end(), words.front()) != kOpeners.end();
 }
 
+/// "evet", "yes please": 1; "hayır", "no thanks": -1; anything else 0.
+int yes_or_no(const std::string& message) {
+    static constexpr std::array<std::string_view, 9> kYes = {"evet", "e",    "olur", "tabii", "tabi",
+                                                             "yes",  "yeah", "yep",  "sure"};
+    static constexpr std::array<std::string_view, 5> kNo = {"hayir", "yok", "no", "nope", "gerek"};
+    static constexpr std::array<std::string_view, 7> kFiller = {"lutfen", "please", "tesekkurler", "tesekkur",
+                                                                "ederim", "thanks", "thank"};
+    int said = 0;
+    for (const auto& w : sdk::text::tokens(message)) {
+        const int here = std::find(kYes.begin(), kYes.end(), w) != kYes.end() ? 1
+                         : std::find(kNo.begin(), kNo.end(), w) != kNo.end()  ? -1
+                                                                              : 0;
+        if (here == 0) {
+            if (std::find(kFiller.begin(), kFiller.end(), w) == kFiller.end() && w != "you") return 0;
+            continue;
+        }
+        if (said != 0 && said != here) return 0;
+        said = here;
+    }
+    return said;
+}
+
 }  // namespace
+
+std::optional<std::string> answer_to_yes_or_no(const sdk::ProviderRequest& request,
+                                               const std::string& language) {
+    if (request.messages.size() < 2) return std::nullopt;
+    const auto& asked = request.messages[request.messages.size() - 2];
+    const auto& answer = request.messages.back();
+    if (asked.role != sdk::Role::assistant || answer.role != sdk::Role::user || !asks_yes_or_no(asked.text))
+        return std::nullopt;
+    // Only the questions this assistant asks itself: whether it can help with anything else.
+    const std::string folded = sdk::text::fold(asked.text);
+    if (folded.find("yardimci olabilir") == std::string::npos &&
+        folded.find("anything else") == std::string::npos)
+        return std::nullopt;
+    const int said = yes_or_no(answer.text);
+    const bool en = language == "en";
+    if (said > 0) return std::string(en ? "Sure, go ahead and ask." : "Buyurun, sorunuzu yazabilirsiniz.");
+    if (said < 0) return std::string(en ? "All right, have a nice day!" : "Peki, iyi günler dileriz!");
+    return std::nullopt;
+}
 
 void add_rich_reply(const sdk::ProviderRequest& request, const std::string& language,
                     sdk::ProviderResponse& response) {
@@ -120,7 +164,8 @@ void add_rich_reply(const sdk::ProviderRequest& request, const std::string& lang
     // A list of categories names offerings within them ("Simit & Poğaça" names "Simit").
     if (named.size() < 2 && categories.size() >= 2) named = std::move(categories);
     if (named.size() >= 2) {
-        std::stable_sort(named.begin(), named.end(), [](const Named& a, const Named& b) { return a.at < b.at; });
+        std::stable_sort(named.begin(), named.end(),
+                         [](const Named& a, const Named& b) { return a.at < b.at; });
         response.options.reserve(std::min(named.size(), kMaxOptions));
         for (auto& n : named) {
             if (response.options.size() == kMaxOptions) break;

@@ -5,6 +5,9 @@
 
 #include <tezgah/sdk/types.hpp>
 
+#include <optional>
+#include <string>
+
 namespace tezgah::plugins::local {
 
 /// Sets `response.options` and `response.cards` for its final text (no tool calls left):
@@ -15,5 +18,11 @@ namespace tezgah::plugins::local {
 ///   anything else...?"), the options Evet/Hayır (Yes/No), ids "yes" and "no".
 void add_rich_reply(const sdk::ProviderRequest& request, const std::string& language,
                     sdk::ProviderResponse& response);
+
+/// The answer to the customer's "Evet"/"Hayır" (a picked option, or typed; "yes please", "no
+/// thanks") right after this assistant asked whether it can help with anything else: an
+/// invitation to ask, or a goodbye. None for any other message.
+std::optional<std::string> answer_to_yes_or_no(const sdk::ProviderRequest& request,
+                                               const std::string& language);
 
 }  // namespace tezgah::plugins::local

@@ -4,7 +4,8 @@
 // conversation's tenant, its moment (day-dependent answers: hours, "yarın", class days, pickup
 // dates) and, per turn, what the reply must and must not say. Both paths must pass every turn and
 // give the same replies (and options). A turn may name the options and cards its reply offers; a
-// customer's "2" or an option's title then picks one. These are development cases; the held-out evaluation is heldout_test.cpp.
+// customer's "2" or an option's title then picks one. These are development cases; the held-out evaluation is
+// heldout_test.cpp.
 #include "support/serve_process.hpp"
 #include "support/temp_tenants.hpp"
 
@@ -97,7 +98,8 @@ std::string check_turn(const Turn& turn, const json::value& reply) {
         json::array got;
         if (const auto* list = reply.as_object().if_contains(key); list && list->is_array())
             for (const auto& item : list->as_array()) got.push_back(item.at(field));
-        if (got != want->as_array()) problems += std::string(" ") + key + " are " + json::serialize(got) + ";";
+        if (got != want->as_array())
+            problems += std::string(" ") + key + " are " + json::serialize(got) + ";";
     }
     if (const auto* handoff = turn.expect.if_contains("handoff"); handoff && reply.at("handoff") != *handoff)
         problems += " handoff is " + json::serialize(reply.at("handoff")) + ";";

@@ -41,7 +41,8 @@ TEST_F(RichRepliesTest, TheOfflineAssistantsListIsOfferedAndTwoPicksTheSecondInT
     start();
     auto list = say("nefes-studyo", "tr1", "yoga dersleriniz neler?");
     EXPECT_EQ(field_of(list, "options", "title"), kYogaTr) << json::serialize(list);
-    EXPECT_EQ(field_of(list, "options", "id"), (std::vector<std::string>{"hatha-yoga", "yin-yoga", "hamile-yogasi"}));
+    EXPECT_EQ(field_of(list, "options", "id"),
+              (std::vector<std::string>{"hatha-yoga", "yin-yoga", "hamile-yogasi"}));
     // The text is the reply as before: the options are not numbered into it.
     EXPECT_FALSE(contains(std::string(list.at("reply").as_string()), "1.")) << list.at("reply");
 
@@ -77,13 +78,15 @@ TEST_F(RichRepliesTest, TitleIdAndOrdinalPicksInEnglish) {
 
     say("nefes-studyo", "en1", "what yoga classes do you have?");
     auto by_ordinal = say("nefes-studyo", "en1", "the second one");
-    EXPECT_TRUE(contains(std::string(by_ordinal.at("reply").as_string()), titles[1])) << by_ordinal.at("reply");
+    EXPECT_TRUE(contains(std::string(by_ordinal.at("reply").as_string()), titles[1]))
+        << by_ordinal.at("reply");
 }
 
 TEST_F(RichRepliesTest, TheDoneEventAndARetriedMessageIdCarryTheOptions) {
     start();
-    auto streamed = chat("nefes-studyo", body_with("yoga dersleriniz neler?", "sse1", {{"message_id", "m-1"}}),
-                         {{"Accept", "text/event-stream"}});
+    auto streamed =
+        chat("nefes-studyo", body_with("yoga dersleriniz neler?", "sse1", {{"message_id", "m-1"}}),
+             {{"Accept", "text/event-stream"}});
     ASSERT_EQ(streamed.status, 200) << streamed.body;
     auto events = parse_events(streamed.body);
     ASSERT_FALSE(events.empty());
@@ -93,7 +96,8 @@ TEST_F(RichRepliesTest, TheDoneEventAndARetriedMessageIdCarryTheOptions) {
     EXPECT_TRUE(done.at("cards").as_array().empty());
 
     // The same message id again: the stored reply, options included, and no new turn.
-    auto retried = chat("nefes-studyo", body_with("yoga dersleriniz neler?", "sse1", {{"message_id", "m-1"}}));
+    auto retried =
+        chat("nefes-studyo", body_with("yoga dersleriniz neler?", "sse1", {{"message_id", "m-1"}}));
     ASSERT_EQ(retried.status, 200) << retried.body;
     auto again = json::parse(retried.body);
     EXPECT_EQ(again.at("reply"), done.at("reply"));
@@ -115,7 +119,8 @@ TEST_F(RichRepliesTest, AProductTheAssistantDescribesComesAsACard) {
 // A remote model writes text only; what its reply offers comes from the tools it called.
 TEST_F(RichRepliesTest, ARemoteModelsCatalogueListBecomesOptionsAndTwoPicksFromThem) {
     FakeOpenAi fake;
-    fake.push_back(FakeOpenAiBehaviour::tool_calls({{"list_offerings", R"({"category": "Sabahlık"})", "c1"}}));
+    fake.push_back(
+        FakeOpenAiBehaviour::tool_calls({{"list_offerings", R"({"category": "Sabahlık"})", "c1"}}));
     fake.push_back(FakeOpenAiBehaviour::answer("Sabahlıklarımız: Kadife Sabahlık ve Pike Sabahlık."));
     fake.push_back(FakeOpenAiBehaviour::answer("Pike Sabahlık 429 TL."));
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
@@ -128,8 +133,10 @@ TEST_F(RichRepliesTest, ARemoteModelsCatalogueListBecomesOptionsAndTwoPicksFromT
     start();
     auto list = say("gece-butik", "r1", "sabahlıklarınız hangileri?");
     EXPECT_EQ(list.at("method").as_string(), "llm") << json::serialize(list);
-    EXPECT_EQ(field_of(list, "options", "id"), (std::vector<std::string>{"kadife-sabahlik", "pike-sabahlik"}));
-    EXPECT_EQ(field_of(list, "options", "title"), (std::vector<std::string>{"Kadife Sabahlık", "Pike Sabahlık"}));
+    EXPECT_EQ(field_of(list, "options", "id"),
+              (std::vector<std::string>{"kadife-sabahlik", "pike-sabahlik"}));
+    EXPECT_EQ(field_of(list, "options", "title"),
+              (std::vector<std::string>{"Kadife Sabahlık", "Pike Sabahlık"}));
 
     auto pick = say("gece-butik", "r1", "2.");
     EXPECT_EQ(pick.at("reply").as_string(), "Pike Sabahlık 429 TL.");
@@ -144,7 +151,8 @@ TEST_F(RichRepliesTest, ARemoteModelsCatalogueListBecomesOptionsAndTwoPicksFromT
 
 TEST_F(RichRepliesTest, AGeminiModelsProductLookupBecomesACard) {
     FakeGemini fake;
-    fake.push_back(FakeGeminiScript::function_calls({{"get_product_info", json::object{{"product", "kadife sabahlık"}}}}));
+    fake.push_back(FakeGeminiScript::function_calls(
+        {{"get_product_info", json::object{{"product", "kadife sabahlık"}}}}));
     fake.push_back(FakeGeminiScript::answer("Kadife Sabahlık 599 TL, stokta var."));
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
         v.as_object()["llm"] = json::object{{"provider", "gemini"},

@@ -11,8 +11,9 @@ namespace json = boost::json;
 
 namespace {
 
-const std::vector<sdk::ReplyOption> kClasses = {
-    {"yoga-1", "Hatha Yoga", {}}, {"pil-2", "Mat Pilates Grup Dersi", {}}, {"nefes-3", "Nefes Çalışması", {}}};
+const std::vector<sdk::ReplyOption> kClasses = {{"yoga-1", "Hatha Yoga", {}},
+                                                {"pil-2", "Mat Pilates Grup Dersi", {}},
+                                                {"nefes-3", "Nefes Çalışması", {}}};
 
 std::string pick(std::string_view text, const std::vector<sdk::ReplyOption>& options = kClasses) {
     auto chosen = chosen_option(text, options);

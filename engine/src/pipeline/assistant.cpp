@@ -385,9 +385,9 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
     // fallback's answer after the remote model failed, briefly.
     if (cacheable && !out.handoff && !in.handoff_requested && cacheable_calls(tenant, out.tool_calls)) {
         if (out.method == "llm") {
-            tenant.response_cache().put(cache_key,
-                                        {out.reply, out.confidence, out.language, false, out.options, out.cards},
-                                        std::chrono::seconds(policy.cache_ttl_s));
+            tenant.response_cache().put(
+                cache_key, {out.reply, out.confidence, out.language, false, out.options, out.cards},
+                std::chrono::seconds(policy.cache_ttl_s));
         } else if (out.method == "fallback" && remote_failed && remote_allowed &&
                    policy.cache_negative_ttl_s > 0) {
             tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, true, {}, {}},

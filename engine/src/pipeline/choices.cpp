@@ -40,12 +40,14 @@ std::size_t position_named(const std::vector<std::string>& words) {
         std::size_t here = 0;
         if (word == "1st") {
             here = 1;
-        } else if (!word.empty() && std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        } else if (!word.empty() &&
+                   std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             if (word.size() > 2) return 0;
             std::from_chars(word.data(), word.data() + word.size(), here);
         } else {
             for (std::size_t i = 0; i < kOrdinals.size() && here == 0; ++i)
-                if (std::find(kOrdinals[i].begin(), kOrdinals[i].end(), word) != kOrdinals[i].end()) here = i + 1;
+                if (std::find(kOrdinals[i].begin(), kOrdinals[i].end(), word) != kOrdinals[i].end())
+                    here = i + 1;
         }
         if (here == 0) {
             if (!filler(word)) return 0;  // another word: not a pick by number
@@ -77,7 +79,8 @@ std::optional<sdk::ReplyCard> card_of(const json::value& v) {
     auto option = option_of(v);
     if (!option) return std::nullopt;
     const auto& o = v.get_object();
-    sdk::ReplyCard card{std::move(option->id), std::move(option->title), string_of(o, "category"), {}, {}, {}};
+    sdk::ReplyCard card{
+        std::move(option->id), std::move(option->title), string_of(o, "category"), {}, {}, {}};
     if (const auto* p = o.if_contains("price"); p && p->is_number()) {
         card.price = p->to_number<double>();
         card.currency = string_of(o, "currency");
@@ -113,17 +116,20 @@ void remember_options(json::object& session, const std::vector<sdk::ReplyOption>
     }
     json::array kept;
     kept.reserve(options.size());
-    for (const auto& option : options) kept.push_back(json::object{{"id", option.id}, {"title", option.title}});
+    for (const auto& option : options)
+        kept.push_back(json::object{{"id", option.id}, {"title", option.title}});
     session[kLastOptionsKey] = std::move(kept);
 }
 
-std::optional<sdk::ReplyOption> chosen_option(std::string_view text, const std::vector<sdk::ReplyOption>& options) {
+std::optional<sdk::ReplyOption> chosen_option(std::string_view text,
+                                              const std::vector<sdk::ReplyOption>& options) {
     if (options.empty() || text.size() > 200) return std::nullopt;
     const std::string trimmed(sdk::text::trim(text));
     for (const auto& option : options)  // a button's or list row's id, as the channel passed it on
         if (trimmed.size() == option.id.size() &&
             std::equal(trimmed.begin(), trimmed.end(), option.id.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
             }))
             return option;
     const std::string folded(sdk::text::trim(sdk::text::fold(text)));
@@ -153,7 +159,8 @@ RichParts rich_from_tool_results(const std::vector<ToolCallRecord>& calls) {
     }
     // One product described with others like it: the described one is an option too, first.
     if (out.cards.size() == 1 && !out.options.empty()) {
-        out.options.insert(out.options.begin(), sdk::ReplyOption{out.cards.front().id, out.cards.front().title, {}});
+        out.options.insert(out.options.begin(),
+                           sdk::ReplyOption{out.cards.front().id, out.cards.front().title, {}});
         if (out.options.size() > kMaxOptions) out.options.pop_back();
     }
     if (out.cards.size() > kMaxOptions) out.cards.resize(kMaxOptions);

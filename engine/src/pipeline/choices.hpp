@@ -29,7 +29,8 @@ void remember_options(json::object& session, const std::vector<sdk::ReplyOption>
 /// The option `text` picks: its number among them (1-based, "2", "2.", "2)", "#2", the ordinal
 /// words "ikinci(si)", "second", "the second one"), its id (case-insensitive) or its title (case-
 /// and diacritic-insensitive). None when the text is anything else.
-std::optional<sdk::ReplyOption> chosen_option(std::string_view text, const std::vector<sdk::ReplyOption>& options);
+std::optional<sdk::ReplyOption> chosen_option(std::string_view text,
+                                              const std::vector<sdk::ReplyOption>& options);
 
 /// What a remote model's turn offers, read from the results of the tools it called: the
 /// offerings of a list (`items`) or of suggestions and alternatives become options (at most

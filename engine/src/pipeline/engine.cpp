@@ -356,7 +356,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     if (!conversation) return conversation.error();
     // Until the turn is stored, the cached entry may no longer match the database: any way out
     // before then (an error, an exception) drops it, and the next turn reads the database.
-    const std::string cache_key = ConversationCache::key(tenant.id(), received.user_id, conversation->channel);
+    const std::string cache_key =
+        ConversationCache::key(tenant.id(), received.user_id, conversation->channel);
     struct ForgetUnlessStored {
         ConversationCache& cache;
         const std::string& key;
