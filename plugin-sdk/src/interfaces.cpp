@@ -194,12 +194,12 @@ json::object to_json(const TurnReply& reply) {
         {"language", reply.language},
         {"tool_calls", std::move(calls)},
         {"handoff", reply.handoff},
+        {"options", std::move(options)},
+        {"cards", std::move(cards)},
         {"usage", json::object{{"input_tokens", reply.usage.input_tokens},
                                {"output_tokens", reply.usage.output_tokens},
                                {"cost_usd", reply.cost_usd}}},
         {"execution_time_ms", reply.execution_time_ms},
-        {"options", std::move(options)},
-        {"cards", std::move(cards)},
     };
 }
 
