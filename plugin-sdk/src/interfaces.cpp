@@ -128,10 +128,63 @@ std::string_view HttpRequest::header(std::string_view name) const {
     return {};
 }
 
+json::object to_json(const ReplyOption& option) {
+    json::object out{{"id", option.id}, {"title", option.title}};
+    if (!option.description.empty()) out["description"] = option.description;
+    return out;
+}
+
+json::object to_json(const ReplyCard& card) {
+    json::object out{{"id", card.id}, {"title", card.title}};
+    if (!card.subtitle.empty()) out["subtitle"] = card.subtitle;
+    if (card.price) out["price"] = *card.price;
+    if (card.price && !card.currency.empty()) out["currency"] = card.currency;
+    if (!card.image_url.empty()) out["image_url"] = card.image_url;
+    return out;
+}
+
+namespace {
+
+std::string string_field(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+}  // namespace
+
+std::optional<ReplyOption> reply_option_from_json(const json::value& value) {
+    if (!value.is_object()) return std::nullopt;
+    const auto& o = value.get_object();
+    ReplyOption option{string_field(o, "id"), string_field(o, "title"), string_field(o, "description")};
+    if (option.id.empty() || option.title.empty()) return std::nullopt;
+    return option;
+}
+
+std::optional<ReplyCard> reply_card_from_json(const json::value& value) {
+    if (!value.is_object()) return std::nullopt;
+    const auto& o = value.get_object();
+    ReplyCard card;
+    card.id = string_field(o, "id");
+    card.title = string_field(o, "title");
+    if (card.id.empty() || card.title.empty()) return std::nullopt;
+    card.subtitle = string_field(o, "subtitle");
+    if (const auto* p = o.if_contains("price"); p && p->is_number()) card.price = p->to_number<double>();
+    card.currency = string_field(o, "currency");
+    card.image_url = string_field(o, "image_url");
+    return card;
+}
+
 json::object to_json(const TurnReply& reply) {
     json::array calls;
+    calls.reserve(reply.tool_calls.size());
     for (const auto& call : reply.tool_calls)
         calls.push_back(json::object{{"name", call.name}, {"arguments", call.arguments}, {"ok", call.ok}});
+    json::array options;
+    options.reserve(reply.options.size());
+    for (const auto& option : reply.options) options.push_back(to_json(option));
+    json::array cards;
+    cards.reserve(reply.cards.size());
+    for (const auto& card : reply.cards) cards.push_back(to_json(card));
     return json::object{
         {"reply", reply.reply},
         {"session_id", reply.session_id},
@@ -141,6 +194,8 @@ json::object to_json(const TurnReply& reply) {
         {"language", reply.language},
         {"tool_calls", std::move(calls)},
         {"handoff", reply.handoff},
+        {"options", std::move(options)},
+        {"cards", std::move(cards)},
         {"usage", json::object{{"input_tokens", reply.usage.input_tokens},
                                {"output_tokens", reply.usage.output_tokens},
                                {"cost_usd", reply.cost_usd}}},

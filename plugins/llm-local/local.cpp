@@ -3,6 +3,7 @@
 // per-language templates. No network, no model: every answer comes from the tenant's own data.
 #include "assistant.hpp"
 #include "people.hpp"
+#include "rich.hpp"
 
 #include <tezgah/sdk/config.hpp>
 #include <tezgah/sdk/plugin.hpp>
@@ -68,6 +69,11 @@ private:
             response.handoff_reason = plan.handoff_reason;
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
+            return finish(request, sink, response, plan_ptr);
+        }
+        if (auto said = request.step == 0 ? answer_to_yes_or_no(request, plan.language) : std::nullopt) {
+            response.text = std::move(*said);  // rich.cpp
+            response.confidence = 0.9;
             return finish(request, sink, response, plan_ptr);
         }
         if (auto call = request.step == 0 ? read_tool_request(request, *tool_index_) : std::nullopt) {
@@ -184,6 +190,8 @@ private:
         for (const auto& c : response.tool_calls) output_chars += json::serialize(c.arguments).size();
         response.usage.output_tokens = estimate_tokens(output_chars);
         response.usage.estimated = true;
+        if (response.tool_calls.empty() && !response.text.empty())
+            add_rich_reply(request, response.language, response);  // rich.cpp
         if (sink && !response.text.empty()) sink->on_text(response.text);
         return std::move(response);
     }

@@ -3,7 +3,9 @@
 // `tezgah serve --clock TIME` over the chat API. The table (conversations.json) gives each
 // conversation's tenant, its moment (day-dependent answers: hours, "yarın", class days, pickup
 // dates) and, per turn, what the reply must and must not say. Both paths must pass every turn and
-// give the same replies. These are development cases; the held-out evaluation is heldout_test.cpp.
+// give the same replies (and options). A turn may name the options and cards its reply offers; a
+// customer's "2" or an option's title then picks one. These are development cases; the held-out evaluation is
+// heldout_test.cpp.
 #include "support/serve_process.hpp"
 #include "support/temp_tenants.hpp"
 
@@ -88,6 +90,16 @@ std::string check_turn(const Turn& turn, const json::value& reply) {
         for (const auto& unwanted : none->as_array())
             if (text.find(unwanted.as_string().c_str()) != std::string::npos)
                 problems += " says \"" + std::string(unwanted.as_string()) + "\";";
+    }
+    // "options": the titles the reply offers, in order ([] for none); "cards": its cards' ids.
+    for (const auto& [key, field] : {std::pair{"options", "title"}, std::pair{"cards", "id"}}) {
+        const auto* want = turn.expect.if_contains(key);
+        if (!want) continue;
+        json::array got;
+        if (const auto* list = reply.as_object().if_contains(key); list && list->is_array())
+            for (const auto& item : list->as_array()) got.push_back(item.at(field));
+        if (got != want->as_array())
+            problems += std::string(" ") + key + " are " + json::serialize(got) + ";";
     }
     if (const auto* handoff = turn.expect.if_contains("handoff"); handoff && reply.at("handoff") != *handoff)
         problems += " handoff is " + json::serialize(reply.at("handoff")) + ";";
@@ -179,6 +191,8 @@ TEST(Conversations, AnswerRightThroughChatJsonAndTheChatApi) {
                 // The same engine and clock answer alike whichever way the customer came.
                 if (reply.is_object() && cli[c->name][i].is_object()) {
                     EXPECT_EQ(reply.at("reply"), cli[c->name][i].at("reply"))
+                        << c->name << ", turn " << i + 1;
+                    EXPECT_EQ(reply.at("options"), cli[c->name][i].at("options"))
                         << c->name << ", turn " << i + 1;
                 }
             }

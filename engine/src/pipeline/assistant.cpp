@@ -5,6 +5,7 @@
 
 #include "ops/costs.hpp"
 #include "ops/metrics.hpp"
+#include "pipeline/choices.hpp"
 #include "pipeline/engine.hpp"
 #include "pipeline/prompt.hpp"
 #include "plugins/guarded.hpp"
@@ -155,6 +156,8 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
             out.method = "cache";
             out.confidence = hit->confidence;
             out.language = hit->language;
+            out.options = hit->options;
+            out.cards = hit->cards;
             return out;
         }
         metrics.response_cache(tenant.id(), "miss");
@@ -302,6 +305,14 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
                 out.language = response->language;
                 out.handoff = response->handoff;
                 out.handoff_reason = response->handoff_reason;
+                out.options = std::move(response->options);
+                out.cards = std::move(response->cards);
+                // A remote model writes text only: what it may offer comes from the tools it used.
+                if (remote && out.options.empty() && out.cards.empty()) {
+                    auto parts = rich_from_tool_results(out.calls);
+                    out.options = std::move(parts.options);
+                    out.cards = std::move(parts.cards);
+                }
                 return ProviderVerdict::answered;
             }
 
@@ -374,11 +385,12 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
     // fallback's answer after the remote model failed, briefly.
     if (cacheable && !out.handoff && !in.handoff_requested && cacheable_calls(tenant, out.tool_calls)) {
         if (out.method == "llm") {
-            tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, false},
-                                        std::chrono::seconds(policy.cache_ttl_s));
+            tenant.response_cache().put(
+                cache_key, {out.reply, out.confidence, out.language, false, out.options, out.cards},
+                std::chrono::seconds(policy.cache_ttl_s));
         } else if (out.method == "fallback" && remote_failed && remote_allowed &&
                    policy.cache_negative_ttl_s > 0) {
-            tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, true},
+            tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, true, {}, {}},
                                         std::chrono::seconds(policy.cache_negative_ttl_s));
         }
     }

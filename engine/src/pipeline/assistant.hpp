@@ -69,6 +69,8 @@ struct AssistantOutcome {
     std::vector<UsageRecord> usage;                ///< one row per provider call
     sdk::Usage tokens;                             ///< summed over the calls
     double cost_usd = 0;
+    std::vector<sdk::ReplyOption> options;  ///< what the customer can pick next (pipeline/choices.hpp)
+    std::vector<sdk::ReplyCard> cards;
 };
 
 }  // namespace tezgah::engine

@@ -6,6 +6,7 @@
 #include "ops/costs.hpp"
 #include "ops/metrics.hpp"
 #include "pipeline/assistant.hpp"
+#include "pipeline/choices.hpp"
 #include "pipeline/prompt.hpp"
 #include "pipeline/turn_json.hpp"
 #include "plugins/guarded.hpp"
@@ -347,15 +348,16 @@ sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
     return conversation;
 }
 
-sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& message,
+sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& received,
                                              sdk::StreamSink* sink, const std::atomic<bool>* cancelled) {
     const auto started = Clock::now();
     const auto now = clock_->now();
-    auto conversation = open_conversation(tenant, message, now);
+    auto conversation = open_conversation(tenant, received, now);
     if (!conversation) return conversation.error();
     // Until the turn is stored, the cached entry may no longer match the database: any way out
     // before then (an error, an exception) drops it, and the next turn reads the database.
-    const std::string cache_key = ConversationCache::key(tenant.id(), message.user_id, conversation->channel);
+    const std::string cache_key =
+        ConversationCache::key(tenant.id(), received.user_id, conversation->channel);
     struct ForgetUnlessStored {
         ConversationCache& cache;
         const std::string& key;
@@ -366,8 +368,21 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     } forget{conversations_, cache_key};
 
     json::object state = conversation->state;
-    const std::string language = reply_language(tenant.profile(), state, message.text);
+    const std::string language = reply_language(tenant.profile(), state, received.text);
     const auto& history = conversation->history;
+
+    // An answer that picks one of the last reply's options ("2", its title, a button's id) is
+    // the turn of its title, from here on: stored, read by the rules and answered as such.
+    std::optional<sdk::InboundMessage> chosen;
+    if (state.contains(kLastOptionsKey)) {
+        if (auto option = chosen_option(received.text, last_options(state))) {
+            chosen = received;
+            chosen->text = option->title;
+            log_event(spdlog::level::debug, "pipeline", "the message picks an option",
+                      {{"tenant", tenant.id()}, {"option", option->id}});
+        }
+    }
+    const sdk::InboundMessage& message = chosen ? *chosen : received;
 
     // The customer's message is committed before the turn runs. A message id seen before (a
     // retried request) gets the reply it already got, or waits while an earlier attempt may still
@@ -444,9 +459,12 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     out.handoff = handoff.wanted;
     out.usage = answer.tokens;
     out.cost_usd = answer.cost_usd;
+    out.options = std::move(answer.options);
+    out.cards = std::move(answer.cards);
 
     // The session state, with what falls out of the history window rolled into the summary.
     state["language"] = out.language;
+    remember_options(state, out.options);
     roll_history_summary(tenant, history, options_.history_messages, state);
     if (out.handoff) state["handoff_reason"] = handoff.reason.empty() ? "requested" : handoff.reason;
 

@@ -54,6 +54,13 @@ sdk::Result<sdk::TurnReply> turn_reply_from_json(std::string_view text) {
             r.tool_calls.push_back(std::move(summary));
         }
     }
+    // Replies stored before options and cards existed have neither: they come back empty.
+    if (const auto* options = o.if_contains("options"); options && options->is_array())
+        for (const auto& v : options->get_array())
+            if (auto option = sdk::reply_option_from_json(v)) r.options.push_back(std::move(*option));
+    if (const auto* cards = o.if_contains("cards"); cards && cards->is_array())
+        for (const auto& v : cards->get_array())
+            if (auto card = sdk::reply_card_from_json(v)) r.cards.push_back(std::move(*card));
     if (const auto* usage = o.if_contains("usage"); usage && usage->is_object()) {
         const auto& u = usage->get_object();
         r.usage.input_tokens = static_cast<decltype(r.usage.input_tokens)>(number_of(u, "input_tokens"));

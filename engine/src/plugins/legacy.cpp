@@ -35,6 +35,24 @@ private:
     v1_1::Tool* tool_;
 };
 
+/// A 1.0-1.4 provider's response as the current one: no options or cards (the host derives them
+/// from the turn's tool results as it does for any remote model that sets none).
+sdk::Result<sdk::ProviderResponse> current(sdk::Result<v1_4::ProviderResponse> old) {
+    if (!old) return old.error();
+    auto& r = *old;
+    sdk::ProviderResponse out;
+    out.text = std::move(r.text);
+    out.tool_calls = std::move(r.tool_calls);
+    out.usage = r.usage;
+    out.confidence = r.confidence;
+    out.language = std::move(r.language);
+    out.handoff = r.handoff;
+    out.handoff_reason = std::move(r.handoff_reason);
+    out.session_updates = std::move(r.session_updates);
+    out.method = std::move(r.method);
+    return out;
+}
+
 /// ABI 1.0/1.1 providers had no model(): the model is what their config names, or their name.
 class ProviderFrom1_1 final : public sdk::LlmProvider {
 public:
@@ -45,7 +63,7 @@ public:
 
     sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
                                                 sdk::StreamSink* sink) override {
-        return provider_->complete(request, sink);
+        return current(provider_->complete(request, sink));
     }
     std::string model() const override { return model_; }
 
@@ -55,10 +73,32 @@ private:
     std::string model_;
 };
 
+/// ABI 1.2-1.4 providers returned a ProviderResponse without options and cards.
+class ProviderFrom1_4 final : public sdk::LlmProvider {
+public:
+    explicit ProviderFrom1_4(sdk::PluginPtr inner)
+        : inner_(std::move(inner)), provider_(as_built<v1_4::LlmProvider, sdk::LlmProvider>(inner_.get())) {}
+
+    sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                                sdk::StreamSink* sink) override {
+        return current(provider_->complete(request, sink));
+    }
+    std::string model() const override { return provider_->model(); }
+
+private:
+    sdk::PluginPtr inner_;
+    v1_4::LlmProvider* provider_;
+};
+
 }  // namespace
 
 sdk::PluginPtr adapt(sdk::PluginPtr plugin, const PluginInfo& info, const json::object& config) {
-    if (info.abi_minor >= 2 || !plugin) return plugin;
+    if (!plugin || info.abi_minor >= 5) return plugin;
+    if (info.abi_minor >= 2) {
+        // 1.2-1.4: only a provider's response changed since (1.5).
+        if (info.kind == sdk::PluginKind::llm) return std::make_unique<ProviderFrom1_4>(std::move(plugin));
+        return plugin;
+    }
     switch (info.kind) {
         case sdk::PluginKind::tool:
             return std::make_unique<ToolFrom1_1>(std::move(plugin));
@@ -68,7 +108,7 @@ sdk::PluginPtr adapt(sdk::PluginPtr plugin, const PluginInfo& info, const json::
         }
         case sdk::PluginKind::rule:
         case sdk::PluginKind::channel:
-            return plugin;  // unchanged since 1.0
+            return plugin;  // unchanged since 1.0 (1.5 appended to TurnReply, which the host builds)
     }
     return plugin;
 }

@@ -17,6 +17,32 @@
 
 namespace tezgah::engine::legacy {
 
+/// ABI 1.0 to 1.4: what a provider returned before 1.5 appended options and cards. A provider
+/// builds it, so the host must read it with the layout the plugin was built with.
+namespace v1_4 {
+
+struct ProviderResponse {
+    std::string text;
+    std::vector<sdk::ToolCall> tool_calls;
+    sdk::Usage usage;
+    double confidence = 1.0;
+    std::string language;
+    bool handoff = false;
+    std::string handoff_reason;
+    json::object session_updates;
+    std::string method = "llm";
+};
+
+/// ABI 1.2 to 1.4 (1.2 added model()).
+class LlmProvider : public sdk::Plugin {
+public:
+    virtual sdk::Result<ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                                   sdk::StreamSink* sink) = 0;
+    virtual std::string model() const = 0;
+};
+
+}  // namespace v1_4
+
 /// ABI 1.0 and 1.1 (1.1 only appended ProviderRequest::deadline, a field the host fills). These
 /// declarations must never change: plugins built for those versions are laid out this way.
 namespace v1_1 {
@@ -35,8 +61,9 @@ public:
 
 class LlmProvider : public sdk::Plugin {
 public:
-    virtual sdk::Result<sdk::ProviderResponse> complete(const sdk::ProviderRequest& request,
-                                                        sdk::StreamSink* sink) = 0;
+    /// The response as 1.0-1.4 laid it out (it said sdk::ProviderResponse, which was this then).
+    virtual sdk::Result<v1_4::ProviderResponse> complete(const sdk::ProviderRequest& request,
+                                                         sdk::StreamSink* sink) = 0;
 };
 
 }  // namespace v1_1

@@ -5,6 +5,8 @@
 // recently used entries go); failures are remembered briefly (negative entries), so a question that
 // makes the provider fail goes straight to the fallback for a while.
 
+#include <tezgah/sdk/types.hpp>
+
 #include <chrono>
 #include <list>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace tezgah::engine {
 
@@ -20,6 +23,8 @@ struct CachedAnswer {
     double confidence = 1;
     std::string language;
     bool negative = false;  ///< the provider failed on this question; `reply` is the fallback's
+    std::vector<sdk::ReplyOption> options;  ///< what the answer offered
+    std::vector<sdk::ReplyCard> cards;
 };
 
 class ResponseCache {

@@ -1,5 +1,6 @@
 // An llm plugin as a plugin author wrote it against an older SDK (ABI 1.0 or 1.1, which had no
-// LlmProvider::model() and no capabilities; or 1.2, whose ProviderRequest ended at `deadline`):
+// LlmProvider::model() and no capabilities; or 1.2, whose ProviderRequest ended at `deadline`; or
+// 1.4, whose ProviderResponse ended at `method`, before 1.5 appended options and cards):
 // see old_tool.cpp.
 #include <tezgah/sdk/sdk.hpp>
 

@@ -16,6 +16,10 @@ inline constexpr int kAbiMajor = 1;
 // 1.4: channels that send (channel.hpp): a new interface, ChannelSender, that a channel plugin
 //      declaring kChannelSends in its descriptor's capabilities implements besides Channel. No
 //      existing interface or type changed: 1.0-1.3 channels are called as they are, as receivers.
-inline constexpr int kAbiMinor = 4;
+// 1.5: rich replies: ReplyOption and ReplyCard move from channel.hpp to types.hpp (same layout);
+//      TurnReply gains options and cards, appended (the host builds it: a 1.4 channel reads the
+//      fields it knew); ProviderResponse gains them too, appended, but a provider builds and
+//      returns it, so the engine calls a 1.0-1.4 provider through its old layout (legacy.*).
+inline constexpr int kAbiMinor = 5;
 
 }  // namespace tezgah::sdk

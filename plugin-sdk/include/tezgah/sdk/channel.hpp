@@ -35,22 +35,8 @@ enum ChannelCapability : std::uint32_t {
     kChannelSends = 1u << 0,  ///< the instance is also a ChannelSender
 };
 
-/// A choice the customer can pick next (DESIGN "Rich replies").
-struct ReplyOption {
-    std::string id;
-    std::string title;
-    std::string description;  ///< may be empty
-};
-
-/// A product or offering shown as a card (DESIGN "Rich replies").
-struct ReplyCard {
-    std::string id;
-    std::string title;
-    std::string subtitle;         ///< may be empty
-    std::optional<double> price;  ///< none: no price shown
-    std::string currency;         ///< with price, e.g. "TRY"
-    std::string image_url;        ///< may be empty
-};
+// ReplyOption and ReplyCard (DESIGN "Rich replies") are declared in types.hpp since ABI 1.5, where
+// TurnReply and ProviderResponse carry them too; their layout is the one 1.4 declared here.
 
 /// A message pre-approved by the provider (WhatsApp templates, Twilio content templates): the
 /// only kind that may open a conversation outside the customer's 24-hour window.

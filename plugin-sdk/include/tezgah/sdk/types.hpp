@@ -80,6 +80,25 @@ struct Persona {
     std::string instructions;
 };
 
+/// A choice the customer can pick next (DESIGN "Rich replies"): an offering, a time slot, yes or
+/// no. A customer who answers with its id, its title or its number continues as if they had typed
+/// the title. (Declared in channel.hpp in ABI 1.4, with this layout.)
+struct ReplyOption {
+    std::string id;
+    std::string title;
+    std::string description;  ///< may be empty
+};
+
+/// A product or offering shown as a card (DESIGN "Rich replies").
+struct ReplyCard {
+    std::string id;
+    std::string title;
+    std::string subtitle;         ///< may be empty
+    std::optional<double> price;  ///< none: no price shown
+    std::string currency;         ///< with price, e.g. "TRY"
+    std::string image_url;        ///< may be empty
+};
+
 /// A request to a language model: the conversation so far and the tools it may call.
 struct ProviderRequest {
     std::string tenant_id;
@@ -111,6 +130,11 @@ struct ProviderResponse {
     std::string handoff_reason;
     json::object session_updates;  ///< keys to merge into the session state
     std::string method = "llm";    ///< how it was answered: "llm", or "intent" (local)
+    // --- ABI 1.5: appended. A 1.0-1.4 provider returns the layout above (engine/src/plugins/legacy.*).
+    /// What the customer can pick next. Empty: the host derives them for a remote model from the
+    /// tool results of the turn (a list of offerings); an offline provider sets its own.
+    std::vector<ReplyOption> options;
+    std::vector<ReplyCard> cards;  ///< offerings shown as cards (a product the reply describes)
 };
 
 /// The longest ids an inbound message may carry (bytes). The host refuses longer ones with
@@ -152,9 +176,21 @@ struct TurnReply {
     Usage usage;
     double cost_usd = 0;
     double execution_time_ms = 0;
+    // --- ABI 1.5: appended (a channel built for 1.4 or earlier reads the fields above only) ---
+    std::vector<ReplyOption> options;  ///< what the customer can pick next; may be empty
+    std::vector<ReplyCard> cards;      ///< may be empty
 };
 
-/// The contract's JSON form of a reply (the HTTP chat reply and `tezgah chat --json`).
+/// The contract's JSON form of a reply (the HTTP chat reply and `tezgah chat --json`). `options`
+/// and `cards` are always there, as [] when the reply has none.
 json::object to_json(const TurnReply& reply);
+/// `{"id", "title", "description"?}`: description only when set.
+json::object to_json(const ReplyOption& option);
+/// `{"id", "title", "subtitle"?, "price"?, "currency"?, "image_url"?}`: each only when set.
+json::object to_json(const ReplyCard& card);
+/// The option or card of a JSON object as to_json wrote it (the id and title strings are
+/// required: none when either is missing or empty).
+std::optional<ReplyOption> reply_option_from_json(const json::value& value);
+std::optional<ReplyCard> reply_card_from_json(const json::value& value);
 
 }  // namespace tezgah::sdk
