@@ -202,6 +202,11 @@ const std::vector<Migration>& all_migrations() {
               "''"},
              {Only::both, "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)"},
          }},
+        {6,
+         "what a channel keeps with a customer's message (attachments, a button's payload) as JSON",
+         {
+             {Only::both, "ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT ''"},
+         }},
     };
     return list;
 }
