@@ -54,7 +54,8 @@ bool form_content_type(std::string_view content_type) {
 
 class TwilioChannel final : public sdk::Channel, public sdk::ChannelSender {
 public:
-    TwilioChannel(const json::object& config, std::map<std::string, Template> templates, sdk::HostServices& host)
+    TwilioChannel(const json::object& config, std::map<std::string, Template> templates,
+                  sdk::HostServices& host)
         : host_(host), templates_(std::move(templates)) {
         sdk::ConfigView view(config);
         account_sid_ = view.string("account_sid");
@@ -77,7 +78,8 @@ public:
         if (!form) return form.error();
         const Form& f = *form;
         if (auto account = form_value(f, "AccountSid"); !account.empty() && account != account_sid_)
-            return Error{sdk::errc::forbidden, "twilio: AccountSid: not the account of channels.twilio.account_sid"};
+            return Error{sdk::errc::forbidden,
+                         "twilio: AccountSid: not the account of channels.twilio.account_sid"};
         sdk::InboundMessage m;
         m.channel = "twilio";
         m.message_id = std::string(form_value(f, "MessageSid"));
@@ -130,7 +132,8 @@ public:
         auto form = verified_form(request);
         if (!form) return form.error();
         const auto sid = form_value(*form, "MessageSid");
-        if (sid.empty()) return Error{sdk::errc::missing_field, "twilio status callback: MessageSid: required"};
+        if (sid.empty())
+            return Error{sdk::errc::missing_field, "twilio status callback: MessageSid: required"};
         const auto status = form_value(*form, "MessageStatus");
         if (status.empty())
             return Error{sdk::errc::missing_field, "twilio status callback: MessageStatus: required"};
@@ -153,7 +156,8 @@ public:
         const Outgoing out = outgoing_of(message);
         Form form{{"To", message.recipient}, {"From", from_}};
         if (message.template_message) {
-            auto added = add_template(form, message.template_message->name, message.template_message->variables);
+            auto added =
+                add_template(form, message.template_message->name, message.template_message->variables);
             if (!added) return failed(added.error().message);
         } else if (const auto* buttons = options_template(out)) {
             json::object variables{{"1", out.text}};
@@ -197,9 +201,10 @@ private:
         for (const auto& url : signed_urls(request)) {
             if (valid_signature(auth_token_, given, url, *params, request.body)) return params;
         }
-        return Error{sdk::errc::forbidden,
-                     "twilio: X-Twilio-Signature: does not match the request (is channels.twilio.public_url the "
-                     "URL Twilio calls, and auth_token the account's?)"};
+        return Error{
+            sdk::errc::forbidden,
+            "twilio: X-Twilio-Signature: does not match the request (is channels.twilio.public_url the "
+            "URL Twilio calls, and auth_token the account's?)"};
     }
 
     /// The URLs Twilio may have signed: under public_url, and as received (the Host header).
@@ -233,12 +238,15 @@ private:
                 return Error{sdk::errc::bad_request, "twilio form: NumMedia: expected 0 to 10"};
             count = count * 10 + (c - '0');
         }
-        if (count > kMaxMedia) return Error{sdk::errc::bad_request, "twilio form: NumMedia: expected 0 to 10"};
+        if (count > kMaxMedia)
+            return Error{sdk::errc::bad_request, "twilio form: NumMedia: expected 0 to 10"};
         for (int i = 0; i < count; ++i) {
             const std::string n = std::to_string(i);
             const auto url = form_value(f, "MediaUrl" + n);
-            if (url.empty()) return Error{sdk::errc::missing_field, "twilio form: MediaUrl" + n + ": required"};
-            media.push_back(json::object{{"url", url}, {"content_type", form_value(f, "MediaContentType" + n)}});
+            if (url.empty())
+                return Error{sdk::errc::missing_field, "twilio form: MediaUrl" + n + ": required"};
+            media.push_back(
+                json::object{{"url", url}, {"content_type", form_value(f, "MediaContentType" + n)}});
         }
         return media;
     }
@@ -261,8 +269,9 @@ private:
     sdk::Status add_template(Form& form, const std::string& name, const json::object& variables) const {
         auto it = templates_.find(name);
         if (it == templates_.end())
-            return Error{sdk::errc::invalid_value,
-                         "template \"" + name + "\" is not in channels.twilio.templates (name its content_sid there)"};
+            return Error{
+                sdk::errc::invalid_value,
+                "template \"" + name + "\" is not in channels.twilio.templates (name its content_sid there)"};
         add_content(form, it->second, variables);
         return {};
     }
@@ -333,8 +342,9 @@ Result<sdk::PluginPtr> make_twilio(const json::object& config, sdk::HostServices
             }
             for (const auto& [key, _] : t) {
                 if (key != "content_sid" && key != "variables")
-                    return Error{sdk::errc::invalid_config,
-                                 field + "." + std::string(key) + ": unknown key (expected content_sid, variables)"};
+                    return Error{
+                        sdk::errc::invalid_config,
+                        field + "." + std::string(key) + ": unknown key (expected content_sid, variables)"};
             }
             templates.emplace(std::string(name), std::move(entry));
         }
@@ -377,7 +387,8 @@ const sdk::ConfigKey kConfig[] = {
     {.name = "burst_window_ms",
      .type = sdk::ConfigType::integer,
      .default_json = "1500",
-     .description = "Messages of one customer this close together make one turn and one reply; 0 turns it off",
+     .description =
+         "Messages of one customer this close together make one turn and one reply; 0 turns it off",
      .minimum = sdk::bound(0),
      .maximum = sdk::bound(10000)},
     {.name = "templates",
@@ -394,5 +405,6 @@ const sdk::ConfigKey kConfig[] = {
 }  // namespace
 }  // namespace tezgah::plugins::twilio
 
-TEZGAH_SENDING_CHANNEL_PLUGIN("twilio", "1.0.0", "WhatsApp through Twilio: signed webhooks, TwiML, the Messages API",
+TEZGAH_SENDING_CHANNEL_PLUGIN("twilio", "1.0.0",
+                              "WhatsApp through Twilio: signed webhooks, TwiML, the Messages API",
                               tezgah::plugins::twilio::kConfig, &tezgah::plugins::twilio::make_twilio);

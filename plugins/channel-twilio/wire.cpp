@@ -55,8 +55,8 @@ sdk::Result<std::string> decode_component(std::string_view in, std::string_view 
 }
 
 bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 std::string percent_encode(std::string_view in) {
@@ -154,8 +154,9 @@ std::string_view form_value(const Form& form, std::string_view name) {
 
 std::string base64(std::string_view data) {
     std::string out(4 * ((data.size() + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+    const int n =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
     out.resize(static_cast<std::size_t>(std::max(n, 0)));
     return out;
 }
@@ -199,7 +200,8 @@ std::vector<std::string> url_variants(std::string_view url) {
     const std::string_view rest = url.substr(host_end);
     // The port follows the last ':' outside an IPv6 literal's brackets.
     const auto colon = authority.rfind(':');
-    const bool has_port = colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+    const bool has_port =
+        colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
     const std::string prefix = std::string(url.substr(0, host_start));
     if (has_port) {
         out.push_back(prefix + std::string(authority.substr(0, colon)) + std::string(rest));
@@ -216,7 +218,8 @@ bool valid_signature(std::string_view auth_token, std::string_view given, std::s
     // A JSON body: the URL carries its hash and the parameters are empty.
     std::string body_hash;
     if (const auto q = url.find('?'); q != std::string_view::npos) {
-        if (auto query = parse_form(url.substr(q + 1))) body_hash = std::string(form_value(*query, "bodySHA256"));
+        if (auto query = parse_form(url.substr(q + 1)))
+            body_hash = std::string(form_value(*query, "bodySHA256"));
     }
     bool ok = false;
     for (const auto& candidate : url_variants(url)) {
@@ -320,7 +323,8 @@ std::optional<sdk::DeliveryState> delivery_state(std::string_view status) {
     if (status == "sent") return sdk::DeliveryState::sent;
     if (status == "delivered") return sdk::DeliveryState::delivered;
     if (status == "read") return sdk::DeliveryState::read;
-    if (status == "failed" || status == "undelivered" || status == "canceled") return sdk::DeliveryState::failed;
+    if (status == "failed" || status == "undelivered" || status == "canceled")
+        return sdk::DeliveryState::failed;
     return std::nullopt;
 }
 

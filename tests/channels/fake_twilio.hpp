@@ -101,7 +101,8 @@ private:
         if (fields["Body"].empty() && fields["ContentSid"].empty() && fields["MediaUrl"].empty())
             return reject(reply, 400, 21619, "A text message body or media urls must be specified.");
         if (!fields["Body"].empty() && fields["Body"].size() > 1600 * 4)
-            return reject(reply, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+            return reject(reply, 400, 21617,
+                          "The concatenated message body exceeds the 1600 character limit.");
 
         Answer answer = Answer::ok;
         {
@@ -118,7 +119,8 @@ private:
             case Answer::server_error:
                 return error(reply, 500, 20500, "An internal server error has occurred");
             case Answer::bad_request:
-                return error(reply, 400, 21211, "The 'To' number " + fields["To"] + " is not a valid phone number.");
+                return error(reply, 400, 21211,
+                             "The 'To' number " + fields["To"] + " is not a valid phone number.");
             case Answer::drop:
                 return reply.drop();
             case Answer::ok:

@@ -45,7 +45,8 @@ std::string percent_encode(const std::string& in) {
 
 std::string form_body(const Form& form) {
     std::string out;
-    for (const auto& [name, value] : form) out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
+    for (const auto& [name, value] : form)
+        out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
     return out;
 }
 
@@ -63,9 +64,9 @@ std::vector<std::string> twilio_signatures(const std::string& token,
     const auto out = scratch.path() / "out.json";
     std::ofstream(in) << json::serialize(json::object{{"token", token}, {"requests", std::move(list)}});
     const std::string source = TEZGAH_SOURCE_DIR;
-    const std::string command = "cd '" + source + "/tests/node' && NODE_PATH='" + source +
-                                "/tests/node/node_modules' node '" + source + "/tests/channels/twilio_sign.js' < '" +
-                                in.string() + "' > '" + out.string() + "'";
+    const std::string command =
+        "cd '" + source + "/tests/node' && NODE_PATH='" + source + "/tests/node/node_modules' node '" +
+        source + "/tests/channels/twilio_sign.js' < '" + in.string() + "' > '" + out.string() + "'";
     if (std::system(command.c_str()) != 0) return {};
     std::vector<std::string> signatures;
     boost::system::error_code ec;
@@ -81,11 +82,20 @@ std::string twilio_signature(const std::string& token, const std::string& url, c
 }
 
 Form inbound(const std::string& sid, const std::string& from, const std::string& body) {
-    return {{"SmsMessageSid", sid}, {"NumMedia", "0"},         {"ProfileName", "Ayşe"},
-            {"MessageType", "text"}, {"SmsSid", sid},           {"WaId", from.substr(10)},
-            {"SmsStatus", "received"}, {"Body", body},          {"To", kFrom},
-            {"NumSegments", "1"},     {"MessageSid", sid},       {"AccountSid", kSid},
-            {"From", from},           {"ApiVersion", "2010-04-01"}};
+    return {{"SmsMessageSid", sid},
+            {"NumMedia", "0"},
+            {"ProfileName", "Ayşe"},
+            {"MessageType", "text"},
+            {"SmsSid", sid},
+            {"WaId", from.substr(10)},
+            {"SmsStatus", "received"},
+            {"Body", body},
+            {"To", kFrom},
+            {"NumSegments", "1"},
+            {"MessageSid", sid},
+            {"AccountSid", kSid},
+            {"From", from},
+            {"ApiVersion", "2010-04-01"}};
 }
 
 class TwilioServeTest : public ::testing::Test {
@@ -108,12 +118,10 @@ protected:
 
     /// gece-butik's twilio block: the fake's address, no bursts, then `extra`.
     void configure(const json::object& extra) {
-        json::object block{{"account_sid", kSid},
-                           {"auth_token", "${TEZGAH_GECE_BUTIK__TWILIO_AUTH_TOKEN}"},
-                           {"from", kFrom},
-                           {"api_base_url", twilio.url()},
-                           {"reply_within_ms", 8000},
-                           {"burst_window_ms", 0}};
+        json::object block{
+            {"account_sid", kSid},     {"auth_token", "${TEZGAH_GECE_BUTIK__TWILIO_AUTH_TOKEN}"},
+            {"from", kFrom},           {"api_base_url", twilio.url()},
+            {"reply_within_ms", 8000}, {"burst_window_ms", 0}};
         for (const auto& [k, v] : extra) block[k] = v;
         edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json",
                   [&](json::value& v) { v.as_object()["channels"].as_object()["twilio"] = block; });
@@ -123,8 +131,10 @@ protected:
     void slow_model(std::chrono::milliseconds delay, int turns = 4) {
         for (int i = 0; i < turns; ++i) model.push_back(FakeOpenAiBehaviour::stall(delay));
         edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
-            v.as_object()["llm"] = json::object{{"provider", "openai"},    {"api_key", "k"},
-                                                {"base_url", model.base_url()}, {"model", "gpt-4o-mini"},
+            v.as_object()["llm"] = json::object{{"provider", "openai"},
+                                                {"api_key", "k"},
+                                                {"base_url", model.base_url()},
+                                                {"model", "gpt-4o-mini"},
                                                 {"max_retries", 0}};
         });
     }
@@ -140,7 +150,9 @@ protected:
     std::string path(const std::string& tenant = "gece-butik", const std::string& sub = "") const {
         return "/v1/tenants/" + tenant + "/channels/twilio" + sub;
     }
-    std::string local_url(const std::string& p) const { return "http://127.0.0.1:" + std::to_string(port) + p; }
+    std::string local_url(const std::string& p) const {
+        return "http://127.0.0.1:" + std::to_string(port) + p;
+    }
 
     HttpReply post(const std::string& p, const std::string& body, const std::string& signature,
                    const std::string& content_type = "application/x-www-form-urlencoded") {
@@ -153,7 +165,8 @@ protected:
     /// Posts `form` to `p`, signed over the URL Twilio would have called (`signed_url`, else the
     /// local one) by the twilio package.
     HttpReply signed_post(const std::string& p, const Form& form, const std::string& signed_url = "") {
-        return post(p, form_body(form), twilio_signature(kToken, signed_url.empty() ? local_url(p) : signed_url, form));
+        return post(p, form_body(form),
+                    twilio_signature(kToken, signed_url.empty() ? local_url(p) : signed_url, form));
     }
 
     std::unique_ptr<engine::Database> database() {
@@ -163,7 +176,8 @@ protected:
     }
 
     /// The customer's conversation on the twilio channel, as stored.
-    std::vector<engine::StoredMessage> stored_messages(const std::string& user, json::object* state = nullptr) {
+    std::vector<engine::StoredMessage> stored_messages(const std::string& user,
+                                                       json::object* state = nullptr) {
         auto db = database();
         if (!db) return {};
         auto conversation =
@@ -205,8 +219,9 @@ TEST(TwilioPackage, SignsThePublishedVector) {
                       {"Digits", "1234"},
                       {"From", "+14158675309"},
                       {"To", "+18005551212"}};
-    auto signatures = twilio_signatures("12345", {{"https://mycompany.com/myapp.php?foo=1&bar=2", params},
-                                                  {"https://mycompany.com:443/myapp.php?foo=1&bar=2", params}});
+    auto signatures =
+        twilio_signatures("12345", {{"https://mycompany.com/myapp.php?foo=1&bar=2", params},
+                                    {"https://mycompany.com:443/myapp.php?foo=1&bar=2", params}});
     ASSERT_EQ(signatures.size(), 2u) << "run scripts/setup-node";
     EXPECT_EQ(signatures[0], "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     EXPECT_EQ(signatures[1], "kvajT1Ptam85bY51eRf/AJRuM3w=");
@@ -218,7 +233,8 @@ TEST_F(TwilioServeTest, AQuickTurnIsAnsweredAsTwimlAndNothingIsSent) {
                                              "saten gecelik ne kadar?"));
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_TRUE(contains(reply.headers["content-type"], "xml"));
-    EXPECT_TRUE(reply.body.starts_with(R"(<?xml version="1.0" encoding="UTF-8"?><Response><Message>)")) << reply.body;
+    EXPECT_TRUE(reply.body.starts_with(R"(<?xml version="1.0" encoding="UTF-8"?><Response><Message>)"))
+        << reply.body;
     EXPECT_TRUE(contains(reply.body, "TL")) << reply.body;
     EXPECT_TRUE(reply.body.ends_with("</Message></Response>"));
     auto messages = stored_messages("whatsapp:+905551110001");
@@ -237,8 +253,9 @@ TEST_F(TwilioServeTest, ASlowTurnGetsAnEmptyResponseAndItsReplyGoesThroughTheMes
     start();
     const std::string user = "whatsapp:+905551110002";
     const auto began = std::chrono::steady_clock::now();
-    auto reply = signed_post(path(), inbound("SM00000000000000000000000000000002", user, "iade süresi ne kadar?"),
-                             public_url + path());
+    auto reply =
+        signed_post(path(), inbound("SM00000000000000000000000000000002", user, "iade süresi ne kadar?"),
+                    public_url + path());
     const auto took = std::chrono::steady_clock::now() - began;
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_EQ(reply.body, kEmptyTwiml);
@@ -259,9 +276,10 @@ TEST_F(TwilioServeTest, ASlowTurnGetsAnEmptyResponseAndItsReplyGoesThroughTheMes
     EXPECT_EQ(outbox().front().provider_id, sent.sid);
 
     // Twilio reports the delivery to the status callback: the outbox moves on.
-    const Form status{{"SmsSid", sent.sid},     {"SmsStatus", "delivered"}, {"MessageStatus", "delivered"},
-                      {"To", user},             {"MessageSid", sent.sid},   {"AccountSid", kSid},
-                      {"From", kFrom},          {"ApiVersion", "2010-04-01"}, {"ChannelToAddress", "+905551110002"}};
+    const Form status{
+        {"SmsSid", sent.sid}, {"SmsStatus", "delivered"},   {"MessageStatus", "delivered"},
+        {"To", user},         {"MessageSid", sent.sid},     {"AccountSid", kSid},
+        {"From", kFrom},      {"ApiVersion", "2010-04-01"}, {"ChannelToAddress", "+905551110002"}};
     auto callback = signed_post(path("gece-butik", "/status"), status, sent.fields.at("StatusCallback"));
     EXPECT_EQ(callback.status, 200) << callback.body;
     EXPECT_EQ(outbox().front().state, "delivered");
@@ -271,7 +289,8 @@ TEST_F(TwilioServeTest, ASlowTurnGetsAnEmptyResponseAndItsReplyGoesThroughTheMes
 
 TEST_F(TwilioServeTest, ARedeliveredMessageSidIsAnsweredOnce) {
     start();
-    const auto form = inbound("SM00000000000000000000000000000003", "whatsapp:+905551110003", "kargo ücreti ne kadar?");
+    const auto form =
+        inbound("SM00000000000000000000000000000003", "whatsapp:+905551110003", "kargo ücreti ne kadar?");
     const std::string signature = twilio_signature(kToken, local_url(path()), form);
     auto first = post(path(), form_body(form), signature);
     auto again = post(path(), form_body(form), signature);
@@ -287,8 +306,8 @@ TEST_F(TwilioServeTest, AMediaOnlyMessageIsStoredAndHandedToAPerson) {
     auto form = inbound("SM00000000000000000000000000000004", user, "");
     for (auto& [name, value] : form)
         if (name == "NumMedia") value = "1";
-    const std::string media =
-        "https://api.twilio.com/2010-04-01/Accounts/" + std::string(kSid) + "/Messages/SM4/Media/ME0123456789";
+    const std::string media = "https://api.twilio.com/2010-04-01/Accounts/" + std::string(kSid) +
+                              "/Messages/SM4/Media/ME0123456789";
     form.emplace_back("MediaUrl0", media);
     form.emplace_back("MediaContentType0", "image/jpeg");
     auto reply = signed_post(path(), form);
@@ -326,8 +345,9 @@ TEST_F(TwilioServeTest, ABurstOfThreeMessagesGetsOneReply) {
     const std::vector<std::string> texts{"merhaba", "saten gecelik", "fiyatı ne kadar?"};
     std::vector<std::pair<std::string, Form>> requests;
     for (std::size_t i = 0; i < texts.size(); ++i)
-        requests.emplace_back(local_url(path()),
-                              inbound("SM0000000000000000000000000000006" + std::to_string(i), user, texts[i]));
+        requests.emplace_back(
+            local_url(path()),
+            inbound("SM0000000000000000000000000000006" + std::to_string(i), user, texts[i]));
     auto signatures = twilio_signatures(kToken, requests);
     ASSERT_EQ(signatures.size(), 3u);
     std::vector<std::future<HttpReply>> replies;
@@ -367,9 +387,11 @@ TEST_F(TwilioServeTest, TheOutboxRetriesTwilioAndKeepsItsErrors) {
     twilio.then(FakeTwilio::Answer::server_error);
     twilio.then(FakeTwilio::Answer::drop);
     start();
-    auto reply = signed_post(path(), inbound("SM00000000000000000000000000000007", "whatsapp:+905551110007", "merhaba"));
+    auto reply = signed_post(
+        path(), inbound("SM00000000000000000000000000000007", "whatsapp:+905551110007", "merhaba"));
     EXPECT_EQ(reply.body, kEmptyTwiml);
-    ASSERT_TRUE(eventually([&] { return twilio.accepted().size() == 1; }, 30s)) << slurp(dir.path() / "serve.log");
+    ASSERT_TRUE(eventually([&] { return twilio.accepted().size() == 1; }, 30s))
+        << slurp(dir.path() / "serve.log");
     EXPECT_EQ(twilio.server().request_count(), 4u);
     EXPECT_EQ(outbox().front().state, "sent");
 
@@ -377,13 +399,14 @@ TEST_F(TwilioServeTest, TheOutboxRetriesTwilioAndKeepsItsErrors) {
     twilio.then(FakeTwilio::Answer::bad_request);
     auto refused =
         signed_post(path(), inbound("SM00000000000000000000000000000008", "whatsapp:+905551110008",
-                                        "kargo kaç günde gelir?"));  // not the first's: no cached answer
+                                    "kargo kaç günde gelir?"));  // not the first's: no cached answer
     EXPECT_EQ(refused.body, kEmptyTwiml);
     ASSERT_TRUE(eventually([&] {
         auto o = outbox();
         return o.size() == 2 && o.back().state == "failed";
     }));
-    EXPECT_TRUE(contains(outbox().back().error, "Twilio error 21211: The 'To' number")) << outbox().back().error;
+    EXPECT_TRUE(contains(outbox().back().error, "Twilio error 21211: The 'To' number"))
+        << outbox().back().error;
     EXPECT_TRUE(twilio.rejections().empty());
 }
 
@@ -404,7 +427,8 @@ TEST_F(TwilioServeTest, BadInputIsRefusedClearlyAndNothingIsStored) {
                                                  {local_url(path("no-such-shop")), good},
                                                  {local_url(path("nefes-studyo")), good}});
     ASSERT_EQ(signatures.size(), 6u);
-    auto expect_error = [&](const HttpReply& reply, int status, const std::string& code, const std::string& words) {
+    auto expect_error = [&](const HttpReply& reply, int status, const std::string& code,
+                            const std::string& words) {
         EXPECT_EQ(reply.status, status) << reply.body;
         auto body = reply.json();
         ASSERT_TRUE(body.is_object()) << reply.body;
@@ -416,8 +440,8 @@ TEST_F(TwilioServeTest, BadInputIsRefusedClearlyAndNothingIsStored) {
     expect_error(post(path(), body, ""), 403, "forbidden", "X-Twilio-Signature: missing");
     expect_error(post(path(), body, "RSOYDt4T1cUTdK1PDd93/VVr8B8="), 403, "forbidden", "does not match");
     // Signed for another token, or for another body.
-    expect_error(post(path(), body, twilio_signature("another-token", local_url(path()), good)), 403, "forbidden",
-                 "does not match");
+    expect_error(post(path(), body, twilio_signature("another-token", local_url(path()), good)), 403,
+                 "forbidden", "does not match");
     expect_error(post(path(), form_body(inbound("SM9", user, "değişti")), signatures[0]), 403, "forbidden",
                  "does not match");
     expect_error(post(path(), R"({"Body": "merhaba"})", signatures[0], "application/json"), 415,
@@ -426,12 +450,13 @@ TEST_F(TwilioServeTest, BadInputIsRefusedClearlyAndNothingIsStored) {
     expect_error(post(path(), form_body(missing_sid), signatures[1]), 400, "missing_field", "MessageSid");
     expect_error(post(path(), form_body(bad_media), signatures[2]), 400, "bad_request", "NumMedia");
     expect_error(post(path("gece-butik", "/status"), form_body(bad_status), ""), 403, "forbidden", "missing");
-    expect_error(post(path("gece-butik", "/status"), form_body(bad_status), signatures[3]), 400, "missing_field",
-                 "MessageStatus");
+    expect_error(post(path("gece-butik", "/status"), form_body(bad_status), signatures[3]), 400,
+                 "missing_field", "MessageStatus");
     expect_error(post(path("no-such-shop"), body, signatures[4]), 404, "unknown_tenant", "no-such-shop");
     expect_error(post(path("nefes-studyo"), body, signatures[5]), 404, "not_found",
                  "TEZGAH_NEFES_STUDYO__TWILIO_AUTH_TOKEN is not set");
-    expect_error(post(path(), std::string(2 * 1024 * 1024, 'a'), signatures[0]), 413, "payload_too_large", "");
+    expect_error(post(path(), std::string(2 * 1024 * 1024, 'a'), signatures[0]), 413, "payload_too_large",
+                 "");
 
     // Nothing was stored, and the server still serves: the signed message is answered.
     auto reply = post(path(), body, signatures[0]);

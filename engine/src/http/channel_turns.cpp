@@ -54,10 +54,10 @@ std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather(const sdk::
         slot->opened = now;
     }
     const std::shared_ptr<Burst> burst = slot;
-    const bool seen = !message.message_id.empty() &&
-                      std::any_of(burst->parts.begin(), burst->parts.end(), [&](const sdk::InboundMessage& m) {
-                          return m.message_id == message.message_id;
-                      });
+    const bool seen =
+        !message.message_id.empty() &&
+        std::any_of(burst->parts.begin(), burst->parts.end(),
+                    [&](const sdk::InboundMessage& m) { return m.message_id == message.message_id; });
     if (!seen) burst->parts.push_back(message);
     burst->newest = ticket;
     burst->last_arrival = now;
@@ -74,7 +74,8 @@ std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather(const sdk::
 }
 
 std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<sdk::InboundMessage> burst,
-                                                                   SteadyClock::time_point deadline, Late late) {
+                                                                   SteadyClock::time_point deadline,
+                                                                   Late late) {
     bool inline_turn = false;
     {
         std::lock_guard lock(mutex_);

@@ -189,24 +189,23 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
     if (pacing.reply_within && sender != nullptr) {
         // The reply of a turn that misses the deadline goes through the outbox when it is done; the
         // tenant's version is kept alive for it.
-        reply = turns.run_until(std::move(burst), arrived + *pacing.reply_within,
-                                [&engine, tenant, plugin, last](const sdk::Result<sdk::TurnReply>& late) {
-                                    if (!late) {
-                                        log_event(spdlog::level::warn, "http", "a late channel turn failed",
-                                                  {{"tenant", last.tenant_id},
-                                                   {"channel", plugin},
-                                                   {"error", tenant->redact(late.error().message)}});
-                                        return;
-                                    }
-                                    sdk::ChannelSender* late_sender = tenant->sender(plugin);
-                                    if (late_sender == nullptr) return;
-                                    if (auto queued = queue_reply(engine, *late_sender, plugin, last, *late);
-                                        !queued)
-                                        log_event(spdlog::level::err, "http", "a late reply could not be queued",
-                                                  {{"tenant", last.tenant_id},
-                                                   {"channel", plugin},
-                                                   {"error", queued.error().message}});
-                                });
+        reply = turns.run_until(
+            std::move(burst), arrived + *pacing.reply_within,
+            [&engine, tenant, plugin, last](const sdk::Result<sdk::TurnReply>& late) {
+                if (!late) {
+                    log_event(spdlog::level::warn, "http", "a late channel turn failed",
+                              {{"tenant", last.tenant_id},
+                               {"channel", plugin},
+                               {"error", tenant->redact(late.error().message)}});
+                    return;
+                }
+                sdk::ChannelSender* late_sender = tenant->sender(plugin);
+                if (late_sender == nullptr) return;
+                if (auto queued = queue_reply(engine, *late_sender, plugin, last, *late); !queued)
+                    log_event(
+                        spdlog::level::err, "http", "a late reply could not be queued",
+                        {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", queued.error().message}});
+            });
         if (!reply) return send_empty_answer(ex, channel, plugin, last);
         if (!*reply) return ex.send_error(reply->error());
     } else {
@@ -412,9 +411,9 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     if (channel == nullptr) {
         const auto& disabled = (*tenant)->manifest().disabled_channels;
         if (auto why = disabled.find(plugin); why != disabled.end())
-            return ex.send_error(404, "not_found",
-                                 "tenant \"" + tenant_id + "\" has the " + plugin + " channel disabled: " +
-                                     why->second);
+            return ex.send_error(
+                404, "not_found",
+                "tenant \"" + tenant_id + "\" has the " + plugin + " channel disabled: " + why->second);
         return ex.send_error(404, "not_found",
                              "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");
     }

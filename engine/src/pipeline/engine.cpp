@@ -363,7 +363,8 @@ sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundM
     try {
         return run_turn(**tenant, burst, sink, nullptr);
     } catch (const std::exception& e) {
-        log_event(spdlog::level::err, "pipeline", "turn failed", {{"tenant", last.tenant_id}, {"error", e.what()}});
+        log_event(spdlog::level::err, "pipeline", "turn failed",
+                  {{"tenant", last.tenant_id}, {"error", e.what()}});
         return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
     }
 }
@@ -477,7 +478,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     ReplyStream stream(sink, !tenant.has_on_reply_rules());
 
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
-    const RulesOutcome before = only_media ? RulesOutcome{} : apply_rules(tenant, RuleHook::on_message, turn, in);
+    const RulesOutcome before =
+        only_media ? RulesOutcome{} : apply_rules(tenant, RuleHook::on_message, turn, in);
     AssistantOutcome answer;
     // A complaint, an injury or a handoff topic is answered by the assistant, which
     // apologises and hands over: a rule's canned reply (an out-of-hours booking note) must not

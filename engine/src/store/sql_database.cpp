@@ -767,8 +767,8 @@ public:
             // reply (the next one in its conversation) answered.
             int answered = 0;
             long long seq = 0;
-            sql << "SELECT answered, seq FROM messages WHERE tenant_id = :t AND id = :m", soci::into(answered),
-                soci::into(seq), soci::use(tenant_id), soci::use(message_id);
+            sql << "SELECT answered, seq FROM messages WHERE tenant_id = :t AND id = :m",
+                soci::into(answered), soci::into(seq), soci::use(tenant_id), soci::use(message_id);
             if (answered == 0) return out;
             sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
                    "AND seq > :s AND reply_json <> '' ORDER BY seq LIMIT 1",

@@ -21,17 +21,19 @@ TEST(TwilioSignature, MatchesThePublishedVectors) {
     EXPECT_EQ(signature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", kVectorParams),
               "kvajT1Ptam85bY51eRf/AJRuM3w=");
     // Either signature is accepted for either form of the URL.
-    for (const char* url : {"https://mycompany.com/myapp.php?foo=1&bar=2", "https://mycompany.com:443/myapp.php?foo=1&bar=2"}) {
+    for (const char* url :
+         {"https://mycompany.com/myapp.php?foo=1&bar=2", "https://mycompany.com:443/myapp.php?foo=1&bar=2"}) {
         EXPECT_TRUE(valid_signature("12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", url, kVectorParams, ""));
         EXPECT_TRUE(valid_signature("12345", "kvajT1Ptam85bY51eRf/AJRuM3w=", url, kVectorParams, ""));
     }
     EXPECT_FALSE(valid_signature("12346", "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
                                  "https://mycompany.com/myapp.php?foo=1&bar=2", kVectorParams, ""));
-    EXPECT_FALSE(valid_signature("12345", "", "https://mycompany.com/myapp.php?foo=1&bar=2", kVectorParams, ""));
+    EXPECT_FALSE(
+        valid_signature("12345", "", "https://mycompany.com/myapp.php?foo=1&bar=2", kVectorParams, ""));
     auto changed = kVectorParams;
     changed[2].second = "1235";
-    EXPECT_FALSE(valid_signature("12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
-                                 "https://mycompany.com/myapp.php?foo=1&bar=2", changed, ""));
+    EXPECT_FALSE(valid_signature(
+        "12345", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "https://mycompany.com/myapp.php?foo=1&bar=2", changed, ""));
 }
 
 TEST(TwilioSignature, AJsonBodyIsSignedThroughItsHashInTheUrl) {
@@ -66,7 +68,8 @@ TEST(TwilioBody, OptionsBecomeNumberedLines) {
     Outgoing out{"Hangi saat uygun?", {{"s1", "10:00", ""}, {"s2", "11:30", "Ayşe ile"}}, {}};
     EXPECT_EQ(message_body(out), "Hangi saat uygun?\n\n1. 10:00\n2. 11:30 — Ayşe ile");
     out.cards = {{"p1", "Saten gecelik", "Siyah", 450.0, "TRY", "https://example.com/g.jpg"}};
-    EXPECT_EQ(message_body(out), "Hangi saat uygun?\n\n• Saten gecelik — Siyah (450 TRY)\n\n1. 10:00\n2. 11:30 — Ayşe ile");
+    EXPECT_EQ(message_body(out),
+              "Hangi saat uygun?\n\n• Saten gecelik — Siyah (450 TRY)\n\n1. 10:00\n2. 11:30 — Ayşe ile");
     EXPECT_EQ(media_url(out), "https://example.com/g.jpg");
     EXPECT_NE(twiml(out).find("<Media>https://example.com/g.jpg</Media>"), std::string::npos);
 }
@@ -81,8 +84,11 @@ TEST(TwilioBody, IsCutToTwiliosLimit) {
 
 TEST(TwilioErrors, ReadsTwiliosErrorBody) {
     int code = 0;
-    EXPECT_EQ(twilio_error(R"({"code": 21211, "message": "The 'To' number is not valid.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})", &code),
-              "Twilio error 21211: The 'To' number is not valid.");
+    EXPECT_EQ(
+        twilio_error(
+            R"({"code": 21211, "message": "The 'To' number is not valid.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})",
+            &code),
+        "Twilio error 21211: The 'To' number is not valid.");
     EXPECT_EQ(code, 21211);
     EXPECT_EQ(twilio_error("<html>"), "");
     EXPECT_EQ(delivery_state("undelivered"), sdk::DeliveryState::failed);
