@@ -10,9 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <thread>
+
+#include <sys/wait.h>
 
 namespace tezgah::testing {
 namespace {
@@ -249,17 +253,17 @@ TEST_F(TwilioServeTest, ASlowTurnGetsAnEmptyResponseAndItsReplyGoesThroughTheMes
     // Behind a proxy: Twilio calls (and signs) the public address, not the engine's own.
     const std::string public_url = "https://bot.example.com";
     configure({{"reply_within_ms", 300}, {"public_url", public_url}});
-    slow_model(1500ms);
+    slow_model(3000ms);
     start();
     const std::string user = "whatsapp:+905551110002";
+    const auto form = inbound("SM00000000000000000000000000000002", user, "iade süresi ne kadar?");
+    const std::string signature = twilio_signature(kToken, public_url + path(), form);
     const auto began = std::chrono::steady_clock::now();
-    auto reply =
-        signed_post(path(), inbound("SM00000000000000000000000000000002", user, "iade süresi ne kadar?"),
-                    public_url + path());
+    auto reply = post(path(), form_body(form), signature);
     const auto took = std::chrono::steady_clock::now() - began;
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_EQ(reply.body, kEmptyTwiml);
-    EXPECT_LT(took, 1500ms);
+    EXPECT_LT(took, 2500ms);  // answered at the 300 ms deadline, not when the model is done
 
     ASSERT_TRUE(twilio.server().wait_for_requests(1)) << slurp(dir.path() / "serve.log");
     ASSERT_TRUE(eventually([&] { return twilio.accepted().size() == 1; }));
@@ -470,6 +474,37 @@ TEST_F(TwilioServeTest, BadInputIsRefusedClearlyAndNothingIsStored) {
         if (t.at("id").as_string() == "nefes-studyo" && t.as_object().contains("disabled_channels"))
             shown = contains(std::string(t.at("disabled_channels").at("twilio").as_string()), "is not set");
     EXPECT_TRUE(shown) << json::serialize(health);
+}
+
+/// `tezgah check DIR [more]`: its standard output and exit status.
+std::pair<std::string, int> tezgah_check(const fs::path& tenants, const std::string& more = "") {
+    const std::string command = std::string(TEZGAH_BINARY_DIR) + "/bin/tezgah check '" + tenants.string() +
+                                "' --plugins '" + plugin_dir().string() + "' " + more + " 2>&1";
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return {"", -1};
+    std::array<char, 4096> buffer{};
+    while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
+    const int status = ::pclose(pipe);
+    return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+TEST_F(TwilioServeTest, CheckWarnsOfAChannelWhoseVariableIsUnsetAndStrictRefusesIt) {
+    auto [out, status] = tezgah_check(dir.path() / "tenants");
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_TRUE(contains(out, "warning: ")) << out;
+    EXPECT_TRUE(contains(out,
+                         "nefes-studyo/tenant.json: channels.twilio.auth_token: environment variable "
+                         "TEZGAH_NEFES_STUDYO__TWILIO_AUTH_TOKEN is not set: the twilio channel is disabled"))
+        << out;
+    EXPECT_TRUE(contains(out, "0 problem(s)")) << out;
+    auto [strict, strict_status] = tezgah_check(dir.path() / "tenants", "--strict");
+    EXPECT_EQ(strict_status, 1) << strict;
+    // The value of a variable that is set never shows.
+    EXPECT_FALSE(contains(out + strict, kToken));
+    // The shipped tenants pass, their twilio block disabled until its variables are set.
+    auto [shipped, shipped_status] = tezgah_check(fs::path(TEZGAH_SOURCE_DIR) / "tenants");
+    EXPECT_EQ(shipped_status, 0) << shipped;
 }
 
 }  // namespace
