@@ -91,7 +91,7 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         return engine_.handle_burst(burst);
     }
     auto shared = std::make_shared<DetachedTurn>();
-    std::thread([this, shared, burst = std::move(burst), late = std::move(late)] {
+    dispatch([this, shared, burst = std::move(burst), late = std::move(late)] {
         auto result = engine_.handle_burst(burst);
         bool abandoned = false;
         {
@@ -111,8 +111,8 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         }
         std::lock_guard lock(mutex_);
         --detached_;
-        idle_.notify_all();  // under the lock: drain() returns only after this thread is done with `this`
-    }).detach();
+        idle_.notify_all();
+    });
 
     std::unique_lock lock(shared->mutex);
     shared->done_changed.wait_until(lock, deadline, [&] { return shared->done; });
@@ -121,12 +121,47 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
     return std::nullopt;
 }
 
-void ChannelTurns::drain() {
+void ChannelTurns::dispatch(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+    // A waiting runner for every queued task, else one more runner.
+    if (static_cast<std::size_t>(idle_runners_) >= tasks_.size()) {
+        task_ready_.notify_one();
+        return;
+    }
+    runners_.emplace_back([this] { runner_loop(); });
+}
+
+void ChannelTurns::runner_loop() {
     std::unique_lock lock(mutex_);
-    if (detached_ > 0)
-        log_event(spdlog::level::info, "http", "waiting for channel turns past their deadline",
-                  {{"running", std::to_string(detached_)}});
-    idle_.wait(lock, [&] { return detached_ == 0; });
+    while (true) {
+        ++idle_runners_;
+        task_ready_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        --idle_runners_;
+        if (tasks_.empty()) return;  // stopping, nothing left
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+    }
+}
+
+void ChannelTurns::drain() {
+    std::vector<std::thread> runners;
+    {
+        std::unique_lock lock(mutex_);
+        if (detached_ > 0)
+            log_event(spdlog::level::info, "http", "waiting for channel turns past their deadline",
+                      {{"running", std::to_string(detached_)}});
+        idle_.wait(lock, [&] { return detached_ == 0; });
+        stopping_ = true;
+        runners.swap(runners_);
+    }
+    task_ready_.notify_all();
+    for (auto& runner : runners) runner.join();
+    std::lock_guard lock(mutex_);
+    stopping_ = false;  // a server started again on the same routes gets new runners
 }
 
 }  // namespace tezgah::engine::http

@@ -17,11 +17,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -66,10 +68,15 @@ public:
                                                          std::chrono::steady_clock::time_point deadline,
                                                          Late late);
 
-    /// Waits until no turn runs off its request (the server stops before the engine goes).
+    /// Waits until no turn runs off its request (the server stops before the engine goes), and
+    /// ends the threads that ran them.
     void drain();
 
 private:
+    /// Hands `task` to an idle runner thread, or starts one.
+    void dispatch(std::function<void()> task);
+    void runner_loop();
+
     struct Burst {
         std::vector<sdk::InboundMessage> parts;
         std::uint64_t newest = 0;  ///< the ticket of the request that answers it
@@ -84,6 +91,13 @@ private:
     std::uint64_t tickets_ = 0;
     std::condition_variable idle_;
     int detached_ = 0;  ///< turns running off their requests
+    // Runner threads, kept between turns (starting a thread per turn costs more than the turn's
+    // hand-off): a runner waits for tasks; one more is started when none is idle.
+    std::condition_variable task_ready_;
+    std::deque<std::function<void()>> tasks_;
+    std::vector<std::thread> runners_;
+    int idle_runners_ = 0;
+    bool stopping_ = false;
 };
 
 }  // namespace tezgah::engine::http
