@@ -176,6 +176,8 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         return send_channel_response(ex, *rendered);
     }
 
+    // Refused before it joins a burst: a message that cannot be answered never takes others with it.
+    if (auto checked = engine.check_message(*message); !checked) return ex.send_error(checked.error());
     std::vector<sdk::InboundMessage> burst;
     if (pacing.burst_window.count() > 0) {
         auto gathered = turns.gather(*message, pacing.burst_window);

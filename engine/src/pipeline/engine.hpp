@@ -89,6 +89,10 @@ public:
     sdk::Result<sdk::TurnReply> handle_burst(const std::vector<sdk::InboundMessage>& burst,
                                              sdk::StreamSink* sink = nullptr);
 
+    /// The checks every customer message passes before anything is stored (handle() makes them):
+    /// a user id, valid UTF-8 and no NUL in the text and ids, their lengths, a text (or media).
+    sdk::Status check_message(const sdk::InboundMessage& message) const;
+
     std::vector<TenantStatus> tenants() const;
 
     /// See TenantDirectory::reload_all (tenants/directory.hpp).
@@ -107,8 +111,7 @@ private:
     /// `parts`: the customer's messages this turn answers (one, or a burst), oldest first.
     sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
                                          sdk::StreamSink* sink, const std::atomic<bool>* cancelled);
-    /// The checks every customer message passes before anything is stored.
-    sdk::Status check_message(const sdk::InboundMessage& message) const;
+
     /// The conversation to continue: from memory when this process holds it and the database would
     /// pick it too (the same session id given; or none given and not idle), else the database's.
     sdk::Result<CachedConversation> open_conversation(const Tenant& tenant,
