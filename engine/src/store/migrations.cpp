@@ -202,7 +202,8 @@ const std::vector<Migration>& all_migrations() {
               "''"},
              {Only::both, "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)"},
          }},
-        {6,
+        // 7, not 6: main's 6 is the widget's server_secrets (merged meanwhile); keep both in order.
+        {7,
          "what a channel keeps with a customer's message (attachments, a button's payload) as JSON",
          {
              {Only::both, "ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT ''"},
