@@ -43,7 +43,7 @@ Usage:
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
-  tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
+  tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME]
@@ -58,6 +58,8 @@ Commands:
             SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.
   check     Validate every manifest, data file, Lua script and referenced plugin under DIR
             (default: tenants/). Prints each problem as `path: field: message`; exits 1 if any.
+            A channel whose environment variable is unset is disabled: a `warning: ...` line,
+            exit 0 (--strict: a problem).
   chat      Talk to one tenant in the terminal. When standard input is not a terminal, each line
             is one customer message and each reply is printed as it comes; with --json, each reply
             is one line holding the same object as the HTTP chat reply.
@@ -199,7 +201,8 @@ Args parse(int argc, char** argv) {
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock"};
-    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
+    static const std::vector<std::string> kFlags = {"--json",    "--help",     "-h",
+                                                    "--version", "--markdown", "--strict"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -381,10 +384,18 @@ int cmd_check(const Args& args) {
                   << ": no tenant folders (a folder with a tenant.json) found\n";
         return 1;
     }
+    // --strict: a channel disabled for an unset variable is a problem, not a warning.
+    const bool strict = args.flag("--strict");
     std::size_t problem_count = 0;
     for (const auto& folder : folders) {
         auto loaded = load_manifest(folder, &registry, *shared);
         auto problems = loaded.problems;
+        for (const auto& w : loaded.warnings) {
+            if (strict)
+                problems.push_back(w);
+            else
+                std::cout << "warning: " << w.str() << "\n";
+        }
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
             check_scripts(*loaded.manifest, problems, lua);

@@ -3,6 +3,7 @@
 // being answered by a worker (Exchange), the process-wide channel instances, and the route
 // handlers. Not used outside engine/src/http/.
 
+#include "http/channel_turns.hpp"
 #include "http/server.hpp"
 #include "plugins/registry.hpp"
 
@@ -149,6 +150,7 @@ struct Routes {
     std::atomic<int> in_flight{0};     ///< requests begun and not yet answered (shown in /health/detailed)
     std::atomic<int> connections{0};   ///< open connections (shown in /health/detailed)
     WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
+    ChannelTurns turns{engine};        ///< bursts, and channel turns that run past their deadline
 
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/detailed, /metrics.

@@ -1,4 +1,5 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
+#include "http/channel_turns.hpp"
 #include "http/departures.hpp"
 #include "http/exchange.hpp"
 #include "http/widget_socket.hpp"
@@ -128,12 +129,27 @@ sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::s
     return {};
 }
 
+/// The channel's answer that says nothing: its render() of an empty reply (Twilio's `<Response/>`).
+/// For a request whose message a later one of the burst answers, or whose turn missed the deadline.
+void send_empty_answer(Exchange& ex, sdk::Channel& channel, const std::string& plugin,
+                       const sdk::InboundMessage& message) {
+    auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
+        return channel.render(message, sdk::TurnReply{});
+    });
+    if (!rendered) return ex.send_error(rendered.error());
+    send_channel_response(ex, *rendered);
+}
+
 /// Runs a turn for a message a channel parsed, then lets the channel render it. `channel` is the
 /// tenant's own instance of the channel (checks per-tenant settings such as a secret). A channel
-/// that sends reads its delivery reports first, and has its reply queued in the outbox.
-void channel_turn(Exchange& ex, Engine& engine, Tenant& tenant, sdk::Channel& channel,
-                  const std::string& plugin, const sdk::HttpRequest& request, const std::string& tenant_id) {
-    sdk::ChannelSender* sender = tenant.sender(plugin);
+/// that sends reads its delivery reports first, and has its reply queued in the outbox. The
+/// channel's manifest block may pace its turns (http/channel_turns.hpp): bursts, and a deadline
+/// for the answer in the HTTP response.
+void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::shared_ptr<Tenant>& tenant,
+                  sdk::Channel& channel, const std::string& plugin, const sdk::HttpRequest& request,
+                  const std::string& tenant_id) {
+    const auto arrived = SteadyClock::now();
+    sdk::ChannelSender* sender = tenant->sender(plugin);
     if (sender != nullptr) {
         auto reports = guarded("channel " + plugin + " delivery_reports",
                                [&] { return sender->delivery_reports(request); });
@@ -150,14 +166,68 @@ void channel_turn(Exchange& ex, Engine& engine, Tenant& tenant, sdk::Channel& ch
     message->tenant_id = tenant_id;
     if (message->channel.empty()) message->channel = plugin;
     if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
-    auto reply = engine.handle(*message);
-    if (!reply) return ex.send_error(reply.error());
-    if (sender != nullptr) {
-        if (auto queued = queue_reply(engine, *sender, plugin, *message, *reply); !queued)
-            return ex.send_error(queued.error());
+
+    ChannelPacing pacing;
+    if (auto it = tenant->manifest().channels.find(plugin); it != tenant->manifest().channels.end())
+        pacing = channel_pacing(it->second);
+    if (!pacing.paced()) {
+        auto reply = engine.handle(*message);
+        if (!reply) return ex.send_error(reply.error());
+        if (sender != nullptr) {
+            if (auto queued = queue_reply(engine, *sender, plugin, *message, *reply); !queued)
+                return ex.send_error(queued.error());
+        }
+        auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
+            return channel.render(*message, *reply);
+        });
+        if (!rendered) return ex.send_error(rendered.error());
+        return send_channel_response(ex, *rendered);
+    }
+
+    // Refused before it joins a burst: a message that cannot be answered never takes others with it.
+    if (auto checked = engine.check_message(*message); !checked) return ex.send_error(checked.error());
+    std::vector<sdk::InboundMessage> burst;
+    if (pacing.burst_window.count() > 0) {
+        auto gathered = turns.gather(*message, pacing.burst_window);
+        if (!gathered) return send_empty_answer(ex, channel, plugin, *message);
+        burst = std::move(gathered).value();
+    } else {
+        burst.push_back(*message);
+    }
+    const sdk::InboundMessage last = burst.back();
+    std::optional<sdk::Result<sdk::TurnReply>> reply;
+    if (pacing.reply_within && sender != nullptr) {
+        // The reply of a turn that misses the deadline goes through the outbox when it is done; the
+        // tenant's version is kept alive for it.
+        reply = turns.run_until(
+            std::move(burst), arrived + *pacing.reply_within,
+            [&engine, tenant, plugin, last](const sdk::Result<sdk::TurnReply>& late) {
+                if (!late) {
+                    log_event(spdlog::level::warn, "http", "a late channel turn failed",
+                              {{"tenant", last.tenant_id},
+                               {"channel", plugin},
+                               {"error", tenant->redact(late.error().message)}});
+                    return;
+                }
+                sdk::ChannelSender* late_sender = tenant->sender(plugin);
+                if (late_sender == nullptr) return;
+                if (auto queued = queue_reply(engine, *late_sender, plugin, last, *late); !queued)
+                    log_event(
+                        spdlog::level::err, "http", "a late reply could not be queued",
+                        {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", queued.error().message}});
+            });
+        if (!reply) return send_empty_answer(ex, channel, plugin, last);
+        if (!*reply) return ex.send_error(reply->error());
+    } else {
+        reply = engine.handle_burst(burst);
+        if (!*reply) return ex.send_error(reply->error());
+        if (sender != nullptr) {
+            if (auto queued = queue_reply(engine, *sender, plugin, last, **reply); !queued)
+                return ex.send_error(queued.error());
+        }
     }
     auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
-        return channel.render(*message, *reply);
+        return channel.render(last, **reply);
     });
     if (!rendered) return ex.send_error(rendered.error());
     send_channel_response(ex, *rendered);
@@ -355,7 +425,7 @@ void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) 
         return ex.send_error(404, "unknown_tenant",
                              "tenant \"" + tenant_id + "\" does not enable the " + mount.plugin + " channel");
     }
-    channel_turn(ex, engine, **tenant, *own, mount.plugin, request, tenant_id);
+    channel_turn(ex, engine, turns, *tenant, *own, mount.plugin, request, tenant_id);
 }
 
 void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const std::string& plugin,
@@ -364,6 +434,11 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     if (!tenant) return ex.send_error(tenant.error());
     sdk::Channel* channel = (*tenant)->channel(plugin);
     if (channel == nullptr) {
+        const auto& disabled = (*tenant)->manifest().disabled_channels;
+        if (auto why = disabled.find(plugin); why != disabled.end())
+            return ex.send_error(
+                404, "not_found",
+                "tenant \"" + tenant_id + "\" has the " + plugin + " channel disabled: " + why->second);
         return ex.send_error(404, "not_found",
                              "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");
     }
@@ -374,7 +449,7 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     for (const auto& route : *routes) {
         if (route.scope != sdk::RouteScope::tenant || route.path != subpath) continue;
         if (route.method == ex.request.method) {
-            return channel_turn(ex, engine, **tenant, *channel, plugin, channel_request(ex, subpath),
+            return channel_turn(ex, engine, turns, *tenant, *channel, plugin, channel_request(ex, subpath),
                                 tenant_id);
         }
         allow += (allow.empty() ? "" : ", ") + route.method;
@@ -413,6 +488,11 @@ void Routes::health_detailed(Exchange& ex) {
         json::object entry{{"id", t.id}, {"state", t.state}};
         if (!t.error.empty()) entry["error"] = t.error;
         if (!t.reload_error.empty()) entry["reload_error"] = t.reload_error;
+        if (!t.disabled_channels.empty()) {
+            json::object disabled;
+            for (const auto& [channel, why] : t.disabled_channels) disabled[channel] = why;
+            entry["disabled_channels"] = std::move(disabled);
+        }
         tenant_list.push_back(std::move(entry));
     }
     // Messages queued for longer than they should be: a provider down, a channel disabled.

@@ -886,6 +886,8 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     });
     impl_->workers->join();
     impl_->operations->join();
+    // Channel turns that missed their deadline queue their replies before the engine goes.
+    impl_->routes->turns.drain();
     impl_->io.stop();
     if (impl_->loop.joinable()) impl_->loop.join();
     log_event(spdlog::level::info, "http", "stopped", {});

@@ -53,6 +53,21 @@ std::string reply_language(const sdk::TenantProfile& profile, const json::object
     return language;
 }
 
+/// Whether the channel attached pictures or files to the message (`metadata.media`, a list).
+bool has_media(const sdk::InboundMessage& message) {
+    const auto* media = message.metadata.if_contains("media");
+    return media != nullptr && media->is_array() && !media->get_array().empty();
+}
+
+/// The answer to a picture or a file without words: the assistant reads no pictures, so a person
+/// looks at it (the turn sets handoff).
+std::string media_reply(const std::string& language) {
+    if (language == "en")
+        return "Thank you for the file. A colleague will look at it and get back to you here shortly.";
+    return "Gönderdiğiniz dosya için teşekkürler. Bir çalışma arkadaşımız inceleyip size buradan en kısa "
+           "sürede dönecek.";
+}
+
 /// The two points where a tenant's rules run.
 enum class RuleHook { on_message, on_reply };
 
@@ -290,8 +305,7 @@ Engine::ConversationLocks::Guard::~Guard() {
     if (it != locks_.table_.end() && --it->second->users == 0) locks_.table_.erase(it);
 }
 
-sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
-                                           const std::atomic<bool>* cancelled) {
+sdk::Status Engine::check_message(const sdk::InboundMessage& message) const {
     if (message.user_id.empty()) return sdk::Error{sdk::errc::missing_field, "user_id: required"};
     // Every channel's text and ids, checked the same way before anything is stored: the same
     // bytes on SQLite and PostgreSQL (which refuses invalid UTF-8 and cuts at NUL).
@@ -309,19 +323,49 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
             return sdk::Error{sdk::errc::invalid_value,
                               std::string(field) + ": longer than " + std::to_string(max_bytes) + " bytes"};
     }
-    if (sdk::text::trim(message.text).empty())
+    // A picture or a file without words is answered by a person (media_only()).
+    if (sdk::text::trim(message.text).empty() && !has_media(message))
         return sdk::Error{sdk::errc::invalid_value, "text: must not be empty"};
     if (sdk::text::length(message.text) > options_.max_message_chars)
         return sdk::Error{sdk::errc::invalid_value,
                           "text: longer than " + std::to_string(options_.max_message_chars) + " characters"};
+    return {};
+}
+
+sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
+                                           const std::atomic<bool>* cancelled) {
+    if (auto checked = check_message(message); !checked) return checked.error();
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
     ConversationLocks::Guard lock(conversation_locks_, message.tenant_id + '\x1f' + message.user_id);
     try {
-        return run_turn(**tenant, message, sink, cancelled);
+        return run_turn(**tenant, std::span<const sdk::InboundMessage>(&message, 1), sink, cancelled);
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed",
                   {{"tenant", message.tenant_id}, {"error", e.what()}});
+        return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
+    }
+}
+
+sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundMessage>& burst,
+                                                 sdk::StreamSink* sink) {
+    if (burst.empty()) return sdk::Error{sdk::errc::missing_field, "text: required"};
+    if (burst.size() == 1) return handle(burst.front(), sink);
+    for (const auto& part : burst) {
+        if (auto checked = check_message(part); !checked) return checked.error();
+        if (part.tenant_id != burst.back().tenant_id || part.user_id != burst.back().user_id ||
+            part.channel != burst.back().channel)
+            return sdk::Error{sdk::errc::invalid_value, "a burst is one customer's messages on one channel"};
+    }
+    const auto& last = burst.back();
+    auto tenant = this->tenant(last.tenant_id);
+    if (!tenant) return tenant.error();
+    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id);
+    try {
+        return run_turn(**tenant, burst, sink, nullptr);
+    } catch (const std::exception& e) {
+        log_event(spdlog::level::err, "pipeline", "turn failed",
+                  {{"tenant", last.tenant_id}, {"error", e.what()}});
         return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
     }
 }
@@ -348,9 +392,27 @@ sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
     return conversation;
 }
 
-sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundMessage& received,
+sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
                                              sdk::StreamSink* sink, const std::atomic<bool>* cancelled) {
     const auto started = Clock::now();
+    // A burst is answered as one message whose text joins theirs; each is stored as it came.
+    const sdk::InboundMessage& last = parts.back();
+    const auto earlier = parts.first(parts.size() - 1);
+    sdk::InboundMessage joined;
+    if (!earlier.empty()) {
+        joined = last;
+        joined.text.clear();
+        for (const auto& part : parts) {
+            const auto text = sdk::text::trim(part.text);
+            if (text.empty()) continue;
+            if (!joined.text.empty()) joined.text += '\n';
+            joined.text += text;
+        }
+    }
+    const sdk::InboundMessage& received = earlier.empty() ? last : joined;
+    const bool only_media = std::all_of(parts.begin(), parts.end(), [](const sdk::InboundMessage& m) {
+        return sdk::text::trim(m.text).empty();
+    });
     const auto now = clock_->now();
     auto conversation = open_conversation(tenant, received, now);
     if (!conversation) return conversation.error();
@@ -387,7 +449,20 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     // The customer's message is committed before the turn runs. A message id seen before (a
     // retried request) gets the reply it already got, or waits while an earlier attempt may still
     // be answering it; nothing runs twice. A message whose attempt failed or died is taken over.
-    StoredMessage inbound{"user", message.text, "", language, clock_->now()};
+    std::vector<StoredMessage> stored_earlier;
+    std::vector<std::string> earlier_ids;
+    for (const auto& part : earlier) {
+        StoredMessage m{"user", part.text, "", language, clock_->now(), part.metadata};
+        auto stored = db_->append_message(tenant.id(), conversation->id, m, part.message_id);
+        // Stored before: a redelivery of it joined this burst; its text is answered all the same.
+        if (!stored && stored.error().code != sdk::errc::duplicate) return stored.error();
+        if (!stored) continue;
+        earlier_ids.push_back(std::move(stored).value());
+        stored_earlier.push_back(std::move(m));
+    }
+    // A picked option is stored as its title; a burst's last part as it came.
+    StoredMessage inbound{"user", earlier.empty() ? message.text : last.text, "", language, clock_->now(),
+                          last.metadata};
     const auto arrived = inbound.at;
     std::string inbound_id;
     if (auto stored = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id)) {
@@ -420,13 +495,19 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
     ReplyStream stream(sink, !tenant.has_on_reply_rules());
 
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
-    const RulesOutcome before = apply_rules(tenant, RuleHook::on_message, turn, in);
+    const RulesOutcome before =
+        only_media ? RulesOutcome{} : apply_rules(tenant, RuleHook::on_message, turn, in);
     AssistantOutcome answer;
     // A complaint, an injury or a handoff topic is answered by the assistant, which
     // apologises and hands over: a rule's canned reply (an out-of-hours booking note) must not
     // stand in for that.
     const bool handoff_topic = before.reply && !before.handoff && complaint_or_injury(tenant, message.text);
-    if (before.reply && !handoff_topic) {
+    if (only_media) {
+        answer.reply = media_reply(language);
+        answer.method = "rule";
+        answer.handoff = true;
+        answer.handoff_reason = "media";
+    } else if (before.reply && !handoff_topic) {
         answer.reply = *before.reply;
         answer.method = "rule";
     } else {
@@ -482,7 +563,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
                       std::move(answer.calls),
                       std::move(answer.usage),
                       state,
-                      claimed_at};
+                      claimed_at,
+                      std::move(earlier_ids)};
     if (auto reply_id = db_->finish_turn(record); !reply_id) {
         if (reply_id.error().code == sdk::errc::duplicate_in_flight) {
             release.settled();
@@ -500,6 +582,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, const sdk::InboundM
         metrics.tokens(tenant.id(), used.model, used.input_tokens, used.output_tokens);
 
     conversation->state = std::move(state);
+    for (auto& m : stored_earlier) conversation->history.push_back(std::move(m));
     conversation->history.push_back(std::move(inbound));
     conversation->history.push_back(std::move(reply));
     while (conversation->history.size() > options_.history_messages) conversation->history.pop_front();

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -80,6 +81,17 @@ public:
     /// turn still completes, from the fallback, and is stored.
     sdk::Result<sdk::TurnReply> handle(const sdk::InboundMessage& message, sdk::StreamSink* sink = nullptr,
                                        const std::atomic<bool>* cancelled = nullptr);
+    /// One turn for a burst: one customer's messages on one channel that came within its
+    /// `burst_window_ms`, oldest first (docs/channels.md, "Bursts"). Each is checked as handle()
+    /// checks one, and stored as it came (its id, its metadata); the turn reads their texts joined
+    /// by newlines as the customer's message and answers them all with one reply. A retry of any
+    /// of their ids gets that reply. A burst of one is handle().
+    sdk::Result<sdk::TurnReply> handle_burst(const std::vector<sdk::InboundMessage>& burst,
+                                             sdk::StreamSink* sink = nullptr);
+
+    /// The checks every customer message passes before anything is stored (handle() makes them):
+    /// a user id, valid UTF-8 and no NUL in the text and ids, their lengths, a text (or media).
+    sdk::Status check_message(const sdk::InboundMessage& message) const;
 
     std::vector<TenantStatus> tenants() const;
 
@@ -96,8 +108,10 @@ public:
     void set_clock(const sdk::Clock* clock);
 
 private:
-    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, const sdk::InboundMessage& message,
+    /// `parts`: the customer's messages this turn answers (one, or a burst), oldest first.
+    sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
                                          sdk::StreamSink* sink, const std::atomic<bool>* cancelled);
+
     /// The conversation to continue: from memory when this process holds it and the database would
     /// pick it too (the same session id given; or none given and not idle), else the database's.
     sdk::Result<CachedConversation> open_conversation(const Tenant& tenant,

@@ -48,6 +48,9 @@ struct StoredMessage {
     std::string method;
     std::string language;
     std::chrono::system_clock::time_point at;
+    /// What the channel kept with a customer's message (sdk::InboundMessage::metadata): attachments
+    /// under "media" [{"url", "content_type"}], a button's "payload" and "text", the sender's name.
+    json::object metadata;
 };
 
 /// One row of the function-call log.
@@ -107,6 +110,9 @@ struct TurnRecord {
     /// `at` when append_message stored it, or the `now` of take_over_message). A retry that took
     /// the message over since wins: finish_turn then stores nothing.
     std::optional<std::chrono::system_clock::time_point> claimed_at;
+    /// The stored ids of the earlier messages of a burst this turn answers with `in_reply_to`'s
+    /// (docs/channels.md, "Bursts"): marked answered too, so a retry of one gets this reply.
+    std::vector<std::string> also_answers;
 };
 
 /// The turn of a client message id, as stored.
@@ -237,7 +243,8 @@ public:
     /// inbound message's claim: a retry took the message over while this turn ran past its time.
     virtual sdk::Result<std::string> finish_turn(const TurnRecord& turn) = 0;
     /// For a client message id already stored (append_message answered "duplicate"): who sent it,
-    /// its claim, and the stored reply JSON of that turn. "not_found" when no message has that id.
+    /// its claim, and the stored reply JSON of that turn (for an earlier message of a burst, the
+    /// burst's reply: the next one stored in its conversation). "not_found" when no message has that id.
     virtual sdk::Result<StoredReply> stored_reply(const std::string& tenant_id,
                                                   const std::string& client_message_id) = 0;
     /// Takes over the turn of a stored client message id for a retry, when that message has no

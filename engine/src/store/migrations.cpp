@@ -210,6 +210,11 @@ const std::vector<Migration>& all_migrations() {
                 value TEXT NOT NULL,
                 created_at BIGINT NOT NULL))"},
          }},
+        {7,
+         "what a channel keeps with a customer's message (attachments, a button's payload) as JSON",
+         {
+             {Only::both, "ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT ''"},
+         }},
     };
     return list;
 }

@@ -249,7 +249,7 @@ struct WriterStatements {
     };
     struct InsertMessage {
         std::string id, tenant, conversation, role, text, method, language, client_id, reply_json,
-            in_reply_to;
+            in_reply_to, metadata;
         long long at = 0, claimed_at = 0;
         soci::indicator claimed = soci::i_null;
         double cost = 0;
@@ -257,13 +257,13 @@ struct WriterStatements {
         explicit InsertMessage(soci::session& sql)
             : st((sql.prepare
                       << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, "
-                         "language, at, client_message_id, reply_json, in_reply_to, cost_usd, claimed_at) "
-                         "VALUES (:id, :t, :c, :role, :text, :method, :language, :at, :cmid, :reply, :to, "
-                         ":cost, :claimed)",
+                         "language, at, client_message_id, reply_json, in_reply_to, cost_usd, claimed_at, "
+                         "metadata) VALUES (:id, :t, :c, :role, :text, :method, :language, :at, :cmid, "
+                         ":reply, :to, :cost, :claimed, :meta)",
                   soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(role), soci::use(text),
                   soci::use(method), soci::use(language), soci::use(at), soci::use(client_id),
                   soci::use(reply_json), soci::use(in_reply_to), soci::use(cost),
-                  soci::use(claimed_at, claimed))) {}
+                  soci::use(claimed_at, claimed), soci::use(metadata))) {}
     };
     /// Ends the claim of a finished turn on its inbound message, if the turn still holds it.
     struct MarkAnswered {
@@ -626,15 +626,23 @@ public:
             soci::session sql(pool_);
             StoredMessage m;
             long long at = 0;
+            std::string metadata;
             long long max_rows = static_cast<long long>(std::min<std::size_t>(limit, 100000));
             soci::statement st =
-                (sql.prepare << "SELECT role, text, method, language, at FROM messages "
+                (sql.prepare << "SELECT role, text, method, language, at, metadata FROM messages "
                                 "WHERE tenant_id = :t AND conversation_id = :c ORDER BY seq DESC LIMIT :n",
                  soci::into(m.role), soci::into(m.text), soci::into(m.method), soci::into(m.language),
-                 soci::into(at), soci::use(tenant_id), soci::use(conversation_id), soci::use(max_rows));
+                 soci::into(at), soci::into(metadata), soci::use(tenant_id), soci::use(conversation_id),
+                 soci::use(max_rows));
             st.execute();
             while (st.fetch()) {
                 m.at = from_millis(at);
+                m.metadata.clear();
+                if (!metadata.empty()) {
+                    boost::system::error_code ec;
+                    auto parsed = json::parse(metadata, ec);
+                    if (!ec && parsed.is_object()) m.metadata = std::move(parsed.get_object());
+                }
                 out.push_back(m);
             }
             std::reverse(out.begin(), out.end());
@@ -702,6 +710,9 @@ public:
             }
             insert_message(st, id, turn.tenant_id, turn.conversation_id, turn.reply, {}, turn.reply_json,
                            turn.in_reply_to, cost);
+            for (const auto& earlier : turn.also_answers)
+                sql << "UPDATE messages SET answered = 1 WHERE tenant_id = :t AND id = :m",
+                    soci::use(turn.tenant_id), soci::use(earlier);
             for (const auto& call : calls) insert_tool_call(st, call, id, now);
             for (const auto& usage : turn.usage) insert_usage(st, usage, id, now);
             if (!turn.user_id.empty()) {
@@ -748,6 +759,21 @@ public:
                    "AND in_reply_to = :m AND reply_json <> '' ORDER BY seq LIMIT 1",
                 soci::into(reply, has_reply), soci::use(tenant_id), soci::use(out.conversation_id),
                 soci::use(message_id);
+            if (sql.got_data() && has_reply == soci::i_ok) {
+                out.reply_json = std::move(reply);
+                return out;
+            }
+            // Answered without a reply of its own: an earlier message of a burst, which the burst's
+            // reply (the next one in its conversation) answered.
+            int answered = 0;
+            long long seq = 0;
+            sql << "SELECT answered, seq FROM messages WHERE tenant_id = :t AND id = :m",
+                soci::into(answered), soci::into(seq), soci::use(tenant_id), soci::use(message_id);
+            if (answered == 0) return out;
+            sql << "SELECT reply_json FROM messages WHERE tenant_id = :t AND conversation_id = :c "
+                   "AND seq > :s AND reply_json <> '' ORDER BY seq LIMIT 1",
+                soci::into(reply, has_reply), soci::use(tenant_id), soci::use(out.conversation_id),
+                soci::use(seq);
             if (sql.got_data() && has_reply == soci::i_ok) out.reply_json = std::move(reply);
             return out;
         } catch (const std::exception& e) {
@@ -1373,6 +1399,7 @@ private:
         m.reply_json = reply_json;
         m.in_reply_to = in_reply_to;
         m.cost = cost_usd;
+        m.metadata = message.metadata.empty() ? std::string() : json::serialize(message.metadata);
         // Stored with a client id: the turn that stores it holds it from now on.
         m.claimed = client_message_id.empty() ? soci::i_null : soci::i_ok;
         m.claimed_at = m.at;

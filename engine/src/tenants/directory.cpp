@@ -186,9 +186,11 @@ std::vector<TenantStatus> TenantDirectory::statuses() const {
     std::vector<TenantStatus> out;
     out.reserve(tenants_.size());
     for (const auto& [id, slot] : tenants_) {
-        out.push_back({id, slot.folder.string(),
-                       slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
-                       slot.reload_error});
+        out.push_back(
+            {id, slot.folder.string(),
+             slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
+             slot.reload_error,
+             slot.tenant ? slot.tenant->manifest().disabled_channels : std::map<std::string, std::string>{}});
     }
     return out;
 }

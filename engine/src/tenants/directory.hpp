@@ -28,6 +28,8 @@ struct TenantStatus {
     std::string state;         ///< "not_loaded" | "loaded" | "failed"
     std::string error;         ///< why it failed, `path: field: message` lines
     std::string reload_error;  ///< loaded, but the last edit failed: the last good version serves
+    /// Loaded: channels left out because a variable they read is not set, name -> why.
+    std::map<std::string, std::string> disabled_channels;
 };
 
 /// What a reload pass changed.

@@ -116,7 +116,8 @@ std::string refusal(const EnvScope& scope, const std::string& variable) {
 /// remembering each value so that no message shows it, and reports the variables it may not read
 /// and the unset ones. The top-level `id` is left alone: it names the tenant's variables.
 void substitute_env(json::value& value, const std::string& field, const std::string& path,
-                    const EnvScope& scope, EnvValues& values, std::vector<Problem>& problems) {
+                    const EnvScope& scope, EnvValues& values, std::vector<Problem>& problems,
+                    std::vector<Problem>& unset) {
     if (value.is_string()) {
         const std::string variable = env_reference(std::string(value.get_string()));
         if (variable.empty()) return;
@@ -127,7 +128,7 @@ void substitute_env(json::value& value, const std::string& field, const std::str
         }
         const char* env = std::getenv(variable.c_str());
         if (!env) {
-            problems.push_back({path, field, "environment variable " + variable + " is not set"});
+            unset.push_back({path, field, "environment variable " + variable + " is not set"});
             value = "";
             return;
         }
@@ -136,12 +137,13 @@ void substitute_env(json::value& value, const std::string& field, const std::str
     } else if (value.is_object()) {
         for (auto& [key, item] : value.get_object()) {
             if (field.empty() && key == "id") continue;
-            substitute_env(item, join_field(field, key), path, scope, values, problems);
+            substitute_env(item, join_field(field, key), path, scope, values, problems, unset);
         }
     } else if (value.is_array()) {
         std::size_t i = 0;
         for (auto& item : value.get_array())
-            substitute_env(item, field + "[" + std::to_string(i++) + "]", path, scope, values, problems);
+            substitute_env(item, field + "[" + std::to_string(i++) + "]", path, scope, values, problems,
+                           unset);
     }
 }
 
@@ -553,7 +555,21 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         std::string text_id(id->get_string());
         if (std::regex_match(text_id, id_pattern()) && text_id == folder_name_of(folder)) scope.id = text_id;
     }
-    substitute_env(root, "", path, scope, m.env_values, problems);
+    std::vector<Problem> unset;
+    substitute_env(root, "", path, scope, m.env_values, problems, unset);
+    // A channel whose secret is not set is disabled with a warning; the tenant serves the rest.
+    for (auto& p : unset) {
+        constexpr std::string_view kChannels = "channels.";
+        if (p.field.starts_with(kChannels) && p.field.size() > kChannels.size()) {
+            const auto name_end = p.field.find_first_of(".[", kChannels.size());
+            std::string name = p.field.substr(kChannels.size(), name_end - kChannels.size());
+            p.message += ": the " + name + " channel is disabled";
+            m.disabled_channels.emplace(std::move(name), p.field + ": " + p.message);
+            result.warnings.push_back(std::move(p));
+        } else {
+            problems.push_back(std::move(p));
+        }
+    }
     read_manifest(root.get_object(), registry, path, m, problems);
     hide_env_values(m.env_values, problems, 0);
     result.manifest = std::move(m);
@@ -679,6 +695,7 @@ void read_manifest(const json::object& root, const PluginRegistry* registry, con
     }
     if (const auto* channels = r.object("channels")) {
         for (const auto& [name, config] : *channels) {
+            if (m.disabled_channels.contains(std::string(name))) continue;
             std::string field = "channels." + std::string(name);
             if (!config.is_object() && !config.is_null()) {
                 problems.push_back({path, field, "expected the channel's config object"});

@@ -103,6 +103,9 @@ struct Manifest {
     LlmPolicy llm_policy;
     int handoff_low_confidence_turns = 3;  ///< `handoff.low_confidence_turns`: doubtful turns in a row
     std::map<std::string, json::object> channels;
+    /// Channels left out because a variable their config reads is not set: name -> why
+    /// (`channels.twilio.auth_token: environment variable ... is not set: ...`).
+    std::map<std::string, std::string> disabled_channels;
     std::vector<PluginRef> tools;
     std::vector<PluginRef> rules;
     std::optional<int> lua_max_ms;  ///< `lua.max_ms`: wall clock per Lua call, within the server's ceiling
@@ -122,6 +125,8 @@ struct TenantData {
 struct ManifestResult {
     std::optional<Manifest> manifest;  ///< empty when the file could not be read as a manifest
     std::vector<Problem> problems;
+    /// What does not stop the tenant: a channel disabled because its variable is not set.
+    std::vector<Problem> warnings;
 };
 
 /// Reads and validates `folder/tenant.json`. `registry` (may be null) checks plugin names and each

@@ -115,6 +115,9 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
     if (!problems.empty()) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
 
     const std::string id = manifest.profile.id;
+    for (const auto& [channel, why] : manifest.disabled_channels)
+        log_event(spdlog::level::warn, "tenants", "channel disabled",
+                  {{"tenant", id}, {"channel", channel}, {"reason", why}});
     // Plugins' messages may quote their config: none may show what the environment gave.
     const EnvValues env_values = manifest.env_values;
     if (manifest.lua_max_ms && *manifest.lua_max_ms > lua.max_ms)
