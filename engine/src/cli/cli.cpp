@@ -342,7 +342,11 @@ int cmd_plugins(const Args& args) {
                   << "  abi=" << p.abi_major << "." << p.abi_minor << "  file=" << p.path << "\n";
         if (!p.description.empty()) std::cout << "    " << p.description << "\n";
         if (p.kind == sdk::PluginKind::llm) std::cout << "    capabilities: " << capabilities_text(p) << "\n";
-        if (p.has(sdk::kChannelSends)) std::cout << "    capabilities: sends (through the outbox)\n";
+        if (p.has(sdk::kChannelSends)) {
+            std::cout << "    capabilities: sends (through the outbox)"
+                      << (p.has(sdk::kChannelCustomerWindow) ? ", keeps the 24-hour window" : "")
+                      << (p.has(sdk::kChannelBatches) ? ", several messages per request" : "") << "\n";
+        }
         if (p.config.empty()) std::cout << "    config: none\n";
         for (const auto& k : p.config) {
             std::cout << "    config " << k.name << " (" << sdk::type_summary(k)

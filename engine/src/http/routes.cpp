@@ -137,19 +137,37 @@ void channel_turn(Exchange& ex, Engine& engine, Tenant& tenant, sdk::Channel& ch
         }
         if (reports->answer) return send_channel_response(ex, *reports->answer);
     }
-    auto message = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
-    if (!message) return ex.send_error(message.error());
-    message->tenant_id = tenant_id;
-    if (message->channel.empty()) message->channel = plugin;
-    if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
-    auto reply = engine.handle(*message);
-    if (!reply) return ex.send_error(reply.error());
-    if (sender != nullptr) {
-        if (auto queued = queue_reply(engine, *sender, plugin, *message, *reply); !queued)
-            return ex.send_error(queued.error());
+    // One message per request, or several from a channel that parses batches (kChannelBatches):
+    // a turn for each, in order; the request fails with the first turn that fails, and the
+    // provider's redelivery is answered from the turns already stored.
+    std::vector<sdk::InboundMessage> messages;
+    if (sdk::ChannelBatch* batch = tenant.batcher(plugin)) {
+        auto parsed = guarded("channel " + plugin + " parse_batch", [&] { return batch->parse_batch(request); });
+        if (!parsed) return ex.send_error(parsed.error());
+        messages = std::move(parsed).value();
+    } else {
+        auto parsed = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
+        if (!parsed) return ex.send_error(parsed.error());
+        messages.push_back(std::move(parsed).value());
+    }
+    sdk::InboundMessage last;
+    sdk::TurnReply last_reply;
+    for (auto& message : messages) {
+        message.tenant_id = tenant_id;
+        if (message.channel.empty()) message.channel = plugin;
+        if (message.message_id.empty() && messages.size() == 1)
+            message.message_id = std::string(request.header("idempotency-key"));
+        auto reply = engine.handle(message);
+        if (!reply) return ex.send_error(reply.error());
+        if (sender != nullptr) {
+            if (auto queued = queue_reply(engine, *sender, plugin, message, *reply); !queued)
+                return ex.send_error(queued.error());
+        }
+        last = std::move(message);
+        last_reply = std::move(reply).value();
     }
     auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
-        return channel.render(*message, *reply);
+        return channel.render(last, last_reply);
     });
     if (!rendered) return ex.send_error(rendered.error());
     send_channel_response(ex, *rendered);

@@ -16,6 +16,10 @@ inline constexpr int kAbiMajor = 1;
 // 1.4: channels that send (channel.hpp): a new interface, ChannelSender, that a channel plugin
 //      declaring kChannelSends in its descriptor's capabilities implements besides Channel. No
 //      existing interface or type changed: 1.0-1.3 channels are called as they are, as receivers.
-inline constexpr int kAbiMinor = 4;
+// 1.5 (channels): the capability bits kChannelCustomerWindow (the outbox keeps the provider's
+//      24-hour window) and kChannelBatches with the ChannelBatch interface (several customers'
+//      messages in one request), and TEZGAH_CHANNEL_PLUGIN to declare them. A 1.4 channel
+//      declares neither and is called as it is.
+inline constexpr int kAbiMinor = 5;
 
 }  // namespace tezgah::sdk
