@@ -43,7 +43,7 @@ Usage:
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
-  tezgah check   [DIR] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
+  tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME]
@@ -199,7 +199,7 @@ Args parse(int argc, char** argv) {
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock"};
-    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown"};
+    static const std::vector<std::string> kFlags = {"--json", "--help", "-h", "--version", "--markdown", "--strict"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -386,12 +386,20 @@ int cmd_check(const Args& args) {
         return 1;
     }
     std::size_t problem_count = 0;
+    const bool strict = args.flag("--strict");
     for (const auto& folder : folders) {
         auto loaded = load_manifest(folder, &registry, *shared);
         auto problems = loaded.problems;
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
             check_scripts(*loaded.manifest, problems, lua);
+        }
+        // A disabled channel is a warning; --strict makes it a problem.
+        for (const auto& w : loaded.warnings) {
+            if (strict)
+                problems.push_back(w);
+            else
+                std::cout << "warning: " << w.str() << "\n";
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();

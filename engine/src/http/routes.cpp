@@ -358,6 +358,13 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     auto tenant = engine.tenant(tenant_id);
     if (!tenant) return ex.send_error(tenant.error());
     sdk::Channel* channel = (*tenant)->channel(plugin);
+    if (const auto& disabled = (*tenant)->manifest().disabled_channels;
+        channel == nullptr && disabled.count(plugin) != 0) {
+        // The provider delivers again later: once the variable is set, nothing was lost.
+        return ex.send_error(503, "channel_disabled",
+                             "tenant \"" + tenant_id + "\": the " + plugin +
+                                 " channel is disabled: " + disabled.at(plugin));
+    }
     if (channel == nullptr) {
         return ex.send_error(404, "not_found",
                              "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");

@@ -325,7 +325,8 @@ sdk::SendResult Outbox::send(const OutboxRecord& record) {
 sdk::Result<bool> Outbox::window_open(const OutboxRecord& record) {
     auto last = db_.last_inbound_at(record.tenant_id, record.recipient, record.channel);
     if (!last) return last.error();
-    return *last && **last > Clock::now() - options_.customer_window;
+    const auto now = options_.clock != nullptr ? options_.clock->now() : Clock::now();
+    return *last && **last > now - options_.customer_window;
 }
 
 void Outbox::attempt(const OutboxRecord& record) {

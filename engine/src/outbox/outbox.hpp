@@ -39,6 +39,9 @@ struct OutboxOptions {
     /// The customer's window on a channel that keeps one (sdk::kChannelCustomerWindow): after
     /// this long without a message from them, only a template may go out.
     std::chrono::milliseconds customer_window{std::chrono::hours(24)};
+    /// The clock the window is read with: the engine's (`--clock`), which stamps the customers'
+    /// messages. Null: the system clock.
+    const sdk::Clock* clock = nullptr;
     /// A message still queued this long after it was stored is stuck (/health/detailed).
     std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
 };

@@ -259,8 +259,10 @@ sdk::Status Engine::start() {
         TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env, options_.lua});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
+    OutboxOptions outbox_options = options_.outbox;
+    if (outbox_options.clock == nullptr) outbox_options.clock = clock_;
     outbox_ = std::make_unique<Outbox>(
-        *db_, [this](const std::string& id) { return tenant(id); }, options_.outbox);
+        *db_, [this](const std::string& id) { return tenant(id); }, outbox_options);
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},

@@ -554,6 +554,22 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         if (std::regex_match(text_id, id_pattern()) && text_id == folder_name_of(folder)) scope.id = text_id;
     }
     substitute_env(root, "", path, scope, m.env_values, problems);
+    // A channel whose variable is unset is disabled with a warning; the tenant goes on serving.
+    std::erase_if(problems, [&](const Problem& problem) {
+        constexpr std::string_view kChannels = "channels.";
+        if (!problem.field.starts_with(kChannels) || !problem.message.starts_with("environment variable ") ||
+            !problem.message.ends_with(" is not set"))
+            return false;
+        const std::string rest = problem.field.substr(kChannels.size());
+        const std::string name = rest.substr(0, rest.find('.'));
+        m.disabled_channels.emplace(name, problem.field + ": " + problem.message);
+        result.warnings.push_back({problem.path, problem.field,
+                                   problem.message + "; the " + name + " channel is disabled"});
+        return true;
+    });
+    if (auto* channels = root.get_object().if_contains("channels"); channels != nullptr && channels->is_object()) {
+        for (const auto& [name, _] : m.disabled_channels) channels->get_object().erase(name);
+    }
     read_manifest(root.get_object(), registry, path, m, problems);
     hide_env_values(m.env_values, problems, 0);
     result.manifest = std::move(m);

@@ -110,6 +110,10 @@ struct Manifest {
     std::string knowledge_file;
     std::string resources_file;
     EnvValues env_values;  ///< what `${NAME}` read: hidden from every message and plugin log line
+    /// Channels left out because an environment variable of their config is unset: name -> why
+    /// ("channels.twilio.auth_token: environment variable TEZGAH_X__TOKEN is not set"). The tenant
+    /// serves its other channels (DESIGN "Channels").
+    std::map<std::string, std::string> disabled_channels;
 };
 
 /// A tenant's data files, parsed.
@@ -122,6 +126,8 @@ struct TenantData {
 struct ManifestResult {
     std::optional<Manifest> manifest;  ///< empty when the file could not be read as a manifest
     std::vector<Problem> problems;
+    /// What does not stop the tenant: a channel disabled because its variable is unset.
+    std::vector<Problem> warnings;
 };
 
 /// Reads and validates `folder/tenant.json`. `registry` (may be null) checks plugin names and each
