@@ -38,7 +38,8 @@ const json::object* object_at(const json::object& o, std::string_view key) {
 }
 
 /// An optional array field: absent or null is empty; another type is an error naming it.
-sdk::Result<const json::array*> array_at(const json::object& o, std::string_view key, const std::string& field) {
+sdk::Result<const json::array*> array_at(const json::object& o, std::string_view key,
+                                         const std::string& field) {
     static const json::array kEmpty;
     const auto* v = o.if_contains(key);
     if (v == nullptr || v->is_null()) return &kEmpty;
@@ -109,7 +110,8 @@ WebhookStatus read_status(const json::object& s) {
                 line = std::to_string(code->to_number<long long>()) + ": ";
             line += string_at(o, "title").empty() ? string_at(o, "message") : string_at(o, "title");
             if (const auto* data = object_at(o, "error_data")) {
-                if (auto details = string_at(*data, "details"); !details.empty()) line += " (" + details + ")";
+                if (auto details = string_at(*data, "details"); !details.empty())
+                    line += " (" + details + ")";
             }
             out.error += (out.error.empty() ? "" : "; ") + line;
         }
@@ -147,9 +149,9 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
         std::string decoded_name;
         std::string decoded_value;
         for (int part = 0; part < 2; ++part) {
-            std::string_view raw = part == 0 ? pair.substr(0, eq)
-                                             : (eq == std::string_view::npos ? std::string_view()
-                                                                             : pair.substr(eq + 1));
+            std::string_view raw =
+                part == 0 ? pair.substr(0, eq)
+                          : (eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
             std::string& out = part == 0 ? decoded_name : decoded_value;
             for (std::size_t i = 0; i < raw.size(); ++i) {
                 if (raw[i] == '+') {
@@ -186,7 +188,8 @@ sdk::Result<Webhook> read_webhook(std::string_view body, std::string_view phone_
     for (std::size_t e = 0; e < (*entries)->size(); ++e) {
         const std::string entry_field = "entry[" + std::to_string(e) + "]";
         const auto& entry = (**entries)[e];
-        if (!entry.is_object()) return body_error(sdk::errc::invalid_field, entry_field, "expected an object");
+        if (!entry.is_object())
+            return body_error(sdk::errc::invalid_field, entry_field, "expected an object");
         auto changes = array_at(entry.get_object(), "changes", entry_field + ".changes");
         if (!changes) return changes.error();
         for (std::size_t c = 0; c < (*changes)->size(); ++c) {

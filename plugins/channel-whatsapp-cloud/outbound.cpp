@@ -48,7 +48,8 @@ std::string card_line(const sdk::ReplyCard& card) {
 /// The message's text with its cards below it (as lines), when they are not shown otherwise.
 std::string text_with_cards(const sdk::OutboundMessage& message) {
     std::string out = message.text;
-    for (const auto& card : message.cards) out += (out.empty() ? "" : "\n") + std::string("\xE2\x80\xA2 ") + card_line(card);
+    for (const auto& card : message.cards)
+        out += (out.empty() ? "" : "\n") + std::string("\xE2\x80\xA2 ") + card_line(card);
     return out;
 }
 
@@ -105,7 +106,8 @@ json::object template_body(const sdk::MessageTemplate& tmpl, const RenderSetting
             json::object{{"type", "text"}, {"text", template_parameter(v ? value_text(*v) : std::string())}});
     }
     if (!parameters.empty())
-        out["components"] = json::array{json::object{{"type", "body"}, {"parameters", std::move(parameters)}}};
+        out["components"] =
+            json::array{json::object{{"type", "body"}, {"parameters", std::move(parameters)}}};
     return out;
 }
 
@@ -132,7 +134,8 @@ std::optional<json::object> reply_buttons(const sdk::OutboundMessage& message, c
     for (std::size_t i = 0; i < message.options.size(); ++i) {
         std::string title = shorten(message.options[i].title, Limits::button_title);
         if (title.empty() || !titles.insert(title).second) return std::nullopt;  // Meta wants them distinct
-        buttons.push_back(json::object{{"type", "reply"}, {"reply", json::object{{"id", ids[i]}, {"title", title}}}});
+        buttons.push_back(
+            json::object{{"type", "reply"}, {"reply", json::object{{"id", ids[i]}, {"title", title}}}});
     }
     return json::object{{"type", "button"},
                         {"body", json::object{{"text", body}}},
@@ -149,7 +152,9 @@ json::object list_message(const sdk::OutboundMessage& message, const std::string
             row["description"] = shorten(message.options[i].description, Limits::row_description);
         rows.push_back(std::move(row));
     }
-    const std::string label = english(settings) ? "Options" : "Se\xC3\xA7" "enekler";
+    const std::string label = english(settings) ? "Options"
+                                                : "Se\xC3\xA7"
+                                                  "enekler";
     return json::object{
         {"type", "list"},
         {"body", json::object{{"text", shorten(body, Limits::list_body)}}},
@@ -190,7 +195,8 @@ std::string shorten(std::string_view text, std::size_t max) {
 }
 
 json::object graph_message(const sdk::OutboundMessage& message, const RenderSettings& settings) {
-    json::object out{{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", message.recipient}};
+    json::object out{
+        {"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", message.recipient}};
     if (message.template_message) {
         out["type"] = "template";
         out["template"] = template_body(*message.template_message, settings);
@@ -206,11 +212,16 @@ json::object graph_message(const sdk::OutboundMessage& message, const RenderSett
             return out;
         }
         out["type"] = "text";
-        out["text"] = json::object{{"body", body.empty() ? std::string(kEllipsis) : shorten(body, Limits::text_body)},
-                                   {"preview_url", false}};
+        out["text"] =
+            json::object{{"body", body.empty() ? std::string(kEllipsis) : shorten(body, Limits::text_body)},
+                         {"preview_url", false}};
         return out;
     }
-    if (body.empty()) body = english(settings) ? "Please choose:" : "L\xC3\xBC" "tfen se\xC3\xA7" "in:";
+    if (body.empty())
+        body = english(settings) ? "Please choose:"
+                                 : "L\xC3\xBC"
+                                   "tfen se\xC3\xA7"
+                                   "in:";
     if (message.options.size() > Limits::list_rows) {
         out["type"] = "text";
         out["text"] = json::object{{"body", numbered_text(body, message.options)}, {"preview_url", false}};
@@ -235,7 +246,8 @@ sdk::SendResult send_outcome(const sdk::Result<sdk::HttpResponse>& response) {
             if (const auto* messages = parsed.get_object().if_contains("messages");
                 messages != nullptr && messages->is_array() && !messages->get_array().empty() &&
                 messages->get_array()[0].is_object()) {
-                if (const auto* id = messages->get_array()[0].get_object().if_contains("id"); id && id->is_string())
+                if (const auto* id = messages->get_array()[0].get_object().if_contains("id");
+                    id && id->is_string())
                     out.provider_id = std::string(id->get_string());
             }
         }
@@ -247,9 +259,11 @@ sdk::SendResult send_outcome(const sdk::Result<sdk::HttpResponse>& response) {
     }
     const auto error = error_json(response->body);
     long long code = 0;
-    if (const auto* c = error.if_contains("code"); c != nullptr && c->is_number()) code = c->to_number<long long>();
+    if (const auto* c = error.if_contains("code"); c != nullptr && c->is_number())
+        code = c->to_number<long long>();
     std::string message;
-    if (const auto* m = error.if_contains("message"); m != nullptr && m->is_string()) message = m->get_string();
+    if (const auto* m = error.if_contains("message"); m != nullptr && m->is_string())
+        message = m->get_string();
     if (const auto* data = error.if_contains("error_data"); data != nullptr && data->is_object()) {
         if (const auto* d = data->get_object().if_contains("details"); d != nullptr && d->is_string())
             message += (message.empty() ? "" : ": ") + std::string(d->get_string());

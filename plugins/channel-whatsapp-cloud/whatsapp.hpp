@@ -28,8 +28,8 @@ struct WebhookMessage {
     std::string wamid;
     std::string from;  ///< the customer's wa_id
     std::string profile_name;
-    std::string type;  ///< text, interactive, button, image, ...
-    std::string text;  ///< the text, the chosen option's title, the button's text, or a caption
+    std::string type;       ///< text, interactive, button, image, ...
+    std::string text;       ///< the text, the chosen option's title, the button's text, or a caption
     std::string choice_id;  ///< interactive: the reply's id; button: its payload
     std::string media_id;   ///< image (audio, video, document, sticker): Meta's media id
     std::string mime_type;

@@ -53,7 +53,8 @@ public:
     WhatsAppCloud(Settings settings, sdk::HostServices& host) : settings_(std::move(settings)), host_(host) {}
 
     std::vector<sdk::Route> routes() const override {
-        return {sdk::Route{"GET", "/", sdk::RouteScope::tenant}, sdk::Route{"POST", "/", sdk::RouteScope::tenant}};
+        return {sdk::Route{"GET", "/", sdk::RouteScope::tenant},
+                sdk::Route{"POST", "/", sdk::RouteScope::tenant}};
     }
 
     /// Meta's verification (GET) and the statuses of a notification (POST).
@@ -70,8 +71,8 @@ public:
         for (const auto& status : webhook->statuses) {
             auto state = sdk::parse_delivery_state(status.status);
             // "deleted", "warning" and states Meta adds later move nothing.
-            if (!state || *state == sdk::DeliveryState::queued || *state == sdk::DeliveryState::window_closed ||
-                status.wamid.empty())
+            if (!state || *state == sdk::DeliveryState::queued ||
+                *state == sdk::DeliveryState::window_closed || status.wamid.empty())
                 continue;
             out.reports.push_back(sdk::DeliveryReport{status.wamid, *state, status.error});
         }
@@ -138,7 +139,8 @@ public:
         return std::move(batch->front());
     }
 
-    sdk::HttpResponse render(const sdk::InboundMessage& /*message*/, const sdk::TurnReply& /*reply*/) override {
+    sdk::HttpResponse render(const sdk::InboundMessage& /*message*/,
+                             const sdk::TurnReply& /*reply*/) override {
         // Meta wants a quick 200; every reply goes through the Graph API, from the outbox.
         return json_answer(200, json::object{{"received", true}});
     }
@@ -204,8 +206,16 @@ private:
         if (settings_.render.language == "en")
             return "Thank you, we received your file. Someone from our team will look at it and get back to "
                    "you shortly.";
-        return "Te\xC5\x9F" "ekk\xC3\xBC" "rler, g\xC3\xB6" "nderdi\xC4\x9F" "iniz dosyay\xC4\xB1 ald\xC4\xB1" "k. Ekibimizden "
-               "biri inceleyip en k\xC4\xB1" "sa s\xC3\xBC" "rede size d\xC3\xB6" "necek.";
+        return "Te\xC5\x9F"
+               "ekk\xC3\xBC"
+               "rler, g\xC3\xB6"
+               "nderdi\xC4\x9F"
+               "iniz dosyay\xC4\xB1 ald\xC4\xB1"
+               "k. Ekibimizden "
+               "biri inceleyip en k\xC4\xB1"
+               "sa s\xC3\xBC"
+               "rede size d\xC3\xB6"
+               "necek.";
     }
 
     Settings settings_;
@@ -269,18 +279,21 @@ Result<std::map<std::string, TemplateMapping>> read_templates(const json::object
         for (const auto& [k, v] : o) {
             if (k == "name" || k == "language") {
                 if (!v.is_string() || v.get_string().empty())
-                    return Error{sdk::errc::invalid_config, field + "." + std::string(k) + ": expected a string"};
+                    return Error{sdk::errc::invalid_config,
+                                 field + "." + std::string(k) + ": expected a string"};
                 (k == "name" ? mapping.meta_name : mapping.language) = std::string(v.get_string());
             } else if (k == "variables") {
-                if (!v.is_array()) return Error{sdk::errc::invalid_config, field + ".variables: expected an array"};
+                if (!v.is_array())
+                    return Error{sdk::errc::invalid_config, field + ".variables: expected an array"};
                 for (const auto& name : v.get_array()) {
                     if (!name.is_string())
                         return Error{sdk::errc::invalid_config, field + ".variables: expected strings"};
                     mapping.variables.emplace_back(name.get_string());
                 }
             } else {
-                return Error{sdk::errc::invalid_config,
-                             field + "." + std::string(k) + ": unknown key (expected name, language, variables)"};
+                return Error{
+                    sdk::errc::invalid_config,
+                    field + "." + std::string(k) + ": unknown key (expected name, language, variables)"};
             }
         }
         if (mapping.meta_name.empty()) mapping.meta_name = std::string(key);
@@ -298,11 +311,13 @@ Result<sdk::PluginPtr> make_whatsapp_cloud(const json::object& config, sdk::Host
     settings.verify_token = view.string("verify_token");
     for (const char c : settings.phone_number_id) {
         if (c < '0' || c > '9')
-            return Error{sdk::errc::invalid_config, "phone_number_id: expected digits (Meta's id of the number)"};
+            return Error{sdk::errc::invalid_config,
+                         "phone_number_id: expected digits (Meta's id of the number)"};
     }
     std::string base = view.string("api_base_url");
     while (!base.empty() && base.back() == '/') base.pop_back();
-    settings.messages_url = base + "/" + view.string("graph_version") + "/" + settings.phone_number_id + "/messages";
+    settings.messages_url =
+        base + "/" + view.string("graph_version") + "/" + settings.phone_number_id + "/messages";
     auto templates = read_templates(view.object("templates"));
     if (!templates) return templates.error();
     settings.render.templates = std::move(templates).value();
@@ -313,7 +328,8 @@ Result<sdk::PluginPtr> make_whatsapp_cloud(const json::object& config, sdk::Host
 }  // namespace
 }  // namespace tezgah::plugins::whatsapp
 
-TEZGAH_CHANNEL_PLUGIN("whatsapp-cloud", "1.0.0", "WhatsApp through Meta's Cloud API (webhooks in, Graph API out)",
+TEZGAH_CHANNEL_PLUGIN("whatsapp-cloud", "1.0.0",
+                      "WhatsApp through Meta's Cloud API (webhooks in, Graph API out)",
                       tezgah::plugins::whatsapp::kConfig, &tezgah::plugins::whatsapp::make_whatsapp_cloud,
                       tezgah::sdk::kChannelSends | tezgah::sdk::kChannelCustomerWindow |
                           tezgah::sdk::kChannelBatches);

@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
         } else if (a == "--threads" && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
         } else if (a == "-h" || a == "--help") {
-            std::cout << "tezgah-fake-graph [--delay-ms 200] [--threads 256]\n"
-                         "A WhatsApp Cloud Graph API for benchmarks: answers sends after the delay; GET /stats.\n";
+            std::cout
+                << "tezgah-fake-graph [--delay-ms 200] [--threads 256]\n"
+                   "A WhatsApp Cloud Graph API for benchmarks: answers sends after the delay; GET /stats.\n";
             return 0;
         } else {
             std::cerr << "tezgah-fake-graph: unknown option " << a << "\n";
@@ -52,14 +53,15 @@ int main(int argc, char** argv) {
             reply.content_type("application/json");
             if (r.method == "GET" && r.path == "/stats") {
                 std::lock_guard lock(mutex);
-                reply.body(json::serialize(
-                    json::object{{"requests", requests}, {"distinct_keys", static_cast<long long>(keys.size())}}));
+                reply.body(json::serialize(json::object{
+                    {"requests", requests}, {"distinct_keys", static_cast<long long>(keys.size())}}));
                 return;
             }
             if (r.method != "POST" || !r.path.ends_with("/messages") ||
                 !r.header("authorization").starts_with("Bearer ")) {
                 reply.status(401);
-                reply.body(R"({"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}})");
+                reply.body(
+                    R"({"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}})");
                 return;
             }
             long long n = 0;
@@ -69,8 +71,9 @@ int main(int argc, char** argv) {
                 keys.insert(r.header("idempotency-key"));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-            reply.body(R"({"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"wamid.BENCH)" +
-                       std::to_string(n) + R"("}]})");
+            reply.body(
+                R"({"messaging_product":"whatsapp","contacts":[{"input":"1","wa_id":"1"}],"messages":[{"id":"wamid.BENCH)" +
+                std::to_string(n) + R"("}]})");
         },
         threads);
     std::cout << "listening on " << server.url() << std::endl;

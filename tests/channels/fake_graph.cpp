@@ -28,8 +28,7 @@ std::string length_rule(const json::object& o, const char* key, std::size_t max,
     if (v == nullptr) return required ? what + " is required" : "";
     if (!v->is_string()) return what + " must be a string";
     const auto n = chars(v);
-    if (n < 1 || n > max)
-        return what + " length invalid. Min length: 1, Max length: " + std::to_string(max);
+    if (n < 1 || n > max) return what + " length invalid. Min length: 1, Max length: " + std::to_string(max);
     return "";
 }
 
@@ -67,7 +66,8 @@ std::vector<std::string> FakeGraph::violations() const {
 
 std::string FakeGraph::error_body(long long code, const std::string& message, const std::string& details) {
     json::object error{{"message", message}, {"type", "OAuthException"}, {"code", code}};
-    if (!details.empty()) error["error_data"] = json::object{{"messaging_product", "whatsapp"}, {"details", details}};
+    if (!details.empty())
+        error["error_data"] = json::object{{"messaging_product", "whatsapp"}, {"details", details}};
     error["fbtrace_id"] = "AbCdEfGhIjKlMnOpQrStUvW";
     return json::serialize(json::object{{"error", std::move(error)}});
 }
@@ -85,7 +85,8 @@ std::string FakeGraph::check(const json::object& body) const {
     }
     if (t == "image") {
         const auto* image = obj(body, "image");
-        if (image == nullptr || (chars(image->if_contains("link")) == 0 && chars(image->if_contains("id")) == 0))
+        if (image == nullptr ||
+            (chars(image->if_contains("link")) == 0 && chars(image->if_contains("id")) == 0))
             return "image requires link or id";
         return length_rule(*image, "caption", 1024, "Caption", false);
     }
@@ -93,7 +94,8 @@ std::string FakeGraph::check(const json::object& body) const {
         const auto* tmpl = obj(body, "template");
         if (tmpl == nullptr || chars(tmpl->if_contains("name")) == 0) return "template name is required";
         const auto* language = obj(*tmpl, "language");
-        if (language == nullptr || chars(language->if_contains("code")) == 0) return "template language is required";
+        if (language == nullptr || chars(language->if_contains("code")) == 0)
+            return "template language is required";
         if (const auto* components = arr(*tmpl, "components")) {
             for (const auto& c : *components) {
                 const auto* parameters = c.is_object() ? arr(c.get_object(), "parameters") : nullptr;
@@ -106,7 +108,8 @@ std::string FakeGraph::check(const json::object& body) const {
                     const std::string s(text->get_string());
                     if (s.find('\n') != std::string::npos || s.find('\t') != std::string::npos ||
                         s.find("     ") != std::string::npos)
-                        return "Param text cannot have new-line/tab characters or more than 4 consecutive spaces";
+                        return "Param text cannot have new-line/tab characters or more than 4 consecutive "
+                               "spaces";
                 }
             }
         }
@@ -118,7 +121,8 @@ std::string FakeGraph::check(const json::object& body) const {
     const auto* itype = interactive->if_contains("type");
     const auto* ibody = obj(*interactive, "body");
     const auto* action = obj(*interactive, "action");
-    if (itype == nullptr || ibody == nullptr || action == nullptr) return "interactive type, body and action are required";
+    if (itype == nullptr || ibody == nullptr || action == nullptr)
+        return "interactive type, body and action are required";
     if (const auto* header = obj(*interactive, "header"))
         if (auto why = length_rule(*header, "text", 60, "Header text"); !why.empty()) return why;
     if (const auto* footer = obj(*interactive, "footer"))
@@ -137,7 +141,8 @@ std::string FakeGraph::check(const json::object& body) const {
             if (auto why = length_rule(*reply, "title", 20, "Button title"); !why.empty()) return why;
             if (auto why = length_rule(*reply, "id", 256, "Button id"); !why.empty()) return why;
             if (!ids.insert(std::string(reply->at("id").as_string())).second) return "Duplicate button id";
-            if (!titles.insert(std::string(reply->at("title").as_string())).second) return "Duplicate button title";
+            if (!titles.insert(std::string(reply->at("title").as_string())).second)
+                return "Duplicate button title";
         }
         return "";
     }
@@ -152,17 +157,21 @@ std::string FakeGraph::check(const json::object& body) const {
         for (const auto& s : *sections) {
             if (!s.is_object()) return "section must be an object";
             if (sections->size() > 1)
-                if (auto why = length_rule(s.get_object(), "title", 24, "Section title"); !why.empty()) return why;
+                if (auto why = length_rule(s.get_object(), "title", 24, "Section title"); !why.empty())
+                    return why;
             const auto* rows = arr(s.get_object(), "rows");
             if (rows == nullptr || rows->empty()) return "Rows are required";
             for (const auto& r : *rows) {
                 if (!r.is_object()) return "row must be an object";
                 ++rows_total;
-                if (auto why = length_rule(r.get_object(), "title", 24, "Row title"); !why.empty()) return why;
-                if (auto why = length_rule(r.get_object(), "id", 200, "Row id"); !why.empty()) return why;
-                if (auto why = length_rule(r.get_object(), "description", 72, "Row description", false); !why.empty())
+                if (auto why = length_rule(r.get_object(), "title", 24, "Row title"); !why.empty())
                     return why;
-                if (!ids.insert(std::string(r.get_object().at("id").as_string())).second) return "Duplicate row id";
+                if (auto why = length_rule(r.get_object(), "id", 200, "Row id"); !why.empty()) return why;
+                if (auto why = length_rule(r.get_object(), "description", 72, "Row description", false);
+                    !why.empty())
+                    return why;
+                if (!ids.insert(std::string(r.get_object().at("id").as_string())).second)
+                    return "Duplicate row id";
             }
         }
         if (rows_total > 10) return "Total row count exceed max allowed count: 10";
@@ -185,7 +194,8 @@ void FakeGraph::answer(const RecordedRequest& request, FakeReply& reply) {
     }
     boost::system::error_code ec;
     auto parsed = json::parse(request.body, ec);
-    if (ec || !parsed.is_object() || request.header("content-type").find("application/json") == std::string::npos) {
+    if (ec || !parsed.is_object() ||
+        request.header("content-type").find("application/json") == std::string::npos) {
         reply.status(400);
         reply.body(error_body(100, "(#100) Invalid parameter", "the request body is not JSON"));
         return;
@@ -201,7 +211,8 @@ void FakeGraph::answer(const RecordedRequest& request, FakeReply& reply) {
         case Answer::too_many:
             reply.status(429);
             reply.header("Retry-After", "1");
-            reply.body(error_body(130429, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."));
+            reply.body(error_body(130429, "(#130429) Rate limit hit",
+                                  "Cloud API message throughput has been reached."));
             return;
         case Answer::server_error:
             reply.status(500);
@@ -209,7 +220,8 @@ void FakeGraph::answer(const RecordedRequest& request, FakeReply& reply) {
             return;
         case Answer::bad_request:
             reply.status(400);
-            reply.body(error_body(131026, "(#131026) Message undeliverable", "Receiver is incapable of receiving this message"));
+            reply.body(error_body(131026, "(#131026) Message undeliverable",
+                                  "Receiver is incapable of receiving this message"));
             return;
         case Answer::drop:
             reply.drop();
@@ -235,10 +247,10 @@ void FakeGraph::answer(const RecordedRequest& request, FakeReply& reply) {
     accepted_.push_back(body);
     const std::string wamid = "wamid.FAKE" + std::to_string(next_id_++);
     reply.status(200);
-    reply.body(json::serialize(json::object{
-        {"messaging_product", "whatsapp"},
-        {"contacts", json::array{json::object{{"input", to}, {"wa_id", to}}}},
-        {"messages", json::array{json::object{{"id", wamid}}}}}));
+    reply.body(
+        json::serialize(json::object{{"messaging_product", "whatsapp"},
+                                     {"contacts", json::array{json::object{{"input", to}, {"wa_id", to}}}},
+                                     {"messages", json::array{json::object{{"id", wamid}}}}}));
 }
 
 }  // namespace tezgah::testing

@@ -33,14 +33,16 @@ class WhatsAppSend : public ::testing::Test {
 protected:
     void SetUp() override {
         host.profile.language = "tr";
-        json::object config{{"phone_number_id", kPhone},
-                            {"access_token", kToken},
-                            {"app_secret", "s3cret"},
-                            {"verify_token", "verify-me"},
-                            {"api_base_url", graph.url()},
-                            {"templates", json::object{{"hatirlatma", json::object{{"name", "appointment_reminder"},
-                                                                                 {"language", "tr"},
-                                                                                 {"variables", json::array{"name", "time"}}}}}}};
+        json::object config{
+            {"phone_number_id", kPhone},
+            {"access_token", kToken},
+            {"app_secret", "s3cret"},
+            {"verify_token", "verify-me"},
+            {"api_base_url", graph.url()},
+            {"templates",
+             json::object{{"hatirlatma", json::object{{"name", "appointment_reminder"},
+                                                      {"language", "tr"},
+                                                      {"variables", json::array{"name", "time"}}}}}}};
         plugin = sdk::testing::instantiate(tezgah_plugin_descriptor, host, config);
         ASSERT_NE(plugin, nullptr);
         sender = dynamic_cast<sdk::ChannelSender*>(plugin.get());
@@ -76,7 +78,8 @@ protected:
     sdk::ChannelSender* sender = nullptr;
 };
 
-std::vector<sdk::ReplyOption> options(std::size_t n, const std::string& title, const std::string& description = "") {
+std::vector<sdk::ReplyOption> options(std::size_t n, const std::string& title,
+                                      const std::string& description = "") {
     std::vector<sdk::ReplyOption> out;
     for (std::size_t i = 1; i <= n; ++i)
         out.push_back({"opt-" + std::to_string(i), title + " " + std::to_string(i), description});
@@ -114,8 +117,7 @@ TEST_F(WhatsAppSend, UpToThreeOptionsAreReplyButtonsWithTitlesShortenedToTwenty)
 
 TEST_F(WhatsAppSend, FourToTenOptionsAreAListWithRowsWithinTheirLimits) {
     auto m = message("Hangi ürün?");
-    m.options = options(7, "Çok uzun bir ürün adı ki yirmi dört harfi geçer",
-                        std::string(100, 'd'));
+    m.options = options(7, "Çok uzun bir ürün adı ki yirmi dört harfi geçer", std::string(100, 'd'));
     auto body = accepted(m);
     const auto& interactive = body.at("interactive").as_object();
     EXPECT_EQ(interactive.at("type"), "list");
@@ -166,7 +168,8 @@ TEST_F(WhatsAppSend, CardsAreAPictureWithCaptionOrTextLines) {
 
 TEST_F(WhatsAppSend, TemplatesCarryTheirVariablesAsMetaTakesThem) {
     auto m = message("");
-    m.template_message = sdk::MessageTemplate{"hatirlatma", json::object{{"name", "Ayşe"}, {"time", "yarın\n14:00"}}};
+    m.template_message =
+        sdk::MessageTemplate{"hatirlatma", json::object{{"name", "Ayşe"}, {"time", "yarın\n14:00"}}};
     auto body = accepted(m);
     EXPECT_EQ(body.at("type"), "template");
     const auto& tmpl = body.at("template").as_object();
@@ -212,8 +215,11 @@ TEST_F(WhatsAppSend, GraphAnswersAreReadForTheOutbox) {
 }
 
 TEST_F(WhatsAppSend, AWrongTokenFailsWithMetasMessage) {
-    json::object config{{"phone_number_id", kPhone},   {"access_token", "wrong"}, {"app_secret", "s"},
-                        {"verify_token", "v"},          {"api_base_url", graph.url()}};
+    json::object config{{"phone_number_id", kPhone},
+                        {"access_token", "wrong"},
+                        {"app_secret", "s"},
+                        {"verify_token", "v"},
+                        {"api_base_url", graph.url()}};
     auto other = sdk::testing::instantiate(tezgah_plugin_descriptor, host, config);
     ASSERT_NE(other, nullptr);
     auto result = dynamic_cast<sdk::ChannelSender*>(other.get())->send(message("a"));
@@ -223,15 +229,17 @@ TEST_F(WhatsAppSend, AWrongTokenFailsWithMetasMessage) {
 
 TEST_F(WhatsAppSend, ConfigIsCheckedAsTheDesignSays) {
     sdk::testing::FakeHost fake;
-    EXPECT_EQ(sdk::testing::instantiate(tezgah_plugin_descriptor, fake, json::object{{"phone_number_id", kPhone}}),
-              nullptr);
-    for (const char* key : {"access_token", "app_secret", "verify_token"}) EXPECT_TRUE(fake.log.contains(key)) << key;
+    EXPECT_EQ(
+        sdk::testing::instantiate(tezgah_plugin_descriptor, fake, json::object{{"phone_number_id", kPhone}}),
+        nullptr);
+    for (const char* key : {"access_token", "app_secret", "verify_token"})
+        EXPECT_TRUE(fake.log.contains(key)) << key;
     const auto keys = sdk::config_keys(tezgah_plugin_descriptor);
     std::vector<std::string> names;
     for (const auto& k : keys) names.emplace_back(k.name);
-    EXPECT_EQ(names, (std::vector<std::string>{"phone_number_id", "access_token", "app_secret", "verify_token",
-                                               "graph_version", "api_base_url", "burst_window_ms", "templates",
-                                               "reopen_template"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"phone_number_id", "access_token", "app_secret",
+                                               "verify_token", "graph_version", "api_base_url",
+                                               "burst_window_ms", "templates", "reopen_template"}));
 }
 
 }  // namespace

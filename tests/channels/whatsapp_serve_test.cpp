@@ -14,9 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <cstdio>
 #include <ctime>
-#include <signal.h>
 
 namespace tezgah::testing {
 namespace {
@@ -46,18 +46,23 @@ std::string sign(const std::string& body, const std::string& secret = kSecret) {
 }
 
 json::object text_message(const std::string& from, const std::string& wamid, const std::string& text) {
-    return {{"from", from}, {"id", wamid}, {"timestamp", "1733130000"}, {"type", "text"},
+    return {{"from", from},
+            {"id", wamid},
+            {"timestamp", "1733130000"},
+            {"type", "text"},
             {"text", json::object{{"body", text}}}};
 }
 
 /// A notification as Meta posts it, for the number `phone`.
 std::string webhook(const json::array& messages, const json::array& statuses = {},
                     const std::string& phone = kPhone) {
-    json::object value{{"messaging_product", "whatsapp"},
-                       {"metadata", json::object{{"display_phone_number", "15550001111"}, {"phone_number_id", phone}}}};
+    json::object value{
+        {"messaging_product", "whatsapp"},
+        {"metadata", json::object{{"display_phone_number", "15550001111"}, {"phone_number_id", phone}}}};
     json::array contacts;
     for (const auto& m : messages)
-        contacts.push_back(json::object{{"profile", json::object{{"name", "Ayşe"}}}, {"wa_id", m.at("from")}});
+        contacts.push_back(
+            json::object{{"profile", json::object{{"name", "Ayşe"}}}, {"wa_id", m.at("from")}});
     if (!messages.empty()) {
         value["contacts"] = contacts;
         value["messages"] = messages;
@@ -74,7 +79,8 @@ json::object status(const std::string& wamid, const std::string& state, const st
     json::object out{{"id", wamid}, {"status", state}, {"timestamp", "1733130100"}, {"recipient_id", to}};
     if (state == "failed")
         out["errors"] = json::array{json::object{
-            {"code", 131026}, {"title", "Message undeliverable"},
+            {"code", 131026},
+            {"title", "Message undeliverable"},
             {"error_data", json::object{{"details", "Receiver is incapable of receiving this message"}}}}};
     return out;
 }
@@ -102,30 +108,38 @@ protected:
         ::unsetenv("TEZGAH_NEFES_STUDYO__WA_UNSET");
         const auto tenants = dir.path() / "tenants";
         fs::copy(fixtures_dir(), tenants, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-        configure("gece-butik", kPhone, {{"reopen_template", "yeniden_baglan"},
-                                         {"templates", json::object{{"yeniden_baglan",
-                                                                     json::object{{"name", "reopen_conversation"},
-                                                                                  {"language", "tr"},
-                                                                                  {"variables", json::array{"text"}}}}}}});
+        configure("gece-butik", kPhone,
+                  {{"reopen_template", "yeniden_baglan"},
+                   {"templates",
+                    json::object{{"yeniden_baglan", json::object{{"name", "reopen_conversation"},
+                                                                 {"language", "tr"},
+                                                                 {"variables", json::array{"text"}}}}}}});
         configure("nefes-studyo", kOtherPhone, {});
     }
 
     void configure(const std::string& tenant, const std::string& phone, const json::object& more) {
         const std::string prefix = tenant == "gece-butik" ? "TEZGAH_GECE_BUTIK__" : "TEZGAH_NEFES_STUDYO__";
         edit_json(dir.path() / "tenants" / tenant / "tenant.json", [&](json::value& v) {
-            json::object config{{"phone_number_id", phone},
-                                {"access_token", "${" + prefix + "WA_TOKEN}"},
-                                {"app_secret", tenant == "gece-butik" ? "${TEZGAH_GECE_BUTIK__WA_APP_SECRET}" : kSecret},
-                                {"verify_token", tenant == "gece-butik" ? "${TEZGAH_GECE_BUTIK__WA_VERIFY}" : kVerify},
-                                {"api_base_url", graph.url()}};
+            json::object config{
+                {"phone_number_id", phone},
+                {"access_token", "${" + prefix + "WA_TOKEN}"},
+                {"app_secret", tenant == "gece-butik" ? "${TEZGAH_GECE_BUTIK__WA_APP_SECRET}" : kSecret},
+                {"verify_token", tenant == "gece-butik" ? "${TEZGAH_GECE_BUTIK__WA_VERIFY}" : kVerify},
+                {"api_base_url", graph.url()}};
             for (const auto& [k, value] : more) config[k] = value;
             v.as_object()["channels"].as_object()["whatsapp-cloud"] = std::move(config);
         });
     }
 
     std::unique_ptr<ServeProcess> serve(const std::vector<std::string>& more = {}) {
-        std::vector<std::string> args{"--db", scratch->url(), "--outbox-retry-ms", "50", "--outbox-max-retry-ms", "200",
-                                  "--outbox-lease-ms", "1000"};
+        std::vector<std::string> args{"--db",
+                                      scratch->url(),
+                                      "--outbox-retry-ms",
+                                      "50",
+                                      "--outbox-max-retry-ms",
+                                      "200",
+                                      "--outbox-lease-ms",
+                                      "1000"};
         args.insert(args.end(), more.begin(), more.end());
         auto process = std::make_unique<ServeProcess>(dir.path(), "127.0.0.1:0", args);
         port = port_of(process->ready_line());
@@ -159,11 +173,13 @@ protected:
 
 TEST_P(WhatsAppServe, MetaVerifiesTheWebhookWithItsToken) {
     auto process = serve();
-    auto ok = http_request(port, "GET", kRoute + "?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444");
+    auto ok = http_request(
+        port, "GET", kRoute + "?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444");
     EXPECT_EQ(ok.status, 200) << ok.body;
     EXPECT_EQ(ok.body, "1158201444");
     EXPECT_EQ(ok.headers["content-type"].rfind("text/plain", 0), 0u) << ok.headers["content-type"];
-    auto wrong = http_request(port, "GET", kRoute + "?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1");
+    auto wrong =
+        http_request(port, "GET", kRoute + "?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1");
     EXPECT_EQ(wrong.status, 403) << wrong.body;
     EXPECT_NE(wrong.body.find("hub.verify_token"), std::string::npos) << wrong.body;
     EXPECT_NE(wrong.body.find("request_id"), std::string::npos);
@@ -176,7 +192,8 @@ TEST_P(WhatsAppServe, ATextIsAnsweredThroughTheGraphAPIAndStatusesMoveItOn) {
     const std::string body = webhook({text_message("905551112233", "wamid.IN1", "saten gecelik ne kadar?")});
     auto answered = post(body);
     ASSERT_EQ(answered.status, 200) << answered.body;
-    ASSERT_TRUE(eventually([&] { return sent_to("905551112233").size() == 1; })) << slurp(dir.path() / "serve.log");
+    ASSERT_TRUE(eventually([&] { return sent_to("905551112233").size() == 1; }))
+        << slurp(dir.path() / "serve.log");
     const auto reply = sent_to("905551112233").front();
     EXPECT_EQ(reply.at("messaging_product"), "whatsapp");
     EXPECT_NE(text_of(reply).find("299"), std::string::npos) << text_of(reply);
@@ -197,23 +214,36 @@ TEST_P(WhatsAppServe, ATextIsAnsweredThroughTheGraphAPIAndStatusesMoveItOn) {
     ASSERT_EQ(post(webhook({text_message("905559998877", "wamid.IN2", "merhaba")})).status, 200);
     ASSERT_TRUE(eventually([&] { return sent_to("905559998877").size() == 1; }));
     EXPECT_EQ(post(webhook({}, {status("wamid.FAKE2", "failed", "905559998877")})).status, 200);
-    EXPECT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"failed\"} 1"); })) << metrics();
+    EXPECT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"failed\"} 1"); }))
+        << metrics();
     EXPECT_TRUE(graph.violations().empty());
 }
 
 TEST_P(WhatsAppServe, ButtonAndListRepliesAreTheCustomersChoice) {
     auto process = serve();
-    json::object list{{"from", "905551110001"}, {"id", "wamid.L1"}, {"timestamp", "1733130000"}, {"type", "interactive"},
-                      {"interactive", json::object{{"type", "list_reply"},
-                                                   {"list_reply", json::object{{"id", "saten-gecelik-bordo"},
-                                                                               {"title", "Saten Gecelik Bordo"},
-                                                                               {"description", "299,99 TL"}}}}}};
-    json::object button{{"from", "905551110002"}, {"id", "wamid.B1"}, {"timestamp", "1733130000"}, {"type", "interactive"},
-                        {"interactive", json::object{{"type", "button_reply"},
-                                                     {"button_reply", json::object{{"id", "pamuklu-gecelik"},
-                                                                                   {"title", "Pamuklu Uzun Gecelik"}}}}}};
-    json::object quick{{"from", "905551110003"}, {"id", "wamid.T1"}, {"timestamp", "1733130000"}, {"type", "button"},
-                       {"button", json::object{{"payload", "price-dantel"}, {"text", "Dantelli Askılı Gecelik"}}}};
+    json::object list{
+        {"from", "905551110001"},
+        {"id", "wamid.L1"},
+        {"timestamp", "1733130000"},
+        {"type", "interactive"},
+        {"interactive", json::object{{"type", "list_reply"},
+                                     {"list_reply", json::object{{"id", "saten-gecelik-bordo"},
+                                                                 {"title", "Saten Gecelik Bordo"},
+                                                                 {"description", "299,99 TL"}}}}}};
+    json::object button{
+        {"from", "905551110002"},
+        {"id", "wamid.B1"},
+        {"timestamp", "1733130000"},
+        {"type", "interactive"},
+        {"interactive", json::object{{"type", "button_reply"},
+                                     {"button_reply", json::object{{"id", "pamuklu-gecelik"},
+                                                                   {"title", "Pamuklu Uzun Gecelik"}}}}}};
+    json::object quick{
+        {"from", "905551110003"},
+        {"id", "wamid.T1"},
+        {"timestamp", "1733130000"},
+        {"type", "button"},
+        {"button", json::object{{"payload", "price-dantel"}, {"text", "Dantelli Askılı Gecelik"}}}};
     // Three customers in one notification: a turn for each.
     ASSERT_EQ(post(webhook({list, button, quick})).status, 200);
     ASSERT_TRUE(eventually([&] { return graph.accepted().size() == 3; })) << slurp(dir.path() / "serve.log");
@@ -224,11 +254,17 @@ TEST_P(WhatsAppServe, ButtonAndListRepliesAreTheCustomersChoice) {
 
 TEST_P(WhatsAppServe, APictureAloneGetsAPoliteAnswerAndAPerson) {
     auto process = serve();
-    json::object image{{"from", "905551234000"}, {"id", "wamid.IMG1"}, {"timestamp", "1733130000"}, {"type", "image"},
-                       {"image", json::object{{"id", "1479537139650973"}, {"mime_type", "image/jpeg"},
-                                              {"sha256", "29ed500fa64eb55fc19dc4124acb300e5dcc54a0f822a301ae99944db"}}}};
+    json::object image{
+        {"from", "905551234000"},
+        {"id", "wamid.IMG1"},
+        {"timestamp", "1733130000"},
+        {"type", "image"},
+        {"image", json::object{{"id", "1479537139650973"},
+                               {"mime_type", "image/jpeg"},
+                               {"sha256", "29ed500fa64eb55fc19dc4124acb300e5dcc54a0f822a301ae99944db"}}}};
     ASSERT_EQ(post(webhook({image})).status, 200);
-    ASSERT_TRUE(eventually([&] { return sent_to("905551234000").size() == 1; })) << slurp(dir.path() / "serve.log");
+    ASSERT_TRUE(eventually([&] { return sent_to("905551234000").size() == 1; }))
+        << slurp(dir.path() / "serve.log");
     EXPECT_NE(text_of(sent_to("905551234000").front()).find("Ekibimizden"), std::string::npos)
         << text_of(sent_to("905551234000").front());
 }
@@ -239,8 +275,10 @@ TEST_P(WhatsAppServe, OutsideTheWindowOnlyATemplateGoesOut) {
     graph.close_window("905550000001");
     {
         auto process = serve();
-        ASSERT_EQ(post(webhook({text_message("905550000001", "wamid.W1", "saten gecelik ne kadar?")})).status, 200);
-        ASSERT_TRUE(eventually([&] { return sent_to("905550000001").size() == 1; })) << slurp(dir.path() / "serve.log");
+        ASSERT_EQ(post(webhook({text_message("905550000001", "wamid.W1", "saten gecelik ne kadar?")})).status,
+                  200);
+        ASSERT_TRUE(eventually([&] { return sent_to("905550000001").size() == 1; }))
+            << slurp(dir.path() / "serve.log");
         const auto sent = sent_to("905550000001").front();
         ASSERT_EQ(sent.at("type"), "template");
         EXPECT_EQ(sent.at("template").at("name"), "reopen_conversation");
@@ -253,7 +291,8 @@ TEST_P(WhatsAppServe, OutsideTheWindowOnlyATemplateGoesOut) {
     const auto two_days_ago = std::chrono::system_clock::now() - std::chrono::hours(48);
     {
         auto process = serve({"--clock", iso_time(two_days_ago)});
-        ASSERT_EQ(post(webhook({text_message("905550000002", "wamid.W2", "saten gecelik ne kadar?")})).status, 200);
+        ASSERT_EQ(post(webhook({text_message("905550000002", "wamid.W2", "saten gecelik ne kadar?")})).status,
+                  200);
         ASSERT_EQ(post(webhook({text_message("905550000003", "wamid.W3", "merhaba")}, {}, kOtherPhone),
                        "/v1/tenants/nefes-studyo/channels/whatsapp-cloud")
                       .status,
@@ -264,7 +303,8 @@ TEST_P(WhatsAppServe, OutsideTheWindowOnlyATemplateGoesOut) {
     }
     graph.always(Answer::ok);
     auto process = serve();
-    ASSERT_TRUE(eventually([&] { return sent_to("905550000002").size() == 1; })) << slurp(dir.path() / "serve.log");
+    ASSERT_TRUE(eventually([&] { return sent_to("905550000002").size() == 1; }))
+        << slurp(dir.path() / "serve.log");
     EXPECT_EQ(sent_to("905550000002").front().at("type"), "template");
     ASSERT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"window_closed\"} 1"); }))
         << metrics() << slurp(dir.path() / "serve.log");
@@ -288,7 +328,8 @@ TEST_P(WhatsAppServe, BadInputIsRefusedClearlyAndNothingIsStored) {
     auto unsigned_post = http_request(port, "POST", kRoute, body);
     EXPECT_EQ(unsigned_post.status, 403) << unsigned_post.body;
     EXPECT_NE(unsigned_post.body.find("X-Hub-Signature-256"), std::string::npos);
-    auto wrong = http_request(port, "POST", kRoute, body, {{"X-Hub-Signature-256", sign(body, "other-secret")}});
+    auto wrong =
+        http_request(port, "POST", kRoute, body, {{"X-Hub-Signature-256", sign(body, "other-secret")}});
     EXPECT_EQ(wrong.status, 403) << wrong.body;
     EXPECT_EQ(code_of(wrong), "forbidden");
     const std::string malformed = "{\"object\": \"whatsapp_business_account\", \"entry\": [";
@@ -301,7 +342,8 @@ TEST_P(WhatsAppServe, BadInputIsRefusedClearlyAndNothingIsStored) {
     const std::string not_messages = webhook({json::object{{"from", "905551112233"}, {"type", "text"}}});
     auto missing_id = post(not_messages);
     EXPECT_EQ(missing_id.status, 400) << missing_id.body;
-    EXPECT_NE(missing_id.body.find("entry[0].changes[0].value.messages[0].id"), std::string::npos) << missing_id.body;
+    EXPECT_NE(missing_id.body.find("entry[0].changes[0].value.messages[0].id"), std::string::npos)
+        << missing_id.body;
     auto unknown = post(body, "/v1/tenants/no-such-shop/channels/whatsapp-cloud");
     EXPECT_EQ(unknown.status, 404) << unknown.body;
     auto disabled = post(webhook({text_message("905551112233", "wamid.D", "merhaba")}, {}, kOtherPhone),
@@ -309,16 +351,19 @@ TEST_P(WhatsAppServe, BadInputIsRefusedClearlyAndNothingIsStored) {
     EXPECT_EQ(disabled.status, 503) << disabled.body;
     EXPECT_EQ(code_of(disabled), "channel_disabled");
     EXPECT_NE(disabled.body.find("TEZGAH_NEFES_STUDYO__WA_UNSET"), std::string::npos) << disabled.body;
-    EXPECT_EQ(http_request(port, "POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "u1")).status, 200);
-    auto huge = raw_exchange(port, "POST " + kRoute + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: 5000000\r\nX-Hub-Signature-256: sha256=00\r\n\r\n");
+    EXPECT_EQ(http_request(port, "POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "u1")).status,
+              200);
+    auto huge = raw_exchange(port, "POST " + kRoute +
+                                       " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                       "Content-Length: 5000000\r\nX-Hub-Signature-256: sha256=00\r\n\r\n");
     EXPECT_EQ(raw_status(huge), 413) << huge.substr(0, 200);
 
     // Nothing was stored or sent; the server keeps serving, and a good message is answered.
     EXPECT_EQ(graph.server().request_count(), 0u);
     const auto figures = metrics();
     for (const char* state : {"queued", "sent", "failed", "window_closed"})
-        EXPECT_NE(figures.find("tezgah_outbox_messages{state=\"" + std::string(state) + "\"} 0"), std::string::npos)
+        EXPECT_NE(figures.find("tezgah_outbox_messages{state=\"" + std::string(state) + "\"} 0"),
+                  std::string::npos)
             << figures;
     EXPECT_EQ(http_request(port, "GET", "/health").status, 200);
     ASSERT_EQ(post(body).status, 200);

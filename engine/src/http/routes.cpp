@@ -142,7 +142,8 @@ void channel_turn(Exchange& ex, Engine& engine, Tenant& tenant, sdk::Channel& ch
     // provider's redelivery is answered from the turns already stored.
     std::vector<sdk::InboundMessage> messages;
     if (sdk::ChannelBatch* batch = tenant.batcher(plugin)) {
-        auto parsed = guarded("channel " + plugin + " parse_batch", [&] { return batch->parse_batch(request); });
+        auto parsed =
+            guarded("channel " + plugin + " parse_batch", [&] { return batch->parse_batch(request); });
         if (!parsed) return ex.send_error(parsed.error());
         messages = std::move(parsed).value();
     } else {
@@ -361,9 +362,9 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     if (const auto& disabled = (*tenant)->manifest().disabled_channels;
         channel == nullptr && disabled.count(plugin) != 0) {
         // The provider delivers again later: once the variable is set, nothing was lost.
-        return ex.send_error(503, "channel_disabled",
-                             "tenant \"" + tenant_id + "\": the " + plugin +
-                                 " channel is disabled: " + disabled.at(plugin));
+        return ex.send_error(
+            503, "channel_disabled",
+            "tenant \"" + tenant_id + "\": the " + plugin + " channel is disabled: " + disabled.at(plugin));
     }
     if (channel == nullptr) {
         return ex.send_error(404, "not_found",

@@ -288,7 +288,9 @@ sdk::SendResult Outbox::send(const OutboxRecord& record) {
         }
         message.template_message = sdk::MessageTemplate{name, json::object{{"text", message.text}}};
         log_event(spdlog::level::info, "outbox", "outside the customer's window: sent as a template",
-                  {{"tenant", record.tenant_id}, {"channel", record.channel}, {"id", record.id},
+                  {{"tenant", record.tenant_id},
+                   {"channel", record.channel},
+                   {"id", record.id},
                    {"template", name}});
         return std::nullopt;
     };

@@ -115,7 +115,8 @@ std::optional<RulesOutcome> channel_handoff(const sdk::InboundMessage& message) 
     RulesOutcome out;
     out.reply = std::string(reply->get_string());
     out.handoff = true;
-    out.handoff_reason = reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "channel";
+    out.handoff_reason =
+        reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "channel";
     return out;
 }
 

@@ -232,11 +232,11 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
             break;
     }
     if (!right_kind)
-        return sdk::Error{sdk::errc::plugin_failed,
-                          plugin.name + ": factory built an object that is not a " +
-                              sdk::to_string(plugin.kind) + " plugin" +
-                              (plugin.has(sdk::kChannelSends) ? " that sends (a ChannelSender)" : "") +
-                              (plugin.has(sdk::kChannelBatches) ? " that parses batches (a ChannelBatch)" : "")};
+        return sdk::Error{
+            sdk::errc::plugin_failed,
+            plugin.name + ": factory built an object that is not a " + sdk::to_string(plugin.kind) +
+                " plugin" + (plugin.has(sdk::kChannelSends) ? " that sends (a ChannelSender)" : "") +
+                (plugin.has(sdk::kChannelBatches) ? " that parses batches (a ChannelBatch)" : "")};
     sdk::PluginPtr instance = std::move(made).value();
     if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
     return PluginInstance(plugin.library, std::move(instance));

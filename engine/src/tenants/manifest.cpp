@@ -563,11 +563,12 @@ ManifestResult load_manifest(const fs::path& folder, const PluginRegistry* regis
         const std::string rest = problem.field.substr(kChannels.size());
         const std::string name = rest.substr(0, rest.find('.'));
         m.disabled_channels.emplace(name, problem.field + ": " + problem.message);
-        result.warnings.push_back({problem.path, problem.field,
-                                   problem.message + "; the " + name + " channel is disabled"});
+        result.warnings.push_back(
+            {problem.path, problem.field, problem.message + "; the " + name + " channel is disabled"});
         return true;
     });
-    if (auto* channels = root.get_object().if_contains("channels"); channels != nullptr && channels->is_object()) {
+    if (auto* channels = root.get_object().if_contains("channels");
+        channels != nullptr && channels->is_object()) {
         for (const auto& [name, _] : m.disabled_channels) channels->get_object().erase(name);
     }
     read_manifest(root.get_object(), registry, path, m, problems);
