@@ -202,7 +202,8 @@ const std::vector<Migration>& all_migrations() {
               "''"},
              {Only::both, "CREATE INDEX outbox_tenant ON outbox (tenant_id, created_at)"},
          }},
-        {6,
+        // 6 and 7 are on main (server secrets; messages.metadata): their numbers are left free here.
+        {8,
          "the outbox's due messages in the order they are claimed, without a sort",
          {
              // outbox_claim reads `WHERE state = 'queued' AND next_attempt_at <= now ORDER BY
