@@ -5,6 +5,7 @@
 namespace tezgah::sdk {
 
 ChannelSender::~ChannelSender() = default;
+ChannelBatch::~ChannelBatch() = default;
 
 const char* to_string(DeliveryState state) noexcept {
     switch (state) {

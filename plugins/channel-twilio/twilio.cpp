@@ -403,6 +403,6 @@ const sdk::ConfigKey kConfig[] = {
 }  // namespace
 }  // namespace tezgah::plugins::twilio
 
-TEZGAH_SENDING_CHANNEL_PLUGIN("twilio", "1.0.0",
-                              "WhatsApp through Twilio: signed webhooks, TwiML, the Messages API",
-                              tezgah::plugins::twilio::kConfig, &tezgah::plugins::twilio::make_twilio);
+TEZGAH_CHANNEL_PLUGIN("twilio", "1.0.0", "WhatsApp through Twilio: signed webhooks, TwiML, the Messages API",
+                      tezgah::plugins::twilio::kConfig, &tezgah::plugins::twilio::make_twilio,
+                      tezgah::sdk::kChannelSends | tezgah::sdk::kChannelCustomerWindow);

@@ -457,7 +457,7 @@ TEST_F(TwilioServeTest, BadInputIsRefusedClearlyAndNothingIsStored) {
     expect_error(post(path("gece-butik", "/status"), form_body(bad_status), signatures[3]), 400,
                  "missing_field", "MessageStatus");
     expect_error(post(path("no-such-shop"), body, signatures[4]), 404, "unknown_tenant", "no-such-shop");
-    expect_error(post(path("nefes-studyo"), body, signatures[5]), 404, "not_found",
+    expect_error(post(path("nefes-studyo"), body, signatures[5]), 503, "channel_disabled",
                  "TEZGAH_NEFES_STUDYO__TWILIO_AUTH_TOKEN is not set");
     expect_error(post(path(), std::string(2 * 1024 * 1024, 'a'), signatures[0]), 413, "payload_too_large",
                  "");

@@ -364,6 +364,29 @@ TEST(Cli, CheckNamesTheVariableNeverItsValue) {
     EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << r.out;
 }
 
+TEST(Cli, CheckWarnsOfAChannelDisabledByAnUnsetVariableAndStrictRefusesIt) {
+    TempDir dir;
+    copy_fixtures(dir.path());
+    ::unsetenv("TEZGAH_GECE_BUTIK__WA_SECRET");
+    edit_json(dir.path() / "gece-butik" / "tenant.json", [](json::value& v) {
+        v.as_object()["channels"].as_object()["whatsapp-cloud"] =
+            json::object{{"phone_number_id", "106540352242922"},
+                         {"access_token", "t"},
+                         {"app_secret", "${TEZGAH_GECE_BUTIK__WA_SECRET}"},
+                         {"verify_token", "v"}};
+    });
+    const std::string warning =
+        "warning: " + (dir.path() / "gece-butik" / "tenant.json").string() +
+        ": channels.whatsapp-cloud.app_secret: environment variable TEZGAH_GECE_BUTIK__WA_SECRET is not set; "
+        "the whatsapp-cloud channel is disabled\n";
+    auto r = run("check " + dir.path().string());
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find(warning), std::string::npos) << r.out;
+    auto strict = run("check " + dir.path().string() + " --strict");
+    EXPECT_EQ(strict.status, 1) << strict.out;
+    EXPECT_NE(strict.out.find("channels.whatsapp-cloud.app_secret: environment variable"), std::string::npos);
+}
+
 TEST(Cli, AManifestReadsOnlyItsTenantsVariablesAndTheSharedOnes) {
     TempDir dir;
     copy_fixtures(dir.path());

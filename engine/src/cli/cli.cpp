@@ -345,7 +345,11 @@ int cmd_plugins(const Args& args) {
                   << "  abi=" << p.abi_major << "." << p.abi_minor << "  file=" << p.path << "\n";
         if (!p.description.empty()) std::cout << "    " << p.description << "\n";
         if (p.kind == sdk::PluginKind::llm) std::cout << "    capabilities: " << capabilities_text(p) << "\n";
-        if (p.has(sdk::kChannelSends)) std::cout << "    capabilities: sends (through the outbox)\n";
+        if (p.has(sdk::kChannelSends)) {
+            std::cout << "    capabilities: sends (through the outbox)"
+                      << (p.has(sdk::kChannelCustomerWindow) ? ", keeps the 24-hour window" : "")
+                      << (p.has(sdk::kChannelBatches) ? ", several messages per request" : "") << "\n";
+        }
         if (p.config.empty()) std::cout << "    config: none\n";
         for (const auto& k : p.config) {
             std::cout << "    config " << k.name << " (" << sdk::type_summary(k)
@@ -387,6 +391,7 @@ int cmd_check(const Args& args) {
     // --strict: a channel disabled for an unset variable is a problem, not a warning.
     const bool strict = args.flag("--strict");
     std::size_t problem_count = 0;
+    const bool strict = args.flag("--strict");
     for (const auto& folder : folders) {
         auto loaded = load_manifest(folder, &registry, *shared);
         auto problems = loaded.problems;
@@ -399,6 +404,13 @@ int cmd_check(const Args& args) {
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
             check_scripts(*loaded.manifest, problems, lua);
+        }
+        // A disabled channel is a warning; --strict makes it a problem.
+        for (const auto& w : loaded.warnings) {
+            if (strict)
+                problems.push_back(w);
+            else
+                std::cout << "warning: " << w.str() << "\n";
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();

@@ -161,11 +161,46 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         }
         if (reports->answer) return send_channel_response(ex, *reports->answer);
     }
-    auto message = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
-    if (!message) return ex.send_error(message.error());
-    message->tenant_id = tenant_id;
-    if (message->channel.empty()) message->channel = plugin;
-    if (message->message_id.empty()) message->message_id = std::string(request.header("idempotency-key"));
+    // One message per request, or several from a channel that parses batches (kChannelBatches).
+    std::vector<sdk::InboundMessage> messages;
+    if (sdk::ChannelBatch* batch = tenant->batcher(plugin)) {
+        auto parsed =
+            guarded("channel " + plugin + " parse_batch", [&] { return batch->parse_batch(request); });
+        if (!parsed) return ex.send_error(parsed.error());
+        messages = std::move(parsed).value();
+    } else {
+        auto parsed = guarded("channel " + plugin + " parse", [&] { return channel.parse(request); });
+        if (!parsed) return ex.send_error(parsed.error());
+        messages.push_back(std::move(parsed).value());
+    }
+    if (messages.empty()) return ex.send_error(400, "bad_request", "the request carries no message");
+    for (auto& m : messages) {
+        m.tenant_id = tenant_id;
+        if (m.channel.empty()) m.channel = plugin;
+        if (m.message_id.empty() && messages.size() == 1)
+            m.message_id = std::string(request.header("idempotency-key"));
+    }
+    if (messages.size() > 1) {
+        // Several customers in one request: a turn for each, in order, without pacing; the request
+        // fails with the first turn that fails, and the provider's redelivery is answered from the
+        // turns already stored.
+        sdk::TurnReply last_reply;
+        for (const auto& m : messages) {
+            auto reply = engine.handle(m);
+            if (!reply) return ex.send_error(reply.error());
+            if (sender != nullptr) {
+                if (auto queued = queue_reply(engine, *sender, plugin, m, *reply); !queued)
+                    return ex.send_error(queued.error());
+            }
+            last_reply = std::move(reply).value();
+        }
+        auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
+            return channel.render(messages.back(), last_reply);
+        });
+        if (!rendered) return ex.send_error(rendered.error());
+        return send_channel_response(ex, *rendered);
+    }
+    std::optional<sdk::InboundMessage> message = std::move(messages.front());
 
     ChannelPacing pacing;
     if (auto it = tenant->manifest().channels.find(plugin); it != tenant->manifest().channels.end())
@@ -435,9 +470,10 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
     sdk::Channel* channel = (*tenant)->channel(plugin);
     if (channel == nullptr) {
         const auto& disabled = (*tenant)->manifest().disabled_channels;
+        // 503, not 404: the provider delivers again later, so once the variable is set nothing was lost.
         if (auto why = disabled.find(plugin); why != disabled.end())
             return ex.send_error(
-                404, "not_found",
+                503, "channel_disabled",
                 "tenant \"" + tenant_id + "\" has the " + plugin + " channel disabled: " + why->second);
         return ex.send_error(404, "not_found",
                              "tenant \"" + tenant_id + "\" does not enable the " + plugin + " channel");

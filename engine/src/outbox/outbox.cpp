@@ -273,14 +273,62 @@ sdk::SendResult Outbox::send(const OutboxRecord& record) {
             "tenant \"" + record.tenant_id + "\" has no channel \"" + record.channel + "\" that sends";
         return out;
     }
-    const auto message = outbound_message(record);
-    auto sent = guarded("channel " + record.channel + " send", [&] { return sender->send(message); });
-    if (!sent) {
-        out.error = (*tenant)->redact(sent.error().message);
-        return out;
+    auto message = outbound_message(record);
+    // Outside the customer's 24-hour window only a template goes out: the message's own, else
+    // the channel's reopen_template (with the message's text as its "text" variable); without
+    // one the message is kept as window_closed. The same when the provider says the window closed.
+    const bool windowed = (*tenant)->has_customer_window(record.channel);
+    auto reopen = [&](const std::string& why) -> std::optional<sdk::SendResult> {
+        const std::string name = (*tenant)->reopen_template(record.channel);
+        if (name.empty()) {
+            sdk::SendResult kept;
+            kept.outcome = sdk::SendResult::Outcome::window_closed;
+            kept.error = why + "; no reopen_template in the " + record.channel + " channel's config";
+            return kept;
+        }
+        message.template_message = sdk::MessageTemplate{name, json::object{{"text", message.text}}};
+        log_event(spdlog::level::info, "outbox", "outside the customer's window: sent as a template",
+                  {{"tenant", record.tenant_id},
+                   {"channel", record.channel},
+                   {"id", record.id},
+                   {"template", name}});
+        return std::nullopt;
+    };
+    if (windowed && !message.template_message) {
+        auto open = window_open(record);
+        if (!open) {
+            out.error = open.error().message;
+            return out;
+        }
+        if (!*open) {
+            if (auto kept = reopen("outside the customer's 24-hour window")) return *kept;
+        }
     }
-    sent->error = (*tenant)->redact(sent->error);
-    return std::move(sent).value();
+    auto send_once = [&]() -> sdk::SendResult {
+        auto sent = guarded("channel " + record.channel + " send", [&] { return sender->send(message); });
+        if (!sent) {
+            sdk::SendResult failed;
+            failed.outcome = sdk::SendResult::Outcome::retry_later;
+            failed.error = (*tenant)->redact(sent.error().message);
+            return failed;
+        }
+        sent->error = (*tenant)->redact(sent->error);
+        return std::move(sent).value();
+    };
+    auto result = send_once();
+    if (windowed && result.outcome == sdk::SendResult::Outcome::window_closed && !message.template_message) {
+        if (auto kept = reopen("the provider said the customer's window is closed (" + result.error + ")"))
+            return *kept;
+        result = send_once();
+    }
+    return result;
+}
+
+sdk::Result<bool> Outbox::window_open(const OutboxRecord& record) {
+    auto last = db_.last_inbound_at(record.tenant_id, record.recipient, record.channel);
+    if (!last) return last.error();
+    const auto now = options_.clock != nullptr ? options_.clock->now() : Clock::now();
+    return *last && **last > now - options_.customer_window;
 }
 
 void Outbox::attempt(const OutboxRecord& record) {

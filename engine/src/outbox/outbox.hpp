@@ -36,6 +36,12 @@ struct OutboxOptions {
     /// worker, here or in another instance, tries again. Longer than any send takes.
     std::chrono::milliseconds lease{std::chrono::seconds(60)};
     std::chrono::milliseconds poll{1000};  ///< how often the database is asked for due messages
+    /// The customer's window on a channel that keeps one (sdk::kChannelCustomerWindow): after
+    /// this long without a message from them, only a template may go out.
+    std::chrono::milliseconds customer_window{std::chrono::hours(24)};
+    /// The clock the window is read with: the engine's (`--clock`), which stamps the customers'
+    /// messages. Null: the system clock.
+    const sdk::Clock* clock = nullptr;
     /// A message still queued this long after it was stored is stuck (/health/detailed).
     std::chrono::milliseconds stuck_after{std::chrono::minutes(5)};
 };
@@ -96,6 +102,9 @@ private:
     /// One attempt at a claimed message, recorded.
     void attempt(const OutboxRecord& record);
     sdk::SendResult send(const OutboxRecord& record);
+    /// Whether `record`'s customer wrote on its channel within the window; an error when the
+    /// database cannot tell.
+    sdk::Result<bool> window_open(const OutboxRecord& record);
 
     Database& db_;
     TenantLookup tenants_;

@@ -120,6 +120,22 @@ RulesOutcome apply_rules(const Tenant& tenant, RuleHook hook, sdk::TurnContext& 
     return out;
 }
 
+/// A channel's request for a person: `metadata.handoff` {"reason", "reply"} of the inbound
+/// message (docs/plugin-authoring.md, "Channels that send"). None when it carries none.
+std::optional<RulesOutcome> channel_handoff(const sdk::InboundMessage& message) {
+    const auto* handoff = message.metadata.if_contains("handoff");
+    if (handoff == nullptr || !handoff->is_object()) return std::nullopt;
+    const auto* reply = handoff->get_object().if_contains("reply");
+    const auto* reason = handoff->get_object().if_contains("reason");
+    if (reply == nullptr || !reply->is_string() || reply->get_string().empty()) return std::nullopt;
+    RulesOutcome out;
+    out.reply = std::string(reply->get_string());
+    out.handoff = true;
+    out.handoff_reason =
+        reason != nullptr && reason->is_string() ? std::string(reason->get_string()) : "channel";
+    return out;
+}
+
 /// A complaint or an injury in the customer's own words ("şikayetim var", "berbat bir hizmet",
 /// "dizimi sakatladım", "I got injured"): a person's matter, which a rule's canned reply (an
 /// out-of-hours booking note) must not answer. The tenant's handoff topics add to these.
@@ -260,8 +276,10 @@ sdk::Status Engine::start() {
         TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env, options_.lua});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
+    OutboxOptions outbox_options = options_.outbox;
+    if (outbox_options.clock == nullptr) outbox_options.clock = clock_;
     outbox_ = std::make_unique<Outbox>(
-        *db_, [this](const std::string& id) { return tenant(id); }, options_.outbox);
+        *db_, [this](const std::string& id) { return tenant(id); }, outbox_options);
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},
@@ -495,8 +513,13 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     ReplyStream stream(sink, !tenant.has_on_reply_rules());
 
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
-    const RulesOutcome before =
-        only_media ? RulesOutcome{} : apply_rules(tenant, RuleHook::on_message, turn, in);
+    // A channel that asks for a person (a photo alone, which no assistant here can read) answers
+    // with its own words; a message of media alone skips the rules; else the rules run.
+    const RulesOutcome before = [&] {
+        if (auto asked = channel_handoff(message)) return std::move(*asked);
+        if (only_media) return RulesOutcome{};
+        return apply_rules(tenant, RuleHook::on_message, turn, in);
+    }();
     AssistantOutcome answer;
     // A complaint, an injury or a handoff topic is answered by the assistant, which
     // apologises and hands over: a rule's canned reply (an out-of-hours booking note) must not

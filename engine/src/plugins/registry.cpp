@@ -157,6 +157,8 @@ bool PluginRegistry::load_file(const fs::path& path) {
     // Channels declare what they can do from ABI 1.4 on (a 1.2 or 1.3 channel's bits mean nothing).
     if (d.kind == sdk::PluginKind::llm || (d.kind == sdk::PluginKind::channel && d.abi_minor >= 4))
         info.capabilities = d.capabilities;
+    // A 1.4 channel knew only kChannelSends; the window and batch bits came with 1.5.
+    if (d.kind == sdk::PluginKind::channel && d.abi_minor == 4) info.capabilities &= sdk::kChannelSends;
     info.config = sdk::config_keys(d);
     if (auto problems = sdk::check_config_keys(info.config); !problems.empty()) {
         std::string reasons;
@@ -224,14 +226,17 @@ sdk::Result<PluginInstance> PluginRegistry::instantiate(const PluginInfo& plugin
         case sdk::PluginKind::channel:
             right_kind = dynamic_cast<sdk::Channel*>(made.value().get()) &&
                          (!plugin.has(sdk::kChannelSends) ||
-                          dynamic_cast<sdk::ChannelSender*>(made.value().get()) != nullptr);
+                          dynamic_cast<sdk::ChannelSender*>(made.value().get()) != nullptr) &&
+                         (!plugin.has(sdk::kChannelBatches) ||
+                          dynamic_cast<sdk::ChannelBatch*>(made.value().get()) != nullptr);
             break;
     }
     if (!right_kind)
-        return sdk::Error{sdk::errc::plugin_failed,
-                          plugin.name + ": factory built an object that is not a " +
-                              sdk::to_string(plugin.kind) + " plugin" +
-                              (plugin.has(sdk::kChannelSends) ? " that sends (a ChannelSender)" : "")};
+        return sdk::Error{
+            sdk::errc::plugin_failed,
+            plugin.name + ": factory built an object that is not a " + sdk::to_string(plugin.kind) +
+                " plugin" + (plugin.has(sdk::kChannelSends) ? " that sends (a ChannelSender)" : "") +
+                (plugin.has(sdk::kChannelBatches) ? " that parses batches (a ChannelBatch)" : "")};
     sdk::PluginPtr instance = std::move(made).value();
     if (plugin.abi_minor < sdk::kAbiMinor) instance = legacy::adapt(std::move(instance), plugin, config);
     return PluginInstance(plugin.library, std::move(instance));

@@ -323,6 +323,11 @@ public:
     /// When the next queued message is due (its next attempt's time, or the end of its claim when
     /// later); none when nothing is queued.
     virtual sdk::Result<std::optional<std::chrono::system_clock::time_point>> outbox_next_due() = 0;
+    /// When customer `user_id` last wrote to the tenant on `channel` (their latest stored message
+    /// in a conversation on that channel): the start of a WhatsApp 24-hour window. None when
+    /// they never wrote there.
+    virtual sdk::Result<std::optional<std::chrono::system_clock::time_point>> last_inbound_at(
+        const std::string& tenant_id, const std::string& user_id, const std::string& channel) = 0;
     /// Queued messages stored at or before `created_before`, oldest first, at most `limit`: stuck.
     virtual sdk::Result<std::vector<OutboxRecord>> outbox_stuck(
         std::chrono::system_clock::time_point created_before, std::size_t limit) = 0;

@@ -215,6 +215,16 @@ const std::vector<Migration>& all_migrations() {
          {
              {Only::both, "ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT ''"},
          }},
+        {8,
+         "the outbox's due messages in the order they are claimed, without a sort",
+         {
+             // outbox_claim reads `WHERE state = 'queued' AND next_attempt_at <= now ORDER BY
+             // next_attempt_at, created_at LIMIT n`: with created_at in the index the rows come in
+             // order and the read stops at n, instead of sorting every due message at each claim
+             // (a backlog of 10,000 drained 2-3 times slower than 2,000; docs/performance.md).
+             {Only::both, "CREATE INDEX outbox_due_order ON outbox (state, next_attempt_at, created_at)"},
+             {Only::both, "DROP INDEX outbox_due"},
+         }},
     };
     return list;
 }

@@ -1177,6 +1177,26 @@ public:
         return value;
     }
 
+    sdk::Result<std::optional<std::chrono::system_clock::time_point>> last_inbound_at(
+        const std::string& tenant_id, const std::string& user_id, const std::string& channel) override {
+        std::optional<std::chrono::system_clock::time_point> out;
+        try {
+            soci::session sql(pool_);
+            long long at = 0;
+            soci::indicator found = soci::i_null;
+            // The customer's conversations on the channel (conversations_latest), then their
+            // messages (messages_conversation).
+            sql << "SELECT MAX(m.at) FROM conversations c JOIN messages m ON m.tenant_id = c.tenant_id AND "
+                   "m.conversation_id = c.id WHERE c.tenant_id = :t AND c.user_id = :u AND c.channel = :c "
+                   "AND m.role = 'user'",
+                soci::into(at, found), soci::use(tenant_id), soci::use(user_id), soci::use(channel);
+            if (sql.got_data() && found == soci::i_ok) out = from_millis(at);
+        } catch (const std::exception& e) {
+            return failure("last_inbound_at [" + tenant_id + "]", e.what());
+        }
+        return out;
+    }
+
     sdk::Result<std::optional<std::chrono::system_clock::time_point>> outbox_next_due() override {
         std::optional<std::chrono::system_clock::time_point> out;
         try {

@@ -87,6 +87,18 @@ sdk::ChannelSender* Tenant::sender(const std::string& name) const {
     return it == senders_.end() ? nullptr : it->second;
 }
 
+sdk::ChannelBatch* Tenant::batcher(const std::string& name) const {
+    auto it = batchers_.find(name);
+    return it == batchers_.end() ? nullptr : it->second;
+}
+
+std::string Tenant::reopen_template(const std::string& name) const {
+    auto it = manifest_.channels.find(name);
+    if (it == manifest_.channels.end()) return {};
+    const auto* value = it->second.if_contains("reopen_template");
+    return value && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
 sdk::Channel* Tenant::channel(const std::string& name) const {
     auto it = channels_.find(name);
     return it == channels_.end() ? nullptr : it->second;
@@ -255,6 +267,9 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         tenant->channels_[name] = dynamic_cast<sdk::Channel*>(made->plugin);
         if (made->info->has(sdk::kChannelSends))
             tenant->senders_[name] = dynamic_cast<sdk::ChannelSender*>(made->plugin);
+        if (made->info->has(sdk::kChannelBatches))
+            tenant->batchers_[name] = dynamic_cast<sdk::ChannelBatch*>(made->plugin);
+        if (made->info->has(sdk::kChannelCustomerWindow)) tenant->windowed_.insert(name);
     }
     log_event(spdlog::level::info, "tenants", "tenant loaded",
               {{"tenant", id},

@@ -195,6 +195,13 @@ public:
     sdk::Channel* channel(const std::string& name) const;
     /// The sending side of channel `name` (a plugin that declares sdk::kChannelSends), or null.
     sdk::ChannelSender* sender(const std::string& name) const;
+    /// The batch parser of channel `name` (a plugin that declares sdk::kChannelBatches), or null.
+    sdk::ChannelBatch* batcher(const std::string& name) const;
+    /// True when channel `name` keeps its provider's 24-hour window (sdk::kChannelCustomerWindow).
+    bool has_customer_window(const std::string& name) const { return windowed_.count(name) != 0; }
+    /// The `reopen_template` of channel `name`'s config: the template sent in place of a message
+    /// outside the customer's window. Empty when none.
+    std::string reopen_template(const std::string& name) const;
     /// True when a rule may rewrite the reply: the reply cannot stream to the client as it is made.
     bool has_on_reply_rules() const;
     /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
@@ -231,6 +238,8 @@ private:
     std::vector<RuleEntry> rules_;
     std::map<std::string, sdk::Channel*> channels_;
     std::map<std::string, sdk::ChannelSender*> senders_;
+    std::map<std::string, sdk::ChannelBatch*> batchers_;
+    std::set<std::string> windowed_;
     mutable ResponseCache response_cache_;
     mutable std::mutex fixed_texts_mutex_;
     mutable std::map<std::string, std::string> fixed_texts_;

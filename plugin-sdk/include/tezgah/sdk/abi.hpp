@@ -20,6 +20,10 @@ inline constexpr int kAbiMajor = 1;
 //      TurnReply gains options and cards, appended (the host builds it: a 1.4 channel reads the
 //      fields it knew); ProviderResponse gains them too, appended, but a provider builds and
 //      returns it, so the engine calls a 1.0-1.4 provider through its old layout (legacy.*).
+// 1.5 (channels): the capability bits kChannelCustomerWindow (the outbox keeps the provider's
+//      24-hour window) and kChannelBatches with the ChannelBatch interface (several customers'
+//      messages in one request), and TEZGAH_CHANNEL_PLUGIN to declare them. A 1.4 channel
+//      declares neither and is called as it is.
 inline constexpr int kAbiMinor = 5;
 
 }  // namespace tezgah::sdk

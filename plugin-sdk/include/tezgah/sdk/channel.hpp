@@ -33,6 +33,14 @@ namespace tezgah::sdk {
 /// built for an earlier minor declares nothing: it only receives.
 enum ChannelCapability : std::uint32_t {
     kChannelSends = 1u << 0,  ///< the instance is also a ChannelSender
+    /// ABI 1.5: the provider lets a business write freely only within 24 hours of the customer's
+    /// last message on this channel (WhatsApp); outside it the outbox sends a template instead
+    /// (the message's own, else the channel config's `reopen_template`) or keeps the message as
+    /// `window_closed` (docs/channels.md, "The 24-hour window").
+    kChannelCustomerWindow = 1u << 1,
+    /// ABI 1.5: one request may carry several customers' messages (a WhatsApp Cloud webhook): the
+    /// instance is also a ChannelBatch, and the engine runs one turn per message it returns.
+    kChannelBatches = 1u << 2,
 };
 
 // ReplyOption and ReplyCard (DESIGN "Rich replies") are declared in types.hpp since ABI 1.5, where
@@ -126,6 +134,20 @@ public:
     virtual Result<DeliveryReports> delivery_reports(const HttpRequest& request) = 0;
 };
 
+/// ABI 1.5: a channel whose requests may carry several customers' messages. Implemented by the
+/// same object as its `Channel` when the descriptor declares kChannelBatches. The engine calls
+/// `parse_batch()` instead of `parse()`, runs one turn per message in order (each idempotent by
+/// its own `message_id`), queues each reply through `reply_message()` when the channel sends, and
+/// answers the request with `render()` of the last one. An empty list is answered with `render()`
+/// of an empty message and reply. When one turn fails the request fails with its error: the
+/// provider delivers it again, and the turns already done answer from the stored ones.
+class ChannelBatch {
+public:
+    virtual ~ChannelBatch();
+    /// Verifies and parses a request, as parse() does, into every message it carries.
+    virtual Result<std::vector<InboundMessage>> parse_batch(const HttpRequest& request) = 0;
+};
+
 /// The usual reading of a provider's HTTP answer to a send: 2xx accepted (with `provider_id`,
 /// which the caller reads from the body), 408, 429 and every 5xx retry later (with the Retry-After
 /// header), any other status failed for good with the body as the error (cut to 500 bytes), a
@@ -140,3 +162,10 @@ SendResult send_result(const Result<HttpResponse>& response, std::string provide
     TEZGAH_DECLARE_PLUGIN_(NAME, channel, VERSION, DESCRIPTION, CONFIG_KEYS,                \
                            sizeof(CONFIG_KEYS) / sizeof(::tezgah::sdk::ConfigKey), FACTORY, \
                            static_cast<std::uint32_t>(::tezgah::sdk::kChannelSends))
+
+/// Declares a channel plugin with the capabilities `CAPABILITIES` (ChannelCapability bits, ABI
+/// 1.5), e.g. `tezgah::sdk::kChannelSends | tezgah::sdk::kChannelCustomerWindow`.
+#define TEZGAH_CHANNEL_PLUGIN(NAME, VERSION, DESCRIPTION, CONFIG_KEYS, FACTORY, CAPABILITIES) \
+    TEZGAH_DECLARE_PLUGIN_(NAME, channel, VERSION, DESCRIPTION, CONFIG_KEYS,                  \
+                           sizeof(CONFIG_KEYS) / sizeof(::tezgah::sdk::ConfigKey), FACTORY,   \
+                           static_cast<std::uint32_t>(CAPABILITIES))
