@@ -391,7 +391,6 @@ int cmd_check(const Args& args) {
     // --strict: a channel disabled for an unset variable is a problem, not a warning.
     const bool strict = args.flag("--strict");
     std::size_t problem_count = 0;
-    const bool strict = args.flag("--strict");
     for (const auto& folder : folders) {
         auto loaded = load_manifest(folder, &registry, *shared);
         auto problems = loaded.problems;
@@ -404,13 +403,6 @@ int cmd_check(const Args& args) {
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
             check_scripts(*loaded.manifest, problems, lua);
-        }
-        // A disabled channel is a warning; --strict makes it a problem.
-        for (const auto& w : loaded.warnings) {
-            if (strict)
-                problems.push_back(w);
-            else
-                std::cout << "warning: " << w.str() << "\n";
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();

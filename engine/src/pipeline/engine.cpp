@@ -479,8 +479,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         stored_earlier.push_back(std::move(m));
     }
     // A picked option is stored as its title; a burst's last part as it came.
-    StoredMessage inbound{"user", earlier.empty() ? message.text : last.text, "", language, clock_->now(),
-                          last.metadata};
+    StoredMessage inbound{
+        "user", earlier.empty() ? message.text : last.text, "", language, clock_->now(), last.metadata};
     const auto arrived = inbound.at;
     std::string inbound_id;
     if (auto stored = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id)) {

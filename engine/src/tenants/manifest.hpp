@@ -113,10 +113,6 @@ struct Manifest {
     std::string knowledge_file;
     std::string resources_file;
     EnvValues env_values;  ///< what `${NAME}` read: hidden from every message and plugin log line
-    /// Channels left out because an environment variable of their config is unset: name -> why
-    /// ("channels.twilio.auth_token: environment variable TEZGAH_X__TOKEN is not set"). The tenant
-    /// serves its other channels (DESIGN "Channels").
-    std::map<std::string, std::string> disabled_channels;
 };
 
 /// A tenant's data files, parsed.

@@ -219,10 +219,10 @@ std::vector<Case> load_cases() {
     // cases_people3.json: people and days as customers ask them ("kaça kadar", "yarından sonra",
     // "3 gün sonra", "who teaches on Sundays"), complaints said in other words, questions the
     // tenant has no answer for, and size advice from measurements or between two numbers.
-    for (const char* file : {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES,
-                             LLM_LOCAL_ATTRIBUTE2_CASES, LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES,
-                             LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_TOTALS4_CASES, LLM_LOCAL_PEOPLE2_CASES,
-                             LLM_LOCAL_PEOPLE3_CASES}) {
+    for (const char* file :
+         {LLM_LOCAL_CASES, LLM_LOCAL_PEOPLE_CASES, LLM_LOCAL_ATTRIBUTE_CASES, LLM_LOCAL_ATTRIBUTE2_CASES,
+          LLM_LOCAL_TOTALS_CASES, LLM_LOCAL_TOTALS2_CASES, LLM_LOCAL_TOTALS3_CASES, LLM_LOCAL_TOTALS4_CASES,
+          LLM_LOCAL_PEOPLE2_CASES, LLM_LOCAL_PEOPLE3_CASES}) {
         auto value = json::parse(sdk::testing::read_file(file));
         for (const auto& c : value.as_array()) {
             std::string name;
