@@ -110,7 +110,7 @@ test('a question typed on an allowed page is answered as it streams', async () =
 
 test('options in a reply are buttons; clicking one sends its title', async () => {
   const start = frames.length;
-  await ask('menüde neler var?');
+  await ask('neler satıyorsunuz?');
   const reply = frames.slice(start).find((f) => f.type === 'reply');
   assert.ok(reply && Array.isArray(reply.options) && reply.options.length > 1,
     'a list of offerings comes with options: ' + JSON.stringify(reply && reply.options));
