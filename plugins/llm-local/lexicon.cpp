@@ -270,9 +270,7 @@ bool asks_weight_of_item(const std::vector<std::string>& words) {
     return false;
 }
 
-}  // namespace
-
-Cues detect_cues(std::string_view folded) {
+Cues read_cues(std::string_view folded) {
     const auto words = text::tokens(folded);
     Cues c;
     c.duration = (has_prefix_word(words, {"sur"}) && any_phrase(folded, {"ne kadar", "kac"})) ||
@@ -356,6 +354,28 @@ Cues detect_cues(std::string_view folded) {
                                  "neler satiyorsun",
                                  "ne satiyorsun"});
     return c;
+}
+
+}  // namespace
+
+Cues detect_cues(std::string_view folded) {
+    // One turn asks about the same words many times (each reading of the message, each clause):
+    // the last few answers are kept per thread. The cues depend on the text alone.
+    struct Memo {
+        std::string text;
+        Cues cues;
+        bool used = false;
+    };
+    thread_local std::array<Memo, 8> memo;
+    thread_local std::size_t next = 0;
+    for (const auto& m : memo)
+        if (m.used && m.text == folded) return m.cues;
+    Cues cues = read_cues(folded);
+    auto& slot = memo[next++ % memo.size()];
+    slot.text.assign(folded);
+    slot.cues = cues;
+    slot.used = true;
+    return cues;
 }
 
 SmallTalk detect_small_talk(std::string_view folded, std::string& rest) {
