@@ -377,7 +377,7 @@ TEST(Cli, CheckWarnsOfAChannelDisabledByAnUnsetVariableAndStrictRefusesIt) {
     });
     const std::string warning =
         "warning: " + (dir.path() / "gece-butik" / "tenant.json").string() +
-        ": channels.whatsapp-cloud.app_secret: environment variable TEZGAH_GECE_BUTIK__WA_SECRET is not set; "
+        ": channels.whatsapp-cloud.app_secret: environment variable TEZGAH_GECE_BUTIK__WA_SECRET is not set: "
         "the whatsapp-cloud channel is disabled\n";
     auto r = run("check " + dir.path().string());
     EXPECT_EQ(r.status, 0) << r.out;
