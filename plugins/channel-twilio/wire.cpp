@@ -1,6 +1,7 @@
 #include "wire.hpp"
 
 #include <tezgah/sdk/errors.hpp>
+#include <tezgah/sdk/markup.hpp>
 #include <tezgah/sdk/text.hpp>
 #include <tezgah/sdk/types.hpp>
 
@@ -231,36 +232,6 @@ bool valid_signature(std::string_view auth_token, std::string_view given, std::s
     return ok;
 }
 
-std::string xml_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 16);
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                // XML 1.0 allows no control characters but tab, newline and carriage return.
-                if (c < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') break;
-                out += ch;
-        }
-    }
-    return out;
-}
-
 std::string message_body(const Outgoing& out) {
     std::string body = out.text;
     if (!out.cards.empty()) {
@@ -298,9 +269,10 @@ std::string twiml(const Outgoing& out) {
     std::string xml(kHeader);
     xml += "<Response><Message>";
     if (media.empty()) {
-        xml += xml_escape(body);
+        xml += sdk::text::escape_markup(body);
     } else {
-        xml += "<Body>" + xml_escape(body) + "</Body><Media>" + xml_escape(media) + "</Media>";
+        xml += "<Body>" + sdk::text::escape_markup(body) + "</Body><Media>" +
+               sdk::text::escape_markup(media) + "</Media>";
     }
     xml += "</Message></Response>";
     return xml;

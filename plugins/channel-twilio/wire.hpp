@@ -42,9 +42,6 @@ std::string sha256_hex(std::string_view data);
 /// Standard base64 with padding.
 std::string base64(std::string_view data);
 
-/// Text safe inside an XML element: `&<>"'` escaped, characters XML 1.0 forbids dropped.
-std::string xml_escape(std::string_view text);
-
 /// What a reply carries, as Twilio sends it: its text, options and cards.
 struct Outgoing {
     std::string text;

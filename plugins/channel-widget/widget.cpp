@@ -8,6 +8,7 @@
 // way for a channel to answer a request itself); it sends nothing through the outbox.
 #include "assets.hpp"
 
+#include <tezgah/sdk/markup.hpp>
 #include <tezgah/sdk/sdk.hpp>
 
 #include <cstdint>
@@ -34,33 +35,6 @@ std::string script_etag() {
     char text[24];
     std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
     return text;
-}
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
@@ -164,9 +138,9 @@ private:
     sdk::HttpResponse demo_page() const {
         const auto& tenant = host_.tenant();
         std::string page(kDemoPage);
-        replace_all(page, "{{lang}}", html_escape(tenant.language));
-        replace_all(page, "{{tenant}}", html_escape(tenant.id));
-        replace_all(page, "{{name}}", html_escape(title_.empty() ? tenant.name : title_));
+        replace_all(page, "{{lang}}", sdk::text::escape_markup(tenant.language));
+        replace_all(page, "{{tenant}}", sdk::text::escape_markup(tenant.id));
+        replace_all(page, "{{name}}", sdk::text::escape_markup(title_.empty() ? tenant.name : title_));
         auto out = answer(200, "text/html; charset=utf-8", std::move(page));
         out.headers.emplace_back("Cache-Control", "no-cache");
         return out;

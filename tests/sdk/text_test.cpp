@@ -1,5 +1,6 @@
 // The SDK's Turkish-aware text utilities: folding, stems, typos, language guessing and ranking
 // against the gece-butik fixture catalog and knowledge base.
+#include <tezgah/sdk/markup.hpp>
 #include <tezgah/sdk/testing/fakes.hpp>
 #include <tezgah/sdk/text.hpp>
 
@@ -270,3 +271,13 @@ TEST_F(KnowledgeRank, NothingForUnrelatedWords) {
 
 }  // namespace
 }  // namespace tezgah::sdk::text
+
+TEST(Markup, EscapesTheFiveCharactersAndDropsWhatXmlForbids) {
+    EXPECT_EQ(tezgah::sdk::text::escape_markup("Tom & \"Jerry\" <b>'s</b>"),
+              "Tom &amp; &quot;Jerry&quot; &lt;b&gt;&apos;s&lt;/b&gt;");
+    EXPECT_EQ(tezgah::sdk::text::escape_markup(std::string("a\x01"
+                                                           "b\tc\nd\re\x1f",
+                                                           10)),
+              "ab\tc\nd\re");
+    EXPECT_EQ(tezgah::sdk::text::escape_markup("Şile çiçekçisi"), "Şile çiçekçisi");  // UTF-8 kept
+}
