@@ -6,6 +6,7 @@
 #include "http/channel_turns.hpp"
 #include "http/server.hpp"
 #include "plugins/registry.hpp"
+#include "store/api_keys.hpp"
 
 #include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/plugin.hpp>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +75,7 @@ public:
     const std::string& path;
     std::string route = "not_found";  ///< a route template, for logs and metrics
     std::string tenant;
+    std::string key_id;  ///< the API key that authenticated the request (Routes::authorize), if any
     int status = 0;      ///< set once the response started
     bool close = false;  ///< the connection closes after this response
 
@@ -112,6 +115,10 @@ private:
     bool streaming_ = false;
     bool broken_ = false;
 };
+
+/// Whether `address` (a client address as Request::client_address holds it) is on loopback:
+/// 127.0.0.0/8, ::1, or an IPv4-mapped loopback address.
+bool is_loopback_address(std::string_view address);
 
 /// The status line's reason for `status` ("OK", "Not Found").
 const char* reason_phrase(int status) noexcept;
@@ -155,6 +162,12 @@ struct Routes {
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/detailed, /metrics.
     static bool operations_route(std::string_view path);
+
+    /// The request's key (`Authorization: Bearer KEY`) when it may use `scope` on `tenant` (an
+    /// empty `tenant`: a process-wide route, which only a key for every tenant may use). Otherwise
+    /// answers 401 (no key, an unknown or revoked one) or 403 (another tenant's key, a key without
+    /// the scope) and returns none. Sets ex.key_id.
+    std::optional<ApiKey> authorize(Exchange& ex, const std::string& tenant, std::string_view scope);
 
     void dispatch(Exchange& ex);
     void chat(Exchange& ex, const std::string& tenant);

@@ -880,6 +880,11 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
         log_event(spdlog::level::warn, "http",
                   "requests still running after the grace period; cutting them off",
                   {{"grace_ms", std::to_string(grace.count())}});
+    // Widgets told to go away answer the close frame; wait (a second at most) so the frame is
+    // written before the loop stops, and they see 1001 rather than a dropped connection.
+    const auto widgets_until = std::min(until, SteadyClock::now() + std::chrono::seconds(1));
+    while (impl_->widgets->open() > 0 && SteadyClock::now() < widgets_until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     // Every connection closes; a worker still writing finds its socket gone.
     asio::post(impl_->io, [impl = impl_.get()] {
         for (const auto& c : impl->open_connections()) c->close_now();

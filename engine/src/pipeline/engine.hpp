@@ -9,6 +9,7 @@
 #include "store/database.hpp"
 #include "tenants/directory.hpp"
 #include "tenants/tenant.hpp"
+#include "util/events.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
 
@@ -104,6 +105,8 @@ public:
     Database& database() { return *db_; }
     /// Where outbound messages wait for their channel to send them (after start()).
     Outbox& outbox() { return *outbox_; }
+    /// Messages, handoffs, tickets and appointments as they happen (util/events.hpp).
+    EventHub& events() { return events_; }
     /// The clock of turns and of tenants loaded from now on (null: the system clock).
     void set_clock(const sdk::Clock* clock);
 
@@ -167,6 +170,7 @@ private:
     std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
     std::unique_ptr<Outbox> outbox_;            ///< after start(); stopped before the tenants go
     ConversationLocks conversation_locks_;
+    EventHub events_;
     ConversationCache conversations_{options_.conversation_cache_entries};
 };
 

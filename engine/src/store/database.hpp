@@ -10,10 +10,15 @@
 #include <tezgah/sdk/types.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace soci {
+class session;
+}
 
 namespace tezgah::engine {
 
@@ -336,6 +341,17 @@ public:
     /// The secret named `name`, shared by every instance on this database: the stored one, or
     /// `candidate`, stored now when there is none (the first instance to store one wins).
     virtual sdk::Result<std::string> server_secret(const std::string& name, const std::string& candidate) = 0;
+
+    // --- for the stores of features kept in their own files (keys and the audit log, tickets,
+    // notices, analytics): raw SQL on the same database, with the same rules (every query on tenant
+    // data filters on tenant_id; times are ms since the epoch, store/sql_support.hpp). ---
+    /// Runs `work` on a pooled session, outside any transaction (reads). `work` throws on failure
+    /// (soci::soci_error, std::exception); the error is then "store_error" naming `what`.
+    virtual sdk::Status read(const std::string& what, const std::function<void(soci::session&)>& work) = 0;
+    /// Runs `work` in the writer's next transaction (group commit) and returns once it committed.
+    /// `work` may run more than once (store/group_commit.hpp): it must be repeatable, assigning to
+    /// what it captures rather than appending. Errors as for read().
+    virtual sdk::Status write(const std::string& what, const std::function<void(soci::session&)>& work) = 0;
 };
 
 /// `url` with any password replaced by "***", for messages and logs.

@@ -225,6 +225,20 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "CREATE INDEX outbox_due_order ON outbox (state, next_attempt_at, created_at)"},
              {Only::both, "DROP INDEX outbox_due"},
          }},
+        {9,
+         "operators' API keys, stored as hashes (store/api_keys.hpp)",
+         {
+             // tenant_id '' is a key for every tenant; scopes comma-separated; times in ms, 0: never.
+             {Only::both, R"(CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                tenant_id TEXT NOT NULL,
+                scopes TEXT NOT NULL,
+                secret_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT NOT NULL DEFAULT 0,
+                revoked_at BIGINT NOT NULL DEFAULT 0))"},
+         }},
     };
     return list;
 }

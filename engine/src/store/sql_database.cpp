@@ -1461,6 +1461,22 @@ private:
         u.st.execute(true);
     }
 
+    sdk::Status read(const std::string& what, const std::function<void(soci::session&)>& work) override {
+        try {
+            soci::session sql(pool_);
+            work(sql);
+            return {};
+        } catch (const std::exception& e) {
+            return failure(what, e.what());
+        }
+    }
+
+    sdk::Status write(const std::string& what, const std::function<void(soci::session&)>& work) override {
+        auto error = writer_->run(work);
+        if (!error.empty()) return failure(what, error);
+        return {};
+    }
+
     sdk::Error failure(const std::string& what, const std::string& why) const {
         store_error("{} on {}: {}", what, url_, why);
         return sdk::make_error("store_error", what + ": " + why);

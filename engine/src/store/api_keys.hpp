@@ -1,0 +1,62 @@
+#pragma once
+// Operators' API keys (docs/operators.md, "Keys"): random secrets shown once, stored as SHA-256
+// hashes, compared in constant time. A key belongs to one tenant or to every tenant and carries
+// scopes. The key a client sends is `tzk_<id>_<secret>`: the id (16 hex digits) finds the row, the
+// secret (64 hex digits, 256 random bits) proves it.
+
+#include "store/database.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tezgah::engine {
+
+/// Every scope a key may carry (DESIGN "Operators: keys, conversations, handoff").
+const std::vector<std::string>& api_key_scopes();
+
+/// A key as stored (without its secret).
+struct ApiKey {
+    std::string id;
+    std::string name;
+    std::string tenant_id;  ///< empty: every tenant
+    std::vector<std::string> scopes;
+    std::chrono::system_clock::time_point created_at{};
+    std::chrono::system_clock::time_point last_used_at{};  ///< the epoch: never used
+    std::chrono::system_clock::time_point revoked_at{};    ///< the epoch: not revoked
+
+    bool all_tenants() const { return tenant_id.empty(); }
+    bool revoked() const { return revoked_at.time_since_epoch().count() != 0; }
+    bool has_scope(std::string_view scope) const;
+    /// Whether the key may act on `tenant` (its own, or any for an all-tenants key).
+    bool covers(std::string_view tenant) const { return tenant_id.empty() || tenant_id == tenant; }
+};
+
+/// A key just made: the stored row and the whole key, to be shown once.
+struct NewApiKey {
+    ApiKey key;
+    std::string secret;  ///< `tzk_<id>_<secret>`: what the client sends
+};
+
+/// Makes and stores a key. `tenant_id` empty: every tenant. Errors: invalid_value for an unknown or
+/// missing scope, a name over 200 bytes; store_error.
+sdk::Result<NewApiKey> create_api_key(Database& db, const std::string& name, const std::string& tenant_id,
+                                      const std::vector<std::string>& scopes,
+                                      std::chrono::system_clock::time_point now);
+
+/// The key `presented` names, when its secret matches and it is not revoked; none otherwise (a
+/// malformed text included). Errors: store_error only.
+sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view presented);
+
+/// Every key, newest first (revoked ones too).
+sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db);
+
+/// Revokes key `id`; false when there is no such key or it was revoked already.
+sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
+
+/// Records that key `id` was used at `now` (the stored time moves forward only).
+sdk::Status touch_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
+
+}  // namespace tezgah::engine
