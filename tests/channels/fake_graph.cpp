@@ -182,6 +182,15 @@ std::string FakeGraph::check(const json::object& body) const {
 
 void FakeGraph::answer(const RecordedRequest& request, FakeReply& reply) {
     reply.content_type("application/json");
+    {
+        // always(server_error) is an outage: every request fails, whichever number it is for.
+        std::lock_guard lock(mutex_);
+        if (script_.empty() && default_ == Answer::server_error) {
+            reply.status(500);
+            reply.body(error_body(131000, "(#131000) Something went wrong", "Something went wrong"));
+            return;
+        }
+    }
     if (request.method != "POST" || request.path != path_) {
         reply.status(400);
         reply.body(error_body(100, "Unsupported post request. Object with ID does not exist", ""));

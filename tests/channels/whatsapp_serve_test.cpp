@@ -131,6 +131,21 @@ protected:
         });
     }
 
+    /// Every tenant's outbox rows, for a failure's message.
+    std::string outbox_rows() {
+        std::string out;
+        auto db = engine::Database::open(scratch->url());
+        if (!db) return db.error().message;
+        for (const char* tenant : {"gece-butik", "nefes-studyo"}) {
+            auto rows = (*db)->outbox_messages(tenant, 100);
+            if (!rows) return rows.error().message;
+            for (const auto& r : *rows)
+                out += std::string(tenant) + " " + r.recipient + " " + r.state + " attempts=" +
+                       std::to_string(r.attempts) + " " + r.error + "\n";
+        }
+        return out;
+    }
+
     std::unique_ptr<ServeProcess> serve(const std::vector<std::string>& more = {}) {
         std::vector<std::string> args{"--db",
                                       scratch->url(),
@@ -303,13 +318,14 @@ TEST_P(WhatsAppServe, OutsideTheWindowOnlyATemplateGoesOut) {
         process->signal(SIGKILL);
         process->wait();
     }
+    const std::string killed_log = slurp(dir.path() / "serve.log");
     graph.always(Answer::ok);
     auto process = serve({"--outbox-lease-ms", "1000"});
     ASSERT_TRUE(eventually([&] { return sent_to("905550000002").size() == 1; }))
         << slurp(dir.path() / "serve.log");
     EXPECT_EQ(sent_to("905550000002").front().at("type"), "template");
     ASSERT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"window_closed\"} 1"); }))
-        << metrics() << slurp(dir.path() / "serve.log");
+        << metrics() << "\n--- the killed server's log:\n" << killed_log << "\n--- now:\n" << slurp(dir.path() / "serve.log") << "\n--- outbox:\n" << outbox_rows();
     EXPECT_TRUE(sent_to("905550000003").empty());
     EXPECT_TRUE(graph.violations().empty());
 }
