@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 
 namespace tezgah::engine {
 namespace {
@@ -140,26 +142,97 @@ sdk::Result<NewApiKey> create_api_key(Database& db, const std::string& name, con
     return made;
 }
 
-sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view presented) {
+namespace {
+
+/// The key `presented` names: valid, or only known by its id (wrong secret, revoked), or neither.
+sdk::Result<KeyCheck> lookup_api_key(Database& db, std::string_view presented) {
+    KeyCheck out;
     // tzk_ + 16 hex + _ + 64 hex; anything else is not a key (and is not looked up).
     if (presented.size() != kPrefix.size() + kIdHex + 1 + kSecretHex || !presented.starts_with(kPrefix) ||
         presented[kPrefix.size() + kIdHex] != '_')
-        return std::optional<ApiKey>{};
+        return out;
     const std::string id(presented.substr(kPrefix.size(), kIdHex));
     const std::string_view secret = presented.substr(kPrefix.size() + kIdHex + 1);
-    if (!all_hex(id) || !all_hex(secret)) return std::optional<ApiKey>{};
+    if (!all_hex(id) || !all_hex(secret)) return out;
     std::vector<KeyRow> rows;
     auto read = db.read("verify_api_key", [&](soci::session& sql) { read_rows(sql, "WHERE id = :id", id, rows); });
     if (!read) return read.error();
-    if (rows.empty()) return std::optional<ApiKey>{};
+    if (rows.empty()) return out;
+    out.known_id = id;
     const std::string hash = sha256_hex(secret);
     const auto& row = rows.front();
     if (row.secret_hash.size() != hash.size() ||
         CRYPTO_memcmp(row.secret_hash.data(), hash.data(), hash.size()) != 0)
-        return std::optional<ApiKey>{};
-    if (row.key.revoked()) return std::optional<ApiKey>{};
-    return std::optional<ApiKey>{row.key};
+        return out;
+    if (row.key.revoked()) return out;
+    out.key = row.key;
+    return out;
 }
+
+/// Valid keys recently verified, by database and the SHA-256 of the presented text.
+class KeyCache {
+public:
+    std::optional<ApiKey> find(const Database* db, const std::string& hash, std::chrono::steady_clock::time_point now) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find({db, hash});
+        if (it == entries_.end()) return std::nullopt;
+        if (now >= it->second.expires) {
+            entries_.erase(it);
+            return std::nullopt;
+        }
+        return it->second.key;
+    }
+    void put(const Database* db, const std::string& hash, const ApiKey& key,
+             std::chrono::steady_clock::time_point now) {
+        std::lock_guard lock(mutex_);
+        if (entries_.size() >= kApiKeyCacheEntries) entries_.clear();
+        entries_[{db, hash}] = Entry{key, now + kApiKeyCacheTtl};
+    }
+    void forget_id(const std::string& id) {
+        std::lock_guard lock(mutex_);
+        std::erase_if(entries_, [&](const auto& entry) { return entry.second.key.id == id; });
+    }
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    struct Entry {
+        ApiKey key;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::mutex mutex_;
+    std::map<std::pair<const Database*, std::string>, Entry> entries_;
+};
+
+KeyCache& key_cache() {
+    static KeyCache cache;
+    return cache;
+}
+
+}  // namespace
+
+sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view presented) {
+    auto checked = lookup_api_key(db, presented);
+    if (!checked) return checked.error();
+    return std::move(checked->key);
+}
+
+sdk::Result<KeyCheck> check_api_key(Database& db, std::string_view presented,
+                                    std::chrono::steady_clock::time_point now) {
+    const std::string hash = sha256_hex(presented);
+    if (auto cached = key_cache().find(&db, hash, now)) {
+        const std::string id = cached->id;
+        return KeyCheck{std::move(cached), id};
+    }
+    auto checked = lookup_api_key(db, presented);
+    if (!checked) return checked.error();
+    if (checked->key) key_cache().put(&db, hash, *checked->key, now);
+    return checked;
+}
+
+void forget_cached_api_keys() { key_cache().clear(); }
 
 sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db) {
     std::vector<KeyRow> rows;
@@ -182,6 +255,7 @@ sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chron
         changed = st.get_affected_rows() > 0;
     });
     if (!written) return written.error();
+    key_cache().forget_id(id);  // revoked through this process: refused at once
     return changed;
 }
 
