@@ -82,8 +82,9 @@ TEST_F(KeysCli, CreatePrintsTheKeyAloneOnceAndListNeverShowsIt) {
 }
 
 TEST_F(KeysCli, TheDatabaseComesFromTezgahDbToo) {
-    const std::string cmd = "TEZGAH_DB=" + db() + " " + std::string(TEZGAH_BINARY_DIR) +
-                            "/bin/tezgah keys create --tenant nefes-studyo --scopes tenant:admin > /dev/null 2>&1";
+    const std::string cmd =
+        "TEZGAH_DB=" + db() + " " + std::string(TEZGAH_BINARY_DIR) +
+        "/bin/tezgah keys create --tenant nefes-studyo --scopes tenant:admin > /dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     auto list = keys("list");
     EXPECT_NE(list.out.find("nefes-studyo"), std::string::npos) << list.out << list.err;
@@ -119,7 +120,8 @@ TEST_F(KeysCli, BadOptionsAreNamedAndNothingIsMade) {
 
     auto help = keys("--help", false);
     EXPECT_EQ(help.status, 0);
-    EXPECT_NE(help.out.find("tezgah keys create (--tenant ID | --all-tenants)"), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("tezgah keys create (--tenant ID | --all-tenants)"), std::string::npos)
+        << help.out;
 }
 
 }  // namespace

@@ -19,18 +19,16 @@ protected:
         copy_fixtures(dir.path() / "tenants");
         // gece-butik on a paid model, without a budget; the response cache off so each turn asks.
         edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
-            v.as_object()["llm"] = json::object{{"provider", "openai"},
-                                                {"api_key", "test-key"},
-                                                {"base_url", fake.base_url()},
-                                                {"model", "gpt-4o-mini"},
-                                                {"max_retries", 1},
-                                                {"cache", json::object{{"ttl_s", 0}}}};
+            v.as_object()["llm"] = json::object{
+                {"provider", "openai"},   {"api_key", "test-key"}, {"base_url", fake.base_url()},
+                {"model", "gpt-4o-mini"}, {"max_retries", 1},      {"cache", json::object{{"ttl_s", 0}}}};
         });
     }
     void TearDown() override { ::unsetenv("TEZGAH_DEFAULT_DAILY_USD"); }
 
     std::string method_of(std::uint16_t port, const std::string& user) {
-        auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat", chat_body("saten gecelik ne kadar?", user));
+        auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat",
+                                  chat_body("saten gecelik ne kadar?", user));
         EXPECT_EQ(reply.status, 200) << reply.body;
         return reply.status == 200 ? std::string(reply.json().at("method").as_string()) : "";
     }
@@ -63,7 +61,8 @@ TEST_F(DefaultBudget, TheEnvironmentSetsItTooAndTheDefaultOfTenDollarsLetsTurnsT
     TempDir other;
     copy_fixtures(other.path() / "tenants");
     fs::copy_file(dir.path() / "tenants" / "gece-butik" / "tenant.json",
-                  other.path() / "tenants" / "gece-butik" / "tenant.json", fs::copy_options::overwrite_existing);
+                  other.path() / "tenants" / "gece-butik" / "tenant.json",
+                  fs::copy_options::overwrite_existing);
     ServeProcess serve(other.path());
     const auto port = port_of(serve.ready_line());
     ASSERT_NE(port, 0) << slurp(other.path() / "serve.log");

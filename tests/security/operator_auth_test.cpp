@@ -53,7 +53,8 @@ struct OperatorRoute {
 
 const std::vector<OperatorRoute>& operator_routes() {
     static const std::vector<OperatorRoute> rows = {
-        {"POST", "/v1/tenants/{tenant}/chat", "chat:write", R"({"text": "merhaba", "user_id": "auth-probe"})"},
+        {"POST", "/v1/tenants/{tenant}/chat", "chat:write",
+         R"({"text": "merhaba", "user_id": "auth-probe"})"},
         {"POST", "/webhook", "chat:write",
          R"({"mesaj_metni": "merhaba", "kullanici_id": "auth-probe", "isletme_id": "{tenant}"})"},
         {"GET", "/v1/tenants/{tenant}/audit", "tenant:admin"},
@@ -82,7 +83,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }
 
 bool process_wide(const OperatorRoute& route) {
-    return route.path.find("{tenant}") == std::string::npos && route.body.find("{tenant}") == std::string::npos;
+    return route.path.find("{tenant}") == std::string::npos &&
+           route.body.find("{tenant}") == std::string::npos;
 }
 
 class OperatorAuth : public ::testing::TestWithParam<Backend> {
@@ -239,19 +241,24 @@ TEST_P(OperatorAuth, LoopbackClientsNeedNoKeyForChatWebhookMetricsAndHealthButAK
     start();
     EXPECT_EQ(call("GET", "/metrics", "", "", false).status, 200);
     EXPECT_EQ(call("GET", "/health/detailed", "", "", false).status, 200);
-    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), "", false).status, 200);
-    EXPECT_EQ(call("POST", "/webhook",
-                   R"({"mesaj_metni": "merhaba", "kullanici_id": "local", "isletme_id": "gece-butik"})", "", false)
-                  .status,
+    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), "", false).status,
               200);
+    EXPECT_EQ(
+        call("POST", "/webhook",
+             R"({"mesaj_metni": "merhaba", "kullanici_id": "local", "isletme_id": "gece-butik"})", "", false)
+            .status,
+        200);
     // The audit routes need a key from anywhere.
     EXPECT_EQ(call("GET", "/v1/audit", "", "", false).status, 401);
     EXPECT_EQ(call("GET", "/v1/tenants/gece-butik/audit", "", "", false).status, 401);
     // A key presented on loopback is checked like any other.
     const std::string bogus = "tzk_" + sdk::random_hex(8) + "_" + sdk::random_hex(32);
-    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), bogus, false).status, 401);
-    EXPECT_EQ(call("POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "local"), key, false).status, 403);
-    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), key, false).status, 200);
+    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), bogus, false).status,
+              401);
+    EXPECT_EQ(call("POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "local"), key, false).status,
+              403);
+    EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "local"), key, false).status,
+              200);
     // The health check for load balancers stays open.
     EXPECT_EQ(call("GET", "/health", "", "").status, 200);
 }
@@ -264,9 +271,10 @@ TEST_P(OperatorAuth, KeyedRequestsAreAuditedReadableByOperatorsPagedAndKeptOverA
     revoke(gone);
     start();
     for (int i = 0; i < 3; ++i)
-        EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "a" + std::to_string(i)), shop)
-                      .status,
-                  200);
+        EXPECT_EQ(
+            call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "a" + std::to_string(i)), shop)
+                .status,
+            200);
     EXPECT_EQ(call("POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "b"), studio).status, 200);
     EXPECT_EQ(call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "c"), gone).status, 401);
     EXPECT_EQ(call("POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "d"), shop).status, 403);
@@ -299,7 +307,8 @@ TEST_P(OperatorAuth, KeyedRequestsAreAuditedReadableByOperatorsPagedAndKeptOverA
     ASSERT_EQ(own.status, 200) << own.body;
     EXPECT_EQ(own.json().at("entries").as_array().size(), 2u) << own.body;  // its chat, and the 403 on it
     const auto own_body = own.json();
-    for (const auto& e : own_body.at("entries").as_array()) EXPECT_EQ(e.at("tenant").as_string(), "nefes-studyo");
+    for (const auto& e : own_body.at("entries").as_array())
+        EXPECT_EQ(e.at("tenant").as_string(), "nefes-studyo");
     EXPECT_EQ(own.body.find("gece-butik"), std::string::npos) << own.body;
 
     // Pages of two, newest first, each entry once.
@@ -308,8 +317,9 @@ TEST_P(OperatorAuth, KeyedRequestsAreAuditedReadableByOperatorsPagedAndKeptOverA
     int pages = 0;
     for (;;) {
         ++pages;
-        auto page = call("GET", "/v1/tenants/gece-butik/audit?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
-                         "", shop);
+        auto page =
+            call("GET", "/v1/tenants/gece-butik/audit?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                 "", shop);
         ASSERT_EQ(page.status, 200) << page.body;
         std::int64_t last = std::numeric_limits<std::int64_t>::max();
         const auto page_body = page.json();
@@ -375,7 +385,8 @@ TEST_P(OperatorAuth, NoKeyEverReachesTheServersLog) {
     call("GET", "/v1/tenants/gece-butik/audit", "", key);
     call("GET", "/metrics", "", ops);
     call("GET", "/v1/audit", "", ops);
-    call("POST", "/webhook", R"({"mesaj_metni": "merhaba", "kullanici_id": "u2", "isletme_id": "gece-butik"})", key);
+    call("POST", "/webhook",
+         R"({"mesaj_metni": "merhaba", "kullanici_id": "u2", "isletme_id": "gece-butik"})", key);
     stop();
     const std::string log = slurp(dir.path() / "serve.log");
     ASSERT_NE(log.find("/v1/tenants/{tenant}/chat"), std::string::npos) << "the access log was not written";

@@ -90,8 +90,9 @@ TEST_P(ApiKeysTest, TheAuditLogWritesInBatchesLosesNothingAtStopAndTouchesKeysOn
     {
         AuditLog log(*db, 50ms, 60s);
         for (int i = 0; i < 20; ++i)
-            log.record(AuditEntry{0, key.key.id, "POST", "/v1/tenants/{tenant}/chat", i % 2 ? "gece-butik" : "nefes-studyo",
-                                  200, "203.0.113.7", "r" + std::to_string(i), now});
+            log.record(AuditEntry{0, key.key.id, "POST", "/v1/tenants/{tenant}/chat",
+                                  i % 2 ? "gece-butik" : "nefes-studyo", 200, "203.0.113.7",
+                                  "r" + std::to_string(i), now});
         log.touch(key.key.id, now);
         log.touch(key.key.id, now + 30s);  // within the minute: not written
         log.flush();
@@ -102,8 +103,8 @@ TEST_P(ApiKeysTest, TheAuditLogWritesInBatchesLosesNothingAtStopAndTouchesKeysOn
         EXPECT_EQ(page->entries.size(), 20u);
         // Recorded just before the stop: written by it.
         for (int i = 20; i < 25; ++i)
-            log.record(AuditEntry{0, key.key.id, "GET", "/v1/tenants/{tenant}/audit", "gece-butik", 403, "127.0.0.1",
-                                  "r" + std::to_string(i), now});
+            log.record(AuditEntry{0, key.key.id, "GET", "/v1/tenants/{tenant}/audit", "gece-butik", 403,
+                                  "127.0.0.1", "r" + std::to_string(i), now});
         log.stop();
         log.record(AuditEntry{0, key.key.id, "GET", "/metrics", "", 200, "127.0.0.1", "late", now});
     }
@@ -131,7 +132,8 @@ TEST_P(ApiKeysTest, AuditPagesFilterByTenantAndKeyAndNeverRepeat) {
     std::vector<AuditEntry> entries;
     for (int i = 0; i < 9; ++i)
         entries.push_back(AuditEntry{0, i % 3 == 0 ? "aaaaaaaaaaaaaaaa" : "bbbbbbbbbbbbbbbb", "GET", "/x",
-                                     i % 2 ? "gece-butik" : "nefes-studyo", 200, "c", std::to_string(i), now});
+                                     i % 2 ? "gece-butik" : "nefes-studyo", 200, "c", std::to_string(i),
+                                     now});
     ASSERT_TRUE(append_audit(*db, entries).ok());
 
     AuditQuery query;

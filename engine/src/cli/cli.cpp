@@ -246,7 +246,7 @@ Args parse(int argc, char** argv) {
                                                      "--key",
                                                      "--limit",
                                                      "--default-daily-usd"};
-    static const std::vector<std::string> kFlags = {"--json",     "--help",   "-h",          "--version",
+    static const std::vector<std::string> kFlags = {"--json",     "--help",   "-h",           "--version",
                                                     "--markdown", "--strict", "--all-tenants"};
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -362,8 +362,9 @@ bool default_budget_option(const Args& args, const char* command, EngineOptions&
     errno = 0;
     const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || errno == ERANGE || !(value >= 0) || value > 1e9) {
-        std::cerr << "tezgah " << command << ": " << (given ? "--default-daily-usd" : "TEZGAH_DEFAULT_DAILY_USD")
-                  << " " << text << ": expected US dollars, a number >= 0 (0: no paid model calls)\n";
+        std::cerr << "tezgah " << command << ": "
+                  << (given ? "--default-daily-usd" : "TEZGAH_DEFAULT_DAILY_USD") << " " << text
+                  << ": expected US dollars, a number >= 0 (0: no paid model calls)\n";
         return false;
     }
     options.default_daily_usd = value;
@@ -773,7 +774,8 @@ std::string key_time(std::chrono::system_clock::time_point at, bool iso = false)
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char buffer[96];
-    std::snprintf(buffer, sizeof buffer, iso ? "%04d-%02d-%02dT%02d:%02d:%02dZ" : "%04d-%02d-%02d %02d:%02d:%02dZ",
+    std::snprintf(buffer, sizeof buffer,
+                  iso ? "%04d-%02d-%02dT%02d:%02d:%02dZ" : "%04d-%02d-%02d %02d:%02d:%02dZ",
                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buffer;
 }
@@ -874,8 +876,8 @@ int cmd_keys(const Args& args) {
             if (std::find(known.begin(), known.end(), scope) == known.end()) {
                 std::string list_text;
                 for (const auto& k : known) list_text += (list_text.empty() ? "" : ", ") + k;
-                std::cerr << "tezgah keys create: --scopes: unknown scope \"" << scope << "\" (known: " << list_text
-                          << ")\n";
+                std::cerr << "tezgah keys create: --scopes: unknown scope \"" << scope
+                          << "\" (known: " << list_text << ")\n";
                 return 2;
             }
         }
@@ -923,7 +925,8 @@ int cmd_keys(const Args& args) {
             return made.error().code == sdk::errc::invalid_value ? 2 : 1;
         }
         std::cout << made->secret << std::endl;
-        std::cerr << "key " << made->key.id << " for " << (tenant.empty() ? "every tenant" : "tenant " + tenant)
+        std::cerr << "key " << made->key.id << " for "
+                  << (tenant.empty() ? "every tenant" : "tenant " + tenant)
                   << " made; it is shown only this once\n";
         return 0;
     }
@@ -935,7 +938,8 @@ int cmd_keys(const Args& args) {
             return 1;
         }
         if (!*revoked) {
-            std::cerr << "tezgah keys revoke: no key " << id << ", or it was revoked already (tezgah keys list)\n";
+            std::cerr << "tezgah keys revoke: no key " << id
+                      << ", or it was revoked already (tezgah keys list)\n";
             return 1;
         }
         std::cout << "revoked " << id << "\n";
@@ -958,7 +962,8 @@ int cmd_keys(const Args& args) {
                 json::array key_scopes;
                 for (const auto& scope : k.scopes) key_scopes.emplace_back(scope);
                 auto when = [](std::chrono::system_clock::time_point t) {
-                    return t.time_since_epoch().count() == 0 ? json::value(nullptr) : json::value(key_time(t, true));
+                    return t.time_since_epoch().count() == 0 ? json::value(nullptr)
+                                                             : json::value(key_time(t, true));
                 };
                 out.push_back(json::object{{"id", k.id},
                                            {"name", k.name},

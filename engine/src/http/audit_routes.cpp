@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <ctime>
+#include <limits>
 
 namespace tezgah::engine::http {
 namespace {
@@ -26,7 +26,8 @@ std::map<std::string, std::string> query_parameters(std::string_view query) {
         for (std::size_t i = 0; i < text.size(); ++i) {
             if (text[i] == '+') {
                 out += ' ';
-            } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+                       hex_value(text[i + 2]) >= 0) {
                 out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
                 i += 2;
             } else {
@@ -63,7 +64,8 @@ bool key_id_shape(std::string_view id) {
 std::optional<long long> whole_number(const std::string& text, long long minimum, long long maximum) {
     long long value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < minimum || value > maximum)
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < minimum ||
+        value > maximum)
         return std::nullopt;
     return value;
 }
@@ -75,8 +77,8 @@ std::string utc_text(std::chrono::system_clock::time_point at) {
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char buffer[96];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
     return buffer;
 }
 
@@ -100,17 +102,20 @@ void Routes::audit_entries(Exchange& ex, const std::string& tenant) {
     }
     if (auto it = params.find("key"); it != params.end() && !it->second.empty()) {
         if (!key_id_shape(it->second))
-            return ex.send_error(400, "invalid_field", "key: expected a key id (16 hex digits, as `tezgah keys list` shows)");
+            return ex.send_error(400, "invalid_field",
+                                 "key: expected a key id (16 hex digits, as `tezgah keys list` shows)");
         query.key_id = it->second;
     }
     if (auto it = params.find("limit"); it != params.end()) {
         auto limit = whole_number(it->second, 1, 500);
-        if (!limit) return ex.send_error(400, "invalid_field", "limit: expected a whole number from 1 to 500");
+        if (!limit)
+            return ex.send_error(400, "invalid_field", "limit: expected a whole number from 1 to 500");
         query.limit = static_cast<int>(*limit);
     }
     if (auto it = params.find("cursor"); it != params.end() && !it->second.empty()) {
         auto cursor = whole_number(it->second, 1, std::numeric_limits<long long>::max());
-        if (!cursor) return ex.send_error(400, "invalid_field", "cursor: expected the `next` of an earlier page");
+        if (!cursor)
+            return ex.send_error(400, "invalid_field", "cursor: expected the `next` of an earlier page");
         query.before = *cursor;
     }
     if (!tenant.empty()) {

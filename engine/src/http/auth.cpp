@@ -29,11 +29,10 @@ std::optional<ApiKey> Routes::authenticate(Exchange& ex) {
         refuse(ex, 401, "unauthorized", "this route needs an API key: Authorization: Bearer KEY");
         return std::nullopt;
     }
-    if (header.size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), header.begin(),
-                                                       [](char a, char b) {
-                                                           return std::tolower(static_cast<unsigned char>(a)) ==
-                                                                  std::tolower(static_cast<unsigned char>(b));
-                                                       })) {
+    if (header.size() <= kBearer.size() ||
+        !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
         refuse(ex, 401, "unauthorized", "Authorization: expected \"Bearer KEY\"");
         return std::nullopt;
     }
@@ -70,7 +69,8 @@ bool Routes::permit(Exchange& ex, const ApiKey& key, const std::string& tenant, 
 }
 
 bool Routes::keyed_off_loopback(Exchange& ex, const std::string& tenant, std::string_view scope) {
-    if (is_loopback_address(ex.request.client_address) && ex.request.header("authorization").empty()) return true;
+    if (is_loopback_address(ex.request.client_address) && ex.request.header("authorization").empty())
+        return true;
     return authorize(ex, tenant, scope).has_value();
 }
 

@@ -347,13 +347,15 @@ void Routes::dispatch(Exchange& ex) {
             if (rest == "/chat") {
                 ex.route = "/v1/tenants/{tenant}/chat";
                 ex.tenant = tenant;
-                if (require_method(ex, "POST") && keyed_off_loopback(ex, tenant, "chat:write")) chat(ex, tenant);
+                if (require_method(ex, "POST") && keyed_off_loopback(ex, tenant, "chat:write"))
+                    chat(ex, tenant);
                 return;
             }
             if (rest == "/audit") {
                 ex.route = "/v1/tenants/{tenant}/audit";
                 ex.tenant = tenant;
-                if (require_method(ex, "GET") && authorize(ex, tenant, "tenant:admin")) audit_entries(ex, tenant);
+                if (require_method(ex, "GET") && authorize(ex, tenant, "tenant:admin"))
+                    audit_entries(ex, tenant);
                 return;
             }
             constexpr std::string_view kChannels = "/channels/";

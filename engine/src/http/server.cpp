@@ -194,7 +194,7 @@ struct HttpServer::Impl {
     std::vector<Network> trusted;
     std::unique_ptr<ProcessChannels> channels;
     std::unique_ptr<Routes> routes;
-    std::unique_ptr<AuditLog> audit;  ///< keyed requests, written in batches off the request path
+    std::unique_ptr<AuditLog> audit;         ///< keyed requests, written in batches off the request path
     std::unique_ptr<WidgetSockets> widgets;  ///< after workers: its turns run there
 
     // --- the open connections (declared before the loop: its pending handlers hold connections,
@@ -617,9 +617,9 @@ private:
         log_request(request.request_id, request.method, ex.route, ex.tenant, ex.status, seconds,
                     request.client_address);
         if (!ex.key_id.empty() && server_.audit)
-            server_.audit->record(AuditEntry{0, ex.key_id, std::string(method_label(request.method)), ex.route,
-                                             ex.tenant, ex.status, request.client_address, request.request_id,
-                                             std::chrono::system_clock::now()});
+            server_.audit->record(AuditEntry{0, ex.key_id, std::string(method_label(request.method)),
+                                             ex.route, ex.tenant, ex.status, request.client_address,
+                                             request.request_id, std::chrono::system_clock::now()});
         request_done();
         if (ex.upgrade) {
             asio::post(server_.io, [self = shared_from_this(), takeover = std::move(ex.upgrade)] {

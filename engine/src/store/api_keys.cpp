@@ -66,15 +66,17 @@ struct KeyRow {
     std::string secret_hash;
 };
 
-void read_rows(soci::session& sql, const std::string& where, const std::string& id, std::vector<KeyRow>& out) {
+void read_rows(soci::session& sql, const std::string& where, const std::string& id,
+               std::vector<KeyRow>& out) {
     out.clear();
     KeyRow row;
     std::string scopes;
     long long created = 0, used = 0, revoked = 0;
     soci::statement st =
-        (sql.prepare << "SELECT id, name, tenant_id, scopes, secret_hash, created_at, last_used_at, revoked_at "
-                        "FROM api_keys " +
-                            where,
+        (sql.prepare
+             << "SELECT id, name, tenant_id, scopes, secret_hash, created_at, last_used_at, revoked_at "
+                "FROM api_keys " +
+                    where,
          soci::into(row.key.id), soci::into(row.key.name), soci::into(row.key.tenant_id), soci::into(scopes),
          soci::into(row.secret_hash), soci::into(created), soci::into(used), soci::into(revoked));
     if (!id.empty()) st.exchange(soci::use(id));
@@ -93,9 +95,9 @@ void read_rows(soci::session& sql, const std::string& where, const std::string& 
 
 const std::vector<std::string>& api_key_scopes() {
     static const std::vector<std::string> scopes = {
-        "chat:write",        "calendar:read",      "conversations:read", "conversations:write",
-        "catalog:write",     "knowledge:write",    "appointments:read",  "appointments:write",
-        "analytics:read",    "tenant:admin",       "ops:read"};
+        "chat:write",      "calendar:read",     "conversations:read", "conversations:write", "catalog:write",
+        "knowledge:write", "appointments:read", "appointments:write", "analytics:read",      "tenant:admin",
+        "ops:read"};
     return scopes;
 }
 
@@ -155,7 +157,8 @@ sdk::Result<KeyCheck> lookup_api_key(Database& db, std::string_view presented) {
     const std::string_view secret = presented.substr(kPrefix.size() + kIdHex + 1);
     if (!all_hex(id) || !all_hex(secret)) return out;
     std::vector<KeyRow> rows;
-    auto read = db.read("verify_api_key", [&](soci::session& sql) { read_rows(sql, "WHERE id = :id", id, rows); });
+    auto read =
+        db.read("verify_api_key", [&](soci::session& sql) { read_rows(sql, "WHERE id = :id", id, rows); });
     if (!read) return read.error();
     if (rows.empty()) return out;
     out.known_id = id;
@@ -172,7 +175,8 @@ sdk::Result<KeyCheck> lookup_api_key(Database& db, std::string_view presented) {
 /// Valid keys recently verified, by database and the SHA-256 of the presented text.
 class KeyCache {
 public:
-    std::optional<ApiKey> find(const Database* db, const std::string& hash, std::chrono::steady_clock::time_point now) {
+    std::optional<ApiKey> find(const Database* db, const std::string& hash,
+                               std::chrono::steady_clock::time_point now) {
         std::lock_guard lock(mutex_);
         auto it = entries_.find({db, hash});
         if (it == entries_.end()) return std::nullopt;
@@ -236,8 +240,9 @@ void forget_cached_api_keys() { key_cache().clear(); }
 
 sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db) {
     std::vector<KeyRow> rows;
-    auto read = db.read("list_api_keys",
-                        [&](soci::session& sql) { read_rows(sql, "ORDER BY created_at DESC, id", "", rows); });
+    auto read = db.read("list_api_keys", [&](soci::session& sql) {
+        read_rows(sql, "ORDER BY created_at DESC, id", "", rows);
+    });
     if (!read) return read.error();
     std::vector<ApiKey> out;
     out.reserve(rows.size());
@@ -245,12 +250,14 @@ sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db) {
     return out;
 }
 
-sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now) {
+sdk::Result<bool> revoke_api_key(Database& db, const std::string& id,
+                                 std::chrono::system_clock::time_point now) {
     const long long at = to_millis(now);
     bool changed = false;
     auto written = db.write("revoke_api_key " + id, [&](soci::session& sql) {
-        soci::statement st = (sql.prepare << "UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at = 0",
-                              soci::use(at), soci::use(id));
+        soci::statement st =
+            (sql.prepare << "UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at = 0",
+             soci::use(at), soci::use(id));
         st.execute(true);
         changed = st.get_affected_rows() > 0;
     });

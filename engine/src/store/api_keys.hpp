@@ -54,7 +54,8 @@ sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view
 sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db);
 
 /// Revokes key `id`; false when there is no such key or it was revoked already.
-sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
+sdk::Result<bool> revoke_api_key(Database& db, const std::string& id,
+                                 std::chrono::system_clock::time_point now);
 
 /// Records that key `id` was used at `now` (the stored time moves forward only).
 sdk::Status touch_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
@@ -74,8 +75,9 @@ struct KeyCheck {
 
 /// verify_api_key, remembered for kApiKeyCacheTtl by the SHA-256 of the whole presented text (a
 /// valid key only; a refusal always asks the database). Thread-safe. Errors: store_error only.
-sdk::Result<KeyCheck> check_api_key(Database& db, std::string_view presented,
-                                    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+sdk::Result<KeyCheck> check_api_key(
+    Database& db, std::string_view presented,
+    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
 /// Empties the cache of check_api_key (every key, every database).
 void forget_cached_api_keys();

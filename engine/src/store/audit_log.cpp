@@ -24,7 +24,8 @@ sdk::Status append_audit(Database& db, const std::vector<AuditEntry>& entries) {
         AuditEntry row;
         long long at = 0;
         soci::statement st =
-            (sql.prepare << "INSERT INTO audit_log (key_id, method, route, tenant_id, status, client, request_id, at) "
+            (sql.prepare << "INSERT INTO audit_log (key_id, method, route, tenant_id, status, client, "
+                            "request_id, at) "
                             "VALUES (:key, :method, :route, :tenant, :status, :client, :request, :at)",
              soci::use(row.key_id), soci::use(row.method), soci::use(row.route), soci::use(row.tenant_id),
              soci::use(row.status), soci::use(row.client), soci::use(row.request_id), soci::use(at));
@@ -55,8 +56,8 @@ sdk::Result<AuditPage> read_audit(Database& db, const AuditQuery& query) {
                             "FROM audit_log " +
                                 where + " ORDER BY id DESC LIMIT :limit",
              soci::into(id), soci::into(row.key_id), soci::into(row.method), soci::into(row.route),
-             soci::into(row.tenant_id), soci::into(row.status), soci::into(row.client), soci::into(row.request_id),
-             soci::into(at));
+             soci::into(row.tenant_id), soci::into(row.status), soci::into(row.client),
+             soci::into(row.request_id), soci::into(at));
         if (!query.tenant_id.empty()) st.exchange(soci::use(query.tenant_id));
         if (!query.key_id.empty()) st.exchange(soci::use(query.key_id));
         if (query.before > 0) st.exchange(soci::use(before));

@@ -71,7 +71,8 @@ public:
 
 private:
     void run();
-    void write_batch(std::vector<AuditEntry> entries, std::map<std::string, std::chrono::system_clock::time_point> touches);
+    void write_batch(std::vector<AuditEntry> entries,
+                     std::map<std::string, std::chrono::system_clock::time_point> touches);
 
     Database& db_;
     const std::chrono::milliseconds period_;
@@ -80,10 +81,10 @@ private:
     std::condition_variable wake_;
     std::condition_variable written_;
     std::vector<AuditEntry> queued_;
-    std::map<std::string, std::chrono::system_clock::time_point> touches_;      ///< to write
+    std::map<std::string, std::chrono::system_clock::time_point> touches_;       ///< to write
     std::map<std::string, std::chrono::steady_clock::time_point> last_touched_;  ///< per key, in this process
-    std::uint64_t requested_ = 0;  ///< flush() calls asked
-    std::uint64_t done_ = 0;       ///< writes completed (for flush())
+    std::uint64_t requested_ = 0;                                                ///< flush() calls asked
+    std::uint64_t done_ = 0;  ///< writes completed (for flush())
     std::uint64_t dropped_ = 0;
     bool stopping_ = false;
     bool stopped_ = false;

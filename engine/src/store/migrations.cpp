@@ -226,7 +226,8 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "DROP INDEX outbox_due"},
          }},
         {9,
-         "operators' API keys, stored as hashes (store/api_keys.hpp), and the audit log of keyed requests (store/audit_log.hpp)",
+         "operators' API keys, stored as hashes (store/api_keys.hpp), and the audit log of keyed requests "
+         "(store/audit_log.hpp)",
          {
              // tenant_id '' is a key for every tenant; scopes comma-separated; times in ms, 0: never.
              {Only::both, R"(CREATE TABLE api_keys (
