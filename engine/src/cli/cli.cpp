@@ -4,12 +4,15 @@
 #include "http/server.hpp"
 #include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
+#include "store/api_keys.hpp"
+#include "store/audit_log.hpp"
 #include "store/connection_url.hpp"
 #include "tenants/manifest.hpp"
 #include "util/common.hpp"
 #include "util/host.hpp"
 #include "util/log.hpp"
 
+#include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/types.hpp>
 
@@ -43,13 +46,15 @@ Usage:
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
+                 [--default-daily-usd USD]
   tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
-                 [--clock TIME]
+                 [--clock TIME] [--default-daily-usd USD]
   tezgah usage   --tenant ID --since YYYY-MM-DD [--until YYYY-MM-DD] [--json]
                  [--tenants DIR] [--db URL] [--shared-env NAME,...]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
+  tezgah keys    create|list|revoke|audit ... [--db URL]   (`tezgah keys --help`)
   tezgah --help | --version
 
 Commands:
@@ -65,6 +70,8 @@ Commands:
             is one line holding the same object as the HTTP chat reply.
   usage     A tenant's language-model calls, tokens and cost by day and model, then totals
             (`tezgah usage --help`; docs/operations.md).
+  keys      Operators' API keys: create (prints the key once), list, revoke; and the audit log
+            of keyed requests (`tezgah keys --help`; docs/operators.md).
   plugins   List every plugin found: name, kind, version, ABI, capabilities, config keys (type,
             range or allowed values, default); and refused files. NAME: that plugin only.
             --markdown: the config keys as the Markdown table of the plugin's README.
@@ -122,6 +129,9 @@ Options:
   --clock TIME       serve, chat: answer as if it were TIME (2026-12-05T10:30:00+03:00, or
                      ...Z) and let time run on from there: opening hours, "yarın", class days
                      and cake pickup dates at a chosen moment, for demos and tests (default: now)
+  --default-daily-usd USD
+                     serve, chat: the daily budget of a tenant whose manifest sets no llm.budget
+                     (env TEZGAH_DEFAULT_DAILY_USD; default 10; never unlimited)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -151,6 +161,36 @@ Options:
                      (env TEZGAH_DB; default sqlite:var/tezgah.db)
 
 Exit status: 0 printed; 1 the database could not be read; 2 a bad or missing option.
+)";
+
+constexpr const char* kKeysHelp = R"(tezgah keys — operators' API keys and the audit log
+
+Usage:
+  tezgah keys create (--tenant ID | --all-tenants) --scopes SCOPE,... [--name NAME] [--db URL]
+  tezgah keys list [--json] [--db URL]
+  tezgah keys revoke ID [--db URL]
+  tezgah keys audit [--tenant ID] [--key ID] [--limit N] [--json] [--db URL]
+
+create   Makes a key and prints it alone on standard output, once: it is stored only as a hash
+         and cannot be shown again. Requests send it as `Authorization: Bearer KEY`.
+         --tenant ID: a key for that tenant only; --all-tenants: for every tenant (one of the two).
+         --scopes: comma-separated, from: chat:write, calendar:read, conversations:read,
+         conversations:write, catalog:write, knowledge:write, appointments:read,
+         appointments:write, analytics:read, tenant:admin, ops:read.
+         --name: a label for people (default: none), at most 200 bytes.
+list     Every key, newest first: id, name, tenant ("*": every tenant), scopes, created, last used
+         (written at most once a minute), revoked. Never the secret. --json: one JSON array.
+revoke   Revokes key ID (as `list` shows it). A server caches a verified key for 10 seconds, so
+         one that did not revoke it may still accept it for up to 10 seconds.
+audit    Keyed requests, newest first: time, key id, method, route, tenant, status, client
+         address, request id. --tenant/--key filter; --limit N (default 50, at most 1000).
+
+Options:
+  --db URL    sqlite:PATH or postgresql://user@host:port/db (env TEZGAH_DB; default
+              sqlite:var/tezgah.db), as for serve
+
+Exit status: 0 done; 1 the database failed, or revoke found no such key (or it was revoked
+already); 2 a bad or missing option.
 )";
 
 struct Args {
@@ -200,9 +240,14 @@ Args parse(int argc, char** argv) {
                                                      "--outbox-lease-ms",
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
-                                                     "--clock"};
-    static const std::vector<std::string> kFlags = {"--json",    "--help",     "-h",
-                                                    "--version", "--markdown", "--strict"};
+                                                     "--clock",
+                                                     "--scopes",
+                                                     "--name",
+                                                     "--key",
+                                                     "--limit",
+                                                     "--default-daily-usd"};
+    static const std::vector<std::string> kFlags = {"--json",     "--help",   "-h",           "--version",
+                                                    "--markdown", "--strict", "--all-tenants"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -304,6 +349,25 @@ bool clock_option(const Args& args, const char* command, std::unique_ptr<Shifted
         return false;
     }
     clock = std::make_unique<ShiftedClock>(*start);
+    return true;
+}
+
+/// --default-daily-usd (else TEZGAH_DEFAULT_DAILY_USD) into `options`; false (reported) when it is
+/// not a number >= 0.
+bool default_budget_option(const Args& args, const char* command, EngineOptions& options) {
+    const bool given = args.options.count("--default-daily-usd") > 0;
+    const std::string text = args.option("--default-daily-usd", "TEZGAH_DEFAULT_DAILY_USD", "");
+    if (text.empty() && !given) return true;
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno == ERANGE || !(value >= 0) || value > 1e9) {
+        std::cerr << "tezgah " << command << ": "
+                  << (given ? "--default-daily-usd" : "TEZGAH_DEFAULT_DAILY_USD") << " " << text
+                  << ": expected US dollars, a number >= 0 (0: no paid model calls)\n";
+        return false;
+    }
+    options.default_daily_usd = value;
     return true;
 }
 
@@ -448,6 +512,7 @@ int cmd_chat(const Args& args) {
     if (!shared) return 2;
     EngineOptions options = engine_options(args, std::move(*shared));
     if (!lua_options(args, "chat", http::ServerOptions{}.threads, options.lua)) return 2;
+    if (!default_budget_option(args, "chat", options)) return 2;
     std::unique_ptr<ShiftedClock> clock;
     if (!clock_option(args, "chat", clock)) return 2;
     Engine engine(options);
@@ -570,6 +635,7 @@ int cmd_serve(const Args& args) {
     if (!shared) return 2;
     EngineOptions options = engine_options(args, std::move(*shared));
     if (!lua_options(args, "serve", server_options.threads, options.lua)) return 2;
+    if (!default_budget_option(args, "serve", options)) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;
@@ -701,6 +767,266 @@ int cmd_usage(const Args& args) {
     return 0;
 }
 
+/// A key's time as "2026-12-02 13:40:05Z"; "-" for the epoch (never).
+std::string key_time(std::chrono::system_clock::time_point at, bool iso = false) {
+    if (at.time_since_epoch().count() == 0) return iso ? "" : "-";
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[96];
+    std::snprintf(buffer, sizeof buffer,
+                  iso ? "%04d-%02d-%02dT%02d:%02d:%02dZ" : "%04d-%02d-%02d %02d:%02d:%02dZ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buffer;
+}
+
+/// Left-aligned columns, two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(0);
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        std::cout << line << "\n";
+    }
+}
+
+bool tenant_id_shape(const std::string& id) {
+    return id.size() >= 2 && id.size() <= 63 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+           });
+}
+
+int cmd_keys(const Args& args) {
+    const std::string sub = args.positional.empty() ? "" : args.positional[0];
+    if (sub != "create" && sub != "list" && sub != "revoke" && sub != "audit") {
+        std::cerr << "tezgah keys: "
+                  << (sub.empty() ? "a subcommand is required" : "unknown subcommand \"" + sub + "\"")
+                  << " (create, list, revoke, audit)\n\n"
+                  << kKeysHelp;
+        return 2;
+    }
+    // Options that belong to another subcommand are mistakes, not silently ignored.
+    auto only = [&](const std::vector<std::string>& allowed) {
+        for (const auto& [name, value] : args.options)
+            if (name != "--db" && name != "--log-level" &&
+                std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+                std::cerr << "tezgah keys " << sub << ": " << name << " does not apply here\n";
+                return false;
+            }
+        for (const auto& flag : args.flags)
+            if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
+                std::cerr << "tezgah keys " << sub << ": " << flag << " does not apply here\n";
+                return false;
+            }
+        return true;
+    };
+    const std::size_t positional_wanted = sub == "revoke" ? 2 : 1;
+    if (args.positional.size() != positional_wanted) {
+        std::cerr << "tezgah keys " << sub << ": "
+                  << (sub == "revoke" ? "expected one key ID (tezgah keys list shows them)"
+                                      : "unexpected argument \"" + args.positional.back() + "\"")
+                  << "\n";
+        return 2;
+    }
+    std::string tenant;
+    std::vector<std::string> scopes;
+    int limit = 50;
+    if (sub == "create") {
+        if (!only({"--tenant", "--all-tenants", "--scopes", "--name"})) return 2;
+        const bool has_tenant = args.options.count("--tenant") > 0;
+        const bool all = args.flag("--all-tenants");
+        if (has_tenant == all) {
+            std::cerr << "tezgah keys create: give either --tenant ID or --all-tenants"
+                      << (all ? ", not both" : "") << "\n";
+            return 2;
+        }
+        if (has_tenant) {
+            tenant = args.options.at("--tenant");
+            if (!tenant_id_shape(tenant)) {
+                std::cerr << "tezgah keys create: --tenant " << tenant
+                          << ": not a tenant id (lower-case letters, digits and -, 2 to 63 characters)\n";
+                return 2;
+            }
+        }
+        const std::string list = args.option("--scopes", nullptr, "");
+        for (std::string_view rest = list; !rest.empty();) {
+            const auto comma = rest.find(',');
+            auto entry = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+            while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+            if (!entry.empty()) scopes.emplace_back(entry);
+        }
+        if (scopes.empty()) {
+            std::string known;
+            for (const auto& k : api_key_scopes()) known += (known.empty() ? "" : ", ") + k;
+            std::cerr << "tezgah keys create: --scopes S,... is required (known: " << known << ")\n";
+            return 2;
+        }
+        for (const auto& scope : scopes) {
+            const auto& known = api_key_scopes();
+            if (std::find(known.begin(), known.end(), scope) == known.end()) {
+                std::string list_text;
+                for (const auto& k : known) list_text += (list_text.empty() ? "" : ", ") + k;
+                std::cerr << "tezgah keys create: --scopes: unknown scope \"" << scope
+                          << "\" (known: " << list_text << ")\n";
+                return 2;
+            }
+        }
+        if (args.option("--name", nullptr, "").size() > 200) {
+            std::cerr << "tezgah keys create: --name: longer than 200 bytes\n";
+            return 2;
+        }
+    } else if (sub == "list") {
+        if (!only({"--json"})) return 2;
+    } else if (sub == "revoke") {
+        if (!only({})) return 2;
+    } else {
+        if (!only({"--tenant", "--key", "--limit", "--json"})) return 2;
+        tenant = args.option("--tenant", nullptr, "");
+        if (!tenant.empty() && !tenant_id_shape(tenant)) {
+            std::cerr << "tezgah keys audit: --tenant " << tenant << ": not a tenant id\n";
+            return 2;
+        }
+        long long n = limit;
+        if (!number_option(args, "keys audit", "--limit", 1, n, nullptr, 1000)) return 2;
+        limit = static_cast<int>(n);
+    }
+
+    const auto url = args.option("--db", "TEZGAH_DB", "sqlite:var/tezgah.db");
+    std::error_code ec;
+    if (auto target = store::parse_database_url(url); !target) {
+        std::cerr << "tezgah keys: " << target.error().message << "\n";
+        return 2;
+    } else if (sub != "create" && target->backend == Backend::sqlite && target->sqlite_path != ":memory:" &&
+               !fs::exists(target->sqlite_path, ec)) {
+        std::cerr << "tezgah keys " << sub << ": database " << redact_url(url) << ": no such file\n";
+        return 1;
+    }
+    auto db = Database::open(url);
+    if (!db) {
+        std::cerr << "tezgah keys: " << db.error().message << "\n";
+        return 1;
+    }
+    const auto now = std::chrono::system_clock::now();
+
+    if (sub == "create") {
+        auto made = create_api_key(**db, args.option("--name", nullptr, ""), tenant, scopes, now);
+        if (!made) {
+            std::cerr << "tezgah keys create: " << made.error().message << "\n";
+            return made.error().code == sdk::errc::invalid_value ? 2 : 1;
+        }
+        std::cout << made->secret << std::endl;
+        std::cerr << "key " << made->key.id << " for "
+                  << (tenant.empty() ? "every tenant" : "tenant " + tenant)
+                  << " made; it is shown only this once\n";
+        return 0;
+    }
+    if (sub == "revoke") {
+        const std::string& id = args.positional[1];
+        auto revoked = revoke_api_key(**db, id, now);
+        if (!revoked) {
+            std::cerr << "tezgah keys revoke: " << revoked.error().message << "\n";
+            return 1;
+        }
+        if (!*revoked) {
+            std::cerr << "tezgah keys revoke: no key " << id
+                      << ", or it was revoked already (tezgah keys list)\n";
+            return 1;
+        }
+        std::cout << "revoked " << id << "\n";
+        return 0;
+    }
+    if (sub == "list") {
+        auto keys = list_api_keys(**db);
+        if (!keys) {
+            std::cerr << "tezgah keys list: " << keys.error().message << "\n";
+            return 1;
+        }
+        auto joined = [](const std::vector<std::string>& list) {
+            std::string out;
+            for (const auto& s : list) out += (out.empty() ? "" : ",") + s;
+            return out;
+        };
+        if (args.flag("--json")) {
+            json::array out;
+            for (const auto& k : *keys) {
+                json::array key_scopes;
+                for (const auto& scope : k.scopes) key_scopes.emplace_back(scope);
+                auto when = [](std::chrono::system_clock::time_point t) {
+                    return t.time_since_epoch().count() == 0 ? json::value(nullptr)
+                                                             : json::value(key_time(t, true));
+                };
+                out.push_back(json::object{{"id", k.id},
+                                           {"name", k.name},
+                                           {"tenant", k.all_tenants() ? "*" : k.tenant_id},
+                                           {"scopes", std::move(key_scopes)},
+                                           {"created_at", key_time(k.created_at, true)},
+                                           {"last_used_at", when(k.last_used_at)},
+                                           {"revoked_at", when(k.revoked_at)}});
+            }
+            std::cout << sdk::json_text(out) << "\n";
+            return 0;
+        }
+        if (keys->empty()) {
+            std::cout << "no keys (tezgah keys create)\n";
+            return 0;
+        }
+        std::vector<std::vector<std::string>> rows = {
+            {"ID", "NAME", "TENANT", "SCOPES", "CREATED", "LAST USED", "REVOKED"}};
+        for (const auto& k : *keys)
+            rows.push_back({k.id, k.name.empty() ? "-" : k.name, k.all_tenants() ? "*" : k.tenant_id,
+                            joined(k.scopes), key_time(k.created_at), key_time(k.last_used_at),
+                            key_time(k.revoked_at)});
+        print_table(rows);
+        return 0;
+    }
+    // audit
+    AuditQuery query;
+    query.tenant_id = tenant;
+    query.key_id = args.option("--key", nullptr, "");
+    query.limit = limit;
+    auto page = read_audit(**db, query);
+    if (!page) {
+        std::cerr << "tezgah keys audit: " << page.error().message << "\n";
+        return 1;
+    }
+    if (args.flag("--json")) {
+        json::array out;
+        for (const auto& e : page->entries)
+            out.push_back(json::object{{"id", e.id},
+                                       {"at", key_time(e.at, true)},
+                                       {"key_id", e.key_id},
+                                       {"method", e.method},
+                                       {"route", e.route},
+                                       {"tenant", e.tenant_id},
+                                       {"status", e.status},
+                                       {"client", e.client},
+                                       {"request_id", e.request_id}});
+        std::cout << sdk::json_text(out) << "\n";
+        return 0;
+    }
+    if (page->entries.empty()) {
+        std::cout << "no audit entries\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"TIME", "KEY", "METHOD", "ROUTE", "TENANT", "STATUS", "CLIENT", "REQUEST"}};
+    for (const auto& e : page->entries)
+        rows.push_back({key_time(e.at), e.key_id, e.method, e.route, e.tenant_id.empty() ? "-" : e.tenant_id,
+                        std::to_string(e.status), e.client, e.request_id});
+    print_table(rows);
+    return 0;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -714,6 +1040,10 @@ int run(int argc, char** argv) {
         std::cout << kUsageHelp;
         return 0;
     }
+    if (args.command == "keys" && (args.flag("--help") || args.flag("-h"))) {
+        std::cout << kKeysHelp;
+        return 0;
+    }
     if (args.flag("--help") || args.flag("-h") || args.command.empty() || args.command == "help") {
         std::cout << kUsage;
         return args.command.empty() && !args.flag("--help") && !args.flag("-h") ? 2 : 0;
@@ -724,12 +1054,15 @@ int run(int argc, char** argv) {
     }
     init_logging(args.option(
         "--log-level", "TEZGAH_LOG_LEVEL",
-        args.command == "chat" || args.command == "check" || args.command == "usage" ? "warn" : "info"));
+        args.command == "chat" || args.command == "check" || args.command == "usage" || args.command == "keys"
+            ? "warn"
+            : "info"));
     if (args.command == "plugins") return cmd_plugins(args);
     if (args.command == "check") return cmd_check(args);
     if (args.command == "chat") return cmd_chat(args);
     if (args.command == "serve") return cmd_serve(args);
     if (args.command == "usage") return cmd_usage(args);
+    if (args.command == "keys") return cmd_keys(args);
     std::cerr << "tezgah: unknown command \"" << args.command << "\"\n\n" << kUsage;
     return 2;
 }

@@ -7,6 +7,7 @@
 #include "http/server.hpp"
 #include "plugins/registry.hpp"
 #include "store/api_keys.hpp"
+#include "store/audit_log.hpp"
 
 #include <tezgah/sdk/channel.hpp>
 #include <tezgah/sdk/plugin.hpp>
@@ -168,6 +169,16 @@ struct Routes {
     /// answers 401 (no key, an unknown or revoked one) or 403 (another tenant's key, a key without
     /// the scope) and returns none. Sets ex.key_id.
     std::optional<ApiKey> authorize(Exchange& ex, const std::string& tenant, std::string_view scope);
+    /// The first half of authorize(): the request's key when it is valid, else 401 answered.
+    std::optional<ApiKey> authenticate(Exchange& ex);
+    /// The second half: true when `key` may use `scope` on `tenant`, else 403 answered.
+    bool permit(Exchange& ex, const ApiKey& key, const std::string& tenant, std::string_view scope);
+    /// For routes keyed only off loopback (DESIGN "Operators"): true when the client is on
+    /// loopback and presents no key, else as authorize() (a key presented is always checked).
+    bool keyed_off_loopback(Exchange& ex, const std::string& tenant, std::string_view scope);
+    AuditLog* audit = nullptr;  ///< where keyed requests are recorded (set by the server)
+    /// GET /v1/audit (`tenant` empty) and GET /v1/tenants/{tenant}/audit, once authorized.
+    void audit_entries(Exchange& ex, const std::string& tenant);
 
     void dispatch(Exchange& ex);
     void chat(Exchange& ex, const std::string& tenant);

@@ -325,12 +325,17 @@ void Routes::dispatch(Exchange& ex) {
     }
     if (path == "/health/detailed") {
         ex.route = "/health/detailed";
-        if (require_method(ex, "GET")) health_detailed(ex);
+        if (require_method(ex, "GET") && keyed_off_loopback(ex, "", "ops:read")) health_detailed(ex);
         return;
     }
     if (path == "/metrics") {
         ex.route = "/metrics";
-        if (require_method(ex, "GET")) metrics(ex);
+        if (require_method(ex, "GET") && keyed_off_loopback(ex, "", "ops:read")) metrics(ex);
+        return;
+    }
+    if (path == "/v1/audit") {
+        ex.route = "/v1/audit";
+        if (require_method(ex, "GET") && authorize(ex, "", "ops:read")) audit_entries(ex, "");
         return;
     }
     constexpr std::string_view kTenants = "/v1/tenants/";
@@ -342,7 +347,15 @@ void Routes::dispatch(Exchange& ex) {
             if (rest == "/chat") {
                 ex.route = "/v1/tenants/{tenant}/chat";
                 ex.tenant = tenant;
-                if (require_method(ex, "POST")) chat(ex, tenant);
+                if (require_method(ex, "POST") && keyed_off_loopback(ex, tenant, "chat:write"))
+                    chat(ex, tenant);
+                return;
+            }
+            if (rest == "/audit") {
+                ex.route = "/v1/tenants/{tenant}/audit";
+                ex.tenant = tenant;
+                if (require_method(ex, "GET") && authorize(ex, tenant, "tenant:admin"))
+                    audit_entries(ex, tenant);
                 return;
             }
             constexpr std::string_view kChannels = "/channels/";
@@ -440,6 +453,14 @@ void Routes::chat(Exchange& ex, const std::string& tenant) {
 }
 
 void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) {
+    // The earlier orchestrator's /webhook carries a customer's turn as the chat API does: keyed
+    // (chat:write, for the isletme_id's tenant) from anything but loopback.
+    std::optional<ApiKey> key;
+    if (mount.plugin == "webhook" &&
+        (!is_loopback_address(ex.request.client_address) || !ex.request.header("authorization").empty())) {
+        key = authenticate(ex);
+        if (!key) return;
+    }
     const auto request = channel_request(ex, ex.path);
     // A request the channel answers itself, for no tenant (the widget's script, say). Errors are
     // the tenant's instance's to report: this one has no tenant's settings to verify anything with.
@@ -453,6 +474,7 @@ void Routes::process_channel(Exchange& ex, const ProcessChannels::Mount& mount) 
     if (!first) return ex.send_error(first.error());
     const std::string tenant_id = first->tenant_id;
     ex.tenant = tenant_id;
+    if (key && !permit(ex, *key, tenant_id, "chat:write")) return;
     auto tenant = engine.tenant(tenant_id);
     if (!tenant) return ex.send_error(tenant.error());
     sdk::Channel* own = (*tenant)->channel(mount.plugin);

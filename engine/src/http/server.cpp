@@ -194,6 +194,7 @@ struct HttpServer::Impl {
     std::vector<Network> trusted;
     std::unique_ptr<ProcessChannels> channels;
     std::unique_ptr<Routes> routes;
+    std::unique_ptr<AuditLog> audit;         ///< keyed requests, written in batches off the request path
     std::unique_ptr<WidgetSockets> widgets;  ///< after workers: its turns run there
 
     // --- the open connections (declared before the loop: its pending handlers hold connections,
@@ -615,6 +616,10 @@ private:
         const double seconds = std::chrono::duration<double>(SteadyClock::now() - request.started).count();
         log_request(request.request_id, request.method, ex.route, ex.tenant, ex.status, seconds,
                     request.client_address);
+        if (!ex.key_id.empty() && server_.audit)
+            server_.audit->record(AuditEntry{0, ex.key_id, std::string(method_label(request.method)),
+                                             ex.route, ex.tenant, ex.status, request.client_address,
+                                             request.request_id, std::chrono::system_clock::now()});
         request_done();
         if (ex.upgrade) {
             asio::post(server_.io, [self = shared_from_this(), takeover = std::move(ex.upgrade)] {
@@ -826,6 +831,8 @@ sdk::Status HttpServer::start() {
 
     impl_->channels = std::make_unique<ProcessChannels>(impl_->engine.plugins());
     impl_->routes = std::make_unique<Routes>(impl_->engine, *impl_->channels);
+    impl_->audit = std::make_unique<AuditLog>(impl_->engine.database());
+    impl_->routes->audit = impl_->audit.get();
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
     impl_->widgets = std::make_unique<WidgetSockets>(
@@ -891,6 +898,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     });
     impl_->workers->join();
     impl_->operations->join();
+    impl_->audit->stop();  // every answered request's entry is stored
     // Channel turns that missed their deadline queue their replies before the engine goes.
     impl_->routes->turns.drain();
     impl_->io.stop();

@@ -164,9 +164,12 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
     }
 
     // The budget: spending stops at the limit.
+    // A tenant without `llm.budget` gets the operator's default daily one (--default-daily-usd).
     bool remote_allowed = true;
-    if (has_remote && (policy.daily_usd || policy.monthly_usd) && spend_) {
-        Budget budget{policy.daily_usd, policy.monthly_usd,
+    if (has_remote && spend_) {
+        const bool own = policy.daily_usd || policy.monthly_usd;
+        Budget budget{own ? policy.daily_usd : std::optional<double>(options_.default_daily_usd),
+                      policy.monthly_usd,
                       policy.refuse_on_exceed ? Budget::OnExceed::refuse : Budget::OnExceed::fallback};
         auto check = spend_->check(budget, tenant.id(), clock_->now(), profile.timezone);
         if (!check.allowed) {

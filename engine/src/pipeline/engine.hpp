@@ -49,6 +49,9 @@ struct EngineOptions {
     std::chrono::milliseconds in_flight_margin = kDefaultInFlightMargin;
     lua::ServerLimits lua;  ///< the limits on every tenant's Lua scripts
     OutboxOptions outbox;   ///< its workers run once Engine::outbox().start() is called (serve)
+    /// The daily budget (US dollars) of a tenant whose manifest sets no `llm.budget`
+    /// (`--default-daily-usd`): never unlimited.
+    double default_daily_usd = 10.0;
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 
 namespace tezgah::engine {
 namespace {
@@ -64,15 +66,17 @@ struct KeyRow {
     std::string secret_hash;
 };
 
-void read_rows(soci::session& sql, const std::string& where, const std::string& id, std::vector<KeyRow>& out) {
+void read_rows(soci::session& sql, const std::string& where, const std::string& id,
+               std::vector<KeyRow>& out) {
     out.clear();
     KeyRow row;
     std::string scopes;
     long long created = 0, used = 0, revoked = 0;
     soci::statement st =
-        (sql.prepare << "SELECT id, name, tenant_id, scopes, secret_hash, created_at, last_used_at, revoked_at "
-                        "FROM api_keys " +
-                            where,
+        (sql.prepare
+             << "SELECT id, name, tenant_id, scopes, secret_hash, created_at, last_used_at, revoked_at "
+                "FROM api_keys " +
+                    where,
          soci::into(row.key.id), soci::into(row.key.name), soci::into(row.key.tenant_id), soci::into(scopes),
          soci::into(row.secret_hash), soci::into(created), soci::into(used), soci::into(revoked));
     if (!id.empty()) st.exchange(soci::use(id));
@@ -91,9 +95,9 @@ void read_rows(soci::session& sql, const std::string& where, const std::string& 
 
 const std::vector<std::string>& api_key_scopes() {
     static const std::vector<std::string> scopes = {
-        "chat:write",        "calendar:read",      "conversations:read", "conversations:write",
-        "catalog:write",     "knowledge:write",    "appointments:read",  "appointments:write",
-        "analytics:read",    "tenant:admin",       "ops:read"};
+        "chat:write",      "calendar:read",     "conversations:read", "conversations:write", "catalog:write",
+        "knowledge:write", "appointments:read", "appointments:write", "analytics:read",      "tenant:admin",
+        "ops:read"};
     return scopes;
 }
 
@@ -140,31 +144,105 @@ sdk::Result<NewApiKey> create_api_key(Database& db, const std::string& name, con
     return made;
 }
 
-sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view presented) {
+namespace {
+
+/// The key `presented` names: valid, or only known by its id (wrong secret, revoked), or neither.
+sdk::Result<KeyCheck> lookup_api_key(Database& db, std::string_view presented) {
+    KeyCheck out;
     // tzk_ + 16 hex + _ + 64 hex; anything else is not a key (and is not looked up).
     if (presented.size() != kPrefix.size() + kIdHex + 1 + kSecretHex || !presented.starts_with(kPrefix) ||
         presented[kPrefix.size() + kIdHex] != '_')
-        return std::optional<ApiKey>{};
+        return out;
     const std::string id(presented.substr(kPrefix.size(), kIdHex));
     const std::string_view secret = presented.substr(kPrefix.size() + kIdHex + 1);
-    if (!all_hex(id) || !all_hex(secret)) return std::optional<ApiKey>{};
+    if (!all_hex(id) || !all_hex(secret)) return out;
     std::vector<KeyRow> rows;
-    auto read = db.read("verify_api_key", [&](soci::session& sql) { read_rows(sql, "WHERE id = :id", id, rows); });
+    auto read =
+        db.read("verify_api_key", [&](soci::session& sql) { read_rows(sql, "WHERE id = :id", id, rows); });
     if (!read) return read.error();
-    if (rows.empty()) return std::optional<ApiKey>{};
+    if (rows.empty()) return out;
+    out.known_id = id;
     const std::string hash = sha256_hex(secret);
     const auto& row = rows.front();
     if (row.secret_hash.size() != hash.size() ||
         CRYPTO_memcmp(row.secret_hash.data(), hash.data(), hash.size()) != 0)
-        return std::optional<ApiKey>{};
-    if (row.key.revoked()) return std::optional<ApiKey>{};
-    return std::optional<ApiKey>{row.key};
+        return out;
+    if (row.key.revoked()) return out;
+    out.key = row.key;
+    return out;
 }
+
+/// Valid keys recently verified, by database and the SHA-256 of the presented text.
+class KeyCache {
+public:
+    std::optional<ApiKey> find(const Database* db, const std::string& hash,
+                               std::chrono::steady_clock::time_point now) {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find({db, hash});
+        if (it == entries_.end()) return std::nullopt;
+        if (now >= it->second.expires) {
+            entries_.erase(it);
+            return std::nullopt;
+        }
+        return it->second.key;
+    }
+    void put(const Database* db, const std::string& hash, const ApiKey& key,
+             std::chrono::steady_clock::time_point now) {
+        std::lock_guard lock(mutex_);
+        if (entries_.size() >= kApiKeyCacheEntries) entries_.clear();
+        entries_[{db, hash}] = Entry{key, now + kApiKeyCacheTtl};
+    }
+    void forget_id(const std::string& id) {
+        std::lock_guard lock(mutex_);
+        std::erase_if(entries_, [&](const auto& entry) { return entry.second.key.id == id; });
+    }
+    void clear() {
+        std::lock_guard lock(mutex_);
+        entries_.clear();
+    }
+
+private:
+    struct Entry {
+        ApiKey key;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::mutex mutex_;
+    std::map<std::pair<const Database*, std::string>, Entry> entries_;
+};
+
+KeyCache& key_cache() {
+    static KeyCache cache;
+    return cache;
+}
+
+}  // namespace
+
+sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view presented) {
+    auto checked = lookup_api_key(db, presented);
+    if (!checked) return checked.error();
+    return std::move(checked->key);
+}
+
+sdk::Result<KeyCheck> check_api_key(Database& db, std::string_view presented,
+                                    std::chrono::steady_clock::time_point now) {
+    const std::string hash = sha256_hex(presented);
+    if (auto cached = key_cache().find(&db, hash, now)) {
+        const std::string id = cached->id;
+        return KeyCheck{std::move(cached), id};
+    }
+    auto checked = lookup_api_key(db, presented);
+    if (!checked) return checked.error();
+    if (checked->key) key_cache().put(&db, hash, *checked->key, now);
+    return checked;
+}
+
+void forget_cached_api_keys() { key_cache().clear(); }
 
 sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db) {
     std::vector<KeyRow> rows;
-    auto read = db.read("list_api_keys",
-                        [&](soci::session& sql) { read_rows(sql, "ORDER BY created_at DESC, id", "", rows); });
+    auto read = db.read("list_api_keys", [&](soci::session& sql) {
+        read_rows(sql, "ORDER BY created_at DESC, id", "", rows);
+    });
     if (!read) return read.error();
     std::vector<ApiKey> out;
     out.reserve(rows.size());
@@ -172,16 +250,19 @@ sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db) {
     return out;
 }
 
-sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now) {
+sdk::Result<bool> revoke_api_key(Database& db, const std::string& id,
+                                 std::chrono::system_clock::time_point now) {
     const long long at = to_millis(now);
     bool changed = false;
     auto written = db.write("revoke_api_key " + id, [&](soci::session& sql) {
-        soci::statement st = (sql.prepare << "UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at = 0",
-                              soci::use(at), soci::use(id));
+        soci::statement st =
+            (sql.prepare << "UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at = 0",
+             soci::use(at), soci::use(id));
         st.execute(true);
         changed = st.get_affected_rows() > 0;
     });
     if (!written) return written.error();
+    key_cache().forget_id(id);  // revoked through this process: refused at once
     return changed;
 }
 

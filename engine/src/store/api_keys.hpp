@@ -54,9 +54,32 @@ sdk::Result<std::optional<ApiKey>> verify_api_key(Database& db, std::string_view
 sdk::Result<std::vector<ApiKey>> list_api_keys(Database& db);
 
 /// Revokes key `id`; false when there is no such key or it was revoked already.
-sdk::Result<bool> revoke_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
+sdk::Result<bool> revoke_api_key(Database& db, const std::string& id,
+                                 std::chrono::system_clock::time_point now);
 
 /// Records that key `id` was used at `now` (the stored time moves forward only).
 sdk::Status touch_api_key(Database& db, const std::string& id, std::chrono::system_clock::time_point now);
+
+/// How long a verified key is remembered in memory (check_api_key): within this time a key revoked
+/// by another process (`tezgah keys revoke`, another instance) may still be accepted here. A revoke
+/// through this process (revoke_api_key) forgets it at once.
+inline constexpr std::chrono::seconds kApiKeyCacheTtl{10};
+/// Keys remembered at most; beyond, the cache is emptied and fills again.
+inline constexpr std::size_t kApiKeyCacheEntries = 10000;
+
+/// What a presented key turned out to be.
+struct KeyCheck {
+    std::optional<ApiKey> key;  ///< set when it is valid (its secret matches, not revoked)
+    std::string known_id;       ///< the id of a stored key it names, valid or not (for the audit log)
+};
+
+/// verify_api_key, remembered for kApiKeyCacheTtl by the SHA-256 of the whole presented text (a
+/// valid key only; a refusal always asks the database). Thread-safe. Errors: store_error only.
+sdk::Result<KeyCheck> check_api_key(
+    Database& db, std::string_view presented,
+    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+/// Empties the cache of check_api_key (every key, every database).
+void forget_cached_api_keys();
 
 }  // namespace tezgah::engine

@@ -226,7 +226,8 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "DROP INDEX outbox_due"},
          }},
         {9,
-         "operators' API keys, stored as hashes (store/api_keys.hpp)",
+         "operators' API keys, stored as hashes (store/api_keys.hpp), and the audit log of keyed requests "
+         "(store/audit_log.hpp)",
          {
              // tenant_id '' is a key for every tenant; scopes comma-separated; times in ms, 0: never.
              {Only::both, R"(CREATE TABLE api_keys (
@@ -238,6 +239,20 @@ const std::vector<Migration>& all_migrations() {
                 created_at BIGINT NOT NULL,
                 last_used_at BIGINT NOT NULL DEFAULT 0,
                 revoked_at BIGINT NOT NULL DEFAULT 0))"},
+             // Every request that presented a key (store/audit_log.hpp): tenant_id '' for a
+             // process-wide route; client the address --trusted-proxy resolution yields; at in ms.
+             {Only::both, R"(CREATE TABLE audit_log (
+                id {ROWID},
+                key_id TEXT NOT NULL,
+                method TEXT NOT NULL,
+                route TEXT NOT NULL,
+                tenant_id TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                client TEXT NOT NULL,
+                request_id TEXT NOT NULL,
+                at BIGINT NOT NULL))"},
+             {Only::both, "CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id)"},
+             {Only::both, "CREATE INDEX audit_log_key ON audit_log (key_id, id)"},
          }},
     };
     return list;
