@@ -345,6 +345,7 @@ void Routes::dispatch(Exchange& ex) {
                 if (require_method(ex, "POST")) chat(ex, tenant);
                 return;
             }
+            if (operator_route(ex, tenant, rest)) return;
             constexpr std::string_view kChannels = "/channels/";
             if (rest.starts_with(kChannels)) {
                 rest.remove_prefix(kChannels.size());
