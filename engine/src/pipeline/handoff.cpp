@@ -178,7 +178,9 @@ sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id, cons
         tenant = std::move(loaded).value();
         sender = tenant->sender(c.channel);
     }
-    if (sender != nullptr) {
+    if (c.channel == kWidget) {
+        out.via = "widget";  // pushed to the visitor's open sockets (http/widget_socket.cpp)
+    } else if (sender != nullptr) {
         // Through the outbox, as every outbound message: retried, resumed after a restart, and
         // outside WhatsApp's 24-hour window sent as the tenant's reopen template.
         sdk::OutboundMessage message;
@@ -192,8 +194,6 @@ sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id, cons
         if (!queued) return queued.error();
         out.via = "outbox";
         out.outbox_id = queued->id;
-    } else if (c.channel == kWidget) {
-        out.via = "widget";
     } else {
         out.via = "next_turn";
     }
