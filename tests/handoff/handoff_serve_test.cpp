@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -488,6 +489,47 @@ TEST_P(HandoffServe, AModelThatCallsHandoverToHumanHandsTheConversationOver) {
     // Handed over: the model is not asked again.
     auto silent = chat("merhaba?", "c-model");
     EXPECT_EQ(silent.json().at("reply"), "") << silent.body;
+}
+
+TEST_P(HandoffServe, AfterReleaseAfterMinutesOfOperatorSilenceTheBotAnswersAgain) {
+    // The server's clock is moved on by a restart with --clock: two hours later than the handoff.
+    auto at = [](std::chrono::system_clock::time_point t) {
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char buffer[32];
+        std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        return std::string(buffer);
+    };
+    const auto now = std::chrono::system_clock::now();
+    std::string conversation;
+    {
+        auto process = std::make_unique<ServeProcess>(
+            dir.path(), "127.0.0.1:0", std::vector<std::string>{"--db", scratch->url(), "--clock", at(now)});
+        port = port_of(process->ready_line());
+        ASSERT_NE(port, 0) << log();
+        auto asked = chat("can I talk to a human?", "c-late");
+        ASSERT_EQ(asked.json().at("handoff"), true) << asked.body;
+        conversation = std::string(asked.json().at("conversation_id").as_string());
+        auto operator_said = api("POST", "/conversations/" + conversation + "/messages", R"({"text": "One moment."})");
+        ASSERT_EQ(operator_said.status, 202) << operator_said.body;
+        // Within the hour, still the operator's.
+        EXPECT_EQ(chat("hello?", "c-late").json().at("reply"), "One moment.");
+        process->signal(SIGTERM);
+        process->wait();
+    }
+    auto process = std::make_unique<ServeProcess>(
+        dir.path(), "127.0.0.1:0",
+        std::vector<std::string>{"--db", scratch->url(), "--clock", at(now + std::chrono::hours(2))});
+    port = port_of(process->ready_line());
+    ASSERT_NE(port, 0) << log();
+    // The sweep gives it back to the bot, without a word to the customer.
+    ASSERT_TRUE(eventually([&] {
+        return api("GET", "/conversations/" + conversation).json().at("status") == "bot";
+    }, 20s)) << api("GET", "/conversations/" + conversation).body;
+    auto back = chat("saten gecelik ne kadar?", "c-late");
+    EXPECT_NE(std::string(back.json().at("reply").as_string()).find("TL"), std::string::npos) << back.body;
+    EXPECT_EQ(back.json().at("handoff"), false) << back.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HandoffServe, ::testing::Values(Backend::sqlite, Backend::postgresql),

@@ -309,7 +309,8 @@ sdk::Status Engine::start() {
         *db_, events_, *outbox_, [this](const std::string& id) { return tenant(id); },
         [this] {
             std::vector<std::string> loaded;
-            for (const auto& t : tenants()) if (t.state == "loaded") loaded.push_back(t.id);
+            for (const auto& t : tenants())
+                if (t.state != "failed") loaded.push_back(t.id);
             return loaded;
         },
         clock_);

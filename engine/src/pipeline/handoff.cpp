@@ -299,8 +299,9 @@ void Handoffs::start(std::chrono::milliseconds interval) {
     if (sweeper_.joinable()) return;
     stopping_ = false;
     sweeper_ = std::thread([this, interval] {
+        // At once (a restart after a long stop finds conversations overdue), then every interval.
         std::unique_lock lock(mutex_);
-        while (!wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+        do {
             lock.unlock();
             try {
                 sweep();
@@ -308,7 +309,7 @@ void Handoffs::start(std::chrono::milliseconds interval) {
                 log_event(spdlog::level::err, "handoff", "release sweep failed", {{"error", e.what()}});
             }
             lock.lock();
-        }
+        } while (!wake_.wait_for(lock, interval, [this] { return stopping_; }));
     });
 }
 
