@@ -33,9 +33,10 @@ class HandoffTool final : public sdk::Tool {
 public:
     std::vector<sdk::ToolSpec> specs() const override {
         return {{.name = "handover_to_human",
-                 .description = "Hands the conversation to a member of staff: call it when the customer asks for a "
-                                "person, complains, reports an injury or harm, or needs something you cannot do. "
-                                "A person then answers the customer on this channel; you stop answering.",
+                 .description =
+                     "Hands the conversation to a member of staff: call it when the customer asks for a "
+                     "person, complains, reports an injury or harm, or needs something you cannot do. "
+                     "A person then answers the customer on this channel; you stop answering.",
                  .parameters = json::parse(kHandoverSchema).as_object(),
                  .read_only = false,
                  .cacheable = false}};
@@ -52,10 +53,12 @@ public:
             {"handed_over", true},
             {"reason", reason->get_string()},
             {"instructions",
-             english ? "A member of staff takes over now. Tell the customer, in one or two short sentences in "
-                       "English, that a person will answer them here shortly; answer nothing else."
-                     : "Bir çalışan konuşmayı devralıyor. Müşteriye, bir iki kısa Türkçe cümleyle, bir yetkilinin "
-                       "buradan kısa sürede yazacağını söyle; başka bir şey yanıtlama."}});
+             english
+                 ? "A member of staff takes over now. Tell the customer, in one or two short sentences in "
+                   "English, that a person will answer them here shortly; answer nothing else."
+                 : "Bir çalışan konuşmayı devralıyor. Müşteriye, bir iki kısa Türkçe cümleyle, bir "
+                   "yetkilinin "
+                   "buradan kısa sürede yazacağını söyle; başka bir şey yanıtlama."}});
     }
 };
 
@@ -63,7 +66,8 @@ public:
 sdk::Status check_notify(const json::object& notify) {
     struct Block {
         const char* name;
-        std::vector<std::pair<const char*, const char*>> keys;  // key, type: string | url | integer | boolean | strings
+        std::vector<std::pair<const char*, const char*>>
+            keys;  // key, type: string | url | integer | boolean | strings
         std::vector<const char*> required;
     };
     static const std::vector<Block> kBlocks = {
@@ -104,21 +108,26 @@ sdk::Status check_notify(const json::object& notify) {
                 bool ok = v.is_string() && !v.get_string().empty();
                 if (v.is_array()) {
                     ok = !v.get_array().empty();
-                    for (const auto& item : v.get_array()) ok = ok && item.is_string() && !item.get_string().empty();
+                    for (const auto& item : v.get_array())
+                        ok = ok && item.is_string() && !item.get_string().empty();
                 }
-                if (!ok) return Error{sdk::errc::invalid_config, path + ": expected an address or a list of addresses"};
+                if (!ok)
+                    return Error{sdk::errc::invalid_config,
+                                 path + ": expected an address or a list of addresses"};
             } else {
                 if (!v.is_string() || v.get_string().empty())
                     return Error{sdk::errc::invalid_config, path + ": expected a non-empty string"};
                 if (kind == "url") {
                     const std::string_view url = v.get_string();
                     if (!url.starts_with("http://") && !url.starts_with("https://"))
-                        return Error{sdk::errc::invalid_config, path + ": expected an http:// or https:// URL"};
+                        return Error{sdk::errc::invalid_config,
+                                     path + ": expected an http:// or https:// URL"};
                 }
             }
         }
         for (const char* key : block->required)
-            if (!config.contains(key)) return Error{sdk::errc::invalid_config, field + "." + key + ": required"};
+            if (!config.contains(key))
+                return Error{sdk::errc::invalid_config, field + "." + key + ": required"};
     }
     return {};
 }
@@ -127,7 +136,8 @@ const sdk::ConfigKey kConfig[] = {
     {.name = "release_after_minutes",
      .type = sdk::ConfigType::integer,
      .default_json = "60",
-     .description = "After this many minutes without a word from an operator, the conversation goes back to the bot.",
+     .description =
+         "After this many minutes without a word from an operator, the conversation goes back to the bot.",
      .minimum = sdk::bound(1),
      .maximum = sdk::bound(10080)},
     {.name = "notify",
@@ -146,5 +156,6 @@ Result<sdk::PluginPtr> make_handoff(const json::object& config, sdk::HostService
 }  // namespace
 }  // namespace tezgah::plugins::handoff
 
-TEZGAH_PLUGIN("handoff", tool, "1.0.0", "Hands a conversation to a person: handover_to_human, tickets, notices",
+TEZGAH_PLUGIN("handoff", tool, "1.0.0",
+              "Hands a conversation to a person: handover_to_human, tickets, notices",
               tezgah::plugins::handoff::kConfig, &tezgah::plugins::handoff::make_handoff);

@@ -76,7 +76,8 @@ public:
     EventReader(std::uint16_t port, const std::string& path, const std::string& key) {
         socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
         socket_.setReceiveTimeout(Poco::Timespan(0, 200000));
-        const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +
+        const std::string request = "GET " + path +
+                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +
                                     "Authorization: Bearer " + key + "\r\n\r\n";
         socket_.sendBytes(request.data(), static_cast<int>(request.size()));
         thread_ = std::thread([this] {
@@ -155,14 +156,15 @@ protected:
     std::unique_ptr<ServeProcess> serve() {
         auto process = std::make_unique<ServeProcess>(
             dir.path(), "127.0.0.1:0",
-            std::vector<std::string>{"--db", scratch->url(), "--outbox-retry-ms", "50", "--outbox-max-retry-ms",
-                                     "200"});
+            std::vector<std::string>{"--db", scratch->url(), "--outbox-retry-ms", "50",
+                                     "--outbox-max-retry-ms", "200"});
         port = port_of(process->ready_line());
         EXPECT_NE(port, 0) << slurp(dir.path() / "serve.log");
         return process;
     }
 
-    HttpReply chat(const std::string& text, const std::string& user, const std::string& tenant = "gece-butik") {
+    HttpReply chat(const std::string& text, const std::string& user,
+                   const std::string& tenant = "gece-butik") {
         return http_request(port, "POST", "/v1/tenants/" + tenant + "/chat", chat_body(text, user));
     }
     HttpReply api(const std::string& method, const std::string& path, const std::string& body = "",
@@ -310,8 +312,10 @@ TEST_P(HandoffServe, EnglishComplaintIsHighPriorityAndOperatorsCanTakeOverAnyCon
 TEST_P(HandoffServe, WhatsAppCustomerGetsOneAcknowledgementTheOperatorsReplyAndTheBotAfterRelease) {
     auto process = serve();
     const std::string customer = "905551112233";
-    auto asked = http_request(port, "POST", kWhatsApp, whatsapp_text(customer, "wamid.H1", "bir yetkiliyle görüşmek istiyorum"),
-                              {{"X-Hub-Signature-256", sign(whatsapp_text(customer, "wamid.H1", "bir yetkiliyle görüşmek istiyorum"))}});
+    auto asked = http_request(
+        port, "POST", kWhatsApp, whatsapp_text(customer, "wamid.H1", "bir yetkiliyle görüşmek istiyorum"),
+        {{"X-Hub-Signature-256",
+          sign(whatsapp_text(customer, "wamid.H1", "bir yetkiliyle görüşmek istiyorum"))}});
     ASSERT_EQ(asked.status, 200) << asked.body;
     ASSERT_TRUE(eventually([&] { return sent_to(customer).size() == 1; })) << log();
     const std::string ack = text_of(sent_to(customer)[0]);
@@ -340,7 +344,8 @@ TEST_P(HandoffServe, WhatsAppCustomerGetsOneAcknowledgementTheOperatorsReplyAndT
     // Released: the bot answers again (and nothing else was sent meanwhile).
     ASSERT_EQ(api("POST", "/conversations/" + conversation + "/release").status, 200);
     const std::string later = whatsapp_text(customer, "wamid.H3", "saten gecelik ne kadar?");
-    ASSERT_EQ(http_request(port, "POST", kWhatsApp, later, {{"X-Hub-Signature-256", sign(later)}}).status, 200);
+    ASSERT_EQ(http_request(port, "POST", kWhatsApp, later, {{"X-Hub-Signature-256", sign(later)}}).status,
+              200);
     ASSERT_TRUE(eventually([&] { return sent_to(customer).size() == 3; })) << log();
     EXPECT_NE(text_of(sent_to(customer)[2]).find("TL"), std::string::npos) << text_of(sent_to(customer)[2]);
 }
@@ -401,7 +406,9 @@ TEST_P(HandoffServe, BadRequestsGetClearErrorsAndNoOtherTenantsData) {
     auto foreign = api("GET", "/conversations/" + conversation, "", other_key);
     EXPECT_EQ(foreign.status, 403) << foreign.body;
     EXPECT_EQ(foreign.body.find("c-bad"), std::string::npos);
-    EXPECT_EQ(api("POST", "/conversations/" + conversation + "/messages", R"({"text":"x"})", reader_key).status, 403);
+    EXPECT_EQ(
+        api("POST", "/conversations/" + conversation + "/messages", R"({"text":"x"})", reader_key).status,
+        403);
     EXPECT_EQ(api("GET", "/conversations", "", chat_key).status, 403);
     // nefes-studyo's own key sees none of gece-butik's conversations through its own tenant.
     auto theirs = http_request(port, "GET", "/v1/tenants/nefes-studyo/conversations/" + conversation, "",
@@ -471,10 +478,14 @@ TEST_P(HandoffServe, BadRequestsGetClearErrorsAndNoOtherTenantsData) {
 TEST_P(HandoffServe, AModelThatCallsHandoverToHumanHandsTheConversationOver) {
     FakeOpenAi model;
     model.push_back(FakeOpenAiBehaviour::tool_calls(
-        {{"handover_to_human", R"({"reason": "customer wants to speak to a person about a refund", "priority": "high"})"}}));
-    model.push_back(FakeOpenAiBehaviour::answer("Sizi hemen bir yetkilimize aktarıyorum; buradan size yazacak."));
+        {{"handover_to_human",
+          R"({"reason": "customer wants to speak to a person about a refund", "priority": "high"})"}}));
+    model.push_back(
+        FakeOpenAiBehaviour::answer("Sizi hemen bir yetkilimize aktarıyorum; buradan size yazacak."));
     edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
-        v.as_object()["llm"] = json::object{{"provider", "openai"}, {"model", "gpt-4o-mini"}, {"base_url", model.base_url()},
+        v.as_object()["llm"] = json::object{{"provider", "openai"},
+                                            {"model", "gpt-4o-mini"},
+                                            {"base_url", model.base_url()},
                                             {"api_key", "sk-test"}};
     });
     auto process = serve();
@@ -511,7 +522,8 @@ TEST_P(HandoffServe, AfterReleaseAfterMinutesOfOperatorSilenceTheBotAnswersAgain
         auto asked = chat("can I talk to a human?", "c-late");
         ASSERT_EQ(asked.json().at("handoff"), true) << asked.body;
         conversation = std::string(asked.json().at("conversation_id").as_string());
-        auto operator_said = api("POST", "/conversations/" + conversation + "/messages", R"({"text": "One moment."})");
+        auto operator_said =
+            api("POST", "/conversations/" + conversation + "/messages", R"({"text": "One moment."})");
         ASSERT_EQ(operator_said.status, 202) << operator_said.body;
         // Within the hour, still the operator's.
         EXPECT_EQ(chat("hello?", "c-late").json().at("reply"), "One moment.");
@@ -524,9 +536,9 @@ TEST_P(HandoffServe, AfterReleaseAfterMinutesOfOperatorSilenceTheBotAnswersAgain
     port = port_of(process->ready_line());
     ASSERT_NE(port, 0) << log();
     // The sweep gives it back to the bot, without a word to the customer.
-    ASSERT_TRUE(eventually([&] {
-        return api("GET", "/conversations/" + conversation).json().at("status") == "bot";
-    }, 20s)) << api("GET", "/conversations/" + conversation).body;
+    ASSERT_TRUE(eventually(
+        [&] { return api("GET", "/conversations/" + conversation).json().at("status") == "bot"; }, 20s))
+        << api("GET", "/conversations/" + conversation).body;
     auto back = chat("saten gecelik ne kadar?", "c-late");
     EXPECT_NE(std::string(back.json().at("reply").as_string()).find("TL"), std::string::npos) << back.body;
     EXPECT_EQ(back.json().at("handoff"), false) << back.body;

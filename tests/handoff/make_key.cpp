@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> scopes;
     std::stringstream list(argv[3]);
     for (std::string scope; std::getline(list, scope, ',');) scopes.push_back(scope);
-    auto made = tezgah::engine::create_api_key(**db, "test", argv[2], scopes, std::chrono::system_clock::now());
+    auto made =
+        tezgah::engine::create_api_key(**db, "test", argv[2], scopes, std::chrono::system_clock::now());
     if (!made) {
         std::cerr << made.error().message << "\n";
         return 1;

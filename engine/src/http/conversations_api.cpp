@@ -111,7 +111,8 @@ std::optional<json::object> object_body(Exchange& ex, bool empty_ok = false) {
 }
 
 /// `limit` of the query (1..kMaxPage), or `fallback`; an error message when it is not one.
-std::optional<std::size_t> page_limit(const std::map<std::string, std::string>& params, std::size_t fallback) {
+std::optional<std::size_t> page_limit(const std::map<std::string, std::string>& params,
+                                      std::size_t fallback) {
     auto it = params.find("limit");
     if (it == params.end()) return fallback;
     const auto& text = it->second;
@@ -125,14 +126,14 @@ std::optional<std::size_t> page_limit(const std::map<std::string, std::string>& 
 
 json::object message_json(const OperatorView& m) {
     const std::string from = m.role == "user" ? "customer" : m.role == "operator" ? "operator" : "bot";
-    return json::object{{"id", m.id},         {"from", from},
-                        {"role", m.role},     {"text", m.text},
-                        {"method", m.method}, {"at", store::to_millis(m.at)}};
+    return json::object{{"id", m.id},     {"from", from},       {"role", m.role},
+                        {"text", m.text}, {"method", m.method}, {"at", store::to_millis(m.at)}};
 }
 
 /// An id from the path: any bytes but '/', at most 200 of them, valid UTF-8 (checked before a query).
 bool sane_path_id(std::string_view id) {
-    return !id.empty() && id.size() <= 200 && sdk::text::valid_utf8(id) && id.find('\0') == std::string_view::npos;
+    return !id.empty() && id.size() <= 200 && sdk::text::valid_utf8(id) &&
+           id.find('\0') == std::string_view::npos;
 }
 
 /// One `GET /events` stream's queue: the hub's handler (on the publisher's thread) only queues.
@@ -159,7 +160,8 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
         tail = rest.substr(kConversations.size() + 1);
         const auto slash = tail.find('/');
         id = std::string(tail.substr(0, slash));
-        const std::string_view action = slash == std::string_view::npos ? std::string_view{} : tail.substr(slash);
+        const std::string_view action =
+            slash == std::string_view::npos ? std::string_view{} : tail.substr(slash);
         if (action.empty()) {
             kind = Kind::one;
             ex.route = "/v1/tenants/{tenant}/conversations/{id}";
@@ -178,7 +180,8 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
     } else if (rest == kTickets) {
         kind = Kind::tickets;
         ex.route = "/v1/tenants/{tenant}/tickets";
-    } else if (rest.starts_with(std::string(kTickets) + "/") && rest.find('/', kTickets.size() + 1) == std::string_view::npos) {
+    } else if (rest.starts_with(std::string(kTickets) + "/") &&
+               rest.find('/', kTickets.size() + 1) == std::string_view::npos) {
         kind = Kind::ticket;
         id = std::string(rest.substr(kTickets.size() + 1));
         ex.route = "/v1/tenants/{tenant}/tickets/{id}";
@@ -189,7 +192,8 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
         return false;
     }
     ex.tenant = tenant;
-    const bool reads = kind == Kind::list || kind == Kind::one || kind == Kind::tickets || kind == Kind::events;
+    const bool reads =
+        kind == Kind::list || kind == Kind::one || kind == Kind::tickets || kind == Kind::events;
     switch (kind) {
         case Kind::list:
         case Kind::one:
@@ -212,7 +216,8 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
         return true;
     }
     if ((kind != Kind::list && kind != Kind::tickets && kind != Kind::events) && !sane_path_id(id)) {
-        ex.send_error(404, "not_found", "no such " + std::string(kind == Kind::ticket ? "ticket" : "conversation"));
+        ex.send_error(404, "not_found",
+                      "no such " + std::string(kind == Kind::ticket ? "ticket" : "conversation"));
         return true;
     }
     auto params = query_params(ex.request.query);
@@ -221,14 +226,30 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
         return true;
     }
     switch (kind) {
-        case Kind::list: list_conversations_route(ex, tenant, *params); break;
-        case Kind::one: conversation_route(ex, tenant, id); break;
-        case Kind::takeover: takeover_route(ex, tenant, id); break;
-        case Kind::messages: operator_message_route(ex, tenant, id); break;
-        case Kind::release: release_route(ex, tenant, id); break;
-        case Kind::tickets: tickets_route(ex, tenant, *params); break;
-        case Kind::ticket: ticket_patch_route(ex, tenant, id); break;
-        case Kind::events: events_route(ex, tenant); break;
+        case Kind::list:
+            list_conversations_route(ex, tenant, *params);
+            break;
+        case Kind::one:
+            conversation_route(ex, tenant, id);
+            break;
+        case Kind::takeover:
+            takeover_route(ex, tenant, id);
+            break;
+        case Kind::messages:
+            operator_message_route(ex, tenant, id);
+            break;
+        case Kind::release:
+            release_route(ex, tenant, id);
+            break;
+        case Kind::tickets:
+            tickets_route(ex, tenant, *params);
+            break;
+        case Kind::ticket:
+            ticket_patch_route(ex, tenant, id);
+            break;
+        case Kind::events:
+            events_route(ex, tenant);
+            break;
     }
     return true;
 }
@@ -254,8 +275,9 @@ void Routes::list_conversations_route(Exchange& ex, const std::string& tenant,
     if (!page) return ex.send_error(page.error());
     json::array list;
     for (const auto& c : page->conversations) list.push_back(to_json(c));
-    ex.send_json(200, json::object{{"conversations", std::move(list)},
-                                   {"next", page->next.empty() ? json::value(nullptr) : json::value(page->next)}});
+    ex.send_json(200,
+                 json::object{{"conversations", std::move(list)},
+                              {"next", page->next.empty() ? json::value(nullptr) : json::value(page->next)}});
 }
 
 void Routes::conversation_route(Exchange& ex, const std::string& tenant, const std::string& id) {
@@ -321,7 +343,8 @@ void Routes::operator_message_route(Exchange& ex, const std::string& tenant, con
     ex.send_json(202, out);
 }
 
-void Routes::tickets_route(Exchange& ex, const std::string& tenant, const std::map<std::string, std::string>& params) {
+void Routes::tickets_route(Exchange& ex, const std::string& tenant,
+                           const std::map<std::string, std::string>& params) {
     std::string status;
     if (auto it = params.find("status"); it != params.end() && !it->second.empty()) {
         if (!valid_ticket_status(it->second))
@@ -364,16 +387,19 @@ void Routes::ticket_patch_route(Exchange& ex, const std::string& tenant, const s
                 patch.assignee = std::string();
                 continue;
             }
-            if (!value.is_string()) return ex.send_error(400, "invalid_field", "assignee: expected a string or null");
+            if (!value.is_string())
+                return ex.send_error(400, "invalid_field", "assignee: expected a string or null");
             const std::string_view a = value.get_string();
-            if (!sdk::text::valid_utf8(a) || a.find('\0') != std::string_view::npos || a.size() > kMaxAssigneeBytes)
+            if (!sdk::text::valid_utf8(a) || a.find('\0') != std::string_view::npos ||
+                a.size() > kMaxAssigneeBytes)
                 return ex.send_error(422, "invalid_value",
                                      "assignee: valid UTF-8 without NUL, at most " +
                                          std::to_string(kMaxAssigneeBytes) + " bytes");
             patch.assignee = std::string(a);
         } else {
-            return ex.send_error(400, "invalid_field",
-                                 "body: unknown field \"" + std::string(key) + "\" (status, assignee, priority)");
+            return ex.send_error(
+                400, "invalid_field",
+                "body: unknown field \"" + std::string(key) + "\" (status, assignee, priority)");
         }
     }
     if (!patch.status && !patch.priority && !patch.assignee)

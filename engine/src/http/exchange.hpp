@@ -188,7 +188,8 @@ struct Routes {
     void takeover_route(Exchange& ex, const std::string& tenant, const std::string& id);
     void operator_message_route(Exchange& ex, const std::string& tenant, const std::string& id);
     void release_route(Exchange& ex, const std::string& tenant, const std::string& id);
-    void tickets_route(Exchange& ex, const std::string& tenant, const std::map<std::string, std::string>& params);
+    void tickets_route(Exchange& ex, const std::string& tenant,
+                       const std::map<std::string, std::string>& params);
     void ticket_patch_route(Exchange& ex, const std::string& tenant, const std::string& id);
     void events_route(Exchange& ex, const std::string& tenant);
 };

@@ -351,12 +351,11 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
             if (m.text.empty()) continue;
             const auto at =
                 std::chrono::duration_cast<std::chrono::milliseconds>(m.at.time_since_epoch()).count();
-            out.push_back(
-                json::object{{"from", m.role == "user"       ? "customer"
-                                          : m.role == "operator" ? "operator"
-                                                                 : "bot"},
-                             {"text", m.text},
-                             {"at", at}});
+            out.push_back(json::object{{"from", m.role == "user"       ? "customer"
+                                                : m.role == "operator" ? "operator"
+                                                                       : "bot"},
+                                       {"text", m.text},
+                                       {"at", at}});
         }
         return out;
     }

@@ -17,8 +17,8 @@
 #include <deque>
 #include <functional>
 #include <list>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -285,6 +285,7 @@ Engine::Engine(EngineOptions options)
 Engine::~Engine() {
     // The outbox's workers call the tenants' channels: they stop first. Tenants (and the plugin
     // instances they hold) go before the registry and the database.
+    if (release_subscription_ != 0) events_.unsubscribe(release_subscription_);
     handoffs_.reset();
     outbox_.reset();
     tenants_.reset();
@@ -314,6 +315,16 @@ sdk::Status Engine::start() {
             return loaded;
         },
         clock_);
+    // A conversation given back to the bot is read again from the database at its next turn: its
+    // history then holds what the operators said (the cached one has only the customer's side).
+    release_subscription_ = events_.subscribe([this](const Event& event) {
+        if (event.type != "release") return;
+        const auto* user = event.data.if_contains("user_id");
+        const auto* channel = event.data.if_contains("channel");
+        if (user && user->is_string() && channel && channel->is_string())
+            conversations_.erase(ConversationCache::key(event.tenant_id, std::string(user->get_string()),
+                                                        std::string(channel->get_string())));
+    });
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},
@@ -567,8 +578,18 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         // Stored without text: the operators' words are in the history as their own messages.
         StoredMessage reply{"assistant", "", out.method, out.language, clock_->now()};
         out.execution_time_ms = ms_since(started);
-        TurnRecord record{tenant.id(), conversation->id, message.user_id, message.channel, inbound_id, reply,
-                          json::serialize(sdk::to_json(out)), {}, {}, state, claimed_at, std::move(earlier_ids)};
+        TurnRecord record{tenant.id(),
+                          conversation->id,
+                          message.user_id,
+                          message.channel,
+                          inbound_id,
+                          reply,
+                          json::serialize(sdk::to_json(out)),
+                          {},
+                          {},
+                          state,
+                          claimed_at,
+                          std::move(earlier_ids)};
         if (auto reply_id = db_->finish_turn(record); !reply_id) {
             if (reply_id.error().code == sdk::errc::duplicate_in_flight) release.settled();
             return reply_id.error();
@@ -688,8 +709,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     if (handing_over)
         handoffs_->hand_over(tenant, conversation->id, message.user_id, message.channel, handoff.reason,
                              asked.category, asked.priority, message.text);
-    handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "bot", out.reply,
-                             handing_over);
+    handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "bot",
+                             out.reply, handing_over);
     if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);

@@ -173,6 +173,7 @@ private:
     std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
     std::unique_ptr<Outbox> outbox_;            ///< after start(); stopped before the tenants go
     std::unique_ptr<Handoffs> handoffs_;        ///< after start(); goes before the outbox
+    std::uint64_t release_subscription_ = 0;    ///< forgets a released conversation's cached history
     ConversationLocks conversation_locks_;
     EventHub events_;
     ConversationCache conversations_{options_.conversation_cache_entries};

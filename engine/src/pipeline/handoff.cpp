@@ -15,7 +15,9 @@ namespace json = boost::json;
 /// The widget: an open socket is pushed to (http/widget_socket.cpp subscribes to `message`).
 constexpr std::string_view kWidget = "widget";
 
-bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -55,7 +57,8 @@ std::string category_for_reason(std::string_view reason) {
 
 std::string handoff_acknowledgement(std::string_view language, const sdk::TenantProfile& profile) {
     if (language == "en")
-        return "I've passed your message to " + (profile.name.empty() ? std::string("our team") : profile.name) +
+        return "I've passed your message to " +
+               (profile.name.empty() ? std::string("our team") : profile.name) +
                "'s team; a member of staff will answer you here shortly.";
     return "Mesajınızı " + (profile.name.empty() ? std::string("ekibimize") : profile.name + " ekibine") +
            " ilettim; bir çalışma arkadaşımız en kısa sürede size buradan yazacak.";
@@ -113,19 +116,22 @@ std::optional<Ticket> Handoffs::hand_over(const Tenant& tenant, const std::strin
     ticket.priority = valid_ticket_priority(priority) ? priority : priority_for_reason(ticket.reason);
     auto made = engine::hand_over(db_, std::move(ticket), clock_.load()->now());
     if (!made) {
-        log_event(spdlog::level::err, "handoff", "the handoff could not be stored",
-                  {{"tenant", tenant.id()}, {"conversation", conversation_id}, {"error", made.error().message}});
+        log_event(
+            spdlog::level::err, "handoff", "the handoff could not be stored",
+            {{"tenant", tenant.id()}, {"conversation", conversation_id}, {"error", made.error().message}});
         return std::nullopt;
     }
     if (!*made) return std::nullopt;
     const Ticket& t = **made;
     log_event(spdlog::level::info, "handoff", "conversation handed over",
-              {{"tenant", t.tenant_id}, {"conversation", t.conversation_id}, {"ticket", t.id},
+              {{"tenant", t.tenant_id},
+               {"conversation", t.conversation_id},
+               {"ticket", t.id},
                {"priority", t.priority}});
-    json::object data{{"tenant", t.tenant_id},   {"conversation_id", t.conversation_id},
-                      {"user_id", t.user_id},    {"channel", t.channel},
-                      {"reason", t.reason},      {"priority", t.priority},
-                      {"ticket_id", t.id},       {"text", customer_text},
+    json::object data{{"tenant", t.tenant_id}, {"conversation_id", t.conversation_id},
+                      {"user_id", t.user_id},  {"channel", t.channel},
+                      {"reason", t.reason},    {"priority", t.priority},
+                      {"ticket_id", t.id},     {"text", customer_text},
                       {"category", t.category}};
     events_.publish(Event{"handoff", t.tenant_id, data});
     data["status"] = t.status;
@@ -133,12 +139,14 @@ std::optional<Ticket> Handoffs::hand_over(const Tenant& tenant, const std::strin
     return t;
 }
 
-sdk::Result<ConversationInfo> Handoffs::take_over(const std::string& tenant_id, const std::string& conversation_id) {
+sdk::Result<ConversationInfo> Handoffs::take_over(const std::string& tenant_id,
+                                                  const std::string& conversation_id) {
     auto taken = engine::take_over(db_, tenant_id, conversation_id, clock_.load()->now());
     if (!taken) return taken.error();
     auto found = find_conversation(db_, tenant_id, conversation_id);
     if (!found) return found.error();
-    if (!*found) return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found"};
+    if (!*found)
+        return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found"};
     if (*taken) {
         const auto& c = **found;
         events_.publish(Event{"handoff", tenant_id,
@@ -155,13 +163,13 @@ sdk::Result<ConversationInfo> Handoffs::take_over(const std::string& tenant_id, 
     return **found;
 }
 
-sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id, const std::string& conversation_id,
-                                              const std::string& text) {
+sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id,
+                                              const std::string& conversation_id, const std::string& text) {
     auto found = find_conversation(db_, tenant_id, conversation_id);
     if (!found) return found.error();
     if (!*found)
-        return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found for tenant \"" +
-                                                    tenant_id + "\""};
+        return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id +
+                                                    "\" not found for tenant \"" + tenant_id + "\""};
     OperatorDelivery out;
     out.conversation = **found;
     auto stored = store_operator_message(db_, tenant_id, conversation_id, text, "", clock_.load()->now());
@@ -222,12 +230,14 @@ sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id, cons
     return out;
 }
 
-sdk::Result<ConversationInfo> Handoffs::release(const std::string& tenant_id, const std::string& conversation_id) {
+sdk::Result<ConversationInfo> Handoffs::release(const std::string& tenant_id,
+                                                const std::string& conversation_id) {
     auto released = give_back(db_, tenant_id, conversation_id, clock_.load()->now());
     if (!released) return released.error();
     auto found = find_conversation(db_, tenant_id, conversation_id);
     if (!found) return found.error();
-    if (!*found) return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found"};
+    if (!*found)
+        return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found"};
     if (*released) publish_release(**found, "operator");
     return **found;
 }

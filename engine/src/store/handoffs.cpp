@@ -20,7 +20,8 @@ long long ms(std::chrono::system_clock::time_point t) { return to_millis(t); }
 json::value millis_json(std::chrono::system_clock::time_point t) { return json::value(to_millis(t)); }
 
 constexpr const char* kConversationColumns =
-    "id, tenant_id, user_id, channel, session_id, status, created_at, last_message_at, status_at, operator_at";
+    "id, tenant_id, user_id, channel, session_id, status, created_at, last_message_at, status_at, "
+    "operator_at";
 
 struct ConversationRow {
     ConversationInfo info;
@@ -74,8 +75,8 @@ void read_tickets(soci::session& sql, const std::string& where, const std::vecto
     std::string transcript;
     long long created = 0, updated = 0;
     soci::statement st(sql);
-    for (auto* target : {&t.id, &t.tenant_id, &t.conversation_id, &t.user_id, &t.channel, &t.reason, &t.category,
-                         &t.priority, &t.status, &t.assignee})
+    for (auto* target : {&t.id, &t.tenant_id, &t.conversation_id, &t.user_id, &t.channel, &t.reason,
+                         &t.category, &t.priority, &t.status, &t.assignee})
         st.exchange(soci::into(*target));
     st.exchange(soci::into(transcript));
     st.exchange(soci::into(created));
@@ -99,7 +100,8 @@ void read_tickets(soci::session& sql, const std::string& where, const std::vecto
 }
 
 /// The conversation's messages as a transcript (what a ticket keeps), oldest first.
-json::array transcript_of(soci::session& sql, const std::string& tenant_id, const std::string& conversation_id) {
+json::array transcript_of(soci::session& sql, const std::string& tenant_id,
+                          const std::string& conversation_id) {
     json::array out;
     std::string role, text;
     long long at = 0;
@@ -134,17 +136,18 @@ bool valid_ticket_priority(std::string_view priority) {
 }
 
 json::object to_json(const Ticket& ticket, bool with_transcript) {
-    json::object out{{"id", ticket.id},
-                     {"conversation_id", ticket.conversation_id},
-                     {"user_id", ticket.user_id},
-                     {"channel", ticket.channel},
-                     {"reason", ticket.reason},
-                     {"category", ticket.category},
-                     {"priority", ticket.priority},
-                     {"status", ticket.status},
-                     {"assignee", ticket.assignee.empty() ? json::value(nullptr) : json::value(ticket.assignee)},
-                     {"created_at", millis_json(ticket.created_at)},
-                     {"updated_at", millis_json(ticket.updated_at)}};
+    json::object out{
+        {"id", ticket.id},
+        {"conversation_id", ticket.conversation_id},
+        {"user_id", ticket.user_id},
+        {"channel", ticket.channel},
+        {"reason", ticket.reason},
+        {"category", ticket.category},
+        {"priority", ticket.priority},
+        {"status", ticket.status},
+        {"assignee", ticket.assignee.empty() ? json::value(nullptr) : json::value(ticket.assignee)},
+        {"created_at", millis_json(ticket.created_at)},
+        {"updated_at", millis_json(ticket.updated_at)}};
     if (with_transcript) out["transcript"] = ticket.transcript;
     return out;
 }
@@ -246,8 +249,9 @@ sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const
         soci::statement st =
             (sql.prepare << "SELECT seq, id, role, text, method, at FROM messages WHERE tenant_id = :t AND "
                             "conversation_id = :c ORDER BY seq DESC LIMIT :n",
-             soci::into(m.seq), soci::into(m.id), soci::into(m.role), soci::into(m.text), soci::into(m.method),
-             soci::into(at), soci::use(tenant_id), soci::use(conversation_id), soci::use(max_rows));
+             soci::into(m.seq), soci::into(m.id), soci::into(m.role), soci::into(m.text),
+             soci::into(m.method), soci::into(at), soci::use(tenant_id), soci::use(conversation_id),
+             soci::use(max_rows));
         st.execute();
         while (st.fetch()) {
             m.at = from_millis(at);
@@ -259,7 +263,8 @@ sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const
     return out;
 }
 
-sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket, std::chrono::system_clock::time_point now) {
+sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket,
+                                             std::chrono::system_clock::time_point now) {
     const long long at = ms(now);
     std::optional<Ticket> out;
     if (ticket.id.empty()) ticket.id = "tk_" + sdk::random_hex(8);
@@ -267,8 +272,9 @@ sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket, std::c
     auto written = db.write("hand_over [" + ticket.tenant_id + "]", [&](soci::session& sql) {
         out.reset();
         soci::statement st =
-            (sql.prepare << "UPDATE conversations SET status = 'handed_over', status_at = :at, operator_at = 0 "
-                            "WHERE tenant_id = :t AND id = :c AND status <> 'handed_over'",
+            (sql.prepare
+                 << "UPDATE conversations SET status = 'handed_over', status_at = :at, operator_at = 0 "
+                    "WHERE tenant_id = :t AND id = :c AND status <> 'handed_over'",
              soci::use(at), soci::use(ticket.tenant_id), soci::use(ticket.conversation_id));
         st.execute(true);
         if (st.get_affected_rows() == 0) return;
@@ -276,11 +282,13 @@ sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket, std::c
         made.transcript = transcript_of(sql, ticket.tenant_id, ticket.conversation_id);
         const std::string transcript = json::serialize(made.transcript);
         sql << "INSERT INTO tickets (id, tenant_id, conversation_id, user_id, channel, reason, category, "
-               "priority, status, assignee, transcript, created_at, updated_at) VALUES (:id, :t, :c, :u, :ch, "
+               "priority, status, assignee, transcript, created_at, updated_at) VALUES (:id, :t, :c, :u, "
+               ":ch, "
                ":r, :cat, :p, :s, :a, :tr, :cr, :up)",
-            soci::use(made.id), soci::use(made.tenant_id), soci::use(made.conversation_id), soci::use(made.user_id),
-            soci::use(made.channel), soci::use(made.reason), soci::use(made.category), soci::use(made.priority),
-            soci::use(made.status), soci::use(made.assignee), soci::use(transcript), soci::use(at), soci::use(at);
+            soci::use(made.id), soci::use(made.tenant_id), soci::use(made.conversation_id),
+            soci::use(made.user_id), soci::use(made.channel), soci::use(made.reason),
+            soci::use(made.category), soci::use(made.priority), soci::use(made.status),
+            soci::use(made.assignee), soci::use(transcript), soci::use(at), soci::use(at);
         out = std::move(made);
     });
     if (!written) return written.error();
@@ -293,8 +301,9 @@ sdk::Result<bool> take_over(Database& db, const std::string& tenant_id, const st
     bool changed = false, found = false;
     auto written = db.write("take_over [" + tenant_id + "]", [&](soci::session& sql) {
         soci::statement moved =
-            (sql.prepare << "UPDATE conversations SET status = 'handed_over', status_at = :at, operator_at = :at2 "
-                            "WHERE tenant_id = :t AND id = :c AND status <> 'handed_over'",
+            (sql.prepare
+                 << "UPDATE conversations SET status = 'handed_over', status_at = :at, operator_at = :at2 "
+                    "WHERE tenant_id = :t AND id = :c AND status <> 'handed_over'",
              soci::use(at), soci::use(at), soci::use(tenant_id), soci::use(conversation_id));
         moved.execute(true);
         changed = moved.get_affected_rows() > 0;
@@ -363,10 +372,11 @@ sdk::Result<OperatorView> store_operator_message(Database& db, const std::string
     auto written = db.write("store_operator_message [" + tenant_id + "]", [&](soci::session& sql) {
         found = false;
         soci::statement st =
-            (sql.prepare << "UPDATE conversations SET operator_at = :at, last_message_at = CASE WHEN "
-                            "last_message_at < :at2 THEN :at3 ELSE last_message_at END, status_at = CASE WHEN "
-                            "status = 'handed_over' THEN status_at ELSE :at4 END, status = 'handed_over' "
-                            "WHERE tenant_id = :t AND id = :c",
+            (sql.prepare
+                 << "UPDATE conversations SET operator_at = :at, last_message_at = CASE WHEN "
+                    "last_message_at < :at2 THEN :at3 ELSE last_message_at END, status_at = CASE WHEN "
+                    "status = 'handed_over' THEN status_at ELSE :at4 END, status = 'handed_over' "
+                    "WHERE tenant_id = :t AND id = :c",
              soci::use(at), soci::use(at), soci::use(at), soci::use(at), soci::use(tenant_id),
              soci::use(conversation_id));
         st.execute(true);
@@ -375,8 +385,8 @@ sdk::Result<OperatorView> store_operator_message(Database& db, const std::string
         const std::string role = "operator", method = "operator";
         sql << "INSERT INTO messages (id, tenant_id, conversation_id, role, text, method, language, at) "
                "VALUES (:id, :t, :c, :r, :x, :m, :l, :at)",
-            soci::use(out.id), soci::use(tenant_id), soci::use(conversation_id), soci::use(role), soci::use(text),
-            soci::use(method), soci::use(language), soci::use(at);
+            soci::use(out.id), soci::use(tenant_id), soci::use(conversation_id), soci::use(role),
+            soci::use(text), soci::use(method), soci::use(language), soci::use(at);
         sql << "SELECT seq FROM messages WHERE id = :id", soci::into(out.seq), soci::use(out.id);
     });
     if (!written) return written.error();
@@ -395,8 +405,9 @@ sdk::Result<std::vector<OperatorView>> take_operator_messages(Database& db, cons
         OperatorView m;
         long long at = 0;
         soci::statement st =
-            (sql.prepare << "SELECT seq, id, text, at FROM messages WHERE tenant_id = :t AND conversation_id = :c "
-                            "AND role = 'operator' AND seq > :r ORDER BY seq",
+            (sql.prepare
+                 << "SELECT seq, id, text, at FROM messages WHERE tenant_id = :t AND conversation_id = :c "
+                    "AND role = 'operator' AND seq > :r ORDER BY seq",
              soci::into(m.seq), soci::into(m.id), soci::into(m.text), soci::into(at), soci::use(tenant_id),
              soci::use(conversation_id), soci::use(relayed));
         st.execute();
@@ -428,9 +439,10 @@ sdk::Result<std::vector<ConversationInfo>> idle_handovers(Database& db, const st
         st.exchange(soci::use(idle));
         st.exchange(soci::use(idle));
         st.alloc();
-        st.prepare(std::string("SELECT ") + kConversationColumns +
-                   " FROM conversations WHERE tenant_id = :t AND status = 'handed_over' AND status_at < :i1 AND "
-                   "operator_at < :i2 LIMIT 500");
+        st.prepare(
+            std::string("SELECT ") + kConversationColumns +
+            " FROM conversations WHERE tenant_id = :t AND status = 'handed_over' AND status_at < :i1 AND "
+            "operator_at < :i2 LIMIT 500");
         st.define_and_bind();
         st.execute(false);
         while (st.fetch()) {
@@ -462,8 +474,9 @@ sdk::Result<std::vector<Ticket>> list_tickets(Database& db, const std::string& t
     return out;
 }
 
-sdk::Result<std::optional<Ticket>> update_ticket(Database& db, const std::string& tenant_id, const std::string& id,
-                                                 const TicketPatch& patch, std::chrono::system_clock::time_point now) {
+sdk::Result<std::optional<Ticket>> update_ticket(Database& db, const std::string& tenant_id,
+                                                 const std::string& id, const TicketPatch& patch,
+                                                 std::chrono::system_clock::time_point now) {
     const long long at = ms(now);
     std::vector<Ticket> found;
     auto written = db.write("update_ticket [" + tenant_id + "]", [&](soci::session& sql) {
@@ -475,12 +488,14 @@ sdk::Result<std::optional<Ticket>> update_ticket(Database& db, const std::string
         if (patch.assignee) t.assignee = *patch.assignee;
         if (patch.priority) t.priority = *patch.priority;
         // A ticket given to someone is assigned, unless the same change says otherwise.
-        if (patch.assignee && !patch.assignee->empty() && !patch.status && t.status == "open") t.status = "assigned";
+        if (patch.assignee && !patch.assignee->empty() && !patch.status && t.status == "open")
+            t.status = "assigned";
         t.updated_at = from_millis(at);
-        sql << "UPDATE tickets SET status = :s, assignee = :a, priority = :p, updated_at = :at WHERE tenant_id = :t "
+        sql << "UPDATE tickets SET status = :s, assignee = :a, priority = :p, updated_at = :at WHERE "
+               "tenant_id = :t "
                "AND id = :id",
-            soci::use(t.status), soci::use(t.assignee), soci::use(t.priority), soci::use(at), soci::use(tenant_id),
-            soci::use(id);
+            soci::use(t.status), soci::use(t.assignee), soci::use(t.priority), soci::use(at),
+            soci::use(tenant_id), soci::use(id);
     });
     if (!written) return written.error();
     if (found.empty()) return std::optional<Ticket>{};

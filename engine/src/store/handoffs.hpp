@@ -30,9 +30,9 @@ struct ConversationInfo {
     std::string session_id;
     std::string status = kStatusBot;
     std::chrono::system_clock::time_point created_at{};
-    std::chrono::system_clock::time_point updated_at{};  ///< its last message
-    std::chrono::system_clock::time_point status_at{};   ///< the status last changed (epoch: never)
-    std::chrono::system_clock::time_point operator_at{}; ///< an operator last took over or wrote
+    std::chrono::system_clock::time_point updated_at{};   ///< its last message
+    std::chrono::system_clock::time_point status_at{};    ///< the status last changed (epoch: never)
+    std::chrono::system_clock::time_point operator_at{};  ///< an operator last took over or wrote
 };
 
 /// A ticket: made when a conversation is handed over (docs/operators.md).
@@ -44,8 +44,8 @@ struct Ticket {
     std::string channel;
     std::string reason;
     std::string category;
-    std::string priority;           ///< low | medium | high | urgent
-    std::string status = "open";    ///< open | assigned | resolved
+    std::string priority;         ///< low | medium | high | urgent
+    std::string status = "open";  ///< open | assigned | resolved
     std::string assignee;
     boost::json::array transcript;  ///< [{"role", "text", "at"}] at the time of the handoff
     std::chrono::system_clock::time_point created_at{};
@@ -71,7 +71,7 @@ struct ConversationFilter {
     std::string channel;  ///< empty: any
     std::string user_id;  ///< empty: any
     std::size_t limit = 50;
-    std::string cursor;   ///< `next` of the page before; empty: the first page
+    std::string cursor;  ///< `next` of the page before; empty: the first page
 };
 struct ConversationPage {
     std::vector<ConversationInfo> conversations;
@@ -92,7 +92,8 @@ sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const
 /// A turn asked for a person: in one transaction, the conversation goes to handed_over and
 /// `ticket` (id, user, channel, reason, category, priority set by the caller) is stored with the
 /// transcript so far. None (and nothing written) when the conversation was handed over already.
-sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket, std::chrono::system_clock::time_point now);
+sdk::Result<std::optional<Ticket>> hand_over(Database& db, Ticket ticket,
+                                             std::chrono::system_clock::time_point now);
 /// An operator takes over (from bot or closed): true when the state changed. False also when it
 /// was handed over already (the operator's time is still moved on). "not_found" for no such conversation.
 sdk::Result<bool> take_over(Database& db, const std::string& tenant_id, const std::string& conversation_id,
@@ -127,7 +128,8 @@ struct TicketPatch {
     std::optional<std::string> priority;
 };
 /// Changes a ticket; none when the tenant has no such ticket.
-sdk::Result<std::optional<Ticket>> update_ticket(Database& db, const std::string& tenant_id, const std::string& id,
-                                                 const TicketPatch& patch, std::chrono::system_clock::time_point now);
+sdk::Result<std::optional<Ticket>> update_ticket(Database& db, const std::string& tenant_id,
+                                                 const std::string& id, const TicketPatch& patch,
+                                                 std::chrono::system_clock::time_point now);
 
 }  // namespace tezgah::engine

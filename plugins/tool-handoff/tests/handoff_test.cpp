@@ -38,7 +38,8 @@ TEST(HandoffTool, HandsOverWithAReasonAndRefusesArgumentsOutsideItsSchema) {
     EXPECT_NE(std::string(result->at("instructions").as_string()).find("English"), std::string::npos);
 
     EXPECT_FALSE(sdk::validate_json(json::object{{"priority", "high"}}, specs[0].parameters).ok());
-    EXPECT_FALSE(sdk::validate_json(json::object{{"reason", "x"}, {"priority", "soon"}}, specs[0].parameters).ok());
+    EXPECT_FALSE(
+        sdk::validate_json(json::object{{"reason", "x"}, {"priority", "soon"}}, specs[0].parameters).ok());
     EXPECT_FALSE(tool->invoke(sdk::ToolCall{"c2", "handover_to_human", json::object{}}, turn).ok());
 }
 
@@ -46,15 +47,16 @@ TEST(HandoffTool, AcceptsEveryNotifyTargetOfTheContract) {
     sdk::testing::FakeHost host;
     const json::object config{
         {"release_after_minutes", 30},
-        {"notify", json::object{{"webhook", json::object{{"url", "https://example.com/hook"}, {"secret", "s"}}},
-                                {"slack", json::object{{"webhook_url", "https://hooks.slack.com/services/T/B/X"}}},
-                                {"email", json::object{{"smtp_host", "127.0.0.1"},
-                                                       {"smtp_port", 2525},
-                                                       {"starttls", true},
-                                                       {"username", "u"},
-                                                       {"password", "p"},
-                                                       {"from", "bot@example.com"},
-                                                       {"to", json::array{"owner@example.com"}}}}}}};
+        {"notify",
+         json::object{{"webhook", json::object{{"url", "https://example.com/hook"}, {"secret", "s"}}},
+                      {"slack", json::object{{"webhook_url", "https://hooks.slack.com/services/T/B/X"}}},
+                      {"email", json::object{{"smtp_host", "127.0.0.1"},
+                                             {"smtp_port", 2525},
+                                             {"starttls", true},
+                                             {"username", "u"},
+                                             {"password", "p"},
+                                             {"from", "bot@example.com"},
+                                             {"to", json::array{"owner@example.com"}}}}}}};
     EXPECT_NE(sdk::testing::instantiate(tezgah_plugin_descriptor, host, config), nullptr) << logged(host);
 }
 
@@ -62,12 +64,17 @@ TEST(HandoffTool, RefusesABadSettingNamingIt) {
     const std::vector<std::pair<json::object, std::string>> cases = {
         {json::object{{"release_after_minutes", 0}}, "release_after_minutes"},
         {json::object{{"notify", json::object{{"pager", json::object{}}}}}, "notify.pager"},
-        {json::object{{"notify", json::object{{"webhook", json::object{{"secret", "s"}}}}}}, "notify.webhook.url"},
-        {json::object{{"notify", json::object{{"webhook", json::object{{"url", "ftp://x"}}}}}}, "notify.webhook.url"},
-        {json::object{{"notify", json::object{{"email", json::object{{"smtp_host", "h"}, {"from", "a@b"},
-                                                                     {"to", "c@d"}, {"smtp_port", 70000}}}}}},
+        {json::object{{"notify", json::object{{"webhook", json::object{{"secret", "s"}}}}}},
+         "notify.webhook.url"},
+        {json::object{{"notify", json::object{{"webhook", json::object{{"url", "ftp://x"}}}}}},
+         "notify.webhook.url"},
+        {json::object{{"notify", json::object{{"email", json::object{{"smtp_host", "h"},
+                                                                     {"from", "a@b"},
+                                                                     {"to", "c@d"},
+                                                                     {"smtp_port", 70000}}}}}},
          "notify.email.smtp_port"},
-        {json::object{{"notify", json::object{{"slack", json::object{{"webhook_url", "https://h"}, {"x", 1}}}}}},
+        {json::object{
+             {"notify", json::object{{"slack", json::object{{"webhook_url", "https://h"}, {"x", 1}}}}}},
          "notify.slack.x"},
     };
     for (const auto& [config, field] : cases) {
