@@ -18,14 +18,14 @@
     placeholder: "Bir mesaj yazın…", send: "Gönder", typing: "Yazıyor…",
     connecting: "Bağlanıyor…", reconnecting: "Bağlantı koptu, yeniden bağlanıyor…",
     online: "Çevrimiçi", greeting: "Merhaba! Size nasıl yardımcı olabilirim?",
-    options: "Seçenekler", you: "Siz", bot: "Asistan", limited: "Çok fazla mesaj; biraz bekleyin.",
+    options: "Seçenekler", you: "Siz", bot: "Asistan", staff: "Yetkili", limited: "Çok fazla mesaj; biraz bekleyin.",
     failed: "Mesaj gönderilemedi."
   } : {
     open: "Open chat", close: "Close chat", title: "Chat with us", input: "Your message",
     placeholder: "Type a message…", send: "Send", typing: "Typing…",
     connecting: "Connecting…", reconnecting: "Connection lost, reconnecting…",
     online: "Online", greeting: "Hello! How can I help you?",
-    options: "Options", you: "You", bot: "Assistant", limited: "Too many messages; please wait a moment.",
+    options: "Options", you: "You", bot: "Assistant", staff: "Staff", limited: "Too many messages; please wait a moment.",
     failed: "The message could not be sent."
   };
   var storeKey = "tezgah:" + tenant + ":visitor";
@@ -104,7 +104,7 @@
   function scroll() { log.scrollTop = log.scrollHeight; }
   function bubble(from, text) {
     var b = el("div", { "data-tezgah": "message", "data-from": from });
-    b.append(el("span", { class: "sr" }, (from === "customer" ? L.you : L.bot) + ": "));
+    b.append(el("span", { class: "sr" }, (from === "customer" ? L.you : from === "operator" ? L.staff : L.bot) + ": "));
     var t = el("span", {}, text);
     b.append(t);
     b.body = t;
@@ -180,7 +180,7 @@
         setColor(f.color);
         status.textContent = L.online;
         if (!log.querySelector("[data-tezgah=message]")) {
-          (f.history || []).forEach(function (h) { bubble(h.from === "customer" ? "customer" : "bot", h.text); });
+          (f.history || []).forEach(function (h) { bubble(h.from === "customer" || h.from === "operator" ? h.from : "bot", h.text); });
           if (!(f.history || []).length) bubble("bot", f.greeting || L.greeting);
         }
         pending.forEach(frame);
@@ -199,8 +199,14 @@
         break;
       case "reply":
         showTyping(false);
+        if (f.from === "operator") {  // a person's reply, pushed while the bot is silent
+          bubble("operator", f.reply);
+          scroll();
+          break;
+        }
         pending = pending.filter(function (m) { return m.id !== f.id; });
-        if (!streaming) streaming = bubble(f.from === "operator" ? "operator" : "bot", "");
+        if (!streaming && !f.reply) break;  // a person has taken over: the bot says nothing
+        if (!streaming) streaming = bubble("bot", "");
         streaming.body.textContent = f.reply;  // the stored text is the last word
         streaming = null;
         showCards(f.cards);

@@ -662,6 +662,7 @@ int cmd_serve(const Args& args) {
         return 1;
     }
     engine.outbox().start();
+    engine.handoffs().start();  // conversations whose operators fell silent go back to the bot
     std::cout << "tezgah listening on http://" << server_options.host << ":" << server.port() << std::endl;
 
     while (true) {
@@ -681,6 +682,7 @@ int cmd_serve(const Args& args) {
         break;
     }
     const bool finished = server.stop(std::chrono::seconds(30));
+    engine.handoffs().stop();
     engine.outbox().stop();  // the sends in flight end; what is queued waits for the next start
     engine.stop_watching();
     return finished ? 0 : 1;

@@ -188,6 +188,21 @@ struct Routes {
     void health(Exchange& ex);
     void health_detailed(Exchange& ex);
     void metrics(Exchange& ex);
+
+    // --- the operator API for conversations, handoff and tickets (http/conversations_api.cpp) ---
+    std::atomic<bool> stopping{false};  ///< set when the server stops: event streams end
+    /// Answers `rest` (the path after /v1/tenants/{tenant}) when it is one of these routes.
+    bool operator_route(Exchange& ex, const std::string& tenant, std::string_view rest);
+    void list_conversations_route(Exchange& ex, const std::string& tenant,
+                                  const std::map<std::string, std::string>& params);
+    void conversation_route(Exchange& ex, const std::string& tenant, const std::string& id);
+    void takeover_route(Exchange& ex, const std::string& tenant, const std::string& id);
+    void operator_message_route(Exchange& ex, const std::string& tenant, const std::string& id);
+    void release_route(Exchange& ex, const std::string& tenant, const std::string& id);
+    void tickets_route(Exchange& ex, const std::string& tenant,
+                       const std::map<std::string, std::string>& params);
+    void ticket_patch_route(Exchange& ex, const std::string& tenant, const std::string& id);
+    void events_route(Exchange& ex, const std::string& tenant);
 };
 
 /// The chat body's fields after checking their types.

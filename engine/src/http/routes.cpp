@@ -358,6 +358,7 @@ void Routes::dispatch(Exchange& ex) {
                     audit_entries(ex, tenant);
                 return;
             }
+            if (operator_route(ex, tenant, rest)) return;
             constexpr std::string_view kChannels = "/channels/";
             if (rest.starts_with(kChannels)) {
                 rest.remove_prefix(kChannels.size());

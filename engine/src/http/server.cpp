@@ -868,6 +868,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     if (!impl_->started || impl_->stopped) return true;
     impl_->stopped = true;
     impl_->stopping = true;
+    impl_->routes->stopping = true;  // event streams (GET /events) end
     // No new connections; idle ones close now; requests being read are dropped.
     asio::post(impl_->io, [impl = impl_.get()] {
         boost::system::error_code ec;

@@ -212,7 +212,28 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
             hub.sessions_.erase(listed);
             is_listed = false;
         }
+        forget_visitor();
     }
+
+    /// Listed by visitor once greeted: an operator's reply is pushed to every socket of theirs.
+    void list_visitor() {
+        std::lock_guard lock(hub.visitors_mutex_);
+        visitor_key = tenant + '\n' + user_id();
+        hub.visitors_.emplace(visitor_key, weak_from_this());
+    }
+    void forget_visitor() {
+        if (visitor_key.empty()) return;
+        std::lock_guard lock(hub.visitors_mutex_);
+        auto [first, last] = hub.visitors_.equal_range(visitor_key);
+        for (auto it = first; it != last; ++it) {
+            if (auto other = it->second.lock(); !other || other.get() == this) {
+                hub.visitors_.erase(it);
+                break;
+            }
+        }
+        visitor_key.clear();
+    }
+    std::string visitor_key;  // tenant '\n' user id, while listed in hub.visitors_
 
     /// The server is stopping: a close frame (1001, going away), then the socket closes.
     void go_away() {
@@ -286,9 +307,11 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
         if (!known) {
             // New visitors, and tokens that are forged, expired by a new key, or another tenant's.
             const std::string token = hub.tokens.issue(tenant, visitor);
+            list_visitor();
             return send(welcome(token, json::array{}));
         }
         visitor = *known;
+        list_visitor();
         // The history is read from the database on a worker, never on the loop.
         auto self = shared_from_this();
         const bool queued =
@@ -328,8 +351,11 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
             if (m.text.empty()) continue;
             const auto at =
                 std::chrono::duration_cast<std::chrono::milliseconds>(m.at.time_since_epoch()).count();
-            out.push_back(
-                json::object{{"from", m.role == "user" ? "customer" : "bot"}, {"text", m.text}, {"at", at}});
+            out.push_back(json::object{{"from", m.role == "user"       ? "customer"
+                                                : m.role == "operator" ? "operator"
+                                                                       : "bot"},
+                                       {"text", m.text},
+                                       {"at", at}});
         }
         return out;
     }
@@ -415,9 +441,43 @@ WidgetSockets::WidgetSockets(Engine& engine_, std::function<bool(std::function<v
     : engine(engine_),
       limits(limits_),
       tokens(widget_signing_key(engine_)),
-      run_on_worker(std::move(run_on_worker_)) {}
+      run_on_worker(std::move(run_on_worker_)) {
+    // An operator's reply to a widget conversation (pipeline/handoff.cpp publishes it) is shown
+    // live as a `reply` frame from "operator"; without an open socket it is in the next welcome's history.
+    events_subscription_ = engine.events().subscribe([this](const Event& event) {
+        if (event.type != "message") return;
+        const auto& d = event.data;
+        const auto* from = d.if_contains("from");
+        const auto* channel = d.if_contains("channel");
+        if (!from || *from != "operator" || !channel || *channel != json::string(kWidgetChannel)) return;
+        sdk::TurnReply reply;
+        reply.reply = std::string(d.at("text").as_string());
+        reply.conversation_id = std::string(d.at("conversation_id").as_string());
+        if (const auto* session = d.if_contains("session_id"); session && session->is_string())
+            reply.session_id = std::string(session->get_string());
+        reply.method = "operator";
+        reply.handoff = true;
+        json::object frame = sdk::to_json(reply);
+        frame["type"] = "reply";
+        frame["from"] = "operator";
+        if (const auto* id = d.if_contains("id")) frame["message_id"] = *id;
+        push(event.tenant_id, std::string(d.at("user_id").as_string()), frame_text(frame));
+    });
+}
 
-WidgetSockets::~WidgetSockets() = default;
+WidgetSockets::~WidgetSockets() { engine.events().unsubscribe(events_subscription_); }
+
+int WidgetSockets::push(const std::string& tenant, const std::string& user_id, const std::string& frame) {
+    std::vector<std::shared_ptr<Session>> targets;
+    {
+        std::lock_guard lock(visitors_mutex_);
+        auto [first, last] = visitors_.equal_range(tenant + '\n' + user_id);
+        for (auto it = first; it != last; ++it)
+            if (auto session = it->second.lock()) targets.push_back(std::move(session));
+    }
+    for (const auto& session : targets) session->post(frame);
+    return static_cast<int>(targets.size());
+}
 
 void WidgetSockets::close_all() {
     for (const auto& weak : sessions_)

@@ -18,6 +18,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,8 +88,16 @@ public:
     std::function<bool(std::function<void()>)> run_on_worker;
     std::atomic<int> open_{0};
 
+    /// Sends `frame` to every open socket of `user_id` (a visitor's "widget:ID") of `tenant`, from
+    /// any thread; how many sockets it was sent to. An operator's reply reaches the widget this way.
+    int push(const std::string& tenant, const std::string& user_id, const std::string& frame);
+
 private:
     friend struct Session;
+    /// Greeted sockets by tenant and user id (any thread, under visitors_mutex_).
+    std::mutex visitors_mutex_;
+    std::unordered_multimap<std::string, std::weak_ptr<Session>> visitors_;
+    std::uint64_t events_subscription_ = 0;
     std::list<std::weak_ptr<Session>> sessions_;  ///< open ones (loop thread)
     std::unordered_map<std::string, std::deque<std::chrono::steady_clock::time_point>> recent_;
     std::chrono::steady_clock::time_point last_sweep_{};

@@ -213,7 +213,7 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
             plain_messages.reserve(in.history.size() + 1);
             for (const auto& h : in.history)
                 plain_messages.push_back(
-                    {h.role == "assistant" ? sdk::Role::assistant : sdk::Role::user, h.text, {}, {}});
+                    {h.role == "user" ? sdk::Role::user : sdk::Role::assistant, h.text, {}, {}});
             plain_messages.push_back({sdk::Role::user, in.message.text, {}, {}});
         }
         return plain_messages;

@@ -192,6 +192,30 @@ Handoff judge_handoff(const Tenant& tenant, const std::string& text, const Rules
     return out;
 }
 
+/// A call of the handoff tool's handover_to_human in the turn, with its arguments.
+struct HandoverRequest {
+    bool called = false;
+    std::string reason;
+    std::string category;
+    std::string priority;
+};
+
+HandoverRequest handover_request(const std::vector<sdk::ToolCallSummary>& calls) {
+    HandoverRequest out;
+    for (const auto& call : calls) {
+        if (call.name != "handover_to_human" || !call.ok) continue;
+        out.called = true;
+        auto text = [&](const char* key) {
+            const auto* v = call.arguments.if_contains(key);
+            return v && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        out.reason = text("reason");
+        out.category = text("category");
+        out.priority = text("priority");
+    }
+    return out;
+}
+
 /// The session's rolling summary with the messages that leave the history window this turn, for a
 /// tenant that talks to a remote model (the offline assistant reads no summary).
 void roll_history_summary(const Tenant& tenant, const std::deque<StoredMessage>& history, std::size_t window,
@@ -261,6 +285,8 @@ Engine::Engine(EngineOptions options)
 Engine::~Engine() {
     // The outbox's workers call the tenants' channels: they stop first. Tenants (and the plugin
     // instances they hold) go before the registry and the database.
+    if (release_subscription_ != 0) events_.unsubscribe(release_subscription_);
+    handoffs_.reset();
     outbox_.reset();
     tenants_.reset();
 }
@@ -280,6 +306,25 @@ sdk::Status Engine::start() {
     if (outbox_options.clock == nullptr) outbox_options.clock = clock_;
     outbox_ = std::make_unique<Outbox>(
         *db_, [this](const std::string& id) { return tenant(id); }, outbox_options);
+    handoffs_ = std::make_unique<Handoffs>(
+        *db_, events_, *outbox_, [this](const std::string& id) { return tenant(id); },
+        [this] {
+            std::vector<std::string> loaded;
+            for (const auto& t : tenants())
+                if (t.state != "failed") loaded.push_back(t.id);
+            return loaded;
+        },
+        clock_);
+    // A conversation given back to the bot is read again from the database at its next turn: its
+    // history then holds what the operators said (the cached one has only the customer's side).
+    release_subscription_ = events_.subscribe([this](const Event& event) {
+        if (event.type != "release") return;
+        const auto* user = event.data.if_contains("user_id");
+        const auto* channel = event.data.if_contains("channel");
+        if (user && user->is_string() && channel && channel->is_string())
+            conversations_.erase(ConversationCache::key(event.tenant_id, std::string(user->get_string()),
+                                                        std::string(channel->get_string())));
+    });
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},
@@ -290,6 +335,7 @@ sdk::Status Engine::start() {
 void Engine::set_clock(const sdk::Clock* clock) {
     clock_ = clock ? clock : &SystemClock::instance();
     if (tenants_) tenants_->set_clock(*clock_);
+    if (handoffs_) handoffs_->set_clock(clock_);
 }
 
 sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) { return tenants_->get(id); }
@@ -512,6 +558,55 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     in.tenant_id = tenant.id();
     ReplyStream stream(sink, !tenant.has_on_reply_rules());
 
+    // A conversation a person has taken over: the bot is silent. The customer's message is
+    // stored (above) and streamed to operators; operators' replies waiting for a channel that
+    // cannot be pushed to come back with this turn (docs/http-api.md, "Handoff").
+    auto gate = handoffs_->before_turn(tenant, conversation->id, message.channel);
+    if (!gate) return gate.error();
+    handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "customer",
+                             message.text, gate->handed_over);
+    if (gate->handed_over) {
+        sdk::TurnReply out;
+        for (const auto& relayed : gate->relay) out.reply += (out.reply.empty() ? "" : "\n\n") + relayed.text;
+        out.session_id = conversation->session_id;
+        out.conversation_id = conversation->id;
+        out.method = gate->relay.empty() ? "handoff" : "operator";
+        out.language = language;
+        out.handoff = true;
+        if (sink && !out.reply.empty()) sink->on_text(out.reply);
+        state["language"] = language;
+        // Stored without text: the operators' words are in the history as their own messages.
+        StoredMessage reply{"assistant", "", out.method, out.language, clock_->now()};
+        out.execution_time_ms = ms_since(started);
+        TurnRecord record{tenant.id(),
+                          conversation->id,
+                          message.user_id,
+                          message.channel,
+                          inbound_id,
+                          reply,
+                          json::serialize(sdk::to_json(out)),
+                          {},
+                          {},
+                          state,
+                          claimed_at,
+                          std::move(earlier_ids)};
+        if (auto reply_id = db_->finish_turn(record); !reply_id) {
+            if (reply_id.error().code == sdk::errc::duplicate_in_flight) release.settled();
+            return reply_id.error();
+        }
+        release.settled();
+        Metrics::global().message(tenant.id(), out.method);
+        conversation->state = std::move(state);
+        for (auto& m : stored_earlier) conversation->history.push_back(std::move(m));
+        conversation->history.push_back(std::move(inbound));
+        while (conversation->history.size() > options_.history_messages) conversation->history.pop_front();
+        conversation->last_activity = std::max({conversation->last_activity, now, record.reply.at});
+        conversations_.put(cache_key, std::move(*conversation));
+        forget.stored = true;
+        out.execution_time_ms = ms_since(started);
+        return out;
+    }
+
     // Rules, then the assistant (unless a rule answered), then the rules that rewrite replies.
     // A channel that asks for a person (a photo alone, which no assistant here can read) answers
     // with its own words; a message of media alone skips the rules; else the rules run.
@@ -544,7 +639,21 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     std::int64_t streak = 0;
     if (const auto* v = state.if_contains("low_confidence_turns"); v && v->is_int64())
         streak = v->get_int64();
-    const Handoff handoff = judge_handoff(tenant, message.text, before, answer, streak);
+    Handoff handoff = judge_handoff(tenant, message.text, before, answer, streak);
+    // A model that called handover_to_human (the handoff tool) asked for a person with its reasons.
+    const HandoverRequest asked = handover_request(answer.tool_calls);
+    if (asked.called && !handoff.wanted) handoff = {true, asked.reason, handoff.doubtful_streak};
+    if (asked.called && !asked.reason.empty()) handoff.reason = asked.reason;
+    // The tenant's handoff tool makes it a handover: the customer is told once that a person will
+    // answer, in this reply. The assistant's own handoff answer (and a model's, after calling the
+    // tool) says so already; anything else gets the acknowledgement added.
+    const bool handing_over = handoff.wanted && handoff_settings(tenant).has_value();
+    if (handing_over && !answer.handoff && !asked.called) {
+        const std::string ack = handoff_acknowledgement(language, tenant.profile());
+        const std::string added = answer.reply.empty() ? ack : "\n\n" + ack;
+        stream.on_text(added);
+        answer.reply += added;
+    }
     if (answer.method != "rule") {
         if (handoff.doubtful_streak > 0)
             state["low_confidence_turns"] = handoff.doubtful_streak;
@@ -597,6 +706,11 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         return reply_id.error();
     }
     release.settled();
+    if (handing_over)
+        handoffs_->hand_over(tenant, conversation->id, message.user_id, message.channel, handoff.reason,
+                             asked.category, asked.priority, message.text);
+    handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "bot",
+                             out.reply, handing_over);
     if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);

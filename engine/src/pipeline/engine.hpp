@@ -5,6 +5,7 @@
 
 #include "outbox/outbox.hpp"
 #include "pipeline/conversation_cache.hpp"
+#include "pipeline/handoff.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
 #include "tenants/directory.hpp"
@@ -110,6 +111,8 @@ public:
     Outbox& outbox() { return *outbox_; }
     /// Messages, handoffs, tickets and appointments as they happen (util/events.hpp).
     EventHub& events() { return events_; }
+    /// Conversation states, tickets and operators' replies (pipeline/handoff.hpp; after start()).
+    Handoffs& handoffs() { return *handoffs_; }
     /// The clock of turns and of tenants loaded from now on (null: the system clock).
     void set_clock(const sdk::Clock* clock);
 
@@ -172,6 +175,8 @@ private:
     std::unique_ptr<SpendTracker> spend_;       ///< per-tenant spend for budgets (after start())
     std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
     std::unique_ptr<Outbox> outbox_;            ///< after start(); stopped before the tenants go
+    std::unique_ptr<Handoffs> handoffs_;        ///< after start(); goes before the outbox
+    std::uint64_t release_subscription_ = 0;    ///< forgets a released conversation's cached history
     ConversationLocks conversation_locks_;
     EventHub events_;
     ConversationCache conversations_{options_.conversation_cache_entries};

@@ -254,6 +254,38 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id)"},
              {Only::both, "CREATE INDEX audit_log_key ON audit_log (key_id, id)"},
          }},
+        {10,
+         "handoff: a conversation's state (bot, handed_over, closed), tickets, operators' messages "
+         "(store/handoffs.hpp)",
+         {
+             // status_at: when the state last changed; operator_at: an operator last took over or
+             // wrote (release_after_minutes counts from the later); relayed_seq: the last operator
+             // message handed to a customer of a channel that cannot be pushed to (chat API, /webhook).
+             {Only::both, "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT 'bot'"},
+             {Only::both, "ALTER TABLE conversations ADD COLUMN status_at BIGINT NOT NULL DEFAULT 0"},
+             {Only::both, "ALTER TABLE conversations ADD COLUMN operator_at BIGINT NOT NULL DEFAULT 0"},
+             {Only::both, "ALTER TABLE conversations ADD COLUMN relayed_seq BIGINT NOT NULL DEFAULT 0"},
+             {Only::both,
+              "CREATE INDEX conversations_status ON conversations (tenant_id, status, last_message_at)"},
+             {Only::both, "CREATE INDEX conversations_recent ON conversations (tenant_id, last_message_at)"},
+             // transcript: JSON [{"role", "text", "at"}]; times in ms.
+             {Only::both, R"(CREATE TABLE tickets (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                category TEXT NOT NULL,
+                priority TEXT NOT NULL,
+                status TEXT NOT NULL,
+                assignee TEXT NOT NULL DEFAULT '',
+                transcript TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL))"},
+             {Only::both, "CREATE INDEX tickets_tenant ON tickets (tenant_id, status, created_at)"},
+             {Only::both, "CREATE INDEX tickets_conversation ON tickets (tenant_id, conversation_id)"},
+         }},
     };
     return list;
 }
