@@ -57,7 +57,7 @@ void select_notices(soci::session& sql, const std::string& where, const std::vec
 
 sdk::Status insert_notices(Database& db, const std::vector<Notice>& notices) {
     if (notices.empty()) return {};
-    return db.write("insert_notices [" + notices.front().tenant_id + "]", [&](soci::session& sql) {
+    return db.write("insert_notices", [&](soci::session& sql) {
         for (const auto& n : notices) {
             const long long created = to_millis(n.created_at);
             const std::string queued = "queued";

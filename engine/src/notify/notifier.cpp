@@ -65,7 +65,7 @@ Notifier::TargetLookup Notifier::engine_targets(Engine& engine) {
     };
 }
 
-sdk::Result<std::vector<Notice>> Notifier::record(const Event& event) {
+sdk::Result<std::vector<Notice>> Notifier::notices_for(const Event& event) {
     std::vector<Notice> out;
     if (!notifies(event) || event.tenant_id.empty()) return out;
     auto targets = targets_(event.tenant_id);
@@ -83,8 +83,13 @@ sdk::Result<std::vector<Notice>> Notifier::record(const Event& event) {
         n.created_at = n.updated_at = n.next_attempt_at = now;
         out.push_back(std::move(n));
     }
-    if (auto stored = insert_notices(db_, out); !stored) return stored.error();
-    for (const auto& n : out)
+    return out;
+}
+
+sdk::Status Notifier::store(const std::vector<Notice>& notices) {
+    if (notices.empty()) return {};
+    if (auto stored = insert_notices(db_, notices); !stored) return stored;
+    for (const auto& n : notices)
         log_event(spdlog::level::debug, "notify", "notice queued",
                   {{"tenant", n.tenant_id}, {"event", n.event}, {"target", n.target}, {"id", n.id}});
     {
@@ -92,7 +97,14 @@ sdk::Result<std::vector<Notice>> Notifier::record(const Event& event) {
         woken_ = true;
     }
     wake_dispatcher_.notify_one();
-    return out;
+    return {};
+}
+
+sdk::Result<std::vector<Notice>> Notifier::record(const Event& event) {
+    auto notices = notices_for(event);
+    if (!notices) return notices;
+    if (auto stored = store(*notices); !stored) return stored.error();
+    return notices;
 }
 
 void Notifier::start() {
@@ -154,12 +166,20 @@ void Notifier::recorder_loop() {
         std::deque<Event> batch;
         batch.swap(events_in_);
         lock.unlock();
+        // Everything that came meanwhile is stored in one transaction.
+        std::vector<Notice> notices;
         for (const auto& event : batch) {
-            auto stored = record(event);
-            if (!stored)
-                log_event(spdlog::level::err, "notify", "notices not stored",
-                          {{"tenant", event.tenant_id}, {"event", event.type}, {"error", stored.error().message}});
+            auto made = notices_for(event);
+            if (!made) {
+                log_event(spdlog::level::err, "notify", "notices not stored: the tenant's targets are not known",
+                          {{"tenant", event.tenant_id}, {"event", event.type}, {"error", made.error().message}});
+                continue;
+            }
+            for (auto& n : *made) notices.push_back(std::move(n));
         }
+        if (auto stored = store(notices); !stored)
+            log_event(spdlog::level::err, "notify", "notices not stored",
+                      {{"notices", std::to_string(notices.size())}, {"error", stored.error().message}});
         lock.lock();
     }
 }

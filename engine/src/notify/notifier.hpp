@@ -84,6 +84,10 @@ public:
     const NotifierOptions& options() const { return options_; }
 
 private:
+    /// One notice per target of the event's tenant (not stored yet).
+    sdk::Result<std::vector<Notice>> notices_for(const Event& event);
+    /// Stores `notices` in one transaction and wakes the dispatcher.
+    sdk::Status store(const std::vector<Notice>& notices);
     void recorder_loop();
     void dispatch_loop();
     void worker_loop();
