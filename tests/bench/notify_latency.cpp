@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
             const auto comma = header.find(",v1=");
             const bool valid = comma != std::string::npos &&
                                header.substr(comma + 4) ==
-                                   notify::webhook_signature(secret, std::atoll(header.substr(2, comma - 2).c_str()), r.body);
+                                   notify::webhook_signature(
+                                       secret, std::atoll(header.substr(2, comma - 2).c_str()), r.body);
             const int n = std::atoi(std::string(json::parse(r.body).at("ticket_id").as_string()).c_str());
             {
                 std::lock_guard lock(mutex);
@@ -95,8 +96,8 @@ int main(int argc, char** argv) {
     notify::NotifyTargets targets;
     targets.webhook = notify::WebhookTarget{receiver.url() + "/hook", secret};
     notify::Notifier notifier(
-        **db, events, http, [&](const std::string&) -> tezgah::sdk::Result<notify::NotifyTargets> { return targets; },
-        options);
+        **db, events, http,
+        [&](const std::string&) -> tezgah::sdk::Result<notify::NotifyTargets> { return targets; }, options);
     notifier.start();
 
     std::vector<Steady::time_point> published(static_cast<std::size_t>(count));
@@ -111,7 +112,8 @@ int main(int argc, char** argv) {
                                           {"priority", "medium"},
                                           {"ticket_id", std::to_string(i)},
                                           {"text", "bir yetkiliyle görüşmek istiyorum"}}});
-        if (interval_ms > 0) std::this_thread::sleep_until(began + std::chrono::milliseconds((i + 1) * interval_ms));
+        if (interval_ms > 0)
+            std::this_thread::sleep_until(began + std::chrono::milliseconds((i + 1) * interval_ms));
     }
     const bool all = receiver.wait_for_requests(static_cast<std::size_t>(count), std::chrono::seconds(60));
     notifier.stop();
@@ -120,18 +122,22 @@ int main(int argc, char** argv) {
     {
         std::lock_guard lock(mutex);
         for (const auto& [n, at] : arrived)
-            ms.push_back(std::chrono::duration<double, std::milli>(at - published[static_cast<std::size_t>(n)]).count());
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(at - published[static_cast<std::size_t>(n)])
+                    .count());
     }
     std::sort(ms.begin(), ms.end());
     auto pct = [&](double p) {
         if (ms.empty()) return 0.0;
-        return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(ms.size() - 1) + 0.5))];
+        return ms[std::min(ms.size() - 1,
+                           static_cast<std::size_t>(p * static_cast<double>(ms.size() - 1) + 0.5))];
     };
-    std::printf("RESULT %d handoffs, one every %d ms, %d workers (%s): delivered %zu%s, p50 %.1f ms, p99 %.1f ms, "
-                "max %.1f ms; bad signatures %d, delivered twice %d\n",
-                count, interval_ms, workers, (*db)->backend() == Backend::sqlite ? "SQLite" : "PostgreSQL", ms.size(),
-                all ? "" : " (not all within 60 s)", pct(0.5), pct(0.99), ms.empty() ? 0.0 : ms.back(),
-                bad_signatures, duplicates);
+    std::printf(
+        "RESULT %d handoffs, one every %d ms, %d workers (%s): delivered %zu%s, p50 %.1f ms, p99 %.1f ms, "
+        "max %.1f ms; bad signatures %d, delivered twice %d\n",
+        count, interval_ms, workers, (*db)->backend() == Backend::sqlite ? "SQLite" : "PostgreSQL", ms.size(),
+        all ? "" : " (not all within 60 s)", pct(0.5), pct(0.99), ms.empty() ? 0.0 : ms.back(),
+        bad_signatures, duplicates);
     db->reset();
     std::error_code ec;
     if (!folder.empty()) fs::remove_all(folder, ec);

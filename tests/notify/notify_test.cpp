@@ -43,8 +43,8 @@ constexpr const char* kSecret = "whsec_7f3a9c";
 std::string receiver_hmac(const std::string& key, const std::string& text) {
     std::array<unsigned char, 32> digest{};
     unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
-         text.size(), digest.data(), &length);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data(), &length);
     char hex[65] = {};
     for (unsigned i = 0; i < length; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
     return hex;
@@ -57,9 +57,9 @@ bool signature_valid(const std::string& header, const std::string& body, const s
     const std::string t = header.substr(2, comma - 2);
     const std::string v1 = header.substr(comma + 4);
     const long long sent = std::atoll(t.c_str());
-    const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    const long long now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     return std::llabs(now - sent) < 300 && v1 == receiver_hmac(secret, t + "." + body);
 }
 
@@ -74,13 +74,16 @@ struct TestPki {
         const std::string d = "'" + dir.string() + "'";
         const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
         const std::string log = " >> " + d + "/openssl.log 2>&1";
-        for (const std::string& command :
-             {"openssl req -x509 " + ec + " -keyout " + d + "/ca.key -out " + d +
-                  "/ca.crt -days 3 -subj '/CN=Tezgah Notify Test CA' -addext basicConstraints=critical,CA:TRUE"
-                  " -addext keyUsage=critical,keyCertSign,cRLSign" + log,
-              "openssl req " + ec + " -keyout " + d + "/server.key -out " + d + "/server.csr -subj /CN=localhost" + log,
-              "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d +
-                  "/ca.key -CAcreateserial -out " + d + "/server.crt -days 3 -extfile " + d + "/server.ext" + log}) {
+        for (const std::string& command : {"openssl req -x509 " + ec + " -keyout " + d + "/ca.key -out " + d +
+                                               "/ca.crt -days 3 -subj '/CN=Tezgah Notify Test CA' -addext "
+                                               "basicConstraints=critical,CA:TRUE"
+                                               " -addext keyUsage=critical,keyCertSign,cRLSign" +
+                                               log,
+                                           "openssl req " + ec + " -keyout " + d + "/server.key -out " + d +
+                                               "/server.csr -subj /CN=localhost" + log,
+                                           "openssl x509 -req -in " + d + "/server.csr -CA " + d +
+                                               "/ca.crt -CAkey " + d + "/ca.key -CAcreateserial -out " + d +
+                                               "/server.crt -days 3 -extfile " + d + "/server.ext" + log}) {
             if (std::system(command.c_str()) != 0) {
                 error = "openssl failed: " + command + "\n" + slurp(dir / "openssl.log");
                 return;
@@ -97,8 +100,9 @@ public:
         int in[2], from[2];
         if (::pipe(in) != 0 || ::pipe(from) != 0) return;
         const std::string script = std::string(TEZGAH_SOURCE_DIR) + "/tests/notify/smtp_sink.py";
-        std::vector<std::string> args = {"/usr/bin/python3", script, pki.file("server.crt"), pki.file("server.key"),
-                                         out.string(), "--fail-first", std::to_string(fail_first)};
+        std::vector<std::string> args = {"/usr/bin/python3",        script,       pki.file("server.crt"),
+                                         pki.file("server.key"),    out.string(), "--fail-first",
+                                         std::to_string(fail_first)};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -220,11 +224,13 @@ protected:
             if (tenant != kTenant) return notify::NotifyTargets{};
             auto loaded = engine::load_manifest(folder, nullptr);
             if (!loaded.manifest)
-                return sdk::make_error("invalid_tenant", loaded.problems.empty() ? "no manifest"
-                                                                                 : loaded.problems.front().str());
+                return sdk::make_error("invalid_tenant", loaded.problems.empty()
+                                                             ? "no manifest"
+                                                             : loaded.problems.front().str());
             return notify::notify_targets(*loaded.manifest);
         };
-        notifier = std::make_unique<notify::Notifier>(engine->database(), engine->events(), http, lookup, options);
+        notifier =
+            std::make_unique<notify::Notifier>(engine->database(), engine->events(), http, lookup, options);
         notifier->start();
     }
 
@@ -237,7 +243,8 @@ protected:
         auto reply = notices(query);
         EXPECT_EQ(reply.status, 200) << reply.body;
         auto v = reply.json();
-        return v.is_object() && v.as_object().contains("notices") ? v.at("notices").as_array() : json::array();
+        return v.is_object() && v.as_object().contains("notices") ? v.at("notices").as_array()
+                                                                  : json::array();
     }
     /// Waits until every listed notice is in `state` (and there are `count`).
     bool all_in_state(std::size_t count, const std::string& state) {
@@ -280,17 +287,17 @@ TEST_P(Notify, EveryTargetGetsTheHandoffSignedInSlackAndByMailOverStartTls) {
         reply.content_type("text/plain");
         reply.body("ok");
     });
-    start_notifier(json::object{
-        {"webhook", {{"url", webhook.url() + "/hooks/tezgah"}, {"secret", kSecret}}},
-        {"slack", {{"webhook_url", slack.url() + "/services/T000/B000/XXXX"}}},
-        {"email",
-         {{"smtp_host", "127.0.0.1"},
-          {"smtp_port", smtp.port()},
-          {"starttls", true},
-          {"username", "notify"},
-          {"password", "s3cret"},
-          {"from", "bot@gece-butik.example"},
-          {"to", json::array{"sahip@gece-butik.example", "destek@gece-butik.example"}}}}});
+    start_notifier(
+        json::object{{"webhook", {{"url", webhook.url() + "/hooks/tezgah"}, {"secret", kSecret}}},
+                     {"slack", {{"webhook_url", slack.url() + "/services/T000/B000/XXXX"}}},
+                     {"email",
+                      {{"smtp_host", "127.0.0.1"},
+                       {"smtp_port", smtp.port()},
+                       {"starttls", true},
+                       {"username", "notify"},
+                       {"password", "s3cret"},
+                       {"from", "bot@gece-butik.example"},
+                       {"to", json::array{"sahip@gece-butik.example", "destek@gece-butik.example"}}}}});
 
     engine->events().publish(handoff_event());
 
@@ -381,7 +388,8 @@ TEST_P(Notify, AReceiverThatFailsThenRecoversGetsTheNoticeOnce) {
     const auto requests = webhook.requests();
     ASSERT_EQ(requests.size(), 3u);
     int delivered = 0;
-    for (const auto& r : requests) EXPECT_EQ(r.header("x-tezgah-notice-id"), requests.front().header("x-tezgah-notice-id"));
+    for (const auto& r : requests)
+        EXPECT_EQ(r.header("x-tezgah-notice-id"), requests.front().header("x-tezgah-notice-id"));
     delivered = seen.load() - 2;
     EXPECT_EQ(delivered, 1);
     const auto notice = listed().front();
@@ -421,7 +429,8 @@ TEST_P(Notify, ATargetThatNeverRecoversFailsAfterMaxAttempts) {
     EXPECT_EQ(webhook.request_count(), 3u);
     const auto notice = listed().front();
     EXPECT_EQ(notice.at("attempts").as_int64(), 3);
-    EXPECT_NE(std::string(notice.at("last_error").as_string()).find("gave up after 3 attempts"), std::string::npos);
+    EXPECT_NE(std::string(notice.at("last_error").as_string()).find("gave up after 3 attempts"),
+              std::string::npos);
 }
 
 TEST_P(Notify, AHangingTargetDelaysNeitherThePublisherNorTheChatReply) {
@@ -452,9 +461,9 @@ TEST_P(Notify, AHangingTargetDelaysNeitherThePublisherNorTheChatReply) {
     ASSERT_EQ(second.status, 200) << second.body;
 
     EXPECT_LT(slowest_publish, 100ms) << "a publish waited for the notifier";
-    EXPECT_LT(with_hang, baseline + 1s) << "the turn took "
-                                        << std::chrono::duration_cast<std::chrono::milliseconds>(with_hang).count()
-                                        << " ms with the target hanging";
+    EXPECT_LT(with_hang, baseline + 1s)
+        << "the turn took " << std::chrono::duration_cast<std::chrono::milliseconds>(with_hang).count()
+        << " ms with the target hanging";
     // Every event was stored at once, though none could be sent.
     EXPECT_TRUE(eventually([&] { return listed("?limit=100").size() == 20; }));
     notifier->stop();  // ends the held attempts (their sockets close with the client's timeout)
@@ -484,7 +493,8 @@ TEST_P(Notify, ANoticeClaimedByAWorkerThatDiedIsSentAfterItsLease) {
     ASSERT_TRUE(claimed.ok());
     ASSERT_EQ(claimed->size(), 1u);
 
-    notifier = std::make_unique<notify::Notifier>(engine->database(), engine->events(), http, lookup, options);
+    notifier =
+        std::make_unique<notify::Notifier>(engine->database(), engine->events(), http, lookup, options);
     notifier->start();  // the next start
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(webhook.request_count(), 0u) << "sent while another worker held it";
@@ -537,7 +547,8 @@ TEST_P(Notify, TheNoticesApiNeedsAKeyForTheTenantWithTheScope) {
     ASSERT_TRUE(all_in_state(1, "sent"));
 
     const auto now = std::chrono::system_clock::now();
-    auto other = engine::create_api_key(engine->database(), "other", "nefes-studyo", {"conversations:read"}, now);
+    auto other =
+        engine::create_api_key(engine->database(), "other", "nefes-studyo", {"conversations:read"}, now);
     auto unscoped = engine::create_api_key(engine->database(), "chat", kTenant, {"chat:write"}, now);
     auto everyone = engine::create_api_key(engine->database(), "all", "", {"conversations:read"}, now);
     ASSERT_TRUE(other.ok() && unscoped.ok() && everyone.ok());

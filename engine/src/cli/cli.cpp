@@ -218,9 +218,8 @@ Args parse(int argc, char** argv) {
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock"};
-    static const std::vector<std::string> kFlags = {"--json",    "--help",     "-h",
-                                                    "--version", "--markdown", "--strict",
-                                                    "--block-private-targets"};
+    static const std::vector<std::string> kFlags = {
+        "--json", "--help", "-h", "--version", "--markdown", "--strict", "--block-private-targets"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];

@@ -29,7 +29,8 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
         for (std::size_t i = 0; i < raw.size(); ++i) {
             if (raw[i] == '+') {
                 out += ' ';
-            } else if (raw[i] == '%' && i + 2 < raw.size() + 0 && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+            } else if (raw[i] == '%' && i + 2 < raw.size() + 0 &&
+                       std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
                        std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
                 out += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
                 i += 2;
@@ -61,8 +62,9 @@ void notices_route(Routes& routes, Exchange& ex, const std::string& tenant) {
                              "state: expected queued, sent or failed, got \"" + state.substr(0, 40) + "\"");
     std::size_t limit = kDefaultLimit;
     if (auto text = query_value(ex.request.query, "limit")) {
-        const bool digits = !text->empty() && text->size() <= 6 &&
-                            std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            !text->empty() && text->size() <= 6 &&
+            std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
         const long value = digits ? std::stol(*text) : 0;
         if (value < 1 || value > static_cast<long>(kMaxLimit))
             return ex.send_error(400, sdk::errc::invalid_field,
@@ -73,16 +75,17 @@ void notices_route(Routes& routes, Exchange& ex, const std::string& tenant) {
     if (!notices) return ex.send_error(notices.error());
     json::array out;
     for (const auto& n : *notices) {
-        out.push_back(json::object{{"id", n.id},
-                                   {"event", n.event},
-                                   {"target", n.target},
-                                   {"state", n.state},
-                                   {"attempts", n.attempts},
-                                   {"last_error", n.last_error.empty() ? json::value(nullptr) : json::value(n.last_error)},
-                                   {"created_at", time_json(n.created_at)},
-                                   {"updated_at", time_json(n.updated_at)},
-                                   {"next_attempt_at", n.state == "queued" ? time_json(n.next_attempt_at) : nullptr},
-                                   {"sent_at", time_json(n.sent_at)}});
+        out.push_back(json::object{
+            {"id", n.id},
+            {"event", n.event},
+            {"target", n.target},
+            {"state", n.state},
+            {"attempts", n.attempts},
+            {"last_error", n.last_error.empty() ? json::value(nullptr) : json::value(n.last_error)},
+            {"created_at", time_json(n.created_at)},
+            {"updated_at", time_json(n.updated_at)},
+            {"next_attempt_at", n.state == "queued" ? time_json(n.next_attempt_at) : nullptr},
+            {"sent_at", time_json(n.sent_at)}});
     }
     ex.send_json(200, json::object{{"notices", std::move(out)}});
 }

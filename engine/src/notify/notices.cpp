@@ -61,7 +61,8 @@ sdk::Status insert_notices(Database& db, const std::vector<Notice>& notices) {
         for (const auto& n : notices) {
             const long long created = to_millis(n.created_at);
             const std::string queued = "queued";
-            sql << "INSERT INTO notices (id, tenant_id, event, target, payload, state, created_at, updated_at, "
+            sql << "INSERT INTO notices (id, tenant_id, event, target, payload, state, created_at, "
+                   "updated_at, "
                    "next_attempt_at) VALUES (:id, :t, :e, :g, :p, :s, :c, :u, :n)",
                 soci::use(n.id), soci::use(n.tenant_id), soci::use(n.event), soci::use(n.target),
                 soci::use(n.payload), soci::use(queued), soci::use(created), soci::use(created),
@@ -87,10 +88,11 @@ sdk::Result<std::vector<Notice>> claim_notices(Database& db, std::chrono::system
                        {}, {now_ms, now_ms, max_rows}, due);
         for (auto& n : due) {
             // Another process may have claimed it since the SELECT: the UPDATE decides.
-            soci::statement st = (sql.prepare << "UPDATE notices SET claimed_until = :l, attempts = attempts + 1, "
-                                                 "updated_at = :u WHERE id = :id AND state = 'queued' AND "
-                                                 "claimed_until <= :n",
-                                  soci::use(lease_ms), soci::use(now_ms), soci::use(n.id), soci::use(now_ms));
+            soci::statement st =
+                (sql.prepare << "UPDATE notices SET claimed_until = :l, attempts = attempts + 1, "
+                                "updated_at = :u WHERE id = :id AND state = 'queued' AND "
+                                "claimed_until <= :n",
+                 soci::use(lease_ms), soci::use(now_ms), soci::use(n.id), soci::use(now_ms));
             st.execute(true);
             if (st.get_affected_rows() != 1) continue;
             n.attempts += 1;
@@ -124,7 +126,8 @@ sdk::Result<bool> finish_notice(Database& db, const NoticeAttempt& a) {
     return out;
 }
 
-sdk::Status release_notice(Database& db, const std::string& id, std::chrono::system_clock::time_point claimed_until) {
+sdk::Status release_notice(Database& db, const std::string& id,
+                           std::chrono::system_clock::time_point claimed_until) {
     const long long claimed = to_millis(claimed_until);
     return db.write("release_notice " + id, [&](soci::session& sql) {
         sql << "UPDATE notices SET claimed_until = 0, attempts = attempts - 1 WHERE id = :id AND "
@@ -148,8 +151,8 @@ sdk::Result<std::optional<std::chrono::system_clock::time_point>> next_notice_du
     return out;
 }
 
-sdk::Result<std::vector<Notice>> list_notices(Database& db, const std::string& tenant_id, const std::string& state,
-                                              std::size_t limit) {
+sdk::Result<std::vector<Notice>> list_notices(Database& db, const std::string& tenant_id,
+                                              const std::string& state, std::size_t limit) {
     std::vector<Notice> out;
     const long long max_rows = static_cast<long long>(std::clamp<std::size_t>(limit, 1, 1000));
     auto read = db.read("list_notices [" + tenant_id + "]", [&](soci::session& sql) {
@@ -171,7 +174,8 @@ sdk::Result<Notice> find_notice(Database& db, const std::string& tenant_id, cons
     });
     if (!read) return read.error();
     if (out.empty())
-        return sdk::make_error(sdk::errc::not_found, "notice \"" + id + "\" of tenant \"" + tenant_id + "\" not found");
+        return sdk::make_error(sdk::errc::not_found,
+                               "notice \"" + id + "\" of tenant \"" + tenant_id + "\" not found");
     return out.front();
 }
 

@@ -54,14 +54,15 @@ sdk::Result<bool> finish_notice(Database& db, const NoticeAttempt& attempt);
 
 /// Gives back a claim no attempt was made on (a stopping process): due again at once, the attempt
 /// not counted.
-sdk::Status release_notice(Database& db, const std::string& id, std::chrono::system_clock::time_point claimed_until);
+sdk::Status release_notice(Database& db, const std::string& id,
+                           std::chrono::system_clock::time_point claimed_until);
 
 /// When the next queued notice is due (its next attempt, or the end of its claim when later).
 sdk::Result<std::optional<std::chrono::system_clock::time_point>> next_notice_due(Database& db);
 
 /// The tenant's notices, newest first, at most `limit`; only those in `state` when it is not empty.
-sdk::Result<std::vector<Notice>> list_notices(Database& db, const std::string& tenant_id, const std::string& state,
-                                              std::size_t limit);
+sdk::Result<std::vector<Notice>> list_notices(Database& db, const std::string& tenant_id,
+                                              const std::string& state, std::size_t limit);
 
 /// The tenant's notice `id`; not_found when it has none.
 sdk::Result<Notice> find_notice(Database& db, const std::string& tenant_id, const std::string& id);

@@ -171,8 +171,9 @@ void Notifier::recorder_loop() {
         for (const auto& event : batch) {
             auto made = notices_for(event);
             if (!made) {
-                log_event(spdlog::level::err, "notify", "notices not stored: the tenant's targets are not known",
-                          {{"tenant", event.tenant_id}, {"event", event.type}, {"error", made.error().message}});
+                log_event(
+                    spdlog::level::err, "notify", "notices not stored: the tenant's targets are not known",
+                    {{"tenant", event.tenant_id}, {"event", event.type}, {"error", made.error().message}});
                 continue;
             }
             for (auto& n : *made) notices.push_back(std::move(n));
@@ -284,7 +285,8 @@ void Notifier::attempt(const Notice& notice) {
         default:
             if (notice.attempts >= options_.max_attempts) {
                 done.state = "failed";
-                done.error = "gave up after " + std::to_string(notice.attempts) + " attempts: " + result.error;
+                done.error =
+                    "gave up after " + std::to_string(notice.attempts) + " attempts: " + result.error;
             } else {
                 std::lock_guard lock(mutex_);
                 done.state = "queued";

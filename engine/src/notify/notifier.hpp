@@ -46,7 +46,8 @@ struct NotifierOptions {
 
 /// A notice's backoff before attempt `attempt + 1`: first_retry * 2^(attempt-1) capped at
 /// max_retry, then a random point in its upper half.
-std::chrono::milliseconds notice_backoff(const NotifierOptions& options, int attempt, std::mt19937_64& random);
+std::chrono::milliseconds notice_backoff(const NotifierOptions& options, int attempt,
+                                         std::mt19937_64& random);
 
 /// Which events notify: handoff, a ticket created (a ticket event whose "action" is absent or
 /// "created"), an appointment (likewise: absent or "created"/"booked").

@@ -15,11 +15,11 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/URI.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/hmac.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <array>
 #include <cctype>
@@ -48,7 +48,8 @@ sdk::Result<std::string> string_at(const json::object& o, const std::string& fie
     return text;
 }
 
-sdk::Status only_keys(const json::object& o, const std::string& field, std::initializer_list<const char*> keys) {
+sdk::Status only_keys(const json::object& o, const std::string& field,
+                      std::initializer_list<const char*> keys) {
     for (const auto& [key, _] : o) {
         bool known = false;
         std::string list;
@@ -76,7 +77,8 @@ sdk::Status check_url(const std::string& url, const std::string& field) {
 
 bool looks_like_address(const std::string& text) {
     const auto at = text.find('@');
-    return at != std::string::npos && at > 0 && at + 1 < text.size() && text.find_first_of(" \r\n<>") == std::string::npos;
+    return at != std::string::npos && at > 0 && at + 1 < text.size() &&
+           text.find_first_of(" \r\n<>") == std::string::npos;
 }
 
 std::string hex(const unsigned char* data, std::size_t size) {
@@ -134,7 +136,8 @@ SendOutcome http_outcome(const sdk::Result<sdk::HttpResponse>& response, const s
     std::string detail = response->body.substr(0, 200);
     for (auto& c : detail)
         if (c == '\n' || c == '\r') c = ' ';
-    std::string error = what + " answered HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail);
+    std::string error =
+        what + " answered HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail);
     if (status == 429 || status >= 500) return {Kind::retry, error};
     if (status >= 300 && status < 400) error += " (redirects are not followed)";
     return {Kind::failed, error};
@@ -150,9 +153,10 @@ bool private_v6(const unsigned char* a) {
     static const std::array<unsigned char, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     static const std::array<unsigned char, 16> kAny{};
     if (std::equal(a, a + 16, kLoopback.begin()) || std::equal(a, a + 16, kAny.begin())) return true;
-    if ((a[0] & 0xfe) == 0xfc) return true;                   // unique local fc00::/7
+    if ((a[0] & 0xfe) == 0xfc) return true;                  // unique local fc00::/7
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return true;  // link-local fe80::/10
-    const bool mapped = std::all_of(a, a + 10, [](unsigned char b) { return b == 0; }) && a[10] == 0xff && a[11] == 0xff;
+    const bool mapped =
+        std::all_of(a, a + 10, [](unsigned char b) { return b == 0; }) && a[10] == 0xff && a[11] == 0xff;
     return mapped && private_v4(a + 12);
 }
 
@@ -237,7 +241,9 @@ sdk::Result<NotifyTargets> parse_notify_targets(const json::object& handoff_conf
     if (*email) {
         const std::string f = "notify.email";
         const auto& e = **email;
-        if (auto s = only_keys(e, f, {"smtp_host", "smtp_port", "starttls", "username", "password", "from", "to"}); !s)
+        if (auto s =
+                only_keys(e, f, {"smtp_host", "smtp_port", "starttls", "username", "password", "from", "to"});
+            !s)
             return s.error();
         EmailTarget t;
         auto host = string_at(e, f, "smtp_host", true);
@@ -255,7 +261,8 @@ sdk::Result<NotifyTargets> parse_notify_targets(const json::object& handoff_conf
                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
                      port->get_string().size() <= 5)
                 value = std::stoll(std::string(port->get_string()));
-            if (value < 1 || value > 65535) return field_error(f + ".smtp_port", "expected an integer 1..65535");
+            if (value < 1 || value > 65535)
+                return field_error(f + ".smtp_port", "expected an integer 1..65535");
             t.smtp_port = static_cast<int>(value);
         }
         if (const auto* tls = e.if_contains("starttls"); tls && !tls->is_null()) {
@@ -280,7 +287,8 @@ sdk::Result<NotifyTargets> parse_notify_targets(const json::object& handoff_conf
             t.to.emplace_back(to->get_string());
         } else if (to->is_array()) {
             for (const auto& item : to->get_array()) {
-                if (!item.is_string()) return field_error(f + ".to", "expected an address or a list of addresses");
+                if (!item.is_string())
+                    return field_error(f + ".to", "expected an address or a list of addresses");
                 t.to.emplace_back(item.get_string());
             }
         } else {
@@ -313,7 +321,8 @@ std::string webhook_signature(const std::string& secret, long long unix_seconds,
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), digest.data(), &length);
+         reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), digest.data(),
+         &length);
     return hex(digest.data(), length);
 }
 
@@ -323,7 +332,8 @@ std::string signature_header(const std::string& secret, long long unix_seconds, 
 
 json::object notice_body(const std::string& event, const std::string& tenant, const json::object& data) {
     json::object body{{"event", event}, {"tenant", tenant}};
-    for (const char* key : {"conversation_id", "user_id", "channel", "reason", "priority", "ticket_id", "text"})
+    for (const char* key :
+         {"conversation_id", "user_id", "channel", "reason", "priority", "ticket_id", "text"})
         body[key] = text_or_null(data, key);
     if (const auto* appointment = data.if_contains("appointment"); appointment && appointment->is_object())
         body["appointment"] = *appointment;
@@ -332,17 +342,21 @@ json::object notice_body(const std::string& event, const std::string& tenant, co
 
 std::string slack_text(const json::object& body) {
     const std::string event = field_text(body, "event");
-    std::string out = "*" + slack_escape(event_title(event)) + "* at *" + slack_escape(field_text(body, "tenant")) + "*";
+    std::string out =
+        "*" + slack_escape(event_title(event)) + "* at *" + slack_escape(field_text(body, "tenant")) + "*";
     if (auto priority = field_text(body, "priority"); !priority.empty())
         out += " — priority *" + slack_escape(priority) + "*";
     out += "\n";
-    if (auto reason = field_text(body, "reason"); !reason.empty()) out += "*Reason:* " + slack_escape(reason) + "\n";
+    if (auto reason = field_text(body, "reason"); !reason.empty())
+        out += "*Reason:* " + slack_escape(reason) + "\n";
     if (auto ticket = field_text(body, "ticket_id"); !ticket.empty())
         out += "*Ticket:* `" + slack_escape(ticket) + "`\n";
     if (auto conversation = field_text(body, "conversation_id"); !conversation.empty()) {
         out += "*Conversation:* `" + slack_escape(conversation) + "`";
-        if (auto channel = field_text(body, "channel"); !channel.empty()) out += " on " + slack_escape(channel);
-        if (auto user = field_text(body, "user_id"); !user.empty()) out += ", customer `" + slack_escape(user) + "`";
+        if (auto channel = field_text(body, "channel"); !channel.empty())
+            out += " on " + slack_escape(channel);
+        if (auto user = field_text(body, "user_id"); !user.empty())
+            out += ", customer `" + slack_escape(user) + "`";
         out += "\n";
     }
     if (auto text = field_text(body, "text"); !text.empty()) {
@@ -365,7 +379,8 @@ std::string email_subject(const json::object& body) {
 std::string email_text(const json::object& body) {
     std::string out = event_title(field_text(body, "event")) + ".\n\n";
     auto line = [&](const char* label, const char* key) {
-        if (auto value = field_text(body, key); !value.empty()) out += std::string(label) + ": " + value + "\n";
+        if (auto value = field_text(body, key); !value.empty())
+            out += std::string(label) + ": " + value + "\n";
     };
     line("Business", "tenant");
     line("Reason", "reason");
@@ -425,9 +440,9 @@ std::optional<SendOutcome> blocked(const std::string& host, const SendOptions& o
 SendOutcome send_webhook(sdk::HttpClient& http, const WebhookTarget& target, const std::string& notice_id,
                          const std::string& body, const SendOptions& options) {
     if (auto refused = blocked(host_of(target.url), options)) return *refused;
-    const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+    const long long now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     sdk::OutboundRequest request;
     request.method = "POST";
     request.url = target.url;
@@ -466,8 +481,8 @@ SendOutcome send_email(const EmailTarget& target, const std::string& notice_id, 
                                  static_cast<long>(options.timeout.count() % 1000) * 1000);
     try {
         Poco::Net::StreamSocket socket;
-        socket.connect(Poco::Net::SocketAddress(target.smtp_host, static_cast<Poco::UInt16>(target.smtp_port)),
-                       timeout);
+        socket.connect(
+            Poco::Net::SocketAddress(target.smtp_host, static_cast<Poco::UInt16>(target.smtp_port)), timeout);
         SmtpSession session(socket);
         session.setTimeout(timeout);
         session.login();  // EHLO
@@ -481,8 +496,9 @@ SendOutcome send_email(const EmailTarget& target, const std::string& notice_id, 
                 return {Kind::retry, where + ": TLS: " + (reason.empty() ? e.displayText() : reason)};
             }
             if (!started)
-                return {Kind::failed, where + ": the server does not offer STARTTLS (set starttls: false only "
-                                              "on a network you trust)"};
+                return {Kind::failed, where +
+                                          ": the server does not offer STARTTLS (set starttls: false only "
+                                          "on a network you trust)"};
             Poco::Net::SecureStreamSocket secure(session.dialog());
             http::check_certificate_host(secure, target.smtp_host);
         }
@@ -498,7 +514,8 @@ SendOutcome send_email(const EmailTarget& target, const std::string& notice_id, 
         message.setSubject(Poco::Net::MailMessage::encodeWord(email_subject(parsed.get_object()), "UTF-8"));
         message.setContentType("text/plain; charset=UTF-8");
         message.set("X-Tezgah-Notice-Id", notice_id);
-        message.setContent(email_text(parsed.get_object()), Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
+        message.setContent(email_text(parsed.get_object()),
+                           Poco::Net::MailMessage::ENCODING_QUOTED_PRINTABLE);
         session.sendMessage(message);
         try {
             session.close();
@@ -507,7 +524,7 @@ SendOutcome send_email(const EmailTarget& target, const std::string& notice_id, 
         return {Kind::sent, {}};
     } catch (const Poco::Net::SMTPException& e) {
         std::string text = e.displayText();
-        const int code = smtp_code(text);
+        const int code = e.code() >= 200 && e.code() < 600 ? e.code() : smtp_code(text);
         // 5xx is the server's "never" (a refused recipient, bad credentials); 4xx and the rest: later.
         return {code >= 500 ? Kind::failed : Kind::retry, where + ": " + text};
     } catch (const http::Failure& f) {
