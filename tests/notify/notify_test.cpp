@@ -522,6 +522,29 @@ TEST_P(Notify, MailIsRetriedAfterATransientRefusal) {
     EXPECT_EQ(listed().front().at("attempts").as_int64(), 2);
 }
 
+TEST_P(Notify, MailWithWrongCredentialsFailsForGood) {
+    TestPki pki(dir.path() / "pki");
+    ASSERT_TRUE(pki.error.empty()) << pki.error;
+    SmtpSink smtp(pki, dir.path() / "mail.jsonl");
+    ASSERT_GT(smtp.port(), 0);
+    options.send.ca_file = pki.file("ca.crt");
+    start_notifier(json::object{{"email",
+                                 {{"smtp_host", "127.0.0.1"},
+                                  {"smtp_port", smtp.port()},
+                                  {"username", "notify"},
+                                  {"password", "not-the-password"},
+                                  {"from", "bot@gece-butik.example"},
+                                  {"to", "sahip@gece-butik.example"}}}});
+    engine->events().publish(handoff_event());
+    ASSERT_TRUE(all_in_state(1, "failed")) << notices().body;
+    EXPECT_TRUE(smtp.messages().empty());
+    const auto notice = listed().front();
+    EXPECT_EQ(notice.at("attempts").as_int64(), 1);  // a 5xx is the server's "never"
+    const std::string error(notice.at("last_error").as_string());
+    EXPECT_NE(error.find("535"), std::string::npos) << error;
+    EXPECT_EQ(error.find("not-the-password"), std::string::npos) << error;
+}
+
 TEST_P(Notify, MailToAServerWithAnUntrustedCertificateIsNotSent) {
     TestPki pki(dir.path() / "pki");
     ASSERT_TRUE(pki.error.empty()) << pki.error;
