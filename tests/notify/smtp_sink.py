@@ -57,7 +57,7 @@ class Sink:
 
 def authenticate(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == b"notify" and auth_data.password == b"s3cret"
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # a failure is answered 535
 
 
 def main():
