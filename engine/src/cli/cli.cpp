@@ -2,6 +2,7 @@
 
 #include "cli/usage_report.hpp"
 #include "http/server.hpp"
+#include "notify/notifier.hpp"
 #include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
 #include "store/api_keys.hpp"
@@ -10,6 +11,7 @@
 #include "tenants/manifest.hpp"
 #include "util/common.hpp"
 #include "util/host.hpp"
+#include "util/http_client.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -47,6 +49,8 @@ Usage:
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
                  [--default-daily-usd USD]
+                 [--block-private-targets] [--notify-workers N] [--notify-retry-ms MS]
+                 [--notify-max-attempts N]
   tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
@@ -109,6 +113,16 @@ Options:
                      serve: the longest wait between two tries (default 600000)
   --outbox-lease-ms MS
                      serve: a send cut off by a crash is tried again after MS (default 60000)
+  --block-private-targets
+                     serve: refuse notification targets (webhook, Slack, SMTP) whose host is on
+                     a loopback or private address; the notice fails saying so (env
+                     TEZGAH_BLOCK_PRIVATE_TARGETS=1; default: allowed; docs/operators.md)
+  --notify-workers N serve: notices sent at once (default 4)
+  --notify-retry-ms MS
+                     serve: the wait before a notice is tried again, doubled after each failure
+                     (default 5000)
+  --notify-max-attempts N
+                     serve: a notice still failing after N attempts fails for good (default 10)
   --plugins DIR      plugin folders, colon-separated (env TEZGAH_PLUGIN_PATH;
                      default: lib/tezgah/plugins beside the binary)
   --log-level LEVEL  trace, debug, info, warn, error, off (env TEZGAH_LOG_LEVEL;
@@ -238,6 +252,9 @@ Args parse(int argc, char** argv) {
                                                      "--outbox-retry-ms",
                                                      "--outbox-max-retry-ms",
                                                      "--outbox-lease-ms",
+                                                     "--notify-workers",
+                                                     "--notify-retry-ms",
+                                                     "--notify-max-attempts",
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock",
@@ -247,7 +264,8 @@ Args parse(int argc, char** argv) {
                                                      "--limit",
                                                      "--default-daily-usd"};
     static const std::vector<std::string> kFlags = {"--json",     "--help",   "-h",           "--version",
-                                                    "--markdown", "--strict", "--all-tenants"};
+                                                    "--markdown", "--strict", "--all-tenants",
+                                                    "--block-private-targets"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -613,6 +631,22 @@ int cmd_serve(const Args& args) {
     outbox_options.first_retry = std::chrono::milliseconds(retry_ms);
     outbox_options.max_retry = std::chrono::milliseconds(std::max(retry_ms, max_retry_ms));
     outbox_options.lease = std::chrono::milliseconds(lease_ms);
+    notify::NotifierOptions notify_options;
+    long long notify_workers = notify_options.workers;
+    long long notify_retry_ms = notify_options.first_retry.count();
+    long long notify_attempts = notify_options.max_attempts;
+    if (!number_option(args, "serve", "--notify-workers", 1, notify_workers, nullptr, 256) ||
+        !number_option(args, "serve", "--notify-retry-ms", 1, notify_retry_ms, nullptr, 86400000) ||
+        !number_option(args, "serve", "--notify-max-attempts", 1, notify_attempts, nullptr, 1000))
+        return 2;
+    notify_options.workers = static_cast<int>(notify_workers);
+    notify_options.first_retry = std::chrono::milliseconds(notify_retry_ms);
+    notify_options.max_retry = std::max(notify_options.max_retry, notify_options.first_retry);
+    notify_options.max_attempts = static_cast<int>(notify_attempts);
+    const char* block_env = std::getenv("TEZGAH_BLOCK_PRIVATE_TARGETS");
+    notify_options.send.block_private_targets =
+        args.flag("--block-private-targets") || (block_env && std::string(block_env) == "1");
+    if (const char* ca = std::getenv("TEZGAH_CA_FILE")) notify_options.send.ca_file = ca;
     server_options.threads = static_cast<int>(threads);
     server_options.queue = static_cast<int>(queue);
     server_options.max_body_bytes = static_cast<std::size_t>(max_body);
@@ -663,6 +697,10 @@ int cmd_serve(const Args& args) {
     }
     engine.outbox().start();
     engine.handoffs().start();  // conversations whose operators fell silent go back to the bot
+    PocoHttpClient notify_http;
+    notify::Notifier notifier(engine.database(), engine.events(), notify_http,
+                              notify::Notifier::engine_targets(engine), notify_options);
+    notifier.start();
     std::cout << "tezgah listening on http://" << server_options.host << ":" << server.port() << std::endl;
 
     while (true) {
@@ -684,6 +722,7 @@ int cmd_serve(const Args& args) {
     const bool finished = server.stop(std::chrono::seconds(30));
     engine.handoffs().stop();
     engine.outbox().stop();  // the sends in flight end; what is queued waits for the next start
+    notifier.stop();         // likewise the notices
     engine.stop_watching();
     return finished ? 0 : 1;
 }

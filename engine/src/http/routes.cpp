@@ -2,6 +2,7 @@
 #include "http/channel_turns.hpp"
 #include "http/departures.hpp"
 #include "http/exchange.hpp"
+#include "http/notices.hpp"
 #include "http/widget_socket.hpp"
 
 #include "ops/metrics.hpp"
@@ -359,6 +360,12 @@ void Routes::dispatch(Exchange& ex) {
                 return;
             }
             if (operator_route(ex, tenant, rest)) return;
+            if (rest == "/notices") {
+                ex.route = "/v1/tenants/{tenant}/notices";
+                ex.tenant = tenant;
+                if (require_method(ex, "GET")) notices_route(*this, ex, tenant);
+                return;
+            }
             constexpr std::string_view kChannels = "/channels/";
             if (rest.starts_with(kChannels)) {
                 rest.remove_prefix(kChannels.size());

@@ -286,6 +286,29 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "CREATE INDEX tickets_tenant ON tickets (tenant_id, status, created_at)"},
              {Only::both, "CREATE INDEX tickets_conversation ON tickets (tenant_id, conversation_id)"},
          }},
+        {11,
+         "notices to operators' targets (webhook, Slack, e-mail), sent by the notifier (notify/notices.hpp)",
+         {
+             // payload: the event's body as sent (JSON); target: webhook | slack | email; state:
+             // queued | sent | failed; times in ms, 0: not yet. Secrets are never stored: a worker
+             // reads the tenant's current target config when it sends.
+             {Only::both, R"(CREATE TABLE notices (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                target TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT NOT NULL DEFAULT '',
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                claimed_until BIGINT NOT NULL DEFAULT 0,
+                sent_at BIGINT NOT NULL DEFAULT 0))"},
+             {Only::both, "CREATE INDEX notices_due ON notices (state, next_attempt_at, created_at)"},
+             {Only::both, "CREATE INDEX notices_tenant ON notices (tenant_id, created_at)"},
+         }},
     };
     return list;
 }
