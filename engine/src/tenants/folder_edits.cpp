@@ -333,7 +333,14 @@ sdk::Result<EditResult> put_info(const Manifest& manifest, const std::string& ke
     if (text.size() > 20000) return error(sdk::errc::invalid_value, "text: longer than 20000 bytes");
     if (!sdk::text::valid_utf8(text) || text.find('\0') != std::string::npos)
         return error(sdk::errc::invalid_value, "text: must be UTF-8 text without NUL");
-    const DataFile file{manifest.folder / "tenant.json", "tenant.json"};
+    // A text that is a whole "${NAME}" would be read from the environment when the tenant loads:
+    // an operator's key must not turn the tenant's secrets into an answer customers can read.
+    if (text.size() > 3 && text.starts_with("${") && text.back() == '}')
+        return error(sdk::errc::invalid_value,
+                     "text: \"${NAME}\" would be read from the environment; write such a value in tenant.json");
+    auto manifest_file = resolve_in_folder(manifest.folder, "tenant.json");
+    if (!manifest_file) return error(kFileConflict, "tenant.json: " + manifest_file.error().message);
+    const DataFile file{*manifest_file, "tenant.json"};
     return edit_file(
         file,
         [&](json::value& document) -> sdk::Result<EditResult> {
