@@ -3,6 +3,8 @@
 // what they say; errors keep the contract's error body. On SQLite and PostgreSQL.
 #include "edits/edits_fixture.hpp"
 
+#include "support/fake_openai.hpp"
+
 namespace tezgah::testing {
 namespace {
 
@@ -111,6 +113,60 @@ TEST_P(AdminApiTest, CacheStatsInvalidationAndStatsAnswerAsTheOrchestratorDid) {
     EXPECT_EQ(reader.status, 403) << reader.body;
     auto get = call("GET", "/admin/cache/invalidate/gece-butik", "", gece, "");
     EXPECT_EQ(get.status, 405);
+}
+
+TEST_P(AdminApiTest, InvalidationDropsTheRemoteModelsCachedAnswersItNames) {
+    // A tenant that pays for a remote model keeps its answers to first questions (the response cache).
+    FakeOpenAi model;
+    edit_json(tenant_file("tenant.json"), [&](json::value& v) {
+        v.as_object()["llm"] = json::object{
+            {"provider", "openai"}, {"api_key", "k"}, {"base_url", model.base_url()}, {"model", "gpt-4o-mini"},
+            {"max_retries", 0}};
+    });
+    serve();
+    const auto turn = [&](const std::string& text, const std::string& user) {
+        auto reply = http_request(port, "POST", "/v1/tenants/gece-butik/chat", chat_body(text, user));
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        return reply.json();
+    };
+    const auto cached_entries = [&] {
+        return call("GET", "/admin/cache/stats/gece-butik", "", gece, "").json().at("total_cached_queries").as_int64();
+    };
+    const std::string price = "saten gecelik siyah ne kadar?", shipping = "iade koşulları nelerdir?";
+    EXPECT_EQ(turn(price, "r1").at("method").as_string(), "llm");
+    EXPECT_EQ(turn(shipping, "r2").at("method").as_string(), "llm");
+    EXPECT_EQ(turn(price, "r3").at("method").as_string(), "cache");
+    ASSERT_EQ(cached_entries(), 2);
+    auto stats = call("GET", "/admin/cache/stats/gece-butik", "", gece, "").json();
+    EXPECT_EQ(stats.at("hits").as_int64(), 1);
+    EXPECT_GT(stats.at("memory_usage_bytes").as_int64(), 0);
+
+    // The product's answer goes; the other stays.
+    auto product = call("POST", "/admin/cache/invalidate-product/gece-butik/saten-gecelik-siyah", "", gece, "");
+    ASSERT_EQ(product.status, 200) << product.body;
+    EXPECT_EQ(product.json().at("invalidated_entries").as_int64(), 1);
+    EXPECT_EQ(cached_entries(), 1);
+    EXPECT_EQ(turn(price, "r4").at("method").as_string(), "llm");
+    EXPECT_EQ(turn(shipping, "r5").at("method").as_string(), "cache");
+
+    // The whole tenant's cache.
+    auto all = call("POST", "/admin/cache/invalidate/gece-butik", "", gece, "");
+    ASSERT_EQ(all.status, 200) << all.body;
+    EXPECT_EQ(all.json().at("invalidated_entries").as_int64(), 2);
+    EXPECT_EQ(cached_entries(), 0);
+    EXPECT_EQ(turn(shipping, "r6").at("method").as_string(), "llm");
+
+    // An edit starts the cache afresh too: the next answer is the model's, with the new price.
+    EXPECT_EQ(turn(price, "r7").at("method").as_string(), "llm");
+    EXPECT_EQ(turn(price, "r8").at("method").as_string(), "cache");
+    ASSERT_EQ(call("PATCH", "/v1/tenants/gece-butik/offerings/saten-gecelik-siyah", R"({"price": 411})", gece).status,
+              200);
+    auto fresh = turn(price, "r9");
+    EXPECT_EQ(fresh.at("method").as_string(), "llm");
+    EXPECT_NE(json::serialize(fresh).find("411"), std::string::npos) << fresh;
+    auto figures = call("GET", "/stats/gece-butik", "", gece, "").json();
+    EXPECT_EQ(figures.at("replies_by_method").at("cache").as_int64(), 3);  // r3, r5, r8
+    EXPECT_EQ(figures.at("bot_messages").as_int64(), 9);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AdminApiTest, ::testing::Values(Backend::sqlite, Backend::postgresql),
