@@ -40,9 +40,11 @@ TEST_P(AdminApiTest, ProductsAndMetaWriteTheFolderAndAreLiveAtOnce) {
     EXPECT_EQ(status, 0) << output;
 
     // Bad input: the contract's error body, naming the orchestrator's fields.
-    auto negative = call("PUT", "/admin/products/gece-butik/saten-gecelik-siyah", R"({"stock_quantity": -3})", gece);
+    auto negative =
+        call("PUT", "/admin/products/gece-butik/saten-gecelik-siyah", R"({"stock_quantity": -3})", gece);
     EXPECT_EQ(negative.status, 422) << negative.body;
-    EXPECT_TRUE(negative.json().at("error").at("message").as_string().starts_with("stock_quantity:")) << negative.body;
+    EXPECT_TRUE(negative.json().at("error").at("message").as_string().starts_with("stock_quantity:"))
+        << negative.body;
     auto empty = call("PUT", "/admin/products/gece-butik/saten-gecelik-siyah", R"({})", gece);
     EXPECT_EQ(empty.status, 400) << empty.body;
     EXPECT_EQ(empty.error_code(), "missing_field");
@@ -53,9 +55,11 @@ TEST_P(AdminApiTest, ProductsAndMetaWriteTheFolderAndAreLiveAtOnce) {
     EXPECT_NE(no_value.body.find("new_value"), std::string::npos);
     auto wrong_method = call("GET", "/admin/products/gece-butik/saten-gecelik-siyah", "", gece, "");
     EXPECT_EQ(wrong_method.status, 405);
-    auto other_tenant = call("PUT", "/admin/products/gece-butik/saten-gecelik-siyah", R"({"price": 1})", nefes);
+    auto other_tenant =
+        call("PUT", "/admin/products/gece-butik/saten-gecelik-siyah", R"({"price": 1})", nefes);
     EXPECT_EQ(other_tenant.status, 403) << other_tenant.body;
-    auto no_key = call("PUT", "/admin/business/gece-butik/meta", R"({"info_type": "iade", "new_value": "x"})", "");
+    auto no_key =
+        call("PUT", "/admin/business/gece-butik/meta", R"({"info_type": "iade", "new_value": "x"})", "");
     EXPECT_EQ(no_key.status, 401) << no_key.body;
     EXPECT_EQ(on_disk("tenant.json").at("business").at("info").at("iade").as_string(),
               "İade 30 gün içinde yapılabilir");
@@ -71,7 +75,8 @@ TEST_P(AdminApiTest, CacheStatsInvalidationAndStatsAnswerAsTheOrchestratorDid) {
     const auto figures = cache.json().as_object();
     EXPECT_EQ(figures.at("success").as_bool(), true);
     EXPECT_FALSE(figures.at("message").as_string().empty());
-    for (const char* key : {"total_cached_queries", "memory_usage_bytes", "memory_usage_mb", "hits", "misses", "hit_rate"})
+    for (const char* key :
+         {"total_cached_queries", "memory_usage_bytes", "memory_usage_mb", "hits", "misses", "hit_rate"})
         EXPECT_TRUE(figures.contains(key)) << key;
 
     auto stats = call("GET", "/stats/gece-butik", "", gece, "");
@@ -100,7 +105,8 @@ TEST_P(AdminApiTest, CacheStatsInvalidationAndStatsAnswerAsTheOrchestratorDid) {
     auto after = call("GET", "/admin/cache/stats/gece-butik", "", gece, "").json();
     EXPECT_EQ(after.at("total_cached_queries").as_int64(), 0);
 
-    auto product = call("POST", "/admin/cache/invalidate-product/gece-butik/saten-gecelik-siyah", "", gece, "");
+    auto product =
+        call("POST", "/admin/cache/invalidate-product/gece-butik/saten-gecelik-siyah", "", gece, "");
     ASSERT_EQ(product.status, 200) << product.body;
     EXPECT_EQ(product.json().at("message").as_string(), "Product cache invalidated for saten-gecelik-siyah");
     auto unknown = call("POST", "/admin/cache/invalidate-product/gece-butik/no-such-product", "", gece, "");
@@ -119,9 +125,11 @@ TEST_P(AdminApiTest, InvalidationDropsTheRemoteModelsCachedAnswersItNames) {
     // A tenant that pays for a remote model keeps its answers to first questions (the response cache).
     FakeOpenAi model;
     edit_json(tenant_file("tenant.json"), [&](json::value& v) {
-        v.as_object()["llm"] = json::object{
-            {"provider", "openai"}, {"api_key", "k"}, {"base_url", model.base_url()}, {"model", "gpt-4o-mini"},
-            {"max_retries", 0}};
+        v.as_object()["llm"] = json::object{{"provider", "openai"},
+                                            {"api_key", "k"},
+                                            {"base_url", model.base_url()},
+                                            {"model", "gpt-4o-mini"},
+                                            {"max_retries", 0}};
     });
     serve();
     const auto turn = [&](const std::string& text, const std::string& user) {
@@ -130,7 +138,10 @@ TEST_P(AdminApiTest, InvalidationDropsTheRemoteModelsCachedAnswersItNames) {
         return reply.json();
     };
     const auto cached_entries = [&] {
-        return call("GET", "/admin/cache/stats/gece-butik", "", gece, "").json().at("total_cached_queries").as_int64();
+        return call("GET", "/admin/cache/stats/gece-butik", "", gece, "")
+            .json()
+            .at("total_cached_queries")
+            .as_int64();
     };
     const std::string price = "saten gecelik siyah ne kadar?", shipping = "iade koşulları nelerdir?";
     EXPECT_EQ(turn(price, "r1").at("method").as_string(), "llm");
@@ -142,7 +153,8 @@ TEST_P(AdminApiTest, InvalidationDropsTheRemoteModelsCachedAnswersItNames) {
     EXPECT_GT(stats.at("memory_usage_bytes").as_int64(), 0);
 
     // The product's answer goes; the other stays.
-    auto product = call("POST", "/admin/cache/invalidate-product/gece-butik/saten-gecelik-siyah", "", gece, "");
+    auto product =
+        call("POST", "/admin/cache/invalidate-product/gece-butik/saten-gecelik-siyah", "", gece, "");
     ASSERT_EQ(product.status, 200) << product.body;
     EXPECT_EQ(product.json().at("invalidated_entries").as_int64(), 1);
     EXPECT_EQ(cached_entries(), 1);
@@ -159,7 +171,8 @@ TEST_P(AdminApiTest, InvalidationDropsTheRemoteModelsCachedAnswersItNames) {
     // An edit starts the cache afresh too: the next answer is the model's, with the new price.
     EXPECT_EQ(turn(price, "r7").at("method").as_string(), "llm");
     EXPECT_EQ(turn(price, "r8").at("method").as_string(), "cache");
-    ASSERT_EQ(call("PATCH", "/v1/tenants/gece-butik/offerings/saten-gecelik-siyah", R"({"price": 411})", gece).status,
+    ASSERT_EQ(call("PATCH", "/v1/tenants/gece-butik/offerings/saten-gecelik-siyah", R"({"price": 411})", gece)
+                  .status,
               200);
     auto fresh = turn(price, "r9");
     EXPECT_EQ(fresh.at("method").as_string(), "llm");

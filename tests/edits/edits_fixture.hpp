@@ -33,9 +33,9 @@ public:
         int out[2];
         if (::pipe(out) != 0) return;
         const std::string binary = (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string();
-        std::vector<std::string> args = {binary,       "serve",  "--tenants",         (dir / "tenants").string(),
-                                         "--db",       db_url,   "--plugins",         plugin_dir().string(),
-                                         "--listen",   "127.0.0.1:0"};
+        std::vector<std::string> args = {binary,     "serve",      "--tenants", (dir / "tenants").string(),
+                                         "--db",     db_url,       "--plugins", plugin_dir().string(),
+                                         "--listen", "127.0.0.1:0"};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -54,7 +54,8 @@ public:
         ::close(out[1]);
         FILE* stdout_file = ::fdopen(out[0], "r");
         char line[512] = {0};
-        if (stdout_file != nullptr && std::fgets(line, sizeof line, stdout_file) != nullptr) port_ = port_of(line);
+        if (stdout_file != nullptr && std::fgets(line, sizeof line, stdout_file) != nullptr)
+            port_ = port_of(line);
         if (stdout_file != nullptr) std::fclose(stdout_file);
     }
     ~EditServer() {
@@ -142,13 +143,15 @@ protected:
     fs::path tenant_file(const std::string& relative) const {
         return dir.path() / "tenants" / "gece-butik" / relative;
     }
-    json::value on_disk(const std::string& relative) const { return json::parse(slurp(tenant_file(relative))); }
+    json::value on_disk(const std::string& relative) const {
+        return json::parse(slurp(tenant_file(relative)));
+    }
 
     /// `tezgah check` of the tenants folder (`env`: "NAME=value" for it): its exit status and output.
     std::pair<int, std::string> check(const std::string& env = "") const {
-        const std::string command = env + " " + (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string() + " check " +
-                                    (dir.path() / "tenants").string() + " --plugins " + plugin_dir().string() +
-                                    " 2>&1";
+        const std::string command = env + " " + (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string() +
+                                    " check " + (dir.path() / "tenants").string() + " --plugins " +
+                                    plugin_dir().string() + " 2>&1";
         std::string output;
         FILE* pipe = ::popen(command.c_str(), "r");
         if (pipe == nullptr) return {-1, "popen failed"};

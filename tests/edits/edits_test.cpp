@@ -30,12 +30,14 @@ TEST_P(EditsTest, APriceEditIsQuotedInTheVeryNextAnswer) {
 
     // On disk: the folder's layout, the edit in place, every other record as it was.
     const std::string text = slurp(tenant_file("data/offerings.json"));
-    EXPECT_TRUE(text.starts_with("[\n  {\n    \"id\": \"saten-gecelik-siyah\",\n    \"type\": \"PRODUCT\"")) << text;
+    EXPECT_TRUE(text.starts_with("[\n  {\n    \"id\": \"saten-gecelik-siyah\",\n    \"type\": \"PRODUCT\""))
+        << text;
     EXPECT_NE(text.find("\"price\": 349.5,"), std::string::npos);
     EXPECT_NE(text.find("\"price\": 299.99,"), std::string::npos);  // the burgundy one, untouched
     EXPECT_NE(text.find("\"name\": \"Black Satin Nightgown\""), std::string::npos);  // UTF-8 and nesting kept
     const auto records = json::parse(text).as_array();
-    EXPECT_EQ(records.size(), json::parse(slurp(fixtures_dir() / "gece-butik/data/offerings.json")).as_array().size());
+    EXPECT_EQ(records.size(),
+              json::parse(slurp(fixtures_dir() / "gece-butik/data/offerings.json")).as_array().size());
     auto [status, output] = check();
     EXPECT_EQ(status, 0) << output;
 }
@@ -47,13 +49,13 @@ TEST_P(EditsTest, KnowledgeAndInfoEditsAreLiveAndTheManifestKeepsItsVariables) {
     });
     serve({"TEZGAH_GECE_BUTIK__PERSONA_NAME=GizliAsistan"});
 
-    auto put = call("PUT", "/v1/tenants/gece-butik/knowledge/kargo-ucret",
-                    json::serialize(json::object{
-                        {"question", "Kargo ücreti ne kadar?"},
-                        {"answer", "Artık her siparişte kargo ücretsiz, ertesi gün teslim."},
-                        {"category", "kargo"},
-                        {"keywords", json::array{"kargo", "teslimat", "shipping"}}}),
-                    gece);
+    auto put = call(
+        "PUT", "/v1/tenants/gece-butik/knowledge/kargo-ucret",
+        json::serialize(json::object{{"question", "Kargo ücreti ne kadar?"},
+                                     {"answer", "Artık her siparişte kargo ücretsiz, ertesi gün teslim."},
+                                     {"category", "kargo"},
+                                     {"keywords", json::array{"kargo", "teslimat", "shipping"}}}),
+        gece);
     ASSERT_EQ(put.status, 200) << put.body;
     EXPECT_EQ(put.json().at("id").as_string(), "kargo-ucret");
     EXPECT_NE(ask("kargo ücreti ne kadar?", "k1").find("her siparişte kargo ücretsiz"), std::string::npos);
@@ -65,8 +67,8 @@ TEST_P(EditsTest, KnowledgeAndInfoEditsAreLiveAndTheManifestKeepsItsVariables) {
     ASSERT_EQ(added.status, 201) << added.body;
     EXPECT_NE(ask("otopark var mı?", "k2").find("ücretsiz otopark"), std::string::npos);
 
-    auto info = call("PUT", "/v1/tenants/gece-butik/info/odeme", R"({"text": "Yalnızca kredi kartı kabul edilir."})",
-                     gece);
+    auto info = call("PUT", "/v1/tenants/gece-butik/info/odeme",
+                     R"({"text": "Yalnızca kredi kartı kabul edilir."})", gece);
     ASSERT_EQ(info.status, 200) << info.body;
     EXPECT_EQ(info.json(), json::parse(R"({"key": "odeme", "text": "Yalnızca kredi kartı kabul edilir."})"));
     auto new_key = call("PUT", "/v1/tenants/gece-butik/info/%C3%A7alisma-saatleri",
@@ -84,8 +86,8 @@ TEST_P(EditsTest, KnowledgeAndInfoEditsAreLiveAndTheManifestKeepsItsVariables) {
     for (const auto& [key, value] : root.at("business").at("info").as_object()) keys.emplace_back(key);
     EXPECT_EQ(keys, (std::vector<std::string>{"iade", "kargo", "odeme", "çalisma-saatleri"}));
     // An operator's key cannot make a text that reads the tenant's environment.
-    auto sneaky = call("PUT", "/v1/tenants/gece-butik/info/x", R"({"text": "${TEZGAH_GECE_BUTIK__PERSONA_NAME}"})",
-                       gece);
+    auto sneaky = call("PUT", "/v1/tenants/gece-butik/info/x",
+                       R"({"text": "${TEZGAH_GECE_BUTIK__PERSONA_NAME}"})", gece);
     EXPECT_EQ(sneaky.status, 422) << sneaky.body;
 
     auto removed = call("DELETE", "/v1/tenants/gece-butik/knowledge/otopark", "", gece, "");
@@ -93,8 +95,7 @@ TEST_P(EditsTest, KnowledgeAndInfoEditsAreLiveAndTheManifestKeepsItsVariables) {
     EXPECT_EQ(removed.json().at("entry").at("id").as_string(), "otopark");
     EXPECT_EQ(ask("otopark var mı?", "k3").find("ücretsiz otopark"), std::string::npos);
     const auto knowledge = on_disk("data/knowledge.json");
-    for (const auto& entry : knowledge.as_array())
-        EXPECT_NE(entry.at("id").as_string(), "otopark");
+    for (const auto& entry : knowledge.as_array()) EXPECT_NE(entry.at("id").as_string(), "otopark");
 
     auto [status, output] = check("TEZGAH_GECE_BUTIK__PERSONA_NAME=GizliAsistan");
     EXPECT_EQ(status, 0) << output;
@@ -148,7 +149,8 @@ TEST_P(EditsTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
     EXPECT_EQ(get.status, 405);
     EXPECT_EQ(get.header("allow"), "PATCH");
 
-    auto missing_answer = call("PUT", "/v1/tenants/gece-butik/knowledge/yeni", R"({"question": "Soru?"})", gece);
+    auto missing_answer =
+        call("PUT", "/v1/tenants/gece-butik/knowledge/yeni", R"({"question": "Soru?"})", gece);
     EXPECT_EQ(missing_answer.status, 422) << missing_answer.body;
     EXPECT_NE(missing_answer.body.find("answer: required"), std::string::npos);
     auto keywords = call("PUT", "/v1/tenants/gece-butik/knowledge/yeni",
@@ -182,12 +184,14 @@ TEST_P(EditsTest, ConcurrentEditsOfOneFileAllLand) {
         threads.emplace_back([&, i] {
             // Half touch one offering's attributes, half the price of another offering each.
             const bool same = i % 2 == 0;
-            const std::string path = same ? std::string(kOffering)
-                                          : "/v1/tenants/gece-butik/offerings/" +
-                                                std::string(i % 4 == 1 ? "saten-gecelik-bordo" : "kadin-pijama-takimi");
-            const std::string body = same ? json::serialize(json::object{
-                                                {"attributes", json::object{{"t" + std::to_string(i), i}}}})
-                                          : json::serialize(json::object{{"aliases", json::array{"alias-" + std::to_string(i)}}});
+            const std::string path =
+                same ? std::string(kOffering)
+                     : "/v1/tenants/gece-butik/offerings/" +
+                           std::string(i % 4 == 1 ? "saten-gecelik-bordo" : "kadin-pijama-takimi");
+            const std::string body =
+                same ? json::serialize(
+                           json::object{{"attributes", json::object{{"t" + std::to_string(i), i}}}})
+                     : json::serialize(json::object{{"aliases", json::array{"alias-" + std::to_string(i)}}});
             statuses[i] = call("PATCH", path, body, gece).status;
         });
     }
@@ -243,7 +247,8 @@ TEST_P(EditsTest, OnlyAKeyOfTheTenantWithTheScopeEdits) {
         {"PATCH", kOffering, R"({"price": 1})", nefes, 403},
         {"PATCH", kOffering, R"({"price": 1})", gece_reader, 403},
         {"PUT", "/v1/tenants/gece-butik/info/kargo", R"({"text": "x"})", nefes, 403},
-        {"PUT", "/v1/tenants/gece-butik/knowledge/kargo-ucret", R"({"question": "q", "answer": "a"})", nefes, 403},
+        {"PUT", "/v1/tenants/gece-butik/knowledge/kargo-ucret", R"({"question": "q", "answer": "a"})", nefes,
+         403},
         {"DELETE", "/v1/tenants/gece-butik/knowledge/kargo-ucret", "", nefes, 403},
         {"DELETE", "/v1/tenants/gece-butik/knowledge/kargo-ucret", "", gece_reader, 403},
     };

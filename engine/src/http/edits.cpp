@@ -128,7 +128,8 @@ void bad_segment(Exchange& ex, const char* what) {
 
 // --- /v1/tenants/{tenant}/... ---
 
-void patch_offering_route(Routes& routes, Exchange& ex, const std::string& tenant_id, std::string_view raw_id) {
+void patch_offering_route(Routes& routes, Exchange& ex, const std::string& tenant_id,
+                          std::string_view raw_id) {
     if (!allowed(ex, {"PATCH"})) return;
     if (!routes.authorize(ex, tenant_id, kCatalogWrite)) return;
     auto id = segments(raw_id, 1);
@@ -151,15 +152,18 @@ void put_info_route(Routes& routes, Exchange& ex, const std::string& tenant_id, 
     if (!body) return;
     for (const auto& [field, value] : *body) {
         if (field != "text")
-            return ex.send_error(400, "invalid_field", std::string(field) + ": unknown field (allowed: text)");
+            return ex.send_error(400, "invalid_field",
+                                 std::string(field) + ": unknown field (allowed: text)");
     }
     const auto* text = body->if_contains("text");
     if (text == nullptr || text->is_null()) return ex.send_error(400, "missing_field", "text: required");
     if (!text->is_string())
-        return ex.send_error(400, "invalid_field", std::string("text: expected a string, got ") + sdk::kind_of(*text));
+        return ex.send_error(400, "invalid_field",
+                             std::string("text: expected a string, got ") + sdk::kind_of(*text));
     auto tenant = tenant_for(routes, ex, tenant_id);
     if (!tenant) return;
-    auto edited = put_info(tenant->manifest(), (*key)[0], std::string(text->get_string()), reload(routes, tenant_id));
+    auto edited =
+        put_info(tenant->manifest(), (*key)[0], std::string(text->get_string()), reload(routes, tenant_id));
     if (!edited) return send_edit_error(ex, edited.error());
     ex.send_json(edited->created ? 201 : 200, edited->stored);
 }
@@ -283,8 +287,9 @@ void update_product(Routes& routes, Exchange& ex, const std::string& id, const s
             const bool whole = value.is_int64() || value.is_uint64() ||
                                (value.is_double() && std::floor(value.get_double()) == value.get_double());
             if (!whole)
-                return ex.send_error(400, "invalid_field",
-                                     std::string("stock_quantity: expected an integer, got ") + sdk::kind_of(value));
+                return ex.send_error(
+                    400, "invalid_field",
+                    std::string("stock_quantity: expected an integer, got ") + sdk::kind_of(value));
             patch["stock"] = value;
         }
     }
@@ -351,24 +356,23 @@ void stats(Routes& routes, Exchange& ex, const std::string& id) {
     if (!figures) return ex.send_error(figures.error());
     json::object by_method;
     for (const auto& [method, count] : figures->replies_by_method) by_method[method] = count;
-    const auto cached = figures->replies_by_method.count("cache") ? figures->replies_by_method.at("cache") : 0;
-    ex.send_json(
-        200,
-        json::object{
-            {"success", true},
-            {"message", "Stats for business " + id},
-            {"isletme_id", id},
-            {"total_conversations", figures->conversations},
-            {"unique_users", figures->customers},
-            {"total_messages", figures->customer_messages + figures->bot_messages},
-            {"customer_messages", figures->customer_messages},
-            {"bot_messages", figures->bot_messages},
-            {"messages_last_24h", figures->messages_last_24h},
-            {"replies_by_method", std::move(by_method)},
-            {"cache_hit_rate", figures->bot_messages == 0 ? 0.0
+    const auto cached =
+        figures->replies_by_method.count("cache") ? figures->replies_by_method.at("cache") : 0;
+    ex.send_json(200, json::object{{"success", true},
+                                   {"message", "Stats for business " + id},
+                                   {"isletme_id", id},
+                                   {"total_conversations", figures->conversations},
+                                   {"unique_users", figures->customers},
+                                   {"total_messages", figures->customer_messages + figures->bot_messages},
+                                   {"customer_messages", figures->customer_messages},
+                                   {"bot_messages", figures->bot_messages},
+                                   {"messages_last_24h", figures->messages_last_24h},
+                                   {"replies_by_method", std::move(by_method)},
+                                   {"cache_hit_rate", figures->bot_messages == 0
+                                                          ? 0.0
                                                           : static_cast<double>(cached) /
                                                                 static_cast<double>(figures->bot_messages)},
-            {"cache", cache_figures(*tenant)}});
+                                   {"cache", cache_figures(*tenant)}});
 }
 
 }  // namespace
@@ -409,9 +413,11 @@ bool orchestrator_admin(Routes& routes, Exchange& ex) {
         return true;
     };
     constexpr std::string_view kBusiness = "/admin/business/", kMeta = "/meta";
-    if (path.starts_with(kBusiness) && path.ends_with(kMeta) && path.size() > kBusiness.size() + kMeta.size()) {
+    if (path.starts_with(kBusiness) && path.ends_with(kMeta) &&
+        path.size() > kBusiness.size() + kMeta.size()) {
         ex.route = "/admin/business/{id}/meta";
-        auto parts = segments(path.substr(kBusiness.size(), path.size() - kBusiness.size() - kMeta.size()), 1);
+        auto parts =
+            segments(path.substr(kBusiness.size(), path.size() - kBusiness.size() - kMeta.size()), 1);
         if (!parts) {
             bad_segment(ex, "path");
             return true;
@@ -425,7 +431,8 @@ bool orchestrator_admin(Routes& routes, Exchange& ex) {
     if (with("/admin/cache/invalidate-product/", 2, "/admin/cache/invalidate-product/{id}/{product_id}",
              [&](const auto& p) { invalidate_product(routes, ex, p[0], p[1]); }))
         return true;
-    if (with("/admin/cache/stats/", 1, "/admin/cache/stats/{id}", [&](const auto& p) { cache_stats(routes, ex, p[0]); }))
+    if (with("/admin/cache/stats/", 1, "/admin/cache/stats/{id}",
+             [&](const auto& p) { cache_stats(routes, ex, p[0]); }))
         return true;
     if (with("/admin/products/", 2, "/admin/products/{id}/{product_id}",
              [&](const auto& p) { update_product(routes, ex, p[0], p[1]); }))

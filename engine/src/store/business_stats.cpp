@@ -12,13 +12,14 @@ sdk::Result<BusinessStats> business_stats(Database& db, const std::string& tenan
         out = BusinessStats{};
         sql << "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM conversations WHERE tenant_id = :t",
             soci::into(out.conversations), soci::into(out.customers), soci::use(tenant_id);
-        sql << "SELECT COUNT(*) FROM messages WHERE tenant_id = :t AND at >= :s", soci::into(out.messages_last_24h),
-            soci::use(tenant_id), soci::use(since);
+        sql << "SELECT COUNT(*) FROM messages WHERE tenant_id = :t AND at >= :s",
+            soci::into(out.messages_last_24h), soci::use(tenant_id), soci::use(since);
         std::string role, method;
         long long count = 0;
-        soci::statement st = (sql.prepare << "SELECT role, method, COUNT(*) FROM messages WHERE tenant_id = :t "
-                                             "GROUP BY role, method",
-                              soci::into(role), soci::into(method), soci::into(count), soci::use(tenant_id));
+        soci::statement st =
+            (sql.prepare << "SELECT role, method, COUNT(*) FROM messages WHERE tenant_id = :t "
+                            "GROUP BY role, method",
+             soci::into(role), soci::into(method), soci::into(count), soci::use(tenant_id));
         st.execute();
         while (st.fetch()) {
             if (role == "user") {

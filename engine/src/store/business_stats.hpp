@@ -12,10 +12,10 @@ namespace tezgah::engine {
 
 struct BusinessStats {
     long long conversations = 0;
-    long long customers = 0;           ///< distinct user ids
-    long long customer_messages = 0;   ///< role "user"
-    long long bot_messages = 0;        ///< role "assistant": the replies
-    long long messages_last_24h = 0;   ///< both roles, since `now` - 24 h
+    long long customers = 0;                             ///< distinct user ids
+    long long customer_messages = 0;                     ///< role "user"
+    long long bot_messages = 0;                          ///< role "assistant": the replies
+    long long messages_last_24h = 0;                     ///< both roles, since `now` - 24 h
     std::map<std::string, long long> replies_by_method;  ///< llm, intent, rule, cache, fallback ...
 };
 

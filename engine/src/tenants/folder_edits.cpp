@@ -90,8 +90,9 @@ sdk::Status write_atomically(const fs::path& file, const std::string& text, cons
     struct stat st {};
     if (::stat(file.c_str(), &st) == 0) mode = st.st_mode & 07777;
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) return error(kWriteFailed, "cannot write " + shown + " (" + std::strerror(errno) +
-                                               "); the file is unchanged");
+    if (fd < 0)
+        return error(kWriteFailed,
+                     "cannot write " + shown + " (" + std::strerror(errno) + "); the file is unchanged");
     std::size_t done = 0;
     while (done < text.size()) {
         const auto n = ::write(fd, text.data() + done, text.size() - done);
@@ -125,8 +126,8 @@ struct DataFile {
 
 sdk::Result<DataFile> data_file(const Manifest& manifest, const std::string& relative, const char* kind) {
     if (relative.empty())
-        return error(kFileConflict, std::string("the tenant's manifest names no ") + kind +
-                                        " file (data." + kind + " in tenant.json)");
+        return error(kFileConflict, std::string("the tenant's manifest names no ") + kind + " file (data." +
+                                        kind + " in tenant.json)");
     auto resolved = resolve_in_folder(manifest.folder, relative);
     if (!resolved) return error(kFileConflict, std::string("data.") + kind + ": " + resolved.error().message);
     return DataFile{*resolved, fs::path(relative).lexically_normal().string()};
@@ -140,7 +141,8 @@ sdk::Result<EditResult> edit_file(const DataFile& file, Change&& change, const A
     auto before = read_file(file.path);
     if (!before) return error(kFileConflict, "cannot read " + file.shown);
     auto document = parse_json_text(*before);
-    if (!document) return error(kFileConflict, file.shown + " is not valid JSON now: " + document.error().message);
+    if (!document)
+        return error(kFileConflict, file.shown + " is not valid JSON now: " + document.error().message);
     sdk::Result<EditResult> result = change(*document);
     if (!result) return result;
     std::string after = pretty_json(*document);
@@ -166,26 +168,38 @@ enum class Kind { string, number, integer, boolean, array, object };
 
 const char* kind_name(Kind kind) {
     switch (kind) {
-        case Kind::string: return "a string";
-        case Kind::number: return "a number";
-        case Kind::integer: return "an integer";
-        case Kind::boolean: return "a boolean";
-        case Kind::array: return "an array";
-        case Kind::object: return "an object";
+        case Kind::string:
+            return "a string";
+        case Kind::number:
+            return "a number";
+        case Kind::integer:
+            return "an integer";
+        case Kind::boolean:
+            return "a boolean";
+        case Kind::array:
+            return "an array";
+        case Kind::object:
+            return "an object";
     }
     return "";
 }
 
 bool has_kind(const json::value& v, Kind kind) {
     switch (kind) {
-        case Kind::string: return v.is_string();
-        case Kind::number: return v.is_number();
+        case Kind::string:
+            return v.is_string();
+        case Kind::number:
+            return v.is_number();
         case Kind::integer:
-            return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == static_cast<double>(
-                                                                                     static_cast<long long>(v.get_double())));
-        case Kind::boolean: return v.is_bool();
-        case Kind::array: return v.is_array();
-        case Kind::object: return v.is_object();
+            return v.is_int64() || v.is_uint64() ||
+                   (v.is_double() &&
+                    v.get_double() == static_cast<double>(static_cast<long long>(v.get_double())));
+        case Kind::boolean:
+            return v.is_bool();
+        case Kind::array:
+            return v.is_array();
+        case Kind::object:
+            return v.is_object();
     }
     return false;
 }
@@ -229,7 +243,9 @@ void merge_patch(json::object& target, const json::object& patch) {
 }
 
 /// The loader's error for one record ("price: must not be negative") as a 422.
-sdk::Error invalid(const sdk::Error& parse_error) { return error(sdk::errc::invalid_value, parse_error.message); }
+sdk::Error invalid(const sdk::Error& parse_error) {
+    return error(sdk::errc::invalid_value, parse_error.message);
+}
 
 /// The index of the record with `id` in a data file's array, or -1.
 long find_record(const json::array& records, const std::string& id) {
@@ -248,12 +264,15 @@ sdk::Result<json::array*> records_of(json::value& document, const DataFile& file
 
 const std::map<std::string, Kind>& offering_fields() {
     static const std::map<std::string, Kind> fields = {
-        {"id", Kind::string},         {"type", Kind::string},       {"name", Kind::string},
-        {"category", Kind::string},   {"price", Kind::number},      {"currency", Kind::string},
-        {"stock", Kind::integer},     {"duration_min", Kind::integer}, {"provider", Kind::string},
-        {"buffer_minutes", Kind::integer}, {"schedule", Kind::array},  {"capacity", Kind::integer},
-        {"aliases", Kind::array},     {"attributes", Kind::object}, {"available", Kind::boolean},
-        {"description", Kind::string}, {"translations", Kind::object}};
+        {"id", Kind::string},          {"type", Kind::string},
+        {"name", Kind::string},        {"category", Kind::string},
+        {"price", Kind::number},       {"currency", Kind::string},
+        {"stock", Kind::integer},      {"duration_min", Kind::integer},
+        {"provider", Kind::string},    {"buffer_minutes", Kind::integer},
+        {"schedule", Kind::array},     {"capacity", Kind::integer},
+        {"aliases", Kind::array},      {"attributes", Kind::object},
+        {"available", Kind::boolean},  {"description", Kind::string},
+        {"translations", Kind::object}};
     return fields;
 }
 
@@ -314,7 +333,8 @@ sdk::Result<EditResult> patch_offering(const Manifest& manifest, const std::stri
             auto parsed = sdk::parse_offering(merged);
             if (!parsed) return invalid(parsed.error());
             if (!resources.empty() && !parsed->provider.empty() && !resources.count(parsed->provider))
-                return error(sdk::errc::invalid_value, "provider: unknown resource \"" + parsed->provider + "\"");
+                return error(sdk::errc::invalid_value,
+                             "provider: unknown resource \"" + parsed->provider + "\"");
             record = merged;
             return EditResult{record, false};
         },
@@ -336,8 +356,9 @@ sdk::Result<EditResult> put_info(const Manifest& manifest, const std::string& ke
     // A text that is a whole "${NAME}" would be read from the environment when the tenant loads:
     // an operator's key must not turn the tenant's secrets into an answer customers can read.
     if (text.size() > 3 && text.starts_with("${") && text.back() == '}')
-        return error(sdk::errc::invalid_value,
-                     "text: \"${NAME}\" would be read from the environment; write such a value in tenant.json");
+        return error(
+            sdk::errc::invalid_value,
+            "text: \"${NAME}\" would be read from the environment; write such a value in tenant.json");
     auto manifest_file = resolve_in_folder(manifest.folder, "tenant.json");
     if (!manifest_file) return error(kFileConflict, "tenant.json: " + manifest_file.error().message);
     const DataFile file{*manifest_file, "tenant.json"};
@@ -348,10 +369,12 @@ sdk::Result<EditResult> put_info(const Manifest& manifest, const std::string& ke
             auto& root = document.get_object();
             json::value& business = root["business"];
             if (business.is_null()) business = json::object{};
-            if (!business.is_object()) return error(kFileConflict, "tenant.json: business: expected an object");
+            if (!business.is_object())
+                return error(kFileConflict, "tenant.json: business: expected an object");
             json::value& info = business.get_object()["info"];
             if (info.is_null()) info = json::object{};
-            if (!info.is_object()) return error(kFileConflict, "tenant.json: business.info: expected an object");
+            if (!info.is_object())
+                return error(kFileConflict, "tenant.json: business.info: expected an object");
             const bool created = !info.get_object().contains(key);
             info.get_object()[key] = text;  // an existing key keeps its place
             return EditResult{json::object{{"key", key}, {"text", text}}, created};
@@ -388,7 +411,8 @@ sdk::Result<EditResult> put_knowledge(const Manifest& manifest, const std::strin
         apply);
 }
 
-sdk::Result<EditResult> delete_knowledge(const Manifest& manifest, const std::string& id, const ApplyEdit& apply) {
+sdk::Result<EditResult> delete_knowledge(const Manifest& manifest, const std::string& id,
+                                         const ApplyEdit& apply) {
     auto file = data_file(manifest, manifest.knowledge_file, "knowledge");
     if (!file) return error(sdk::errc::not_found, "unknown knowledge entry \"" + id + "\"");
     return edit_file(

@@ -53,7 +53,8 @@ std::size_t ResponseCache::clear() {
     return count;
 }
 
-std::size_t ResponseCache::erase_if(const std::function<bool(const std::string&, const CachedAnswer&)>& drop) {
+std::size_t ResponseCache::erase_if(
+    const std::function<bool(const std::string&, const CachedAnswer&)>& drop) {
     std::lock_guard lock(mutex_);
     std::size_t count = 0;
     for (auto it = entries_.begin(); it != entries_.end();) {
@@ -74,8 +75,10 @@ ResponseCacheStats ResponseCache::stats() const {
     out.entries = entries_.size();
     for (const auto& [key, entry] : entries_) {
         out.bytes += key.size() + entry.answer.reply.size() + entry.answer.language.size();
-        for (const auto& o : entry.answer.options) out.bytes += o.id.size() + o.title.size() + o.description.size();
-        for (const auto& c : entry.answer.cards) out.bytes += c.id.size() + c.title.size() + c.subtitle.size();
+        for (const auto& o : entry.answer.options)
+            out.bytes += o.id.size() + o.title.size() + o.description.size();
+        for (const auto& c : entry.answer.cards)
+            out.bytes += c.id.size() + c.title.size() + c.subtitle.size();
     }
     out.hits = hits_;
     out.misses = misses_;
