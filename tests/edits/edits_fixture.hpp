@@ -29,7 +29,8 @@ inline constexpr uid_t kNobody = 65534;
 /// `tezgah serve` as a child process (as `nobody` when we are root); killed with the object.
 class EditServer {
 public:
-    EditServer(const fs::path& dir, const std::string& db_url, const std::vector<std::string>& env = {}) {
+    EditServer(const fs::path& dir, const std::string& db_url, const std::vector<std::string>& env = {},
+               const std::string& log_name = "serve.log") {
         int out[2];
         if (::pipe(out) != 0) return;
         const std::string binary = (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string();
@@ -39,7 +40,7 @@ public:
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        const std::string log = (dir / "serve.log").string();
+        const std::string log = (dir / log_name).string();
         pid_ = ::fork();
         if (pid_ == 0) {
             ::dup2(out[1], STDOUT_FILENO);

@@ -1,8 +1,8 @@
 // Operators' edits of a tenant's folder through `tezgah serve`: PATCH /offerings/{id}, PUT
 // /info/{key}, PUT and DELETE /knowledge/{id}. An edit is in the very next answer, the file on disk
 // is valid JSON in the folder's layout and `tezgah check` accepts it; bad input changes nothing;
-// concurrent edits of one file all land; a read-only folder gives a clear error and leaves the file
-// as it was; another tenant's key cannot edit. On SQLite and PostgreSQL.
+// concurrent edits of one file, through two instances, all land; a read-only folder gives a clear error and
+// leaves the file as it was; another tenant's key cannot edit. On SQLite and PostgreSQL.
 #include "edits/edits_fixture.hpp"
 
 #include <sys/stat.h>
@@ -177,6 +177,9 @@ TEST_P(EditsTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
 
 TEST_P(EditsTest, ConcurrentEditsOfOneFileAllLand) {
     serve();
+    // A second instance on the same folder and database: edits through either land.
+    EditServer second(dir.path(), db_url, {}, "serve-2.log");
+    ASSERT_NE(second.port(), 0) << slurp(dir.path() / "serve-2.log");
     constexpr int kThreads = 12;
     std::vector<std::thread> threads;
     std::vector<int> statuses(kThreads);
@@ -192,7 +195,9 @@ TEST_P(EditsTest, ConcurrentEditsOfOneFileAllLand) {
                 same ? json::serialize(
                            json::object{{"attributes", json::object{{"t" + std::to_string(i), i}}}})
                      : json::serialize(json::object{{"aliases", json::array{"alias-" + std::to_string(i)}}});
-            statuses[i] = call("PATCH", path, body, gece).status;
+            statuses[i] = http_request(i % 3 == 0 ? second.port() : port, "PATCH", path, body,
+                                       {{"Authorization", gece}, {"Content-Type", "application/json"}})
+                              .status;
         });
     }
     for (auto& t : threads) t.join();
@@ -206,6 +211,15 @@ TEST_P(EditsTest, ConcurrentEditsOfOneFileAllLand) {
     for (int i = 0; i < kThreads; i += 2)
         EXPECT_EQ(edited->at("attributes").at("t" + std::to_string(i)).as_int64(), i) << i;
     EXPECT_EQ(edited->at("attributes").at("renk").as_string(), "siyah");  // merged, not replaced
+    // Each of the other edits replaced the aliases of its offering: the last one of each stands,
+    // and it is one of those sent.
+    for (const char* other : {"saten-gecelik-bordo", "kadin-pijama-takimi"}) {
+        for (const auto& r : records) {
+            if (r.at("id").as_string() != other) continue;
+            ASSERT_EQ(r.at("aliases").as_array().size(), 1u) << other;
+            EXPECT_TRUE(r.at("aliases").at(0).as_string().starts_with("alias-")) << other;
+        }
+    }
     // No temporary file left behind in the folder.
     for (const auto& entry : fs::directory_iterator(tenant_file("data")))
         EXPECT_FALSE(entry.path().filename().string().starts_with(".")) << entry.path();

@@ -9,6 +9,7 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,27 @@ std::mutex& file_mutex(const fs::path& file) {
     return *slot;
 }
 
+/// An exclusive flock(2) on the folder holding a file, for as long as it lives: other processes
+/// on this host (another `tezgah serve` on the same tenants folder) edit it one at a time too. No
+/// lock (the folder cannot be opened) is not an error: the write that follows reports it.
+class FolderLock {
+public:
+    explicit FolderLock(const fs::path& folder)
+        : fd_(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+        if (fd_ >= 0)
+            while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+            }
+    }
+    ~FolderLock() {
+        if (fd_ >= 0) ::close(fd_);  // releases the lock
+    }
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+
+private:
+    int fd_;
+};
+
 /// Writes `text` to a temporary file beside `file`, flushes it to disk, renames it over `file` and
 /// flushes the folder: a reader (or a crash) sees the old file or the new one, never a part.
 sdk::Status write_atomically(const fs::path& file, const std::string& text, const std::string& shown) {
@@ -138,6 +160,7 @@ sdk::Result<DataFile> data_file(const Manifest& manifest, const std::string& rel
 template <class Change>
 sdk::Result<EditResult> edit_file(const DataFile& file, Change&& change, const ApplyEdit& apply) {
     std::lock_guard lock(file_mutex(file.path));
+    FolderLock across_processes(file.path.parent_path());
     auto before = read_file(file.path);
     if (!before) return error(kFileConflict, "cannot read " + file.shown);
     auto document = parse_json_text(*before);

@@ -5,7 +5,8 @@
 // never its value), checks the result as the loader checks the file, writes it atomically (a
 // temporary file beside it, fsync, rename, fsync of the folder) and then calls `apply` (the tenant
 // loads anew, so the next turn sees it). When `apply` fails, the file is put back as it was and
-// applied again. Edits of one file are serialized within the process: concurrent edits all land.
+// applied again. Edits of one file are serialized within the process, and across processes on one
+// host by a flock(2) on its folder: concurrent edits all land.
 
 #include "tenants/manifest.hpp"
 
