@@ -4,6 +4,7 @@
 #include "pipeline/engine.hpp"
 #include "store/business_stats.hpp"
 #include "tenants/folder_edits.hpp"
+#include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
@@ -117,6 +118,13 @@ std::shared_ptr<Tenant> tenant_for(Routes& routes, Exchange& ex, const std::stri
     return *tenant;
 }
 
+/// One line per edit that landed: who (the key's id, never the key), what, where.
+void log_edit(const Exchange& ex, std::string_view what, const std::string& target) {
+    log_event(
+        spdlog::level::info, "operators", "tenant folder edited",
+        {{"tenant", ex.tenant}, {"key_id", ex.key_id}, {"edit", std::string(what)}, {"target", target}});
+}
+
 ApplyEdit reload(Routes& routes, const std::string& tenant) {
     return [&routes, tenant] { return routes.engine.reload_tenant(tenant); };
 }
@@ -140,6 +148,7 @@ void patch_offering_route(Routes& routes, Exchange& ex, const std::string& tenan
     if (!tenant) return;
     auto edited = patch_offering(tenant->manifest(), (*id)[0], *body, reload(routes, tenant_id));
     if (!edited) return send_edit_error(ex, edited.error());
+    log_edit(ex, "offering", (*id)[0]);
     ex.send_json(200, edited->stored);
 }
 
@@ -165,6 +174,7 @@ void put_info_route(Routes& routes, Exchange& ex, const std::string& tenant_id, 
     auto edited =
         put_info(tenant->manifest(), (*key)[0], std::string(text->get_string()), reload(routes, tenant_id));
     if (!edited) return send_edit_error(ex, edited.error());
+    log_edit(ex, "info", (*key)[0]);
     ex.send_json(edited->created ? 201 : 200, edited->stored);
 }
 
@@ -178,6 +188,7 @@ void knowledge_route(Routes& routes, Exchange& ex, const std::string& tenant_id,
         if (!tenant) return;
         auto removed = delete_knowledge(tenant->manifest(), (*id)[0], reload(routes, tenant_id));
         if (!removed) return send_edit_error(ex, removed.error());
+        log_edit(ex, "knowledge deleted", (*id)[0]);
         return ex.send_json(200, json::object{{"deleted", true}, {"entry", removed->stored}});
     }
     auto body = json_object_body(ex);
@@ -186,6 +197,7 @@ void knowledge_route(Routes& routes, Exchange& ex, const std::string& tenant_id,
     if (!tenant) return;
     auto edited = put_knowledge(tenant->manifest(), (*id)[0], *body, reload(routes, tenant_id));
     if (!edited) return send_edit_error(ex, edited.error());
+    log_edit(ex, "knowledge", (*id)[0]);
     ex.send_json(edited->created ? 201 : 200, edited->stored);
 }
 
@@ -304,6 +316,7 @@ void update_product(Routes& routes, Exchange& ex, const std::string& id, const s
             return ex.send_error(422, "invalid_value", "stock_quantity:" + edited.error().message.substr(6));
         return send_edit_error(ex, edited.error());
     }
+    log_edit(ex, "offering", product_id);
     ex.send_json(200, json::object{{"success", true},
                                    {"message", "Product updated successfully"},
                                    {"product", edited->stored}});
@@ -340,6 +353,7 @@ void update_meta(Routes& routes, Exchange& ex, const std::string& id) {
         if (error.message.starts_with("text:")) error.message = "new_value:" + error.message.substr(5);
         return send_edit_error(ex, error);
     }
+    log_edit(ex, "info", values[0]);
     ex.send_json(200, json::object{{"success", true},
                                    {"message", "Business " + values[0] + " updated successfully"},
                                    {"info_type", values[0]},
