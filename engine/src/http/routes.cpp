@@ -1,6 +1,7 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
 #include "http/channel_turns.hpp"
 #include "http/departures.hpp"
+#include "http/edits.hpp"
 #include "http/exchange.hpp"
 #include "http/notices.hpp"
 #include "http/widget_socket.hpp"
@@ -366,6 +367,7 @@ void Routes::dispatch(Exchange& ex) {
                 if (require_method(ex, "GET")) notices_route(*this, ex, tenant);
                 return;
             }
+            if (operator_edits(*this, ex, tenant, rest)) return;
             constexpr std::string_view kChannels = "/channels/";
             if (rest.starts_with(kChannels)) {
                 rest.remove_prefix(kChannels.size());
@@ -388,6 +390,8 @@ void Routes::dispatch(Exchange& ex) {
                 }
             }
         }
+    } else if (orchestrator_admin(*this, ex)) {
+        return;
     } else if (const auto* mounts = channels.find(path)) {
         ex.route = path;
         for (const auto& mount : *mounts) {

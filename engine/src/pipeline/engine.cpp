@@ -344,6 +344,8 @@ std::vector<TenantStatus> Engine::tenants() const { return tenants_->statuses();
 
 ReloadSummary Engine::reload_all() { return tenants_->reload_all(); }
 
+sdk::Status Engine::reload_tenant(const std::string& id) { return tenants_->reload(id); }
+
 void Engine::start_watching(std::chrono::milliseconds interval) { tenants_->start_watching(interval); }
 
 void Engine::stop_watching() {

@@ -102,6 +102,8 @@ public:
 
     /// See TenantDirectory::reload_all (tenants/directory.hpp).
     ReloadSummary reload_all();
+    /// See TenantDirectory::reload: tenant `id` loaded anew now (an operator's edit).
+    sdk::Status reload_tenant(const std::string& id);
     /// Calls reload_all() every `interval` on a background thread until stop_watching().
     void start_watching(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
     void stop_watching();

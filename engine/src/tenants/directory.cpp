@@ -268,6 +268,40 @@ ReloadSummary TenantDirectory::reload_all() {
     return summary;
 }
 
+sdk::Status TenantDirectory::reload(const std::string& id) {
+    fs::path folder;
+    std::shared_ptr<std::mutex> load_mutex;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = tenants_.find(id);
+        if (it == tenants_.end()) return unknown(id);
+        folder = it->second.folder;
+        load_mutex = it->second.load_mutex;
+    }
+    std::lock_guard loading(*load_mutex);
+    const auto fingerprint = folder_fingerprint(folder);
+    auto loaded = load(id, folder);
+    std::lock_guard lock(mutex_);
+    auto it = tenants_.find(id);
+    if (it == tenants_.end()) return unknown(id);
+    auto& slot = it->second;
+    if (!loaded) {
+        // The watcher would try this version again only after another change; so would we.
+        slot.fingerprint = fingerprint;
+        if (slot.tenant)
+            slot.reload_error = loaded.error().message;
+        else
+            slot.error = loaded.error().message;
+        return sdk::Error{sdk::errc::invalid_tenant, loaded.error().message};
+    }
+    slot.fingerprint = fingerprint;
+    slot.tenant = std::move(loaded).value();
+    slot.error.clear();
+    slot.reload_error.clear();
+    log_event(spdlog::level::info, "tenants", "tenant reloaded after an edit", {{"tenant", id}});
+    return {};
+}
+
 void TenantDirectory::start_watching(std::chrono::milliseconds interval) {
     std::lock_guard lock(watcher_mutex_);
     if (watching_) return;

@@ -72,6 +72,12 @@ public:
     /// finish on the version they started with. Safe from any thread (SIGHUP, the watcher).
     ReloadSummary reload_all();
 
+    /// Loads tenant `id` anew from its folder now, without waiting for the watcher: an operator's
+    /// edit is visible to the very next turn (a new version: its response cache and remembered
+    /// catalog matches start empty). Errors: unknown_tenant; invalid_tenant when the folder does
+    /// not load (a loaded tenant keeps serving its last good version).
+    sdk::Status reload(const std::string& id);
+
     /// Calls reload_all() every `interval` on a background thread until stop_watching().
     void start_watching(std::chrono::milliseconds interval);
     void stop_watching();

@@ -8,6 +8,7 @@
 #include <tezgah/sdk/types.hpp>
 
 #include <chrono>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,14 @@ struct CachedAnswer {
     std::vector<sdk::ReplyCard> cards;
 };
 
+/// What a cache holds and how it served, since it was made (the tenant's version loaded).
+struct ResponseCacheStats {
+    std::size_t entries = 0;
+    std::size_t bytes = 0;  ///< questions' keys and answers' texts, roughly what the entries take
+    long long hits = 0;     ///< negative hits included
+    long long misses = 0;
+};
+
 class ResponseCache {
 public:
     using Clock = std::chrono::steady_clock;
@@ -40,6 +49,12 @@ public:
     void put(const std::string& key, CachedAnswer answer, std::chrono::seconds ttl,
              Clock::time_point now = Clock::now());
 
+    /// Removes every entry; how many there were.
+    std::size_t clear();
+    /// Removes the entries `drop(key, answer)` picks; how many.
+    std::size_t erase_if(const std::function<bool(const std::string&, const CachedAnswer&)>& drop);
+    ResponseCacheStats stats() const;
+
 private:
     struct Entry {
         CachedAnswer answer;
@@ -50,6 +65,8 @@ private:
     std::size_t max_entries_;
     std::unordered_map<std::string, Entry> entries_;
     std::list<std::string> lru_;  // most recent first
+    long long hits_ = 0;
+    long long misses_ = 0;
 };
 
 }  // namespace tezgah::engine

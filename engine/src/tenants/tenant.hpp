@@ -54,6 +54,12 @@ public:
         return hits;
     }
 
+    /// Forgets every answer (an operator asked for it: /admin/cache/invalidate).
+    void forget() const {
+        std::lock_guard lock(mutex_);
+        hits_.clear();
+    }
+
 private:
     static constexpr std::size_t kMaxRemembered = 1024;
     bool remember_empty_;
@@ -69,6 +75,7 @@ public:
     std::optional<sdk::Offering> get(std::string_view id) const override;
     std::vector<sdk::OfferingMatch> find(std::string_view query, std::string_view language,
                                          std::size_t limit) const override;
+    void forget_matches() const { matches_.forget(); }
 
 private:
     std::vector<sdk::Offering> offerings_;
@@ -85,6 +92,7 @@ public:
     std::vector<sdk::KnowledgeEntry> all() const override { return entries_; }
     std::vector<sdk::KnowledgeHit> search(std::string_view query, std::string_view language,
                                           std::size_t limit) const override;
+    void forget_searches() const { searches_.forget(); }
 
 private:
     Database& db_;
@@ -206,6 +214,12 @@ public:
     bool has_on_reply_rules() const;
     /// Answers to repeated questions. This version of the tenant only: an edit starts it empty.
     ResponseCache& response_cache() const { return response_cache_; }
+    /// Forgets the remembered catalog matches and knowledge searches (the response cache is
+    /// response_cache()'s to clear).
+    void forget_searches() const {
+        catalog_->forget_matches();
+        knowledge_->forget_searches();
+    }
     /// Text that depends only on this version of the tenant and `key` (the fixed part of a model's
     /// system prompt, per language): made by `make()` on first use, then kept. Few keys.
     template <class Make>
