@@ -177,6 +177,10 @@ struct Routes {
     void health(Exchange& ex);
     void health_detailed(Exchange& ex);
     void metrics(Exchange& ex);
+    /// GET /v1/tenants/{tenant}/analytics (http/analytics.cpp).
+    void analytics(Exchange& ex, const std::string& tenant);
+    /// GET /openapi.json: the OpenAPI document of every route (http/openapi.cpp).
+    void openapi(Exchange& ex);
 };
 
 /// The chat body's fields after checking their types.

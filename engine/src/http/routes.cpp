@@ -333,6 +333,11 @@ void Routes::dispatch(Exchange& ex) {
         if (require_method(ex, "GET")) metrics(ex);
         return;
     }
+    if (path == "/openapi.json") {
+        ex.route = "/openapi.json";
+        if (require_method(ex, "GET")) openapi(ex);
+        return;
+    }
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.starts_with(kTenants)) {
         const auto tenant_end = path.find('/', kTenants.size());
@@ -343,6 +348,12 @@ void Routes::dispatch(Exchange& ex) {
                 ex.route = "/v1/tenants/{tenant}/chat";
                 ex.tenant = tenant;
                 if (require_method(ex, "POST")) chat(ex, tenant);
+                return;
+            }
+            if (rest == "/analytics") {
+                ex.route = "/v1/tenants/{tenant}/analytics";
+                ex.tenant = tenant;
+                if (require_method(ex, "GET")) analytics(ex, tenant);
                 return;
             }
             constexpr std::string_view kChannels = "/channels/";
