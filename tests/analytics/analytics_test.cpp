@@ -51,8 +51,8 @@ protected:
 
     /// Serves with the clock at `clock` (ISO 8601 with offset) until the returned process ends.
     std::unique_ptr<ServeProcess> serve(const std::string& clock) {
-        auto process = std::make_unique<ServeProcess>(dir.path(), "127.0.0.1:0",
-                                                      std::vector<std::string>{"--db", scratch->url(), "--clock", clock});
+        auto process = std::make_unique<ServeProcess>(
+            dir.path(), "127.0.0.1:0", std::vector<std::string>{"--db", scratch->url(), "--clock", clock});
         port = port_of(process->ready_line());
         EXPECT_GT(port, 0) << slurp(dir.path() / "serve.log");
         return process;
@@ -145,7 +145,8 @@ TEST_P(Analytics, EveryFigureMatchesTheConversationsSentAndDaysAreTheTenantsLoca
 
     const auto gece = replies_of("gece-butik");
     ASSERT_EQ(gece.size(), 7u);
-    EXPECT_TRUE(gece[3].at("handoff").as_bool()) << "the offline assistant hands \"can I talk to a human\" over";
+    EXPECT_TRUE(gece[3].at("handoff").as_bool())
+        << "the offline assistant hands \"can I talk to a human\" over";
     for (std::size_t i : {0, 1, 2, 4, 5, 6}) EXPECT_FALSE(gece[i].at("handoff").as_bool()) << i;
 
     auto f = figures("gece-butik", "?from=2026-11-10&to=2026-11-11", gece_key);
@@ -191,9 +192,10 @@ TEST_P(Analytics, EveryFigureMatchesTheConversationsSentAndDaysAreTheTenantsLoca
         auto sql = engine::testing::open_sql_session(scratch->url());
         ASSERT_TRUE(sql);
         std::string reply_json;
-        soci::statement st = (sql->prepare << "SELECT reply_json FROM messages WHERE tenant_id = 'gece-butik' AND "
-                                              "role = 'assistant'",
-                              soci::into(reply_json));
+        soci::statement st =
+            (sql->prepare << "SELECT reply_json FROM messages WHERE tenant_id = 'gece-butik' AND "
+                             "role = 'assistant'",
+             soci::into(reply_json));
         st.execute();
         while (st.fetch()) stored.push_back(json::parse(reply_json).as_object());
     }
@@ -259,8 +261,10 @@ TEST_P(Analytics, EveryFigureMatchesTheConversationsSentAndDaysAreTheTenantsLoca
     ASSERT_EQ(nefes.at("unanswered").as_array().size(), 1u) << nefes_text;
     EXPECT_EQ(nefes.at("unanswered").as_array()[0].at("text").as_string(), "zzyzx plonk vurt");
     // A key for every tenant reads either.
-    EXPECT_EQ(integer(figures("nefes-studyo", "?from=2026-11-10&to=2026-11-11", all_tenants_key).at("conversations")),
-              1);
+    EXPECT_EQ(
+        integer(
+            figures("nefes-studyo", "?from=2026-11-10&to=2026-11-11", all_tenants_key).at("conversations")),
+        1);
 }
 
 TEST_P(Analytics, HandoffReasonsComeFromTicketsWhenTheTableExists) {
@@ -277,10 +281,12 @@ TEST_P(Analytics, HandoffReasonsComeFromTicketsWhenTheTableExists) {
     // The tickets table as the handoff tool stores it (when it already exists, as it is).
     auto sql = engine::testing::open_sql_session(scratch->url());
     ASSERT_TRUE(sql);
-    *sql << "CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, conversation_id "
-            "TEXT NOT NULL, user_id TEXT NOT NULL, channel TEXT NOT NULL, reason TEXT NOT NULL, category TEXT "
-            "NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT, transcript TEXT NOT NULL, "
-            "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)";
+    *sql
+        << "CREATE TABLE IF NOT EXISTS tickets (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+           "conversation_id "
+           "TEXT NOT NULL, user_id TEXT NOT NULL, channel TEXT NOT NULL, reason TEXT NOT NULL, category TEXT "
+           "NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT, transcript TEXT NOT NULL, "
+           "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)";
     // 10 November 12:00 in Istanbul, in ms; and one of the day before, and one of the other tenant.
     const long long noon = 1794301200000LL;
     const std::string bob_conversation(sent[0].reply.at("conversation_id").as_string());
@@ -288,7 +294,8 @@ TEST_P(Analytics, HandoffReasonsComeFromTicketsWhenTheTableExists) {
     auto ticket = [&](const std::string& id, const std::string& tenant, const std::string& conversation,
                       const std::string& reason, long long at) {
         *sql << "INSERT INTO tickets (id, tenant_id, conversation_id, user_id, channel, reason, category, "
-                "priority, status, assignee, transcript, created_at, updated_at) VALUES (:i, :t, :c, 'u', 'api', "
+                "priority, status, assignee, transcript, created_at, updated_at) VALUES (:i, :t, :c, 'u', "
+                "'api', "
                 ":r, '', 'medium', 'open', NULL, '[]', :a, :a2)",
             soci::use(id), soci::use(tenant), soci::use(conversation), soci::use(reason), soci::use(at),
             soci::use(at);

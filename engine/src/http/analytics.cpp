@@ -19,7 +19,8 @@ std::map<std::string, std::string> query_parameters(std::string_view query) {
         for (std::size_t i = 0; i < text.size(); ++i) {
             if (text[i] == '+') {
                 out += ' ';
-            } else if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            } else if (text[i] == '%' && i + 2 < text.size() &&
+                       std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
                        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
                 out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
                 i += 2;
@@ -36,7 +37,8 @@ std::map<std::string, std::string> query_parameters(std::string_view query) {
         query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
-        out.emplace(decode(pair.substr(0, eq)), eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1)));
+        out.emplace(decode(pair.substr(0, eq)),
+                    eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1)));
     }
     return out;
 }
@@ -61,9 +63,9 @@ void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
         if (it == parameters.end()) continue;
         auto day = parse_day(it->second);
         if (!day)
-            return ex.send_error(400, "invalid_field",
-                                 std::string(name) + ": expected a date YYYY-MM-DD, got \"" +
-                                     it->second.substr(0, 40) + "\"");
+            return ex.send_error(
+                400, "invalid_field",
+                std::string(name) + ": expected a date YYYY-MM-DD, got \"" + it->second.substr(0, 40) + "\"");
         (std::string_view(name) == "from" ? from : to) = *day;
     }
     // The last 7 days (today included) by default; one bound alone spans 7 days from or to it.
@@ -71,8 +73,7 @@ void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
     if (!from) from = add_days(*to, -6);
     const int span = days_between(*from, *to);
     if (span < 0)
-        return ex.send_error(400, "invalid_field",
-                             "from: " + from->str() + " is after to: " + to->str());
+        return ex.send_error(400, "invalid_field", "from: " + from->str() + " is after to: " + to->str());
     if (span + 1 > kMaxDays)
         return ex.send_error(400, "invalid_field",
                              "from, to: the range spans " + std::to_string(span + 1) + " days; at most " +

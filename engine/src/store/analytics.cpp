@@ -54,20 +54,26 @@ ReplyFacts facts_of(const std::string& reply_json) {
     auto parsed = boost::json::parse(reply_json, ec);
     if (ec || !parsed.is_object()) return out;
     const auto& o = parsed.get_object();
-    if (const auto* c = o.if_contains("confidence"); c && c->is_number()) out.confidence = c->to_number<double>();
+    if (const auto* c = o.if_contains("confidence"); c && c->is_number())
+        out.confidence = c->to_number<double>();
     if (const auto* t = o.if_contains("execution_time_ms"); t && t->is_number())
         out.execution_time_ms = t->to_number<double>();
     if (const auto* h = o.if_contains("handoff"); h && h->is_bool()) out.handoff = h->get_bool();
     return out;
 }
 
-/// The ways of saying there is no answer (folded: ASCII, lower case, punctuation as spaces) in the languages the project
-/// ships, the offline assistant's first ("Bu konuda yardımcı olamıyorum.", "I can't help with
+/// The ways of saying there is no answer (folded: ASCII, lower case, punctuation as spaces) in the languages
+/// the project ships, the offline assistant's first ("Bu konuda yardımcı olamıyorum.", "I can't help with
 /// that.", plugins/llm-local/replies.cpp): a reply that says so is unanswered whatever its confidence.
 bool says_it_does_not_know(const std::string& reply) {
     static const char* const kPhrases[] = {
-        "i can t help with that", "i cannot help with that", "i don t know", "i do not know",
-        "bu konuda yardimci olamiyorum", "bilmiyorum", "anlayamadim",
+        "i can t help with that",
+        "i cannot help with that",
+        "i don t know",
+        "i do not know",
+        "bu konuda yardimci olamiyorum",
+        "bilmiyorum",
+        "anlayamadim",
     };
     const std::string folded = sdk::text::fold(reply);
     return std::any_of(std::begin(kPhrases), std::end(kPhrases),
@@ -87,7 +93,8 @@ void sort_by_count(std::vector<NamedCount>& list) {
     });
 }
 
-double rounded(double value, double unit) { return std::round(value / unit) * unit; }
+/// `value` to `per_unit`ths (1e4: four decimals), as the nearest double to that decimal.
+double rounded(double value, double per_unit) { return std::round(value * per_unit) / per_unit; }
 
 }  // namespace
 
@@ -109,7 +116,9 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
 
     std::map<std::string, AnalyticsDay> days;
     for (Day d = query.from; days_between(d, query.to) >= 0; d = next_day(d)) days[d.str()].date = d.str();
-    auto day_of = [&](long long slice) { return day_at(from_millis(slice * kSliceMs), query.timezone).str(); };
+    auto day_of = [&](long long slice) {
+        return day_at(from_millis(slice * kSliceMs), query.timezone).str();
+    };
 
     std::map<std::pair<std::string, std::string>, CostLine> by_model;
     auto read = db.read("analytics [" + tenant + "]", [&](soci::session& sql) {
@@ -120,24 +129,29 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             long long slice = 0, count = 0;
             std::string conversation, role;
             const std::string slice_of = "at / " + std::to_string(kSliceMs);
-            soci::statement st = (sql.prepare << "SELECT " + slice_of +
-                                                     ", conversation_id, role, COUNT(*) FROM messages "
-                                                     "WHERE tenant_id = :t AND at >= :f AND at < :u GROUP BY " +
-                                                     slice_of + ", conversation_id, role",
-                                  soci::into(slice), soci::into(conversation), soci::into(role), soci::into(count),
-                                  soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
+            soci::statement st =
+                (sql.prepare << "SELECT " + slice_of +
+                                    ", conversation_id, role, COUNT(*) FROM messages "
+                                    "WHERE tenant_id = :t AND at >= :f AND at < :u GROUP BY " +
+                                    slice_of + ", conversation_id, role",
+                 soci::into(slice), soci::into(conversation), soci::into(role), soci::into(count),
+                 soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
             st.execute();
             while (st.fetch()) {
                 const auto date = day_of(slice);
                 conversations.insert(conversation);
                 conversations_by_day[date].insert(conversation);
                 days[date].messages += count;
-                if (role == "user") out.customer_messages += count;
-                else if (role == "assistant") out.assistant_messages += count;
-                else if (role == "operator") out.operator_messages += count;
+                if (role == "user")
+                    out.customer_messages += count;
+                else if (role == "assistant")
+                    out.assistant_messages += count;
+                else if (role == "operator")
+                    out.operator_messages += count;
             }
             out.conversations = static_cast<std::int64_t>(conversations.size());
-            for (auto& [date, set] : conversations_by_day) days[date].conversations = static_cast<std::int64_t>(set.size());
+            for (auto& [date, set] : conversations_by_day)
+                days[date].conversations = static_cast<std::int64_t>(set.size());
         }
 
         // The assistant's replies, with the customer message each answers.
@@ -146,12 +160,14 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             std::string conversation, method, reply_json, reply_text, question;
             soci::indicator question_ind = soci::i_ok;
             soci::statement st =
-                (sql.prepare << "SELECT r.conversation_id, r.method, r.reply_json, r.text, q.text FROM messages r "
-                                "LEFT JOIN messages q ON q.id = r.in_reply_to AND q.tenant_id = r.tenant_id "
-                                "WHERE r.tenant_id = :t AND r.at >= :f AND r.at < :u AND r.role = 'assistant' "
-                                "AND r.reply_json <> ''",
+                (sql.prepare
+                     << "SELECT r.conversation_id, r.method, r.reply_json, r.text, q.text FROM messages r "
+                        "LEFT JOIN messages q ON q.id = r.in_reply_to AND q.tenant_id = r.tenant_id "
+                        "WHERE r.tenant_id = :t AND r.at >= :f AND r.at < :u AND r.role = 'assistant' "
+                        "AND r.reply_json <> ''",
                  soci::into(conversation), soci::into(method), soci::into(reply_json), soci::into(reply_text),
-                 soci::into(question, question_ind), soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
+                 soci::into(question, question_ind), soci::use(tenant), soci::use(from_ms),
+                 soci::use(until_ms));
             st.execute();
             std::unordered_map<std::string, std::size_t> unanswered_at;  // folded question -> index
             while (st.fetch()) {
@@ -160,7 +176,8 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
                 ++out.replies_by_method[method];
                 if (facts.execution_time_ms >= 0) out.response_times_ms.push_back(facts.execution_time_ms);
                 if (facts.handoff) handed_over.insert(conversation);
-                const bool unanswered = method == "fallback" || facts.confidence < query.confidence_threshold ||
+                const bool unanswered = method == "fallback" ||
+                                        facts.confidence < query.confidence_threshold ||
                                         says_it_does_not_know(reply_text);
                 const std::string asked = question_ind == soci::i_ok ? trimmed(question) : "";
                 if (!unanswered || asked.empty() || facts.handoff) continue;
@@ -180,10 +197,11 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
         if (out.tickets_table) {
             std::string conversation, reason;
             soci::indicator reason_ind = soci::i_ok;
-            soci::statement st = (sql.prepare << "SELECT conversation_id, reason FROM tickets "
-                                                 "WHERE tenant_id = :t AND created_at >= :f AND created_at < :u",
-                                  soci::into(conversation), soci::into(reason, reason_ind), soci::use(tenant),
-                                  soci::use(from_ms), soci::use(until_ms));
+            soci::statement st =
+                (sql.prepare << "SELECT conversation_id, reason FROM tickets "
+                                "WHERE tenant_id = :t AND created_at >= :f AND created_at < :u",
+                 soci::into(conversation), soci::into(reason, reason_ind), soci::use(tenant),
+                 soci::use(from_ms), soci::use(until_ms));
             st.execute();
             std::map<std::string, std::int64_t> reasons;
             while (st.fetch()) {
@@ -200,12 +218,14 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             std::string tool;
             long long calls = 0, failed = 0;
             soci::statement st =
-                (sql.prepare << "SELECT t.tool, COUNT(*), CAST(SUM(CASE WHEN t.ok = 0 THEN 1 ELSE 0 END) AS BIGINT) "
-                                "FROM messages m JOIN tool_calls t ON t.tenant_id = m.tenant_id AND t.message_id = m.id "
-                                "WHERE m.tenant_id = :t AND m.at >= :f AND m.at < :u AND m.role = 'assistant' "
-                                "GROUP BY t.tool",
-                 soci::into(tool), soci::into(calls), soci::into(failed), soci::use(tenant), soci::use(from_ms),
-                 soci::use(until_ms));
+                (sql.prepare
+                     << "SELECT t.tool, COUNT(*), CAST(SUM(CASE WHEN t.ok = 0 THEN 1 ELSE 0 END) AS BIGINT) "
+                        "FROM messages m JOIN tool_calls t ON t.tenant_id = m.tenant_id AND t.message_id = "
+                        "m.id "
+                        "WHERE m.tenant_id = :t AND m.at >= :f AND m.at < :u AND m.role = 'assistant' "
+                        "GROUP BY t.tool",
+                 soci::into(tool), soci::into(calls), soci::into(failed), soci::use(tenant),
+                 soci::use(from_ms), soci::use(until_ms));
             st.execute();
             while (st.fetch()) out.tools.push_back({tool, calls, failed});
             sort_by_count(out.tools);
@@ -227,22 +247,25 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
                 days[day_of(slice)].cost_usd += usd;
             };
             soci::statement replies =
-                (sql.prepare << "SELECT m.at / " + slice_of +
-                                    ", u.provider, u.model, COUNT(*), SUM(u.cost_usd) FROM messages m "
-                                    "JOIN usage u ON u.tenant_id = m.tenant_id AND u.message_id = m.id "
-                                    "WHERE m.tenant_id = :t AND m.at >= :f AND m.at < :u AND m.role = 'assistant' "
-                                    "GROUP BY m.at / " + slice_of + ", u.provider, u.model",
-                 soci::into(slice), soci::into(provider), soci::into(model), soci::into(calls), soci::into(usd),
-                 soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
+                (sql.prepare
+                     << "SELECT m.at / " + slice_of +
+                            ", u.provider, u.model, COUNT(*), SUM(u.cost_usd) FROM messages m "
+                            "JOIN usage u ON u.tenant_id = m.tenant_id AND u.message_id = m.id "
+                            "WHERE m.tenant_id = :t AND m.at >= :f AND m.at < :u AND m.role = 'assistant' "
+                            "GROUP BY m.at / " +
+                            slice_of + ", u.provider, u.model",
+                 soci::into(slice), soci::into(provider), soci::into(model), soci::into(calls),
+                 soci::into(usd), soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
             replies.execute();
             while (replies.fetch()) add();
             soci::statement loose =
                 (sql.prepare << "SELECT at / " + slice_of +
                                     ", provider, model, COUNT(*), SUM(cost_usd) FROM usage "
                                     "WHERE tenant_id = :t AND at >= :f AND at < :u AND message_id = '' "
-                                    "GROUP BY at / " + slice_of + ", provider, model",
-                 soci::into(slice), soci::into(provider), soci::into(model), soci::into(calls), soci::into(usd),
-                 soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
+                                    "GROUP BY at / " +
+                                    slice_of + ", provider, model",
+                 soci::into(slice), soci::into(provider), soci::into(model), soci::into(calls),
+                 soci::into(usd), soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
             loose.execute();
             while (loose.fetch()) add();
         }
@@ -261,14 +284,15 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
 
 boost::json::object analytics_json(const Analytics& f) {
     namespace json = boost::json;
-    auto usd = [](double v) { return rounded(v, 1e-9); };  // no 0.000230199999…
+    auto usd = [](double v) { return rounded(v, 1e9); };  // no 0.000230199999…
     auto ratio = [](std::int64_t part, std::int64_t whole) {
-        return whole == 0 ? 0.0 : rounded(static_cast<double>(part) / static_cast<double>(whole), 1e-4);
+        return whole == 0 ? 0.0 : rounded(static_cast<double>(part) / static_cast<double>(whole), 1e4);
     };
     json::array reasons;
     for (const auto& r : f.handoff_reasons) reasons.push_back({{"reason", r.name}, {"count", r.count}});
     json::array tools;
-    for (const auto& t : f.tools) tools.push_back({{"name", t.name}, {"calls", t.count}, {"failed", t.failed}});
+    for (const auto& t : f.tools)
+        tools.push_back({{"name", t.name}, {"calls", t.count}, {"failed", t.failed}});
     json::array unanswered;
     for (const auto& u : f.unanswered) unanswered.push_back({{"text", u.name}, {"count", u.count}});
     json::object methods;
@@ -276,14 +300,18 @@ boost::json::object analytics_json(const Analytics& f) {
     for (const auto& [method, count] : f.replies_by_method) methods[method] = count;
     json::array cost;
     for (const auto& c : f.cost)
-        cost.push_back({{"provider", c.provider}, {"model", c.model}, {"calls", c.calls}, {"cost_usd", usd(c.cost_usd)}});
+        cost.push_back({{"provider", c.provider},
+                        {"model", c.model},
+                        {"calls", c.calls},
+                        {"cost_usd", usd(c.cost_usd)}});
     json::array days;
     for (const auto& d : f.by_day)
         days.push_back({{"date", d.date},
                         {"conversations", d.conversations},
                         {"messages", d.messages},
                         {"cost_usd", usd(d.cost_usd)}});
-    const std::int64_t cache_hits = f.replies_by_method.contains("cache") ? f.replies_by_method.at("cache") : 0;
+    const std::int64_t cache_hits =
+        f.replies_by_method.contains("cache") ? f.replies_by_method.at("cache") : 0;
     return {
         {"tenant", f.query.tenant_id},
         {"from", f.query.from.str()},
@@ -291,7 +319,9 @@ boost::json::object analytics_json(const Analytics& f) {
         {"timezone", f.query.timezone},
         {"conversations", f.conversations},
         {"messages",
-         {{"customer", f.customer_messages}, {"assistant", f.assistant_messages}, {"operator", f.operator_messages}}},
+         {{"customer", f.customer_messages},
+          {"assistant", f.assistant_messages},
+          {"operator", f.operator_messages}}},
         {"handoff",
          {{"rate", ratio(f.handed_over, f.conversations)},
           {"count", f.handed_over},

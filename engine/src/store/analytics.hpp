@@ -50,16 +50,16 @@ struct Analytics {
     AnalyticsQuery query;
     std::int64_t conversations = 0;  ///< with at least one message in the range
     std::int64_t customer_messages = 0, assistant_messages = 0, operator_messages = 0;
-    std::int64_t handed_over = 0;                   ///< conversations handed over in the range
-    std::vector<NamedCount> handoff_reasons;        ///< from tickets, most frequent first
-    bool tickets_table = false;                     ///< whether the reasons could be read
-    std::vector<NamedCount> tools;                  ///< most called first
-    std::vector<NamedCount> unanswered;             ///< name: the question as first asked
+    std::int64_t handed_over = 0;             ///< conversations handed over in the range
+    std::vector<NamedCount> handoff_reasons;  ///< from tickets, most frequent first
+    bool tickets_table = false;               ///< whether the reasons could be read
+    std::vector<NamedCount> tools;            ///< most called first
+    std::vector<NamedCount> unanswered;       ///< name: the question as first asked
     std::map<std::string, std::int64_t> replies_by_method;
-    std::int64_t replies = 0;                       ///< the assistant's replies
-    std::vector<double> response_times_ms;          ///< sorted
-    std::vector<CostLine> cost;                     ///< most expensive first
-    std::vector<AnalyticsDay> by_day;               ///< every day of the range, in order
+    std::int64_t replies = 0;               ///< the assistant's replies
+    std::vector<double> response_times_ms;  ///< sorted
+    std::vector<CostLine> cost;             ///< most expensive first
+    std::vector<AnalyticsDay> by_day;       ///< every day of the range, in order
 };
 
 /// Reads the figures. Errors: store_error naming the query and the tenant.
