@@ -7,6 +7,7 @@
 #include "http/http_fixture.hpp"
 #include "store/api_keys.hpp"
 #include "store/store_fixture.hpp"
+#include "support/fake_openai.hpp"
 #include "support/serve_process.hpp"
 
 #include <soci/soci.h>
@@ -265,6 +266,58 @@ TEST_P(Analytics, EveryFigureMatchesTheConversationsSentAndDaysAreTheTenantsLoca
         integer(
             figures("nefes-studyo", "?from=2026-11-10&to=2026-11-11", all_tenants_key).at("conversations")),
         1);
+}
+
+TEST_P(Analytics, AModelsCostTheCacheAndAFallbackAreCountedAsTheClientWasTold) {
+    // gece-butik on a remote model (the fake OpenAI server), the offline assistant behind it.
+    FakeOpenAi model;
+    model.push_back(FakeOpenAiBehaviour::error(500, "server_error", "down for a moment"));
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
+        v.as_object()["llm"] = json::object{{"provider", "openai"},
+                                            {"api_key", "k"},
+                                            {"base_url", model.base_url()},
+                                            {"model", "gpt-4o-mini"},
+                                            {"max_retries", 0}};
+    });
+    auto process = serve("2026-11-10T15:00:00+03:00");
+    ASSERT_GT(port, 0);
+    say("gece-butik", "f1", "saten gecelik ne kadar?");  // the model fails: the offline assistant answers
+    const std::size_t calls_before = model.request_count();
+    say("gece-butik", "c1", "iade koşulları neler?");  // the model answers
+    const auto model_calls = static_cast<std::int64_t>(model.request_count() - calls_before);
+    say("gece-butik", "c2", "iade koşulları neler?");  // from the response cache
+    ASSERT_EQ(sent[0].reply.at("method").as_string(), "fallback") << json::serialize(sent[0].reply);
+    ASSERT_EQ(sent[1].reply.at("method").as_string(), "llm") << json::serialize(sent[1].reply);
+    ASSERT_EQ(sent[2].reply.at("method").as_string(), "cache") << json::serialize(sent[2].reply);
+    const double charged = number(sent[1].reply.at("usage").at("cost_usd"));
+    ASSERT_GT(charged, 0.0);
+
+    auto f = figures("gece-butik", "?from=2026-11-10&to=2026-11-10", gece_key);
+    const auto& methods = f.at("replies_by_method").as_object();
+    EXPECT_EQ(integer(methods.at("fallback")), 1);
+    EXPECT_EQ(integer(methods.at("llm")), 1);
+    EXPECT_EQ(integer(methods.at("cache")), 1);
+    EXPECT_EQ(integer(methods.at("intent")), 0);
+    const auto& cache = f.at("cache").as_object();
+    EXPECT_EQ(integer(cache.at("hits")), 1);
+    EXPECT_EQ(integer(cache.at("replies")), 3);
+    EXPECT_NEAR(number(cache.at("hit_rate")), 0.3333, 1e-9);
+
+    // Cost by model: the model's calls of the answered turn, at what the client was charged.
+    const json::object* remote = nullptr;
+    for (const auto& line : f.at("cost").as_array())
+        if (line.at("provider").as_string() == "openai") remote = &line.as_object();
+    ASSERT_NE(remote, nullptr) << json::serialize(f.at("cost"));
+    EXPECT_EQ(remote->at("model").as_string(), "gpt-4o-mini");
+    EXPECT_EQ(integer(remote->at("calls")), model_calls);
+    EXPECT_NEAR(number(remote->at("cost_usd")), charged, 1e-9);
+    EXPECT_EQ(f.at("cost").as_array().front(), json::value(*remote)) << "most expensive first";
+    EXPECT_NEAR(number(f.at("by_day").as_array().at(0).at("cost_usd")), charged, 1e-9);
+
+    // The fallback's question is one the assistant could not answer.
+    const auto& unanswered = f.at("unanswered").as_array();
+    ASSERT_EQ(unanswered.size(), 1u) << json::serialize(unanswered);
+    EXPECT_EQ(unanswered[0].at("text").as_string(), "saten gecelik ne kadar?");
 }
 
 TEST_P(Analytics, HandoffReasonsComeFromTicketsWhenTheTableExists) {
