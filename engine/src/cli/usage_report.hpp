@@ -11,25 +11,16 @@
 #include <vector>
 
 #include "store/database.hpp"
+#include "util/local_days.hpp"
 
 namespace tezgah::engine::cli {
 
-/// A calendar date, as the command line gives it.
-struct Day {
-    int year = 1970;
-    unsigned month = 1;
-    unsigned day = 1;
-    std::string str() const;  ///< YYYY-MM-DD
-};
-
-/// A strict YYYY-MM-DD that is a real date, or nullopt.
-std::optional<Day> parse_day(std::string_view text);
-/// `when`'s date on the wall clock of `timezone` (UTC when unknown).
-Day day_at(std::chrono::system_clock::time_point when, const std::string& timezone);
-/// When `day` begins in `timezone` (UTC when unknown); a skipped midnight begins it at the change.
-std::chrono::system_clock::time_point day_start(const Day& day, const std::string& timezone);
-/// The day after `day`.
-Day next_day(const Day& day);
+// The days of the report (util/local_days.hpp).
+using engine::Day;
+using engine::day_at;
+using engine::day_start;
+using engine::next_day;
+using engine::parse_day;
 
 /// One line of the report: a day and a provider's model (the totals line has neither).
 struct UsageLine {

@@ -203,6 +203,10 @@ struct Routes {
                        const std::map<std::string, std::string>& params);
     void ticket_patch_route(Exchange& ex, const std::string& tenant, const std::string& id);
     void events_route(Exchange& ex, const std::string& tenant);
+    /// GET /v1/tenants/{tenant}/analytics (http/analytics.cpp).
+    void analytics(Exchange& ex, const std::string& tenant);
+    /// GET /openapi.json: the OpenAPI document of every route (http/openapi.cpp).
+    void openapi(Exchange& ex);
 };
 
 /// The chat body's fields after checking their types.

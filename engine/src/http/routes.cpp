@@ -340,6 +340,11 @@ void Routes::dispatch(Exchange& ex) {
         if (require_method(ex, "GET") && authorize(ex, "", "ops:read")) audit_entries(ex, "");
         return;
     }
+    if (path == "/openapi.json") {
+        ex.route = "/openapi.json";
+        if (require_method(ex, "GET")) openapi(ex);
+        return;
+    }
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.starts_with(kTenants)) {
         const auto tenant_end = path.find('/', kTenants.size());
@@ -368,6 +373,12 @@ void Routes::dispatch(Exchange& ex) {
                 return;
             }
             if (operator_edits(*this, ex, tenant, rest)) return;
+            if (rest == "/analytics") {
+                ex.route = "/v1/tenants/{tenant}/analytics";
+                ex.tenant = tenant;
+                if (require_method(ex, "GET")) analytics(ex, tenant);
+                return;
+            }
             constexpr std::string_view kChannels = "/channels/";
             if (rest.starts_with(kChannels)) {
                 rest.remove_prefix(kChannels.size());

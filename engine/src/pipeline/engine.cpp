@@ -338,6 +338,8 @@ void Engine::set_clock(const sdk::Clock* clock) {
     if (handoffs_) handoffs_->set_clock(clock_);
 }
 
+std::chrono::system_clock::time_point Engine::now() const { return clock_->now(); }
+
 sdk::Result<std::shared_ptr<Tenant>> Engine::tenant(const std::string& id) { return tenants_->get(id); }
 
 std::vector<TenantStatus> Engine::tenants() const { return tenants_->statuses(); }

@@ -117,6 +117,8 @@ public:
     Handoffs& handoffs() { return *handoffs_; }
     /// The clock of turns and of tenants loaded from now on (null: the system clock).
     void set_clock(const sdk::Clock* clock);
+    /// The time on that clock (the operator API's "today", as the turns' own).
+    std::chrono::system_clock::time_point now() const;
 
 private:
     /// `parts`: the customer's messages this turn answers (one, or a burst), oldest first.

@@ -309,6 +309,17 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "CREATE INDEX notices_due ON notices (state, next_attempt_at, created_at)"},
              {Only::both, "CREATE INDEX notices_tenant ON notices (tenant_id, created_at)"},
          }},
+        {13,
+         "analytics: a tenant's messages by time, and a reply's tool calls and usage (store/analytics.cpp)",
+         {
+             // GET /v1/tenants/{tenant}/analytics reads a tenant's messages in a time range, and the
+             // tool calls and usage rows of the replies among them; without these, messages and
+             // usage were read whole (their indexes lead with conversation_id or time) and each
+             // reply's tool calls were looked up by a scan.
+             {Only::both, "CREATE INDEX messages_tenant_at ON messages (tenant_id, at)"},
+             {Only::both, "CREATE INDEX tool_calls_message ON tool_calls (tenant_id, message_id)"},
+             {Only::both, "CREATE INDEX usage_message ON usage (tenant_id, message_id)"},
+         }},
     };
     return list;
 }
