@@ -672,7 +672,12 @@ TEST(NotifyTargets, PrivateAddressesAreRecognised) {
 
 TEST(NotifyEvents, OnlyHandoffsNewTicketsAndAppointmentsNotify) {
     EXPECT_TRUE(notify::notifies(Event{"handoff", kTenant, {}}));
-    EXPECT_TRUE(notify::notifies(Event{"ticket", kTenant, {}}));
+    EXPECT_TRUE(notify::notifies(handoff_event()));
+    // An operator's takeover (the engine publishes it as a handoff without a ticket).
+    EXPECT_FALSE(
+        notify::notifies(Event{"handoff", kTenant, {{"reason", "operator took over"}, {"ticket_id", ""}}}));
+    // The ticket a customer's handoff opened comes with the handoff: not told twice.
+    EXPECT_FALSE(notify::notifies(Event{"ticket", kTenant, {{"ticket_id", "T-1"}, {"status", "open"}}}));
     EXPECT_TRUE(notify::notifies(Event{"ticket", kTenant, {{"action", "created"}}}));
     EXPECT_FALSE(notify::notifies(Event{"ticket", kTenant, {{"action", "updated"}}}));
     EXPECT_TRUE(notify::notifies(Event{"appointment", kTenant, {}}));

@@ -37,8 +37,14 @@ milliseconds notice_backoff(const NotifierOptions& options, int attempt, std::mt
 
 bool notifies(const Event& event) {
     const std::string action = action_of(event);
-    if (event.type == "handoff") return true;
-    if (event.type == "ticket") return action.empty() || action == "created";
+    if (event.type == "handoff") {
+        // An operator's own takeover is published as a handoff without a ticket: not news to them.
+        const auto* ticket = event.data.if_contains("ticket_id");
+        return !(ticket && ticket->is_string() && ticket->get_string().empty());
+    }
+    // A customer's handoff opens its ticket and is notified as the handoff (with the ticket's id);
+    // a ticket event notifies only when it says it is a new ticket made on its own.
+    if (event.type == "ticket") return action == "created";
     if (event.type == "appointment") return action.empty() || action == "created" || action == "booked";
     return false;
 }

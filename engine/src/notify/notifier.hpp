@@ -49,8 +49,10 @@ struct NotifierOptions {
 std::chrono::milliseconds notice_backoff(const NotifierOptions& options, int attempt,
                                          std::mt19937_64& random);
 
-/// Which events notify: handoff, a ticket created (a ticket event whose "action" is absent or
-/// "created"), an appointment (likewise: absent or "created"/"booked").
+/// Which events notify: a customer's handoff (not an operator's takeover, published as a handoff
+/// with an empty "ticket_id"), a ticket event only with "action": "created" (a customer's handoff
+/// already carries its new ticket; updates do not notify), an appointment whose "action" is
+/// absent, "created" or "booked".
 bool notifies(const Event& event);
 
 class Notifier {

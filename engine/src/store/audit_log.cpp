@@ -142,7 +142,7 @@ void AuditLog::run() {
         const auto target = requested_;
         const bool last = stopping_;
         lock.unlock();
-        write_batch(std::move(entries), std::move(touches));
+        write_batch(entries, touches);
         lock.lock();
         done_ = target;
         written_.notify_all();
@@ -150,8 +150,8 @@ void AuditLog::run() {
     }
 }
 
-void AuditLog::write_batch(std::vector<AuditEntry> entries,
-                           std::map<std::string, std::chrono::system_clock::time_point> touches) {
+void AuditLog::write_batch(const std::vector<AuditEntry>& entries,
+                           const std::map<std::string, std::chrono::system_clock::time_point>& touches) {
     if (auto stored = append_audit(db_, entries); !stored)
         log_event(spdlog::level::err, "audit", "audit entries could not be stored",
                   {{"entries", std::to_string(entries.size())}, {"error", stored.error().message}});

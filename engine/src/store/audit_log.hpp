@@ -71,8 +71,8 @@ public:
 
 private:
     void run();
-    void write_batch(std::vector<AuditEntry> entries,
-                     std::map<std::string, std::chrono::system_clock::time_point> touches);
+    void write_batch(const std::vector<AuditEntry>& entries,
+                     const std::map<std::string, std::chrono::system_clock::time_point>& touches);
 
     Database& db_;
     const std::chrono::milliseconds period_;
