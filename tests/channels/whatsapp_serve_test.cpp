@@ -140,8 +140,8 @@ protected:
             auto rows = (*db)->outbox_messages(tenant, 100);
             if (!rows) return rows.error().message;
             for (const auto& r : *rows)
-                out += std::string(tenant) + " " + r.recipient + " " + r.state + " attempts=" +
-                       std::to_string(r.attempts) + " " + r.error + "\n";
+                out += std::string(tenant) + " " + r.recipient + " " + r.state +
+                       " attempts=" + std::to_string(r.attempts) + " " + r.error + "\n";
         }
         return out;
     }
@@ -325,7 +325,10 @@ TEST_P(WhatsAppServe, OutsideTheWindowOnlyATemplateGoesOut) {
         << slurp(dir.path() / "serve.log");
     EXPECT_EQ(sent_to("905550000002").front().at("type"), "template");
     ASSERT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"window_closed\"} 1"); }))
-        << metrics() << "\n--- the killed server's log:\n" << killed_log << "\n--- now:\n" << slurp(dir.path() / "serve.log") << "\n--- outbox:\n" << outbox_rows();
+        << metrics() << "\n--- the killed server's log:\n"
+        << killed_log << "\n--- now:\n"
+        << slurp(dir.path() / "serve.log") << "\n--- outbox:\n"
+        << outbox_rows();
     EXPECT_TRUE(sent_to("905550000003").empty());
     EXPECT_TRUE(graph.violations().empty());
 }

@@ -544,6 +544,87 @@ TEST_P(HandoffServe, AfterReleaseAfterMinutesOfOperatorSilenceTheBotAnswersAgain
     EXPECT_EQ(back.json().at("handoff"), false) << back.body;
 }
 
+TEST_P(HandoffServe, TheShopsWebhookIsToldOnceSignedWhenACustomerAsksForAPerson) {
+    // The shop's receiver checks the signature as docs/operators.md shows; it fails once, then
+    // recovers: the notice arrives once, and its state is visible through the API.
+    const std::string hook_secret = "whsec-for-the-handoff-test";
+    ::setenv("TEZGAH_GECE_BUTIK__HOOK_SECRET", hook_secret.c_str(), 1);
+    std::atomic<int> calls{0}, bad_signatures{0};
+    std::mutex mutex;
+    std::vector<json::object> received;
+    FakeHttpServer receiver([&](const RecordedRequest& r, FakeReply& reply) {
+        const std::string header(r.header("x-tezgah-signature"));
+        const auto comma = header.find(",v1=");
+        const std::string t = comma == std::string::npos ? "" : header.substr(2, comma - 2);
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        const std::string signed_text = t + "." + r.body;
+        HMAC(EVP_sha256(), hook_secret.data(), static_cast<int>(hook_secret.size()),
+             reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), digest, &length);
+        std::string hex;
+        char byte[3];
+        for (unsigned int i = 0; i < length; ++i) {
+            std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+            hex += byte;
+        }
+        if (!header.starts_with("t=") || comma == std::string::npos || header.substr(comma + 4) != hex) {
+            ++bad_signatures;
+            reply.status(401);
+            return reply.body("bad signature");
+        }
+        if (++calls == 1) {
+            reply.status(503);
+            return reply.body("down for a moment");
+        }
+        std::lock_guard lock(mutex);
+        received.push_back(json::parse(r.body).as_object());
+        reply.status(204);
+        reply.body("");
+    });
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
+        for (auto& tool : v.at("tools").as_array())
+            if (tool.is_object() && tool.at("name") == "handoff")
+                tool.as_object()["notify"] =
+                    json::object{{"webhook", json::object{{"url", receiver.url() + "/hooks/tezgah"},
+                                                          {"secret", "${TEZGAH_GECE_BUTIK__HOOK_SECRET}"}}}};
+    });
+    auto process = std::make_unique<ServeProcess>(
+        dir.path(), "127.0.0.1:0",
+        std::vector<std::string>{"--db", scratch->url(), "--notify-retry-ms", "50"});
+    port = port_of(process->ready_line());
+    ASSERT_NE(port, 0) << log();
+
+    auto asked = chat("bir yetkiliyle görüşmek istiyorum", "c-notify");
+    ASSERT_EQ(asked.status, 200) << asked.body;
+    EXPECT_EQ(asked.json().at("handoff"), true) << asked.body;
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return !received.empty();
+    })) << log();
+    std::this_thread::sleep_for(500ms);  // a second copy would come within the retry delay
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(received.size(), 1u) << log();
+    EXPECT_EQ(bad_signatures.load(), 0);
+    const auto& notice = received.front();
+    EXPECT_EQ(notice.at("event"), "handoff");
+    EXPECT_EQ(notice.at("tenant"), "gece-butik");
+    EXPECT_EQ(notice.at("user_id"), "c-notify");
+    EXPECT_EQ(notice.at("channel"), "api");
+    EXPECT_EQ(notice.at("priority"), "medium");
+    EXPECT_EQ(notice.at("conversation_id"), asked.json().at("conversation_id"));
+    EXPECT_FALSE(notice.at("ticket_id").as_string().empty());
+    EXPECT_NE(json::serialize(notice.at("text")).find("yetkiliyle"), std::string::npos)
+        << json::serialize(notice);
+
+    auto notices = api("GET", "/notices", "", reader_key);
+    ASSERT_EQ(notices.status, 200) << notices.body;
+    const auto listed = notices.json();
+    ASSERT_EQ(listed.at("notices").as_array().size(), 1u) << notices.body;
+    EXPECT_EQ(listed.at("notices").as_array()[0].at("state"), "sent") << notices.body;
+    EXPECT_EQ(listed.at("notices").as_array()[0].at("attempts"), 2) << notices.body;
+    EXPECT_EQ(notices.body.find(hook_secret), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HandoffServe, ::testing::Values(Backend::sqlite, Backend::postgresql),
                          ::tezgah::engine::testing::backend_name);
 

@@ -263,8 +263,13 @@ Args parse(int argc, char** argv) {
                                                      "--key",
                                                      "--limit",
                                                      "--default-daily-usd"};
-    static const std::vector<std::string> kFlags = {"--json",     "--help",   "-h",           "--version",
-                                                    "--markdown", "--strict", "--all-tenants",
+    static const std::vector<std::string> kFlags = {"--json",
+                                                    "--help",
+                                                    "-h",
+                                                    "--version",
+                                                    "--markdown",
+                                                    "--strict",
+                                                    "--all-tenants",
                                                     "--block-private-targets"};
     Args args;
     for (int i = 1; i < argc; ++i) {
