@@ -321,11 +321,20 @@ TEST_P(OperatorAuth, KeyedRequestsAreAuditedReadableByOperatorsPagedAndKeptOverA
     const auto all_body = all.json();
     const auto& entries = all_body.at("entries").as_array();
     ASSERT_EQ(entries.size(), 6u) << all.body;  // 3 + 1 + the revoked key + the 403
-    // Newest first. An entry is recorded once its answer is sent, so two requests answered within
-    // a moment of each other may be recorded in either order: the last two are found by key.
-    const bool forbidden_first = entries[0].at("key_id").as_string() == ids[shop];
-    const auto& forbidden = entries[forbidden_first ? 0 : 1].as_object();
-    const auto& refused = entries[forbidden_first ? 1 : 0].as_object();
+    // Newest first by id. An entry is recorded once its answer is sent, so requests answered within
+    // a moment of each other may be recorded in either order: the refusals are found by key.
+    auto find = [&](const std::string& key_id, std::int64_t status) -> const json::object* {
+        for (const auto& e : entries)
+            if (e.at("key_id").as_string() == key_id && e.at("status").as_int64() == status)
+                return &e.as_object();
+        return nullptr;
+    };
+    const json::object* forbidden_entry = find(ids[shop], 403);
+    const json::object* refused_entry = find(ids[gone], 401);
+    ASSERT_NE(forbidden_entry, nullptr) << all.body;
+    ASSERT_NE(refused_entry, nullptr) << all.body;
+    const auto& forbidden = *forbidden_entry;
+    const auto& refused = *refused_entry;
     EXPECT_EQ(forbidden.at("key_id").as_string(), ids[shop]);
     EXPECT_EQ(forbidden.at("route").as_string(), "/v1/tenants/{tenant}/chat");
     EXPECT_EQ(forbidden.at("tenant").as_string(), "nefes-studyo");

@@ -1,6 +1,7 @@
 // GET /v1/tenants/{tenant}/analytics?from=YYYY-MM-DD&to=YYYY-MM-DD (docs/operators.md, "Analytics"):
 // a key with analytics:read; days in the tenant's locale.timezone; the last 7 days by default.
 #include "http/exchange.hpp"
+#include "http/request_parts.hpp"
 
 #include "pipeline/engine.hpp"
 #include "store/analytics.hpp"
@@ -10,38 +11,6 @@ namespace tezgah::engine::http {
 namespace {
 
 constexpr int kMaxDays = 366;
-
-/// The query's parameters, percent-decoded; a malformed escape keeps its text as sent (it is then
-/// no valid date either).
-std::map<std::string, std::string> query_parameters(std::string_view query) {
-    auto decode = [](std::string_view text) {
-        std::string out;
-        for (std::size_t i = 0; i < text.size(); ++i) {
-            if (text[i] == '+') {
-                out += ' ';
-            } else if (text[i] == '%' && i + 2 < text.size() &&
-                       std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-                       std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-                out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-                i += 2;
-            } else {
-                out += text[i];
-            }
-        }
-        return out;
-    };
-    std::map<std::string, std::string> out;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        out.emplace(decode(pair.substr(0, eq)),
-                    eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1)));
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -56,7 +25,9 @@ void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
     query.timezone = profile.timezone.empty() ? "UTC" : profile.timezone;
     query.confidence_threshold = profile.handoff_confidence_threshold;
 
-    const auto parameters = query_parameters(ex.request.query);
+    const auto parameters_or = query_params_or_answer(ex);
+    if (!parameters_or) return;
+    const auto& parameters = *parameters_or;
     std::optional<Day> from, to;
     for (const char* name : {"from", "to"}) {
         auto it = parameters.find(name);

@@ -1,6 +1,7 @@
 // GET /v1/audit and GET /v1/tenants/{tenant}/audit: the audit log of keyed requests, newest first,
 // in pages (docs/operators.md, "Keys and the audit log").
 #include "http/exchange.hpp"
+#include "http/request_parts.hpp"
 
 #include "store/sql_support.hpp"
 
@@ -11,42 +12,6 @@
 
 namespace tezgah::engine::http {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/// A query string's parameters, percent-decoded ('+' as a space); the last of a repeated name wins.
-std::map<std::string, std::string> query_parameters(std::string_view query) {
-    auto decode = [](std::string_view text) {
-        std::string out;
-        for (std::size_t i = 0; i < text.size(); ++i) {
-            if (text[i] == '+') {
-                out += ' ';
-            } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-                       hex_value(text[i + 2]) >= 0) {
-                out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-                i += 2;
-            } else {
-                out += text[i];
-            }
-        }
-        return out;
-    };
-    std::map<std::string, std::string> out;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        out[decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
-    }
-    return out;
-}
 
 bool tenant_id_shape(std::string_view id) {
     return id.size() >= 2 && id.size() <= 63 && std::all_of(id.begin(), id.end(), [](char c) {
@@ -85,7 +50,9 @@ std::string utc_text(std::chrono::system_clock::time_point at) {
 }  // namespace
 
 void Routes::audit_entries(Exchange& ex, const std::string& tenant) {
-    const auto params = query_parameters(ex.request.query);
+    const auto params_or = query_params_or_answer(ex);
+    if (!params_or) return;
+    const auto& params = *params_or;
     for (const auto& [name, value] : params) {
         if (name != "key" && name != "limit" && name != "cursor" && !(tenant.empty() && name == "tenant"))
             return ex.send_error(400, "invalid_field",

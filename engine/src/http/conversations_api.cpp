@@ -5,6 +5,7 @@
 // conversations:write to act.
 #include "http/departures.hpp"
 #include "http/exchange.hpp"
+#include "http/request_parts.hpp"
 
 #include "pipeline/engine.hpp"
 #include "store/handoffs.hpp"
@@ -29,86 +30,6 @@ constexpr std::size_t kMaxPage = 200;               ///< conversations or ticket
 constexpr std::size_t kConversationMessages = 500;  ///< messages in GET /conversations/{id}
 constexpr std::size_t kMaxAssigneeBytes = 200;
 constexpr auto kKeepAlive = std::chrono::seconds(15);  ///< a comment line on a quiet event stream
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '+') {
-            out += ' ';
-        } else if (in[i] == '%') {
-            if (i + 2 >= in.size()) return std::nullopt;
-            const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else {
-            out += in[i];
-        }
-    }
-    return out;
-}
-
-/// The query's parameters; an error names the one that does not decode.
-sdk::Result<std::map<std::string, std::string>> query_params(std::string_view query) {
-    std::map<std::string, std::string> out;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq));
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-        if (!key || !value || !sdk::text::valid_utf8(*value) || value->find('\0') != std::string::npos)
-            return sdk::Error{sdk::errc::bad_request, "query: parameter " + std::string(pair.substr(0, eq)) +
-                                                          " is not valid percent-encoded UTF-8"};
-        out[*key] = *value;
-    }
-    return out;
-}
-
-/// Answers 405 with Allow unless the method is one of `allowed` (comma-separated).
-bool allowed_method(Exchange& ex, std::initializer_list<std::string_view> allowed) {
-    std::string allow;
-    for (auto method : allowed) {
-        if (ex.request.method == method) return true;
-        allow += (allow.empty() ? "" : ", ") + std::string(method);
-    }
-    ex.set_header("Allow", allow);
-    ex.send_error(405, "method_not_allowed", ex.request.method + " " + ex.path + ": allowed: " + allow);
-    return false;
-}
-
-/// The JSON object body of a request; answers 415 or 400 and returns none otherwise. An empty
-/// body counts as {} when `empty_ok`.
-std::optional<json::object> object_body(Exchange& ex, bool empty_ok = false) {
-    if (empty_ok && ex.request.body.empty()) return json::object{};
-    const auto content_type = ex.request.header("content-type");
-    if (!sdk::is_json_content_type(content_type)) {
-        ex.send_error(415, "unsupported_media_type",
-                      "Content-Type: expected application/json, got '" + std::string(content_type) + "'");
-        return std::nullopt;
-    }
-    boost::system::error_code ec;
-    auto parsed = json::parse(ex.request.body, ec);
-    if (ec) {
-        ex.send_error(400, "invalid_json", "body: not valid JSON (" + ec.message() + ")");
-        return std::nullopt;
-    }
-    if (!parsed.is_object()) {
-        ex.send_error(400, "invalid_json", "body: expected a JSON object");
-        return std::nullopt;
-    }
-    return std::move(parsed.as_object());
-}
 
 /// `limit` of the query (1..kMaxPage), or `fallback`; an error message when it is not one.
 std::optional<std::size_t> page_limit(const std::map<std::string, std::string>& params,
@@ -199,15 +120,15 @@ bool Routes::operator_route(Exchange& ex, const std::string& tenant, std::string
         case Kind::one:
         case Kind::tickets:
         case Kind::events:
-            if (!allowed_method(ex, {"GET"})) return true;
+            if (!allow_methods(ex, {"GET"})) return true;
             break;
         case Kind::takeover:
         case Kind::messages:
         case Kind::release:
-            if (!allowed_method(ex, {"POST"})) return true;
+            if (!allow_methods(ex, {"POST"})) return true;
             break;
         case Kind::ticket:
-            if (!allowed_method(ex, {"PATCH"})) return true;
+            if (!allow_methods(ex, {"PATCH"})) return true;
             break;
     }
     if (!authorize(ex, tenant, reads ? "conversations:read" : "conversations:write")) return true;
@@ -314,7 +235,7 @@ void Routes::release_route(Exchange& ex, const std::string& tenant, const std::s
 }
 
 void Routes::operator_message_route(Exchange& ex, const std::string& tenant, const std::string& id) {
-    auto body = object_body(ex);
+    auto body = json_object_body(ex);
     if (!body) return;
     const auto* text = body->if_contains("text");
     if (text == nullptr) return ex.send_error(400, "missing_field", "text: required");
@@ -364,7 +285,7 @@ void Routes::tickets_route(Exchange& ex, const std::string& tenant,
 }
 
 void Routes::ticket_patch_route(Exchange& ex, const std::string& tenant, const std::string& id) {
-    auto body = object_body(ex);
+    auto body = json_object_body(ex);
     if (!body) return;
     TicketPatch patch;
     for (const auto& [key, value] : *body) {

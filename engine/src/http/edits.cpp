@@ -1,6 +1,8 @@
 // Operators' edits and the earlier orchestrator's admin API (http/edits.hpp).
 #include "http/edits.hpp"
 
+#include "http/request_parts.hpp"
+
 #include "pipeline/engine.hpp"
 #include "store/business_stats.hpp"
 #include "tenants/folder_edits.hpp"
@@ -21,40 +23,12 @@ constexpr std::string_view kCatalogWrite = "catalog:write";
 constexpr std::string_view kKnowledgeWrite = "knowledge:write";
 constexpr std::string_view kAnalyticsRead = "analytics:read";
 
-/// Answers 405 with Allow unless the request's method is one of `methods` ("PUT, DELETE").
-bool allowed(Exchange& ex, std::initializer_list<std::string_view> methods) {
-    std::string allow;
-    for (auto m : methods) {
-        if (ex.request.method == m) return true;
-        allow += (allow.empty() ? "" : ", ") + std::string(m);
-    }
-    ex.set_header("Allow", allow);
-    ex.send_error(405, "method_not_allowed", ex.request.method + " " + ex.path + ": allowed: " + allow);
-    return false;
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /// A path segment with %XX decoded; none when it is malformed, empty, not UTF-8 or holds a
 /// control character or a slash.
 std::optional<std::string> decode_segment(std::string_view segment) {
-    std::string out;
-    for (std::size_t i = 0; i < segment.size(); ++i) {
-        if (segment[i] != '%') {
-            out += segment[i];
-            continue;
-        }
-        if (i + 2 >= segment.size()) return std::nullopt;
-        const int hi = hex_digit(segment[i + 1]), lo = hex_digit(segment[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
+    auto decoded = percent_decode(segment, false);
+    if (!decoded) return std::nullopt;
+    const std::string& out = *decoded;
     if (out.empty() || out.size() > 200 || !sdk::text::valid_utf8(out)) return std::nullopt;
     for (char c : out) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '/') return std::nullopt;
@@ -76,27 +50,6 @@ std::optional<std::vector<std::string>> segments(std::string_view path, std::siz
     }
     if (out.size() != count) return std::nullopt;
     return out;
-}
-
-/// The request's body as a JSON object; otherwise answers 415 (not JSON) or 400 and returns none.
-std::optional<json::object> json_object_body(Exchange& ex) {
-    const auto content_type = ex.request.header("content-type");
-    if (!sdk::is_json_content_type(content_type)) {
-        ex.send_error(415, "unsupported_media_type",
-                      "Content-Type: expected application/json, got '" + std::string(content_type) + "'");
-        return std::nullopt;
-    }
-    boost::system::error_code ec;
-    json::value body = json::parse(ex.request.body, ec);
-    if (ec) {
-        ex.send_error(400, "invalid_json", "body: not valid JSON (" + ec.message() + ")");
-        return std::nullopt;
-    }
-    if (!body.is_object()) {
-        ex.send_error(400, "invalid_json", "body: expected a JSON object");
-        return std::nullopt;
-    }
-    return std::move(body.get_object());
 }
 
 /// An edit's error with its status: 503 when the folder could not be written (nothing changed),
@@ -138,7 +91,7 @@ void bad_segment(Exchange& ex, const char* what) {
 
 void patch_offering_route(Routes& routes, Exchange& ex, const std::string& tenant_id,
                           std::string_view raw_id) {
-    if (!allowed(ex, {"PATCH"})) return;
+    if (!allow_methods(ex, {"PATCH"})) return;
     if (!routes.authorize(ex, tenant_id, kCatalogWrite)) return;
     auto id = segments(raw_id, 1);
     if (!id) return bad_segment(ex, "offering id");
@@ -153,7 +106,7 @@ void patch_offering_route(Routes& routes, Exchange& ex, const std::string& tenan
 }
 
 void put_info_route(Routes& routes, Exchange& ex, const std::string& tenant_id, std::string_view raw_key) {
-    if (!allowed(ex, {"PUT"})) return;
+    if (!allow_methods(ex, {"PUT"})) return;
     if (!routes.authorize(ex, tenant_id, kKnowledgeWrite)) return;
     auto key = segments(raw_key, 1);
     if (!key) return bad_segment(ex, "info key");
@@ -179,7 +132,7 @@ void put_info_route(Routes& routes, Exchange& ex, const std::string& tenant_id, 
 }
 
 void knowledge_route(Routes& routes, Exchange& ex, const std::string& tenant_id, std::string_view raw_id) {
-    if (!allowed(ex, {"PUT", "DELETE"})) return;
+    if (!allow_methods(ex, {"PUT", "DELETE"})) return;
     if (!routes.authorize(ex, tenant_id, kKnowledgeWrite)) return;
     auto id = segments(raw_id, 1);
     if (!id) return bad_segment(ex, "knowledge id");
@@ -240,7 +193,7 @@ bool mentions(const CachedAnswer& answer, const sdk::Offering& offering) {
 
 void invalidate_cache(Routes& routes, Exchange& ex, const std::string& id) {
     ex.route = "/admin/cache/invalidate/{id}";
-    if (!allowed(ex, {"POST"})) return;
+    if (!allow_methods(ex, {"POST"})) return;
     if (!routes.authorize(ex, id, kCatalogWrite)) return;
     auto tenant = tenant_for(routes, ex, id);
     if (!tenant) return;
@@ -253,7 +206,7 @@ void invalidate_cache(Routes& routes, Exchange& ex, const std::string& id) {
 
 void invalidate_product(Routes& routes, Exchange& ex, const std::string& id, const std::string& product_id) {
     ex.route = "/admin/cache/invalidate-product/{id}/{product_id}";
-    if (!allowed(ex, {"POST"})) return;
+    if (!allow_methods(ex, {"POST"})) return;
     if (!routes.authorize(ex, id, kCatalogWrite)) return;
     auto tenant = tenant_for(routes, ex, id);
     if (!tenant) return;
@@ -269,7 +222,7 @@ void invalidate_product(Routes& routes, Exchange& ex, const std::string& id, con
 
 void cache_stats(Routes& routes, Exchange& ex, const std::string& id) {
     ex.route = "/admin/cache/stats/{id}";
-    if (!allowed(ex, {"GET"})) return;
+    if (!allow_methods(ex, {"GET"})) return;
     if (!routes.authorize(ex, id, kAnalyticsRead)) return;
     auto tenant = tenant_for(routes, ex, id);
     if (!tenant) return;
@@ -280,7 +233,7 @@ void cache_stats(Routes& routes, Exchange& ex, const std::string& id) {
 
 void update_product(Routes& routes, Exchange& ex, const std::string& id, const std::string& product_id) {
     ex.route = "/admin/products/{id}/{product_id}";
-    if (!allowed(ex, {"PUT"})) return;
+    if (!allow_methods(ex, {"PUT"})) return;
     if (!routes.authorize(ex, id, kCatalogWrite)) return;
     auto body = json_object_body(ex);
     if (!body) return;
@@ -324,7 +277,7 @@ void update_product(Routes& routes, Exchange& ex, const std::string& id, const s
 
 void update_meta(Routes& routes, Exchange& ex, const std::string& id) {
     ex.route = "/admin/business/{id}/meta";
-    if (!allowed(ex, {"PUT"})) return;
+    if (!allow_methods(ex, {"PUT"})) return;
     if (!routes.authorize(ex, id, kKnowledgeWrite)) return;
     auto body = json_object_body(ex);
     if (!body) return;
@@ -362,7 +315,7 @@ void update_meta(Routes& routes, Exchange& ex, const std::string& id) {
 
 void stats(Routes& routes, Exchange& ex, const std::string& id) {
     ex.route = "/stats/{id}";
-    if (!allowed(ex, {"GET"})) return;
+    if (!allow_methods(ex, {"GET"})) return;
     if (!routes.authorize(ex, id, kAnalyticsRead)) return;
     auto tenant = tenant_for(routes, ex, id);
     if (!tenant) return;
