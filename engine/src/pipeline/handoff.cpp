@@ -19,6 +19,21 @@ bool contains(std::string_view text, std::string_view part) {
     return text.find(part) != std::string_view::npos;
 }
 
+/// An operator took the conversation over: a `handoff` event without a ticket (the notifier tells
+/// no one of it; `/events` shows it).
+void publish_takeover(EventHub& events, const std::string& tenant_id, const std::string& conversation_id,
+                      const std::string& user_id, const std::string& channel) {
+    events.publish(Event{"handoff", tenant_id,
+                         json::object{{"tenant", tenant_id},
+                                      {"conversation_id", conversation_id},
+                                      {"user_id", user_id},
+                                      {"channel", channel},
+                                      {"reason", "operator took over"},
+                                      {"priority", ""},
+                                      {"ticket_id", ""},
+                                      {"text", ""},
+                                      {"by", "operator"}}});
+}
 }  // namespace
 
 std::optional<HandoffSettings> handoff_settings(const Tenant& tenant) {
@@ -149,16 +164,7 @@ sdk::Result<ConversationInfo> Handoffs::take_over(const std::string& tenant_id,
         return sdk::Error{sdk::errc::not_found, "conversation \"" + conversation_id + "\" not found"};
     if (*taken) {
         const auto& c = **found;
-        events_.publish(Event{"handoff", tenant_id,
-                              json::object{{"tenant", tenant_id},
-                                           {"conversation_id", c.id},
-                                           {"user_id", c.user_id},
-                                           {"channel", c.channel},
-                                           {"reason", "operator took over"},
-                                           {"priority", ""},
-                                           {"ticket_id", ""},
-                                           {"text", ""},
-                                           {"by", "operator"}}});
+        publish_takeover(events_, tenant_id, c.id, c.user_id, c.channel);
     }
     return **found;
 }
@@ -205,17 +211,7 @@ sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id,
     } else {
         out.via = "next_turn";
     }
-    if (was_bot)
-        events_.publish(Event{"handoff", tenant_id,
-                              json::object{{"tenant", tenant_id},
-                                           {"conversation_id", c.id},
-                                           {"user_id", c.user_id},
-                                           {"channel", c.channel},
-                                           {"reason", "operator took over"},
-                                           {"priority", ""},
-                                           {"ticket_id", ""},
-                                           {"text", ""},
-                                           {"by", "operator"}}});
+    if (was_bot) publish_takeover(events_, tenant_id, c.id, c.user_id, c.channel);
     events_.publish(Event{"message", tenant_id,
                           json::object{{"tenant", tenant_id},
                                        {"conversation_id", c.id},
