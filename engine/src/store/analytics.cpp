@@ -28,19 +28,6 @@ using store::to_millis;
 
 constexpr long long kSliceMs = 15 * 60 * 1000;
 
-bool table_exists(soci::session& sql, Backend backend, const std::string& table) {
-    long long found = 0;
-    if (backend == Backend::sqlite) {
-        sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :n", soci::into(found),
-            soci::use(table);
-    } else {
-        sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND "
-               "table_name = :n",
-            soci::into(found), soci::use(table);
-    }
-    return found > 0;
-}
-
 /// What one stored reply says about itself.
 struct ReplyFacts {
     double confidence = 1;
@@ -112,7 +99,6 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
     const long long from_ms = to_millis(from);
     const long long until_ms = to_millis(until);
     const std::string& tenant = query.tenant_id;
-    const Backend backend = db.backend();
 
     std::map<std::string, AnalyticsDay> days;
     for (Day d = query.from; days_between(d, query.to) >= 0; d = next_day(d)) days[d.str()].date = d.str();
@@ -191,10 +177,9 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             if (out.unanswered.size() > query.unanswered_limit) out.unanswered.resize(query.unanswered_limit);
         }
 
-        // Tickets (the handoff tool's), when that table exists: their conversations are handed over
-        // too, and their reasons are the handoff reasons.
-        out.tickets_table = table_exists(sql, backend, "tickets");
-        if (out.tickets_table) {
+        // Tickets (the handoff tool's): their conversations are handed over too, and their reasons
+        // are the handoff reasons.
+        {
             std::string conversation, reason;
             soci::indicator reason_ind = soci::i_ok;
             soci::statement st =

@@ -52,7 +52,6 @@ struct Analytics {
     std::int64_t customer_messages = 0, assistant_messages = 0, operator_messages = 0;
     std::int64_t handed_over = 0;             ///< conversations handed over in the range
     std::vector<NamedCount> handoff_reasons;  ///< from tickets, most frequent first
-    bool tickets_table = false;               ///< whether the reasons could be read
     std::vector<NamedCount> tools;            ///< most called first
     std::vector<NamedCount> unanswered;       ///< name: the question as first asked
     std::map<std::string, std::int64_t> replies_by_method;
