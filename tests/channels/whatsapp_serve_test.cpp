@@ -7,6 +7,7 @@
 #include "http/http_fixture.hpp"
 #include "outbox/outbox_fixture.hpp"
 #include "store/store_fixture.hpp"
+#include "support/hmac_hex.hpp"
 #include "support/serve_process.hpp"
 
 #include <openssl/evp.h>
@@ -32,17 +33,7 @@ constexpr const char* kVerify = "verify-me";
 const std::string kRoute = "/v1/tenants/gece-butik/channels/whatsapp-cloud";
 
 std::string sign(const std::string& body, const std::string& secret = kSecret) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
-    std::string hex = "sha256=";
-    char byte[3];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
+    return "sha256=" + hmac_sha256_hex(secret, body);
 }
 
 json::object text_message(const std::string& from, const std::string& wamid, const std::string& text) {

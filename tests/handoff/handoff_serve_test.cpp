@@ -9,6 +9,7 @@
 #include "store/api_keys.hpp"
 #include "store/store_fixture.hpp"
 #include "support/fake_openai.hpp"
+#include "support/hmac_hex.hpp"
 #include "support/serve_process.hpp"
 
 #include <Poco/Net/SocketAddress.h>
@@ -38,19 +39,7 @@ constexpr const char* kSecret = "app-secret-for-tests";
 const std::string kWhatsApp = "/v1/tenants/gece-butik/channels/whatsapp-cloud";
 const std::string kApi = "/v1/tenants/gece-butik";
 
-std::string sign(const std::string& body) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), kSecret, static_cast<int>(std::strlen(kSecret)),
-         reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
-    std::string hex = "sha256=";
-    char byte[3];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
-}
+std::string sign(const std::string& body) { return "sha256=" + hmac_sha256_hex(kSecret, body); }
 
 std::string whatsapp_text(const std::string& from, const std::string& wamid, const std::string& text) {
     json::object message{{"from", from},
@@ -556,17 +545,7 @@ TEST_P(HandoffServe, TheShopsWebhookIsToldOnceSignedWhenACustomerAsksForAPerson)
         const std::string header(r.header("x-tezgah-signature"));
         const auto comma = header.find(",v1=");
         const std::string t = comma == std::string::npos ? "" : header.substr(2, comma - 2);
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        const std::string signed_text = t + "." + r.body;
-        HMAC(EVP_sha256(), hook_secret.data(), static_cast<int>(hook_secret.size()),
-             reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), digest, &length);
-        std::string hex;
-        char byte[3];
-        for (unsigned int i = 0; i < length; ++i) {
-            std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-            hex += byte;
-        }
+        const std::string hex = hmac_sha256_hex(hook_secret, t + "." + r.body);
         if (!header.starts_with("t=") || comma == std::string::npos || header.substr(comma + 4) != hex) {
             ++bad_signatures;
             reply.status(401);
