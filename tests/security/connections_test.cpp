@@ -150,12 +150,19 @@ TEST_F(SlowClients, IdleConnectionsAreClosedFirstWhenConnectionsRunShort) {
     options.max_connections_per_address = 1000;
     options.keep_alive_timeout = 60s;
     start(options);
-    // 40 keep-alive connections, each idle after one request.
+    // 40 keep-alive connections, each idle after one request. Each answer is read before the next
+    // connection opens, so the connections fall idle in the order they were opened (workers answer
+    // in parallel, and the first connection's answer need not be the first one written).
     std::vector<int> idle;
     for (int i = 0; i < 40; ++i) {
         const int fd = connect_from("127.0.0.2", port);
         ASSERT_GE(fd, 0);
         send_all(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        pollfd answered{fd, POLLIN, 0};
+        ASSERT_EQ(::poll(&answered, 1, 5000), 1) << "connection " << i << " got no answer";
+        char buffer[4096];
+        ASSERT_GT(::recv(fd, buffer, sizeof buffer, 0), 0) << "connection " << i;
+        std::this_thread::sleep_for(5ms);  // the server files it as idle just after writing
         idle.push_back(fd);
         attackers.push_back(fd);
     }

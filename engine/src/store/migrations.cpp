@@ -320,6 +320,44 @@ const std::vector<Migration>& all_migrations() {
              {Only::both, "CREATE INDEX tool_calls_message ON tool_calls (tenant_id, message_id)"},
              {Only::both, "CREATE INDEX usage_message ON usage (tenant_id, message_id)"},
          }},
+        {14,
+         "appointments, and one lock row per resource that serializes bookings (appointments/store.hpp)",
+         {
+             // Times in ms since the epoch (UTC); status: confirmed | cancelled | completed |
+             // no_show. The resource is held from start_at to end_at + buffer_minutes. user_id and
+             // channel: the customer who booked through a conversation ('' when an operator did);
+             // reminder_at: when its reminder was queued (NULL: not yet; reset when it moves).
+             {Only::both, R"(CREATE TABLE appointments (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                service_id TEXT NOT NULL,
+                resource_id TEXT NOT NULL,
+                start_at BIGINT NOT NULL,
+                end_at BIGINT NOT NULL,
+                buffer_minutes INTEGER NOT NULL DEFAULT 0,
+                customer_name TEXT NOT NULL,
+                customer_phone TEXT NOT NULL,
+                notes TEXT NOT NULL DEFAULT '',
+                status TEXT NOT NULL,
+                channel TEXT NOT NULL DEFAULT '',
+                user_id TEXT NOT NULL DEFAULT '',
+                conversation_id TEXT NOT NULL DEFAULT '',
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                reminder_at BIGINT))"},
+             {Only::both, "CREATE INDEX appointments_resource ON appointments (tenant_id, resource_id, start_at)"},
+             {Only::both, "CREATE INDEX appointments_customer ON appointments (tenant_id, user_id, start_at)"},
+             {Only::both, "CREATE INDEX appointments_start ON appointments (tenant_id, start_at)"},
+             {Only::both, "CREATE INDEX appointments_reminder ON appointments (status, reminder_at, start_at)"},
+             // A booking's transaction first bumps its resource's row (inserted when missing), so
+             // that bookings of one resource run one at a time on either backend and from any
+             // number of processes; it then counts what overlaps and inserts.
+             {Only::both, R"(CREATE TABLE appointment_locks (
+                tenant_id TEXT NOT NULL,
+                resource_id TEXT NOT NULL,
+                version BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (tenant_id, resource_id)))"},
+         }},
     };
     return list;
 }
