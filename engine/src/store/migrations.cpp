@@ -345,10 +345,13 @@ const std::vector<Migration>& all_migrations() {
                 created_at BIGINT NOT NULL,
                 updated_at BIGINT NOT NULL,
                 reminder_at BIGINT))"},
-             {Only::both, "CREATE INDEX appointments_resource ON appointments (tenant_id, resource_id, start_at)"},
-             {Only::both, "CREATE INDEX appointments_customer ON appointments (tenant_id, user_id, start_at)"},
+             {Only::both,
+              "CREATE INDEX appointments_resource ON appointments (tenant_id, resource_id, start_at)"},
+             {Only::both,
+              "CREATE INDEX appointments_customer ON appointments (tenant_id, user_id, start_at)"},
              {Only::both, "CREATE INDEX appointments_start ON appointments (tenant_id, start_at)"},
-             {Only::both, "CREATE INDEX appointments_reminder ON appointments (status, reminder_at, start_at)"},
+             {Only::both,
+              "CREATE INDEX appointments_reminder ON appointments (status, reminder_at, start_at)"},
              // A booking's transaction first bumps its resource's row (inserted when missing), so
              // that bookings of one resource run one at a time on either backend and from any
              // number of processes; it then counts what overlaps and inserts.
