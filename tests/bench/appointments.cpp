@@ -357,7 +357,7 @@ int book_bench(int port, const std::string& key, int clients, int count, bool co
     const std::string path = "/v1/tenants/" + kTenant + "/appointments";
     const Day tomorrow = tezgah::engine::add_days(today_here(), 1);
     // Distinct slots: stylist by stylist, day by day, hour by hour (a 60-minute hold each); the
-    // contested ones walk the same list, one slot per round.
+    // contested ones walk the same list from its end, one slot per round.
     const int per_day = (kClose - kOpen) / 60;
     const int total = kResources * kDays * per_day;
     auto slot = [&](int i) {
@@ -384,7 +384,8 @@ int book_bench(int port, const std::string& key, int clients, int count, bool co
                 const int i = contested ? r : next.fetch_add(1);
                 if (i >= count) break;
                 if (contested) round.arrive_and_wait();
-                const auto [resource, day, minute] = slot(i);
+                // Contested rounds walk the list from its end, clear of the distinct run's slots.
+                const auto [resource, day, minute] = slot(contested ? total - 1 - i : i);
                 const auto started = Steady::now();
                 const auto [status, body] =
                     client.call("POST", path, booking_body(resource, day, minute, i * clients + c));
