@@ -60,7 +60,9 @@ std::optional<int> parse_time(std::string_view time) {
 }
 
 /// `en` when the turn speaks English, else Turkish: the message goes to the customer.
-std::string say(bool en, std::string english, std::string turkish) { return en ? english : turkish; }
+std::string say(bool en, std::string english, std::string turkish) {
+    return en ? std::move(english) : std::move(turkish);
+}
 
 Result<Day> date_arg(const json::object& args, bool en) {
     const std::string value = string_arg(args, "date");
