@@ -209,6 +209,11 @@ TEST_P(StudioTest, EveryRefusalIsNamedAndNothingIsBookedOnOne) {
     EXPECT_EQ(off_grid.at("alternatives").at(0).at("date"), "2026-12-03");
     EXPECT_NE(text_of(off_grid.at("message")).find("every 30 minutes"), std::string::npos)
         << off_grid.at("message");
+    // Beyond the horizon (today + 60 days = 2027-01-31): the free times of its last week.
+    auto too_far = book("reformer-pilates", "2027-03-01", "10:00", "c-1");
+    ASSERT_FALSE(too_far.at("alternatives").as_array().empty()) << json::serialize(too_far);
+    EXPECT_LE(text_of(too_far.at("alternatives").at(0).at("date")), "2027-01-31");
+    EXPECT_GE(text_of(too_far.at("alternatives").at(0).at("date")), "2027-01-25");
     auto sunday = book("reformer-pilates", "2026-12-06", "10:00", "c-1");
     ASSERT_FALSE(sunday.at("alternatives").as_array().empty());
     EXPECT_EQ(sunday.at("alternatives").at(0).at("date"), "2026-12-07");

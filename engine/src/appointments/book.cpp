@@ -60,7 +60,9 @@ std::optional<int> parse_time(std::string_view time) {
 }
 
 /// `en` when the turn speaks English, else Turkish: the message goes to the customer.
-std::string say(bool en, std::string english, std::string turkish) { return en ? english : turkish; }
+std::string say(bool en, std::string english, std::string turkish) {
+    return en ? std::move(english) : std::move(turkish);
+}
 
 Result<Day> date_arg(const json::object& args, bool en) {
     const std::string value = string_arg(args, "date");
@@ -327,7 +329,8 @@ public:
     }
 
     /// The nearest free slots to `start` on its day; when that day has none, the first free ones of
-    /// the following days. `except`: a Busy to leave out (the appointment being moved).
+    /// the following days (for a day beyond the horizon, of the horizon's last week). `except`: a
+    /// Busy to leave out (the appointment being moved).
     std::vector<Slot> alternatives(const Service& service, const Day& day, std::optional<TimePoint> start,
                                    const Busy* except = nullptr) const {
         std::vector<Slot> nearest;
@@ -337,6 +340,9 @@ public:
             if (nearest.size() > kAlternatives) nearest.resize(kAlternatives);
         }
         if (!nearest.empty()) return nearest;
+        if (day_refusal(day) == Refusal::too_far)
+            return first_free(service, add_days(today_, std::max(0, settings_.max_days_ahead - 6)),
+                              kAlternatives);
         return first_free(service, add_days(day, 1), kAlternatives);
     }
 
