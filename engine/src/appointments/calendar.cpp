@@ -1,8 +1,11 @@
 // The iCalendar document of the calendar feed (appointments/calendar.hpp).
 #include "appointments/calendar.hpp"
 
+#include "util/local_days.hpp"
+
 #include <date/date.h>
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -31,12 +34,8 @@ std::string utc_stamp(TimePoint t) { return date::format("%Y%m%dT%H%M%SZ", date:
 std::string utc_offset(seconds offset) {
     const char sign = offset.count() < 0 ? '-' : '+';
     const long long total = std::llabs(offset.count());
-    char out[16];
-    if (total % 60 != 0)
-        std::snprintf(out, sizeof out, "%c%02lld%02lld%02lld", sign, total / 3600, total / 60 % 60, total % 60);
-    else
-        std::snprintf(out, sizeof out, "%c%02lld%02lld", sign, total / 3600, total / 60 % 60);
-    return out;
+    if (total % 60 != 0) return fmt::format("{}{:02}{:02}{:02}", sign, total / 3600, total / 60 % 60, total % 60);
+    return fmt::format("{}{:02}{:02}", sign, total / 3600, total / 60 % 60);
 }
 
 /// An onset before any calendar an app would show (the tz database's "since the beginning of
@@ -189,6 +188,49 @@ std::string calendar_ics(const CalendarHead& head, const std::vector<CalendarEve
     }
     out += content_line("END:VCALENDAR");
     return out;
+}
+
+CalendarEvent calendar_event(const Appointment& a, const Tenant& tenant) {
+    const auto& profile = tenant.profile();
+    const bool turkish = profile.language != "en";
+    CalendarEvent e;
+    e.uid = a.id + "@" + a.tenant_id + ".tezgah";
+    e.status = a.status;
+    e.start = a.start;
+    e.end = a.end;
+    e.created = a.created_at;
+    e.updated = std::max(a.updated_at, a.created_at);
+    std::string service = a.service_id;
+    if (auto offering = tenant.catalog().get(a.service_id)) service = offering->name_in(profile.language);
+    e.summary = service + " — " + a.customer_name;
+
+    std::string description;
+    auto line = [&](const std::string& label, const std::string& value) {
+        if (value.empty()) return;
+        if (!description.empty()) description += "\n";
+        description += label + ": " + value;
+    };
+    line(turkish ? "Telefon" : "Phone", a.customer_phone);
+    for (const auto& r : profile.resources) {
+        if (r.id != a.resource_id) continue;
+        const bool room = r.type == "room";
+        const bool equipment = r.type == "equipment";
+        line(turkish ? (room ? "Salon" : equipment ? "Ekipman" : "Personel")
+                     : (room ? "Room" : equipment ? "Equipment" : "With"),
+             r.name);
+    }
+    line(turkish ? "Not" : "Notes", a.notes);
+    if (a.status == kCompleted) line(turkish ? "Durum" : "Status", turkish ? "tamamlandı" : "completed");
+    if (a.status == kNoShow) line(turkish ? "Durum" : "Status", turkish ? "gelmedi" : "no-show");
+    e.description = std::move(description);
+    e.location = profile.address;
+    return e;
+}
+
+FeedWindow feed_window(TimePoint now, const std::string& timezone, int max_days_ahead) {
+    const Day today = day_at(now, timezone);
+    return {day_start(add_days(today, -kFeedDaysBack), timezone),
+            day_start(add_days(today, std::max(0, max_days_ahead) + 1), timezone)};
 }
 
 }  // namespace tezgah::engine::appointments

@@ -3,8 +3,12 @@
 // RFC 5545 iCalendar document that Google Calendar, Apple Calendar and Outlook subscribe to. Lines
 // end in CRLF and are folded at 75 octets; TEXT values are escaped; the tenant's time zone is
 // described by a VTIMEZONE built from the tz database (the zone's real offsets and transitions
-// over the years the feed covers), and every event's start and end are wall times in it. Pure: the
-// route (http/calendar.cpp) reads the appointments and hands them here.
+// over the years the feed covers), and every event's start and end are wall times in it. The
+// route (http/calendar.cpp) reads the appointments and hands them here; the document itself is
+// made by pure functions.
+
+#include "appointments/store.hpp"
+#include "tenants/tenant.hpp"
 
 #include <chrono>
 #include <string>
@@ -51,5 +55,19 @@ std::string vtimezone(const std::string& timezone, TimePoint from, TimePoint unt
 
 /// The whole document.
 std::string calendar_ics(const CalendarHead& head, const std::vector<CalendarEvent>& events);
+
+/// `appointment` of `tenant` as an event: "service — customer" as its summary; the customer's
+/// phone, the notes, the person or room and a completed or missed visit in its description (in
+/// the tenant's language); the business's address as its location.
+CalendarEvent calendar_event(const Appointment& appointment, const Tenant& tenant);
+
+/// The days a feed made at `now` covers: from 30 days back (the tenant's day) to the booking
+/// horizon, `max_days_ahead` days on (the end exclusive).
+struct FeedWindow {
+    TimePoint from;
+    TimePoint until;
+};
+FeedWindow feed_window(TimePoint now, const std::string& timezone, int max_days_ahead);
+inline constexpr int kFeedDaysBack = 30;
 
 }  // namespace tezgah::engine::appointments
