@@ -99,6 +99,7 @@ public:
     std::unique_ptr<sdk::AppointmentBook> book_for(const Tenant& tenant) override;
 
     Database& database() { return db_; }
+    EventHub& events() { return events_; }
     TimePoint now() const { return now_(); }
 
 private:
