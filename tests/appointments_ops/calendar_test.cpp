@@ -90,8 +90,10 @@ std::vector<std::array<std::string, 4>> components(const std::string& vtimezone)
 }
 
 TEST(CalendarDocument, TheTimeZoneHasTheZonesRealTransitions) {
-    const auto from = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_of("2026-11-01T00:00:00Z")));
-    const auto until = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_of("2027-04-01T00:00:00Z")));
+    const auto from =
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_of("2026-11-01T00:00:00Z")));
+    const auto until =
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_of("2027-04-01T00:00:00Z")));
     const std::string berlin = appointments::vtimezone("Europe/Berlin", from, until);
     expect_well_formed(berlin);
     EXPECT_TRUE(has_line(unfolded(berlin), "TZID:Europe/Berlin"));
@@ -129,7 +131,8 @@ protected:
         auto db = engine::Database::open(scratch->url());
         ASSERT_TRUE(db) << db.error().message;
         auto key = [&](const std::string& tenant, std::vector<std::string> scopes) {
-            auto made = engine::create_api_key(**db, "calendar test", tenant, scopes, std::chrono::system_clock::now());
+            auto made = engine::create_api_key(**db, "calendar test", tenant, scopes,
+                                               std::chrono::system_clock::now());
             EXPECT_TRUE(made) << made.error().message;
             return made ? made->secret : std::string();
         };
@@ -200,19 +203,20 @@ TEST_P(CalendarFeed, ACalendarKeyInTheUrlReadsTheTenantsAppointmentsInItsTimeZon
     ASSERT_FALSE(lines.empty());
     EXPECT_EQ(lines.front(), "BEGIN:VCALENDAR");
     EXPECT_EQ(lines.back(), "END:VCALENDAR");
-    for (const char* line : {"VERSION:2.0", "X-WR-TIMEZONE:Europe/Istanbul",
-                             "X-WR-CALNAME:Nefes Pilates & Yoga Stüdyosu — randevular", "TZID:Europe/Istanbul",
-                             "UID:apt_00000000000000a1@nefes-studyo.tezgah",
-                             "DTSTART;TZID=Europe/Istanbul:20261203T100000",
-                             "DTEND;TZID=Europe/Istanbul:20261203T105000", "STATUS:CONFIRMED",
-                             "SUMMARY:Reformer Pilates (Birebir) — Elif Şahin",
-                             "DESCRIPTION:Telefon: +905551112233\\nPersonel: Ayşe Demir\\nNot: Bel fıtığı\\; "
-                             "dikkat\\, lütfen",
-                             "LOCATION:Bağdat Caddesi No:210\\, Suadiye\\, İstanbul",
-                             "UID:apt_00000000000000a2@nefes-studyo.tezgah", "STATUS:CANCELLED",
-                             "SUMMARY:Reformer Pilates (Birebir) — Mehmet Kaya", "SEQUENCE:3600"})
+    for (const char* line :
+         {"VERSION:2.0", "X-WR-TIMEZONE:Europe/Istanbul",
+          "X-WR-CALNAME:Nefes Pilates & Yoga Stüdyosu — randevular", "TZID:Europe/Istanbul",
+          "UID:apt_00000000000000a1@nefes-studyo.tezgah", "DTSTART;TZID=Europe/Istanbul:20261203T100000",
+          "DTEND;TZID=Europe/Istanbul:20261203T105000", "STATUS:CONFIRMED",
+          "SUMMARY:Reformer Pilates (Birebir) — Elif Şahin",
+          "DESCRIPTION:Telefon: +905551112233\\nPersonel: Ayşe Demir\\nNot: Bel fıtığı\\; "
+          "dikkat\\, lütfen",
+          "LOCATION:Bağdat Caddesi No:210\\, Suadiye\\, İstanbul",
+          "UID:apt_00000000000000a2@nefes-studyo.tezgah", "STATUS:CANCELLED",
+          "SUMMARY:Reformer Pilates (Birebir) — Mehmet Kaya", "SEQUENCE:3600"})
         EXPECT_TRUE(has_line(lines, line)) << line << " not in\n" << reply.body;
-    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("PRODID:"); }));
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
+                            [](const std::string& l) { return l.starts_with("PRODID:"); }));
     EXPECT_EQ(std::count(lines.begin(), lines.end(), "BEGIN:VEVENT"), 2) << reply.body;
     // Outside the window (more than 30 days back, past the horizon) and another tenant's: absent.
     for (const char* absent : {"apt_00000000000000a3", "apt_00000000000000a4", "apt_00000000000000b1"})
@@ -236,7 +240,7 @@ TEST_P(CalendarFeed, OnlyAKeyWhoseOnlyScopeIsCalendarReadMayBeInTheUrl) {
     EXPECT_NE(message.find("tezgah keys create"), std::string::npos) << message;
     EXPECT_EQ(broad.body.find("BEGIN:VCALENDAR"), std::string::npos);
 
-    EXPECT_EQ(feed("?key=" + appointments_key).status, 403);  // lacks calendar:read
+    EXPECT_EQ(feed("?key=" + appointments_key).status, 403);    // lacks calendar:read
     EXPECT_EQ(feed("?key=" + other_calendar_key).status, 403);  // another tenant's
     EXPECT_EQ(feed("?key=" + other_calendar_key, "", "gece-butik").status, 200);
     auto unknown = feed("?key=tzk_0000000000000000_" + std::string(64, '0'));
@@ -249,8 +253,9 @@ TEST_P(CalendarFeed, OnlyAKeyWhoseOnlyScopeIsCalendarReadMayBeInTheUrl) {
     EXPECT_EQ(feed("", appointments_key).status, 200);
     EXPECT_EQ(feed("", broad_key).status, 200);
     EXPECT_EQ(feed("", analytics_key).status, 403);
-    EXPECT_EQ(http_request(port, "POST", "/v1/tenants/nefes-studyo/calendar.ics?key=" + calendar_key, "{}").status,
-              405);
+    EXPECT_EQ(
+        http_request(port, "POST", "/v1/tenants/nefes-studyo/calendar.ics?key=" + calendar_key, "{}").status,
+        405);
 }
 
 TEST_P(CalendarFeed, TheKeyInTheUrlNeverReachesTheServersLog) {

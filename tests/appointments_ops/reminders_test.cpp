@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 constexpr const char* kPhone = "106540352242922";
 constexpr const char* kToken = "EAAtest-token";
 constexpr const char* kTenant = "nefes-studyo";
-constexpr const char* kElif = "905551112233";   // never wrote: her window is closed
-constexpr const char* kJohn = "905559998877";   // writes in English during the test
+constexpr const char* kElif = "905551112233";  // never wrote: her window is closed
+constexpr const char* kJohn = "905559998877";  // writes in English during the test
 
 std::chrono::system_clock::time_point at(const std::string& iso) {
     return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_of(iso)));
@@ -55,13 +55,17 @@ protected:
                 {"app_secret", "app-secret-for-tests"},
                 {"verify_token", "verify-me"},
                 {"api_base_url", graph.url()},
-                {"templates",
-                 json::object{{"appointment_reminder",
-                               json::object{{"name", "randevu_hatirlatma"},
-                                            {"language", "tr"},
-                                            {"variables", json::array{"customer_name", "service", "date", "time"}}}}}}};
-            manifest["tools"].as_array().push_back(json::object{{"name", "appointments"}, {"reminder_hours", 24}});
+                {"templates", json::object{{"appointment_reminder",
+                                            json::object{{"name", "randevu_hatirlatma"},
+                                                         {"language", "tr"},
+                                                         {"variables", json::array{"customer_name", "service",
+                                                                                   "date", "time"}}}}}}};
+            manifest["tools"].as_array().push_back(
+                json::object{{"name", "appointments"}, {"reminder_hours", 24}});
         });
+        // The schema, as the engine makes it, before rows are written.
+        auto db = engine::Database::open(scratch->url());
+        ASSERT_TRUE(db) << db.error().message;
         sql = engine::testing::open_sql_session(scratch->url());
         ASSERT_TRUE(sql);
     }
@@ -86,7 +90,10 @@ protected:
         auto* e = engine.get();
         reminders = std::make_unique<appointments::Reminders>(
             e->database(), e->outbox(), [e](const std::string& id) { return e->tenant(id); },
-            [] { return std::vector<std::string>{"gece-butik", kTenant}; }, [this] { return clock.now(); });
+            [] {
+                return std::vector<std::string>{"gece-butik", kTenant};
+            },
+            [this] { return clock.now(); });
     }
 
     /// A sweep, then the outbox sends what is due: how many reminders the sweep queued.
@@ -131,7 +138,8 @@ protected:
 TEST_P(Reminders, OneReminderAtTheRightTimeAsTheTemplateOutsideTheWindowAndNeverAgain) {
     // Tuesday 1 December, 09:00 in Istanbul; the appointment is Wednesday 15:00, booked last week.
     clock.set(at("2026-12-01T09:00:00+03:00"));
-    insert_appointment(*sql, row("apt_000000000000000a", "2026-12-02T15:00:00+03:00", "2026-11-24T10:00:00+03:00"));
+    insert_appointment(*sql,
+                       row("apt_000000000000000a", "2026-12-02T15:00:00+03:00", "2026-11-24T10:00:00+03:00"));
     auto cancelled = row("apt_000000000000000b", "2026-12-02T15:00:00+03:00", "2026-11-24T10:00:00+03:00");
     cancelled.status = "cancelled";
     cancelled.user_id = "905550000001";
@@ -165,8 +173,8 @@ TEST_P(Reminders, OneReminderAtTheRightTimeAsTheTemplateOutsideTheWindowAndNever
     // Elif never wrote: outside the window, as the channel's reminder template, with the figures.
     ASSERT_EQ(sent[0].at("type"), "template") << json::serialize(sent[0]);
     EXPECT_EQ(sent[0].at("template").at("name"), "randevu_hatirlatma");
-    EXPECT_EQ(parameters(sent[0]),
-              (std::vector<std::string>{"Elif Şahin", "Reformer Pilates (Birebir)", "2 Aralık Çarşamba", "15:00"}));
+    EXPECT_EQ(parameters(sent[0]), (std::vector<std::string>{"Elif Şahin", "Reformer Pilates (Birebir)",
+                                                             "2 Aralık Çarşamba", "15:00"}));
     EXPECT_EQ(*reminder_at("apt_000000000000000a"), ms_of("2026-12-01T15:00:30+03:00"));
 
     // Neither the next sweeps nor a restart send it again; the others are settled, never sent.
@@ -211,8 +219,8 @@ TEST_P(Reminders, AMovedAppointmentIsRemindedAgainAndWithinTheWindowInTheCustome
     ASSERT_EQ(sent.size(), 1u);
     ASSERT_EQ(sent[0].at("type"), "text") << json::serialize(sent[0]);
     const std::string first(sent[0].at("text").at("body").as_string());
-    for (const char* part : {"Hello John Smith", "Nefes Pilates & Yoga Stüdyosu", "Reformer Pilates (Private)",
-                             "Wednesday 2 December", "10:00"})
+    for (const char* part : {"Hello John Smith", "Nefes Pilates & Yoga Stüdyosu",
+                             "Reformer Pilates (Private)", "Wednesday 2 December", "10:00"})
         EXPECT_NE(first.find(part), std::string::npos) << part << " not in: " << first;
 
     // Moved to Thursday 11:00 (the store makes its reminder due again): reminded of the new time
@@ -237,7 +245,8 @@ TEST_P(Reminders, AMovedAppointmentIsRemindedAgainAndWithinTheWindowInTheCustome
 }
 
 TEST_P(Reminders, ServeSendsDueRemindersAtStartAndARestartSendsNoneAgain) {
-    insert_appointment(*sql, row("apt_00000000000000s1", "2026-12-02T15:00:00+03:00", "2026-11-24T10:00:00+03:00"));
+    insert_appointment(*sql,
+                       row("apt_00000000000000s1", "2026-12-02T15:00:00+03:00", "2026-11-24T10:00:00+03:00"));
     auto later = row("apt_00000000000000s2", "2026-12-02T16:00:00+03:00", "2026-11-24T10:00:00+03:00");
     later.user_id = "905550000003";
     insert_appointment(*sql, later);
@@ -251,12 +260,14 @@ TEST_P(Reminders, ServeSendsDueRemindersAtStartAndARestartSendsNoneAgain) {
     {
         // 15:30 the day before: the first is due, the second not yet.
         auto process = serve("2026-12-01T15:30:00+03:00");
-        ASSERT_TRUE(eventually([&] { return graph.accepted().size() >= 1; })) << slurp(dir.path() / "serve.log");
+        ASSERT_TRUE(eventually([&] { return graph.accepted().size() >= 1; }))
+            << slurp(dir.path() / "serve.log");
     }  // killed (SIGKILL)
     {
         // 16:30: the restart's first sweep finds the second due, and the first reminded already.
         auto process = serve("2026-12-01T16:30:00+03:00");
-        ASSERT_TRUE(eventually([&] { return graph.accepted().size() >= 2; })) << slurp(dir.path() / "serve.log");
+        ASSERT_TRUE(eventually([&] { return graph.accepted().size() >= 2; }))
+            << slurp(dir.path() / "serve.log");
         std::this_thread::sleep_for(1500ms);  // an outbox poll and more: nothing else comes
     }
     const auto sent = graph.accepted();

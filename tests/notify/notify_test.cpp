@@ -371,25 +371,26 @@ TEST_P(Notify, EveryTargetGetsTheHandoffSignedInSlackAndByMailOverStartTls) {
 
 /// An appointment event as the booking service publishes it (the contract's Event data).
 Event appointment_event(const std::string& action, const std::string& start) {
-    json::object data{{"action", action},
-                      {"by", "customer"},
-                      {"conversation_id", "conv-7"},
-                      {"appointment",
-                       json::object{{"id", "apt_0123456789abcdef"},
-                                    {"service", "reformer-pilates"},
-                                    {"service_name", "Reformer Pilates (Birebir)"},
-                                    {"resource", "ayse"},
-                                    {"resource_name", "Ayşe Demir"},
-                                    {"start", start},
-                                    {"end", "2026-12-15T15:50:00+03:00"},
-                                    {"customer_name", "Elif Şahin"},
-                                    {"customer_phone", "+905551112233"},
-                                    {"notes", ""},
-                                    {"status", action == "cancelled" ? "cancelled" : "confirmed"},
-                                    {"channel", "whatsapp-cloud"},
-                                    {"created_at", "2026-12-01T09:00:00Z"}}}};
+    json::object data{
+        {"action", action},
+        {"by", "customer"},
+        {"conversation_id", "conv-7"},
+        {"appointment", json::object{{"id", "apt_0123456789abcdef"},
+                                     {"service", "reformer-pilates"},
+                                     {"service_name", "Reformer Pilates (Birebir)"},
+                                     {"resource", "ayse"},
+                                     {"resource_name", "Ayşe Demir"},
+                                     {"start", start},
+                                     {"end", "2026-12-15T15:50:00+03:00"},
+                                     {"customer_name", "Elif Şahin"},
+                                     {"customer_phone", "+905551112233"},
+                                     {"notes", ""},
+                                     {"status", action == "cancelled" ? "cancelled" : "confirmed"},
+                                     {"channel", "whatsapp-cloud"},
+                                     {"created_at", "2026-12-01T09:00:00Z"}}}};
     if (action == "rescheduled")
-        data["previous"] = json::object{{"start", "2026-12-14T10:00:00+03:00"}, {"end", "2026-12-14T10:50:00+03:00"}};
+        data["previous"] =
+            json::object{{"start", "2026-12-14T10:00:00+03:00"}, {"end", "2026-12-14T10:50:00+03:00"}};
     return Event{"appointment", kTenant, std::move(data)};
 }
 
@@ -440,10 +441,11 @@ TEST_P(Notify, CancelledAndMovedAppointmentsAreToldWithTheAppointmentAndOtherCha
     ASSERT_EQ(texts.size(), 2u);
     const std::string& said_cancelled = texts[0].find("cancelled") != std::string::npos ? texts[0] : texts[1];
     const std::string& said_moved = texts[0].find("cancelled") != std::string::npos ? texts[1] : texts[0];
-    for (const char* part : {"*Appointment cancelled*", "Reformer Pilates (Birebir)", "2026-12-15T15:00:00+03:00",
-                             "Elif Şahin", "+905551112233"})
+    for (const char* part : {"*Appointment cancelled*", "Reformer Pilates (Birebir)",
+                             "2026-12-15T15:00:00+03:00", "Elif Şahin", "+905551112233"})
         EXPECT_NE(said_cancelled.find(part), std::string::npos) << part << " not in " << said_cancelled;
-    for (const char* part : {"*Appointment moved*", "2026-12-15T15:00:00+03:00", "*Was:* 2026-12-14T10:00:00+03:00"})
+    for (const char* part :
+         {"*Appointment moved*", "2026-12-15T15:00:00+03:00", "*Was:* 2026-12-14T10:00:00+03:00"})
         EXPECT_NE(said_moved.find(part), std::string::npos) << part << " not in " << said_moved;
 }
 

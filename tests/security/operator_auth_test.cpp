@@ -90,13 +90,15 @@ const std::vector<OperatorRoute>& operator_routes() {
         {"DELETE", "/v1/tenants/{tenant}/knowledge/no-such-entry", "knowledge:write", "", 404},
         {"GET", "/v1/tenants/{tenant}/analytics", "analytics:read"},
         // The fixture tenants do not enable appointments: a booking service's route is 404 there.
-        {"GET", "/v1/tenants/{tenant}/availability?service=reformer&date=2026-12-03", "appointments:read", "", 404},
+        {"GET", "/v1/tenants/{tenant}/availability?service=reformer&date=2026-12-03", "appointments:read", "",
+         404},
         {"GET", "/v1/tenants/{tenant}/appointments", "appointments:read"},
         {"GET", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:read", "", 404},
         {"POST", "/v1/tenants/{tenant}/appointments", "appointments:write",
          R"({"service": "reformer", "date": "2026-12-03", "time": "10:00", "customer_name": "A", "customer_phone": "1"})",
          404},
-        {"PATCH", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:write", R"({"notes": "x"})", 404},
+        {"PATCH", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:write", R"({"notes": "x"})",
+         404},
         {"DELETE", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:write", "", 404},
         {"POST", "/admin/cache/invalidate/{tenant}", "catalog:write", "{}"},
         {"POST", "/admin/cache/invalidate-product/{tenant}/no-such-offering", "catalog:write", "{}", 404},
@@ -226,7 +228,8 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
             const std::string who = t.empty() ? "*" : t;
             if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, {route.scope});
             if (!without.count({who, route.scope + route.also}))
-                without[{who, route.scope + route.also}] = make_key(t, all_scopes_but(route.scope, route.also));
+                without[{who, route.scope + route.also}] =
+                    make_key(t, all_scopes_but(route.scope, route.also));
         }
     }
     start();

@@ -34,7 +34,8 @@ std::string utc_stamp(TimePoint t) { return date::format("%Y%m%dT%H%M%SZ", date:
 std::string utc_offset(seconds offset) {
     const char sign = offset.count() < 0 ? '-' : '+';
     const long long total = std::llabs(offset.count());
-    if (total % 60 != 0) return fmt::format("{}{:02}{:02}{:02}", sign, total / 3600, total / 60 % 60, total % 60);
+    if (total % 60 != 0)
+        return fmt::format("{}{:02}{:02}{:02}", sign, total / 3600, total / 60 % 60, total % 60);
     return fmt::format("{}{:02}{:02}", sign, total / 3600, total / 60 % 60);
 }
 
@@ -52,9 +53,7 @@ date::sys_seconds year_start(TimePoint t, int plus_years = 0) {
     return date::sys_seconds{date::sys_days{(ymd.year() + date::years{plus_years}) / 1 / 1}};
 }
 
-std::string status_of(const std::string& status) {
-    return status == "cancelled" ? "CANCELLED" : "CONFIRMED";
-}
+std::string status_of(const std::string& status) { return status == "cancelled" ? "CANCELLED" : "CONFIRMED"; }
 
 /// A SEQUENCE that grows with each change of the appointment: seconds from its booking to its last
 /// change (calendar apps take a higher SEQUENCE as the newer version of the event).
@@ -71,15 +70,25 @@ std::string escape_text(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case ';': out += "\\;"; break;
-            case ',': out += "\\,"; break;
-            case '\n': out += "\\n"; break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case ';':
+                out += "\\;";
+                break;
+            case ',':
+                out += "\\,";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
             case '\r':
                 if (i + 1 < text.size() && text[i + 1] == '\n') break;  // CRLF: one line break
                 out += "\\n";
                 break;
-            case '\t': out += ' '; break;
+            case '\t':
+                out += ' ';
+                break;
             default:
                 // Other control characters are not allowed in a content line (RFC 5545 3.1).
                 if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) break;
@@ -153,7 +162,8 @@ std::string calendar_ics(const CalendarHead& head, const std::vector<CalendarEve
     const std::string tzid = zone != nullptr ? head.timezone : std::string("UTC");
     auto wall = [&](TimePoint t) {
         const auto utc = date::floor<seconds>(t);
-        return local_stamp(zone != nullptr ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()});
+        return local_stamp(zone != nullptr ? zone->to_local(utc)
+                                           : date::local_seconds{utc.time_since_epoch()});
     };
     std::string out;
     out += content_line("BEGIN:VCALENDAR");
@@ -215,8 +225,12 @@ CalendarEvent calendar_event(const Appointment& a, const Tenant& tenant) {
         if (r.id != a.resource_id) continue;
         const bool room = r.type == "room";
         const bool equipment = r.type == "equipment";
-        line(turkish ? (room ? "Salon" : equipment ? "Ekipman" : "Personel")
-                     : (room ? "Room" : equipment ? "Equipment" : "With"),
+        line(turkish ? (room        ? "Salon"
+                        : equipment ? "Ekipman"
+                                    : "Personel")
+                     : (room        ? "Room"
+                        : equipment ? "Equipment"
+                                    : "With"),
              r.name);
     }
     line(turkish ? "Not" : "Notes", a.notes);

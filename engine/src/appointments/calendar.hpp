@@ -34,10 +34,10 @@ struct CalendarEvent {
 
 /// The calendar around the events.
 struct CalendarHead {
-    std::string name;                ///< X-WR-CALNAME: what the app lists the calendar as
-    std::string timezone = "UTC";    ///< an IANA zone; the events' TZID and the VTIMEZONE
-    TimePoint from;                  ///< the VTIMEZONE describes the zone from this year's start ...
-    TimePoint until;                 ///< ... to the end of this one's
+    std::string name;              ///< X-WR-CALNAME: what the app lists the calendar as
+    std::string timezone = "UTC";  ///< an IANA zone; the events' TZID and the VTIMEZONE
+    TimePoint from;                ///< the VTIMEZONE describes the zone from this year's start ...
+    TimePoint until;               ///< ... to the end of this one's
 };
 
 /// `text` as an iCalendar TEXT value: backslash, semicolon and comma escaped, a line break as

@@ -22,11 +22,13 @@ const date::time_zone* find_zone(const std::string& timezone) {
 
 /// "3 Aralık Perşembe" or "Thursday 3 December": the start's day on the tenant's wall clock.
 std::string day_words(TimePoint when, const std::string& timezone, bool turkish) {
-    static const char* const kMonthsTr[] = {"Ocak",  "Şubat", "Mart",  "Nisan", "Mayıs",  "Haziran",
-                                            "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık"};
-    static const char* const kMonthsEn[] = {"January", "February", "March",     "April",   "May",      "June",
-                                            "July",    "August",   "September", "October", "November", "December"};
-    static const char* const kDaysTr[] = {"Pazar", "Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumartesi"};
+    static const char* const kMonthsTr[] = {"Ocak",   "Şubat",   "Mart",  "Nisan", "Mayıs", "Haziran",
+                                            "Temmuz", "Ağustos", "Eylül", "Ekim",  "Kasım", "Aralık"};
+    static const char* const kMonthsEn[] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
+    static const char* const kDaysTr[] = {"Pazar",    "Pazartesi", "Salı",     "Çarşamba",
+                                          "Perşembe", "Cuma",      "Cumartesi"};
     static const char* const kDaysEn[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                           "Thursday", "Friday", "Saturday"};
     const auto utc = date::floor<std::chrono::seconds>(when);
@@ -58,15 +60,17 @@ ReminderText reminder_text(const Appointment& a, const Tenant& tenant, const std
     ReminderText out;
     out.customer_name = a.customer_name;
     out.service = a.service_id;
-    if (auto offering = tenant.catalog().get(a.service_id)) out.service = offering->name_in(turkish ? "tr" : "en");
+    if (auto offering = tenant.catalog().get(a.service_id))
+        out.service = offering->name_in(turkish ? "tr" : "en");
     out.date = day_words(a.start, timezone, turkish);
     out.time = hhmm_local(a.start, timezone);
     out.business = profile.name.empty() ? tenant.id() : profile.name;
-    const std::string hello =
-        a.customer_name.empty() ? (turkish ? "Merhaba" : "Hello") : (turkish ? "Merhaba " : "Hello ") + a.customer_name;
+    const std::string hello = a.customer_name.empty() ? (turkish ? "Merhaba" : "Hello")
+                                                      : (turkish ? "Merhaba " : "Hello ") + a.customer_name;
     if (turkish)
-        out.text = hello + ", " + out.business + " randevunuzu hatırlatırız: " + out.service + ", " + out.date +
-                   " saat " + out.time + ". Gelemeyecekseniz lütfen buradan yazın; görüşmek üzere!";
+        out.text = hello + ", " + out.business + " randevunuzu hatırlatırız: " + out.service + ", " +
+                   out.date + " saat " + out.time +
+                   ". Gelemeyecekseniz lütfen buradan yazın; görüşmek üzere!";
     else
         out.text = hello + ", a reminder of your appointment at " + out.business + ": " + out.service + ", " +
                    out.date + " at " + out.time + ". If you cannot make it, just reply here; see you then!";
@@ -74,7 +78,11 @@ ReminderText reminder_text(const Appointment& a, const Tenant& tenant, const std
 }
 
 Reminders::Reminders(Database& db, Outbox& outbox, TenantLookup tenants, TenantIds tenant_ids, Now now)
-    : db_(db), outbox_(outbox), tenants_(std::move(tenants)), tenant_ids_(std::move(tenant_ids)), now_(std::move(now)) {}
+    : db_(db),
+      outbox_(outbox),
+      tenants_(std::move(tenants)),
+      tenant_ids_(std::move(tenant_ids)),
+      now_(std::move(now)) {}
 
 Reminders::~Reminders() { stop(); }
 
@@ -84,7 +92,8 @@ std::string Reminders::customer_language(const Appointment& a) {
     auto read = db_.read("reminder language [" + a.tenant_id + "]", [&](soci::session& sql) {
         language.clear();
         soci::indicator ind = soci::i_ok;
-        sql << "SELECT language FROM messages WHERE tenant_id = :t AND conversation_id = :c AND role = 'assistant' "
+        sql << "SELECT language FROM messages WHERE tenant_id = :t AND conversation_id = :c AND role = "
+               "'assistant' "
                "ORDER BY seq DESC LIMIT 1",
             soci::into(language, ind), soci::use(a.tenant_id), soci::use(a.conversation_id);
         if (!sql.got_data() || ind != soci::i_ok) language.clear();
@@ -118,8 +127,9 @@ std::size_t Reminders::sweep_tenant(const Tenant& tenant, TimePoint now) {
         auto written = db_.write("claim reminder [" + a.tenant_id + "]", [&](soci::session& sql) {
             claimed = false;
             soci::statement st =
-                (sql.prepare << "UPDATE appointments SET reminder_at = :now WHERE tenant_id = :t AND id = :id "
-                                "AND reminder_at IS NULL AND status = 'confirmed' AND start_at = :start",
+                (sql.prepare
+                     << "UPDATE appointments SET reminder_at = :now WHERE tenant_id = :t AND id = :id "
+                        "AND reminder_at IS NULL AND status = 'confirmed' AND start_at = :start",
                  soci::use(at), soci::use(a.tenant_id), soci::use(a.id), soci::use(start));
             st.execute(true);
             claimed = st.get_affected_rows() > 0;
@@ -161,13 +171,13 @@ std::size_t Reminders::sweep_tenant(const Tenant& tenant, TimePoint now) {
             auto last = db_.last_inbound_at(a.tenant_id, a.user_id, a.channel);
             const bool open = last && *last && **last > now - outbox_.options().customer_window;
             if (!open)
-                message.template_message = sdk::MessageTemplate{kReminderTemplate,
-                                                                json::object{{"text", words.text},
-                                                                             {"customer_name", words.customer_name},
-                                                                             {"service", words.service},
-                                                                             {"date", words.date},
-                                                                             {"time", words.time},
-                                                                             {"business", words.business}}};
+                message.template_message = sdk::MessageTemplate{
+                    kReminderTemplate, json::object{{"text", words.text},
+                                                    {"customer_name", words.customer_name},
+                                                    {"service", words.service},
+                                                    {"date", words.date},
+                                                    {"time", words.time},
+                                                    {"business", words.business}}};
         }
         auto stored = outbox_.enqueue(std::move(message));
         if (!stored) {
@@ -182,7 +192,10 @@ std::size_t Reminders::sweep_tenant(const Tenant& tenant, TimePoint now) {
             continue;
         }
         log_event(spdlog::level::info, "appointments", "reminder queued",
-                  {{"tenant", a.tenant_id}, {"appointment", a.id}, {"channel", a.channel}, {"outbox_id", stored->id}});
+                  {{"tenant", a.tenant_id},
+                   {"appointment", a.id},
+                   {"channel", a.channel},
+                   {"outbox_id", stored->id}});
         ++queued;
     }
     return queued;

@@ -59,11 +59,12 @@ bool may_read(Routes& routes, Exchange& ex, const std::string& tenant,
         if (!routes.permit(ex, *key, tenant, kCalendarRead)) return false;
         if (key->scopes.size() != 1) {
             // The key is in a URL now, where it leaks; one that can do more must not be used so.
-            ex.send_error(403, "forbidden",
-                          "a key in the URL (?key=) may have the scope calendar:read only, and this one has " +
-                              std::to_string(key->scopes.size()) +
-                              " scopes; make a key for the calendar with `tezgah keys create --tenant " + tenant +
-                              " --scopes calendar:read`, and revoke this one: it has been in a URL");
+            ex.send_error(
+                403, "forbidden",
+                "a key in the URL (?key=) may have the scope calendar:read only, and this one has " +
+                    std::to_string(key->scopes.size()) +
+                    " scopes; make a key for the calendar with `tezgah keys create --tenant " + tenant +
+                    " --scopes calendar:read`, and revoke this one: it has been in a URL");
             return false;
         }
         return true;
@@ -108,7 +109,8 @@ void feed(Routes& routes, Exchange& ex, const std::string& tenant_id) {
     const std::string etag = etag_of(body);
     ex.set_header("Cache-Control", "private, max-age=60");
     ex.set_header("ETag", etag);
-    if (matches(ex.request.header("if-none-match"), etag)) return ex.send(304, "text/calendar; charset=utf-8", "");
+    if (matches(ex.request.header("if-none-match"), etag))
+        return ex.send(304, "text/calendar; charset=utf-8", "");
     ex.set_header("Content-Disposition", "inline; filename=\"" + tenant_id + ".ics\"");
     ex.send(200, "text/calendar; charset=utf-8", body);
 }

@@ -430,7 +430,8 @@ std::string email_text(const json::object& body) {
     line("Conversation", "conversation_id");
     line("Channel", "channel");
     line("Customer", "user_id");
-    if (auto appointment = appointment_line(body); !appointment.empty()) out += "Appointment: " + appointment + "\n";
+    if (auto appointment = appointment_line(body); !appointment.empty())
+        out += "Appointment: " + appointment + "\n";
     if (auto previous = previous_start(body); !previous.empty()) out += "Was: " + previous + "\n";
     if (auto text = field_text(body, "text"); !text.empty()) out += "\nThe customer wrote:\n\n" + text + "\n";
     out += "\n-- \nSent by Tezgah. Answer the customer through the operator API or your dashboard.\n";

@@ -286,9 +286,10 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             auto most_booked = [](std::map<std::string, AppointmentCounts>& from) {
                 std::vector<AppointmentCounts> list;
                 for (auto& [id, counts] : from) list.push_back(std::move(counts));
-                std::stable_sort(list.begin(), list.end(), [](const AppointmentCounts& a, const AppointmentCounts& b) {
-                    return a.booked > b.booked;
-                });
+                std::stable_sort(list.begin(), list.end(),
+                                 [](const AppointmentCounts& a, const AppointmentCounts& b) {
+                                     return a.booked > b.booked;
+                                 });
                 return list;
             };
             out.appointments_by_service = most_booked(services);
@@ -348,7 +349,8 @@ boost::json::object analytics_json(const Analytics& f) {
         return o;
     };
     json::object appointments = appointment_counts(f.appointments, nullptr);
-    appointments["cancellation_rate"] = ratio(f.appointments.cancelled, f.appointments.booked + f.appointments.cancelled);
+    appointments["cancellation_rate"] =
+        ratio(f.appointments.cancelled, f.appointments.booked + f.appointments.cancelled);
     appointments["no_show_rate"] = ratio(f.appointments.no_shows, f.appointments.booked);
     json::array by_service, by_resource;
     for (const auto& c : f.appointments_by_service) by_service.push_back(appointment_counts(c, "service"));

@@ -48,8 +48,8 @@ struct CostLine {
 
 /// Appointments of one service or resource (or all of them), by what became of them.
 struct AppointmentCounts {
-    std::string id;    ///< the service's or resource's id ("" for the total)
-    std::string name;  ///< its name in the tenant's language (filled by the route; "" when gone)
+    std::string id;           ///< the service's or resource's id ("" for the total)
+    std::string name;         ///< its name in the tenant's language (filled by the route; "" when gone)
     std::int64_t booked = 0;  ///< confirmed, completed and no-show: the places that were taken
     std::int64_t cancelled = 0;
     std::int64_t completed = 0;
