@@ -285,6 +285,7 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             }
             auto most_booked = [](std::map<std::string, AppointmentCounts>& from) {
                 std::vector<AppointmentCounts> list;
+                list.reserve(from.size());
                 for (auto& [id, counts] : from) list.push_back(std::move(counts));
                 std::stable_sort(list.begin(), list.end(),
                                  [](const AppointmentCounts& a, const AppointmentCounts& b) {
