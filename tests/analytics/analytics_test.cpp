@@ -366,6 +366,77 @@ TEST_P(Analytics, HandoffReasonsComeFromTickets) {
     EXPECT_EQ(json::serialize(after).find("injury"), std::string::npos);
 }
 
+TEST_P(Analytics, AppointmentsAreCountedByTheLocalDayTheyStartOnByServiceAndResource) {
+    auto process = serve("2026-11-10T12:00:00+03:00");
+    ASSERT_GT(port, 0);
+    // Appointments as the booking service stores them (schema 14), written here directly.
+    auto sql = engine::testing::open_sql_session(scratch->url());
+    ASSERT_TRUE(sql);
+    const long long noon = 1794301200000LL;  // 10 November 12:00 in Istanbul
+    const long long hour = 3600LL * 1000;
+    int n = 0;
+    auto appointment = [&](const std::string& tenant, const std::string& service, const std::string& resource,
+                           const std::string& status, long long start) {
+        const std::string id = "apt_" + std::to_string(1000000000000000LL + ++n);
+        const long long end = start + 50 * 60 * 1000;
+        const long long booked_at = noon - 48 * hour;
+        *sql << "INSERT INTO appointments (id, tenant_id, service_id, resource_id, start_at, end_at, "
+                "buffer_minutes, customer_name, customer_phone, notes, status, channel, user_id, "
+                "conversation_id, created_at, updated_at) VALUES (:i, :t, :s, :r, :a, :e, 10, 'Elif', "
+                "'+905551112233', '', :st, 'api', 'u', '', :c, :u)",
+            soci::use(id), soci::use(tenant), soci::use(service), soci::use(resource), soci::use(start),
+            soci::use(end), soci::use(status), soci::use(booked_at), soci::use(booked_at);
+    };
+    // 10 November (Istanbul): 3 reformer with Ayşe (2 confirmed, 1 completed), 1 reformer cancelled,
+    // 1 mat class in Salon A missed, 1 duet with Ayşe completed.
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "confirmed", noon);
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "confirmed", noon + hour);
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "completed", noon - 2 * hour);
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "cancelled", noon + 2 * hour);
+    appointment("nefes-studyo", "mat-pilates", "salon-a", "no_show", noon + 7 * hour);
+    appointment("nefes-studyo", "reformer-duet", "ayse", "completed", noon - 3 * hour);
+    // 00:30 on 11 November in Istanbul is still 10 November in UTC: the next day's.
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "confirmed", noon + 12 * hour + hour / 2);
+    // 23:30 on 9 November: the day before.
+    appointment("nefes-studyo", "reformer-pilates", "ayse", "confirmed", noon - 12 * hour - hour / 2);
+    // Another tenant's, at the same time.
+    appointment("gece-butik", "reformer-pilates", "ayse", "confirmed", noon);
+
+    auto day = figures("nefes-studyo", "?from=2026-11-10&to=2026-11-10", nefes_key);
+    ASSERT_TRUE(day.contains("appointments")) << json::serialize(day);
+    const auto& a = day.at("appointments").as_object();
+    EXPECT_EQ(integer(a.at("booked")), 5) << json::serialize(a);  // confirmed + completed + no-show
+    EXPECT_EQ(integer(a.at("cancelled")), 1);
+    EXPECT_EQ(integer(a.at("completed")), 2);
+    EXPECT_EQ(integer(a.at("no_shows")), 1);
+    EXPECT_NEAR(number(a.at("cancellation_rate")), 1.0 / 6, 1e-4);
+    EXPECT_NEAR(number(a.at("no_show_rate")), 0.2, 1e-9);
+
+    const auto& services = a.at("by_service").as_array();
+    ASSERT_EQ(services.size(), 3u) << json::serialize(services);
+    EXPECT_EQ(services[0].at("service"), "reformer-pilates");  // most booked first
+    EXPECT_EQ(services[0].at("name"), "Reformer Pilates (Birebir)");
+    EXPECT_EQ(integer(services[0].at("booked")), 3);
+    EXPECT_EQ(integer(services[0].at("cancelled")), 1);
+    EXPECT_EQ(integer(services[0].at("completed")), 1);
+    const auto& resources = a.at("by_resource").as_array();
+    ASSERT_EQ(resources.size(), 2u) << json::serialize(resources);
+    EXPECT_EQ(resources[0].at("resource"), "ayse");
+    EXPECT_EQ(resources[0].at("name"), "Ayşe Demir");
+    EXPECT_EQ(integer(resources[0].at("booked")), 4);
+    EXPECT_EQ(integer(resources[0].at("cancelled")), 1);
+    EXPECT_EQ(resources[1].at("resource"), "salon-a");
+    EXPECT_EQ(resources[1].at("name"), "Salon A");
+    EXPECT_EQ(integer(resources[1].at("no_shows")), 1);
+
+    // Three days: the one before and the one after join in; the other tenant never does.
+    auto three = figures("nefes-studyo", "?from=2026-11-09&to=2026-11-11", nefes_key);
+    EXPECT_EQ(integer(three.at("appointments").at("booked")), 7);
+    auto other = figures("gece-butik", "?from=2026-11-09&to=2026-11-11", gece_key);
+    EXPECT_EQ(integer(other.at("appointments").at("booked")), 1);
+    EXPECT_TRUE(other.at("appointments").at("by_resource").at(0).at("name").as_string().empty());
+}
+
 TEST_P(Analytics, KeysAreCheckedAndBadRangesAreRefusedNamingTheField) {
     auto process = serve("2026-11-10T12:00:00+03:00");
     ASSERT_GT(port, 0);

@@ -21,10 +21,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <thread>
 
 namespace tezgah::testing {
@@ -367,6 +369,86 @@ TEST_P(Notify, EveryTargetGetsTheHandoffSignedInSlackAndByMailOverStartTls) {
     }());
 }
 
+/// An appointment event as the booking service publishes it (the contract's Event data).
+Event appointment_event(const std::string& action, const std::string& start) {
+    json::object data{
+        {"action", action},
+        {"by", "customer"},
+        {"conversation_id", "conv-7"},
+        {"appointment", json::object{{"id", "apt_0123456789abcdef"},
+                                     {"service", "reformer-pilates"},
+                                     {"service_name", "Reformer Pilates (Birebir)"},
+                                     {"resource", "ayse"},
+                                     {"resource_name", "Ayşe Demir"},
+                                     {"start", start},
+                                     {"end", "2026-12-15T15:50:00+03:00"},
+                                     {"customer_name", "Elif Şahin"},
+                                     {"customer_phone", "+905551112233"},
+                                     {"notes", ""},
+                                     {"status", action == "cancelled" ? "cancelled" : "confirmed"},
+                                     {"channel", "whatsapp-cloud"},
+                                     {"created_at", "2026-12-01T09:00:00Z"}}}};
+    if (action == "rescheduled")
+        data["previous"] =
+            json::object{{"start", "2026-12-14T10:00:00+03:00"}, {"end", "2026-12-14T10:50:00+03:00"}};
+    return Event{"appointment", kTenant, std::move(data)};
+}
+
+TEST_P(Notify, CancelledAndMovedAppointmentsAreToldWithTheAppointmentAndOtherChangesAreNot) {
+    FakeHttpServer webhook([&](const RecordedRequest& r, FakeReply& reply) {
+        reply.status(signature_valid(r.header("x-tezgah-signature"), r.body, kSecret) ? 204 : 401);
+        reply.body("");
+    });
+    FakeHttpServer slack([&](const RecordedRequest&, FakeReply& reply) {
+        reply.status(200);
+        reply.content_type("text/plain");
+        reply.body("ok");
+    });
+    start_notifier(json::object{{"webhook", {{"url", webhook.url()}, {"secret", kSecret}}},
+                                {"slack", {{"webhook_url", slack.url() + "/services/T0/B0/X"}}}});
+    // A status set by the business itself (completed, notes) is not news to it.
+    engine->events().publish(appointment_event("updated", "2026-12-15T15:00:00+03:00"));
+    engine->events().publish(appointment_event("cancelled", "2026-12-15T15:00:00+03:00"));
+    engine->events().publish(appointment_event("rescheduled", "2026-12-15T15:00:00+03:00"));
+    ASSERT_TRUE(webhook.wait_for_requests(2));
+    ASSERT_TRUE(slack.wait_for_requests(2));
+    ASSERT_TRUE(all_in_state(4, "sent")) << notices().body;
+    std::this_thread::sleep_for(300ms);  // the "updated" event would have come by now
+    ASSERT_EQ(webhook.request_count(), 2u);
+
+    std::map<std::string, json::object> by_action;
+    for (const auto& r : webhook.requests()) {
+        auto body = json::parse(r.body).as_object();
+        EXPECT_EQ(body.at("event"), "appointment");
+        EXPECT_EQ(body.at("tenant"), kTenant);
+        EXPECT_EQ(body.at("conversation_id"), "conv-7");
+        by_action[std::string(body.at("action").as_string())] = std::move(body);
+    }
+    ASSERT_EQ(by_action.size(), 2u);
+    const auto& cancelled = by_action.at("cancelled");
+    EXPECT_EQ(cancelled.at("by"), "customer");
+    EXPECT_EQ(cancelled.at("appointment").at("id"), "apt_0123456789abcdef");
+    EXPECT_EQ(cancelled.at("appointment").at("status"), "cancelled");
+    EXPECT_FALSE(cancelled.contains("previous"));
+    const auto& moved = by_action.at("rescheduled");
+    EXPECT_EQ(moved.at("appointment").at("start"), "2026-12-15T15:00:00+03:00");
+    EXPECT_EQ(moved.at("previous").at("start"), "2026-12-14T10:00:00+03:00");
+
+    // Slack says what happened, to which appointment, and from where it moved.
+    std::vector<std::string> texts;
+    for (const auto& r : slack.requests()) texts.emplace_back(json::parse(r.body).at("text").as_string());
+    std::sort(texts.begin(), texts.end());
+    ASSERT_EQ(texts.size(), 2u);
+    const std::string& said_cancelled = texts[0].find("cancelled") != std::string::npos ? texts[0] : texts[1];
+    const std::string& said_moved = texts[0].find("cancelled") != std::string::npos ? texts[1] : texts[0];
+    for (const char* part : {"*Appointment cancelled*", "Reformer Pilates (Birebir)",
+                             "2026-12-15T15:00:00+03:00", "Elif Şahin", "+905551112233"})
+        EXPECT_NE(said_cancelled.find(part), std::string::npos) << part << " not in " << said_cancelled;
+    for (const char* part :
+         {"*Appointment moved*", "2026-12-15T15:00:00+03:00", "*Was:* 2026-12-14T10:00:00+03:00"})
+        EXPECT_NE(said_moved.find(part), std::string::npos) << part << " not in " << said_moved;
+}
+
 TEST_P(Notify, AReceiverThatFailsThenRecoversGetsTheNoticeOnce) {
     std::atomic<int> seen{0};
     FakeHttpServer webhook([&](const RecordedRequest&, FakeReply& reply) {
@@ -676,6 +758,10 @@ TEST(NotifyEvents, OnlyHandoffsNewTicketsAndAppointmentsNotify) {
     EXPECT_TRUE(notify::notifies(Event{"ticket", kTenant, {{"action", "created"}}}));
     EXPECT_FALSE(notify::notifies(Event{"ticket", kTenant, {{"action", "updated"}}}));
     EXPECT_TRUE(notify::notifies(Event{"appointment", kTenant, {}}));
+    EXPECT_TRUE(notify::notifies(Event{"appointment", kTenant, {{"action", "created"}}}));
+    EXPECT_TRUE(notify::notifies(Event{"appointment", kTenant, {{"action", "cancelled"}}}));
+    EXPECT_TRUE(notify::notifies(Event{"appointment", kTenant, {{"action", "rescheduled"}}}));
+    EXPECT_FALSE(notify::notifies(Event{"appointment", kTenant, {{"action", "updated"}}}));
     EXPECT_FALSE(notify::notifies(Event{"message", kTenant, {}}));
     EXPECT_FALSE(notify::notifies(Event{"release", kTenant, {}}));
 }

@@ -22,7 +22,8 @@
 //   analytics:read       GET /analytics; GET /stats/{id}; GET /admin/cache/stats/{id}
 //   appointments:read    GET /availability, GET /appointments, GET /appointments/{id}
 //   appointments:write   POST /appointments; PATCH|DELETE /appointments/{id}
-//   calendar:read        the calendar feed (its own branch)
+//   calendar:read (or appointments:read)   GET /calendar.ics (a key in its URL: calendar:read alone;
+//                        tests/appointments_ops/calendar_test.cpp)
 #include "security/security_fixture.hpp"
 
 #include "store/api_keys.hpp"
@@ -55,6 +56,9 @@ struct OperatorRoute {
     /// key passed; the resource is unknown); -1 for an event stream, not called with the right key
     /// here (it never ends; tests/handoff reads it with one).
     int right_status = 0;
+    /// Another scope that opens the route too (GET /calendar.ics: appointments:read): the key
+    /// "without the scope" lacks this one as well.
+    std::string also = "";
 };
 
 const std::vector<OperatorRoute>& operator_routes() {
@@ -104,6 +108,7 @@ const std::vector<OperatorRoute>& operator_routes() {
         {"PUT", "/admin/business/{tenant}/meta", "knowledge:write",
          R"({"info_type": "auth-probe", "new_value": "deneme"})"},
         {"GET", "/stats/{tenant}", "analytics:read"},
+        {"GET", "/v1/tenants/{tenant}/calendar.ics", "calendar:read", "", 0, "appointments:read"},
     };
     return rows;
 }
@@ -183,10 +188,10 @@ protected:
         return http_request(port, method, path, method == "GET" ? "" : body, headers);
     }
 
-    static std::vector<std::string> all_scopes_but(const std::string& scope) {
+    static std::vector<std::string> all_scopes_but(const std::string& scope, const std::string& also = "") {
         std::vector<std::string> out;
         for (const auto& s : engine::api_key_scopes())
-            if (s != scope) out.push_back(s);
+            if (s != scope && s != also) out.push_back(s);
         return out;
     }
 
@@ -222,8 +227,9 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
         for (const std::string t : {"gece-butik", "nefes-studyo", ""}) {
             const std::string who = t.empty() ? "*" : t;
             if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, {route.scope});
-            if (!without.count({who, route.scope}))
-                without[{who, route.scope}] = make_key(t, all_scopes_but(route.scope));
+            if (!without.count({who, route.scope + route.also}))
+                without[{who, route.scope + route.also}] =
+                    make_key(t, all_scopes_but(route.scope, route.also));
         }
     }
     start();
@@ -251,7 +257,7 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
                 {"a known key id with a wrong secret", wrong_secret, 401},
                 {"a revoked key", revoked[tenant], 401},
                 {"the other tenant's key", every_scope[other], 403},
-                {"a key without the scope", without[{wide ? "*" : tenant, route.scope}], 403},
+                {"a key without the scope", without[{wide ? "*" : tenant, route.scope + route.also}], 403},
             };
             if (wide) refusals.push_back({"a tenant's key with the scope", only[{tenant, route.scope}], 403});
             for (const auto& r : refusals) {
@@ -441,7 +447,11 @@ TEST_P(OperatorAuth, NoKeyEverReachesTheServersLog) {
     const std::string ops = make_key("", {"ops:read"});
     const std::string gone = make_key("gece-butik", {"chat:write"});
     revoke(gone);
+    const std::string calendar = make_key("gece-butik", {"calendar:read"});
     start({"--log-level", "debug"});
+    // Keys in a URL: the calendar feed's own, and one refused there for having more scopes.
+    call("GET", "/v1/tenants/gece-butik/calendar.ics?key=" + calendar, "", "");
+    call("GET", "/v1/tenants/gece-butik/calendar.ics?key=" + key, "", "");
     call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "u1"), key);
     call("POST", "/v1/tenants/nefes-studyo/chat", chat_body("merhaba", "u1"), key);
     call("POST", "/v1/tenants/gece-butik/chat", chat_body("merhaba", "u1"), gone);
@@ -453,7 +463,8 @@ TEST_P(OperatorAuth, NoKeyEverReachesTheServersLog) {
     stop();
     const std::string log = slurp(dir.path() / "serve.log");
     ASSERT_NE(log.find("/v1/tenants/{tenant}/chat"), std::string::npos) << "the access log was not written";
-    for (const auto& k : {key, ops, gone}) {
+    ASSERT_NE(log.find("/v1/tenants/{tenant}/calendar.ics"), std::string::npos);
+    for (const auto& k : {key, ops, gone, calendar}) {
         EXPECT_EQ(log.find(k), std::string::npos) << "a key in the log";
         EXPECT_EQ(log.find(k.substr(21)), std::string::npos) << "a key's secret in the log";
     }

@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "appointments/reminders.hpp"
 #include "cli/usage_report.hpp"
 #include "http/server.hpp"
 #include "notify/notifier.hpp"
@@ -702,6 +703,17 @@ int cmd_serve(const Args& args) {
     }
     engine.outbox().start();
     engine.handoffs().start();  // conversations whose operators fell silent go back to the bot
+    // Reminders before appointments: at once, then every minute (appointments/reminders.hpp).
+    appointments::Reminders reminders(
+        engine.database(), engine.outbox(), [&engine](const std::string& id) { return engine.tenant(id); },
+        [&engine] {
+            std::vector<std::string> loaded;
+            for (const auto& t : engine.tenants())
+                if (t.state != "failed") loaded.push_back(t.id);
+            return loaded;
+        },
+        [&engine] { return engine.now(); });
+    reminders.start();
     PocoHttpClient notify_http;
     notify::Notifier notifier(engine.database(), engine.events(), notify_http,
                               notify::Notifier::engine_targets(engine), notify_options);
@@ -726,6 +738,7 @@ int cmd_serve(const Args& args) {
     }
     const bool finished = server.stop(std::chrono::seconds(30));
     engine.handoffs().stop();
+    reminders.stop();
     engine.outbox().stop();  // the sends in flight end; what is queued waits for the next start
     notifier.stop();         // likewise the notices
     engine.stop_watching();

@@ -1,5 +1,6 @@
 // GET /v1/tenants/{tenant}/analytics?from=YYYY-MM-DD&to=YYYY-MM-DD (docs/operators.md, "Analytics"):
 // a key with analytics:read; days in the tenant's locale.timezone; the last 7 days by default.
+// Appointments count by the day they start on.
 #include "http/exchange.hpp"
 #include "http/request_parts.hpp"
 
@@ -54,6 +55,12 @@ void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
 
     auto figures = read_analytics(engine.database(), query);
     if (!figures) return ex.send_error(figures.error());
+    // The names of the services and resources, as the tenant calls them now.
+    for (auto& c : figures->appointments_by_service)
+        if (auto offering = (*tenant)->catalog().get(c.id)) c.name = offering->name_in(profile.language);
+    for (auto& c : figures->appointments_by_resource)
+        for (const auto& r : profile.resources)
+            if (r.id == c.id) c.name = r.name;
     ex.send_json(200, analytics_json(*figures));
 }
 

@@ -39,6 +39,10 @@ std::optional<ApiKey> Routes::authenticate(Exchange& ex) {
     std::string_view presented = header.substr(kBearer.size());
     while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
     while (!presented.empty() && presented.back() == ' ') presented.remove_suffix(1);
+    return authenticate_key(ex, presented);
+}
+
+std::optional<ApiKey> Routes::authenticate_key(Exchange& ex, std::string_view presented) {
     auto checked = check_api_key(engine.database(), presented);
     if (!checked) {
         ex.send_error(checked.error());

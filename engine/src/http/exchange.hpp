@@ -171,6 +171,8 @@ struct Routes {
     std::optional<ApiKey> authorize(Exchange& ex, const std::string& tenant, std::string_view scope);
     /// The first half of authorize(): the request's key when it is valid, else 401 answered.
     std::optional<ApiKey> authenticate(Exchange& ex);
+    /// authenticate() for a key presented some other way (the calendar feed's `?key=`).
+    std::optional<ApiKey> authenticate_key(Exchange& ex, std::string_view presented);
     /// The second half: true when `key` may use `scope` on `tenant`, else 403 answered.
     bool permit(Exchange& ex, const ApiKey& key, const std::string& tenant, std::string_view scope);
     /// For routes keyed only off loopback (DESIGN "Operators"): true when the client is on

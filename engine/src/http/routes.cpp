@@ -1,4 +1,5 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
+#include "http/calendar.hpp"
 #include "http/channel_turns.hpp"
 #include "http/departures.hpp"
 #include "http/edits.hpp"
@@ -374,6 +375,7 @@ void Routes::dispatch(Exchange& ex) {
                 return;
             }
             if (operator_edits(*this, ex, tenant, rest)) return;
+            if (calendar_route(*this, ex, tenant, rest)) return;
             if (rest == "/analytics") {
                 ex.route = "/v1/tenants/{tenant}/analytics";
                 ex.tenant = tenant;

@@ -45,7 +45,11 @@ bool notifies(const Event& event) {
     // A customer's handoff opens its ticket and is notified as the handoff (with the ticket's id);
     // a ticket event notifies only when it says it is a new ticket made on its own.
     if (event.type == "ticket") return action == "created";
-    if (event.type == "appointment") return action.empty() || action == "created" || action == "booked";
+    // An appointment booked, cancelled or moved; other changes (a status set to completed, notes)
+    // are the business's own doing and are not told back to it.
+    if (event.type == "appointment")
+        return action.empty() || action == "created" || action == "booked" || action == "cancelled" ||
+               action == "rescheduled";
     return false;
 }
 

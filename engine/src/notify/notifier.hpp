@@ -52,7 +52,7 @@ std::chrono::milliseconds notice_backoff(const NotifierOptions& options, int att
 /// Which events notify: a customer's handoff (not an operator's takeover, published as a handoff
 /// with an empty "ticket_id"), a ticket event only with "action": "created" (a customer's handoff
 /// already carries its new ticket; updates do not notify), an appointment whose "action" is
-/// absent, "created" or "booked".
+/// absent, "created", "booked", "cancelled" or "rescheduled".
 bool notifies(const Event& event);
 
 class Notifier {

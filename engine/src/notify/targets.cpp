@@ -121,11 +121,40 @@ std::string slack_escape(const std::string& text) {
     return out;
 }
 
-std::string event_title(const std::string& event) {
+std::string event_title(const json::object& body) {
+    const std::string event = field_text(body, "event");
     if (event == "handoff") return "A customer asks for a person";
     if (event == "ticket") return "New ticket";
-    if (event == "appointment") return "New appointment";
+    if (event == "appointment") {
+        const std::string action = field_text(body, "action");
+        if (action == "cancelled") return "Appointment cancelled";
+        if (action == "rescheduled") return "Appointment moved";
+        return "New appointment";
+    }
     return "Notice: " + event;
+}
+
+/// "Reformer Pilates (Birebir), 2026-12-03T10:00:00+03:00, Ayşe Yılmaz (+905551112233)": the
+/// appointment a notice carries, in one line ("" when it carries none).
+std::string appointment_line(const json::object& body) {
+    const auto* value = body.if_contains("appointment");
+    if (value == nullptr || !value->is_object()) return "";
+    const auto& a = value->get_object();
+    std::string service = field_text(a, "service_name");
+    if (service.empty()) service = field_text(a, "service");
+    std::string out = service + ", " + field_text(a, "start");
+    if (auto resource = field_text(a, "resource_name"); !resource.empty()) out += ", " + resource;
+    if (auto name = field_text(a, "customer_name"); !name.empty()) {
+        out += ", " + name;
+        if (auto phone = field_text(a, "customer_phone"); !phone.empty()) out += " (" + phone + ")";
+    }
+    return out;
+}
+
+/// The start an appointment was moved from ("" when the notice says none).
+std::string previous_start(const json::object& body) {
+    const auto* value = body.if_contains("previous");
+    return value && value->is_object() ? field_text(value->get_object(), "start") : std::string();
 }
 
 /// The outcome of an HTTP answer: 2xx sent; 429 and 5xx retried; anything else failed for good.
@@ -335,6 +364,13 @@ json::object notice_body(const std::string& event, const std::string& tenant, co
     for (const char* key :
          {"conversation_id", "user_id", "channel", "reason", "priority", "ticket_id", "text"})
         body[key] = text_or_null(data, key);
+    if (event == "appointment") {
+        // What happened to it (created, cancelled, rescheduled) and by whom, and where it was.
+        body["action"] = text_or_null(data, "action");
+        body["by"] = text_or_null(data, "by");
+        if (const auto* previous = data.if_contains("previous"); previous && previous->is_object())
+            body["previous"] = *previous;
+    }
     if (const auto* appointment = data.if_contains("appointment"); appointment && appointment->is_object())
         body["appointment"] = *appointment;
     return body;
@@ -343,7 +379,7 @@ json::object notice_body(const std::string& event, const std::string& tenant, co
 std::string slack_text(const json::object& body) {
     const std::string event = field_text(body, "event");
     std::string out =
-        "*" + slack_escape(event_title(event)) + "* at *" + slack_escape(field_text(body, "tenant")) + "*";
+        "*" + slack_escape(event_title(body)) + "* at *" + slack_escape(field_text(body, "tenant")) + "*";
     if (auto priority = field_text(body, "priority"); !priority.empty())
         out += " — priority *" + slack_escape(priority) + "*";
     out += "\n";
@@ -351,6 +387,10 @@ std::string slack_text(const json::object& body) {
         out += "*Reason:* " + slack_escape(reason) + "\n";
     if (auto ticket = field_text(body, "ticket_id"); !ticket.empty())
         out += "*Ticket:* `" + slack_escape(ticket) + "`\n";
+    if (auto appointment = appointment_line(body); !appointment.empty())
+        out += "*Appointment:* " + slack_escape(appointment) + "\n";
+    if (auto previous = previous_start(body); !previous.empty())
+        out += "*Was:* " + slack_escape(previous) + "\n";
     if (auto conversation = field_text(body, "conversation_id"); !conversation.empty()) {
         out += "*Conversation:* `" + slack_escape(conversation) + "`";
         if (auto channel = field_text(body, "channel"); !channel.empty())
@@ -368,7 +408,8 @@ std::string slack_text(const json::object& body) {
 }
 
 std::string email_subject(const json::object& body) {
-    std::string subject = "[" + field_text(body, "tenant") + "] " + event_title(field_text(body, "event"));
+    std::string subject = "[" + field_text(body, "tenant") + "] " + event_title(body);
+    if (auto appointment = appointment_line(body); !appointment.empty()) subject += ": " + appointment;
     if (auto reason = field_text(body, "reason"); !reason.empty()) subject += ": " + reason;
     if (auto priority = field_text(body, "priority"); !priority.empty()) subject += " (" + priority + ")";
     for (auto& c : subject)
@@ -377,7 +418,7 @@ std::string email_subject(const json::object& body) {
 }
 
 std::string email_text(const json::object& body) {
-    std::string out = event_title(field_text(body, "event")) + ".\n\n";
+    std::string out = event_title(body) + ".\n\n";
     auto line = [&](const char* label, const char* key) {
         if (auto value = field_text(body, key); !value.empty())
             out += std::string(label) + ": " + value + "\n";
@@ -389,6 +430,9 @@ std::string email_text(const json::object& body) {
     line("Conversation", "conversation_id");
     line("Channel", "channel");
     line("Customer", "user_id");
+    if (auto appointment = appointment_line(body); !appointment.empty())
+        out += "Appointment: " + appointment + "\n";
+    if (auto previous = previous_start(body); !previous.empty()) out += "Was: " + previous + "\n";
     if (auto text = field_text(body, "text"); !text.empty()) out += "\nThe customer wrote:\n\n" + text + "\n";
     out += "\n-- \nSent by Tezgah. Answer the customer through the operator API or your dashboard.\n";
     return out;

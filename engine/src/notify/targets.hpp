@@ -64,7 +64,9 @@ std::string signature_header(const std::string& secret, long long unix_seconds, 
 
 /// The body every target is sent from (the contract's webhook body): {"event", "tenant",
 /// "conversation_id", "user_id", "channel", "reason", "priority", "ticket_id", "text"}, each a
-/// string or null when the event did not carry it (an appointment event adds "appointment").
+/// string or null when the event did not carry it (an appointment event adds "action" — created,
+/// cancelled or rescheduled —, "by", the "appointment" object, and "previous" {"start", "end"}
+/// when it was moved and the event says from where).
 json::object notice_body(const std::string& event, const std::string& tenant, const json::object& data);
 
 /// The Slack message for a notice body (mrkdwn, with &, < and > escaped).

@@ -254,6 +254,48 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
             loose.execute();
             while (loose.fetch()) add();
         }
+
+        // Appointments that start in the range, by service, resource and status.
+        {
+            std::string service, resource, status;
+            long long count = 0;
+            std::map<std::string, AppointmentCounts> services, resources;
+            soci::statement st =
+                (sql.prepare << "SELECT service_id, resource_id, status, COUNT(*) FROM appointments "
+                                "WHERE tenant_id = :t AND start_at >= :f AND start_at < :u "
+                                "GROUP BY service_id, resource_id, status",
+                 soci::into(service), soci::into(resource), soci::into(status), soci::into(count),
+                 soci::use(tenant), soci::use(from_ms), soci::use(until_ms));
+            st.execute();
+            out.appointments = {};
+            while (st.fetch()) {
+                auto& by_service = services[service];
+                auto& by_resource = resources[resource];
+                by_service.id = service;
+                by_resource.id = resource;
+                for (AppointmentCounts* c : {&out.appointments, &by_service, &by_resource}) {
+                    if (status == "cancelled") {
+                        c->cancelled += count;
+                        continue;
+                    }
+                    c->booked += count;
+                    if (status == "completed") c->completed += count;
+                    if (status == "no_show") c->no_shows += count;
+                }
+            }
+            auto most_booked = [](std::map<std::string, AppointmentCounts>& from) {
+                std::vector<AppointmentCounts> list;
+                list.reserve(from.size());
+                for (auto& [id, counts] : from) list.push_back(std::move(counts));
+                std::stable_sort(list.begin(), list.end(),
+                                 [](const AppointmentCounts& a, const AppointmentCounts& b) {
+                                     return a.booked > b.booked;
+                                 });
+                return list;
+            };
+            out.appointments_by_service = most_booked(services);
+            out.appointments_by_resource = most_booked(resources);
+        }
     });
     if (!read) return read.error();
 
@@ -295,6 +337,27 @@ boost::json::object analytics_json(const Analytics& f) {
                         {"conversations", d.conversations},
                         {"messages", d.messages},
                         {"cost_usd", usd(d.cost_usd)}});
+    auto appointment_counts = [&](const AppointmentCounts& c, const char* id_key) {
+        json::object o;
+        if (id_key != nullptr) {
+            o[id_key] = c.id;
+            o["name"] = c.name;
+        }
+        o["booked"] = c.booked;
+        o["cancelled"] = c.cancelled;
+        o["completed"] = c.completed;
+        o["no_shows"] = c.no_shows;
+        return o;
+    };
+    json::object appointments = appointment_counts(f.appointments, nullptr);
+    appointments["cancellation_rate"] =
+        ratio(f.appointments.cancelled, f.appointments.booked + f.appointments.cancelled);
+    appointments["no_show_rate"] = ratio(f.appointments.no_shows, f.appointments.booked);
+    json::array by_service, by_resource;
+    for (const auto& c : f.appointments_by_service) by_service.push_back(appointment_counts(c, "service"));
+    for (const auto& c : f.appointments_by_resource) by_resource.push_back(appointment_counts(c, "resource"));
+    appointments["by_service"] = std::move(by_service);
+    appointments["by_resource"] = std::move(by_resource);
     const std::int64_t cache_hits =
         f.replies_by_method.contains("cache") ? f.replies_by_method.at("cache") : 0;
     return {
@@ -321,6 +384,7 @@ boost::json::object analytics_json(const Analytics& f) {
         {"cost", std::move(cost)},
         {"cache", {{"hits", cache_hits}, {"replies", f.replies}, {"hit_rate", ratio(cache_hits, f.replies)}}},
         {"by_day", std::move(days)},
+        {"appointments", std::move(appointments)},
     };
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // A tenant's figures over a range of days in its own time zone (docs/operators.md, "Analytics"):
 // conversations, messages, handoffs, tools, unanswered questions, replies by method, response
-// times, cost and the response cache. Read with Database::read from the tables the pipeline
+// times, cost, the response cache and appointments. Read with Database::read from the tables the pipeline
 // writes (messages, tool_calls, usage) and, once they exist, the handoff tool's tickets.
 
 #include "store/database.hpp"
@@ -46,6 +46,16 @@ struct CostLine {
     double cost_usd = 0;
 };
 
+/// Appointments of one service or resource (or all of them), by what became of them.
+struct AppointmentCounts {
+    std::string id;           ///< the service's or resource's id ("" for the total)
+    std::string name;         ///< its name in the tenant's language (filled by the route; "" when gone)
+    std::int64_t booked = 0;  ///< confirmed, completed and no-show: the places that were taken
+    std::int64_t cancelled = 0;
+    std::int64_t completed = 0;
+    std::int64_t no_shows = 0;
+};
+
 struct Analytics {
     AnalyticsQuery query;
     std::int64_t conversations = 0;  ///< with at least one message in the range
@@ -59,6 +69,10 @@ struct Analytics {
     std::vector<double> response_times_ms;  ///< sorted
     std::vector<CostLine> cost;             ///< most expensive first
     std::vector<AnalyticsDay> by_day;       ///< every day of the range, in order
+    /// Appointments that start in the range (by start, not by when they were booked).
+    AppointmentCounts appointments;
+    std::vector<AppointmentCounts> appointments_by_service;   ///< most booked first
+    std::vector<AppointmentCounts> appointments_by_resource;  ///< most booked first
 };
 
 /// Reads the figures. Errors: store_error naming the query and the tenant.
