@@ -23,6 +23,7 @@ Logger::~Logger() = default;
 Clock::~Clock() = default;
 HttpClient::~HttpClient() = default;
 HostServices::~HostServices() = default;
+AppointmentBook::~AppointmentBook() = default;
 Plugin::~Plugin() = default;
 LlmProvider::~LlmProvider() = default;
 Tool::~Tool() = default;

@@ -203,6 +203,16 @@ struct Routes {
                        const std::map<std::string, std::string>& params);
     void ticket_patch_route(Exchange& ex, const std::string& tenant, const std::string& id);
     void events_route(Exchange& ex, const std::string& tenant);
+    // --- the operator API for appointments (http/appointments_api.cpp) ---
+    /// Answers `rest` (the path after /v1/tenants/{tenant}) when it is /availability,
+    /// /appointments or /appointments/{id}.
+    bool appointments_route(Exchange& ex, const std::string& tenant, std::string_view rest);
+    void availability_route(Exchange& ex, const Tenant& tenant, const std::map<std::string, std::string>& params);
+    void list_appointments_route(Exchange& ex, const Tenant& tenant,
+                                 const std::map<std::string, std::string>& params);
+    void book_route(Exchange& ex, const Tenant& tenant);
+    /// PATCH (move, status, notes) and DELETE (cancel) of /appointments/{id}.
+    void change_appointment_route(Exchange& ex, const Tenant& tenant, const std::string& id);
     /// GET /v1/tenants/{tenant}/analytics (http/analytics.cpp).
     void analytics(Exchange& ex, const std::string& tenant);
     /// GET /openapi.json: the OpenAPI document of every route (http/openapi.cpp).

@@ -366,6 +366,7 @@ void Routes::dispatch(Exchange& ex) {
                 return;
             }
             if (operator_route(ex, tenant, rest)) return;
+            if (appointments_route(ex, tenant, rest)) return;
             if (rest == "/notices") {
                 ex.route = "/v1/tenants/{tenant}/notices";
                 ex.tenant = tenant;

@@ -297,9 +297,10 @@ sdk::Status Engine::start() {
     db_ = std::move(db).value();
     spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
+    bookings_ = std::make_unique<appointments::Bookings>(*db_, events_, [this] { return now(); });
     tenants_ = std::make_unique<TenantDirectory>(
-        options_.tenants_dir,
-        TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env, options_.lua});
+        options_.tenants_dir, TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env,
+                                                        options_.lua, bookings_.get()});
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
     OutboxOptions outbox_options = options_.outbox;

@@ -3,6 +3,7 @@
 //   intake → rules on_message → assistant loop (provider → tool calls checked against their
 //   schema → tools → provider, bounded steps) → rules on_reply → handoff → persist.
 
+#include "appointments/book.hpp"
 #include "outbox/outbox.hpp"
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/handoff.hpp"
@@ -115,6 +116,9 @@ public:
     EventHub& events() { return events_; }
     /// Conversation states, tickets and operators' replies (pipeline/handoff.hpp; after start()).
     Handoffs& handoffs() { return *handoffs_; }
+    /// The booking service: the `appointments` tools of every tenant that enables them, and the
+    /// operator routes (appointments/book.hpp; after start()).
+    appointments::Bookings& bookings() { return *bookings_; }
     /// The clock of turns and of tenants loaded from now on (null: the system clock).
     void set_clock(const sdk::Clock* clock);
     /// The time on that clock (the operator API's "today", as the turns' own).
@@ -176,11 +180,12 @@ private:
     std::unique_ptr<Database> db_;
     const sdk::Clock* clock_;
     std::unique_ptr<sdk::HttpClient> http_;
-    std::unique_ptr<SpendTracker> spend_;       ///< per-tenant spend for budgets (after start())
-    std::unique_ptr<TenantDirectory> tenants_;  ///< after start()
-    std::unique_ptr<Outbox> outbox_;            ///< after start(); stopped before the tenants go
-    std::unique_ptr<Handoffs> handoffs_;        ///< after start(); goes before the outbox
-    std::uint64_t release_subscription_ = 0;    ///< forgets a released conversation's cached history
+    std::unique_ptr<SpendTracker> spend_;               ///< per-tenant spend for budgets (after start())
+    std::unique_ptr<appointments::Bookings> bookings_;  ///< after start(); outlives the tenants that lend it
+    std::unique_ptr<TenantDirectory> tenants_;          ///< after start()
+    std::unique_ptr<Outbox> outbox_;                    ///< after start(); stopped before the tenants go
+    std::unique_ptr<Handoffs> handoffs_;                ///< after start(); goes before the outbox
+    std::uint64_t release_subscription_ = 0;            ///< forgets a released conversation's cached history
     ConversationLocks conversation_locks_;
     EventHub events_;
     ConversationCache conversations_{options_.conversation_cache_entries};

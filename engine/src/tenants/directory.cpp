@@ -141,7 +141,7 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::load(const std::string& id
         }
     }
     return load_tenant(folder, services_.registry, services_.db, *clock, services_.http, services_.shared_env,
-                       services_.lua, std::move(quota));
+                       services_.lua, std::move(quota), services_.appointments);
 }
 
 sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id) {

@@ -49,6 +49,8 @@ public:
         sdk::HttpClient& http;
         SharedEnv shared_env;     ///< variables every manifest may read besides its own
         lua::ServerLimits lua{};  ///< the operator's limits on every tenant's scripts
+        AppointmentBooks* appointments =
+            nullptr;  ///< makes each tenant's booking service (none: no bookings)
     };
 
     TenantDirectory(std::filesystem::path root, Services services);

@@ -3,6 +3,7 @@
 #include "lua/lua_host.hpp"
 #include "plugins/registry.hpp"
 #include "util/common.hpp"
+#include "util/local_days.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
@@ -333,6 +334,19 @@ void check_plugin(const PluginRegistry* registry, sdk::PluginKind kind, const st
     }
     for (auto& p : PluginRegistry::validate_config(*info, config))
         problems.push_back({path, field + "." + p.key, std::move(p.message)});
+    // The engine reads the appointments tool's settings itself (appointments/book.hpp): a closure
+    // that is not a date is named here, so `tezgah check` finds it before the tenant loads.
+    if (kind == sdk::PluginKind::tool && name == "appointments") {
+        const auto* closures = config.if_contains("closures");
+        if (closures && closures->is_array()) {
+            const auto& days = closures->get_array();
+            for (std::size_t i = 0; i < days.size(); ++i)
+                if (days[i].is_string() && !parse_day(days[i].get_string()))
+                    problems.push_back({path, field + ".closures[" + std::to_string(i) + "]",
+                                        "\"" + std::string(days[i].get_string()).substr(0, 40) +
+                                            "\" is not a date YYYY-MM-DD"});
+        }
+    }
 }
 
 std::vector<PluginRef> read_plugin_list(Reader& r, const char* key, sdk::PluginKind kind,

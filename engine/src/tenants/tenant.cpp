@@ -41,13 +41,15 @@ std::vector<sdk::KnowledgeHit> TenantKnowledge::search(std::string_view query, s
 TenantServices::TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                                const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock,
                                sdk::HttpClient& http, const std::string& logger_kind,
-                               const std::string& logger_name, const EnvValues& env_values)
+                               const std::string& logger_name, const EnvValues& env_values,
+                               sdk::AppointmentBook* appointments)
     : profile_(profile),
       catalog_(catalog),
       knowledge_(knowledge),
       clock_(clock),
       http_(http),
-      logger_(logger_kind, logger_name, profile.id, env_values) {}
+      logger_(logger_kind, logger_name, profile.id, env_values),
+      appointments_(appointments) {}
 
 bool TenantServices::is_open_at(std::chrono::system_clock::time_point when) const {
     return engine::is_open_at(profile_.hours, profile_.timezone, when);
@@ -66,6 +68,7 @@ Tenant::~Tenant() {
     providers_.clear();
     instances_.clear();
     services_.clear();
+    appointments_.reset();
 }
 
 bool Tenant::has_remote_provider() const {
@@ -117,7 +120,7 @@ std::string join_problems(const std::vector<Problem>& problems) {
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const PluginRegistry& registry,
                                                  Database& db, const sdk::Clock& clock, sdk::HttpClient& http,
                                                  const SharedEnv& shared, const lua::ServerLimits& lua,
-                                                 lua::TenantQuotaPtr quota) {
+                                                 lua::TenantQuotaPtr quota, AppointmentBooks* appointments) {
     auto loaded = load_manifest(folder, &registry, shared);
     auto problems = loaded.problems;
     if (!loaded.manifest) return sdk::Error{sdk::errc::invalid_tenant, join_problems(problems)};
@@ -161,9 +164,11 @@ sdk::Result<std::shared_ptr<Tenant>> load_tenant(const fs::path& folder, const P
         std::move(manifest), std::make_unique<TenantCatalog>(std::move(offerings).value()),
         std::make_unique<TenantKnowledge>(db, id, std::move(knowledge).value()));
     const auto& m = tenant->manifest_;
+    if (appointments) tenant->appointments_ = appointments->book_for(*tenant);
     auto services_for = [&](const std::string& kind, const std::string& name) -> TenantServices& {
-        tenant->services_.push_back(std::make_unique<TenantServices>(
-            m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http, kind, name, m.env_values));
+        tenant->services_.push_back(
+            std::make_unique<TenantServices>(m.profile, *tenant->catalog_, *tenant->knowledge_, clock, http,
+                                             kind, name, m.env_values, tenant->appointments_.get()));
         return *tenant->services_.back();
     };
     auto invalid = [&](const std::string& field, const std::string& message) {

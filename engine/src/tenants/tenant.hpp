@@ -120,14 +120,15 @@ private:
     const EnvValues& env_values_;
 };
 
-/// What one plugin instance of one tenant is lent: shared stores, its own logger.
+/// What one plugin instance of one tenant is lent: shared stores, its own logger, and the
+/// tenant's booking service when it enables appointments.
 class TenantServices : public sdk::HostServices {
 public:
-    /// `env_values` (the manifest's) outlives the services, as `profile` does.
+    /// `env_values` (the manifest's) outlives the services, as `profile` and `appointments` do.
     TenantServices(const sdk::TenantProfile& profile, const sdk::CatalogStore& catalog,
                    const sdk::KnowledgeStore& knowledge, const sdk::Clock& clock, sdk::HttpClient& http,
                    const std::string& logger_kind, const std::string& logger_name,
-                   const EnvValues& env_values);
+                   const EnvValues& env_values, sdk::AppointmentBook* appointments = nullptr);
     sdk::Logger& logger() override { return logger_; }
     const sdk::TenantProfile& tenant() const override { return profile_; }
     const sdk::CatalogStore& catalog() const override { return catalog_; }
@@ -135,6 +136,7 @@ public:
     const sdk::Clock& clock() const override { return clock_; }
     sdk::HttpClient& http() override { return http_; }
     bool is_open_at(std::chrono::system_clock::time_point when) const override;
+    sdk::AppointmentBook* appointments() override { return appointments_; }
 
 private:
     const sdk::TenantProfile& profile_;
@@ -143,6 +145,7 @@ private:
     const sdk::Clock& clock_;
     sdk::HttpClient& http_;
     TenantLogger logger_;
+    sdk::AppointmentBook* appointments_;
 };
 
 /// A plugin instance of a tenant with what it is called by, and whether it has been disabled
@@ -171,6 +174,20 @@ struct ToolEntry {
     Enabled<sdk::Tool> owner;
 };
 
+class Tenant;
+
+/// Makes the booking service each loaded tenant lends its plugins through
+/// HostServices::appointments(): the engine's appointments area (appointments/book.hpp) does, one
+/// level above this one.
+class AppointmentBooks {
+public:
+    virtual ~AppointmentBooks() = default;
+    /// The booking service of `tenant`, called while it loads (its manifest, catalog and profile
+    /// are complete; its plugins are made next); null when it does not enable the `appointments`
+    /// tool. The tenant owns what this returns.
+    virtual std::unique_ptr<sdk::AppointmentBook> book_for(const Tenant& tenant) = 0;
+};
+
 class Tenant {
 public:
     Tenant(Manifest manifest, std::unique_ptr<TenantCatalog> catalog,
@@ -180,6 +197,9 @@ public:
     Tenant& operator=(const Tenant&) = delete;
 
     const std::string& id() const { return manifest_.profile.id; }
+    /// The booking service its plugins are lent (HostServices::appointments()); null when the
+    /// tenant does not enable the `appointments` tool.
+    sdk::AppointmentBook* appointments() const { return appointments_.get(); }
     const Manifest& manifest() const { return manifest_; }
     const sdk::TenantProfile& profile() const { return manifest_.profile; }
     const sdk::CatalogStore& catalog() const { return *catalog_; }
@@ -238,10 +258,11 @@ private:
                                                             const PluginRegistry&, Database&,
                                                             const sdk::Clock&, sdk::HttpClient&,
                                                             const SharedEnv&, const lua::ServerLimits&,
-                                                            lua::TenantQuotaPtr);
+                                                            lua::TenantQuotaPtr, AppointmentBooks*);
     Manifest manifest_;
     std::unique_ptr<TenantCatalog> catalog_;
     std::unique_ptr<TenantKnowledge> knowledge_;
+    std::unique_ptr<sdk::AppointmentBook> appointments_;  ///< outlives the services that lend it
     // Host services must outlive the instances that hold references to them: declared first.
     std::vector<std::unique_ptr<TenantServices>> services_;
     std::vector<PluginInstance> instances_;
@@ -263,12 +284,14 @@ private:
 /// instances. The error lists every problem, one per line, as `path: field: message`; it never
 /// shows a value the manifest read from the environment. `shared`: as for load_manifest(). Its Lua
 /// scripts run within `lua` and share `quota` (none: a quota of their own, with
-/// `lua.calls_per_tenant` calls at once).
+/// `lua.calls_per_tenant` calls at once). `appointments` (none: no booking service) makes the
+/// tenant's booking service.
 sdk::Result<std::shared_ptr<Tenant>> load_tenant(const std::filesystem::path& folder,
                                                  const PluginRegistry& registry, Database& db,
                                                  const sdk::Clock& clock, sdk::HttpClient& http,
                                                  const SharedEnv& shared = {},
                                                  const lua::ServerLimits& lua = {},
-                                                 lua::TenantQuotaPtr quota = nullptr);
+                                                 lua::TenantQuotaPtr quota = nullptr,
+                                                 AppointmentBooks* appointments = nullptr);
 
 }  // namespace tezgah::engine

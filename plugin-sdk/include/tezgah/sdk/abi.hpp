@@ -24,6 +24,10 @@ inline constexpr int kAbiMajor = 1;
 //      24-hour window) and kChannelBatches with the ChannelBatch interface (several customers'
 //      messages in one request), and TEZGAH_CHANNEL_PLUGIN to declare them. A 1.4 channel
 //      declares neither and is called as it is.
-inline constexpr int kAbiMinor = 5;
+// 1.6: appointments: AppointmentBook (host.hpp), the host's booking service, and
+//      HostServices::appointments(), appended and not pure (it answers null by default), so every
+//      host written for 1.5 still compiles and a 1.5 plugin, which never calls it, is called as
+//      it is. A 1.6 plugin that calls it needs a 1.6 host: the loader refuses it in an older one.
+inline constexpr int kAbiMinor = 6;
 
 }  // namespace tezgah::sdk

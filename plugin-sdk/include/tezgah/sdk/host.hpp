@@ -82,6 +82,38 @@ public:
     virtual Result<HttpResponse> send(const OutboundRequest& request) = 0;
 };
 
+struct TurnContext;
+
+/// ABI 1.6: the host's booking service for one tenant (docs/appointments.md, "Tools"). The
+/// `appointments` tool plugin forwards its five tools here: the host holds the appointments, keeps
+/// two customers from the same place, and answers in the contract's JSON. Arguments have been
+/// checked against the tool's schema; `turn` names the customer (tenant + user_id), the channel,
+/// the conversation and the language of the messages. A refusal (a taken time, a past date) is an
+/// answer, not an error; errors are `invalid_argument` (a malformed date or time, an empty name or
+/// phone) and `not_found` (an unknown service, an appointment that is not this customer's). Owned
+/// by the host; safe to call from several threads at once.
+class AppointmentBook {
+public:
+    virtual ~AppointmentBook();
+    /// `{service, date, time?}` → the free slots of that day, the requested time's verdict, the
+    /// nearest alternatives.
+    virtual Result<json::value> check_availability(const json::object& arguments,
+                                                   const TurnContext& turn) = 0;
+    /// `{service, date, time, customer_name, customer_phone, notes?}` → booked, or refused with the
+    /// reason and alternatives.
+    virtual Result<json::value> create_appointment(const json::object& arguments,
+                                                   const TurnContext& turn) = 0;
+    /// `{}` → the customer's confirmed appointments from now on, earliest first.
+    virtual Result<json::value> list_my_appointments(const json::object& arguments,
+                                                     const TurnContext& turn) = 0;
+    /// `{appointment_id}` → cancelled (with the business's cancellation policy), or why not.
+    virtual Result<json::value> cancel_appointment(const json::object& arguments,
+                                                   const TurnContext& turn) = 0;
+    /// `{appointment_id, date, time}` → moved (same id), or refused with the reason and alternatives.
+    virtual Result<json::value> reschedule_appointment(const json::object& arguments,
+                                                       const TurnContext& turn) = 0;
+};
+
 /// Everything the host lends a plugin instance.
 class HostServices {
 public:
@@ -95,6 +127,10 @@ public:
     virtual HttpClient& http() = 0;
     /// Whether the business is open at `when`, in the tenant's time zone and hours.
     virtual bool is_open_at(std::chrono::system_clock::time_point when) const = 0;
+    /// ABI 1.6: the tenant's booking service, or null when the tenant does not enable
+    /// appointments (or the host has none). Appended and not pure: a host built for 1.5 has no
+    /// such entry, and a plugin built for 1.5 never calls it. Owned by the host.
+    virtual AppointmentBook* appointments() { return nullptr; }
 };
 
 /// The turn a plugin is called in. Owned by the host; valid only during the call.

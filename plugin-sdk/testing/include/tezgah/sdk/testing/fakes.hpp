@@ -71,6 +71,7 @@ public:
     const Clock& clock() const override { return time; }
     HttpClient& http() override { return web; }
     bool is_open_at(std::chrono::system_clock::time_point when) const override;
+    AppointmentBook* appointments() override { return bookings; }
 
     /// Loads a data file in the tenant folder format; throws std::runtime_error naming the problem.
     void load_offerings_file(const std::string& path);
@@ -86,6 +87,7 @@ public:
     FakeHttpClient web;
     FakeCatalog offerings;
     FakeKnowledge knowledge_base;
+    AppointmentBook* bookings = nullptr;  ///< what appointments() answers (not owned); none by default
 };
 
 /// Builds an instance from a descriptor exactly as the engine does: `config` is checked against the
