@@ -704,12 +704,17 @@ private:
                 lead = en_ ? "Nothing is free then on that day; the nearest times are below."
                            : "O saatlerde boş yer yok; en yakın saatler şunlar.";
         }
-        // Nearest to the time asked first.
+        // Nearest to the time asked first; with no time asked and more free times than are offered,
+        // the ones on the hour first, so the offer spans the day (or the part of it) as a person's would.
         const int asked = state_.contains("time") ? clock_minutes(str(state_, "time")) : -1;
         if (asked >= 0)
             std::stable_sort(day_slots.begin(), day_slots.end(), [&](const auto& a, const auto& b) {
                 return std::abs(clock_minutes(str(a, "time")) - asked) <
                        std::abs(clock_minutes(str(b, "time")) - asked);
+            });
+        else if (day_slots.size() > kMaxSlots)
+            std::stable_partition(day_slots.begin(), day_slots.end(), [](const json::object& slot) {
+                return clock_minutes(str(slot, "time")) % 60 == 0;
             });
         for (const auto& s : day_slots) {
             if (offered.size() >= kMaxSlots) break;
