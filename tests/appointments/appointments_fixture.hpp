@@ -87,6 +87,9 @@ protected:
         scratch = std::make_unique<engine::testing::ScratchDatabase>(GetParam());
         ASSERT_TRUE(scratch->error().empty()) << scratch->error();
         studio_with_appointments(dir.path() / "tenants", settings);
+        if (!llm.empty())
+            edit_json(dir.path() / "tenants" / kStudio / "tenant.json",
+                      [&](json::value& v) { v.as_object()["llm"] = llm; });
         clock.set(studio_now());
         engine::EngineOptions o;
         o.tenants_dir = dir.path() / "tenants";
@@ -153,6 +156,7 @@ protected:
     }
 
     json::object settings;  ///< more of the tool's settings, set before SetUp
+    json::object llm;       ///< the studio's `llm` block, when set before SetUp (else the offline assistant)
     TempDir dir;
     std::unique_ptr<engine::testing::ScratchDatabase> scratch;
     sdk::testing::FakeClock clock;

@@ -20,7 +20,9 @@
 //                        POST /admin/cache/invalidate/{id}, /admin/cache/invalidate-product/{id}/{pid}
 //   knowledge:write      PUT /info/{key}; PUT|DELETE /knowledge/{id}; PUT /admin/business/{id}/meta
 //   analytics:read       GET /analytics; GET /stats/{id}; GET /admin/cache/stats/{id}
-//   appointments:read|write, calendar:read   the appointments routes (their own branch)
+//   appointments:read    GET /availability, GET /appointments, GET /appointments/{id}
+//   appointments:write   POST /appointments; PATCH|DELETE /appointments/{id}
+//   calendar:read        the calendar feed (its own branch)
 #include "security/security_fixture.hpp"
 
 #include "store/api_keys.hpp"
@@ -83,6 +85,15 @@ const std::vector<OperatorRoute>& operator_routes() {
          R"({"question": "Deneme?", "answer": "Deneme.", "category": "genel", "keywords": ["deneme"]})"},
         {"DELETE", "/v1/tenants/{tenant}/knowledge/no-such-entry", "knowledge:write", "", 404},
         {"GET", "/v1/tenants/{tenant}/analytics", "analytics:read"},
+        // The fixture tenants do not enable appointments: a booking service's route is 404 there.
+        {"GET", "/v1/tenants/{tenant}/availability?service=reformer&date=2026-12-03", "appointments:read", "", 404},
+        {"GET", "/v1/tenants/{tenant}/appointments", "appointments:read"},
+        {"GET", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:read", "", 404},
+        {"POST", "/v1/tenants/{tenant}/appointments", "appointments:write",
+         R"({"service": "reformer", "date": "2026-12-03", "time": "10:00", "customer_name": "A", "customer_phone": "1"})",
+         404},
+        {"PATCH", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:write", R"({"notes": "x"})", 404},
+        {"DELETE", "/v1/tenants/{tenant}/appointments/apt-no-such", "appointments:write", "", 404},
         {"POST", "/admin/cache/invalidate/{tenant}", "catalog:write", "{}"},
         {"POST", "/admin/cache/invalidate-product/{tenant}/no-such-offering", "catalog:write", "{}", 404},
         {"GET", "/admin/cache/stats/{tenant}", "analytics:read"},

@@ -41,9 +41,10 @@ struct Busy {
 
 /// One question: free slots of `service` on `resource`, on the days `from` .. `from + days - 1`.
 struct Query {
-    const sdk::Offering* service = nullptr;    ///< duration_min, buffer_minutes, schedule, capacity
-    const sdk::Resource* resource = nullptr;   ///< hours, capacity, time_off
-    const std::map<std::string, std::string>* business_hours = nullptr;  ///< "mon" -> "09:00-18:00" | "closed"
+    const sdk::Offering* service = nullptr;   ///< duration_min, buffer_minutes, schedule, capacity
+    const sdk::Resource* resource = nullptr;  ///< hours, capacity, time_off
+    const std::map<std::string, std::string>* business_hours =
+        nullptr;  ///< "mon" -> "09:00-18:00" | "closed"
     std::string timezone = "UTC";
     Settings settings;
     Day from;
@@ -55,8 +56,8 @@ struct Query {
 /// A time the service can start.
 struct Slot {
     TimePoint start;
-    TimePoint end;          ///< start + duration (the buffer is not part of it)
-    int places_left = 1;    ///< group class: places not yet taken; private: the resource's capacity left
+    TimePoint end;        ///< start + duration (the buffer is not part of it)
+    int places_left = 1;  ///< group class: places not yet taken; private: the resource's capacity left
 };
 
 /// Why a requested start is not offered (for the tools' messages).
@@ -84,7 +85,8 @@ std::vector<Slot> nearest_slots(const Query& query, TimePoint start, std::size_t
 /// The places a service of `capacity` has left at [start, end + buffer) given `busy`: the capacity
 /// minus the most appointments that overlap at any one moment of it. Used by free_slots and by the
 /// store's check inside the booking transaction, so the two can never disagree.
-int places_left(int capacity, TimePoint start, TimePoint end, int buffer_minutes, const std::vector<Busy>& busy);
+int places_left(int capacity, TimePoint start, TimePoint end, int buffer_minutes,
+                const std::vector<Busy>& busy);
 
 /// How many may share a start of `service` on `resource`: a group class's capacity (at most the
 /// room's), else the resource's capacity.
@@ -92,7 +94,8 @@ int capacity_of(const sdk::Offering& service, const sdk::Resource& resource);
 
 /// A wall-clock time on `day` in `timezone` as an instant; nullopt when the clock skips it (the
 /// hour lost to daylight saving). An ambiguous time (the hour repeated) is its first occurrence.
-std::optional<TimePoint> local_instant(const Day& day, int minutes_after_midnight, const std::string& timezone);
+std::optional<TimePoint> local_instant(const Day& day, int minutes_after_midnight,
+                                       const std::string& timezone);
 
 /// `when` as ISO 8601 with the zone's offset at that moment ("2026-12-15T15:00:00+03:00").
 std::string iso_local(TimePoint when, const std::string& timezone);
