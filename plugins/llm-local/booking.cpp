@@ -767,7 +767,15 @@ private:
         const bool same_day =
             std::all_of(offered.begin(), offered.end(), [&](const auto& s) { return str(s, "date") == day; });
         std::string text = lead.empty() ? "" : lead + " ";
-        if (en_)
+        // The tool's words already name every time offered ("The nearest free times: Dec 7 10:00,
+        // …"): only the question follows them.
+        const bool named =
+            !lead.empty() && std::all_of(offered.begin(), offered.end(), [&](const json::object& s) {
+                return lead.find(str(s, "time")) != std::string::npos;
+            });
+        if (named)
+            text += en_ ? "Which one shall I book?" : "Hangisini ayırayım?";
+        else if (en_)
             text += (same_day ? "Free times for " + service + " on " + day_words(day, "en") + ": "
                               : "Free times for " + service + ": ") +
                     join(shown, "en") + ". Which one shall I book?";
