@@ -357,7 +357,13 @@ std::string name_in(std::string_view message, bool introduced) {
                         [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
             return {};
         const std::string f = text::fold(w);
-        if (!found && (is_stop_word(f) || booking_word(f))) return {};
+        // Names are read as they come ("Ali Can", "Deniz"); only booking words and answers are not.
+        if (f.starts_with("randevu") || f == "saat" || f == "yarin" || f == "bugun") return {};
+        // A question is no name ("fiyatı ne kadar", "what time?").
+        if (!found && (message.find('?') != std::string_view::npos || f == "ne" || f == "nasil" ||
+                       f == "kadar" || f == "mi" || f == "mu" || f == "neden" || f == "nerede" ||
+                       f == "what" || f == "how" || f == "why" || f == "where" || f == "when"))
+            return {};
         if (f == "evet" || f == "hayir" || f == "tamam" || f == "yes" || f == "no" || f == "ok" ||
             f == "merhaba" || f == "selam" || f == "hello" || f == "hi" || f == "tesekkurler" ||
             f == "thanks")
