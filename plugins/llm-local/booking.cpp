@@ -205,13 +205,17 @@ bool asks_booking(std::string_view folded, const std::vector<std::string>& words
         return false;
     if (says_appointment(words)) return true;
     if (has_phrase(folded, "yer var mi") || has_phrase(folded, "yeriniz var mi") ||
-        has_phrase(folded, "bos saat") || has_phrase(folded, "musait") || has_phrase(folded, "musaitlik") ||
-        has_phrase(folded, "bos yer") || has_phrase(folded, "can i book") ||
+        has_phrase(folded, "bos saat") || has_phrase(folded, "bos yer") || has_phrase(folded, "can i book") ||
         has_phrase(folded, "i want to book") || has_phrase(folded, "book a") ||
         has_phrase(folded, "book me") || has_phrase(folded, "i d like to book") ||
         has_phrase(folded, "any slots") || has_phrase(folded, "free slot") ||
-        has_phrase(folded, "availability") || has_phrase(folded, "available") ||
         has_phrase(folded, "kayit olmak") || has_phrase(folded, "yazdirmak") || has_phrase(folded, "ayirt"))
+        return true;
+    // "müsait", "available" are as often asked of a person ("Mert hoca yarın müsait mi?", which
+    // the people answers take): a booking only with a service named.
+    if (names_service && std::any_of(words.begin(), words.end(), [](const std::string& w) {
+            return w.starts_with("musait") || w == "available" || w == "availability";
+        }))
         return true;
     // "yarın akşam reformer'a gelebilir miyim", "cuma masaj olur mu": a service and a day.
     return names_service && when.day && std::any_of(words.begin(), words.end(), [](const std::string& w) {

@@ -580,6 +580,18 @@ TEST(BookingDialogue, ALateCancellationQuotesThePolicyAndATakenMoveOffersTimes) 
     EXPECT_TRUE(has(t.reply, "24 saat öncesine kadar ücretsiz")) << t.reply;
 }
 
+TEST(BookingDialogue, LeavesPeopleQuestionsAndPoliciesToTheOtherAnswers) {
+    Studio s;
+    for (const char* asked : {"Mert hoca yarın müsait mi?", "randevu iptal politikanız nedir?",
+                              "Ayşe hoca hangi günler var", "hatha yoga hangi günler?"}) {
+        auto t = s.say(asked);
+        EXPECT_TRUE(t.tools.empty()) << asked << " → " << t.reply;
+        EXPECT_FALSE(s.in_booking()) << asked;
+    }
+    auto t = s.say("is a massage available on Friday?");
+    EXPECT_EQ(t.tools, std::vector<std::string>{"check_availability"}) << t.reply;
+}
+
 TEST(BookingDialogue, NothingChangesWithoutTheAppointmentsTools) {
     FakeHost host;
     const std::string dir = std::string(TEZGAH_FIXTURES_DIR) + "/nefes-studyo";
