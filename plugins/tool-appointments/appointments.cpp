@@ -95,7 +95,8 @@ public:
              .description =
                  "Free times for a service on a day (the business's calendar and time zone), or whether one "
                  "time is free. When the time is not free the answer gives the reason, a 'message' to pass "
-                 "on to the customer, and up to 3 nearest free 'alternatives'. Call it before offering times.",
+                 "on to the customer, and up to 3 nearest free 'alternatives'. Call it before offering "
+                 "times.",
              .parameters = parse_schema(kCheckSchema),
              .read_only = true,
              .cacheable = false},
@@ -104,7 +105,8 @@ public:
                  "Books the service at that date and time for the customer. Before calling it, tell the "
                  "customer the service, day, time and name and ask them to confirm; call it only after they "
                  "say yes. Answers {booked: true, appointment} or {booked: false, reason, message, "
-                 "alternatives}: when refused, pass the message on and offer the alternatives; nothing was booked.",
+                 "alternatives}: when refused, pass the message on and offer the alternatives; nothing was "
+                 "booked.",
              .parameters = parse_schema(kCreateSchema),
              .read_only = false,
              .cacheable = false},
@@ -138,9 +140,10 @@ public:
     Result<json::value> invoke(const sdk::ToolCall& call, sdk::TurnContext& turn) override {
         auto* book = host_.appointments();
         if (book == nullptr)
-            return Error{"unavailable",
-                         "appointments: this host offers no booking service (an engine older than ABI 1.6, or "
-                         "appointments are not enabled for this tenant)"};
+            return Error{
+                "unavailable",
+                "appointments: this host offers no booking service (an engine older than ABI 1.6, or "
+                "appointments are not enabled for this tenant)"};
         const auto& args = call.arguments;
         if (call.name == "check_availability") return book->check_availability(args, turn);
         if (call.name == "create_appointment") return book->create_appointment(args, turn);

@@ -121,7 +121,8 @@ TEST_P(ModelTest, AGeminiModelBooksListsAndCancelsThroughFunctionCalls) {
 }
 
 /// The model drives the engine; one backend is enough here (the tools' own tests run on both).
-INSTANTIATE_TEST_SUITE_P(Sqlite, ModelTest, ::testing::Values(Backend::sqlite), engine::testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(Sqlite, ModelTest, ::testing::Values(Backend::sqlite),
+                         engine::testing::backend_name);
 
 }  // namespace
 }  // namespace tezgah::testing

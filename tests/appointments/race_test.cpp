@@ -21,7 +21,8 @@ struct RaceOutcome {
 class RaceTest : public StudioTest {
 protected:
     /// `attempts` customers at once for `service` at `date` `time`.
-    RaceOutcome race(int attempts, const std::string& service, const std::string& date, const std::string& time) {
+    RaceOutcome race(int attempts, const std::string& service, const std::string& date,
+                     const std::string& time) {
         RaceOutcome outcome;
         std::mutex mutex;
         std::barrier start(attempts);
@@ -93,7 +94,9 @@ TEST_P(RaceTest, MovesAndBookingsRacingForOnePlaceNeverOverlap) {
         threads.emplace_back([&, i] {
             start.arrive_and_wait();
             auto r = call("reschedule_appointment",
-                          {{"appointment_id", ids[static_cast<std::size_t>(i)]}, {"date", "2026-12-03"}, {"time", "17:00"}},
+                          {{"appointment_id", ids[static_cast<std::size_t>(i)]},
+                           {"date", "2026-12-03"},
+                           {"time", "17:00"}},
                           "mover-" + std::to_string(i));
             if (r.ok() && r->at("rescheduled") == true) ++won;
         });

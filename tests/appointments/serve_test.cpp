@@ -40,7 +40,8 @@ protected:
     /// `tezgah serve` in `folder` on the scratch database, its clock at the studio's now.
     std::unique_ptr<ServeProcess> serve(const fs::path& folder, std::uint16_t& port_out) {
         auto process = std::make_unique<ServeProcess>(
-            folder, "127.0.0.1:0", std::vector<std::string>{"--db", scratch->url(), "--clock", utc_text(studio_now())});
+            folder, "127.0.0.1:0",
+            std::vector<std::string>{"--db", scratch->url(), "--clock", utc_text(studio_now())});
         port_out = port_of(process->ready_line());
         EXPECT_NE(port_out, 0) << slurp(folder / "serve.log");
         return process;
@@ -54,8 +55,8 @@ protected:
         return http_request(on == 0 ? port : on, method, kApi + path, body, headers);
     }
 
-    static std::string booking(const std::string& date, const std::string& time, const std::string& service = "reformer",
-                               const std::string& extra = "") {
+    static std::string booking(const std::string& date, const std::string& time,
+                               const std::string& service = "reformer", const std::string& extra = "") {
         return R"({"service": ")" + service + R"(", "date": ")" + date + R"(", "time": ")" + time +
                R"(", "customer_name": "Ayşe Yılmaz", "customer_phone": "+905551112233")" + extra + "}";
     }
@@ -82,7 +83,8 @@ TEST_P(AppointmentsServe, OperatorsBookMoveChangeAndCancelOverHttp) {
     EXPECT_EQ(api("GET", "/availability?service=kickboks&date=2026-12-03").status, 404);
 
     // Book: 201; the same time again: 409 with the nearest alternatives.
-    auto made = api("POST", "/appointments", booking("2026-12-03", "10:00", "reformer", R"(, "channel": "phone")"));
+    auto made =
+        api("POST", "/appointments", booking("2026-12-03", "10:00", "reformer", R"(, "channel": "phone")"));
     ASSERT_EQ(made.status, 201) << made.body;
     const auto appointment = made.json().at("appointment");
     const std::string id(appointment.at("id").as_string());
@@ -102,14 +104,16 @@ TEST_P(AppointmentsServe, OperatorsBookMoveChangeAndCancelOverHttp) {
     EXPECT_EQ(api("POST", "/appointments", booking("03.12.2026", "10:00")).status, 400);
     EXPECT_EQ(api("POST", "/appointments", booking("2026-12-03", "ten")).status, 400);
     EXPECT_EQ(api("POST", "/appointments", R"({"service": "reformer", "date": "2026-12-03"})").status, 400);
-    EXPECT_EQ(api("POST", "/appointments", booking("2026-12-03", "11:00", "reformer", R"(, "colour": "red")")).status,
+    EXPECT_EQ(api("POST", "/appointments", booking("2026-12-03", "11:00", "reformer", R"(, "colour": "red")"))
+                  .status,
               400);
     EXPECT_EQ(api("POST", "/appointments", "{\"service\": ").status, 400);
     EXPECT_EQ(api("POST", "/appointments", booking("2026-12-03", "11:00", "kickboks")).status, 404);
-    EXPECT_EQ(api("POST", "/appointments",
-                  R"({"service": "reformer", "date": "2026-12-03", "time": "11:00", "customer_name": "", "customer_phone": "1"})")
-                  .status,
-              400);
+    EXPECT_EQ(
+        api("POST", "/appointments",
+            R"({"service": "reformer", "date": "2026-12-03", "time": "11:00", "customer_name": "", "customer_phone": "1"})")
+            .status,
+        400);
 
     // Read one, and the list with its filters.
     auto one = api("GET", "/appointments/" + id, "", reader);
@@ -120,9 +124,12 @@ TEST_P(AppointmentsServe, OperatorsBookMoveChangeAndCancelOverHttp) {
     auto both = api("GET", "/appointments?from=2026-12-03&to=2026-12-04", "", reader);
     ASSERT_EQ(both.status, 200);
     EXPECT_EQ(both.json().at("appointments").as_array().size(), 2u) << both.body;
-    EXPECT_EQ(api("GET", "/appointments?from=2026-12-04&to=2026-12-04").json().at("appointments").as_array().size(), 1u);
+    EXPECT_EQ(
+        api("GET", "/appointments?from=2026-12-04&to=2026-12-04").json().at("appointments").as_array().size(),
+        1u);
     EXPECT_EQ(api("GET", "/appointments?resource=zeynep").json().at("appointments").as_array().size(), 0u);
-    EXPECT_EQ(api("GET", "/appointments?service=reformer-pilates").json().at("appointments").as_array().size(), 2u);
+    EXPECT_EQ(
+        api("GET", "/appointments?service=reformer-pilates").json().at("appointments").as_array().size(), 2u);
     EXPECT_EQ(api("GET", "/appointments?status=sleeping").status, 400);
     EXPECT_EQ(api("GET", "/appointments?from=tomorrow").status, 400);
 
@@ -135,14 +142,16 @@ TEST_P(AppointmentsServe, OperatorsBookMoveChangeAndCancelOverHttp) {
     auto clash = api("PATCH", "/appointments/" + id, R"({"date": "2026-12-03", "time": "16:00"})");
     EXPECT_EQ(clash.status, 409) << clash.body;
     EXPECT_FALSE(clash.json().at("alternatives").as_array().empty());
-    EXPECT_EQ(api("GET", "/appointments/" + id).json().at("appointment").at("start"), "2026-12-03T14:00:00+03:00");
+    EXPECT_EQ(api("GET", "/appointments/" + id).json().at("appointment").at("start"),
+              "2026-12-03T14:00:00+03:00");
     // Status and notes.
     auto done = api("PATCH", "/appointments/" + id, R"({"status": "completed", "notes": "iyi geçti"})");
     ASSERT_EQ(done.status, 200) << done.body;
     EXPECT_EQ(done.json().at("appointment").at("status"), "completed");
     EXPECT_EQ(done.json().at("appointment").at("notes"), "iyi geçti");
-    EXPECT_EQ(api("PATCH", "/appointments/" + id, R"({"status": "no_show"})").json().at("appointment").at("status"),
-              "no_show");
+    EXPECT_EQ(
+        api("PATCH", "/appointments/" + id, R"({"status": "no_show"})").json().at("appointment").at("status"),
+        "no_show");
     EXPECT_EQ(api("PATCH", "/appointments/" + id, R"({"status": "done"})").status, 422);
     EXPECT_EQ(api("PATCH", "/appointments/" + id, R"({})").status, 400);
     EXPECT_EQ(api("PATCH", "/appointments/" + id, R"({"date": "2026-12-03"})").status, 400);
@@ -181,7 +190,8 @@ TEST_P(AppointmentsServe, OperatorBookingsReachTheEventStream) {
         seen.append(buffer, static_cast<std::size_t>(n));
     }
     ASSERT_EQ(api("POST", "/appointments", booking("2026-12-03", "10:00")).status, 201);
-    while (seen.find("event: appointment") == std::string::npos || seen.find("\"created\"") == std::string::npos) {
+    while (seen.find("event: appointment") == std::string::npos ||
+           seen.find("\"created\"") == std::string::npos) {
         const int n = socket.receiveBytes(buffer, sizeof buffer);
         ASSERT_GT(n, 0) << seen;
         seen.append(buffer, static_cast<std::size_t>(n));
@@ -216,10 +226,12 @@ TEST_P(TwoProcesses, AHundredPostsAcrossTwoServersGiveOneBooking) {
     for (int i = 0; i < kAttempts; ++i) {
         threads.emplace_back([&, i] {
             start.arrive_and_wait();
-            auto r = api("POST", "/appointments", booking("2026-12-03", "10:00"), "", i % 2 == 0 ? port_a : port_b);
+            auto r = api("POST", "/appointments", booking("2026-12-03", "10:00"), "",
+                         i % 2 == 0 ? port_a : port_b);
             std::lock_guard lock(mutex);
             ++statuses[r.status];
-            if (r.status == 409 && r.error_code() == "slot_taken" && !r.json().at("alternatives").as_array().empty())
+            if (r.status == 409 && r.error_code() == "slot_taken" &&
+                !r.json().at("alternatives").as_array().empty())
                 ++with_alternatives;
         });
     }
@@ -234,7 +246,8 @@ TEST_P(TwoProcesses, AHundredPostsAcrossTwoServersGiveOneBooking) {
     auto rows = apt::list_appointments(**db, kStudio, {});
     ASSERT_TRUE(rows.ok());
     EXPECT_EQ(rows->size(), 1u);
-    EXPECT_EQ(api("GET", "/appointments", "", reader, port_b).json().at("appointments").as_array().size(), 1u);
+    EXPECT_EQ(api("GET", "/appointments", "", reader, port_b).json().at("appointments").as_array().size(),
+              1u);
 }
 
 TEZGAH_STORE_BACKENDS(TwoProcesses);
@@ -244,7 +257,8 @@ TEST(AppointmentsCheck, TezgahCheckNamesAClosureThatIsNotADate) {
     studio_with_appointments(dir.path() / "tenants",
                              {{"closures", json::array{"2026-12-31", "2026-13-01"}}, {"slot_minutes", 0}});
     const std::string command = (fs::path(TEZGAH_BINARY_DIR) / "bin" / "tezgah").string() + " check " +
-                                (dir.path() / "tenants").string() + " --plugins " + plugin_dir().string() + " 2>&1";
+                                (dir.path() / "tenants").string() + " --plugins " + plugin_dir().string() +
+                                " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
     ASSERT_NE(pipe, nullptr);

@@ -8,10 +8,13 @@
 namespace tezgah::testing {
 namespace {
 
-std::string text_of(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
+std::string text_of(const json::value& v) {
+    return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
 
 bool has_time(const json::array& slots, const std::string& time) {
-    return std::any_of(slots.begin(), slots.end(), [&](const json::value& s) { return s.at("time") == json::string(time); });
+    return std::any_of(slots.begin(), slots.end(),
+                       [&](const json::value& s) { return s.at("time") == json::string(time); });
 }
 
 TEST_P(StudioTest, OnlyATenantThatEnablesTheToolHasABookingService) {
@@ -51,8 +54,8 @@ TEST_P(StudioTest, ACustomerBooksAMisspelledServiceSeesItTakenAndListsItAsTheirs
 
     // Taken now, and so is 10:30 (the session and its buffer hold Ayşe until 11:00); 11:00 is free.
     for (const char* time : {"10:00", "10:30"}) {
-        auto again = ok("check_availability", {{"service", "reformer-pilates"}, {"date", "2026-12-03"}, {"time", time}},
-                        "c-2");
+        auto again = ok("check_availability",
+                        {{"service", "reformer-pilates"}, {"date", "2026-12-03"}, {"time", time}}, "c-2");
         EXPECT_EQ(again.at("requested").at("available"), false) << time;
         EXPECT_EQ(again.at("requested").at("reason"), "taken") << time;
         EXPECT_FALSE(again.at("alternatives").as_array().empty());
@@ -60,8 +63,8 @@ TEST_P(StudioTest, ACustomerBooksAMisspelledServiceSeesItTakenAndListsItAsTheirs
         EXPECT_NE(text_of(again.at("message")).find("dolu"), std::string::npos) << again.at("message");
         EXPECT_FALSE(has_time(again.at("slots").as_array(), time));
     }
-    auto eleven =
-        ok("check_availability", {{"service", "reformer-pilates"}, {"date", "2026-12-03"}, {"time", "11:00"}}, "c-2");
+    auto eleven = ok("check_availability",
+                     {{"service", "reformer-pilates"}, {"date", "2026-12-03"}, {"time", "11:00"}}, "c-2");
     EXPECT_EQ(eleven.at("requested").at("available"), true) << json::serialize(eleven);
 
     auto mine = ok("list_my_appointments", {}, "c-1");
@@ -85,8 +88,8 @@ TEST_P(StudioTest, AnotherCustomerCanNeitherSeeNorCancelNorMoveMine) {
     // The same answer as for an id that does not exist: nothing tells the two apart.
     EXPECT_EQ(unknown.error().code, "not_found");
     EXPECT_EQ(cancelled.error().message.find("c-1"), std::string::npos) << cancelled.error().message;
-    auto moved = call("reschedule_appointment", {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:00"}},
-                      "c-2");
+    auto moved = call("reschedule_appointment",
+                      {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:00"}}, "c-2");
     ASSERT_FALSE(moved.ok());
     EXPECT_EQ(moved.error().code, "not_found");
     // A customer without a user id owns nothing, not even the operator's bookings (user_id "").
@@ -102,7 +105,8 @@ TEST_P(StudioTest, CancellingGivesThePolicyAndSaysWhenItIsLate) {
     auto today = book("reformer-pilates", "2026-12-02", "15:00", "c-1");
     ASSERT_EQ(tomorrow.at("booked"), true) << json::serialize(tomorrow);
     ASSERT_EQ(today.at("booked"), true) << json::serialize(today);
-    EXPECT_EQ(ok("list_my_appointments", {}, "c-1").at("appointments").at(0).at("start"), "2026-12-02T15:00:00+03:00");
+    EXPECT_EQ(ok("list_my_appointments", {}, "c-1").at("appointments").at(0).at("start"),
+              "2026-12-02T15:00:00+03:00");
 
     // 25 hours ahead: within the studio's "12 saat" rule.
     auto early = ok("cancel_appointment", {{"appointment_id", tomorrow.at("appointment").at("id")}}, "c-1");
@@ -122,7 +126,8 @@ TEST_P(StudioTest, CancellingGivesThePolicyAndSaysWhenItIsLate) {
     EXPECT_EQ(stored("cancelled").size(), 2u);
     // The freed time can be booked by someone else.
     EXPECT_EQ(book("reformer-pilates", "2026-12-03", "10:00", "c-2").at("booked"), true);
-    EXPECT_EQ(events->actions(), (std::vector<std::string>{"created", "created", "cancelled", "cancelled", "created"}));
+    EXPECT_EQ(events->actions(),
+              (std::vector<std::string>{"created", "created", "cancelled", "cancelled", "created"}));
 
     // Past: the clock moves beyond a booking's start.
     auto later = book("reformer-pilates", "2026-12-03", "12:00", "c-3");
@@ -137,26 +142,27 @@ TEST_P(StudioTest, ReschedulingKeepsTheIdAndNeverTakesAnotherCustomersPlace) {
     auto mine = book("reformer-pilates", "2026-12-03", "10:00", "c-1");
     ASSERT_EQ(mine.at("booked"), true);
     const std::string id = text_of(mine.at("appointment").at("id"));
-    auto moved = ok("reschedule_appointment", {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:00"}}, "c-1");
+    auto moved = ok("reschedule_appointment",
+                    {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:00"}}, "c-1");
     ASSERT_EQ(moved.at("rescheduled"), true) << json::serialize(moved);
     EXPECT_EQ(moved.at("appointment").at("id"), json::string(id));
     EXPECT_EQ(moved.at("appointment").at("start"), "2026-12-03T14:00:00+03:00");
     EXPECT_EQ(moved.at("previous").at("start"), "2026-12-03T10:00:00+03:00");
     // Half an hour later overlaps only its own old place: allowed.
-    auto nudged =
-        ok("reschedule_appointment", {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:30"}}, "c-1");
+    auto nudged = ok("reschedule_appointment",
+                     {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "14:30"}}, "c-1");
     EXPECT_EQ(nudged.at("rescheduled"), true) << json::serialize(nudged);
     // 10:00 is free again for another customer, who then holds 16:00 too.
     EXPECT_EQ(book("reformer-pilates", "2026-12-03", "10:00", "c-2").at("booked"), true);
     EXPECT_EQ(book("reformer-pilates", "2026-12-03", "16:00", "c-2").at("booked"), true);
-    auto refused =
-        ok("reschedule_appointment", {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "16:00"}}, "c-1", "en");
+    auto refused = ok("reschedule_appointment",
+                      {{"appointment_id", id}, {"date", "2026-12-03"}, {"time", "16:00"}}, "c-1", "en");
     EXPECT_EQ(refused.at("rescheduled"), false);
     EXPECT_EQ(refused.at("reason"), "taken");
     EXPECT_FALSE(refused.at("alternatives").as_array().empty());
     EXPECT_NE(text_of(refused.at("message")).find("taken"), std::string::npos) << refused.at("message");
-    auto refused_past =
-        ok("reschedule_appointment", {{"appointment_id", id}, {"date", "2026-12-01"}, {"time", "10:00"}}, "c-1");
+    auto refused_past = ok("reschedule_appointment",
+                           {{"appointment_id", id}, {"date", "2026-12-01"}, {"time", "10:00"}}, "c-1");
     EXPECT_EQ(refused_past.at("reason"), "past");
 
     const auto rows = stored();
@@ -186,7 +192,8 @@ TEST_P(StudioTest, EveryRefusalIsNamedAndNothingIsBookedOnOne) {
         {"mat-pilates", "2026-12-02", "18:00", "off_grid"},  // the class starts at 19:00 only
     };
     for (const auto& c : cases) {
-        auto checked = ok("check_availability", {{"service", c.service}, {"date", c.date}, {"time", c.time}}, "c-1");
+        auto checked =
+            ok("check_availability", {{"service", c.service}, {"date", c.date}, {"time", c.time}}, "c-1");
         EXPECT_EQ(checked.at("requested").at("available"), false) << c.date << " " << c.time;
         EXPECT_EQ(checked.at("requested").at("reason"), json::string(c.reason)) << c.date << " " << c.time;
         EXPECT_FALSE(text_of(checked.at("message")).empty());
@@ -200,7 +207,8 @@ TEST_P(StudioTest, EveryRefusalIsNamedAndNothingIsBookedOnOne) {
     auto off_grid = book("reformer-pilates", "2026-12-03", "10:15", "c-1", "en");
     ASSERT_EQ(off_grid.at("alternatives").as_array().size(), 3u) << json::serialize(off_grid);
     EXPECT_EQ(off_grid.at("alternatives").at(0).at("date"), "2026-12-03");
-    EXPECT_NE(text_of(off_grid.at("message")).find("every 30 minutes"), std::string::npos) << off_grid.at("message");
+    EXPECT_NE(text_of(off_grid.at("message")).find("every 30 minutes"), std::string::npos)
+        << off_grid.at("message");
     auto sunday = book("reformer-pilates", "2026-12-06", "10:00", "c-1");
     ASSERT_FALSE(sunday.at("alternatives").as_array().empty());
     EXPECT_EQ(sunday.at("alternatives").at(0).at("date"), "2026-12-07");
@@ -220,9 +228,12 @@ TEST_P(StudioTest, EveryRefusalIsNamedAndNothingIsBookedOnOne) {
         args[key] = std::move(value);
         return args;
     };
-    EXPECT_TRUE(error_of(with("service", "kickboks")).starts_with("not_found: service")) << error_of(with("service", "kickboks"));
-    EXPECT_TRUE(error_of(with("service", "aylik-paket")).starts_with("not_found")) << "a product is not a service";
-    EXPECT_TRUE(error_of(with("date", "03.12.2026")).starts_with("invalid_argument: date")) << error_of(with("date", "03.12.2026"));
+    EXPECT_TRUE(error_of(with("service", "kickboks")).starts_with("not_found: service"))
+        << error_of(with("service", "kickboks"));
+    EXPECT_TRUE(error_of(with("service", "aylik-paket")).starts_with("not_found"))
+        << "a product is not a service";
+    EXPECT_TRUE(error_of(with("date", "03.12.2026")).starts_with("invalid_argument: date"))
+        << error_of(with("date", "03.12.2026"));
     EXPECT_TRUE(error_of(with("date", "2026-02-30")).starts_with("invalid_argument: date"));
     EXPECT_TRUE(error_of(with("time", "25:00")).starts_with("invalid_argument: time"));
     EXPECT_TRUE(error_of(with("time", "10am")).starts_with("invalid_argument: time"));
@@ -239,12 +250,15 @@ TEST_P(StudioTest, MessagesAreInTheTurnsLanguage) {
     auto tr = book("reformer-pilates", "2026-12-03", "10:00", "c-2", "tr");
     auto en = book("reformer-pilates", "2026-12-03", "10:00", "c-2", "en");
     EXPECT_NE(text_of(tr.at("message")).find("3 Aralık 10:00 dolu"), std::string::npos) << tr.at("message");
-    EXPECT_NE(text_of(tr.at("message")).find("En yakın uygun saatler"), std::string::npos) << tr.at("message");
+    EXPECT_NE(text_of(tr.at("message")).find("En yakın uygun saatler"), std::string::npos)
+        << tr.at("message");
     EXPECT_NE(text_of(en.at("message")).find("Dec 3 10:00 is taken"), std::string::npos) << en.at("message");
-    auto full_day = ok("check_availability", {{"service", "reformer-pilates"}, {"date", "2026-12-06"}}, "c-2", "en");
+    auto full_day =
+        ok("check_availability", {{"service", "reformer-pilates"}, {"date", "2026-12-06"}}, "c-2", "en");
     EXPECT_TRUE(full_day.at("slots").as_array().empty());
     EXPECT_FALSE(full_day.at("alternatives").as_array().empty());
-    EXPECT_NE(text_of(full_day.at("message")).find("No free times"), std::string::npos) << full_day.at("message");
+    EXPECT_NE(text_of(full_day.at("message")).find("No free times"), std::string::npos)
+        << full_day.at("message");
 }
 
 TEST_P(StudioTest, AGroupClassTakesAsManyAsItHasPlaces) {
@@ -305,7 +319,8 @@ TEST_P(StudioTest, OperatorChangesThroughTheServiceKeepTheRules) {
     ASSERT_TRUE(booked.ok());
     const std::string id = text_of(booked->at("appointment").at("id"));
     EXPECT_EQ(stored().at(0).user_id, "");
-    auto cancelled = bookings.update(*studio, id, apt::AppointmentPatch{.status = std::string("cancelled")}, op);
+    auto cancelled =
+        bookings.update(*studio, id, apt::AppointmentPatch{.status = std::string("cancelled")}, op);
     ASSERT_TRUE(cancelled.ok());
     EXPECT_EQ(cancelled->at("appointment").at("status"), "cancelled");
     // Someone takes the place; confirming the cancelled one again is refused.
@@ -314,7 +329,8 @@ TEST_P(StudioTest, OperatorChangesThroughTheServiceKeepTheRules) {
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->at("reason"), "taken") << json::serialize(*again);
     EXPECT_EQ(stored("confirmed").size(), 1u);
-    auto noted = bookings.update(*studio, id, apt::AppointmentPatch{.notes = std::string("aradı, gelemeyecek")}, op);
+    auto noted =
+        bookings.update(*studio, id, apt::AppointmentPatch{.notes = std::string("aradı, gelemeyecek")}, op);
     ASSERT_TRUE(noted.ok());
     EXPECT_EQ(noted->at("appointment").at("notes"), "aradı, gelemeyecek");
     EXPECT_EQ(events->events().back().at("by"), "operator");
@@ -322,8 +338,8 @@ TEST_P(StudioTest, OperatorChangesThroughTheServiceKeepTheRules) {
 }
 
 TEST_P(StudioTest, ToolSpecsTellAModelWhatItNeeds) {
-    for (const char* name : {"check_availability", "create_appointment", "list_my_appointments", "cancel_appointment",
-                             "reschedule_appointment"}) {
+    for (const char* name : {"check_availability", "create_appointment", "list_my_appointments",
+                             "cancel_appointment", "reschedule_appointment"}) {
         const auto* spec = studio->tool_spec(name);
         ASSERT_NE(spec, nullptr) << name;
         EXPECT_FALSE(spec->cacheable) << name;

@@ -49,7 +49,8 @@ std::string string_arg(const json::object& args, std::string_view key) {
 /// "HH:MM" (or "H:MM") as minutes after midnight.
 std::optional<int> parse_time(std::string_view time) {
     const auto colon = time.find(':');
-    if (colon == std::string_view::npos || colon < 1 || colon > 2 || time.size() != colon + 3) return std::nullopt;
+    if (colon == std::string_view::npos || colon < 1 || colon > 2 || time.size() != colon + 3)
+        return std::nullopt;
     for (std::size_t i = 0; i < time.size(); ++i)
         if (i != colon && !std::isdigit(static_cast<unsigned char>(time[i]))) return std::nullopt;
     const int hours = std::stoi(std::string(time.substr(0, colon)));
@@ -58,19 +59,31 @@ std::optional<int> parse_time(std::string_view time) {
     return hours * 60 + minutes;
 }
 
-Result<Day> date_arg(const json::object& args) {
+/// `en` when the turn speaks English, else Turkish: the message goes to the customer.
+std::string say(bool en, std::string english, std::string turkish) { return en ? english : turkish; }
+
+Result<Day> date_arg(const json::object& args, bool en) {
     const std::string value = string_arg(args, "date");
-    if (value.empty()) return invalid("date: required, as YYYY-MM-DD");
+    if (value.empty())
+        return invalid(say(en, "date: required, as YYYY-MM-DD", "date: gerekli, YYYY-AA-GG biçiminde"));
     auto day = parse_day(value);
-    if (!day) return invalid("date: expected a date YYYY-MM-DD, got \"" + value.substr(0, 40) + "\"");
+    const std::string shown = value.substr(0, 40);
+    if (!day)
+        return invalid(say(en, "date: expected a date YYYY-MM-DD, got \"" + shown + "\"",
+                           "date: \"" + shown + "\" bir tarih değil; YYYY-AA-GG biçiminde olmalı"));
     return *day;
 }
 
-Result<int> time_arg(const json::object& args) {
+Result<int> time_arg(const json::object& args, bool en) {
     const std::string value = string_arg(args, "time");
-    if (value.empty()) return invalid("time: required, as HH:MM (24-hour)");
+    if (value.empty())
+        return invalid(
+            say(en, "time: required, as HH:MM (24-hour)", "time: gerekli, SS:DD biçiminde (24 saat)"));
     auto minutes = parse_time(value);
-    if (!minutes) return invalid("time: expected HH:MM (24-hour), got \"" + value.substr(0, 40) + "\"");
+    const std::string shown = value.substr(0, 40);
+    if (!minutes)
+        return invalid(say(en, "time: expected HH:MM (24-hour), got \"" + shown + "\"",
+                           "time: \"" + shown + "\" bir saat değil; SS:DD biçiminde olmalı (24 saat)"));
     return *minutes;
 }
 
@@ -78,26 +91,36 @@ std::string hhmm(int minutes) { return fmt::format("{:02}:{:02}", minutes / 60, 
 
 const char* reason_name(Refusal refusal) {
     switch (refusal) {
-        case Refusal::none: return "";
-        case Refusal::past: return "past";
-        case Refusal::too_soon: return "too_soon";
-        case Refusal::too_far: return "too_far";
-        case Refusal::closed_day: return "closed_day";
-        case Refusal::outside_hours: return "outside_hours";
-        case Refusal::off_grid: return "off_grid";
-        case Refusal::taken: return "taken";
+        case Refusal::none:
+            return "";
+        case Refusal::past:
+            return "past";
+        case Refusal::too_soon:
+            return "too_soon";
+        case Refusal::too_far:
+            return "too_far";
+        case Refusal::closed_day:
+            return "closed_day";
+        case Refusal::outside_hours:
+            return "outside_hours";
+        case Refusal::off_grid:
+            return "off_grid";
+        case Refusal::taken:
+            return "taken";
     }
     return "taken";
 }
 
 /// A day as people read it: "3 Aralık" / "Dec 3".
 std::string day_words(const Day& day, const std::string& language) {
-    static constexpr std::array<const char*, 12> kTr = {"Ocak",  "Şubat",  "Mart",   "Nisan",   "Mayıs", "Haziran",
-                                                        "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık"};
+    static constexpr std::array<const char*, 12> kTr = {"Ocak",  "Şubat",   "Mart",   "Nisan",
+                                                        "Mayıs", "Haziran", "Temmuz", "Ağustos",
+                                                        "Eylül", "Ekim",    "Kasım",  "Aralık"};
     static constexpr std::array<const char*, 12> kEn = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const auto month = std::clamp<unsigned>(day.month, 1, 12) - 1;
-    return english(language) ? fmt::format("{} {}", kEn[month], day.day) : fmt::format("{} {}", day.day, kTr[month]);
+    return english(language) ? fmt::format("{} {}", kEn[month], day.day)
+                             : fmt::format("{} {}", day.day, kTr[month]);
 }
 
 /// Why the business's `business.info` says cancelling costs: the entry whose key folds to
@@ -125,7 +148,8 @@ std::optional<std::chrono::minutes> policy_notice(const std::string& policy) {
         while (k < folded.size() && (folded[k] == ' ' || folded[k] == '-')) ++k;
         const std::string_view unit = std::string_view(folded).substr(k);
         if (unit.starts_with("saat") || unit.starts_with("hour") || unit.starts_with("hr") ||
-            (unit.starts_with("h") && (unit.size() == 1 || !std::isalpha(static_cast<unsigned char>(unit[1])))))
+            (unit.starts_with("h") &&
+             (unit.size() == 1 || !std::isalpha(static_cast<unsigned char>(unit[1])))))
             return std::chrono::hours(amount);
         if (unit.starts_with("gun") || unit.starts_with("day")) return std::chrono::hours(24 * amount);
         if (unit.starts_with("dakika") || unit.starts_with("min")) return std::chrono::minutes(amount);
@@ -141,7 +165,8 @@ const sdk::Resource* find_resource(const Tenant& tenant, const std::string& id) 
 
 /// An offering a customer can book: a service with a duration, still offered.
 bool bookable(const sdk::Offering& offering) {
-    return offering.available && offering.duration_min && *offering.duration_min > 0 && offering.type != "PRODUCT";
+    return offering.available && offering.duration_min && *offering.duration_min > 0 &&
+           offering.type != "PRODUCT";
 }
 
 Names names_of(const Tenant& tenant, const Appointment& a, const std::string& language) {
@@ -234,7 +259,9 @@ public:
     /// The service the customer named: an offering id, else the catalog's best match among the
     /// bookable services. not_found names the services there are.
     Result<Service> service(const std::string& wanted) const {
-        if (text::fold(wanted).empty()) return invalid("service: required: a service's id or name");
+        if (text::fold(wanted).empty())
+            return invalid(en() ? "service: required: a service's id or name"
+                                : "service: gerekli: hizmetin adı");
         std::optional<sdk::Offering> found;
         if (auto exact = tenant_.catalog().get(wanted); exact && bookable(*exact)) found = std::move(exact);
         if (!found) {
@@ -251,8 +278,9 @@ public:
                 if (!bookable(offering)) continue;
                 known += (known.empty() ? "" : ", ") + offering.name_in(language_) + " (" + offering.id + ")";
             }
-            return Error{sdk::errc::not_found, "service: no service matches \"" + wanted.substr(0, 80) +
-                                                   "\"; the services are: " + (known.empty() ? "none" : known)};
+            return Error{sdk::errc::not_found,
+                         "service: no service matches \"" + wanted.substr(0, 80) +
+                             "\"; the services are: " + (known.empty() ? "none" : known)};
         }
         return with_resource(std::move(*found));
     }
@@ -260,7 +288,8 @@ public:
     Result<Service> with_resource(sdk::Offering offering) const {
         const auto* resource = find_resource(tenant_, offering.provider);
         if (resource == nullptr)
-            return Error{sdk::errc::not_found, "service \"" + offering.id + "\": its provider \"" + offering.provider +
+            return Error{sdk::errc::not_found, "service \"" + offering.id + "\": its provider \"" +
+                                                   offering.provider +
                                                    "\" is not among the business's resources"};
         return Service{std::move(offering), resource};
     }
@@ -337,8 +366,8 @@ public:
     }
 
     /// Why `time` on `day` cannot be booked, then what can, for the customer.
-    std::string refusal_message(Refusal refusal, const Day& day, std::optional<int> time, const Service& service,
-                                const std::vector<Slot>& alternatives) const {
+    std::string refusal_message(Refusal refusal, const Day& day, std::optional<int> time,
+                                const Service& service, const std::vector<Slot>& alternatives) const {
         const std::string when = day_words(day, language_) + (time ? " " + hhmm(*time) : "");
         std::string out;
         switch (refusal) {
@@ -346,33 +375,39 @@ public:
                 out = en() ? when + " has already passed." : when + " geçmişte kaldı.";
                 break;
             case Refusal::too_soon:
-                out = en() ? fmt::format("Bookings need at least {} minutes' notice.", settings_.min_notice_minutes)
+                out = en() ? fmt::format("Bookings need at least {} minutes' notice.",
+                                         settings_.min_notice_minutes)
                            : fmt::format("Randevular en az {} dakika önceden alınabiliyor.",
                                          settings_.min_notice_minutes);
                 break;
             case Refusal::too_far:
-                out = en() ? fmt::format("Bookings can be made at most {} days ahead.", settings_.max_days_ahead)
-                           : fmt::format("En fazla {} gün sonrası için randevu alınabiliyor.", settings_.max_days_ahead);
+                out = en() ? fmt::format("Bookings can be made at most {} days ahead.",
+                                         settings_.max_days_ahead)
+                           : fmt::format("En fazla {} gün sonrası için randevu alınabiliyor.",
+                                         settings_.max_days_ahead);
                 break;
             case Refusal::closed_day:
-                out = en() ? "There is no " + service.offering.name_in(language_) + " on " + day_words(day, language_) +
-                                 "."
+                out = en() ? "There is no " + service.offering.name_in(language_) + " on " +
+                                 day_words(day, language_) + "."
                            : day_words(day, language_) + " günü " + service.offering.name_in(language_) +
                                  " için müsaitlik yok.";
                 break;
             case Refusal::outside_hours:
                 out = en() ? when + " is outside our hours for " + service.offering.name_in(language_) + "."
-                           : when + ", " + service.offering.name_in(language_) + " için çalışma saatlerimizin dışında.";
+                           : when + ", " + service.offering.name_in(language_) +
+                                 " için çalışma saatlerimizin dışında.";
                 break;
             case Refusal::off_grid:
                 if (service.group())
                     out = en() ? service.offering.name_in(language_) + " starts only at its scheduled times."
-                               : service.offering.name_in(language_) + " yalnızca programdaki saatlerde başlıyor.";
+                               : service.offering.name_in(language_) +
+                                     " yalnızca programdaki saatlerde başlıyor.";
                 else
                     out = en() ? fmt::format("Appointments start every {} minutes; {} is not a start time.",
                                              settings_.slot_minutes, time ? hhmm(*time) : std::string())
-                               : fmt::format("Randevular {} dakikada bir başlıyor; {} bir başlangıç saati değil.",
-                                             settings_.slot_minutes, time ? hhmm(*time) : std::string());
+                               : fmt::format(
+                                     "Randevular {} dakikada bir başlıyor; {} bir başlangıç saati değil.",
+                                     settings_.slot_minutes, time ? hhmm(*time) : std::string());
                 break;
             case Refusal::taken:
                 out = en() ? when + " is taken." : when + " dolu.";
@@ -383,13 +418,14 @@ public:
         return append_alternatives(out, alternatives, day);
     }
 
-    std::string append_alternatives(std::string out, const std::vector<Slot>& alternatives, const Day& day) const {
+    std::string append_alternatives(std::string out, const std::vector<Slot>& alternatives,
+                                    const Day& day) const {
         if (!out.empty()) out += " ";
         if (alternatives.empty())
             out += en() ? "There are no free times in the coming days." : "Önümüzdeki günlerde boş yer yok.";
         else
-            out += (en() ? "The nearest free times: " : "En yakın uygun saatler: ") + list_times(alternatives, day) +
-                   ".";
+            out += (en() ? "The nearest free times: " : "En yakın uygun saatler: ") +
+                   list_times(alternatives, day) + ".";
         return out;
     }
 
@@ -423,23 +459,29 @@ public:
         Event event;
         event.type = "appointment";
         event.tenant_id = tenant_.id();
-        event.data = json::object{{"action", action},
-                                  {"by", actor_.is_operator() ? "operator" : "customer"},
-                                  {"appointment", appointment_json(a)},
-                                  {"conversation_id", actor_.conversation_id.empty() ? a.conversation_id
-                                                                                     : actor_.conversation_id}};
+        event.data = json::object{
+            {"action", action},
+            {"by", actor_.is_operator() ? "operator" : "customer"},
+            {"appointment", appointment_json(a)},
+            {"conversation_id", actor_.conversation_id.empty() ? a.conversation_id : actor_.conversation_id}};
         bookings_.events().publish(event);
     }
 
     /// The appointment `id` when this actor may see it: any of the tenant's for an operator, only
     /// their own for a customer. not_found otherwise, the same either way.
     Result<Appointment> own(const std::string& id) const {
-        const auto missing = Error{sdk::errc::not_found, "appointment \"" + id.substr(0, 80) + "\" not found"};
-        if (id.empty()) return invalid("appointment_id: required");
+        const std::string shown = id.substr(0, 80);
+        const auto missing =
+            Error{sdk::errc::not_found,
+                  actor_.is_operator() ? "appointment \"" + shown + "\" not found"
+                  : en()               ? "appointment_id: no appointment \"" + shown + "\" of yours"
+                         : "appointment_id: size ait \"" + shown + "\" numaralı bir randevu yok"};
+        if (id.empty()) return invalid(en() ? "appointment_id: required" : "appointment_id: gerekli");
         auto found = find_appointment(bookings_.database(), tenant_.id(), id);
         if (!found) return found.error();
         if (!*found) return missing;
-        if (!actor_.is_operator() && (actor_.user_id.empty() || (*found)->user_id != actor_.user_id)) return missing;
+        if (!actor_.is_operator() && (actor_.user_id.empty() || (*found)->user_id != actor_.user_id))
+            return missing;
         return std::move(**found);
     }
 
@@ -498,24 +540,26 @@ private:
 
 }  // namespace
 
-Bookings::Bookings(Database& db, EventHub& events, Now now) : db_(db), events_(events), now_(std::move(now)) {}
+Bookings::Bookings(Database& db, EventHub& events, Now now)
+    : db_(db), events_(events), now_(std::move(now)) {}
 
 std::unique_ptr<sdk::AppointmentBook> Bookings::book_for(const Tenant& tenant) {
     if (!settings_of(tenant)) return nullptr;
     return std::make_unique<TenantBook>(*this, tenant);
 }
 
-Result<json::value> Bookings::check_availability(const Tenant& tenant, const json::object& args, const Actor& actor) {
+Result<json::value> Bookings::check_availability(const Tenant& tenant, const json::object& args,
+                                                 const Actor& actor) {
     auto settings = settings_or_error(tenant);
     if (!settings) return settings.error();
     Desk desk(*this, tenant, actor, *settings);
     auto service = desk.service(string_arg(args, "service"));
     if (!service) return service.error();
-    auto day = date_arg(args);
+    auto day = date_arg(args, desk.en());
     if (!day) return day.error();
     std::optional<int> time;
     if (!string_arg(args, "time").empty()) {
-        auto parsed = time_arg(args);
+        auto parsed = time_arg(args, desk.en());
         if (!parsed) return parsed.error();
         time = *parsed;
     }
@@ -543,9 +587,10 @@ Result<json::value> Bookings::check_availability(const Tenant& tenant, const jso
         const Refusal refusal = desk.day_refusal(*day);
         message = refusal != Refusal::none
                       ? desk.refusal_message(refusal, *day, std::nullopt, *service, alternatives)
-                      : desk.append_alternatives(desk.en() ? "No free times on " + day_words(*day, desk.language()) + "."
-                                                           : day_words(*day, desk.language()) + " için boş yer yok.",
-                                                 alternatives, *day);
+                      : desk.append_alternatives(
+                            desk.en() ? "No free times on " + day_words(*day, desk.language()) + "."
+                                      : day_words(*day, desk.language()) + " için boş yer yok.",
+                            alternatives, *day);
     }
     out["alternatives"] = desk.slots_json(alternatives, *service);
     out["message"] = message;
@@ -576,7 +621,8 @@ Result<json::value> Bookings::availability(const Tenant& tenant, const std::stri
                                     {"message", ""}});
 }
 
-Result<json::value> Bookings::create_appointment(const Tenant& tenant, const json::object& args, const Actor& actor) {
+Result<json::value> Bookings::create_appointment(const Tenant& tenant, const json::object& args,
+                                                 const Actor& actor) {
     auto settings = settings_or_error(tenant);
     if (!settings) return settings.error();
     Desk desk(*this, tenant, actor, *settings);
@@ -584,34 +630,42 @@ Result<json::value> Bookings::create_appointment(const Tenant& tenant, const jso
     const std::string name = string_arg(args, "customer_name");
     const std::string phone = string_arg(args, "customer_phone");
     const std::string notes = string_arg(args, "notes");
-    if (name.empty()) return invalid("customer_name: required: the customer's name");
-    if (phone.empty()) return invalid("customer_phone: required: the customer's phone number");
+    const bool en = desk.en();
+    if (name.empty())
+        return invalid(
+            say(en, "customer_name: required: the customer's name", "customer_name: müşterinin adı gerekli"));
+    if (phone.empty())
+        return invalid(say(en, "customer_phone: required: the customer's phone number",
+                           "customer_phone: müşterinin telefon numarası gerekli"));
     if (!text::valid_utf8(name) || text::length(name) > kMaxNameChars)
         return invalid("customer_name: at most " + std::to_string(kMaxNameChars) + " characters of text");
     if (!text::valid_utf8(phone) || text::length(phone) > kMaxPhoneChars ||
         std::none_of(phone.begin(), phone.end(), [](unsigned char c) { return std::isdigit(c); }))
-        return invalid("customer_phone: expected a phone number, got \"" + phone.substr(0, 40) + "\"");
+        return invalid(say(en, "customer_phone: expected a phone number, got \"" + phone.substr(0, 40) + "\"",
+                           "customer_phone: \"" + phone.substr(0, 40) + "\" bir telefon numarası değil"));
     if (!text::valid_utf8(notes) || text::length(notes) > kMaxNotesChars)
         return invalid("notes: at most " + std::to_string(kMaxNotesChars) + " characters of text");
     auto service = desk.service(string_arg(args, "service"));
     if (!service) return service.error();
-    auto day = date_arg(args);
+    auto day = date_arg(args, desk.en());
     if (!day) return day.error();
-    auto time = time_arg(args);
+    auto time = time_arg(args, desk.en());
     if (!time) return time.error();
 
     const auto refused = [&](Refusal refusal, std::optional<TimePoint> start) {
         const auto alternatives = desk.alternatives(*service, *day, start);
-        return json::value(json::object{{"booked", false},
-                                        {"reason", reason_name(refusal)},
-                                        {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
-                                        {"alternatives", desk.slots_json(alternatives, *service)}});
+        return json::value(
+            json::object{{"booked", false},
+                         {"reason", reason_name(refusal)},
+                         {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
+                         {"alternatives", desk.slots_json(alternatives, *service)}});
     };
     const auto start = desk.start_of(*day, *time);
     if (!start) return refused(Refusal::outside_hours, std::nullopt);
     auto q = desk.query(*service, *day, 1);
     if (!q) return q.error();
-    if (const Refusal refusal = check_start(*q, *start); refusal != Refusal::none) return refused(refusal, start);
+    if (const Refusal refusal = check_start(*q, *start); refusal != Refusal::none)
+        return refused(refusal, start);
 
     Appointment a;
     a.id = new_appointment_id();
@@ -638,7 +692,8 @@ Result<json::value> Bookings::create_appointment(const Tenant& tenant, const jso
     desk.publish("created", booked->appointment);
     log_event(spdlog::level::info, "appointments", "appointment booked",
               {{"tenant", tenant.id()}, {"appointment", a.id}, {"service", a.service_id}, {"by", actor.by}});
-    return json::value(json::object{{"booked", true}, {"appointment", desk.appointment_json(booked->appointment)}});
+    return json::value(
+        json::object{{"booked", true}, {"appointment", desk.appointment_json(booked->appointment)}});
 }
 
 Result<json::value> Bookings::list_my_appointments(const Tenant& tenant, const json::object& /*arguments*/,
@@ -661,7 +716,8 @@ Result<json::value> Bookings::list_my_appointments(const Tenant& tenant, const j
     return json::value(json::object{{"appointments", std::move(list)}});
 }
 
-Result<json::value> Bookings::cancel_appointment(const Tenant& tenant, const json::object& args, const Actor& actor) {
+Result<json::value> Bookings::cancel_appointment(const Tenant& tenant, const json::object& args,
+                                                 const Actor& actor) {
     auto settings = settings_or_error(tenant);
     if (!settings) return settings.error();
     Desk desk(*this, tenant, actor, *settings);
@@ -697,9 +753,9 @@ Result<json::value> Bookings::reschedule_appointment(const Tenant& tenant, const
     Desk desk(*this, tenant, actor, *settings);
     auto a = desk.own(string_arg(args, "appointment_id"));
     if (!a) return a.error();
-    auto day = date_arg(args);
+    auto day = date_arg(args, desk.en());
     if (!day) return day.error();
-    auto time = time_arg(args);
+    auto time = time_arg(args, desk.en());
     if (!time) return time.error();
     const auto not_movable = [&](const char* reason) {
         const std::string message =
@@ -708,11 +764,14 @@ Result<json::value> Bookings::reschedule_appointment(const Tenant& tenant, const
                              : "Bu randevu iptal edilmiş; yeni bir randevu alınabilir.")
                 : (desk.en() ? "This appointment is in the past; it cannot be moved."
                              : "Bu randevunun zamanı geçti; değiştirilemez.");
-        return json::value(json::object{
-            {"rescheduled", false}, {"reason", reason}, {"message", message}, {"alternatives", json::array{}}});
+        return json::value(json::object{{"rescheduled", false},
+                                        {"reason", reason},
+                                        {"message", message},
+                                        {"alternatives", json::array{}}});
     };
     if (a->status == kCancelled) return not_movable("already_cancelled");
-    if (a->status != kConfirmed || (!actor.is_operator() && a->start <= desk.now())) return not_movable("past");
+    if (a->status != kConfirmed || (!actor.is_operator() && a->start <= desk.now()))
+        return not_movable("past");
     auto offering = tenant.catalog().get(a->service_id);
     if (!offering || !offering->duration_min)
         return Error{sdk::errc::not_found, "appointment \"" + a->id + "\": its service \"" + a->service_id +
@@ -725,31 +784,35 @@ Result<json::value> Bookings::reschedule_appointment(const Tenant& tenant, const
 
     const auto refused = [&](Refusal refusal, std::optional<TimePoint> start) {
         const auto alternatives = desk.alternatives(*service, *day, start, &itself);
-        return json::value(json::object{{"rescheduled", false},
-                                        {"reason", reason_name(refusal)},
-                                        {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
-                                        {"alternatives", desk.slots_json(alternatives, *service)}});
+        return json::value(
+            json::object{{"rescheduled", false},
+                         {"reason", reason_name(refusal)},
+                         {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
+                         {"alternatives", desk.slots_json(alternatives, *service)}});
     };
     const auto start = desk.start_of(*day, *time);
     if (!start) return refused(Refusal::outside_hours, std::nullopt);
     auto q = desk.query(*service, *day, 1);
     if (!q) return q.error();
     Desk::leave_out(q->busy, itself);
-    if (const Refusal refusal = check_start(*q, *start); refusal != Refusal::none) return refused(refusal, start);
+    if (const Refusal refusal = check_start(*q, *start); refusal != Refusal::none)
+        return refused(refusal, start);
     auto moved = reschedule(db_, tenant.id(), a->id, *start, *start + service->duration(), desk.now(),
                             desk.locked_check(*q, *start));
     if (!moved) return moved.error();
     if (!moved->done) {
-        if (moved->reason == "not_found") return Error{sdk::errc::not_found, "appointment \"" + a->id + "\" not found"};
+        if (moved->reason == "not_found")
+            return Error{sdk::errc::not_found, "appointment \"" + a->id + "\" not found"};
         if (moved->reason == "not_confirmed")
             return not_movable(moved->appointment.status == kCancelled ? "already_cancelled" : "past");
         return refused(moved->reason == "taken" ? Refusal::taken : check_start(*q, *start), start);
     }
     desk.publish("rescheduled", moved->appointment);
-    return json::value(json::object{{"rescheduled", true},
-                                    {"appointment", desk.appointment_json(moved->appointment)},
-                                    {"previous", json::object{{"start", iso_local(moved->previous_start, desk.timezone())},
-                                                              {"end", iso_local(moved->previous_end, desk.timezone())}}}});
+    return json::value(
+        json::object{{"rescheduled", true},
+                     {"appointment", desk.appointment_json(moved->appointment)},
+                     {"previous", json::object{{"start", iso_local(moved->previous_start, desk.timezone())},
+                                               {"end", iso_local(moved->previous_end, desk.timezone())}}}});
 }
 
 Result<json::object> Bookings::appointment_json(const Tenant& tenant, const std::string& id) {
@@ -770,17 +833,19 @@ Result<json::array> Bookings::appointments_json(const Tenant& tenant, const Appo
     return out;
 }
 
-Result<json::value> Bookings::update(const Tenant& tenant, const std::string& id, const AppointmentPatch& patch,
-                                     const Actor& actor) {
+Result<json::value> Bookings::update(const Tenant& tenant, const std::string& id,
+                                     const AppointmentPatch& patch, const Actor& actor) {
     auto settings = settings_or_error(tenant);
     if (!settings) return settings.error();
     Desk desk(*this, tenant, actor, *settings);
     auto current = desk.own(id);
     if (!current) return current.error();
     if (patch.date.has_value() != patch.time.has_value())
-        return invalid(patch.date ? "time: required with date (a move needs both)" : "date: required with time");
+        return invalid(patch.date ? "time: required with date (a move needs both)"
+                                  : "date: required with time");
     if (patch.status && !valid_status(*patch.status))
-        return invalid("status: \"" + patch.status->substr(0, 40) + "\" is not one of confirmed, cancelled, completed, no_show");
+        return invalid("status: \"" + patch.status->substr(0, 40) +
+                       "\" is not one of confirmed, cancelled, completed, no_show");
     if (patch.notes && (!text::valid_utf8(*patch.notes) || text::length(*patch.notes) > kMaxNotesChars))
         return invalid("notes: at most " + std::to_string(kMaxNotesChars) + " characters of text");
 
@@ -797,24 +862,27 @@ Result<json::value> Bookings::update(const Tenant& tenant, const std::string& id
         const auto now = desk.now();
         const Appointment held = *current;
         // A past appointment takes no place anyone could book; a future one needs its place free.
-        auto confirmed = reconfirm(db_, tenant.id(), id, now, [held, capacity, now](const std::vector<Busy>& busy) {
-            if (held.start <= now) return Refusal::none;
-            return places_left(capacity, held.start, held.end, held.buffer_minutes, busy) >= 1 ? Refusal::none
-                                                                                                : Refusal::taken;
-        });
+        auto confirmed =
+            reconfirm(db_, tenant.id(), id, now, [held, capacity, now](const std::vector<Busy>& busy) {
+                if (held.start <= now) return Refusal::none;
+                return places_left(capacity, held.start, held.end, held.buffer_minutes, busy) >= 1
+                           ? Refusal::none
+                           : Refusal::taken;
+            });
         if (!confirmed) return confirmed.error();
         if (!confirmed->done)
-            return json::value(json::object{
-                {"confirmed", false},
-                {"reason", confirmed->reason},
-                {"message", desk.en() ? "Its place has been taken since." : "Bu randevunun yeri bu arada doldu."},
-                {"alternatives", json::array{}}});
+            return json::value(json::object{{"confirmed", false},
+                                            {"reason", confirmed->reason},
+                                            {"message", desk.en() ? "Its place has been taken since."
+                                                                  : "Bu randevunun yeri bu arada doldu."},
+                                            {"alternatives", json::array{}}});
         latest = confirmed->appointment;
         updated = true;
     }
     if (patch.date) {
         auto moved = reschedule_appointment(
-            tenant, json::object{{"appointment_id", id}, {"date", *patch.date}, {"time", *patch.time}}, actor);
+            tenant, json::object{{"appointment_id", id}, {"date", *patch.date}, {"time", *patch.time}},
+            actor);
         if (!moved) return moved.error();
         if (moved->as_object().at("rescheduled") != true) return moved;
         auto again = find_appointment(db_, tenant.id(), id);

@@ -28,7 +28,8 @@ struct Row {
     soci::indicator reminder_null = soci::i_ok;
 
     void bind(soci::statement& st) {
-        for (auto* field : {&a.id, &a.tenant_id, &a.service_id, &a.resource_id}) st.exchange(soci::into(*field));
+        for (auto* field : {&a.id, &a.tenant_id, &a.service_id, &a.resource_id})
+            st.exchange(soci::into(*field));
         st.exchange(soci::into(start));
         st.exchange(soci::into(end));
         st.exchange(soci::into(buffer));
@@ -52,7 +53,8 @@ struct Row {
 };
 
 /// The rows of `where` (after "FROM appointments "), with `params` bound in order.
-std::vector<Appointment> select(soci::session& sql, const std::string& where, const std::vector<std::string>& params,
+std::vector<Appointment> select(soci::session& sql, const std::string& where,
+                                const std::vector<std::string>& params,
                                 const std::vector<long long>& numbers) {
     std::vector<Appointment> out;
     Row row;
@@ -68,7 +70,8 @@ std::vector<Appointment> select(soci::session& sql, const std::string& where, co
     return out;
 }
 
-std::optional<Appointment> select_one(soci::session& sql, const std::string& tenant_id, const std::string& id) {
+std::optional<Appointment> select_one(soci::session& sql, const std::string& tenant_id,
+                                      const std::string& id) {
     auto rows = select(sql, "WHERE tenant_id = :t AND id = :id", {tenant_id, id}, {});
     if (rows.empty()) return std::nullopt;
     return rows.front();
@@ -93,14 +96,14 @@ std::vector<Busy> read_busy(soci::session& sql, const std::string& tenant_id, co
     std::string service;
     const long long from_ms = to_millis(from), to_ms = to_millis(to);
     soci::statement st =
-        (sql.prepare << "SELECT start_at, end_at, buffer_minutes, service_id FROM appointments WHERE tenant_id = :t "
-                        "AND resource_id = :r AND status = 'confirmed' AND id <> :x AND start_at < :to AND "
-                        "end_at + buffer_minutes * 60000 > :from ORDER BY start_at, id",
+        (sql.prepare
+             << "SELECT start_at, end_at, buffer_minutes, service_id FROM appointments WHERE tenant_id = :t "
+                "AND resource_id = :r AND status = 'confirmed' AND id <> :x AND start_at < :to AND "
+                "end_at + buffer_minutes * 60000 > :from ORDER BY start_at, id",
          soci::into(start), soci::into(end), soci::into(buffer), soci::into(service), soci::use(tenant_id),
          soci::use(resource_id), soci::use(except), soci::use(to_ms), soci::use(from_ms));
     st.execute();
-    while (st.fetch())
-        out.push_back(Busy{from_millis(start), from_millis(end), buffer, service});
+    while (st.fetch()) out.push_back(Busy{from_millis(start), from_millis(end), buffer, service});
     return out;
 }
 
@@ -109,14 +112,22 @@ TimePoint held_until(const Appointment& a) { return a.end + std::chrono::minutes
 
 const char* reason_of(Refusal refusal) {
     switch (refusal) {
-        case Refusal::none: return "";
-        case Refusal::past: return "past";
-        case Refusal::too_soon: return "too_soon";
-        case Refusal::too_far: return "too_far";
-        case Refusal::closed_day: return "closed_day";
-        case Refusal::outside_hours: return "outside_hours";
-        case Refusal::off_grid: return "off_grid";
-        case Refusal::taken: return "taken";
+        case Refusal::none:
+            return "";
+        case Refusal::past:
+            return "past";
+        case Refusal::too_soon:
+            return "too_soon";
+        case Refusal::too_far:
+            return "too_far";
+        case Refusal::closed_day:
+            return "closed_day";
+        case Refusal::outside_hours:
+            return "outside_hours";
+        case Refusal::off_grid:
+            return "off_grid";
+        case Refusal::taken:
+            return "taken";
     }
     return "taken";
 }
@@ -162,8 +173,9 @@ sdk::Result<std::vector<Appointment>> list_appointments(Database& db, const std:
                                                         const AppointmentFilter& filter) {
     std::string where = "WHERE tenant_id = :t";
     std::vector<std::string> params{tenant_id};
-    for (const auto& [column, value] : {std::pair{"status", &filter.status}, std::pair{"resource_id", &filter.resource},
-                                        std::pair{"service_id", &filter.service}, std::pair{"user_id", &filter.user_id}}) {
+    for (const auto& [column, value] :
+         {std::pair{"status", &filter.status}, std::pair{"resource_id", &filter.resource},
+          std::pair{"service_id", &filter.service}, std::pair{"user_id", &filter.user_id}}) {
         if (value->empty()) continue;
         where += std::string(" AND ") + column + " = :p" + std::to_string(params.size());
         params.push_back(*value);
@@ -211,16 +223,18 @@ sdk::Result<BookResult> book(Database& db, const Appointment& appointment, const
             result.reason = reason_of(refusal);
             return;
         }
-        sql << "INSERT INTO appointments (id, tenant_id, service_id, resource_id, start_at, end_at, buffer_minutes, "
+        sql << "INSERT INTO appointments (id, tenant_id, service_id, resource_id, start_at, end_at, "
+               "buffer_minutes, "
                "customer_name, customer_phone, notes, status, channel, user_id, conversation_id, created_at, "
-               "updated_at, reminder_at) VALUES (:id, :t, :s, :r, :st, :en, :b, :cn, :cp, :no, :stat, :ch, :u, :c, "
+               "updated_at, reminder_at) VALUES (:id, :t, :s, :r, :st, :en, :b, :cn, :cp, :no, :stat, :ch, "
+               ":u, :c, "
                ":cr, :up, NULL)",
             soci::use(appointment.id), soci::use(appointment.tenant_id), soci::use(appointment.service_id),
             soci::use(appointment.resource_id), soci::use(start), soci::use(end),
             soci::use(appointment.buffer_minutes), soci::use(appointment.customer_name),
             soci::use(appointment.customer_phone), soci::use(appointment.notes), soci::use(status),
-            soci::use(appointment.channel), soci::use(appointment.user_id), soci::use(appointment.conversation_id),
-            soci::use(created), soci::use(updated);
+            soci::use(appointment.channel), soci::use(appointment.user_id),
+            soci::use(appointment.conversation_id), soci::use(created), soci::use(updated);
         result.done = true;
         result.appointment.status = kConfirmed;
         result.appointment.reminder_at.reset();
@@ -261,7 +275,8 @@ sdk::Result<BookResult> reschedule(Database& db, const std::string& tenant_id, c
         if (start != found->start) {
             sql << "UPDATE appointments SET start_at = :s, end_at = :e, updated_at = :u, reminder_at = NULL "
                    "WHERE tenant_id = :t AND id = :id",
-                soci::use(start_ms), soci::use(end_ms), soci::use(now_ms), soci::use(tenant_id), soci::use(id);
+                soci::use(start_ms), soci::use(end_ms), soci::use(now_ms), soci::use(tenant_id),
+                soci::use(id);
             moved.reminder_at.reset();
         } else {
             sql << "UPDATE appointments SET end_at = :e, updated_at = :u WHERE tenant_id = :t AND id = :id",
@@ -275,8 +290,8 @@ sdk::Result<BookResult> reschedule(Database& db, const std::string& tenant_id, c
     return result;
 }
 
-sdk::Result<BookResult> reconfirm(Database& db, const std::string& tenant_id, const std::string& id, TimePoint now,
-                                  const PlacesCheck& check) {
+sdk::Result<BookResult> reconfirm(Database& db, const std::string& tenant_id, const std::string& id,
+                                  TimePoint now, const PlacesCheck& check) {
     BookResult result;
     const long long now_ms = to_millis(now);
     auto written = db.write("reconfirm_appointment [" + tenant_id + "]", [&](soci::session& sql) {
@@ -309,8 +324,9 @@ sdk::Result<BookResult> reconfirm(Database& db, const std::string& tenant_id, co
     return result;
 }
 
-sdk::Result<std::optional<Appointment>> set_status(Database& db, const std::string& tenant_id, const std::string& id,
-                                                   const std::string& status, TimePoint now) {
+sdk::Result<std::optional<Appointment>> set_status(Database& db, const std::string& tenant_id,
+                                                   const std::string& id, const std::string& status,
+                                                   TimePoint now) {
     std::optional<Appointment> out;
     const long long now_ms = to_millis(now);
     auto written = db.write("set_appointment_status [" + tenant_id + "]", [&](soci::session& sql) {
@@ -323,13 +339,14 @@ sdk::Result<std::optional<Appointment>> set_status(Database& db, const std::stri
     return out;
 }
 
-sdk::Result<std::optional<Appointment>> cancel(Database& db, const std::string& tenant_id, const std::string& id,
-                                               TimePoint now) {
+sdk::Result<std::optional<Appointment>> cancel(Database& db, const std::string& tenant_id,
+                                               const std::string& id, TimePoint now) {
     return set_status(db, tenant_id, id, kCancelled, now);
 }
 
-sdk::Result<std::optional<Appointment>> set_notes(Database& db, const std::string& tenant_id, const std::string& id,
-                                                  const std::string& notes, TimePoint now) {
+sdk::Result<std::optional<Appointment>> set_notes(Database& db, const std::string& tenant_id,
+                                                  const std::string& id, const std::string& notes,
+                                                  TimePoint now) {
     std::optional<Appointment> out;
     const long long now_ms = to_millis(now);
     auto written = db.write("set_appointment_notes [" + tenant_id + "]", [&](soci::session& sql) {

@@ -24,7 +24,8 @@ constexpr std::size_t kMaxList = 1000;  ///< appointments in one GET /appointmen
 constexpr int kMaxListDays = 366;
 
 bool sane_id(std::string_view id) {
-    return !id.empty() && id.size() <= 200 && sdk::text::valid_utf8(id) && id.find('\0') == std::string_view::npos;
+    return !id.empty() && id.size() <= 200 && sdk::text::valid_utf8(id) &&
+           id.find('\0') == std::string_view::npos;
 }
 
 /// The booking service's errors as the operator API answers them: a malformed argument is the
@@ -51,14 +52,15 @@ void send_refusal(Exchange& ex, const json::object& refusal) {
 }
 
 /// The body's string fields among `allowed`; otherwise answers 400 naming the field and returns none.
-std::optional<std::map<std::string, std::string>> string_fields(Exchange& ex, const json::object& body,
-                                                                std::initializer_list<std::string_view> allowed) {
+std::optional<std::map<std::string, std::string>> string_fields(
+    Exchange& ex, const json::object& body, std::initializer_list<std::string_view> allowed) {
     std::map<std::string, std::string> out;
     for (const auto& [key, value] : body) {
         if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
             std::string names;
             for (auto name : allowed) names += (names.empty() ? "" : ", ") + std::string(name);
-            ex.send_error(400, "invalid_field", "body: unknown field \"" + std::string(key) + "\" (" + names + ")");
+            ex.send_error(400, "invalid_field",
+                          "body: unknown field \"" + std::string(key) + "\" (" + names + ")");
             return std::nullopt;
         }
         if (!value.is_string()) {
@@ -138,7 +140,8 @@ bool Routes::appointments_route(Exchange& ex, const std::string& tenant_id, std:
     return true;
 }
 
-void Routes::availability_route(Exchange& ex, const Tenant& tenant, const std::map<std::string, std::string>& params) {
+void Routes::availability_route(Exchange& ex, const Tenant& tenant,
+                                const std::map<std::string, std::string>& params) {
     const auto service = params.find("service");
     const auto date = params.find("date");
     if (service == params.end() || service->second.empty())
@@ -148,10 +151,12 @@ void Routes::availability_route(Exchange& ex, const Tenant& tenant, const std::m
     int days = 1;
     if (auto it = params.find("days"); it != params.end()) {
         const auto& text = it->second;
-        const bool digits = !text.empty() && text.size() <= 2 &&
-                            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            !text.empty() && text.size() <= 2 &&
+            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
         days = digits ? std::stoi(text) : 0;
-        if (days < 1 || days > 60) return ex.send_error(400, "invalid_field", "days: expected a whole number from 1 to 60");
+        if (days < 1 || days > 60)
+            return ex.send_error(400, "invalid_field", "days: expected a whole number from 1 to 60");
     }
     auto result =
         engine.bookings().availability(tenant, service->second, date->second, days, apt::Actor::operator_());
@@ -170,8 +175,9 @@ void Routes::list_appointments_route(Exchange& ex, const Tenant& tenant,
         if (it == params.end() || it->second.empty()) continue;
         auto day = parse_day(it->second);
         if (!day)
-            return ex.send_error(400, "invalid_field",
-                                 std::string(name) + ": expected a date YYYY-MM-DD, got \"" + it->second.substr(0, 40) + "\"");
+            return ex.send_error(
+                400, "invalid_field",
+                std::string(name) + ": expected a date YYYY-MM-DD, got \"" + it->second.substr(0, 40) + "\"");
         (std::string_view(name) == "from" ? from : to) = *day;
     }
     if (from && to && days_between(*from, *to) < 0)
@@ -200,10 +206,12 @@ void Routes::book_route(Exchange& ex, const Tenant& tenant) {
     auto body = json_object_body(ex);
     if (!body) return;
     auto fields = string_fields(
-        ex, *body, {"service", "date", "time", "customer_name", "customer_phone", "notes", "channel", "user_id"});
+        ex, *body,
+        {"service", "date", "time", "customer_name", "customer_phone", "notes", "channel", "user_id"});
     if (!fields) return;
     for (const char* required : {"service", "date", "time", "customer_name", "customer_phone"})
-        if (!fields->count(required)) return ex.send_error(400, "missing_field", std::string(required) + ": required");
+        if (!fields->count(required))
+            return ex.send_error(400, "missing_field", std::string(required) + ": required");
     auto actor = apt::Actor::operator_();
     json::object arguments;
     for (const auto& [key, value] : *fields) {
@@ -233,7 +241,10 @@ void Routes::change_appointment_route(Exchange& ex, const Tenant& tenant, const 
         if (fields->empty())
             return ex.send_error(400, "missing_field", "body: give date and time, status, or notes");
         for (auto& [key, value] : *fields) {
-            auto& slot = key == "date" ? patch.date : key == "time" ? patch.time : key == "status" ? patch.status : patch.notes;
+            auto& slot = key == "date"     ? patch.date
+                         : key == "time"   ? patch.time
+                         : key == "status" ? patch.status
+                                           : patch.notes;
             slot = std::move(value);
         }
         if (patch.status && !apt::valid_status(*patch.status))

@@ -207,7 +207,8 @@ struct Routes {
     /// Answers `rest` (the path after /v1/tenants/{tenant}) when it is /availability,
     /// /appointments or /appointments/{id}.
     bool appointments_route(Exchange& ex, const std::string& tenant, std::string_view rest);
-    void availability_route(Exchange& ex, const Tenant& tenant, const std::map<std::string, std::string>& params);
+    void availability_route(Exchange& ex, const Tenant& tenant,
+                            const std::map<std::string, std::string>& params);
     void list_appointments_route(Exchange& ex, const Tenant& tenant,
                                  const std::map<std::string, std::string>& params);
     void book_route(Exchange& ex, const Tenant& tenant);

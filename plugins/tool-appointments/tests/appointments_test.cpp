@@ -37,13 +37,15 @@ public:
     sdk::Result<json::value> cancel_appointment(const json::object& a, const sdk::TurnContext& t) override {
         return answer("cancel_appointment", a, t);
     }
-    sdk::Result<json::value> reschedule_appointment(const json::object& a, const sdk::TurnContext& t) override {
+    sdk::Result<json::value> reschedule_appointment(const json::object& a,
+                                                    const sdk::TurnContext& t) override {
         return answer("reschedule_appointment", a, t);
     }
     std::vector<std::string> calls;
 
 private:
-    sdk::Result<json::value> answer(const std::string& tool, const json::object& a, const sdk::TurnContext& t) {
+    sdk::Result<json::value> answer(const std::string& tool, const json::object& a,
+                                    const sdk::TurnContext& t) {
         calls.push_back(tool);
         return json::value(json::object{{"tool", tool}, {"arguments", a}, {"user", t.user_id}});
     }
@@ -63,8 +65,12 @@ TEST(AppointmentsTool, DeclaresFiveToolsOnlyTheReadingOnesReadOnlyNoneCacheable)
         EXPECT_FALSE(spec.description.empty()) << name;
     }
     EXPECT_NE(specs["create_appointment"].description.find("confirm"), std::string::npos);
-    EXPECT_NE(specs["check_availability"].parameters.at("properties").at("date").at("description").as_string().find(
-                  "YYYY-MM-DD"),
+    EXPECT_NE(specs["check_availability"]
+                  .parameters.at("properties")
+                  .at("date")
+                  .at("description")
+                  .as_string()
+                  .find("YYYY-MM-DD"),
               std::string::npos);
 
     const auto& create = specs["create_appointment"].parameters;
@@ -75,8 +81,8 @@ TEST(AppointmentsTool, DeclaresFiveToolsOnlyTheReadingOnesReadOnlyNoneCacheable)
                                                 {"customer_phone", "+905551112233"}},
                                    create)
                     .ok());
-    EXPECT_FALSE(sdk::validate_json(json::object{{"service", "reformer"}, {"date", "2026-12-03"}, {"time", "10:00"}},
-                                    create)
+    EXPECT_FALSE(sdk::validate_json(
+                     json::object{{"service", "reformer"}, {"date", "2026-12-03"}, {"time", "10:00"}}, create)
                      .ok());
     EXPECT_FALSE(sdk::validate_json(json::object{{"appointment_id", "apt_1"}, {"extra", 1}},
                                     specs["cancel_appointment"].parameters)
