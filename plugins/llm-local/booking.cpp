@@ -23,7 +23,8 @@ namespace {
 namespace text = sdk::text;
 
 constexpr const char* kKey = "booking";
-constexpr std::size_t kMaxSlots = 6;  ///< times offered at once
+constexpr std::size_t kMaxSlots = 6;         ///< times offered at once
+constexpr std::int64_t kStateMinutes = 120;  ///< how long a booking left half-way waits
 
 constexpr std::array<const char*, 12> kMonthsTr{"Ocak",   "Şubat",   "Mart",  "Nisan", "Mayıs", "Haziran",
                                                 "Temmuz", "Ağustos", "Eylül", "Ekim",  "Kasım", "Aralık"};
@@ -407,6 +408,13 @@ public:
         language_ = language_of(last_user_text(request), language);
         en_ = language_ == "en";
         if (const auto* b = request.session.if_contains(kKey); b && b->is_object()) state_ = b->get_object();
+        // A booking left half-way is not picked up by a message long after ("evet" a day later
+        // confirms nothing): the state is kept for kStateMinutes from its last step.
+        now_minute_ =
+            std::chrono::duration_cast<std::chrono::minutes>(host.clock().now().time_since_epoch()).count();
+        if (const auto* at = state_.if_contains("at");
+            at && at->is_int64() && now_minute_ - at->get_int64() > kStateMinutes)
+            state_.clear();
         // A dialogue goes on in the language it began in ("Sam Lee" reads as no language at all).
         if (const auto kept = str(state_, "language"); !kept.empty()) {
             language_ = kept;
@@ -1145,6 +1153,7 @@ private:
             response_.session_updates[kKey] = nullptr;
         } else {
             if (!state_.contains("language")) state_["language"] = language_;
+            state_["at"] = now_minute_;
             response_.session_updates[kKey] = state_;
         }
         return std::move(response_);
@@ -1160,6 +1169,7 @@ private:
     std::string folded_;
     std::vector<std::string> words_;
     Today today_;
+    std::int64_t now_minute_ = 0;  ///< the clock, in minutes since the epoch
     When when_;
     sdk::ProviderResponse response_;
 };

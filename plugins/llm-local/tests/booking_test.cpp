@@ -518,6 +518,25 @@ TEST(BookingDialogue, RefusalsArePassedOnPlainly) {
     EXPECT_FALSE(t.options.empty());  // the services to pick from
 }
 
+TEST(BookingDialogue, OutsideTheHoursAndAMisspeltService) {
+    Studio s;
+    auto t = s.say("yarın saat 8'de reformr randevusu");
+    EXPECT_EQ(t.tools, std::vector<std::string>{"check_availability"});
+    EXPECT_TRUE(has(t.reply, "Bu saat çalışma saatlerimizin dışında.")) << t.reply;
+    EXPECT_TRUE(has(t.reply, "10:00")) << t.reply;  // the nearest free time, offered
+    EXPECT_FALSE(t.options.empty());
+}
+
+TEST(BookingDialogue, ABookingLeftHalfWayIsNotConfirmedHoursLater) {
+    Studio s(json::object{{"channel", "twilio"}, {"phone", "+905321112233"}, {"name", "Deniz"}});
+    auto t = s.say("yarın saat 11:00 reformer randevusu alabilir miyim");
+    EXPECT_TRUE(has(t.reply, "Onaylıyor musunuz?")) << t.reply;
+    s.host.time.set(fixed_now() + 5h);
+    t = s.say("evet");
+    EXPECT_TRUE(t.tools.empty()) << t.reply;
+    EXPECT_TRUE(s.book.book().empty());
+}
+
 TEST(BookingDialogue, AsksForTheServiceAndTheDay) {
     Studio s;
     auto t = s.say("randevu almak istiyorum");
