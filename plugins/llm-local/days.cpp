@@ -145,6 +145,8 @@ int days_later(const std::vector<std::string>& words) {
 
 }  // namespace
 
+bool month_said(std::string_view folded_word) { return month_named(folded_word) > 0; }
+
 const char* weekday_key(int weekday) { return kKeys[static_cast<std::size_t>(((weekday % 7) + 7) % 7)]; }
 
 std::string weekday_name(int weekday, std::string_view language) {

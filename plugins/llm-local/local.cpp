@@ -2,6 +2,7 @@
 // the tools that answer them; the next step writes the reply from the tools' results with
 // per-language templates. No network, no model: every answer comes from the tenant's own data.
 #include "assistant.hpp"
+#include "booking.hpp"
 #include "people.hpp"
 #include "rich.hpp"
 
@@ -70,6 +71,14 @@ private:
             response.confidence = 0.9;
             response.text = render_handoff(plan.handoff_reason, plan.language, host_.tenant());
             return finish(request, sink, response, plan_ptr);
+        }
+        // Booking, listing, cancelling or moving appointments (booking.cpp), when the tenant has
+        // the appointments tools: its own questions, options and tool calls.
+        if (auto booking = booking_answer(request, host_, plan.language)) {
+            booking->session_updates["language"] = plan.language;
+            if (request.step == 0 && request.session.contains("pending_tool"))
+                booking->session_updates["pending_tool"] = nullptr;
+            return finish(request, sink, *booking, plan_ptr, false);
         }
         if (auto said = request.step == 0 ? answer_to_yes_or_no(request, plan.language) : std::nullopt) {
             response.text = std::move(*said);  // rich.cpp
@@ -172,8 +181,10 @@ private:
     }
 
     /// The estimated usage, the plan kept while tools run, and the text streamed.
+    /// `rich`: options and cards read from the reply (a booking reply sets its own).
     sdk::ProviderResponse finish(const sdk::ProviderRequest& request, sdk::StreamSink* sink,
-                                 sdk::ProviderResponse& response, const std::shared_ptr<const Plan>& plan) {
+                                 sdk::ProviderResponse& response, const std::shared_ptr<const Plan>& plan,
+                                 bool rich = true) {
         if (!response.tool_calls.empty()) {
             std::lock_guard lock(plans_mutex_);
             const std::int64_t id = ++last_plan_;
@@ -190,7 +201,7 @@ private:
         for (const auto& c : response.tool_calls) output_chars += json::serialize(c.arguments).size();
         response.usage.output_tokens = estimate_tokens(output_chars);
         response.usage.estimated = true;
-        if (response.tool_calls.empty() && !response.text.empty())
+        if (rich && response.tool_calls.empty() && !response.text.empty())
             add_rich_reply(request, response.language, response);  // rich.cpp
         if (sink && !response.text.empty()) sink->on_text(response.text);
         return std::move(response);

@@ -41,6 +41,8 @@ std::string weekday_name(int weekday, std::string_view language);
 std::string weekday_name(std::string_view key, std::string_view language);
 /// "yarın (Perşembe)", "Cumartesi günü", "tomorrow (Thursday)", "on Saturday".
 std::string day_label(const AskedDay& day, std::string_view language);
+/// A month's name, Turkish or English, with a suffix allowed ("aralik", "araligin", "dec").
+bool month_said(std::string_view folded_word);
 /// "2027-01-11" for a day since the epoch.
 std::string date_text(long days_since_epoch);
 

@@ -130,6 +130,24 @@ std::optional<Clock::time_point> provider_deadline(const std::vector<ProviderEnt
 /// What one provider's part of the turn came to.
 enum class ProviderVerdict { answered, failed };
 
+/// What the channel says of the customer, handed to the provider beside the session state (never
+/// stored): the channel, and where the user id is a phone number (WhatsApp Cloud, Twilio) that
+/// number, and the name the customer's profile shows. The offline assistant books with them
+/// instead of asking again.
+json::object customer_facts(const sdk::TurnContext& turn, const sdk::InboundMessage& message) {
+    json::object out{{"channel", turn.channel}};
+    std::string phone;
+    if (turn.channel == "whatsapp-cloud") phone = "+" + turn.user_id;
+    if (turn.channel == "twilio") {
+        phone = turn.user_id;
+        if (phone.starts_with("whatsapp:")) phone.erase(0, 9);
+    }
+    if (phone.size() > 6) out["phone"] = phone;
+    if (const auto* name = message.metadata.if_contains("profile_name"); name && name->is_string())
+        out["name"] = name->get_string();
+    return out;
+}
+
 }  // namespace
 
 AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
@@ -237,6 +255,7 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
         for (int step = 0; step < options_.max_tool_steps; ++step) {
             request.step = step;
             request.session = state;
+            request.session["customer"] = customer_facts(in.turn, in.message);
             if (step == options_.max_tool_steps - 1) request.tools.clear();  // last call: answer in text
             const auto call_started = Clock::now();
             sdk::Result<sdk::ProviderResponse> response = sdk::Error{sdk::errc::internal, "not called"};
