@@ -170,6 +170,17 @@ bool asks_rules(const std::vector<std::string>& words) {
     });
 }
 
+/// A question about whom to call or how to reach the business ("randevu için kimi aramalıyım",
+/// "randevu numaranız", "who do I call to book"): the contact answer's, not a request to book.
+bool asks_contact(const std::vector<std::string>& words) {
+    return std::any_of(words.begin(), words.end(), [](const std::string& w) {
+        return w.starts_with("arama") || w.starts_with("arayabil") || w.starts_with("arayay") ||
+               w.starts_with("arayin") || w.starts_with("telefon") || w.starts_with("numara") ||
+               w.starts_with("iletisim") || w == "kimi" || w == "kime" || w == "call" || w == "phone" ||
+               w == "contact" || w == "whom";
+    });
+}
+
 /// "randevum", "randevumu", "rezervasyonumu": the customer's own booking.
 bool says_mine(const std::vector<std::string>& words) {
     return std::any_of(words.begin(), words.end(), [](const std::string& w) {
@@ -201,7 +212,7 @@ bool asks_reschedule(std::string_view folded, const std::vector<std::string>& wo
 
 bool asks_booking(std::string_view folded, const std::vector<std::string>& words, bool names_service,
                   const When& when) {
-    if (asks_rules(words) ||
+    if (asks_rules(words) || asks_contact(words) ||
         std::any_of(words.begin(), words.end(), [](const std::string& w) { return w.starts_with("iptal"); }))
         return false;
     if (says_appointment(words)) return true;
@@ -625,19 +636,35 @@ private:
     /// check_availability for the service and day asked, or the question for what is missing.
     std::optional<sdk::ProviderResponse> check() {
         state_["flow"] = str(state_, "flow").empty() ? "book" : str(state_, "flow");
+        // A day the business is closed is said at once ("Pazartesi günleri kapalıyız"), whatever
+        // else is still missing, and the day is asked again.
+        if (const auto days = days_of(str(state_, "date"))) {
+            const int weekday =
+                static_cast<int>(date::weekday{date::local_days{date::days{*days}}}.c_encoding());
+            const auto& hours = host_.tenant().hours;
+            const auto open = hours.find(weekday_key(weekday));
+            if (!hours.empty() && (open == hours.end() || open->second == "closed")) {
+                const std::string name = weekday_name(weekday, language_);
+                say(en_ ? "We are closed on " + name + "s." : name + " günleri kapalıyız.");
+                state_.erase("date");
+                state_.erase("time");
+            }
+        }
         if (!state_.contains("service")) {
             offer_services();
             return done(false);
         }
         if (!state_.contains("date")) {
             state_["stage"] = "day";
-            say(en_ ? "Which day would suit you for " + str(state_, "service_name") +
-                          "? (e.g. tomorrow, Saturday, Dec 15)"
-                    : str(state_, "service_name") +
-                          " için hangi gün uygun olur? (ör. yarın, cumartesi, 15 Aralık)");
-            if (str(state_, "service_name").empty())
-                response_.text = en_ ? "Which day would suit you? (e.g. tomorrow, Saturday, Dec 15)"
-                                     : "Hangi gün uygun olur? (ör. yarın, cumartesi, 15 Aralık)";
+            const std::string name = str(state_, "service_name");
+            std::string ask =
+                name.empty()
+                    ? (en_ ? "Which day would suit you? (e.g. tomorrow, Saturday, Dec 15)"
+                           : "Hangi gün uygun olur? (ör. yarın, cumartesi, 15 Aralık)")
+                    : (en_ ? "Which day would suit you for " + name + "? (e.g. tomorrow, Saturday, Dec 15)"
+                           : name + " için hangi gün uygun olur? (ör. yarın, cumartesi, 15 Aralık)");
+            // After "Pazartesi günleri kapalıyız." when the day asked was a closed one.
+            say(response_.text.empty() ? std::move(ask) : response_.text + " " + ask);
             return done(false);
         }
         json::object args{{"service", str(state_, "service")}, {"date", str(state_, "date")}};

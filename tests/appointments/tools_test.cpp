@@ -173,6 +173,11 @@ TEST_P(StudioTest, ReschedulingKeepsTheIdAndNeverTakesAnotherCustomersPlace) {
     EXPECT_FALSE(it->reminder_at.has_value());
     EXPECT_EQ(events->actions(),
               (std::vector<std::string>{"created", "rescheduled", "rescheduled", "created", "created"}));
+    // The business's notice of a move says where it was.
+    const auto first_move = events->events().at(1);
+    EXPECT_EQ(first_move.at("previous").at("start"), "2026-12-03T10:00:00+03:00")
+        << json::serialize(first_move);
+    EXPECT_EQ(first_move.at("appointment").at("start"), "2026-12-03T14:00:00+03:00");
 }
 
 TEST_P(StudioTest, EveryRefusalIsNamedAndNothingIsBookedOnOne) {

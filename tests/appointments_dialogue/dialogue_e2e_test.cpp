@@ -1,7 +1,7 @@
 // Booking with the offline assistant through the real binary and the real appointments tool, the
 // way a customer meets it: `tezgah chat --json --clock` with the customer's lines on standard input
 // and `tezgah serve --clock` over the chat API, on a copy of the studio fixture (nefes-studyo) and
-// of the shipped salon (makas-kuafor), each with `{"name": "appointments"}` added to its tools. The
+// of the shipped salon (makas-kuafor), each with `{"name": "appointments"}` in its tools. The
 // conversations book in Turkish and English, change their mind, meet a taken time, list, cancel and
 // reschedule; each turn checks what the customer reads, and a later "randevularım" / "my
 // appointments" turn checks that the booking is really in the database. Both paths must answer
@@ -10,9 +10,11 @@
 #include "support/temp_tenants.hpp"
 
 #include <Poco/Net/HTTPClientSession.h>
+
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <algorithm>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -108,14 +110,22 @@ std::vector<Conversation> conversations() {
     };
 }
 
-/// The studio fixture and the salon, each with the appointments tool added to its tools.
+/// The studio fixture and the salon, each with the appointments tool on its default settings (the
+/// shipped salon's own entry, with its longer notice, is replaced so the turns' times stay valid).
 void tenants_with_appointments(const fs::path& dir) {
     copy_fixtures(dir / "tenants");
     fs::copy(fs::path(TEZGAH_SOURCE_DIR) / "tenants" / "makas-kuafor", dir / "tenants" / "makas-kuafor",
              fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     for (const char* tenant : {"nefes-studyo", "makas-kuafor"})
         edit_json(dir / "tenants" / tenant / "tenant.json", [](json::value& v) {
-            v.as_object()["tools"].as_array().push_back(json::object{{"name", "appointments"}});
+            auto& tools = v.as_object()["tools"].as_array();
+            tools.erase(std::remove_if(tools.begin(), tools.end(),
+                                       [](const json::value& tool) {
+                                           return tool.is_object() && tool.as_object().contains("name") &&
+                                                  tool.as_object().at("name") == "appointments";
+                                       }),
+                        tools.end());
+            tools.push_back(json::object{{"name", "appointments"}});
         });
     fs::create_directories(dir / "var");
 }

@@ -461,7 +461,8 @@ public:
         return to_json(a, timezone_, names_of(tenant_, a, language_));
     }
 
-    void publish(const std::string& action, const Appointment& a) const {
+    /// `previous`: where a moved appointment was ({start, end}), told to the business's targets.
+    void publish(const std::string& action, const Appointment& a, json::object previous = {}) const {
         Event event;
         event.type = "appointment";
         event.tenant_id = tenant_.id();
@@ -470,6 +471,7 @@ public:
             {"by", actor_.is_operator() ? "operator" : "customer"},
             {"appointment", appointment_json(a)},
             {"conversation_id", actor_.conversation_id.empty() ? a.conversation_id : actor_.conversation_id}};
+        if (!previous.empty()) event.data["previous"] = std::move(previous);
         bookings_.events().publish(event);
     }
 
@@ -813,12 +815,12 @@ Result<json::value> Bookings::reschedule_appointment(const Tenant& tenant, const
             return not_movable(moved->appointment.status == kCancelled ? "already_cancelled" : "past");
         return refused(moved->reason == "taken" ? Refusal::taken : check_start(*q, *start), start);
     }
-    desk.publish("rescheduled", moved->appointment);
-    return json::value(
-        json::object{{"rescheduled", true},
-                     {"appointment", desk.appointment_json(moved->appointment)},
-                     {"previous", json::object{{"start", iso_local(moved->previous_start, desk.timezone())},
-                                               {"end", iso_local(moved->previous_end, desk.timezone())}}}});
+    json::object previous{{"start", iso_local(moved->previous_start, desk.timezone())},
+                          {"end", iso_local(moved->previous_end, desk.timezone())}};
+    desk.publish("rescheduled", moved->appointment, previous);
+    return json::value(json::object{{"rescheduled", true},
+                                    {"appointment", desk.appointment_json(moved->appointment)},
+                                    {"previous", std::move(previous)}});
 }
 
 Result<json::object> Bookings::appointment_json(const Tenant& tenant, const std::string& id) {

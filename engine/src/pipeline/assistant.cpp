@@ -220,6 +220,10 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
                 PromptInput input{&profile,    &tenant.catalog(), &tenant.knowledge(), in.language,
                                   &in.history, in.message.text,   std::move(summary),  clock_->now()};
                 input.tools = &tenant.tool_specs();
+                const auto customer = customer_facts(in.turn, in.message);
+                if (const auto* phone = customer.if_contains("phone"))
+                    input.customer_phone = phone->get_string();
+                if (const auto* name = customer.if_contains("name")) input.customer_name = name->get_string();
                 input.preamble = &tenant.fixed_text("prompt|" + in.language, [&] {
                     return prompt_preamble(profile, in.language, tenant.tool_specs());
                 });

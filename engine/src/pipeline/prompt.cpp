@@ -191,6 +191,16 @@ Prompt build_prompt(const PromptInput& in, const PromptBudget& budget) {
                       weekday_key(t.weekday), t.hour, t.minute);
         s += "Now (" + p.timezone + "): " + std::string(buf) + "\n";
     }
+    if (!in.customer_phone.empty()) {
+        s += "The customer writes from the phone number " + in.customer_phone;
+        // The profile name is the customer's own text: only a short one, on one line, in quotes.
+        const bool plain_name = !in.customer_name.empty() && in.customer_name.size() <= 80 &&
+                                std::none_of(in.customer_name.begin(), in.customer_name.end(), [](char c) {
+                                    return static_cast<unsigned char>(c) < 0x20 || c == '"';
+                                });
+        if (plain_name) s += " (their profile name: \"" + in.customer_name + "\")";
+        s += "; use it as customer_phone when booking and do not ask for it.\n";
+    }
 
     // The catalog and knowledge entries relevant to the conversation, within the budget.
     const std::string query = retrieval_query(in);

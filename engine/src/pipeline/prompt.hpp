@@ -38,6 +38,10 @@ struct PromptInput {
     /// prompt_preamble(*profile, language, *tools, budget), made once per tenant version and
     /// language; null: made here.
     const std::string* preamble = nullptr;
+    /// What the channel says of the customer (WhatsApp: the number and profile name); the model is
+    /// told so that it books with them instead of asking. Empty: not known.
+    std::string customer_phone;
+    std::string customer_name;
 };
 
 struct Prompt {

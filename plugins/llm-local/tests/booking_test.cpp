@@ -549,6 +549,21 @@ TEST(BookingDialogue, AsksForTheServiceAndTheDay) {
     EXPECT_EQ(titles(t.options), (std::vector<std::string>{"17:00", "18:00"})) << t.reply;
 }
 
+TEST(BookingDialogue, ADayTheBusinessIsClosedIsSaidAtOnce) {
+    Studio s;
+    s.host.profile.hours["mon"] = "closed";
+    auto t = s.say("pazartesi randevu alabilir miyim?");
+    EXPECT_TRUE(t.tools.empty());
+    EXPECT_TRUE(has(t.reply, "Pazartesi günleri kapalıyız")) << t.reply;
+    EXPECT_TRUE(has(t.reply, "Hangi hizmet")) << t.reply;
+    Studio en;
+    en.host.profile.hours.erase("mon");
+    t = en.say("can I book a massage on Monday?");
+    EXPECT_TRUE(t.tools.empty()) << t.reply;
+    EXPECT_TRUE(has(t.reply, "We are closed on Mondays")) << t.reply;
+    EXPECT_TRUE(has(t.reply, "Which day")) << t.reply;
+}
+
 TEST(BookingDialogue, ListsCancelsAndReschedulesOnlyTheCustomersOwn) {
     Studio s;
     const auto massage = s.book.add("spor-masaji", "2026-12-03", "11:00", "u1");
@@ -601,8 +616,9 @@ TEST(BookingDialogue, ALateCancellationQuotesThePolicyAndATakenMoveOffersTimes) 
 
 TEST(BookingDialogue, LeavesPeopleQuestionsAndPoliciesToTheOtherAnswers) {
     Studio s;
-    for (const char* asked : {"Mert hoca yarın müsait mi?", "randevu iptal politikanız nedir?",
-                              "Ayşe hoca hangi günler var", "hatha yoga hangi günler?"}) {
+    for (const char* asked :
+         {"Mert hoca yarın müsait mi?", "randevu iptal politikanız nedir?", "Ayşe hoca hangi günler var",
+          "hatha yoga hangi günler?", "randevu için kimi aramalıyım?", "who do I call to book a massage?"}) {
         auto t = s.say(asked);
         EXPECT_TRUE(t.tools.empty()) << asked << " → " << t.reply;
         EXPECT_FALSE(s.in_booking()) << asked;
