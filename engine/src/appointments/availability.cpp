@@ -355,4 +355,26 @@ std::string hhmm_local(TimePoint when, const std::string& timezone) {
     return fmt::format("{:02}:{:02}", clock.hours().count(), clock.minutes().count());
 }
 
+const char* refusal_name(Refusal refusal) {
+    switch (refusal) {
+        case Refusal::none:
+            return "";
+        case Refusal::past:
+            return "past";
+        case Refusal::too_soon:
+            return "too_soon";
+        case Refusal::too_far:
+            return "too_far";
+        case Refusal::closed_day:
+            return "closed_day";
+        case Refusal::outside_hours:
+            return "outside_hours";
+        case Refusal::off_grid:
+            return "off_grid";
+        case Refusal::taken:
+            return "taken";
+    }
+    return "taken";
+}
+
 }  // namespace tezgah::engine::appointments

@@ -72,6 +72,9 @@ enum class Refusal {
     taken,          ///< the resource (or the class) is full then
 };
 
+/// The refusal's name in the tools' answers and the API's errors ("too_soon"); empty for none.
+const char* refusal_name(Refusal refusal);
+
 /// Every free slot of the query, earliest first.
 std::vector<Slot> free_slots(const Query& query);
 

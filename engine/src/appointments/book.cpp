@@ -91,28 +91,6 @@ Result<int> time_arg(const json::object& args, bool en) {
 
 std::string hhmm(int minutes) { return fmt::format("{:02}:{:02}", minutes / 60, minutes % 60); }
 
-const char* reason_name(Refusal refusal) {
-    switch (refusal) {
-        case Refusal::none:
-            return "";
-        case Refusal::past:
-            return "past";
-        case Refusal::too_soon:
-            return "too_soon";
-        case Refusal::too_far:
-            return "too_far";
-        case Refusal::closed_day:
-            return "closed_day";
-        case Refusal::outside_hours:
-            return "outside_hours";
-        case Refusal::off_grid:
-            return "off_grid";
-        case Refusal::taken:
-            return "taken";
-    }
-    return "taken";
-}
-
 /// A day as people read it: "3 Aralık" / "Dec 3".
 std::string day_words(const Day& day, const std::string& language) {
     static constexpr std::array<const char*, 12> kTr = {"Ocak",  "Şubat",   "Mart",   "Nisan",
@@ -586,7 +564,7 @@ Result<json::value> Bookings::check_availability(const Tenant& tenant, const jso
         const Refusal refusal = start ? check_start(*q, *start) : Refusal::outside_hours;
         out["requested"] = json::object{{"time", hhmm(*time)}, {"available", refusal == Refusal::none}};
         if (refusal != Refusal::none) {
-            out["requested"].as_object()["reason"] = reason_name(refusal);
+            out["requested"].as_object()["reason"] = refusal_name(refusal);
             alternatives = desk.alternatives(*service, *day, start);
             message = desk.refusal_message(refusal, *day, time, *service, alternatives);
         }
@@ -664,7 +642,7 @@ Result<json::value> Bookings::create_appointment(const Tenant& tenant, const jso
         const auto alternatives = desk.alternatives(*service, *day, start);
         return json::value(
             json::object{{"booked", false},
-                         {"reason", reason_name(refusal)},
+                         {"reason", refusal_name(refusal)},
                          {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
                          {"alternatives", desk.slots_json(alternatives, *service)}});
     };
@@ -794,7 +772,7 @@ Result<json::value> Bookings::reschedule_appointment(const Tenant& tenant, const
         const auto alternatives = desk.alternatives(*service, *day, start, &itself);
         return json::value(
             json::object{{"rescheduled", false},
-                         {"reason", reason_name(refusal)},
+                         {"reason", refusal_name(refusal)},
                          {"message", desk.refusal_message(refusal, *day, *time, *service, alternatives)},
                          {"alternatives", desk.slots_json(alternatives, *service)}});
     };

@@ -213,31 +213,9 @@ std::size_t Reminders::sweep() {
 }
 
 void Reminders::start(std::chrono::milliseconds interval) {
-    std::lock_guard lock(mutex_);
-    if (sweeper_.joinable()) return;
-    stopping_ = false;
-    sweeper_ = std::thread([this, interval] {
-        // At once (a restart finds reminders that fell due while it was down), then every interval.
-        std::unique_lock lock(mutex_);
-        do {
-            lock.unlock();
-            try {
-                sweep();
-            } catch (const std::exception& e) {
-                log_event(spdlog::level::err, "appointments", "reminder sweep failed", {{"error", e.what()}});
-            }
-            lock.lock();
-        } while (!wake_.wait_for(lock, interval, [this] { return stopping_; }));
-    });
+    sweeper_.start(interval, "appointments", "reminder sweep", [this] { sweep(); });
 }
 
-void Reminders::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    if (sweeper_.joinable()) sweeper_.join();
-}
+void Reminders::stop() { sweeper_.stop(); }
 
 }  // namespace tezgah::engine::appointments

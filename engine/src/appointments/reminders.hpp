@@ -18,6 +18,7 @@
 #include "appointments/store.hpp"
 #include "outbox/outbox.hpp"
 #include "tenants/tenant.hpp"
+#include "util/periodic.hpp"
 
 #include <condition_variable>
 #include <functional>
@@ -79,10 +80,7 @@ private:
     TenantIds tenant_ids_;
     Now now_;
 
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread sweeper_;
+    Periodic sweeper_;  ///< last: stopped before the members its sweep() uses go
 };
 
 }  // namespace tezgah::engine::appointments

@@ -110,28 +110,6 @@ std::vector<Busy> read_busy(soci::session& sql, const std::string& tenant_id, co
 /// The interval an appointment holds its resource for: [start, end + buffer).
 TimePoint held_until(const Appointment& a) { return a.end + std::chrono::minutes(a.buffer_minutes); }
 
-const char* reason_of(Refusal refusal) {
-    switch (refusal) {
-        case Refusal::none:
-            return "";
-        case Refusal::past:
-            return "past";
-        case Refusal::too_soon:
-            return "too_soon";
-        case Refusal::too_far:
-            return "too_far";
-        case Refusal::closed_day:
-            return "closed_day";
-        case Refusal::outside_hours:
-            return "outside_hours";
-        case Refusal::off_grid:
-            return "off_grid";
-        case Refusal::taken:
-            return "taken";
-    }
-    return "taken";
-}
-
 std::string iso_utc(TimePoint when) {
     return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(when));
 }
@@ -220,7 +198,7 @@ sdk::Result<BookResult> book(Database& db, const Appointment& appointment, const
         const auto busy = read_busy(sql, appointment.tenant_id, appointment.resource_id, appointment.start,
                                     held_until(appointment), "");
         if (const auto refusal = check(busy); refusal != Refusal::none) {
-            result.reason = reason_of(refusal);
+            result.reason = refusal_name(refusal);
             return;
         }
         sql << "INSERT INTO appointments (id, tenant_id, service_id, resource_id, start_at, end_at, "
@@ -269,7 +247,7 @@ sdk::Result<BookResult> reschedule(Database& db, const std::string& tenant_id, c
         moved.end = end;
         const auto busy = read_busy(sql, tenant_id, moved.resource_id, moved.start, held_until(moved), id);
         if (const auto refusal = check(busy); refusal != Refusal::none) {
-            result.reason = reason_of(refusal);
+            result.reason = refusal_name(refusal);
             return;
         }
         if (start != found->start) {
@@ -310,7 +288,7 @@ sdk::Result<BookResult> reconfirm(Database& db, const std::string& tenant_id, co
         }
         const auto busy = read_busy(sql, tenant_id, found->resource_id, found->start, held_until(*found), id);
         if (const auto refusal = check(busy); refusal != Refusal::none) {
-            result.reason = reason_of(refusal);
+            result.reason = refusal_name(refusal);
             return;
         }
         const std::string status = kConfirmed;

@@ -301,31 +301,9 @@ std::size_t Handoffs::sweep() {
 }
 
 void Handoffs::start(std::chrono::milliseconds interval) {
-    std::lock_guard lock(mutex_);
-    if (sweeper_.joinable()) return;
-    stopping_ = false;
-    sweeper_ = std::thread([this, interval] {
-        // At once (a restart after a long stop finds conversations overdue), then every interval.
-        std::unique_lock lock(mutex_);
-        do {
-            lock.unlock();
-            try {
-                sweep();
-            } catch (const std::exception& e) {
-                log_event(spdlog::level::err, "handoff", "release sweep failed", {{"error", e.what()}});
-            }
-            lock.lock();
-        } while (!wake_.wait_for(lock, interval, [this] { return stopping_; }));
-    });
+    sweeper_.start(interval, "handoff", "release sweep", [this] { sweep(); });
 }
 
-void Handoffs::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    if (sweeper_.joinable()) sweeper_.join();
-}
+void Handoffs::stop() { sweeper_.stop(); }
 
 }  // namespace tezgah::engine

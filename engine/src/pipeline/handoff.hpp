@@ -12,6 +12,7 @@
 #include "store/handoffs.hpp"
 #include "tenants/tenant.hpp"
 #include "util/events.hpp"
+#include "util/periodic.hpp"
 
 #include <tezgah/sdk/plugin.hpp>
 
@@ -112,10 +113,7 @@ private:
     TenantIds tenant_ids_;
     std::atomic<const sdk::Clock*> clock_;
 
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread sweeper_;
+    Periodic sweeper_;  ///< last: stopped before the members its sweep() uses go
 };
 
 }  // namespace tezgah::engine
