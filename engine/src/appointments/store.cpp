@@ -302,19 +302,33 @@ sdk::Result<BookResult> reconfirm(Database& db, const std::string& tenant_id, co
     return result;
 }
 
+namespace {
+
+/// Sets one text column (`status` or `notes`, never a caller's string) of appointment `id` and
+/// reads the row back; nullopt when the tenant has no such appointment.
+sdk::Result<std::optional<Appointment>> set_column(Database& db, const std::string& tenant_id,
+                                                   const std::string& id, const char* column,
+                                                   const std::string& value, TimePoint now) {
+    std::optional<Appointment> out;
+    const long long now_ms = to_millis(now);
+    const std::string update = std::string("UPDATE appointments SET ") + column +
+                               " = :v, updated_at = :u WHERE tenant_id = :t AND id = :id";
+    auto written =
+        db.write(std::string("set_appointment_") + column + " [" + tenant_id + "]", [&](soci::session& sql) {
+            out.reset();
+            sql << update, soci::use(value), soci::use(now_ms), soci::use(tenant_id), soci::use(id);
+            out = select_one(sql, tenant_id, id);
+        });
+    if (!written) return written.error();
+    return out;
+}
+
+}  // namespace
+
 sdk::Result<std::optional<Appointment>> set_status(Database& db, const std::string& tenant_id,
                                                    const std::string& id, const std::string& status,
                                                    TimePoint now) {
-    std::optional<Appointment> out;
-    const long long now_ms = to_millis(now);
-    auto written = db.write("set_appointment_status [" + tenant_id + "]", [&](soci::session& sql) {
-        out.reset();
-        sql << "UPDATE appointments SET status = :s, updated_at = :u WHERE tenant_id = :t AND id = :id",
-            soci::use(status), soci::use(now_ms), soci::use(tenant_id), soci::use(id);
-        out = select_one(sql, tenant_id, id);
-    });
-    if (!written) return written.error();
-    return out;
+    return set_column(db, tenant_id, id, "status", status, now);
 }
 
 sdk::Result<std::optional<Appointment>> cancel(Database& db, const std::string& tenant_id,
@@ -325,16 +339,7 @@ sdk::Result<std::optional<Appointment>> cancel(Database& db, const std::string& 
 sdk::Result<std::optional<Appointment>> set_notes(Database& db, const std::string& tenant_id,
                                                   const std::string& id, const std::string& notes,
                                                   TimePoint now) {
-    std::optional<Appointment> out;
-    const long long now_ms = to_millis(now);
-    auto written = db.write("set_appointment_notes [" + tenant_id + "]", [&](soci::session& sql) {
-        out.reset();
-        sql << "UPDATE appointments SET notes = :n, updated_at = :u WHERE tenant_id = :t AND id = :id",
-            soci::use(notes), soci::use(now_ms), soci::use(tenant_id), soci::use(id);
-        out = select_one(sql, tenant_id, id);
-    });
-    if (!written) return written.error();
-    return out;
+    return set_column(db, tenant_id, id, "notes", notes, now);
 }
 
 }  // namespace tezgah::engine::appointments
