@@ -43,7 +43,7 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
                  [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
-                 [--trusted-proxy ADDR,...] [--max-connections N]
+                 [--trusted-proxy ADDR,...] [--max-connections N] [--console-dir DIR]
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
@@ -92,6 +92,8 @@ Options:
   --trusted-proxy ADDR,...
                      serve: reverse proxies (addresses or CIDR blocks, 10.0.0.0/8) whose
                      X-Forwarded-For names the client (env TEZGAH_TRUSTED_PROXY; default none)
+  --console-dir DIR  serve: serve the console (/console/) from this folder, read on every request,
+                     instead of the files built into the binary (for working on engine/console/)
   --max-connections N
                      serve: open connections at most; beyond it the oldest idle one is closed,
                      else 503 (default 10000, less if the file limit is lower)
@@ -243,6 +245,7 @@ Args parse(int argc, char** argv) {
                                                      "--until",
                                                      "--shared-env",
                                                      "--trusted-proxy",
+                                                     "--console-dir",
                                                      "--max-connections",
                                                      "--max-connections-per-address",
                                                      "--header-timeout",
@@ -669,6 +672,11 @@ int cmd_serve(const Args& args) {
         while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
         while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
         if (!entry.empty()) server_options.trusted_proxies.emplace_back(entry);
+    }
+    server_options.console_dir = args.option("--console-dir", "TEZGAH_CONSOLE_DIR", "");
+    if (!server_options.console_dir.empty() && !std::filesystem::is_directory(server_options.console_dir)) {
+        std::cerr << "tezgah serve: --console-dir " << server_options.console_dir << ": not a folder\n";
+        return 2;
     }
     if (!load_prices(args, "serve")) return 2;
     auto shared = shared_env(args, "serve");
