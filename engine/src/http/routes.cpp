@@ -341,6 +341,7 @@ void Routes::dispatch(Exchange& ex) {
         if (require_method(ex, "GET") && authorize(ex, "", "ops:read")) audit_entries(ex, "");
         return;
     }
+    if (path == "/v1/session") return session_route(ex);
     if (path == "/openapi.json") {
         ex.route = "/openapi.json";
         if (require_method(ex, "GET")) openapi(ex);
@@ -366,6 +367,7 @@ void Routes::dispatch(Exchange& ex) {
                     audit_entries(ex, tenant);
                 return;
             }
+            if (agents_route(ex, tenant, rest)) return;
             if (operator_route(ex, tenant, rest)) return;
             if (appointments_route(ex, tenant, rest)) return;
             if (rest == "/notices") {
