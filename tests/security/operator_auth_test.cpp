@@ -24,6 +24,16 @@
 //   appointments:write   POST /appointments; PATCH|DELETE /appointments/{id}
 //   calendar:read (or appointments:read)   GET /calendar.ics (a key in its URL: calendar:read alone;
 //                        tests/appointments_ops/calendar_test.cpp)
+//   tenant:admin         GET|POST /agents, PATCH|DELETE /agents/{id} (an agent's own name and password
+//                        without it: tests/console)
+//   conversations:write  PUT /conversations/{id}/assignee, POST /conversations/{id}/notes,
+//                        POST /canned-replies; DELETE /conversations/{id}/notes/{note} and
+//                        PUT|DELETE /canned-replies/{id} (or tenant:admin; the author or owner, else 403)
+//   conversations:read   GET /conversations/{id}/notes, GET /canned-replies
+// Not in the table, because a key is not what they check: POST /v1/tenants/{tenant}/session (signing
+// in: anyone, with an e-mail and password), DELETE /v1/tenants/{tenant}/session (the session's
+// cookie only) and GET /v1/session (any valid key or session, whatever its tenant or scopes); they
+// are tested with agents' sessions in tests/console/console_api_test.cpp.
 #include "security/security_fixture.hpp"
 
 #include "store/api_keys.hpp"
@@ -109,6 +119,25 @@ const std::vector<OperatorRoute>& operator_routes() {
          R"({"info_type": "auth-probe", "new_value": "deneme"})"},
         {"GET", "/stats/{tenant}", "analytics:read"},
         {"GET", "/v1/tenants/{tenant}/calendar.ics", "calendar:read", "", 0, "appointments:read"},
+        {"GET", "/v1/tenants/{tenant}/agents", "tenant:admin"},
+        {"POST", "/v1/tenants/{tenant}/agents", "tenant:admin",
+         R"({"name": "Probe", "email": "probe@example.com", "password": "0123456789"})"},
+        {"PATCH", "/v1/tenants/{tenant}/agents/ag_no_such", "tenant:admin", R"({"name": "Probe"})", 404},
+        {"DELETE", "/v1/tenants/{tenant}/agents/ag_no_such", "tenant:admin", "", 404},
+        {"PUT", "/v1/tenants/{tenant}/conversations/c-no-such/assignee", "conversations:write",
+         R"({"agent_id": null})", 404},
+        {"GET", "/v1/tenants/{tenant}/conversations/c-no-such/notes", "conversations:read", "", 404},
+        {"POST", "/v1/tenants/{tenant}/conversations/c-no-such/notes", "conversations:write",
+         R"({"text": "x"})", 404},
+        {"DELETE", "/v1/tenants/{tenant}/conversations/c-no-such/notes/no_no_such", "conversations:write", "",
+         404, "tenant:admin"},
+        {"GET", "/v1/tenants/{tenant}/canned-replies", "conversations:read"},
+        {"POST", "/v1/tenants/{tenant}/canned-replies", "conversations:write",
+         R"({"title": "T", "text": "X"})"},
+        {"PUT", "/v1/tenants/{tenant}/canned-replies/cr_no_such", "conversations:write",
+         R"({"title": "T", "text": "X"})", 404, "tenant:admin"},
+        {"DELETE", "/v1/tenants/{tenant}/canned-replies/cr_no_such", "conversations:write", "", 404,
+         "tenant:admin"},
     };
     return rows;
 }

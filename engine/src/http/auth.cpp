@@ -26,6 +26,7 @@ std::optional<ApiKey> Routes::authenticate(Exchange& ex) {
     std::string_view header = ex.request.header("authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (header.empty()) {
+        if (auto token = session_cookie(ex.request); !token.empty()) return authenticate_session(ex, token);
         refuse(ex, 401, "unauthorized", "this route needs an API key: Authorization: Bearer KEY");
         return std::nullopt;
     }

@@ -347,6 +347,7 @@ void Routes::dispatch(Exchange& ex) {
         if (console != nullptr) return console->serve(ex);
         return ex.send_error(404, "not_found", "this server does not serve the console");
     }
+    if (path == "/v1/session") return session_route(ex);
     if (path == "/openapi.json") {
         ex.route = "/openapi.json";
         if (require_method(ex, "GET")) openapi(ex);
@@ -372,6 +373,7 @@ void Routes::dispatch(Exchange& ex) {
                     audit_entries(ex, tenant);
                 return;
             }
+            if (agents_route(ex, tenant, rest)) return;
             if (operator_route(ex, tenant, rest)) return;
             if (appointments_route(ex, tenant, rest)) return;
             if (rest == "/notices") {
