@@ -253,7 +253,7 @@ TEST_P(ConversationsList, AThousandConversationsArePagedWithoutDuplicatesOrGapsA
         SCOPED_TRACE(filter);
         std::vector<std::string> seen;
         std::string cursor;
-        double slowest_ms = 0;
+        double slowest_ms = 0, first_ms = 0;
         int pages = 0;
         do {
             const std::string path = "/v1/tenants/gece-butik/conversations?limit=50" +
@@ -264,6 +264,7 @@ TEST_P(ConversationsList, AThousandConversationsArePagedWithoutDuplicatesOrGapsA
             const double ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
             slowest_ms = std::max(slowest_ms, ms);
+            if (pages == 0) first_ms = ms;
             ASSERT_EQ(page.status, 200) << page.body;
             const auto body = page.json();
             for (const auto& c : body.at("conversations").as_array()) {
@@ -280,9 +281,9 @@ TEST_P(ConversationsList, AThousandConversationsArePagedWithoutDuplicatesOrGapsA
         EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), expected) << "a conversation twice";
         // The inbox's first load is one page: well within a second on loopback.
         EXPECT_LT(slowest_ms, 1000) << "the slowest page of 50 took " << slowest_ms << " ms";
-        std::printf("[ figures ] %s %s: %d pages of 50, slowest %.1f ms\n",
+        std::printf("[ figures ] %s %s: %d pages of 50, the first %.1f ms, the slowest %.1f ms\n",
                     GetParam() == Backend::sqlite ? "sqlite" : "postgresql",
-                    filter.empty() ? "(no filter)" : filter.c_str(), pages, slowest_ms);
+                    filter.empty() ? "(no filter)" : filter.c_str(), pages, first_ms, slowest_ms);
     }
 }
 
