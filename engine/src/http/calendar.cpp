@@ -10,10 +10,6 @@
 
 #include <tezgah/sdk/errors.hpp>
 
-#include <openssl/sha.h>
-
-#include <array>
-
 namespace tezgah::engine::http {
 namespace {
 
@@ -21,34 +17,6 @@ constexpr std::string_view kCalendarRead = "calendar:read";
 constexpr std::string_view kAppointmentsRead = "appointments:read";
 /// The most appointments one feed holds (the window is about 90 days).
 constexpr std::size_t kMaxEvents = 20000;
-
-/// A strong validator of the document: its SHA-256, quoted.
-std::string etag_of(std::string_view body) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data());
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (std::size_t i = 0; i < 16; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out + "\"";
-}
-
-/// Whether If-None-Match names `etag` (or is "*").
-bool matches(std::string_view if_none_match, std::string_view etag) {
-    while (!if_none_match.empty()) {
-        const auto comma = if_none_match.find(',');
-        auto tag = if_none_match.substr(0, comma);
-        while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-        while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-        if (tag.starts_with("W/")) tag.remove_prefix(2);
-        if (tag == etag || tag == "*") return true;
-        if (comma == std::string_view::npos) break;
-        if_none_match.remove_prefix(comma + 1);
-    }
-    return false;
-}
 
 /// The key of the request when it may read `tenant`'s feed, else answered (401 or 403).
 bool may_read(Routes& routes, Exchange& ex, const std::string& tenant,
@@ -106,10 +74,10 @@ void feed(Routes& routes, Exchange& ex, const std::string& tenant_id) {
     const std::string body = appointments::calendar_ics(head, events);
 
     // Calendar apps ask every few minutes: unchanged, the answer is a 304 without the document.
-    const std::string etag = etag_of(body);
+    const std::string etag = strong_etag(body);
     ex.set_header("Cache-Control", "private, max-age=60");
     ex.set_header("ETag", etag);
-    if (matches(ex.request.header("if-none-match"), etag))
+    if (etag_matches(ex.request.header("if-none-match"), etag))
         return ex.send(304, "text/calendar; charset=utf-8", "");
     ex.set_header("Content-Disposition", "inline; filename=\"" + tenant_id + ".ics\"");
     ex.send(200, "text/calendar; charset=utf-8", body);

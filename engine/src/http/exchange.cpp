@@ -59,6 +59,8 @@ const char* reason_phrase(int status) noexcept {
             return "Accepted";
         case 204:
             return "No Content";
+        case 301:
+            return "Moved Permanently";
         case 304:
             return "Not Modified";
         case 400:

@@ -146,6 +146,7 @@ private:
 };
 
 class WidgetSockets;
+class ConsoleSite;
 
 /// For Routes::authorize and permit: a route any key covering the tenant may read, whatever its
 /// scopes (the console's reads of a tenant's profile, catalog and knowledge).
@@ -162,6 +163,7 @@ struct Routes {
     std::atomic<int> in_flight{0};     ///< requests begun and not yet answered (shown in /health/detailed)
     std::atomic<int> connections{0};   ///< open connections (shown in /health/detailed)
     WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
+    const ConsoleSite* console = nullptr;  ///< the console's files (set by the server)
     ChannelTurns turns{engine};        ///< bursts, and channel turns that run past their deadline
 
     /// True for the routes the operations worker answers, so they answer while every chat

@@ -5,6 +5,10 @@
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
 
+#include <openssl/sha.h>
+
+#include <array>
+
 namespace tezgah::engine::http {
 namespace {
 
@@ -94,6 +98,32 @@ std::optional<json::object> json_object_body(Exchange& ex, bool empty_ok) {
         return std::nullopt;
     }
     return std::move(body.get_object());
+}
+
+std::string strong_etag(std::string_view body) {
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+    SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data());
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (std::size_t i = 0; i < 16; ++i) {
+        out += kHex[digest[i] >> 4];
+        out += kHex[digest[i] & 0xf];
+    }
+    return out + "\"";
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+    while (!if_none_match.empty()) {
+        const auto comma = if_none_match.find(',');
+        auto tag = if_none_match.substr(0, comma);
+        while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+        while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+        if (tag.starts_with("W/")) tag.remove_prefix(2);
+        if (tag == etag || tag == "*") return true;
+        if (comma == std::string_view::npos) break;
+        if_none_match.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 }  // namespace tezgah::engine::http

@@ -30,4 +30,10 @@ bool allow_methods(Exchange& ex, std::initializer_list<std::string_view> methods
 /// an object) and returns none. An empty body counts as {} when `empty_ok`.
 std::optional<json::object> json_object_body(Exchange& ex, bool empty_ok = false);
 
+/// A strong validator of a document: the first 128 bits of its SHA-256, in hex, quoted.
+std::string strong_etag(std::string_view body);
+
+/// Whether an If-None-Match header names `etag` (or is "*"); weak tags compare as strong.
+bool etag_matches(std::string_view if_none_match, std::string_view etag);
+
 }  // namespace tezgah::engine::http

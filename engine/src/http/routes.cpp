@@ -1,6 +1,7 @@
 // The route handlers: chat (JSON and server-sent events), channel routes, health and metrics.
 #include "http/calendar.hpp"
 #include "http/channel_turns.hpp"
+#include "http/console.hpp"
 #include "http/departures.hpp"
 #include "http/edits.hpp"
 #include "http/exchange.hpp"
@@ -341,6 +342,11 @@ void Routes::dispatch(Exchange& ex) {
         ex.route = "/v1/audit";
         if (require_method(ex, "GET") && authorize(ex, "", "ops:read")) audit_entries(ex, "");
         return;
+    }
+    if (path == "/console" || path.starts_with("/console/")) {
+        ex.route = "/console/";
+        if (console != nullptr) return console->serve(ex);
+        return ex.send_error(404, "not_found", "this server does not serve the console");
     }
     if (path == "/openapi.json") {
         ex.route = "/openapi.json";

@@ -11,6 +11,7 @@
 // Asio rather than Poco: Poco's HTTPServer gives each connection a thread until it closes.
 #include "http/server.hpp"
 
+#include "http/console.hpp"
 #include "http/exchange.hpp"
 #include "http/widget_socket.hpp"
 #include "ops/metrics.hpp"
@@ -194,6 +195,7 @@ struct HttpServer::Impl {
     std::vector<Network> trusted;
     std::unique_ptr<ProcessChannels> channels;
     std::unique_ptr<Routes> routes;
+    std::unique_ptr<ConsoleSite> console;    ///< the console's files
     std::unique_ptr<AuditLog> audit;         ///< keyed requests, written in batches off the request path
     std::unique_ptr<WidgetSockets> widgets;  ///< after workers: its turns run there
 
@@ -833,6 +835,8 @@ sdk::Status HttpServer::start() {
     impl_->routes = std::make_unique<Routes>(impl_->engine, *impl_->channels);
     impl_->audit = std::make_unique<AuditLog>(impl_->engine.database());
     impl_->routes->audit = impl_->audit.get();
+    impl_->console = std::make_unique<ConsoleSite>(o.console_dir);
+    impl_->routes->console = impl_->console.get();
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
     impl_->widgets = std::make_unique<WidgetSockets>(

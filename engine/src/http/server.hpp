@@ -6,6 +6,7 @@
 //   POST /v1/tenants/{tenant}/chat                 the contract's chat turn (JSON or server-sent events)
 //   *    /v1/tenants/{tenant}/channels/<plugin>... a channel plugin's tenant-scoped routes
 //   *    <path>                                    a channel plugin's process-wide routes (POST /webhook)
+//   GET  /console/...                              the console's files (http/console.hpp)
 //   GET  /health, /health/detailed, /metrics       answered by their own worker, even when every chat
 //                                                  worker is busy
 // See docs/http-api.md and docs/security.md.
@@ -37,6 +38,9 @@ struct ServerOptions {
     /// Addresses (or CIDR blocks, "10.0.0.0/8") of reverse proxies whose X-Forwarded-For names the
     /// client; their own connections are not counted against the per-address cap.
     std::vector<std::string> trusted_proxies;
+    /// The console's files (docs/console.md): empty, those embedded in the binary; otherwise this
+    /// folder's, read on every request (for working on the console).
+    std::string console_dir;
 };
 
 /// Parses "HOST:PORT", "[v6]:PORT" or ":PORT" into options.host/port. False with `error` set otherwise.
