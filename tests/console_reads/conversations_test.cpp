@@ -1,8 +1,8 @@
 // The conversations list and a conversation as the console reads them, over real HTTP against
 // `tezgah serve` on both databases: the filters (state, channel, days in the tenant's zone, text
-// with Turkish letters), what each item carries (last message, count, open ticket, customer's
-// name), paging 1,000 conversations without duplicates or gaps within the inbox's time, and a
-// reply's tool calls and handoff from real turns.
+// with Turkish letters, assignee), what each item carries (last message, count, open ticket,
+// agent, customer's name), paging 1,000 conversations without duplicates or gaps within the
+// inbox's time, and a reply's tool calls and handoff from real turns.
 #include "console_reads/console_reads_fixture.hpp"
 
 #include <chrono>
@@ -88,6 +88,13 @@ protected:
                 "'gece-butik', 'hediye-paketi', 'x', 0, 0, 'Elif Şahin', '+905550000000', 'confirmed', "
                 "'u-5', 0, 0)";
 
+        // c-2 is Selin's (schema 15's conversations.assignee).
+        *sql
+            << "INSERT INTO agents (id, tenant_id, name, email, email_key, role, password_hash, created_at, "
+               "updated_at) VALUES ('ag_00000000000000a1', 'gece-butik', 'Selin Kaya', 'selin@gece.example', "
+               "'selin@gece.example', 'agent', 'x', 0, 0)";
+        *sql << "UPDATE conversations SET assignee = 'ag_00000000000000a1' WHERE id = 'c-2'";
+
         // Another tenant's, with the same words: never in the shop's list.
         insert(ConversationRow{"c-9", "nefes-studyo", "u-9", "api", "handed_over",
                                ms_at("2026-11-30T10:00:00+03:00"), 0, ms_at("2026-11-30T10:00:00+03:00")});
@@ -146,6 +153,15 @@ TEST_P(ConversationsList, FiltersByStateChannelDaysInTheTenantsZoneAndText) {
     EXPECT_EQ(ids("?q=*"), Ids{});  // a pattern character is only itself
     EXPECT_EQ(ids("?q=gecelik&to=2026-11-28"), (Ids{"c-1", "c-5"}));
 
+    // By the agent it is assigned to, or nobody's.
+    EXPECT_EQ(ids("?assignee=ag_00000000000000a1"), (Ids{"c-2"}));
+    EXPECT_EQ(ids("?assignee=none"), (Ids{"c-3", "c-1", "c-5"}));
+    EXPECT_EQ(ids("?assignee=ag_00000000000000ff"), Ids{});
+    EXPECT_EQ(ids("?assignee=none&status=handed_over"), (Ids{"c-3"}));
+    auto me = get("/v1/tenants/gece-butik/conversations?assignee=me", reader);
+    EXPECT_EQ(me.status, 422) << me.body;  // a key is nobody
+    EXPECT_EQ(get("/v1/tenants/gece-butik/conversations?assignee=selin", reader).status, 422);
+
     auto bad_day = get("/v1/tenants/gece-butik/conversations?from=2026-13-01", reader);
     EXPECT_EQ(bad_day.status, 422) << bad_day.body;
     EXPECT_NE(bad_day.body.find("from"), std::string::npos);
@@ -174,6 +190,10 @@ TEST_P(ConversationsList, EachItemCarriesWhatTheInboxShows) {
     EXPECT_EQ(c2.at("ticket").at("created_at"), ms_at("2026-11-30T09:00:00+03:00"));
     EXPECT_EQ(c2.at("last_message").at("from"), "operator");
     EXPECT_EQ(c2.at("customer_name"), "");
+    ASSERT_TRUE(c2.at("assignee").is_object()) << json::serialize(c2);
+    EXPECT_EQ(c2.at("assignee").at("id"), "ag_00000000000000a1");
+    EXPECT_EQ(c2.at("assignee").at("name"), "Selin Kaya");
+    EXPECT_TRUE(c1.at("assignee").is_null());
 
     // A silent reply is no message.
     const auto c3 = item("c-3");
@@ -207,6 +227,10 @@ TEST_P(ConversationsList, ARepliesToolCallsAreOnTheConversation) {
     EXPECT_EQ(calls[0].at("arguments").at("query"), "ipek gecelik");
     EXPECT_EQ(calls[0].at("ok"), true);
     EXPECT_FALSE(messages[1].as_object().contains("handoff"));
+    EXPECT_TRUE(reply.json().at("assignee").is_null());
+    auto assigned = get("/v1/tenants/gece-butik/conversations/c-2", reader);
+    ASSERT_EQ(assigned.status, 200) << assigned.body;
+    EXPECT_EQ(assigned.json().at("assignee").at("name"), "Selin Kaya");
 }
 
 TEST_P(ConversationsList, TheRoutesNeedAKeyOfTheTenantWithConversationsRead) {

@@ -8,6 +8,7 @@
 #include "http/request_parts.hpp"
 
 #include "pipeline/engine.hpp"
+#include "store/agents.hpp"
 #include "store/conversation_list.hpp"
 #include "store/handoffs.hpp"
 #include "store/sql_support.hpp"
@@ -59,6 +60,11 @@ json::object message_json(const OperatorView& m) {
                         {"text", m.text}, {"method", m.method},     {"at", store::to_millis(m.at)}};
 }
 
+json::value assignee_json(const std::optional<AssigneeRef>& assignee) {
+    if (!assignee) return nullptr;
+    return json::object{{"id", assignee->id}, {"name", assignee->name}};
+}
+
 /// A conversation as the list shows it: to_json(ConversationInfo) and what an inbox needs.
 json::object summary_json(const ConversationSummary& c) {
     json::object out = to_json(static_cast<const ConversationInfo&>(c));
@@ -77,6 +83,7 @@ json::object summary_json(const ConversationSummary& c) {
                                                    {"created_at", store::to_millis(c.ticket->created_at)}})
                         : json::value(nullptr);
     out["customer_name"] = c.customer_name;
+    out["assignee"] = assignee_json(c.assignee);
     return out;
 }
 
@@ -216,6 +223,24 @@ void Routes::list_conversations_route(Exchange& ex, const std::string& tenant,
     if (auto it = params.find("channel"); it != params.end()) filter.channel = it->second;
     if (auto it = params.find("user_id"); it != params.end()) filter.user_id = it->second;
     if (auto it = params.find("cursor"); it != params.end()) filter.cursor = it->second;
+    if (auto it = params.find("assignee"); it != params.end() && !it->second.empty()) {
+        constexpr std::string_view kAgentPrincipal = "agent:";  // ex.key_id of an agent's session
+        if (it->second == "none") {
+            filter.assignee = std::string();
+        } else if (it->second == "me") {
+            if (!ex.key_id.starts_with(kAgentPrincipal))
+                return ex.send_error(
+                    422, "invalid_value",
+                    "assignee: \"me\" is the signed-in agent; this request was made with a key");
+            filter.assignee = ex.key_id.substr(kAgentPrincipal.size());
+        } else if (it->second.starts_with("ag_") && sane_path_id(it->second)) {
+            filter.assignee = it->second;
+        } else {
+            return ex.send_error(422, "invalid_value",
+                                 "assignee: expected an agent's id (ag_...), me or none, got \"" +
+                                     it->second.substr(0, 40) + "\"");
+        }
+    }
     if (auto it = params.find("q"); it != params.end()) {
         if (sdk::text::length(it->second) > kMaxSearchCharacters)
             return ex.send_error(422, "invalid_value",
@@ -268,7 +293,12 @@ void Routes::conversation_route(Exchange& ex, const std::string& tenant, const s
     for (const auto& call : *calls)
         calls_of[call.message_id].push_back(
             json::object{{"name", call.tool}, {"arguments", call.arguments}, {"ok", call.ok}});
+    auto assigned = conversation_assignee(db, tenant, id);
+    if (!assigned) return ex.send_error(assigned.error());
     json::object out = to_json(**found);
+    out["assignee"] = *assigned
+                          ? json::value(json::object{{"id", (*assigned)->id}, {"name", (*assigned)->name}})
+                          : json::value(nullptr);
     json::array list;
     // A turn the bot kept silent for stores an empty reply: not a message anyone sent.
     for (const auto& m : *messages) {

@@ -2,7 +2,8 @@
 // conversations alone (indexes conversations_recent and conversations_status, migration 10), and
 // only its rows are completed by the outer one: the last message and the count through
 // messages_conversation, the open ticket through tickets_conversation, a name through
-// appointments_customer.
+// appointments_customer, the agent by its id. `assignee` filters through conversations_assignee
+// (migration 15).
 #include "store/conversation_list.hpp"
 
 #include "store/sql_support.hpp"
@@ -170,6 +171,12 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
                  (db.backend() == Backend::sqlite ? "GLOB" : "~") + " :q)";
         texts.push_back(text_pattern(filter.text, db.backend()));
     }
+    if (filter.assignee && filter.assignee->empty()) {
+        where += " AND (c.assignee IS NULL OR c.assignee = '')";
+    } else if (filter.assignee) {
+        where += " AND c.assignee = :as";
+        texts.push_back(*filter.assignee);
+    }
     std::vector<long long> numbers;
     if (filter.active_from_ms != 0) {
         where += " AND c.last_message_at >= :f";
@@ -186,7 +193,7 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
     }
     const std::string page_query =
         "SELECT c.id, c.tenant_id, c.user_id, c.channel, c.session_id, c.status, c.created_at, "
-        "c.last_message_at, c.status_at, c.operator_at FROM conversations c " +
+        "c.last_message_at, c.status_at, c.operator_at, c.assignee FROM conversations c " +
         where + " ORDER BY c." + order + " DESC, c.id DESC LIMIT :n";
     const std::string query =
         "SELECT p.id, p.user_id, p.channel, p.session_id, p.status, p.created_at, p.last_message_at, "
@@ -198,7 +205,7 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
         "m.role = 'user' AND m.metadata LIKE '%profile_name%' ORDER BY m.seq DESC LIMIT 1), "
         "(SELECT a.customer_name FROM appointments a WHERE a.tenant_id = p.tenant_id AND a.user_id = "
         "p.user_id "
-        "ORDER BY a.created_at DESC LIMIT 1) "
+        "ORDER BY a.created_at DESC LIMIT 1), ag.id, ag.name "
         "FROM (" +
         page_query +
         ") p "
@@ -210,6 +217,7 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
         "LEFT JOIN tickets tk ON tk.tenant_id = p.tenant_id AND tk.id = (SELECT t2.id FROM tickets t2 WHERE "
         "t2.tenant_id = p.tenant_id AND t2.conversation_id = p.id AND t2.status <> 'resolved' ORDER BY "
         "t2.created_at DESC, t2.id DESC LIMIT 1) "
+        "LEFT JOIN agents ag ON ag.tenant_id = p.tenant_id AND ag.id = p.assignee "
         "ORDER BY p." +
         order + " DESC, p.id DESC";
 
@@ -222,9 +230,10 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
                   ticket_at = 0;
         LastMessage last;
         TicketSummary ticket;
-        std::string metadata, booked_name;
+        std::string metadata, booked_name, agent_id, agent_name;
         soci::indicator last_ind = soci::i_ok, last_text_ind = soci::i_ok, last_at_ind = soci::i_ok,
-                        ticket_ind = soci::i_ok, metadata_ind = soci::i_ok, booked_ind = soci::i_ok;
+                        ticket_ind = soci::i_ok, metadata_ind = soci::i_ok, booked_ind = soci::i_ok,
+                        agent_ind = soci::i_ok, agent_name_ind = soci::i_ok;
         soci::indicator ticket_inds[5] = {soci::i_ok, soci::i_ok, soci::i_ok, soci::i_ok, soci::i_ok};
         soci::statement st(sql);
         for (auto* target : {&row.id, &row.user_id, &row.channel, &row.session_id, &row.status})
@@ -242,6 +251,8 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
         st.exchange(soci::into(ticket_at, ticket_inds[4]));
         st.exchange(soci::into(metadata, metadata_ind));
         st.exchange(soci::into(booked_name, booked_ind));
+        st.exchange(soci::into(agent_id, agent_ind));
+        st.exchange(soci::into(agent_name, agent_name_ind));
         for (const auto& p : texts) st.exchange(soci::use(p));
         for (const auto& n : numbers) st.exchange(soci::use(n));
         if (!filter.cursor.empty()) st.exchange(soci::use(cursor_id));
@@ -268,6 +279,8 @@ sdk::Result<ConversationPage> list_conversations(Database& db, const std::string
             }
             if (metadata_ind == soci::i_ok) item.customer_name = profile_name(metadata);
             if (item.customer_name.empty() && booked_ind == soci::i_ok) item.customer_name = booked_name;
+            if (agent_ind == soci::i_ok)
+                item.assignee = AssigneeRef{agent_id, agent_name_ind == soci::i_ok ? agent_name : ""};
             page.conversations.push_back(std::move(item));
         }
     });

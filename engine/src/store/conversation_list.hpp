@@ -1,7 +1,8 @@
 #pragma once
 // The conversations list operators and the console read (docs/operators.md, "Conversations and
 // handoff"): filtered by state, channel, customer, text and time, each with what an inbox shows
-// (its last message, how many messages, its open ticket, the customer's name). One query per page,
+// (its last message, how many messages, its open ticket, its agent, the customer's name). One query
+// per page,
 // whatever the page's size: a page is chosen first, then its rows are completed.
 
 #include "store/handoffs.hpp"
@@ -19,6 +20,8 @@ struct ConversationFilter {
     /// Text in any of its messages, matched case-insensitively and with Turkish letters and their
     /// ASCII forms alike ("İPEK", "ipek" and "IPEK" find "İpek"; "sac" finds "saç"). Empty: any.
     std::string text;
+    /// The agent it is assigned to (conversations.assignee, schema 15); "": nobody's. None: any.
+    std::optional<std::string> assignee;
     long long active_from_ms = 0;   ///< last message at or after (ms); 0: no bound
     long long active_until_ms = 0;  ///< last message before (ms); 0: no bound
     std::size_t limit = 50;
@@ -39,7 +42,14 @@ struct TicketSummary {
     std::chrono::system_clock::time_point created_at{};
 };
 
+/// Who a conversation is assigned to, as lists show it.
+struct AssigneeRef {
+    std::string id;
+    std::string name;
+};
+
 struct ConversationSummary : ConversationInfo {
+    std::optional<AssigneeRef> assignee;      ///< none: nobody's (or an agent since removed)
     std::optional<LastMessage> last_message;  ///< none: no message (a silent reply is none)
     long long message_count = 0;              ///< messages anyone sent (a silent reply is none)
     std::optional<TicketSummary> ticket;
