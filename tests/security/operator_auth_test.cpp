@@ -34,6 +34,8 @@
 // in: anyone, with an e-mail and password), DELETE /v1/tenants/{tenant}/session (the session's
 // cookie only) and GET /v1/session (any valid key or session, whatever its tenant or scopes); they
 // are tested with agents' sessions in tests/console/console_api_test.cpp.
+//   any scope            GET /v1/tenants (any key: the tenants it covers), GET /v1/tenants/{tenant},
+//                        /offerings, /knowledge, /info (a key of the tenant)
 #include "security/security_fixture.hpp"
 
 #include "store/api_keys.hpp"
@@ -69,7 +71,17 @@ struct OperatorRoute {
     /// Another scope that opens the route too (GET /calendar.ics: appointments:read): the key
     /// "without the scope" lacks this one as well.
     std::string also = "";
+    /// A route without {tenant} that any key may use, answering with what the key covers (GET
+    /// /v1/tenants): a tenant's key is its right key, and no key of a tenant is refused.
+    bool any_tenant = false;
 };
+
+/// The scopes of a key that may use `route`: its scope, or one unrelated scope when the route
+/// needs none in particular.
+std::vector<std::string> scopes_for(const OperatorRoute& route) {
+    return route.scope.empty() ? std::vector<std::string>{"chat:write"}
+                               : std::vector<std::string>{route.scope};
+}
 
 const std::vector<OperatorRoute>& operator_routes() {
     static const std::vector<OperatorRoute> rows = {
@@ -138,6 +150,12 @@ const std::vector<OperatorRoute>& operator_routes() {
          R"({"title": "T", "text": "X"})", 404, "tenant:admin"},
         {"DELETE", "/v1/tenants/{tenant}/canned-replies/cr_no_such", "conversations:write", "", 404,
          "tenant:admin"},
+        // The console's reads of a tenant: a key of the tenant, whatever its scopes.
+        {"GET", "/v1/tenants", "", "", 0, "", true},
+        {"GET", "/v1/tenants/{tenant}", ""},
+        {"GET", "/v1/tenants/{tenant}/offerings", ""},
+        {"GET", "/v1/tenants/{tenant}/knowledge", ""},
+        {"GET", "/v1/tenants/{tenant}/info", ""},
     };
     return rows;
 }
@@ -161,7 +179,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 bool process_wide(const OperatorRoute& route) {
     return route.path.find("{tenant}") == std::string::npos &&
-           route.body.find("{tenant}") == std::string::npos;
+           route.body.find("{tenant}") == std::string::npos && !route.any_tenant;
 }
 
 class OperatorAuth : public ::testing::TestWithParam<Backend> {
@@ -255,7 +273,8 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
     for (const auto& route : operator_routes()) {
         for (const std::string t : {"gece-butik", "nefes-studyo", ""}) {
             const std::string who = t.empty() ? "*" : t;
-            if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, {route.scope});
+            if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, scopes_for(route));
+            if (route.scope.empty()) continue;  // every key has "any scope"
             if (!without.count({who, route.scope + route.also}))
                 without[{who, route.scope + route.also}] =
                     make_key(t, all_scopes_but(route.scope, route.also));
@@ -286,8 +305,11 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
                 {"a known key id with a wrong secret", wrong_secret, 401},
                 {"a revoked key", revoked[tenant], 401},
                 {"the other tenant's key", every_scope[other], 403},
-                {"a key without the scope", without[{wide ? "*" : tenant, route.scope + route.also}], 403},
             };
+            if (!route.scope.empty())
+                refusals.push_back({"a key without the scope",
+                                    without[{wide ? "*" : tenant, route.scope + route.also}], 403});
+            if (route.any_tenant) std::erase_if(refusals, [](const Refusal& r) { return r.status == 403; });
             if (wide) refusals.push_back({"a tenant's key with the scope", only[{tenant, route.scope}], 403});
             for (const auto& r : refusals) {
                 SCOPED_TRACE(r.what);

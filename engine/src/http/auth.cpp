@@ -66,7 +66,7 @@ bool Routes::permit(Exchange& ex, const ApiKey& key, const std::string& tenant, 
                               : "the API key is not for tenant \"" + tenant + "\"");
         return false;
     }
-    if (!key.has_scope(scope)) {
+    if (scope != kAnyScope && !key.has_scope(scope)) {
         refuse(ex, 403, "forbidden", "the API key lacks the scope " + std::string(scope));
         return false;
     }

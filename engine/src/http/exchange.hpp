@@ -152,6 +152,10 @@ private:
 class WidgetSockets;
 class ConsoleSite;
 
+/// For Routes::authorize and permit: a route any key covering the tenant may read, whatever its
+/// scopes (the console's reads of a tenant's profile, catalog and knowledge).
+inline constexpr std::string_view kAnyScope{};
+
 /// The request handlers. Each sends exactly one response (or an event stream).
 struct Routes {
     Routes(Engine& engine_, const ProcessChannels& channels_)
@@ -171,7 +175,8 @@ struct Routes {
     static bool operations_route(std::string_view path);
 
     /// The request's key (`Authorization: Bearer KEY`) when it may use `scope` on `tenant` (an
-    /// empty `tenant`: a process-wide route, which only a key for every tenant may use). Otherwise
+    /// empty `tenant`: a process-wide route, which only a key for every tenant may use; `scope`
+    /// kAnyScope: any key covering the tenant, whatever its scopes). Otherwise
     /// answers 401 (no key, an unknown or revoked one) or 403 (another tenant's key, a key without
     /// the scope) and returns none. Sets ex.key_id.
     std::optional<ApiKey> authorize(Exchange& ex, const std::string& tenant, std::string_view scope);

@@ -6,6 +6,7 @@
 #include "http/edits.hpp"
 #include "http/exchange.hpp"
 #include "http/notices.hpp"
+#include "http/tenant_reads.hpp"
 #include "http/widget_socket.hpp"
 
 #include "ops/metrics.hpp"
@@ -353,6 +354,7 @@ void Routes::dispatch(Exchange& ex) {
         if (require_method(ex, "GET")) openapi(ex);
         return;
     }
+    if (tenant_reads(*this, ex)) return;
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.starts_with(kTenants)) {
         const auto tenant_end = path.find('/', kTenants.size());
