@@ -304,6 +304,12 @@ TEST_P(ConsoleApi, GetSessionSaysWhoIsAskingAndSignOutEndsTheSession) {
     EXPECT_EQ(after.status, 401);
     EXPECT_TRUE(after.header("set-cookie").starts_with("tezgah_session=; Path=/; Max-Age=0;"));
     EXPECT_EQ(call("GET", kShop + "/conversations", "", s.cookie()).status, 401);
+    // Neither the token, the CSRF token nor the password reaches the server's log.
+    const std::string log = slurp(dir.path() / "serve.log");
+    EXPECT_FALSE(log.empty());
+    EXPECT_EQ(log.find(s.token), std::string::npos);
+    EXPECT_EQ(log.find(s.csrf), std::string::npos);
+    EXPECT_EQ(log.find(kPassword), std::string::npos);
 }
 
 TEST_P(ConsoleApi, AnUnsafeRequestWithTheCookieNeedsTheCsrfTokenAndNoForeignOrigin) {
