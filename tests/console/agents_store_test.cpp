@@ -191,6 +191,12 @@ TEST_P(AgentsStore, ASessionEnds12HoursAfterItsLastUseAnd7DaysAfterSignInAtTheLa
     EXPECT_FALSE(find_session(*db, busy.token, kNoon + kSessionLife)->has_value());
     // Signing out ends it at once.
     auto out = sign("mehmet@example.com", "correct horse 1", kNoon + 8 * 24h);
+    // That sign-in swept the sessions that had ended.
+    auto sql = open_sql_session(scratch->url());
+    ASSERT_TRUE(sql);
+    long long rows = 0;
+    *sql << "SELECT COUNT(*) FROM agent_sessions", soci::into(rows);
+    EXPECT_EQ(rows, 1);
     ASSERT_TRUE(end_session(*db, out.session.token_hash).ok());
     EXPECT_FALSE(find_session(*db, out.token, kNoon + 8 * 24h)->has_value());
 }

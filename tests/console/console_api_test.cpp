@@ -41,12 +41,13 @@ bool eventually(const std::function<bool()>& check, std::chrono::milliseconds wi
 /// A `GET /events` stream read on its own thread until the reader goes.
 class EventReader {
 public:
-    EventReader(std::uint16_t port, const std::string& path, const std::string& key) {
+    /// `credential`: a whole header line, `Authorization: Bearer KEY` or `Cookie: tezgah_session=...`.
+    EventReader(std::uint16_t port, const std::string& path, const std::string& credential) {
         socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
         socket_.setReceiveTimeout(Poco::Timespan(0, 200000));
         const std::string request = "GET " + path +
                                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +
-                                    "Authorization: Bearer " + key + "\r\n\r\n";
+                                    credential + "\r\n\r\n";
         socket_.sendBytes(request.data(), static_cast<int>(request.size()));
         thread_ = std::thread([this] {
             char buffer[4096];
@@ -304,6 +305,12 @@ TEST_P(ConsoleApi, GetSessionSaysWhoIsAskingAndSignOutEndsTheSession) {
     EXPECT_EQ(after.status, 401);
     EXPECT_TRUE(after.header("set-cookie").starts_with("tezgah_session=; Path=/; Max-Age=0;"));
     EXPECT_EQ(call("GET", kShop + "/conversations", "", s.cookie()).status, 401);
+    // Neither the token, the CSRF token nor the password reaches the server's log.
+    const std::string log = slurp(dir.path() / "serve.log");
+    EXPECT_FALSE(log.empty());
+    EXPECT_EQ(log.find(s.token), std::string::npos);
+    EXPECT_EQ(log.find(s.csrf), std::string::npos);
+    EXPECT_EQ(log.find(kPassword), std::string::npos);
 }
 
 TEST_P(ConsoleApi, AnUnsafeRequestWithTheCookieNeedsTheCsrfTokenAndNoForeignOrigin) {
@@ -454,11 +461,14 @@ TEST_P(ConsoleApi, ASessionEndsTwelveHoursAfterItsLastUseOnTheServersClock) {
 TEST_P(ConsoleApi, AssignmentNotesAndCannedRepliesRoundTripWithTheirEvents) {
     const std::string id = conversation();
     ASSERT_FALSE(id.empty());
-    EventReader events(port, kShop + "/events", key);
+    EventReader events(port, kShop + "/events", "Authorization: Bearer " + key);
     ASSERT_TRUE(eventually([&] { return events.has(": connected"); }));
     const Session boss = sign_in("owner@gece.example");
     const Session mehmet = sign_in("mehmet@gece.example");
     const Session zeynep = sign_in("zeynep@gece.example");
+    // The console reads the stream with the agent's cookie.
+    EventReader agents_view(port, kShop + "/events", "Cookie: tezgah_session=" + zeynep.token);
+    ASSERT_TRUE(eventually([&] { return agents_view.has(": connected"); })) << agents_view.text();
     const std::string conv = kShop + "/conversations/" + id;
 
     // Assignment.
@@ -501,6 +511,8 @@ TEST_P(ConsoleApi, AssignmentNotesAndCannedRepliesRoundTripWithTheirEvents) {
     ASSERT_TRUE(eventually([&] { return !events.events("note").empty(); }));
     EXPECT_EQ(events.events("note").front().at("id").as_string(), note_id);
     EXPECT_EQ(events.events("note").front().at("text").as_string(), "Müşteri iade istiyor, dikkat.");
+    ASSERT_TRUE(eventually([&] { return !agents_view.events("note").empty(); })) << agents_view.text();
+    EXPECT_EQ(agents_view.events("assignment").size(), 2u);
     ASSERT_EQ(keyed("POST", conv + "/notes", R"({"text": "Kargo kodu 42"})").status, 201);
     EXPECT_EQ(call("POST", conv + "/notes", R"({"text": ""})", mehmet.unsafe()).status, 422);
     EXPECT_EQ(call("POST", conv + "/notes", json::serialize(json::object{{"text", std::string(4001, 'x')}}),

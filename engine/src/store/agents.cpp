@@ -389,8 +389,9 @@ sdk::Result<SignIn> sign_in(Database& db, const std::string& tenant_id, const st
     const bool matches = verify_password(known ? rows.front().password_hash : decoy_hash(), password);
     if (!known || !matches || rows.front().agent.disabled) {
         auto written = db.write("sign_in_failure " + tenant_id, [&](soci::session& sql) {
-            sql << "DELETE FROM sign_in_failures WHERE tenant_id = :t AND email_key = :k AND at <= :w",
-                soci::use(tenant_id), soci::use(key), soci::use(window_start);
+            // Failures out of the window count for nothing: the tenant's are swept here.
+            sql << "DELETE FROM sign_in_failures WHERE tenant_id = :t AND at <= :w", soci::use(tenant_id),
+                soci::use(window_start);
             sql << "INSERT INTO sign_in_failures (tenant_id, email_key, at) VALUES (:t, :k, :a)",
                 soci::use(tenant_id), soci::use(key), soci::use(at);
         });
@@ -410,11 +411,11 @@ sdk::Result<SignIn> sign_in(Database& db, const std::string& tenant_id, const st
     auto written = db.write("sign_in " + tenant_id, [&](soci::session& sql) {
         sql << "DELETE FROM sign_in_failures WHERE tenant_id = :t AND email_key = :k", soci::use(tenant_id),
             soci::use(key);
-        // Sessions that ended are swept as the agent signs in again.
+        // Sessions of the tenant that ended are swept at each sign-in.
         const long long idle_before = to_millis(now - kSessionIdle);
         const long long born_before = to_millis(now - kSessionLife);
-        sql << "DELETE FROM agent_sessions WHERE agent_id = :id AND (last_used_at <= :i OR created_at <= :b)",
-            soci::use(agent_id), soci::use(idle_before), soci::use(born_before);
+        sql << "DELETE FROM agent_sessions WHERE tenant_id = :t AND (last_used_at <= :i OR created_at <= :b)",
+            soci::use(tenant_id), soci::use(idle_before), soci::use(born_before);
         sql << "INSERT INTO agent_sessions (token_hash, agent_id, tenant_id, csrf_token, created_at, "
                "last_used_at) VALUES (:h, :a, :t, :c, :n, :u)",
             soci::use(out.session.token_hash), soci::use(agent_id), soci::use(tenant_id),
