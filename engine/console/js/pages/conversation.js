@@ -123,8 +123,7 @@ async function render(main, { id }, ctx) {
         announce(t('conversation.canned.inserted', { title: r.title }));
       } }, t('conversation.canned.insert')));
     const manage = h('button', { type: 'button', class: 'btn btn-quiet', onClick: (e) => cannedDialog(e.currentTarget) }, t('conversation.canned.manage'));
-    replyForm = h('form', { class: 'card reply', 'aria-labelledby': 'reply-title' },
-      h('h2', { id: 'reply-title', class: 'sr-only' }, t('conversation.reply')),
+    replyForm = h('form', { class: 'card reply', 'aria-label': t('conversation.reply') },
       reply.root, replyError,
       h('div', { class: 'toolbar' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('conversation.send')), manage),
       insert);

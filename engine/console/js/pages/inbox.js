@@ -86,7 +86,7 @@ function render(main, params, ctx) {
 
   const title = heading(t('inbox.title'));
   title.id = 'inbox-title';
-  main.append(title, filters, status, list, empty, more.root);
+  main.append(...[title, filters, status, list, empty, more.root].filter(Boolean));
 
   const offs = [
     ctx.events.on('handoff', (e) => {
