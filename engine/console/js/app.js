@@ -86,8 +86,13 @@ function startEvents() {
   import('./api.js').then(({ followEvents }) => followEvents(profile.id, (type, data) => {
     if (type === 'handoff') {
       setBadge(badge + 1);
-      chime();
-      announce(t('app.handoff.new', { who: data.user_id || '' }), true);
+      // A customer waiting rings; a colleague's take-over only counts.
+      if (data.by !== 'operator') {
+        chime();
+        announce(t('app.handoff.new', { who: data.user_id || '' }), true);
+      }
+    } else if (type === 'release') {
+      setBadge(badge - 1);
     }
     hub.emit(type, data);
   }, {

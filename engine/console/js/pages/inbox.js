@@ -102,6 +102,11 @@ function render(main, params, ctx) {
       count();
     }),
     ctx.events.on('release', (e) => { drop(e.conversation_id); count(); }),
+    ctx.events.on('ticket', (e) => {
+      const old = rows.get(e.conversation_id);
+      if (!old || !old.item.ticket || old.item.ticket.id !== e.ticket_id) return;
+      put({ ...old.item, ticket: { ...old.item.ticket, priority: e.priority, reason: e.reason, status: e.status } }, false);
+    }),
     ctx.events.on('message', (e) => {
       const old = rows.get(e.conversation_id);
       if (!old) return;
