@@ -92,7 +92,7 @@ async function render(main, { id }, ctx) {
   }
   let agents = null;
   if (write && admin) {
-    try { agents = (await ctx.api(ctx.path('/agents'))).agents || []; } catch (e) { agents = null; }
+    try { agents = ((await ctx.api(ctx.path('/agents'))).agents || []).filter((a) => !a.disabled); } catch (e) { agents = null; }
   }
   head();
 
@@ -249,7 +249,7 @@ async function render(main, { id }, ctx) {
 
   const ours = (e) => e.conversation_id === id;
   const offs = [
-    ctx.events.on('message', (e) => { if (ours(e)) add({ ...e, id: e.id }); }),
+    ctx.events.on('message', (e) => { if (ours(e) && e.text) add(e); }),
     ctx.events.on('handoff', (e) => { if (ours(e)) { c.status = 'handed_over'; head(); } }),
     ctx.events.on('release', (e) => { if (ours(e)) { c.status = 'bot'; head(); announce(t('conversation.released')); } }),
     ctx.events.on('assignment', (e) => { if (ours(e)) { c.assignee = e.assignee || null; head(); } }),
