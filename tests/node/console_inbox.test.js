@@ -160,7 +160,7 @@ test('a canned reply is made and inserted into the reply box', async () => {
   assert.match(await dialog.locator('.canned-list').innerText(), /shared/);
   await checkAxe(page, 'canned replies dialog');
   await dialog.getByRole('button', { name: 'Close' }).click();
-  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Canned replies', 'focus back on the opener');
+  await page.waitForFunction(() => document.activeElement.textContent === 'Canned replies');  // focus back on the opener
   await page.getByRole('combobox', { name: 'Canned reply' }).selectOption({ label: 'Kargo (shared)' });
   await page.getByRole('button', { name: 'Insert' }).click();
   assert.equal(await page.getByRole('textbox', { name: 'Reply to the customer' }).inputValue(), 'Kargonuz yarın yola çıkıyor.');
