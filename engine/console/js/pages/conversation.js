@@ -37,11 +37,12 @@ async function render(main, { id }, ctx) {
     return null;
   }
   const seen = new Set();
-  const log = h('ol', { class: 'transcript', role: 'log', tabindex: '0', 'aria-label': t('conversation.transcript') });
+  const lines = h('ol', { class: 'lines' });
+  const log = h('div', { class: 'transcript', role: 'log', tabindex: '0', 'aria-label': t('conversation.transcript') }, lines);
   const add = (m) => {
     if (m.id && seen.has(m.id)) return;
     if (m.id) seen.add(m.id);
-    log.append(message(m));
+    lines.append(message(m));
     log.scrollTop = log.scrollHeight;
   };
   for (const m of c.messages || []) add(m);
