@@ -19,6 +19,7 @@ export const statusBadge = (s) => badge(s, known(`conversations.status.${s}`, s)
 /** "5 min", "2 h 10 min", "3 days": how long since `at` (ms since the epoch). */
 export function waited(at, now = Date.now()) {
   const minutes = Math.max(0, Math.floor((now - Number(at)) / 60000));
+  if (minutes < 1) return t('conversations.moment');
   if (minutes < 60) return t('conversations.minutes', { n: minutes });
   if (minutes < 1440) return t('conversations.hours', { h: Math.floor(minutes / 60), m: minutes % 60 });
   return t('conversations.days', { n: Math.floor(minutes / 1440) });
@@ -45,6 +46,7 @@ addMessages({
     'conversations.status.bot': 'Asistanda',
     'conversations.status.handed_over': 'Personelde',
     'conversations.status.closed': 'Kapandı',
+    'conversations.moment': '1 dakikadan az',
     'conversations.minutes': '{n} dk',
     'conversations.hours': '{h} sa {m} dk',
     'conversations.days': '{n} gün',
@@ -63,6 +65,7 @@ addMessages({
     'conversations.status.bot': 'With the assistant',
     'conversations.status.handed_over': 'With a person',
     'conversations.status.closed': 'Closed',
+    'conversations.moment': 'under a minute',
     'conversations.minutes': '{n} min',
     'conversations.hours': '{h} h {m} min',
     'conversations.days': '{n} days',
