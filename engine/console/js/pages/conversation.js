@@ -2,7 +2,7 @@
 // take over, reply (with canned replies), release, assignment and private notes.
 import { addMessages, t, formatDateTime, formatTime, localDate } from '../i18n.js';
 import { h, heading, field, failure, announce, showError, badge } from '../ui.js';
-import { customerName, channelName, priorityBadge, statusBadge, me, mine } from './talk.js';
+import { customerName, channelName, priorityBadge, reasonText, statusBadge, mine } from './talk.js';
 
 function when(at) {
   return localDate(at) === localDate(Date.now()) ? formatTime(at) : formatDateTime(at);
@@ -229,7 +229,7 @@ async function render(main, { id }, ctx) {
   const tickets = (c.tickets || []).length ? h('section', { class: 'card', 'aria-labelledby': 'tickets-title' },
     h('h2', { id: 'tickets-title' }, t('conversation.tickets')),
     h('ul', { class: 'tickets' }, c.tickets.map((k) => h('li', {},
-      priorityBadge(k.priority), ' ', h('span', {}, k.reason || k.category || ''), ' ',
+      priorityBadge(k.priority), ' ', h('span', {}, reasonText(k.reason || k.category)), ' ',
       h('span', { class: 'muted' }, `${t(`conversation.ticket.${k.status}`)} · ${when(k.created_at)}`))))) : null;
 
   main.append(

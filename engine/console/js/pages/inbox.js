@@ -4,7 +4,7 @@
 import { addMessages, t, formatDateTime } from '../i18n.js';
 import { h, heading, moreButton, failure, announce } from '../ui.js';
 import { query } from '../api.js';
-import { customerName, channelName, priorityBadge, waited } from './talk.js';
+import { customerName, channelName, priorityBadge, reasonText, waited } from './talk.js';
 
 const FILTERS = [['all', ''], ['mine', 'me'], ['none', 'none']];
 
@@ -34,7 +34,7 @@ function render(main, params, ctx) {
         h('h2', { class: 'inbox-who' }, h('a', { href: `#/conversations/${encodeURIComponent(c.id)}` }, customerName(c))),
         h('span', { class: 'muted' }, channelName(c.channel)),
         c.ticket ? priorityBadge(c.ticket.priority) : null),
-      c.ticket && c.ticket.reason ? h('p', { class: 'inbox-reason' }, h('strong', {}, t('inbox.reason')), ' ', c.ticket.reason) : null,
+      c.ticket && c.ticket.reason ? h('p', { class: 'inbox-reason' }, h('strong', {}, t('inbox.reason')), ' ', reasonText(c.ticket.reason)) : null,
       last ? h('p', { class: 'inbox-last' }, h('span', { class: 'muted' }, `${lastLabel}: `), last.text) : null,
       h('p', { class: 'inbox-meta muted' },
         h('span', { title: formatDateTime(since(c)) }, t('inbox.waiting', { time: waited(since(c)) })), ' · ',

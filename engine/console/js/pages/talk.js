@@ -14,6 +14,14 @@ export const channelName = (channel) => known(`conversations.channel.${channel}`
 /** A priority badge with its word (colour is never the only signal). */
 export const priorityBadge = (p) => (p ? badge(p, known(`conversations.priority.${p}`, p)) : null);
 
+/** The reason of a handover in words: the engine's own reasons translated, a model's as it wrote it. */
+export function reasonText(reason) {
+  const r = reason || '';
+  if (r.startsWith('topic: ')) return t('conversations.reason.topic', { topic: r.slice(7) });
+  if (r.startsWith('low confidence')) return t('conversations.reason.low');
+  return known(`conversations.reason.${r}`, r);
+}
+
 export const statusBadge = (s) => badge(s, known(`conversations.status.${s}`, s));
 
 /** "5 min", "2 h 10 min", "3 days": how long since `at` (ms since the epoch). */
@@ -51,6 +59,13 @@ addMessages({
     'conversations.hours': '{h} sa {m} dk',
     'conversations.days': '{n} gün',
     'conversations.unassigned': 'Atanmamış',
+    'conversations.reason.human': 'Bir yetkiliyle görüşmek istedi',
+    'conversations.reason.complaint': 'Şikâyet',
+    'conversations.reason.injury': 'Sağlık sorunu veya yaralanma',
+    'conversations.reason.media': 'Fotoğraf, ses veya dosya gönderdi',
+    'conversations.reason.topic': 'Personelin yanıtlaması gereken konu: {topic}',
+    'conversations.reason.low': 'Asistan yanıttan emin olamadı',
+    'conversations.reason.operator took over': 'Personel devraldı',
   },
   en: {
     'conversations.channel.widget': 'Website',
@@ -70,5 +85,12 @@ addMessages({
     'conversations.hours': '{h} h {m} min',
     'conversations.days': '{n} days',
     'conversations.unassigned': 'Unassigned',
+    'conversations.reason.human': 'Asked for a person',
+    'conversations.reason.complaint': 'Complaint',
+    'conversations.reason.injury': 'Health problem or injury',
+    'conversations.reason.media': 'Sent a photo, voice message or file',
+    'conversations.reason.topic': 'A topic for staff: {topic}',
+    'conversations.reason.low': 'The assistant was not sure of its answer',
+    'conversations.reason.operator took over': 'Taken over by staff',
   },
 });
