@@ -53,7 +53,7 @@ async function render(main, params, ctx) {
       shown += 1;
     }
     more.set(page.next);
-    summary.textContent = shown ? t(page.next ? 'conversations.shown.more' : 'conversations.shown', { n: shown }) : t('conversations.none');
+    summary.textContent = shown ? t(page.next ? 'conversations.shown.more' : shown === 1 ? 'conversations.shown.one' : 'conversations.shown', { n: shown }) : t('conversations.none');
     table.hidden = !shown;
     if (cursor) announce(summary.textContent);
   }
@@ -95,6 +95,7 @@ addMessages({
     'conversations.col.count': 'Mesaj',
     'conversations.col.when': 'Son etkinlik',
     'conversations.shown': '{n} konuşma',
+    'conversations.shown.one': '1 konuşma',
     'conversations.shown.more': 'İlk {n} konuşma gösteriliyor',
     'conversations.none': 'Aramaya uyan konuşma yok.',
   },
@@ -115,6 +116,7 @@ addMessages({
     'conversations.col.count': 'Messages',
     'conversations.col.when': 'Last activity',
     'conversations.shown': '{n} conversations',
+    'conversations.shown.one': '1 conversation',
     'conversations.shown.more': 'The first {n} conversations',
     'conversations.none': 'No conversation matches.',
   },
