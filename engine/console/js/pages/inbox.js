@@ -19,7 +19,7 @@ function render(main, params, ctx) {
   let generation = 0;
 
   const count = () => {
-    status.textContent = t('inbox.count', { n: rows.size });
+    status.textContent = t(more.root.hidden ? 'inbox.count' : 'inbox.count.more', { n: rows.size });
     empty.hidden = rows.size > 0;
     if (filter === 'all') ctx.setBadge(rows.size);
   };
@@ -141,6 +141,7 @@ addMessages({
     'inbox.title': 'Gelen kutusu',
     'inbox.empty': 'Bekleyen konuşma yok.',
     'inbox.count': '{n} konuşma bekliyor',
+    'inbox.count.more': 'En az {n} konuşma bekliyor',
     'inbox.reason': 'Neden:',
     'inbox.waiting': 'Bekleme: {time}',
     'inbox.assignee': 'Atanan: {name}',
@@ -156,6 +157,7 @@ addMessages({
     'inbox.title': 'Inbox',
     'inbox.empty': 'No conversation is waiting.',
     'inbox.count': '{n} waiting',
+    'inbox.count.more': 'At least {n} waiting',
     'inbox.reason': 'Reason:',
     'inbox.waiting': 'Waiting {time}',
     'inbox.assignee': 'Assigned to {name}',
