@@ -200,6 +200,21 @@ test('conversations are found by a word of their text and filtered by status', a
   assert.equal(await rows.first().getByRole('link').innerText(), 'mehmet');
   await checkAxe(page, 'conversations');
   await screenshot(page, 'conversations');
+  // A reply's tool calls, as the API lists them, behind a disclosure; Back returns to the search.
+  await rows.first().getByRole('link').click();
+  await page.getByRole('heading', { name: 'mehmet', level: 1 }).waitFor();
+  const mehmet = (await call(server, key, 'GET', api(`/conversations/${(await conversationOf('mehmet')).id}`))).body;
+  const calls = mehmet.messages.flatMap((m) => m.tool_calls || []);
+  assert.ok(calls.length > 0, JSON.stringify(mehmet.messages));
+  const tools = page.locator('details.msg-tools').first();
+  assert.equal(await tools.locator('code').first().isVisible(), false);
+  await tools.locator('summary').click();
+  assert.equal(await tools.locator('code').first().innerText(), calls[0].name);
+  assert.match(await tools.innerText(), new RegExp(calls[0].ok ? '\\bok\\b' : 'failed'));
+  await checkAxe(page, 'conversation with tool calls');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor();
+  assert.equal(await page.getByRole('searchbox', { name: 'Text contains' }).inputValue(), 'lacivert');
 
   await chat(server, TENANT, 'deniz', HANDOFF);
   await page.getByRole('searchbox', { name: 'Text contains' }).fill('');

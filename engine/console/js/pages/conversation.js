@@ -79,7 +79,7 @@ async function render(main, { id }, ctx) {
       head();
       announce(c.assignee ? t('conversation.assignee', { name: c.assignee.name }) : t('conversations.unassigned'));
     };
-    if (admin && agents) {
+    if (admin && agents && agents.length) {
       const choice = field({
         label: t('conversation.assign.to'), name: 'assignee', type: 'select', value: c.assignee ? c.assignee.id : '',
         options: [['', t('conversations.unassigned')], ...agents.map((a) => [a.id, a.name])],
