@@ -135,6 +135,13 @@ test('a private note is kept and never reaches the customer', async () => {
   assert.ok(!turn.reply.includes('kargo takip numarası istiyor'), turn.reply);
   const convo = (await call(server, key, 'GET', api(`/conversations/${ayse}`))).body;
   assert.ok(!convo.messages.some((m) => m.text.includes('özel')), 'a note is not a message');
+  // A second note, deleted again by its author.
+  await page.getByRole('textbox', { name: 'New note' }).fill('silinecek not');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await notes.getByText('silinecek not').waitFor();
+  await notes.locator('li', { hasText: 'silinecek not' }).getByRole('button', { name: /^Delete the note/ }).click();
+  await notes.getByText('silinecek not').waitFor({ state: 'detached' });
+  assert.equal((await call(server, key, 'GET', api(`/conversations/${ayse}/notes`))).body.notes.length, 1);
 });
 
 test('assignment to an agent and back', async () => {
@@ -154,11 +161,17 @@ test('a canned reply is made and inserted into the reply box', async () => {
   await opener.click();
   const dialog = page.getByRole('dialog', { name: 'Canned replies' });
   await dialog.getByRole('textbox', { name: 'Title' }).fill('Kargo');
-  await dialog.getByRole('textbox', { name: 'Text' }).fill('Kargonuz yarın yola çıkıyor.');
+  await dialog.getByRole('textbox', { name: 'Text' }).fill('Kargonuz yarın çıkıyor.');
   await dialog.getByRole('checkbox', { name: 'Share with the whole team' }).check();
   await dialog.getByRole('button', { name: 'Add a canned reply' }).click();
-  await dialog.locator('.canned-list').getByText('Kargonuz yarın yola çıkıyor.').waitFor();
+  await dialog.locator('.canned-list').getByText('Kargonuz yarın çıkıyor.').waitFor();
   assert.match(await dialog.locator('.canned-list').innerText(), /shared/);
+  await dialog.getByRole('button', { name: 'Edit: Kargo' }).click();
+  await dialog.getByRole('textbox', { name: 'Text' }).fill('Kargonuz yarın yola çıkıyor.');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByRole('button', { name: 'Add a canned reply' }).waitFor();
+  const stored = (await call(server, key, 'GET', api('/canned-replies'))).body.canned_replies;
+  assert.deepEqual(stored.map((r) => [r.title, r.text, r.shared]), [['Kargo', 'Kargonuz yarın yola çıkıyor.', true]]);
   await checkAxe(page, 'canned replies dialog');
   await dialog.getByRole('button', { name: 'Close' }).click();
   await page.waitForFunction(() => document.activeElement.textContent === 'Canned replies');  // focus back on the opener
