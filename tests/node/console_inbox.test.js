@@ -292,3 +292,15 @@ test('in Turkish the pages speak Turkish', async () => {
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test('after the server restarts, the open inbox catches up on what it missed', async () => {
+  await page.getByRole('link', { name: /^Inbox/ }).click();
+  await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+  await page.locator('[data-live=open]').waitFor();
+  server = await server.restart();
+  // Handed over before the page's stream is back: no event reaches it, the reload after does.
+  await chat(server, TENANT, 'kaan', HANDOFF);
+  await page.getByRole('link', { name: 'kaan' }).waitFor({ timeout: 20000 });
+  await page.locator('[data-live=open]').waitFor();
+  assert.deepEqual(page.errors, []);
+});

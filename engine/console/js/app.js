@@ -98,6 +98,8 @@ function startEvents() {
   }, {
     signal: events.signal,
     onState(s) {
+      // Events sent while the stream was down are lost: pages read their data again.
+      if (s === 'open' && state && state.dataset.live === 'retrying') hub.emit('resync', {});
       if (!state) return;
       state.dataset.live = s;
       state.textContent = s === 'open' ? t('app.live.on') : t('app.live.off');

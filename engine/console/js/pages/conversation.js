@@ -250,6 +250,15 @@ async function render(main, { id }, ctx) {
 
   const ours = (e) => e.conversation_id === id;
   const offs = [
+    ctx.events.on('resync', async () => {
+      try {
+        Object.assign(c, await ctx.api(path()));
+        lines.replaceChildren();
+        seen.clear();
+        for (const m of c.messages || []) add(m);
+        head();
+      } catch (e) { /* the next reconnection tries again */ }
+    }),
     ctx.events.on('message', (e) => { if (ours(e) && e.text) add(e); }),
     ctx.events.on('handoff', (e) => { if (ours(e)) { c.status = 'handed_over'; head(); } }),
     ctx.events.on('release', (e) => { if (ours(e)) { c.status = 'bot'; head(); announce(t('conversation.released')); } }),

@@ -89,6 +89,7 @@ function render(main, params, ctx) {
   main.append(...[title, filters, status, list, empty, more.root].filter(Boolean));
 
   const offs = [
+    ctx.events.on('resync', () => load(null).catch(() => {})),
     ctx.events.on('handoff', (e) => {
       const old = rows.get(e.conversation_id);
       const c = {
