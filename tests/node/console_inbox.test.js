@@ -188,6 +188,12 @@ test('a canned reply is made and inserted into the reply box', async () => {
 test('release gives the conversation back to the bot and takes it off the inbox', async () => {
   await page.getByRole('button', { name: 'Give back to the assistant' }).click();
   await page.locator('.conv-facts').getByText('With the assistant').waitFor();
+  assert.equal((await conversationOf('ayse')).status, 'bot');
+  // Taken over again from the console, and given back.
+  await page.getByRole('button', { name: 'Take over' }).click();
+  await page.locator('.conv-facts').getByText('With a person').waitFor();
+  assert.equal((await conversationOf('ayse')).status, 'handed_over');
+  await page.getByRole('button', { name: 'Give back to the assistant' }).click();
   await page.getByRole('button', { name: 'Take over' }).waitFor();
   await page.getByRole('link', { name: /^Inbox/ }).click();
   await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
