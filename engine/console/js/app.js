@@ -86,13 +86,20 @@ function startEvents() {
   import('./api.js').then(({ followEvents }) => followEvents(profile.id, (type, data) => {
     if (type === 'handoff') {
       setBadge(badge + 1);
-      chime();
-      announce(t('app.handoff.new', { who: data.user_id || '' }), true);
+      // A customer waiting rings; a colleague's take-over only counts.
+      if (data.by !== 'operator') {
+        chime();
+        announce(t('app.handoff.new', { who: data.user_id || '' }), true);
+      }
+    } else if (type === 'release') {
+      setBadge(badge - 1);
     }
     hub.emit(type, data);
   }, {
     signal: events.signal,
     onState(s) {
+      // Events sent while the stream was down are lost: pages read their data again.
+      if (s === 'open' && state && state.dataset.live === 'retrying') hub.emit('resync', {});
       if (!state) return;
       state.dataset.live = s;
       state.textContent = s === 'open' ? t('app.live.on') : t('app.live.off');
