@@ -219,7 +219,7 @@ export default {
           load();
         } }, t('calendar.cancel')),
       ] : [];
-      const d = openDialog(t('calendar.details', { service: a.service_name, customer: a.customer_name }), info, actions(() => d, ...buttons));
+      const d = openDialog(t('calendar.details', { service: a.service_name, customer: a.customer_name }), info, actions(() => d, buttons, t('app.close')));
     }
 
     function move(a) {

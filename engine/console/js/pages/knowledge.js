@@ -83,6 +83,8 @@ export default {
           }
           const body = { ...(e || {}), question, answer: fields.answer.input.value.trim() };
           delete body.id;
+          // Left empty, a text is not sent, so the server's "answer: required" lands at its field.
+          for (const k of ['question', 'answer']) if (!body[k]) delete body[k];
           const category = fields.category.input.value.trim();
           if (category) body.category = category; else delete body.category;
           const keywords = fields.keywords.input.value.split(',').map((k) => k.trim()).filter(Boolean);

@@ -2,7 +2,9 @@
 // that give focus back, a confirmation, a form in a dialog that shows the server's message next
 // to the field it names, and stackable tables.
 import { h, showError } from '../ui.js';
-import { t } from '../i18n.js';
+import { t, addMessages } from '../i18n.js';
+
+addMessages({ tr: { 'manage.keep': 'Vazgeç' }, en: { 'manage.keep': 'No, keep it' } });
 
 let dialogs = 0;
 
@@ -20,16 +22,16 @@ export function openDialog(title, ...content) {
   return dialog;
 }
 
-/** A row of dialog buttons: Cancel (closes `dialog()`) then the others. */
-export const actions = (dialog, ...buttons) => h('div', { class: 'actions' },
-  h('button', { type: 'button', class: 'btn', onClick: () => dialog().close() }, t('app.cancel')), ...buttons);
+/** A row of dialog buttons: `close` (Cancel; closes `dialog()`) then `buttons`. */
+export const actions = (dialog, buttons, close = t('app.cancel')) => h('div', { class: 'actions' },
+  h('button', { type: 'button', class: 'btn', onClick: () => dialog().close() }, close), buttons);
 
 /** Asks `question`; resolves true when `yes` is pressed. */
 export function confirmDialog(question, yes) {
   return new Promise((resolve) => {
     let answer = false;
     const d = openDialog(question, actions(() => d,
-      h('button', { type: 'button', class: 'btn btn-danger', onClick: () => { answer = true; d.close(); } }, yes)));
+      h('button', { type: 'button', class: 'btn btn-danger', onClick: () => { answer = true; d.close(); } }, yes), t('manage.keep')));
     d.addEventListener('close', () => resolve(answer));
   });
 }
