@@ -255,6 +255,8 @@ export default {
     }
 
     load();
-    return () => { if (controller) controller.abort(); };
+    // A booking made, moved or cancelled elsewhere (a customer, another operator) shows at once.
+    const off = ctx.events.on('appointment', () => load());
+    return () => { off(); if (controller) controller.abort(); };
   },
 };

@@ -9,7 +9,7 @@ import { formDialog, table, row, numberOrNull } from './manage.js';
 addMessages({
   tr: {
     'catalog.search': 'Ürün veya hizmet ara',
-    'catalog.total': '{count} kayıt',
+    'catalog.total': '{count} kayıt', 'catalog.one': '1 kayıt',
     'catalog.name': 'Ad', 'catalog.category': 'Kategori', 'catalog.price': 'Fiyat', 'catalog.stock': 'Stok',
     'catalog.available': 'Satışta', 'catalog.actions': 'İşlem', 'catalog.yes': 'Evet', 'catalog.no': 'Hayır',
     'catalog.untracked': 'takip edilmiyor', 'catalog.edit': '{name} düzenle', 'catalog.edit.title': '{name}',
@@ -18,7 +18,7 @@ addMessages({
   },
   en: {
     'catalog.search': 'Search products and services',
-    'catalog.total': '{count} items',
+    'catalog.total': '{count} items', 'catalog.one': '1 item',
     'catalog.name': 'Name', 'catalog.category': 'Category', 'catalog.price': 'Price', 'catalog.stock': 'Stock',
     'catalog.available': 'On sale', 'catalog.actions': 'Actions', 'catalog.yes': 'Yes', 'catalog.no': 'No',
     'catalog.untracked': 'not tracked', 'catalog.edit': 'Edit {name}', 'catalog.edit.title': '{name}',
@@ -92,7 +92,7 @@ export default {
         const data = await ctx.api(ctx.path(`/offerings${query({ q, limit: 20, cursor })}`));
         if (!cursor) body.replaceChildren();
         for (const o of data.offerings || []) body.append(line(o));
-        total.textContent = (data.total || 0) ? t('catalog.total', { count: formatNumber(data.total) }) : t('catalog.empty');
+        total.textContent = (data.total || 0) ? (data.total === 1 ? t('catalog.one') : t('catalog.total', { count: formatNumber(data.total) })) : t('catalog.empty');
         more.set(data.next);
         box.replaceChildren(body.children.length ? list : '');
       } catch (err) {

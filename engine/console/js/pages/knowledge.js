@@ -9,7 +9,7 @@ import { formDialog, confirmDialog } from './manage.js';
 addMessages({
   tr: {
     'knowledge.entries': 'Sorular ve yanıtlar', 'knowledge.info': 'İşletme bilgileri',
-    'knowledge.search': 'Bilgi bankasında ara', 'knowledge.total': '{count} kayıt', 'knowledge.empty': 'Aramaya uyan kayıt yok.',
+    'knowledge.search': 'Bilgi bankasında ara', 'knowledge.total': '{count} kayıt', 'knowledge.one': '1 kayıt', 'knowledge.empty': 'Aramaya uyan kayıt yok.',
     'knowledge.add': 'Yeni soru ekle', 'knowledge.add.title': 'Yeni soru ve yanıt', 'knowledge.edit': '{name} düzenle',
     'knowledge.delete': '{name} sil', 'knowledge.delete.ask': '“{name}” silinsin mi?', 'knowledge.deleted': 'Silindi: {name}.',
     'knowledge.question': 'Soru', 'knowledge.answer': 'Yanıt', 'knowledge.category': 'Kategori',
@@ -19,7 +19,7 @@ addMessages({
   },
   en: {
     'knowledge.entries': 'Questions and answers', 'knowledge.info': 'Business information',
-    'knowledge.search': 'Search the knowledge base', 'knowledge.total': '{count} entries', 'knowledge.empty': 'Nothing matches the search.',
+    'knowledge.search': 'Search the knowledge base', 'knowledge.total': '{count} entries', 'knowledge.one': '1 entry', 'knowledge.empty': 'Nothing matches the search.',
     'knowledge.add': 'Add a question', 'knowledge.add.title': 'New question and answer', 'knowledge.edit': 'Edit {name}',
     'knowledge.delete': 'Delete {name}', 'knowledge.delete.ask': 'Delete “{name}”?', 'knowledge.deleted': 'Deleted: {name}.',
     'knowledge.question': 'Question', 'knowledge.answer': 'Answer', 'knowledge.category': 'Category',
@@ -116,7 +116,7 @@ export default {
         const data = await ctx.api(ctx.path(`/knowledge${query({ q, limit: 20, cursor })}`));
         if (!cursor) list.replaceChildren();
         for (const e of data.entries || []) list.append(entry(e));
-        total.textContent = data.total ? t('knowledge.total', { count: formatNumber(data.total) }) : t('knowledge.empty');
+        total.textContent = data.total ? (data.total === 1 ? t('knowledge.one') : t('knowledge.total', { count: formatNumber(data.total) })) : t('knowledge.empty');
         more.set(data.next);
       } catch (err) {
         list.replaceChildren(h('li', {}, failure(err, () => load(cursor))));
