@@ -154,7 +154,6 @@ export default {
         customer_name: field({ label: t('calendar.name'), name: 'customer_name', required: true, attrs: { autocomplete: 'off' } }),
         customer_phone: field({ label: t('calendar.phone'), name: 'customer_phone', type: 'tel', required: true, attrs: { autocomplete: 'off' } }),
       };
-      fields.service.input.value = service.input.value;
       const when = h('p', { class: 'strong' }, t('calendar.chosen', { when: slotWhen(s) }));
       const alts = h('div');
       const d = formDialog({
