@@ -37,12 +37,13 @@ async function open(key, hash, options) {
 }
 
 /// The page at phone size: photographed, checked, no horizontal scrolling.
-async function phoneShot(key, hash, name, ready) {
+async function phoneShot(key, hash, name, ready, more) {
   const page = await open(key, hash, { viewport: phone });
   await ready(page);
   await axe(page, `${name} (phone)`);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name}: no horizontal scrolling at 360 px`);
   await screenshot(page, `${name}-phone`);
+  if (more) await more(page);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 }
@@ -96,7 +97,12 @@ test('catalog: a price edited is quoted in the next turn; a negative one is refu
   assert.deepEqual(page.errors, []);
   await page.context().close();
 
-  await phoneShot(keys.gece, '#/catalog', 'catalog', (p) => p.locator('tr[data-id]').first().waitFor());
+  await phoneShot(keys.gece, '#/catalog', 'catalog', (p) => p.locator('tr[data-id]').first().waitFor(), async (p) => {
+    await p.getByRole('button', { name: /^Edit / }).first().click();
+    await p.getByRole('dialog').getByLabel('Price').waitFor();
+    await axe(p, 'catalog edit (phone)');
+    await screenshot(p, 'catalog-edit-phone');
+  });
 });
 
 test('catalog: without catalog:write there is no Edit button, and the server refuses the edit', async () => {
