@@ -226,8 +226,8 @@ test('analytics: the charts carry the numbers GET /analytics gives', async () =>
   const page = await open(keys.gece, '#/analytics');
   await page.getByRole('button', { name: 'Last 30 days' }).click();
   await page.waitForFunction(() => document.querySelectorAll('figure[data-chart=by_day] rect').length === 30);
-  const from = await page.getByLabel('From').inputValue();
-  const to = await page.getByLabel('To').inputValue();
+  const from = await page.getByLabel('From', { exact: true }).inputValue();
+  const to = await page.getByLabel('To', { exact: true }).inputValue();
   const { body: a } = await call(server, keys.gece, 'GET', `/v1/tenants/${GECE}/analytics?from=${from}&to=${to}`);
   const bars = (chart) => page.locator(`figure[data-chart=${chart}] rect`).evaluateAll((rs) => rs.map((r) => Number(r.dataset.value)));
   const cells = (chart) => page.locator(`figure[data-chart=${chart}] td`).evaluateAll((ds) => ds.map((d) => Number(d.dataset.value)));

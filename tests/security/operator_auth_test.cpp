@@ -24,6 +24,18 @@
 //   appointments:write   POST /appointments; PATCH|DELETE /appointments/{id}
 //   calendar:read (or appointments:read)   GET /calendar.ics (a key in its URL: calendar:read alone;
 //                        tests/appointments_ops/calendar_test.cpp)
+//   tenant:admin         GET|POST /agents, PATCH|DELETE /agents/{id} (an agent's own name and password
+//                        without it: tests/console)
+//   conversations:write  PUT /conversations/{id}/assignee, POST /conversations/{id}/notes,
+//                        POST /canned-replies; DELETE /conversations/{id}/notes/{note} and
+//                        PUT|DELETE /canned-replies/{id} (or tenant:admin; the author or owner, else 403)
+//   conversations:read   GET /conversations/{id}/notes, GET /canned-replies
+// Not in the table, because a key is not what they check: POST /v1/tenants/{tenant}/session (signing
+// in: anyone, with an e-mail and password), DELETE /v1/tenants/{tenant}/session (the session's
+// cookie only) and GET /v1/session (any valid key or session, whatever its tenant or scopes); they
+// are tested with agents' sessions in tests/console/console_api_test.cpp.
+//   any scope            GET /v1/tenants (any key: the tenants it covers), GET /v1/tenants/{tenant},
+//                        /offerings, /knowledge, /info (a key of the tenant)
 #include "security/security_fixture.hpp"
 
 #include "store/api_keys.hpp"
@@ -59,7 +71,17 @@ struct OperatorRoute {
     /// Another scope that opens the route too (GET /calendar.ics: appointments:read): the key
     /// "without the scope" lacks this one as well.
     std::string also = "";
+    /// A route without {tenant} that any key may use, answering with what the key covers (GET
+    /// /v1/tenants): a tenant's key is its right key, and no key of a tenant is refused.
+    bool any_tenant = false;
 };
+
+/// The scopes of a key that may use `route`: its scope, or one unrelated scope when the route
+/// needs none in particular.
+std::vector<std::string> scopes_for(const OperatorRoute& route) {
+    return route.scope.empty() ? std::vector<std::string>{"chat:write"}
+                               : std::vector<std::string>{route.scope};
+}
 
 const std::vector<OperatorRoute>& operator_routes() {
     static const std::vector<OperatorRoute> rows = {
@@ -109,6 +131,31 @@ const std::vector<OperatorRoute>& operator_routes() {
          R"({"info_type": "auth-probe", "new_value": "deneme"})"},
         {"GET", "/stats/{tenant}", "analytics:read"},
         {"GET", "/v1/tenants/{tenant}/calendar.ics", "calendar:read", "", 0, "appointments:read"},
+        {"GET", "/v1/tenants/{tenant}/agents", "tenant:admin"},
+        {"POST", "/v1/tenants/{tenant}/agents", "tenant:admin",
+         R"({"name": "Probe", "email": "probe@example.com", "password": "0123456789"})"},
+        {"PATCH", "/v1/tenants/{tenant}/agents/ag_no_such", "tenant:admin", R"({"name": "Probe"})", 404},
+        {"DELETE", "/v1/tenants/{tenant}/agents/ag_no_such", "tenant:admin", "", 404},
+        {"PUT", "/v1/tenants/{tenant}/conversations/c-no-such/assignee", "conversations:write",
+         R"({"agent_id": null})", 404},
+        {"GET", "/v1/tenants/{tenant}/conversations/c-no-such/notes", "conversations:read", "", 404},
+        {"POST", "/v1/tenants/{tenant}/conversations/c-no-such/notes", "conversations:write",
+         R"({"text": "x"})", 404},
+        {"DELETE", "/v1/tenants/{tenant}/conversations/c-no-such/notes/no_no_such", "conversations:write", "",
+         404, "tenant:admin"},
+        {"GET", "/v1/tenants/{tenant}/canned-replies", "conversations:read"},
+        {"POST", "/v1/tenants/{tenant}/canned-replies", "conversations:write",
+         R"({"title": "T", "text": "X"})"},
+        {"PUT", "/v1/tenants/{tenant}/canned-replies/cr_no_such", "conversations:write",
+         R"({"title": "T", "text": "X"})", 404, "tenant:admin"},
+        {"DELETE", "/v1/tenants/{tenant}/canned-replies/cr_no_such", "conversations:write", "", 404,
+         "tenant:admin"},
+        // The console's reads of a tenant: a key of the tenant, whatever its scopes.
+        {"GET", "/v1/tenants", "", "", 0, "", true},
+        {"GET", "/v1/tenants/{tenant}", ""},
+        {"GET", "/v1/tenants/{tenant}/offerings", ""},
+        {"GET", "/v1/tenants/{tenant}/knowledge", ""},
+        {"GET", "/v1/tenants/{tenant}/info", ""},
     };
     return rows;
 }
@@ -132,7 +179,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 bool process_wide(const OperatorRoute& route) {
     return route.path.find("{tenant}") == std::string::npos &&
-           route.body.find("{tenant}") == std::string::npos;
+           route.body.find("{tenant}") == std::string::npos && !route.any_tenant;
 }
 
 class OperatorAuth : public ::testing::TestWithParam<Backend> {
@@ -226,7 +273,8 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
     for (const auto& route : operator_routes()) {
         for (const std::string t : {"gece-butik", "nefes-studyo", ""}) {
             const std::string who = t.empty() ? "*" : t;
-            if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, {route.scope});
+            if (!only.count({who, route.scope})) only[{who, route.scope}] = make_key(t, scopes_for(route));
+            if (route.scope.empty()) continue;  // every key has "any scope"
             if (!without.count({who, route.scope + route.also}))
                 without[{who, route.scope + route.also}] =
                     make_key(t, all_scopes_but(route.scope, route.also));
@@ -257,8 +305,11 @@ TEST_P(OperatorAuth, EveryOperatorRouteRefusesWhatMayNotUseItAndAcceptsTheRightK
                 {"a known key id with a wrong secret", wrong_secret, 401},
                 {"a revoked key", revoked[tenant], 401},
                 {"the other tenant's key", every_scope[other], 403},
-                {"a key without the scope", without[{wide ? "*" : tenant, route.scope + route.also}], 403},
             };
+            if (!route.scope.empty())
+                refusals.push_back({"a key without the scope",
+                                    without[{wide ? "*" : tenant, route.scope + route.also}], 403});
+            if (route.any_tenant) std::erase_if(refusals, [](const Refusal& r) { return r.status == 403; });
             if (wide) refusals.push_back({"a tenant's key with the scope", only[{tenant, route.scope}], 403});
             for (const auto& r : refusals) {
                 SCOPED_TRACE(r.what);

@@ -6,6 +6,7 @@
 #include "notify/notifier.hpp"
 #include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
+#include "store/agents.hpp"
 #include "store/api_keys.hpp"
 #include "store/audit_log.hpp"
 #include "store/connection_url.hpp"
@@ -17,6 +18,7 @@
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
+#include <tezgah/sdk/random.hpp>
 #include <tezgah/sdk/types.hpp>
 
 #include <pthread.h>
@@ -60,6 +62,7 @@ Usage:
                  [--tenants DIR] [--db URL] [--shared-env NAME,...]
   tezgah plugins [NAME] [--markdown] [--plugins DIR]
   tezgah keys    create|list|revoke|audit ... [--db URL]   (`tezgah keys --help`)
+  tezgah agents  create|list|disable|remove ... [--db URL] (`tezgah agents --help`)
   tezgah --help | --version
 
 Commands:
@@ -77,6 +80,8 @@ Commands:
             (`tezgah usage --help`; docs/operations.md).
   keys      Operators' API keys: create (prints the key once), list, revoke; and the audit log
             of keyed requests (`tezgah keys --help`; docs/operators.md).
+  agents    The console's staff accounts: create (the first owner of a tenant, too), list,
+            disable, remove (`tezgah agents --help`; docs/console.md).
   plugins   List every plugin found: name, kind, version, ABI, capabilities, config keys (type,
             range or allowed values, default); and refused files. NAME: that plugin only.
             --markdown: the config keys as the Markdown table of the plugin's README.
@@ -210,6 +215,37 @@ Exit status: 0 done; 1 the database failed, or revoke found no such key (or it w
 already); 2 a bad or missing option.
 )";
 
+constexpr const char* kAgentsHelp = R"(tezgah agents — the console's staff accounts
+
+Usage:
+  tezgah agents create --tenant ID --email EMAIL --name NAME [--role owner|agent]
+                       [--password-stdin] [--db URL]
+  tezgah agents list --tenant ID [--json] [--db URL]
+  tezgah agents disable AGENT_ID [--db URL]
+  tezgah agents remove AGENT_ID [--db URL]
+
+create   Makes an agent account of tenant ID, who signs in to the console (/console/) with its
+         e-mail and password. --role: owner (every scope of the tenant, tenant:admin included: it
+         manages the other accounts) or agent (conversations, appointments, the calendar; the
+         default). This is how a tenant's first owner is made. Prints the agent's id; without
+         --password-stdin a random password is made and printed on the next line, once (it is
+         stored only as an Argon2id hash). --password-stdin: the first line of standard input is
+         the password (10 to 200 bytes). E-mails are unique per tenant, in any letter case.
+list     The tenant's agents by name: id, name, e-mail, role, disabled, created, last sign-in.
+         --json: one JSON array.
+disable  Disables agent AGENT_ID: it can no longer sign in and its sessions end at once.
+remove   Removes agent AGENT_ID with its sessions and its own canned replies; conversations
+         assigned to it are unassigned. A tenant's last enabled owner is neither disabled nor
+         removed.
+
+Options:
+  --db URL    sqlite:PATH or postgresql://user@host:port/db (env TEZGAH_DB; default
+              sqlite:var/tezgah.db), as for serve
+
+Exit status: 0 done; 1 the database failed, no such agent, the e-mail is taken, or the last
+owner would go; 2 a bad or missing option.
+)";
+
 struct Args {
     std::string command;
     std::vector<std::string> positional;
@@ -266,15 +302,13 @@ Args parse(int argc, char** argv) {
                                                      "--name",
                                                      "--key",
                                                      "--limit",
+                                                     "--email",
+                                                     "--role",
                                                      "--default-daily-usd"};
-    static const std::vector<std::string> kFlags = {"--json",
-                                                    "--help",
-                                                    "-h",
-                                                    "--version",
-                                                    "--markdown",
-                                                    "--strict",
-                                                    "--all-tenants",
-                                                    "--block-private-targets"};
+    static const std::vector<std::string> kFlags = {
+        "--json",        "--help",           "-h",
+        "--version",     "--markdown",       "--strict",
+        "--all-tenants", "--password-stdin", "--block-private-targets"};
     Args args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -1094,6 +1128,184 @@ int cmd_keys(const Args& args) {
     return 0;
 }
 
+int cmd_agents(const Args& args) {
+    const std::string sub = args.positional.empty() ? "" : args.positional[0];
+    if (sub != "create" && sub != "list" && sub != "disable" && sub != "remove") {
+        std::cerr << "tezgah agents: "
+                  << (sub.empty() ? "a subcommand is required" : "unknown subcommand \"" + sub + "\"")
+                  << " (create, list, disable, remove)\n\n"
+                  << kAgentsHelp;
+        return 2;
+    }
+    auto only = [&](const std::vector<std::string>& allowed) {
+        for (const auto& [name, value] : args.options)
+            if (name != "--db" && name != "--log-level" &&
+                std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+                std::cerr << "tezgah agents " << sub << ": " << name << " does not apply here\n";
+                return false;
+            }
+        for (const auto& flag : args.flags)
+            if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
+                std::cerr << "tezgah agents " << sub << ": " << flag << " does not apply here\n";
+                return false;
+            }
+        return true;
+    };
+    const bool by_id = sub == "disable" || sub == "remove";
+    if (args.positional.size() != (by_id ? 2u : 1u)) {
+        std::cerr << "tezgah agents " << sub << ": "
+                  << (by_id ? "expected one AGENT_ID (tezgah agents list shows them)"
+                            : "unexpected argument \"" + args.positional.back() + "\"")
+                  << "\n";
+        return 2;
+    }
+    NewAgent fields;
+    bool generated = false;
+    if (sub == "create" || sub == "list") {
+        if (!only(sub == "create" ? std::vector<std::string>{"--tenant", "--email", "--name", "--role",
+                                                             "--password-stdin"}
+                                  : std::vector<std::string>{"--tenant", "--json"}))
+            return 2;
+        fields.tenant_id = args.option("--tenant", nullptr, "");
+        if (fields.tenant_id.empty()) {
+            std::cerr << "tezgah agents " << sub << ": --tenant ID is required\n";
+            return 2;
+        }
+        if (!tenant_id_shape(fields.tenant_id)) {
+            std::cerr << "tezgah agents " << sub << ": --tenant " << fields.tenant_id
+                      << ": not a tenant id (lower-case letters, digits and -, 2 to 63 characters)\n";
+            return 2;
+        }
+    } else if (!only({})) {
+        return 2;
+    }
+    if (sub == "create") {
+        fields.email = args.option("--email", nullptr, "");
+        fields.name = args.option("--name", nullptr, "");
+        fields.role = args.option("--role", nullptr, kRoleAgent);
+        for (const char* required : {"--email", "--name"})
+            if (args.options.count(required) == 0) {
+                std::cerr << "tezgah agents create: " << required << " is required\n";
+                return 2;
+            }
+        if (args.flag("--password-stdin")) {
+            std::getline(std::cin, fields.password);
+            if (!fields.password.empty() && fields.password.back() == '\r') fields.password.pop_back();
+        } else {
+            fields.password =
+                sdk::random_chars(20, "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789");
+            generated = true;
+        }
+        // The fields' own checks, before the database is opened (exit 2, naming the option).
+        sdk::Status checked = check_agent_name(fields.name);
+        if (checked) checked = check_agent_email(fields.email);
+        if (checked) checked = check_agent_password(fields.password);
+        if (checked && !valid_agent_role(fields.role))
+            checked = sdk::Error{sdk::errc::invalid_value,
+                                 "role: \"" + fields.role + "\" is not one of owner, agent"};
+        if (!checked) {
+            std::cerr << "tezgah agents create: --" << checked.error().message
+                      << (checked.error().message.starts_with("password") ? " (read from standard input)"
+                                                                          : "")
+                      << "\n";
+            return 2;
+        }
+    }
+
+    const auto url = args.option("--db", "TEZGAH_DB", "sqlite:var/tezgah.db");
+    std::error_code ec;
+    if (auto target = store::parse_database_url(url); !target) {
+        std::cerr << "tezgah agents: " << target.error().message << "\n";
+        return 2;
+    } else if (sub != "create" && target->backend == Backend::sqlite && target->sqlite_path != ":memory:" &&
+               !fs::exists(target->sqlite_path, ec)) {
+        std::cerr << "tezgah agents " << sub << ": database " << redact_url(url) << ": no such file\n";
+        return 1;
+    }
+    auto db = Database::open(url);
+    if (!db) {
+        std::cerr << "tezgah agents: " << db.error().message << "\n";
+        return 1;
+    }
+    const auto now = std::chrono::system_clock::now();
+
+    if (sub == "create") {
+        auto made = create_agent(**db, fields, now);
+        if (!made) {
+            std::cerr << "tezgah agents create: " << made.error().message << "\n";
+            return made.error().code == sdk::errc::invalid_value ? 2 : 1;
+        }
+        std::cout << made->id << "\n";
+        if (generated) std::cout << fields.password << "\n";
+        std::cout.flush();
+        std::cerr << "agent " << made->id << " (" << made->email << ", " << made->role << ") made for tenant "
+                  << made->tenant_id << (generated ? "; its password is shown only this once" : "") << "\n";
+        return 0;
+    }
+    if (by_id) {
+        const std::string& id = args.positional[1];
+        auto found = find_agent(**db, "", id);
+        if (!found) {
+            std::cerr << "tezgah agents " << sub << ": " << found.error().message << "\n";
+            return 1;
+        }
+        if (!*found) {
+            std::cerr << "tezgah agents " << sub << ": no agent " << id
+                      << " (tezgah agents list --tenant ID)\n";
+            return 1;
+        }
+        sdk::Status done;
+        if (sub == "disable") {
+            AgentPatch patch;
+            patch.disabled = true;
+            auto updated = update_agent(**db, (*found)->tenant_id, id, patch, now);
+            if (!updated) done = updated.error();
+        } else {
+            auto removed = remove_agent(**db, (*found)->tenant_id, id);
+            if (!removed) done = removed.error();
+        }
+        if (!done) {
+            std::cerr << "tezgah agents " << sub << ": " << id << ": " << done.error().message << "\n";
+            return 1;
+        }
+        std::cout << (sub == "disable" ? "disabled " : "removed ") << id << "\n";
+        return 0;
+    }
+    auto agents = list_agents(**db, fields.tenant_id);
+    if (!agents) {
+        std::cerr << "tezgah agents list: " << agents.error().message << "\n";
+        return 1;
+    }
+    if (args.flag("--json")) {
+        json::array out;
+        for (const auto& a : *agents)
+            out.push_back(
+                json::object{{"id", a.id},
+                             {"tenant", a.tenant_id},
+                             {"name", a.name},
+                             {"email", a.email},
+                             {"role", a.role},
+                             {"disabled", a.disabled},
+                             {"created_at", key_time(a.created_at, true)},
+                             {"last_sign_in_at", a.last_sign_in_at.time_since_epoch().count() == 0
+                                                     ? json::value(nullptr)
+                                                     : json::value(key_time(a.last_sign_in_at, true))}});
+        std::cout << sdk::json_text(out) << "\n";
+        return 0;
+    }
+    if (agents->empty()) {
+        std::cout << "no agents of tenant " << fields.tenant_id << " (tezgah agents create)\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "NAME", "EMAIL", "ROLE", "DISABLED", "CREATED", "LAST SIGN-IN"}};
+    for (const auto& a : *agents)
+        rows.push_back({a.id, a.name, a.email, a.role, a.disabled ? "yes" : "no", key_time(a.created_at),
+                        key_time(a.last_sign_in_at)});
+    print_table(rows);
+    return 0;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -1111,6 +1323,10 @@ int run(int argc, char** argv) {
         std::cout << kKeysHelp;
         return 0;
     }
+    if (args.command == "agents" && (args.flag("--help") || args.flag("-h"))) {
+        std::cout << kAgentsHelp;
+        return 0;
+    }
     if (args.flag("--help") || args.flag("-h") || args.command.empty() || args.command == "help") {
         std::cout << kUsage;
         return args.command.empty() && !args.flag("--help") && !args.flag("-h") ? 2 : 0;
@@ -1119,17 +1335,18 @@ int run(int argc, char** argv) {
         std::cerr << "tezgah: " << args.error << "\n\n" << kUsage;
         return 2;
     }
-    init_logging(args.option(
-        "--log-level", "TEZGAH_LOG_LEVEL",
-        args.command == "chat" || args.command == "check" || args.command == "usage" || args.command == "keys"
-            ? "warn"
-            : "info"));
+    init_logging(args.option("--log-level", "TEZGAH_LOG_LEVEL",
+                             args.command == "chat" || args.command == "check" || args.command == "usage" ||
+                                     args.command == "keys" || args.command == "agents"
+                                 ? "warn"
+                                 : "info"));
     if (args.command == "plugins") return cmd_plugins(args);
     if (args.command == "check") return cmd_check(args);
     if (args.command == "chat") return cmd_chat(args);
     if (args.command == "serve") return cmd_serve(args);
     if (args.command == "usage") return cmd_usage(args);
     if (args.command == "keys") return cmd_keys(args);
+    if (args.command == "agents") return cmd_agents(args);
     std::cerr << "tezgah: unknown command \"" << args.command << "\"\n\n" << kUsage;
     return 2;
 }

@@ -26,6 +26,7 @@ std::optional<ApiKey> Routes::authenticate(Exchange& ex) {
     std::string_view header = ex.request.header("authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (header.empty()) {
+        if (auto token = session_cookie(ex.request); !token.empty()) return authenticate_session(ex, token);
         refuse(ex, 401, "unauthorized", "this route needs an API key: Authorization: Bearer KEY");
         return std::nullopt;
     }
@@ -65,7 +66,7 @@ bool Routes::permit(Exchange& ex, const ApiKey& key, const std::string& tenant, 
                               : "the API key is not for tenant \"" + tenant + "\"");
         return false;
     }
-    if (!key.has_scope(scope)) {
+    if (scope != kAnyScope && !key.has_scope(scope)) {
         refuse(ex, 403, "forbidden", "the API key lacks the scope " + std::string(scope));
         return false;
     }

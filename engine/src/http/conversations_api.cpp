@@ -8,8 +8,12 @@
 #include "http/request_parts.hpp"
 
 #include "pipeline/engine.hpp"
+#include "store/agents.hpp"
+#include "store/conversation_list.hpp"
 #include "store/handoffs.hpp"
 #include "store/sql_support.hpp"
+#include "tenants/tenant.hpp"
+#include "util/local_days.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -29,6 +33,7 @@ constexpr std::size_t kMaxOperatorText = 4096;      ///< characters in an operat
 constexpr std::size_t kMaxPage = 200;               ///< conversations or tickets per page
 constexpr std::size_t kConversationMessages = 500;  ///< messages in GET /conversations/{id}
 constexpr std::size_t kMaxAssigneeBytes = 200;
+constexpr std::size_t kMaxSearchCharacters = 200;      ///< `q` of the conversations list
 constexpr auto kKeepAlive = std::chrono::seconds(15);  ///< a comment line on a quiet event stream
 
 /// `limit` of the query (1..kMaxPage), or `fallback`; an error message when it is not one.
@@ -45,10 +50,41 @@ std::optional<std::size_t> page_limit(const std::map<std::string, std::string>& 
     return n;
 }
 
+/// Who sent a message, as operators read it: customer, bot or operator.
+std::string sender(const std::string& role) {
+    return role == "user" ? "customer" : role == "operator" ? "operator" : "bot";
+}
+
 json::object message_json(const OperatorView& m) {
-    const std::string from = m.role == "user" ? "customer" : m.role == "operator" ? "operator" : "bot";
-    return json::object{{"id", m.id},     {"from", from},       {"role", m.role},
-                        {"text", m.text}, {"method", m.method}, {"at", store::to_millis(m.at)}};
+    return json::object{{"id", m.id},     {"from", sender(m.role)}, {"role", m.role},
+                        {"text", m.text}, {"method", m.method},     {"at", store::to_millis(m.at)}};
+}
+
+json::value assignee_json(const std::optional<AssigneeRef>& assignee) {
+    if (!assignee) return nullptr;
+    return json::object{{"id", assignee->id}, {"name", assignee->name}};
+}
+
+/// A conversation as the list shows it: to_json(ConversationInfo) and what an inbox needs.
+json::object summary_json(const ConversationSummary& c) {
+    json::object out = to_json(static_cast<const ConversationInfo&>(c));
+    out["last_message"] = c.last_message
+                              ? json::value(json::object{{"from", sender(c.last_message->role)},
+                                                         {"text", c.last_message->text},
+                                                         {"at", store::to_millis(c.last_message->at)}})
+                              : json::value(nullptr);
+    out["message_count"] = c.message_count;
+    out["ticket"] = c.ticket
+                        ? json::value(json::object{{"id", c.ticket->id},
+                                                   {"reason", c.ticket->reason},
+                                                   {"category", c.ticket->category},
+                                                   {"priority", c.ticket->priority},
+                                                   {"status", c.ticket->status},
+                                                   {"created_at", store::to_millis(c.ticket->created_at)}})
+                        : json::value(nullptr);
+    out["customer_name"] = c.customer_name;
+    out["assignee"] = assignee_json(c.assignee);
+    return out;
 }
 
 /// An id from the path: any bytes but '/', at most 200 of them, valid UTF-8 (checked before a query).
@@ -187,6 +223,47 @@ void Routes::list_conversations_route(Exchange& ex, const std::string& tenant,
     if (auto it = params.find("channel"); it != params.end()) filter.channel = it->second;
     if (auto it = params.find("user_id"); it != params.end()) filter.user_id = it->second;
     if (auto it = params.find("cursor"); it != params.end()) filter.cursor = it->second;
+    if (auto it = params.find("assignee"); it != params.end() && !it->second.empty()) {
+        constexpr std::string_view kAgentPrincipal = "agent:";  // ex.key_id of an agent's session
+        if (it->second == "none") {
+            filter.assignee = std::string();
+        } else if (it->second == "me") {
+            if (!ex.key_id.starts_with(kAgentPrincipal))
+                return ex.send_error(
+                    422, "invalid_value",
+                    "assignee: \"me\" is the signed-in agent; this request was made with a key");
+            filter.assignee = ex.key_id.substr(kAgentPrincipal.size());
+        } else if (it->second.starts_with("ag_") && sane_path_id(it->second)) {
+            filter.assignee = it->second;
+        } else {
+            return ex.send_error(422, "invalid_value",
+                                 "assignee: expected an agent's id (ag_...), me or none, got \"" +
+                                     it->second.substr(0, 40) + "\"");
+        }
+    }
+    if (auto it = params.find("q"); it != params.end()) {
+        if (sdk::text::length(it->second) > kMaxSearchCharacters)
+            return ex.send_error(422, "invalid_value",
+                                 "q: longer than " + std::to_string(kMaxSearchCharacters) + " characters");
+        filter.text = std::string(sdk::text::trim(it->second));
+    }
+    // from and to are the tenant's days: the last message on or after from's midnight, before the
+    // midnight after to, on its wall clock.
+    std::string timezone = "UTC";
+    if (auto known = engine.tenant(tenant); known) timezone = (*known)->profile().timezone;
+    for (const char* name : {"from", "to"}) {
+        auto it = params.find(name);
+        if (it == params.end() || it->second.empty()) continue;
+        const auto day = parse_day(it->second);
+        if (!day)
+            return ex.send_error(
+                422, "invalid_value",
+                std::string(name) + ": expected a date YYYY-MM-DD, got \"" + it->second.substr(0, 40) + "\"");
+        if (std::string_view(name) == "from")
+            filter.active_from_ms = store::to_millis(day_start(*day, timezone));
+        else
+            filter.active_until_ms = store::to_millis(day_start(next_day(*day), timezone));
+    }
     const auto limit = page_limit(params, 50);
     if (!limit)
         return ex.send_error(422, "invalid_value",
@@ -195,7 +272,7 @@ void Routes::list_conversations_route(Exchange& ex, const std::string& tenant,
     auto page = list_conversations(engine.database(), tenant, filter);
     if (!page) return ex.send_error(page.error());
     json::array list;
-    for (const auto& c : page->conversations) list.push_back(to_json(c));
+    for (const auto& c : page->conversations) list.push_back(summary_json(c));
     ex.send_json(200,
                  json::object{{"conversations", std::move(list)},
                               {"next", page->next.empty() ? json::value(nullptr) : json::value(page->next)}});
@@ -210,11 +287,30 @@ void Routes::conversation_route(Exchange& ex, const std::string& tenant, const s
     if (!messages) return ex.send_error(messages.error());
     auto tickets = list_tickets(db, tenant, "", id, kMaxPage);
     if (!tickets) return ex.send_error(tickets.error());
+    auto calls = db.tool_calls(tenant, id);
+    if (!calls) return ex.send_error(calls.error());
+    std::map<std::string, json::array> calls_of;  // reply id -> its tool calls, in order
+    for (const auto& call : *calls)
+        calls_of[call.message_id].push_back(
+            json::object{{"name", call.tool}, {"arguments", call.arguments}, {"ok", call.ok}});
+    auto assigned = conversation_assignee(db, tenant, id);
+    if (!assigned) return ex.send_error(assigned.error());
     json::object out = to_json(**found);
+    out["assignee"] = *assigned
+                          ? json::value(json::object{{"id", (*assigned)->id}, {"name", (*assigned)->name}})
+                          : json::value(nullptr);
     json::array list;
     // A turn the bot kept silent for stores an empty reply: not a message anyone sent.
-    for (const auto& m : *messages)
-        if (!(m.role == "assistant" && m.text.empty())) list.push_back(message_json(m));
+    for (const auto& m : *messages) {
+        if (m.role == "assistant" && m.text.empty()) continue;
+        json::object item = message_json(m);
+        if (m.role == "assistant") {
+            auto it = calls_of.find(m.id);
+            item["tool_calls"] = it == calls_of.end() ? json::array{} : std::move(it->second);
+            if (m.handoff) item["handoff"] = true;
+        }
+        list.push_back(std::move(item));
+    }
     out["messages"] = std::move(list);
     json::array ticket_list;
     for (const auto& t : *tickets) ticket_list.push_back(to_json(t, false));

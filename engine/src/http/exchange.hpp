@@ -45,8 +45,9 @@ struct Request {
     std::string query;
     std::vector<std::pair<std::string, std::string>> headers;  ///< names lower case, in order
     std::string body;
-    bool keep_alive = true;      ///< HTTP/1.1 without `Connection: close`
-    std::string client_address;  ///< the peer, or the X-Forwarded-For client behind a trusted proxy
+    bool keep_alive = true;        ///< HTTP/1.1 without `Connection: close`
+    std::string client_address;    ///< the peer, or the X-Forwarded-For client behind a trusted proxy
+    bool forwarded_https = false;  ///< a trusted proxy says the client used HTTPS (X-Forwarded-Proto)
     std::string request_id;
     std::chrono::steady_clock::time_point started;  ///< the request's first byte
 
@@ -121,6 +122,9 @@ private:
 /// 127.0.0.0/8, ::1, or an IPv4-mapped loopback address.
 bool is_loopback_address(std::string_view address);
 
+/// The value of the request's `tezgah_session` cookie (an agent's console session), or empty.
+std::string_view session_cookie(const Request& request);
+
 /// The status line's reason for `status` ("OK", "Not Found").
 const char* reason_phrase(int status) noexcept;
 
@@ -148,6 +152,10 @@ private:
 class WidgetSockets;
 class ConsoleSite;
 
+/// For Routes::authorize and permit: a route any key covering the tenant may read, whatever its
+/// scopes (the console's reads of a tenant's profile, catalog and knowledge).
+inline constexpr std::string_view kAnyScope{};
+
 /// The request handlers. Each sends exactly one response (or an event stream).
 struct Routes {
     Routes(Engine& engine_, const ProcessChannels& channels_)
@@ -167,12 +175,18 @@ struct Routes {
     static bool operations_route(std::string_view path);
 
     /// The request's key (`Authorization: Bearer KEY`) when it may use `scope` on `tenant` (an
-    /// empty `tenant`: a process-wide route, which only a key for every tenant may use). Otherwise
+    /// empty `tenant`: a process-wide route, which only a key for every tenant may use; `scope`
+    /// kAnyScope: any key covering the tenant, whatever its scopes). Otherwise
     /// answers 401 (no key, an unknown or revoked one) or 403 (another tenant's key, a key without
     /// the scope) and returns none. Sets ex.key_id.
     std::optional<ApiKey> authorize(Exchange& ex, const std::string& tenant, std::string_view scope);
     /// The first half of authorize(): the request's key when it is valid, else 401 answered.
     std::optional<ApiKey> authenticate(Exchange& ex);
+    /// authenticate() for an agent's console session (the `tezgah_session` cookie, used only
+    /// without an Authorization header; http/agents_api.cpp): the session must be current, and a
+    /// method other than GET/HEAD must carry its X-CSRF-Token and no foreign Origin (else 403
+    /// csrf_failed). Sets ex.key_id to "agent:<id>".
+    std::optional<ApiKey> authenticate_session(Exchange& ex, std::string_view token);
     /// authenticate() for a key presented some other way (the calendar feed's `?key=`).
     std::optional<ApiKey> authenticate_key(Exchange& ex, std::string_view presented);
     /// The second half: true when `key` may use `scope` on `tenant`, else 403 answered.
@@ -220,6 +234,11 @@ struct Routes {
     void change_appointment_route(Exchange& ex, const Tenant& tenant, const std::string& id);
     /// GET /v1/tenants/{tenant}/analytics (http/analytics.cpp).
     void analytics(Exchange& ex, const std::string& tenant);
+    /// The console's staff (http/agents_api.cpp): sign-in and out, agents, assignment, notes,
+    /// canned replies under /v1/tenants/{tenant}; answers when `rest` is one of them.
+    bool agents_route(Exchange& ex, const std::string& tenant, std::string_view rest);
+    /// GET /v1/session: who is asking (a key or an agent's session).
+    void session_route(Exchange& ex);
     /// GET /openapi.json: the OpenAPI document of every route (http/openapi.cpp).
     void openapi(Exchange& ex);
 };

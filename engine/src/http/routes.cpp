@@ -6,6 +6,7 @@
 #include "http/edits.hpp"
 #include "http/exchange.hpp"
 #include "http/notices.hpp"
+#include "http/tenant_reads.hpp"
 #include "http/widget_socket.hpp"
 
 #include "ops/metrics.hpp"
@@ -347,11 +348,13 @@ void Routes::dispatch(Exchange& ex) {
         if (console != nullptr) return console->serve(ex);
         return ex.send_error(404, "not_found", "this server does not serve the console");
     }
+    if (path == "/v1/session") return session_route(ex);
     if (path == "/openapi.json") {
         ex.route = "/openapi.json";
         if (require_method(ex, "GET")) openapi(ex);
         return;
     }
+    if (tenant_reads(*this, ex)) return;
     constexpr std::string_view kTenants = "/v1/tenants/";
     if (path.starts_with(kTenants)) {
         const auto tenant_end = path.find('/', kTenants.size());
@@ -372,6 +375,7 @@ void Routes::dispatch(Exchange& ex) {
                     audit_entries(ex, tenant);
                 return;
             }
+            if (agents_route(ex, tenant, rest)) return;
             if (operator_route(ex, tenant, rest)) return;
             if (appointments_route(ex, tenant, rest)) return;
             if (rest == "/notices") {

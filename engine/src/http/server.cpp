@@ -584,6 +584,8 @@ private:
         request->body = std::move(message.body());
         request->keep_alive = message.keep_alive();
         request->client_address = server_.client_address(peer_, message["X-Forwarded-For"]);
+        request->forwarded_https =
+            server_.trusted_peer(peer_) && lower(message["X-Forwarded-Proto"]) == "https";
         request->request_id = request_id_;
         request->started = started_;
         parser_.reset();

@@ -128,9 +128,11 @@ sdk::Result<Analytics> read_analytics(Database& db, const AnalyticsQuery& query)
                 conversations.insert(conversation);
                 conversations_by_day[date].insert(conversation);
                 days[date].messages += count;
-                if (role == "user")
+                if (role == "user") {
                     out.customer_messages += count;
-                else if (role == "assistant")
+                    out.customer_messages_by_hour.at(static_cast<std::size_t>(
+                        hour_at(from_millis(slice * kSliceMs), query.timezone))) += count;
+                } else if (role == "assistant")
                     out.assistant_messages += count;
                 else if (role == "operator")
                     out.operator_messages += count;
@@ -337,6 +339,9 @@ boost::json::object analytics_json(const Analytics& f) {
                         {"conversations", d.conversations},
                         {"messages", d.messages},
                         {"cost_usd", usd(d.cost_usd)}});
+    json::array hours;
+    for (std::size_t hour = 0; hour < f.customer_messages_by_hour.size(); ++hour)
+        hours.push_back({{"hour", hour}, {"messages", f.customer_messages_by_hour[hour]}});
     auto appointment_counts = [&](const AppointmentCounts& c, const char* id_key) {
         json::object o;
         if (id_key != nullptr) {
@@ -384,6 +389,7 @@ boost::json::object analytics_json(const Analytics& f) {
         {"cost", std::move(cost)},
         {"cache", {{"hits", cache_hits}, {"replies", f.replies}, {"hit_rate", ratio(cache_hits, f.replies)}}},
         {"by_day", std::move(days)},
+        {"by_hour", std::move(hours)},
         {"appointments", std::move(appointments)},
     };
 }

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -69,6 +70,8 @@ struct Analytics {
     std::vector<double> response_times_ms;  ///< sorted
     std::vector<CostLine> cost;             ///< most expensive first
     std::vector<AnalyticsDay> by_day;       ///< every day of the range, in order
+    /// Customer messages by the hour of the tenant's wall clock they came in (0..23), over the range.
+    std::array<std::int64_t, 24> customer_messages_by_hour{};
     /// Appointments that start in the range (by start, not by when they were booked).
     AppointmentCounts appointments;
     std::vector<AppointmentCounts> appointments_by_service;   ///< most booked first

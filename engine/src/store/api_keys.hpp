@@ -26,9 +26,13 @@ struct ApiKey {
     std::chrono::system_clock::time_point created_at{};
     std::chrono::system_clock::time_point last_used_at{};  ///< the epoch: never used
     std::chrono::system_clock::time_point revoked_at{};    ///< the epoch: not revoked
+    /// Set when the principal is an agent's console session (store/agents.hpp), not a key: then
+    /// `id` is "agent:<agent_id>", `name` the agent's, and `scopes` its role's on its tenant.
+    std::string agent_id;
 
     bool all_tenants() const { return tenant_id.empty(); }
     bool revoked() const { return revoked_at.time_since_epoch().count() != 0; }
+    bool agent() const { return !agent_id.empty(); }
     bool has_scope(std::string_view scope) const;
     /// Whether the key may act on `tenant` (its own, or any for an all-tenants key).
     bool covers(std::string_view tenant) const { return tenant_id.empty() || tenant_id == tenant; }

@@ -171,72 +171,6 @@ sdk::Result<std::optional<ConversationInfo>> find_conversation(Database& db, con
     return out;
 }
 
-sdk::Result<ConversationPage> list_conversations(Database& db, const std::string& tenant_id,
-                                                 const ConversationFilter& filter) {
-    // The cursor is "<last_message_at ms>.<id>" of the last row of the page before.
-    long long cursor_at = 0;
-    std::string cursor_id;
-    if (!filter.cursor.empty()) {
-        const auto dot = filter.cursor.find('.');
-        bool ok = dot != std::string::npos && dot > 0 && dot + 1 < filter.cursor.size() &&
-                  std::all_of(filter.cursor.begin(), filter.cursor.begin() + static_cast<std::ptrdiff_t>(dot),
-                              [](char c) { return c >= '0' && c <= '9'; }) &&
-                  dot <= 18;
-        if (!ok) return sdk::Error{sdk::errc::invalid_value, "cursor: not a cursor this API gave"};
-        cursor_at = std::stoll(filter.cursor.substr(0, dot));
-        cursor_id = filter.cursor.substr(dot + 1);
-    }
-    std::string where = "WHERE tenant_id = :t";
-    std::vector<std::string> params{tenant_id};
-    if (!filter.status.empty()) {
-        where += " AND status = :s";
-        params.push_back(filter.status);
-    }
-    if (!filter.channel.empty()) {
-        where += " AND channel = :ch";
-        params.push_back(filter.channel);
-    }
-    if (!filter.user_id.empty()) {
-        where += " AND user_id = :u";
-        params.push_back(filter.user_id);
-    }
-    const std::string at_text = std::to_string(cursor_at);
-    if (!filter.cursor.empty()) {
-        where += " AND (last_message_at < :ca OR (last_message_at = :ca2 AND id < :ci))";
-    }
-    ConversationPage page;
-    const long long limit = static_cast<long long>(filter.limit) + 1;
-    auto read = db.read("list_conversations [" + tenant_id + "]", [&](soci::session& sql) {
-        page.conversations.clear();
-        ConversationRow row;
-        soci::statement st(sql);
-        bind_conversation(st, row);
-        for (const auto& p : params) st.exchange(soci::use(p));
-        if (!filter.cursor.empty()) {
-            st.exchange(soci::use(cursor_at));
-            st.exchange(soci::use(cursor_at));
-            st.exchange(soci::use(cursor_id));
-        }
-        st.exchange(soci::use(limit));
-        st.alloc();
-        st.prepare(std::string("SELECT ") + kConversationColumns + " FROM conversations " + where +
-                   " ORDER BY last_message_at DESC, id DESC LIMIT :n");
-        st.define_and_bind();
-        st.execute(false);
-        while (st.fetch()) {
-            row.finish();
-            page.conversations.push_back(row.info);
-        }
-    });
-    if (!read) return read.error();
-    if (page.conversations.size() > filter.limit) {
-        page.conversations.resize(filter.limit);
-        const auto& last = page.conversations.back();
-        page.next = std::to_string(to_millis(last.updated_at)) + "." + last.id;
-    }
-    return page;
-}
-
 sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const std::string& tenant_id,
                                                              const std::string& conversation_id,
                                                              std::size_t limit) {
@@ -246,15 +180,25 @@ sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const
         out.clear();
         OperatorView m;
         long long at = 0;
+        std::string reply_json;
         soci::statement st =
-            (sql.prepare << "SELECT seq, id, role, text, method, at FROM messages WHERE tenant_id = :t AND "
-                            "conversation_id = :c ORDER BY seq DESC LIMIT :n",
+            (sql.prepare
+                 << "SELECT seq, id, role, text, method, at, reply_json FROM messages WHERE tenant_id "
+                    "= :t AND conversation_id = :c ORDER BY seq DESC LIMIT :n",
              soci::into(m.seq), soci::into(m.id), soci::into(m.role), soci::into(m.text),
-             soci::into(m.method), soci::into(at), soci::use(tenant_id), soci::use(conversation_id),
-             soci::use(max_rows));
+             soci::into(m.method), soci::into(at), soci::into(reply_json), soci::use(tenant_id),
+             soci::use(conversation_id), soci::use(max_rows));
         st.execute();
         while (st.fetch()) {
             m.at = from_millis(at);
+            m.handoff = false;
+            if (!reply_json.empty()) {
+                boost::system::error_code ec;
+                auto reply = json::parse(reply_json, ec);
+                if (!ec && reply.is_object())
+                    if (const auto* h = reply.get_object().if_contains("handoff"); h && h->is_bool())
+                        m.handoff = h->get_bool();
+            }
             out.push_back(m);
         }
         std::reverse(out.begin(), out.end());

@@ -64,26 +64,13 @@ struct OperatorView {
     std::string text;
     std::string method;
     std::chrono::system_clock::time_point at{};
-};
-
-struct ConversationFilter {
-    std::string status;   ///< empty: any
-    std::string channel;  ///< empty: any
-    std::string user_id;  ///< empty: any
-    std::size_t limit = 50;
-    std::string cursor;  ///< `next` of the page before; empty: the first page
-};
-struct ConversationPage {
-    std::vector<ConversationInfo> conversations;
-    std::string next;  ///< empty: no more
+    bool handoff = false;  ///< a reply that handed the conversation over (its stored JSON says so)
 };
 
 /// The tenant's conversation `id`; none when it has none by that id.
 sdk::Result<std::optional<ConversationInfo>> find_conversation(Database& db, const std::string& tenant_id,
                                                                const std::string& id);
-/// The tenant's conversations, the most recently active first. "invalid_value" for a bad cursor.
-sdk::Result<ConversationPage> list_conversations(Database& db, const std::string& tenant_id,
-                                                 const ConversationFilter& filter);
+/// The list of a tenant's conversations: store/conversation_list.hpp.
 /// The conversation's messages, oldest first, at most `limit` (the latest ones).
 sdk::Result<std::vector<OperatorView>> conversation_messages(Database& db, const std::string& tenant_id,
                                                              const std::string& conversation_id,

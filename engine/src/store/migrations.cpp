@@ -361,6 +361,75 @@ const std::vector<Migration>& all_migrations() {
                 version BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (tenant_id, resource_id)))"},
          }},
+        {15,
+         "the console's staff: agent accounts and their sessions, sign-in failures, notes on a "
+         "conversation, canned replies, and a conversation's assignee (store/agents.hpp, "
+         "store/staff_notes.hpp)",
+         {
+             // email_key: the e-mail lower-cased, unique per tenant; password_hash: Argon2id's encoded
+             // string; times in ms, last_sign_in_at 0: never.
+             {Only::both, R"(CREATE TABLE agents (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                email TEXT NOT NULL,
+                email_key TEXT NOT NULL,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                last_sign_in_at BIGINT NOT NULL DEFAULT 0))"},
+             {Only::both, "CREATE UNIQUE INDEX agents_email ON agents (tenant_id, email_key)"},
+             // A session is found by the SHA-256 of its token (the token itself is never stored);
+             // it ends 12 h after last_used_at and 7 days after created_at at the latest.
+             {Only::both, R"(CREATE TABLE agent_sessions (
+                token_hash TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL,
+                tenant_id TEXT NOT NULL,
+                csrf_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_used_at BIGINT NOT NULL))"},
+             {Only::both, "CREATE INDEX agent_sessions_agent ON agent_sessions (agent_id)"},
+             // Failed sign-ins by e-mail (known or not), for the limit of 10 in 15 minutes.
+             {Only::both, R"(CREATE TABLE sign_in_failures (
+                id {ROWID},
+                tenant_id TEXT NOT NULL,
+                email_key TEXT NOT NULL,
+                at BIGINT NOT NULL))"},
+             {Only::both,
+              "CREATE INDEX sign_in_failures_email ON sign_in_failures (tenant_id, email_key, at)"},
+             // author_kind: agent | key; the author's name as it was when the note was written.
+             {Only::both, R"(CREATE TABLE conversation_notes (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                conversation_id TEXT NOT NULL,
+                author_kind TEXT NOT NULL,
+                author_id TEXT NOT NULL,
+                author_name TEXT NOT NULL,
+                text TEXT NOT NULL,
+                created_at BIGINT NOT NULL))"},
+             {Only::both,
+              "CREATE INDEX conversation_notes_conversation ON conversation_notes "
+              "(tenant_id, conversation_id, created_at)"},
+             // shared: every agent of the tenant sees it; otherwise only its owner (and keys).
+             {Only::both, R"(CREATE TABLE canned_replies (
+                id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                title TEXT NOT NULL,
+                text TEXT NOT NULL,
+                shared INTEGER NOT NULL DEFAULT 0,
+                owner_kind TEXT NOT NULL,
+                owner_id TEXT NOT NULL,
+                owner_name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL))"},
+             {Only::both, "CREATE INDEX canned_replies_tenant ON canned_replies (tenant_id, title)"},
+             // The agent a conversation is assigned to; NULL: nobody.
+             {Only::both, "ALTER TABLE conversations ADD COLUMN assignee TEXT"},
+             {Only::both,
+              "CREATE INDEX conversations_assignee ON conversations (tenant_id, assignee, last_message_at)"},
+         }},
     };
     return list;
 }

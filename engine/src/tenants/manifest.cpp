@@ -428,6 +428,12 @@ void EnvValues::add(std::string field, std::string variable, std::string value) 
     entries_.insert(at, std::move(entry));
 }
 
+std::string EnvValues::variable_at(std::string_view field) const {
+    for (const auto& e : entries_)
+        if (e.field == field) return e.variable;
+    return {};
+}
+
 std::string EnvValues::redact(std::string text, std::string_view field) const {
     if (entries_.empty()) return text;
     // `inner` is `outer` or a part of it: "llm.api_key" of "llm", "tools[1]" of "tools".

@@ -50,6 +50,9 @@ public:
     /// `field` is where the manifest used it ("llm.api_key").
     void add(std::string field, std::string variable, std::string value);
     bool empty() const { return entries_.empty(); }
+    /// The variable whose value was read at exactly `field` ("business.info.wifi"); empty when
+    /// the field was not read from the environment.
+    std::string variable_at(std::string_view field) const;
 
     /// `text` with every value hidden. `"VALUE"`, the way messages quote a value, becomes
     /// `the value of ${NAME}`; VALUE anywhere else becomes `${NAME}` when it has at least

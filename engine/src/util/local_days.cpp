@@ -53,6 +53,14 @@ Day day_at(std::chrono::system_clock::time_point when, const std::string& timezo
     return from_local_days(date::floor<date::days>(local));
 }
 
+int hour_at(std::chrono::system_clock::time_point when, const std::string& timezone) {
+    const auto utc = date::floor<std::chrono::seconds>(when);
+    const auto* zone = find_zone(timezone);
+    const date::local_seconds local =
+        zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
+    return static_cast<int>(date::floor<std::chrono::hours>(local - date::floor<date::days>(local)).count());
+}
+
 std::chrono::system_clock::time_point day_start(const Day& day, const std::string& timezone) {
     const date::local_seconds midnight{to_local_days(day)};
     const auto* zone = find_zone(timezone);

@@ -21,6 +21,8 @@ struct Day {
 std::optional<Day> parse_day(std::string_view text);
 /// `when`'s date on the wall clock of `timezone` (UTC when unknown).
 Day day_at(std::chrono::system_clock::time_point when, const std::string& timezone);
+/// The hour (0..23) of `when` on the wall clock of `timezone` (UTC when unknown).
+int hour_at(std::chrono::system_clock::time_point when, const std::string& timezone);
 /// When `day` begins in `timezone` (UTC when unknown); a skipped midnight begins it at the change.
 std::chrono::system_clock::time_point day_start(const Day& day, const std::string& timezone);
 /// The day after `day`.
