@@ -266,7 +266,7 @@ test('staff: an owner creates an account, a taken e-mail is refused at its field
   const email = form.getByLabel('E-mail');
   await page.waitForFunction(() => document.querySelector('form input[name=email]').getAttribute('aria-invalid') === 'true');
   const describedBy = (await email.getAttribute('aria-describedby')).split(' ')[0];
-  assert.ok((await page.locator(`[id="${describedBy}"]`).innerText()).length > 0);
+  assert.match(await page.locator(`[id="${describedBy}"]`).innerText(), /^email: /);
   assert.equal(await page.getByRole('cell', { name: 'selin@nefes.example' }).count(), 1);
   await axe(page, 'staff');
   await screenshot(page, 'staff');
@@ -278,6 +278,22 @@ test('staff: an owner creates an account, a taken e-mail is refused at its field
   await assert.doesNotReject(agent.getByRole('link', { name: 'Calendar' }).waitFor());
   assert.equal(await agent.getByRole('link', { name: 'Staff' }).count(), 0);
   await agent.context().close();
-
   await phoneShot(keys.owner, '#/staff', 'staff', (p) => p.getByRole('cell', { name: 'selin@nefes.example' }).waitFor());
+
+  // Disabled, the account no longer signs in; removed (after confirming), it is gone.
+  const owner = await open(keys.owner, '#/staff');
+  await owner.getByRole('button', { name: 'Disable Selin Aydın' }).click();
+  await owner.getByRole('button', { name: 'Enable Selin Aydın' }).waitFor();
+  const refused = await call(server, keys.owner, 'GET', `/v1/tenants/${NEFES}/agents`);
+  assert.equal(refused.body.agents.find((a) => a.email === 'selin@nefes.example').disabled, true);
+  const signIn = await fetch(`${server.url}/v1/tenants/${NEFES}/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'selin@nefes.example', password: 'nefes-parola-2026' }) });
+  assert.equal(signIn.status, 401);
+  await owner.getByRole('button', { name: 'Remove Selin Aydın' }).click();
+  await owner.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await owner.getByText('No accounts yet.').waitFor();
+  assert.deepEqual((await call(server, keys.owner, 'GET', `/v1/tenants/${NEFES}/agents`)).body.agents, []);
+  assert.deepEqual(owner.errors, []);
+  await owner.context().close();
+
 });
