@@ -161,7 +161,6 @@ test('calendar: a booking shows, its slot is refused to another customer, it mov
   const free = (time) => page.getByRole('button', { name: `${time} free: book` }).first();
   await free('10:00').waitFor();
   await axe(page, 'calendar');
-  await screenshot(page, 'calendar');
 
   await free('10:00').click();
   const dialog = page.getByRole('dialog', { name: /^Book / });
@@ -206,6 +205,8 @@ test('calendar: a booking shows, its slot is refused to another customer, it mov
   await move.waitFor({ state: 'detached' });
   const moved = page.getByRole('button', { name: '15:00–15:50 Reformer Pilates (Birebir), Deniz Yılmaz' });
   await moved.waitFor();
+  await axe(page, 'calendar with bookings');
+  await screenshot(page, 'calendar');
   assert.equal((await call(server, keys.nefes, 'GET', `/v1/tenants/${NEFES}/appointments/${mine.id}`)).body.appointment.start.slice(11, 16), '15:00');
 
   await moved.click();
@@ -216,7 +217,7 @@ test('calendar: a booking shows, its slot is refused to another customer, it mov
   assert.deepEqual(page.errors, []);
   await page.context().close();
 
-  await phoneShot(keys.nefes, '#/calendar', 'calendar', (p) => p.locator('.cal-day').first().waitFor());
+  await phoneShot(keys.nefes, `#/calendar?week=${week[0]}&resource=ayse`, 'calendar', (p) => p.locator('.cal-booking').first().waitFor());
 });
 
 test('analytics: the charts carry the numbers GET /analytics gives', async () => {
