@@ -112,6 +112,10 @@ test('catalog: without catalog:write there is no Edit button, and the server ref
   assert.equal(await page.getByRole('button', { name: /^Edit / }).count(), 0);
   const refused = await call(server, keys.geceRead, 'PATCH', `/v1/tenants/${GECE}/offerings/saten-gecelik-siyah`, { price: 1 });
   assert.equal(refused.status, 403);
+  // Nor does it add or edit knowledge without knowledge:write.
+  await page.goto(`${server.url}/console/#/knowledge`);
+  await page.locator('.kb-list > li').first().waitFor();
+  assert.equal(await page.getByRole('button', { name: /^(Add a question|Edit |Delete )/ }).count(), 0);
   // Its tenant has no appointments tool: the calendar says so.
   await page.goto(`${server.url}/console/#/calendar`);
   await assert.doesNotReject(page.getByText('This business does not use the appointments tool').waitFor());
@@ -119,7 +123,7 @@ test('catalog: without catalog:write there is no Edit button, and the server ref
   await page.context().close();
 });
 
-test('knowledge: an entry added is answered in the next turn', async () => {
+test('knowledge: an entry added is answered in the next turn; an info text is edited; an entry is deleted', async () => {
   const page = await open(keys.gece, '#/knowledge');
   await page.locator('.kb-list > li').first().waitFor();
   await page.getByRole('button', { name: 'Add a question' }).click();
@@ -142,6 +146,14 @@ test('knowledge: an entry added is answered in the next turn', async () => {
   await edit.getByRole('button', { name: 'Cancel' }).click();
   await axe(page, 'knowledge');
   await screenshot(page, 'knowledge');
+
+  await page.getByRole('button', { name: 'Edit the text of kargo' }).click();
+  const info = page.getByRole('dialog', { name: 'Edit the text of kargo' });
+  await info.getByLabel('Text').fill('Kargo her siparişte ücretsiz.');
+  await info.getByRole('button', { name: 'Save' }).click();
+  await info.waitFor({ state: 'detached' });
+  await assert.doesNotReject(page.getByText('Kargo her siparişte ücretsiz.').waitFor());
+  assert.equal((await call(server, keys.gece, 'GET', `/v1/tenants/${GECE}/info`)).body.info.kargo, 'Kargo her siparişte ücretsiz.');
 
   await page.getByRole('button', { name: 'Delete Otopark var mı?' }).click();
   await page.getByRole('dialog', { name: 'Delete “Otopark var mı?”?' }).getByRole('button', { name: 'Delete' }).click();

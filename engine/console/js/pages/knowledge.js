@@ -135,7 +135,7 @@ export default {
         fields,
         async save() {
           const stored = await ctx.api(ctx.path(`/info/${encodeURIComponent(key)}`), { method: 'PUT', body: { text: fields.text.input.value } });
-          const old = [...infoBox.children].find((x) => x.dataset.key === key);
+          const old = [...infoBox.querySelectorAll('[data-key]')].find((x) => x.dataset.key === key);
           if (old) old.replaceWith(infoRow(key, stored.text));
           announce(t('knowledge.saved', { name: key }));
         },
