@@ -8,14 +8,16 @@ addMessages({ tr: { 'manage.keep': 'Vazgeç' }, en: { 'manage.keep': 'No, keep i
 
 let dialogs = 0;
 
-/** A modal <dialog> titled `title`; removed on close, focus back where it was. */
+/** A modal <dialog> titled `title`; removed on close, focus back where it was (or the page's heading). */
 export function openDialog(title, ...content) {
   const opener = document.activeElement;
   const id = `dialog-${++dialogs}`;
   const dialog = h('dialog', { 'aria-labelledby': id, class: 'manage-dialog' }, h('h2', { id }, title), ...content);
   dialog.addEventListener('close', () => {
     dialog.remove();
-    if (opener && opener.isConnected) opener.focus();
+    // The opener may be gone (a list redrawn after the change): the page's heading then.
+    const back = opener && opener.isConnected ? opener : document.querySelector('main h1');
+    if (back) back.focus();
   });
   document.body.append(dialog);
   dialog.showModal();
