@@ -79,6 +79,7 @@ test('catalog: a price edited is quoted in the next turn; a negative one is refu
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
   await assert.doesNotReject(row.getByText('349.50').waitFor());
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Edit Saten Gecelik Siyah', 'focus back on the Edit button');
   assert.match((await chat(server, GECE, 'catalog-1', 'saten gecelik siyah ne kadar')).reply, /349,50 TL/);
 
   await page.getByRole('button', { name: 'Edit Saten Gecelik Siyah' }).click();

@@ -69,7 +69,7 @@ export default {
       options: resources.map((r) => [r.id, r.name]) });
     if (params.resource) resource.input.value = params.resource;
     const service = field({ label: t('calendar.service'), name: 'service', type: 'select' });
-    const title = h('h2', { class: 'cal-title', 'aria-live': 'polite' });
+    const title = h('h2', { class: 'cal-title', 'aria-live': 'polite', tabindex: '-1' });
     const grid = h('div', { class: 'cal-week' });
     const current = () => resources.find((r) => r.id === resource.input.value) || resources[0];
     const services = () => current().services || [];
@@ -117,6 +117,8 @@ export default {
             list.length ? h('ul', { class: 'cal-items' }, list.map((x) => h('li', {}, x.node)))
               : h('p', { class: 'muted' }, t('calendar.none')));
         }));
+        // A redrawn week drops the focused button (a booking just made or moved): keep the place.
+        if (document.activeElement === document.body) title.focus();
       } catch (err) {
         if (err.name !== 'AbortError') grid.replaceChildren(failure(err, load));
       }

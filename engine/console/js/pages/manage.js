@@ -15,8 +15,10 @@ export function openDialog(title, ...content) {
   const dialog = h('dialog', { 'aria-labelledby': id, class: 'manage-dialog' }, h('h2', { id }, title), ...content);
   dialog.addEventListener('close', () => {
     dialog.remove();
-    // The opener may be gone (a list redrawn after the change): the page's heading then.
-    const back = opener && opener.isConnected ? opener : document.querySelector('main h1');
+    // The opener may have been redrawn by the change: its namesake then, else the page's heading.
+    const name = opener && opener.getAttribute && opener.getAttribute('aria-label');
+    const back = (opener && opener.isConnected && opener)
+      || (name && document.querySelector(`main [aria-label="${CSS.escape(name)}"]`)) || document.querySelector('main h1');
     if (back) back.focus();
   });
   document.body.append(dialog);
