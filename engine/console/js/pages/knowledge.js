@@ -78,6 +78,9 @@ export default {
           const question = fields.question.input.value.trim();
           let id = e && e.id;
           if (!id) {
+            // A PUT on a taken id would replace that entry: ask which ids near it exist.
+            const near = await ctx.api(ctx.path(`/knowledge${query({ q: slug(question), limit: 200 })}`));
+            for (const x of near.entries || []) known.add(x.id);
             id = slug(question);
             for (let n = 2; known.has(id); n++) id = `${slug(question)}-${n}`;
           }
