@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const {
-  startConsoleServer, createKey, launch, newPage, phone, signInWithKey, signInAgent, checkAxe,
+  startConsoleServer, createKey, createAgent, launch, newPage, phone, signInWithKey, signInAgent, checkAxe,
   screenshot, chat, call,
 } = require('./lib/console');
 
@@ -121,6 +121,22 @@ test('catalog: without catalog:write there is no Edit button, and the server ref
   await page.goto(`${server.url}/console/#/calendar`);
   await assert.doesNotReject(page.getByText('This business does not use the appointments tool').waitFor());
   await axe(page, 'calendar without the tool');
+  await page.context().close();
+});
+
+test('catalog: an owner signed in with an account edits it (the session cookie and its CSRF token)', async () => {
+  createAgent(server, { tenant: GECE, email: 'sahip@gece.example', name: 'Gece Sahibi', role: 'owner', password: 'gece-butik-sahip' });
+  const page = await newPage(browser);
+  await signInAgent(page, server, { tenant: GECE, email: 'sahip@gece.example', password: 'gece-butik-sahip' });
+  await page.goto(`${server.url}/console/#/catalog?q=ipek`);
+  await page.getByRole('button', { name: 'Edit İpek Gecelik' }).click();
+  const dialog = page.getByRole('dialog', { name: 'İpek Gecelik' });
+  await dialog.getByLabel('Stock').fill('3');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const stored = await call(server, keys.gece, 'GET', `/v1/tenants/${GECE}/offerings?q=ipek`);
+  assert.equal(stored.body.offerings.find((o) => o.name === 'İpek Gecelik').stock, 3);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 
