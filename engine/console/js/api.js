@@ -8,8 +8,9 @@ let csrfToken = null;
 /** An answer the server refused: its status, the contract's error code and message, and the
  * field the message names ("price: must not be negative" → "price"). */
 export class ApiError extends Error {
-  constructor(status, code, message, requestId) {
+  constructor(status, code, message, requestId, details) {
     super(message);
+    this.details = details || null;  // the whole answer: a 409 slot_taken carries its alternatives
     this.status = status;
     this.code = code;
     const m = /^([A-Za-z_][A-Za-z0-9_.[\]-]*): /.exec(message || '');
@@ -62,7 +63,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
   if (!res.ok) {
     const err = (data && data.error) || {};
-    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.request_id);
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.request_id, data);
   }
   return data;
 }

@@ -11,7 +11,7 @@ function append(el, child) {
 function apply(el, attrs) {
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (name === 'class') el.className = Array.isArray(value) ? value.filter(Boolean).join(' ') : value;
+    if (name === 'class') el.setAttribute('class', Array.isArray(value) ? value.filter(Boolean).join(' ') : value);
     else if (name === 'text') el.textContent = value;
     else if (name === 'style') Object.assign(el.style, value);  // CSSOM: allowed by the CSP
     else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2).toLowerCase(), value);
