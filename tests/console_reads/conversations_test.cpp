@@ -5,6 +5,8 @@
 // inbox's time, and a reply's tool calls and handoff from real turns.
 #include "console_reads/console_reads_fixture.hpp"
 
+#include "store/agents.hpp"
+
 #include <chrono>
 #include <set>
 
@@ -231,6 +233,43 @@ TEST_P(ConversationsList, ARepliesToolCallsAreOnTheConversation) {
     auto assigned = get("/v1/tenants/gece-butik/conversations/c-2", reader);
     ASSERT_EQ(assigned.status, 200) << assigned.body;
     EXPECT_EQ(assigned.json().at("assignee").at("name"), "Selin Kaya");
+}
+
+TEST_P(ConversationsList, AnAgentSignedInReadsItsTenantAndFindsWhatIsAssignedToIt) {
+    seed();
+    auto agent = engine::create_agent(*db,
+                                      engine::NewAgent{"gece-butik", "Deniz Ak", "deniz@gece.example",
+                                                       "dogru-parola-123", engine::kRoleAgent},
+                                      std::chrono::system_clock::now());
+    ASSERT_TRUE(agent.ok()) << agent.error().message;
+    *sql << "UPDATE conversations SET assignee = :a WHERE id = 'c-1'", soci::use(agent->id);
+    start();
+    auto signed_in = post("/v1/tenants/gece-butik/session",
+                          R"({"email": "deniz@gece.example", "password": "dogru-parola-123"})");
+    ASSERT_EQ(signed_in.status, 200) << signed_in.body;
+    const std::string cookie =
+        signed_in.header("set-cookie").substr(0, signed_in.header("set-cookie").find(';'));
+    ASSERT_TRUE(cookie.starts_with("tezgah_session=")) << cookie;
+    auto as_agent = [&](const std::string& path) {
+        return http_request(port, "GET", path, "", {{"Cookie", cookie}});
+    };
+
+    auto mine = as_agent("/v1/tenants/gece-butik/conversations?assignee=me");
+    ASSERT_EQ(mine.status, 200) << mine.body;
+    const auto list = mine.json().at("conversations").as_array();
+    ASSERT_EQ(list.size(), 1u) << mine.body;
+    EXPECT_EQ(list[0].at("id"), "c-1");
+    EXPECT_EQ(list[0].at("assignee").at("name"), "Deniz Ak");
+
+    // The tenant's reads answer the agent's session, for its own tenant only.
+    auto tenants = as_agent("/v1/tenants");
+    ASSERT_EQ(tenants.status, 200) << tenants.body;
+    EXPECT_EQ(tenants.json().at("tenants").as_array().size(), 1u);
+    EXPECT_EQ(tenants.json().at("tenants").as_array()[0].at("id"), "gece-butik");
+    EXPECT_EQ(as_agent("/v1/tenants/gece-butik/offerings?q=ipek").status, 200);
+    EXPECT_EQ(as_agent("/v1/tenants/nefes-studyo").status, 403);
+    // An agent has no analytics:read.
+    EXPECT_EQ(as_agent("/v1/tenants/gece-butik/analytics").status, 403);
 }
 
 TEST_P(ConversationsList, TheRoutesNeedAKeyOfTheTenantWithConversationsRead) {
