@@ -3,6 +3,7 @@
 // of every unsafe request made with the cookie, a session's tenant and role, its expiry, a
 // password change, the last owner, assignment, notes and canned replies with their events, and the
 // audit log's `agent:<id>`.
+#include "http/event_reader.hpp"
 #include "http/http_fixture.hpp"
 #include "store/agents.hpp"
 #include "store/api_keys.hpp"
@@ -37,68 +38,6 @@ bool eventually(const std::function<bool()>& check, std::chrono::milliseconds wi
     }
     return check();
 }
-
-/// A `GET /events` stream read on its own thread until the reader goes.
-class EventReader {
-public:
-    /// `credential`: a whole header line, `Authorization: Bearer KEY` or `Cookie: tezgah_session=...`.
-    EventReader(std::uint16_t port, const std::string& path, const std::string& credential) {
-        socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
-        socket_.setReceiveTimeout(Poco::Timespan(0, 200000));
-        const std::string request = "GET " + path +
-                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +
-                                    credential + "\r\n\r\n";
-        socket_.sendBytes(request.data(), static_cast<int>(request.size()));
-        thread_ = std::thread([this] {
-            char buffer[4096];
-            while (!stop_) {
-                try {
-                    const int n = socket_.receiveBytes(buffer, sizeof buffer);
-                    if (n <= 0) break;
-                    std::lock_guard lock(mutex_);
-                    text_.append(buffer, static_cast<std::size_t>(n));
-                } catch (const Poco::TimeoutException&) {
-                } catch (...) {
-                    break;
-                }
-            }
-        });
-    }
-    ~EventReader() {
-        stop_ = true;
-        thread_.join();
-        socket_.close();
-    }
-    std::string text() {
-        std::lock_guard lock(mutex_);
-        return text_;
-    }
-    bool has(const std::string& part) { return text().find(part) != std::string::npos; }
-    /// The data of every event named `name`, in order.
-    std::vector<json::object> events(const std::string& name) {
-        std::vector<json::object> out;
-        const std::string all = text();
-        const auto body = all.find("\r\n\r\n");
-        for (const auto& e : parse_events(body == std::string::npos ? all : all.substr(body + 4))) {
-            // The stream is chunked: a frame's data may carry a chunk's size line; take the JSON.
-            if (e.name != name) continue;
-            const auto start = e.data.find('{');
-            const auto end = e.data.rfind('}');
-            if (start == std::string::npos || end == std::string::npos) continue;
-            boost::system::error_code ec;
-            auto parsed = json::parse(e.data.substr(start, end - start + 1), ec);
-            if (!ec && parsed.is_object()) out.push_back(parsed.as_object());
-        }
-        return out;
-    }
-
-private:
-    Poco::Net::StreamSocket socket_;
-    std::mutex mutex_;
-    std::string text_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
 
 /// A signed-in agent as a browser holds it: the cookie's token and the CSRF token.
 struct Session {

@@ -4,6 +4,7 @@
 // customer's own channel, releases, and the bot answers again. Plus the event stream and bad input.
 #include "channels/fake_graph.hpp"
 
+#include "http/event_reader.hpp"
 #include "http/http_fixture.hpp"
 #include "outbox/outbox_fixture.hpp"
 #include "store/api_keys.hpp"
@@ -58,52 +59,6 @@ std::string whatsapp_text(const std::string& from, const std::string& wamid, con
                       {"id", "102290129340398"},
                       {"changes", json::array{json::object{{"field", "messages"}, {"value", value}}}}}}}});
 }
-
-/// A `GET /events` stream read on its own thread until stopped.
-class EventReader {
-public:
-    EventReader(std::uint16_t port, const std::string& path, const std::string& key) {
-        socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
-        socket_.setReceiveTimeout(Poco::Timespan(0, 200000));
-        const std::string request = "GET " + path +
-                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n" +
-                                    "Authorization: Bearer " + key + "\r\n\r\n";
-        socket_.sendBytes(request.data(), static_cast<int>(request.size()));
-        thread_ = std::thread([this] {
-            char buffer[4096];
-            while (!stop_) {
-                try {
-                    const int n = socket_.receiveBytes(buffer, sizeof buffer);
-                    if (n <= 0) break;
-                    std::lock_guard lock(mutex_);
-                    text_.append(buffer, static_cast<std::size_t>(n));
-                } catch (const Poco::TimeoutException&) {
-                } catch (...) {
-                    break;
-                }
-            }
-            closed_ = true;
-        });
-    }
-    ~EventReader() {
-        stop_ = true;
-        thread_.join();
-        socket_.close();
-    }
-    std::string text() {
-        std::lock_guard lock(mutex_);
-        return text_;
-    }
-    bool has(const std::string& part) { return text().find(part) != std::string::npos; }
-    bool closed() const { return closed_; }
-
-private:
-    Poco::Net::StreamSocket socket_;
-    std::mutex mutex_;
-    std::string text_;
-    std::atomic<bool> stop_{false}, closed_{false};
-    std::thread thread_;
-};
 
 class HandoffServe : public ::testing::TestWithParam<Backend> {
 protected:
@@ -341,9 +296,9 @@ TEST_P(HandoffServe, WhatsAppCustomerGetsOneAcknowledgementTheOperatorsReplyAndT
 
 TEST_P(HandoffServe, TheEventStreamCarriesThisTenantsHandoffTicketAndMessagesOnly) {
     auto process = serve();
-    EventReader events(port, kApi + "/events", reader_key);
+    EventReader events(port, kApi + "/events", "Authorization: Bearer " + reader_key);
     ASSERT_TRUE(eventually([&] { return events.has(": connected"); }, 10s)) << events.text();
-    EventReader others(port, "/v1/tenants/nefes-studyo/events", other_key);
+    EventReader others(port, "/v1/tenants/nefes-studyo/events", "Authorization: Bearer " + other_key);
     ASSERT_TRUE(eventually([&] { return others.has(": connected"); }, 10s)) << others.text();
 
     auto asked = chat("bir yetkiliyle görüşmek istiyorum", "c-ev");

@@ -108,7 +108,8 @@ void ConsoleSite::serve(Exchange& ex) const {
     ex.set_header("Cache-Control", "no-cache");
     ex.set_header("ETag", file->etag);
     ex.set_header("Vary", "Accept-Encoding");
-    if (etag_matches(ex.request.header("if-none-match"), file->etag)) return ex.send(304, file->content_type, "");
+    if (etag_matches(ex.request.header("if-none-match"), file->etag))
+        return ex.send(304, file->content_type, "");
     if (!file->gzip.empty() && accepts_gzip(ex.request.header("accept-encoding"))) {
         ex.set_header("Content-Encoding", "gzip");
         return ex.send(200, file->content_type, file->gzip);

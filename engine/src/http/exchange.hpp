@@ -168,7 +168,7 @@ struct Routes {
     std::atomic<int> connections{0};   ///< open connections (shown in /health/detailed)
     WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
     const ConsoleSite* console = nullptr;  ///< the console's files (set by the server)
-    ChannelTurns turns{engine};        ///< bursts, and channel turns that run past their deadline
+    ChannelTurns turns{engine};            ///< bursts, and channel turns that run past their deadline
 
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/detailed, /metrics.

@@ -1,13 +1,11 @@
 // Reading the parts of an operator request (http/request_parts.hpp).
 #include "http/request_parts.hpp"
 
+#include "util/digest.hpp"
+
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
-
-#include <openssl/sha.h>
-
-#include <array>
 
 namespace tezgah::engine::http {
 namespace {
@@ -100,17 +98,7 @@ std::optional<json::object> json_object_body(Exchange& ex, bool empty_ok) {
     return std::move(body.get_object());
 }
 
-std::string strong_etag(std::string_view body) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest.data());
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (std::size_t i = 0; i < 16; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out + "\"";
-}
+std::string strong_etag(std::string_view body) { return "\"" + sha256_hex(body).substr(0, 32) + "\""; }
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     while (!if_none_match.empty()) {

@@ -6,6 +6,7 @@
 
 #include "pipeline/engine.hpp"
 #include "tenants/tenant.hpp"
+#include "util/digest.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -108,17 +109,6 @@ std::string sort_key(std::string_view text, std::string_view id) {
     key += '\x1f';
     key += id;
     return key;
-}
-
-std::string hex(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += kDigits[c >> 4];
-        out += kDigits[c & 15];
-    }
-    return out;
 }
 
 std::optional<std::string> unhex(std::string_view text) {

@@ -2,6 +2,7 @@
 // turns on the workers. See widget_socket.hpp.
 #include "http/widget_socket.hpp"
 
+#include "util/digest.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -33,17 +33,6 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr std::size_t kMaxPendingBytes = 1024 * 1024;
 /// A client's message id is echoed back and kept for idempotency; longer ones are refused.
 constexpr std::size_t kMaxClientIdBytes = 64;
-
-std::string hex(const unsigned char* bytes, std::size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        out += kDigits[bytes[i] >> 4];
-        out += kDigits[bytes[i] & 0xF];
-    }
-    return out;
-}
 
 std::string random_key_hex(std::size_t bytes) {
     std::vector<unsigned char> buffer(bytes);
@@ -82,13 +71,7 @@ std::string error_frame(std::string_view code, std::string_view message) {
 
 // --- visitor tokens ---
 
-std::string VisitorTokens::mac(std::string_view text) const {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-         reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data(), &length);
-    return hex(out.data(), length);
-}
+std::string VisitorTokens::mac(std::string_view text) const { return hmac_sha256_hex(key_, text); }
 
 std::string VisitorTokens::issue(const std::string& tenant, std::string& visitor_id) const {
     visitor_id = random_key_hex(16);

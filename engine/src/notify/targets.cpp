@@ -2,6 +2,7 @@
 // (notify/targets.hpp).
 #include "notify/targets.hpp"
 
+#include "util/digest.hpp"
 #include "util/http_connection.hpp"
 #include "util/http_tls.hpp"
 
@@ -18,7 +19,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/hmac.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -79,17 +79,6 @@ bool looks_like_address(const std::string& text) {
     const auto at = text.find('@');
     return at != std::string::npos && at > 0 && at + 1 < text.size() &&
            text.find_first_of(" \r\n<>") == std::string::npos;
-}
-
-std::string hex(const unsigned char* data, std::size_t size) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += kHex[data[i] >> 4];
-        out += kHex[data[i] & 15];
-    }
-    return out;
 }
 
 json::value text_or_null(const json::object& data, std::string_view key) {
@@ -347,12 +336,7 @@ sdk::Result<NotifyTargets> notify_targets(const Manifest& manifest) {
 
 std::string webhook_signature(const std::string& secret, long long unix_seconds, const std::string& body) {
     const std::string signed_text = std::to_string(unix_seconds) + "." + body;
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), digest.data(),
-         &length);
-    return hex(digest.data(), length);
+    return hmac_sha256_hex(secret, signed_text);
 }
 
 std::string signature_header(const std::string& secret, long long unix_seconds, const std::string& body) {

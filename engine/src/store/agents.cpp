@@ -2,6 +2,7 @@
 #include "store/agents.hpp"
 
 #include "store/sql_support.hpp"
+#include "util/digest.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/random.hpp>
@@ -9,7 +10,6 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -37,17 +37,6 @@ struct HashingSlot {
     HashingSlot(const HashingSlot&) = delete;
     HashingSlot& operator=(const HashingSlot&) = delete;
 };
-
-std::string hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += kHex[bytes[i] >> 4];
-        out += kHex[bytes[i] & 15];
-    }
-    return out;
-}
 
 /// E-mails compare without letter case (ASCII: the domain's, and the local parts people use).
 std::string email_key(std::string_view email) {
@@ -352,11 +341,7 @@ std::chrono::system_clock::time_point AgentSession::expires_at() const {
     return std::min(last_used_at + kSessionIdle, created_at + kSessionLife);
 }
 
-std::string session_token_hash(std::string_view token) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest.data());
-    return hex(digest.data(), digest.size());
-}
+std::string session_token_hash(std::string_view token) { return sha256_hex(token); }
 
 sdk::Result<SignIn> sign_in(Database& db, const std::string& tenant_id, const std::string& email,
                             const std::string& password, std::chrono::system_clock::time_point now) {

@@ -2,12 +2,12 @@
 #include "store/api_keys.hpp"
 
 #include "store/sql_support.hpp"
+#include "util/digest.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/random.hpp>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -23,19 +23,6 @@ using store::to_millis;
 constexpr std::string_view kPrefix = "tzk_";
 constexpr std::size_t kIdHex = 16;
 constexpr std::size_t kSecretHex = 64;
-
-std::string sha256_hex(std::string_view text) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(digest.size() * 2);
-    for (unsigned char b : digest) {
-        out += kHex[b >> 4];
-        out += kHex[b & 15];
-    }
-    return out;
-}
 
 bool all_hex(std::string_view text) {
     return std::all_of(text.begin(), text.end(),
