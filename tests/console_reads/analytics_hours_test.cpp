@@ -10,13 +10,13 @@ using AnalyticsHours = ConsoleReads;
 TEZGAH_STORE_BACKENDS(AnalyticsHours);
 
 TEST_P(AnalyticsHours, CustomerMessagesAreCountedByTheTenantsLocalHour) {
-    insert(ConversationRow{"c-1", "nefes-studyo", "u-1", "api", "bot", ms_at("2026-11-29T20:00:00+03:00"),
-                           ms_at("2026-12-01T00:05:00+03:00")});
+    insert(ConversationRow{"c-1", "nefes-studyo", "u-1", "api", "bot", ms_of("2026-11-29T20:00:00+03:00"),
+                           ms_of("2026-12-01T00:05:00+03:00")});
     int n = 0;
     auto message = [&](const std::string& role, const std::string& at,
                        const std::string& tenant = "nefes-studyo", const std::string& conversation = "c-1") {
         insert(MessageRow{"m-" + std::to_string(++n), tenant, conversation, role, "merhaba",
-                          role == "user" ? "" : "intent", ms_at(at)});
+                          role == "user" ? "" : "intent", ms_of(at)});
     };
     message("user", "2026-11-29T23:50:00+03:00");       // the day before the range
     message("user", "2026-11-30T00:10:00+03:00");       // 21:10 UTC the day before: Istanbul's midnight hour
@@ -26,7 +26,7 @@ TEST_P(AnalyticsHours, CustomerMessagesAreCountedByTheTenantsLocalHour) {
     message("operator", "2026-11-30T10:00:00+03:00");
     message("user", "2026-11-30T23:59:00+03:00");
     message("user", "2026-12-01T00:05:00+03:00");  // 30 November in UTC, the next day in Istanbul
-    insert(ConversationRow{"c-2", "gece-butik", "u-2", "api", "bot", ms_at("2026-11-30T09:00:00+03:00")});
+    insert(ConversationRow{"c-2", "gece-butik", "u-2", "api", "bot", ms_of("2026-11-30T09:00:00+03:00")});
     message("user", "2026-11-30T09:30:00+03:00", "gece-butik", "c-2");  // another tenant's
     const std::string analyst = key("nefes-studyo", {"analytics:read"});
     const std::string reader = key("nefes-studyo", {"conversations:read"});

@@ -3,6 +3,7 @@
 // keys of every kind made before it starts, and rows written as the pipeline stores them
 // (conversations, messages, tickets, tool calls) for the console's reads to find.
 
+#include "appointments_ops/appointment_rows.hpp"
 #include "http/http_fixture.hpp"
 #include "store/api_keys.hpp"
 #include "store/store_fixture.hpp"
@@ -22,21 +23,6 @@
 namespace tezgah::testing {
 
 using engine::Backend;
-
-/// `iso` ("2026-12-03T10:00:00+03:00" or "...Z") in ms since the epoch; 0 when malformed.
-inline long long ms_at(const std::string& iso) {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
-    char sign = 'Z';
-    if (std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6 || iso.size() < 20)
-        return 0;
-    if (iso[19] != 'Z' && std::sscanf(iso.c_str() + 19, "%c%d:%d", &sign, &oh, &om) != 3) return 0;
-    const date::sys_days day{date::year{y} / date::month{static_cast<unsigned>(mo)} /
-                             date::day{static_cast<unsigned>(d)}};
-    const long long offset_minutes = (sign == '-' ? -1 : sign == '+' ? 1 : 0) * (oh * 60 + om);
-    const auto t =
-        day + std::chrono::hours{h} + std::chrono::minutes{mi - offset_minutes} + std::chrono::seconds{sec};
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 /// One conversation row, as the pipeline and the handoff store write it.
 struct ConversationRow {

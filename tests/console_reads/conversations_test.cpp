@@ -30,13 +30,13 @@ protected:
                            "u-ayse",
                            "api",
                            "bot",
-                           ms_at("2026-11-28T10:00:00+03:00"),
-                           ms_at("2026-11-28T10:01:00+03:00")};
+                           ms_of("2026-11-28T10:00:00+03:00"),
+                           ms_of("2026-11-28T10:01:00+03:00")};
         insert(c1);
         insert(MessageRow{"m-1a", "gece-butik", "c-1", "user", "Merhaba, İPEK gecelik var mı?", "",
-                          ms_at("2026-11-28T10:00:00+03:00"), R"({"profile_name": "Ayşe Yılmaz"})"});
+                          ms_of("2026-11-28T10:00:00+03:00"), R"({"profile_name": "Ayşe Yılmaz"})"});
         insert(MessageRow{"m-1b", "gece-butik", "c-1", "assistant", "Evet, İpek Gecelik 899 TL.", "intent",
-                          ms_at("2026-11-28T10:01:00+03:00"), "", R"({"reply": "Evet", "handoff": false})"});
+                          ms_of("2026-11-28T10:01:00+03:00"), "", R"({"reply": "Evet", "handoff": false})"});
         *sql
             << "INSERT INTO tool_calls (tenant_id, conversation_id, message_id, tool, arguments, result, ok, "
                "duration_ms, error, at) VALUES ('gece-butik', 'c-1', 'm-1b', 'get_product_info', "
@@ -48,18 +48,18 @@ protected:
                            "905551112233",
                            "whatsapp-cloud",
                            "handed_over",
-                           ms_at("2026-11-30T08:00:00+03:00"),
-                           ms_at("2026-11-30T23:30:00+03:00"),
-                           ms_at("2026-11-30T09:00:00+03:00")};
+                           ms_of("2026-11-30T08:00:00+03:00"),
+                           ms_of("2026-11-30T23:30:00+03:00"),
+                           ms_of("2026-11-30T09:00:00+03:00")};
         insert(c2);
         insert(MessageRow{"m-2a", "gece-butik", "c-2", "user", "Şikayetim var, siparişim gelmedi", "",
-                          ms_at("2026-11-30T08:00:00+03:00")});
+                          ms_of("2026-11-30T08:00:00+03:00")});
         insert(MessageRow{"m-2b", "gece-butik", "c-2", "operator", "Hemen bakıyorum.", "operator",
-                          ms_at("2026-11-30T23:30:00+03:00")});
+                          ms_of("2026-11-30T23:30:00+03:00")});
         insert_ticket("tk-old", "gece-butik", "c-2", "resolved", "question", "low",
-                      ms_at("2026-11-29T08:00:00+03:00"));
+                      ms_of("2026-11-29T08:00:00+03:00"));
         insert_ticket("tk-1", "gece-butik", "c-2", "open", "complaint", "high",
-                      ms_at("2026-11-30T09:00:00+03:00"));
+                      ms_of("2026-11-30T09:00:00+03:00"));
 
         // Handed over earlier (the 29th) but active later: half an hour after midnight on 1 December
         // in Istanbul, still 30 November in UTC.
@@ -68,23 +68,23 @@ protected:
                            "u-3",
                            "api",
                            "handed_over",
-                           ms_at("2026-11-29T11:00:00+03:00"),
-                           ms_at("2026-12-01T00:30:00+03:00"),
-                           ms_at("2026-11-29T12:00:00+03:00")};
+                           ms_of("2026-11-29T11:00:00+03:00"),
+                           ms_of("2026-12-01T00:30:00+03:00"),
+                           ms_of("2026-11-29T12:00:00+03:00")};
         insert(c3);
         insert(MessageRow{"m-3a", "gece-butik", "c-3", "user", "ipek sabahlık var mı", "",
-                          ms_at("2026-12-01T00:30:00+03:00")});
+                          ms_of("2026-12-01T00:30:00+03:00")});
         insert(MessageRow{"m-3b", "gece-butik", "c-3", "assistant", "", "handoff",
-                          ms_at("2026-12-01T00:30:00+03:00"), "",
+                          ms_of("2026-12-01T00:30:00+03:00"), "",
                           R"({"reply": "", "handoff": true})"});  // silent while a person has it
 
         // A month ago: a long message, and a customer known by the appointment they booked.
-        ConversationRow c5{"c-5", "gece-butik", "u-5", "api", "closed", ms_at("2026-11-01T10:00:00+03:00")};
+        ConversationRow c5{"c-5", "gece-butik", "u-5", "api", "closed", ms_of("2026-11-01T10:00:00+03:00")};
         insert(c5);
         std::string long_text;
         while (long_text.size() < 600) long_text += "çok güzel bir gecelik arıyorum ";
         insert(MessageRow{"m-5a", "gece-butik", "c-5", "user", long_text, "",
-                          ms_at("2026-11-01T10:00:00+03:00")});
+                          ms_of("2026-11-01T10:00:00+03:00")});
         *sql << "INSERT INTO appointments (id, tenant_id, service_id, resource_id, start_at, end_at, "
                 "customer_name, customer_phone, status, user_id, created_at, updated_at) VALUES ('apt-1', "
                 "'gece-butik', 'hediye-paketi', 'x', 0, 0, 'Elif Şahin', '+905550000000', 'confirmed', "
@@ -99,9 +99,9 @@ protected:
 
         // Another tenant's, with the same words: never in the shop's list.
         insert(ConversationRow{"c-9", "nefes-studyo", "u-9", "api", "handed_over",
-                               ms_at("2026-11-30T10:00:00+03:00"), 0, ms_at("2026-11-30T10:00:00+03:00")});
+                               ms_of("2026-11-30T10:00:00+03:00"), 0, ms_of("2026-11-30T10:00:00+03:00")});
         insert(MessageRow{"m-9a", "nefes-studyo", "c-9", "user", "ipek gecelik şikayet", "",
-                          ms_at("2026-11-30T10:00:00+03:00")});
+                          ms_of("2026-11-30T10:00:00+03:00")});
     }
 
     std::vector<std::string> ids(const std::string& query) {
@@ -178,7 +178,7 @@ TEST_P(ConversationsList, EachItemCarriesWhatTheInboxShows) {
     EXPECT_EQ(c1.at("message_count"), 2);
     EXPECT_EQ(c1.at("last_message").at("from"), "bot");
     EXPECT_EQ(c1.at("last_message").at("text"), "Evet, İpek Gecelik 899 TL.");
-    EXPECT_EQ(c1.at("last_message").at("at"), ms_at("2026-11-28T10:01:00+03:00"));
+    EXPECT_EQ(c1.at("last_message").at("at"), ms_of("2026-11-28T10:01:00+03:00"));
     EXPECT_TRUE(c1.at("ticket").is_null());
     EXPECT_EQ(c1.at("customer_name"), "Ayşe Yılmaz");  // the channel's profile name
 
@@ -189,7 +189,7 @@ TEST_P(ConversationsList, EachItemCarriesWhatTheInboxShows) {
     EXPECT_EQ(c2.at("ticket").at("reason"), "complaint");
     EXPECT_EQ(c2.at("ticket").at("priority"), "high");
     EXPECT_EQ(c2.at("ticket").at("status"), "open");
-    EXPECT_EQ(c2.at("ticket").at("created_at"), ms_at("2026-11-30T09:00:00+03:00"));
+    EXPECT_EQ(c2.at("ticket").at("created_at"), ms_of("2026-11-30T09:00:00+03:00"));
     EXPECT_EQ(c2.at("last_message").at("from"), "operator");
     EXPECT_EQ(c2.at("customer_name"), "");
     ASSERT_TRUE(c2.at("assignee").is_object()) << json::serialize(c2);
@@ -288,7 +288,7 @@ TEST_P(ConversationsList, TheRoutesNeedAKeyOfTheTenantWithConversationsRead) {
 
 TEST_P(ConversationsList, AThousandConversationsArePagedWithoutDuplicatesOrGapsAndQuickly) {
     // Two conversations share each minute, so the order's ties are broken by id across pages.
-    const long long start_ms = ms_at("2026-11-01T09:00:00+03:00");
+    const long long start_ms = ms_of("2026-11-01T09:00:00+03:00");
     *sql << "BEGIN";
     for (int i = 0; i < 1000; ++i) {
         const std::string id = "c-" + std::to_string(10000 + i);
