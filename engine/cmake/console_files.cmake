@@ -23,6 +23,8 @@ function(tezgah_embed_console source_dir output)
     else()
       message(FATAL_ERROR "engine/console/${file}: only .html, .css, .js, .svg and .json files are embedded")
     endif()
+    # An edit of the file runs CMake again, so the binary never serves a stale copy.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${source_dir}/${file})
     file(READ ${source_dir}/${file} text)
     string(FIND "${text}" ")tezgah_console\"" clash)
     if(NOT clash EQUAL -1)

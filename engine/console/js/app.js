@@ -1,7 +1,7 @@
 // The console's shell: sign-in, the header (business, sections, language, sound, sign-out), the
 // hash router that shows one page at a time, and the one event stream every page listens to.
-import { api, tenantPath, currentSession, signInWithKey, signInAgent, signOut } from './api.js';
-import { t, addMessages, initLang, setLang, lang, languages, setTenantFormats } from './i18n.js';
+import { api, tenantPath, currentSession, signInWithKey, signInAgent, signOut, followEvents } from './api.js';
+import { t, initLang, setLang, lang, languages, setTenantFormats } from './i18n.js';
 import { h, announce, field, showError, failure } from './ui.js';
 import inbox from './pages/inbox.js';
 import conversation from './pages/conversation.js';
@@ -83,7 +83,7 @@ function startEvents() {
   if (!can('conversations:read')) return;
   events = new AbortController();
   const state = document.querySelector('[data-live]');
-  import('./api.js').then(({ followEvents }) => followEvents(profile.id, (type, data) => {
+  followEvents(profile.id, (type, data) => {
     if (type === 'handoff') {
       setBadge(badge + 1);
       // A customer waiting rings; a colleague's take-over only counts.
@@ -104,7 +104,7 @@ function startEvents() {
       state.dataset.live = s;
       state.textContent = s === 'open' ? t('app.live.on') : t('app.live.off');
     },
-  }));
+  });
 }
 
 function ctx() {
@@ -299,5 +299,4 @@ async function boot() {
 }
 
 window.addEventListener('hashchange', route);
-addMessages({ tr: {}, en: {} });
 boot();
