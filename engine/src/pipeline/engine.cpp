@@ -295,6 +295,8 @@ sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
     if (!db) return db.error();
     db_ = std::move(db).value();
+    // Redis (options_.redis_url) is wired in by shared/redis_state.*; until then, this process's memory.
+    shared_ = make_local_state();
     spend_ = std::make_unique<SpendTracker>(*db_);
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     bookings_ = std::make_unique<appointments::Bookings>(*db_, events_, [this] { return now(); });

@@ -8,6 +8,7 @@
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/handoff.hpp"
 #include "plugins/registry.hpp"
+#include "shared/shared_state.hpp"
 #include "store/database.hpp"
 #include "tenants/directory.hpp"
 #include "tenants/tenant.hpp"
@@ -54,6 +55,9 @@ struct EngineOptions {
     /// The daily budget (US dollars) of a tenant whose manifest sets no `llm.budget`
     /// (`--default-daily-usd`): never unlimited.
     double default_daily_usd = 10.0;
+    /// `--redis URL` (`redis://HOST:PORT[/DB]`): state shared with other instances; empty: this
+    /// process's memory (shared/shared_state.hpp).
+    std::string redis_url;
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -114,6 +118,9 @@ public:
     Outbox& outbox() { return *outbox_; }
     /// Messages, handoffs, tickets and appointments as they happen (util/events.hpp).
     EventHub& events() { return events_; }
+    /// Counters, locks, caches and fan-out shared with other instances (after start(); local
+    /// memory without `--redis`).
+    SharedState& shared() { return *shared_; }
     /// Conversation states, tickets and operators' replies (pipeline/handoff.hpp; after start()).
     Handoffs& handoffs() { return *handoffs_; }
     /// The booking service: the `appointments` tools of every tenant that enables them, and the
@@ -180,6 +187,7 @@ private:
     std::unique_ptr<Database> db_;
     const sdk::Clock* clock_;
     std::unique_ptr<sdk::HttpClient> http_;
+    std::unique_ptr<SharedState> shared_;               ///< after start()
     std::unique_ptr<SpendTracker> spend_;               ///< per-tenant spend for budgets (after start())
     std::unique_ptr<appointments::Bookings> bookings_;  ///< after start(); outlives the tenants that lend it
     std::unique_ptr<TenantDirectory> tenants_;          ///< after start()
