@@ -6,6 +6,7 @@
 #include "notify/notifier.hpp"
 #include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
+#include "shared/redis_state.hpp"
 #include "store/agents.hpp"
 #include "store/api_keys.hpp"
 #include "store/audit_log.hpp"
@@ -51,7 +52,7 @@ Usage:
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
-                 [--default-daily-usd USD]
+                 [--default-daily-usd USD] [--redis URL]
                  [--block-private-targets] [--notify-workers N] [--notify-retry-ms MS]
                  [--notify-max-attempts N]
   tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
@@ -154,6 +155,10 @@ Options:
   --default-daily-usd USD
                      serve, chat: the daily budget of a tenant whose manifest sets no llm.budget
                      (env TEZGAH_DEFAULT_DAILY_USD; default 10; never unlimited)
+  --redis URL        serve: redis://HOST:PORT[/DB]; share the response cache, budgets, limits,
+                     per-customer locks, bursts, events and reload notices with the other
+                     instances on that Redis (env TEZGAH_REDIS; default: none, this process
+                     only; docs/operations.md, "Redis: sharing state between instances")
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -298,6 +303,7 @@ Args parse(int argc, char** argv) {
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock",
+                                                     "--redis",
                                                      "--scopes",
                                                      "--name",
                                                      "--key",
@@ -718,6 +724,14 @@ int cmd_serve(const Args& args) {
     EngineOptions options = engine_options(args, std::move(*shared));
     if (!lua_options(args, "serve", server_options.threads, options.lua)) return 2;
     if (!default_budget_option(args, "serve", options)) return 2;
+    options.redis_url = args.option("--redis", "TEZGAH_REDIS", "");
+    if (!options.redis_url.empty()) {
+        const char* source = args.options.count("--redis") ? "--redis" : "TEZGAH_REDIS";
+        if (auto address = parse_redis_url(options.redis_url, source); !address) {
+            std::cerr << "tezgah serve: " << address.error().message << "\n";
+            return 2;
+        }
+    }
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;

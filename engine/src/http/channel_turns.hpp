@@ -73,6 +73,10 @@ public:
     void drain();
 
 private:
+    /// gather() across instances, with Redis (`burst:<tenant>:<channel>:<user>` holds the
+    /// messages, `...:lead` the request that answers them, `...:opened` when the burst began).
+    std::optional<std::vector<sdk::InboundMessage>> gather_shared(const sdk::InboundMessage& message,
+                                                                  std::chrono::milliseconds window);
     /// Hands `task` to an idle runner thread, or starts one.
     void dispatch(std::function<void()> task);
     void runner_loop();
