@@ -5,6 +5,7 @@
 #include "http/server.hpp"
 #include "notify/notifier.hpp"
 #include "ops/costs.hpp"
+#include "ops/plans.hpp"
 #include "pipeline/engine.hpp"
 #include "shared/redis_state.hpp"
 #include "store/agents.hpp"
@@ -54,8 +55,9 @@ Usage:
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
                  [--default-daily-usd USD] [--redis URL]
                  [--block-private-targets] [--notify-workers N] [--notify-retry-ms MS]
-                 [--notify-max-attempts N]
+                 [--notify-max-attempts N] [--plans FILE]
   tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
+                 [--plans FILE]
   tezgah chat    --tenant ID [--user ID] [--json] [--tenants DIR] [--db URL] [--plugins DIR]
                  [--prices FILE] [--shared-env NAME,...] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--default-daily-usd USD]
@@ -159,6 +161,11 @@ Options:
                      per-customer locks, bursts, events and reload notices with the other
                      instances on that Redis (env TEZGAH_REDIS; default: none, this process
                      only; docs/operations.md, "Redis: sharing state between instances")
+  --plans FILE       serve, check: what each plan (free, basic, premium, enterprise) allows a
+                     tenant whose manifest names it: messages a minute, a customer's messages a
+                     minute, model tokens a day, turns at once (env TEZGAH_PLANS; default none:
+                     no plan limits; docs/operations.md, "Plans and limits"). serve refuses to
+                     start on a broken file; check also checks each manifest's plan against it
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -310,7 +317,8 @@ Args parse(int argc, char** argv) {
                                                      "--limit",
                                                      "--email",
                                                      "--role",
-                                                     "--default-daily-usd"};
+                                                     "--default-daily-usd",
+                                                     "--plans"};
     static const std::vector<std::string> kFlags = {
         "--json",        "--help",           "-h",
         "--version",     "--markdown",       "--strict",
@@ -438,6 +446,19 @@ bool default_budget_option(const Args& args, const char* command, EngineOptions&
     return true;
 }
 
+/// --plans FILE (else TEZGAH_PLANS) into `plans`; false (reported, a line a problem) on a broken file.
+bool plans_option(const Args& args, const char* command, Plans& plans) {
+    const std::string file = args.option("--plans", "TEZGAH_PLANS", "");
+    if (file.empty()) return true;
+    auto loaded = load_plans(file);
+    if (!loaded) {
+        std::cerr << "tezgah " << command << ": " << loaded.error().message << "\n";
+        return false;
+    }
+    plans = std::move(loaded).value();
+    return true;
+}
+
 EngineOptions engine_options(const Args& args, SharedEnv shared) {
     EngineOptions o;
     o.tenants_dir = args.option("--tenants", "TEZGAH_TENANTS", "tenants");
@@ -511,6 +532,8 @@ int cmd_check(const Args& args) {
     }
     lua::ServerLimits lua;
     if (!lua_options(args, "check", http::ServerOptions{}.threads, lua)) return 2;
+    Plans plans;
+    if (!plans_option(args, "check", plans)) return 2;
     PluginRegistry registry;
     registry.load_directories(plugin_path(args));
     auto folders = discover_tenants(root);
@@ -534,6 +557,12 @@ int cmd_check(const Args& args) {
         if (loaded.manifest) {
             load_data(*loaded.manifest, problems);
             check_scripts(*loaded.manifest, problems, lua);
+            // A plan the plans file does not describe would run without limits: the operator
+            // meant one.
+            const auto& plan = loaded.manifest->plan;
+            if (plans.configured() && !plan.empty() && plans.find(plan) == nullptr)
+                problems.push_back({loaded.manifest->manifest_path, "plan",
+                                    "\"" + plan + "\" is not a plan of " + plans.source});
         }
         for (const auto& p : problems) std::cout << p.str() << "\n";
         problem_count += problems.size();
@@ -732,6 +761,7 @@ int cmd_serve(const Args& args) {
             return 2;
         }
     }
+    if (!plans_option(args, "serve", options.plans)) return 2;
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;

@@ -13,6 +13,22 @@ namespace {
 
 constexpr int kMaxDays = 366;
 
+/// The tenant's plan and, for each figure, what it allows (null: unlimited) and what was used in
+/// the current window (ops/limits.hpp); `plan` null when the tenant has none, or no plans file.
+json::object limits_json(Engine& engine, const Tenant& tenant) {
+    auto who = Engine::limit_subject(tenant, "");
+    json::object out;
+    const Plan* plan = engine.limits().plan_of(who.plan);
+    out["plan"] = plan == nullptr ? json::value(nullptr) : json::value(who.plan);
+    for (const auto& standing : engine.limits().standing(who, engine.now())) {
+        json::object figure;
+        figure["limit"] = standing.figure ? json::value(*standing.figure) : json::value(nullptr);
+        figure["used"] = standing.used;
+        out[to_string(standing.limit)] = std::move(figure);
+    }
+    return out;
+}
+
 }  // namespace
 
 void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
@@ -61,7 +77,9 @@ void Routes::analytics(Exchange& ex, const std::string& tenant_id) {
     for (auto& c : figures->appointments_by_resource)
         for (const auto& r : profile.resources)
             if (r.id == c.id) c.name = r.name;
-    ex.send_json(200, analytics_json(*figures));
+    json::object body = analytics_json(*figures);
+    body["limits"] = limits_json(engine, **tenant);
+    ex.send_json(200, body);
 }
 
 }  // namespace tezgah::engine::http

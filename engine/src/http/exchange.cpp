@@ -1,5 +1,6 @@
 #include "http/exchange.hpp"
 
+#include "ops/limits.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -204,6 +205,16 @@ void Exchange::send_error(const sdk::Error& error) {
         send_error(503, "tenant_unavailable",
                    "tenant \"" + tenant + "\" is not available: its configuration failed to load");
         return;
+    }
+    if (auto refusal = refusal_of(error)) {
+        // Over the tenant's plan (ops/limits.hpp): when to try again, and which limit.
+        set_header("Retry-After", std::to_string(refusal->retry_after.count()));
+        return send(
+            429, "application/json",
+            sdk::json_text(json::object{{"error", json::object{{"code", error.code},
+                                                               {"message", error.message},
+                                                               {"request_id", request_id},
+                                                               {"limit", to_string(refusal->limit)}}}}));
     }
     const int code_status = sdk::error_status(error.code);
     if (code_status == 500) {

@@ -145,6 +145,18 @@ void send_empty_answer(Exchange& ex, sdk::Channel& channel, const std::string& p
     send_channel_response(ex, *rendered);
 }
 
+/// A turn the tenant's plan refused (ops/limits.hpp) is stored, with the customer's polite note the
+/// first time in the window and with nothing after (Engine::answer_refused); any other result as it
+/// is. A customer on a channel cannot be told "429, retry after": they are told in words, once.
+sdk::Result<sdk::TurnReply> unless_refused(Engine& engine, const std::vector<sdk::InboundMessage>& burst,
+                                           sdk::Result<sdk::TurnReply> reply) {
+    if (reply || reply.error().code != sdk::errc::rate_limited) return reply;
+    return engine.answer_refused(burst, reply.error());
+}
+
+/// A refused turn after its note: the channel answers nothing and sends nothing.
+bool silent(const sdk::TurnReply& reply) { return reply.method == "rate_limited" && reply.reply.empty(); }
+
 /// Runs a turn for a message a channel parsed, then lets the channel render it. `channel` is the
 /// tenant's own instance of the channel (checks per-tenant settings such as a secret). A channel
 /// that sends reads its delivery reports first, and has its reply queued in the outbox. The
@@ -191,9 +203,9 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         // turns already stored.
         sdk::TurnReply last_reply;
         for (const auto& m : messages) {
-            auto reply = engine.handle(m);
+            auto reply = unless_refused(engine, {m}, engine.handle(m));
             if (!reply) return ex.send_error(reply.error());
-            if (sender != nullptr) {
+            if (sender != nullptr && !silent(*reply)) {
                 if (auto queued = queue_reply(engine, *sender, plugin, m, *reply); !queued)
                     return ex.send_error(queued.error());
             }
@@ -211,8 +223,9 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
     if (auto it = tenant->manifest().channels.find(plugin); it != tenant->manifest().channels.end())
         pacing = channel_pacing(it->second);
     if (!pacing.paced()) {
-        auto reply = engine.handle(*message);
+        auto reply = unless_refused(engine, {*message}, engine.handle(*message));
         if (!reply) return ex.send_error(reply.error());
+        if (silent(*reply)) return send_empty_answer(ex, channel, plugin, *message);
         if (sender != nullptr) {
             if (auto queued = queue_reply(engine, *sender, plugin, *message, *reply); !queued)
                 return ex.send_error(queued.error());
@@ -235,13 +248,16 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         burst.push_back(*message);
     }
     const sdk::InboundMessage last = burst.back();
+    const std::vector<sdk::InboundMessage> parts = burst;
     std::optional<sdk::Result<sdk::TurnReply>> reply;
     if (pacing.reply_within && sender != nullptr) {
         // The reply of a turn that misses the deadline goes through the outbox when it is done; the
         // tenant's version is kept alive for it.
         reply = turns.run_until(
             std::move(burst), arrived + *pacing.reply_within,
-            [&engine, tenant, plugin, last](const sdk::Result<sdk::TurnReply>& late) {
+            [&engine, tenant, plugin, last, parts](const sdk::Result<sdk::TurnReply>& turn) {
+                const auto late = unless_refused(engine, parts, turn);
+                if (late && silent(*late)) return;
                 if (!late) {
                     log_event(spdlog::level::warn, "http", "a late channel turn failed",
                               {{"tenant", last.tenant_id},
@@ -257,10 +273,13 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
                         {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", queued.error().message}});
             });
         if (!reply) return send_empty_answer(ex, channel, plugin, last);
+        *reply = unless_refused(engine, parts, std::move(*reply));
         if (!*reply) return ex.send_error(reply->error());
+        if (silent(**reply)) return send_empty_answer(ex, channel, plugin, last);
     } else {
-        reply = engine.handle_burst(burst);
+        reply = unless_refused(engine, parts, engine.handle_burst(burst));
         if (!*reply) return ex.send_error(reply->error());
+        if (silent(**reply)) return send_empty_answer(ex, channel, plugin, last);
         if (sender != nullptr) {
             if (auto queued = queue_reply(engine, *sender, plugin, last, **reply); !queued)
                 return ex.send_error(queued.error());

@@ -2,6 +2,7 @@
 // turns on the workers. See widget_socket.hpp.
 #include "http/widget_socket.hpp"
 
+#include "ops/limits.hpp"
 #include "util/digest.hpp"
 #include "util/log.hpp"
 
@@ -399,6 +400,19 @@ struct WidgetSockets::Session : std::enable_shared_from_this<Session> {
         auto reply = hub.engine.handle(message, &stream);
         if (!reply) {
             const auto& error = reply.error();
+            if (auto refusal = refusal_of(error)) {
+                // Over the tenant's plan: the message is stored; the visitor reads the polite note
+                // (`text`) the first time in the window, and the error frame alone after.
+                auto stored = hub.engine.answer_refused({message}, error);
+                json::object frame{{"type", "error"},
+                                   {"code", error.code},
+                                   {"message", error.message},
+                                   {"limit", to_string(refusal->limit)},
+                                   {"retry_after", refusal->retry_after.count()}};
+                if (stored && !stored->reply.empty()) frame["text"] = stored->reply;
+                if (!id.empty()) frame["id"] = id;
+                return post(frame_text(frame));
+            }
             const bool internal = sdk::error_status(error.code) == 500;
             if (internal)
                 log_event(spdlog::level::err, "widget", "turn failed",

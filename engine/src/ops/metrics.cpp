@@ -147,6 +147,19 @@ struct State {
     Series<prometheus::Counter> outbox_reports{
         counter(registry, "tezgah_outbox_reports_total",
                 "Delivery reports that moved a message on, by channel and state.")};
+    // Plans and limits (ops/limits.hpp).
+    Series<prometheus::Gauge> plan_limit{
+        prometheus::BuildGauge()
+            .Name("tezgah_plan_limit")
+            .Help("What a tenant's plan allows, by tenant, plan and limit (unlimited figures are absent).")
+            .Register(registry)};
+    Series<prometheus::Gauge> plan_usage{
+        prometheus::BuildGauge()
+            .Name("tezgah_plan_usage")
+            .Help("What a tenant used of each plan figure in its current window, as of its latest turn.")
+            .Register(registry)};
+    Series<prometheus::Counter> rate_limited{counter(
+        registry, "tezgah_rate_limited_total", "Turns refused over a plan's limit, by tenant and limit.")};
     prometheus::Family<prometheus::Gauge>& outbox_messages = prometheus::BuildGauge()
                                                                  .Name("tezgah_outbox_messages")
                                                                  .Help("Outbound messages stored, by state.")
@@ -336,6 +349,21 @@ void Metrics::outbox_report(std::string_view channel, std::string_view state) {
 
 void Metrics::outbox_states(const std::vector<std::pair<std::string, long long>>& counts) {
     store().set_outbox_states(counts);
+}
+
+void Metrics::plan_limit(std::string_view tenant, std::string_view plan, std::string_view limit,
+                         double figure) {
+    store().update(&State::plan_limit, {{"tenant", tenant}, {"plan", plan}, {"limit", limit}},
+                   [&](prometheus::Gauge& g) { g.Set(figure); });
+}
+
+void Metrics::plan_usage(std::string_view tenant, std::string_view limit, double used) {
+    store().update(&State::plan_usage, {{"tenant", tenant}, {"limit", limit}},
+                   [&](prometheus::Gauge& g) { g.Set(used); });
+}
+
+void Metrics::rate_limited(std::string_view tenant, std::string_view limit) {
+    increment(&State::rate_limited, {{"tenant", tenant}, {"limit", limit}});
 }
 
 std::string Metrics::render() const { return store().render(); }

@@ -63,6 +63,13 @@ public:
     /// absent) and tezgah_outbox_queue_depth (queued).
     void outbox_states(const std::vector<std::pair<std::string, long long>>& counts);
 
+    /// A tenant's plan figure: tezgah_plan_limit{tenant,plan,limit} (ops/limits.hpp).
+    void plan_limit(std::string_view tenant, std::string_view plan, std::string_view limit, double figure);
+    /// What the tenant used of it at its latest turn: tezgah_plan_usage{tenant,limit}.
+    void plan_usage(std::string_view tenant, std::string_view limit, double used);
+    /// A turn refused over a plan's limit: tezgah_rate_limited_total{tenant,limit}.
+    void rate_limited(std::string_view tenant, std::string_view limit);
+
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     std::string render() const;
 

@@ -72,6 +72,21 @@ std::string media_reply(const std::string& language) {
            "sürede dönecek.";
 }
 
+/// The note a customer over their tenant's plan gets, once per window (Engine::answer_refused):
+/// when to write again, in their language.
+std::string limit_reply(const std::string& language, Limit limit) {
+    const bool daily = limit == Limit::llm_tokens_per_day;
+    if (language == "en")
+        return daily ? "We cannot answer more messages today. Please write to us again tomorrow; we will "
+                       "gladly help you then."
+                     : "We are receiving a lot of messages right now. Please write to us again in a minute; "
+                       "we will gladly help you then.";
+    return daily ? "Bugün daha fazla mesaja yanıt veremiyoruz. Lütfen yarın tekrar yazın; size memnuniyetle "
+                   "yardımcı olacağız."
+                 : "Şu anda çok sayıda mesaj alıyoruz. Lütfen bir dakika sonra tekrar yazın; size "
+                   "memnuniyetle yardımcı olacağız.";
+}
+
 /// The two points where a tenant's rules run.
 enum class RuleHook { on_message, on_reply };
 
@@ -281,6 +296,14 @@ private:
     bool settled_ = false;
 };
 
+/// The limiter's admission of a turn of `tenant`'s customer `user`; a tenant without plan figures
+/// is let through without a look at the shared counters.
+Limiter::Admission admit_turn(Limiter& limits, const Tenant& tenant, const std::string& user,
+                              std::chrono::system_clock::time_point now) {
+    if (limits.plan_of(tenant.manifest().plan) == nullptr) return {};
+    return limits.admit(Engine::limit_subject(tenant, user), now);
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options)
@@ -302,7 +325,9 @@ sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
     if (!db) return db.error();
     db_ = std::move(db).value();
-    if (options_.redis_url.empty()) {
+    if (options_.shared_state) {
+        shared_ = options_.shared_state;  // tests: instances sharing one state
+    } else if (options_.redis_url.empty()) {
         shared_ = make_local_state();
     } else {
         // A Redis that does not answer leaves the engine degraded, not stopped (shared/redis_state.hpp).
@@ -310,6 +335,7 @@ sdk::Status Engine::start() {
         if (!redis) return redis.error();
         shared_ = std::move(redis).value();
     }
+    limits_ = std::make_unique<Limiter>(*shared_, options_.plans);
     conversation_locks_.set_shared(shared_.get());
     spend_ = std::make_unique<SpendTracker>(*db_, shared_.get());
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
@@ -422,12 +448,16 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     if (auto checked = check_message(message); !checked) return checked.error();
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
+    // Before the customer's lock: a refused turn waits for nothing and holds nothing.
+    auto admission = admit_turn(*limits_, **tenant, message.user_id, clock_->now());
+    if (const auto& refused = admission.refusal()) return refusal_error(message.tenant_id, *refused);
     ConversationLocks::Guard lock(
         conversation_locks_, message.tenant_id + '\x1f' + message.user_id,
         ConversationLocks::shared_key(message.tenant_id, message.channel, message.user_id),
         claim_expiry(**tenant, options_.in_flight_margin));
     try {
-        return run_turn(**tenant, std::span<const sdk::InboundMessage>(&message, 1), sink, cancelled);
+        return run_turn(**tenant, std::span<const sdk::InboundMessage>(&message, 1), sink, cancelled,
+                        &admission);
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed",
                   {{"tenant", message.tenant_id}, {"error", e.what()}});
@@ -448,13 +478,47 @@ sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundM
     const auto& last = burst.back();
     auto tenant = this->tenant(last.tenant_id);
     if (!tenant) return tenant.error();
+    // A burst is one turn: it counts once.
+    auto admission = admit_turn(*limits_, **tenant, last.user_id, clock_->now());
+    if (const auto& refused = admission.refusal()) return refusal_error(last.tenant_id, *refused);
     ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id,
                                   ConversationLocks::shared_key(last.tenant_id, last.channel, last.user_id),
                                   claim_expiry(**tenant, options_.in_flight_margin));
     try {
-        return run_turn(**tenant, burst, sink, nullptr);
+        return run_turn(**tenant, burst, sink, nullptr, &admission);
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed",
+                  {{"tenant", last.tenant_id}, {"error", e.what()}});
+        return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
+    }
+}
+
+LimitSubject Engine::limit_subject(const Tenant& tenant, const std::string& user) {
+    return LimitSubject{tenant.id(), tenant.manifest().plan, user, tenant.profile().timezone};
+}
+
+sdk::Result<sdk::TurnReply> Engine::answer_refused(const std::vector<sdk::InboundMessage>& burst,
+                                                   const sdk::Error& refused) {
+    auto refusal = refusal_of(refused);
+    if (!refusal || burst.empty()) return refused;
+    for (const auto& part : burst) {
+        if (auto checked = check_message(part); !checked) return checked.error();
+        if (part.tenant_id != burst.back().tenant_id || part.user_id != burst.back().user_id ||
+            part.channel != burst.back().channel)
+            return sdk::Error{sdk::errc::invalid_value, "a burst is one customer's messages on one channel"};
+    }
+    const auto& last = burst.back();
+    auto tenant = this->tenant(last.tenant_id);
+    if (!tenant) return tenant.error();
+    const RefusedTurn turn{
+        *refusal, limits_->tell_once(limit_subject(**tenant, last.user_id), *refusal, clock_->now())};
+    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id,
+                                  ConversationLocks::shared_key(last.tenant_id, last.channel, last.user_id),
+                                  claim_expiry(**tenant, options_.in_flight_margin));
+    try {
+        return run_turn(**tenant, burst, nullptr, nullptr, nullptr, &turn);
+    } catch (const std::exception& e) {
+        log_event(spdlog::level::err, "pipeline", "storing a refused turn failed",
                   {{"tenant", last.tenant_id}, {"error", e.what()}});
         return sdk::Error{sdk::errc::internal, "the turn could not be completed"};
     }
@@ -483,7 +547,8 @@ sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
 }
 
 sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
-                                             sdk::StreamSink* sink, const std::atomic<bool>* cancelled) {
+                                             sdk::StreamSink* sink, const std::atomic<bool>* cancelled,
+                                             Limiter::Admission* admission, const RefusedTurn* refused) {
     const auto started = Clock::now();
     // A burst is answered as one message whose text joins theirs; each is stored as it came.
     const sdk::InboundMessage& last = parts.back();
@@ -591,18 +656,27 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     if (!gate) return gate.error();
     handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "customer",
                              message.text, gate->handed_over);
-    if (gate->handed_over) {
+    // A turn refused over the tenant's plan is stored the same way, with its note or nothing.
+    if (gate->handed_over || refused != nullptr) {
         sdk::TurnReply out;
-        for (const auto& relayed : gate->relay) out.reply += (out.reply.empty() ? "" : "\n\n") + relayed.text;
+        if (gate->handed_over) {
+            for (const auto& relayed : gate->relay)
+                out.reply += (out.reply.empty() ? "" : "\n\n") + relayed.text;
+            out.method = gate->relay.empty() ? "handoff" : "operator";
+            out.handoff = true;
+        } else {
+            if (refused->tell) out.reply = limit_reply(language, refused->refusal.limit);
+            out.method = "rate_limited";
+        }
         out.session_id = conversation->session_id;
         out.conversation_id = conversation->id;
-        out.method = gate->relay.empty() ? "handoff" : "operator";
         out.language = language;
-        out.handoff = true;
         if (sink && !out.reply.empty()) sink->on_text(out.reply);
         state["language"] = language;
-        // Stored without text: the operators' words are in the history as their own messages.
-        StoredMessage reply{"assistant", "", out.method, out.language, clock_->now()};
+        // Stored without text when handed over: the operators' words are in the history as their
+        // own messages.
+        StoredMessage reply{"assistant", gate->handed_over ? "" : out.reply, out.method, out.language,
+                            clock_->now()};
         out.execution_time_ms = ms_since(started);
         TurnRecord record{tenant.id(),
                           conversation->id,
@@ -625,6 +699,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         conversation->state = std::move(state);
         for (auto& m : stored_earlier) conversation->history.push_back(std::move(m));
         conversation->history.push_back(std::move(inbound));
+        if (!reply.text.empty()) conversation->history.push_back(std::move(reply));
         while (conversation->history.size() > options_.history_messages) conversation->history.pop_front();
         conversation->last_activity = std::max({conversation->last_activity, now, record.reply.at});
         conversations_.put(cache_key, std::move(*conversation));
@@ -742,8 +817,10 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
     for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);
-    for (const auto& used : record.usage)
+    for (const auto& used : record.usage) {
         metrics.tokens(tenant.id(), used.model, used.input_tokens, used.output_tokens);
+        if (admission != nullptr) admission->add_tokens(used.input_tokens + used.output_tokens);
+    }
 
     conversation->state = std::move(state);
     for (auto& m : stored_earlier) conversation->history.push_back(std::move(m));

@@ -4,6 +4,8 @@
 //   schema → tools → provider, bounded steps) → rules on_reply → handoff → persist.
 
 #include "appointments/book.hpp"
+#include "ops/limits.hpp"
+#include "ops/plans.hpp"
 #include "outbox/outbox.hpp"
 #include "pipeline/conversation_cache.hpp"
 #include "pipeline/conversation_locks.hpp"
@@ -60,6 +62,11 @@ struct EngineOptions {
     /// `--redis URL` (`redis://HOST:PORT[/DB]`): state shared with other instances; empty: this
     /// process's memory (shared/shared_state.hpp).
     std::string redis_url;
+    /// This state instead of one of its own: engines in one process that stand for several
+    /// instances (tests) share it. Null: local memory, or Redis with redis_url.
+    std::shared_ptr<SharedState> shared_state;
+    /// `--plans FILE`: what each plan allows (ops/plans.hpp); none configured: no plan limits.
+    Plans plans;
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -101,6 +108,15 @@ public:
     sdk::Result<sdk::TurnReply> handle_burst(const std::vector<sdk::InboundMessage>& burst,
                                              sdk::StreamSink* sink = nullptr);
 
+    /// handle() and handle_burst() refuse a turn over its tenant's plan (ops/limits.hpp) with a
+    /// `rate_limited` error before anything is stored or sent to a model. A customer channel, which
+    /// cannot tell its customer to retry, calls this with that error: the messages are stored (a
+    /// person sees them; nothing is lost) with a reply of method "rate_limited" that is, the first
+    /// time in the limit's window for that customer, a polite note in their language, else empty
+    /// (the channel then answers nothing). Nothing is sent to a model. Any other error: returned.
+    sdk::Result<sdk::TurnReply> answer_refused(const std::vector<sdk::InboundMessage>& burst,
+                                               const sdk::Error& refused);
+
     /// The checks every customer message passes before anything is stored (handle() makes them):
     /// a user id, valid UTF-8 and no NUL in the text and ids, their lengths, a text (or media).
     sdk::Status check_message(const sdk::InboundMessage& message) const;
@@ -125,6 +141,10 @@ public:
     /// memory without `--redis`).
     SharedState& shared() { return *shared_; }
     const SharedState& shared() const { return *shared_; }
+    /// The plans' limits over shared() (after start()).
+    Limiter& limits() { return *limits_; }
+    /// What the limiter knows of a turn of `tenant`'s customer `user`.
+    static LimitSubject limit_subject(const Tenant& tenant, const std::string& user);
     /// Conversation states, tickets and operators' replies (pipeline/handoff.hpp; after start()).
     Handoffs& handoffs() { return *handoffs_; }
     /// The booking service: the `appointments` tools of every tenant that enables them, and the
@@ -136,9 +156,17 @@ public:
     std::chrono::system_clock::time_point now() const;
 
 private:
+    /// A turn refused over a limit, stored with the polite note (`tell`) or without a reply.
+    struct RefusedTurn {
+        Refusal refusal;
+        bool tell = false;
+    };
     /// `parts`: the customer's messages this turn answers (one, or a burst), oldest first.
+    /// `admission`: the limiter's, to add the turn's tokens to. `refused`: store the messages and
+    /// answer without a model (answer_refused()).
     sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
-                                         sdk::StreamSink* sink, const std::atomic<bool>* cancelled);
+                                         sdk::StreamSink* sink, const std::atomic<bool>* cancelled,
+                                         Limiter::Admission* admission, const RefusedTurn* refused = nullptr);
 
     /// The conversation to continue: from memory when this process holds it and the database would
     /// pick it too (the same session id given; or none given and not idle), else the database's.
@@ -165,7 +193,8 @@ private:
     std::unique_ptr<Database> db_;
     const sdk::Clock* clock_;
     std::unique_ptr<sdk::HttpClient> http_;
-    std::unique_ptr<SharedState> shared_;    ///< after start()
+    std::shared_ptr<SharedState> shared_;    ///< after start()
+    std::unique_ptr<Limiter> limits_;        ///< after start()
     std::unique_ptr<EventBridge> bridge_;    ///< after start(), with Redis: events across instances
     std::uint64_t reload_subscription_ = 0;  ///< with Redis: other instances' reload notices
     std::unique_ptr<SpendTracker> spend_;    ///< per-tenant spend for budgets (after start())

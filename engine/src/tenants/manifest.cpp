@@ -618,9 +618,10 @@ void read_manifest(const json::object& root, const PluginRegistry* registry, con
     else if (!p.id.empty() && p.id != folder_name)
         r.problem("id", "\"" + p.id + "\" must equal the folder name \"" + folder_name + "\"");
     p.name = r.string("name", true);
-    m.plan = r.string("plan", false, "free");
+    // No plan: none of the plans file's limits apply (ops/plans.hpp).
+    m.plan = r.string("plan", false, "");
     static const std::set<std::string> kPlans = {"free", "basic", "premium", "enterprise"};
-    if (!kPlans.count(m.plan))
+    if (const auto* plan = root.if_contains("plan"); plan && plan->is_string() && !kPlans.count(m.plan))
         r.problem("plan", "\"" + m.plan + "\" is not one of free, basic, premium, enterprise");
 
     if (const auto* locale = r.object("locale")) {

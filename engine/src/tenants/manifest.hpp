@@ -99,7 +99,7 @@ struct LlmPolicy {
 struct Manifest {
     std::filesystem::path folder;
     std::string manifest_path;  ///< as displayed in problems
-    std::string plan = "free";
+    std::string plan;  ///< `plan`: free, basic, premium or enterprise; empty: no plan (no plan limits)
     sdk::TenantProfile profile;  ///< id, name, locale, business, persona, handoff
     LlmRef llm;                  ///< provider empty: none named, the installed offline provider answers
     std::vector<LlmRef> fallback;
