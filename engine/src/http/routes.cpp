@@ -318,7 +318,7 @@ std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStat
 }  // namespace
 
 bool Routes::operations_route(std::string_view path) {
-    return path == "/health" || path == "/health/detailed" || path == "/metrics";
+    return path == "/health" || path == "/health/ready" || path == "/health/detailed" || path == "/metrics";
 }
 
 void Routes::dispatch(Exchange& ex) {
@@ -326,6 +326,11 @@ void Routes::dispatch(Exchange& ex) {
     if (path == "/health") {
         ex.route = "/health";
         if (require_method(ex, "GET")) health(ex);
+        return;
+    }
+    if (path == "/health/ready") {
+        ex.route = "/health/ready";
+        if (require_method(ex, "GET")) health_ready(ex);
         return;
     }
     if (path == "/health/detailed") {
@@ -560,6 +565,22 @@ void Routes::health(Exchange& ex) {
     const auto db = check_database(engine);
     const auto status = overall_status(db, engine.tenants(), engine);
     ex.send_json(status == "down" ? 503 : 200, json::object{{"status", status}});
+}
+
+void Routes::health_ready(Exchange& ex) {
+    // Readiness, not liveness: a draining server is alive (it finishes its turns) but must get no
+    // new traffic, and one still starting has not opened its outbox yet.
+    switch (readiness.load()) {
+        case Readiness::ready:
+            ex.send_json(200, json::object{{"status", "ready"}});
+            return;
+        case Readiness::starting:
+            ex.send_json(503, json::object{{"status", "starting"}});
+            return;
+        case Readiness::draining:
+            ex.send_json(503, json::object{{"status", "draining"}});
+            return;
+    }
 }
 
 void Routes::health_detailed(Exchange& ex) {

@@ -58,6 +58,9 @@ struct EngineOptions {
     /// `--redis URL` (`redis://HOST:PORT[/DB]`): state shared with other instances; empty: this
     /// process's memory (shared/shared_state.hpp).
     std::string redis_url;
+    /// `--tenant-idle-minutes`: a loaded tenant without a message for this long is unloaded by the
+    /// watcher (start_watching) and loaded again on its next one; zero: never.
+    std::chrono::milliseconds tenant_idle{0};
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -109,7 +112,8 @@ public:
     ReloadSummary reload_all();
     /// See TenantDirectory::reload: tenant `id` loaded anew now (an operator's edit).
     sdk::Status reload_tenant(const std::string& id);
-    /// Calls reload_all() every `interval` on a background thread until stop_watching().
+    /// Calls reload_all() every `interval` on a background thread until stop_watching(), and
+    /// unloads tenants idle for EngineOptions::tenant_idle.
     void start_watching(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
     void stop_watching();
     const PluginRegistry& plugins() const { return registry_; }
