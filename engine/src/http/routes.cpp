@@ -13,6 +13,7 @@
 #include "plugins/guarded.hpp"
 #include "tenants/tenant.hpp"
 #include "util/log.hpp"
+#include "util/suspend.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
@@ -136,6 +137,22 @@ sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::s
 
 /// The channel's answer that says nothing: its render() of an empty reply (Twilio's `<Response/>`).
 /// For a request whose message a later one of the burst answers, or whose turn missed the deadline.
+/// Waits until a channel turn past its reply deadline has stored the customer's message (`last`,
+/// the burst's last part, is stored after the others) or has ended, up to `limit`: the channel's
+/// empty answer is its acknowledgement, and a channel does not deliver an acknowledged message
+/// again, so a process killed after it must find the message in the database.
+void wait_until_stored(Engine& engine, const sdk::InboundMessage& last, const std::atomic<bool>& ended,
+                       std::chrono::milliseconds limit) {
+    const auto until = SteadyClock::now() + limit;
+    auto pause = std::chrono::milliseconds(1);
+    while (!ended.load() && SteadyClock::now() < until) {
+        if (!last.message_id.empty() && engine.database().stored_reply(last.tenant_id, last.message_id))
+            return;
+        pause_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+}
+
 void send_empty_answer(Exchange& ex, sdk::Channel& channel, const std::string& plugin,
                        const sdk::InboundMessage& message) {
     auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
@@ -239,9 +256,11 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
     if (pacing.reply_within && sender != nullptr) {
         // The reply of a turn that misses the deadline goes through the outbox when it is done; the
         // tenant's version is kept alive for it.
+        auto ended = std::make_shared<std::atomic<bool>>(false);
         reply = turns.run_until(
             std::move(burst), arrived + *pacing.reply_within,
-            [&engine, tenant, plugin, last](const sdk::Result<sdk::TurnReply>& late) {
+            [&engine, tenant, plugin, last, ended](const sdk::Result<sdk::TurnReply>& late) {
+                ended->store(true);
                 if (!late) {
                     log_event(spdlog::level::warn, "http", "a late channel turn failed",
                               {{"tenant", last.tenant_id},
@@ -256,7 +275,10 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
                         spdlog::level::err, "http", "a late reply could not be queued",
                         {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", queued.error().message}});
             });
-        if (!reply) return send_empty_answer(ex, channel, plugin, last);
+        if (!reply) {
+            wait_until_stored(engine, last, *ended, std::chrono::seconds(10));
+            return send_empty_answer(ex, channel, plugin, last);
+        }
         if (!*reply) return ex.send_error(reply->error());
     } else {
         reply = engine.handle_burst(burst);
