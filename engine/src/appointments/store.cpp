@@ -147,6 +147,22 @@ sdk::Result<std::optional<Appointment>> find_appointment(Database& db, const std
     return out;
 }
 
+sdk::Result<std::vector<std::string>> tenants_with_upcoming_appointments(Database& db, TimePoint now) {
+    std::vector<std::string> out;
+    const long long from = to_millis(now);
+    auto read = db.read("tenants_with_upcoming_appointments", [&](soci::session& sql) {
+        out.clear();
+        std::string id;
+        soci::statement st = (sql.prepare << "SELECT DISTINCT tenant_id FROM appointments WHERE status = "
+                                             "'confirmed' AND reminder_at IS NULL AND start_at > :now",
+                              soci::use(from), soci::into(id));
+        st.execute(false);
+        while (st.fetch()) out.push_back(id);
+    });
+    if (!read) return read.error();
+    return out;
+}
+
 sdk::Result<std::vector<Appointment>> list_appointments(Database& db, const std::string& tenant_id,
                                                         const AppointmentFilter& filter) {
     std::string where = "WHERE tenant_id = :t";

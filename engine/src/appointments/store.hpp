@@ -86,6 +86,9 @@ sdk::Result<std::optional<Appointment>> find_appointment(Database& db, const std
 /// The tenant's appointments that pass `filter`, earliest start first (then by id).
 sdk::Result<std::vector<Appointment>> list_appointments(Database& db, const std::string& tenant_id,
                                                         const AppointmentFilter& filter);
+/// The tenants with a confirmed appointment starting after `now` not yet reminded of: the reminder
+/// sweep visits these alone (thousands of tenants without bookings are not loaded for it).
+sdk::Result<std::vector<std::string>> tenants_with_upcoming_appointments(Database& db, TimePoint now);
 /// The confirmed appointments of `resource_id` that hold it at some moment of [from, to) (their
 /// start up to their end plus buffer), as availability takes them, earliest first.
 sdk::Result<std::vector<Busy>> busy_intervals(Database& db, const std::string& tenant_id,

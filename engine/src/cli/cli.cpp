@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "appointments/reminders.hpp"
+#include "appointments/store.hpp"
 #include "cli/usage_report.hpp"
 #include "http/server.hpp"
 #include "notify/notifier.hpp"
@@ -71,7 +72,8 @@ Usage:
 Commands:
   serve     Serve the tenants over HTTP (docs/http-api.md). Prints one line,
             `tezgah listening on http://HOST:PORT`, once ready. SIGHUP reloads the tenants;
-            SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.
+            SIGTERM or SIGINT drains: /health/ready answers 503, no new connection is
+            accepted, requests and turns in flight finish, then it exits 0 (docs/operations.md).
   check     Validate every manifest, data file, Lua script and referenced plugin under DIR
             (default: tenants/). Prints each problem as `path: field: message`; exits 1 if any.
             A channel whose environment variable is unset is disabled: a `warning: ...` line,
@@ -166,6 +168,12 @@ Options:
                      minute, model tokens a day, turns at once (env TEZGAH_PLANS; default none:
                      no plan limits; docs/operations.md, "Plans and limits"). serve refuses to
                      start on a broken file; check also checks each manifest's plan against it
+  --drain-seconds N  serve: on SIGTERM, how long requests and turns in flight may take to finish;
+                     then what is left is logged by count and the process exits (default 30)
+  --tenant-idle-minutes N
+                     serve: a loaded tenant without a message for N minutes is unloaded (its
+                     memory freed) and loaded again on its next message (env
+                     TEZGAH_TENANT_IDLE_MINUTES; default 0: never)
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -319,6 +327,8 @@ Args parse(int argc, char** argv) {
                                                      "--role",
                                                      "--default-daily-usd",
                                                      "--plans"};
+                                                     "--drain-seconds",
+                                                     "--tenant-idle-minutes"};
     static const std::vector<std::string> kFlags = {
         "--json",        "--help",           "-h",
         "--version",     "--markdown",       "--strict",
@@ -721,6 +731,12 @@ int cmd_serve(const Args& args) {
     notify_options.first_retry = std::chrono::milliseconds(notify_retry_ms);
     notify_options.max_retry = std::max(notify_options.max_retry, notify_options.first_retry);
     notify_options.max_attempts = static_cast<int>(notify_attempts);
+    long long drain_seconds = 30;
+    long long tenant_idle_minutes = 0;
+    if (!number_option(args, "serve", "--drain-seconds", 0, drain_seconds, nullptr, 86400) ||
+        !number_option(args, "serve", "--tenant-idle-minutes", 0, tenant_idle_minutes,
+                       "TEZGAH_TENANT_IDLE_MINUTES", 525600))
+        return 2;
     const char* block_env = std::getenv("TEZGAH_BLOCK_PRIVATE_TARGETS");
     notify_options.send.block_private_targets =
         args.flag("--block-private-targets") || (block_env && std::string(block_env) == "1");
@@ -773,6 +789,7 @@ int cmd_serve(const Args& args) {
 
     options.in_flight_margin = std::chrono::milliseconds(in_flight_margin_ms);
     options.outbox = outbox_options;
+    options.tenant_idle = std::chrono::minutes(tenant_idle_minutes);
     std::unique_ptr<ShiftedClock> clock;
     if (!clock_option(args, "serve", clock)) return 2;
     Engine engine(options);
@@ -792,11 +809,15 @@ int cmd_serve(const Args& args) {
     // Reminders before appointments: at once, then every minute (appointments/reminders.hpp).
     appointments::Reminders reminders(
         engine.database(), engine.outbox(), [&engine](const std::string& id) { return engine.tenant(id); },
+        // Only tenants with an appointment ahead: visiting every tenant would load them all (and
+        // keep idle ones from being unloaded).
         [&engine] {
-            std::vector<std::string> loaded;
-            for (const auto& t : engine.tenants())
-                if (t.state != "failed") loaded.push_back(t.id);
-            return loaded;
+            auto ids = appointments::tenants_with_upcoming_appointments(engine.database(), engine.now());
+            if (!ids)
+                log_event(spdlog::level::err, "appointments",
+                          "reminders: upcoming appointments could not be read",
+                          {{"error", ids.error().message}});
+            return ids ? std::move(ids).value() : std::vector<std::string>{};
         },
         [&engine] { return engine.now(); });
     reminders.start();
@@ -804,6 +825,7 @@ int cmd_serve(const Args& args) {
     notify::Notifier notifier(engine.database(), engine.events(), notify_http,
                               notify::Notifier::engine_targets(engine), notify_options);
     notifier.start();
+    server.set_ready();
     std::cout << "tezgah listening on http://" << server_options.host << ":" << server.port() << std::endl;
 
     while (true) {
@@ -818,17 +840,32 @@ int cmd_serve(const Args& args) {
                        {"failed", std::to_string(summary.failed.size())}});
             continue;
         }
-        log_event(spdlog::level::info, "cli", "stopping: finishing requests in flight",
-                  {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        log_event(spdlog::level::info, "cli", "draining: finishing requests and turns in flight",
+                  {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+                   {"drain_seconds", std::to_string(drain_seconds)}});
         break;
     }
-    const bool finished = server.stop(std::chrono::seconds(30));
+    // Readiness 503 and no new connections at once; what is in flight finishes (server.hpp).
+    const auto unfinished = server.drain(std::chrono::seconds(drain_seconds));
     engine.handoffs().stop();
     reminders.stop();
-    engine.outbox().stop();  // the sends in flight end; what is queued waits for the next start
-    notifier.stop();         // likewise the notices
+    // The sends in flight end; claims not yet tried are given back (another instance, or the next
+    // start, sends them); what is queued waits in the database.
+    engine.outbox().stop();
+    notifier.stop();  // likewise the notices
     engine.stop_watching();
-    return finished ? 0 : 1;
+    if (unfinished.any()) {
+        // Their threads still run; waiting for them would overrun the drain. Every message they
+        // answer was stored when it came, so a retry (or the customer's channel) answers it.
+        log_event(spdlog::level::warn, "cli", "exiting with work unfinished",
+                  {{"requests", std::to_string(unfinished.requests)},
+                   {"channel_turns", std::to_string(unfinished.channel_turns)}});
+        spdlog::shutdown();
+        std::_Exit(0);
+    }
+    server.stop(std::chrono::seconds(1));
+    log_event(spdlog::level::info, "cli", "drained", {});
+    return 0;
 }
 
 int cmd_usage(const Args& args) {

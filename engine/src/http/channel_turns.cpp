@@ -242,6 +242,12 @@ void ChannelTurns::runner_loop() {
     }
 }
 
+int ChannelTurns::wait_idle(SteadyClock::time_point until) {
+    std::unique_lock lock(mutex_);
+    idle_.wait_until(lock, until, [&] { return detached_ == 0; });
+    return detached_;
+}
+
 void ChannelTurns::drain() {
     std::vector<std::thread> runners;
     {

@@ -71,6 +71,8 @@ public:
     /// Waits until no turn runs off its request (the server stops before the engine goes), and
     /// ends the threads that ran them.
     void drain();
+    /// Waits until no turn runs off its request, up to `until`; the number still running then.
+    int wait_idle(std::chrono::steady_clock::time_point until);
 
 private:
     /// gather() across instances, with Redis (`burst:<tenant>:<channel>:<user>` holds the

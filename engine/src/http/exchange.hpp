@@ -169,9 +169,12 @@ struct Routes {
     WidgetSockets* widgets = nullptr;  ///< the web widget's WebSockets (set by the server)
     const ConsoleSite* console = nullptr;  ///< the console's files (set by the server)
     ChannelTurns turns{engine};            ///< bursts, and channel turns that run past their deadline
+    /// What GET /health/ready answers: a load balancer sends traffic only while it is `ready`.
+    enum class Readiness { starting, ready, draining };
+    std::atomic<Readiness> readiness{Readiness::starting};
 
     /// True for the routes the operations worker answers, so they answer while every chat
-    /// worker is busy: /health, /health/detailed, /metrics.
+    /// worker is busy: /health, /health/ready, /health/detailed, /metrics.
     static bool operations_route(std::string_view path);
 
     /// The request's key (`Authorization: Bearer KEY`) when it may use `scope` on `tenant` (an
@@ -204,6 +207,7 @@ struct Routes {
     void tenant_channel(Exchange& ex, const std::string& tenant, const std::string& plugin,
                         const std::string& subpath);
     void health(Exchange& ex);
+    void health_ready(Exchange& ex);
     void health_detailed(Exchange& ex);
     void metrics(Exchange& ex);
 

@@ -13,6 +13,7 @@
 #include "plugins/guarded.hpp"
 #include "tenants/tenant.hpp"
 #include "util/log.hpp"
+#include "util/suspend.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/json_text.hpp>
@@ -136,6 +137,22 @@ sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::s
 
 /// The channel's answer that says nothing: its render() of an empty reply (Twilio's `<Response/>`).
 /// For a request whose message a later one of the burst answers, or whose turn missed the deadline.
+/// Waits until a channel turn past its reply deadline has stored the customer's message (`last`,
+/// the burst's last part, is stored after the others) or has ended, up to `limit`: the channel's
+/// empty answer is its acknowledgement, and a channel does not deliver an acknowledged message
+/// again, so a process killed after it must find the message in the database.
+void wait_until_stored(Engine& engine, const sdk::InboundMessage& last, const std::atomic<bool>& ended,
+                       std::chrono::milliseconds limit) {
+    const auto until = SteadyClock::now() + limit;
+    auto pause = std::chrono::milliseconds(1);
+    while (!ended.load() && SteadyClock::now() < until) {
+        if (!last.message_id.empty() && engine.database().stored_reply(last.tenant_id, last.message_id))
+            return;
+        pause_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+}
+
 void send_empty_answer(Exchange& ex, sdk::Channel& channel, const std::string& plugin,
                        const sdk::InboundMessage& message) {
     auto rendered = guarded("channel " + plugin + " render", [&]() -> sdk::Result<sdk::HttpResponse> {
@@ -253,9 +270,11 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
     if (pacing.reply_within && sender != nullptr) {
         // The reply of a turn that misses the deadline goes through the outbox when it is done; the
         // tenant's version is kept alive for it.
+        auto ended = std::make_shared<std::atomic<bool>>(false);
         reply = turns.run_until(
             std::move(burst), arrived + *pacing.reply_within,
-            [&engine, tenant, plugin, last, parts](const sdk::Result<sdk::TurnReply>& turn) {
+            [&engine, tenant, plugin, last, parts, ended](const sdk::Result<sdk::TurnReply>& turn) {
+                ended->store(true);
                 const auto late = unless_refused(engine, parts, turn);
                 if (late && silent(*late)) return;
                 if (!late) {
@@ -272,7 +291,10 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
                         spdlog::level::err, "http", "a late reply could not be queued",
                         {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", queued.error().message}});
             });
-        if (!reply) return send_empty_answer(ex, channel, plugin, last);
+        if (!reply) {
+            wait_until_stored(engine, last, *ended, std::chrono::seconds(10));
+            return send_empty_answer(ex, channel, plugin, last);
+        }
         *reply = unless_refused(engine, parts, std::move(*reply));
         if (!*reply) return ex.send_error(reply->error());
         if (silent(**reply)) return send_empty_answer(ex, channel, plugin, last);
@@ -339,7 +361,7 @@ std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStat
 }  // namespace
 
 bool Routes::operations_route(std::string_view path) {
-    return path == "/health" || path == "/health/detailed" || path == "/metrics";
+    return path == "/health" || path == "/health/ready" || path == "/health/detailed" || path == "/metrics";
 }
 
 void Routes::dispatch(Exchange& ex) {
@@ -347,6 +369,11 @@ void Routes::dispatch(Exchange& ex) {
     if (path == "/health") {
         ex.route = "/health";
         if (require_method(ex, "GET")) health(ex);
+        return;
+    }
+    if (path == "/health/ready") {
+        ex.route = "/health/ready";
+        if (require_method(ex, "GET")) health_ready(ex);
         return;
     }
     if (path == "/health/detailed") {
@@ -582,6 +609,22 @@ void Routes::health(Exchange& ex) {
     const auto status = overall_status(db, engine.tenants(), engine);
     ex.send_json(status == "down" ? 503 : 200,
                  json::object{{"status", status}, {"redis", to_string(engine.shared().health())}});
+}
+
+void Routes::health_ready(Exchange& ex) {
+    // Readiness, not liveness: a draining server is alive (it finishes its turns) but must get no
+    // new traffic, and one still starting has not opened its outbox yet.
+    switch (readiness.load()) {
+        case Readiness::ready:
+            ex.send_json(200, json::object{{"status", "ready"}});
+            return;
+        case Readiness::starting:
+            ex.send_json(503, json::object{{"status", "starting"}});
+            return;
+        case Readiness::draining:
+            ex.send_json(503, json::object{{"status", "draining"}});
+            return;
+    }
 }
 
 void Routes::health_detailed(Exchange& ex) {

@@ -214,7 +214,9 @@ struct HttpServer::Impl {
     std::unique_ptr<WorkerPool> operations;
     std::atomic<bool> stopping{false};
     bool started = false;
+    bool drained = false;  ///< drain() ran
     bool stopped = false;
+    HttpServer::Unfinished unfinished;  ///< what drain() left running
     std::uint16_t bound_port = 0;
 
     bool trusted_peer(const asio::ip::address& peer) const {
@@ -870,9 +872,19 @@ sdk::Status HttpServer::start() {
 
 std::uint16_t HttpServer::port() const { return impl_->bound_port ? impl_->bound_port : impl_->options.port; }
 
-bool HttpServer::stop(std::chrono::milliseconds grace) {
-    if (!impl_->started || impl_->stopped) return true;
-    impl_->stopped = true;
+void HttpServer::set_ready() {
+    if (!impl_->started || impl_->stopping) return;
+    impl_->routes->readiness = Routes::Readiness::ready;
+    Metrics::global().ready(true);
+}
+
+HttpServer::Unfinished HttpServer::drain(std::chrono::milliseconds grace) {
+    if (!impl_->started || impl_->drained) return impl_->unfinished;
+    impl_->drained = true;
+    // A load balancer's next check takes this instance out; until then, new connections are
+    // refused and it sends them to the others.
+    impl_->routes->readiness = Routes::Readiness::draining;
+    Metrics::global().ready(false);
     impl_->stopping = true;
     impl_->routes->stopping = true;  // event streams (GET /events) end
     // No new connections; idle ones close now; requests being read are dropped.
@@ -888,17 +900,29 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     const auto until = SteadyClock::now() + grace;
     while (impl_->routes->in_flight.load() > 0 && SteadyClock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    bool in_time = impl_->routes->in_flight.load() == 0 && impl_->workers->drain(until) &&
-                   impl_->operations->drain(until);
-    if (!in_time)
-        log_event(spdlog::level::warn, "http",
-                  "requests still running after the grace period; cutting them off",
-                  {{"grace_ms", std::to_string(grace.count())}});
+    impl_->workers->drain(until);
+    impl_->operations->drain(until);
+    // Channel turns past their reply deadline put their replies in the outbox when they are done.
+    const int channel_turns = impl_->routes->turns.wait_idle(until);
+    impl_->unfinished = Unfinished{impl_->routes->in_flight.load(), channel_turns};
+    if (impl_->unfinished.any())
+        log_event(spdlog::level::warn, "http", "drain time ran out",
+                  {{"grace_ms", std::to_string(grace.count())},
+                   {"requests_unfinished", std::to_string(impl_->unfinished.requests)},
+                   {"channel_turns_unfinished", std::to_string(impl_->unfinished.channel_turns)}});
     // Widgets told to go away answer the close frame; wait (a second at most) so the frame is
     // written before the loop stops, and they see 1001 rather than a dropped connection.
-    const auto widgets_until = std::min(until, SteadyClock::now() + std::chrono::seconds(1));
+    const auto widgets_until =
+        std::max(SteadyClock::now(), std::min(until, SteadyClock::now() + std::chrono::seconds(1)));
     while (impl_->widgets->open() > 0 && SteadyClock::now() < widgets_until)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return impl_->unfinished;
+}
+
+bool HttpServer::stop(std::chrono::milliseconds grace) {
+    if (!impl_->started || impl_->stopped) return true;
+    const bool in_time = !drain(grace).any();
+    impl_->stopped = true;
     // Every connection closes; a worker still writing finds its socket gone.
     asio::post(impl_->io, [impl = impl_.get()] {
         for (const auto& c : impl->open_connections()) c->close_now();

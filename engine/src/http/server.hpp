@@ -7,7 +7,8 @@
 //   *    /v1/tenants/{tenant}/channels/<plugin>... a channel plugin's tenant-scoped routes
 //   *    <path>                                    a channel plugin's process-wide routes (POST /webhook)
 //   GET  /console/...                              the console's files (http/console.hpp)
-//   GET  /health, /health/detailed, /metrics       answered by their own worker, even when every chat
+//   GET  /health, /health/ready, /health/detailed, /metrics
+//                                                  answered by their own worker, even when every chat
 //                                                  worker is busy
 // See docs/http-api.md and docs/security.md.
 
@@ -59,8 +60,27 @@ public:
     sdk::Status start();
     /// The bound port (the chosen one when options.port was 0).
     std::uint16_t port() const;
-    /// Stops accepting, lets requests in flight finish (up to `grace`, then cuts them off).
-    /// True when every request finished within `grace`.
+    /// GET /health/ready answers 200 from now on (tezgah_ready 1): call it once everything that
+    /// serves (the outbox, the sweeps) runs. Until then it answers 503 "starting".
+    void set_ready();
+
+    /// What a drain left running when its time ran out.
+    struct Unfinished {
+        int requests = 0;       ///< HTTP requests begun and not answered (chat turns among them)
+        int channel_turns = 0;  ///< channel turns past their reply deadline, not yet in the outbox
+        bool any() const { return requests > 0 || channel_turns > 0; }
+    };
+    /// The graceful part of stopping (SIGTERM): GET /health/ready answers 503 "draining" at once, no
+    /// new connection is accepted, idle ones close, widget sockets are closed with 1001 (the widget
+    /// reconnects, through the load balancer, to another instance), and requests and channel turns
+    /// in flight finish (their replies stored, a late channel reply queued in the outbox), up to
+    /// `grace`. Returns what was still running then; when something was, its threads still run it
+    /// and stop() would wait for them: the caller exits the process instead (what was acknowledged
+    /// is in the database).
+    Unfinished drain(std::chrono::milliseconds grace);
+
+    /// drain(), then cuts off what is left and ends the threads (waiting for a worker still inside
+    /// a turn). True when every request finished within `grace`.
     bool stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 
     struct Impl;

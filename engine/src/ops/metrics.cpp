@@ -180,6 +180,19 @@ struct State {
                                             .Help("The web widget's open WebSockets.")
                                             .Register(registry)
                                             .Add({});
+    prometheus::Gauge& ready = prometheus::BuildGauge()
+                                   .Name("tezgah_ready")
+                                   .Help(
+                                       "1 while the server takes traffic (GET /health/ready answers "
+                                       "200); 0 while it starts or drains.")
+                                   .Register(registry)
+                                   .Add({});
+    prometheus::Counter& tenants_unloaded =
+        prometheus::BuildCounter()
+            .Name("tezgah_tenants_unloaded_total")
+            .Help("Tenants unloaded after --tenant-idle-minutes without a message.")
+            .Register(registry)
+            .Add({});
 };
 
 // Updates hold the lock shared, so they run side by side (the values themselves are atomics);
@@ -209,6 +222,16 @@ public:
     void set_widget_sockets(int count) {
         std::shared_lock lock(mutex_);
         state_->widget_sockets.Set(count);
+    }
+
+    void set_ready(bool taking_traffic) {
+        std::shared_lock lock(mutex_);
+        state_->ready.Set(taking_traffic ? 1 : 0);
+    }
+
+    void count_tenant_unloaded() {
+        std::shared_lock lock(mutex_);
+        state_->tenants_unloaded.Increment();
     }
 
     void set_outbox_states(const std::vector<std::pair<std::string, long long>>& counts) {
@@ -284,6 +307,10 @@ void Metrics::db_operation(std::string_view operation, double seconds) {
 void Metrics::tenants_loaded(int count) { store().set_tenants_loaded(count); }
 
 void Metrics::widget_sockets(int count) { store().set_widget_sockets(count); }
+
+void Metrics::ready(bool taking_traffic) { store().set_ready(taking_traffic); }
+
+void Metrics::tenant_unloaded() { store().count_tenant_unloaded(); }
 
 void Metrics::tokens(std::string_view tenant, std::string_view model, long long input, long long output) {
     auto add = [&](std::string_view direction, long long count) {

@@ -27,6 +27,11 @@ public:
     void tenants_loaded(int count);
     /// tezgah_widget_sockets (gauge): the web widget's open WebSockets.
     void widget_sockets(int count);
+    /// tezgah_ready (gauge): 1 while the server takes traffic (GET /health/ready answers 200), 0
+    /// while it starts or drains.
+    void ready(bool taking_traffic);
+    /// A tenant unloaded after being idle (--tenant-idle-minutes): tezgah_tenants_unloaded_total.
+    void tenant_unloaded();
     /// Tokens of one model call: tezgah_llm_tokens_total{tenant,model,direction="input"|"output"}
     /// (an empty model leaves the label out).
     void tokens(std::string_view tenant, std::string_view model, long long input, long long output);

@@ -11,6 +11,7 @@
 #include "pipeline/turn_json.hpp"
 #include "plugins/guarded.hpp"
 #include "shared/redis_state.hpp"
+#include "store/handoffs.hpp"
 #include "util/host.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
@@ -351,11 +352,14 @@ sdk::Status Engine::start() {
         *db_, [this](const std::string& id) { return tenant(id); }, outbox_options);
     handoffs_ = std::make_unique<Handoffs>(
         *db_, events_, *outbox_, [this](const std::string& id) { return tenant(id); },
+        // Only tenants with a handed-over conversation: visiting every tenant would load them all
+        // (and keep idle ones from being unloaded).
         [this] {
-            std::vector<std::string> loaded;
-            for (const auto& t : tenants())
-                if (t.state != "failed") loaded.push_back(t.id);
-            return loaded;
+            auto ids = tenants_with_handovers(*db_);
+            if (!ids)
+                log_event(spdlog::level::err, "handoff", "handed-over conversations could not be read",
+                          {{"error", ids.error().message}});
+            return ids ? std::move(ids).value() : std::vector<std::string>{};
         },
         clock_);
     // A conversation given back to the bot is read again from the database at its next turn: its
@@ -410,7 +414,9 @@ sdk::Status Engine::reload_tenant(const std::string& id) {
     return reloaded;
 }
 
-void Engine::start_watching(std::chrono::milliseconds interval) { tenants_->start_watching(interval); }
+void Engine::start_watching(std::chrono::milliseconds interval) {
+    tenants_->start_watching(interval, options_.tenant_idle);
+}
 
 void Engine::stop_watching() {
     if (tenants_) tenants_->stop_watching();

@@ -67,6 +67,9 @@ struct EngineOptions {
     std::shared_ptr<SharedState> shared_state;
     /// `--plans FILE`: what each plan allows (ops/plans.hpp); none configured: no plan limits.
     Plans plans;
+    /// `--tenant-idle-minutes`: a loaded tenant without a message for this long is unloaded by the
+    /// watcher (start_watching) and loaded again on its next one; zero: never.
+    std::chrono::milliseconds tenant_idle{0};
 };
 
 /// A client stream that can withdraw the text sent so far: a provider failed after streaming part
@@ -128,7 +131,8 @@ public:
     /// See TenantDirectory::reload: tenant `id` loaded anew now (an operator's edit). With Redis,
     /// the other instances are told (channel `reload`) and load it anew too.
     sdk::Status reload_tenant(const std::string& id);
-    /// Calls reload_all() every `interval` on a background thread until stop_watching().
+    /// Calls reload_all() every `interval` on a background thread until stop_watching(), and
+    /// unloads tenants idle for EngineOptions::tenant_idle.
     void start_watching(std::chrono::milliseconds interval = std::chrono::milliseconds(500));
     void stop_watching();
     const PluginRegistry& plugins() const { return registry_; }

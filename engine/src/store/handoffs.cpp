@@ -398,6 +398,21 @@ sdk::Result<std::vector<ConversationInfo>> idle_handovers(Database& db, const st
     return out;
 }
 
+sdk::Result<std::vector<std::string>> tenants_with_handovers(Database& db) {
+    std::vector<std::string> out;
+    auto read = db.read("tenants_with_handovers", [&](soci::session& sql) {
+        out.clear();
+        std::string id;
+        soci::statement st = (sql.prepare << "SELECT DISTINCT tenant_id FROM conversations WHERE status = "
+                                             "'handed_over'",
+                              soci::into(id));
+        st.execute(false);
+        while (st.fetch()) out.push_back(id);
+    });
+    if (!read) return read.error();
+    return out;
+}
+
 sdk::Result<std::vector<Ticket>> list_tickets(Database& db, const std::string& tenant_id,
                                               const std::string& status, const std::string& conversation_id,
                                               std::size_t limit) {

@@ -104,6 +104,9 @@ sdk::Result<std::vector<OperatorView>> take_operator_messages(Database& db, cons
 /// `idle_before`.
 sdk::Result<std::vector<ConversationInfo>> idle_handovers(Database& db, const std::string& tenant_id,
                                                           std::chrono::system_clock::time_point idle_before);
+/// The tenants with a handed-over conversation: the release sweep visits these alone, so that ten
+/// thousand tenants with none are neither loaded nor kept from being unloaded when idle.
+sdk::Result<std::vector<std::string>> tenants_with_handovers(Database& db);
 
 /// Tickets of the tenant, the newest first; `status` or `conversation_id` empty: any.
 sdk::Result<std::vector<Ticket>> list_tickets(Database& db, const std::string& tenant_id,

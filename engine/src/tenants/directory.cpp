@@ -1,5 +1,6 @@
 #include "tenants/directory.hpp"
 
+#include "ops/metrics.hpp"
 #include "tenants/manifest.hpp"
 #include "util/host.hpp"
 #include "util/log.hpp"
@@ -151,6 +152,7 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id)
         std::lock_guard lock(mutex_);
         auto it = tenants_.find(id);
         if (it == tenants_.end()) return unknown(id);
+        it->second.last_used = clock_->now();
         if (it->second.tenant) return it->second.tenant;
         if (!it->second.error.empty()) return sdk::Error{sdk::errc::invalid_tenant, it->second.error};
         folder = it->second.folder;
@@ -178,7 +180,33 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id)
         return loaded.error();
     }
     it->second.tenant = std::move(loaded).value();
+    it->second.last_used = clock_->now();
+    if (it->second.unloaded)
+        log_event(spdlog::level::debug, "tenants", "tenant loaded again", {{"tenant", id}});
+    it->second.unloaded = false;
     return it->second.tenant;
+}
+
+std::size_t TenantDirectory::unload_idle(std::chrono::milliseconds idle) {
+    std::vector<std::shared_ptr<Tenant>> freed;  // destroyed outside the lock
+    {
+        std::lock_guard lock(mutex_);
+        const auto now = clock_->now();
+        for (auto& [id, slot] : tenants_) {
+            // A tenant whose last edit failed serves a version its folder no longer holds: kept.
+            if (!slot.tenant || !slot.reload_error.empty() || now - slot.last_used < idle) continue;
+            freed.push_back(std::move(slot.tenant));
+            slot.tenant.reset();
+            slot.unloaded = true;
+            Metrics::global().tenant_unloaded();
+        }
+    }
+    if (!freed.empty())
+        log_event(spdlog::level::info, "tenants", "idle tenants unloaded",
+                  {{"unloaded", std::to_string(freed.size())},
+                   {"idle_minutes",
+                    std::to_string(std::chrono::duration_cast<std::chrono::minutes>(idle).count())}});
+    return freed.size();
 }
 
 std::vector<TenantStatus> TenantDirectory::statuses() const {
@@ -188,8 +216,11 @@ std::vector<TenantStatus> TenantDirectory::statuses() const {
     for (const auto& [id, slot] : tenants_) {
         out.push_back(
             {id, slot.folder.string(),
-             slot.tenant ? "loaded" : (slot.error.empty() ? "not_loaded" : "failed"), slot.error,
-             slot.reload_error,
+             slot.tenant ? "loaded"
+                         : (!slot.error.empty() ? "failed"
+                            : slot.unloaded     ? "unloaded"
+                                                : "not_loaded"),
+             slot.error, slot.reload_error,
              slot.tenant ? slot.tenant->manifest().disabled_channels : std::map<std::string, std::string>{}});
     }
     return out;
@@ -302,11 +333,12 @@ sdk::Status TenantDirectory::reload(const std::string& id) {
     return {};
 }
 
-void TenantDirectory::start_watching(std::chrono::milliseconds interval) {
+void TenantDirectory::start_watching(std::chrono::milliseconds interval,
+                                     std::chrono::milliseconds unload_after) {
     std::lock_guard lock(watcher_mutex_);
     if (watching_) return;
     watching_ = true;
-    watcher_ = std::thread([this, interval] {
+    watcher_ = std::thread([this, interval, unload_after] {
         std::unique_lock lock(watcher_mutex_);
         while (watching_) {
             watcher_wake_.wait_for(lock, interval, [this] { return !watching_; });
@@ -314,6 +346,7 @@ void TenantDirectory::start_watching(std::chrono::milliseconds interval) {
             lock.unlock();
             try {
                 reload_all();
+                if (unload_after.count() > 0) unload_idle(unload_after);
             } catch (const std::exception& e) {
                 log_event(spdlog::level::err, "tenants", "reload pass failed", {{"error", e.what()}});
             }

@@ -25,7 +25,8 @@ namespace tezgah::engine {
 struct TenantStatus {
     std::string id;
     std::string folder;
-    std::string state;         ///< "not_loaded" | "loaded" | "failed"
+    /// "not_loaded" | "loaded" | "unloaded" (idle, freed; loaded again on its next message) | "failed"
+    std::string state;
     std::string error;         ///< why it failed, `path: field: message` lines
     std::string reload_error;  ///< loaded, but the last edit failed: the last good version serves
     /// Loaded: channels left out because a variable they read is not set, name -> why.
@@ -80,8 +81,15 @@ public:
     /// not load (a loaded tenant keeps serving its last good version).
     sdk::Status reload(const std::string& id);
 
-    /// Calls reload_all() every `interval` on a background thread until stop_watching().
-    void start_watching(std::chrono::milliseconds interval);
+    /// Unloads the loaded tenants nobody asked for (get()) for `idle` or longer on the directory's
+    /// clock: their plugin instances, catalog and indexes are freed (a turn still holding one
+    /// finishes on it), their checked status stays, and get() loads them again. The number unloaded.
+    std::size_t unload_idle(std::chrono::milliseconds idle);
+
+    /// Calls reload_all() every `interval` on a background thread until stop_watching(), and,
+    /// when `unload_after` is not zero, unload_idle(unload_after).
+    void start_watching(std::chrono::milliseconds interval,
+                        std::chrono::milliseconds unload_after = std::chrono::milliseconds::zero());
     void stop_watching();
 
     /// The clock tenants loaded from now on are given (tests fix the time).
@@ -91,9 +99,11 @@ private:
     struct Slot {
         std::filesystem::path folder;
         std::shared_ptr<Tenant> tenant;
-        std::string error;            ///< the last check or load failed (not loaded)
-        std::string reload_error;     ///< loaded, but the last reload failed
-        std::size_t fingerprint = 0;  ///< of the files the current state was built from
+        std::string error;                                  ///< the last check or load failed (not loaded)
+        std::string reload_error;                           ///< loaded, but the last reload failed
+        std::size_t fingerprint = 0;                        ///< of the files the current state was built from
+        std::chrono::system_clock::time_point last_used{};  ///< the last get() (unload_idle)
+        bool unloaded = false;                              ///< loaded once, then unloaded for being idle
         std::shared_ptr<std::mutex> load_mutex = std::make_shared<std::mutex>();
         /// What the tenant's scripts share, kept across reloads: the versions of a tenant serving
         /// side by side while turns finish count against the same cap.
