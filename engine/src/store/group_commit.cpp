@@ -39,8 +39,7 @@ std::string GroupCommitWriter::run(const Work& work) {
     }
     // The writer sleeps only on an empty queue: a second unit finds it awake already.
     if (was_idle) wake_.notify_one();
-    unit.done.acquire();
-    return std::move(unit.error);
+    return unit.wait();
 }
 
 GroupCommitWriter::Stats GroupCommitWriter::stats() const {

@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,13 +58,27 @@ public:
 
 private:
     /// Lives on the waiting caller's stack: queuing allocates nothing.
+    /// Waited on with a mutex and a condition variable rather than std::binary_semaphore, whose
+    /// wait spins with sched_yield before it sleeps: 64 callers waiting on one commit spent about
+    /// 4 % of a turn's CPU in those yields.
     struct Unit {
         const Work* work;
         std::string error;
-        std::binary_semaphore done{0};
+        std::mutex mutex;
+        std::condition_variable settled;
+        bool done = false;
         void finish(std::string why) {
+            // Notified under the lock: the waiter cannot return (and its Unit go) before this ends.
+            std::lock_guard lock(mutex);
             error = std::move(why);
-            done.release();
+            done = true;
+            settled.notify_one();
+        }
+        /// The batch's outcome for this unit, once it is committed or failed.
+        std::string wait() {
+            std::unique_lock lock(mutex);
+            settled.wait(lock, [this] { return done; });
+            return std::move(error);
         }
     };
 
