@@ -12,6 +12,7 @@
 
 #include <soci/soci.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -58,28 +59,17 @@ public:
 
 private:
     /// Lives on the waiting caller's stack: queuing allocates nothing.
-    /// Waited on with a mutex and a condition variable rather than std::binary_semaphore, whose
-    /// wait spins with sched_yield before it sleeps: 64 callers waiting on one commit spent about
-    /// 4 % of a turn's CPU in those yields.
+    /// Lives on the waiting caller's stack: queuing allocates nothing. Its waiter sleeps on a futex
+    /// word the writer sets once: one wake-up system call per unit, no spin. std::binary_semaphore
+    /// spun with sched_yield before it slept (about 4 % of a turn's CPU with 64 waiters); a mutex
+    /// and a condition variable cost the writer a signal and a mutex hand-over per unit.
     struct Unit {
         const Work* work;
         std::string error;
-        std::mutex mutex;
-        std::condition_variable settled;
-        bool done = false;
-        void finish(std::string why) {
-            // Notified under the lock: the waiter cannot return (and its Unit go) before this ends.
-            std::lock_guard lock(mutex);
-            error = std::move(why);
-            done = true;
-            settled.notify_one();
-        }
+        std::atomic<std::uint32_t> state{0};  ///< kWaiting, kSleeping or kDone
+        void finish(std::string why);
         /// The batch's outcome for this unit, once it is committed or failed.
-        std::string wait() {
-            std::unique_lock lock(mutex);
-            settled.wait(lock, [this] { return done; });
-            return std::move(error);
-        }
+        std::string wait();
     };
 
     void loop();
