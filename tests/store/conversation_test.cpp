@@ -2,6 +2,8 @@
 // client ids, the function-call log and usage, tenant isolation; on both backends.
 #include "store_fixture.hpp"
 
+#include "store/handoffs.hpp"
+
 namespace tezgah::engine::testing {
 namespace {
 
@@ -228,6 +230,44 @@ TEST_P(ConversationTest, ConversationsAreInvisibleToOtherTenants) {
     auto unknown = db->open_conversation("yok-boyle-dukkan", "u", "webhook", "", t0, kIdle);
     ASSERT_FALSE(unknown.ok());
     EXPECT_EQ(unknown.error().code, "not_found");
+}
+
+TEST_P(ConversationTest, StoringAMessageTellsWhetherAPersonHasTheConversation) {
+    // A turn learns from the write of the customer's message whether the bot may answer: the
+    // status as the message was stored, with no read of its own (pipeline/handoff.cpp).
+    auto c = open("905551112233", t0);
+    std::string status;
+    ASSERT_TRUE(
+        db->append_message(c.tenant_id, c.id, StoredMessage{"user", "merhaba", "", "tr", t0}, {}, &status)
+            .ok());
+    EXPECT_EQ(status, "bot");
+
+    auto taken = take_over(*db, c.tenant_id, c.id, t0 + 1s);
+    ASSERT_TRUE(taken.ok()) << taken.error().message;
+    ASSERT_TRUE(*taken);
+    ASSERT_TRUE(db->append_message(c.tenant_id, c.id,
+                                   StoredMessage{"user", "orada misiniz", "", "tr", t0 + 2s}, "m-2", &status)
+                    .ok());
+    EXPECT_EQ(status, "handed_over");
+
+    auto released = give_back(*db, c.tenant_id, c.id, t0 + 3s);
+    ASSERT_TRUE(released.ok()) << released.error().message;
+    ASSERT_TRUE(
+        db->append_message(c.tenant_id, c.id, StoredMessage{"user", "tamam", "", "tr", t0 + 4s}, {}, &status)
+            .ok());
+    EXPECT_EQ(status, "bot");
+
+    // Another tenant's conversation: nothing stored, and the status is not told.
+    status = "unchanged";
+    EXPECT_EQ(
+        db->append_message("nefes-studyo", c.id, StoredMessage{"user", "x", "", "tr", t0 + 5s}, {}, &status)
+            .error()
+            .code,
+        "not_found");
+    EXPECT_EQ(status, "unchanged");
+    auto stored = db->recent_messages(c.tenant_id, c.id, 10);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->size(), 3u);
 }
 
 }  // namespace

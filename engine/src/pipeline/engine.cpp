@@ -626,8 +626,13 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         "user", earlier.empty() ? message.text : last.text, "", language, clock_->now(), last.metadata};
     const auto arrived = inbound.at;
     std::string inbound_id;
-    if (auto stored = db_->append_message(tenant.id(), conversation->id, inbound, message.message_id)) {
+    // The conversation's handoff status comes with the write; a message a retry took over reads it.
+    std::string status;
+    const std::string* known_status = nullptr;
+    if (auto stored =
+            db_->append_message(tenant.id(), conversation->id, inbound, message.message_id, &status)) {
         inbound_id = std::move(stored).value();
+        known_status = &status;
     } else if (stored.error().code != sdk::errc::duplicate) {
         return stored.error();
     } else {
@@ -658,7 +663,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     // A conversation a person has taken over: the bot is silent. The customer's message is
     // stored (above) and streamed to operators; operators' replies waiting for a channel that
     // cannot be pushed to come back with this turn (docs/http-api.md, "Handoff").
-    auto gate = handoffs_->before_turn(tenant, conversation->id, message.channel);
+    auto gate = handoffs_->before_turn(tenant, conversation->id, message.channel, known_status);
     if (!gate) return gate.error();
     handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "customer",
                              message.text, gate->handed_over);

@@ -91,8 +91,9 @@ Handoffs::Handoffs(Database& db, EventHub& events, Outbox& outbox, TenantLookup 
 Handoffs::~Handoffs() { stop(); }
 
 sdk::Result<TurnGate> Handoffs::before_turn(const Tenant& tenant, const std::string& conversation_id,
-                                            const std::string& channel) {
+                                            const std::string& channel, const std::string* status) {
     TurnGate gate;
+    if (status && *status != kStatusHandedOver) return gate;
     auto found = find_conversation(db_, tenant.id(), conversation_id);
     if (!found) return found.error();
     if (!*found || (*found)->status != kStatusHandedOver) return gate;

@@ -74,8 +74,10 @@ public:
     /// Before a turn of `conversation_id` on `channel` (the customer's message is stored): whether
     /// the bot is silent, and the operator messages that this turn hands to the customer. A
     /// conversation whose operators have been silent past release_after_minutes is released here.
+    /// `status`: the conversation's status as the message was stored (Database::append_message),
+    /// when known; a conversation the bot holds then needs no read.
     sdk::Result<TurnGate> before_turn(const Tenant& tenant, const std::string& conversation_id,
-                                      const std::string& channel);
+                                      const std::string& channel, const std::string* status = nullptr);
     /// A turn set `handoff`: for a tenant with the handoff tool, hands the conversation over and
     /// opens its ticket (none when the tenant has no handoff tool or it was handed over already).
     /// `customer_text`: the message that led to it (the events' `text`).

@@ -229,11 +229,15 @@ public:
     /// code "duplicate" (the message names the stored message's id) — the caller then knows the
     /// turn was already handled, or is being handled. A message stored with a client id is claimed
     /// at its `at` by the turn that stores it (see take_over_message). "not_found" when the
-    /// conversation is not this tenant's.
+    /// conversation is not this tenant's. `conversation_status`, when given, gets the
+    /// conversation's handoff status (bot, handed_over, closed) as the message was stored: read in
+    /// the same statement that moves its last activity, so a turn needs no read of its own to learn
+    /// whether a person has taken the conversation over (pipeline/handoff.cpp, before_turn).
     virtual sdk::Result<std::string> append_message(const std::string& tenant_id,
                                                     const std::string& conversation_id,
                                                     const StoredMessage& message,
-                                                    const std::string& client_message_id = {}) = 0;
+                                                    const std::string& client_message_id = {},
+                                                    std::string* conversation_status = nullptr) = 0;
     /// The last `limit` messages of a conversation, oldest first.
     virtual sdk::Result<std::vector<StoredMessage>> recent_messages(const std::string& tenant_id,
                                                                     const std::string& conversation_id,

@@ -4,11 +4,56 @@
 
 #include <chrono>
 
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "ops/metrics.hpp"
 #include "store/sql_support.hpp"
 #include "util/log.hpp"
 
 namespace tezgah::engine::store {
+
+namespace {
+
+constexpr std::uint32_t kWaiting = 0;   ///< queued; its waiter is not asleep (yet)
+constexpr std::uint32_t kSleeping = 1;  ///< its waiter sleeps on the word
+constexpr std::uint32_t kDone = 2;      ///< written (or failed): `error` is final
+
+#if defined(__linux__)
+void sleep_while(std::atomic<std::uint32_t>& word, std::uint32_t value) {
+    // Returns at once when the word no longer holds `value`; a spurious wake-up is looped over.
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, value, nullptr, nullptr,
+            0);
+}
+void wake_one(std::atomic<std::uint32_t>& word) {
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+#else
+void sleep_while(std::atomic<std::uint32_t>& word, std::uint32_t value) { word.wait(value); }
+void wake_one(std::atomic<std::uint32_t>& word) { word.notify_one(); }
+#endif
+
+}  // namespace
+
+void GroupCommitWriter::Unit::finish(std::string why) {
+    error = std::move(why);
+    // After the exchange the waiter may return and its Unit go: only the wake-up follows, and a
+    // wake-up on a word that is gone wakes nobody (the waiter's loop absorbs a stray one).
+    if (state.exchange(kDone, std::memory_order_acq_rel) == kSleeping) wake_one(state);
+}
+
+std::string GroupCommitWriter::Unit::wait() {
+    std::uint32_t seen = kWaiting;
+    if (state.compare_exchange_strong(seen, kSleeping, std::memory_order_acq_rel)) seen = kSleeping;
+    while (seen != kDone) {
+        sleep_while(state, kSleeping);
+        seen = state.load(std::memory_order_acquire);
+    }
+    return std::move(error);
+}
 
 GroupCommitWriter::GroupCommitWriter(Backend backend, std::string name, WithSession with_session,
                                      std::size_t max_batch, std::function<void()> after_failure)
@@ -39,8 +84,7 @@ std::string GroupCommitWriter::run(const Work& work) {
     }
     // The writer sleeps only on an empty queue: a second unit finds it awake already.
     if (was_idle) wake_.notify_one();
-    unit.done.acquire();
-    return std::move(unit.error);
+    return unit.wait();
 }
 
 GroupCommitWriter::Stats GroupCommitWriter::stats() const {

@@ -234,13 +234,17 @@ struct WriterStatements {
     };
     struct TouchConversation {
         long long at = 0;
-        std::string state, tenant, conversation;
-        soci::statement plain, with_state;
+        std::string state, tenant, conversation, status;
+        soci::statement plain, with_state, with_status;
         TouchConversation(soci::session& sql, Backend backend)
             : plain((sql.prepare << text(backend, false), soci::use(at), soci::use(tenant),
                      soci::use(conversation))),
               with_state((sql.prepare << text(backend, true), soci::use(at), soci::use(state),
-                          soci::use(tenant), soci::use(conversation))) {}
+                          soci::use(tenant), soci::use(conversation))),
+              // The handoff status in the same statement (SQLite 3.35+, PostgreSQL): one statement
+              // where a turn ran a second, a read of its own, before.
+              with_status((sql.prepare << text(backend, false) + " RETURNING status", soci::into(status),
+                           soci::use(at), soci::use(tenant), soci::use(conversation))) {}
         static std::string text(Backend backend, bool state) {
             return std::string("UPDATE conversations SET last_message_at = ") +
                    (backend == Backend::sqlite ? "MAX" : "GREATEST") + "(last_message_at, :at)" +
@@ -594,9 +598,11 @@ public:
 
     sdk::Result<std::string> append_message(const std::string& tenant_id, const std::string& conversation_id,
                                             const StoredMessage& message,
-                                            const std::string& client_message_id) override {
+                                            const std::string& client_message_id,
+                                            std::string* conversation_status) override {
         const std::string id = new_uuid();
         sdk::Result<std::string> out = id;
+        std::string status;
         // A unique-index violation (another process stored the same client id between the check and
         // the insert) fails the batch; on the retry alone the check finds the stored row.
         auto error = write([&](soci::session& sql) {
@@ -605,7 +611,8 @@ public:
                 out = duplicate(client_message_id, *existing);
                 return;
             }
-            if (!touch_conversation(st, tenant_id, conversation_id, message.at, nullptr)) {
+            if (!touch_conversation(st, tenant_id, conversation_id, message.at, nullptr,
+                                    conversation_status ? &status : nullptr)) {
                 out = unknown_conversation(tenant_id, conversation_id);
                 return;
             }
@@ -614,6 +621,7 @@ public:
         });
         if (!error.empty())
             return failure("append_message [" + tenant_id + "] conversation " + conversation_id, error);
+        if (out && conversation_status) *conversation_status = std::move(status);
         return out;
     }
 
@@ -1385,14 +1393,22 @@ private:
 
     /// Moves the conversation's last activity to `at` (never back), and sets its state when given.
     /// False when the conversation is not this tenant's.
+    /// `status`, when given, gets the conversation's handoff status.
     static bool touch_conversation(WriterStatements& prepared, const std::string& tenant_id,
                                    const std::string& conversation_id,
-                                   std::chrono::system_clock::time_point at_time, const std::string* state) {
+                                   std::chrono::system_clock::time_point at_time, const std::string* state,
+                                   std::string* status = nullptr) {
         auto& t = prepared.touch_conversation;
         t.at = to_millis(at_time == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
                                                                             : at_time);
         t.tenant = tenant_id;
         t.conversation = conversation_id;
+        if (status) {
+            // One row at most (the primary key): select_one steps the statement to its end.
+            if (!select_one(t.with_status)) return false;
+            *status = t.status;
+            return true;
+        }
         if (state) t.state = *state;
         auto& st = state ? t.with_state : t.plain;
         st.execute(true);
