@@ -326,7 +326,7 @@ Args parse(int argc, char** argv) {
                                                      "--email",
                                                      "--role",
                                                      "--default-daily-usd",
-                                                     "--plans"};
+                                                     "--plans",
                                                      "--drain-seconds",
                                                      "--tenant-idle-minutes"};
     static const std::vector<std::string> kFlags = {
