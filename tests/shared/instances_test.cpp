@@ -8,6 +8,7 @@
 #include "notify/notifier.hpp"
 #include "support/engine_fixture.hpp"
 #include "support/fake_openai.hpp"
+#include "util/http_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -175,8 +176,23 @@ TEST_F(InstancesTest, EventsOfOneInstanceReachTheOtherWithTheirOrigin) {
     const auto& received = seen_by_b.back();
     EXPECT_EQ(received.origin, a->shared().instance_id());
     EXPECT_EQ(received.data.at("ticket_id").as_string(), "t1");
-    // b's notifier leaves it to a's, which stored its notices already.
+    // b's notifier leaves it to a's, which stored its notices already: it stores none for it,
+    // where it would for the same event of its own.
     EXPECT_FALSE(notify::notifies(received));
+    PocoHttpClient http;
+    notify::Notifier notifier(b->database(), b->events(), http, [](const std::string&) {
+        notify::NotifyTargets targets;
+        targets.webhook = notify::WebhookTarget{"http://127.0.0.1:9/hook", "secret"};
+        return sdk::Result<notify::NotifyTargets>(targets);
+    });
+    auto stored = notifier.record(received);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_TRUE(stored->empty());
+    Event own = received;
+    own.origin.clear();
+    auto stored_own = notifier.record(own);
+    ASSERT_TRUE(stored_own.ok()) << stored_own.error().message;
+    EXPECT_EQ(stored_own->size(), 1u);
     for (const auto& event : seen_by_b) EXPECT_NE(event.origin, b->shared().instance_id());
 }
 
