@@ -3,7 +3,9 @@
 
 #include "shared/redis_server.hpp"
 
+#include "http/event_reader.hpp"
 #include "http/http_fixture.hpp"
+#include "store/api_keys.hpp"
 #include "support/serve_process.hpp"
 
 #include <gtest/gtest.h>
@@ -65,6 +67,41 @@ TEST_F(ServeRedisTest, HealthAndMetricsFollowRedis) {
     ASSERT_TRUE(redis.start());
     EXPECT_TRUE(eventually([&] { return http_request(port, "GET", "/health").json().at("redis") == "ok"; }));
     EXPECT_EQ(http_request(port, "GET", "/health").json().at("status"), "ok");
+}
+
+TEST_F(ServeRedisTest, EventsOnOneInstanceShowEveryInstancesEvents) {
+    std::string reader_key;
+    {
+        auto db = engine::Database::open("sqlite:" + (dir.path() / "var" / "tezgah.db").string());
+        ASSERT_TRUE(db.ok()) << db.error().message;
+        auto made = engine::create_api_key(**db, "test", "gece-butik", {"conversations:read"},
+                                           std::chrono::system_clock::now());
+        ASSERT_TRUE(made.ok());
+        reader_key = made->secret;
+    }
+    const std::string prefix = "tezgah listening on http://127.0.0.1:";
+    ServeProcess a(dir.path(), "127.0.0.1:0", {"--redis", redis.url()});
+    const std::string a_line = a.ready_line();
+    ASSERT_TRUE(a_line.starts_with(prefix)) << a_line;
+    ServeProcess b(dir.path(), "127.0.0.1:0", {"--redis", redis.url()});
+    const std::string b_line = b.ready_line();
+    ASSERT_TRUE(b_line.starts_with(prefix)) << b_line;
+    const auto a_port = static_cast<std::uint16_t>(std::stoi(a_line.substr(prefix.size())));
+    const auto b_port = static_cast<std::uint16_t>(std::stoi(b_line.substr(prefix.size())));
+
+    // Watching on b; customers talk to a.
+    EventReader events(b_port, "/v1/tenants/gece-butik/events", "Authorization: Bearer " + reader_key);
+    ASSERT_TRUE(eventually([&] { return events.has(": connected"); })) << events.text();
+    int turn = 0;
+    ASSERT_TRUE(eventually([&] {
+        const auto text = "kargo ne kadar " + std::to_string(++turn) + "?";
+        EXPECT_EQ(http_request(a_port, "POST", "/v1/tenants/gece-butik/chat", chat_body(text, "u1")).status,
+                  200);
+        return !events.events("message").empty();
+    })) << events.text();
+    const auto seen = events.events("message");
+    EXPECT_EQ(seen.front().at("user_id"), "u1");
+    EXPECT_TRUE(seen.front().at("text").as_string().starts_with("kargo ne kadar")) << seen.front();
 }
 
 TEST_F(ServeRedisTest, WithoutRedisHealthSaysLocalAndMetricsHaveNoRedisLines) {

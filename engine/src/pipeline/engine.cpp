@@ -381,6 +381,12 @@ sdk::Status Engine::start() {
                 tenants_->reload_all();
                 return;
             }
+            // A tenant not loaded here reads its files when it is first used: nothing to do now.
+            const auto statuses = tenants_->statuses();
+            const bool loaded = std::any_of(statuses.begin(), statuses.end(), [&](const TenantStatus& s) {
+                return s.id == id && s.state == "loaded";
+            });
+            if (!loaded) return;
             if (auto reloaded = tenants_->reload(id); !reloaded)
                 log_event(spdlog::level::warn, "engine", "a reload notice from another instance failed",
                           {{"tenant", id}, {"error", reloaded.error().message}});

@@ -501,14 +501,14 @@ private:
                 if (stopping_) return;
             }
             if (health_.load() == SharedHealth::ok && !wanted_channels().empty()) {
+                // A lost subscription is an outage like any other: logged once, then the probe
+                // finds Redis again and this loop subscribes anew.
                 try {
                     listen();
                 } catch (const Poco::Exception& e) {
-                    log_event(spdlog::level::warn, "redis", "subscription lost; subscribing again",
-                              {{"redis", url_}, {"error", e.displayText()}});
+                    failed("subscribe", e.displayText());
                 } catch (const std::exception& e) {
-                    log_event(spdlog::level::warn, "redis", "subscription lost; subscribing again",
-                              {{"redis", url_}, {"error", e.what()}});
+                    failed("subscribe", e.what());
                 }
             }
             std::unique_lock lock(threads_mutex_);
