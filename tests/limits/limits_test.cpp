@@ -132,11 +132,18 @@ TEST_P(EachPlan, TheTenantsMessageAfterItsFigureWaitsForTheNextMinute) {
     EXPECT_EQ(refusal.retry_after, 45s);
     EXPECT_EQ(refusal.plan, f.plan);
     EXPECT_EQ(refusal.figure, f.messages_per_minute);
+    // The tenant stays refused until the minute ends: the HTTP server sends its chat requests to
+    // the refusals' own workers.
+    auto blocked = e->limits().blocked("gece-butik", clock.now());
+    ASSERT_TRUE(blocked);
+    EXPECT_EQ(blocked->limit, Limit::messages_per_minute);
     // The other tenant (no plan) is not held back by it.
     allowed(*e, msg("nefes-studyo", "one-more", "merhaba"));
+    EXPECT_FALSE(e->limits().blocked("nefes-studyo", clock.now()));
     clock.advance(44s);  // still the same minute
     EXPECT_EQ(refused(*e, msg("gece-butik", "one-more")).retry_after, 1s);
     clock.advance(1s);  // the next minute
+    EXPECT_FALSE(e->limits().blocked("gece-butik", clock.now()));
     allowed(*e, msg("gece-butik", "one-more"));
 }
 

@@ -212,6 +212,20 @@ struct HttpServer::Impl {
     std::thread loop;
     std::unique_ptr<WorkerPool> workers;
     std::unique_ptr<WorkerPool> operations;
+    std::unique_ptr<WorkerPool> refusals;  ///< chat requests of a tenant over its plan (refused_early)
+
+    /// A POST /v1/tenants/{tenant}/chat whose tenant the limiter refuses until its window ends.
+    bool refused_early(const Request& request) {
+        constexpr std::string_view kPrefix = "/v1/tenants/";
+        constexpr std::string_view kChat = "/chat";
+        const std::string_view path = request.path;
+        if (request.method != "POST" || !path.starts_with(kPrefix) || !path.ends_with(kChat) ||
+            path.size() <= kPrefix.size() + kChat.size())
+            return false;
+        const std::string tenant(path.substr(kPrefix.size(), path.size() - kPrefix.size() - kChat.size()));
+        if (tenant.find('/') != std::string::npos) return false;
+        return engine.limits().blocked(tenant, engine.now()).has_value();
+    }
     std::atomic<bool> stopping{false};
     bool started = false;
     bool drained = false;  ///< drain() ran
@@ -593,7 +607,12 @@ private:
         parser_.reset();
 
         const bool operations = Routes::operations_route(request->path);
-        auto& pool = operations ? *server_.operations : *server_.workers;
+        // A chat turn of a tenant over its plan's limit until its window ends (ops/limits.hpp) is
+        // refused on workers of its own: a flooding tenant's 429s never hold the chat workers
+        // (nor their share of the CPU) that other tenants' turns need.
+        auto& pool = operations                        ? *server_.operations
+                     : server_.refused_early(*request) ? *server_.refusals
+                                                       : *server_.workers;
         auto self = shared_from_this();
         processing_ = true;
         const bool queued = pool.try_post([self, request] { self->answer(*request); });
@@ -843,6 +862,7 @@ sdk::Status HttpServer::start() {
     impl_->routes->console = impl_->console.get();
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
+    impl_->refusals = std::make_unique<WorkerPool>(2, 256);
     impl_->widgets = std::make_unique<WidgetSockets>(
         impl_->engine, [workers = impl_->workers.get()](std::function<void()> task) {
             return workers->try_post(std::move(task));
@@ -902,6 +922,7 @@ HttpServer::Unfinished HttpServer::drain(std::chrono::milliseconds grace) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     impl_->workers->drain(until);
     impl_->operations->drain(until);
+    impl_->refusals->drain(until);
     // Channel turns past their reply deadline put their replies in the outbox when they are done.
     const int channel_turns = impl_->routes->turns.wait_idle(until);
     impl_->unfinished = Unfinished{impl_->routes->in_flight.load(), channel_turns};
@@ -929,6 +950,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     });
     impl_->workers->join();
     impl_->operations->join();
+    impl_->refusals->join();
     impl_->audit->stop();  // every answered request's entry is stored
     // Channel turns that missed their deadline queue their replies before the engine goes.
     impl_->routes->turns.drain();

@@ -141,10 +141,29 @@ const Plan* Limiter::plan_of(std::string_view plan) const {
     return plans_.find(plan);
 }
 
+std::optional<Refusal> Limiter::blocked(const std::string& tenant, SystemTime now) {
+    std::lock_guard lock(blocks_mutex_);
+    auto it = blocks_.find(tenant);
+    if (it == blocks_.end()) return std::nullopt;
+    if (it->second.until <= now) {
+        blocks_.erase(it);
+        return std::nullopt;
+    }
+    Refusal refusal = it->second.refusal;
+    refusal.retry_after =
+        seconds(std::max<long long>(1, std::chrono::ceil<seconds>(it->second.until - now).count()));
+    return refusal;
+}
+
 Limiter::Admission Limiter::admit(const LimitSubject& who, SystemTime now) {
     Admission out;
     const Plan* plan = plan_of(who.plan);
     if (plan == nullptr) return out;
+    if (auto refusal = blocked(who.tenant, now)) {
+        Metrics::global().rate_limited(who.tenant, to_string(refusal->limit));
+        out.refusal_ = std::move(refusal);
+        return out;
+    }
     const Keys keys = keys_of(who, now);
     const auto values = shared_.add_all({{keys.tenant_minute, 1, kMinuteKeyLife},
                                          {keys.customer_minute, 1, kMinuteKeyLife},
@@ -176,6 +195,10 @@ Limiter::Admission Limiter::admit(const LimitSubject& who, SystemTime now) {
                          {keys.customer_minute, -1, kMinuteKeyLife},
                          {keys.in_flight, -1, kInFlightLife}});
         metrics.rate_limited(who.tenant, to_string(refusal->limit));
+        if (refusal->limit == Limit::messages_per_minute || refusal->limit == Limit::llm_tokens_per_day) {
+            std::lock_guard lock(blocks_mutex_);
+            blocks_[who.tenant] = Block{*refusal, now + refusal->retry_after};
+        }
         out.refusal_ = std::move(refusal);
         return out;
     }

@@ -17,8 +17,10 @@
 #include <tezgah/sdk/result.hpp>
 
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -92,6 +94,13 @@ public:
     /// Counts a turn of `who` at `now` and lets it through, or refuses it.
     Admission admit(const LimitSubject& who, std::chrono::system_clock::time_point now);
 
+    /// The refusal of every turn of `tenant` at `now`, when this instance saw one of the tenant's
+    /// whole limits reached (messages_per_minute, llm_tokens_per_day) and its window has not
+    /// ended: a counter that reached its figure stays there until then, so admit() answers without
+    /// a round trip to the shared state, and the HTTP server can send such a chat request to
+    /// the refusals' own workers instead of the chat workers (http/server.cpp).
+    std::optional<Refusal> blocked(const std::string& tenant, std::chrono::system_clock::time_point now);
+
     /// Whether `who` is to be told of `refusal` now: true the first time in the refusal's window
     /// (`rl:told:<tenant>:<user>:<window>`), false after, until the window ends.
     bool tell_once(const LimitSubject& who, const Refusal& refusal,
@@ -102,8 +111,15 @@ public:
     std::vector<Standing> standing(const LimitSubject& who, std::chrono::system_clock::time_point now);
 
 private:
+    struct Block {
+        Refusal refusal;
+        std::chrono::system_clock::time_point until;
+    };
+
     SharedState& shared_;
     Plans plans_;
+    std::mutex blocks_mutex_;
+    std::unordered_map<std::string, Block> blocks_;  ///< tenant → its whole limit reached, until
 };
 
 }  // namespace tezgah::engine
