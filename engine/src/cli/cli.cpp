@@ -7,6 +7,7 @@
 #include "notify/notifier.hpp"
 #include "ops/costs.hpp"
 #include "pipeline/engine.hpp"
+#include "shared/redis_state.hpp"
 #include "store/agents.hpp"
 #include "store/api_keys.hpp"
 #include "store/audit_log.hpp"
@@ -52,7 +53,7 @@ Usage:
                  [--in-flight-margin-ms MS] [--lua-max-ms N] [--lua-concurrency N]
                  [--clock TIME] [--outbox-workers N] [--outbox-retry-ms MS]
                  [--outbox-max-retry-ms MS] [--outbox-lease-ms MS]
-                 [--default-daily-usd USD]
+                 [--default-daily-usd USD] [--redis URL]
                  [--block-private-targets] [--notify-workers N] [--notify-retry-ms MS]
                  [--notify-max-attempts N]
   tezgah check   [DIR] [--strict] [--plugins DIR] [--shared-env NAME,...] [--lua-max-ms N]
@@ -162,6 +163,10 @@ Options:
                      serve: a loaded tenant without a message for N minutes is unloaded (its
                      memory freed) and loaded again on its next message (env
                      TEZGAH_TENANT_IDLE_MINUTES; default 0: never)
+  --redis URL        serve: redis://HOST:PORT[/DB]; share the response cache, budgets, limits,
+                     per-customer locks, bursts, events and reload notices with the other
+                     instances on that Redis (env TEZGAH_REDIS; default: none, this process
+                     only; docs/operations.md, "Redis: sharing state between instances")
   --user ID          chat: the customer's id (default: terminal)
   --json             chat: one JSON reply per line; usage: the report as JSON
 )";
@@ -306,6 +311,7 @@ Args parse(int argc, char** argv) {
                                                      "--lua-max-ms",
                                                      "--lua-concurrency",
                                                      "--clock",
+                                                     "--redis",
                                                      "--scopes",
                                                      "--name",
                                                      "--key",
@@ -734,6 +740,14 @@ int cmd_serve(const Args& args) {
     EngineOptions options = engine_options(args, std::move(*shared));
     if (!lua_options(args, "serve", server_options.threads, options.lua)) return 2;
     if (!default_budget_option(args, "serve", options)) return 2;
+    options.redis_url = args.option("--redis", "TEZGAH_REDIS", "");
+    if (!options.redis_url.empty()) {
+        const char* source = args.options.count("--redis") ? "--redis" : "TEZGAH_REDIS";
+        if (auto address = parse_redis_url(options.redis_url, source); !address) {
+            std::cerr << "tezgah serve: " << address.error().message << "\n";
+            return 2;
+        }
+    }
 
     // Signals are taken by this thread with sigwait(); every thread started below inherits the mask.
     sigset_t signals;

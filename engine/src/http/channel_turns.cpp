@@ -1,8 +1,13 @@
 #include "http/channel_turns.hpp"
 
 #include "util/log.hpp"
+#include "util/suspend.hpp"
+
+#include <tezgah/sdk/json_text.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <thread>
 
 namespace tezgah::engine::http {
@@ -38,8 +43,98 @@ ChannelPacing channel_pacing(const json::object& config) {
 
 ChannelTurns::~ChannelTurns() { drain(); }
 
+namespace {
+
+std::string message_text(const sdk::InboundMessage& m) {
+    return sdk::json_text(json::object{{"tenant_id", m.tenant_id},
+                                       {"user_id", m.user_id},
+                                       {"text", m.text},
+                                       {"channel", m.channel},
+                                       {"session_id", m.session_id},
+                                       {"message_id", m.message_id},
+                                       {"platform", m.platform},
+                                       {"metadata", m.metadata}});
+}
+
+std::optional<sdk::InboundMessage> message_from(const std::string& text) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(text, ec);
+    if (ec || !parsed.is_object()) return std::nullopt;
+    const auto& o = parsed.get_object();
+    auto at = [&](std::string_view key) {
+        const auto* v = o.if_contains(key);
+        return v && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    sdk::InboundMessage m{at("tenant_id"),  at("user_id"),    at("text"),     at("channel"),
+                          at("session_id"), at("message_id"), at("platform"), {}};
+    if (const auto* metadata = o.if_contains("metadata"); metadata && metadata->is_object())
+        m.metadata = metadata->get_object();
+    return m;
+}
+
+long long wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather_shared(
+    const sdk::InboundMessage& message, std::chrono::milliseconds window) {
+    auto& shared = engine_.shared();
+    const std::string key = "burst:" + message.tenant_id + ":" + message.channel + ":" + message.user_id;
+    const std::string lead_key = key + ":lead";
+    const std::string opened_key = key + ":opened";
+    // Long enough for the longest burst, short enough that an abandoned one goes.
+    const auto ttl = window * (kMaxBurstWindows + 1) + std::chrono::seconds(5);
+    static std::atomic<unsigned long long> tickets{0};
+    const std::string ticket = shared.instance_id() + ":" + std::to_string(++tickets);
+    // Wall-clock times: the instances' steady clocks do not agree.
+    const long long arrived = wall_ms();
+    const std::size_t length = shared.push(key, message_text(message), ttl);
+    long long opened = arrived;
+    if (length == 1) {
+        shared.put(opened_key, std::to_string(arrived), ttl);
+    } else if (auto text = shared.get(opened_key)) {
+        opened = std::atoll(text->c_str());
+    }
+    shared.put(lead_key, ticket, ttl);  // the newest request answers; the one before stops waiting
+    const auto pause = std::clamp(window / 20, std::chrono::milliseconds(5), std::chrono::milliseconds(25));
+    while (true) {
+        const long long until =
+            std::min(arrived + window.count(), opened + kMaxBurstWindows * window.count());
+        if (length < kMaxBurstMessages && wall_ms() < until) {
+            pause_for(std::min(pause, std::chrono::milliseconds(std::max(1LL, until - wall_ms()))));
+            if (shared.get(lead_key) != ticket) return std::nullopt;
+            continue;
+        }
+        if (shared.get(lead_key) != ticket) return std::nullopt;
+        auto items = shared.take_all(key);
+        shared.erase_if_equal(lead_key, ticket);
+        shared.erase(opened_key);
+        std::vector<sdk::InboundMessage> burst;
+        for (const auto& item : items) {
+            auto m = message_from(item);
+            if (!m) continue;
+            // A redelivery of a message already in the burst is answered with it.
+            const bool seen =
+                !m->message_id.empty() &&
+                std::any_of(burst.begin(), burst.end(), [&](const sdk::InboundMessage& earlier) {
+                    return earlier.message_id == m->message_id;
+                });
+            if (!seen) burst.push_back(std::move(*m));
+        }
+        // Another instance's request took this message with its burst (it answers).
+        if (burst.empty()) return std::nullopt;
+        return burst;
+    }
+}
+
 std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather(const sdk::InboundMessage& message,
                                                                      std::chrono::milliseconds window) {
+    // With Redis, a customer's messages may reach several instances: the burst is gathered there.
+    if (engine_.shared().health() != SharedHealth::local) return gather_shared(message, window);
     std::string key = message.tenant_id;
     key += '\x1f';
     key += message.channel;

@@ -75,6 +75,10 @@ public:
     int wait_idle(std::chrono::steady_clock::time_point until);
 
 private:
+    /// gather() across instances, with Redis (`burst:<tenant>:<channel>:<user>` holds the
+    /// messages, `...:lead` the request that answers them, `...:opened` when the burst began).
+    std::optional<std::vector<sdk::InboundMessage>> gather_shared(const sdk::InboundMessage& message,
+                                                                  std::chrono::milliseconds window);
     /// Hands `task` to an idle runner thread, or starts one.
     void dispatch(std::function<void()> task);
     void runner_loop();

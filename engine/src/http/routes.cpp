@@ -334,6 +334,8 @@ std::string overall_status(const DatabaseCheck& db, const std::vector<TenantStat
     for (const auto& t : tenants) {
         if (t.state == "failed" || !t.reload_error.empty()) return "degraded";
     }
+    // Redis away: turns answer, from this instance's memory (shared/redis_state.hpp).
+    if (engine.shared().health() == SharedHealth::degraded) return "degraded";
     return "ok";
 }
 
@@ -586,7 +588,8 @@ void Routes::tenant_channel(Exchange& ex, const std::string& tenant_id, const st
 void Routes::health(Exchange& ex) {
     const auto db = check_database(engine);
     const auto status = overall_status(db, engine.tenants(), engine);
-    ex.send_json(status == "down" ? 503 : 200, json::object{{"status", status}});
+    ex.send_json(status == "down" ? 503 : 200,
+                 json::object{{"status", status}, {"redis", to_string(engine.shared().health())}});
 }
 
 void Routes::health_ready(Exchange& ex) {
@@ -671,7 +674,11 @@ void Routes::health_detailed(Exchange& ex) {
                                   {"widget_sockets", widgets != nullptr ? widgets->open() : 0}}},
             {"plugins", json::object{{"loaded", std::move(loaded)}, {"refused", std::move(refused)}}},
             {"tenants", std::move(tenant_list)},
-            {"outbox", std::move(outbox)}});
+            {"outbox", std::move(outbox)},
+            {"redis", json::object{{"state", to_string(engine.shared().health())},
+                                   {"instance_id", engine.shared().instance_id()},
+                                   {"round_trips", engine.shared().round_trips()},
+                                   {"errors", engine.shared().errors()}}}});
 }
 
 void Routes::metrics(Exchange& ex) {
@@ -680,7 +687,8 @@ void Routes::metrics(Exchange& ex) {
     Metrics::global().tenants_loaded(loaded);
     Metrics::global().widget_sockets(widgets != nullptr ? widgets->open() : 0);
     engine.outbox().update_metrics();
-    ex.send(200, "text/plain; version=0.0.4; charset=utf-8", Metrics::global().render());
+    ex.send(200, "text/plain; version=0.0.4; charset=utf-8",
+            Metrics::global().render() + shared_state_metrics(engine.shared()));
 }
 
 }  // namespace tezgah::engine::http

@@ -36,6 +36,8 @@ milliseconds notice_backoff(const NotifierOptions& options, int attempt, std::mt
 }
 
 bool notifies(const Event& event) {
+    // Another instance's event (through Redis): that instance stores its notices.
+    if (!event.origin.empty()) return false;
     const std::string action = action_of(event);
     if (event.type == "handoff") {
         // An operator's own takeover is published as a handoff without a ticket: not news to them.

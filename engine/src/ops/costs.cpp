@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -215,10 +217,85 @@ std::pair<TimePoint, TimePoint> period_bounds(Period period, TimePoint now, cons
 
 // ---------------------------------------------------------------- spend
 
-SpendTracker::SpendTracker(SpendSource source) : source_(std::move(source)) {}
+SpendTracker::SpendTracker(SpendSource source, SharedState* shared)
+    : source_(std::move(source)), shared_(shared) {}
+
+bool SpendTracker::sharing() const { return shared_ != nullptr && shared_->health() != SharedHealth::local; }
+
+namespace {
+
+/// A shared spend counter outlives its period by a day: a turn that ends just after midnight
+/// still finds it, and Redis forgets it after.
+std::chrono::milliseconds spend_ttl(Period period) {
+    using namespace std::chrono_literals;
+    return period == Period::day ? std::chrono::milliseconds(48h) : std::chrono::milliseconds(32 * 24h);
+}
+
+double money(const std::string& text) {
+    try {
+        return std::stod(text);
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+}  // namespace
+
+std::string SpendTracker::shared_key(const std::string& tenant, Period period, TimePoint now,
+                                     const std::string& timezone) {
+    const date::time_zone* zone = nullptr;
+    try {
+        zone = timezone.empty() ? nullptr : date::locate_zone(timezone);
+    } catch (const std::exception&) {
+        zone = nullptr;  // unknown: UTC, as period_bounds
+    }
+    const auto utc = date::floor<std::chrono::seconds>(now);
+    const date::local_seconds local =
+        zone ? zone->to_local(utc) : date::local_seconds{utc.time_since_epoch()};
+    return "spend:" + tenant + ":" + to_string(period) + ":" +
+           date::format(period == Period::day ? "%Y-%m-%d" : "%Y-%m", date::floor<date::days>(local));
+}
+
+double SpendTracker::shared_spent(const std::string& tenant, Period period, TimePoint now,
+                                  const std::string& timezone) {
+    const auto key = shared_key(tenant, period, now, timezone);
+    if (auto value = shared_->get(key)) return money(*value);
+    // Nobody counted this period yet (or Redis forgot it): the database's figure, once.
+    const auto [from, to] = period_bounds(period, now, timezone);
+    auto stored = source_ ? source_(tenant, from, to) : sdk::Result<double>(0.0);
+    if (!stored) {
+        log_event(spdlog::level::err, "costs", "spend not read from the database; counting from 0",
+                  {{"tenant", tenant}, {"period", to_string(period)}, {"error", stored.error().message}});
+        return 0;
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", *stored);
+    if (shared_->put_if_absent(key, text, spend_ttl(period))) return *stored;
+    auto value = shared_->get(key);  // another instance seeded it meanwhile
+    return value ? money(*value) : *stored;
+}
+
+void SpendTracker::shared_add(const std::string& tenant, double usd, TimePoint at,
+                              const std::string& timezone) {
+    for (auto period : {Period::day, Period::month}) {
+        const auto key = shared_key(tenant, period, at, timezone);
+        const double total = shared_->add_float(key, usd, spend_ttl(period));
+        if (std::abs(total - usd) > 1e-12) continue;
+        // The counter was absent (this turn made it): the database, which holds this turn
+        // already, has the period's whole figure.
+        const auto [from, to] = period_bounds(period, at, timezone);
+        auto stored = source_ ? source_(tenant, from, to) : sdk::Result<double>(0.0);
+        if (stored && *stored > total) {
+            char text[64];
+            std::snprintf(text, sizeof text, "%.17g", *stored);
+            shared_->put(key, text, spend_ttl(period));
+        }
+    }
+}
 
 double SpendTracker::spent(const std::string& tenant, Period period, TimePoint now,
                            const std::string& timezone) {
+    if (sharing()) return shared_spent(tenant, period, now, timezone);
     const auto [from, to] = period_bounds(period, now, timezone);
     const Key key{tenant, period};
     {
@@ -245,8 +322,9 @@ double SpendTracker::spent(const std::string& tenant, Period period, TimePoint n
     return window.usd;
 }
 
-void SpendTracker::add(const std::string& tenant, double usd, TimePoint at) {
+void SpendTracker::add(const std::string& tenant, double usd, TimePoint at, const std::string& timezone) {
     if (usd == 0) return;
+    if (sharing()) return shared_add(tenant, usd, at, timezone);
     std::lock_guard lock(mutex_);
     for (auto period : {Period::day, Period::month}) {
         auto it = windows_.find(Key{tenant, period});

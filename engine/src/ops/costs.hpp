@@ -3,6 +3,8 @@
 // file), the process's spend per tenant per day and month for budgets, and the budget check.
 // Prices are per million tokens in US dollars; see docs/operations.md.
 
+#include "shared/shared_state.hpp"
+
 #include <tezgah/sdk/result.hpp>
 
 #include <chrono>
@@ -109,34 +111,49 @@ using SpendSource =
 /// query: the first question about a tenant's day (or month) asks `source`, later turns' costs are
 /// added as they happen, and a new day or month (or another time zone) asks again. Thread-safe.
 ///
+/// With Redis (`shared` given and not local), the figures live in shared money counters
+/// `spend:<tenant>:day:<YYYY-MM-DD>` and `spend:<tenant>:month:<YYYY-MM>` (the tenant's local
+/// date), so every instance sees what the others spent: a counter that is absent is seeded from
+/// `source` (put_if_absent of the database's figure), and each turn's cost is added to it.
+///
 /// A turn stored just before the seeding query and added just after it counts twice: the error
 /// is small, rare and on the side of the budget.
 class SpendTracker {
 public:
-    explicit SpendTracker(SpendSource source);
+    explicit SpendTracker(SpendSource source, SharedState* shared = nullptr);
     /// Seeded from `store` (a Database: anything with spent_usd(tenant, from, to)), which must
     /// outlive the tracker. A template so that ops need not know the store.
     template <class Store>
         requires requires(Store& store, const std::string& tenant, TimePoint t) {
             { store.spent_usd(tenant, t, t) } -> std::convertible_to<sdk::Result<double>>;
         }
-    explicit SpendTracker(Store& store)
+    explicit SpendTracker(Store& store, SharedState* shared = nullptr)
         : SpendTracker(SpendSource([&store](const std::string& tenant, TimePoint from, TimePoint to) {
-              return sdk::Result<double>(store.spent_usd(tenant, from, to));
-          })) {}
+                           return sdk::Result<double>(store.spent_usd(tenant, from, to));
+                       }),
+                       shared) {}
 
     /// Spent by `tenant` in the day or month holding `now` in `timezone`. When the database cannot
     /// answer, the error is logged, the costs added since count, and the next call asks again.
     double spent(const std::string& tenant, Period period, TimePoint now, const std::string& timezone);
-    /// Counts `usd` spent by `tenant` at `at` (after each turn, with its total cost).
-    void add(const std::string& tenant, double usd, TimePoint at);
+    /// Counts `usd` spent by `tenant` at `at` (after each turn, with its total cost, once the turn
+    /// is stored); `timezone` is the tenant's (it names the shared counters).
+    void add(const std::string& tenant, double usd, TimePoint at, const std::string& timezone = {});
     /// Checks `budget` at `now`: not allowed once the month's or the day's spend reached its limit.
     BudgetCheck check(const Budget& budget, const std::string& tenant, TimePoint now,
                       const std::string& timezone);
     /// Forgets what is tracked for `tenant` (every tenant when empty): the next question asks the database.
     void forget(const std::string& tenant = {});
 
+    /// The shared counter of `tenant`'s spend in the day or month holding `now` in `timezone`.
+    static std::string shared_key(const std::string& tenant, Period period, TimePoint now,
+                                  const std::string& timezone);
+
 private:
+    bool sharing() const;
+    double shared_spent(const std::string& tenant, Period period, TimePoint now, const std::string& timezone);
+    void shared_add(const std::string& tenant, double usd, TimePoint at, const std::string& timezone);
+
     struct Window {
         TimePoint from, to;
         double usd = 0;
@@ -145,6 +162,7 @@ private:
     using Key = std::pair<std::string, Period>;
 
     SpendSource source_;
+    SharedState* shared_;
     std::mutex mutex_;
     std::map<Key, Window> windows_;
 };

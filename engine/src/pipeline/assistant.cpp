@@ -164,11 +164,27 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
 
     // The response cache: the first question of a conversation (a follow-up depends on what came
     // before), for tenants that pay for a remote model.
+    // With Redis, the cache is every instance's (`cache:<tenant>:<version>:<question>`); the
+    // version is a digest of the tenant's files, so an edit anywhere starts it empty everywhere.
     const bool cacheable = has_remote && policy.cache_ttl_s > 0 && in.history.empty();
-    const std::string cache_key =
-        cacheable ? ResponseCache::key(in.language, in.message.text) : std::string();
+    const bool shared_cache = cacheable && shared_->health() != SharedHealth::local;
+    std::string cache_key = cacheable ? ResponseCache::key(in.language, in.message.text) : std::string();
+    if (shared_cache) {
+        const auto& version = tenant.fixed_text(
+            "response-cache-version", [&] { return tenant_version_hash(tenant.manifest().folder); });
+        cache_key = "cache:" + tenant.id() + ":" + version + ":" + cache_key;
+    }
+    auto cached = [&]() -> std::optional<CachedAnswer> {
+        if (!shared_cache) return tenant.response_cache().get(cache_key);
+        auto text = shared_->get(cache_key);
+        return text ? cached_answer_from(*text) : std::nullopt;
+    };
+    auto remember = [&](const CachedAnswer& answer, int ttl_s) {
+        if (!shared_cache) return tenant.response_cache().put(cache_key, answer, std::chrono::seconds(ttl_s));
+        shared_->put(cache_key, cached_answer_text(answer), std::chrono::seconds(ttl_s));
+    };
     if (cacheable) {
-        if (auto hit = tenant.response_cache().get(cache_key)) {
+        if (auto hit = cached()) {
             metrics.response_cache(tenant.id(), hit->negative ? "negative_hit" : "hit");
             out.reply = hit->reply;
             out.method = "cache";
@@ -411,13 +427,11 @@ AssistantOutcome Engine::run_assistant(const AssistantInput& in) {
     // fallback's answer after the remote model failed, briefly.
     if (cacheable && !out.handoff && !in.handoff_requested && cacheable_calls(tenant, out.tool_calls)) {
         if (out.method == "llm") {
-            tenant.response_cache().put(
-                cache_key, {out.reply, out.confidence, out.language, false, out.options, out.cards},
-                std::chrono::seconds(policy.cache_ttl_s));
+            remember({out.reply, out.confidence, out.language, false, out.options, out.cards},
+                     policy.cache_ttl_s);
         } else if (out.method == "fallback" && remote_failed && remote_allowed &&
                    policy.cache_negative_ttl_s > 0) {
-            tenant.response_cache().put(cache_key, {out.reply, out.confidence, out.language, true, {}, {}},
-                                        std::chrono::seconds(policy.cache_negative_ttl_s));
+            remember({out.reply, out.confidence, out.language, true, {}, {}}, policy.cache_negative_ttl_s);
         }
     }
     return out;

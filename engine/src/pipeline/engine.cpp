@@ -10,6 +10,7 @@
 #include "pipeline/prompt.hpp"
 #include "pipeline/turn_json.hpp"
 #include "plugins/guarded.hpp"
+#include "shared/redis_state.hpp"
 #include "store/handoffs.hpp"
 #include "util/host.hpp"
 #include "util/http_client.hpp"
@@ -28,6 +29,9 @@ namespace tezgah::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// The shared channel of reload notices: a tenant id, or "*" for every tenant.
+constexpr const char* kReloadChannel = "reload";
 
 /// To two decimals: this is the reply's execution_time_ms, and finer digits are noise to a reader.
 double ms_since(Clock::time_point start) {
@@ -287,6 +291,9 @@ Engine::~Engine() {
     // The outbox's workers call the tenants' channels: they stop first. Tenants (and the plugin
     // instances they hold) go before the registry and the database.
     if (release_subscription_ != 0) events_.unsubscribe(release_subscription_);
+    // Nothing from other instances once the tenants start to go.
+    bridge_.reset();
+    if (reload_subscription_ != 0) shared_->unsubscribe(reload_subscription_);
     handoffs_.reset();
     outbox_.reset();
     tenants_.reset();
@@ -296,9 +303,16 @@ sdk::Status Engine::start() {
     auto db = Database::open(options_.db_url);
     if (!db) return db.error();
     db_ = std::move(db).value();
-    // Redis (options_.redis_url) is wired in by shared/redis_state.*; until then, this process's memory.
-    shared_ = make_local_state();
-    spend_ = std::make_unique<SpendTracker>(*db_);
+    if (options_.redis_url.empty()) {
+        shared_ = make_local_state();
+    } else {
+        // A Redis that does not answer leaves the engine degraded, not stopped (shared/redis_state.hpp).
+        auto redis = make_redis_state(options_.redis_url);
+        if (!redis) return redis.error();
+        shared_ = std::move(redis).value();
+    }
+    conversation_locks_.set_shared(shared_.get());
+    spend_ = std::make_unique<SpendTracker>(*db_, shared_.get());
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     bookings_ = std::make_unique<appointments::Bookings>(*db_, events_, [this] { return now(); });
     tenants_ = std::make_unique<TenantDirectory>(
@@ -332,10 +346,31 @@ sdk::Status Engine::start() {
             conversations_.erase(ConversationCache::key(event.tenant_id, std::string(user->get_string()),
                                                         std::string(channel->get_string())));
     });
+    if (!options_.redis_url.empty()) {
+        bridge_ = std::make_unique<EventBridge>(events_, *shared_);
+        // Another instance reloaded a tenant (an operator's edit there): load it anew here too,
+        // rather than when the watcher sees the files change.
+        reload_subscription_ = shared_->subscribe(kReloadChannel, [this](const std::string& id) {
+            if (id == "*") {
+                tenants_->reload_all();
+                return;
+            }
+            // A tenant not loaded here reads its files when it is first used: nothing to do now.
+            const auto statuses = tenants_->statuses();
+            const bool loaded = std::any_of(statuses.begin(), statuses.end(), [&](const TenantStatus& s) {
+                return s.id == id && s.state == "loaded";
+            });
+            if (!loaded) return;
+            if (auto reloaded = tenants_->reload(id); !reloaded)
+                log_event(spdlog::level::warn, "engine", "a reload notice from another instance failed",
+                          {{"tenant", id}, {"error", reloaded.error().message}});
+        });
+    }
     log_event(spdlog::level::info, "engine", "engine started",
               {{"tenants", std::to_string(tenants_->statuses().size())},
                {"plugins", std::to_string(registry_.plugins().size())},
-               {"db", redact_url(options_.db_url)}});
+               {"db", redact_url(options_.db_url)},
+               {"shared", std::string(to_string(shared_->health()))}});
     return {};
 }
 
@@ -353,7 +388,11 @@ std::vector<TenantStatus> Engine::tenants() const { return tenants_->statuses();
 
 ReloadSummary Engine::reload_all() { return tenants_->reload_all(); }
 
-sdk::Status Engine::reload_tenant(const std::string& id) { return tenants_->reload(id); }
+sdk::Status Engine::reload_tenant(const std::string& id) {
+    auto reloaded = tenants_->reload(id);
+    if (reloaded) shared_->publish(kReloadChannel, id);
+    return reloaded;
+}
 
 void Engine::start_watching(std::chrono::milliseconds interval) {
     tenants_->start_watching(interval, options_.tenant_idle);
@@ -361,25 +400,6 @@ void Engine::start_watching(std::chrono::milliseconds interval) {
 
 void Engine::stop_watching() {
     if (tenants_) tenants_->stop_watching();
-}
-
-Engine::ConversationLocks::Guard::Guard(ConversationLocks& locks, std::string key)
-    : locks_(locks), key_(std::move(key)) {
-    {
-        std::lock_guard table(locks_.table_mutex_);
-        auto& entry = locks_.table_[key_];
-        if (!entry) entry = std::make_unique<Entry>();
-        ++entry->users;
-        mutex_ = &entry->mutex;
-    }
-    mutex_->lock();
-}
-
-Engine::ConversationLocks::Guard::~Guard() {
-    mutex_->unlock();
-    std::lock_guard table(locks_.table_mutex_);
-    auto it = locks_.table_.find(key_);
-    if (it != locks_.table_.end() && --it->second->users == 0) locks_.table_.erase(it);
 }
 
 sdk::Status Engine::check_message(const sdk::InboundMessage& message) const {
@@ -414,7 +434,10 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     if (auto checked = check_message(message); !checked) return checked.error();
     auto tenant = this->tenant(message.tenant_id);
     if (!tenant) return tenant.error();
-    ConversationLocks::Guard lock(conversation_locks_, message.tenant_id + '\x1f' + message.user_id);
+    ConversationLocks::Guard lock(
+        conversation_locks_, message.tenant_id + '\x1f' + message.user_id,
+        ConversationLocks::shared_key(message.tenant_id, message.channel, message.user_id),
+        claim_expiry(**tenant, options_.in_flight_margin));
     try {
         return run_turn(**tenant, std::span<const sdk::InboundMessage>(&message, 1), sink, cancelled);
     } catch (const std::exception& e) {
@@ -437,7 +460,9 @@ sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundM
     const auto& last = burst.back();
     auto tenant = this->tenant(last.tenant_id);
     if (!tenant) return tenant.error();
-    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id);
+    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id,
+                                  ConversationLocks::shared_key(last.tenant_id, last.channel, last.user_id),
+                                  claim_expiry(**tenant, options_.in_flight_margin));
     try {
         return run_turn(**tenant, burst, sink, nullptr);
     } catch (const std::exception& e) {
@@ -724,7 +749,8 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
                              asked.category, asked.priority, message.text);
     handoffs_->message_event(tenant.id(), conversation->id, message.user_id, message.channel, "bot",
                              out.reply, handing_over);
-    if (out.cost_usd > 0 && spend_) spend_->add(tenant.id(), out.cost_usd, record.reply.at);
+    if (out.cost_usd > 0 && spend_)
+        spend_->add(tenant.id(), out.cost_usd, record.reply.at, tenant.profile().timezone);
     auto& metrics = Metrics::global();
     metrics.message(tenant.id(), out.method);
     for (const auto& call : out.tool_calls) metrics.tool_call(call.name, call.ok);

@@ -6,8 +6,10 @@
 #include "appointments/book.hpp"
 #include "outbox/outbox.hpp"
 #include "pipeline/conversation_cache.hpp"
+#include "pipeline/conversation_locks.hpp"
 #include "pipeline/handoff.hpp"
 #include "plugins/registry.hpp"
+#include "shared/event_bridge.hpp"
 #include "shared/shared_state.hpp"
 #include "store/database.hpp"
 #include "tenants/directory.hpp"
@@ -110,7 +112,8 @@ public:
 
     /// See TenantDirectory::reload_all (tenants/directory.hpp).
     ReloadSummary reload_all();
-    /// See TenantDirectory::reload: tenant `id` loaded anew now (an operator's edit).
+    /// See TenantDirectory::reload: tenant `id` loaded anew now (an operator's edit). With Redis,
+    /// the other instances are told (channel `reload`) and load it anew too.
     sdk::Status reload_tenant(const std::string& id);
     /// Calls reload_all() every `interval` on a background thread until stop_watching(), and
     /// unloads tenants idle for EngineOptions::tenant_idle.
@@ -125,6 +128,7 @@ public:
     /// Counters, locks, caches and fan-out shared with other instances (after start(); local
     /// memory without `--redis`).
     SharedState& shared() { return *shared_; }
+    const SharedState& shared() const { return *shared_; }
     /// Conversation states, tickets and operators' replies (pipeline/handoff.hpp; after start()).
     Handoffs& handoffs() { return *handoffs_; }
     /// The booking service: the `appointments` tools of every tenant that enables them, and the
@@ -160,39 +164,15 @@ private:
     static sdk::Result<Retried> replay_turn(const Tenant& tenant, const std::string& message_id,
                                             const std::string& reply_json, sdk::StreamSink* sink);
 
-    /// One customer's turns run one at a time; different customers never wait for each other
-    /// (a turn may wait seconds on a remote model).
-    class ConversationLocks {
-    public:
-        class Guard {
-        public:
-            Guard(ConversationLocks& locks, std::string key);
-            ~Guard();
-            Guard(const Guard&) = delete;
-            Guard& operator=(const Guard&) = delete;
-
-        private:
-            ConversationLocks& locks_;
-            std::string key_;
-            std::mutex* mutex_;
-        };
-
-    private:
-        struct Entry {
-            std::mutex mutex;
-            std::size_t users = 0;
-        };
-        std::mutex table_mutex_;
-        std::unordered_map<std::string, std::unique_ptr<Entry>> table_;
-    };
-
     EngineOptions options_;
     PluginRegistry registry_;
     std::unique_ptr<Database> db_;
     const sdk::Clock* clock_;
     std::unique_ptr<sdk::HttpClient> http_;
-    std::unique_ptr<SharedState> shared_;               ///< after start()
-    std::unique_ptr<SpendTracker> spend_;               ///< per-tenant spend for budgets (after start())
+    std::unique_ptr<SharedState> shared_;    ///< after start()
+    std::unique_ptr<EventBridge> bridge_;    ///< after start(), with Redis: events across instances
+    std::uint64_t reload_subscription_ = 0;  ///< with Redis: other instances' reload notices
+    std::unique_ptr<SpendTracker> spend_;    ///< per-tenant spend for budgets (after start())
     std::unique_ptr<appointments::Bookings> bookings_;  ///< after start(); outlives the tenants that lend it
     std::unique_ptr<TenantDirectory> tenants_;          ///< after start()
     std::unique_ptr<Outbox> outbox_;                    ///< after start(); stopped before the tenants go

@@ -182,4 +182,24 @@ private:
 
 std::unique_ptr<SharedState> make_local_state() { return std::make_unique<LocalState>(); }
 
+std::string shared_state_metrics(const SharedState& state) {
+    if (state.health() == SharedHealth::local) return {};
+    const bool up = state.health() == SharedHealth::ok;
+    return "# HELP tezgah_redis_up 1 while Redis answers; 0 while this instance uses its own memory\n"
+           "# TYPE tezgah_redis_up gauge\n"
+           "tezgah_redis_up " +
+           std::string(up ? "1" : "0") +
+           "\n"
+           "# HELP tezgah_redis_round_trips_total Round trips to Redis since the start\n"
+           "# TYPE tezgah_redis_round_trips_total counter\n"
+           "tezgah_redis_round_trips_total " +
+           std::to_string(state.round_trips()) +
+           "\n"
+           "# HELP tezgah_redis_errors_total Redis operations that failed (each used this instance's "
+           "memory)\n"
+           "# TYPE tezgah_redis_errors_total counter\n"
+           "tezgah_redis_errors_total " +
+           std::to_string(state.errors()) + "\n";
+}
+
 }  // namespace tezgah::engine

@@ -80,9 +80,15 @@ public:
     virtual const std::string& instance_id() const = 0;
     /// Round trips to Redis since the start (0 without Redis): for /metrics and the benchmark.
     virtual long long round_trips() const = 0;
+    /// Operations Redis failed (each then used this process's memory): for /metrics.
+    virtual long long errors() const { return 0; }
 };
 
 /// This process's memory: what one instance uses without Redis, and what RedisState falls back to.
 std::unique_ptr<SharedState> make_local_state();
+
+/// The `/metrics` lines of `state` (Prometheus text): tezgah_redis_up, tezgah_redis_round_trips_total
+/// and tezgah_redis_errors_total. Empty without Redis (health local): nothing to watch.
+std::string shared_state_metrics(const SharedState& state);
 
 }  // namespace tezgah::engine

@@ -1,8 +1,105 @@
 #include "tenants/response_cache.hpp"
 
+#include "util/digest.hpp"
+
+#include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/text.hpp>
 
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
 namespace tezgah::engine {
+
+namespace json = boost::json;
+
+std::string cached_answer_text(const CachedAnswer& answer) {
+    json::array options;
+    for (const auto& o : answer.options)
+        options.push_back(json::object{{"id", o.id}, {"title", o.title}, {"description", o.description}});
+    json::array cards;
+    for (const auto& c : answer.cards) {
+        json::object card{{"id", c.id},
+                          {"title", c.title},
+                          {"subtitle", c.subtitle},
+                          {"currency", c.currency},
+                          {"image_url", c.image_url}};
+        if (c.price) card["price"] = *c.price;
+        cards.push_back(std::move(card));
+    }
+    return sdk::json_text(json::object{{"reply", answer.reply},
+                                       {"confidence", answer.confidence},
+                                       {"language", answer.language},
+                                       {"negative", answer.negative},
+                                       {"options", std::move(options)},
+                                       {"cards", std::move(cards)}});
+}
+
+std::optional<CachedAnswer> cached_answer_from(std::string_view text) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(text, ec);
+    if (ec || !parsed.is_object()) return std::nullopt;
+    const auto& o = parsed.get_object();
+    auto string_at = [](const json::object& from, std::string_view key) {
+        const auto* v = from.if_contains(key);
+        return v && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    const auto* reply = o.if_contains("reply");
+    if (reply == nullptr || !reply->is_string()) return std::nullopt;
+    CachedAnswer out;
+    out.reply = std::string(reply->get_string());
+    if (const auto* v = o.if_contains("confidence"); v && v->is_number())
+        out.confidence = v->to_number<double>();
+    out.language = string_at(o, "language");
+    if (const auto* v = o.if_contains("negative"); v && v->is_bool()) out.negative = v->get_bool();
+    if (const auto* v = o.if_contains("options"); v && v->is_array())
+        for (const auto& item : v->get_array())
+            if (item.is_object())
+                out.options.push_back({string_at(item.get_object(), "id"),
+                                       string_at(item.get_object(), "title"),
+                                       string_at(item.get_object(), "description")});
+    if (const auto* v = o.if_contains("cards"); v && v->is_array())
+        for (const auto& item : v->get_array()) {
+            if (!item.is_object()) continue;
+            const auto& c = item.get_object();
+            sdk::ReplyCard card{string_at(c, "id"), string_at(c, "title"),    string_at(c, "subtitle"),
+                                std::nullopt,       string_at(c, "currency"), string_at(c, "image_url")};
+            if (const auto* price = c.if_contains("price"); price && price->is_number())
+                card.price = price->to_number<double>();
+            out.cards.push_back(std::move(card));
+        }
+    return out;
+}
+
+std::string tenant_version_hash(const std::filesystem::path& folder) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+        if (it->path().filename().string().starts_with(".")) {
+            if (it->is_directory(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    std::string all;
+    for (const auto& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream content;
+        content << in.rdbuf();
+        // Each file's relative name and the digest of its content: where the folder is mounted
+        // does not matter, and one file's bytes cannot pass for another's.
+        all += fs::relative(file, folder, ec).generic_string();
+        all += '\0';
+        all += sha256_hex(content.str());
+        all += '\n';
+    }
+    return sha256_hex(all).substr(0, 16);
+}
 
 std::string ResponseCache::key(std::string_view language, std::string_view question) {
     return std::string(language) + "|" + sdk::text::fold(question);

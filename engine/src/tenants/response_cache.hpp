@@ -8,6 +8,7 @@
 #include <tezgah/sdk/types.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <list>
 #include <mutex>
@@ -35,6 +36,16 @@ struct ResponseCacheStats {
     long long hits = 0;     ///< negative hits included
     long long misses = 0;
 };
+
+/// A cached answer as the shared cache holds it (JSON), and back; none when `text` is not one.
+std::string cached_answer_text(const CachedAnswer& answer);
+std::optional<CachedAnswer> cached_answer_from(std::string_view text);
+
+/// A digest of the tenant folder's files (names and contents, dot files left out): the same on
+/// every instance that reads the same files, and different after any edit. It names the tenant's
+/// version in the shared response cache (`cache:<tenant>:<version>:<key>`), so an edit on one
+/// instance makes every instance ask anew.
+std::string tenant_version_hash(const std::filesystem::path& folder);
 
 class ResponseCache {
 public:

@@ -3,7 +3,10 @@
 // ticket, an appointment (DESIGN "Operators"). Publishers (the turn pipeline, the operator API)
 // call publish(); subscribers (each `GET /events` stream, the notifier) are called on the
 // publisher's thread, so a handler only queues what it got and returns. Process-wide; with several
-// instances, each publishes what it handled.
+// instances on one Redis (shared/event_bridge.hpp), each instance's events are published again in
+// every other one with `origin` set: a subscriber that *shows* events (a `/events` stream, the
+// widget's push of an operator's reply) takes them all; one that *acts* on them (the notifier
+// storing notices) skips those with an origin, since the instance they came from acts on them.
 
 #include <boost/json.hpp>
 
@@ -19,6 +22,9 @@ struct Event {
     std::string type;  ///< message | handoff | ticket | appointment | release
     std::string tenant_id;
     boost::json::object data;  ///< what a `/events` stream sends as the event's data
+    /// Empty for this instance's own events; the id of the instance an event came from through
+    /// Redis otherwise (SharedState::instance_id()).
+    std::string origin{};
 };
 
 class EventHub {
