@@ -15,6 +15,7 @@
 #include "http/exchange.hpp"
 #include "http/widget_socket.hpp"
 #include "ops/metrics.hpp"
+#include "util/coroutine.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -212,6 +213,7 @@ struct HttpServer::Impl {
     std::thread loop;
     std::unique_ptr<WorkerPool> workers;
     std::unique_ptr<WorkerPool> operations;
+    std::unique_ptr<CoroutinePool> turns;  ///< chat and channel requests, widget turns
     std::atomic<bool> stopping{false};
     bool started = false;
     bool stopped = false;
@@ -342,6 +344,11 @@ public:
             const auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
             if (left.count() <= 0) return false;  // the client reads too slowly: cut off
+            if (in_coroutine()) {  // a turn: waits without its thread; a closed peer fails the send
+                wait_ready(fd, Readiness::write,
+                           std::min<std::chrono::milliseconds>(left, std::chrono::seconds(1)));
+                continue;
+            }
             pollfd p{fd, POLLOUT, 0};
             if (::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 &&
                 errno != EINTR)
@@ -591,10 +598,13 @@ private:
         parser_.reset();
 
         const bool operations = Routes::operations_route(request->path);
-        auto& pool = operations ? *server_.operations : *server_.workers;
         auto self = shared_from_this();
         processing_ = true;
-        const bool queued = pool.try_post([self, request] { self->answer(*request); });
+        auto task = [self, request] { self->answer(*request); };
+        const bool queued =
+            !operations && server_.routes->turn_route(request->path)
+                ? server_.turns->try_post(std::move(task))
+                : (operations ? *server_.operations : *server_.workers).try_post(std::move(task));
         if (!queued) {
             processing_ = false;
             refuse(503, "overloaded", "overloaded", "the server is at capacity; retry shortly");
@@ -841,9 +851,17 @@ sdk::Status HttpServer::start() {
     impl_->routes->console = impl_->console.get();
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
+    CoroutinePool::Options turn_options;
+    turn_options.threads = o.turn_threads > 0
+                               ? o.turn_threads
+                               : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+    turn_options.max_running = o.threads;
+    turn_options.max_queued = static_cast<std::size_t>(o.queue);
+    impl_->turns = std::make_unique<CoroutinePool>(turn_options);
+    impl_->routes->turns.run_on(impl_->turns.get());
     impl_->widgets = std::make_unique<WidgetSockets>(
-        impl_->engine, [workers = impl_->workers.get()](std::function<void()> task) {
-            return workers->try_post(std::move(task));
+        impl_->engine, [turns = impl_->turns.get()](std::function<void()> task) {
+            return turns->try_post(std::move(task));
         });
     impl_->routes->widgets = impl_->widgets.get();
     impl_->accept();
@@ -862,6 +880,7 @@ sdk::Status HttpServer::start() {
               {{"host", o.host},
                {"port", std::to_string(impl_->bound_port)},
                {"threads", std::to_string(o.threads)},
+               {"turn_threads", std::to_string(impl_->turns->threads())},
                {"queue", std::to_string(o.queue)},
                {"max_connections", std::to_string(o.max_connections)},
                {"max_body_bytes", std::to_string(o.max_body_bytes)}});
@@ -889,7 +908,7 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     while (impl_->routes->in_flight.load() > 0 && SteadyClock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     bool in_time = impl_->routes->in_flight.load() == 0 && impl_->workers->drain(until) &&
-                   impl_->operations->drain(until);
+                   impl_->turns->drain(until) && impl_->operations->drain(until);
     if (!in_time)
         log_event(spdlog::level::warn, "http",
                   "requests still running after the grace period; cutting them off",
@@ -905,9 +924,13 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     });
     impl_->workers->join();
     impl_->operations->join();
-    impl_->audit->stop();  // every answered request's entry is stored
-    // Channel turns that missed their deadline queue their replies before the engine goes.
+    // Channel turns that missed their deadline queue their replies before the engine goes (they
+    // run on the turn threads, which end after them).
     impl_->routes->turns.drain();
+    impl_->turns->join();
+    log_event(spdlog::level::info, "http", "turn threads stopped",
+              {{"deepest_stack_kib", std::to_string(CoroutinePool::deepest_stack() / 1024)}});
+    impl_->audit->stop();  // every answered request's entry is stored
     impl_->io.stop();
     if (impl_->loop.joinable()) impl_->loop.join();
     log_event(spdlog::level::info, "http", "stopped", {});

@@ -13,6 +13,7 @@
 #include "util/host.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
+#include "util/suspend.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>
@@ -359,21 +360,36 @@ void Engine::stop_watching() {
 
 Engine::ConversationLocks::Guard::Guard(ConversationLocks& locks, std::string key)
     : locks_(locks), key_(std::move(key)) {
+    Entry* entry = nullptr;
     {
         std::lock_guard table(locks_.table_mutex_);
-        auto& entry = locks_.table_[key_];
-        if (!entry) entry = std::make_unique<Entry>();
-        ++entry->users;
-        mutex_ = &entry->mutex;
+        auto& slot = locks_.table_[key_];
+        if (!slot) slot = std::make_unique<Entry>();
+        ++slot->users;
+        entry = slot.get();
+        if (!entry->held) {
+            entry->held = true;
+            return;
+        }
     }
-    mutex_->lock();
+    // The customer's previous turn still runs: poll, 1 ms growing to 10 ms (util/suspend.hpp).
+    for (auto pause = std::chrono::milliseconds(1);;
+         pause = std::min(pause * 2, std::chrono::milliseconds(10))) {
+        pause_for(pause);
+        std::lock_guard table(locks_.table_mutex_);
+        if (!entry->held) {
+            entry->held = true;
+            return;
+        }
+    }
 }
 
 Engine::ConversationLocks::Guard::~Guard() {
-    mutex_->unlock();
     std::lock_guard table(locks_.table_mutex_);
     auto it = locks_.table_.find(key_);
-    if (it != locks_.table_.end() && --it->second->users == 0) locks_.table_.erase(it);
+    if (it == locks_.table_.end()) return;
+    it->second->held = false;
+    if (--it->second->users == 0) locks_.table_.erase(it);
 }
 
 sdk::Status Engine::check_message(const sdk::InboundMessage& message) const {

@@ -170,12 +170,14 @@ private:
         private:
             ConversationLocks& locks_;
             std::string key_;
-            std::mutex* mutex_;
         };
 
     private:
+        // Held across a remote model's answer, by a turn that may then go on on another thread
+        // (util/coroutine.hpp): a flag under the table's mutex, waited for with pause_for(), not a
+        // std::mutex (owned by a thread, and its wait would block a turn thread).
         struct Entry {
-            std::mutex mutex;
+            bool held = false;
             std::size_t users = 0;
         };
         std::mutex table_mutex_;
