@@ -95,8 +95,8 @@ Options:
                      separately turns (chat and channel routes, widget messages), which run as
                      coroutines on --turn-threads and hold no thread while a model answers
   --queue N          serve: complete requests waiting for a worker; beyond it 503 (default 256)
-  --turn-threads N   serve: threads running the turns (env TEZGAH_TURN_THREADS; default twice
-                     the cores, at least 4)
+  --turn-threads N   serve: threads running the turns (env TEZGAH_TURN_THREADS; default eight
+                     per core, at least 16)
   --max-body BYTES   serve: request body limit, 413 above it (default 1048576)
   --trusted-proxy ADDR,...
                      serve: reverse proxies (addresses or CIDR blocks, 10.0.0.0/8) whose

@@ -854,7 +854,7 @@ sdk::Status HttpServer::start() {
     CoroutinePool::Options turn_options;
     turn_options.threads = o.turn_threads > 0
                                ? o.turn_threads
-                               : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+                               : std::max(16, 8 * static_cast<int>(std::thread::hardware_concurrency()));
     turn_options.max_running = o.threads;
     turn_options.max_queued = static_cast<std::size_t>(o.queue);
     impl_->turns = std::make_unique<CoroutinePool>(turn_options);

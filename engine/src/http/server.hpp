@@ -30,8 +30,9 @@ struct ServerOptions {
     /// API and channel routes), which run as coroutines on `turn_threads` threads.
     int threads = 128;
     int queue = 256;  ///< complete requests waiting for a worker (or a turn's place); beyond: 503
-    /// Threads running the turns' coroutines; a turn waiting on a remote model holds none. 0: twice
-    /// the cores, at least 4 (SQLite and group-commit waits still block a thread briefly).
+    /// Threads running the turns' coroutines; a turn waiting on a remote model holds none. 0: eight
+    /// per core, at least 16 (SQLite and group-commit waits still block a thread briefly, and with
+    /// fewer the cores idle while they do).
     int turn_threads = 0;
     std::size_t max_body_bytes = 1024 * 1024;             ///< larger bodies: 413
     std::size_t max_header_bytes = 16 * 1024;             ///< request line and headers; beyond: 414 or 431
