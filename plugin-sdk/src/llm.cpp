@@ -2,6 +2,7 @@
 #include <tezgah/sdk/text.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <ctime>
@@ -110,6 +111,13 @@ std::optional<Millis> parse_duration(std::string_view text) {
 
 namespace {
 
+std::atomic<WaitFunction> g_wait{nullptr};
+
+void wait_for(Millis duration) {
+    if (auto wait = g_wait.load(std::memory_order_acquire)) return wait(duration);
+    std::this_thread::sleep_for(duration);
+}
+
 Millis jittered_backoff(const RetryPolicy& policy, int attempt) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     auto ceiling = policy.base_delay.count() * (std::int64_t{1} << std::min(attempt - 1, 20));
@@ -120,6 +128,8 @@ Millis jittered_backoff(const RetryPolicy& policy, int attempt) {
 }
 
 }  // namespace
+
+void set_wait_function(WaitFunction wait) noexcept { g_wait.store(wait, std::memory_order_release); }
 
 Result<HttpResponse> send_with_retries(
     HttpClient& http, OutboundRequest request, const RetryPolicy& policy, SteadyTime deadline,
@@ -164,7 +174,7 @@ Result<HttpResponse> send_with_retries(
         // fallback answers in time.
         if (*wait >= left || *wait > policy.max_delay) return result;
         last.emplace(std::move(result));
-        std::this_thread::sleep_for(*wait);
+        wait_for(*wait);
     }
     return std::move(*last);
 }

@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace tezgah::testing {
 namespace {
@@ -81,6 +84,39 @@ TEST_F(RemoteModelTest, ACustomerWhoHangsUpCancelsTheModelCall) {
     auto next = chat("gece-butik", chat_body("kargo ücreti ne kadar?", "leaver"));
     EXPECT_EQ(next.status, 200) << next.body;
     EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+// Turns run as coroutines on the turn threads: twenty customers waiting a second each on the
+// model are answered together by a server with one turn thread, not one after the other.
+TEST_F(RemoteModelTest, TurnsWaitingOnTheModelHoldNoTurnThread) {
+    FakeOpenAi fake;
+    constexpr int kCustomers = 20;
+    for (int i = 0; i < kCustomers; ++i) fake.push_back(FakeOpenAiBehaviour::stall(1s));
+    use(fake, {{"deadline_ms", 30000}, {"timeout_ms", 30000}});
+    ServerOptions options;
+    options.turn_threads = 1;
+    start(options);
+    std::vector<std::thread> customers;
+    std::atomic<int> by_model{0};
+    std::mutex mutex;
+    std::string failure;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCustomers; ++i) {
+        customers.emplace_back([&, i] {
+            auto reply =
+                chat("gece-butik", chat_body("saten gecelik ne kadar?", "waiting-" + std::to_string(i)));
+            if (reply.status == 200 && contains(reply.body, "\"method\":\"llm\"")) {
+                ++by_model;
+                return;
+            }
+            std::lock_guard lock(mutex);
+            failure = std::to_string(reply.status) + " " + reply.body;
+        });
+    }
+    for (auto& customer : customers) customer.join();
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(by_model, kCustomers) << failure;
+    EXPECT_LT(took, 10s) << "one turn thread answered the waiting customers one at a time";
 }
 
 TEST_F(RemoteModelTest, ModelCallsCostsAndTheCacheShowInMetrics) {

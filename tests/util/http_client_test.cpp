@@ -18,7 +18,9 @@
 #include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <boost/asio.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -38,7 +40,9 @@
 #include <vector>
 
 #include "support/fake_http_server.hpp"
+#include "util/coroutine.hpp"
 #include "util/http_proxy.hpp"
+#include "util/suspend.hpp"
 
 namespace tezgah::engine {
 namespace {
@@ -980,6 +984,7 @@ private:
                 std::lock_guard lock(server_.mutex_);
                 server_.ports_.insert(request.clientAddress().port());
             }
+            if (request.getURI() == "/slow") std::this_thread::sleep_for(800ms);
             response.setContentType("text/plain");
             response.sendBuffer("hello over tls", 14);
         }
@@ -1086,6 +1091,219 @@ TEST_F(HttpsClientTest, HttpsThroughAConnectProxy) {
     const auto lines = proxy.connect_lines();
     ASSERT_EQ(lines.size(), 1u) << "the tunnel is kept alive and reused";
     EXPECT_EQ(lines.front(), "CONNECT " + authority + " HTTP/1.1");
+}
+
+// ---- Inside a turn running as a coroutine (util/coroutine.hpp) --------------------------------
+
+/// Threads of this process now.
+std::size_t thread_count() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/task")) ++n;
+    return n;
+}
+
+/// An HTTP server on one thread (Boost.Asio) that answers every request "ok" after `delay`: any
+/// number of requests in flight cost it no thread, so a test can count the client's threads.
+class DelayedServer {
+public:
+    explicit DelayedServer(std::chrono::milliseconds delay) : delay_(delay), acceptor_(io_) {
+        namespace asio = boost::asio;
+        const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+        acceptor_.open(endpoint.protocol());
+        acceptor_.bind(endpoint);
+        acceptor_.listen(1024);
+        accept();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~DelayedServer() {
+        io_.stop();
+        thread_.join();
+    }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    }
+    int received() const { return received_.load(); }
+    /// Waits until `n` requests have arrived; false after `timeout`.
+    bool wait_for_requests(int n, std::chrono::milliseconds timeout) const {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (received_.load() < n) {
+            if (std::chrono::steady_clock::now() > until) return false;
+            std::this_thread::sleep_for(5ms);
+        }
+        return true;
+    }
+
+private:
+    struct Session {
+        explicit Session(boost::asio::io_context& io) : socket(io), timer(io) {}
+        boost::asio::ip::tcp::socket socket;
+        boost::asio::steady_timer timer;
+        boost::asio::streambuf buffer;
+    };
+
+    void accept() {
+        auto session = std::make_shared<Session>(io_);
+        acceptor_.async_accept(session->socket, [this, session](boost::system::error_code ec) {
+            if (ec) return;
+            serve(session);
+            accept();
+        });
+    }
+
+    void serve(const std::shared_ptr<Session>& session) {
+        boost::asio::async_read_until(
+            session->socket, session->buffer, "\r\n\r\n",
+            [this, session](boost::system::error_code ec, std::size_t n) {
+                if (ec) return;
+                session->buffer.consume(n);
+                ++received_;
+                session->timer.expires_after(delay_);
+                session->timer.async_wait([this, session](boost::system::error_code ec) {
+                    if (ec) return;
+                    static const std::string kReply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    boost::asio::async_write(session->socket, boost::asio::buffer(kReply),
+                                             [this, session](boost::system::error_code ec, std::size_t) {
+                                                 if (!ec) serve(session);
+                                             });
+                });
+            });
+    }
+
+    std::chrono::milliseconds delay_;
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<int> received_{0};
+    std::thread thread_;
+};
+
+CoroutinePool::Options turn_threads(int threads) {
+    CoroutinePool::Options options;
+    options.threads = threads;
+    options.max_running = 1024;
+    return options;
+}
+
+TEST_F(HttpClientTest, TwoHundredCallsInFlightUseNoMoreThreadsThanThePool) {
+    DelayedServer server(1500ms);
+    PocoHttpClient client;
+    const std::size_t before = thread_count();
+    CoroutinePool pool(turn_threads(4));
+    std::atomic<int> answered{0};
+    std::atomic<int> in_coroutine_calls{0};
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(pool.try_post([&] {
+            if (in_coroutine()) ++in_coroutine_calls;
+            auto response = client.send(get(server.url() + "/slow"));
+            if (response.ok() && response->status == 200 && response->body == "ok") ++answered;
+        }));
+    }
+    // All 200 wait on the server at once: four threads blocking on calls would hold four at most.
+    ASSERT_TRUE(server.wait_for_requests(200, 20s)) << "only " << server.received() << " calls in flight";
+    const std::size_t during = thread_count();
+    ASSERT_TRUE(pool.drain(std::chrono::steady_clock::now() + 30s));
+    EXPECT_EQ(answered, 200);
+    EXPECT_EQ(in_coroutine_calls, 200);
+    EXPECT_LE(during, before + 4) << "threads before: " << before << ", with 200 calls in flight: " << during;
+}
+
+TEST_F(HttpClientTest, TheTurnDeadlineEndsACallInACoroutineAndFreesItsThreadMeanwhile) {
+    DelayedServer server(60s);  // never answers within the test
+    PocoHttpClient client;
+    CoroutinePool pool(turn_threads(1));
+    std::optional<tezgah::sdk::Result<tezgah::sdk::HttpResponse>> result;
+    std::atomic<long long> took_ms{0};
+    std::atomic<int> ticks{0};  // another task on the same single thread, while the call waits
+    ASSERT_TRUE(pool.try_post([&] {
+        const auto started = std::chrono::steady_clock::now();
+        ScopedCallLimits limits({started + 400ms, nullptr});
+        result = client.send(get(server.url() + "/stalls", 30000));
+        took_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                .count();
+    }));
+    ASSERT_TRUE(pool.try_post([&] {
+        for (int i = 0; i < 5; ++i) {
+            pause_for(20ms);
+            ++ticks;
+        }
+    }));
+    ASSERT_TRUE(pool.drain(std::chrono::steady_clock::now() + 20s));
+    ASSERT_TRUE(result.has_value());
+    ASSERT_FALSE(result->ok());
+    EXPECT_EQ(result->error().code, "timeout");
+    EXPECT_NE(result->error().message.find("turn deadline"), std::string::npos) << result->error().message;
+    EXPECT_GE(took_ms, 400);
+    EXPECT_LT(took_ms, 5000);
+    EXPECT_EQ(ticks, 5);
+}
+
+TEST_F(HttpClientTest, CancellationEndsACallInACoroutine) {
+    DelayedServer server(60s);
+    PocoHttpClient client;
+    CoroutinePool pool(turn_threads(1));
+    std::atomic<bool> cancelled{false};
+    std::optional<tezgah::sdk::Result<tezgah::sdk::HttpResponse>> result;
+    std::atomic<long long> finished_at{0};
+    ASSERT_TRUE(pool.try_post([&] {
+        ScopedCallLimits limits({{}, &cancelled});
+        result = client.send(get(server.url() + "/stalls", 30000));
+        finished_at = std::chrono::steady_clock::now().time_since_epoch().count();
+    }));
+    ASSERT_TRUE(server.wait_for_requests(1, 20s));
+    const auto cancelled_at = std::chrono::steady_clock::now();
+    cancel_calls(cancelled);  // the customer hung up (http/departures.cpp)
+    ASSERT_TRUE(pool.drain(std::chrono::steady_clock::now() + 20s));
+    ASSERT_TRUE(result.has_value());
+    ASSERT_FALSE(result->ok());
+    EXPECT_EQ(result->error().code, "cancelled");
+    const auto after =
+        std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(finished_at.load())) -
+        cancelled_at;
+    // At once: the wait is woken, not left to its next check a second later.
+    EXPECT_LT(after, 800ms) << "the cancelled call went on";
+}
+
+TEST_F(HttpsClientTest, TlsCallsInACoroutineShareOneThread) {
+    HttpsServer server(pki_->file("server.crt"), pki_->file("server.key"));
+    CoroutinePool pool(turn_threads(1));
+    // A certificate the client does not trust is refused on this path too.
+    PocoHttpClient untrusting;
+    std::optional<tezgah::sdk::Result<tezgah::sdk::HttpResponse>> refused;
+    ASSERT_TRUE(pool.try_post([&] {
+        refused = untrusting.send(get("https://127.0.0.1:" + std::to_string(server.port()) + "/hello"));
+    }));
+    ASSERT_TRUE(pool.drain(std::chrono::steady_clock::now() + 30s));
+    ASSERT_TRUE(refused.has_value());
+    ASSERT_FALSE(refused->ok());
+    EXPECT_EQ(refused->error().code, "tls");
+    EXPECT_NE(refused->error().message.find("certificate verify failed"), std::string::npos)
+        << refused->error().message;
+
+    env_.set("TEZGAH_CA_FILE", pki_->file("ca.crt"));
+    PocoHttpClient client;
+    constexpr int kCalls = 8;  // the server answers 8 at once, each after 800 ms
+    std::atomic<int> answered{0};
+    std::atomic<int> failed{0};
+    std::mutex mutex;
+    std::string failure;
+    const auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i) {
+        ASSERT_TRUE(pool.try_post([&] {
+            auto response = client.send(get("https://localhost:" + std::to_string(server.port()) + "/slow"));
+            if (response.ok() && response->status == 200 && response->body == "hello over tls") {
+                ++answered;
+                return;
+            }
+            ++failed;
+            std::lock_guard lock(mutex);
+            failure = response.ok() ? std::to_string(response->status) : response.error().message;
+        }));
+    }
+    ASSERT_TRUE(pool.drain(std::chrono::steady_clock::now() + 30s));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(answered, kCalls) << failure;
+    // One thread holding each call would take 8 x 800 ms; the handshakes and waits interleave.
+    EXPECT_LT(took, 4s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
 }  // namespace

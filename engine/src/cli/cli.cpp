@@ -47,7 +47,7 @@ constexpr const char* kUsage = R"(tezgah — a multi-tenant conversational engin
 
 Usage:
   tezgah serve   [--tenants DIR] [--db URL] [--listen HOST:PORT] [--plugins DIR]
-                 [--threads N] [--queue N] [--max-body BYTES] [--prices FILE]
+                 [--threads N] [--queue N] [--turn-threads N] [--max-body BYTES] [--prices FILE]
                  [--trusted-proxy ADDR,...] [--max-connections N] [--console-dir DIR]
                  [--max-connections-per-address N] [--header-timeout MS]
                  [--body-timeout MS] [--keep-alive MS] [--shared-env NAME,...]
@@ -96,8 +96,12 @@ Options:
   --db URL           sqlite:PATH or postgresql://user@host:port/db
                      (env TEZGAH_DB; default sqlite:var/tezgah.db)
   --listen HOST:PORT (env TEZGAH_LISTEN; default 127.0.0.1:8080; port 0: any free port)
-  --threads N        serve: requests answered at once, by worker threads (default 128)
+  --threads N        serve: requests answered at once (default 128): by worker threads, and
+                     separately turns (chat and channel routes, widget messages), which run as
+                     coroutines on --turn-threads and hold no thread while a model answers
   --queue N          serve: complete requests waiting for a worker; beyond it 503 (default 256)
+  --turn-threads N   serve: threads running the turns (env TEZGAH_TURN_THREADS; default eight
+                     per core, at least 16)
   --max-body BYTES   serve: request body limit, 413 above it (default 1048576)
   --trusted-proxy ADDR,...
                      serve: reverse proxies (addresses or CIDR blocks, 10.0.0.0/8) whose
@@ -308,6 +312,7 @@ Args parse(int argc, char** argv) {
                                                      "--body-timeout",
                                                      "--keep-alive",
                                                      "--in-flight-margin-ms",
+                                                     "--turn-threads",
                                                      "--outbox-workers",
                                                      "--outbox-retry-ms",
                                                      "--outbox-max-retry-ms",
@@ -700,6 +705,10 @@ int cmd_serve(const Args& args) {
         !number_option(args, "serve", "--body-timeout", 1, body_ms) ||
         !number_option(args, "serve", "--keep-alive", 1, keep_alive_ms))
         return 2;
+    long long turn_threads = server_options.turn_threads;
+    if (!number_option(args, "serve", "--turn-threads", 0, turn_threads, "TEZGAH_TURN_THREADS", 1024))
+        return 2;
+    server_options.turn_threads = static_cast<int>(turn_threads);
     // A day at most: a margin longer than that leaves a customer's message unanswered for good.
     long long in_flight_margin_ms = kDefaultInFlightMargin.count();
     if (!number_option(args, "serve", "--in-flight-margin-ms", 0, in_flight_margin_ms,

@@ -26,7 +26,7 @@ std::optional<std::chrono::milliseconds> milliseconds_at(const json::object& con
 /// What a turn that runs off its request shares with the request that waits for it.
 struct DetachedTurn {
     std::mutex mutex;
-    std::condition_variable done_changed;
+    Signal finished;  ///< set once `done`; a request waiting on a turn thread holds no thread
     bool done = false;
     bool abandoned = false;  ///< the request answered without it: the reply goes by the outbox
     std::optional<sdk::Result<sdk::TurnReply>> result;
@@ -164,6 +164,15 @@ std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather(const sdk::
             if (auto it = open_.find(key); it != open_.end() && it->second == burst) open_.erase(it);
             return std::move(burst->parts);
         }
+        if (in_coroutine()) {
+            // On a turn thread: the wait must not hold the thread (util/suspend.hpp).
+            lock.unlock();
+            pause_for(
+                std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()),
+                           std::chrono::milliseconds(1), std::chrono::milliseconds(5)));
+            lock.lock();
+            continue;
+        }
         burst->changed.wait_until(lock, until);
     }
 }
@@ -186,7 +195,7 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         return engine_.handle_burst(burst);
     }
     auto shared = std::make_shared<DetachedTurn>();
-    dispatch([this, shared, burst = std::move(burst), late = std::move(late)] {
+    auto turn = [this, shared, burst = std::move(burst), late = std::move(late)] {
         auto result = engine_.handle_burst(burst);
         bool abandoned = false;
         {
@@ -195,7 +204,7 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
             abandoned = shared->abandoned;
             if (!abandoned) shared->result = result;
         }
-        shared->done_changed.notify_all();
+        shared->finished.set();
         if (abandoned) {
             try {
                 late(result);
@@ -207,10 +216,14 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         std::lock_guard lock(mutex_);
         --detached_;
         idle_.notify_all();
-    });
+    };
+    if (pool_ != nullptr)
+        pool_->post_detached(std::move(turn));
+    else
+        dispatch(std::move(turn));
 
-    std::unique_lock lock(shared->mutex);
-    shared->done_changed.wait_until(lock, deadline, [&] { return shared->done; });
+    shared->finished.wait_until(deadline);
+    std::lock_guard lock(shared->mutex);
     if (shared->done) return std::move(shared->result);
     shared->abandoned = true;
     return std::nullopt;

@@ -11,6 +11,7 @@
 //                      through the outbox when it is done.
 
 #include "pipeline/engine.hpp"
+#include "util/coroutine.hpp"
 
 #include <tezgah/sdk/types.hpp>
 
@@ -48,6 +49,9 @@ public:
     static constexpr int kMaxDetachedTurns = 512;
 
     explicit ChannelTurns(Engine& engine) : engine_(engine) {}
+    /// Where turns that run off their requests go: coroutines on the server's turn threads (set
+    /// by the server before it serves). Without one, runner threads of its own.
+    void run_on(CoroutinePool* pool) { pool_ = pool; }
     /// Waits for the turns still running (drain()).
     ~ChannelTurns();
     ChannelTurns(const ChannelTurns&) = delete;
@@ -92,6 +96,7 @@ private:
     };
 
     Engine& engine_;
+    CoroutinePool* pool_ = nullptr;
     std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<Burst>> open_;
     std::uint64_t tickets_ = 0;

@@ -1,5 +1,7 @@
 #include "http/departures.hpp"
 
+#include "util/coroutine.hpp"
+
 #include <poll.h>
 
 #include <vector>
@@ -50,7 +52,7 @@ void Departures::loop() {
                 // Only while still watched: after its Watch is gone the fd may belong to another.
                 auto it = entries_.find(ids[i]);
                 if (it == entries_.end()) continue;
-                it->second.gone->store(true);
+                cancel_calls(*it->second.gone);  // and wakes the call waiting under it
                 entries_.erase(it);
             }
         }

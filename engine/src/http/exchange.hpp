@@ -176,6 +176,10 @@ struct Routes {
     /// True for the routes the operations worker answers, so they answer while every chat
     /// worker is busy: /health, /health/ready, /health/detailed, /metrics.
     static bool operations_route(std::string_view path);
+    /// True for the routes that run a customer's turn and so may wait on a remote model: the chat
+    /// API, a tenant's channel routes and the channels' process-wide routes. The server runs them
+    /// as coroutines on its turn threads (util/coroutine.hpp); the rest go to worker threads.
+    bool turn_route(std::string_view path) const;
 
     /// The request's key (`Authorization: Bearer KEY`) when it may use `scope` on `tenant` (an
     /// empty `tenant`: a process-wide route, which only a key for every tenant may use; `scope`

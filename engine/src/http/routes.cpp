@@ -364,6 +364,18 @@ bool Routes::operations_route(std::string_view path) {
     return path == "/health" || path == "/health/ready" || path == "/health/detailed" || path == "/metrics";
 }
 
+bool Routes::turn_route(std::string_view path) const {
+    constexpr std::string_view kTenants = "/v1/tenants/";
+    if (path.starts_with(kTenants)) {
+        auto rest = path.substr(kTenants.size());
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos) return false;
+        rest.remove_prefix(slash);
+        return rest == "/chat" || rest.starts_with("/channels/");
+    }
+    return channels.find(std::string(path)) != nullptr;
+}
+
 void Routes::dispatch(Exchange& ex) {
     const std::string& path = ex.path;
     if (path == "/health") {

@@ -15,6 +15,7 @@
 #include "http/exchange.hpp"
 #include "http/widget_socket.hpp"
 #include "ops/metrics.hpp"
+#include "util/coroutine.hpp"
 #include "util/log.hpp"
 
 #include <tezgah/sdk/errors.hpp>
@@ -226,6 +227,7 @@ struct HttpServer::Impl {
         if (tenant.find('/') != std::string::npos) return false;
         return engine.limits().blocked(tenant, engine.now()).has_value();
     }
+    std::unique_ptr<CoroutinePool> turns;  ///< chat and channel requests, widget turns
     std::atomic<bool> stopping{false};
     bool started = false;
     bool drained = false;  ///< drain() ran
@@ -358,6 +360,11 @@ public:
             const auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
             if (left.count() <= 0) return false;  // the client reads too slowly: cut off
+            if (in_coroutine()) {  // a turn: waits without its thread; a closed peer fails the send
+                wait_ready(fd, Readiness::write,
+                           std::min<std::chrono::milliseconds>(left, std::chrono::seconds(1)));
+                continue;
+            }
             pollfd p{fd, POLLOUT, 0};
             if (::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 &&
                 errno != EINTR)
@@ -608,14 +615,17 @@ private:
 
         const bool operations = Routes::operations_route(request->path);
         // A chat turn of a tenant over its plan's limit until its window ends (ops/limits.hpp) is
-        // refused on workers of its own: a flooding tenant's 429s never hold the chat workers
+        // refused on workers of its own: a flooding tenant's 429s never hold the turn threads
         // (nor their share of the CPU) that other tenants' turns need.
-        auto& pool = operations                        ? *server_.operations
-                     : server_.refused_early(*request) ? *server_.refusals
-                                                       : *server_.workers;
+        const bool refused = !operations && server_.refused_early(*request);
         auto self = shared_from_this();
         processing_ = true;
-        const bool queued = pool.try_post([self, request] { self->answer(*request); });
+        auto task = [self, request] { self->answer(*request); };
+        const bool queued =
+            refused ? server_.refusals->try_post(std::move(task))
+            : !operations && server_.routes->turn_route(request->path)
+                ? server_.turns->try_post(std::move(task))
+                : (operations ? *server_.operations : *server_.workers).try_post(std::move(task));
         if (!queued) {
             processing_ = false;
             refuse(503, "overloaded", "overloaded", "the server is at capacity; retry shortly");
@@ -863,9 +873,17 @@ sdk::Status HttpServer::start() {
     impl_->workers = std::make_unique<WorkerPool>(o.threads, static_cast<std::size_t>(o.queue));
     impl_->operations = std::make_unique<WorkerPool>(2, 64);
     impl_->refusals = std::make_unique<WorkerPool>(2, 256);
+    CoroutinePool::Options turn_options;
+    turn_options.threads = o.turn_threads > 0
+                               ? o.turn_threads
+                               : std::max(16, 8 * static_cast<int>(std::thread::hardware_concurrency()));
+    turn_options.max_running = o.threads;
+    turn_options.max_queued = static_cast<std::size_t>(o.queue);
+    impl_->turns = std::make_unique<CoroutinePool>(turn_options);
+    impl_->routes->turns.run_on(impl_->turns.get());
     impl_->widgets = std::make_unique<WidgetSockets>(
-        impl_->engine, [workers = impl_->workers.get()](std::function<void()> task) {
-            return workers->try_post(std::move(task));
+        impl_->engine, [turns = impl_->turns.get()](std::function<void()> task) {
+            return turns->try_post(std::move(task));
         });
     impl_->routes->widgets = impl_->widgets.get();
     impl_->accept();
@@ -884,6 +902,7 @@ sdk::Status HttpServer::start() {
               {{"host", o.host},
                {"port", std::to_string(impl_->bound_port)},
                {"threads", std::to_string(o.threads)},
+               {"turn_threads", std::to_string(impl_->turns->threads())},
                {"queue", std::to_string(o.queue)},
                {"max_connections", std::to_string(o.max_connections)},
                {"max_body_bytes", std::to_string(o.max_body_bytes)}});
@@ -923,6 +942,7 @@ HttpServer::Unfinished HttpServer::drain(std::chrono::milliseconds grace) {
     impl_->workers->drain(until);
     impl_->operations->drain(until);
     impl_->refusals->drain(until);
+    impl_->turns->drain(until);
     // Channel turns past their reply deadline put their replies in the outbox when they are done.
     const int channel_turns = impl_->routes->turns.wait_idle(until);
     impl_->unfinished = Unfinished{impl_->routes->in_flight.load(), channel_turns};
@@ -952,8 +972,13 @@ bool HttpServer::stop(std::chrono::milliseconds grace) {
     impl_->operations->join();
     impl_->refusals->join();
     impl_->audit->stop();  // every answered request's entry is stored
-    // Channel turns that missed their deadline queue their replies before the engine goes.
+    // Channel turns that missed their deadline queue their replies before the engine goes (they
+    // run on the turn threads, which end after them).
     impl_->routes->turns.drain();
+    impl_->turns->join();
+    log_event(spdlog::level::info, "http", "turn threads stopped",
+              {{"deepest_stack_kib", std::to_string(CoroutinePool::deepest_stack() / 1024)}});
+    impl_->audit->stop();  // every answered request's entry is stored
     impl_->io.stop();
     if (impl_->loop.joinable()) impl_->loop.join();
     log_event(spdlog::level::info, "http", "stopped", {});

@@ -2,6 +2,8 @@
 // The HTTP server. One connection loop (a thread running Boost.Asio) holds every connection while
 // it is idle or while a request arrives, with a deadline for a request's headers and one for its
 // body, and hands each complete request to a worker; an idle or slow connection holds no worker.
+// A request that runs a turn (chat, channels) is handled by a coroutine on a few turn threads
+// instead: while it waits on a remote model it holds no thread (util/coroutine.hpp).
 // Routes:
 //   POST /v1/tenants/{tenant}/chat                 the contract's chat turn (JSON or server-sent events)
 //   *    /v1/tenants/{tenant}/channels/<plugin>... a channel plugin's tenant-scoped routes
@@ -24,14 +26,20 @@ namespace tezgah::engine::http {
 
 struct ServerOptions {
     std::string host = "127.0.0.1";
-    std::uint16_t port = 8080;                        ///< 0: any free port (see HttpServer::port())
-    int threads = 128;                                ///< workers: requests handled at once
-    int queue = 256;                                  ///< complete requests waiting for a worker; beyond: 503
-    std::size_t max_body_bytes = 1024 * 1024;         ///< larger bodies: 413
-    std::size_t max_header_bytes = 16 * 1024;         ///< request line and headers; beyond: 414 or 431
-    std::size_t max_headers = 100;                    ///< header fields; beyond: 431
-    std::chrono::milliseconds header_deadline{5000};  ///< from a request's first byte to its last header
-    std::chrono::milliseconds body_deadline{10000};   ///< from the headers to the body's last byte
+    std::uint16_t port = 8080;  ///< 0: any free port (see HttpServer::port())
+    /// Requests handled at once: worker threads for most routes, and, separately, turns (the chat
+    /// API and channel routes), which run as coroutines on `turn_threads` threads.
+    int threads = 128;
+    int queue = 256;  ///< complete requests waiting for a worker (or a turn's place); beyond: 503
+    /// Threads running the turns' coroutines; a turn waiting on a remote model holds none. 0: eight
+    /// per core, at least 16 (SQLite and group-commit waits still block a thread briefly, and with
+    /// fewer the cores idle while they do).
+    int turn_threads = 0;
+    std::size_t max_body_bytes = 1024 * 1024;             ///< larger bodies: 413
+    std::size_t max_header_bytes = 16 * 1024;             ///< request line and headers; beyond: 414 or 431
+    std::size_t max_headers = 100;                        ///< header fields; beyond: 431
+    std::chrono::milliseconds header_deadline{5000};      ///< from a request's first byte to its last header
+    std::chrono::milliseconds body_deadline{10000};       ///< from the headers to the body's last byte
     std::chrono::milliseconds keep_alive_timeout{10000};  ///< an idle connection is closed after
     std::chrono::milliseconds io_timeout{15000};          ///< to write one piece of a response
     std::size_t max_connections = 10000;            ///< beyond: the oldest idle connection goes, else 503

@@ -39,9 +39,17 @@ ConversationLocks::Guard::Guard(ConversationLocks& locks, std::string local_key,
         auto& entry = locks_.table_[local_key_];
         if (!entry) entry = std::make_unique<Entry>();
         ++entry->users;
-        mutex_ = &entry->mutex;
+        entry_ = entry.get();
     }
-    if (!mutex_->try_lock()) wait_until([this] { return mutex_->try_lock(); });
+    // A flag under the table's mutex, not a std::mutex per customer: a turn run as a coroutine
+    // (util/coroutine.hpp) may end on another thread than the one it took the lock on.
+    auto take = [this] {
+        std::lock_guard table(locks_.table_mutex_);
+        if (entry_->held) return false;
+        entry_->held = true;
+        return true;
+    };
+    if (!take()) wait_until(take);
     // The local mutex first: this instance's turns of the customer queue here, not on Redis.
     auto* shared = locks_.shared_;
     if (shared == nullptr || shared->health() == SharedHealth::local) return;
@@ -58,8 +66,8 @@ ConversationLocks::Guard::~Guard() {
         } catch (...) {  // NOLINT(bugprone-empty-catch): the key expires by itself
         }
     }
-    mutex_->unlock();
     std::lock_guard table(locks_.table_mutex_);
+    entry_->held = false;
     auto it = locks_.table_.find(local_key_);
     if (it != locks_.table_.end() && --it->second->users == 0) locks_.table_.erase(it);
 }

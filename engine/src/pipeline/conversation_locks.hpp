@@ -1,6 +1,6 @@
 #pragma once
 // One customer's turns run one at a time; different customers never wait for each other (a turn
-// may wait seconds on a remote model). In this process, a mutex per customer; with Redis, also a
+// may wait seconds on a remote model). In this process, a flag per customer; with Redis, also a
 // key per customer (`lock:<tenant>:<channel>:<user>`) that other instances respect. The key lives
 // for the tenant's deadline plus the in-flight margin, so a lock whose holder died frees itself.
 // A wait for either is a poll with pause_for() (util/suspend.hpp), never a blocking lock: a turn
@@ -18,6 +18,8 @@
 namespace tezgah::engine {
 
 class ConversationLocks {
+    struct Entry;
+
 public:
     /// `shared`: where other instances' locks are (null, or its health local: this process only).
     explicit ConversationLocks(SharedState* shared = nullptr) : shared_(shared) {}
@@ -37,7 +39,7 @@ public:
     private:
         ConversationLocks& locks_;
         std::string local_key_;
-        std::mutex* mutex_;
+        Entry* entry_;
         std::string shared_key_;  ///< empty: no key was taken
         std::string holder_;      ///< this instance's id and this turn's nonce
     };
@@ -48,7 +50,7 @@ public:
 
 private:
     struct Entry {
-        std::mutex mutex;
+        bool held = false;  ///< under table_mutex_
         std::size_t users = 0;
     };
     SharedState* shared_;

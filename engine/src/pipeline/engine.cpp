@@ -15,6 +15,7 @@
 #include "util/host.hpp"
 #include "util/http_client.hpp"
 #include "util/log.hpp"
+#include "util/suspend.hpp"
 
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/text.hpp>

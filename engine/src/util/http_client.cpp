@@ -39,6 +39,11 @@ thread_local std::uint64_t t_sent = 0;
 
 std::uint64_t requests_sent_on_this_thread() { return t_sent; }
 
+void swap_call_state(CallLimits& limits, std::uint64_t& sent) {
+    std::swap(t_limits, limits);
+    std::swap(t_sent, sent);
+}
+
 namespace {
 
 // ---- The URL ---------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ const CallLimits& current_call_limits();
 /// call's retries with it).
 std::uint64_t requests_sent_on_this_thread();
 
+/// Swaps this thread's call limits and count of requests sent with `limits` and `sent`: a turn
+/// running as a coroutine takes them along when it moves to another thread (util/coroutine.hpp).
+void swap_call_state(CallLimits& limits, std::uint64_t& sent);
+
 class PocoHttpClient : public tezgah::sdk::HttpClient {
 public:
     struct Options {

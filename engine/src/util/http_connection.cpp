@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/coroutine.hpp"
 #include "util/http_tls.hpp"
 
 namespace tezgah::engine::http {
@@ -44,10 +45,13 @@ void Budget::check(std::string_view phase) const {
     }
 }
 
-Poco::Timespan Budget::slice() const {
+microseconds Budget::slice() const {
     const auto left = duration_cast<microseconds>(deadline_ - Clock::now());
-    const auto wait = std::clamp(left, microseconds(1000), microseconds(100'000));
-    return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(wait.count()));
+    // A coroutine's wait is ended at once by a departure (cancel_calls): it needs no short slices
+    // to notice one, and each slice would wake it for nothing. A flag set some other way is still
+    // seen within a second.
+    const auto longest = in_coroutine() ? microseconds(1'000'000) : microseconds(100'000);
+    return std::clamp(left, microseconds(1000), longest);
 }
 
 // ---- Connection ------------------------------------------------------------------------------
@@ -86,7 +90,7 @@ bool Connection::receive_more(const Budget& budget, std::string_view phase) {
         int n = 0;
         try {
             if (socket_.available() <= 0 &&
-                !socket_.poll(budget.slice(), Socket::SELECT_READ | Socket::SELECT_ERROR))
+                !wait_ready(socket_.impl()->sockfd(), Readiness::read, budget.slice()))
                 continue;
             n = socket_.receiveBytes(chunk, sizeof chunk);
         } catch (const Poco::TimeoutException&) {
@@ -112,7 +116,7 @@ bool Connection::receive_more(const Budget& budget, std::string_view phase) {
         if (n == 0) return false;
         // Nothing to read after all (a TLS record in part, or a post-handshake message).
         if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE)
-            socket_.poll(budget.slice(), Socket::SELECT_WRITE);
+            wait_ready(socket_.impl()->sockfd(), Readiness::write, budget.slice());
     }
 }
 
@@ -133,15 +137,10 @@ void Connection::send_all(std::string_view data, const Budget& budget, std::stri
             data.remove_prefix(static_cast<std::size_t>(n));
             continue;
         }
-        const int mode = n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ && socket_.secure()
-                             ? Socket::SELECT_READ
-                             : Socket::SELECT_WRITE;
-        try {
-            socket_.poll(budget.slice(), mode | Socket::SELECT_ERROR);
-        } catch (const Poco::Exception& e) {
-            fail("unavailable",
-                 "the connection was lost while " + std::string(phase) + " (" + e.displayText() + ")", true);
-        }
+        const auto mode = n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ && socket_.secure()
+                              ? Readiness::read
+                              : Readiness::write;
+        wait_ready(socket_.impl()->sockfd(), mode, budget.slice());
     }
 }
 
@@ -155,12 +154,15 @@ void Connection::start_tls(const std::string& host, const Poco::Net::Context::Pt
         auto secure = Poco::Net::SecureStreamSocket::attach(socket_, host, context);
         for (;;) {
             budget.check(phase);
+            // The reason for a rejected certificate is kept per thread, and a turn that waited
+            // may go on on another thread: cleared before each step, read in the same step.
+            clear_certificate_failure();
             const int rc = secure.completeHandshake();
             if (rc == 1) break;
             if (rc == 0) fail("unavailable", "the server closed the connection in the TLS handshake");
-            const int mode = rc == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE ? Socket::SELECT_WRITE
-                                                                                     : Socket::SELECT_READ;
-            secure.poll(budget.slice(), mode | Socket::SELECT_ERROR);
+            const auto mode =
+                rc == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE ? Readiness::write : Readiness::read;
+            wait_ready(secure.impl()->sockfd(), mode, budget.slice());
         }
         check_certificate_host(secure, host);
         socket_ = secure;
@@ -215,7 +217,9 @@ std::vector<Poco::Net::SocketAddress> resolve(const std::string& host, int port)
         return out;
     }
     try {
-        const Poco::Net::HostEntry entry = Poco::Net::DNS::hostByName(host);
+        // getaddrinfo blocks: a turn running as a coroutine has it done on a thread kept for that.
+        Poco::Net::HostEntry entry;
+        run_blocking([&] { entry = Poco::Net::DNS::hostByName(host); });
         for (const auto& address : entry.addresses())
             out.emplace_back(address, static_cast<Poco::UInt16>(port));
     } catch (const Poco::Exception& e) {
@@ -252,9 +256,7 @@ Poco::Net::StreamSocket connect_tcp(const std::string& host, int port, const Bud
                                     " ms");
             const auto left = duration_cast<microseconds>(connect_deadline - now);
             const auto wait = std::clamp(left, microseconds(1000), microseconds(100'000));
-            if (!socket.poll(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(wait.count())),
-                             Socket::SELECT_WRITE | Socket::SELECT_ERROR))
-                continue;
+            if (!wait_ready(socket.impl()->sockfd(), Readiness::write, wait)) continue;
             const int error = socket.impl()->socketError();
             if (error != 0) {
                 last_error = Poco::Error::getMessage(error);

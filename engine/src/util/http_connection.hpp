@@ -3,8 +3,10 @@
 // its receive buffer, opening one (direct, through a proxy, CONNECT tunnel), reading a response
 // head, and the pool of idle keep-alive connections.
 //
-// Sockets are non-blocking: every wait is a poll of at most 100 ms, after which the budget is
-// checked again (cancellation, the total time, the turn's deadline).
+// Sockets are non-blocking: every wait is a wait_ready() of at most 100 ms, after which the budget
+// is checked again (cancellation, the total time, the turn's deadline). In a turn running as a
+// coroutine (util/coroutine.hpp) that wait suspends the turn instead of blocking its thread, lasts
+// up to a second, and ends at once when the customer leaves (cancel_calls).
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/StreamSocket.h>
@@ -54,8 +56,9 @@ public:
     Budget(int timeout_ms, const CallLimits& limits);
     /// Throws Failure "cancelled" or "timeout" (naming `phase`) when the request must stop.
     void check(std::string_view phase) const;
-    /// How long the next wait may last: at most 100 ms and at most what is left (at least 1 ms).
-    Poco::Timespan slice() const;
+    /// How long the next wait may last: at most 100 ms (a second in a coroutine, whose wait a
+    /// departure ends: util/coroutine.hpp) and at most what is left (at least 1 ms).
+    std::chrono::microseconds slice() const;
     Clock::time_point deadline() const { return deadline_; }
     int total_ms() const { return total_ms_; }
 

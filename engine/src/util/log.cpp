@@ -83,6 +83,8 @@ RequestIdScope::~RequestIdScope() { request_id_of_thread = std::move(outer_); }
 
 const std::string& current_request_id() { return request_id_of_thread; }
 
+void swap_request_id(std::string& id) { request_id_of_thread.swap(id); }
+
 PluginLogger::PluginLogger(const std::string& kind, const std::string& name, std::string tenant)
     : name_(kind + "." + name + (tenant.empty() ? "" : "[" + tenant + "]")), tenant_(std::move(tenant)) {}
 

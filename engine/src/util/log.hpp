@@ -42,6 +42,10 @@ private:
 /// The request id of this thread's innermost RequestIdScope; empty outside any.
 const std::string& current_request_id();
 
+/// Swaps this thread's request id with `id`: a turn running as a coroutine takes it along when it
+/// moves to another thread (util/coroutine.hpp).
+void swap_request_id(std::string& id);
+
 /// A logger for one plugin instance, named `<kind>.<name>[tenant]`.
 class PluginLogger : public sdk::Logger {
 public:

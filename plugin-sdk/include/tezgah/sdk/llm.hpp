@@ -81,6 +81,12 @@ Result<HttpResponse> send_with_retries(
     const std::function<std::optional<Millis>(const HttpResponse&)>& server_delay = {},
     RetryReport* report = nullptr);
 
+/// How send_with_retries waits between attempts. The host installs one that suspends a turn run
+/// as a coroutine rather than blocking its thread (the engine's pause_for); by default, and with
+/// null, the thread sleeps. Set once at start, before any call.
+using WaitFunction = void (*)(Millis);
+void set_wait_function(WaitFunction wait) noexcept;
+
 /// Where a circuit breaker reads the time. Empty: `std::chrono::steady_clock::now`; a test passes
 /// a clock it moves itself, so that it never sleeps through a cool-down.
 using TimeSource = std::function<SteadyTime()>;
