@@ -2,6 +2,7 @@
 // as Twilio posts them and signed by the official `twilio` npm package, replies read from the TwiML
 // answer or from a fake Twilio REST API, the stored conversation read from the database.
 #include "channels/fake_twilio.hpp"
+#include "channels/twilio_requests.hpp"
 
 #include "http/http_fixture.hpp"
 #include "store/database.hpp"
@@ -22,85 +23,10 @@ namespace tezgah::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Form = std::vector<std::pair<std::string, std::string>>;
-
-constexpr const char* kSid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* kToken = "f3b6c1d2e4a5968778695a4b3c2d1e0f";
-constexpr const char* kFrom = "whatsapp:+14155238886";
-constexpr const char* kEmptyTwiml = R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)";
-
+constexpr const char* kSid = kTwilioSid;
+constexpr const char* kToken = kTwilioToken;
+constexpr const char* kFrom = kTwilioFrom;
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-std::string percent_encode(const std::string& in) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : in) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += ch;
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
-
-std::string form_body(const Form& form) {
-    std::string out;
-    for (const auto& [name, value] : form)
-        out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
-    return out;
-}
-
-/// X-Twilio-Signature values computed by the official twilio package, one per (url, params).
-std::vector<std::string> twilio_signatures(const std::string& token,
-                                           const std::vector<std::pair<std::string, Form>>& requests) {
-    TempDir scratch;
-    json::array list;
-    for (const auto& [url, params] : requests) {
-        json::object p;
-        for (const auto& [name, value] : params) p[name] = value;
-        list.push_back(json::object{{"url", url}, {"params", std::move(p)}});
-    }
-    const auto in = scratch.path() / "in.json";
-    const auto out = scratch.path() / "out.json";
-    std::ofstream(in) << json::serialize(json::object{{"token", token}, {"requests", std::move(list)}});
-    const std::string source = TEZGAH_SOURCE_DIR;
-    const std::string command =
-        "cd '" + source + "/tests/node' && NODE_PATH='" + source + "/tests/node/node_modules' node '" +
-        source + "/tests/channels/twilio_sign.js' < '" + in.string() + "' > '" + out.string() + "'";
-    if (std::system(command.c_str()) != 0) return {};
-    std::vector<std::string> signatures;
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(slurp(out), ec);
-    if (ec || !parsed.is_array()) return {};
-    for (const auto& v : parsed.get_array()) signatures.emplace_back(v.as_string());
-    return signatures;
-}
-
-std::string twilio_signature(const std::string& token, const std::string& url, const Form& params) {
-    auto signatures = twilio_signatures(token, {{url, params}});
-    return signatures.empty() ? std::string() : signatures.front();
-}
-
-Form inbound(const std::string& sid, const std::string& from, const std::string& body) {
-    return {{"SmsMessageSid", sid},
-            {"NumMedia", "0"},
-            {"ProfileName", "Ayşe"},
-            {"MessageType", "text"},
-            {"SmsSid", sid},
-            {"WaId", from.substr(10)},
-            {"SmsStatus", "received"},
-            {"Body", body},
-            {"To", kFrom},
-            {"NumSegments", "1"},
-            {"MessageSid", sid},
-            {"AccountSid", kSid},
-            {"From", from},
-            {"ApiVersion", "2010-04-01"}};
-}
 
 class TwilioServeTest : public ::testing::Test {
 protected:

@@ -3,6 +3,7 @@
 // polite reply once per window (`tezgah serve --plans`, requests signed by the official `twilio`
 // npm package); and the plans file refused by `tezgah serve` and checked by `tezgah check`.
 #include "channels/fake_twilio.hpp"
+#include "channels/twilio_requests.hpp"
 #include "http/http_fixture.hpp"
 #include "ops/limits.hpp"
 #include "store/api_keys.hpp"
@@ -22,7 +23,6 @@ namespace tezgah::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Form = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kPlans = R"({"plans": {
   "free":  {"messages_per_minute": 4, "customer_messages_per_minute": 2, "turns_in_flight": 2},
@@ -136,71 +136,9 @@ TEST_F(LimitsOverHttp, AnalyticsAndMetricsShowThePlanAndItsUse) {
 
 // --- the twilio channel, through the real binary ---
 
-constexpr const char* kSid = "AC0123456789abcdef0123456789abcdef";
-constexpr const char* kToken = "f3b6c1d2e4a5968778695a4b3c2d1e0f";
-constexpr const char* kFrom = "whatsapp:+14155238886";
-constexpr const char* kEmptyTwiml = R"(<?xml version="1.0" encoding="UTF-8"?><Response/>)";
-
-std::string percent_encode(const std::string& in) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : in) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += ch;
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
-
-std::string form_body(const Form& form) {
-    std::string out;
-    for (const auto& [name, value] : form)
-        out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
-    return out;
-}
-
-/// X-Twilio-Signature of (url, params), computed by the official twilio package
-/// (tests/channels/twilio_sign.js).
-std::string twilio_signature(const std::string& url, const Form& params) {
-    TempDir scratch;
-    json::object p;
-    for (const auto& [name, value] : params) p[name] = value;
-    const auto in = scratch.path() / "in.json";
-    const auto out = scratch.path() / "out.json";
-    write(in, json::serialize(json::object{
-                  {"token", kToken}, {"requests", json::array{json::object{{"url", url}, {"params", p}}}}}));
-    const std::string source = TEZGAH_SOURCE_DIR;
-    const std::string command =
-        "cd '" + source + "/tests/node' && NODE_PATH='" + source + "/tests/node/node_modules' node '" +
-        source + "/tests/channels/twilio_sign.js' < '" + in.string() + "' > '" + out.string() + "'";
-    if (std::system(command.c_str()) != 0) return {};
-    boost::system::error_code ec;
-    const json::value parsed = json::parse(slurp(out), ec);
-    if (ec || !parsed.is_array() || parsed.get_array().empty()) return {};
-    return std::string(parsed.get_array().front().as_string());
-}
-
-Form inbound(const std::string& sid, const std::string& from, const std::string& body) {
-    return {{"SmsMessageSid", sid},
-            {"NumMedia", "0"},
-            {"ProfileName", "Ayşe"},
-            {"MessageType", "text"},
-            {"SmsSid", sid},
-            {"WaId", from.substr(10)},
-            {"SmsStatus", "received"},
-            {"Body", body},
-            {"To", kFrom},
-            {"NumSegments", "1"},
-            {"MessageSid", sid},
-            {"AccountSid", kSid},
-            {"From", from},
-            {"ApiVersion", "2010-04-01"}};
-}
+constexpr const char* kSid = kTwilioSid;
+constexpr const char* kToken = kTwilioToken;
+constexpr const char* kFrom = kTwilioFrom;
 
 TEST(LimitsOnChannels, TwilioCustomersAreToldOncePerWindowThenAnsweredWithSilence) {
     ASSERT_TRUE(fs::exists(fs::path(TEZGAH_SOURCE_DIR) / "tests/node/node_modules/twilio"))
@@ -229,7 +167,7 @@ TEST(LimitsOnChannels, TwilioCustomersAreToldOncePerWindowThenAnsweredWithSilenc
         const auto form = inbound("SM0000000000000000000000000000010" + std::to_string(n), user, text);
         return http_request(port, "POST", path, form_body(form),
                             {{"Content-Type", "application/x-www-form-urlencoded"},
-                             {"X-Twilio-Signature", twilio_signature(url, form)}});
+                             {"X-Twilio-Signature", twilio_signature(kToken, url, form)}});
     };
     for (int n = 1; n <= 2; ++n) {
         auto answered = post(n, "saten gecelik ne kadar?");

@@ -43,12 +43,7 @@ class IdleTenants : public ::testing::Test {
 protected:
     void SetUp() override {
         copy_fixtures(dir.path() / "tenants");
-        EngineOptions o;
-        o.tenants_dir = dir.path() / "tenants";
-        o.db_url = "sqlite:" + (dir.path() / "t.db").string();
-        o.plugin_path = {plugin_dir()};
-        o.tenant_idle = 30min;
-        engine = std::make_unique<Engine>(o);
+        engine = std::make_unique<Engine>(options("t.db", 30min));
         engine->set_clock(&clock);
         ASSERT_TRUE(engine->start().ok());
     }
@@ -64,6 +59,16 @@ protected:
         m.channel = "test";
         auto r = engine->handle(m);
         return r.ok() ? r->reply : "ERROR " + r.error().code + ": " + r.error().message;
+    }
+
+    /// An engine on the copied tenants, its database `db` in the folder; `idle` zero: never unloads.
+    EngineOptions options(const std::string& db, std::chrono::minutes idle) const {
+        EngineOptions o;
+        o.tenants_dir = dir.path() / "tenants";
+        o.db_url = "sqlite:" + (dir.path() / db).string();
+        o.plugin_path = {plugin_dir()};
+        o.tenant_idle = idle;
+        return o;
     }
 
     std::string state(const std::string& id) {
@@ -123,11 +128,7 @@ TEST_F(IdleTenants, ATenantNeverAskedForStaysNotLoadedAndWithoutAnIdleTimeNothin
     EXPECT_FALSE(ask("gece-butik", "merhaba").starts_with("ERROR"));
     engine->stop_watching();
     // A second engine on the same folder without an idle time: its tenants stay loaded.
-    EngineOptions o;
-    o.tenants_dir = dir.path() / "tenants";
-    o.db_url = "sqlite:" + (dir.path() / "t2.db").string();
-    o.plugin_path = {plugin_dir()};
-    Engine keeps(o);
+    Engine keeps(options("t2.db", 0min));
     keeps.set_clock(&clock);
     ASSERT_TRUE(keeps.start().ok());
     sdk::InboundMessage m;

@@ -456,6 +456,23 @@ sdk::Status Engine::check_message(const sdk::InboundMessage& message) const {
     return {};
 }
 
+sdk::Status Engine::check_burst(const std::vector<sdk::InboundMessage>& burst) const {
+    for (const auto& part : burst) {
+        if (auto checked = check_message(part); !checked) return checked.error();
+        if (part.tenant_id != burst.back().tenant_id || part.user_id != burst.back().user_id ||
+            part.channel != burst.back().channel)
+            return sdk::Error{sdk::errc::invalid_value, "a burst is one customer's messages on one channel"};
+    }
+    return {};
+}
+
+ConversationLocks::Guard Engine::lock_customer(const Tenant& tenant, const sdk::InboundMessage& message) {
+    return ConversationLocks::Guard(
+        conversation_locks_, message.tenant_id + '\x1f' + message.user_id,
+        ConversationLocks::shared_key(message.tenant_id, message.channel, message.user_id),
+        claim_expiry(tenant, options_.in_flight_margin));
+}
+
 sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, sdk::StreamSink* sink,
                                            const std::atomic<bool>* cancelled) {
     if (auto checked = check_message(message); !checked) return checked.error();
@@ -464,10 +481,7 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
     // Before the customer's lock: a refused turn waits for nothing and holds nothing.
     auto admission = admit_turn(*limits_, **tenant, message.user_id, clock_->now());
     if (const auto& refused = admission.refusal()) return refusal_error(message.tenant_id, *refused);
-    ConversationLocks::Guard lock(
-        conversation_locks_, message.tenant_id + '\x1f' + message.user_id,
-        ConversationLocks::shared_key(message.tenant_id, message.channel, message.user_id),
-        claim_expiry(**tenant, options_.in_flight_margin));
+    auto lock = lock_customer(**tenant, message);
     try {
         return run_turn(**tenant, std::span<const sdk::InboundMessage>(&message, 1), sink, cancelled,
                         &admission);
@@ -482,21 +496,14 @@ sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundM
                                                  sdk::StreamSink* sink) {
     if (burst.empty()) return sdk::Error{sdk::errc::missing_field, "text: required"};
     if (burst.size() == 1) return handle(burst.front(), sink);
-    for (const auto& part : burst) {
-        if (auto checked = check_message(part); !checked) return checked.error();
-        if (part.tenant_id != burst.back().tenant_id || part.user_id != burst.back().user_id ||
-            part.channel != burst.back().channel)
-            return sdk::Error{sdk::errc::invalid_value, "a burst is one customer's messages on one channel"};
-    }
+    if (auto checked = check_burst(burst); !checked) return checked.error();
     const auto& last = burst.back();
     auto tenant = this->tenant(last.tenant_id);
     if (!tenant) return tenant.error();
     // A burst is one turn: it counts once.
     auto admission = admit_turn(*limits_, **tenant, last.user_id, clock_->now());
     if (const auto& refused = admission.refusal()) return refusal_error(last.tenant_id, *refused);
-    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id,
-                                  ConversationLocks::shared_key(last.tenant_id, last.channel, last.user_id),
-                                  claim_expiry(**tenant, options_.in_flight_margin));
+    auto lock = lock_customer(**tenant, last);
     try {
         return run_turn(**tenant, burst, sink, nullptr, &admission);
     } catch (const std::exception& e) {
@@ -514,20 +521,13 @@ sdk::Result<sdk::TurnReply> Engine::answer_refused(const std::vector<sdk::Inboun
                                                    const sdk::Error& refused) {
     auto refusal = refusal_of(refused);
     if (!refusal || burst.empty()) return refused;
-    for (const auto& part : burst) {
-        if (auto checked = check_message(part); !checked) return checked.error();
-        if (part.tenant_id != burst.back().tenant_id || part.user_id != burst.back().user_id ||
-            part.channel != burst.back().channel)
-            return sdk::Error{sdk::errc::invalid_value, "a burst is one customer's messages on one channel"};
-    }
+    if (auto checked = check_burst(burst); !checked) return checked.error();
     const auto& last = burst.back();
     auto tenant = this->tenant(last.tenant_id);
     if (!tenant) return tenant.error();
     const RefusedTurn turn{
         *refusal, limits_->tell_once(limit_subject(**tenant, last.user_id), *refusal, clock_->now())};
-    ConversationLocks::Guard lock(conversation_locks_, last.tenant_id + '\x1f' + last.user_id,
-                                  ConversationLocks::shared_key(last.tenant_id, last.channel, last.user_id),
-                                  claim_expiry(**tenant, options_.in_flight_margin));
+    auto lock = lock_customer(**tenant, last);
     try {
         return run_turn(**tenant, burst, nullptr, nullptr, nullptr, &turn);
     } catch (const std::exception& e) {

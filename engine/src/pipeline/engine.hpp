@@ -165,6 +165,11 @@ private:
         Refusal refusal;
         bool tell = false;
     };
+    /// Each message of a burst checked as handle() checks one, and all of one customer on one channel.
+    sdk::Status check_burst(const std::vector<sdk::InboundMessage>& burst) const;
+    /// The lock of `message`'s customer (this process, and other instances with Redis), held
+    /// while the returned guard lives.
+    ConversationLocks::Guard lock_customer(const Tenant& tenant, const sdk::InboundMessage& message);
     /// `parts`: the customer's messages this turn answers (one, or a burst), oldest first.
     /// `admission`: the limiter's, to add the turn's tokens to. `refused`: store the messages and
     /// answer without a model (answer_refused()).

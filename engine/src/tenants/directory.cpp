@@ -1,6 +1,7 @@
 #include "tenants/directory.hpp"
 
 #include "ops/metrics.hpp"
+#include "tenants/folder_files.hpp"
 #include "tenants/manifest.hpp"
 #include "util/host.hpp"
 #include "util/log.hpp"
@@ -22,16 +23,7 @@ std::size_t folder_fingerprint(const fs::path& folder) {
     std::size_t h = 0;
     auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
     std::error_code ec;
-    std::vector<fs::path> files;
-    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
-        if (it->path().filename().string().starts_with(".")) {
-            if (it->is_directory(ec)) it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_regular_file(ec)) files.push_back(it->path());
-    }
-    std::sort(files.begin(), files.end());
+    const auto files = tenant_folder_files(folder);
     for (const auto& file : files) {
         mix(std::hash<std::string>{}(file.string()));
         mix(static_cast<std::size_t>(fs::file_size(file, ec)));

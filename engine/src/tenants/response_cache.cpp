@@ -1,5 +1,6 @@
 #include "tenants/response_cache.hpp"
 
+#include "tenants/folder_files.hpp"
 #include "util/digest.hpp"
 
 #include <tezgah/sdk/json_text.hpp>
@@ -76,16 +77,7 @@ std::optional<CachedAnswer> cached_answer_from(std::string_view text) {
 std::string tenant_version_hash(const std::filesystem::path& folder) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    std::vector<fs::path> files;
-    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
-        if (it->path().filename().string().starts_with(".")) {
-            if (it->is_directory(ec)) it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_regular_file(ec)) files.push_back(it->path());
-    }
-    std::sort(files.begin(), files.end());
+    const auto files = tenant_folder_files(folder);
     std::string all;
     for (const auto& file : files) {
         std::ifstream in(file, std::ios::binary);
