@@ -1,7 +1,8 @@
 // Claims on client message ids, on both backends: a message stored with an id is its turn's until
 // the claim is old enough or released; then exactly one retry takes it over (the row moves to the
-// retry's conversation, never duplicated); a turn taken over stores no reply; a database of the
-// version before claims is upgraded with its ids neither stuck nor reopened.
+// retry's conversation, never duplicated); a turn taken over stores no reply (nor the outbox
+// message queued with it); a database of the version before claims is upgraded with its ids
+// neither stuck nor reopened.
 #include <soci/soci.h>
 
 #include <atomic>
@@ -164,6 +165,46 @@ TEST_P(ClaimTest, ATurnWhoseMessageWasTakenOverStoresNothing) {
     auto after = db->take_over_message("gece-butik", "wamid.5", c.id, t0 + 24h, t0 + 24h);
     ASSERT_FALSE(after.ok());
     EXPECT_EQ(after.error().code, "duplicate_in_flight");
+}
+
+TEST_P(ClaimTest, AReplyQueuedWithItsTurnIsStoredWithItOrNotAtAll) {
+    auto outbound = [](const std::string& key) {
+        OutboxRecord r;
+        r.id = "out-" + key;
+        r.tenant_id = "gece-butik";
+        r.channel = "twilio";
+        r.recipient = "whatsapp:+905550000001";
+        r.idempotency_key = key;
+        r.payload = R"({"text":"14 gün içinde."})";
+        r.created_at = Clock::now();
+        return r;
+    };
+    auto c = open("u1", t0);
+    // Taken over by a retry: neither the reply nor its outbox message is stored.
+    auto id = store(c, "SM1", t0);
+    ASSERT_TRUE(db->take_over_message("gece-butik", "SM1", c.id, t0 + 30s, t0 + 30s).ok());
+    auto late = turn(c, id, t0, t0 + 31s);
+    late.outbound = outbound("reply:" + c.id + ":SM1");
+    ASSERT_FALSE(db->finish_turn(late).ok());
+    EXPECT_FALSE(db->outbox_message("gece-butik", "out-reply:" + c.id + ":SM1").ok());
+
+    // The holder's turn: both, in one write.
+    auto held = turn(c, id, t0 + 30s, t0 + 32s);
+    held.outbound = outbound("reply:" + c.id + ":SM1");
+    ASSERT_TRUE(db->finish_turn(held).ok());
+    auto queued = db->outbox_message("gece-butik", "out-reply:" + c.id + ":SM1");
+    ASSERT_TRUE(queued.ok()) << queued.error().message;
+    EXPECT_EQ(queued->state, "queued");
+    EXPECT_EQ(queued->recipient, "whatsapp:+905550000001");
+    EXPECT_EQ(messages_in(c), 2u);
+
+    // A message with the same key queued before (a redelivery's) is not queued again.
+    auto second = store(c, "SM2", t0 + 40s);
+    auto again = turn(c, second, t0 + 40s, t0 + 41s);
+    again.outbound = outbound("reply:" + c.id + ":SM1");
+    again.outbound->id = "out-again";
+    ASSERT_TRUE(db->finish_turn(again).ok());
+    EXPECT_FALSE(db->outbox_message("gece-butik", "out-again").ok());
 }
 
 TEST_P(ClaimTest, AReleasedMessageIsTakenOverAtOnce) {

@@ -179,7 +179,7 @@ std::size_t Reminders::sweep_tenant(const Tenant& tenant, TimePoint now) {
                                                     {"time", words.time},
                                                     {"business", words.business}}};
         }
-        auto stored = outbox_.enqueue(std::move(message));
+        auto stored = outbox_.enqueue(message);
         if (!stored) {
             // Given back, so that the next sweep tries again (the key keeps it to one message).
             log_event(spdlog::level::err, "appointments", "reminders: the reminder could not be queued",

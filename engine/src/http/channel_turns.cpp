@@ -29,6 +29,8 @@ struct DetachedTurn {
     Signal finished;  ///< set once `done`; a request waiting on a turn thread holds no thread
     bool done = false;
     bool abandoned = false;  ///< the request answered without it: the reply goes by the outbox
+    bool answering = false;  ///< decided before the reply's write: the request waits and answers
+    bool queued = false;     ///< the reply was queued in the outbox with the turn's write
     std::optional<sdk::Result<sdk::TurnReply>> result;
 };
 
@@ -179,6 +181,7 @@ std::optional<std::vector<sdk::InboundMessage>> ChannelTurns::gather(const sdk::
 
 std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<sdk::InboundMessage> burst,
                                                                    SteadyClock::time_point deadline,
+                                                                   Engine::ReplyOutbound outbound,
                                                                    Late late) {
     bool inline_turn = false;
     {
@@ -195,19 +198,42 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         return engine_.handle_burst(burst);
     }
     auto shared = std::make_shared<DetachedTurn>();
-    auto turn = [this, shared, burst = std::move(burst), late = std::move(late)] {
-        auto result = engine_.handle_burst(burst);
+    // A deadline already past (`reply_within_ms` 0) sends every reply through the outbox, however
+    // quickly its turn ends: the request does not wait to see.
+    shared->abandoned = deadline <= SteadyClock::now();
+    auto turn = [this, shared, burst = std::move(burst), outbound = std::move(outbound),
+                 late = std::move(late)] {
+        // Asked just before the reply is stored: who answers is settled here, once.
+        const Engine::ReplyOutbound decide =
+            [&](const sdk::TurnReply& reply) -> sdk::Result<std::optional<sdk::OutboundMessage>> {
+            {
+                std::lock_guard lock(shared->mutex);
+                if (!shared->abandoned) {
+                    shared->answering = true;
+                    return std::optional<sdk::OutboundMessage>{};
+                }
+            }
+            auto message = outbound(reply);
+            if (message && *message) {
+                std::lock_guard lock(shared->mutex);
+                shared->queued = true;
+            }
+            return message;
+        };
+        auto result = engine_.handle_burst(burst, nullptr, &decide);
         bool abandoned = false;
+        bool queued = false;
         {
             std::lock_guard lock(shared->mutex);
             shared->done = true;
             abandoned = shared->abandoned;
+            queued = shared->queued && result.ok();
             if (!abandoned) shared->result = result;
         }
         shared->finished.set();
         if (abandoned) {
             try {
-                late(result);
+                late(result, queued);
             } catch (const std::exception& e) {
                 log_event(spdlog::level::err, "http", "a late channel reply could not be queued",
                           {{"error", e.what()}});
@@ -223,7 +249,13 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
         dispatch(std::move(turn));
 
     shared->finished.wait_until(deadline);
-    std::lock_guard lock(shared->mutex);
+    std::unique_lock lock(shared->mutex);
+    if (!shared->done && shared->answering) {
+        // Its reply is being stored for this request to carry: the write is a moment away.
+        lock.unlock();
+        shared->finished.wait_until(SteadyClock::now() + std::chrono::hours(1));
+        lock.lock();
+    }
     if (shared->done) return std::move(shared->result);
     shared->abandoned = true;
     return std::nullopt;

@@ -64,13 +64,17 @@ public:
     std::optional<std::vector<sdk::InboundMessage>> gather(const sdk::InboundMessage& message,
                                                            std::chrono::milliseconds window);
 
-    /// Runs the turn of `burst` on a thread of its own and waits for it until `deadline`. Its
-    /// result when it was done in time; none when not, and then `late` gets the result on the
-    /// turn's thread once it is done (to queue the reply).
-    using Late = std::function<void(const sdk::Result<sdk::TurnReply>&)>;
+    /// Runs the turn of `burst` off the request and waits for it until `deadline`. Its result when
+    /// it was done in time; none when not. Whether the request answers is decided just before the
+    /// turn stores its reply: a request still waiting then waits for the write and answers; past
+    /// the deadline, `outbound` makes the reply's outbox message, queued in the same transaction
+    /// as the reply (Engine::ReplyOutbound: a kill cannot store the one without the other). Then
+    /// `late` gets the result on the turn's thread once it is done, with `queued` false when that
+    /// write queued nothing (a refused turn, a failure, a redelivery answered from its stored turn).
+    using Late = std::function<void(const sdk::Result<sdk::TurnReply>&, bool queued)>;
     std::optional<sdk::Result<sdk::TurnReply>> run_until(std::vector<sdk::InboundMessage> burst,
                                                          std::chrono::steady_clock::time_point deadline,
-                                                         Late late);
+                                                         Engine::ReplyOutbound outbound, Late late);
 
     /// Waits until no turn runs off its request (the server stops before the engine goes), and
     /// ends the threads that ran them.

@@ -112,14 +112,15 @@ void send_channel_response(Exchange& ex, const sdk::HttpResponse& reply) {
     ex.send(reply.status, reply.content_type, reply.body);
 }
 
-/// The reply a channel that sends wants sent through the outbox, stored there before the HTTP
-/// answer goes out: once the provider hears 2xx it will not deliver the message again.
-sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::string& plugin,
-                        const sdk::InboundMessage& message, const sdk::TurnReply& reply) {
+/// The outbox message of the reply a channel that sends wants sent, or none.
+sdk::Result<std::optional<sdk::OutboundMessage>> outbound_reply(sdk::ChannelSender& sender,
+                                                                const std::string& plugin,
+                                                                const sdk::InboundMessage& message,
+                                                                const sdk::TurnReply& reply) {
     auto outbound =
         guarded("channel " + plugin + " reply_message", [&] { return sender.reply_message(message, reply); });
     if (!outbound) return outbound.error();
-    if (!*outbound) return {};
+    if (!*outbound) return std::optional<sdk::OutboundMessage>{};
     sdk::OutboundMessage out = std::move(**outbound);
     out.tenant_id = message.tenant_id;
     out.channel = plugin;
@@ -130,7 +131,17 @@ sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::s
                                   ? "reply:" + sdk::random_hex(16)
                                   : "reply:" + reply.conversation_id + ":" + message.message_id;
     }
-    auto stored = engine.outbox().enqueue(std::move(out));
+    return std::optional<sdk::OutboundMessage>(std::move(out));
+}
+
+/// The reply a channel that sends wants sent through the outbox, stored there before the HTTP
+/// answer goes out: once the provider hears 2xx it will not deliver the message again.
+sdk::Status queue_reply(Engine& engine, sdk::ChannelSender& sender, const std::string& plugin,
+                        const sdk::InboundMessage& message, const sdk::TurnReply& reply) {
+    auto out = outbound_reply(sender, plugin, message, reply);
+    if (!out) return out.error();
+    if (!*out) return {};
+    auto stored = engine.outbox().enqueue(**out);
     if (!stored) return stored.error();
     return {};
 }
@@ -271,10 +282,28 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         // The reply of a turn that misses the deadline goes through the outbox when it is done; the
         // tenant's version is kept alive for it.
         auto ended = std::make_shared<std::atomic<bool>>(false);
+        // Queued with the reply's own write; a message the channel cannot make is logged, and the
+        // reply is stored all the same (a person sees it in the conversation).
+        Engine::ReplyOutbound outbound =
+            [tenant, plugin,
+             last](const sdk::TurnReply& turn) -> sdk::Result<std::optional<sdk::OutboundMessage>> {
+            if (silent(turn)) return std::optional<sdk::OutboundMessage>{};
+            sdk::ChannelSender* late_sender = tenant->sender(plugin);
+            if (late_sender == nullptr) return std::optional<sdk::OutboundMessage>{};
+            auto out = outbound_reply(*late_sender, plugin, last, turn);
+            if (!out) {
+                log_event(spdlog::level::err, "http", "a late reply could not be queued",
+                          {{"tenant", last.tenant_id}, {"channel", plugin}, {"error", out.error().message}});
+                return std::optional<sdk::OutboundMessage>{};
+            }
+            return out;
+        };
         reply = turns.run_until(
-            std::move(burst), arrived + *pacing.reply_within,
-            [&engine, tenant, plugin, last, parts, ended](const sdk::Result<sdk::TurnReply>& turn) {
+            std::move(burst), arrived + *pacing.reply_within, std::move(outbound),
+            [&engine, tenant, plugin, last, parts, ended](const sdk::Result<sdk::TurnReply>& turn,
+                                                          bool queued) {
                 ended->store(true);
+                if (queued) return;
                 const auto late = unless_refused(engine, parts, turn);
                 if (late && silent(*late)) return;
                 if (!late) {

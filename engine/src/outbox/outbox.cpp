@@ -129,7 +129,7 @@ Outbox::Outbox(Database& db, TenantLookup tenants, OutboxOptions options)
 
 Outbox::~Outbox() { stop(); }
 
-sdk::Result<OutboxRecord> Outbox::enqueue(sdk::OutboundMessage message) {
+sdk::Result<OutboxRecord> Outbox::prepare(const sdk::OutboundMessage& message) {
     for (const auto& [field, value] :
          {std::pair<const char*, const std::string*>{"tenant_id", &message.tenant_id},
           {"channel", &message.channel},
@@ -147,14 +147,24 @@ sdk::Result<OutboxRecord> Outbox::enqueue(sdk::OutboundMessage message) {
     record.idempotency_key = message.idempotency_key;
     record.payload = outbox_payload(message);
     record.created_at = Clock::now();
-    auto stored = db_.outbox_enqueue(record);
+    return record;
+}
+
+void Outbox::wake() {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+    wake_dispatcher_.notify_one();
+}
+
+sdk::Result<OutboxRecord> Outbox::enqueue(const sdk::OutboundMessage& message) {
+    auto record = prepare(message);
+    if (!record) return record;
+    auto stored = db_.outbox_enqueue(*record);
     if (!stored) return stored;
-    if (stored->id == record.id) {
+    if (stored->id == record->id) {
         log_event(spdlog::level::debug, "outbox", "message queued",
-                  {{"tenant", record.tenant_id}, {"channel", record.channel}, {"id", record.id}});
-        std::lock_guard lock(mutex_);
-        woken_ = true;
-        wake_dispatcher_.notify_one();
+                  {{"tenant", record->tenant_id}, {"channel", record->channel}, {"id", record->id}});
+        wake();
     }
     return stored;
 }

@@ -72,7 +72,12 @@ public:
     /// Stores `message` as queued and wakes a worker. `tenant_id`, `channel`, `recipient` and
     /// `idempotency_key` are required; `id` is chosen here. Idempotent on the key: a message
     /// stored with it already comes back as stored, and nothing is queued again.
-    sdk::Result<OutboxRecord> enqueue(sdk::OutboundMessage message);
+    sdk::Result<OutboxRecord> enqueue(const sdk::OutboundMessage& message);
+    /// The record enqueue() would store for `message` (the same checks), for a caller that stores
+    /// it in a transaction of its own (TurnRecord::outbound); wake() once it is committed.
+    static sdk::Result<OutboxRecord> prepare(const sdk::OutboundMessage& message);
+    /// Tells the workers a message was queued.
+    void wake();
     /// Records a delivery report of the tenant's channel. True when it moved a message on.
     sdk::Result<bool> report(const std::string& tenant_id, const std::string& channel,
                              const sdk::DeliveryReport& report);

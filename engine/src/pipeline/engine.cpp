@@ -493,9 +493,9 @@ sdk::Result<sdk::TurnReply> Engine::handle(const sdk::InboundMessage& message, s
 }
 
 sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundMessage>& burst,
-                                                 sdk::StreamSink* sink) {
+                                                 sdk::StreamSink* sink, const ReplyOutbound* outbound) {
     if (burst.empty()) return sdk::Error{sdk::errc::missing_field, "text: required"};
-    if (burst.size() == 1) return handle(burst.front(), sink);
+    if (burst.size() == 1 && outbound == nullptr) return handle(burst.front(), sink);
     if (auto checked = check_burst(burst); !checked) return checked.error();
     const auto& last = burst.back();
     auto tenant = this->tenant(last.tenant_id);
@@ -505,7 +505,7 @@ sdk::Result<sdk::TurnReply> Engine::handle_burst(const std::vector<sdk::InboundM
     if (const auto& refused = admission.refusal()) return refusal_error(last.tenant_id, *refused);
     auto lock = lock_customer(**tenant, last);
     try {
-        return run_turn(**tenant, burst, sink, nullptr, &admission);
+        return run_turn(**tenant, burst, sink, nullptr, &admission, nullptr, outbound);
     } catch (const std::exception& e) {
         log_event(spdlog::level::err, "pipeline", "turn failed",
                   {{"tenant", last.tenant_id}, {"error", e.what()}});
@@ -561,7 +561,8 @@ sdk::Result<CachedConversation> Engine::open_conversation(const Tenant& tenant,
 
 sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
                                              sdk::StreamSink* sink, const std::atomic<bool>* cancelled,
-                                             Limiter::Admission* admission, const RefusedTurn* refused) {
+                                             Limiter::Admission* admission, const RefusedTurn* refused,
+                                             const ReplyOutbound* outbound) {
     const auto started = Clock::now();
     // A burst is answered as one message whose text joins theirs; each is stored as it came.
     const sdk::InboundMessage& last = parts.back();
@@ -708,11 +709,13 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
                           state,
                           claimed_at,
                           std::move(earlier_ids)};
+        if (auto added = add_outbound(record, outbound, out); !added) return added.error();
         if (auto reply_id = db_->finish_turn(record); !reply_id) {
             if (reply_id.error().code == sdk::errc::duplicate_in_flight) release.settled();
             return reply_id.error();
         }
         release.settled();
+        if (record.outbound && outbox_) outbox_->wake();
         Metrics::global().message(tenant.id(), out.method);
         conversation->state = std::move(state);
         for (auto& m : stored_earlier) conversation->history.push_back(std::move(m));
@@ -816,6 +819,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
                       state,
                       claimed_at,
                       std::move(earlier_ids)};
+    if (auto added = add_outbound(record, outbound, out); !added) return added.error();
     if (auto reply_id = db_->finish_turn(record); !reply_id) {
         if (reply_id.error().code == sdk::errc::duplicate_in_flight) {
             release.settled();
@@ -825,6 +829,7 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
         return reply_id.error();
     }
     release.settled();
+    if (record.outbound && outbox_) outbox_->wake();
     if (handing_over)
         handoffs_->hand_over(tenant, conversation->id, message.user_id, message.channel, handoff.reason,
                              asked.category, asked.priority, message.text);
@@ -850,6 +855,18 @@ sdk::Result<sdk::TurnReply> Engine::run_turn(Tenant& tenant, std::span<const sdk
     forget.stored = true;
     out.execution_time_ms = ms_since(started);
     return out;
+}
+
+sdk::Status Engine::add_outbound(TurnRecord& record, const ReplyOutbound* outbound,
+                                 const sdk::TurnReply& reply) {
+    if (outbound == nullptr) return {};
+    auto message = (*outbound)(reply);
+    if (!message) return message.error();
+    if (!*message) return {};
+    auto prepared = Outbox::prepare(**message);
+    if (!prepared) return prepared.error();
+    record.outbound = std::move(prepared).value();
+    return {};
 }
 
 sdk::Result<Engine::Retried> Engine::retry_turn(Tenant& tenant, const sdk::InboundMessage& message,

@@ -108,8 +108,16 @@ public:
     /// checks one, and stored as it came (its id, its metadata); the turn reads their texts joined
     /// by newlines as the customer's message and answers them all with one reply. A retry of any
     /// of their ids gets that reply. A burst of one is handle().
+    /// `outbound`, when given, is asked on the turn's thread just before the reply is stored: the
+    /// message to queue in the outbox in the same transaction (none: nothing to queue), so a reply
+    /// is never stored without being queued (a channel turn past its reply deadline:
+    /// http/channel_turns.hpp). It is not asked when no reply is stored by this turn (a failure,
+    /// or a redelivery answered from the stored turn).
+    using ReplyOutbound =
+        std::function<sdk::Result<std::optional<sdk::OutboundMessage>>(const sdk::TurnReply&)>;
     sdk::Result<sdk::TurnReply> handle_burst(const std::vector<sdk::InboundMessage>& burst,
-                                             sdk::StreamSink* sink = nullptr);
+                                             sdk::StreamSink* sink = nullptr,
+                                             const ReplyOutbound* outbound = nullptr);
 
     /// handle() and handle_burst() refuse a turn over its tenant's plan (ops/limits.hpp) with a
     /// `rate_limited` error before anything is stored or sent to a model. A customer channel, which
@@ -175,7 +183,11 @@ private:
     /// answer without a model (answer_refused()).
     sdk::Result<sdk::TurnReply> run_turn(Tenant& tenant, std::span<const sdk::InboundMessage> parts,
                                          sdk::StreamSink* sink, const std::atomic<bool>* cancelled,
-                                         Limiter::Admission* admission, const RefusedTurn* refused = nullptr);
+                                         Limiter::Admission* admission, const RefusedTurn* refused = nullptr,
+                                         const ReplyOutbound* outbound = nullptr);
+    /// `outbound`'s message for `reply`, as the outbox stores it, into `record` (run_turn).
+    static sdk::Status add_outbound(TurnRecord& record, const ReplyOutbound* outbound,
+                                    const sdk::TurnReply& reply);
 
     /// The conversation to continue: from memory when this process holds it and the database would
     /// pick it too (the same session id given; or none given and not idle), else the database's.

@@ -205,7 +205,7 @@ sdk::Result<OperatorDelivery> Handoffs::reply(const std::string& tenant_id,
         message.text = text;
         message.idempotency_key = "operator:" + out.message.id;
         message.metadata["from"] = "operator";
-        auto queued = outbox_.enqueue(std::move(message));
+        auto queued = outbox_.enqueue(message);
         if (!queued) return queued.error();
         out.via = "outbox";
         out.outbox_id = queued->id;

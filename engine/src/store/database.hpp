@@ -99,6 +99,25 @@ struct UsageSlice {
     std::int64_t estimated_calls = 0;  ///< calls whose tokens were estimated
 };
 
+/// One message of the outbox (engine/src/outbox/outbox.hpp), as stored.
+struct OutboxRecord {
+    std::string id;
+    std::string tenant_id;
+    std::string channel;
+    std::string recipient;
+    std::string idempotency_key;  ///< unique per tenant
+    std::string payload;          ///< JSON: text, options, cards, template, metadata
+    std::string state;            ///< sdk::to_string(sdk::DeliveryState): queued, sent, ...
+    int attempts = 0;             ///< attempts claimed so far (the one in flight included)
+    std::string provider_id;      ///< set once the provider accepted it
+    std::string error;            ///< the last attempt's or the provider's error
+    std::chrono::system_clock::time_point created_at{};
+    std::chrono::system_clock::time_point updated_at{};
+    std::chrono::system_clock::time_point next_attempt_at{};  ///< queued: not before
+    std::chrono::system_clock::time_point claimed_until{};    ///< a worker's claim (epoch: none)
+    std::chrono::system_clock::time_point sent_at{};          ///< epoch until accepted
+};
+
 /// Everything a finished turn stores, written in one transaction by Database::finish_turn.
 struct TurnRecord {
     std::string tenant_id;
@@ -118,6 +137,10 @@ struct TurnRecord {
     /// The stored ids of the earlier messages of a burst this turn answers with `in_reply_to`'s
     /// (docs/channels.md, "Bursts"): marked answered too, so a retry of one gets this reply.
     std::vector<std::string> also_answers;
+    /// The reply to send through the outbox, queued with the reply in the same transaction (a
+    /// channel turn past its reply deadline: http/channel_turns.hpp), unless a message with its
+    /// idempotency key is queued already. Nothing is queued when nothing is stored.
+    std::optional<OutboxRecord> outbound;
 };
 
 /// The turn of a client message id, as stored.
@@ -137,25 +160,6 @@ struct TakenOver {
     std::string message_id;         ///< the stored message: the retry's turn answers it
     std::string from_conversation;  ///< where it was stored (it moves to the retry's conversation)
     StoredMessage message;          ///< as first stored (as an earlier read of the history has it)
-};
-
-/// One message of the outbox (engine/src/outbox/outbox.hpp), as stored.
-struct OutboxRecord {
-    std::string id;
-    std::string tenant_id;
-    std::string channel;
-    std::string recipient;
-    std::string idempotency_key;  ///< unique per tenant
-    std::string payload;          ///< JSON: text, options, cards, template, metadata
-    std::string state;            ///< sdk::to_string(sdk::DeliveryState): queued, sent, ...
-    int attempts = 0;             ///< attempts claimed so far (the one in flight included)
-    std::string provider_id;      ///< set once the provider accepted it
-    std::string error;            ///< the last attempt's or the provider's error
-    std::chrono::system_clock::time_point created_at{};
-    std::chrono::system_clock::time_point updated_at{};
-    std::chrono::system_clock::time_point next_attempt_at{};  ///< queued: not before
-    std::chrono::system_clock::time_point claimed_until{};    ///< a worker's claim (epoch: none)
-    std::chrono::system_clock::time_point sent_at{};          ///< epoch until accepted
 };
 
 /// How an attempt to send ended, as the outbox stores it (Database::outbox_finish_attempt).

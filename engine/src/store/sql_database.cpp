@@ -723,6 +723,7 @@ public:
                     soci::use(turn.tenant_id), soci::use(earlier);
             for (const auto& call : calls) insert_tool_call(st, call, id, now);
             for (const auto& usage : turn.usage) insert_usage(st, usage, id, now);
+            if (turn.outbound) queue_unless_queued(sql, *turn.outbound);
             if (!turn.user_id.empty()) {
                 auto& c = st.customer_seen;
                 c.at = seen;
@@ -996,30 +997,30 @@ public:
 
     // ------------------------------------------------------------ the outbox
 
+    /// Stores `record` as queued, unless a message with its idempotency key is stored already:
+    /// the stored one, either way.
+    static OutboxRecord queue_unless_queued(soci::session& sql, const OutboxRecord& record) {
+        std::vector<OutboxRecord> existing;
+        select_outbox(sql, "WHERE tenant_id = :a AND idempotency_key = :b", record.tenant_id,
+                      record.idempotency_key, 0, 0, 1, existing);
+        if (!existing.empty()) return std::move(existing.front());
+        const long long created = to_millis(record.created_at);
+        const std::string queued = "queued";
+        sql << "INSERT INTO outbox (id, tenant_id, channel, recipient, idempotency_key, payload, state, "
+               "created_at, updated_at, next_attempt_at) VALUES (:id, :t, :c, :r, :k, :p, :s, :cr, :u, :n)",
+            soci::use(record.id), soci::use(record.tenant_id), soci::use(record.channel),
+            soci::use(record.recipient), soci::use(record.idempotency_key), soci::use(record.payload),
+            soci::use(queued), soci::use(created), soci::use(created), soci::use(created);
+        OutboxRecord stored = record;
+        stored.state = queued;
+        stored.attempts = 0;
+        stored.updated_at = stored.next_attempt_at = record.created_at;
+        return stored;
+    }
+
     sdk::Result<OutboxRecord> outbox_enqueue(const OutboxRecord& record) override {
         sdk::Result<OutboxRecord> out = record;
-        const long long created = to_millis(record.created_at);
-        auto error = write([&](soci::session& sql) {
-            std::vector<OutboxRecord> existing;
-            select_outbox(sql, "WHERE tenant_id = :a AND idempotency_key = :b", record.tenant_id,
-                          record.idempotency_key, 0, 0, 1, existing);
-            if (!existing.empty()) {
-                out = std::move(existing.front());
-                return;
-            }
-            const std::string queued = "queued";
-            sql << "INSERT INTO outbox (id, tenant_id, channel, recipient, idempotency_key, payload, state, "
-                   "created_at, updated_at, next_attempt_at) VALUES (:id, :t, :c, :r, :k, :p, :s, :cr, :u, "
-                   ":n)",
-                soci::use(record.id), soci::use(record.tenant_id), soci::use(record.channel),
-                soci::use(record.recipient), soci::use(record.idempotency_key), soci::use(record.payload),
-                soci::use(queued), soci::use(created), soci::use(created), soci::use(created);
-            OutboxRecord stored = record;
-            stored.state = queued;
-            stored.attempts = 0;
-            stored.updated_at = stored.next_attempt_at = record.created_at;
-            out = std::move(stored);
-        });
+        auto error = write([&](soci::session& sql) { out = queue_unless_queued(sql, record); });
         if (!error.empty()) return failure("outbox_enqueue [" + record.tenant_id + "]", error);
         return out;
     }
