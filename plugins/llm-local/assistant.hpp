@@ -46,6 +46,14 @@ int distributive_count(std::string_view folded_word);
 /// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
 std::string english_unit(std::string_view unit, int n);
 
+// ---- words.cpp: one word table for every tenant's index ----
+
+/// `word` as kept in one table that every tenant's index in this process shares: an index holds
+/// these views rather than strings of its own. Valid while the plugin library is loaded. Thread-safe.
+std::string_view intern(std::string_view word);
+/// Every word of `words`, interned, in the same order.
+std::vector<std::string_view> intern_all(const std::vector<std::string>& words);
+
 // ---- packages.cpp: an offering that sells several of another at once ----
 
 /// "8 Derslik Aylık Mat Pilates Paketi": `count` of `single_id` ("Mat Pilates Grup Dersi").
