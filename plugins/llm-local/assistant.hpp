@@ -35,7 +35,7 @@ std::string verb_root(std::string_view folded_word);
 /// ("free wifi?"): ASCII only, no Turkish word, and some English word.
 /// `english_words`: the tenant's own (words only its English texts use).
 bool looks_english(std::string_view message, const std::vector<std::string>& folded_words,
-                   const std::set<std::string, std::less<>>& english_words = {});
+                   const std::set<std::string_view>& english_words = {});
 /// A number word ("iki", "three") as a number, or 0.
 int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with

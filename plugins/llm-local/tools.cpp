@@ -33,8 +33,9 @@ bool is_builtin_tool(std::string_view name) {
 
 /// Folded words of the catalogue's names, with how many offerings each names.
 using CatalogWords = std::map<std::string, int>;
-/// The same for the whole catalogue, in the index: its words interned (the word table, words.cpp).
-using CatalogIndex = std::map<std::string_view, int, std::less<>>;
+/// The same for the whole catalogue, in the index: its words interned (the word table, words.cpp),
+/// sorted, in one array rather than a tree node per word.
+using CatalogIndex = std::vector<std::pair<std::string_view, int>>;
 /// A word of more offerings than this names a kind ("pasta"), not one that a tool can quote.
 constexpr int kOfferingsOfAName = 3;
 
@@ -424,7 +425,7 @@ struct Reading {
 /// The folded words of every offering's names, aliases (all languages) and category, with their
 /// stems (so that "pastası" finds "pasta"): how many offerings each names.
 CatalogIndex catalog_words_of(sdk::HostServices& host) {
-    CatalogIndex out;
+    std::map<std::string_view, int> counts;
     // Read where the host holds them (no copy of the catalogue per tenant loaded); a copy otherwise.
     std::vector<sdk::Offering> copy;
     const auto* offerings = host.catalog().held();
@@ -444,16 +445,21 @@ CatalogIndex catalog_words_of(sdk::HostServices& host) {
             add(t.name);
             for (const auto& a : t.aliases) add(a);
         }
-        for (const auto& w : own) ++out[intern(w)];
+        for (const auto& w : own) ++counts[intern(w)];
     }
-    return out;
+    return {counts.begin(), counts.end()};
 }
 
 /// How many offerings `w` names (as written or by its stem); 0 for none.
 int offerings_named(const CatalogIndex& catalog, std::string_view w) {
-    auto it = catalog.find(w);
-    if (it == catalog.end()) it = catalog.find(text::stem(w));
-    return it == catalog.end() ? 0 : it->second;
+    auto count = [&](std::string_view word) {
+        const auto it =
+            std::lower_bound(catalog.begin(), catalog.end(), word,
+                             [](const auto& entry, std::string_view x) { return entry.first < x; });
+        return it != catalog.end() && it->first == word ? it->second : 0;
+    };
+    if (const int n = count(w)) return n;
+    return count(text::stem(w));
 }
 
 /// The message's words that name something in the catalogue, with how many offerings each names.

@@ -182,8 +182,8 @@ OfferingWords interned(const BasicOfferingWords<std::string>& w) {
 }
 
 /// Words of the tenant's English texts that none of its Turkish texts use.
-std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offering>& offerings,
-                                                    const std::vector<sdk::KnowledgeEntry>& knowledge) {
+std::set<std::string_view> english_words_of(const std::vector<sdk::Offering>& offerings,
+                                            const std::vector<sdk::KnowledgeEntry>& knowledge) {
     std::set<std::string, std::less<>> english, turkish;
     auto add = [](std::set<std::string, std::less<>>& to, const std::string& text) {
         for (auto& w : text::tokens(text))
@@ -207,8 +207,10 @@ std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offer
             add(english, t->second.answer);
         }
     }
-    for (const auto& w : turkish) english.erase(w);
-    return english;
+    std::set<std::string_view> only_english;
+    for (const auto& w : english)
+        if (!turkish.contains(w)) only_english.insert(intern(w));
+    return only_english;
 }
 
 /// "07:30" somewhere in `text`.
@@ -282,13 +284,14 @@ struct KnowledgeWords {
     /// Words said only as a part of a compound ("free" of "gluten-free" or of the keyword "dairy
     /// free"), never alone in a question or keyword, with the compound's other parts.
     std::map<std::string, std::vector<std::string>, std::less<>> parts;
-    std::vector<std::string_view> answer;  ///< the answer's words (Turkish)
-    bool gives_time = false;          ///< the answer gives a time of day ("07:30")
+    std::vector<std::string_view> answer;  ///< the answer's words (Turkish), when it gives a time
+    bool gives_time = false;               ///< the answer gives a time of day ("07:30")
 };
 
 /// The parts of hyphenated compounds in `question` ("gluten-free" → "free": {"gluten"}), and the
 /// words said on their own.
-void compound_parts(std::string_view question, std::map<std::string, std::vector<std::string>, std::less<>>& parts,
+void compound_parts(std::string_view question,
+                    std::map<std::string, std::vector<std::string>, std::less<>>& parts,
                     std::set<std::string>& alone) {
     std::size_t i = 0;
     while (i < question.size()) {
@@ -309,8 +312,9 @@ void compound_parts(std::string_view question, std::map<std::string, std::vector
 
 KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
     KnowledgeWords kw;
-    kw.answer = intern_all(text::tokens(e.answer));
     kw.gives_time = gives_time_of_day(e.answer);
+    // Only an answer that gives a time is compared word by word (timed_entry_names).
+    if (kw.gives_time) kw.answer = intern_all(text::tokens(e.answer));
     std::vector<std::string> strong = text::tokens(e.question);
     for (const auto& [lang, t] : e.translations)
         for (auto& w : text::tokens(t.question)) strong.push_back(w);
@@ -365,9 +369,9 @@ std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
         const bool head = std::any_of(key_words.begin(), key_words.end(),
                                       [&](std::string_view kw) { return possessive_of(words[k], kw); });
         if (!head) continue;  // most words: no word_match at all
-        const bool modifier_named =
-            std::any_of(key_words.begin(), key_words.end(),
-                        [&](std::string_view kw) { return word_match(modifier, kw) >= 0.85; });
+        const bool modifier_named = std::any_of(key_words.begin(), key_words.end(), [&](std::string_view kw) {
+            return word_match(modifier, kw) >= 0.85;
+        });
         out[k] = !modifier_named;
     }
     return out;
@@ -406,7 +410,7 @@ struct TenantIndex {
     std::vector<sdk::KnowledgeEntry> own_knowledge;
     const std::vector<sdk::Offering>& offerings() const { return *offerings_ptr; }
     const std::vector<sdk::KnowledgeEntry>& knowledge() const { return *knowledge_ptr; }
-    std::vector<OfferingWords> offering_words;  ///< one per offering, same order
+    std::vector<OfferingWords> offering_words;    ///< one per offering, same order
     std::vector<KnowledgeWords> knowledge_words;  ///< one per entry, same order
     std::vector<Category> categories;
     std::set<std::string> tenant_words;
@@ -415,8 +419,8 @@ struct TenantIndex {
     std::map<std::string, std::set<std::string>> name_numbers;
     /// Words only the tenant's English texts use (translations of names, aliases, questions and
     /// answers), so that a short "gift wrap?" is known for English.
-    std::set<std::string, std::less<>> english_words;
-    TenantFacts facts;  ///< the size chart and attribute words (attributes.cpp)
+    std::set<std::string_view> english_words;  ///< interned
+    TenantFacts facts;                         ///< the size chart and attribute words (attributes.cpp)
     /// Filler words that begin an offering's name or alias ("su" of "Su Böreği"), with the words
     /// that follow them there.
     std::map<std::string, std::set<std::string>> name_starts;

@@ -145,7 +145,8 @@ TEST_F(IdleTenants, AConversationOfAnUnloadedTenantContinuesFromTheDatabaseAfter
     // Loaded again, the shop reads the conversation from the database and continues it.
     const auto reply = ask("gece-butik", "stokta var mı?");
     EXPECT_NE(reply.find("Kadife Sabahlık"), std::string::npos) << reply;
-    EXPECT_TRUE(reply.find("stokta var") != std::string::npos || reply.find("stokta son") != std::string::npos)
+    EXPECT_TRUE(reply.find("stokta var") != std::string::npos ||
+                reply.find("stokta son") != std::string::npos)
         << reply;
     EXPECT_EQ(engine->cached_conversations(), 2u);
 }

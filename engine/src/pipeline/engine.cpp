@@ -342,8 +342,8 @@ sdk::Status Engine::start() {
     spend_ = std::make_unique<SpendTracker>(*db_, shared_.get());
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     bookings_ = std::make_unique<appointments::Bookings>(*db_, events_, [this] { return now(); });
-    TenantDirectory::Services tenant_services{registry_, *db_, *http_, options_.shared_env, options_.lua,
-                                              bookings_.get()};
+    TenantDirectory::Services tenant_services{registry_,           *db_,         *http_,
+                                              options_.shared_env, options_.lua, bookings_.get()};
     // An unloaded tenant's customers keep no conversation in memory: their next turn reads it
     // from the database again (and with 10,000 tenants, idle ones would hold most of the memory).
     tenant_services.unloaded = [this](const std::set<std::string, std::less<>>& ids) {
