@@ -35,7 +35,7 @@ std::string verb_root(std::string_view folded_word);
 /// ("free wifi?"): ASCII only, no Turkish word, and some English word.
 /// `english_words`: the tenant's own (words only its English texts use).
 bool looks_english(std::string_view message, const std::vector<std::string>& folded_words,
-                   const std::set<std::string, std::less<>>& english_words = {});
+                   const std::set<std::string_view>& english_words = {});
 /// A number word ("iki", "three") as a number, or 0.
 int number_word(std::string_view folded_word);
 /// A unit a quantity is counted in ("tane", "adet", "kg", "porsiyon"): how replies name it, with
@@ -45,6 +45,14 @@ std::string quantity_unit(std::string_view folded_word);
 int distributive_count(std::string_view folded_word);
 /// A unit as English replies name it for `n` ("çift" → "pairs"); others as they are ("kg").
 std::string english_unit(std::string_view unit, int n);
+
+// ---- words.cpp: one word table for every tenant's index ----
+
+/// `word` as kept in one table that every tenant's index in this process shares: an index holds
+/// these views rather than strings of its own. Valid while the plugin library is loaded. Thread-safe.
+std::string_view intern(std::string_view word);
+/// Every word of `words`, interned, in the same order.
+std::vector<std::string_view> intern_all(const std::vector<std::string>& words);
 
 // ---- packages.cpp: an offering that sells several of another at once ----
 

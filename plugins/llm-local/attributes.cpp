@@ -818,13 +818,14 @@ TenantFacts tenant_facts(const std::vector<sdk::Offering>& offerings,
             for (auto& w : text::tokens(k)) known.insert(w);
     }
     for (const auto& o : offerings) {
-        for (auto& w : text::tokens(o.name)) facts.naming.insert(w);
+        for (auto& w : text::tokens(o.name)) facts.naming.insert(intern(w));
         for (const auto& a : o.aliases)
-            for (auto& w : text::tokens(a)) facts.naming.insert(w);
+            for (auto& w : text::tokens(a)) facts.naming.insert(intern(w));
         // "almond croissant", "susamlı simit": two words side by side in a name, any language.
         auto pairs_of = [&](const std::string& name) {
             const auto t = text::tokens(name);
-            for (std::size_t k = 0; k + 1 < t.size(); ++k) facts.name_pairs.emplace(t[k], t[k + 1]);
+            for (std::size_t k = 0; k + 1 < t.size(); ++k)
+                facts.name_pairs.emplace(intern(t[k]), intern(t[k + 1]));
         };
         pairs_of(o.name);
         for (const auto& a : o.aliases) pairs_of(a);

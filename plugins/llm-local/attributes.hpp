@@ -36,9 +36,9 @@ struct TenantFacts {
     };
     std::vector<ValueWord> value_words;
     std::map<std::string, std::string> key_words;  ///< a word naming a key → the key ("gramaj")
-    std::set<std::string> naming;                  ///< folded words of offerings' names and aliases
-    /// Two words side by side in a name or alias, any language ("almond", "croissant").
-    std::set<std::pair<std::string, std::string>> name_pairs;
+    std::set<std::string_view> naming;  ///< folded words of offerings' names and aliases (interned)
+    /// Two words side by side in a name or alias, any language ("almond", "croissant"), interned.
+    std::set<std::pair<std::string_view, std::string_view>> name_pairs;
     std::map<std::string, std::string> notice;  ///< language → the kitchen's allergen note, if any
     std::set<std::string> keys;                 ///< every attribute key but sizes
     bool capacities = false;                    ///< some offering says how many people it takes

@@ -226,7 +226,7 @@ std::string quantity_unit(std::string_view w) {
 }
 
 bool looks_english(std::string_view message, const std::vector<std::string>& words,
-                   const std::set<std::string, std::less<>>& english_words) {
+                   const std::set<std::string_view>& english_words) {
     if (words.empty() || words.size() > 6) return false;
     if (std::any_of(message.begin(), message.end(),
                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))

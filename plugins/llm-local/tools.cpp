@@ -33,6 +33,9 @@ bool is_builtin_tool(std::string_view name) {
 
 /// Folded words of the catalogue's names, with how many offerings each names.
 using CatalogWords = std::map<std::string, int>;
+/// The same for the whole catalogue, in the index: its words interned (the word table, words.cpp),
+/// sorted, in one array rather than a tree node per word.
+using CatalogIndex = std::vector<std::pair<std::string_view, int>>;
 /// A word of more offerings than this names a kind ("pasta"), not one that a tool can quote.
 constexpr int kOfferingsOfAName = 3;
 
@@ -421,9 +424,13 @@ struct Reading {
 
 /// The folded words of every offering's names, aliases (all languages) and category, with their
 /// stems (so that "pastası" finds "pasta"): how many offerings each names.
-CatalogWords catalog_words_of(sdk::HostServices& host) {
-    CatalogWords out;
-    for (const auto& o : host.catalog().all()) {
+CatalogIndex catalog_words_of(sdk::HostServices& host) {
+    std::map<std::string_view, int> counts;
+    // Read where the host holds them (no copy of the catalogue per tenant loaded); a copy otherwise.
+    std::vector<sdk::Offering> copy;
+    const auto* offerings = host.catalog().held();
+    if (offerings == nullptr) offerings = &(copy = host.catalog().all());
+    for (const auto& o : *offerings) {
         std::set<std::string> own;
         auto add = [&](std::string_view s) {
             for (const auto& w : text::tokens(s)) {
@@ -438,20 +445,25 @@ CatalogWords catalog_words_of(sdk::HostServices& host) {
             add(t.name);
             for (const auto& a : t.aliases) add(a);
         }
-        for (const auto& w : own) ++out[w];
+        for (const auto& w : own) ++counts[intern(w)];
     }
-    return out;
+    return {counts.begin(), counts.end()};
 }
 
 /// How many offerings `w` names (as written or by its stem); 0 for none.
-int offerings_named(const CatalogWords& catalog, std::string_view w) {
-    auto it = catalog.find(std::string(w));
-    if (it == catalog.end()) it = catalog.find(text::stem(w));
-    return it == catalog.end() ? 0 : it->second;
+int offerings_named(const CatalogIndex& catalog, std::string_view w) {
+    auto count = [&](std::string_view word) {
+        const auto it =
+            std::lower_bound(catalog.begin(), catalog.end(), word,
+                             [](const auto& entry, std::string_view x) { return entry.first < x; });
+        return it != catalog.end() && it->first == word ? it->second : 0;
+    };
+    if (const int n = count(w)) return n;
+    return count(text::stem(w));
 }
 
 /// The message's words that name something in the catalogue, with how many offerings each names.
-CatalogWords catalog_words_in(const std::vector<Word>& words, const CatalogWords& catalog) {
+CatalogWords catalog_words_in(const std::vector<Word>& words, const CatalogIndex& catalog) {
     CatalogWords out;
     for (const auto& w : words)
         if (int n = offerings_named(catalog, w.folded)) out[w.folded] = n;
@@ -521,7 +533,7 @@ struct Relevance {
     bool names_only_its_own = true;  ///< every word naming offerings is one the tool's texts use
 };
 
-Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const CatalogWords& catalog) {
+Relevance relevance(const ToolWords& tool, const std::vector<Word>& words, const CatalogIndex& catalog) {
     // A choice's name left unused was said of something else ("ne kadar uzun sürer").
     auto names_a_choice = [&](std::string_view w) {
         return std::any_of(tool.parameters.begin(), tool.parameters.end(), [&](const Parameter& p) {
@@ -598,7 +610,7 @@ std::string number_text(double n) {
 }  // namespace
 
 struct ToolIndex {
-    CatalogWords catalog_words;  ///< every word of the catalogue's names: how many offerings it names
+    CatalogIndex catalog_words;  ///< every word of the catalogue's names: how many offerings it names
 
     /// `spec` read for matching, once per tool: an instance serves one version of the tenant, whose
     /// tools and their examples do not change.
@@ -654,7 +666,7 @@ std::optional<ToolRequest> complete_pending(const sdk::ProviderRequest& request,
 
 /// Every word of `name` is one the tool's texts use ("balayage", "fruit cake"; not "fıstıklı
 /// baklava" for a cake quote).
-bool tool_names(const ToolWords& tool, const std::string& name, const CatalogWords& catalog) {
+bool tool_names(const ToolWords& tool, const std::string& name, const CatalogIndex& catalog) {
     const auto words = text::tokens(name);
     auto known = [&](const std::string& w) {
         return std::any_of(tool.vocabulary.begin(), tool.vocabulary.end(),

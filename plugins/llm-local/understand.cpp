@@ -137,16 +137,19 @@ std::vector<Words> split_questions(std::string_view message, const JoinedWords& 
     return out;
 }
 
-/// Words of an offering, weighted by where they come from.
-struct OfferingWords {
-    std::vector<std::vector<std::string>> names;    ///< the name in every language
-    std::vector<std::vector<std::string>> aliases;  ///< every alias in every language
-    std::vector<std::string> category;
-    std::vector<std::string> attributes;  ///< string attribute values
+/// Words of an offering, weighted by where they come from: strings for one question
+/// (fit_offering), views into the word table (intern) in the index.
+template <class W>
+struct BasicOfferingWords {
+    std::vector<std::vector<W>> names;    ///< the name in every language
+    std::vector<std::vector<W>> aliases;  ///< every alias in every language
+    std::vector<W> category;
+    std::vector<W> attributes;  ///< string attribute values
 };
+using OfferingWords = BasicOfferingWords<std::string_view>;
 
-OfferingWords words_of(const sdk::Offering& o) {
-    OfferingWords w;
+BasicOfferingWords<std::string> words_of(const sdk::Offering& o) {
+    BasicOfferingWords<std::string> w;
     w.names.push_back(text::tokens(o.name));
     for (const auto& a : o.aliases) w.aliases.push_back(text::tokens(a));
     for (const auto& [lang, t] : o.translations) {
@@ -166,9 +169,21 @@ OfferingWords words_of(const sdk::Offering& o) {
     return w;
 }
 
+/// The index's form of `w`: every word interned, no spare capacity.
+OfferingWords interned(const BasicOfferingWords<std::string>& w) {
+    OfferingWords out;
+    out.names.reserve(w.names.size());
+    for (const auto& n : w.names) out.names.push_back(intern_all(n));
+    out.aliases.reserve(w.aliases.size());
+    for (const auto& a : w.aliases) out.aliases.push_back(intern_all(a));
+    out.category = intern_all(w.category);
+    out.attributes = intern_all(w.attributes);
+    return out;
+}
+
 /// Words of the tenant's English texts that none of its Turkish texts use.
-std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offering>& offerings,
-                                                    const std::vector<sdk::KnowledgeEntry>& knowledge) {
+std::set<std::string_view> english_words_of(const std::vector<sdk::Offering>& offerings,
+                                            const std::vector<sdk::KnowledgeEntry>& knowledge) {
     std::set<std::string, std::less<>> english, turkish;
     auto add = [](std::set<std::string, std::less<>>& to, const std::string& text) {
         for (auto& w : text::tokens(text))
@@ -192,8 +207,10 @@ std::set<std::string, std::less<>> english_words_of(const std::vector<sdk::Offer
             add(english, t->second.answer);
         }
     }
-    for (const auto& w : turkish) english.erase(w);
-    return english;
+    std::set<std::string_view> only_english;
+    for (const auto& w : english)
+        if (!turkish.contains(w)) only_english.insert(intern(w));
+    return only_english;
 }
 
 /// "07:30" somewhere in `text`.
@@ -204,13 +221,15 @@ bool gives_time_of_day(std::string_view text) {
     return false;
 }
 
-double best_in(std::string_view q, const std::vector<std::string>& words) {
+template <class W>
+double best_in(std::string_view q, const std::vector<W>& words) {
     double best = 0;
     for (const auto& w : words) best = std::max(best, word_match(q, w));
     return best;
 }
 
-double covered_share(const std::vector<std::string>& target, const std::vector<std::string>& query) {
+template <class W>
+double covered_share(const std::vector<W>& target, const std::vector<std::string>& query) {
     if (target.empty()) return 0;
     int covered = 0;
     for (const auto& t : target)
@@ -258,19 +277,21 @@ std::vector<Category> categories_of(const std::vector<sdk::Offering>& offerings)
 
 /// Words of a knowledge entry as best_knowledge compares them.
 struct KnowledgeWords {
-    std::vector<std::string> strong;  ///< question (every language) and keyword words, no stop words
-    std::vector<std::string> category;
+    /// Question (every language) and keyword words, no stop words; the words are interned.
+    std::vector<std::string_view> strong;
+    std::vector<std::string_view> category;
     std::vector<std::string> phrases;  ///< folded keywords of more than one word
     /// Words said only as a part of a compound ("free" of "gluten-free" or of the keyword "dairy
     /// free"), never alone in a question or keyword, with the compound's other parts.
-    std::map<std::string, std::vector<std::string>> parts;
-    std::vector<std::string> answer;  ///< the answer's words (Turkish)
-    bool gives_time = false;          ///< the answer gives a time of day ("07:30")
+    std::map<std::string, std::vector<std::string>, std::less<>> parts;
+    std::vector<std::string_view> answer;  ///< the answer's words (Turkish), when it gives a time
+    bool gives_time = false;               ///< the answer gives a time of day ("07:30")
 };
 
 /// The parts of hyphenated compounds in `question` ("gluten-free" → "free": {"gluten"}), and the
 /// words said on their own.
-void compound_parts(std::string_view question, std::map<std::string, std::vector<std::string>>& parts,
+void compound_parts(std::string_view question,
+                    std::map<std::string, std::vector<std::string>, std::less<>>& parts,
                     std::set<std::string>& alone) {
     std::size_t i = 0;
     while (i < question.size()) {
@@ -291,17 +312,19 @@ void compound_parts(std::string_view question, std::map<std::string, std::vector
 
 KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
     KnowledgeWords kw;
-    kw.answer = text::tokens(e.answer);
     kw.gives_time = gives_time_of_day(e.answer);
-    kw.strong = text::tokens(e.question);
+    // Only an answer that gives a time is compared word by word (timed_entry_names).
+    if (kw.gives_time) kw.answer = intern_all(text::tokens(e.answer));
+    std::vector<std::string> strong = text::tokens(e.question);
     for (const auto& [lang, t] : e.translations)
-        for (auto& w : text::tokens(t.question)) kw.strong.push_back(w);
+        for (auto& w : text::tokens(t.question)) strong.push_back(w);
     for (const auto& k : e.keywords) {
         auto folded = text::fold(k);
-        for (auto& w : text::tokens(folded)) kw.strong.push_back(w);
+        for (auto& w : text::tokens(folded)) strong.push_back(w);
         if (folded.find(' ') != std::string::npos) kw.phrases.push_back(std::move(folded));
     }
-    std::erase_if(kw.strong, [](const auto& w) { return is_stop_word(w); });
+    std::erase_if(strong, [](const auto& w) { return is_stop_word(w); });
+    kw.strong = intern_all(strong);
     std::set<std::string> alone;
     compound_parts(e.question, kw.parts, alone);
     for (const auto& [lang, t] : e.translations) compound_parts(t.question, kw.parts, alone);
@@ -316,11 +339,13 @@ KnowledgeWords knowledge_words_of(const sdk::KnowledgeEntry& e) {
                 if (other != w) kw.parts[w].push_back(other);
     }
     std::erase_if(kw.parts, [&](const auto& part) { return alone.count(part.first) > 0; });
-    kw.category = text::tokens(e.category);
+    kw.category = intern_all(text::tokens(e.category));
+    kw.phrases.shrink_to_fit();
     return kw;
 }
 
-OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow);
+template <class W>
+OfferingFit fit_words(const std::vector<std::string>& words, const BasicOfferingWords<W>& ow);
 
 /// "parkı" of "çocuk parkı": a word that is `head` with a possessive ending ("-ı", "-si"),
 /// whose compound says what kind of `head` it is by the word before it.
@@ -334,7 +359,7 @@ bool possessive_of(std::string_view word, std::string_view head) {
 /// "çocuk parkı" (a playground) is no "park" (parking). For each word of `words`, whether it is
 /// such a head of `key_words` (the modifier before it names none of them).
 std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
-                                         const std::vector<std::string>& key_words) {
+                                         const std::vector<std::string_view>& key_words) {
     std::vector<bool> out(words.size(), false);
     for (std::size_t k = 1; k < words.size(); ++k) {
         const auto& modifier = words[k - 1];
@@ -342,11 +367,11 @@ std::vector<bool> foreign_compound_heads(const std::vector<std::string>& words,
             std::isdigit(static_cast<unsigned char>(modifier[0])))
             continue;
         const bool head = std::any_of(key_words.begin(), key_words.end(),
-                                      [&](const std::string& kw) { return possessive_of(words[k], kw); });
+                                      [&](std::string_view kw) { return possessive_of(words[k], kw); });
         if (!head) continue;  // most words: no word_match at all
-        const bool modifier_named =
-            std::any_of(key_words.begin(), key_words.end(),
-                        [&](const std::string& kw) { return word_match(modifier, kw) >= 0.85; });
+        const bool modifier_named = std::any_of(key_words.begin(), key_words.end(), [&](std::string_view kw) {
+            return word_match(modifier, kw) >= 0.85;
+        });
         out[k] = !modifier_named;
     }
     return out;
@@ -376,9 +401,16 @@ double part_aware_match(std::string_view q, const KnowledgeWords& kw, const std:
 /// What the assistant reads a tenant's messages against, built once per plugin instance (a
 /// tenant reload builds a new instance): the catalogue and knowledge base with their words.
 struct TenantIndex {
-    std::vector<sdk::Offering> offerings;
-    std::vector<OfferingWords> offering_words;  ///< one per offering, same order
-    std::vector<sdk::KnowledgeEntry> knowledge;
+    /// The catalogue and knowledge base as the host holds them (CatalogStore::held(), alive as
+    /// long as this plugin instance), or `own_offerings` / `own_knowledge`: a copy, only from a
+    /// host that holds none.
+    const std::vector<sdk::Offering>* offerings_ptr = nullptr;
+    const std::vector<sdk::KnowledgeEntry>* knowledge_ptr = nullptr;
+    std::vector<sdk::Offering> own_offerings;
+    std::vector<sdk::KnowledgeEntry> own_knowledge;
+    const std::vector<sdk::Offering>& offerings() const { return *offerings_ptr; }
+    const std::vector<sdk::KnowledgeEntry>& knowledge() const { return *knowledge_ptr; }
+    std::vector<OfferingWords> offering_words;    ///< one per offering, same order
     std::vector<KnowledgeWords> knowledge_words;  ///< one per entry, same order
     std::vector<Category> categories;
     std::set<std::string> tenant_words;
@@ -387,8 +419,8 @@ struct TenantIndex {
     std::map<std::string, std::set<std::string>> name_numbers;
     /// Words only the tenant's English texts use (translations of names, aliases, questions and
     /// answers), so that a short "gift wrap?" is known for English.
-    std::set<std::string, std::less<>> english_words;
-    TenantFacts facts;  ///< the size chart and attribute words (attributes.cpp)
+    std::set<std::string_view> english_words;  ///< interned
+    TenantFacts facts;                         ///< the size chart and attribute words (attributes.cpp)
     /// Filler words that begin an offering's name or alias ("su" of "Su Böreği"), with the words
     /// that follow them there.
     std::map<std::string, std::set<std::string>> name_starts;
@@ -415,8 +447,8 @@ public:
         : request_(request),
           host_(host),
           index_(index),
-          offerings_(index.offerings),
-          knowledge_(index.knowledge),
+          offerings_(index.offerings()),
+          knowledge_(index.knowledge()),
           categories_(index.categories),
           tenant_words_(index.tenant_words),
           detail_words_(index.detail_words) {
@@ -497,7 +529,7 @@ private:
 std::set<std::string> detail_words_of(const std::vector<sdk::Offering>& offerings,
                                       const std::vector<OfferingWords>& offering_words) {
     std::set<std::string> detail_words;
-    std::set<std::string> naming;
+    std::set<std::string_view> naming;
     for (const auto& ow : offering_words) {
         for (const auto& n : ow.names) naming.insert(n.begin(), n.end());
         for (const auto& a : ow.aliases) naming.insert(a.begin(), a.end());
@@ -1831,22 +1863,34 @@ OfferingFit fit_offering(const std::vector<std::string>& words, const sdk::Offer
 
 std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
     auto index = std::make_shared<TenantIndex>();
-    index->offerings = host.catalog().all();
-    index->knowledge = host.knowledge().all();
-    for (const auto& o : index->offerings) index->offering_words.push_back(words_of(o));
-    for (const auto& e : index->knowledge) index->knowledge_words.push_back(knowledge_words_of(e));
-    index->categories = categories_of(index->offerings);
+    index->offerings_ptr = host.catalog().held();
+    if (index->offerings_ptr == nullptr) {
+        index->own_offerings = host.catalog().all();
+        index->offerings_ptr = &index->own_offerings;
+    }
+    index->knowledge_ptr = host.knowledge().held();
+    if (index->knowledge_ptr == nullptr) {
+        index->own_knowledge = host.knowledge().all();
+        index->knowledge_ptr = &index->own_knowledge;
+    }
+    const auto& offerings = index->offerings();
+    const auto& knowledge = index->knowledge();
+    index->offering_words.reserve(offerings.size());
+    for (const auto& o : offerings) index->offering_words.push_back(interned(words_of(o)));
+    index->knowledge_words.reserve(knowledge.size());
+    for (const auto& e : knowledge) index->knowledge_words.push_back(knowledge_words_of(e));
+    index->categories = categories_of(offerings);
     for (const auto& w : text::tokens(host.tenant().name)) index->tenant_words.insert(w);
-    index->detail_words = detail_words_of(index->offerings, index->offering_words);
-    index->english_words = english_words_of(index->offerings, index->knowledge);
-    index->facts = tenant_facts(index->offerings, index->knowledge);
-    index->charges = charges_of(index->knowledge);
-    index->packages = find_packages(index->offerings);
+    index->detail_words = detail_words_of(offerings, index->offering_words);
+    index->english_words = english_words_of(offerings, knowledge);
+    index->facts = tenant_facts(offerings, knowledge);
+    index->charges = charges_of(knowledge);
+    index->packages = find_packages(offerings);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
                 if (name.size() > 1 && is_stop_word(name.front()))
-                    index->name_starts[name.front()].insert(name[1]);
+                    index->name_starts[std::string(name.front())].emplace(name[1]);
     for (const auto& ow : index->offering_words)
         for (const auto& names : {ow.names, ow.aliases})
             for (const auto& name : names)
@@ -1858,9 +1902,9 @@ std::shared_ptr<const TenantIndex> index_tenant(sdk::HostServices& host) {
             for (const auto& name : names)
                 for (std::size_t k = 0; k < name.size(); ++k) {
                     if (name[k].empty() || !std::isdigit(static_cast<unsigned char>(name[k][0]))) continue;
-                    auto& beside = index->name_numbers[name[k]];
-                    if (k > 0) beside.insert(name[k - 1]);
-                    if (k + 1 < name.size()) beside.insert(name[k + 1]);
+                    auto& beside = index->name_numbers[std::string(name[k])];
+                    if (k > 0) beside.emplace(name[k - 1]);
+                    if (k + 1 < name.size()) beside.emplace(name[k + 1]);
                 }
     return index;
 }
@@ -1873,7 +1917,8 @@ Plan understand(const sdk::ProviderRequest& request, sdk::HostServices& host, co
 
 namespace {
 
-OfferingFit fit_words(const std::vector<std::string>& words, const OfferingWords& ow) {
+template <class W>
+OfferingFit fit_words(const std::vector<std::string>& words, const BasicOfferingWords<W>& ow) {
     OfferingFit fit;
     if (words.empty()) return fit;
     // A word is explained by the name, an alias or the category; an attribute ("pamuk",

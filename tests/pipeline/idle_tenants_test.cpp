@@ -124,6 +124,33 @@ TEST_F(IdleTenants, ATenantIdleForTheSetTimeIsUnloadedFreedAndLoadedAgainOnItsNe
     EXPECT_EQ(unloaded_total(), unloaded_before + 2);
 }
 
+TEST_F(IdleTenants, AConversationOfAnUnloadedTenantContinuesFromTheDatabaseAfterItLoadsAgain) {
+    // Tenants unloaded after 10 idle minutes, well within a conversation's 30 (idle_timeout).
+    engine = std::make_unique<Engine>(options("t3.db", 10min));
+    engine->set_clock(&clock);
+    ASSERT_TRUE(engine->start().ok());
+    // "stokta var mı?" names no product: only the turn before (its session and history) says which.
+    EXPECT_NE(ask("gece-butik", "Kadife sabahlık kaç TL?").find("599"), std::string::npos);
+    EXPECT_FALSE(ask("nefes-studyo", "merhaba").starts_with("ERROR"));
+    EXPECT_EQ(engine->cached_conversations(), 2u);
+    engine->start_watching(10ms);
+    clock.advance(6min);
+    EXPECT_FALSE(ask("nefes-studyo", "yoga dersleri ne zaman?").starts_with("ERROR"));
+    clock.advance(6min);
+    ASSERT_TRUE(reaches("gece-butik", "unloaded")) << state("gece-butik");
+
+    // Its customer's cached conversation went with it; the studio's (still loaded) stays.
+    EXPECT_EQ(engine->cached_conversations(), 1u) << "the unloaded tenant's conversation is still cached";
+
+    // Loaded again, the shop reads the conversation from the database and continues it.
+    const auto reply = ask("gece-butik", "stokta var mı?");
+    EXPECT_NE(reply.find("Kadife Sabahlık"), std::string::npos) << reply;
+    EXPECT_TRUE(reply.find("stokta var") != std::string::npos ||
+                reply.find("stokta son") != std::string::npos)
+        << reply;
+    EXPECT_EQ(engine->cached_conversations(), 2u);
+}
+
 TEST_F(IdleTenants, ATenantNeverAskedForStaysNotLoadedAndWithoutAnIdleTimeNothingIsUnloaded) {
     EXPECT_FALSE(ask("gece-butik", "merhaba").starts_with("ERROR"));
     engine->stop_watching();

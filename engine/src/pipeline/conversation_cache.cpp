@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string_view>
 
 namespace tezgah::engine {
 
@@ -59,6 +60,26 @@ void ConversationCache::erase(const std::string& key) {
         s.order.erase(it->second);
         s.index.erase(it);
     }
+}
+
+std::size_t ConversationCache::erase_tenants(const std::set<std::string, std::less<>>& tenants) {
+    if (tenants.empty()) return 0;
+    std::size_t erased = 0;
+    for (auto& s : shards_) {
+        std::lock_guard lock(s->mutex);
+        for (auto it = s->order.begin(); it != s->order.end();) {
+            // The key starts with the tenant's id up to the first separator (key()).
+            const std::string_view key = it->first;
+            if (!tenants.contains(key.substr(0, key.find('\x1f')))) {
+                ++it;
+                continue;
+            }
+            s->index.erase(it->first);
+            it = s->order.erase(it);
+            ++erased;
+        }
+    }
+    return erased;
 }
 
 std::size_t ConversationCache::size() const {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,9 @@ public:
     /// Inserts or replaces; evicts the least recently used entry of the shard when full.
     void put(const std::string& key, CachedConversation conversation);
     void erase(const std::string& key);
+    /// Drops every entry of the tenants in `tenants` (they were unloaded: their customers' next
+    /// turns read the conversation from the database again). The number dropped.
+    std::size_t erase_tenants(const std::set<std::string, std::less<>>& tenants);
     std::size_t size() const;
 
 private:

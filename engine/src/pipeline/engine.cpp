@@ -342,9 +342,17 @@ sdk::Status Engine::start() {
     spend_ = std::make_unique<SpendTracker>(*db_, shared_.get());
     registry_.load_directories(options_.plugin_path.empty() ? default_plugin_path() : options_.plugin_path);
     bookings_ = std::make_unique<appointments::Bookings>(*db_, events_, [this] { return now(); });
-    tenants_ = std::make_unique<TenantDirectory>(
-        options_.tenants_dir, TenantDirectory::Services{registry_, *db_, *http_, options_.shared_env,
-                                                        options_.lua, bookings_.get()});
+    TenantDirectory::Services tenant_services{registry_,           *db_,         *http_,
+                                              options_.shared_env, options_.lua, bookings_.get()};
+    // An unloaded tenant's customers keep no conversation in memory: their next turn reads it
+    // from the database again (and with 10,000 tenants, idle ones would hold most of the memory).
+    tenant_services.unloaded = [this](const std::set<std::string, std::less<>>& ids) {
+        const auto dropped = conversations_.erase_tenants(ids);
+        if (dropped > 0)
+            log_event(spdlog::level::debug, "engine", "cached conversations of unloaded tenants dropped",
+                      {{"conversations", std::to_string(dropped)}});
+    };
+    tenants_ = std::make_unique<TenantDirectory>(options_.tenants_dir, std::move(tenant_services));
     tenants_->set_clock(*clock_);
     if (auto found = tenants_->discover(); !found) return found;
     OutboxOptions outbox_options = options_.outbox;

@@ -133,6 +133,8 @@ public:
     sdk::Status check_message(const sdk::InboundMessage& message) const;
 
     std::vector<TenantStatus> tenants() const;
+    /// How many customers' open conversations are kept in memory (the conversation cache).
+    std::size_t cached_conversations() const { return conversations_.size(); }
 
     /// See TenantDirectory::reload_all (tenants/directory.hpp).
     ReloadSummary reload_all();

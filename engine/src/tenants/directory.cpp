@@ -183,12 +183,14 @@ sdk::Result<std::shared_ptr<Tenant>> TenantDirectory::get(const std::string& id)
 
 std::size_t TenantDirectory::unload_idle(std::chrono::milliseconds idle) {
     std::vector<std::shared_ptr<Tenant>> freed;  // destroyed outside the lock
+    std::set<std::string, std::less<>> ids;
     {
         std::lock_guard lock(mutex_);
         const auto now = clock_->now();
         for (auto& [id, slot] : tenants_) {
             // A tenant whose last edit failed serves a version its folder no longer holds: kept.
             if (!slot.tenant || !slot.reload_error.empty() || now - slot.last_used < idle) continue;
+            ids.insert(id);
             freed.push_back(std::move(slot.tenant));
             slot.tenant.reset();
             slot.unloaded = true;
@@ -197,6 +199,7 @@ std::size_t TenantDirectory::unload_idle(std::chrono::milliseconds idle) {
     }
     const std::size_t count = freed.size();
     freed.clear();  // the last holder, unless a turn still runs on one: freed here
+    if (count > 0 && services_.unloaded) services_.unloaded(ids);
     // glibc keeps freed memory in its arenas; give it back, or unloading would not lower the RSS.
     if (count > 0) ::malloc_trim(0);
     if (count > 0)

@@ -12,9 +12,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +54,9 @@ public:
         lua::ServerLimits lua{};  ///< the operator's limits on every tenant's scripts
         AppointmentBooks* appointments =
             nullptr;  ///< makes each tenant's booking service (none: no bookings)
+        /// Told the ids unload_idle() has just unloaded, before the freed memory is given back: what
+        /// the engine keeps per tenant above this level (its customers' cached conversations) goes too.
+        std::function<void(const std::set<std::string, std::less<>>&)> unloaded;
     };
 
     TenantDirectory(std::filesystem::path root, Services services);

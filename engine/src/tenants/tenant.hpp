@@ -72,6 +72,7 @@ class TenantCatalog : public sdk::CatalogStore {
 public:
     explicit TenantCatalog(std::vector<sdk::Offering> offerings) : offerings_(std::move(offerings)) {}
     std::vector<sdk::Offering> all() const override { return offerings_; }
+    const std::vector<sdk::Offering>* held() const override { return &offerings_; }
     std::optional<sdk::Offering> get(std::string_view id) const override;
     std::vector<sdk::OfferingMatch> find(std::string_view query, std::string_view language,
                                          std::size_t limit) const override;
@@ -90,6 +91,7 @@ public:
     TenantKnowledge(Database& db, std::string tenant_id, std::vector<sdk::KnowledgeEntry> entries)
         : db_(db), tenant_id_(std::move(tenant_id)), entries_(std::move(entries)) {}
     std::vector<sdk::KnowledgeEntry> all() const override { return entries_; }
+    const std::vector<sdk::KnowledgeEntry>* held() const override { return &entries_; }
     std::vector<sdk::KnowledgeHit> search(std::string_view query, std::string_view language,
                                           std::size_t limit) const override;
     void forget_searches() const { searches_.forget(); }

@@ -28,6 +28,9 @@ inline constexpr int kAbiMajor = 1;
 //      HostServices::appointments(), appended and not pure (it answers null by default), so every
 //      host written for 1.5 still compiles and a 1.5 plugin, which never calls it, is called as
 //      it is. A 1.6 plugin that calls it needs a 1.6 host: the loader refuses it in an older one.
-inline constexpr int kAbiMinor = 6;
+// 1.7: CatalogStore::held() and KnowledgeStore::held(), appended and not pure (null by default):
+//      the records a store holds, read without a copy. A 1.6 plugin never calls them; a 1.7
+//      plugin that does needs a 1.7 host (the loader refuses it in an older one).
+inline constexpr int kAbiMinor = 7;
 
 }  // namespace tezgah::sdk

@@ -105,6 +105,10 @@ public:
     /// best first; at most `limit` results above a minimal score.
     virtual std::vector<OfferingMatch> find(std::string_view query, std::string_view language,
                                             std::size_t limit) const = 0;
+    /// ABI 1.7: every offering as the store holds them (what all() copies), valid while the store
+    /// lives; null when it holds none in memory, then all() answers. For an index built once that
+    /// should not keep a second copy of the catalog.
+    virtual const std::vector<Offering>* held() const { return nullptr; }
 };
 
 /// The tenant's knowledge base, searched by full text.
@@ -115,6 +119,9 @@ public:
     /// Ranked full-text search over questions, answers and keywords, best first.
     virtual std::vector<KnowledgeHit> search(std::string_view query, std::string_view language,
                                              std::size_t limit) const = 0;
+    /// ABI 1.7: every entry as the store holds them (what all() copies), valid while the store
+    /// lives; null when it holds none in memory, then all() answers.
+    virtual const std::vector<KnowledgeEntry>* held() const { return nullptr; }
 };
 
 /// Reads records from their data-file JSON form. Errors name the field ("price: expected number").
