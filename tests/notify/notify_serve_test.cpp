@@ -1,7 +1,7 @@
 // `tezgah serve` runs the notifier: a notice left queued in the database (by an earlier run that
 // stopped before sending it) is taken up by the next start and settled, its state readable through
-// the API; the server stops cleanly with its workers. Until the handoff tool plugin is installed
-// no tenant of the fixtures configures a target, so the notice settles as failed, saying why.
+// the API; the server stops cleanly with its workers. No tenant of the fixtures configures a
+// target, so the notice settles as failed, saying why.
 #include "http/http_fixture.hpp"
 #include "notify/notices.hpp"
 #include "store/api_keys.hpp"

@@ -3,10 +3,11 @@
 // made by openssl here). The engine serves the fixture tenants over real HTTP on SQLite and
 // PostgreSQL; the notices' state is read through GET /v1/tenants/{tenant}/notices with a key.
 //
-// The `handoff` tool plugin (which publishes these events from a turn) is another part of issue
-// 11: until it is installed, the tenant's notify block is read by the manifest loader without a
-// plugin registry (load_manifest(folder, nullptr)), from a copy of the tenant's folder whose
-// tools list the handoff tool, and the tests publish the events on the engine's hub themselves.
+// The tenant's notify block is read by the manifest loader without a plugin registry
+// (load_manifest(folder, nullptr)), from a copy of the tenant's folder whose tools list the
+// handoff tool, and the tests publish the events on the engine's hub themselves: every target and
+// failure is driven here; a real handoff turn reaching the shop's webhook under `tezgah serve` is
+// tests/handoff/handoff_serve_test.cpp's.
 #include "http/http_fixture.hpp"
 #include "notify/notifier.hpp"
 #include "store/api_keys.hpp"
