@@ -1,5 +1,5 @@
 // Handoff end to end, over real HTTP against `tezgah serve`, on SQLite and PostgreSQL: a customer
-// asks for a person (chat API, WhatsApp Cloud, a model calling handover_to_human), gets one
+// asks for a person (chat API, /webhook, WhatsApp Cloud, a model calling handover_to_human), gets one
 // acknowledgement, a ticket opens, the bot goes silent, an operator answers through the API on the
 // customer's own channel, releases, and the bot answers again. Plus the event stream and bad input.
 #include "channels/fake_graph.hpp"
@@ -292,6 +292,47 @@ TEST_P(HandoffServe, WhatsAppCustomerGetsOneAcknowledgementTheOperatorsReplyAndT
               200);
     ASSERT_TRUE(eventually([&] { return sent_to(customer).size() == 3; })) << log();
     EXPECT_NE(text_of(sent_to(customer)[2]).find("TL"), std::string::npos) << text_of(sent_to(customer)[2]);
+}
+
+TEST_P(HandoffServe, WebhookCustomerGetsTheOperatorsReplyWithTheirNextMessageAndTheBotAfterRelease) {
+    auto process = serve();
+    const std::string customer = "905550000777";
+    auto send = [&](const std::string& text) {
+        auto reply = http_request(port, "POST", "/webhook",
+                                  json::serialize(json::object{{"mesaj_metni", text},
+                                                               {"kullanici_id", customer},
+                                                               {"isletme_id", "gece-butik"},
+                                                               {"platform", "whatsapp"}}));
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        return reply.status == 200 ? reply.json().as_object() : json::object{};
+    };
+    auto asked = send("bir yetkiliyle görüşmek istiyorum");
+    EXPECT_EQ(asked["handoff"], true) << json::serialize(asked);
+    EXPECT_NE(std::string(asked["message"].as_string()).find("yetkili"), std::string::npos)
+        << json::serialize(asked);
+
+    auto handed = api("GET", "/conversations?status=handed_over&channel=webhook");
+    ASSERT_EQ(handed.status, 200) << handed.body;
+    ASSERT_EQ(handed.json().at("conversations").as_array().size(), 1u) << handed.body;
+    const std::string conversation(handed.json().at("conversations").at(0).at("id").as_string());
+    EXPECT_EQ(handed.json().at("conversations").at(0).at("user_id"), json::string(customer));
+
+    // Silent while handed over; the webhook cannot be pushed to, so the operator's reply comes
+    // back with the customer's next message, once.
+    auto waiting = send("saten gecelik ne kadar?");
+    EXPECT_EQ(waiting["message"], "") << json::serialize(waiting);
+    auto replied = api("POST", "/conversations/" + conversation + "/messages",
+                       R"({"text": "Merhaba, ben Selin; saten gecelik 1.299 TL."})");
+    ASSERT_EQ(replied.status, 202) << replied.body;
+    EXPECT_EQ(replied.json().at("delivery"), "next_turn") << replied.body;
+    auto relayed = send("teşekkürler");
+    EXPECT_EQ(relayed["message"], "Merhaba, ben Selin; saten gecelik 1.299 TL.") << json::serialize(relayed);
+    EXPECT_EQ(send("tamam")["message"], "");
+
+    ASSERT_EQ(api("POST", "/conversations/" + conversation + "/release").status, 200);
+    auto bot = send("saten gecelik ne kadar?");
+    EXPECT_NE(std::string(bot["message"].as_string()).find("TL"), std::string::npos) << json::serialize(bot);
+    EXPECT_EQ(bot["handoff"], false) << json::serialize(bot);
 }
 
 TEST_P(HandoffServe, TheEventStreamCarriesThisTenantsHandoffTicketAndMessagesOnly) {
