@@ -225,6 +225,26 @@ TEST_P(WhatsAppServe, ATextIsAnsweredThroughTheGraphAPIAndStatusesMoveItOn) {
     EXPECT_TRUE(graph.violations().empty());
 }
 
+TEST_P(WhatsAppServe, ARepliesOptionsLeaveAsAListTheCustomerCanPickFrom) {
+    auto process = serve();
+    ASSERT_EQ(post(webhook({text_message("905551113344", "wamid.O1", "gecelikleriniz neler?")})).status, 200);
+    ASSERT_TRUE(eventually([&] { return sent_to("905551113344").size() == 1; }))
+        << slurp(dir.path() / "serve.log");
+    const auto sent = sent_to("905551113344").front();
+    ASSERT_EQ(sent.at("type"), "interactive") << json::serialize(sent);
+    const auto& interactive = sent.at("interactive").as_object();
+    EXPECT_EQ(interactive.at("type"), "list") << json::serialize(sent);
+    std::vector<std::string> ids;
+    for (const auto& section : interactive.at("action").at("sections").as_array())
+        for (const auto& row : section.at("rows").as_array()) ids.emplace_back(row.at("id").as_string());
+    EXPECT_EQ(ids, (std::vector<std::string>{"saten-gecelik-siyah", "pamuklu-gecelik", "dantelli-gecelik",
+                                             "hamile-gecelik", "saten-gecelik-bordo"}))
+        << json::serialize(sent);
+    EXPECT_NE(json::serialize(interactive.at("body")).find("Gecelik"), std::string::npos)
+        << json::serialize(sent);
+    EXPECT_TRUE(graph.violations().empty());
+}
+
 TEST_P(WhatsAppServe, ButtonAndListRepliesAreTheCustomersChoice) {
     auto process = serve();
     json::object list{
