@@ -215,6 +215,16 @@ TEST_F(TwilioServeTest, ASlowTurnGetsAnEmptyResponseAndItsReplyGoesThroughTheMes
     EXPECT_EQ(outbox().front().state, "delivered");
     // The turn's messages are stored once.
     EXPECT_EQ(stored_messages(user).size(), 2u);
+
+    // Twilio delivers the message again (as it does when it heard no answer): the reply went
+    // through the Messages API already, so the TwiML answer is empty and nothing is sent again.
+    auto again = post(path(), form_body(form), signature);
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(again.body, kEmptyTwiml);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(twilio.accepted().size(), 1u);
+    EXPECT_EQ(outbox().size(), 1u);
+    EXPECT_EQ(stored_messages(user).size(), 2u);
 }
 
 TEST_F(TwilioServeTest, ARedeliveredMessageSidIsAnsweredOnce) {

@@ -19,6 +19,8 @@
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/random.hpp>
 
+#include <soci/soci.h>
+
 #include <fstream>
 
 namespace tezgah::engine::http {
@@ -132,6 +134,22 @@ sdk::Result<std::optional<sdk::OutboundMessage>> outbound_reply(sdk::ChannelSend
                                   : "reply:" + reply.conversation_id + ":" + message.message_id;
     }
     return std::optional<sdk::OutboundMessage>(std::move(out));
+}
+
+/// Whether the reply to `message` went through the outbox already: a redelivery of a message whose
+/// turn missed the reply deadline is answered from the stored turn, and must not be answered again
+/// in the HTTP response (the customer would get it twice).
+bool sent_by_outbox(Engine& engine, sdk::ChannelSender& sender, const std::string& plugin,
+                    const sdk::InboundMessage& message, const sdk::TurnReply& reply) {
+    if (message.message_id.empty()) return false;
+    auto out = outbound_reply(sender, plugin, message, reply);
+    if (!out || !*out) return false;
+    long long queued = 0;
+    auto read = engine.database().read("sent_by_outbox [" + message.tenant_id + "]", [&](soci::session& sql) {
+        sql << "SELECT count(*) FROM outbox WHERE tenant_id = :t AND idempotency_key = :k",
+            soci::into(queued), soci::use((*out)->tenant_id), soci::use((*out)->idempotency_key);
+    });
+    return read.ok() && queued > 0;
 }
 
 /// The reply a channel that sends wants sent through the outbox, stored there before the HTTP
@@ -326,7 +344,8 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         }
         *reply = unless_refused(engine, parts, std::move(*reply));
         if (!*reply) return ex.send_error(reply->error());
-        if (silent(**reply)) return send_empty_answer(ex, channel, plugin, last);
+        if (silent(**reply) || sent_by_outbox(engine, *sender, plugin, last, **reply))
+            return send_empty_answer(ex, channel, plugin, last);
     } else {
         reply = unless_refused(engine, parts, engine.handle_burst(burst));
         if (!*reply) return ex.send_error(reply->error());
