@@ -222,13 +222,19 @@ TEST_P(HandoffServe, EnglishComplaintIsHighPriorityAndOperatorsCanTakeOverAnyCon
     auto human = chat("can I talk to a human?", "c-en");
     ASSERT_EQ(human.status, 200) << human.body;
     EXPECT_EQ(human.json().at("handoff"), true) << human.body;
+    // Acknowledged in the customer's language.
+    EXPECT_EQ(human.json().at("language"), "en") << human.body;
+    EXPECT_EQ(human.body.find("yetkili"), std::string::npos) << human.body;
     auto complaint = chat("my order arrived damaged, this is unacceptable", "c-angry");
     ASSERT_EQ(complaint.status, 200) << complaint.body;
     EXPECT_EQ(complaint.json().at("handoff"), true) << complaint.body;
+    auto hurt = chat("ürününüzün fermuarı elimi kesti, yaralandım", "c-hurt");
+    ASSERT_EQ(hurt.status, 200) << hurt.body;
+    EXPECT_EQ(hurt.json().at("handoff"), true) << hurt.body;
     auto tickets = api("GET", "/tickets").json().at("tickets").as_array();
-    ASSERT_EQ(tickets.size(), 2u);
+    ASSERT_EQ(tickets.size(), 3u);
     for (const auto& t : tickets) {
-        if (t.at("user_id") == "c-angry") {
+        if (t.at("user_id") == "c-angry" || t.at("user_id") == "c-hurt") {
             EXPECT_EQ(t.at("priority"), "high") << json::serialize(t);
         }
         if (t.at("user_id") == "c-en") {
