@@ -5,6 +5,7 @@
 #include "channels/twilio_requests.hpp"
 
 #include "http/http_fixture.hpp"
+#include "store/api_keys.hpp"
 #include "store/database.hpp"
 #include "support/fake_openai.hpp"
 #include "support/serve_process.hpp"
@@ -238,6 +239,61 @@ TEST_F(TwilioServeTest, ARedeliveredMessageSidIsAnsweredOnce) {
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(again.body, first.body);
     EXPECT_EQ(stored_messages("whatsapp:+905551110003").size(), 2u);
+}
+
+TEST_F(TwilioServeTest, ACustomerWhoAsksForAPersonGetsTheOperatorsReplyThroughTheMessagesApi) {
+    edit_json(dir.path() / "tenants" / "gece-butik" / "tenant.json", [&](json::value& v) {
+        v.as_object()["tools"].as_array().push_back(json::object{{"name", "handoff"}});
+    });
+    std::string key;
+    {
+        auto db = database();  // the key, made before the server opens the database
+        ASSERT_NE(db, nullptr);
+        auto made =
+            engine::create_api_key(*db, "test", "gece-butik", {"conversations:read", "conversations:write"},
+                                   std::chrono::system_clock::now());
+        ASSERT_TRUE(made) << made.error().message;
+        key = made->secret;
+    }
+    start();
+    auto api = [&](const std::string& method, const std::string& p, const std::string& body = "") {
+        return http_request(port, method, "/v1/tenants/gece-butik" + p, body,
+                            {{"Authorization", "Bearer " + key}});
+    };
+    const std::string user = "whatsapp:+905551110077";
+    int sid = 70;
+    auto say = [&](const std::string& text) {
+        const auto form = inbound("SM000000000000000000000000000000" + std::to_string(++sid), user, text);
+        return post(path(), form_body(form), twilio_signature(kToken, local_url(path()), form));
+    };
+    auto asked = say("bir yetkiliyle görüşmek istiyorum");
+    ASSERT_EQ(asked.status, 200) << asked.body;
+    EXPECT_TRUE(contains(asked.body, "yetkili")) << asked.body;  // acknowledged in the TwiML answer
+
+    auto handed = api("GET", "/conversations?status=handed_over&channel=twilio");
+    ASSERT_EQ(handed.status, 200) << handed.body;
+    ASSERT_EQ(handed.json().at("conversations").as_array().size(), 1u) << handed.body;
+    const std::string conversation(handed.json().at("conversations").at(0).at("id").as_string());
+
+    // The bot is silent; the operator's reply goes out through Twilio's Messages API.
+    auto waiting = say("saten gecelik ne kadar?");
+    ASSERT_EQ(waiting.status, 200) << waiting.body;
+    EXPECT_EQ(waiting.body, kEmptyTwiml);
+    auto replied = api("POST", "/conversations/" + conversation + "/messages",
+                       R"({"text": "Merhaba, ben Selin; saten gecelik 1.299 TL."})");
+    ASSERT_EQ(replied.status, 202) << replied.body;
+    EXPECT_EQ(replied.json().at("delivery"), "outbox") << replied.body;
+    ASSERT_TRUE(eventually([&] { return twilio.accepted().size() == 1; })) << slurp(dir.path() / "serve.log");
+    EXPECT_EQ(twilio.accepted().front().fields.at("To"), user);
+    EXPECT_EQ(twilio.accepted().front().fields.at("Body"), "Merhaba, ben Selin; saten gecelik 1.299 TL.");
+
+    // Released: the bot answers again, in the TwiML answer; nothing more is sent.
+    ASSERT_EQ(api("POST", "/conversations/" + conversation + "/release").status, 200);
+    auto bot = say("saten gecelik ne kadar?");
+    ASSERT_EQ(bot.status, 200) << bot.body;
+    EXPECT_TRUE(contains(bot.body, "TL")) << bot.body;
+    EXPECT_EQ(twilio.accepted().size(), 1u);
+    EXPECT_TRUE(twilio.rejections().empty());
 }
 
 TEST_F(TwilioServeTest, AMediaOnlyMessageIsStoredAndHandedToAPerson) {
