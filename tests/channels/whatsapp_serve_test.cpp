@@ -219,6 +219,9 @@ TEST_P(WhatsAppServe, ATextIsAnsweredThroughTheGraphAPIAndStatusesMoveItOn) {
     // Another customer; Meta reports their reply failed.
     ASSERT_EQ(post(webhook({text_message("905559998877", "wamid.IN2", "merhaba")})).status, 200);
     ASSERT_TRUE(eventually([&] { return sent_to("905559998877").size() == 1; }));
+    // Reported once the outbox has stored the send (its wamid): the fake may have answered first.
+    ASSERT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"sent\"} 1"); }))
+        << metrics();
     EXPECT_EQ(post(webhook({}, {status("wamid.FAKE2", "failed", "905559998877")})).status, 200);
     EXPECT_TRUE(eventually([&] { return has_metric("tezgah_outbox_messages{state=\"failed\"} 1"); }))
         << metrics();
