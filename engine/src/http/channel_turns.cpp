@@ -30,7 +30,7 @@ struct DetachedTurn {
     bool done = false;
     bool abandoned = false;  ///< the request answered without it: the reply goes by the outbox
     bool answering = false;  ///< decided before the reply's write: the request waits and answers
-    bool queued = false;     ///< the reply was queued in the outbox with the turn's write
+    bool settled = false;    ///< the turn's write asked `outbound` (and queued what it gave)
     std::optional<sdk::Result<sdk::TurnReply>> result;
 };
 
@@ -214,26 +214,24 @@ std::optional<sdk::Result<sdk::TurnReply>> ChannelTurns::run_until(std::vector<s
                 }
             }
             auto message = outbound(reply);
-            if (message && *message) {
-                std::lock_guard lock(shared->mutex);
-                shared->queued = true;
-            }
+            std::lock_guard lock(shared->mutex);
+            shared->settled = message.ok();
             return message;
         };
         auto result = engine_.handle_burst(burst, nullptr, &decide);
         bool abandoned = false;
-        bool queued = false;
+        bool settled = false;
         {
             std::lock_guard lock(shared->mutex);
             shared->done = true;
             abandoned = shared->abandoned;
-            queued = shared->queued && result.ok();
+            settled = shared->settled && result.ok();
             if (!abandoned) shared->result = result;
         }
         shared->finished.set();
         if (abandoned) {
             try {
-                late(result, queued);
+                late(result, settled);
             } catch (const std::exception& e) {
                 log_event(spdlog::level::err, "http", "a late channel reply could not be queued",
                           {{"error", e.what()}});

@@ -69,9 +69,10 @@ public:
     /// turn stores its reply: a request still waiting then waits for the write and answers; past
     /// the deadline, `outbound` makes the reply's outbox message, queued in the same transaction
     /// as the reply (Engine::ReplyOutbound: a kill cannot store the one without the other). Then
-    /// `late` gets the result on the turn's thread once it is done, with `queued` false when that
-    /// write queued nothing (a refused turn, a failure, a redelivery answered from its stored turn).
-    using Late = std::function<void(const sdk::Result<sdk::TurnReply>&, bool queued)>;
+    /// `late` gets the result on the turn's thread once it is done, with `settled` true when that
+    /// write asked `outbound` and stored what it gave (nothing left to queue), false when it did not
+    /// (a refused turn, a failure, a redelivery answered from its stored turn).
+    using Late = std::function<void(const sdk::Result<sdk::TurnReply>&, bool settled)>;
     std::optional<sdk::Result<sdk::TurnReply>> run_until(std::vector<sdk::InboundMessage> burst,
                                                          std::chrono::steady_clock::time_point deadline,
                                                          Engine::ReplyOutbound outbound, Late late);

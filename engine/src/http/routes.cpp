@@ -19,8 +19,6 @@
 #include <tezgah/sdk/json_text.hpp>
 #include <tezgah/sdk/random.hpp>
 
-#include <soci/soci.h>
-
 #include <fstream>
 
 namespace tezgah::engine::http {
@@ -144,12 +142,8 @@ bool sent_by_outbox(Engine& engine, sdk::ChannelSender& sender, const std::strin
     if (message.message_id.empty()) return false;
     auto out = outbound_reply(sender, plugin, message, reply);
     if (!out || !*out) return false;
-    long long queued = 0;
-    auto read = engine.database().read("sent_by_outbox [" + message.tenant_id + "]", [&](soci::session& sql) {
-        sql << "SELECT count(*) FROM outbox WHERE tenant_id = :t AND idempotency_key = :k",
-            soci::into(queued), soci::use((*out)->tenant_id), soci::use((*out)->idempotency_key);
-    });
-    return read.ok() && queued > 0;
+    auto held = engine.outbox().holds((*out)->tenant_id, (*out)->idempotency_key);
+    return held && *held;
 }
 
 /// The reply a channel that sends wants sent through the outbox, stored there before the HTTP
@@ -319,9 +313,9 @@ void channel_turn(Exchange& ex, Engine& engine, ChannelTurns& turns, const std::
         reply = turns.run_until(
             std::move(burst), arrived + *pacing.reply_within, std::move(outbound),
             [&engine, tenant, plugin, last, parts, ended](const sdk::Result<sdk::TurnReply>& turn,
-                                                          bool queued) {
+                                                          bool settled) {
                 ended->store(true);
-                if (queued) return;
+                if (settled) return;
                 const auto late = unless_refused(engine, parts, turn);
                 if (late && silent(*late)) return;
                 if (!late) {

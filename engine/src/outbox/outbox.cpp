@@ -7,6 +7,8 @@
 #include <tezgah/sdk/errors.hpp>
 #include <tezgah/sdk/random.hpp>
 
+#include <soci/soci.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -148,6 +150,16 @@ sdk::Result<OutboxRecord> Outbox::prepare(const sdk::OutboundMessage& message) {
     record.payload = outbox_payload(message);
     record.created_at = Clock::now();
     return record;
+}
+
+sdk::Result<bool> Outbox::holds(const std::string& tenant_id, const std::string& idempotency_key) {
+    long long stored = 0;
+    auto read = db_.read("outbox_holds [" + tenant_id + "]", [&](soci::session& sql) {
+        sql << "SELECT count(*) FROM outbox WHERE tenant_id = :t AND idempotency_key = :k",
+            soci::into(stored), soci::use(tenant_id), soci::use(idempotency_key);
+    });
+    if (!read) return read.error();
+    return stored > 0;
 }
 
 void Outbox::wake() {

@@ -78,6 +78,8 @@ public:
     static sdk::Result<OutboxRecord> prepare(const sdk::OutboundMessage& message);
     /// Tells the workers a message was queued.
     void wake();
+    /// Whether a message with `idempotency_key` is stored for the tenant (in any state).
+    sdk::Result<bool> holds(const std::string& tenant_id, const std::string& idempotency_key);
     /// Records a delivery report of the tenant's channel. True when it moved a message on.
     sdk::Result<bool> report(const std::string& tenant_id, const std::string& channel,
                              const sdk::DeliveryReport& report);
